@@ -1,0 +1,187 @@
+import sodium from 'sodium-universal'
+import b4a from 'b4a'
+import { BackspaceError } from './errors.js'
+
+/** An Ed25519 key pair. `secretKey` is the 64-byte libsodium form (seed || public key). */
+export interface KeyPair {
+  publicKey: Buffer
+  secretKey: Buffer
+}
+
+/** The keys of one room, all derived from its 32-byte secret. */
+export interface RoomKeys {
+  /** Binds signatures to this room, so a message cannot be replayed into another. */
+  id: Buffer
+  /** The Hyperswarm topic. DHT nodes see it; it reveals nothing of the secret. */
+  topic: Buffer
+  /** Hypercore block encryption key: members read, relays and disks hold ciphertext. */
+  encryptionKey: Buffer
+  /** Secretbox key for writer announcements on the room's protomux channel. */
+  channelKey: Buffer
+  /** Protomux channel id: only holders of the secret can open the room's channel. */
+  channelId: Buffer
+}
+
+export const MAX_ROOM_NAME_LENGTH = 64
+
+const NS = {
+  roomSalt: b4a.from('backspace/room-salt/v1'),
+  roomId: b4a.from('backspace/room-id/v1'),
+  topic: b4a.from('backspace/topic/v1'),
+  encryption: b4a.from('backspace/block-encryption/v1'),
+  channelKey: b4a.from('backspace/channel-key/v1'),
+  channelId: b4a.from('backspace/channel-id/v1'),
+  writer: b4a.from('backspace/writer/v1'),
+  local: b4a.from('backspace/local-state/v1'),
+  message: b4a.from('backspace/message/v1')
+}
+
+export function randomBytes(n: number): Buffer {
+  const buf = b4a.alloc(n)
+  sodium.randombytes_buf(buf)
+  return buf
+}
+
+/** BLAKE2b over the concatenation of `parts`, optionally keyed. */
+export function hash(parts: Buffer[], key?: Buffer, bytes = 32): Buffer {
+  const out = b4a.alloc(bytes)
+  if (key) sodium.crypto_generichash_batch(out, parts, key)
+  else sodium.crypto_generichash_batch(out, parts)
+  return out
+}
+
+export function keyPairFromSeed(seed: Buffer): KeyPair {
+  const publicKey = b4a.alloc(sodium.crypto_sign_PUBLICKEYBYTES)
+  const secretKey = b4a.alloc(sodium.crypto_sign_SECRETKEYBYTES)
+  sodium.crypto_sign_seed_keypair(publicKey, secretKey, seed)
+  return { publicKey, secretKey }
+}
+
+export function sign(message: Buffer, secretKey: Buffer): Buffer {
+  const signature = b4a.alloc(sodium.crypto_sign_BYTES)
+  sodium.crypto_sign_detached(signature, message, secretKey)
+  return signature
+}
+
+export function verify(signature: Buffer, message: Buffer, publicKey: Buffer): boolean {
+  if (signature.byteLength !== sodium.crypto_sign_BYTES) return false
+  if (publicKey.byteLength !== sodium.crypto_sign_PUBLICKEYBYTES) return false
+  return sodium.crypto_sign_verify_detached(signature, message, publicKey)
+}
+
+/** XSalsa20-Poly1305 with a random nonce. Returns nonce || ciphertext. */
+export function seal(plaintext: Buffer, key: Buffer): Buffer {
+  const nonceBytes = sodium.crypto_secretbox_NONCEBYTES
+  const out = b4a.alloc(nonceBytes + plaintext.byteLength + sodium.crypto_secretbox_MACBYTES)
+  const nonce = out.subarray(0, nonceBytes)
+  sodium.randombytes_buf(nonce)
+  sodium.crypto_secretbox_easy(out.subarray(nonceBytes), plaintext, nonce, key)
+  return out
+}
+
+/** Opens a box made by `seal`. Returns null when the key is wrong or the box was tampered with. */
+export function unseal(box: Buffer, key: Buffer): Buffer | null {
+  const nonceBytes = sodium.crypto_secretbox_NONCEBYTES
+  if (box.byteLength < nonceBytes + sodium.crypto_secretbox_MACBYTES) return null
+  const nonce = box.subarray(0, nonceBytes)
+  const cipher = box.subarray(nonceBytes)
+  const out = b4a.alloc(cipher.byteLength - sodium.crypto_secretbox_MACBYTES)
+  return sodium.crypto_secretbox_open_easy(out, cipher, nonce, key) ? out : null
+}
+
+export interface PasswordHashParams {
+  opslimit: number
+  memlimit: number
+}
+
+/** Argon2id at libsodium's interactive limits: about 64 MiB and a fraction of a second. */
+export const PWHASH_INTERACTIVE: PasswordHashParams = {
+  opslimit: sodium.crypto_pwhash_OPSLIMIT_INTERACTIVE,
+  memlimit: sodium.crypto_pwhash_MEMLIMIT_INTERACTIVE
+}
+
+export const PWHASH_SALTBYTES: number = sodium.crypto_pwhash_SALTBYTES
+
+/** Argon2id, run off the main thread so the event loop keeps serving peers. */
+export async function passwordHash(
+  password: Buffer,
+  salt: Buffer,
+  params: PasswordHashParams = PWHASH_INTERACTIVE
+): Promise<Buffer> {
+  const out = b4a.alloc(32)
+  await sodium.crypto_pwhash_async(
+    out,
+    password,
+    salt,
+    params.opslimit,
+    params.memlimit,
+    sodium.crypto_pwhash_ALG_ARGON2ID13
+  )
+  return out
+}
+
+/**
+ * The canonical form of a room name: Unicode NFKC, trimmed, lower case, inner whitespace
+ * collapsed, and without a leading `#`. `#General ` and `general` are the same room.
+ */
+export function normalizeRoomName(name: string): string {
+  if (typeof name !== 'string') throw BackspaceError.INVALID_ROOM_NAME('The room name must be a string')
+  const normalized = name.normalize('NFKC').trim().replace(/^#+/, '').trim().toLowerCase().replace(/\s+/g, ' ')
+  if (normalized.length === 0) throw BackspaceError.INVALID_ROOM_NAME('The room name is empty')
+  if ([...normalized].length > MAX_ROOM_NAME_LENGTH) {
+    throw BackspaceError.INVALID_ROOM_NAME(`Room names have at most ${MAX_ROOM_NAME_LENGTH} characters`)
+  }
+  return normalized
+}
+
+/**
+ * The secret of a named room: Argon2id over the normalised name and the password, salted by
+ * the name. Anyone who knows both derives the same secret; a DHT node that sees the topic has
+ * to pay Argon2id for every name and password it guesses.
+ */
+export async function deriveNamedRoomSecret(name: string, password = ''): Promise<Buffer> {
+  const normalized = normalizeRoomName(name)
+  const nameBuf = b4a.from(normalized)
+  const input = b4a.concat([nameBuf, b4a.from([0]), b4a.from(password.normalize('NFKC'))])
+  const salt = hash([NS.roomSalt, nameBuf], undefined, PWHASH_SALTBYTES)
+  return passwordHash(input, salt)
+}
+
+export function deriveRoomKeys(secret: Buffer): RoomKeys {
+  return {
+    id: hash([NS.roomId], secret),
+    topic: hash([NS.topic], secret),
+    encryptionKey: hash([NS.encryption], secret),
+    channelKey: hash([NS.channelKey], secret),
+    channelId: hash([NS.channelId], secret)
+  }
+}
+
+/**
+ * The key pair of an identity's writer core in one room. It depends on the identity's secret
+ * and the room secret, so nobody else can link one identity's cores across rooms.
+ */
+export function deriveWriterKeyPair(identitySecretKey: Buffer, roomSecret: Buffer): KeyPair {
+  return keyPairFromSeed(hash([NS.writer, roomSecret], identitySecretKey.subarray(0, 32)))
+}
+
+/** The key that encrypts this identity's local state (joined rooms, known writers). */
+export function deriveLocalKey(identitySecretKey: Buffer): Buffer {
+  return hash([NS.local], identitySecretKey.subarray(0, 32))
+}
+
+/** The bytes an author signs for one message: the room, the core, the index and the body. */
+export function messageSignable(roomId: Buffer, coreKey: Buffer, seq: number, body: Buffer): Buffer {
+  const buf = b4a.allocUnsafe(NS.message.byteLength + 64 + 8 + body.byteLength)
+  let o = 0
+  buf.set(NS.message, o)
+  o += NS.message.byteLength
+  buf.set(roomId, o)
+  o += 32
+  buf.set(coreKey, o)
+  o += 32
+  buf.writeBigUInt64LE(BigInt(seq), o)
+  o += 8
+  buf.set(body, o)
+  return buf
+}

@@ -1,0 +1,370 @@
+import fs from 'fs/promises'
+import os from 'os'
+import path from 'path'
+import envPaths from 'env-paths'
+import Corestore from 'corestore'
+import type Hyperswarm from 'hyperswarm'
+import { BackspaceError } from './errors.js'
+import { deriveLocalKey, deriveNamedRoomSecret, deriveRoomKeys, normalizeRoomName, randomBytes } from './crypto.js'
+import {
+  accountDirectory,
+  accountExists,
+  Identity,
+  loadAccount,
+  saveAccount,
+  assertAccountName
+} from './identity.js'
+import { LocalStateStore } from './local-state.js'
+import { RoomKind, type RoomState } from './messages.js'
+import { createSwarm, parseBootstrap, type BootstrapNode } from './network.js'
+import { Resource } from './resource.js'
+import { isInvite, parseInvite, Room, type RoomContext } from './room.js'
+import type { CreateRoomOptions, JoinOptions } from './types.js'
+
+export { BackspaceError, ERROR_CODES, isBackspaceError, type ErrorCode } from './errors.js'
+export {
+  Identity,
+  fingerprint,
+  listAccounts,
+  accountExists,
+  accountIsEncrypted,
+  saveAccount,
+  loadAccount
+} from './identity.js'
+export { Room, isInvite } from './room.js'
+export { normalizeRoomName } from './crypto.js'
+export { parseBootstrap, type BootstrapNode } from './network.js'
+export { MAX_TEXT_BYTES } from './messages.js'
+export type * from './types.js'
+
+/** The longest any message lives, everywhere. */
+export const MAX_TTL = 7 * 24 * 60 * 60 * 1000
+export const DEFAULT_ACCOUNT = 'default'
+
+export interface BackspaceOptions {
+  /** Where accounts and rooms live. Defaults to the platform's data directory. */
+  storage?: string
+  /** Which account of the storage to use; created on first use. Default `default`. */
+  account?: string
+  /** Unlocks an encrypted account, or encrypts a new one. Without it a new key file is 0600. */
+  password?: string
+  /** Creates the account from this 24-word recovery phrase. */
+  phrase?: string
+  /** Creates the account from this hex seed or secret key. */
+  secretKey?: string
+  /** An ephemeral identity; nothing is written to disk. */
+  incognito?: boolean
+  /** DHT bootstrap nodes, as `{ host, port }` or `'host:port'`. Without it, the public DHT. */
+  bootstrap?: ReadonlyArray<string | BootstrapNode>
+  /** The clock, in ms since the epoch. Tests move it to expire messages. */
+  now?: () => number
+  /** How long messages live, in ms. At most, and by default, 7 days. */
+  ttl?: number
+  /** How often expired messages are pruned, in ms. Default one minute. */
+  pruneInterval?: number
+  /** Messages per writer loaded when a room opens or a writer is found. Default 50. */
+  historyPage?: number
+  /** How long paging back waits for peers to send a block, in ms. Default 5000. */
+  fetchTimeout?: number
+}
+
+export interface NodeEvents {
+  /** A room was joined, created or restored. */
+  'room-add': [Room]
+  /** A room was left or closed. */
+  'room-remove': [Room]
+  /** A background task failed; the node goes on. */
+  error: [Error]
+  ready: []
+  close: []
+}
+
+type Stream = Hyperswarm.Connection
+
+/**
+ * A Backspace peer: one identity, its rooms, and one Hyperswarm. Every install is a full
+ * peer; there is no server.
+ *
+ * ```ts
+ * const node = new Backspace({ storage: dir })
+ * await node.ready()
+ * const room = await node.join('general')
+ * room.on('message', (m) => console.log(m.text))
+ * await room.send('hello')
+ * ```
+ */
+export class Backspace extends Resource<NodeEvents>() {
+  readonly storage: string | null
+  readonly account: string
+  readonly incognito: boolean
+  readonly ttl: number
+
+  private readonly options: BackspaceOptions
+  private readonly bootstrap: BootstrapNode[] | null
+  private readonly clock: () => number
+  private _identity: Identity | null = null
+  private store: Corestore | null = null
+  private swarm: Hyperswarm | null = null
+  private stateStore: LocalStateStore | null = null
+  private readonly rooms_ = new Map<string, Room>()
+  // Joins in flight by topic, so joining one room twice at once yields one Room.
+  private readonly joining = new Map<string, Promise<Room>>()
+  private readonly streams_ = new Set<Stream>()
+  private saveTimer: NodeJS.Timeout | null = null
+  private pruneTimer: NodeJS.Timeout | null = null
+  // Incognito keeps its cores in a RAM-backed directory, removed on close.
+  private scratch: string | null = null
+
+  constructor(opts: BackspaceOptions = {}) {
+    super()
+    if (opts === null || typeof opts !== 'object') throw BackspaceError.INVALID_ARGUMENT('options must be an object')
+    const ttl = opts.ttl ?? MAX_TTL
+    if (!Number.isFinite(ttl) || ttl <= 0 || ttl > MAX_TTL) {
+      throw BackspaceError.INVALID_ARGUMENT(`ttl must be more than 0 and at most ${MAX_TTL} ms`)
+    }
+    this.options = opts
+    this.incognito = !!opts.incognito
+    this.storage = this.incognito ? null : path.resolve(opts.storage ?? envPaths('backspace', { suffix: '' }).data)
+    this.account = opts.account ?? DEFAULT_ACCOUNT
+    if (!this.incognito) assertAccountName(this.account)
+    this.bootstrap = opts.bootstrap ? parseBootstrap(opts.bootstrap) : null
+    this.clock = opts.now ?? Date.now
+    this.ttl = ttl
+  }
+
+  /** This node's identity. Available once `ready()` resolved. */
+  get identity(): Identity {
+    if (!this._identity) throw BackspaceError.NOT_READY()
+    return this._identity
+  }
+
+  /** The identity public key (32 bytes). */
+  get publicKey(): Buffer {
+    return this.identity.publicKey
+  }
+
+  /** The rooms this node is in. */
+  get rooms(): Room[] {
+    return [...this.rooms_.values()]
+  }
+
+  /** Connections to other peers right now. */
+  get connections(): number {
+    return this.streams_.size
+  }
+
+  /** The clock this node stamps and expires messages with. */
+  now(): number {
+    return this.clock()
+  }
+
+  override async _open(): Promise<void> {
+    const opts = this.options
+    let coresDir: string
+    if (this.incognito) {
+      this._identity = Identity.generate()
+      const ram = await isDirectory('/dev/shm')
+      this.scratch = await fs.mkdtemp(path.join(ram ? '/dev/shm' : os.tmpdir(), 'backspace-incognito-'))
+      coresDir = this.scratch
+      this.stateStore = new LocalStateStore(null, deriveLocalKey(this._identity.secretKey))
+    } else {
+      const storage = this.storage!
+      this._identity = await openAccount(storage, this.account, opts)
+      const dir = accountDirectory(storage, this.account)
+      coresDir = path.join(dir, 'cores')
+      this.stateStore = new LocalStateStore(path.join(dir, 'state'), deriveLocalKey(this._identity.secretKey))
+    }
+
+    const saved = await this.stateStore.load()
+    this.store = new Corestore(coresDir)
+    await this.store.ready()
+
+    const swarm = (this.swarm = createSwarm(this.bootstrap))
+    swarm.on('connection', (conn: Stream) => this.onConnection(conn))
+
+    await Promise.all(saved.rooms.map((state) => this.openRoom(state).catch((err) => this.backgroundError(err))))
+
+    const interval = opts.pruneInterval ?? 60_000
+    this.pruneTimer = setInterval(() => this.pruneAll(), interval)
+    this.pruneTimer.unref()
+  }
+
+  override async _close(): Promise<void> {
+    if (this.pruneTimer) clearInterval(this.pruneTimer)
+    await Promise.allSettled(this.joining.values())
+    await Promise.all(this.rooms.map((r) => r.close()))
+    if (this.saveTimer) clearTimeout(this.saveTimer)
+    await this.saveState()
+    if (this.swarm) await this.swarm.destroy()
+    if (this.store) await this.store.close()
+    if (this.scratch) await fs.rm(this.scratch, { recursive: true, force: true })
+  }
+
+  /**
+   * Joins a named room, or a private room by its invite. The room's keys come from the
+   * normalised name and the password: another password is another room.
+   */
+  async join(nameOrInvite: string, opts: JoinOptions = {}): Promise<Room> {
+    await this.whenOpen()
+    let state: RoomState
+    if (isInvite(nameOrInvite)) {
+      const inv = parseInvite(nameOrInvite)
+      state = this.newRoomState(RoomKind.PRIVATE, inv.secret, inv.name || 'private room')
+    } else {
+      const name = normalizeRoomName(nameOrInvite)
+      if (opts.password !== undefined && typeof opts.password !== 'string') {
+        throw BackspaceError.INVALID_ARGUMENT('password must be a string')
+      }
+      const secret = await deriveNamedRoomSecret(name, opts.password ?? '')
+      state = this.newRoomState(RoomKind.NAMED, secret, name)
+    }
+    return this.openRoom(state)
+  }
+
+  /** Creates a private room with a random secret. Share `room.invite` to let others in. */
+  async createRoom(opts: CreateRoomOptions = {}): Promise<Room> {
+    await this.whenOpen()
+    const name = opts.name === undefined ? 'private room' : normalizeRoomName(opts.name)
+    return this.openRoom(this.newRoomState(RoomKind.PRIVATE, randomBytes(32), name))
+  }
+
+  /** Prunes expired messages in every room now. It also runs every `pruneInterval`. */
+  async prune(): Promise<void> {
+    await this.whenOpen()
+    await Promise.all(this.rooms.map((r) => r.prune()))
+  }
+
+  private newRoomState(kind: RoomState['kind'], secret: Buffer, name: string): RoomState {
+    return { kind, secret, name, joinedAt: this.clock(), ttl: this.ttl, feeds: [] }
+  }
+
+  private async openRoom(state: RoomState): Promise<Room> {
+    const topicHex = deriveRoomKeys(state.secret).topic.toString('hex')
+    const existing = this.rooms_.get(topicHex) ?? this.joining.get(topicHex)
+    if (existing) return existing
+
+    const opening = (async () => {
+      const room = new Room(this.roomContext(), state)
+      try {
+        await room.ready()
+      } catch (err) {
+        await room.close().catch(() => {})
+        throw err
+      }
+      if (this.closing) {
+        await room.close()
+        throw BackspaceError.NODE_CLOSED()
+      }
+      this.rooms_.set(topicHex, room)
+      this.changed()
+      this.emit('room-add', room)
+      return room
+    })()
+    this.joining.set(topicHex, opening)
+    try {
+      return await opening
+    } finally {
+      this.joining.delete(topicHex)
+    }
+  }
+
+  private roomContext(): RoomContext {
+    const node = this
+    return {
+      store: this.store!,
+      identity: this.identity,
+      now: this.clock,
+      ttl: this.ttl,
+      historyPage: this.options.historyPage ?? 50,
+      fetchTimeout: this.options.fetchTimeout ?? 5000,
+      join(topic) {
+        node.swarm!.join(topic, { server: true, client: true })
+      },
+      async leave(topic) {
+        if (node.closing) return // the swarm is destroyed as a whole
+        await node.swarm!.leave(topic).catch(() => {})
+      },
+      streams: () => this.streams_,
+      changed: () => this.changed(),
+      closed(room, forget) {
+        const key = room.topic.toString('hex')
+        if (node.rooms_.get(key) !== room) return
+        if (forget) {
+          node.rooms_.delete(key)
+          node.changed()
+        }
+        node.emit('room-remove', room)
+      }
+    }
+  }
+
+  private onConnection(conn: Stream): void {
+    // A peer resetting its connection is normal; it must never crash the process.
+    conn.on('error', () => {})
+    if (this.closing) {
+      conn.destroy()
+      return
+    }
+    this.streams_.add(conn)
+    conn.once('close', () => this.streams_.delete(conn))
+    this.store!.replicate(conn)
+    for (const room of this.rooms_.values()) room.attach(conn)
+    // Rooms still opening attach themselves to existing streams when they finish.
+  }
+
+  private changed(): void {
+    if (this.incognito || this.saveTimer || this.closing) return
+    this.saveTimer = setTimeout(() => {
+      this.saveTimer = null
+      this.saveState().catch((err) => this.backgroundError(err))
+    }, 200)
+  }
+
+  private async saveState(): Promise<void> {
+    if (!this.stateStore || this.incognito) return
+    const rooms = [...this.rooms_.values()].map((r) => r.state())
+    await this.stateStore.save({ rooms })
+  }
+
+  private pruneAll(): void {
+    for (const room of this.rooms_.values()) room.prune().catch((err) => this.backgroundError(err))
+  }
+
+  private async whenOpen(): Promise<void> {
+    if (this.closing) throw BackspaceError.NODE_CLOSED()
+    if (!this.opened) await this.ready()
+    if (this.closing) throw BackspaceError.NODE_CLOSED()
+  }
+
+  private backgroundError(err: unknown): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err as Error)
+  }
+}
+
+async function openAccount(storage: string, account: string, opts: BackspaceOptions): Promise<Identity> {
+  const imported = opts.phrase
+    ? Identity.fromPhrase(opts.phrase)
+    : opts.secretKey
+      ? Identity.fromSecretKey(opts.secretKey)
+      : null
+  if (await accountExists(storage, account)) {
+    const identity = await loadAccount(storage, account, { password: opts.password })
+    if (imported && !imported.publicKey.equals(identity.publicKey)) {
+      throw BackspaceError.ACCOUNT_EXISTS(`Account "${account}" already holds another identity`)
+    }
+    return identity
+  }
+  const identity = imported ?? Identity.generate()
+  await saveAccount(storage, account, identity, { password: opts.password })
+  return identity
+}
+
+async function isDirectory(dir: string): Promise<boolean> {
+  try {
+    return (await fs.stat(dir)).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+export default Backspace

@@ -1,0 +1,412 @@
+import c, { type Encoding, type State } from 'compact-encoding'
+import b4a from 'b4a'
+import { BackspaceError } from './errors.js'
+
+// Every wire and storage format of Backspace. Each starts with a version number. Optional
+// fields sit behind named bit flags, and fields a newer build appends are skipped by older
+// ones, so old peers keep reading new records.
+
+export const MAX_TEXT_BYTES = 16 * 1024
+/** The largest block a reader accepts; anything larger is dropped unread. */
+export const MAX_RECORD_BYTES = 64 * 1024
+export const MAX_ANNOUNCED_WRITERS = 256
+
+const SIGNATURE_BYTES = 64
+
+/** Message kinds. Readers skip kinds they do not know. */
+export const MessageType = {
+  TEXT: 0
+} as const
+
+// ---------------------------------------------------------------------------
+// Message record: one block of a writer core
+// ---------------------------------------------------------------------------
+
+export interface MessageBody {
+  type: number
+  timestamp: number
+  author: Buffer
+  text: string
+}
+
+const MESSAGE_VERSION = 1
+
+const messageBody: Encoding<MessageBody> = {
+  preencode(state, m) {
+    c.uint.preencode(state, MESSAGE_VERSION)
+    c.uint.preencode(state, 0) // flags: none defined yet
+    c.uint.preencode(state, m.type)
+    c.uint.preencode(state, m.timestamp)
+    c.fixed32.preencode(state, m.author)
+    c.string.preencode(state, m.text)
+  },
+  encode(state, m) {
+    c.uint.encode(state, MESSAGE_VERSION)
+    c.uint.encode(state, 0)
+    c.uint.encode(state, m.type)
+    c.uint.encode(state, m.timestamp)
+    c.fixed32.encode(state, m.author)
+    c.string.encode(state, m.text)
+  },
+  decode(state) {
+    const version = c.uint.decode(state)
+    if (version !== MESSAGE_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`message v${version}`)
+    c.uint.decode(state) // flags
+    const type = c.uint.decode(state)
+    const timestamp = c.uint.decode(state)
+    const author = c.fixed32.decode(state)
+    const text = c.string.decode(state)
+    // Anything left belongs to fields added by a later minor revision; ignore it.
+    state.start = state.end
+    return { type, timestamp, author, text }
+  }
+}
+
+export function encodeMessageBody(body: MessageBody): Buffer {
+  return c.encode(messageBody, body)
+}
+
+/** A block is the encoded body followed by the author's 64-byte signature. */
+export function encodeMessageBlock(body: Buffer, signature: Buffer): Buffer {
+  return b4a.concat([body, signature])
+}
+
+export interface DecodedBlock {
+  body: MessageBody
+  /** The exact signed bytes. */
+  bodyBytes: Buffer
+  signature: Buffer
+}
+
+export function decodeMessageBlock(block: Buffer): DecodedBlock {
+  if (block.byteLength > MAX_RECORD_BYTES) throw BackspaceError.MESSAGE_TOO_LARGE('block too large')
+  if (block.byteLength <= SIGNATURE_BYTES) throw BackspaceError.DECODE_FAILED('block too short')
+  const bodyBytes = block.subarray(0, block.byteLength - SIGNATURE_BYTES)
+  const signature = block.subarray(block.byteLength - SIGNATURE_BYTES)
+  return { body: decodeStrict(messageBody, bodyBytes, 'message'), bodyBytes, signature }
+}
+
+// ---------------------------------------------------------------------------
+// Key file: one account's identity on disk
+// ---------------------------------------------------------------------------
+
+export interface KeyFile {
+  publicKey: Buffer
+  createdAt: number
+  /** Set when the seed is encrypted with a password. */
+  encrypted: {
+    salt: Buffer
+    opslimit: number
+    memlimit: number
+    box: Buffer
+  } | null
+  /** The plain 32-byte seed, present only when `encrypted` is null. */
+  seed: Buffer | null
+}
+
+const KEY_FILE_VERSION = 1
+const KEY_FLAG_ENCRYPTED = 1
+
+export const keyFile: Encoding<KeyFile> = {
+  preencode(state, k) {
+    c.uint.preencode(state, KEY_FILE_VERSION)
+    c.uint.preencode(state, k.encrypted ? KEY_FLAG_ENCRYPTED : 0)
+    c.fixed32.preencode(state, k.publicKey)
+    c.uint.preencode(state, k.createdAt)
+    if (k.encrypted) {
+      c.buffer.preencode(state, k.encrypted.salt)
+      c.uint.preencode(state, k.encrypted.opslimit)
+      c.uint.preencode(state, k.encrypted.memlimit)
+      c.buffer.preencode(state, k.encrypted.box)
+    } else {
+      c.fixed32.preencode(state, requireSeed(k))
+    }
+  },
+  encode(state, k) {
+    c.uint.encode(state, KEY_FILE_VERSION)
+    c.uint.encode(state, k.encrypted ? KEY_FLAG_ENCRYPTED : 0)
+    c.fixed32.encode(state, k.publicKey)
+    c.uint.encode(state, k.createdAt)
+    if (k.encrypted) {
+      c.buffer.encode(state, k.encrypted.salt)
+      c.uint.encode(state, k.encrypted.opslimit)
+      c.uint.encode(state, k.encrypted.memlimit)
+      c.buffer.encode(state, k.encrypted.box)
+    } else {
+      c.fixed32.encode(state, requireSeed(k))
+    }
+  },
+  decode(state) {
+    const version = c.uint.decode(state)
+    if (version !== KEY_FILE_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`key file v${version}`)
+    const flags = c.uint.decode(state)
+    const publicKey = c.fixed32.decode(state)
+    const createdAt = c.uint.decode(state)
+    if (flags & KEY_FLAG_ENCRYPTED) {
+      const salt = requireBuffer(c.buffer.decode(state))
+      const opslimit = c.uint.decode(state)
+      const memlimit = c.uint.decode(state)
+      const box = requireBuffer(c.buffer.decode(state))
+      return { publicKey, createdAt, encrypted: { salt, opslimit, memlimit, box }, seed: null }
+    }
+    return { publicKey, createdAt, encrypted: null, seed: c.fixed32.decode(state) }
+  }
+}
+
+function requireSeed(k: KeyFile): Buffer {
+  if (!k.seed) throw BackspaceError.INVALID_ARGUMENT('An unencrypted key file needs its seed')
+  return k.seed
+}
+
+function requireBuffer(b: Buffer | null): Buffer {
+  if (!b) throw BackspaceError.DECODE_FAILED('missing buffer')
+  return b
+}
+
+// ---------------------------------------------------------------------------
+// Local state: the rooms an account has joined, sealed with its local key
+// ---------------------------------------------------------------------------
+
+export const RoomKind = {
+  NAMED: 0,
+  PRIVATE: 1
+} as const
+export type RoomKindValue = (typeof RoomKind)[keyof typeof RoomKind]
+
+export interface FeedState {
+  key: Buffer
+  /** Every block below this index has expired and been cleared. */
+  start: number
+  /** The lowest index stored locally; [storedFrom, seen) is stored contiguously. */
+  storedFrom: number
+  /** Every block below this index has been delivered to the application once. */
+  seen: number
+}
+
+export interface RoomState {
+  kind: RoomKindValue
+  secret: Buffer
+  /** The normalised name of a named room, or the label of a private room. */
+  name: string
+  joinedAt: number
+  ttl: number
+  feeds: FeedState[]
+}
+
+export interface LocalState {
+  rooms: RoomState[]
+}
+
+const STATE_VERSION = 1
+
+const feedState: Encoding<FeedState> = {
+  preencode(state, f) {
+    c.fixed32.preencode(state, f.key)
+    c.uint.preencode(state, f.start)
+    c.uint.preencode(state, f.storedFrom)
+    c.uint.preencode(state, f.seen)
+  },
+  encode(state, f) {
+    c.fixed32.encode(state, f.key)
+    c.uint.encode(state, f.start)
+    c.uint.encode(state, f.storedFrom)
+    c.uint.encode(state, f.seen)
+  },
+  decode(state) {
+    return {
+      key: c.fixed32.decode(state),
+      start: c.uint.decode(state),
+      storedFrom: c.uint.decode(state),
+      seen: c.uint.decode(state)
+    }
+  }
+}
+
+const feedStates = c.array(feedState)
+
+const roomState: Encoding<RoomState> = {
+  preencode(state, r) {
+    c.uint.preencode(state, r.kind)
+    c.fixed32.preencode(state, r.secret)
+    c.string.preencode(state, r.name)
+    c.uint.preencode(state, r.joinedAt)
+    c.uint.preencode(state, r.ttl)
+    feedStates.preencode(state, r.feeds)
+  },
+  encode(state, r) {
+    c.uint.encode(state, r.kind)
+    c.fixed32.encode(state, r.secret)
+    c.string.encode(state, r.name)
+    c.uint.encode(state, r.joinedAt)
+    c.uint.encode(state, r.ttl)
+    feedStates.encode(state, r.feeds)
+  },
+  decode(state) {
+    const kind = c.uint.decode(state)
+    if (kind !== RoomKind.NAMED && kind !== RoomKind.PRIVATE) {
+      throw BackspaceError.DECODE_FAILED(`unknown room kind ${kind}`)
+    }
+    return {
+      kind,
+      secret: c.fixed32.decode(state),
+      name: c.string.decode(state),
+      joinedAt: c.uint.decode(state),
+      ttl: c.uint.decode(state),
+      feeds: feedStates.decode(state)
+    }
+  }
+}
+
+const roomStates = c.array(roomState)
+
+export const localState: Encoding<LocalState> = {
+  preencode(state, s) {
+    c.uint.preencode(state, STATE_VERSION)
+    roomStates.preencode(state, s.rooms)
+  },
+  encode(state, s) {
+    c.uint.encode(state, STATE_VERSION)
+    roomStates.encode(state, s.rooms)
+  },
+  decode(state) {
+    const version = c.uint.decode(state)
+    if (version !== STATE_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`state v${version}`)
+    return { rooms: roomStates.decode(state) }
+  }
+}
+
+/** The state file on disk: a version, then the sealed `localState`. */
+export const sealedFile: Encoding<Buffer> = {
+  preencode(state, box) {
+    c.uint.preencode(state, STATE_VERSION)
+    c.buffer.preencode(state, box)
+  },
+  encode(state, box) {
+    c.uint.encode(state, STATE_VERSION)
+    c.buffer.encode(state, box)
+  },
+  decode(state) {
+    const version = c.uint.decode(state)
+    if (version !== STATE_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`state file v${version}`)
+    return requireBuffer(c.buffer.decode(state))
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Wire: writer announcements on a room's protomux channel
+// ---------------------------------------------------------------------------
+
+export interface WriterAnnouncement {
+  key: Buffer
+  /** The announcer's view of the core's length. */
+  length: number
+  /** Blocks below this index are expired; joiners never fetch them. */
+  start: number
+}
+
+export interface Announcement {
+  writers: WriterAnnouncement[]
+}
+
+const ANNOUNCE_VERSION = 1
+
+const writerAnnouncement: Encoding<WriterAnnouncement> = {
+  preencode(state, w) {
+    c.fixed32.preencode(state, w.key)
+    c.uint.preencode(state, w.length)
+    c.uint.preencode(state, w.start)
+  },
+  encode(state, w) {
+    c.fixed32.encode(state, w.key)
+    c.uint.encode(state, w.length)
+    c.uint.encode(state, w.start)
+  },
+  decode(state) {
+    return {
+      key: c.fixed32.decode(state),
+      length: c.uint.decode(state),
+      start: c.uint.decode(state)
+    }
+  }
+}
+
+const writerAnnouncements = c.array(writerAnnouncement)
+
+export const announcement: Encoding<Announcement> = {
+  preencode(state, a) {
+    c.uint.preencode(state, ANNOUNCE_VERSION)
+    writerAnnouncements.preencode(state, a.writers)
+  },
+  encode(state, a) {
+    c.uint.encode(state, ANNOUNCE_VERSION)
+    writerAnnouncements.encode(state, a.writers)
+  },
+  decode(state) {
+    const version = c.uint.decode(state)
+    if (version !== ANNOUNCE_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`announce v${version}`)
+    // Bound the count before decoding so a hostile peer cannot make us allocate a huge array.
+    const count = c.uint.decode(state)
+    if (count > MAX_ANNOUNCED_WRITERS) throw BackspaceError.DECODE_FAILED('too many writers')
+    const writers: WriterAnnouncement[] = []
+    for (let i = 0; i < count; i++) writers.push(writerAnnouncement.decode(state))
+    state.start = state.end
+    return { writers }
+  }
+}
+
+/** The channel message: a version, then `announcement` sealed with the room's channel key. */
+export const channelEnvelope: Encoding<Buffer> = sealedFile
+
+// ---------------------------------------------------------------------------
+// Invites to private rooms
+// ---------------------------------------------------------------------------
+
+export interface Invite {
+  secret: Buffer
+  /** A label the inviter gave the room; shown to the invitee, never sent to the DHT. */
+  name: string
+}
+
+const INVITE_VERSION = 1
+const INVITE_FLAG_NAME = 1
+
+export const invite: Encoding<Invite> = {
+  preencode(state, i) {
+    c.uint.preencode(state, INVITE_VERSION)
+    c.uint.preencode(state, i.name ? INVITE_FLAG_NAME : 0)
+    c.fixed32.preencode(state, i.secret)
+    if (i.name) c.string.preencode(state, i.name)
+  },
+  encode(state, i) {
+    c.uint.encode(state, INVITE_VERSION)
+    c.uint.encode(state, i.name ? INVITE_FLAG_NAME : 0)
+    c.fixed32.encode(state, i.secret)
+    if (i.name) c.string.encode(state, i.name)
+  },
+  decode(state) {
+    const version = c.uint.decode(state)
+    if (version !== INVITE_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`invite v${version}`)
+    const flags = c.uint.decode(state)
+    const secret = c.fixed32.decode(state)
+    const name = flags & INVITE_FLAG_NAME ? c.string.decode(state) : ''
+    state.start = state.end
+    return { secret, name }
+  }
+}
+
+/**
+ * Decodes `buf` completely with `enc`, turning every failure into a coded BackspaceError.
+ * Never returns a partial object.
+ */
+export function decodeStrict<T>(enc: Encoding<T>, buf: Buffer, what: string): T {
+  const state: State = { start: 0, end: buf.byteLength, buffer: buf }
+  let value: T
+  try {
+    value = enc.decode(state)
+  } catch (err) {
+    if (err instanceof BackspaceError) throw err
+    throw BackspaceError.DECODE_FAILED(`${what}: ${(err as Error).message}`, err)
+  }
+  if (state.start !== state.end) throw BackspaceError.DECODE_FAILED(`${what}: trailing bytes`)
+  return value
+}

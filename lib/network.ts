@@ -1,0 +1,51 @@
+import Hyperswarm from 'hyperswarm'
+import HyperDHT from 'hyperdht'
+import { BackspaceError } from './errors.js'
+
+export interface BootstrapNode {
+  host: string
+  port: number
+}
+
+/** Accepts `{ host, port }` objects and `'host:port'` strings. */
+export function parseBootstrap(list: ReadonlyArray<string | BootstrapNode>): BootstrapNode[] {
+  if (!Array.isArray(list)) throw BackspaceError.INVALID_BOOTSTRAP('bootstrap must be an array')
+  return list.map((entry) => {
+    if (typeof entry === 'string') {
+      const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(entry.trim())
+      if (!m) throw BackspaceError.INVALID_BOOTSTRAP(`"${entry}" is not host:port`)
+      return checkNode({ host: m[1]!, port: Number(m[2]) }, entry)
+    }
+    if (entry && typeof entry === 'object') return checkNode({ host: entry.host, port: entry.port }, entry)
+    throw BackspaceError.INVALID_BOOTSTRAP(`${String(entry)} is not host:port`)
+  })
+}
+
+function checkNode(node: BootstrapNode, raw: unknown): BootstrapNode {
+  const ok =
+    typeof node.host === 'string' &&
+    node.host.length > 0 &&
+    Number.isInteger(node.port) &&
+    node.port > 0 &&
+    node.port < 65536
+  if (!ok) throw BackspaceError.INVALID_BOOTSTRAP(`${JSON.stringify(raw)} is not host:port`)
+  return { host: node.host === 'localhost' ? '127.0.0.1' : node.host, port: node.port }
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)
+}
+
+/**
+ * A swarm on the given bootstrap, or on the public DHT when there is none. When every
+ * bootstrap node is on loopback the DHT binds to 127.0.0.1, so a local testnet never sends
+ * traffic to this machine's other addresses.
+ */
+export function createSwarm(bootstrap: BootstrapNode[] | null): Hyperswarm {
+  if (bootstrap === null) return new Hyperswarm()
+  const local = bootstrap.length > 0 && bootstrap.every((n) => isLoopback(n.host))
+  const dht = local
+    ? new HyperDHT({ bootstrap, host: '127.0.0.1', ephemeral: true })
+    : new HyperDHT({ bootstrap })
+  return new Hyperswarm({ dht })
+}

@@ -1,0 +1,643 @@
+import b4a from 'b4a'
+import c from 'compact-encoding'
+import z32 from 'z32'
+import type Corestore from 'corestore'
+import type Hypercore from 'hypercore'
+import { BackspaceError } from './errors.js'
+import { deriveRoomKeys, deriveWriterKeyPair, messageSignable, verify, type KeyPair, type RoomKeys } from './crypto.js'
+import { Feed, messageId } from './feed.js'
+import type { Identity } from './identity.js'
+import {
+  decodeMessageBlock,
+  decodeStrict,
+  encodeMessageBlock,
+  encodeMessageBody,
+  invite,
+  MAX_TEXT_BYTES,
+  MessageType,
+  RoomKind,
+  type FeedState,
+  type RoomState,
+  type WriterAnnouncement
+} from './messages.js'
+import { Resource } from './resource.js'
+import { Timeline } from './timeline.js'
+import type {
+  Message,
+  MessagesOptions,
+  RejectReason,
+  RoomEvents,
+  RoomKindName,
+  RoomStats
+} from './types.js'
+import { RoomChannel } from './writer-discovery.js'
+
+export const INVITE_PREFIX = 'backspace:'
+/** Members beyond this many writer cores are ignored, so a hostile member cannot exhaust us. */
+export const MAX_WRITERS = 1024
+export const MAX_PAGE = 1000
+// Live blocks are requested this many at a time per writer.
+const FETCH_WINDOW = 512
+
+/** What a room needs from its node. */
+export interface RoomContext {
+  readonly store: Corestore
+  readonly identity: Identity
+  now(): number
+  readonly ttl: number
+  /** Messages per writer fetched when a writer is first seen or on start. */
+  readonly historyPage: number
+  /** How long paging back waits for a block from peers. */
+  readonly fetchTimeout: number
+  join(topic: Buffer): void
+  leave(topic: Buffer): Promise<void>
+  streams(): Iterable<object & { remotePublicKey: Buffer }>
+  /** Something persistent changed; the node saves its state soon. */
+  changed(): void
+  /** The room closed; with `forget` it was left and must not be restored. */
+  closed(room: Room, forget: boolean): void
+}
+
+interface PendingSend {
+  seq: number
+  block: Buffer
+  message: Message
+  resolve: (m: Message) => void
+  reject: (err: Error) => void
+}
+
+type IngestResult = Message | 'expired' | 'rejected' | 'skipped'
+
+/**
+ * A joined room. Each member writes an encrypted Hypercore; the room replicates every
+ * member's core, verifies every message and keeps the loaded ones in one agreed order.
+ */
+export class Room extends Resource<RoomEvents>() {
+  /** The normalised name of a named room, or the label of a private one. */
+  readonly name: string
+  readonly kind: RoomKindName
+  /** The Hyperswarm topic. Public by nature: DHT nodes see it. */
+  readonly topic: Buffer
+  readonly joinedAt: number
+  readonly stats: RoomStats
+
+  private readonly ctx: RoomContext
+  private readonly secret: Buffer
+  private readonly keys: RoomKeys
+  private readonly writerKeyPair: KeyPair
+  // The persisted feed records to restore on open, consumed by _open.
+  private restore: FeedState[]
+  private readonly feeds = new Map<string, Feed>()
+  private own: Feed | null = null
+  private readonly timeline = new Timeline()
+  // Which feed each loaded message came from, for per-writer paging.
+  private readonly messageFeeds = new WeakMap<Message, Feed>()
+  private readonly channels = new Set<RoomChannel>()
+  private nextSeq = 0
+  // Own timestamps never go backwards, even if the clock does.
+  private lastTimestamp = 0
+  private batch: PendingSend[] = []
+  private flushQueued = false
+  // Appends run one after another so sequence numbers match the order they were signed in.
+  private appending: Promise<void> = Promise.resolve()
+  private pruning: Promise<void> | null = null
+  private forget = false
+
+  /** @internal Rooms are made by `Backspace.join` and `Backspace.createRoom`. */
+  constructor(ctx: RoomContext, state: RoomState) {
+    super()
+    this.ctx = ctx
+    this.secret = state.secret
+    this.keys = deriveRoomKeys(state.secret)
+    this.name = state.name
+    this.kind = state.kind === RoomKind.PRIVATE ? 'private' : 'named'
+    this.topic = this.keys.topic
+    this.joinedAt = state.joinedAt
+    this.writerKeyPair = deriveWriterKeyPair(ctx.identity.secretKey, state.secret)
+    this.restore = state.feeds
+    this.stats = {
+      writers: 0,
+      peers: 0,
+      messages: 0,
+      rejected: { malformed: 0, 'invalid-signature': 0, oversized: 0, unsupported: 0 },
+      badAnnouncements: 0
+    }
+  }
+
+  /** An invite string that `Backspace.join` accepts. Anyone holding it can read the room. */
+  get invite(): string {
+    return INVITE_PREFIX + z32.encode(c.encode(invite, { secret: this.secret, name: this.name }))
+  }
+
+  /** The identity key of this node, the author of the messages it sends. */
+  get author(): Buffer {
+    return this.ctx.identity.publicKey
+  }
+
+  /** This node's writer core key in this room (unlinkable to its identity). */
+  get writerKey(): Buffer {
+    if (!this.own) throw BackspaceError.NOT_READY()
+    return this.own.key
+  }
+
+  override async _open(): Promise<void> {
+    const ownCore = this.ctx.store.get({
+      // The secret half is passed per append and never handed to storage.
+      keyPair: { publicKey: this.writerKeyPair.publicKey, secretKey: null },
+      encryption: { key: this.keys.encryptionKey }
+    })
+    await ownCore.ready()
+    // A core's key is the hash of its manifest, not the signer's public key.
+    const ownKey = ownCore.key!
+    const ownState = this.restore.find((f) => b4a.equals(f.key, ownKey)) ?? null
+    this.own = this.addFeed(ownKey, ownCore, true, ownState)
+    this.own.seen = ownCore.length
+    this.own.indexedFrom = ownCore.length
+    this.nextSeq = ownCore.length
+
+    for (const state of this.restore) {
+      if (b4a.equals(state.key, ownKey)) continue
+      this.openRemoteFeed(state.key, state)
+    }
+    this.restore = []
+    await Promise.all([...this.feeds.values()].map((f) => f.core.ready()))
+
+    if (ownCore.length > 0) {
+      const last = await ownCore.get(ownCore.length - 1, { wait: false }).catch(() => null)
+      if (last) this.lastTimestamp = tryTimestamp(last) ?? 0
+    }
+
+    await this.pruneNow()
+    await this.loadHistory(this.ctx.historyPage, null, true)
+
+    this.ctx.join(this.topic)
+    for (const stream of this.ctx.streams()) this.attach(stream)
+    for (const feed of this.feeds.values()) if (!feed.local) this.pump(feed)
+  }
+
+  override async _close(): Promise<void> {
+    const closed = BackspaceError.ROOM_CLOSED()
+    for (const pending of this.batch) pending.reject(closed)
+    this.batch = []
+    for (const channel of this.channels) channel.close()
+    this.channels.clear()
+    await this.appending
+    if (this.pruning) await this.pruning.catch(() => {})
+    await this.ctx.leave(this.topic)
+    if (this.forget) {
+      // Leaving deletes what this node stored for the room.
+      for (const feed of this.feeds.values()) {
+        if (feed.core.length > 0) await feed.core.clear(0, feed.core.length).catch(() => {})
+      }
+    }
+    await Promise.all([...this.feeds.values()].map((f) => f.core.close().catch(() => {})))
+    this.ctx.closed(this, this.forget)
+  }
+
+  /** Leaves the room: stops replicating, deletes its local data and forgets it. */
+  async leave(): Promise<void> {
+    this.forget = true
+    await this.close()
+  }
+
+  /**
+   * Signs and appends a message, and resolves with it once it is stored. Sends in the same
+   * tick are appended as one batch.
+   */
+  async send(text: string): Promise<Message> {
+    if (this.closing) throw BackspaceError.ROOM_CLOSED()
+    if (!this.opened) await this.ready()
+    if (this.closing) throw BackspaceError.ROOM_CLOSED()
+    if (typeof text !== 'string') throw BackspaceError.INVALID_ARGUMENT('text must be a string')
+    if (text.trim().length === 0) throw BackspaceError.EMPTY_MESSAGE()
+    const size = b4a.byteLength(text)
+    if (size > MAX_TEXT_BYTES) {
+      throw BackspaceError.MESSAGE_TOO_LARGE(`${size} bytes; the limit is ${MAX_TEXT_BYTES}`)
+    }
+
+    const own = this.own!
+    const seq = this.nextSeq++
+    const timestamp = (this.lastTimestamp = Math.max(this.ctx.now(), this.lastTimestamp))
+    const author = this.ctx.identity.publicKey
+    const block = this.signBlock(seq, timestamp, text)
+    const message: Message = { id: messageId(own.key, seq), author, text, timestamp, seq }
+
+    return new Promise<Message>((resolve, reject) => {
+      this.batch.push({ seq, block, message, resolve, reject })
+      if (!this.flushQueued) {
+        this.flushQueued = true
+        queueMicrotask(() => this.flush())
+      }
+    })
+  }
+
+  /**
+   * The latest page of messages, oldest first; with `before`, the page before that message.
+   * Older history is fetched from peers as needed. Expired messages are never returned.
+   */
+  async messages(opts: MessagesOptions = {}): Promise<Message[]> {
+    if (this.closing) throw BackspaceError.ROOM_CLOSED()
+    if (!this.opened) await this.ready()
+    const limit = opts.limit ?? 50
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+      throw BackspaceError.INVALID_ARGUMENT(`limit must be an integer from 1 to ${MAX_PAGE}`)
+    }
+    let before: Message | null = null
+    if (opts.before !== undefined) {
+      before = typeof opts.before === 'string' ? (this.timeline.get(opts.before) ?? null) : opts.before
+      if (!before || typeof before.timestamp !== 'number' || !b4a.isBuffer(before.author)) {
+        throw BackspaceError.INVALID_ARGUMENT('before must be a message of this room or its id')
+      }
+    }
+    await this.loadHistory(limit, before, false)
+    const now = this.ctx.now()
+    return this.timeline.page(limit, before, (m) => !this.isExpired(m.timestamp, now))
+  }
+
+  /** Deletes expired messages from memory and their blocks from disk. Runs periodically too. */
+  async prune(): Promise<void> {
+    if (this.closing) return
+    if (!this.opened) await this.ready()
+    await this.pruneNow()
+  }
+
+  // -------------------------------------------------------------------------
+  // Sending
+  // -------------------------------------------------------------------------
+
+  private signBlock(seq: number, timestamp: number, text: string): Buffer {
+    const identity = this.ctx.identity
+    const body = encodeMessageBody({ type: MessageType.TEXT, timestamp, author: identity.publicKey, text })
+    const signature = identity.sign(messageSignable(this.keys.id, this.own!.key, seq, body))
+    return encodeMessageBlock(body, signature)
+  }
+
+  private flush(): void {
+    const batch = this.batch
+    this.batch = []
+    this.flushQueued = false
+    if (batch.length === 0) return
+    const own = this.own!
+    this.appending = this.appending.then(async () => {
+      try {
+        if (this.closing) throw BackspaceError.ROOM_CLOSED()
+        await own.core.append(
+          batch.map((p) => p.block),
+          { keyPair: this.writerKeyPair }
+        )
+      } catch (err) {
+        for (const p of batch) p.reject(err as Error)
+        this.resign()
+        return
+      }
+      own.seen = own.core.length
+      for (const p of batch) {
+        this.index(own, p.message, true)
+        p.resolve(p.message)
+      }
+    })
+  }
+
+  // A failed append leaves a hole in the sequence; queued sends are signed again to close it.
+  private resign(): void {
+    this.nextSeq = this.own!.core.length
+    for (const p of this.batch) {
+      const seq = this.nextSeq++
+      p.seq = seq
+      p.block = this.signBlock(seq, p.message.timestamp, p.message.text)
+      p.message = { ...p.message, id: messageId(this.own!.key, seq), seq }
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Reading: verification and the timeline
+  // -------------------------------------------------------------------------
+
+  private ingest(feed: Feed, seq: number, block: Buffer, emit: boolean): IngestResult {
+    let decoded
+    try {
+      decoded = decodeMessageBlock(block)
+    } catch (err) {
+      const e = err as BackspaceError
+      const reason: RejectReason =
+        e.code === 'MESSAGE_TOO_LARGE' ? 'oversized' : e.code === 'UNSUPPORTED_VERSION' ? 'unsupported' : 'malformed'
+      return this.reject(reason, e, feed, seq)
+    }
+    const { body, bodyBytes, signature } = decoded
+    if (!verify(signature, messageSignable(this.keys.id, feed.key, seq, bodyBytes), body.author)) {
+      return this.reject('invalid-signature', BackspaceError.BAD_SIGNATURE(`block ${seq}`), feed, seq)
+    }
+    const now = this.ctx.now()
+    if (this.isExpired(body.timestamp, now)) return 'expired'
+    if (body.type !== MessageType.TEXT) return 'skipped'
+
+    const id = messageId(feed.key, seq)
+    const existing = this.timeline.get(id)
+    if (existing) return existing
+    const message: Message = {
+      id,
+      author: body.author,
+      text: body.text,
+      // A timestamp from the future is clamped to now, so it cannot pin itself to the bottom.
+      timestamp: Math.min(body.timestamp, now),
+      seq
+    }
+    this.index(feed, message, emit)
+    return message
+  }
+
+  private index(feed: Feed, message: Message, emit: boolean): void {
+    if (!this.timeline.insert(message)) return
+    this.messageFeeds.set(message, feed)
+    this.stats.messages = this.timeline.size
+    if (emit) this.emit('message', message)
+  }
+
+  private reject(reason: RejectReason, error: BackspaceError, feed: Feed, seq: number): 'rejected' {
+    this.stats.rejected[reason]++
+    if (this.listenerCount('reject') > 0) this.emit('reject', { reason, error, writer: feed.key, seq })
+    return 'rejected'
+  }
+
+  private isExpired(timestamp: number, now: number): boolean {
+    return timestamp + this.ctx.ttl <= now
+  }
+
+  /**
+   * Makes sure that, for every writer, the timeline holds `limit` messages before `before`,
+   * or everything that writer has that is still alive. Reads go back from the lowest loaded
+   * index, so a joiner fetches about a page per writer, never the whole history.
+   */
+  private async loadHistory(limit: number, before: Message | null, localOnly: boolean): Promise<void> {
+    await Promise.all([...this.feeds.values()].map((f) => this.loadFeedHistory(f, limit, before, localOnly)))
+  }
+
+  private async loadFeedHistory(
+    feed: Feed,
+    limit: number,
+    before: Message | null,
+    localOnly: boolean
+  ): Promise<void> {
+    while (!this.closing && !feed.fresh && feed.indexedFrom > feed.floor) {
+      const have = this.timeline.countBefore(before, (m) => this.messageFeeds.get(m) === feed)
+      if (have >= limit) return
+      const to = feed.indexedFrom
+      const from = Math.max(feed.floor, to - Math.max(limit - have, 16))
+      const wait = !localOnly && feed.core.peers.length > 0
+      const blocks = await feed.getRange(from, to, { wait, timeout: this.ctx.fetchTimeout })
+      if (this.closing) return
+      let lowest = to
+      for (let i = blocks.length - 1; i >= 0; i--) {
+        const block = blocks[i]
+        if (!block) break
+        if (this.ingest(feed, from + i, block, false) === 'expired') {
+          // Writers stamp their messages in order, so everything below this one expired too.
+          feed.hintStart = Math.max(feed.hintStart, from + i + 1)
+          lowest = from + i + 1
+          break
+        }
+        lowest = from + i
+      }
+      if (lowest === to && feed.indexedFrom > feed.floor) return // nothing more can be had now
+      feed.indexedFrom = Math.max(lowest, feed.floor)
+      feed.storedFrom = Math.min(feed.storedFrom, feed.indexedFrom)
+    }
+  }
+
+  // -------------------------------------------------------------------------
+  // Live replication: each member's new blocks, as they arrive
+  // -------------------------------------------------------------------------
+
+  private pump(feed: Feed): void {
+    if (this.closing || feed.local) return
+    if (feed.pumping) {
+      feed.pumpAgain = true
+      return
+    }
+    feed.pumping = this.runPump(feed)
+      .catch((err) => this.backgroundError(err))
+      .finally(() => {
+        feed.pumping = null
+        if (feed.pumpAgain) {
+          feed.pumpAgain = false
+          this.pump(feed)
+        }
+      })
+  }
+
+  private async runPump(feed: Feed): Promise<void> {
+    await feed.core.ready()
+    const page = this.ctx.historyPage
+    while (!this.closing) {
+      const length = feed.core.length
+      if (feed.fresh) {
+        // A writer seen for the first time: start at its latest page, not its beginning.
+        if (length === 0) return
+        feed.fresh = false
+        feed.start = feed.hintStart
+        feed.seen = feed.storedFrom = feed.indexedFrom = Math.max(feed.floor, length - page)
+      }
+      const from = Math.max(feed.seen, feed.floor)
+      if (from >= length) {
+        feed.seen = Math.max(feed.seen, from)
+        return
+      }
+      if (length - from > 2 * page) {
+        // Back after a long absence: show the latest page first, then fill the gap.
+        if (!(await this.fetchLive(feed, length - page, length))) return
+        if (!(await this.fetchLive(feed, from, length - page))) return
+      } else if (!(await this.fetchLive(feed, from, length))) {
+        return
+      }
+      feed.seen = length
+      this.ctx.changed()
+    }
+  }
+
+  // Fetches [from, to) in windows and delivers each message in order. False if interrupted.
+  private async fetchLive(feed: Feed, from: number, to: number): Promise<boolean> {
+    for (let start = from; start < to; start += FETCH_WINDOW) {
+      const end = Math.min(to, start + FETCH_WINDOW)
+      const blocks = await feed.getRange(start, end, { wait: true })
+      if (this.closing) return false
+      for (let i = 0; i < blocks.length; i++) {
+        const block = blocks[i]
+        if (!block) return false // the session closed under us
+        this.ingest(feed, start + i, block, true)
+      }
+      if (feed.seen >= start && feed.seen < end) feed.seen = end
+    }
+    return true
+  }
+
+  // -------------------------------------------------------------------------
+  // Writer discovery
+  // -------------------------------------------------------------------------
+
+  /** @internal Opens the room's channel on a new connection. */
+  attach(stream: object & { remotePublicKey: Buffer }): void {
+    if (this.closing || !this.opened) return
+    RoomChannel.open(
+      stream,
+      { channelId: this.keys.channelId, channelKey: this.keys.channelKey },
+      {
+        onopen: (channel) => {
+          if (this.closing) return channel.close()
+          this.channels.add(channel)
+          this.stats.peers = this.channels.size
+          channel.announce(this.announcements())
+          this.emit('peer-add', channel.remotePublicKey)
+        },
+        onclose: (channel) => {
+          if (!this.channels.delete(channel)) return
+          this.stats.peers = this.channels.size
+          this.emit('peer-remove', channel.remotePublicKey)
+        },
+        onwriters: (writers) => this.onWriters(writers),
+        onbadannouncement: () => {
+          this.stats.badAnnouncements++
+        }
+      }
+    )
+  }
+
+  private announcements(feeds: Iterable<Feed> = this.feeds.values()): WriterAnnouncement[] {
+    const out: WriterAnnouncement[] = []
+    for (const f of feeds) out.push({ key: f.key, length: f.core.length, start: f.floor })
+    return out
+  }
+
+  private onWriters(writers: WriterAnnouncement[]): void {
+    if (this.closing) return
+    const added: Feed[] = []
+    for (const w of writers) {
+      let feed = this.feeds.get(w.key.toString('hex'))
+      if (!feed) {
+        if (this.feeds.size >= MAX_WRITERS) continue
+        feed = this.openRemoteFeed(w.key, null)
+        added.push(feed)
+      }
+      // A peer's word on expiry only ever narrows what this node reads, never what it shows.
+      if (w.start <= w.length && w.start > feed.hintStart) feed.hintStart = w.start
+      this.pump(feed)
+    }
+    if (added.length === 0) return
+    // Gossip new writers onwards, so members who are never online together still meet.
+    const news = this.announcements(added)
+    for (const channel of this.channels) channel.announce(news)
+    for (const feed of added) this.emit('writer-add', feed.key)
+    this.ctx.changed()
+  }
+
+  private openRemoteFeed(key: Buffer, state: FeedState | null): Feed {
+    const core = this.ctx.store.get({ key, encryption: { key: this.keys.encryptionKey } })
+    const feed = this.addFeed(key, core, false, state)
+    core.on('append', () => this.pump(feed))
+    if (this.opened) this.pump(feed)
+    return feed
+  }
+
+  private addFeed(key: Buffer, core: Hypercore, local: boolean, state: FeedState | null): Feed {
+    const feed = new Feed(key, core, local, state)
+    this.feeds.set(feed.hex, feed)
+    this.stats.writers = this.feeds.size
+    return feed
+  }
+
+  // -------------------------------------------------------------------------
+  // TTL
+  // -------------------------------------------------------------------------
+
+  private pruneNow(): Promise<void> {
+    if (this.pruning) return this.pruning
+    this.pruning = this.runPrune().finally(() => {
+      this.pruning = null
+    })
+    return this.pruning
+  }
+
+  private async runPrune(): Promise<void> {
+    const now = this.ctx.now()
+    let changed = false
+    for (const feed of this.feeds.values()) {
+      if (this.closing) return
+      const boundary = await this.expiryBoundary(feed, now)
+      if (boundary <= feed.start) continue
+      await feed.core.clear(feed.start, boundary)
+      feed.start = boundary
+      feed.hintStart = Math.max(feed.hintStart, boundary)
+      feed.storedFrom = Math.max(feed.storedFrom, boundary)
+      feed.indexedFrom = Math.max(feed.indexedFrom, boundary)
+      feed.seen = Math.max(feed.seen, boundary)
+      changed = true
+    }
+    this.timeline.removeWhere((m) => this.isExpired(m.timestamp, now))
+    this.stats.messages = this.timeline.size
+    if (changed) this.ctx.changed()
+  }
+
+  /**
+   * The first index of `feed` whose block is still alive, found by binary search over the
+   * contiguous stored range (a writer's timestamps never decrease). Blocks that are not
+   * stored count as alive: this node cannot tell, and has nothing of them to delete.
+   */
+  private async expiryBoundary(feed: Feed, now: number): Promise<number> {
+    let lo = Math.max(feed.start, feed.storedFrom)
+    let hi = Math.min(feed.seen, feed.core.length)
+    if (lo >= hi) return feed.start
+    const first = lo
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      const block = await feed.core.get(mid, { wait: false }).catch(() => null)
+      // Undecodable blocks are garbage and go with the expired ones.
+      const ts = block ? tryTimestamp(block) : null
+      const expired = block !== null && (ts === null || this.isExpired(ts, now))
+      if (expired) lo = mid + 1
+      else hi = mid
+    }
+    return lo === first ? feed.start : lo
+  }
+
+  // -------------------------------------------------------------------------
+  // Persistence
+  // -------------------------------------------------------------------------
+
+  /** @internal The record the node persists for this room. */
+  state(): RoomState {
+    return {
+      kind: this.kind === 'private' ? RoomKind.PRIVATE : RoomKind.NAMED,
+      secret: this.secret,
+      name: this.name,
+      joinedAt: this.joinedAt,
+      ttl: this.ctx.ttl,
+      feeds: this.restore.length > 0 ? this.restore : [...this.feeds.values()].map((f) => f.state())
+    }
+  }
+
+  private backgroundError(err: unknown): void {
+    if (this.closing) return
+    if (this.listenerCount('error') > 0) this.emit('error', err as Error)
+  }
+}
+
+function tryTimestamp(block: Buffer): number | null {
+  try {
+    return decodeMessageBlock(block).body.timestamp
+  } catch {
+    return null
+  }
+}
+
+/** Parses an invite string. Throws INVALID_INVITE. */
+export function parseInvite(text: string): { secret: Buffer; name: string } {
+  if (typeof text !== 'string' || !text.startsWith(INVITE_PREFIX)) throw BackspaceError.INVALID_INVITE()
+  try {
+    return decodeStrict(invite, z32.decode(text.slice(INVITE_PREFIX.length).trim()), 'invite')
+  } catch (err) {
+    throw BackspaceError.INVALID_INVITE((err as Error).message, err)
+  }
+}
+
+export function isInvite(text: string): boolean {
+  return typeof text === 'string' && text.startsWith(INVITE_PREFIX)
+}

@@ -1,0 +1,105 @@
+import c from 'compact-encoding'
+import Protomux from 'protomux'
+import { seal, unseal } from './crypto.js'
+import { BackspaceError } from './errors.js'
+import {
+  announcement,
+  channelEnvelope,
+  decodeStrict,
+  MAX_ANNOUNCED_WRITERS,
+  type WriterAnnouncement
+} from './messages.js'
+
+export const PROTOCOL = 'backspace/room/v1'
+
+export interface DiscoveryHandlers {
+  /** The channel opened: the remote peer is a member of the room too. */
+  onopen(channel: RoomChannel): void
+  onclose(channel: RoomChannel): void
+  onwriters(writers: WriterAnnouncement[], channel: RoomChannel): void
+  /** An announcement did not decrypt or decode. It is dropped; the channel stays up. */
+  onbadannouncement(error: BackspaceError): void
+}
+
+/**
+ * A room's protomux channel on one connection. Members tell each other which writer cores
+ * exist. Only holders of the room secret can open the channel (its id is derived from the
+ * secret), and every announcement is sealed with the room's channel key as well.
+ */
+export class RoomChannel {
+  readonly remotePublicKey: Buffer
+  private readonly channel: Protomux.Channel
+  private readonly message: Protomux.Message<Buffer>
+  private readonly key: Buffer
+
+  private constructor(
+    channel: Protomux.Channel,
+    message: Protomux.Message<Buffer>,
+    key: Buffer,
+    remotePublicKey: Buffer
+  ) {
+    this.channel = channel
+    this.message = message
+    this.key = key
+    this.remotePublicKey = remotePublicKey
+  }
+
+  /** Opens the room's channel on `stream`, or returns null if it is already open there. */
+  static open(
+    stream: object & { remotePublicKey: Buffer },
+    ids: { channelId: Buffer; channelKey: Buffer },
+    handlers: DiscoveryHandlers
+  ): RoomChannel | null {
+    const mux = Protomux.from(stream)
+    let self: RoomChannel | null = null
+    const channel = mux.createChannel({
+      protocol: PROTOCOL,
+      id: ids.channelId,
+      unique: true,
+      onopen: () => handlers.onopen(self!),
+      onclose: () => handlers.onclose(self!)
+    })
+    if (channel === null) return null
+    const message = channel.addMessage({
+      encoding: channelEnvelope,
+      onmessage: (box: Buffer) => {
+        // A handler that throws would tear down the whole connection: contain everything.
+        let writers: WriterAnnouncement[]
+        try {
+          const plain = unseal(box, ids.channelKey)
+          if (!plain) throw BackspaceError.DECODE_FAILED('announcement does not decrypt')
+          writers = decodeStrict(announcement, plain, 'announcement').writers
+        } catch (err) {
+          handlers.onbadannouncement(toCoded(err))
+          return
+        }
+        handlers.onwriters(writers, self!)
+      }
+    })
+    self = new RoomChannel(channel, message, ids.channelKey, stream.remotePublicKey)
+    channel.open()
+    return self
+  }
+
+  get opened(): boolean {
+    return this.channel.opened
+  }
+
+  /** Sends writer announcements, split so no message exceeds the decoder's bound. */
+  announce(writers: WriterAnnouncement[]): void {
+    if (this.channel.closed) return
+    for (let i = 0; i < writers.length; i += MAX_ANNOUNCED_WRITERS) {
+      const chunk = writers.slice(i, i + MAX_ANNOUNCED_WRITERS)
+      this.message.send(seal(c.encode(announcement, { writers: chunk }), this.key))
+    }
+  }
+
+  close(): void {
+    if (!this.channel.closed) this.channel.close()
+  }
+}
+
+function toCoded(err: unknown): BackspaceError {
+  if (err instanceof BackspaceError) return err
+  return BackspaceError.DECODE_FAILED((err as Error)?.message ?? String(err), err)
+}

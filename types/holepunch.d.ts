@@ -1,0 +1,294 @@
+// Small declarations for the parts of the Holepunch stack that Backspace uses.
+// The packages ship no types; these cover only what lib/, test/ and bench/ call.
+
+declare module 'compact-encoding' {
+  export interface State {
+    start: number
+    end: number
+    buffer: Buffer
+  }
+  export interface Encoding<T> {
+    preencode(state: State, value: T): void
+    encode(state: State, value: T): void
+    decode(state: State): T
+  }
+  export function state(start?: number, end?: number, buffer?: Buffer | null): State
+  export function encode<T>(enc: Encoding<T>, value: T): Buffer
+  export function decode<T>(enc: Encoding<T>, buffer: Buffer): T
+  export function array<T>(enc: Encoding<T>): Encoding<T[]>
+  export function fixed(n: number): Encoding<Buffer>
+  export const uint: Encoding<number>
+  export const uint8: Encoding<number>
+  export const uint32: Encoding<number>
+  export const uint64: Encoding<number>
+  export const buffer: Encoding<Buffer | null>
+  export const string: Encoding<string>
+  export const utf8: Encoding<string>
+  export const fixed32: Encoding<Buffer>
+  export const fixed64: Encoding<Buffer>
+  export const raw: Encoding<Buffer>
+  export const none: Encoding<null>
+}
+
+declare module 'b4a' {
+  export function alloc(size: number, fill?: number): Buffer
+  export function allocUnsafe(size: number): Buffer
+  export function from(input: string, encoding?: BufferEncoding): Buffer
+  export function from(input: Uint8Array | ArrayBuffer | number[]): Buffer
+  export function toString(buf: Uint8Array, encoding?: BufferEncoding): string
+  export function equals(a: Uint8Array, b: Uint8Array): boolean
+  export function compare(a: Uint8Array, b: Uint8Array): number
+  export function concat(list: Uint8Array[]): Buffer
+  export function isBuffer(x: unknown): x is Buffer
+  export function byteLength(s: string): number
+}
+
+declare module 'sodium-universal' {
+  export const crypto_sign_PUBLICKEYBYTES: number
+  export const crypto_sign_SECRETKEYBYTES: number
+  export const crypto_sign_SEEDBYTES: number
+  export const crypto_sign_BYTES: number
+  export const crypto_secretbox_KEYBYTES: number
+  export const crypto_secretbox_NONCEBYTES: number
+  export const crypto_secretbox_MACBYTES: number
+  export const crypto_pwhash_SALTBYTES: number
+  export const crypto_pwhash_OPSLIMIT_INTERACTIVE: number
+  export const crypto_pwhash_MEMLIMIT_INTERACTIVE: number
+  export const crypto_pwhash_OPSLIMIT_MODERATE: number
+  export const crypto_pwhash_MEMLIMIT_MODERATE: number
+  export const crypto_pwhash_ALG_ARGON2ID13: number
+  export function randombytes_buf(buf: Buffer): void
+  export function sodium_memzero(buf: Buffer): void
+  export function crypto_sign_seed_keypair(pk: Buffer, sk: Buffer, seed: Buffer): void
+  export function crypto_sign_detached(sig: Buffer, msg: Buffer, sk: Buffer): void
+  export function crypto_sign_verify_detached(sig: Buffer, msg: Buffer, pk: Buffer): boolean
+  export function crypto_generichash(out: Buffer, input: Buffer, key?: Buffer): void
+  export function crypto_generichash_batch(out: Buffer, inputs: Buffer[], key?: Buffer): void
+  export function crypto_secretbox_easy(c: Buffer, m: Buffer, n: Buffer, k: Buffer): void
+  export function crypto_secretbox_open_easy(m: Buffer, c: Buffer, n: Buffer, k: Buffer): boolean
+  export function crypto_pwhash(
+    out: Buffer,
+    passwd: Buffer,
+    salt: Buffer,
+    opslimit: number,
+    memlimit: number,
+    alg: number
+  ): void
+  export function crypto_pwhash_async(
+    out: Buffer,
+    passwd: Buffer,
+    salt: Buffer,
+    opslimit: number,
+    memlimit: number,
+    alg: number
+  ): Promise<void>
+}
+
+declare module 'z32' {
+  export function encode(buf: Uint8Array): string
+  export function decode(s: string): Buffer
+}
+
+declare module 'ready-resource' {
+  import { EventEmitter } from 'events'
+  class ReadyResource extends EventEmitter {
+    opening: Promise<void> | null
+    closing: Promise<void> | null
+    opened: boolean
+    closed: boolean
+    ready(): Promise<void>
+    close(): Promise<void>
+    protected _open(): Promise<void>
+    protected _close(): Promise<void>
+  }
+  export = ReadyResource
+}
+
+declare module 'hypercore' {
+  import { EventEmitter } from 'events'
+  import type { Encoding } from 'compact-encoding'
+  namespace Hypercore {
+    interface KeyPair {
+      publicKey: Buffer
+      secretKey: Buffer | null
+    }
+    interface GetOptions {
+      wait?: boolean
+      timeout?: number
+      onwait?: () => void
+    }
+    interface Peer {
+      remotePublicKey: Buffer
+    }
+  }
+  class Hypercore extends EventEmitter {
+    key: Buffer | null
+    discoveryKey: Buffer | null
+    length: number
+    contiguousLength: number
+    byteLength: number
+    writable: boolean
+    opened: boolean
+    closed: boolean
+    closing: Promise<void> | null
+    peers: Hypercore.Peer[]
+    ready(): Promise<void>
+    close(): Promise<void>
+    append(
+      blocks: Buffer | Buffer[],
+      opts?: { keyPair?: Hypercore.KeyPair }
+    ): Promise<{ length: number; byteLength: number }>
+    get(index: number, opts?: Hypercore.GetOptions): Promise<Buffer | null>
+    has(start: number, end?: number): Promise<boolean>
+    update(opts?: { wait?: boolean }): Promise<boolean>
+    clear(start: number, end?: number): Promise<void>
+    info(opts?: { storage?: boolean }): Promise<{ contiguousLength: number; length: number }>
+    download(range?: { start?: number; end?: number; linear?: boolean }): {
+      done(): Promise<void>
+      destroy(): void
+    }
+    static createProtocolStream(isInitiator: boolean | object, opts?: object): NodeJS.ReadWriteStream
+  }
+  export = Hypercore
+  export type { Encoding }
+}
+
+declare module 'corestore' {
+  import type Hypercore from 'hypercore'
+  class Corestore {
+    constructor(storage: string, opts?: object)
+    ready(): Promise<void>
+    close(): Promise<void>
+    get(opts: {
+      key?: Buffer
+      keyPair?: Hypercore.KeyPair
+      encryption?: { key: Buffer }
+      valueEncoding?: unknown
+      active?: boolean
+    }): Hypercore
+    replicate(stream: object): object
+    closing: Promise<void> | null
+  }
+  export = Corestore
+}
+
+declare module 'hyperdht' {
+  import { EventEmitter } from 'events'
+  namespace HyperDHT {
+    interface Node {
+      host: string
+      port: number
+    }
+  }
+  class HyperDHT extends EventEmitter {
+    constructor(opts?: {
+      bootstrap?: Array<HyperDHT.Node | string>
+      host?: string
+      port?: number
+      ephemeral?: boolean
+      firewalled?: boolean
+    })
+    ready(): Promise<void>
+    fullyBootstrapped(): Promise<void>
+    destroy(opts?: { force?: boolean }): Promise<void>
+    address(): { host: string; port: number }
+    static keyPair(seed?: Buffer): { publicKey: Buffer; secretKey: Buffer }
+  }
+  export = HyperDHT
+}
+
+declare module 'hyperdht/testnet.js' {
+  import HyperDHT from 'hyperdht'
+  interface Testnet {
+    nodes: HyperDHT[]
+    bootstrap: Array<{ host: string; port: number }>
+    createNode(opts?: object): HyperDHT
+    destroy(): Promise<void>
+  }
+  function createTestnet(
+    size?: number,
+    opts?:
+      | ((fn: () => unknown, opts?: object) => void)
+      | { teardown?: (fn: () => unknown, opts?: object) => void; host?: string; port?: number }
+  ): Promise<Testnet>
+  export = createTestnet
+}
+
+declare module 'hyperswarm' {
+  import { EventEmitter } from 'events'
+  import type { Duplex } from 'stream'
+  import HyperDHT from 'hyperdht'
+  namespace Hyperswarm {
+    interface Connection extends Duplex {
+      remotePublicKey: Buffer
+      publicKey: Buffer
+      rawStream: { remoteHost: string; remotePort: number }
+      userData: unknown
+    }
+    interface PeerInfo {
+      publicKey: Buffer
+      topics: Buffer[]
+      client: boolean
+    }
+    interface Discovery {
+      flushed(): Promise<void>
+      refresh(opts?: { client?: boolean; server?: boolean }): Promise<void>
+      destroy(): Promise<void>
+    }
+  }
+  class Hyperswarm extends EventEmitter {
+    constructor(opts?: {
+      dht?: HyperDHT
+      keyPair?: { publicKey: Buffer; secretKey: Buffer }
+      bootstrap?: Array<{ host: string; port: number }>
+      maxPeers?: number
+      backoffs?: number[]
+      jitter?: number
+    })
+    dht: HyperDHT
+    keyPair: { publicKey: Buffer; secretKey: Buffer }
+    connections: Set<Hyperswarm.Connection>
+    peers: Map<string, Hyperswarm.PeerInfo>
+    join(topic: Buffer, opts?: { server?: boolean; client?: boolean }): Hyperswarm.Discovery
+    leave(topic: Buffer): Promise<void>
+    flush(): Promise<void>
+    listen(): Promise<void>
+    destroy(opts?: { force?: boolean }): Promise<void>
+    on(event: 'connection', fn: (conn: Hyperswarm.Connection, info: Hyperswarm.PeerInfo) => void): this
+    on(event: string, fn: (...args: any[]) => void): this
+  }
+  export = Hyperswarm
+}
+
+declare module 'protomux' {
+  import type { Encoding } from 'compact-encoding'
+  namespace Protomux {
+    interface Message<T> {
+      send(value: T): boolean
+    }
+    interface Channel {
+      opened: boolean
+      closed: boolean
+      userData: unknown
+      open(handshake?: unknown): void
+      close(): void
+      addMessage<T>(opts: { encoding: Encoding<T>; onmessage: (value: T) => void }): Message<T>
+    }
+  }
+  class Protomux {
+    static from(stream: object, opts?: object): Protomux
+    createChannel(opts: {
+      protocol: string
+      id?: Buffer | null
+      unique?: boolean
+      handshake?: Encoding<unknown> | null
+      onopen?: (handshake: unknown) => void
+      onclose?: () => void
+      ondestroy?: () => void
+    }): Protomux.Channel | null
+    opened(opts: { protocol: string; id?: Buffer | null }): boolean
+    pair(opts: { protocol: string; id?: Buffer | null }, notify: () => void): void
+    unpair(opts: { protocol: string; id?: Buffer | null }): void
+  }
+  export = Protomux
+}
