@@ -38,12 +38,13 @@ export function isLoopback(host: string): boolean {
 
 /**
  * A swarm on the given bootstrap, or on the public DHT when there is none. When every
- * bootstrap node is on loopback the DHT binds to 127.0.0.1, so a local testnet never sends
+ * bootstrap node is on loopback (or the list is empty) the DHT binds to 127.0.0.1, so a local testnet never sends
  * traffic to this machine's other addresses.
  */
 export function createSwarm(bootstrap: BootstrapNode[] | null): Hyperswarm {
   if (bootstrap === null) return new Hyperswarm()
-  const local = bootstrap.length > 0 && bootstrap.every((n) => isLoopback(n.host))
+  // An empty list means offline: no DHT to reach, so nothing to bind beyond loopback either.
+  const local = bootstrap.every((n) => isLoopback(n.host))
   const dht = local
     ? new HyperDHT({ bootstrap, host: '127.0.0.1', ephemeral: true })
     : new HyperDHT({ bootstrap })

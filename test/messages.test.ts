@@ -1,0 +1,87 @@
+import test from 'brittle'
+import c from 'compact-encoding'
+import b4a from 'b4a'
+import {
+  announcement,
+  decodeMessageBlock,
+  decodeStrict,
+  encodeMessageBlock,
+  encodeMessageBody,
+  invite,
+  keyFile,
+  localState,
+  MAX_RECORD_BYTES,
+  MessageType,
+  RoomKind
+} from '../lib/messages.js'
+import { randomBytes } from '../lib/crypto.js'
+import { expectCode } from './helpers/expect.js'
+
+const author = randomBytes(32)
+
+test('message blocks round-trip', async (t) => {
+  const body = encodeMessageBody({ type: MessageType.TEXT, timestamp: 1_700_000_000_123, author, text: 'héllo 👋' })
+  const sig = randomBytes(64)
+  const decoded = decodeMessageBlock(encodeMessageBlock(body, sig))
+  t.is(decoded.body.text, 'héllo 👋')
+  t.is(decoded.body.timestamp, 1_700_000_000_123)
+  t.alike(decoded.body.author, author)
+  t.alike(decoded.signature, sig)
+  t.alike(decoded.bodyBytes, body)
+})
+
+test('fields a newer build appends are skipped, and stay signed', async (t) => {
+  const body = encodeMessageBody({ type: MessageType.TEXT, timestamp: 5, author, text: 'x' })
+  const newer = b4a.concat([body, b4a.from([7, 7, 7])])
+  const decoded = decodeMessageBlock(encodeMessageBlock(newer, randomBytes(64)))
+  t.is(decoded.body.text, 'x')
+  t.alike(decoded.bodyBytes, newer, 'the signature covers the unknown fields too')
+})
+
+test('malformed blocks are coded errors, never partial objects', async (t) => {
+  await expectCode(t, () => decodeMessageBlock(b4a.alloc(10)), 'DECODE_FAILED')
+  const garbage = b4a.concat([b4a.from([1, 0, 0]), b4a.alloc(200, 0xff)])
+  await expectCode(t, () => decodeMessageBlock(garbage), 'DECODE_FAILED')
+  await expectCode(t, () => decodeMessageBlock(b4a.alloc(MAX_RECORD_BYTES + 1)), 'MESSAGE_TOO_LARGE')
+  const v2 = b4a.concat([b4a.from([2]), randomBytes(100)])
+  await expectCode(t, () => decodeMessageBlock(v2), 'UNSUPPORTED_VERSION')
+  const truncated = encodeMessageBody({ type: 0, timestamp: 1, author, text: 'hello world' }).subarray(0, 30)
+  await expectCode(t, () => decodeMessageBlock(encodeMessageBlock(truncated, randomBytes(64))), 'DECODE_FAILED')
+})
+
+test('storage and wire codecs round-trip', async (t) => {
+  const state = {
+    rooms: [
+      {
+        kind: RoomKind.PRIVATE,
+        secret: randomBytes(32),
+        name: 'team',
+        joinedAt: 42,
+        ttl: 1000,
+        feeds: [{ key: randomBytes(32), start: 1, storedFrom: 2, seen: 3 }]
+      }
+    ]
+  }
+  t.alike(decodeStrict(localState, c.encode(localState, state), 'state'), state)
+
+  const ann = { writers: [{ key: randomBytes(32), length: 10, start: 4 }] }
+  t.alike(decodeStrict(announcement, c.encode(announcement, ann), 'announce'), ann)
+
+  const inv = { secret: randomBytes(32), name: 'friends' }
+  t.alike(decodeStrict(invite, c.encode(invite, inv), 'invite'), inv)
+  const unnamed = { secret: randomBytes(32), name: '' }
+  t.alike(decodeStrict(invite, c.encode(invite, unnamed), 'invite'), unnamed)
+
+  const kf = { publicKey: randomBytes(32), createdAt: 7, encrypted: null, seed: randomBytes(32) }
+  t.alike(decodeStrict(keyFile, c.encode(keyFile, kf), 'key'), kf)
+})
+
+test('an announcement claiming too many writers is refused before allocating', async (t) => {
+  const state = c.state()
+  c.uint.preencode(state, 1)
+  c.uint.preencode(state, 1_000_000)
+  state.buffer = b4a.alloc(state.end)
+  c.uint.encode(state, 1)
+  c.uint.encode(state, 1_000_000)
+  await expectCode(t, () => decodeStrict(announcement, state.buffer, 'announce'), 'DECODE_FAILED')
+})
