@@ -161,6 +161,7 @@ declare module 'corestore' {
     close(): Promise<void>
     get(opts: {
       key?: Buffer
+      name?: string
       keyPair?: Hypercore.KeyPair
       encryption?: { key: Buffer }
       valueEncoding?: unknown
