@@ -1,0 +1,110 @@
+import test from 'brittle'
+import b4a from 'b4a'
+import { randomBytes } from 'crypto'
+import { create, createLocalTestnet, once, receive, waitForPeers } from './helpers/index.js'
+import { encodeMessageBlock, encodeMessageBody, MessageType } from '../lib/messages.js'
+import type { Room, RejectEvent } from '../lib/index.js'
+
+// Reaches into a room the way a hostile member's modified client would: appending raw bytes
+// to its own writer core, which it owns and can sign for.
+interface Internals {
+  own: { key: Buffer; core: { length: number; append(b: Buffer[], o: object): Promise<unknown>; get(i: number): Promise<Buffer> } }
+  writerKeyPair: object
+  nextSeq: number
+  signBlock(seq: number, timestamp: number, text: string): Buffer
+  channels: Set<{ message: { send(b: Buffer): void } }>
+}
+
+function internals(room: Room): Internals {
+  return room as unknown as Internals
+}
+
+async function appendRaw(room: Room, blocks: Buffer[]): Promise<void> {
+  const r = internals(room)
+  await r.own.core.append(blocks, { keyPair: r.writerKeyPair })
+  r.nextSeq += blocks.length
+}
+
+test('forged, malformed and oversized blocks are rejected while the peer keeps working', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const honest = await create(t, testnet)
+  const victim = await create(t, testnet)
+  const hostile = await create(t, testnet)
+  const rh = await honest.join('lobby')
+  const rv = await victim.join('lobby')
+  const rx = await hostile.join('lobby')
+
+  const atHonest = receive(rh, ['genuine'])
+  const genuine = await rv.send('genuine')
+  await atHonest
+  const rejects: RejectEvent[] = []
+  rh.on('reject', (e) => rejects.push(e))
+
+  const now = Date.now()
+  const forgedBody = encodeMessageBody({ type: MessageType.TEXT, timestamp: now, author: victim.publicKey, text: 'I am the victim' })
+  const victimBlock = await internals(rv).own.core.get(genuine.seq)
+  await appendRaw(rx, [
+    encodeMessageBlock(forgedBody, randomBytes(64)), // forged: claims the victim, random signature
+    victimBlock, // replayed: the victim's real block, copied into another core
+    b4a.concat([b4a.from([1, 0, 0]), b4a.alloc(300, 0xff)]), // garbage after a valid version
+    b4a.alloc(2), // too short to hold a signature
+    b4a.concat([b4a.from([9]), randomBytes(100)]), // a version from the future
+    b4a.alloc(70 * 1024, 1) // oversized
+  ])
+  await rx.send('still alive')
+  const [alive] = await once<[{ text: string }]>(rh, 'message', (m) => m.text === 'still alive')
+  t.ok(alive, 'a valid message after the hostile blocks still arrives')
+
+  t.is(rh.stats.rejected['invalid-signature'], 2, 'forged and replayed blocks fail verification')
+  t.is(rh.stats.rejected.malformed, 2)
+  t.is(rh.stats.rejected.unsupported, 1)
+  t.is(rh.stats.rejected.oversized, 1)
+  t.is(rejects.length, 6)
+  t.ok(rejects.every((r) => typeof r.error.code === 'string' && b4a.equals(r.writer, internals(rx).own.key)))
+  const texts = (await rh.messages()).map((m) => m.text)
+  t.alike(texts, ['genuine', 'still alive'], 'only valid messages are shown')
+
+  const atVictim = receive(rv, ['after the attack'])
+  await rh.send('after the attack')
+  await atVictim
+  t.pass('the honest peer keeps sending and receiving')
+})
+
+test('a timestamp from the future is clamped', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const reader = await create(t, testnet)
+  const liar = await create(t, testnet)
+  const rr = await reader.join('clock')
+  const rl = await liar.join('clock')
+
+  const year = 365 * 24 * 60 * 60 * 1000
+  const r = internals(rl)
+  await appendRaw(rl, [r.signBlock(r.nextSeq, Date.now() + year, 'from the future')])
+  const [m] = await receive(rr, ['from the future'])
+  t.ok(m!.timestamp <= Date.now(), 'clamped to the reader clock')
+
+  const atReader = receive(rr, ['later'])
+  await new Promise((resolve) => setTimeout(resolve, 5))
+  await rl.send('later')
+  await atReader
+  t.alike((await rr.messages()).map((x) => x.text), ['from the future', 'later'], 'it cannot pin itself below newer messages')
+})
+
+test('garbage announcements are counted and dropped; the connection survives', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const honest = await create(t, testnet)
+  const hostile = await create(t, testnet)
+  const rh = await honest.join('noisy')
+  const rx = await hostile.join('noisy')
+  await waitForPeers(rx)
+  await waitForPeers(rh)
+
+  const [channel] = internals(rx).channels
+  channel!.message.send(randomBytes(100))
+  channel!.message.send(b4a.alloc(0))
+  const atHonest = receive(rh, ['hello'])
+  await rx.send('hello')
+  await atHonest
+  t.is(rh.stats.badAnnouncements, 2)
+  t.is(rh.stats.peers, 1, 'the channel is still open')
+})
