@@ -104,7 +104,11 @@ function nextBoundary(text: string, index: number): number {
  * The line editor's state. Keys can arrive several per tick, before React renders, so the
  * current state lives in a ref and `apply` returns it synchronously.
  */
-export function useLineEditor(): { line: LineState; apply: (action: LineAction) => LineState } {
+export function useLineEditor(): {
+  line: LineState
+  apply: (action: LineAction) => LineState
+  current: () => LineState
+} {
   const ref = useRef<LineState>(emptyLine)
   const [, rendered] = useReducer((n: number) => n + 1, 0)
   const apply = useCallback((action: LineAction) => {
@@ -115,5 +119,6 @@ export function useLineEditor(): { line: LineState; apply: (action: LineAction) 
     }
     return next
   }, [])
-  return { line: ref.current, apply }
+  const current = useCallback(() => ref.current, [])
+  return { line: ref.current, apply, current }
 }

@@ -1,0 +1,41 @@
+import { Box, useApp } from 'ink'
+import type { Backspace } from '../lib/index.js'
+import { Header } from './components/header.js'
+import { InputLine } from './components/input-line.js'
+import { Timeline } from './components/timeline.js'
+import { label, selectEntries, useChat, type ChatOptions } from './use-chat.js'
+import { useTerminalSize } from './use-terminal-size.js'
+
+export interface ChatAppProps extends Omit<ChatOptions, 'onQuit'> {
+  /** A ready node. The app never closes it: whoever made it does. */
+  node: Backspace
+}
+
+// Rows taken by the header (2) and the input line (1), plus one: Ink redraws the whole
+// screen when its output is as tall as the terminal.
+const CHROME_ROWS = 4
+
+/** The chat screen: header, the active room's timeline, and the input line. */
+export function ChatApp({ node, ...opts }: ChatAppProps) {
+  const { exit } = useApp()
+  const { state, submit } = useChat(node, { ...opts, onQuit: exit })
+  const { columns, rows } = useTerminalSize()
+  const identity = node.identity
+  const active = state.rooms.find((r) => r.key === state.active) ?? null
+  return (
+    <Box flexDirection="column" width={columns}>
+      <Header
+        fingerprint={identity.fingerprint}
+        anonName={node.incognito ? identity.anonName : null}
+        active={active}
+        rooms={state.rooms}
+      />
+      <Timeline
+        entries={selectEntries(state, node.publicKey)}
+        height={Math.max(3, rows - CHROME_ROWS)}
+        width={columns}
+      />
+      <InputLine prompt={active ? `${label(active)}> ` : '> '} width={columns} onSubmit={submit} />
+    </Box>
+  )
+}
