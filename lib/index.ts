@@ -107,6 +107,8 @@ export class Backspace extends Resource<NodeEvents>() {
   private swarm: Hyperswarm | null = null
   private stateStore: LocalStateStore | null = null
   private readonly rooms_ = new Map<string, Room>()
+  // Rooms closed without leaving: still persisted, and reopened with their state on join.
+  private readonly parked = new Map<string, RoomState>()
   // Joins in flight by topic, so joining one room twice at once yields one Room.
   private readonly joining = new Map<string, Promise<Room>>()
   private readonly streams_ = new Set<Stream>()
@@ -182,7 +184,15 @@ export class Backspace extends Resource<NodeEvents>() {
     const swarm = (this.swarm = createSwarm(this.bootstrap))
     swarm.on('connection', (conn: Stream) => this.onConnection(conn))
 
-    await Promise.all(saved.rooms.map((state) => this.openRoom(state).catch((err) => this.backgroundError(err))))
+    await Promise.all(
+      saved.rooms.map((state) =>
+        this.openRoom(state).catch((err) => {
+          // A room that fails to open is kept in the state, not silently dropped.
+          this.parked.set(deriveRoomKeys(state.secret).topic.toString('hex'), state)
+          this.backgroundError(err)
+        })
+      )
+    )
 
     const interval = opts.pruneInterval ?? 60_000
     this.pruneTimer = setInterval(() => this.pruneAll(), interval)
@@ -238,10 +248,11 @@ export class Backspace extends Resource<NodeEvents>() {
     return { kind, secret, name, joinedAt: this.clock(), ttl: this.ttl, feeds: [] }
   }
 
-  private async openRoom(state: RoomState): Promise<Room> {
-    const topicHex = deriveRoomKeys(state.secret).topic.toString('hex')
+  private async openRoom(fresh: RoomState): Promise<Room> {
+    const topicHex = deriveRoomKeys(fresh.secret).topic.toString('hex')
     const existing = this.rooms_.get(topicHex) ?? this.joining.get(topicHex)
     if (existing) return existing
+    const state = this.parked.get(topicHex) ?? fresh
 
     const opening = (async () => {
       const room = new Room(this.roomContext(), state)
@@ -255,6 +266,7 @@ export class Backspace extends Resource<NodeEvents>() {
         await room.close()
         throw BackspaceError.NODE_CLOSED()
       }
+      this.parked.delete(topicHex)
       this.rooms_.set(topicHex, room)
       this.changed()
       this.emit('room-add', room)
@@ -289,10 +301,10 @@ export class Backspace extends Resource<NodeEvents>() {
       closed(room, forget) {
         const key = room.topic.toString('hex')
         if (node.rooms_.get(key) !== room) return
-        if (forget) {
-          node.rooms_.delete(key)
-          node.changed()
-        }
+        node.rooms_.delete(key)
+        if (forget) node.parked.delete(key)
+        else node.parked.set(key, room.state())
+        node.changed()
         node.emit('room-remove', room)
       }
     }
@@ -322,7 +334,7 @@ export class Backspace extends Resource<NodeEvents>() {
 
   private async saveState(): Promise<void> {
     if (!this.stateStore || this.incognito) return
-    const rooms = [...this.rooms_.values()].map((r) => r.state())
+    const rooms = [...this.rooms_.values()].map((r) => r.state()).concat([...this.parked.values()])
     await this.stateStore.save({ rooms })
   }
 

@@ -191,3 +191,23 @@ async function countLocal(core: Core): Promise<number> {
   for (let i = 0; i < core.length; i++) if (await core.has(i)) n++
   return n
 }
+
+test('closing a room without leaving keeps it; joining again reopens it', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const storage = await t.tmp()
+  const a = await create(t, testnet, { storage })
+  const room = await a.join('pausable')
+  await room.send('kept')
+  await room.close()
+  t.is(a.rooms.length, 0, 'a closed room is not listed')
+  await expectCode(t, room.messages(), 'ROOM_CLOSED')
+
+  const again = await a.join('pausable')
+  t.not(again, room, 'a new handle')
+  t.alike((await again.messages()).map((m) => m.text), ['kept'])
+  await again.close()
+  await a.close()
+
+  const restarted = await create(t, testnet, { storage })
+  t.is(restarted.rooms.length, 1, 'a closed room is still restored at the next start')
+})
