@@ -1,6 +1,20 @@
-import c, { type Encoding, type State } from 'compact-encoding'
+import c from 'compact-encoding'
 import b4a from 'b4a'
 import { BackspaceError } from './errors.js'
+
+/** The compact-encoding state a codec reads and writes. */
+export interface State {
+  start: number
+  end: number
+  buffer: Buffer
+}
+
+/** A compact-encoding codec. */
+export interface Encoding<T> {
+  preencode(state: State, value: T): void
+  encode(state: State, value: T): void
+  decode(state: State): T
+}
 
 // Every wire and storage format of Backspace. Each starts with a version number. Optional
 // fields sit behind named bit flags, and fields a newer build appends are skipped by older

@@ -37,6 +37,7 @@ export function isLoopback(host: string): boolean {
 }
 
 /**
+ * @internal
  * A swarm on the given bootstrap, or on the public DHT when there is none. When every
  * bootstrap node is on loopback (or the list is empty) the DHT binds to 127.0.0.1, so a local testnet never sends
  * traffic to this machine's other addresses.

@@ -39,7 +39,7 @@ export const MAX_PAGE = 1000
 // Live blocks are requested this many at a time per writer.
 const FETCH_WINDOW = 512
 
-/** What a room needs from its node. */
+/** @internal What a room needs from its node. */
 export interface RoomContext {
   readonly store: Corestore
   readonly identity: Identity
