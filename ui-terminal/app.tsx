@@ -6,7 +6,7 @@ import { Timeline } from './components/timeline.js'
 import { label, selectEntries, useChat, type ChatOptions } from './use-chat.js'
 import { useTerminalSize } from './use-terminal-size.js'
 
-export interface ChatAppProps extends Omit<ChatOptions, 'onQuit'> {
+export interface ChatAppProps extends ChatOptions {
   /** A ready node. The app never closes it: whoever made it does. */
   node: Backspace
 }
@@ -16,9 +16,13 @@ export interface ChatAppProps extends Omit<ChatOptions, 'onQuit'> {
 const CHROME_ROWS = 4
 
 /** The chat screen: header, the active room's timeline, and the input line. */
-export function ChatApp({ node, ...opts }: ChatAppProps) {
+export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
   const { exit } = useApp()
-  const { state, submit } = useChat(node, { ...opts, onQuit: exit })
+  const quit = () => {
+    onQuit?.()
+    exit()
+  }
+  const { state, submit } = useChat(node, { ...opts, onQuit: quit })
   const { columns, rows } = useTerminalSize()
   const identity = node.identity
   const active = state.rooms.find((r) => r.key === state.active) ?? null

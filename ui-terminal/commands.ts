@@ -14,7 +14,7 @@ export type Command =
 
 /** The slash commands, for `/help`. */
 export const COMMANDS: ReadonlyArray<readonly [usage: string, what: string]> = [
-  ['/join <name> [password]', 'join or create a named room; another password is another room'],
+  ['/join <name> [password]', 'join a named room (another password is another room)'],
   ['/join <invite>', 'join a private room from its invite'],
   ['/create [label]', 'create a private room and show its invite'],
   ['/invite', 'show the invite of the current room'],
@@ -55,7 +55,9 @@ export function parseCommand(line: string): Command {
       return args.length === 0 ? { type: 'rooms' } : usage('/rooms')
     case 'switch':
     case 'room':
-      return args.length === 0 ? usage('/switch <name|number>') : { type: 'switch', target: args.join(' ') }
+      return args.length === 0
+        ? usage('/switch <name|number>')
+        : { type: 'switch', target: args.join(' ') }
     case 'quit':
     case 'exit':
     case 'q':

@@ -14,7 +14,15 @@ export function shortFingerprint(publicKey: Buffer): string {
   return fingerprint(publicKey).slice(0, 4)
 }
 
-const AUTHOR_COLORS = ['cyan', 'magenta', 'yellow', 'blue', 'red', 'greenBright', 'cyanBright'] as const
+const AUTHOR_COLORS = [
+  'cyan',
+  'magenta',
+  'yellow',
+  'blue',
+  'red',
+  'greenBright',
+  'cyanBright'
+] as const
 
 /** A colour that stays the same for one author, to make a busy room easier to scan. */
 export function authorColor(publicKey: Buffer): (typeof AUTHOR_COLORS)[number] {
@@ -30,7 +38,11 @@ export function rowsOf(text: string, width: number): number {
 }
 
 /** The last items whose rows add up to at most `height`. */
-export function lastThatFit<T>(items: readonly T[], height: number, rows: (item: T) => number): T[] {
+export function lastThatFit<T>(
+  items: readonly T[],
+  height: number,
+  rows: (item: T) => number
+): T[] {
   let used = 0
   let from = items.length
   while (from > 0) {

@@ -79,7 +79,9 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       if (action.key === state.active) return state
       return updateRoom(state, action.key, (r) => ({ ...r, unread: r.unread + 1 }))
     case 'peers':
-      return updateRoom(state, action.key, (r) => (r.peers === action.peers ? r : { ...r, peers: action.peers }))
+      return updateRoom(state, action.key, (r) =>
+        r.peers === action.peers ? r : { ...r, peers: action.peers }
+      )
     case 'switch':
       if (!state.rooms.some((r) => r.key === action.key)) return state
       return { ...state, active: action.key, rooms: markRead(state.rooms, action.key) }
@@ -114,7 +116,12 @@ function markRead(rooms: readonly RoomView[], key: string | null): readonly Room
 
 /** One line of the timeline: a message or a notice, merged by time. */
 export type Entry =
-  | { readonly kind: 'message'; readonly key: string; readonly message: Message; readonly own: boolean }
+  | {
+      readonly kind: 'message'
+      readonly key: string
+      readonly message: Message
+      readonly own: boolean
+    }
   | { readonly kind: 'notice'; readonly key: string; readonly notice: Notice }
 
 /** The active room's messages and the notices shown with them, oldest first. */
@@ -254,13 +261,20 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
           return
         case 'say': {
           const room = activeRoom()
-          if (!room) return notify('info', 'You are not in a room yet. Type /join <name> to join one.')
+          if (!room)
+            return notify('info', 'You are not in a room yet. Type /join <name> to join one.')
           await room.send(cmd.text)
           return
         }
         case 'join': {
-          notify('info', `Joining ${cmd.name.startsWith('backspace:') ? 'a private room' : `#${cmd.name}`}...`)
-          const room = await node.join(cmd.name, cmd.password === undefined ? {} : { password: cmd.password })
+          notify(
+            'info',
+            `Joining ${cmd.name.startsWith('backspace:') ? 'a private room' : `#${cmd.name}`}...`
+          )
+          const room = await node.join(
+            cmd.name,
+            cmd.password === undefined ? {} : { password: cmd.password }
+          )
           dispatch({ type: 'switch', key: roomKey(room) })
           notify('info', `Joined ${label(room)}.`)
           return
@@ -288,7 +302,8 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
         }
         case 'rooms': {
           const { rooms: views, active } = stateRef.current
-          if (views.length === 0) return notify('info', 'No rooms joined. Type /join <name> to join one.')
+          if (views.length === 0)
+            return notify('info', 'No rooms joined. Type /join <name> to join one.')
           const lines = views.map((r, i) => {
             const unread = r.unread > 0 ? `, ${r.unread} unread` : ''
             const mark = r.key === active ? '  <- current' : ''
@@ -303,7 +318,11 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
           const byIndex = views[index]
           const wanted = byIndex ? null : normalizeRoomName(cmd.target)
           const view = byIndex ?? views.find((r) => r.name === wanted)
-          if (!view) return notify('info', `You are not in #${cmd.target}. Type /join ${cmd.target} to join it.`)
+          if (!view)
+            return notify(
+              'info',
+              `You are not in #${cmd.target}. Type /join ${cmd.target} to join it.`
+            )
           dispatch({ type: 'switch', key: view.key })
           return
         }
@@ -313,7 +332,10 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
         case 'help': {
           const width = Math.max(...COMMANDS.map(([usage]) => usage.length))
           const lines = COMMANDS.map(([usage, what]) => `  ${usage.padEnd(width)}  ${what}`)
-          notify('info', ['Type a message and press Enter to send it. Commands:', ...lines].join('\n'))
+          notify(
+            'info',
+            ['Type a message and press Enter to send it. Commands:', ...lines].join('\n')
+          )
           return
         }
         case 'usage':
@@ -342,7 +364,8 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
     started.current = true
     const room = optsRef.current.room
     if (room) void submitJoin(room)
-    else if (node.rooms.length === 0) notify('info', 'Type /join <name> to join a room, or /help.', true)
+    else if (node.rooms.length === 0)
+      notify('info', 'Type /join <name> to join a room, or /help.', true)
 
     async function submitJoin(room: { name: string; password?: string }) {
       try {

@@ -44,9 +44,7 @@ export function Header({ fingerprint, anonName, active, rooms }: HeaderProps) {
         {rooms.map((r, i) => (
           <Text key={r.key}>
             {i > 0 ? '  ' : ''}
-            <Text inverse={r.key === active?.key}>
-              {` ${i + 1} ${label(r)} `}
-            </Text>
+            <Text inverse={r.key === active?.key}>{` ${i + 1} ${label(r)} `}</Text>
             {r.unread > 0 ? <Text color="yellow">({r.unread})</Text> : null}
           </Text>
         ))}

@@ -22,19 +22,26 @@ export function Timeline({ entries, height, width }: TimelineProps) {
               <Text>
                 <Text dimColor>{clock(entry.message.timestamp)}</Text>
                 {'  '}
-                <Text color={entry.own ? 'green' : authorColor(entry.message.author)} bold={entry.own}>
+                <Text
+                  color={entry.own ? 'green' : authorColor(entry.message.author)}
+                  bold={entry.own}
+                >
                   {shortFingerprint(entry.message.author)}
                 </Text>
               </Text>
             ) : (
-              <Text dimColor>{`${clock(entry.notice.time)}  ${entry.notice.level === 'error' ? '!!' : '--'}`}</Text>
+              <Text
+                dimColor
+              >{`${clock(entry.notice.time)}  ${entry.notice.level === 'error' ? '!!' : '--'}`}</Text>
             )}
           </Box>
           <Box flexGrow={1}>
             {entry.kind === 'message' ? (
               <Text>{entry.message.text}</Text>
             ) : (
-              <Text color={entry.notice.level === 'error' ? 'red' : 'gray'}>{entry.notice.text}</Text>
+              <Text color={entry.notice.level === 'error' ? 'red' : 'gray'}>
+                {entry.notice.text}
+              </Text>
             )}
           </Box>
         </Box>

@@ -1,0 +1,211 @@
+import test, { type Test } from 'brittle'
+import { spawn } from 'child_process'
+import { fileURLToPath } from 'url'
+import { Backspace } from '../lib/index.js'
+import { receive, waitForPeers } from './helpers/index.js'
+
+const BIN = fileURLToPath(new URL('../bin/backspace.js', import.meta.url))
+// Tests never reach the public DHT: every command that could gets a loopback bootstrap.
+const NOWHERE = '127.0.0.1:9'
+
+interface Run {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+/** Runs the real binary to completion, with stdin closed. */
+function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    env: { ...process.env, ...env, BACKSPACE_DEBUG: '' },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  return new Promise((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
+  })
+}
+
+function lines(text: string): string[] {
+  return text.split('\n').filter((l) => l.length > 0)
+}
+
+/** One line on stderr, in the `backspace: CODE: detail` form, with no stack trace. */
+function isOneErrorLine(t: Test, r: Run, code: string): void {
+  const err = lines(r.stderr)
+  t.is(err.length, 1, `one line on stderr: ${JSON.stringify(r.stderr)}`)
+  t.ok(err[0]!.startsWith(`backspace: ${code}: `), `starts with backspace: ${code}:`)
+  t.absent(/\n\s+at /.test(r.stderr), 'no stack trace')
+}
+
+test('cli: --help and --version', async (t) => {
+  const help = await run(['--help'])
+  t.is(help.code, 0)
+  t.ok(help.stdout.startsWith('Usage: backspace'), 'usage first')
+  for (const word of ['accounts', 'identity', 'bootstrap', '--storage', '--bootstrap', '--room']) {
+    t.ok(help.stdout.includes(word), `help mentions ${word}`)
+  }
+  t.is(help.stderr, '')
+
+  const version = await run(['--version'])
+  t.is(version.code, 0)
+  t.ok(/^backspace \d+\.\d+\.\d+\n$/.test(version.stdout), version.stdout.trim())
+})
+
+test('cli: bad arguments exit 2 with one line', async (t) => {
+  const unknown = await run(['--frobnicate'])
+  t.is(unknown.code, 2)
+  isOneErrorLine(t, unknown, 'INVALID_ARGUMENT')
+  t.ok(unknown.stderr.includes('--frobnicate'), 'names the option')
+  t.is(unknown.stdout, '')
+
+  const command = await run(['frobnicate', '--bootstrap', NOWHERE])
+  t.is(command.code, 2)
+  isOneErrorLine(t, command, 'INVALID_ARGUMENT')
+
+  const misplaced = await run(['accounts', '--port', '1'])
+  t.is(misplaced.code, 2)
+  isOneErrorLine(t, misplaced, 'INVALID_ARGUMENT')
+
+  const bootstrap = await run(['--bootstrap', 'not-an-address'])
+  t.is(bootstrap.code, 2)
+  isOneErrorLine(t, bootstrap, 'INVALID_BOOTSTRAP')
+
+  const account = await run(['identity', '--storage', await t.tmp(), '--account', 'No Spaces'])
+  t.is(account.code, 2)
+  isOneErrorLine(t, account, 'INVALID_ACCOUNT_NAME')
+
+  const phrase = await run(['identity', '--storage', await t.tmp(), '--restore-phrase', 'one two'])
+  t.is(phrase.code, 2)
+  isOneErrorLine(t, phrase, 'INVALID_PHRASE')
+
+  // The chat needs a terminal; a closed stdin is refused before anything is opened.
+  const noTty = await run(['--storage', await t.tmp(), '--bootstrap', NOWHERE])
+  t.is(noTty.code, 2)
+  isOneErrorLine(t, noTty, 'INVALID_ARGUMENT')
+})
+
+test('cli: identity creates the account once and prints its keys', async (t) => {
+  const storage = await t.tmp()
+  const first = await run(['identity', '--storage', storage, '--show-phrase'])
+  t.is(first.code, 0, first.stderr.trim())
+  t.ok(first.stderr.includes('Created account "default"'), 'says it created the account')
+  const key = /^public key\s+([0-9a-f]{64})$/m.exec(first.stdout)?.[1]
+  const fp = /^fingerprint\s+([0-9a-f]{4}(-[0-9a-f]{4}){3})$/m.exec(first.stdout)?.[1]
+  const phrase = /^phrase\s+(.+)$/m.exec(first.stdout)?.[1]
+  t.ok(key, 'prints the public key')
+  t.is(fp, `${key!.slice(0, 4)}-${key!.slice(4, 8)}-${key!.slice(8, 12)}-${key!.slice(12, 16)}`)
+  t.is(phrase!.split(' ').length, 24, 'prints a 24-word phrase')
+
+  const again = await run(['identity', '--storage', storage])
+  t.is(again.code, 0)
+  t.is(again.stderr, '', 'nothing created the second time')
+  t.ok(again.stdout.includes(key!), 'same key')
+  t.absent(again.stdout.includes(phrase!), 'the phrase only with --show-phrase')
+
+  // The phrase brings the same identity back elsewhere.
+  const restored = await run(['identity', '--storage', await t.tmp(), '--restore-phrase', phrase!])
+  t.is(restored.code, 0, restored.stderr.trim())
+  t.ok(restored.stdout.includes(key!), 'restored from the phrase')
+
+  const clash = await run(['identity', '--storage', storage, '--restore-phrase', restoredOther()])
+  t.is(clash.code, 1)
+  isOneErrorLine(t, clash, 'ACCOUNT_EXISTS')
+})
+
+test('cli: accounts lists accounts; encrypted ones need their password', async (t) => {
+  const storage = await t.tmp()
+  const empty = await run(['accounts', '--storage', storage])
+  t.is(empty.code, 0)
+  t.is(empty.stdout, '', 'no accounts yet')
+
+  t.is((await run(['identity', '--storage', storage, '--account', 'bob'])).code, 0)
+  const created = await run([
+    'identity',
+    '--storage',
+    storage,
+    '--account',
+    'alice',
+    '--password',
+    'pw'
+  ])
+  t.is(created.code, 0, created.stderr.trim())
+  t.ok(/^encrypted\s+yes$/m.test(created.stdout))
+
+  const list = await run(['accounts', '--storage', storage])
+  t.is(list.code, 0)
+  t.alike(lines(list.stdout), ['alice  (password)', 'bob'])
+
+  const locked = await run(['identity', '--storage', storage, '--account', 'alice'])
+  t.is(locked.code, 1)
+  isOneErrorLine(t, locked, 'PASSWORD_REQUIRED')
+
+  const wrong = await run([
+    'identity',
+    '--storage',
+    storage,
+    '--account',
+    'alice',
+    '--password',
+    'no'
+  ])
+  t.is(wrong.code, 1)
+  isOneErrorLine(t, wrong, 'WRONG_PASSWORD')
+
+  const env = await run(['identity', '--storage', storage, '--account', 'alice'], {
+    BACKSPACE_PASSWORD: 'pw'
+  })
+  t.is(env.code, 0, 'BACKSPACE_PASSWORD unlocks it')
+})
+
+test('cli: bootstrap runs a local DHT that peers meet on, and stops on SIGTERM', async (t) => {
+  const child = spawn(process.execPath, [BIN, 'bootstrap', '--port', '0'], {
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  })
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+  let stdout = ''
+  child.stdout.setEncoding('utf8')
+  const address = await new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', (d: string) => {
+      stdout += d
+      const m = /listening on (127\.0\.0\.1:\d+)/.exec(stdout)
+      if (m) resolve(m[1]!)
+    })
+    child.on('close', () => reject(new Error(`bootstrap exited early: ${stdout}`)))
+  })
+  t.ok(address, `bootstrap at ${address}`)
+
+  const peer = async () => {
+    const node = new Backspace({ storage: await t.tmp(), bootstrap: [address] })
+    t.teardown(() => node.close())
+    await node.ready()
+    return node
+  }
+  const a = await peer()
+  const b = await peer()
+  const ra = await a.join('meet')
+  const rb = await b.join('meet')
+  await waitForPeers(ra)
+  const atB = receive(rb, ['through the bootstrap'])
+  await ra.send('through the bootstrap')
+  await atB
+  t.pass('two peers met through it')
+
+  await a.close()
+  await b.close()
+  child.kill('SIGTERM')
+  t.is(await exited, 0, 'exits 0 on SIGTERM')
+})
+
+// A valid phrase of another identity, for the clash check.
+function restoredOther(): string {
+  return 'abandon '.repeat(23) + 'art'
+}
