@@ -23,6 +23,8 @@ export interface Encoding<T> {
 export const MAX_TEXT_BYTES = 16 * 1024
 /** The largest block a reader accepts; anything larger is dropped unread. */
 export const MAX_RECORD_BYTES = 64 * 1024
+/** Writers start a new block before a batch grows past this. */
+export const TARGET_BLOCK_BYTES = 32 * 1024
 export const MAX_ANNOUNCED_WRITERS = 256
 
 const SIGNATURE_BYTES = 64
@@ -33,51 +35,119 @@ export const MessageType = {
 } as const
 
 // ---------------------------------------------------------------------------
-// Message record: one block of a writer core
+// Message block: one block of a writer core holds one or more messages
 // ---------------------------------------------------------------------------
 
-export interface MessageBody {
+/** One message as stored: what the author wrote and when. */
+export interface MessageRecord {
   type: number
   timestamp: number
-  author: Buffer
   text: string
 }
 
-const MESSAGE_VERSION = 1
+/**
+ * A block: the author, the sequence number of its first message, and the messages, all
+ * covered by one signature. Messages sent in the same tick share a block, so a burst costs
+ * one signature, one verification and one Hypercore round trip instead of one per message.
+ */
+export interface BlockBody {
+  author: Buffer
+  /** The per-writer sequence number of the first record; record i has seq + i. */
+  seq: number
+  records: MessageRecord[]
+}
 
-const messageBody: Encoding<MessageBody> = {
-  preencode(state, m) {
-    c.uint.preencode(state, MESSAGE_VERSION)
-    c.uint.preencode(state, 0) // flags: none defined yet
-    c.uint.preencode(state, m.type)
-    c.uint.preencode(state, m.timestamp)
-    c.fixed32.preencode(state, m.author)
-    c.string.preencode(state, m.text)
+const BLOCK_VERSION = 1
+/** The most messages one block may carry. */
+export const MAX_BLOCK_RECORDS = 1024
+
+// Each record is length-prefixed, so fields a later revision appends to a record can be
+// skipped by older readers without losing their place.
+const messageRecord: Encoding<MessageRecord> = {
+  preencode(state, r) {
+    const inner = { start: 0, end: 0, buffer: EMPTY }
+    recordFields.preencode(inner, r)
+    c.uint.preencode(state, inner.end)
+    state.end += inner.end
   },
-  encode(state, m) {
-    c.uint.encode(state, MESSAGE_VERSION)
-    c.uint.encode(state, 0)
-    c.uint.encode(state, m.type)
-    c.uint.encode(state, m.timestamp)
-    c.fixed32.encode(state, m.author)
-    c.string.encode(state, m.text)
+  encode(state, r) {
+    const inner = { start: 0, end: 0, buffer: EMPTY }
+    recordFields.preencode(inner, r)
+    c.uint.encode(state, inner.end)
+    const end = state.start + inner.end
+    recordFields.encode({ start: state.start, end, buffer: state.buffer }, r)
+    state.start = end
   },
   decode(state) {
-    const version = c.uint.decode(state)
-    if (version !== MESSAGE_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`message v${version}`)
-    c.uint.decode(state) // flags
-    const type = c.uint.decode(state)
-    const timestamp = c.uint.decode(state)
-    const author = c.fixed32.decode(state)
-    const text = c.string.decode(state)
-    // Anything left belongs to fields added by a later minor revision; ignore it.
-    state.start = state.end
-    return { type, timestamp, author, text }
+    const length = c.uint.decode(state)
+    const end = state.start + length
+    if (end > state.end) throw BackspaceError.DECODE_FAILED('record out of bounds')
+    const record = recordFields.decode({ start: state.start, end, buffer: state.buffer })
+    state.start = end
+    return record
   }
 }
 
-export function encodeMessageBody(body: MessageBody): Buffer {
-  return c.encode(messageBody, body)
+const EMPTY = b4a.alloc(0)
+
+const recordFields: Encoding<MessageRecord> = {
+  preencode(state, r) {
+    c.uint.preencode(state, r.type)
+    c.uint.preencode(state, r.timestamp)
+    c.string.preencode(state, r.text)
+  },
+  encode(state, r) {
+    c.uint.encode(state, r.type)
+    c.uint.encode(state, r.timestamp)
+    c.string.encode(state, r.text)
+  },
+  decode(state) {
+    return { type: c.uint.decode(state), timestamp: c.uint.decode(state), text: c.string.decode(state) }
+  }
+}
+
+const blockBody: Encoding<BlockBody> = {
+  preencode(state, b) {
+    c.uint.preencode(state, BLOCK_VERSION)
+    c.uint.preencode(state, 0) // flags: none defined yet
+    c.fixed32.preencode(state, b.author)
+    c.uint.preencode(state, b.seq)
+    c.uint.preencode(state, b.records.length)
+    for (const r of b.records) messageRecord.preencode(state, r)
+  },
+  encode(state, b) {
+    c.uint.encode(state, BLOCK_VERSION)
+    c.uint.encode(state, 0)
+    c.fixed32.encode(state, b.author)
+    c.uint.encode(state, b.seq)
+    c.uint.encode(state, b.records.length)
+    for (const r of b.records) messageRecord.encode(state, r)
+  },
+  decode(state) {
+    const version = c.uint.decode(state)
+    if (version !== BLOCK_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`block v${version}`)
+    c.uint.decode(state) // flags
+    const author = c.fixed32.decode(state)
+    const seq = c.uint.decode(state)
+    const count = c.uint.decode(state)
+    if (count === 0 || count > MAX_BLOCK_RECORDS) throw BackspaceError.DECODE_FAILED(`${count} records`)
+    const records: MessageRecord[] = []
+    for (let i = 0; i < count; i++) records.push(messageRecord.decode(state))
+    // Anything left belongs to fields added by a later minor revision; ignore it.
+    state.start = state.end
+    return { author, seq, records }
+  }
+}
+
+export function encodeBlockBody(body: BlockBody): Buffer {
+  return c.encode(blockBody, body)
+}
+
+/** The encoded size of one record inside a block, to know when a block is full. */
+export function recordSize(record: MessageRecord): number {
+  const state = { start: 0, end: 0, buffer: EMPTY }
+  messageRecord.preencode(state, record)
+  return state.end
 }
 
 /** A block is the encoded body followed by the author's 64-byte signature. */
@@ -86,7 +156,7 @@ export function encodeMessageBlock(body: Buffer, signature: Buffer): Buffer {
 }
 
 export interface DecodedBlock {
-  body: MessageBody
+  body: BlockBody
   /** The exact signed bytes. */
   bodyBytes: Buffer
   signature: Buffer
@@ -97,7 +167,7 @@ export function decodeMessageBlock(block: Buffer): DecodedBlock {
   if (block.byteLength <= SIGNATURE_BYTES) throw BackspaceError.DECODE_FAILED('block too short')
   const bodyBytes = block.subarray(0, block.byteLength - SIGNATURE_BYTES)
   const signature = block.subarray(block.byteLength - SIGNATURE_BYTES)
-  return { body: decodeStrict(messageBody, bodyBytes, 'message'), bodyBytes, signature }
+  return { body: decodeStrict(blockBody, bodyBytes, 'block'), bodyBytes, signature }
 }
 
 // ---------------------------------------------------------------------------

@@ -10,13 +10,17 @@ import type { Identity } from './identity.js'
 import {
   decodeMessageBlock,
   decodeStrict,
+  encodeBlockBody,
   encodeMessageBlock,
-  encodeMessageBody,
   invite,
+  MAX_BLOCK_RECORDS,
   MAX_TEXT_BYTES,
   MessageType,
+  recordSize,
   RoomKind,
+  TARGET_BLOCK_BYTES,
   type FeedState,
+  type MessageRecord,
   type RoomState,
   type WriterAnnouncement
 } from './messages.js'
@@ -59,14 +63,13 @@ export interface RoomContext {
 }
 
 interface PendingSend {
-  seq: number
-  block: Buffer
+  record: MessageRecord
   message: Message
   resolve: (m: Message) => void
   reject: (err: Error) => void
 }
 
-type IngestResult = Message | 'expired' | 'rejected' | 'skipped'
+type IngestResult = 'ok' | 'expired' | 'rejected'
 
 /**
  * A joined room. Each member writes an encrypted Hypercore; the room replicates every
@@ -89,6 +92,7 @@ export class Room extends Resource<RoomEvents>() {
   private restore: FeedState[]
   private readonly feeds = new Map<string, Feed>()
   private own: Feed | null = null
+  // The sequence number of this node's next message (not block) in the room.
   private readonly timeline = new Timeline()
   // Which feed each loaded message came from, for per-writer paging.
   private readonly messageFeeds = new WeakMap<Message, Feed>()
@@ -98,7 +102,7 @@ export class Room extends Resource<RoomEvents>() {
   private lastTimestamp = 0
   private batch: PendingSend[] = []
   private flushQueued = false
-  // Appends run one after another so sequence numbers match the order they were signed in.
+  // Appends run one after another, so each block is signed knowing its final index.
   private appending: Promise<void> = Promise.resolve()
   private pruning: Promise<void> | null = null
   private forget = false
@@ -153,7 +157,6 @@ export class Room extends Resource<RoomEvents>() {
     this.own = this.addFeed(ownKey, ownCore, true, ownState)
     this.own.seen = ownCore.length
     this.own.indexedFrom = ownCore.length
-    this.nextSeq = ownCore.length
 
     for (const state of this.restore) {
       if (b4a.equals(state.key, ownKey)) continue
@@ -164,7 +167,14 @@ export class Room extends Resource<RoomEvents>() {
 
     if (ownCore.length > 0) {
       const last = await ownCore.get(ownCore.length - 1, { wait: false }).catch(() => null)
-      if (last) this.lastTimestamp = tryTimestamp(last) ?? 0
+      const body = last ? tryDecode(last) : null
+      if (body) {
+        this.nextSeq = body.seq + body.records.length
+        this.lastTimestamp = body.records[body.records.length - 1]!.timestamp
+      } else {
+        // The last block is gone (pruned) or unreadable: sequence numbers only need to grow.
+        this.nextSeq = ownCore.length * MAX_BLOCK_RECORDS
+      }
     }
 
     await this.pruneNow()
@@ -202,7 +212,7 @@ export class Room extends Resource<RoomEvents>() {
 
   /**
    * Signs and appends a message, and resolves with it once it is stored. Sends in the same
-   * tick are appended as one batch.
+   * tick share a block and a signature.
    */
   async send(text: string): Promise<Message> {
     if (this.closing) throw BackspaceError.ROOM_CLOSED()
@@ -215,15 +225,14 @@ export class Room extends Resource<RoomEvents>() {
       throw BackspaceError.MESSAGE_TOO_LARGE(`${size} bytes; the limit is ${MAX_TEXT_BYTES}`)
     }
 
-    const own = this.own!
     const seq = this.nextSeq++
     const timestamp = (this.lastTimestamp = Math.max(this.ctx.now(), this.lastTimestamp))
     const author = this.ctx.identity.publicKey
-    const block = this.signBlock(seq, timestamp, text)
-    const message: Message = { id: messageId(own.key, seq), author, text, timestamp, seq }
+    const message: Message = { id: messageId(this.own!.key, seq), author, text, timestamp, seq }
+    const record: MessageRecord = { type: MessageType.TEXT, timestamp, text }
 
     return new Promise<Message>((resolve, reject) => {
-      this.batch.push({ seq, block, message, resolve, reject })
+      this.batch.push({ record, message, resolve, reject })
       if (!this.flushQueued) {
         this.flushQueued = true
         queueMicrotask(() => this.flush())
@@ -265,11 +274,31 @@ export class Room extends Resource<RoomEvents>() {
   // Sending
   // -------------------------------------------------------------------------
 
-  private signBlock(seq: number, timestamp: number, text: string): Buffer {
+  /** Encodes and signs the block that will sit at `index` of this node's core. */
+  private signBlock(index: number, seq: number, records: MessageRecord[]): Buffer {
     const identity = this.ctx.identity
-    const body = encodeMessageBody({ type: MessageType.TEXT, timestamp, author: identity.publicKey, text })
-    const signature = identity.sign(messageSignable(this.keys.id, this.own!.key, seq, body))
+    const body = encodeBlockBody({ author: identity.publicKey, seq, records })
+    const signature = identity.sign(messageSignable(this.keys.id, this.own!.key, index, body))
     return encodeMessageBlock(body, signature)
+  }
+
+  // Splits a batch of sends into blocks that stay under the target block size.
+  private static packBlocks(batch: PendingSend[]): PendingSend[][] {
+    const blocks: PendingSend[][] = []
+    let current: PendingSend[] = []
+    let size = 0
+    for (const p of batch) {
+      const bytes = recordSize(p.record)
+      if (current.length > 0 && (size + bytes > TARGET_BLOCK_BYTES || current.length === MAX_BLOCK_RECORDS)) {
+        blocks.push(current)
+        current = []
+        size = 0
+      }
+      current.push(p)
+      size += bytes
+    }
+    if (current.length > 0) blocks.push(current)
+    return blocks
   }
 
   private flush(): void {
@@ -281,13 +310,14 @@ export class Room extends Resource<RoomEvents>() {
     this.appending = this.appending.then(async () => {
       try {
         if (this.closing) throw BackspaceError.ROOM_CLOSED()
-        await own.core.append(
-          batch.map((p) => p.block),
-          { keyPair: this.writerKeyPair }
+        const index = own.core.length
+        const blocks = Room.packBlocks(batch).map((group, i) =>
+          this.signBlock(index + i, group[0]!.message.seq, group.map((p) => p.record))
         )
+        await own.core.append(blocks, { keyPair: this.writerKeyPair })
       } catch (err) {
+        // The failed messages' sequence numbers stay unused; they only need to grow.
         for (const p of batch) p.reject(err as Error)
-        this.resign()
         return
       }
       own.seen = own.core.length
@@ -298,22 +328,12 @@ export class Room extends Resource<RoomEvents>() {
     })
   }
 
-  // A failed append leaves a hole in the sequence; queued sends are signed again to close it.
-  private resign(): void {
-    this.nextSeq = this.own!.core.length
-    for (const p of this.batch) {
-      const seq = this.nextSeq++
-      p.seq = seq
-      p.block = this.signBlock(seq, p.message.timestamp, p.message.text)
-      p.message = { ...p.message, id: messageId(this.own!.key, seq), seq }
-    }
-  }
-
   // -------------------------------------------------------------------------
   // Reading: verification and the timeline
   // -------------------------------------------------------------------------
 
-  private ingest(feed: Feed, seq: number, block: Buffer, emit: boolean): IngestResult {
+  /** Verifies block `index` of `feed` and loads its messages. 'expired' if all of them are. */
+  private ingest(feed: Feed, index: number, block: Buffer, emit: boolean): IngestResult {
     let decoded
     try {
       decoded = decodeMessageBlock(block)
@@ -321,29 +341,33 @@ export class Room extends Resource<RoomEvents>() {
       const e = err as BackspaceError
       const reason: RejectReason =
         e.code === 'MESSAGE_TOO_LARGE' ? 'oversized' : e.code === 'UNSUPPORTED_VERSION' ? 'unsupported' : 'malformed'
-      return this.reject(reason, e, feed, seq)
+      return this.reject(reason, e, feed, index)
     }
     const { body, bodyBytes, signature } = decoded
-    if (!verify(signature, messageSignable(this.keys.id, feed.key, seq, bodyBytes), body.author)) {
-      return this.reject('invalid-signature', BackspaceError.BAD_SIGNATURE(`block ${seq}`), feed, seq)
+    if (!verify(signature, messageSignable(this.keys.id, feed.key, index, bodyBytes), body.author)) {
+      return this.reject('invalid-signature', BackspaceError.BAD_SIGNATURE(`block ${index}`), feed, index)
     }
     const now = this.ctx.now()
-    if (this.isExpired(body.timestamp, now)) return 'expired'
-    if (body.type !== MessageType.TEXT) return 'skipped'
-
-    const id = messageId(feed.key, seq)
-    const existing = this.timeline.get(id)
-    if (existing) return existing
-    const message: Message = {
-      id,
-      author: body.author,
-      text: body.text,
-      // A timestamp from the future is clamped to now, so it cannot pin itself to the bottom.
-      timestamp: Math.min(body.timestamp, now),
-      seq
+    const records = body.records
+    if (this.isExpired(records[records.length - 1]!.timestamp, now)) return 'expired'
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!
+      // Kinds this build does not know are skipped, so newer peers can add kinds.
+      if (record.type !== MessageType.TEXT || this.isExpired(record.timestamp, now)) continue
+      const seq = body.seq + i
+      const id = messageId(feed.key, seq)
+      if (this.timeline.has(id)) continue
+      const message: Message = {
+        id,
+        author: body.author,
+        text: record.text,
+        // A timestamp from the future is clamped to now, so it cannot pin itself to the bottom.
+        timestamp: Math.min(record.timestamp, now),
+        seq
+      }
+      this.index(feed, message, emit)
     }
-    this.index(feed, message, emit)
-    return message
+    return 'ok'
   }
 
   private index(feed: Feed, message: Message, emit: boolean): void {
@@ -353,9 +377,9 @@ export class Room extends Resource<RoomEvents>() {
     if (emit) this.emit('message', message)
   }
 
-  private reject(reason: RejectReason, error: BackspaceError, feed: Feed, seq: number): 'rejected' {
+  private reject(reason: RejectReason, error: BackspaceError, feed: Feed, index: number): 'rejected' {
     this.stats.rejected[reason]++
-    if (this.listenerCount('reject') > 0) this.emit('reject', { reason, error, writer: feed.key, seq })
+    if (this.listenerCount('reject') > 0) this.emit('reject', { reason, error, writer: feed.key, index })
     return 'rejected'
   }
 
@@ -590,7 +614,8 @@ export class Room extends Resource<RoomEvents>() {
       const mid = (lo + hi) >>> 1
       const block = await feed.core.get(mid, { wait: false }).catch(() => null)
       // Undecodable blocks are garbage and go with the expired ones.
-      const ts = block ? tryTimestamp(block) : null
+      const body = block ? tryDecode(block) : null
+      const ts = body ? body.records[body.records.length - 1]!.timestamp : null
       const expired = block !== null && (ts === null || this.isExpired(ts, now))
       if (expired) lo = mid + 1
       else hi = mid
@@ -620,9 +645,9 @@ export class Room extends Resource<RoomEvents>() {
   }
 }
 
-function tryTimestamp(block: Buffer): number | null {
+function tryDecode(block: Buffer) {
   try {
-    return decodeMessageBlock(block).body.timestamp
+    return decodeMessageBlock(block).body
   } catch {
     return null
   }

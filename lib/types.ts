@@ -22,7 +22,8 @@ export interface RejectEvent {
   error: BackspaceError
   /** The writer core the block came from (not an identity: cores are unlinkable). */
   writer: Buffer
-  seq: number
+  /** The block's index in that core. */
+  index: number
 }
 
 export interface RoomStats {

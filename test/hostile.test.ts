@@ -2,7 +2,7 @@ import test from 'brittle'
 import b4a from 'b4a'
 import { randomBytes } from 'crypto'
 import { create, createLocalTestnet, once, receive, waitForPeers } from './helpers/index.js'
-import { encodeMessageBlock, encodeMessageBody, MessageType } from '../lib/messages.js'
+import { encodeBlockBody, encodeMessageBlock, MessageType } from '../lib/messages.js'
 import type { Room, RejectEvent } from '../lib/index.js'
 
 // Reaches into a room the way a hostile member's modified client would: appending raw bytes
@@ -11,7 +11,7 @@ interface Internals {
   own: { key: Buffer; core: { length: number; append(b: Buffer[], o: object): Promise<unknown>; get(i: number): Promise<Buffer> } }
   writerKeyPair: object
   nextSeq: number
-  signBlock(seq: number, timestamp: number, text: string): Buffer
+  signBlock(index: number, seq: number, records: Array<{ type: number; timestamp: number; text: string }>): Buffer
   channels: Set<{ message: { send(b: Buffer): void } }>
 }
 
@@ -22,7 +22,7 @@ function internals(room: Room): Internals {
 async function appendRaw(room: Room, blocks: Buffer[]): Promise<void> {
   const r = internals(room)
   await r.own.core.append(blocks, { keyPair: r.writerKeyPair })
-  r.nextSeq += blocks.length
+  r.nextSeq += 1024
 }
 
 test('forged, malformed and oversized blocks are rejected while the peer keeps working', async (t) => {
@@ -41,7 +41,11 @@ test('forged, malformed and oversized blocks are rejected while the peer keeps w
   rh.on('reject', (e) => rejects.push(e))
 
   const now = Date.now()
-  const forgedBody = encodeMessageBody({ type: MessageType.TEXT, timestamp: now, author: victim.publicKey, text: 'I am the victim' })
+  const forgedBody = encodeBlockBody({
+    author: victim.publicKey,
+    seq: 0,
+    records: [{ type: MessageType.TEXT, timestamp: now, text: 'I am the victim' }]
+  })
   const victimBlock = await internals(rv).own.core.get(genuine.seq)
   await appendRaw(rx, [
     encodeMessageBlock(forgedBody, randomBytes(64)), // forged: claims the victim, random signature
@@ -79,7 +83,8 @@ test('a timestamp from the future is clamped', async (t) => {
 
   const year = 365 * 24 * 60 * 60 * 1000
   const r = internals(rl)
-  await appendRaw(rl, [r.signBlock(r.nextSeq, Date.now() + year, 'from the future')])
+  const future = { type: MessageType.TEXT, timestamp: Date.now() + year, text: 'from the future' }
+  await appendRaw(rl, [r.signBlock(r.own.core.length, r.nextSeq, [future])])
   const [m] = await receive(rr, ['from the future'])
   t.ok(m!.timestamp <= Date.now(), 'clamped to the reader clock')
 

@@ -5,8 +5,8 @@ import {
   announcement,
   decodeMessageBlock,
   decodeStrict,
+  encodeBlockBody,
   encodeMessageBlock,
-  encodeMessageBody,
   invite,
   keyFile,
   localState,
@@ -19,23 +19,32 @@ import { expectCode } from './helpers/expect.js'
 
 const author = randomBytes(32)
 
-test('message blocks round-trip', async (t) => {
-  const body = encodeMessageBody({ type: MessageType.TEXT, timestamp: 1_700_000_000_123, author, text: 'héllo 👋' })
+const text = (t: string, timestamp = 5) => ({ type: MessageType.TEXT, timestamp, text: t })
+
+test('message blocks round-trip, one message or several', async (t) => {
+  const records = [text('héllo 👋', 1_700_000_000_123), text('second', 1_700_000_000_124)]
+  const body = encodeBlockBody({ author, seq: 41, records })
   const sig = randomBytes(64)
   const decoded = decodeMessageBlock(encodeMessageBlock(body, sig))
-  t.is(decoded.body.text, 'héllo 👋')
-  t.is(decoded.body.timestamp, 1_700_000_000_123)
+  t.alike(decoded.body.records, records)
+  t.is(decoded.body.seq, 41)
   t.alike(decoded.body.author, author)
   t.alike(decoded.signature, sig)
   t.alike(decoded.bodyBytes, body)
 })
 
 test('fields a newer build appends are skipped, and stay signed', async (t) => {
-  const body = encodeMessageBody({ type: MessageType.TEXT, timestamp: 5, author, text: 'x' })
+  const body = encodeBlockBody({ author, seq: 0, records: [text('x')] })
   const newer = b4a.concat([body, b4a.from([7, 7, 7])])
   const decoded = decodeMessageBlock(encodeMessageBlock(newer, randomBytes(64)))
-  t.is(decoded.body.text, 'x')
+  t.is(decoded.body.records[0]!.text, 'x')
   t.alike(decoded.bodyBytes, newer, 'the signature covers the unknown fields too')
+
+  // A record that grew a field: its length prefix lets older readers step over it.
+  const one = encodeBlockBody({ author, seq: 0, records: [text('a')] })
+  const recordStart = one.byteLength - 4 // length byte, type, timestamp, then 'a' as len + char
+  const grown = b4a.concat([one.subarray(0, recordStart), b4a.from([one[recordStart]! + 2]), one.subarray(recordStart + 1), b4a.from([9, 9])])
+  t.is(decodeMessageBlock(encodeMessageBlock(grown, randomBytes(64))).body.records[0]!.text, 'a')
 })
 
 test('malformed blocks are coded errors, never partial objects', async (t) => {
@@ -45,7 +54,9 @@ test('malformed blocks are coded errors, never partial objects', async (t) => {
   await expectCode(t, () => decodeMessageBlock(b4a.alloc(MAX_RECORD_BYTES + 1)), 'MESSAGE_TOO_LARGE')
   const v2 = b4a.concat([b4a.from([2]), randomBytes(100)])
   await expectCode(t, () => decodeMessageBlock(v2), 'UNSUPPORTED_VERSION')
-  const truncated = encodeMessageBody({ type: 0, timestamp: 1, author, text: 'hello world' }).subarray(0, 30)
+  const empty = encodeBlockBody({ author, seq: 0, records: [] })
+  await expectCode(t, () => decodeMessageBlock(encodeMessageBlock(empty, randomBytes(64))), 'DECODE_FAILED')
+  const truncated = encodeBlockBody({ author, seq: 0, records: [text('hello world')] }).subarray(0, 40)
   await expectCode(t, () => decodeMessageBlock(encodeMessageBlock(truncated, randomBytes(64))), 'DECODE_FAILED')
 })
 

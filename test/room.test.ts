@@ -158,7 +158,8 @@ test('joining a room with a long history fetches about a page per writer', async
   const testnet = await createLocalTestnet(t)
   const a = await create(t, testnet)
   const ra = await a.join('archive')
-  await Promise.all(Array.from({ length: 1000 }, (_, i) => ra.send(`old ${i}`)))
+  // One send per tick, so each message is its own block: the worst case for a joiner.
+  for (let i = 0; i < 1000; i++) await ra.send(`old ${i}`)
 
   const b = await create(t, testnet, { historyPage: 50 })
   const rb = await b.join('archive')
@@ -210,4 +211,21 @@ test('closing a room without leaving keeps it; joining again reopens it', async 
 
   const restarted = await create(t, testnet, { storage })
   t.is(restarted.rooms.length, 1, 'a closed room is still restored at the next start')
+})
+
+test('a burst of sends shares blocks and still arrives in order', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const a = await create(t, testnet)
+  const b = await create(t, testnet)
+  const ra = await a.join('burst')
+  const rb = await b.join('burst')
+  const texts = Array.from({ length: 3000 }, (_, i) => `burst ${i} ${'x'.repeat(i % 50)}`)
+  const atB = receive(rb, texts)
+  const sent = await Promise.all(texts.map((text) => ra.send(text)))
+  t.alike(sent.map((m) => m.seq), texts.map((_, i) => i), 'sequence numbers follow the send order')
+  await atB
+  const own = (ra as unknown as { own: { core: { length: number } } }).own.core
+  t.ok(own.length > 1 && own.length < 30, `3000 messages in ${own.length} blocks`)
+  t.alike((await rb.messages({ limit: 1000 })).map((m) => m.text), texts.slice(2000))
+  t.is((await ra.send('after the burst')).seq, 3000)
 })
