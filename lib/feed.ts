@@ -27,6 +27,8 @@ export class Feed {
   // The running pump, so pumps never overlap, and whether another one was asked for meanwhile.
   pumping: Promise<void> | null
   pumpAgain: boolean
+  /** The index of the block a pending read-ahead waits for, or -1. */
+  waiting: number
 
   constructor(key: Buffer, core: Hypercore, local: boolean, state: FeedState | null) {
     this.key = key
@@ -42,6 +44,7 @@ export class Feed {
     this.fresh = !local && (state === null || state.seen === 0)
     this.pumping = null
     this.pumpAgain = false
+    this.waiting = -1
   }
 
   /** The lowest index worth reading: nothing below it is alive. */

@@ -464,6 +464,7 @@ export class Room extends Resource<RoomEvents>() {
       const from = Math.max(feed.seen, feed.floor)
       if (from >= length) {
         feed.seen = Math.max(feed.seen, from)
+        this.waitForNext(feed, from)
         return
       }
       if (length - from > 2 * page) {
@@ -476,6 +477,17 @@ export class Room extends Resource<RoomEvents>() {
       feed.seen = length
       this.ctx.changed()
     }
+  }
+
+  // Asking for the block after the last one before it exists lets Hypercore fetch it in the
+  // same round trip that tells us the core grew, instead of learning the length first.
+  private waitForNext(feed: Feed, index: number): void {
+    if (feed.waiting === index || this.closing) return
+    feed.waiting = index
+    feed.core.get(index).then(
+      () => this.pump(feed),
+      () => {}
+    )
   }
 
   // Fetches [from, to) in windows and delivers each message in order. False if interrupted.
