@@ -24,7 +24,7 @@ export interface InitMessage {
   dir: string
   /** Bytes of a Backspace message text. */
   textBytes: number
-  /** Bytes of a raw Hypercore block: the size of a Backspace block with such a text. */
+  /** Bytes of a raw Hypercore block: the size of a one-message Backspace block with such a text. */
   blockBytes: number
   /** Bytes of a raw socket frame. */
   frameBytes: number
@@ -72,8 +72,11 @@ export type WorkerMessage =
   | { type: 'expecting' }
   /** Reader: every expected payload arrived. `latencies` are one-way, in microseconds. */
   | { type: 'received'; tag: Tag; count: number; lastNs: string; latencies: number[] }
-  /** Writer: every payload was handed over, and stored locally (for Hypercore and Backspace). */
-  | { type: 'sent'; tag: Tag; firstNs: string; storedNs: string }
+  /**
+   * Writer: every payload was handed over, and stored locally (for Hypercore and Backspace).
+   * In a lockstep run, `stored` has each send's time until it resolved, in microseconds.
+   */
+  | { type: 'sent'; tag: Tag; firstNs: string; storedNs: string; stored: number[] }
   | { type: 'closed' }
   | { type: 'error'; message: string }
 

@@ -31,6 +31,11 @@ interface Transport {
 type Deliver = (text: string, arrivedNs: bigint) => void
 
 const ACK_TIMEOUT = 10_000
+const DEBUG = !!process.env.BENCH_DEBUG
+
+function debug(what: string): void {
+  if (DEBUG) process.stderr.write(`${init?.kind} ${init?.role} [${(performance.now() / 1000).toFixed(3)}] ${what}\n`)
+}
 
 function post(msg: WorkerMessage): void {
   process.send!(msg)
@@ -62,9 +67,13 @@ function waitFor(check: () => boolean, emitter: { on: Function; off: Function },
 }
 
 function createSwarm(init: InitMessage): Hyperswarm {
-  // Every DHT node of the run is bound to loopback.
-  const dht = new HyperDHT({ bootstrap: init.bootstrap, host: '127.0.0.1', ephemeral: true })
-  return new Hyperswarm({ dht })
+  // Every DHT node of the run is bound to loopback, where every node is reachable: without
+  // `firewalled: false` a connection between two ephemeral nodes sometimes only opens on the
+  // swarm's retry, 15 to 35 s later (the client sees it open, the server never does).
+  const dht = new HyperDHT({ bootstrap: init.bootstrap, host: '127.0.0.1', ephemeral: true, firewalled: false })
+  const swarm = new Hyperswarm({ dht })
+  debug(`swarm ${swarm.keyPair.publicKey.toString('hex', 0, 4)}`)
+  return swarm
 }
 
 // ---------------------------------------------------------------------------
@@ -76,6 +85,7 @@ async function swarmTransport(init: InitMessage, deliver: Deliver): Promise<Tran
   const frame = init.frameBytes
   let conn: Hyperswarm.Connection | null = null
   const onConnection = (c: Hyperswarm.Connection) => {
+    debug(`connection ${c.remotePublicKey.toString('hex', 0, 4)}`)
     c.on('error', () => {})
     conn = c
     c.once('close', () => {
@@ -93,7 +103,7 @@ async function swarmTransport(init: InitMessage, deliver: Deliver): Promise<Tran
     })
   }
   swarm.on('connection', onConnection)
-  swarm.join(b4a.from(init.rendezvous, 'hex'), { server: true, client: true })
+  await swarm.join(b4a.from(init.rendezvous, 'hex'), { server: true, client: true }).flushed()
   return {
     async send(payloads) {
       if (!conn) throw new Error('no connection')
@@ -139,10 +149,13 @@ async function hypercoreTransport(
 
   const swarm = createSwarm(init)
   swarm.on('connection', (conn: Hyperswarm.Connection) => {
+    debug(`connection ${conn.remotePublicKey.toString('hex', 0, 4)}`)
     conn.on('error', () => {})
+    conn.on('close', () => debug('connection closed'))
     store.replicate(conn)
   })
-  swarm.join(core.discoveryKey!, { server: true, client: true })
+  // Announced before the reader starts looking, so it finds the writer on its first lookup.
+  await swarm.join(core.discoveryKey!, { server: true, client: true }).flushed()
 
   return {
     key: core.key!,
@@ -167,6 +180,14 @@ async function backspaceTransport(init: InitMessage, deliver: Deliver): Promise<
   const node = new Backspace({ storage: init.dir, bootstrap: init.bootstrap })
   node.on('error', (err) => fail(err))
   await node.ready()
+  if (DEBUG) {
+    // Private, for debugging only: when the room's connections open.
+    const swarm = (node as unknown as { swarm: Hyperswarm }).swarm
+    debug(`swarm ${swarm.keyPair.publicKey.toString('hex', 0, 4)}`)
+    swarm.on('connection', (c: Hyperswarm.Connection) => {
+      debug(`connection ${c.remotePublicKey.toString('hex', 0, 4)}`)
+    })
+  }
   const room = await node.join(init.rendezvous)
   room.on('error', (err) => fail(err))
   room.on('reject', (e) => fail(new Error(`rejected block: ${e.reason}`)))
@@ -242,13 +263,19 @@ async function lockstep(order: LockstepMessage): Promise<void> {
   const t = transport!
   const bytes = payloadBytes()
   let firstNs = 0n
+  const stored: number[] = []
   for (let i = 0; i < order.count; i++) {
     const acked = nextAck()
+    const startNs = process.hrtime.bigint()
+    if (i === 0) firstNs = startNs
     const payload = makePayload(order.tag, i, bytes)
-    if (i === 0) firstNs = process.hrtime.bigint()
-    await Promise.all([t.send([payload]), acked])
+    const sent = t.send([payload]).then(() => {
+      stored.push(Number(process.hrtime.bigint() - startNs) / 1000)
+    })
+    await Promise.all([sent, acked])
   }
-  post({ type: 'sent', tag: order.tag, firstNs: String(firstNs), storedNs: String(process.hrtime.bigint()) })
+  const storedNs = String(process.hrtime.bigint())
+  post({ type: 'sent', tag: order.tag, firstNs: String(firstNs), storedNs, stored })
 }
 
 async function burst(order: BurstMessage): Promise<void> {
@@ -261,7 +288,7 @@ async function burst(order: BurstMessage): Promise<void> {
     for (let j = 0; j < n; j++) payloads.push(makePayload(order.tag, i + j, bytes))
     await t.send(payloads)
   }
-  post({ type: 'sent', tag: order.tag, firstNs: String(firstNs), storedNs: String(process.hrtime.bigint()) })
+  post({ type: 'sent', tag: order.tag, firstNs: String(firstNs), storedNs: String(process.hrtime.bigint()), stored: [] })
 }
 
 async function start(msg: InitMessage): Promise<void> {
@@ -276,8 +303,10 @@ async function start(msg: InitMessage): Promise<void> {
     transport = made.transport
     coreKey = made.key.toString('hex')
   }
+  debug('ready')
   post({ type: 'ready', coreKey })
   await transport.connected()
+  debug('connected')
   post({ type: 'connected' })
 }
 
