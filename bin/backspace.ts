@@ -37,7 +37,7 @@ Options:
   --room NAME             join this room on start (a name or an invite)
   --restore-phrase WORDS  create the account from its 24-word recovery phrase
   --show-phrase           identity: also print the recovery phrase
-  --port N                bootstrap: the UDP port to listen on (default 49737; 0 picks one)
+  --port N                bootstrap: the UDP port to listen on (default 49736; 0 picks one)
   -h, --help              show this help
   -v, --version           show the version
 
@@ -69,7 +69,8 @@ const ACCEPTS: Record<Command, readonly Option[]> = {
   bootstrap: ['port']
 }
 
-const DEFAULT_BOOTSTRAP_PORT = 49737
+// Not 49737: every HyperDHT node tries that port first, so a peer could take it.
+const DEFAULT_BOOTSTRAP_PORT = 49736
 
 // Hints for errors a user can fix from the command line.
 const HINTS: Partial<Record<ErrorCode, string>> = {
@@ -121,20 +122,27 @@ async function chat({ values, password }: Args): Promise<number> {
   if (!process.stdin.isTTY) {
     throw BackspaceError.INVALID_ARGUMENT('the chat needs an interactive terminal on stdin')
   }
+  // A signal may come while the node opens, before there is a UI to stop.
+  let stop: (() => void) | null = null
+  let stopped = false
+  onStopSignal(() => {
+    stopped = true
+    stop?.()
+  })
   try {
     await node.ready()
-  } catch (err) {
-    await node.close().catch(() => {})
-    throw err
+    if (!stopped) {
+      // Ink takes most of a second to load, so only the chat loads it.
+      const { startChat } = await import('../ui-terminal/index.js')
+      const room = values.room === undefined ? undefined : { name: values.room }
+      const session = startChat(node, { room })
+      stop = session.stop
+      if (stopped) session.stop()
+      await session.exited
+    }
+  } finally {
+    await node.close()
   }
-  // Ink takes most of a second to load, so only the chat loads it.
-  const { startChat } = await import('../ui-terminal/index.js')
-  const session = startChat(node, {
-    room: values.room === undefined ? undefined : { name: values.room }
-  })
-  onStopSignal(() => session.stop())
-  await session.exited
-  await node.close()
   return 0
 }
 

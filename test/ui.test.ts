@@ -67,9 +67,10 @@ test('ui: two peers chat; the header shows room, peers and fingerprint', async (
   const b = await create(t, testnet)
 
   const screen = renderChat(t, a, { room: { name: 'General' } })
-  const first = await screen.frame(has('#general>'))
+  const first = await screen.frame(has('Joined #general.'))
   t.ok(first.includes(a.identity.fingerprint), 'own fingerprint in the header')
-  t.ok(first.includes('Joined #general.'), 'the join is reported')
+  t.ok(first.includes('#general>'), 'the prompt names the room')
+  t.absent(first.includes('joining'), 'and no longer shown as running')
 
   const rb = await b.join('general')
   await screen.frame(has('#general  1 peer'))

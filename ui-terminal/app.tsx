@@ -33,6 +33,7 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
         anonName={node.incognito ? identity.anonName : null}
         active={active}
         rooms={state.rooms}
+        joining={state.joining}
       />
       <Timeline
         entries={selectEntries(state, node.publicKey)}

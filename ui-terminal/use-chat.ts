@@ -39,6 +39,8 @@ export interface ChatState {
   readonly active: string | null
   readonly notices: readonly Notice[]
   readonly nextNotice: number
+  /** Joins still running, shown until they finish. */
+  readonly joining: readonly string[]
 }
 
 export type ChatAction =
@@ -49,11 +51,18 @@ export type ChatAction =
   | { type: 'peers'; key: string; peers: number }
   | { type: 'switch'; key: string }
   | { type: 'notice'; level: Notice['level']; text: string; time: number; global?: boolean }
+  | { type: 'joining'; name: string; done: boolean }
 
 /** How many notices are kept; older ones scroll away for good. */
 const NOTICE_LIMIT = 200
 
-export const initialChatState: ChatState = { rooms: [], active: null, notices: [], nextNotice: 0 }
+export const initialChatState: ChatState = {
+  rooms: [],
+  active: null,
+  notices: [],
+  nextNotice: 0,
+  joining: []
+}
 
 export function chatReducer(state: ChatState, action: ChatAction): ChatState {
   switch (action.type) {
@@ -95,6 +104,12 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       }
       const notices = [...state.notices, notice].slice(-NOTICE_LIMIT)
       return { ...state, notices, nextNotice: state.nextNotice + 1 }
+    }
+    case 'joining': {
+      if (!action.done) return { ...state, joining: [...state.joining, action.name] }
+      const at = state.joining.indexOf(action.name)
+      if (at === -1) return state
+      return { ...state, joining: state.joining.filter((_, i) => i !== at) }
     }
   }
 }
@@ -267,14 +282,15 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
           return
         }
         case 'join': {
-          notify(
-            'info',
-            `Joining ${cmd.name.startsWith('backspace:') ? 'a private room' : `#${cmd.name}`}...`
-          )
-          const room = await node.join(
-            cmd.name,
-            cmd.password === undefined ? {} : { password: cmd.password }
-          )
+          const name = cmd.name.startsWith('backspace:') ? 'a private room' : `#${cmd.name}`
+          dispatch({ type: 'joining', name, done: false })
+          let room: Room
+          try {
+            const opts = cmd.password === undefined ? {} : { password: cmd.password }
+            room = await node.join(cmd.name, opts)
+          } finally {
+            dispatch({ type: 'joining', name, done: true })
+          }
           dispatch({ type: 'switch', key: roomKey(room) })
           notify('info', `Joined ${label(room)}.`)
           return

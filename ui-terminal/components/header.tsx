@@ -9,10 +9,12 @@ export interface HeaderProps {
   anonName: string | null
   active: RoomView | null
   rooms: readonly RoomView[]
+  /** Rooms being joined right now. */
+  joining: readonly string[]
 }
 
 /** The current room, its peers and who you are; below it, every joined room. */
-export function Header({ fingerprint, anonName, active, rooms }: HeaderProps) {
+export function Header({ fingerprint, anonName, active, rooms, joining }: HeaderProps) {
   return (
     <Box flexDirection="column">
       <Box>
@@ -48,6 +50,9 @@ export function Header({ fingerprint, anonName, active, rooms }: HeaderProps) {
             {r.unread > 0 ? <Text color="yellow">({r.unread})</Text> : null}
           </Text>
         ))}
+        {joining.length > 0 ? (
+          <Text color="yellow">{`  joining ${joining.join(', ')}...`}</Text>
+        ) : null}
       </Text>
     </Box>
   )
