@@ -2,7 +2,8 @@ import test, { type Test } from 'brittle'
 import { createElement } from 'react'
 import { render } from 'ink-testing-library'
 import { fingerprint, type Backspace } from '../lib/index.js'
-import { ChatApp, type ChatAppProps } from '../ui-terminal/index.js'
+import { ChatApp, parseCommand, type ChatAppProps } from '../ui-terminal/index.js'
+import { emptyLine, lineReducer, type LineAction } from '../ui-terminal/use-line-editor.js'
 import { create, createLocalTestnet, receive, waitForPeers } from './helpers/index.js'
 
 type Screen = ReturnType<typeof render> & {
@@ -156,4 +157,51 @@ test('ui: slash commands call the library and report errors as lines', async (t)
 
   await screen.type('/quit')
   t.is(quit, 1, '/quit asks the app to exit')
+})
+
+test('ui: typed lines parse into commands', (t) => {
+  t.alike(parseCommand('hello'), { type: 'say', text: 'hello' })
+  t.alike(parseCommand('  '), { type: 'none' })
+  t.alike(parseCommand('//not a command'), { type: 'say', text: '/not a command' })
+  t.alike(parseCommand('/join general'), { type: 'join', name: 'general' })
+  t.alike(parseCommand('/JOIN "book club" "two words"'), {
+    type: 'join',
+    name: 'book club',
+    password: 'two words'
+  })
+  t.is(parseCommand('/join a b c').type, 'usage')
+  t.alike(parseCommand('/create my club'), { type: 'create', label: 'my club' })
+  t.alike(parseCommand('/room 2'), { type: 'switch', target: '2' })
+  t.alike(parseCommand('/exit'), { type: 'quit' })
+  t.is(parseCommand('/nope').type, 'usage')
+})
+
+test('ui: the line editor edits, recalls and keeps surrogate pairs whole', (t) => {
+  const run = (actions: LineAction[]) => actions.reduce(lineReducer, emptyLine)
+  const typed = run([
+    { type: 'insert', text: 'helo' },
+    { type: 'left' },
+    { type: 'insert', text: 'l' }
+  ])
+  t.is(typed.value, 'hello')
+  t.is(typed.cursor, 4)
+
+  const emoji = run([{ type: 'insert', text: 'a\u{1F600}' }, { type: 'delete-back' }])
+  t.is(emoji.value, 'a', 'backspace removes the whole emoji')
+
+  const history = run([
+    { type: 'insert', text: 'first' },
+    { type: 'commit' },
+    { type: 'insert', text: 'second' },
+    { type: 'commit' },
+    { type: 'insert', text: 'draft' },
+    { type: 'history-back' },
+    { type: 'history-back' }
+  ])
+  t.is(history.value, 'first')
+  const forward = [{ type: 'history-forward' }, { type: 'history-forward' }] as LineAction[]
+  t.is(forward.reduce(lineReducer, history).value, 'draft', 'the draft comes back')
+
+  t.is(run([{ type: 'insert', text: 'one two' }, { type: 'delete-word' }]).value, 'one ')
+  t.is(run([{ type: 'insert', text: 'a\u0007b\tc' }]).value, 'ab c', 'no control characters')
 })
