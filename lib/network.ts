@@ -47,7 +47,8 @@ export function createSwarm(bootstrap: BootstrapNode[] | null): Hyperswarm {
   // An empty list means offline: no DHT to reach, so nothing to bind beyond loopback either.
   const local = bootstrap.every((n) => isLoopback(n.host))
   const dht = local
-    ? new HyperDHT({ bootstrap, host: '127.0.0.1', ephemeral: true })
+    ? // On loopback every node is directly reachable, so no holepunching is needed.
+      new HyperDHT({ bootstrap, host: '127.0.0.1', ephemeral: true, firewalled: false })
     : new HyperDHT({ bootstrap })
   return new Hyperswarm({ dht })
 }

@@ -166,6 +166,7 @@ declare module 'corestore' {
       encryption?: { key: Buffer }
       valueEncoding?: unknown
       active?: boolean
+      allowPush?: boolean
     }): Hypercore
     replicate(stream: object): object
     closing: Promise<void> | null
