@@ -167,8 +167,14 @@ test('cli: bootstrap runs a local DHT that peers meet on, and stops on SIGTERM',
   const child = spawn(process.execPath, [BIN, 'bootstrap', '--port', '0'], {
     stdio: ['ignore', 'pipe', 'pipe']
   })
-  t.teardown(() => {
+  // The bootstrap never ends by itself: make sure it ends with this test, or with this process.
+  const kill = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  }
+  process.once('exit', kill)
+  t.teardown(() => {
+    process.off('exit', kill)
+    kill()
   })
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
   let stdout = ''
