@@ -97,6 +97,8 @@ export class Room extends Resource<RoomEvents>() {
   // Which feed each loaded message came from, for per-writer paging.
   private readonly messageFeeds = new WeakMap<Message, Feed>()
   private readonly channels = new Set<RoomChannel>()
+  // Per connection, the function that stops answering the peer's opens of this room's channel.
+  private readonly unpairs = new Map<object, () => void>()
   private nextSeq = 0
   // Own timestamps never go backwards, even if the clock does.
   private lastTimestamp = 0
@@ -189,6 +191,8 @@ export class Room extends Resource<RoomEvents>() {
     const closed = BackspaceError.ROOM_CLOSED()
     for (const pending of this.batch) pending.reject(closed)
     this.batch = []
+    for (const unpair of this.unpairs.values()) unpair()
+    this.unpairs.clear()
     for (const channel of this.channels) channel.close()
     this.channels.clear()
     await this.appending
@@ -515,7 +519,13 @@ export class Room extends Resource<RoomEvents>() {
 
   /** @internal Opens the room's channel on a new connection. */
   attach(stream: object & { remotePublicKey: Buffer }): void {
-    if (this.closing || !this.opened) return
+    // Called from _open too, before `opened` is set: a room joined on an existing connection
+    // must open its channel there, or members already connected would never meet in it.
+    if (this.closing || this.own === null) return
+    if (!this.unpairs.has(stream)) {
+      this.unpairs.set(stream, RoomChannel.pair(stream, this.keys.channelId, () => this.attach(stream)))
+      ;(stream as { once?(e: string, fn: () => void): void }).once?.('close', () => this.unpairs.delete(stream))
+    }
     RoomChannel.open(
       stream,
       { channelId: this.keys.channelId, channelKey: this.keys.channelKey },

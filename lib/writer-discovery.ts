@@ -44,6 +44,17 @@ export class RoomChannel {
     this.remotePublicKey = remotePublicKey
   }
 
+  /**
+   * Calls `onremoteopen` whenever the peer on `stream` opens this room's channel. Without it,
+   * protomux rejects an open for a channel this side has not created yet, and two members
+   * who join a room at different times on one connection would never meet in it.
+   */
+  static pair(stream: object, channelId: Buffer, onremoteopen: () => void): () => void {
+    const mux = Protomux.from(stream)
+    mux.pair({ protocol: PROTOCOL, id: channelId }, onremoteopen)
+    return () => mux.unpair({ protocol: PROTOCOL, id: channelId })
+  }
+
   /** Opens the room's channel on `stream`, or returns null if it is already open there. */
   static open(
     stream: object & { remotePublicKey: Buffer },

@@ -229,3 +229,26 @@ test('a burst of sends shares blocks and still arrives in order', async (t) => {
   t.alike((await rb.messages({ limit: 1000 })).map((m) => m.text), texts.slice(2000))
   t.is((await ra.send('after the burst')).seq, 3000)
 })
+
+test('peers already connected meet in a room they join later', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const a = await create(t, testnet)
+  const b = await create(t, testnet)
+  const first = await a.join('first')
+  await b.join('first')
+  await waitForPeers(first)
+
+  const secondA = await a.join('second')
+  const secondB = await b.join('second')
+  const atB = receive(secondB, ['in the second room'])
+  await secondA.send('in the second room')
+  await atB
+  t.is(secondA.stats.peers, 1)
+
+  const club = await a.createRoom({ name: 'club' })
+  const clubB = await b.join(club.invite)
+  const atA = receive(club, ['in the club'])
+  await clubB.send('in the club')
+  await atA
+  t.is(a.connections, 1, 'all three rooms share one connection')
+})
