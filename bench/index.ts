@@ -118,7 +118,12 @@ class Worker {
     this.role = role
     const execArgv: string[] = []
     const prof = process.env.BENCH_CPU_PROF
-    if (prof) execArgv.push('--cpu-prof', `--cpu-prof-dir=${prof}`, `--cpu-prof-name=${kind}-${role}.cpuprofile`)
+    if (prof)
+      execArgv.push(
+        '--cpu-prof',
+        `--cpu-prof-dir=${prof}`,
+        `--cpu-prof-name=${kind}-${role}.cpuprofile`
+      )
     this.child = fork(path.join(here, 'worker.js'), [], {
       execArgv,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc']
@@ -138,9 +143,13 @@ class Worker {
   }
 
   /** The next message of this type, in order of arrival. */
-  next<T extends WorkerMessage['type']>(type: T, timeout = STEP_TIMEOUT): Promise<Extract<WorkerMessage, { type: T }>> {
+  next<T extends WorkerMessage['type']>(
+    type: T,
+    timeout = STEP_TIMEOUT
+  ): Promise<Extract<WorkerMessage, { type: T }>> {
     const i = this.inbox.findIndex((m) => m.type === type)
-    if (i !== -1) return Promise.resolve(this.inbox.splice(i, 1)[0] as Extract<WorkerMessage, { type: T }>)
+    if (i !== -1)
+      return Promise.resolve(this.inbox.splice(i, 1)[0] as Extract<WorkerMessage, { type: T }>)
     if (this.failure) return Promise.reject(this.failure)
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -201,7 +210,10 @@ async function measure(
       type: 'init',
       kind,
       bootstrap,
-      rendezvous: kind === 'backspace' ? `bench-${randomBytes(6).toString('hex')}` : randomBytes(32).toString('hex'),
+      rendezvous:
+        kind === 'backspace'
+          ? `bench-${randomBytes(6).toString('hex')}`
+          : randomBytes(32).toString('hex'),
       encryptionKey: kind === 'hypercore-encrypted' ? randomBytes(32).toString('hex') : null,
       textBytes: TEXT_BYTES,
       blockBytes,
@@ -212,8 +224,7 @@ async function measure(
     const dirs = { writer: await dir('writer'), reader: await dir('reader') }
     writer.send({ ...base, role: 'writer', dir: dirs.writer, coreKey: null })
     if (kind === 'backspace') {
-      // Both join at once: Backspace does not wait for its announce, so a member joining
-      // after it might not find it until the swarm's next refresh.
+      // Both join at once, as the room name is known in advance.
       reader.send({ ...base, role: 'reader', dir: dirs.reader, coreKey: null })
       await writer.next('ready')
     } else {
@@ -287,7 +298,9 @@ function report(results: KindResult[], blockBytes: number, seconds: number): str
       `Run took ${seconds.toFixed(1)} s.`
   )
   lines.push('')
-  lines.push(`**One-way latency** (ms; ${LATENCY_COUNT} messages, one at a time, after ${LATENCY_WARMUP} warm-up)`)
+  lines.push(
+    `**One-way latency** (ms; ${LATENCY_COUNT} messages, one at a time, after ${LATENCY_WARMUP} warm-up)`
+  )
   lines.push('')
   lines.push('| Path | p50 | p99 | mean | max | writer-side send resolved p50 / p99 |')
   lines.push('| --- | ---: | ---: | ---: | ---: | ---: |')
@@ -305,7 +318,9 @@ function report(results: KindResult[], blockBytes: number, seconds: number): str
       `blocks, one per message; Backspace packs the sends of one tick into one signed block.`
   )
   lines.push('')
-  lines.push('| Path | msgs/s | all stored (ms) | all received (ms) | latency under load p50 / p99 (ms) |')
+  lines.push(
+    '| Path | msgs/s | all stored (ms) | all received (ms) | latency under load p50 / p99 (ms) |'
+  )
   lines.push('| --- | ---: | ---: | ---: | ---: |')
   for (const r of results) {
     const t = r.throughput
@@ -318,18 +333,32 @@ function report(results: KindResult[], blockBytes: number, seconds: number): str
 
   const bs = by('backspace')
   if (bs) {
-    const refs = (['hypercore', 'hypercore-encrypted'] as const).map(by).filter((r) => r !== undefined)
+    const refs = (['hypercore', 'hypercore-encrypted'] as const)
+      .map(by)
+      .filter((r) => r !== undefined)
     if (refs.length > 0) {
       lines.push('')
       lines.push('**Backspace / raw Hypercore**')
       lines.push('')
       lines.push('| Ratio | ' + refs.map((r) => `vs ${LABELS[r.kind]}`).join(' | ') + ' |')
       lines.push('| --- |' + refs.map(() => ' ---: |').join(''))
-      lines.push('| latency p50 (lower is better) | ' + refs.map((r) => ratio(bs.latency.p50 / r.latency.p50)).join(' | ') + ' |')
-      lines.push('| latency p99 | ' + refs.map((r) => ratio(bs.latency.p99 / r.latency.p99)).join(' | ') + ' |')
+      lines.push(
+        '| latency p50 (lower is better) | ' +
+          refs.map((r) => ratio(bs.latency.p50 / r.latency.p50)).join(' | ') +
+          ' |'
+      )
+      lines.push(
+        '| latency p99 | ' +
+          refs.map((r) => ratio(bs.latency.p99 / r.latency.p99)).join(' | ') +
+          ' |'
+      )
       lines.push(
         '| throughput (higher is better) | ' +
-          refs.map((r) => ratio((bs.throughput?.msgsPerSec ?? NaN) / (r.throughput?.msgsPerSec ?? NaN))).join(' | ') +
+          refs
+            .map((r) =>
+              ratio((bs.throughput?.msgsPerSec ?? NaN) / (r.throughput?.msgsPerSec ?? NaN))
+            )
+            .join(' | ') +
           ' |'
       )
     }
@@ -341,15 +370,21 @@ function report(results: KindResult[], blockBytes: number, seconds: number): str
     lines.push('')
     lines.push('| Target | Measured | Result |')
     lines.push('| --- | ---: | --- |')
-    lines.push(`| latency p50 ≤ ${TARGETS.p50Ms} ms | ${ms(bs.latency.p50)} ms | ${verdict(bs.latency.p50 <= TARGETS.p50Ms)} |`)
-    lines.push(`| latency p99 ≤ ${TARGETS.p99Ms} ms | ${ms(bs.latency.p99)} ms | ${verdict(bs.latency.p99 <= TARGETS.p99Ms)} |`)
+    lines.push(
+      `| latency p50 ≤ ${TARGETS.p50Ms} ms | ${ms(bs.latency.p50)} ms | ${verdict(bs.latency.p50 <= TARGETS.p50Ms)} |`
+    )
+    lines.push(
+      `| latency p99 ≤ ${TARGETS.p99Ms} ms | ${ms(bs.latency.p99)} ms | ${verdict(bs.latency.p99 <= TARGETS.p99Ms)} |`
+    )
     lines.push(
       `| throughput ≥ ${int(TARGETS.msgsPerSec)} msg/s | ${int(tput)} msg/s | ${verdict(tput >= TARGETS.msgsPerSec)} |`
     )
     if (ref) {
       const lr = bs.latency.p50 / ref.latency.p50
       const tr = (ref.throughput?.msgsPerSec ?? NaN) / tput
-      lines.push(`| latency p50 within ${TARGETS.ratio}x of raw Hypercore | ${ratio(lr)} | ${verdict(lr <= TARGETS.ratio)} |`)
+      lines.push(
+        `| latency p50 within ${TARGETS.ratio}x of raw Hypercore | ${ratio(lr)} | ${verdict(lr <= TARGETS.ratio)} |`
+      )
       lines.push(
         `| throughput within ${TARGETS.ratio}x of raw Hypercore | ` +
           `${tr <= 1 ? `${ratio(1 / tr)} faster` : `${ratio(tr)} slower`} | ${verdict(tr <= TARGETS.ratio)} |`
@@ -381,7 +416,10 @@ async function main(): Promise<void> {
   const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9
   console.log(report(results, blockBytes, seconds))
   if (process.env.BENCH_JSON) {
-    await fs.writeFile(process.env.BENCH_JSON, JSON.stringify({ blockBytes, results }, null, 2) + '\n')
+    await fs.writeFile(
+      process.env.BENCH_JSON,
+      JSON.stringify({ blockBytes, results }, null, 2) + '\n'
+    )
   }
 }
 

@@ -54,12 +54,7 @@ export interface ExpectMessage {
 }
 
 export type ParentMessage =
-  | InitMessage
-  | LockstepMessage
-  | BurstMessage
-  | ExpectMessage
-  | { type: 'ack' }
-  | { type: 'close' }
+  InitMessage | LockstepMessage | BurstMessage | ExpectMessage | { type: 'ack' } | { type: 'close' }
 
 export type WorkerMessage =
   /** The worker is set up; a Hypercore writer tells its core key. */

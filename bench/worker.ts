@@ -34,7 +34,10 @@ const ACK_TIMEOUT = 10_000
 const DEBUG = !!process.env.BENCH_DEBUG
 
 function debug(what: string): void {
-  if (DEBUG) process.stderr.write(`${init?.kind} ${init?.role} [${(performance.now() / 1000).toFixed(3)}] ${what}\n`)
+  if (DEBUG)
+    process.stderr.write(
+      `${init?.kind} ${init?.role} [${(performance.now() / 1000).toFixed(3)}] ${what}\n`
+    )
 }
 
 function post(msg: WorkerMessage): void {
@@ -70,7 +73,12 @@ function createSwarm(init: InitMessage): Hyperswarm {
   // Every DHT node of the run is bound to loopback, where every node is reachable: without
   // `firewalled: false` a connection between two ephemeral nodes sometimes only opens on the
   // swarm's retry, 15 to 35 s later (the client sees it open, the server never does).
-  const dht = new HyperDHT({ bootstrap: init.bootstrap, host: '127.0.0.1', ephemeral: true, firewalled: false })
+  const dht = new HyperDHT({
+    bootstrap: init.bootstrap,
+    host: '127.0.0.1',
+    ephemeral: true,
+    firewalled: false
+  })
   const swarm = new Hyperswarm({ dht })
   debug(`swarm ${swarm.keyPair.publicKey.toString('hex', 0, 4)}`)
   return swarm
@@ -288,7 +296,13 @@ async function burst(order: BurstMessage): Promise<void> {
     for (let j = 0; j < n; j++) payloads.push(makePayload(order.tag, i + j, bytes))
     await t.send(payloads)
   }
-  post({ type: 'sent', tag: order.tag, firstNs: String(firstNs), storedNs: String(process.hrtime.bigint()), stored: [] })
+  post({
+    type: 'sent',
+    tag: order.tag,
+    firstNs: String(firstNs),
+    storedNs: String(process.hrtime.bigint()),
+    stored: []
+  })
 }
 
 async function start(msg: InitMessage): Promise<void> {
