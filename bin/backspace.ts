@@ -26,6 +26,8 @@ Commands:
                           creating the account on first use
   bootstrap               run a local DHT bootstrap node on 127.0.0.1,
                           to try Backspace between peers on one machine
+  desktop                 open the desktop shell: a local page on 127.0.0.1 in an
+                          app window (backspace desktop --help for its options)
 
 Options:
   --storage DIR           where accounts and rooms live (default: the platform's data directory)
@@ -86,6 +88,11 @@ interface Args {
 }
 
 async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'desktop') {
+    // The desktop shell parses its own options; load it only when asked for.
+    const { runDesktop } = await import('../ui-desktop/main.js')
+    return runDesktop(argv.slice(1))
+  }
   const args = parseCommandLine(argv)
   if (args.values.help) return print(HELP)
   if (args.values.version) return print(version())

@@ -1,6 +1,6 @@
 // An echo bot: joins a room and answers every message from someone else.
 //
-//   node dist/examples/echo-bot.js --room general --bootstrap 127.0.0.1:49737
+//   node dist/examples/echo-bot.js --room general --bootstrap 127.0.0.1:49736
 //
 // It runs incognito by default (nothing on disk); pass --storage DIR to keep an identity.
 import { parseArgs } from 'util'

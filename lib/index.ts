@@ -150,6 +150,11 @@ export class Backspace extends Resource<NodeEvents>() {
     return [...this.rooms_.values()]
   }
 
+  /** The joined room with this `room.id`, if any. */
+  room(id: string): Room | undefined {
+    return this.rooms_.get(id)
+  }
+
   /** Connections to other peers right now. */
   get connections(): number {
     return this.streams_.size
@@ -299,7 +304,7 @@ export class Backspace extends Resource<NodeEvents>() {
       streams: () => this.streams_,
       changed: () => this.changed(),
       closed(room, forget) {
-        const key = room.topic.toString('hex')
+        const key = room.id
         if (node.rooms_.get(key) !== room) return
         node.rooms_.delete(key)
         if (forget) node.parked.delete(key)

@@ -130,6 +130,11 @@ export class Room extends Resource<RoomEvents>() {
     }
   }
 
+  /** A stable id for this room on this node: its topic in hex. Not secret; DHT nodes see the topic. */
+  get id(): string {
+    return this.topic.toString('hex')
+  }
+
   /** An invite string that `Backspace.join` accepts. Anyone holding it can read the room. */
   get invite(): string {
     return INVITE_PREFIX + z32.encode(c.encode(invite, { secret: this.secret, name: this.name }))

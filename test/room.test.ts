@@ -252,3 +252,14 @@ test('peers already connected meet in a room they join later', async (t) => {
   await atA
   t.is(a.connections, 1, 'all three rooms share one connection')
 })
+
+test('rooms can be looked up by id', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const a = await create(t, testnet)
+  const room = await a.join('findable')
+  t.is(room.id, room.topic.toString('hex'))
+  t.is(a.room(room.id), room)
+  t.is(a.room('00'), undefined)
+  await room.leave()
+  t.is(a.room(room.id), undefined)
+})

@@ -11,7 +11,7 @@ import { parseArgs } from 'util'
 import { Backspace, BackspaceError, isBackspaceError } from '../lib/index.js'
 import { startDesktop } from './server.js'
 
-const HELP = `Usage: node dist/ui-desktop/main.js [options]
+const HELP = `Usage: backspace desktop [options]   (or: node dist/ui-desktop/main.js [options])
 
 The Backspace desktop shell: serves the chat page on 127.0.0.1 and opens it in an app window.
 
