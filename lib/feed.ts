@@ -27,6 +27,11 @@ export class Feed {
   // The running pump, so pumps never overlap, and whether another one was asked for meanwhile.
   pumping: Promise<void> | null
   pumpAgain: boolean
+  /**
+   * The identity that signs this core's blocks, learned from a block Hypercore verified as
+   * this core's. Only blocks by this author are accepted when sent directly on the channel.
+   */
+  owner: Buffer | null
   /** The index of the block a pending read-ahead waits for, or -1. */
   waiting: number
 
@@ -45,6 +50,7 @@ export class Feed {
     this.pumping = null
     this.pumpAgain = false
     this.waiting = -1
+    this.owner = null
   }
 
   /** The lowest index worth reading: nothing below it is alive. */

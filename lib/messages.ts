@@ -441,6 +441,42 @@ export const announcement: Encoding<Announcement> = {
 /** The channel message: a version, then `announcement` sealed with the room's channel key. */
 export const channelEnvelope: Encoding<Buffer> = sealedFile
 
+/**
+ * A block sent straight to members on the room channel right after its author stored it,
+ * so they need not wait for Hypercore to replicate it. Hypercore still delivers it too.
+ */
+export interface LiveBlock {
+  key: Buffer
+  index: number
+  block: Buffer
+}
+
+const LIVE_VERSION = 1
+
+export const liveBlock: Encoding<LiveBlock> = {
+  preencode(state, l) {
+    c.uint.preencode(state, LIVE_VERSION)
+    c.fixed32.preencode(state, l.key)
+    c.uint.preencode(state, l.index)
+    c.buffer.preencode(state, l.block)
+  },
+  encode(state, l) {
+    c.uint.encode(state, LIVE_VERSION)
+    c.fixed32.encode(state, l.key)
+    c.uint.encode(state, l.index)
+    c.buffer.encode(state, l.block)
+  },
+  decode(state) {
+    const version = c.uint.decode(state)
+    if (version !== LIVE_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`live block v${version}`)
+    const key = c.fixed32.decode(state)
+    const index = c.uint.decode(state)
+    const block = requireBuffer(c.buffer.decode(state))
+    state.start = state.end
+    return { key, index, block }
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Invites to private rooms
 // ---------------------------------------------------------------------------

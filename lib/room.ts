@@ -20,6 +20,7 @@ import {
   RoomKind,
   TARGET_BLOCK_BYTES,
   type FeedState,
+  type LiveBlock,
   type MessageRecord,
   type RoomState,
   type WriterAnnouncement
@@ -42,6 +43,8 @@ export const MAX_WRITERS = 1024
 export const MAX_PAGE = 1000
 // Live blocks are requested this many at a time per writer.
 const FETCH_WINDOW = 512
+// Appends of at most this many blocks are also sent straight to members online.
+const LIVE_MAX_BLOCKS = 4
 
 /** @internal What a room needs from its node. */
 export interface RoomContext {
@@ -324,9 +327,7 @@ export class Room extends Resource<RoomEvents>() {
           this.signBlock(index + i, group[0]!.message.seq, group.map((p) => p.record))
         )
         await own.core.append(blocks, { keyPair: this.writerKeyPair })
-        // Push the new blocks, with their proofs, to members that accept pushes, instead of
-        // waiting for each to ask: one trip across the network instead of two.
-        for (let i = 0; i < blocks.length; i++) pushBlock(own.core, index + i)
+        this.sendLive(index, blocks)
       } catch (err) {
         // The failed messages' sequence numbers stay unused; they only need to grow.
         for (const p of batch) p.reject(err as Error)
@@ -340,27 +341,59 @@ export class Room extends Resource<RoomEvents>() {
     })
   }
 
+  // Once stored, a few fresh blocks also go straight to the members online: they arrive
+  // in one trip instead of Hypercore's several storage and network round trips. Bulk writes
+  // are left to Hypercore alone, which batches them better.
+  private sendLive(index: number, blocks: Buffer[]): void {
+    if (this.channels.size === 0 || blocks.length > LIVE_MAX_BLOCKS) return
+    const key = this.own!.key
+    for (let i = 0; i < blocks.length; i++) {
+      for (const channel of this.channels) channel.sendLive({ key, index: index + i, block: blocks[i]! })
+    }
+  }
+
+  private onLive(live: LiveBlock): void {
+    if (this.closing) return
+    const feed = this.feeds.get(live.key.toString('hex'))
+    // Only for a writer whose owner Hypercore has confirmed, and only what is not yet seen:
+    // a member cannot slip a block into someone else's core or ahead of its real one.
+    if (!feed || feed.local || feed.owner === null || live.index < feed.floor) return
+    this.ingest(feed, live.index, live.block, true, feed.owner)
+  }
+
   // -------------------------------------------------------------------------
   // Reading: verification and the timeline
   // -------------------------------------------------------------------------
 
-  /** Verifies block `index` of `feed` and loads its messages. 'expired' if all of them are. */
-  private ingest(feed: Feed, index: number, block: Buffer, emit: boolean): IngestResult {
+  /**
+   * Verifies block `index` of `feed` and loads its messages. 'expired' if all of them are.
+   * `owner` is set for blocks that did not come through Hypercore: they must be by the
+   * core's known owner. Blocks from Hypercore teach the feed its owner.
+   */
+  private ingest(feed: Feed, index: number, block: Buffer, emit: boolean, owner: Buffer | null = null): IngestResult {
     let decoded
     try {
       decoded = decodeMessageBlock(block)
     } catch (err) {
       const e = err as BackspaceError
+      if (owner !== null) return this.rejectLive()
       const reason: RejectReason =
         e.code === 'MESSAGE_TOO_LARGE' ? 'oversized' : e.code === 'UNSUPPORTED_VERSION' ? 'unsupported' : 'malformed'
       return this.reject(reason, e, feed, index)
     }
     const { body, bodyBytes, signature } = decoded
+    const records = body.records
+    if (owner !== null && !b4a.equals(body.author, owner)) return 'ok'
+    // A block already loaded (sent live first, then replicated) needs no second verification.
+    if (this.timeline.has(messageId(feed.key, body.seq)) && this.timeline.has(messageId(feed.key, body.seq + records.length - 1))) {
+      return 'ok'
+    }
     if (!verify(signature, messageSignable(this.keys.id, feed.key, index, bodyBytes), body.author)) {
+      if (owner !== null) return this.rejectLive()
       return this.reject('invalid-signature', BackspaceError.BAD_SIGNATURE(`block ${index}`), feed, index)
     }
+    if (owner === null && feed.owner === null) feed.owner = body.author
     const now = this.ctx.now()
-    const records = body.records
     if (this.isExpired(records[records.length - 1]!.timestamp, now)) return 'expired'
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!
@@ -392,6 +425,13 @@ export class Room extends Resource<RoomEvents>() {
   private reject(reason: RejectReason, error: BackspaceError, feed: Feed, index: number): 'rejected' {
     this.stats.rejected[reason]++
     if (this.listenerCount('reject') > 0) this.emit('reject', { reason, error, writer: feed.key, index })
+    return 'rejected'
+  }
+
+  // A bad block sent on the channel says nothing about the core it names: count it against
+  // the channel, not the writer.
+  private rejectLive(): 'rejected' {
+    this.stats.badAnnouncements++
     return 'rejected'
   }
 
@@ -548,6 +588,7 @@ export class Room extends Resource<RoomEvents>() {
           this.emit('peer-remove', channel.remotePublicKey)
         },
         onwriters: (writers) => this.onWriters(writers),
+        onlive: (live) => this.onLive(live),
         onbadannouncement: () => {
           this.stats.badAnnouncements++
         }
@@ -584,7 +625,7 @@ export class Room extends Resource<RoomEvents>() {
   }
 
   private openRemoteFeed(key: Buffer, state: FeedState | null): Feed {
-    const core = this.ctx.store.get({ key, encryption: { key: this.keys.encryptionKey }, allowPush: true })
+    const core = this.ctx.store.get({ key, encryption: { key: this.keys.encryptionKey } })
     const feed = this.addFeed(key, core, false, state)
     core.on('append', () => this.pump(feed))
     if (this.opened) this.pump(feed)
@@ -673,14 +714,6 @@ export class Room extends Resource<RoomEvents>() {
     if (this.closing) return
     if (this.listenerCount('error') > 0) this.emit('error', err as Error)
   }
-}
-
-// Hypercore can push a block with its Merkle proof to peers that allow pushes, but only
-// through its replicator; the session API does not expose it (hypercore 11.37).
-function pushBlock(core: Hypercore, index: number): void {
-  const replicator = (core as unknown as { core?: { replicator?: { push?(i: number): Promise<void> } } }).core
-    ?.replicator
-  replicator?.push?.(index).catch(() => {})
 }
 
 function tryDecode(block: Buffer) {

@@ -35,7 +35,7 @@ export interface RoomStats {
   messages: number
   /** Blocks dropped, by reason. */
   rejected: Record<RejectReason, number>
-  /** Announcements dropped because they did not decrypt or decode. */
+  /** Messages on the room channel dropped because they did not decrypt, decode or verify. */
   badAnnouncements: number
 }
 

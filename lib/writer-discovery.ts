@@ -6,7 +6,9 @@ import {
   announcement,
   channelEnvelope,
   decodeStrict,
+  liveBlock,
   MAX_ANNOUNCED_WRITERS,
+  type LiveBlock,
   type WriterAnnouncement
 } from './messages.js'
 
@@ -17,6 +19,8 @@ export interface DiscoveryHandlers {
   onopen(channel: RoomChannel): void
   onclose(channel: RoomChannel): void
   onwriters(writers: WriterAnnouncement[], channel: RoomChannel): void
+  /** A member sent a block it just stored. */
+  onlive(live: LiveBlock): void
   /** An announcement did not decrypt or decode. It is dropped; the channel stays up. */
   onbadannouncement(error: BackspaceError): void
 }
@@ -30,16 +34,19 @@ export class RoomChannel {
   readonly remotePublicKey: Buffer
   private readonly channel: Protomux.Channel
   private readonly message: Protomux.Message<Buffer>
+  private readonly live: Protomux.Message<Buffer>
   private readonly key: Buffer
 
   private constructor(
     channel: Protomux.Channel,
     message: Protomux.Message<Buffer>,
+    live: Protomux.Message<Buffer>,
     key: Buffer,
     remotePublicKey: Buffer
   ) {
     this.channel = channel
     this.message = message
+    this.live = live
     this.key = key
     this.remotePublicKey = remotePublicKey
   }
@@ -87,7 +94,22 @@ export class RoomChannel {
         handlers.onwriters(writers, self!)
       }
     })
-    self = new RoomChannel(channel, message, ids.channelKey, stream.remotePublicKey)
+    const live = channel.addMessage({
+      encoding: channelEnvelope,
+      onmessage: (box: Buffer) => {
+        let value: LiveBlock
+        try {
+          const plain = unseal(box, ids.channelKey)
+          if (!plain) throw BackspaceError.DECODE_FAILED('live block does not decrypt')
+          value = decodeStrict(liveBlock, plain, 'live block')
+        } catch (err) {
+          handlers.onbadannouncement(toCoded(err))
+          return
+        }
+        handlers.onlive(value)
+      }
+    })
+    self = new RoomChannel(channel, message, live, ids.channelKey, stream.remotePublicKey)
     channel.open()
     return self
   }
@@ -103,6 +125,12 @@ export class RoomChannel {
       const chunk = writers.slice(i, i + MAX_ANNOUNCED_WRITERS)
       this.message.send(seal(c.encode(announcement, { writers: chunk }), this.key))
     }
+  }
+
+  /** Sends a block this node just stored, ahead of Hypercore's replication. */
+  sendLive(value: LiveBlock): void {
+    if (this.channel.closed) return
+    this.live.send(seal(c.encode(liveBlock, value), this.key))
   }
 
   close(): void {

@@ -3,6 +3,7 @@ import b4a from 'b4a'
 import { randomBytes } from 'crypto'
 import { create, createLocalTestnet, once, receive, waitForPeers } from './helpers/index.js'
 import { encodeBlockBody, encodeMessageBlock, MessageType } from '../lib/messages.js'
+import { messageSignable } from '../lib/crypto.js'
 import type { Room, RejectEvent } from '../lib/index.js'
 
 // Reaches into a room the way a hostile member's modified client would: appending raw bytes
@@ -12,7 +13,8 @@ interface Internals {
   writerKeyPair: object
   nextSeq: number
   signBlock(index: number, seq: number, records: Array<{ type: number; timestamp: number; text: string }>): Buffer
-  channels: Set<{ message: { send(b: Buffer): void } }>
+  channels: Set<{ message: { send(b: Buffer): void }; live: { send(b: Buffer): void }; sendLive(l: object): void }>
+  keys: { id: Buffer }
 }
 
 function internals(room: Room): Internals {
@@ -112,4 +114,41 @@ test('garbage announcements are counted and dropped; the connection survives', a
   await atHonest
   t.is(rh.stats.badAnnouncements, 2)
   t.is(rh.stats.peers, 1, 'the channel is still open')
+})
+
+test('a member cannot slip a block into another writer\'s core over the channel', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const reader = await create(t, testnet)
+  const victim = await create(t, testnet)
+  const hostile = await create(t, testnet)
+  const rr = await reader.join('impostor')
+  const rv = await victim.join('impostor')
+  const rx = await hostile.join('impostor')
+  const first = receive(rr, ['victim speaks'])
+  await rv.send('victim speaks')
+  await first
+  while (rx.stats.peers < 2) await once(rx, 'peer-add')
+
+  // The hostile member signs a block for the victim's next index and sends it live.
+  const v = internals(rv)
+  const index = v.own.core.length
+  const body = encodeBlockBody({
+    author: hostile.publicKey,
+    seq: v.nextSeq,
+    records: [{ type: MessageType.TEXT, timestamp: Date.now(), text: 'impostor' }]
+  })
+  const block = encodeMessageBlock(body, hostile.identity.sign(messageSignable(internals(rx).keys.id, v.own.key, index, body)))
+  for (const channel of internals(rx).channels) {
+    channel.sendLive({ key: v.own.key, index, block })
+    channel.live.send(randomBytes(50))
+  }
+
+  const real = receive(rr, ['the real one'])
+  const sent = await rv.send('the real one')
+  const [got] = await real
+  t.is(got!.id, sent.id, 'the victim\'s real message keeps its id')
+  t.alike(got!.author, victim.publicKey)
+  t.absent((await rr.messages()).some((m) => m.text === 'impostor'), 'the impostor block is not shown')
+  t.ok(rr.stats.badAnnouncements >= 1, 'channel garbage is counted against the channel')
+  t.is(rr.stats.rejected.malformed + rr.stats.rejected['invalid-signature'], 0, 'and not against the victim\'s core')
 })
