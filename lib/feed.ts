@@ -34,6 +34,10 @@ export class Feed {
   owner: Buffer | null
   /** The index of the block a pending read-ahead waits for, or -1. */
   waiting: number
+  /** Blocks shown from the channel that Hypercore has not delivered yet: index → messages. */
+  readonly unconfirmed = new Map<number, { seq: number; count: number }>()
+  /** A scheduled, batched fetch of blocks that already arrived live. */
+  catchUp: NodeJS.Timeout | null
 
   constructor(key: Buffer, core: Hypercore, local: boolean, state: FeedState | null) {
     this.key = key
@@ -51,6 +55,7 @@ export class Feed {
     this.pumpAgain = false
     this.waiting = -1
     this.owner = null
+    this.catchUp = null
   }
 
   /** The lowest index worth reading: nothing below it is alive. */

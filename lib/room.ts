@@ -45,6 +45,10 @@ export const MAX_PAGE = 1000
 const FETCH_WINDOW = 512
 // Appends of at most this many blocks are also sent straight to members online.
 const LIVE_MAX_BLOCKS = 4
+// Blocks per writer shown from the channel and not yet confirmed by Hypercore, at most.
+const MAX_UNCONFIRMED = 1024
+// How long the Hypercore copy of live-delivered blocks may wait, in ms, to be fetched in bulk.
+const CATCH_UP_DELAY = 100
 
 /** @internal What a room needs from its node. */
 export interface RoomContext {
@@ -199,6 +203,7 @@ export class Room extends Resource<RoomEvents>() {
     const closed = BackspaceError.ROOM_CLOSED()
     for (const pending of this.batch) pending.reject(closed)
     this.batch = []
+    for (const feed of this.feeds.values()) if (feed.catchUp) clearTimeout(feed.catchUp)
     for (const unpair of this.unpairs.values()) unpair()
     this.unpairs.clear()
     for (const channel of this.channels) channel.close()
@@ -326,8 +331,12 @@ export class Room extends Resource<RoomEvents>() {
         const blocks = Room.packBlocks(batch).map((group, i) =>
           this.signBlock(index + i, group[0]!.message.seq, group.map((p) => p.record))
         )
-        await own.core.append(blocks, { keyPair: this.writerKeyPair })
+        const appended = own.core.append(blocks, { keyPair: this.writerKeyPair })
+        // Sent while the append is still being written: the blocks and their indexes are
+        // final, and waiting for storage would double the latency members see. If the append
+        // fails, members drop what they showed once Hypercore has another block there.
         this.sendLive(index, blocks)
+        await appended
       } catch (err) {
         // The failed messages' sequence numbers stay unused; they only need to grow.
         for (const p of batch) p.reject(err as Error)
@@ -358,7 +367,31 @@ export class Room extends Resource<RoomEvents>() {
     // Only for a writer whose owner Hypercore has confirmed, and only what is not yet seen:
     // a member cannot slip a block into someone else's core or ahead of its real one.
     if (!feed || feed.local || feed.owner === null || live.index < feed.floor) return
-    this.ingest(feed, live.index, live.block, true, feed.owner)
+    if (live.index < feed.seen || feed.unconfirmed.has(live.index)) return
+    if (this.ingest(feed, live.index, live.block, true, feed.owner) !== 'ok') return
+    const body = decodeMessageBlock(live.block).body
+    feed.unconfirmed.set(live.index, { seq: body.seq, count: body.records.length })
+    if (feed.unconfirmed.size > MAX_UNCONFIRMED) {
+      feed.unconfirmed.delete(feed.unconfirmed.keys().next().value!)
+    }
+  }
+
+  // Hypercore delivered block `index`: if a different block had come live for that index (its
+  // author's append failed after sending it), the messages shown from it are withdrawn.
+  private confirmLive(feed: Feed, index: number, seq: number, count: number): void {
+    const live = feed.unconfirmed.get(index)
+    if (!live) return
+    feed.unconfirmed.delete(index)
+    if (live.seq === seq && live.count === count) return
+    const end = live.seq + live.count
+    const withdrawn: Message[] = []
+    this.timeline.removeWhere((m) => {
+      const drop = m.seq >= live.seq && m.seq < end && this.messageFeeds.get(m) === feed
+      if (drop) withdrawn.push(m)
+      return drop
+    })
+    this.stats.messages = this.timeline.size
+    for (const m of withdrawn) this.emit('message-withdrawn', m)
   }
 
   // -------------------------------------------------------------------------
@@ -383,7 +416,8 @@ export class Room extends Resource<RoomEvents>() {
     }
     const { body, bodyBytes, signature } = decoded
     const records = body.records
-    if (owner !== null && !b4a.equals(body.author, owner)) return 'ok'
+    if (owner !== null && !b4a.equals(body.author, owner)) return this.rejectLive()
+    if (owner === null && feed.unconfirmed.size > 0) this.confirmLive(feed, index, body.seq, records.length)
     // A block already loaded (sent live first, then replicated) needs no second verification.
     if (this.timeline.has(messageId(feed.key, body.seq)) && this.timeline.has(messageId(feed.key, body.seq + records.length - 1))) {
       return 'ok'
@@ -484,6 +518,18 @@ export class Room extends Resource<RoomEvents>() {
   // Live replication: each member's new blocks, as they arrive
   // -------------------------------------------------------------------------
 
+  // While a writer's blocks also come live on the channel, their Hypercore copies are
+  // fetched a little later and in batches: reading them at once would put this node's
+  // requests, and the writer's proof reads, on the path of the next live message.
+  private onAppend(feed: Feed): void {
+    if (feed.owner === null || this.channels.size === 0) return this.pump(feed)
+    if (feed.catchUp !== null) return
+    feed.catchUp = setTimeout(() => {
+      feed.catchUp = null
+      this.pump(feed)
+    }, CATCH_UP_DELAY)
+  }
+
   private pump(feed: Feed): void {
     if (this.closing || feed.local) return
     if (feed.pumping) {
@@ -516,7 +562,6 @@ export class Room extends Resource<RoomEvents>() {
       const from = Math.max(feed.seen, feed.floor)
       if (from >= length) {
         feed.seen = Math.max(feed.seen, from)
-        this.waitForNext(feed, from)
         return
       }
       if (length - from > 2 * page) {
@@ -627,7 +672,7 @@ export class Room extends Resource<RoomEvents>() {
   private openRemoteFeed(key: Buffer, state: FeedState | null): Feed {
     const core = this.ctx.store.get({ key, encryption: { key: this.keys.encryptionKey } })
     const feed = this.addFeed(key, core, false, state)
-    core.on('append', () => this.pump(feed))
+    core.on('append', () => this.onAppend(feed))
     if (this.opened) this.pump(feed)
     return feed
   }

@@ -42,6 +42,11 @@ export interface RoomStats {
 export interface RoomEvents {
   /** A message this node had not delivered before: live, from a writer just found, or its own. */
   message: [Message]
+  /**
+   * A message shown from the live channel was never stored by its author (its append
+   * failed), and Hypercore now holds another block in its place. Remove it from view.
+   */
+  'message-withdrawn': [Message]
   /** A block failed to decode or verify and was dropped. */
   reject: [RejectEvent]
   /** A member's connection opened the room's channel. */

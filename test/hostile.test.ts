@@ -152,3 +152,32 @@ test('a member cannot slip a block into another writer\'s core over the channel'
   t.ok(rr.stats.badAnnouncements >= 1, 'channel garbage is counted against the channel')
   t.is(rr.stats.rejected.malformed + rr.stats.rejected['invalid-signature'], 0, 'and not against the victim\'s core')
 })
+
+test('a block shown live is withdrawn if its author stores another one there', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const reader = await create(t, testnet)
+  const writer = await create(t, testnet)
+  const rr = await reader.join('phantoms')
+  const rw = await writer.join('phantoms')
+  const first = receive(rr, ['first'])
+  await rw.send('first')
+  await first
+  while (rw.stats.peers < 1) await once(rw, 'peer-add')
+
+  // As if an append failed after its block went out live: the same index, never stored.
+  const w = internals(rw)
+  const index = w.own.core.length
+  const phantom = w.signBlock(index, w.nextSeq + 100, [{ type: MessageType.TEXT, timestamp: Date.now(), text: 'phantom' }])
+  for (const channel of w.channels) channel.sendLive({ key: w.own.key, index, block: phantom })
+  await receive(rr, ['phantom'])
+  t.ok((await rr.messages()).some((m) => m.text === 'phantom'), 'shown while unconfirmed')
+
+  const withdrawn = once<[{ text: string }]>(rr, 'message-withdrawn')
+  const real = receive(rr, ['stored'])
+  await rw.send('stored')
+  await real
+  // The Hypercore copy of that index arrives in the reader's next catch-up.
+  const [gone] = await withdrawn
+  t.is(gone.text, 'phantom')
+  t.alike((await rr.messages()).map((m) => m.text), ['first', 'stored'], 'the phantom is gone once Hypercore has the real block')
+})

@@ -101,8 +101,11 @@ test('restart keeps history and rooms', async (t) => {
   t.is(rb2.name, 'diary')
   t.alike((await rb2.messages()).map((m) => m.id), before)
 
+  const delivered = new Set(['one', 'two', 'three', 'four'])
   let replayed = 0
-  rb2.on('message', () => replayed++)
+  rb2.on('message', (m) => {
+    if (delivered.has(m.text)) replayed++
+  })
   const a2 = await create(t, testnet, { storage: storageA })
   const ra2 = a2.rooms[0]!
   t.alike((await ra2.messages()).map((m) => m.text).sort(), ['one', 'three', 'two'])
@@ -113,7 +116,7 @@ test('restart keeps history and rooms', async (t) => {
   await Promise.all([atA2, atB2])
   const sent = await ra2.send('six')
   t.is(sent.seq, 3, 'the sequence continues after a restart')
-  t.is(replayed, 1, 'nothing already delivered is delivered again')
+  t.is(replayed, 0, 'nothing already delivered is delivered again')
 })
 
 test('a private room is joined by its invite only', async (t) => {

@@ -573,6 +573,9 @@ function connect() {
       renderRooms()
     }
   })
+  events.addEventListener('message-withdrawn', (event) => {
+    if (data(event).room === view.current) refresh()
+  })
   events.addEventListener('room-add', () =>
     loadState().catch((err) => showError('side-error', err))
   )

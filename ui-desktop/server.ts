@@ -111,12 +111,15 @@ export async function startDesktop(
     if (watched.has(room)) return
     const id = roomId(room)
     const onMessage = (m: Message) => broadcast('message', { room: id, ...messageView(m) })
+    const onWithdrawn = (m: Message) => broadcast('message-withdrawn', { room: id, id: m.id })
     const onPeers = () => broadcast('peers', { room: id, peers: room.stats.peers })
     room.on('message', onMessage)
+    room.on('message-withdrawn', onWithdrawn)
     room.on('peer-add', onPeers)
     room.on('peer-remove', onPeers)
     watched.set(room, () => {
       room.off('message', onMessage)
+      room.off('message-withdrawn', onWithdrawn)
       room.off('peer-add', onPeers)
       room.off('peer-remove', onPeers)
     })

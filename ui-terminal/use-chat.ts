@@ -228,12 +228,16 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
       }
       const onPeers = () => dispatch({ type: 'peers', key, peers: room.stats.peers })
       const onError = (err: Error) => notify('error', `#${room.name}: ${describe(err)}`, true)
+      // A withdrawn message is gone from the library's page; reloading drops it from view.
+      const onWithdrawn = () => void reload()
       room.on('message', onMessage)
+      room.on('message-withdrawn', onWithdrawn)
       room.on('peer-add', onPeers)
       room.on('peer-remove', onPeers)
       room.on('error', onError)
       detach.set(key, () => {
         room.off('message', onMessage)
+        room.off('message-withdrawn', onWithdrawn)
         room.off('peer-add', onPeers)
         room.off('peer-remove', onPeers)
         room.off('error', onError)
