@@ -32,8 +32,6 @@ export class Feed {
    * this core's. Only blocks by this author are accepted when sent directly on the channel.
    */
   owner: Buffer | null
-  /** The index of the block a pending read-ahead waits for, or -1. */
-  waiting: number
   /** Blocks shown from the channel that Hypercore has not delivered yet: index → messages. */
   readonly unconfirmed = new Map<number, { seq: number; count: number }>()
   /** A scheduled, batched fetch of blocks that already arrived live. */
@@ -53,7 +51,6 @@ export class Feed {
     this.fresh = !local && (state === null || state.seen === 0)
     this.pumping = null
     this.pumpAgain = false
-    this.waiting = -1
     this.owner = null
     this.catchUp = null
   }

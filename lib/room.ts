@@ -576,17 +576,6 @@ export class Room extends Resource<RoomEvents>() {
     }
   }
 
-  // Asking for the block after the last one before it exists lets Hypercore fetch it in the
-  // same round trip that tells us the core grew, instead of learning the length first.
-  private waitForNext(feed: Feed, index: number): void {
-    if (feed.waiting === index || this.closing) return
-    feed.waiting = index
-    feed.core.get(index).then(
-      () => this.pump(feed),
-      () => {}
-    )
-  }
-
   // Fetches [from, to) in windows and delivers each message in order. False if interrupted.
   private async fetchLive(feed: Feed, from: number, to: number): Promise<boolean> {
     for (let start = from; start < to; start += FETCH_WINDOW) {
