@@ -19,6 +19,8 @@ import {
   recordSize,
   RoomKind,
   TARGET_BLOCK_BYTES,
+  type BlockBody,
+  type DecodedBlock,
   type FeedState,
   type LiveBlock,
   type MessageRecord,
@@ -99,13 +101,13 @@ export class Room extends Resource<RoomEvents>() {
   private restore: FeedState[]
   private readonly feeds = new Map<string, Feed>()
   private own: Feed | null = null
-  // The sequence number of this node's next message (not block) in the room.
   private readonly timeline = new Timeline()
   // Which feed each loaded message came from, for per-writer paging.
   private readonly messageFeeds = new WeakMap<Message, Feed>()
   private readonly channels = new Set<RoomChannel>()
   // Per connection, the function that stops answering the peer's opens of this room's channel.
   private readonly unpairs = new Map<object, () => void>()
+  // The sequence number of this node's next message (not block) in the room.
   private nextSeq = 0
   // Own timestamps never go backwards, even if the clock does.
   private lastTimestamp = 0
@@ -350,9 +352,9 @@ export class Room extends Resource<RoomEvents>() {
     })
   }
 
-  // Once stored, a few fresh blocks also go straight to the members online: they arrive
-  // in one trip instead of Hypercore's several storage and network round trips. Bulk writes
-  // are left to Hypercore alone, which batches them better.
+  // A few fresh blocks also go straight to the members online: they arrive in one trip
+  // instead of Hypercore's several storage and network round trips. Bulk writes are left to
+  // Hypercore alone, which batches them better.
   private sendLive(index: number, blocks: Buffer[]): void {
     if (this.channels.size === 0 || blocks.length > LIVE_MAX_BLOCKS) return
     const key = this.own!.key
@@ -368,8 +370,19 @@ export class Room extends Resource<RoomEvents>() {
     // a member cannot slip a block into someone else's core or ahead of its real one.
     if (!feed || feed.local || feed.owner === null || live.index < feed.floor) return
     if (live.index < feed.seen || feed.unconfirmed.has(live.index)) return
-    if (this.ingest(feed, live.index, live.block, true, feed.owner) !== 'ok') return
-    const body = decodeMessageBlock(live.block).body
+    let decoded: DecodedBlock
+    try {
+      decoded = decodeMessageBlock(live.block)
+    } catch {
+      this.rejectLive()
+      return
+    }
+    const { body } = decoded
+    if (!b4a.equals(body.author, feed.owner) || !this.verifyBlock(feed, live.index, decoded)) {
+      this.rejectLive()
+      return
+    }
+    if (this.load(feed, body, true) !== 'ok') return
     feed.unconfirmed.set(live.index, { seq: body.seq, count: body.records.length })
     if (feed.unconfirmed.size > MAX_UNCONFIRMED) {
       feed.unconfirmed.delete(feed.unconfirmed.keys().next().value!)
@@ -399,34 +412,41 @@ export class Room extends Resource<RoomEvents>() {
   // -------------------------------------------------------------------------
 
   /**
-   * Verifies block `index` of `feed` and loads its messages. 'expired' if all of them are.
-   * `owner` is set for blocks that did not come through Hypercore: they must be by the
-   * core's known owner. Blocks from Hypercore teach the feed its owner.
+   * Verifies block `index` of `feed`, as Hypercore delivered it, and loads its messages.
+   * 'expired' if all of them are. The first valid block teaches the feed its owner.
    */
-  private ingest(feed: Feed, index: number, block: Buffer, emit: boolean, owner: Buffer | null = null): IngestResult {
-    let decoded
+  private ingest(feed: Feed, index: number, block: Buffer, emit: boolean): IngestResult {
+    let decoded: DecodedBlock
     try {
       decoded = decodeMessageBlock(block)
     } catch (err) {
       const e = err as BackspaceError
-      if (owner !== null) return this.rejectLive()
       const reason: RejectReason =
         e.code === 'MESSAGE_TOO_LARGE' ? 'oversized' : e.code === 'UNSUPPORTED_VERSION' ? 'unsupported' : 'malformed'
       return this.reject(reason, e, feed, index)
     }
-    const { body, bodyBytes, signature } = decoded
-    const records = body.records
-    if (owner !== null && !b4a.equals(body.author, owner)) return this.rejectLive()
-    if (owner === null && feed.unconfirmed.size > 0) this.confirmLive(feed, index, body.seq, records.length)
-    // A block already loaded (sent live first, then replicated) needs no second verification.
-    if (this.timeline.has(messageId(feed.key, body.seq)) && this.timeline.has(messageId(feed.key, body.seq + records.length - 1))) {
+    const { body } = decoded
+    const last = body.seq + body.records.length - 1
+    if (feed.unconfirmed.size > 0) this.confirmLive(feed, index, body.seq, body.records.length)
+    // Hypercore has authenticated this block as the core's; if it came live first and its
+    // messages are loaded, it was verified then and needs no second verification.
+    if (this.timeline.has(messageId(feed.key, body.seq)) && this.timeline.has(messageId(feed.key, last))) {
       return 'ok'
     }
-    if (!verify(signature, messageSignable(this.keys.id, feed.key, index, bodyBytes), body.author)) {
-      if (owner !== null) return this.rejectLive()
+    if (!this.verifyBlock(feed, index, decoded)) {
       return this.reject('invalid-signature', BackspaceError.BAD_SIGNATURE(`block ${index}`), feed, index)
     }
-    if (owner === null && feed.owner === null) feed.owner = body.author
+    if (feed.owner === null) feed.owner = body.author
+    return this.load(feed, body, emit)
+  }
+
+  private verifyBlock(feed: Feed, index: number, { body, bodyBytes, signature }: DecodedBlock): boolean {
+    return verify(signature, messageSignable(this.keys.id, feed.key, index, bodyBytes), body.author)
+  }
+
+  /** Adds a verified block's messages to the timeline. */
+  private load(feed: Feed, body: BlockBody, emit: boolean): IngestResult {
+    const records = body.records
     const now = this.ctx.now()
     if (this.isExpired(records[records.length - 1]!.timestamp, now)) return 'expired'
     for (let i = 0; i < records.length; i++) {

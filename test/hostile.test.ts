@@ -181,3 +181,55 @@ test('a block shown live is withdrawn if its author stores another one there', a
   t.is(gone.text, 'phantom')
   t.alike((await rr.messages()).map((m) => m.text), ['first', 'stored'], 'the phantom is gone once Hypercore has the real block')
 })
+
+test('an unsigned live block cannot withdraw messages already shown', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const reader = await create(t, testnet)
+  const victim = await create(t, testnet)
+  const hostile = await create(t, testnet)
+  const rr = await reader.join('withdrawals')
+  const rv = await victim.join('withdrawals')
+  const rx = await hostile.join('withdrawals')
+  const shown = receive(rr, ['one', 'two', 'hostile hello'])
+  await rv.send('one')
+  await rv.send('two')
+  await rx.send('hostile hello')
+  await shown
+  while (rx.stats.peers < 2) await once(rx, 'peer-add')
+
+  // Claims the victim's next index, names the victim's shown messages, and is not signed.
+  const v = internals(rv)
+  const index = v.own.core.length
+  const now = Date.now()
+  const body = encodeBlockBody({
+    author: victim.publicKey,
+    seq: 0,
+    records: [
+      { type: MessageType.TEXT, timestamp: now, text: 'x' },
+      { type: MessageType.TEXT, timestamp: now, text: 'y' }
+    ]
+  })
+  const bad = rr.stats.badAnnouncements
+  for (const channel of internals(rx).channels) {
+    channel.sendLive({ key: v.own.key, index, block: encodeMessageBlock(body, randomBytes(64)) })
+  }
+  // The hostile member's next message travels the same channel, after the forged block.
+  const marker = receive(rr, ['hostile marker'])
+  await rx.send('hostile marker')
+  await marker
+
+  type FeedView = { unconfirmed: Map<number, { seq: number; count: number }> }
+  const feed = (rr as unknown as { feeds: Map<string, FeedView> }).feeds.get(v.own.key.toString('hex'))!
+  t.is(rr.stats.badAnnouncements, bad + 1, 'the unsigned live block was rejected')
+  t.absent(feed.unconfirmed.has(index), 'and nothing was recorded for that index')
+
+  let withdrawn = 0
+  rr.on('message-withdrawn', () => withdrawn++)
+  const three = receive(rr, ['three'])
+  await rv.send('three')
+  await three
+  t.alike(feed.unconfirmed.get(index), { seq: 2, count: 1 }, 'only the real block is pending confirmation')
+  t.is(withdrawn, 0)
+  const texts = (await rr.messages()).filter((m) => m.author.equals(victim.publicKey)).map((m) => m.text)
+  t.alike(texts, ['one', 'two', 'three'])
+})
