@@ -509,7 +509,7 @@ export class Room extends Resource<RoomEvents>() {
     localOnly: boolean
   ): Promise<void> {
     while (!this.closing && !feed.fresh && feed.indexedFrom > feed.floor) {
-      const have = this.timeline.countBefore(before, (m) => this.messageFeeds.get(m) === feed)
+      const have = this.timeline.countBefore(before, (m) => this.messageFeeds.get(m) === feed, limit)
       if (have >= limit) return
       const to = feed.indexedFrom
       const from = Math.max(feed.floor, to - Math.max(limit - have, 16))

@@ -69,32 +69,38 @@ export class Timeline {
   /** The last `limit` messages strictly before `before` (or the latest) that pass `keep`. */
   page(limit: number, before: Message | null, keep: (m: Message) => boolean): Message[] {
     const list = this.list
-    let end = list.length
-    if (before) {
-      let lo = 0
-      let hi = list.length
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1
-        if (compareMessages(list[mid]!, before) < 0) lo = mid + 1
-        else hi = mid
-      }
-      end = lo
-    }
     const out: Message[] = []
-    for (let i = end - 1; i >= 0 && out.length < limit; i--) {
+    for (let i = this.endBefore(before) - 1; i >= 0 && out.length < limit; i--) {
       const m = list[i]!
       if (keep(m)) out.push(m)
     }
     return out.reverse()
   }
 
-  /** How many messages strictly before `before` satisfy `match`. */
-  countBefore(before: Message | null, match: (m: Message) => boolean): number {
+  /**
+   * How many messages strictly before `before` satisfy `match`, counting back from `before`
+   * and stopping at `cap`: paging only needs to know whether a page is full.
+   */
+  countBefore(before: Message | null, match: (m: Message) => boolean, cap: number): number {
+    const list = this.list
     let n = 0
-    for (const m of this.list) {
-      if (before && compareMessages(m, before) >= 0) break
-      if (match(m)) n++
+    for (let i = this.endBefore(before) - 1; i >= 0 && n < cap; i--) {
+      if (match(list[i]!)) n++
     }
     return n
+  }
+
+  // The index of the first message not before `before`; the length when there is none.
+  private endBefore(before: Message | null): number {
+    const list = this.list
+    if (!before) return list.length
+    let lo = 0
+    let hi = list.length
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1
+      if (compareMessages(list[mid]!, before) < 0) lo = mid + 1
+      else hi = mid
+    }
+    return lo
   }
 }
