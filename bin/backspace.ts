@@ -6,6 +6,7 @@ import {
   accountIsEncrypted,
   Backspace,
   BackspaceError,
+  DEFAULT_ACCOUNT,
   Identity,
   isBackspaceError,
   listAccounts,
@@ -125,31 +126,35 @@ async function chat({ values, password }: Args): Promise<number> {
     incognito: values.incognito,
     bootstrap: values.bootstrap
   }
-  const node = new Backspace(opts)
+  // Constructing a node opens nothing: it only checks the options, so bad ones end here.
+  const { storage } = new Backspace(opts)
+  if (opts.phrase !== undefined) Identity.fromPhrase(opts.phrase)
   if (!process.stdin.isTTY) {
     throw BackspaceError.INVALID_ARGUMENT('the chat needs an interactive terminal on stdin')
   }
-  // A signal may come while the node opens, before there is a UI to stop.
+  // A signal may come while Ink loads, before there is a UI to stop.
   let stop: (() => void) | null = null
   let stopped = false
   onStopSignal(() => {
     stopped = true
     stop?.()
   })
-  try {
-    await node.ready()
-    if (!stopped) {
-      // Ink takes most of a second to load, so only the chat loads it.
-      const { startChat } = await import('../ui-terminal/index.js')
-      const room = values.room === undefined ? undefined : { name: values.room }
-      const session = startChat(node, { room })
-      stop = session.stop
-      if (stopped) session.stop()
-      await session.exited
-    }
-  } finally {
-    await node.close()
-  }
+  // Ink takes most of a second to load, so only the chat loads it.
+  const { startApp } = await import('../ui-terminal/index.js')
+  if (stopped) return 0
+  // The app starts before the node: it may first ask which account to create, or a password.
+  // It makes the node itself and closes it before `exited` resolves.
+  const session = startApp({
+    storage,
+    account: opts.account ?? DEFAULT_ACCOUNT,
+    password,
+    phrase: opts.phrase,
+    incognito: opts.incognito,
+    bootstrap: opts.bootstrap,
+    room: values.room === undefined ? undefined : { name: values.room }
+  })
+  stop = session.stop
+  await session.exited
   return 0
 }
 

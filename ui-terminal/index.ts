@@ -1,9 +1,16 @@
 import { createElement } from 'react'
 import { render } from 'ink'
-import type { Backspace } from '../lib/index.js'
-import { ChatApp, type ChatAppProps } from './app.js'
+import { Backspace, type BackspaceOptions } from '../lib/index.js'
+import { App, ChatApp, type AppProps, type ChatAppProps } from './app.js'
 
-export { ChatApp, type ChatAppProps } from './app.js'
+export { App, ChatApp, type AppProps, type ChatAppProps } from './app.js'
+export {
+  SETUP_CHOICES,
+  useAccountSetup,
+  type AccountSetup,
+  type SetupOptions,
+  type SetupStep
+} from './use-account-setup.js'
 export {
   chatReducer,
   initialChatState,
@@ -26,9 +33,36 @@ export interface ChatSession {
   stop(): void
 }
 
+/**
+ * Starts the whole terminal app before any node exists: the account selector or password
+ * prompt first, then the chat. The app makes the node once the account is chosen; `exited`
+ * resolves after the user quit and that node closed.
+ */
+export function startApp(opts: Omit<AppProps, 'open' | 'onQuit'>): ChatSession {
+  let node: Backspace | null = null
+  const open = async (options: BackspaceOptions): Promise<Backspace> => {
+    const made = new Backspace(options)
+    node = made
+    try {
+      await made.ready()
+    } catch (err) {
+      if (node === made) node = null
+      await made.close().catch(() => {})
+      throw err
+    }
+    return made
+  }
+  const instance = render(createElement(App, { ...opts, open }), { exitOnCtrlC: false })
+  const exited = instance
+    .waitUntilExit()
+    .catch(() => {})
+    .then(() => (node as Backspace | null)?.close())
+  return { exited, stop: () => instance.unmount() }
+}
+
 /** Renders the chat on the terminal for a ready node. Closing the node is left to the caller. */
 export function startChat(node: Backspace, opts: Omit<ChatAppProps, 'node'> = {}): ChatSession {
-  const instance = render(createElement(ChatApp, { node, ...opts }), { exitOnCtrlC: true })
+  const instance = render(createElement(ChatApp, { node, ...opts }), { exitOnCtrlC: false })
   return {
     exited: instance.waitUntilExit().then(() => undefined),
     stop: () => instance.unmount()

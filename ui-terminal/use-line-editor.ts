@@ -25,7 +25,10 @@ export type LineAction =
   | { type: 'clear' }
   | { type: 'history-back' }
   | { type: 'history-forward' }
-  | { type: 'commit' }
+  /** Replaces the whole line, cursor at the end (tab completion). */
+  | { type: 'set'; value: string }
+  /** Clears the line after Enter; `remember: false` keeps it out of history (passwords). */
+  | { type: 'commit'; remember?: boolean }
 
 const HISTORY_LIMIT = 100
 
@@ -76,8 +79,13 @@ export function lineReducer(state: LineState, action: LineAction): LineState {
       const line = recall === null ? state.draft : (state.history[recall] ?? '')
       return { ...state, value: line, cursor: line.length, recall }
     }
+    case 'set':
+      return edit(state, action.value, action.value.length)
     case 'commit': {
-      const keep = value.trim().length > 0 && state.history[state.history.length - 1] !== value
+      const keep =
+        action.remember !== false &&
+        value.trim().length > 0 &&
+        state.history[state.history.length - 1] !== value
       const history = keep ? [...state.history, value].slice(-HISTORY_LIMIT) : state.history
       return { value: '', cursor: 0, history, recall: null, draft: '' }
     }

@@ -1,3 +1,4 @@
+import { useRef } from 'react'
 import { Box, Text, useInput } from 'ink'
 import { useLineEditor } from '../use-line-editor.js'
 
@@ -7,14 +8,39 @@ export interface InputLineProps {
   /** Called with each line when Enter is pressed. */
   onSubmit: (line: string) => unknown
   isActive?: boolean
+  /** Shows one `*` per character instead of the text: for passwords and secret keys. */
+  masked?: boolean
+  /** Tab completion: full-line candidates for the line; Tab again cycles through them. */
+  complete?: (line: string) => readonly string[]
+  /** Whether sent lines go into the Up/Down history. Default true; never for masked input. */
+  remember?: boolean
+  /** Also sends empty lines (a prompt where Enter alone means "none"). */
+  submitEmpty?: boolean
 }
 
-/** The line being typed. Enter sends, arrows move and recall, Esc clears. */
-export function InputLine({ prompt, width, onSubmit, isActive = true }: InputLineProps) {
+interface TabCycle {
+  candidates: readonly string[]
+  index: number
+}
+
+/** The line being typed. Enter sends, arrows move and recall, Tab completes, Esc clears. */
+export function InputLine({
+  prompt,
+  width,
+  onSubmit,
+  isActive = true,
+  masked = false,
+  complete,
+  remember = !masked,
+  submitEmpty = false
+}: InputLineProps) {
   const { line, apply, current } = useLineEditor()
+  // The candidates of the last Tab, while the line still shows one of them.
+  const cycle = useRef<TabCycle | null>(null)
 
   useInput(
     (input, key) => {
+      if (key.tab) return tab(key.shift ? -1 : 1)
       if (key.return) return submit()
       if (key.backspace || key.delete) return void apply({ type: 'delete-back' })
       if (key.leftArrow) return void apply({ type: 'left' })
@@ -27,7 +53,7 @@ export function InputLine({ prompt, width, onSubmit, isActive = true }: InputLin
       if (key.ctrl && input === 'u') return void apply({ type: 'clear' })
       if (key.ctrl && input === 'd') return void apply({ type: 'delete-forward' })
       if (key.escape) return void apply({ type: 'clear' })
-      if (key.ctrl || key.meta || key.tab) return
+      if (key.ctrl || key.meta) return
       // A paste arrives as one string; each line break in it sends the line before it.
       const parts = input.split(/\r\n|\r|\n/)
       parts.forEach((part, i) => {
@@ -38,21 +64,44 @@ export function InputLine({ prompt, width, onSubmit, isActive = true }: InputLin
     { isActive }
   )
 
+  function tab(step: 1 | -1) {
+    if (!complete) return
+    const value = current().value
+    const c = cycle.current
+    if (c && c.candidates[c.index] === value) {
+      c.index = (c.index + step + c.candidates.length) % c.candidates.length
+      apply({ type: 'set', value: c.candidates[c.index]! })
+      return
+    }
+    const candidates = complete(value)
+    if (candidates.length === 0) {
+      cycle.current = null
+      return
+    }
+    cycle.current = { candidates, index: 0 }
+    apply({ type: 'set', value: candidates[0]! })
+  }
+
   // Reads the editor's current state, not this render's: keys of one tick come before a render.
   function submit() {
     const text = current().value
-    apply({ type: 'commit' })
-    if (text.trim().length > 0) void onSubmit(text)
+    apply({ type: 'commit', remember })
+    cycle.current = null
+    if (submitEmpty || text.trim().length > 0) void onSubmit(text)
   }
 
+  const shown = masked ? '*'.repeat([...line.value].length) : line.value
+  const cursor = masked ? [...line.value.slice(0, line.cursor)].length : line.cursor
   const room = Math.max(1, width - prompt.length - 1)
-  const start = Math.max(0, line.cursor - room + 1)
-  const visible = line.value.slice(start, start + room)
-  const at = line.cursor - start
+  const start = Math.max(0, cursor - room + 1)
+  const visible = shown.slice(start, start + room)
+  const at = cursor - start
   return (
     <Box>
-      <Text color="green">{prompt}</Text>
-      <Text>
+      <Text color="green" wrap="truncate-end">
+        {prompt}
+      </Text>
+      <Text wrap="truncate-end">
         {visible.slice(0, at)}
         {isActive ? <Text inverse>{visible[at] ?? ' '}</Text> : (visible[at] ?? '')}
         {visible.slice(at + 1)}

@@ -1,0 +1,193 @@
+import { Box, Text, useInput } from 'ink'
+import { SETUP_CHOICES, type AccountSetup as Setup } from '../use-account-setup.js'
+import { InputLine } from './input-line.js'
+
+export interface AccountSetupProps {
+  setup: Setup
+  account: string
+  storage: string | null
+  width: number
+}
+
+/** The first start: the account selector, a new account's phrase and password, or unlocking. */
+export function AccountSetup({ setup, account, storage, width }: AccountSetupProps) {
+  const { state } = setup
+  const step = state.step
+  const wrap = Math.max(20, width - 1)
+
+  useInput(
+    (input, key) => {
+      switch (step.name) {
+        case 'choose': {
+          if (key.upArrow || (key.ctrl && input === 'p')) return setup.move(-1)
+          if (key.downArrow || (key.ctrl && input === 'n')) return setup.move(1)
+          const digit = Number(input)
+          const picked = key.return ? SETUP_CHOICES[step.selected] : SETUP_CHOICES[digit - 1]
+          if (picked && (key.return || /^[1-9]$/.test(input))) setup.choose(picked.key)
+          return
+        }
+        case 'show-phrase':
+          if (key.return) return setup.phraseSeen()
+          if (key.escape) return setup.back()
+          return
+        case 'no-password':
+          if (input === 'y' || input === 'Y') return setup.noPassword(true)
+          if (input === 'n' || input === 'N' || key.return || key.escape) {
+            return setup.noPassword(false)
+          }
+          return
+        case 'failed':
+          if (key.return) setup.retry()
+          return
+        default:
+          if (key.escape) setup.back()
+      }
+    },
+    { isActive: step.name !== 'checking' && step.name !== 'opening' && step.name !== 'open' }
+  )
+
+  return (
+    <Box flexDirection="column" width={wrap}>
+      <Text>
+        <Text bold color="green">
+          Backspace
+        </Text>
+        <Text dimColor> private peer-to-peer chat</Text>
+      </Text>
+      <Text> </Text>
+      {body()}
+      {state.error ? (
+        <Box marginTop={1}>
+          <Text color="red">{state.error}</Text>
+        </Box>
+      ) : null}
+    </Box>
+  )
+
+  function body() {
+    switch (step.name) {
+      case 'checking':
+        return <Text dimColor>Reading {storage ?? 'the storage'}...</Text>
+      case 'opening':
+        return <Text color="yellow">{step.what}...</Text>
+      case 'open':
+        return null
+      case 'failed':
+        return <Text dimColor>Enter tries again. Ctrl+C quits.</Text>
+      case 'choose':
+        return (
+          <Box flexDirection="column">
+            <Text>
+              No account "{account}" in {storage} yet. How do you want to start?
+            </Text>
+            <Text> </Text>
+            {SETUP_CHOICES.map((c, i) => (
+              <Text key={c.key} inverse={i === step.selected}>
+                {i === step.selected ? ' > ' : '   '}
+                {i + 1}  {c.label}
+              </Text>
+            ))}
+            <Text> </Text>
+            <Text dimColor>Up/Down and Enter, or press 1-{SETUP_CHOICES.length}. Ctrl+C quits.</Text>
+          </Box>
+        )
+      case 'show-phrase': {
+        const words = step.identity.phrase.split(' ')
+        const rows: string[][] = []
+        for (let i = 0; i < words.length; i += 4) rows.push(words.slice(i, i + 4))
+        return (
+          <Box flexDirection="column">
+            <Text>
+              Your recovery phrase. Write it down and keep it safe: it is the only way to get
+              this account back, and anyone who has it can use the account. It is shown only
+              this once.
+            </Text>
+            <Text> </Text>
+            {rows.map((row, r) => (
+              <Text key={r}>
+                {row
+                  .map((w, i) => `${String(r * 4 + i + 1).padStart(4)}. ${w.padEnd(9)}`)
+                  .join(' ')}
+              </Text>
+            ))}
+            <Text> </Text>
+            <Text dimColor>fingerprint {step.identity.fingerprint}</Text>
+            <Text>Press Enter once it is written down. Esc goes back.</Text>
+          </Box>
+        )
+      }
+      case 'confirm-phrase': {
+        const at = step.positions[step.done]!
+        return (
+          <Box flexDirection="column">
+            <Text>
+              Confirm your recovery phrase: type word {at} ({step.done + 1} of{' '}
+              {step.positions.length}). Esc shows the phrase again.
+            </Text>
+            <InputLine
+              key={`word-${at}`}
+              prompt={`Word ${at}: `}
+              width={wrap}
+              remember={false}
+              onSubmit={setup.confirmWord}
+            />
+          </Box>
+        )
+      }
+      case 'restore':
+        return (
+          <Box flexDirection="column">
+            <Text>Type the 24 words of the recovery phrase, separated by spaces. Esc goes back.</Text>
+            <InputLine prompt="Phrase: " width={wrap} remember={false} onSubmit={setup.restore} />
+          </Box>
+        )
+      case 'import-key':
+        return (
+          <Box flexDirection="column">
+            <Text>
+              Paste the secret key: 64 hex digits (the seed) or 128 (the full secret key). Esc
+              goes back.
+            </Text>
+            <InputLine prompt="Secret key: " width={wrap} masked onSubmit={setup.importKey} />
+          </Box>
+        )
+      case 'password':
+        return (
+          <Box flexDirection="column">
+            <Text>
+              Choose a password for account "{account}". It encrypts the secret key on this
+              device. Press Enter without typing to go without one.
+            </Text>
+            <InputLine
+              key={step.first === null ? 'first' : 'again'}
+              prompt={step.first === null ? 'Password: ' : 'Type it again: '}
+              width={wrap}
+              masked
+              submitEmpty
+              onSubmit={setup.password}
+            />
+          </Box>
+        )
+      case 'no-password':
+        return (
+          <Text>
+            Go without a password? The secret key is then stored unencrypted, protected only by
+            file permissions (0600). [y/N]
+          </Text>
+        )
+      case 'unlock':
+        return (
+          <Box flexDirection="column">
+            <Text>Account "{account}" is encrypted with a password.</Text>
+            <InputLine
+              prompt="Password: "
+              width={wrap}
+              masked
+              submitEmpty
+              onSubmit={setup.unlock}
+            />
+          </Box>
+        )
+    }
+  }
+}

@@ -1,0 +1,314 @@
+import { useCallback, useEffect, useReducer, useRef } from 'react'
+import {
+  accountExists,
+  accountIsEncrypted,
+  Identity,
+  isBackspaceError,
+  type Backspace,
+  type BackspaceOptions
+} from '../lib/index.js'
+
+/** The choices of the account selector, in the order shown. */
+export const SETUP_CHOICES = [
+  { key: 'create', label: 'Create a new account' },
+  { key: 'restore', label: 'Restore an account from its 24-word recovery phrase' },
+  { key: 'import', label: 'Import a secret key (hex)' },
+  { key: 'incognito', label: 'Incognito: an ephemeral Anon identity, nothing saved' }
+] as const
+
+export type SetupChoice = (typeof SETUP_CHOICES)[number]['key']
+
+/** How many words of a new phrase the user types back to show it was written down. */
+export const CONFIRM_WORDS = 3
+
+/** One screen of the first start. */
+export type SetupStep =
+  | { readonly name: 'checking' }
+  | { readonly name: 'choose'; readonly selected: number }
+  | { readonly name: 'show-phrase'; readonly identity: Identity }
+  | {
+      readonly name: 'confirm-phrase'
+      readonly identity: Identity
+      /** 1-based word positions to ask for, in order. */
+      readonly positions: readonly number[]
+      /** How many of them were typed correctly so far. */
+      readonly done: number
+    }
+  | { readonly name: 'restore' }
+  | { readonly name: 'import-key' }
+  | {
+      readonly name: 'password'
+      readonly identity: Identity
+      /** The first entry, once typed; the second must match it. */
+      readonly first: string | null
+    }
+  | { readonly name: 'no-password'; readonly identity: Identity }
+  | { readonly name: 'unlock' }
+  | { readonly name: 'opening'; readonly what: string }
+  | { readonly name: 'failed' }
+  | { readonly name: 'open' }
+
+export interface SetupState {
+  readonly step: SetupStep
+  /** A line explaining what went wrong on this step, until the next key is accepted. */
+  readonly error: string | null
+}
+
+export type SetupAction =
+  | { type: 'go'; step: SetupStep; error?: string | null }
+  | { type: 'error'; error: string }
+
+export function setupReducer(state: SetupState, action: SetupAction): SetupState {
+  switch (action.type) {
+    case 'go':
+      return { step: action.step, error: action.error ?? null }
+    case 'error':
+      return { ...state, error: action.error }
+  }
+}
+
+export interface SetupOptions {
+  /** The storage directory, resolved. Ignored with `incognito`. */
+  storage: string | null
+  account: string
+  /** From --password or BACKSPACE_PASSWORD: unlocks the account, or encrypts a new one. */
+  password?: string | undefined
+  /** From --restore-phrase: restores instead of asking. */
+  phrase?: string | undefined
+  incognito?: boolean | undefined
+  bootstrap?: BackspaceOptions['bootstrap']
+  /** Makes and opens the node. The caller owns it and closes it on exit. */
+  open: (opts: BackspaceOptions) => Promise<Backspace>
+}
+
+export interface AccountSetup {
+  readonly state: SetupState
+  readonly node: Backspace | null
+  /** The selector's cursor moves, or a choice is made. */
+  move(delta: number): void
+  choose(choice: SetupChoice): void
+  /** The new phrase was written down. */
+  phraseSeen(): void
+  confirmWord(word: string): void
+  restore(phrase: string): void
+  importKey(hex: string): void
+  password(text: string): void
+  noPassword(confirmed: boolean): void
+  unlock(password: string): void
+  /** Esc: one step back, where there is one. */
+  back(): void
+  /** Enter on a failure: tries the last step again. */
+  retry(): void
+}
+
+/**
+ * The first start, before there is a node: choose, create or unlock an account, then open
+ * the node. Every rule about accounts stays in the library; this only sequences screens.
+ */
+export function useAccountSetup(opts: SetupOptions): AccountSetup {
+  const [state, dispatch] = useReducer(setupReducer, { step: { name: 'checking' }, error: null })
+  const [node, setNode] = useReducer((_: Backspace | null, n: Backspace | null) => n, null)
+  const optsRef = useRef(opts)
+  optsRef.current = opts
+  // What to run again after a failure.
+  const lastAttempt = useRef<() => void>(() => {})
+  const mounted = useRef(true)
+  useEffect(
+    () => () => {
+      mounted.current = false
+    },
+    []
+  )
+
+  const go = useCallback((step: SetupStep, error: string | null = null) => {
+    if (mounted.current) dispatch({ type: 'go', step, error })
+  }, [])
+
+  const openNode = useCallback(
+    (what: string, extra: BackspaceOptions, onError?: (err: unknown) => boolean) => {
+      const attempt = () => {
+        const { storage, account, bootstrap, open } = optsRef.current
+        go({ name: 'opening', what })
+        const base: BackspaceOptions = extra.incognito
+          ? { incognito: true }
+          : { storage: storage ?? undefined, account }
+        open({ ...base, ...(bootstrap ? { bootstrap } : {}), ...extra }).then(
+          (n) => {
+            if (!mounted.current) return
+            setNode(n)
+            go({ name: 'open' })
+          },
+          (err: unknown) => {
+            if (onError?.(err)) return
+            go({ name: 'failed' }, describe(err))
+          }
+        )
+      }
+      lastAttempt.current = attempt
+      attempt()
+    },
+    [go]
+  )
+
+  // A new identity is ready to be saved: ask for a password unless the command line gave one.
+  const afterIdentity = useCallback(
+    (identity: Identity) => {
+      const { password, account } = optsRef.current
+      if (password) {
+        return openNode(`Creating account "${account}"`, {
+          secretKey: identity.secretKeyHex,
+          password
+        })
+      }
+      go({ name: 'password', identity, first: null })
+    },
+    [go, openNode]
+  )
+
+  const check = useCallback(() => {
+    lastAttempt.current = check
+    const { storage, account, password, phrase, incognito } = optsRef.current
+    if (incognito || storage === null) return openNode('Starting incognito', { incognito: true })
+    go({ name: 'checking' })
+    void (async () => {
+      try {
+        if (await accountExists(storage, account)) {
+          if (!password && (await accountIsEncrypted(storage, account))) {
+            return go({ name: 'unlock' })
+          }
+          return openNode(`Opening account "${account}"`, { password, phrase })
+        }
+        if (phrase !== undefined) return afterIdentity(Identity.fromPhrase(phrase))
+        go({ name: 'choose', selected: 0 })
+      } catch (err) {
+        go({ name: 'failed' }, describe(err))
+      }
+    })()
+  }, [go, openNode, afterIdentity])
+
+  const started = useRef(false)
+  useEffect(() => {
+    if (started.current) return
+    started.current = true
+    check()
+  }, [check])
+
+  const step = state.step
+  return {
+    state,
+    node,
+    move(delta) {
+      if (step.name !== 'choose') return
+      const n = SETUP_CHOICES.length
+      go({ name: 'choose', selected: (step.selected + delta + n) % n })
+    },
+    choose(choice) {
+      if (step.name !== 'choose') return
+      switch (choice) {
+        case 'create':
+          return go({ name: 'show-phrase', identity: Identity.generate() })
+        case 'restore':
+          return go({ name: 'restore' })
+        case 'import':
+          return go({ name: 'import-key' })
+        case 'incognito':
+          return openNode('Starting incognito', { incognito: true })
+      }
+    },
+    phraseSeen() {
+      if (step.name !== 'show-phrase') return
+      go({
+        name: 'confirm-phrase',
+        identity: step.identity,
+        positions: pickPositions(CONFIRM_WORDS, 24),
+        done: 0
+      })
+    },
+    confirmWord(word) {
+      if (step.name !== 'confirm-phrase') return
+      const at = step.positions[step.done]!
+      const expected = step.identity.phrase.split(' ')[at - 1]
+      if (word.trim().toLowerCase() !== expected) {
+        return dispatch({
+          type: 'error',
+          error: `That is not word ${at}. Check what you wrote down (Esc shows the phrase again).`
+        })
+      }
+      if (step.done + 1 < step.positions.length) return go({ ...step, done: step.done + 1 })
+      afterIdentity(step.identity)
+    },
+    restore(phrase) {
+      if (step.name !== 'restore') return
+      try {
+        afterIdentity(Identity.fromPhrase(phrase))
+      } catch (err) {
+        dispatch({ type: 'error', error: describe(err) })
+      }
+    },
+    importKey(hex) {
+      if (step.name !== 'import-key') return
+      try {
+        afterIdentity(Identity.fromSecretKey(hex))
+      } catch (err) {
+        dispatch({ type: 'error', error: describe(err) })
+      }
+    },
+    password(text) {
+      if (step.name !== 'password') return
+      if (step.first === null) {
+        if (text.length === 0) return go({ name: 'no-password', identity: step.identity })
+        return go({ ...step, first: text })
+      }
+      if (text !== step.first) {
+        return go({ ...step, first: null }, 'The two passwords differ. Choose one again.')
+      }
+      openNode(`Creating account "${optsRef.current.account}"`, {
+        secretKey: step.identity.secretKeyHex,
+        password: text
+      })
+    },
+    noPassword(confirmed) {
+      if (step.name !== 'no-password') return
+      if (!confirmed) return go({ name: 'password', identity: step.identity, first: null })
+      openNode(`Creating account "${optsRef.current.account}"`, {
+        secretKey: step.identity.secretKeyHex
+      })
+    },
+    unlock(password) {
+      if (step.name !== 'unlock') return
+      if (password.length === 0) return dispatch({ type: 'error', error: 'Type the password.' })
+      openNode(`Unlocking account "${optsRef.current.account}"`, { password }, (err) => {
+        if (!isBackspaceError(err, 'WRONG_PASSWORD')) return false
+        go({ name: 'unlock' }, 'Wrong password. Try again.')
+        return true
+      })
+    },
+    back() {
+      switch (step.name) {
+        case 'confirm-phrase':
+          return go({ name: 'show-phrase', identity: step.identity })
+        case 'show-phrase':
+        case 'restore':
+        case 'import-key':
+          return go({ name: 'choose', selected: 0 })
+        case 'password':
+        case 'no-password':
+          return go({ name: 'password', identity: step.identity, first: null })
+      }
+    },
+    retry() {
+      if (step.name === 'failed') lastAttempt.current()
+    }
+  }
+}
+
+/** `count` distinct positions from 1 to `of`, in ascending order. */
+function pickPositions(count: number, of: number): number[] {
+  const picked = new Set<number>()
+  while (picked.size < count) picked.add(1 + Math.floor(Math.random() * of))
+  return [...picked].sort((a, b) => a - b)
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
+}
