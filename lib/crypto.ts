@@ -33,7 +33,8 @@ const NS = {
   channelId: b4a.from('backspace/channel-id/v1'),
   writer: b4a.from('backspace/writer/v1'),
   local: b4a.from('backspace/local-state/v1'),
-  message: b4a.from('backspace/message/v1')
+  message: b4a.from('backspace/message/v1'),
+  presence: b4a.from('backspace/presence/v1')
 }
 
 export function randomBytes(n: number): Buffer {
@@ -184,4 +185,9 @@ export function messageSignable(roomId: Buffer, coreKey: Buffer, seq: number, bo
   o += 8
   buf.set(body, o)
   return buf
+}
+
+/** What a presence message signs: the room, the sender's Noise key on the connection, the profile. */
+export function presenceSignable(roomId: Buffer, connectionKey: Buffer, profile: Buffer): Buffer {
+  return b4a.concat([NS.presence, roomId, connectionKey, profile])
 }

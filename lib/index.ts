@@ -15,11 +15,18 @@ import {
   assertAccountName
 } from './identity.js'
 import { LocalStateStore } from './local-state.js'
-import { RoomKind, type RoomState } from './messages.js'
+import {
+  EMPTY_PROFILE,
+  MAX_NAME_BYTES,
+  MAX_STATUS_BYTES,
+  RoomKind,
+  type ProfileFields,
+  type RoomState
+} from './messages.js'
 import { createSwarm, parseBootstrap, type BootstrapNode } from './network.js'
 import { Resource } from './resource.js'
 import { isInvite, parseInvite, Room, type RoomContext } from './room.js'
-import type { CreateRoomOptions, JoinOptions } from './types.js'
+import type { CreateRoomOptions, JoinOptions, Profile } from './types.js'
 
 export { BackspaceError, ERROR_CODES, isBackspaceError, type ErrorCode } from './errors.js'
 export {
@@ -32,9 +39,21 @@ export {
   loadAccount
 } from './identity.js'
 export { Room, isInvite } from './room.js'
+export { isMention } from './mentions.js'
+export {
+  COMMANDS,
+  completeLine,
+  parseCommand,
+  runCommand,
+  type Command,
+  type CommandInfo,
+  type CommandContext,
+  type CommandResult,
+  type Notice
+} from './commands.js'
 export { normalizeRoomName } from './crypto.js'
 export { parseBootstrap, type BootstrapNode } from './network.js'
-export { MAX_TEXT_BYTES } from './messages.js'
+export { MAX_TEXT_BYTES, MAX_NAME_BYTES, MAX_STATUS_BYTES } from './messages.js'
 export type * from './types.js'
 
 /** The longest any message lives, everywhere. */
@@ -66,6 +85,24 @@ export interface BackspaceOptions {
   historyPage?: number
   /** How long paging back waits for peers to send a block, in ms. Default 5000. */
   fetchTimeout?: number
+  /**
+   * Relay mode: download and keep every writer's whole log in every room (until it
+   * expires), so members who are never online together still get each other's messages.
+   */
+  relay?: boolean
+}
+
+/** Node-wide counts, computed locally, reported nowhere. */
+export interface NodeStats {
+  /** Open connections to other peers. */
+  peers: number
+  rooms: number
+  /** Writer cores across all rooms. */
+  writers: number
+  /** Messages loaded in memory across all rooms. */
+  messages: number
+  /** Blocks this node has sent to peers since it started: what it relayed. */
+  relayed: number
 }
 
 export interface NodeEvents {
@@ -73,6 +110,8 @@ export interface NodeEvents {
   'room-add': [Room]
   /** A room was left or closed. */
   'room-remove': [Room]
+  /** This identity's profile changed (`setProfile`). */
+  profile: [Profile]
   /** A background task failed; the node goes on. */
   error: [Error]
   ready: []
@@ -112,6 +151,8 @@ export class Backspace extends Resource<NodeEvents>() {
   // Joins in flight by topic, so joining one room twice at once yields one Room.
   private readonly joining = new Map<string, Promise<Room>>()
   private readonly streams_ = new Set<Stream>()
+  private profile_: ProfileFields = { ...EMPTY_PROFILE }
+  private relayed = 0
   private saveTimer: NodeJS.Timeout | null = null
   private pruneTimer: NodeJS.Timeout | null = null
   // Incognito keeps its cores in a RAM-backed directory, removed on close.
@@ -183,6 +224,7 @@ export class Backspace extends Resource<NodeEvents>() {
     }
 
     const saved = await this.stateStore.load()
+    this.profile_ = saved.profile
     this.store = new Corestore(coresDir)
     await this.store.ready()
 
@@ -243,6 +285,53 @@ export class Backspace extends Resource<NodeEvents>() {
     return this.openRoom(this.newRoomState(RoomKind.PRIVATE, randomBytes(32), name))
   }
 
+  /** This identity's display name, status and away message, shown to members of its rooms. */
+  get profile(): Profile {
+    return this.profile_
+  }
+
+  /**
+   * Changes this identity's profile and publishes it to every open room: online members see
+   * it at once, and every block written from now on carries it. Stored encrypted.
+   */
+  async setProfile(patch: Partial<Profile>): Promise<Profile> {
+    await this.whenOpen()
+    if (patch === null || typeof patch !== 'object') throw BackspaceError.INVALID_ARGUMENT('profile must be an object')
+    const next: ProfileFields = {
+      name: patch.name === undefined ? this.profile_.name : checkText('name', patch.name, MAX_NAME_BYTES),
+      status: patch.status === undefined ? this.profile_.status : checkText('status', patch.status, MAX_STATUS_BYTES),
+      away:
+        patch.away === undefined
+          ? this.profile_.away
+          : patch.away === null
+            ? null
+            : checkText('away message', patch.away, MAX_STATUS_BYTES)
+    }
+    if (next.name.startsWith('@')) throw BackspaceError.INVALID_ARGUMENT('a name cannot start with @')
+    this.profile_ = Object.freeze(next)
+    this.changed()
+    this.emit('profile', this.profile_)
+    await Promise.all(this.rooms.map((r) => r.publishProfile()))
+    return this.profile_
+  }
+
+  /** Counts for status bars and relays. */
+  stats(): NodeStats {
+    let writers = 0
+    let messages = 0
+    for (const room of this.rooms_.values()) {
+      writers += room.stats.writers
+      messages += room.stats.messages
+    }
+    return { peers: this.streams_.size, rooms: this.rooms_.size, writers, messages, relayed: this.relayed }
+  }
+
+  /** Bytes this node's account uses on disk (0 for incognito). Walks the directory. */
+  async diskUsage(): Promise<number> {
+    if (this.incognito || this.storage === null) return 0
+    return directorySize(accountDirectory(this.storage, this.account))
+  }
+
   /** Prunes expired messages in every room now. It also runs every `pruneInterval`. */
   async prune(): Promise<void> {
     await this.whenOpen()
@@ -292,7 +381,8 @@ export class Backspace extends Resource<NodeEvents>() {
       identity: this.identity,
       now: this.clock,
       ttl: this.ttl,
-      historyPage: this.options.historyPage ?? 50,
+      // A relay keeps everything: its "page" is the whole log.
+      historyPage: this.options.relay ? Number.MAX_SAFE_INTEGER : (this.options.historyPage ?? 50),
       fetchTimeout: this.options.fetchTimeout ?? 5000,
       join(topic) {
         node.swarm!.join(topic, { server: true, client: true })
@@ -303,6 +393,11 @@ export class Backspace extends Resource<NodeEvents>() {
       },
       streams: () => this.streams_,
       changed: () => this.changed(),
+      profile: () => this.profile_,
+      relay: !!this.options.relay,
+      uploaded: () => {
+        this.relayed++
+      },
       closed(room, forget) {
         const key = room.id
         if (node.rooms_.get(key) !== room) return
@@ -340,7 +435,7 @@ export class Backspace extends Resource<NodeEvents>() {
   private async saveState(): Promise<void> {
     if (!this.stateStore || this.incognito) return
     const rooms = [...this.rooms_.values()].map((r) => r.state()).concat([...this.parked.values()])
-    await this.stateStore.save({ rooms })
+    await this.stateStore.save({ rooms, profile: this.profile_ })
   }
 
   private pruneAll(): void {
@@ -374,6 +469,30 @@ async function openAccount(storage: string, account: string, opts: BackspaceOpti
   const identity = imported ?? Identity.generate()
   await saveAccount(storage, account, identity, { password: opts.password })
   return identity
+}
+
+function checkText(what: string, value: unknown, maxBytes: number): string {
+  if (typeof value !== 'string') throw BackspaceError.INVALID_ARGUMENT(`${what} must be a string`)
+  const text = value.trim()
+  if (/[\u0000-\u001f\u007f]/.test(text)) throw BackspaceError.INVALID_ARGUMENT(`${what} cannot hold control characters`)
+  if (Buffer.byteLength(text) > maxBytes) throw BackspaceError.INVALID_ARGUMENT(`${what} is longer than ${maxBytes} bytes`)
+  return text
+}
+
+async function directorySize(dir: string): Promise<number> {
+  let total = 0
+  let entries: import('fs').Dirent[]
+  try {
+    entries = await fs.readdir(dir, { withFileTypes: true })
+  } catch {
+    return 0
+  }
+  for (const entry of entries) {
+    const full = path.join(dir, entry.name)
+    if (entry.isDirectory()) total += await directorySize(full)
+    else if (entry.isFile()) total += (await fs.stat(full).catch(() => null))?.size ?? 0
+  }
+  return total
 }
 
 async function isDirectory(dir: string): Promise<boolean> {

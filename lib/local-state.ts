@@ -3,7 +3,7 @@ import path from 'path'
 import c from 'compact-encoding'
 import { BackspaceError } from './errors.js'
 import { seal, unseal } from './crypto.js'
-import { decodeStrict, localState, sealedFile, type LocalState } from './messages.js'
+import { decodeStrict, EMPTY_PROFILE, localState, sealedFile, type LocalState } from './messages.js'
 
 /**
  * The account's joined rooms and what it knows of their writers, sealed with a key derived
@@ -21,12 +21,12 @@ export class LocalStateStore {
   }
 
   async load(): Promise<LocalState> {
-    if (this.file === null) return { rooms: [] }
+    if (this.file === null) return { rooms: [], profile: { ...EMPTY_PROFILE } }
     let buf: Buffer
     try {
       buf = await fs.readFile(this.file)
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { rooms: [] }
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { rooms: [], profile: { ...EMPTY_PROFILE } }
       throw err
     }
     try {

@@ -31,8 +31,56 @@ const SIGNATURE_BYTES = 64
 
 /** Message kinds. Readers skip kinds they do not know. */
 export const MessageType = {
-  TEXT: 0
+  TEXT: 0,
+  /** A `/me` action: the text describes what the author does. */
+  ACTION: 1,
+  /** No text: the block is written only to publish the author's new profile. */
+  PROFILE: 2
 } as const
+
+/** What an author says about themselves. Every block carries the author's current one. */
+export interface ProfileFields {
+  /** A display name; not unique, so UIs show it next to a key fingerprint. */
+  name: string
+  status: string
+  /** An away message, '' for plain away, or null when not away. */
+  away: string | null
+}
+
+export const MAX_NAME_BYTES = 64
+export const MAX_STATUS_BYTES = 256
+
+const PROFILE_FLAG_AWAY = 1
+
+/** A profile: flags (bit 0: away), name, status, then the away message when away. */
+export const profileFields: Encoding<ProfileFields> = {
+  preencode(state, p) {
+    c.uint.preencode(state, p.away === null ? 0 : PROFILE_FLAG_AWAY)
+    c.string.preencode(state, p.name)
+    c.string.preencode(state, p.status)
+    if (p.away !== null) c.string.preencode(state, p.away)
+  },
+  encode(state, p) {
+    c.uint.encode(state, p.away === null ? 0 : PROFILE_FLAG_AWAY)
+    c.string.encode(state, p.name)
+    c.string.encode(state, p.status)
+    if (p.away !== null) c.string.encode(state, p.away)
+  },
+  decode(state) {
+    const flags = c.uint.decode(state)
+    const name = c.string.decode(state)
+    const status = c.string.decode(state)
+    const away = flags & PROFILE_FLAG_AWAY ? c.string.decode(state) : null
+    if (
+      b4a.byteLength(name) > MAX_NAME_BYTES ||
+      b4a.byteLength(status) > MAX_STATUS_BYTES ||
+      (away !== null && b4a.byteLength(away) > MAX_STATUS_BYTES)
+    ) {
+      throw BackspaceError.DECODE_FAILED('profile field too long')
+    }
+    return { name, status, away }
+  }
+}
 
 // ---------------------------------------------------------------------------
 // Message block: one block of a writer core holds one or more messages
@@ -55,9 +103,12 @@ export interface BlockBody {
   /** The per-writer sequence number of the first record; record i has seq + i. */
   seq: number
   records: MessageRecord[]
+  /** The author's profile when the block was written (flag bit 0); absent in older blocks. */
+  profile?: ProfileFields | null
 }
 
 const BLOCK_VERSION = 1
+const BLOCK_FLAG_PROFILE = 1
 /** The most messages one block may carry. */
 export const MAX_BLOCK_RECORDS = 1024
 
@@ -109,33 +160,36 @@ const recordFields: Encoding<MessageRecord> = {
 const blockBody: Encoding<BlockBody> = {
   preencode(state, b) {
     c.uint.preencode(state, BLOCK_VERSION)
-    c.uint.preencode(state, 0) // flags: none defined yet
+    c.uint.preencode(state, b.profile ? BLOCK_FLAG_PROFILE : 0)
     c.fixed32.preencode(state, b.author)
     c.uint.preencode(state, b.seq)
     c.uint.preencode(state, b.records.length)
     for (const r of b.records) messageRecord.preencode(state, r)
+    if (b.profile) profileFields.preencode(state, b.profile)
   },
   encode(state, b) {
     c.uint.encode(state, BLOCK_VERSION)
-    c.uint.encode(state, 0)
+    c.uint.encode(state, b.profile ? BLOCK_FLAG_PROFILE : 0)
     c.fixed32.encode(state, b.author)
     c.uint.encode(state, b.seq)
     c.uint.encode(state, b.records.length)
     for (const r of b.records) messageRecord.encode(state, r)
+    if (b.profile) profileFields.encode(state, b.profile)
   },
   decode(state) {
     const version = c.uint.decode(state)
     if (version !== BLOCK_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`block v${version}`)
-    c.uint.decode(state) // flags
+    const flags = c.uint.decode(state)
     const author = c.fixed32.decode(state)
     const seq = c.uint.decode(state)
     const count = c.uint.decode(state)
     if (count === 0 || count > MAX_BLOCK_RECORDS) throw BackspaceError.DECODE_FAILED(`${count} records`)
     const records: MessageRecord[] = []
     for (let i = 0; i < count; i++) records.push(messageRecord.decode(state))
+    const profile = flags & BLOCK_FLAG_PROFILE ? profileFields.decode(state) : null
     // Anything left belongs to fields added by a later minor revision; ignore it.
     state.start = state.end
-    return { author, seq, records }
+    return profile ? { author, seq, records, profile } : { author, seq, records }
   }
 }
 
@@ -279,7 +333,11 @@ export interface RoomState {
 
 export interface LocalState {
   rooms: RoomState[]
+  /** This identity's profile (a later field: absent in older files). */
+  profile: ProfileFields
 }
+
+export const EMPTY_PROFILE: ProfileFields = Object.freeze({ name: '', status: '', away: null })
 
 const STATE_VERSION = 1
 
@@ -347,15 +405,19 @@ export const localState: Encoding<LocalState> = {
   preencode(state, s) {
     c.uint.preencode(state, STATE_VERSION)
     roomStates.preencode(state, s.rooms)
+    profileFields.preencode(state, s.profile)
   },
   encode(state, s) {
     c.uint.encode(state, STATE_VERSION)
     roomStates.encode(state, s.rooms)
+    profileFields.encode(state, s.profile)
   },
   decode(state) {
     const version = c.uint.decode(state)
     if (version !== STATE_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`state v${version}`)
-    return { rooms: roomStates.decode(state) }
+    const rooms = roomStates.decode(state)
+    const profile = state.start < state.end ? profileFields.decode(state) : { ...EMPTY_PROFILE }
+    return { rooms, profile }
   }
 }
 
@@ -475,6 +537,48 @@ export const liveBlock: Encoding<LiveBlock> = {
     state.start = state.end
     return { key, index, block }
   }
+}
+
+/**
+ * A member tells the members it is connected to who it is and what its profile says. The
+ * signature covers the room, the sender's Noise key on this connection and the profile, so
+ * it cannot be replayed on another connection or in another room.
+ */
+export interface Presence {
+  author: Buffer
+  profile: ProfileFields
+  signature: Buffer
+}
+
+const PRESENCE_VERSION = 1
+
+export const presence: Encoding<Presence> = {
+  preencode(state, p) {
+    c.uint.preencode(state, PRESENCE_VERSION)
+    c.fixed32.preencode(state, p.author)
+    profileFields.preencode(state, p.profile)
+    c.fixed64.preencode(state, p.signature)
+  },
+  encode(state, p) {
+    c.uint.encode(state, PRESENCE_VERSION)
+    c.fixed32.encode(state, p.author)
+    profileFields.encode(state, p.profile)
+    c.fixed64.encode(state, p.signature)
+  },
+  decode(state) {
+    const version = c.uint.decode(state)
+    if (version !== PRESENCE_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`presence v${version}`)
+    const author = c.fixed32.decode(state)
+    const profile = profileFields.decode(state)
+    const signature = c.fixed64.decode(state)
+    state.start = state.end
+    return { author, profile, signature }
+  }
+}
+
+/** The exact bytes of a profile, as signed in a presence message. */
+export function encodeProfile(profile: ProfileFields): Buffer {
+  return c.encode(profileFields, profile)
 }
 
 // ---------------------------------------------------------------------------

@@ -4,13 +4,23 @@ import z32 from 'z32'
 import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import { BackspaceError } from './errors.js'
-import { deriveRoomKeys, deriveWriterKeyPair, messageSignable, verify, type KeyPair, type RoomKeys } from './crypto.js'
+import {
+  deriveRoomKeys,
+  deriveWriterKeyPair,
+  messageSignable,
+  presenceSignable,
+  verify,
+  type KeyPair,
+  type RoomKeys
+} from './crypto.js'
 import { Feed, messageId } from './feed.js'
-import type { Identity } from './identity.js'
+import { fingerprint, type Identity } from './identity.js'
+import { isMention } from './mentions.js'
 import {
   decodeMessageBlock,
   decodeStrict,
   encodeBlockBody,
+  encodeProfile,
   encodeMessageBlock,
   invite,
   MAX_BLOCK_RECORDS,
@@ -24,18 +34,24 @@ import {
   type FeedState,
   type LiveBlock,
   type MessageRecord,
+  type Presence,
+  type ProfileFields,
   type RoomState,
   type WriterAnnouncement
 } from './messages.js'
 import { Resource } from './resource.js'
 import { Timeline } from './timeline.js'
 import type {
+  Member,
   Message,
+  MessageKind,
   MessagesOptions,
+  Profile,
   RejectReason,
   RoomEvents,
   RoomKindName,
-  RoomStats
+  RoomStats,
+  SendOptions
 } from './types.js'
 import { RoomChannel } from './writer-discovery.js'
 
@@ -64,16 +80,34 @@ export interface RoomContext {
   readonly fetchTimeout: number
   join(topic: Buffer): void
   leave(topic: Buffer): Promise<void>
-  streams(): Iterable<object & { remotePublicKey: Buffer }>
+  streams(): Iterable<object & { remotePublicKey: Buffer; publicKey: Buffer }>
   /** Something persistent changed; the node saves its state soon. */
   changed(): void
   /** The room closed; with `forget` it was left and must not be restored. */
   closed(room: Room, forget: boolean): void
+  /** This identity's current profile, carried by every block it writes. */
+  profile(): ProfileFields
+  /** A relay downloads every writer's whole log, not just the latest page. */
+  readonly relay: boolean
+  /** A block of this room was sent to a peer. */
+  uploaded(): void
+}
+
+interface MemberState {
+  key: Buffer
+  fingerprint: string
+  profile: ProfileFields
+  // The timestamp of the block the profile came from: older blocks never overwrite it.
+  profileTime: number
+  // The room channels on which this member proved its presence.
+  channels: Set<RoomChannel>
 }
 
 interface PendingSend {
   record: MessageRecord
-  message: Message
+  // Null for a record that is not a message (a profile update).
+  message: Message | null
+  seq: number
   resolve: (m: Message) => void
   reject: (err: Error) => void
 }
@@ -105,6 +139,7 @@ export class Room extends Resource<RoomEvents>() {
   // Which feed each loaded message came from, for per-writer paging.
   private readonly messageFeeds = new WeakMap<Message, Feed>()
   private readonly channels = new Set<RoomChannel>()
+  private readonly members_ = new Map<string, MemberState>()
   // Per connection, the function that stops answering the peer's opens of this room's channel.
   private readonly unpairs = new Map<object, () => void>()
   // The sequence number of this node's next message (not block) in the room.
@@ -135,8 +170,11 @@ export class Room extends Resource<RoomEvents>() {
       peers: 0,
       messages: 0,
       rejected: { malformed: 0, 'invalid-signature': 0, oversized: 0, unsupported: 0 },
-      badAnnouncements: 0
+      badAnnouncements: 0,
+      uploaded: 0
     }
+    const self = this.member(ctx.identity.publicKey)
+    self.profile = ctx.profile()
   }
 
   /** A stable id for this room on this node: its topic in hex. Not secret; DHT nodes see the topic. */
@@ -194,7 +232,8 @@ export class Room extends Resource<RoomEvents>() {
     }
 
     await this.pruneNow()
-    await this.loadHistory(this.ctx.historyPage, null, true)
+    // A relay reads nothing back into memory; it only keeps and serves the logs.
+    if (!this.ctx.relay) await this.loadHistory(this.ctx.historyPage, null, true)
 
     this.ctx.join(this.topic)
     for (const stream of this.ctx.streams()) this.attach(stream)
@@ -233,7 +272,7 @@ export class Room extends Resource<RoomEvents>() {
    * Signs and appends a message, and resolves with it once it is stored. Sends in the same
    * tick share a block and a signature.
    */
-  async send(text: string): Promise<Message> {
+  async send(text: string, opts: SendOptions = {}): Promise<Message> {
     if (this.closing) throw BackspaceError.ROOM_CLOSED()
     if (!this.opened) await this.ready()
     if (this.closing) throw BackspaceError.ROOM_CLOSED()
@@ -244,14 +283,51 @@ export class Room extends Resource<RoomEvents>() {
       throw BackspaceError.MESSAGE_TOO_LARGE(`${size} bytes; the limit is ${MAX_TEXT_BYTES}`)
     }
 
+    const kind: MessageKind = opts.action ? 'action' : 'text'
+    const type = opts.action ? MessageType.ACTION : MessageType.TEXT
     const seq = this.nextSeq++
     const timestamp = (this.lastTimestamp = Math.max(this.ctx.now(), this.lastTimestamp))
     const author = this.ctx.identity.publicKey
-    const message: Message = { id: messageId(this.own!.key, seq), author, text, timestamp, seq }
-    const record: MessageRecord = { type: MessageType.TEXT, timestamp, text }
+    const message: Message = {
+      id: messageId(this.own!.key, seq),
+      author,
+      text,
+      timestamp,
+      seq,
+      kind,
+      name: this.ctx.profile().name,
+      fingerprint: this.ctx.identity.fingerprint,
+      self: true,
+      mention: false
+    }
+    return this.enqueue(seq, { type, timestamp, text }, message)
+  }
 
+  /** The members this node knows of: authors it has read and members online now. */
+  members(): Member[] {
+    return [...this.members_.values()].map((m) => this.memberView(m))
+  }
+
+  /**
+   * @internal Publishes this identity's new profile: a block that carries it, so members
+   * who read the log later learn it too, and a presence message to the members online.
+   */
+  async publishProfile(): Promise<void> {
+    if (this.closing) return
+    if (!this.opened) await this.ready()
+    const profile = this.ctx.profile()
+    const self = this.member(this.ctx.identity.publicKey)
+    self.profile = profile
+    this.emit('member-update', this.memberView(self))
+    for (const channel of this.channels) this.sendPresence(channel)
+    const seq = this.nextSeq++
+    const timestamp = (this.lastTimestamp = Math.max(this.ctx.now(), this.lastTimestamp))
+    await this.enqueue(seq, { type: MessageType.PROFILE, timestamp, text: '' }, null)
+  }
+
+  private enqueue(seq: number, record: MessageRecord, message: Message | null): Promise<Message> {
     return new Promise<Message>((resolve, reject) => {
-      this.batch.push({ record, message, resolve, reject })
+      this.batch.push({ record, message, seq, resolve, reject })
       if (!this.flushQueued) {
         this.flushQueued = true
         queueMicrotask(() => this.flush())
@@ -296,7 +372,9 @@ export class Room extends Resource<RoomEvents>() {
   /** Encodes and signs the block that will sit at `index` of this node's core. */
   private signBlock(index: number, seq: number, records: MessageRecord[]): Buffer {
     const identity = this.ctx.identity
-    const body = encodeBlockBody({ author: identity.publicKey, seq, records })
+    const profile = this.ctx.profile()
+    const hasProfile = profile.name !== '' || profile.status !== '' || profile.away !== null
+    const body = encodeBlockBody({ author: identity.publicKey, seq, records, profile: hasProfile ? profile : null })
     const signature = identity.sign(messageSignable(this.keys.id, this.own!.key, index, body))
     return encodeMessageBlock(body, signature)
   }
@@ -331,7 +409,7 @@ export class Room extends Resource<RoomEvents>() {
         if (this.closing) throw BackspaceError.ROOM_CLOSED()
         const index = own.core.length
         const blocks = Room.packBlocks(batch).map((group, i) =>
-          this.signBlock(index + i, group[0]!.message.seq, group.map((p) => p.record))
+          this.signBlock(index + i, group[0]!.seq, group.map((p) => p.record))
         )
         const appended = own.core.append(blocks, { keyPair: this.writerKeyPair })
         // Sent while the append is still being written: the blocks and their indexes are
@@ -346,8 +424,8 @@ export class Room extends Resource<RoomEvents>() {
       }
       own.seen = own.core.length
       for (const p of batch) {
-        this.index(own, p.message, true)
-        p.resolve(p.message)
+        if (p.message) this.index(own, p.message, true)
+        p.resolve(p.message!)
       }
     })
   }
@@ -448,11 +526,23 @@ export class Room extends Resource<RoomEvents>() {
   private load(feed: Feed, body: BlockBody, emit: boolean): IngestResult {
     const records = body.records
     const now = this.ctx.now()
-    if (this.isExpired(records[records.length - 1]!.timestamp, now)) return 'expired'
+    const lastTimestamp = records[records.length - 1]!.timestamp
+    if (this.isExpired(lastTimestamp, now)) return 'expired'
+    const self = b4a.equals(body.author, this.ctx.identity.publicKey)
+    const member = this.member(body.author)
+    if (body.profile && !self && lastTimestamp > member.profileTime) {
+      member.profile = body.profile
+      member.profileTime = lastTimestamp
+      this.emit('member-update', this.memberView(member))
+    }
+    const name = body.profile?.name ?? ''
+    const myName = this.ctx.profile().name
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!
-      // Kinds this build does not know are skipped, so newer peers can add kinds.
-      if (record.type !== MessageType.TEXT || this.isExpired(record.timestamp, now)) continue
+      // Kinds this build does not know, and profile-only records, are not messages.
+      const kind: MessageKind | null =
+        record.type === MessageType.TEXT ? 'text' : record.type === MessageType.ACTION ? 'action' : null
+      if (kind === null || this.isExpired(record.timestamp, now)) continue
       const seq = body.seq + i
       const id = messageId(feed.key, seq)
       if (this.timeline.has(id)) continue
@@ -462,7 +552,12 @@ export class Room extends Resource<RoomEvents>() {
         text: record.text,
         // A timestamp from the future is clamped to now, so it cannot pin itself to the bottom.
         timestamp: Math.min(record.timestamp, now),
-        seq
+        seq,
+        kind,
+        name,
+        fingerprint: member.fingerprint,
+        self,
+        mention: !self && isMention(record.text, myName)
       }
       this.index(feed, message, emit)
     }
@@ -617,7 +712,7 @@ export class Room extends Resource<RoomEvents>() {
   // -------------------------------------------------------------------------
 
   /** @internal Opens the room's channel on a new connection. */
-  attach(stream: object & { remotePublicKey: Buffer }): void {
+  attach(stream: object & { remotePublicKey: Buffer; publicKey: Buffer }): void {
     // Called from _open too, before `opened` is set: a room joined on an existing connection
     // must open its channel there, or members already connected would never meet in it.
     if (this.closing || this.own === null) return
@@ -634,13 +729,20 @@ export class Room extends Resource<RoomEvents>() {
           this.channels.add(channel)
           this.stats.peers = this.channels.size
           channel.announce(this.announcements())
+          this.sendPresence(channel)
           this.emit('peer-add', channel.remotePublicKey)
         },
         onclose: (channel) => {
           if (!this.channels.delete(channel)) return
           this.stats.peers = this.channels.size
+          for (const member of this.members_.values()) {
+            if (member.channels.delete(channel) && member.channels.size === 0) {
+              this.emit('member-update', this.memberView(member))
+            }
+          }
           this.emit('peer-remove', channel.remotePublicKey)
         },
+        onpresence: (p, channel) => this.onPresence(p, channel),
         onwriters: (writers) => this.onWriters(writers),
         onlive: (live) => this.onLive(live),
         onbadannouncement: () => {
@@ -648,6 +750,67 @@ export class Room extends Resource<RoomEvents>() {
         }
       }
     )
+  }
+
+  // -------------------------------------------------------------------------
+  // Members and presence
+  // -------------------------------------------------------------------------
+
+  private member(author: Buffer): MemberState {
+    const hex = author.toString('hex')
+    let m = this.members_.get(hex)
+    if (!m) {
+      m = {
+        key: author,
+        fingerprint: fingerprint(author),
+        profile: { name: '', status: '', away: null },
+        profileTime: 0,
+        channels: new Set()
+      }
+      this.members_.set(hex, m)
+    }
+    return m
+  }
+
+  private memberView(m: MemberState): Member {
+    const self = b4a.equals(m.key, this.ctx.identity.publicKey)
+    const profile: Profile = self ? this.ctx.profile() : m.profile
+    return {
+      key: m.key,
+      fingerprint: m.fingerprint,
+      name: profile.name,
+      status: profile.status,
+      away: profile.away,
+      online: self || m.channels.size > 0,
+      self
+    }
+  }
+
+  private sendPresence(channel: RoomChannel): void {
+    const identity = this.ctx.identity
+    const profile = this.ctx.profile()
+    const signable = presenceSignable(this.keys.id, channel.localPublicKey, encodeProfile(profile))
+    channel.sendPresence({ author: identity.publicKey, profile, signature: identity.sign(signable) })
+  }
+
+  // A member proves who it is on this connection: the signature covers the connection's
+  // Noise key, so a presence cannot be replayed by anyone else.
+  private onPresence(p: Presence, channel: RoomChannel): void {
+    if (this.closing || !this.channels.has(channel)) return
+    const signable = presenceSignable(this.keys.id, channel.remotePublicKey, encodeProfile(p.profile))
+    if (!verify(p.signature, signable, p.author)) {
+      this.stats.badAnnouncements++
+      return
+    }
+    if (b4a.equals(p.author, this.ctx.identity.publicKey)) return
+    const member = this.member(p.author)
+    member.channels.add(channel)
+    const now = this.ctx.now()
+    if (now >= member.profileTime) {
+      member.profile = p.profile
+      member.profileTime = now
+    }
+    this.emit('member-update', this.memberView(member))
   }
 
   private announcements(feeds: Iterable<Feed> = this.feeds.values()): WriterAnnouncement[] {
@@ -688,6 +851,10 @@ export class Room extends Resource<RoomEvents>() {
 
   private addFeed(key: Buffer, core: Hypercore, local: boolean, state: FeedState | null): Feed {
     const feed = new Feed(key, core, local, state)
+    core.on('upload', () => {
+      this.stats.uploaded++
+      this.ctx.uploaded()
+    })
     this.feeds.set(feed.hex, feed)
     this.stats.writers = this.feeds.size
     return feed

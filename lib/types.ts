@@ -11,6 +11,42 @@ export interface Message {
   readonly timestamp: number
   /** The message's index in its author's log for this room. */
   readonly seq: number
+  /** `action` for a `/me` line: the text says what the author does. */
+  readonly kind: MessageKind
+  /** The author's display name when they sent it; '' if they had none. Not unique. */
+  readonly name: string
+  /** A short fingerprint of the author's key, to show next to the name. */
+  readonly fingerprint: string
+  /** Sent by this node's identity. */
+  readonly self: boolean
+  /** Mentions this node's display name as `@name` (never true for its own messages). */
+  readonly mention: boolean
+}
+
+export type MessageKind = 'text' | 'action'
+
+/** What a member says about themselves. */
+export interface Profile {
+  /** A display name, at most 64 bytes; '' for none. */
+  readonly name: string
+  /** A free-form status line, at most 256 bytes; '' for none. */
+  readonly status: string
+  /** The away message ('' for plain away), or null when not away. */
+  readonly away: string | null
+}
+
+/** A member of a room, as far as this node knows: authors it has read, peers online now. */
+export interface Member extends Profile {
+  readonly key: Buffer
+  readonly fingerprint: string
+  /** Connected to this node in this room now. */
+  readonly online: boolean
+  readonly self: boolean
+}
+
+export interface SendOptions {
+  /** Send as a `/me` action. */
+  action?: boolean
 }
 
 /** Why a block from a peer was dropped. */
@@ -37,6 +73,8 @@ export interface RoomStats {
   rejected: Record<RejectReason, number>
   /** Messages on the room channel dropped because they did not decrypt, decode or verify. */
   badAnnouncements: number
+  /** Blocks of this room's logs this node has sent to peers. */
+  uploaded: number
 }
 
 export interface RoomEvents {
@@ -54,6 +92,8 @@ export interface RoomEvents {
   'peer-remove': [Buffer]
   /** A writer core was discovered. */
   'writer-add': [Buffer]
+  /** A member's profile or online state changed, or a member was first seen. */
+  'member-update': [Member]
   /** A background task failed; the room goes on. */
   error: [Error]
   close: []

@@ -8,7 +8,9 @@ import {
   decodeStrict,
   liveBlock,
   MAX_ANNOUNCED_WRITERS,
+  presence,
   type LiveBlock,
+  type Presence,
   type WriterAnnouncement
 } from './messages.js'
 
@@ -21,6 +23,8 @@ export interface DiscoveryHandlers {
   onwriters(writers: WriterAnnouncement[], channel: RoomChannel): void
   /** A member sent a block it just stored. */
   onlive(live: LiveBlock): void
+  /** A member said who it is (its signature is not checked yet). */
+  onpresence(presence: Presence, channel: RoomChannel): void
   /** An announcement did not decrypt or decode. It is dropped; the channel stays up. */
   onbadannouncement(error: BackspaceError): void
 }
@@ -32,23 +36,27 @@ export interface DiscoveryHandlers {
  */
 export class RoomChannel {
   readonly remotePublicKey: Buffer
+  /** This side's Noise key on the connection, which presence signatures cover. */
+  readonly localPublicKey: Buffer
   private readonly channel: Protomux.Channel
   private readonly message: Protomux.Message<Buffer>
   private readonly live: Protomux.Message<Buffer>
+  private readonly presence: Protomux.Message<Buffer>
   private readonly key: Buffer
 
   private constructor(
     channel: Protomux.Channel,
-    message: Protomux.Message<Buffer>,
-    live: Protomux.Message<Buffer>,
+    messages: { message: Protomux.Message<Buffer>; live: Protomux.Message<Buffer>; presence: Protomux.Message<Buffer> },
     key: Buffer,
-    remotePublicKey: Buffer
+    keys: { remote: Buffer; local: Buffer }
   ) {
     this.channel = channel
-    this.message = message
-    this.live = live
+    this.message = messages.message
+    this.live = messages.live
+    this.presence = messages.presence
     this.key = key
-    this.remotePublicKey = remotePublicKey
+    this.remotePublicKey = keys.remote
+    this.localPublicKey = keys.local
   }
 
   /**
@@ -64,7 +72,7 @@ export class RoomChannel {
 
   /** Opens the room's channel on `stream`, or returns null if it is already open there. */
   static open(
-    stream: object & { remotePublicKey: Buffer },
+    stream: object & { remotePublicKey: Buffer; publicKey: Buffer },
     ids: { channelId: Buffer; channelKey: Buffer },
     handlers: DiscoveryHandlers
   ): RoomChannel | null {
@@ -109,7 +117,27 @@ export class RoomChannel {
         handlers.onlive(value)
       }
     })
-    self = new RoomChannel(channel, message, live, ids.channelKey, stream.remotePublicKey)
+    const presenceMessage = channel.addMessage({
+      encoding: channelEnvelope,
+      onmessage: (box: Buffer) => {
+        let value: Presence
+        try {
+          const plain = unseal(box, ids.channelKey)
+          if (!plain) throw BackspaceError.DECODE_FAILED('presence does not decrypt')
+          value = decodeStrict(presence, plain, 'presence')
+        } catch (err) {
+          handlers.onbadannouncement(toCoded(err))
+          return
+        }
+        handlers.onpresence(value, self!)
+      }
+    })
+    self = new RoomChannel(
+      channel,
+      { message, live, presence: presenceMessage },
+      ids.channelKey,
+      { remote: stream.remotePublicKey, local: stream.publicKey }
+    )
     channel.open()
     return self
   }
@@ -131,6 +159,12 @@ export class RoomChannel {
   sendLive(value: LiveBlock): void {
     if (this.channel.closed) return
     this.live.send(seal(c.encode(liveBlock, value), this.key))
+  }
+
+  /** Tells the member who this node is, signed for this connection. */
+  sendPresence(value: Presence): void {
+    if (this.channel.closed) return
+    this.presence.send(seal(c.encode(presence, value), this.key))
   }
 
   close(): void {

@@ -71,7 +71,8 @@ test('storage and wire codecs round-trip', async (t) => {
         ttl: 1000,
         feeds: [{ key: randomBytes(32), start: 1, storedFrom: 2, seen: 3 }]
       }
-    ]
+    ],
+    profile: { name: 'ann', status: 'reading', away: 'lunch' }
   }
   t.alike(decodeStrict(localState, c.encode(localState, state), 'state'), state)
 

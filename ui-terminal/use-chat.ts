@@ -1,25 +1,39 @@
 import { useCallback, useEffect, useMemo, useReducer, useRef } from 'react'
 import {
+  completeLine,
   isBackspaceError,
-  normalizeRoomName,
+  parseCommand,
+  runCommand,
   type Backspace,
+  type Member,
   type Message,
+  type Profile,
   type Room,
   type RoomKindName
 } from '../lib/index.js'
-import { COMMANDS, parseCommand, type Command } from './commands.js'
 
 /** What the UI shows of one joined room. */
 export interface RoomView {
-  /** The room's topic in hex: two rooms may share a name, never a topic. */
+  /** The room's id (its topic in hex): two rooms may share a name, never an id. */
   readonly key: string
   readonly name: string
   readonly kind: RoomKindName
   readonly peers: number
-  /** Messages that arrived while another room was shown. */
+  /** Messages from others that arrived while another room was shown. */
   readonly unread: number
-  /** The latest page, oldest first, in the order the library agreed on. */
+  /** Of those, the ones that mention this node's name. */
+  readonly mentions: number
+  /** Loaded messages, oldest first, in the order the library agreed on. */
   readonly messages: readonly Message[]
+  /** True once paging back found nothing older. */
+  readonly atStart: boolean
+  /** An older page is being fetched. */
+  readonly loadingOlder: boolean
+  readonly members: readonly Member[]
+  /** `/clear`: what was shown up to then is hidden, on this screen only. */
+  readonly cleared: { readonly id: string | null; readonly time: number } | null
+  /** Rows scrolled up from the newest line; 0 follows new messages. */
+  readonly scroll: number
 }
 
 /** A line from the UI itself: command output, progress, errors. */
@@ -33,7 +47,7 @@ export interface Notice {
 }
 
 export interface ChatState {
-  /** Joined rooms in the order they were joined. */
+  /** Joined rooms in the order they were joined (the library's order, for /switch N). */
   readonly rooms: readonly RoomView[]
   /** The key of the room shown and sent to. */
   readonly active: string | null
@@ -41,27 +55,43 @@ export interface ChatState {
   readonly nextNotice: number
   /** Joins still running, shown until they finish. */
   readonly joining: readonly string[]
+  /** This identity's profile: display name, status, away. */
+  readonly profile: Profile
+  /** Connections to other peers. */
+  readonly connections: number
 }
 
 export type ChatAction =
   | { type: 'room-add'; key: string; name: string; kind: RoomKindName; peers: number }
   | { type: 'room-remove'; key: string }
-  | { type: 'messages'; key: string; messages: readonly Message[] }
-  | { type: 'message'; key: string }
+  | { type: 'page'; key: string; messages: readonly Message[]; limit: number }
+  | { type: 'older-loading'; key: string }
+  | { type: 'older'; key: string; messages: readonly Message[] }
+  | { type: 'message'; key: string; message: Message }
   | { type: 'peers'; key: string; peers: number }
+  | { type: 'members'; key: string; members: readonly Member[] }
   | { type: 'switch'; key: string }
-  | { type: 'notice'; level: Notice['level']; text: string; time: number; global?: boolean }
+  | { type: 'switch-by'; delta: number }
+  | { type: 'scroll'; key: string; scroll: number }
+  | { type: 'clear'; key: string; time: number }
+  | { type: 'notice'; level: Notice['level']; text: string; time: number; room?: string | null }
   | { type: 'joining'; name: string; done: boolean }
+  | { type: 'profile'; profile: Profile }
+  | { type: 'connections'; connections: number }
 
 /** How many notices are kept; older ones scroll away for good. */
-const NOTICE_LIMIT = 200
+const NOTICE_LIMIT = 300
+/** Messages fetched per PgUp beyond what is loaded. */
+export const OLDER_PAGE = 100
 
 export const initialChatState: ChatState = {
   rooms: [],
   active: null,
   notices: [],
   nextNotice: 0,
-  joining: []
+  joining: [],
+  profile: { name: '', status: '', away: null },
+  connections: 0
 }
 
 export function chatReducer(state: ChatState, action: ChatAction): ChatState {
@@ -69,8 +99,21 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
     case 'room-add': {
       if (state.rooms.some((r) => r.key === action.key)) return state
       const { key, name, kind, peers } = action
-      const rooms = [...state.rooms, { key, name, kind, peers, unread: 0, messages: [] }]
-      return { ...state, rooms, active: state.active ?? key }
+      const view: RoomView = {
+        key,
+        name,
+        kind,
+        peers,
+        unread: 0,
+        mentions: 0,
+        messages: [],
+        atStart: false,
+        loadingOlder: false,
+        members: [],
+        cleared: null,
+        scroll: 0
+      }
+      return { ...state, rooms: [...state.rooms, view], active: state.active ?? key }
     }
     case 'room-remove': {
       const rooms = state.rooms.filter((r) => r.key !== action.key)
@@ -82,25 +125,68 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
           : state.active
       return { ...state, rooms: markRead(rooms, active), active }
     }
-    case 'messages':
-      return updateRoom(state, action.key, (r) => ({ ...r, messages: action.messages }))
-    case 'message':
-      if (action.key === state.active) return state
-      return updateRoom(state, action.key, (r) => ({ ...r, unread: r.unread + 1 }))
+    case 'page':
+      return updateRoom(state, action.key, (r) => {
+        const messages = mergeLatest(r.messages, action.messages)
+        // A first page shorter than asked for is the whole history there is.
+        const atStart = r.atStart || (r.messages.length === 0 && action.messages.length < action.limit)
+        return { ...r, messages, atStart }
+      })
+    case 'older-loading':
+      return updateRoom(state, action.key, (r) => ({ ...r, loadingOlder: true }))
+    case 'older':
+      return updateRoom(state, action.key, (r) => {
+        const known = new Set(r.messages.map((m) => m.id))
+        const older = action.messages.filter((m) => !known.has(m.id))
+        return {
+          ...r,
+          messages: older.length > 0 ? [...older, ...r.messages] : r.messages,
+          atStart: older.length === 0,
+          loadingOlder: false
+        }
+      })
+    case 'message': {
+      const m = action.message
+      if (action.key === state.active || m.self) return state
+      return updateRoom(state, action.key, (r) => ({
+        ...r,
+        unread: r.unread + 1,
+        mentions: r.mentions + (m.mention ? 1 : 0)
+      }))
+    }
     case 'peers':
       return updateRoom(state, action.key, (r) =>
         r.peers === action.peers ? r : { ...r, peers: action.peers }
       )
+    case 'members':
+      return updateRoom(state, action.key, (r) => ({ ...r, members: action.members }))
     case 'switch':
       if (!state.rooms.some((r) => r.key === action.key)) return state
       return { ...state, active: action.key, rooms: markRead(state.rooms, action.key) }
+    case 'switch-by': {
+      const n = state.rooms.length
+      if (n < 2) return state
+      const at = state.rooms.findIndex((r) => r.key === state.active)
+      const next = state.rooms[(((at + action.delta) % n) + n) % n]!
+      return chatReducer(state, { type: 'switch', key: next.key })
+    }
+    case 'scroll':
+      return updateRoom(state, action.key, (r) =>
+        r.scroll === action.scroll ? r : { ...r, scroll: Math.max(0, action.scroll) }
+      )
+    case 'clear':
+      return updateRoom(state, action.key, (r) => ({
+        ...r,
+        cleared: { id: r.messages[r.messages.length - 1]?.id ?? null, time: action.time },
+        scroll: 0
+      }))
     case 'notice': {
       const notice: Notice = {
         id: state.nextNotice,
         time: action.time,
         level: action.level,
         text: action.text,
-        room: action.global ? null : state.active
+        room: action.room === undefined ? state.active : action.room
       }
       const notices = [...state.notices, notice].slice(-NOTICE_LIMIT)
       return { ...state, notices, nextNotice: state.nextNotice + 1 }
@@ -111,7 +197,25 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       if (at === -1) return state
       return { ...state, joining: state.joining.filter((_, i) => i !== at) }
     }
+    case 'profile':
+      return state.profile === action.profile ? state : { ...state, profile: action.profile }
+    case 'connections':
+      return state.connections === action.connections
+        ? state
+        : { ...state, connections: action.connections }
   }
+}
+
+/**
+ * The latest page replaces what it covers: everything from its first message on. Older
+ * messages loaded by paging back stay in front of it.
+ */
+function mergeLatest(existing: readonly Message[], page: readonly Message[]): readonly Message[] {
+  const first = page[0]
+  if (!first) return existing.length === 0 ? existing : []
+  const at = existing.findIndex((m) => m.id === first.id)
+  const kept = at >= 0 ? existing.slice(0, at) : existing.filter((m) => m.timestamp < first.timestamp)
+  return kept.length === 0 ? page : [...kept, ...page]
 }
 
 function updateRoom(state: ChatState, key: string, fn: (r: RoomView) => RoomView): ChatState {
@@ -126,24 +230,29 @@ function updateRoom(state: ChatState, key: string, fn: (r: RoomView) => RoomView
 }
 
 function markRead(rooms: readonly RoomView[], key: string | null): readonly RoomView[] {
-  return rooms.map((r) => (r.key === key && r.unread > 0 ? { ...r, unread: 0 } : r))
+  return rooms.map((r) =>
+    r.key === key && (r.unread > 0 || r.mentions > 0) ? { ...r, unread: 0, mentions: 0 } : r
+  )
 }
 
-/** One line of the timeline: a message or a notice, merged by time. */
+/** One line of the message pane: a message or a notice, merged by time. */
 export type Entry =
-  | {
-      readonly kind: 'message'
-      readonly key: string
-      readonly message: Message
-      readonly own: boolean
-    }
+  | { readonly kind: 'message'; readonly key: string; readonly message: Message }
   | { readonly kind: 'notice'; readonly key: string; readonly notice: Notice }
 
-/** The active room's messages and the notices shown with them, oldest first. */
-export function selectEntries(state: ChatState, self: Buffer): Entry[] {
+/** The active room's messages (after any /clear) and the notices shown with them, oldest first. */
+export function selectEntries(state: ChatState): Entry[] {
   const room = state.rooms.find((r) => r.key === state.active)
-  const messages = room?.messages ?? []
-  const notices = state.notices.filter((n) => n.room === null || n.room === state.active)
+  let messages = room?.messages ?? []
+  const cleared = room?.cleared ?? null
+  if (cleared?.id) {
+    const at = messages.findIndex((m) => m.id === cleared.id)
+    messages = at >= 0 ? messages.slice(at + 1) : messages.filter((m) => m.timestamp > cleared.time)
+  }
+  const notices = state.notices.filter(
+    (n) =>
+      (n.room === null || n.room === state.active) && (cleared === null || n.time > cleared.time)
+  )
   const entries: Entry[] = []
   let i = 0
   let j = 0
@@ -151,7 +260,7 @@ export function selectEntries(state: ChatState, self: Buffer): Entry[] {
     const m = messages[i]
     const n = notices[j]
     if (m && (!n || m.timestamp <= n.time)) {
-      entries.push({ kind: 'message', key: m.id, message: m, own: m.author.equals(self) })
+      entries.push({ kind: 'message', key: m.id, message: m })
       i++
     } else if (n) {
       entries.push({ kind: 'notice', key: `notice-${n.id}`, notice: n })
@@ -163,25 +272,34 @@ export function selectEntries(state: ChatState, self: Buffer): Entry[] {
 
 export interface ChatOptions {
   /** A room to join on start, as `backspace --room` asks. */
-  room?: { name: string; password?: string }
-  /** How many of the latest messages of a room are kept on screen. Default 200. */
+  room?: { name: string; password?: string } | undefined
+  /** How many of the latest messages of a room are loaded at first. Default 200. */
   historyLimit?: number
   /** Called on `/quit`. */
-  onQuit?: () => void
+  onQuit?: (() => void) | undefined
 }
 
 export interface Chat {
   readonly state: ChatState
   /** Runs one typed line: a message or a slash command. Resolves when it is done. */
   submit(line: string): Promise<void>
+  /** Tab completion for the input line: commands, then names in the active room. */
+  complete(line: string): string[]
+  /** Fetches the page before the oldest loaded message of a room. */
+  loadOlder(key: string): void
+  dispatch(action: ChatAction): void
 }
 
 /**
  * Binds a Backspace node to UI state. Every chat rule stays in the library: this hook turns
- * its events into actions and typed commands into library calls, and failures into notices.
+ * its events into actions, and typed lines into `runCommand` calls.
  */
 export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
-  const [state, dispatch] = useReducer(chatReducer, initialChatState)
+  const [state, dispatch] = useReducer(chatReducer, {
+    ...initialChatState,
+    profile: node.profile,
+    connections: node.connections
+  })
   // Commands run outside render and need the latest state and the Room objects.
   const stateRef = useRef(state)
   stateRef.current = state
@@ -190,15 +308,18 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
   optsRef.current = opts
   const limit = opts.historyLimit ?? 200
 
-  const notify = useCallback((level: Notice['level'], text: string, global = false) => {
-    dispatch({ type: 'notice', level, text, time: Date.now(), global })
-  }, [])
+  const notify = useCallback(
+    (level: Notice['level'], text: string, room?: string | null) => {
+      dispatch({ type: 'notice', level, text, time: Date.now(), room })
+    },
+    []
+  )
 
   useEffect(() => {
     const detach = new Map<string, () => void>()
 
     const add = (room: Room) => {
-      const key = roomKey(room)
+      const key = room.id
       if (detach.has(key)) return
       rooms.current.set(key, room)
       // Reloads the latest page after new messages; calls that overlap collapse into one rerun.
@@ -214,167 +335,135 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
           do {
             again = false
             const messages = await room.messages({ limit })
-            dispatch({ type: 'messages', key, messages })
+            dispatch({ type: 'page', key, messages, limit })
           } while (again)
         } catch (err) {
-          if (!isBackspaceError(err, 'ROOM_CLOSED')) notify('error', describe(err))
+          if (!isBackspaceError(err, 'ROOM_CLOSED')) notify('error', describe(err), key)
         } finally {
           loading = false
         }
       }
-      const onMessage = () => {
-        dispatch({ type: 'message', key })
+      const onMessage = (message: Message) => {
+        dispatch({ type: 'message', key, message })
         void reload()
       }
-      const onPeers = () => dispatch({ type: 'peers', key, peers: room.stats.peers })
-      const onError = (err: Error) => notify('error', `#${room.name}: ${describe(err)}`, true)
+      const onPeers = () => {
+        dispatch({ type: 'peers', key, peers: room.stats.peers })
+        dispatch({ type: 'connections', connections: node.connections })
+      }
+      const onMembers = () => dispatch({ type: 'members', key, members: room.members() })
+      const onError = (err: Error) => notify('error', `${label(room)}: ${describe(err)}`, null)
       // A withdrawn message is gone from the library's page; reloading drops it from view.
       const onWithdrawn = () => void reload()
       room.on('message', onMessage)
       room.on('message-withdrawn', onWithdrawn)
       room.on('peer-add', onPeers)
       room.on('peer-remove', onPeers)
+      room.on('member-update', onMembers)
       room.on('error', onError)
       detach.set(key, () => {
         room.off('message', onMessage)
         room.off('message-withdrawn', onWithdrawn)
         room.off('peer-add', onPeers)
         room.off('peer-remove', onPeers)
+        room.off('member-update', onMembers)
         room.off('error', onError)
       })
       dispatch({ type: 'room-add', key, name: room.name, kind: room.kind, peers: room.stats.peers })
+      onMembers()
       void reload()
     }
 
     const remove = (room: Room) => {
-      const key = roomKey(room)
+      const key = room.id
       detach.get(key)?.()
       detach.delete(key)
       rooms.current.delete(key)
       dispatch({ type: 'room-remove', key })
     }
 
-    const onNodeError = (err: Error) => notify('error', describe(err), true)
+    const onNodeError = (err: Error) => notify('error', describe(err), null)
+    const onProfile = (profile: Profile) => dispatch({ type: 'profile', profile })
+    // The node has no connection events; a slow poll keeps the status bar honest.
+    const poll = setInterval(
+      () => dispatch({ type: 'connections', connections: node.connections }),
+      1000
+    )
 
     node.on('room-add', add)
     node.on('room-remove', remove)
     node.on('error', onNodeError)
+    node.on('profile', onProfile)
     for (const room of node.rooms) add(room)
     return () => {
+      clearInterval(poll)
       node.off('room-add', add)
       node.off('room-remove', remove)
       node.off('error', onNodeError)
+      node.off('profile', onProfile)
       for (const off of detach.values()) off()
       detach.clear()
     }
   }, [node, limit, notify])
 
-  const execute = useCallback(
-    async (cmd: Command): Promise<void> => {
-      const activeRoom = () => {
-        const key = stateRef.current.active
-        return key === null ? undefined : rooms.current.get(key)
-      }
-      switch (cmd.type) {
-        case 'none':
-          return
-        case 'say': {
-          const room = activeRoom()
-          if (!room)
-            return notify('info', 'You are not in a room yet. Type /join <name> to join one.')
-          await room.send(cmd.text)
-          return
-        }
-        case 'join': {
-          const name = cmd.name.startsWith('backspace:') ? 'a private room' : `#${cmd.name}`
-          dispatch({ type: 'joining', name, done: false })
-          let room: Room
-          try {
-            const opts = cmd.password === undefined ? {} : { password: cmd.password }
-            room = await node.join(cmd.name, opts)
-          } finally {
-            dispatch({ type: 'joining', name, done: true })
-          }
-          dispatch({ type: 'switch', key: roomKey(room) })
-          notify('info', `Joined ${label(room)}.`)
-          return
-        }
-        case 'create': {
-          const room = await node.createRoom(cmd.label === undefined ? {} : { name: cmd.label })
-          dispatch({ type: 'switch', key: roomKey(room) })
-          notify('info', `Created ${label(room)}. Anyone holding this invite can join and read it:`)
-          notify('info', room.invite)
-          return
-        }
-        case 'invite': {
-          const room = activeRoom()
-          if (!room) return notify('info', 'You are not in a room.')
-          notify('info', `Invite to ${label(room)}. Anyone holding it can join and read the room:`)
-          notify('info', room.invite)
-          return
-        }
-        case 'leave': {
-          const room = activeRoom()
-          if (!room) return notify('info', 'You are not in a room.')
-          await room.leave()
-          notify('info', `Left ${label(room)}.`, true)
-          return
-        }
-        case 'rooms': {
-          const { rooms: views, active } = stateRef.current
-          if (views.length === 0)
-            return notify('info', 'No rooms joined. Type /join <name> to join one.')
-          const lines = views.map((r, i) => {
-            const unread = r.unread > 0 ? `, ${r.unread} unread` : ''
-            const mark = r.key === active ? '  <- current' : ''
-            return `${i + 1}. ${label(r)}  (${r.kind}, ${peersText(r.peers)}${unread})${mark}`
-          })
-          notify('info', ['Rooms:', ...lines].join('\n'))
-          return
-        }
-        case 'switch': {
-          const views = stateRef.current.rooms
-          const index = /^\d+$/.test(cmd.target) ? Number(cmd.target) - 1 : -1
-          const byIndex = views[index]
-          const wanted = byIndex ? null : normalizeRoomName(cmd.target)
-          const view = byIndex ?? views.find((r) => r.name === wanted)
-          if (!view)
-            return notify(
-              'info',
-              `You are not in #${cmd.target}. Type /join ${cmd.target} to join it.`
-            )
-          dispatch({ type: 'switch', key: view.key })
-          return
-        }
-        case 'quit':
-          optsRef.current.onQuit?.()
-          return
-        case 'help': {
-          const width = Math.max(...COMMANDS.map(([usage]) => usage.length))
-          const lines = COMMANDS.map(([usage, what]) => `  ${usage.padEnd(width)}  ${what}`)
-          notify(
-            'info',
-            ['Type a message and press Enter to send it. Commands:', ...lines].join('\n')
-          )
-          return
-        }
-        case 'usage':
-          notify('error', cmd.text)
-          return
-      }
-    },
-    [node, notify]
-  )
+  const activeRoom = useCallback(() => {
+    const key = stateRef.current.active
+    return key === null ? undefined : rooms.current.get(key)
+  }, [])
 
   const submit = useCallback(
     async (line: string) => {
+      const command = parseCommand(line)
+      const joining = command.type === 'join' ? joinLabel(command.name) : null
+      if (joining) dispatch({ type: 'joining', name: joining, done: false })
+      let result
       try {
-        await execute(parseCommand(line))
-      } catch (err) {
-        notify('error', describe(err))
+        result = await runCommand(node, line, { room: activeRoom() })
+      } finally {
+        if (joining) dispatch({ type: 'joining', name: joining, done: true })
       }
+      if (result.room) dispatch({ type: 'switch', key: result.room.id })
+      const where = result.left ? null : undefined
+      for (const n of result.notices) notify(n.level, n.text, where)
+      if (result.help) notify('info', KEYS_HELP, where)
+      if (result.clear) {
+        const key = stateRef.current.active
+        if (key !== null) dispatch({ type: 'clear', key, time: Date.now() })
+      }
+      if (result.quit) optsRef.current.onQuit?.()
     },
-    [execute, notify]
+    [node, notify, activeRoom]
+  )
+
+  const complete = useCallback(
+    (line: string) => {
+      const key = stateRef.current.active
+      const view = stateRef.current.rooms.find((r) => r.key === key)
+      const names = new Set<string>()
+      for (const m of view?.members ?? []) if (m.name && !m.self) names.add(m.name)
+      for (const m of view?.messages ?? []) if (m.name && !m.self) names.add(m.name)
+      return completeLine(line, [...names])
+    },
+    []
+  )
+
+  const loadOlder = useCallback(
+    (key: string) => {
+      const room = rooms.current.get(key)
+      const view = stateRef.current.rooms.find((r) => r.key === key)
+      if (!room || !view || view.atStart || view.loadingOlder) return
+      const first = view.messages[0]
+      if (!first) return dispatch({ type: 'older', key, messages: [] })
+      dispatch({ type: 'older-loading', key })
+      room.messages({ before: first, limit: OLDER_PAGE }).then(
+        (messages) => dispatch({ type: 'older', key, messages }),
+        (err: unknown) => {
+          dispatch({ type: 'older', key, messages: [] })
+          if (!isBackspaceError(err, 'ROOM_CLOSED')) notify('error', describe(err), key)
+        }
+      )
+    },
+    [notify]
   )
 
   // The --room of the command line, once.
@@ -383,34 +472,44 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
     if (started.current) return
     started.current = true
     const room = optsRef.current.room
-    if (room) void submitJoin(room)
-    else if (node.rooms.length === 0)
-      notify('info', 'Type /join <name> to join a room, or /help.', true)
-
-    async function submitJoin(room: { name: string; password?: string }) {
-      try {
-        await execute({ type: 'join', ...room })
-      } catch (err) {
-        notify('error', describe(err))
+    if (!room) {
+      if (node.rooms.length === 0) {
+        notify('info', 'Type /join <room> to join a room, or /help for the commands.', null)
       }
+      return
     }
-  }, [node, execute, notify])
+    const name = joinLabel(room.name)
+    dispatch({ type: 'joining', name, done: false })
+    node
+      .join(room.name, room.password === undefined ? {} : { password: room.password })
+      .then(
+        (joined) => {
+          dispatch({ type: 'switch', key: joined.id })
+          notify('info', `Joined ${label(joined)}.`)
+        },
+        (err: unknown) => notify('error', describe(err), null)
+      )
+      .finally(() => dispatch({ type: 'joining', name, done: true }))
+  }, [node, notify])
 
-  return useMemo(() => ({ state, submit }), [state, submit])
+  return useMemo(
+    () => ({ state, submit, complete, loadOlder, dispatch }),
+    [state, submit, complete, loadOlder]
+  )
 }
 
-/** The key a room is known by in the UI state. */
-export function roomKey(room: Room): string {
-  return room.topic.toString('hex')
-}
+/** The keys, for /help: they belong to this screen, not to the library. */
+export const KEYS_HELP =
+  'Keys: Enter sends, Up/Down recall, Tab completes, PgUp/PgDn scroll, ' +
+  'Alt+1..9 or Ctrl+N/Ctrl+P switch rooms, Ctrl+C quits.'
 
 /** `#general` for a named room, `~label` for a private one. */
 export function label(room: { name: string; kind: RoomKindName }): string {
   return room.kind === 'named' ? `#${room.name}` : `~${room.name}`
 }
 
-function peersText(n: number): string {
-  return n === 1 ? '1 peer' : `${n} peers`
+function joinLabel(name: string): string {
+  return name.startsWith('backspace:') ? 'a private room' : `#${name}`
 }
 
 function describe(err: unknown): string {

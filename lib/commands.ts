@@ -1,0 +1,375 @@
+import { isBackspaceError } from './errors.js'
+import type { Backspace } from './index.js'
+import type { Room } from './room.js'
+import type { Member } from './types.js'
+
+/** What one line typed into the chat asks for. */
+export type Command =
+  | { type: 'say'; text: string }
+  | { type: 'me'; text: string }
+  | { type: 'join'; name: string; password?: string }
+  | { type: 'create'; label?: string }
+  | { type: 'invite' }
+  | { type: 'leave' }
+  | { type: 'rooms' }
+  | { type: 'switch'; target: string }
+  | { type: 'nick'; name: string }
+  | { type: 'clear' }
+  | { type: 'away'; message: string }
+  | { type: 'back' }
+  | { type: 'status'; text: string }
+  | { type: 'peers' }
+  | { type: 'whoami' }
+  | { type: 'quit' }
+  | { type: 'help' }
+  | { type: 'usage'; text: string }
+  | { type: 'none' }
+
+export interface CommandInfo {
+  readonly name: string
+  readonly usage: string
+  readonly description: string
+  readonly aliases: readonly string[]
+}
+
+/** The slash commands, in the order `/help` lists them. */
+export const COMMANDS: readonly CommandInfo[] = [
+  cmd('join', '/join <room> [password]', 'join a named room (another password is another room), or a private room by its invite', ['j']),
+  cmd('create', '/create [label]', 'create a private room and show its invite'),
+  cmd('invite', '/invite', "show the current room's invite link"),
+  cmd('leave', '/leave', 'leave the current room and delete its local history', ['part']),
+  cmd('rooms', '/rooms', 'list joined rooms'),
+  cmd('switch', '/switch <name|number>', 'show another joined room (also Alt+1..9)', ['room']),
+  cmd('me', '/me <action>', 'say what you are doing'),
+  cmd('nick', '/nick <name>', 'set your display name in every room', ['name']),
+  cmd('status', '/status [text]', 'set your status line (none clears it)'),
+  cmd('away', '/away [message]', 'mark yourself away'),
+  cmd('back', '/back', 'mark yourself back'),
+  cmd('peers', '/peers', 'list the members of the current room and who is online', ['members', 'who', 'names']),
+  cmd('whoami', '/whoami', 'show your name, key and fingerprint'),
+  cmd('clear', '/clear', 'clear the messages shown (on this screen only)'),
+  cmd('help', '/help', 'list the commands', ['?']),
+  cmd('quit', '/quit', 'close Backspace', ['exit', 'q'])
+]
+
+function cmd(name: string, usage: string, description: string, aliases: string[] = []): CommandInfo {
+  return Object.freeze({ name, usage, description, aliases: Object.freeze(aliases) })
+}
+
+const NO_ARGUMENTS = ['invite', 'leave', 'rooms', 'back', 'peers', 'whoami', 'clear', 'help', 'quit'] as const
+
+const BY_WORD = new Map<string, CommandInfo>()
+for (const info of COMMANDS) {
+  BY_WORD.set(info.name, info)
+  for (const alias of info.aliases) BY_WORD.set(alias, info)
+}
+
+/**
+ * Parses one line of input. Command words are case-insensitive. Arguments are separated by
+ * spaces; double quotes keep spaces inside one, as in `/join "book club" secret`. A line that
+ * starts with `//` sends a message starting with `/`.
+ */
+export function parseCommand(line: string): Command {
+  if (typeof line !== 'string') return { type: 'none' }
+  const trimmed = line.trim()
+  if (trimmed.length === 0) return { type: 'none' }
+  if (trimmed.startsWith('//')) return { type: 'say', text: trimmed.slice(1) }
+  if (!trimmed.startsWith('/')) return { type: 'say', text: line.trimEnd() }
+
+  const space = trimmed.search(/\s/)
+  const word = (space === -1 ? trimmed.slice(1) : trimmed.slice(1, space)).toLowerCase()
+  const rest = space === -1 ? '' : trimmed.slice(space + 1).trim()
+  const args = splitArgs(rest)
+  const info = BY_WORD.get(word)
+  if (!info) {
+    const close = suggest(word)
+    return usage(`Unknown command /${word}.${close ? ` Did you mean ${close}?` : ''} Type /help for the list.`)
+  }
+  switch (info.name) {
+    case 'join':
+      if (args.length < 1 || args.length > 2) return usageOf(info)
+      return args[1] === undefined ? { type: 'join', name: args[0]! } : { type: 'join', name: args[0]!, password: args[1] }
+    case 'create':
+      return rest === '' ? { type: 'create' } : { type: 'create', label: rest }
+    case 'switch':
+      return rest === '' ? usageOf(info) : { type: 'switch', target: args.join(' ') }
+    case 'me':
+      return rest === '' ? usageOf(info) : { type: 'me', text: rest }
+    case 'nick':
+      return rest === '' ? usageOf(info) : { type: 'nick', name: args.join(' ') }
+    case 'status':
+      return { type: 'status', text: rest }
+    case 'away':
+      return { type: 'away', message: rest }
+    default: {
+      const type = NO_ARGUMENTS.find((t) => t === info.name)
+      if (type === undefined) return usageOf(info)
+      return rest === '' ? { type } : usage(`/${info.name} takes no arguments`)
+    }
+  }
+}
+
+/**
+ * Tab completion. Returns whole-line candidates for `line`: command names while the first
+ * word is being typed, else names of `names` for the last word (`@` kept if typed; a name
+ * at the start of a message gets `: `). Empty when nothing fits.
+ */
+export function completeLine(line: string, names: readonly string[]): string[] {
+  if (typeof line !== 'string') return []
+  if (/^\/\S*$/.test(line)) {
+    const word = line.slice(1).toLowerCase()
+    return COMMANDS.filter((c) => c.name.startsWith(word)).map((c) => `/${c.name} `)
+  }
+  const match = /(^|\s)(@?)([^\s@]*)$/.exec(line)
+  if (!match) return []
+  const [, , at = '', partial = ''] = match
+  if (partial === '' && at === '') return []
+  const head = line.slice(0, line.length - at.length - partial.length)
+  const lower = partial.toLowerCase()
+  const seen = new Set<string>()
+  const out: string[] = []
+  for (const name of names) {
+    if (!name || /\s/.test(name) || seen.has(name)) continue
+    if (!name.toLowerCase().startsWith(lower)) continue
+    seen.add(name)
+    const alone = head.trim() === ''
+    out.push(head + (at || !alone ? `${at}${name} ` : `${name}: `))
+  }
+  return out.sort((a, b) => a.localeCompare(b))
+}
+
+/** A line for the user to read. */
+export interface Notice {
+  level: 'info' | 'error'
+  text: string
+}
+
+export interface CommandContext {
+  /** The room the line was typed in, if any. */
+  room?: Room | undefined
+}
+
+export interface CommandResult {
+  command: Command
+  /** Lines to show the user. */
+  notices: Notice[]
+  /** The room to show now: joined, created or switched to. */
+  room?: Room
+  /** The room that was left. */
+  left?: Room
+  /** `/clear`: hide what is shown of the current room, on this screen only. */
+  clear?: boolean
+  quit?: boolean
+  /** `/help`: the commands, for a UI that lays them out itself. */
+  help?: readonly CommandInfo[]
+}
+
+/**
+ * Runs one typed line against `node`: the executor both UIs share, so a command behaves
+ * the same everywhere. It never throws for the user's input; failures come back as error
+ * notices with the library's code.
+ */
+export async function runCommand(node: Backspace, line: string, ctx: CommandContext = {}): Promise<CommandResult> {
+  const command = parseCommand(line)
+  const result: CommandResult = { command, notices: [] }
+  const info = (text: string) => result.notices.push({ level: 'info', text })
+  const error = (text: string) => result.notices.push({ level: 'error', text })
+  const room = ctx.room && !ctx.room.closing ? ctx.room : undefined
+  const needRoom = (): Room | null => {
+    if (!room) error('Join a room first: /join <room>')
+    return room ?? null
+  }
+  try {
+    switch (command.type) {
+      case 'none':
+        break
+      case 'usage':
+        error(command.text)
+        break
+      case 'say':
+      case 'me': {
+        const r = needRoom()
+        if (r) await r.send(command.text, { action: command.type === 'me' })
+        break
+      }
+      case 'join': {
+        const joined = await node.join(command.name, command.password === undefined ? {} : { password: command.password })
+        result.room = joined
+        info(`Joined ${roomLabel(joined)}.`)
+        break
+      }
+      case 'create': {
+        const created = await node.createRoom(command.label === undefined ? {} : { name: command.label })
+        result.room = created
+        info(`Created ${roomLabel(created)}. Invite others with: ${created.invite}`)
+        break
+      }
+      case 'invite': {
+        const r = needRoom()
+        if (r) {
+          info(`Invite to ${roomLabel(r)}: ${r.invite}`)
+          if (r.kind === 'named') info('Anyone who knows the room name and password can also join it.')
+        }
+        break
+      }
+      case 'leave': {
+        const r = needRoom()
+        if (r) {
+          await r.leave()
+          result.left = r
+          info(`Left ${roomLabel(r)}; its local history is deleted.`)
+        }
+        break
+      }
+      case 'rooms': {
+        const rooms = node.rooms
+        if (rooms.length === 0) info('No rooms joined. /join <room> joins one.')
+        rooms.forEach((r, i) => info(`${i + 1}. ${roomLabel(r)}  ${plural(r.stats.peers, 'peer')}${r === room ? '  (shown)' : ''}`))
+        break
+      }
+      case 'switch': {
+        const target = findRoom(node.rooms, command.target)
+        if (target) result.room = target
+        else error(`No joined room "${command.target}". /rooms lists them.`)
+        break
+      }
+      case 'nick': {
+        const before = node.profile.name
+        const profile = await node.setProfile({ name: command.name })
+        info(before ? `${before} is now known as ${profile.name}.` : `You are now known as ${profile.name}.`)
+        break
+      }
+      case 'status': {
+        await node.setProfile({ status: command.text })
+        info(command.text ? `Status set: ${command.text}` : 'Status cleared.')
+        break
+      }
+      case 'away': {
+        await node.setProfile({ away: command.message })
+        info(command.message ? `You are away: ${command.message}` : 'You are away.')
+        break
+      }
+      case 'back': {
+        if (node.profile.away === null) info('You were not away.')
+        else {
+          await node.setProfile({ away: null })
+          info('Welcome back.')
+        }
+        break
+      }
+      case 'peers': {
+        const r = needRoom()
+        if (!r) break
+        const members = sortMembers(r.members())
+        const online = members.filter((m) => m.online).length
+        info(`${roomLabel(r)}: ${plural(members.length, 'member')} known, ${online} online, ${plural(node.connections, 'connection')}.`)
+        for (const m of members) info(`  ${describeMember(m)}`)
+        break
+      }
+      case 'whoami': {
+        const p = node.profile
+        info(`You are ${p.name || '(no name: /nick sets one)'}  ${node.identity.fingerprint}`)
+        info(`Public key ${node.publicKey.toString('hex')}`)
+        if (p.status) info(`Status: ${p.status}`)
+        if (p.away !== null) info(p.away ? `Away: ${p.away}` : 'Away')
+        if (node.incognito) info('Incognito: nothing is written to disk.')
+        break
+      }
+      case 'clear':
+        result.clear = true
+        break
+      case 'help':
+        result.help = COMMANDS
+        for (const c of COMMANDS) info(`${c.usage.padEnd(26)} ${c.description}`)
+        info(`${'//text'.padEnd(26)} send a message that starts with /`)
+        break
+      case 'quit':
+        result.quit = true
+        break
+    }
+  } catch (err) {
+    error(isBackspaceError(err) ? `${err.code}: ${err.message}` : `Failed: ${(err as Error)?.message ?? String(err)}`)
+  }
+  return result
+}
+
+/** `#name` for a named room, `~label` for a private one. */
+export function roomLabel(room: Room): string {
+  return (room.kind === 'named' ? '#' : '~') + room.name
+}
+
+function findRoom(rooms: readonly Room[], target: string): Room | undefined {
+  const t = target.trim()
+  if (/^\d+$/.test(t)) return rooms[Number(t) - 1]
+  const bare = t.replace(/^[#~]/, '').toLowerCase()
+  return (
+    rooms.find((r) => r.name.toLowerCase() === bare) ?? rooms.find((r) => r.name.toLowerCase().startsWith(bare))
+  )
+}
+
+function sortMembers(members: Member[]): Member[] {
+  return members.sort(
+    (a, b) =>
+      Number(b.self) - Number(a.self) ||
+      Number(b.online) - Number(a.online) ||
+      (a.name || '\uffff').localeCompare(b.name || '\uffff') ||
+      a.fingerprint.localeCompare(b.fingerprint)
+  )
+}
+
+function describeMember(m: Member): string {
+  const parts = [`${m.name || '(no name)'} ${m.fingerprint}`]
+  if (m.self) parts.push('(you)')
+  parts.push(m.online ? (m.away !== null ? 'away' : 'online') : 'offline')
+  if (m.away) parts.push(`"${m.away}"`)
+  if (m.status) parts.push(`- ${m.status}`)
+  return parts.join('  ')
+}
+
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`
+}
+
+function usage(text: string): Command {
+  return { type: 'usage', text }
+}
+
+function usageOf(info: CommandInfo): Command {
+  return usage(`Usage: ${info.usage}`)
+}
+
+// The closest command name, if a typo away (at most two edits, transpositions counting one).
+function suggest(word: string): string | null {
+  let best: string | null = null
+  let bestDistance = 3
+  for (const c of COMMANDS) {
+    const d = editDistance(word, c.name)
+    if (d < bestDistance) {
+      best = `/${c.name}`
+      bestDistance = d
+    }
+  }
+  return best
+}
+
+function editDistance(a: string, b: string): number {
+  const d: number[][] = []
+  for (let i = 0; i <= a.length; i++) d.push([i, ...new Array<number>(b.length).fill(0)])
+  for (let j = 0; j <= b.length; j++) d[0]![j] = j
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1)
+      d[i]![j] = v
+    }
+  }
+  return d[a.length]![b.length]!
+}
+
+function splitArgs(text: string): string[] {
+  const args: string[] = []
+  for (const m of text.matchAll(/"([^"]*)"|(\S+)/g)) args.push(m[1] ?? m[2] ?? '')
+  return args
+}
+
