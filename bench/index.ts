@@ -1,73 +1,109 @@
-// `npm run bench`: Backspace delivery latency and throughput, next to raw Hypercore and a raw
-// Hyperswarm socket, measured in one run on a local testnet bound to 127.0.0.1.
+// `npm run bench`: Backspace next to what users would pick instead, on the same workloads in
+// the same run, all on 127.0.0.1:
 //
-// Every measurement uses two worker processes (bench/worker.ts), a writer and a reader, so
-// each side gets a core of its own. Latency is one-way: the writer stamps
-// process.hrtime.bigint() (CLOCK_MONOTONIC, the same clock in every process) into the
-// payload, and the reader subtracts it from its own reading on arrival.
+//   backspace  Backspace rooms, peers in separate processes on a local DHT testnet
+//   cabal      cabal-core 16 (hypercore 9, multifeed), replicating over loopback TCP
+//   ws         a central WebSocket relay (bench/ws-relay.ts) in its own process
+//   hypercore  the floor: raw Hypercore 11 append → replica get, over Hyperswarm
+//   swarm      the floor: a raw Hyperswarm socket (latency and throughput only)
 //
-// Environment knobs, for investigation: BENCH_ONLY=backspace,hypercore (a subset),
-// BENCH_CPU_PROF=dir (workers run with --cpu-prof), BENCH_JSON=file (the raw figures).
+// Workloads: latency (back to back, and paced at 5 ms), throughput, join (a fresh peer shows
+// the latest 50 of 10k / 100k messages), writers (10 / 100 / 1,000 writers in one room), the
+// relay at rest (10 / 100 / 1,000 rooms) and start-up. Every figure is the median of
+// `--reps` repetitions (3 by default), each with fresh processes. See docs/PERFORMANCE.md.
+//
+//   npm run bench                  the fast set (under 5 minutes)
+//   npm run bench -- --full        everything
+//   --reps N                       repetitions per figure (default 3)
+//   --only backspace,cabal         some contenders only
+//   --workloads latency,join       some workloads only (latency, throughput, join, writers,
+//                                  relay, startup)
+//   --messages N                   scale every count down to about N (a smoke run)
+//   --out FILE                     where the JSON goes (default bench/results/<date>.json,
+//                                  with the SVG chart next to it)
+//   BENCH_CPU_PROF=dir             workers run with --cpu-prof
+//   BENCH_DEBUG=1                  workers log their connections
 
-import { fork, type ChildProcess } from 'child_process'
 import { randomBytes } from 'crypto'
 import fs from 'fs/promises'
 import os from 'os'
 import path from 'path'
-import { fileURLToPath } from 'url'
+import { parseArgs } from 'util'
 import createTestnet from 'hyperdht/testnet.js'
-import type { InitMessage, Kind, ParentMessage, Role, Tag, WorkerMessage } from './protocol.js'
+import { renderChart } from './chart.js'
+import {
+  cdfPoints,
+  elapsedSeconds,
+  here,
+  killChildren,
+  median,
+  medianOf,
+  progress,
+  setQuiet,
+  summarize,
+  Worker,
+  type LatencyStats
+} from './harness.js'
+import type { InitMessage, JoinResult, Kind, Role } from './protocol.js'
+import type { Config, Figure, LatencyFigure, Results, ThroughputRun } from './results.js'
+import { measureRelayAtRest } from './relay-rest.js'
+import { measureStartup } from './startup.js'
+import { report } from './report.js'
+import { measureWriters } from './writers.js'
 
-const LATENCY_WARMUP = 200
-const LATENCY_COUNT = 1000
-const THROUGHPUT_WARMUP = 2000
-const THROUGHPUT_COUNT = 20_000
-const BURST = 200
 /** A chat-sized message text. */
 const TEXT_BYTES = 100
 const FRAME_BYTES = 64
+const PAGE = 50
+const PACE_MS = 5
+
+const { values: args } = parseArgs({
+  options: {
+    full: { type: 'boolean', default: false },
+    reps: { type: 'string' },
+    only: { type: 'string' },
+    workloads: { type: 'string' },
+    messages: { type: 'string' },
+    out: { type: 'string' },
+    quiet: { type: 'boolean', default: false }
+  }
+})
+
+const FULL = !!args.full
+const REPS = Math.max(1, Number(args.reps ?? 3))
+const SMOKE = args.messages !== undefined ? Math.max(10, Number(args.messages)) : null
+setQuiet(!!args.quiet)
+
+export const config: Config = {
+  full: FULL,
+  reps: REPS,
+  smoke: SMOKE !== null,
+  latencyCount: SMOKE ?? 1000,
+  warmup: SMOKE ? 10 : 100,
+  paceMs: PACE_MS,
+  throughputCount: SMOKE ? SMOKE * 5 : 10_000,
+  hypercoreBatch: 200,
+  joinHistories: SMOKE ? [Math.max(PAGE * 2, SMOKE * 5)] : FULL ? [10_000, 100_000] : [10_000],
+  page: PAGE,
+  writerCounts: SMOKE ? [3] : FULL ? [10, 100, 1000] : [10, 100],
+  messagesPerWriter: 10,
+  relayRooms: SMOKE ? [2] : FULL ? [10, 100, 1000] : [10, 100],
+  textBytes: TEXT_BYTES,
+  frameBytes: FRAME_BYTES
+}
+
 /** The whole run is stopped past this, whatever happens. */
-const RUN_TIMEOUT = 170_000
-const STEP_TIMEOUT = 60_000
+const RUN_TIMEOUT = (SMOKE ? 3 : FULL ? 60 : 12) * 60_000
 
-const TARGETS = { p50Ms: 2, p99Ms: 10, msgsPerSec: 10_000, ratio: 2 }
-
-const here = path.dirname(fileURLToPath(import.meta.url))
-const startedAt = process.hrtime.bigint()
-
-function progress(what: string): void {
-  const s = Number(process.hrtime.bigint() - startedAt) / 1e9
-  process.stderr.write(`bench [${s.toFixed(1).padStart(5)} s] ${what}\n`)
-}
-const children = new Set<ChildProcess>()
-
-interface LatencyStats {
-  n: number
-  p50: number
-  p99: number
-  mean: number
-  max: number
-}
-
-interface ThroughputResult {
-  count: number
-  /** Messages per second, from the first send to the reader holding the last one. */
-  msgsPerSec: number
-  /** Milliseconds until the writer had stored (handed over) every message. */
-  storedMs: number
-  /** Milliseconds until the reader had every message. */
-  receivedMs: number
-  /** One-way latency while the writer sends as fast as it can store (a queueing figure). */
-  loaded: LatencyStats
-}
-
-interface KindResult {
-  kind: Kind
-  latency: LatencyStats
-  /** How long the writer's send (append, socket write) took to resolve, in lockstep. */
-  stored: LatencyStats
-  throughput: ThroughputResult | null
-}
+const ALL_KINDS: Kind[] = ['swarm', 'hypercore', 'hypercore-encrypted', 'backspace', 'cabal', 'ws']
+const DEFAULT_KINDS: Kind[] = FULL ? ALL_KINDS : ALL_KINDS.filter((k) => k !== 'hypercore-encrypted')
+const only = args.only?.split(',').map((s) => s.trim())
+const KINDS = only ? ALL_KINDS.filter((k) => only.includes(k)) : DEFAULT_KINDS
+const ALL_WORKLOADS = ['latency', 'throughput', 'join', 'writers', 'relay', 'startup'] as const
+type Workload = (typeof ALL_WORKLOADS)[number]
+const WORKLOADS: Workload[] = args.workloads
+  ? ALL_WORKLOADS.filter((w) => args.workloads!.split(',').includes(w))
+  : [...ALL_WORKLOADS]
 
 /**
  * The size of a Backspace block holding one TEXT_BYTES text, which raw Hypercore blocks are
@@ -80,360 +116,286 @@ function backspaceBlockBytes(): number {
   return 1 + 1 + 32 + 3 + 1 + (1 + 1 + 9 + 1 + TEXT_BYTES) + 64
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN
-  const rank = Math.ceil((p / 100) * sorted.length) - 1
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank))]!
+// ---------------------------------------------------------------------------
+
+interface Net {
+  bootstrap: Array<{ host: string; port: number }>
+  root: string
 }
 
-/** Microsecond samples in, millisecond figures out. */
-function summarize(samplesUs: number[]): LatencyStats {
-  const sorted = [...samplesUs].sort((a, b) => a - b)
-  const sum = sorted.reduce((a, b) => a + b, 0)
+function baseInit(kind: Kind, net: Net, blockBytes: number): Omit<InitMessage, 'role' | 'dir'> {
   return {
-    n: sorted.length,
-    p50: percentile(sorted, 50) / 1000,
-    p99: percentile(sorted, 99) / 1000,
-    mean: sum / sorted.length / 1000,
-    max: (sorted[sorted.length - 1] ?? NaN) / 1000
+    type: 'init',
+    kind,
+    bootstrap: net.bootstrap,
+    rendezvous:
+      kind === 'backspace' ? `bench-${randomBytes(6).toString('hex')}` : randomBytes(32).toString('hex'),
+    coreKey: null,
+    port: null,
+    encryptionKey: kind === 'hypercore-encrypted' ? randomBytes(32).toString('hex') : null,
+    textBytes: TEXT_BYTES,
+    blockBytes,
+    frameBytes: FRAME_BYTES
   }
 }
 
-/** A forked worker and the messages it sent that nobody has waited for yet. */
-class Worker {
-  readonly role: Role
-  private readonly child: ChildProcess
-  private readonly inbox: WorkerMessage[] = []
-  private readonly waiters: Array<{
-    type: WorkerMessage['type']
-    resolve: (m: WorkerMessage) => void
-    reject: (err: Error) => void
-  }> = []
-  private failure: Error | null = null
-  private exited = false
-  /** Called for every ack the reader sends, instead of queueing it. */
-  onAck: (() => void) | null = null
-
-  constructor(kind: Kind, role: Role) {
-    this.role = role
-    const execArgv: string[] = []
-    const prof = process.env.BENCH_CPU_PROF
-    if (prof)
-      execArgv.push(
-        '--cpu-prof',
-        `--cpu-prof-dir=${prof}`,
-        `--cpu-prof-name=${kind}-${role}.cpuprofile`
-      )
-    this.child = fork(path.join(here, 'worker.js'), [], {
-      execArgv,
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc']
-    })
-    children.add(this.child)
-    this.child.on('message', (msg: WorkerMessage) => this.receive(msg))
-    this.child.on('exit', (code) => {
-      this.exited = true
-      children.delete(this.child)
-      if (code !== 0) this.fail(new Error(`${kind} ${role} exited with ${code}`))
-      else this.fail(new Error(`${kind} ${role} exited`))
-    })
+/** The processes of one contender: writer A, optionally the relay server, and more later. */
+class Group {
+  readonly workers: Worker[] = []
+  add(kind: Kind, role: Role): Worker {
+    const w = new Worker(kind, role)
+    this.workers.push(w)
+    return w
   }
-
-  send(msg: ParentMessage): void {
-    this.child.send(msg)
-  }
-
-  /** The next message of this type, in order of arrival. */
-  next<T extends WorkerMessage['type']>(
-    type: T,
-    timeout = STEP_TIMEOUT
-  ): Promise<Extract<WorkerMessage, { type: T }>> {
-    const i = this.inbox.findIndex((m) => m.type === type)
-    if (i !== -1)
-      return Promise.resolve(this.inbox.splice(i, 1)[0] as Extract<WorkerMessage, { type: T }>)
-    if (this.failure) return Promise.reject(this.failure)
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new Error(`${this.role}: no "${type}" within ${timeout} ms`))
-      }, timeout)
-      this.waiters.push({
-        type,
-        resolve: (m) => {
-          clearTimeout(timer)
-          resolve(m as Extract<WorkerMessage, { type: T }>)
-        },
-        reject: (err) => {
-          clearTimeout(timer)
-          reject(err)
-        }
-      })
-    })
-  }
-
   async close(): Promise<void> {
-    if (this.exited) return
-    const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()))
-    this.send({ type: 'close' })
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 15_000)
-    await exited
-    clearTimeout(timer)
-  }
-
-  private receive(msg: WorkerMessage): void {
-    if (msg.type === 'error') return this.fail(new Error(`${this.role}: ${msg.message}`))
-    if (msg.type === 'ack' && this.onAck) return this.onAck()
-    const i = this.waiters.findIndex((w) => w.type === msg.type)
-    if (i === -1) {
-      this.inbox.push(msg)
-      return
-    }
-    this.waiters.splice(i, 1)[0]!.resolve(msg)
-  }
-
-  private fail(err: Error): void {
-    if (this.failure) return
-    this.failure = err
-    for (const w of this.waiters.splice(0)) w.reject(err)
+    await Promise.all(this.workers.map((w) => w.close()))
   }
 }
 
-/** One writer and one reader of `kind`: warm-up, lockstep latency, then burst throughput. */
-async function measure(
-  kind: Kind,
-  bootstrap: Array<{ host: string; port: number }>,
-  root: string,
-  blockBytes: number
-): Promise<KindResult> {
-  const writer = new Worker(kind, 'writer')
-  const reader = new Worker(kind, 'reader')
+async function dir(net: Net, kind: Kind, role: string): Promise<string> {
+  return fs.mkdtemp(path.join(net.root, `${kind}-${role}-`))
+}
+
+/** Starts A (and the ws relay), ready for a reader or joiners. */
+async function startWriter(group: Group, kind: Kind, net: Net, blockBytes: number, create = false) {
+  const base = baseInit(kind, net, blockBytes)
+  if (kind === 'ws') {
+    const server = group.add('ws', 'server')
+    server.send({ ...base, role: 'server', dir: '' })
+    base.port = (await server.next('ready')).port
+  }
+  const writer = group.add(kind, 'writer')
+  writer.send({ ...base, role: 'writer', dir: await dir(net, kind, 'writer'), create })
+  const ready = await writer.next('ready')
+  if (kind !== 'ws') {
+    base.coreKey = ready.coreKey
+    if (ready.port !== null) base.port = ready.port
+  }
+  return { writer, base }
+}
+
+interface PairRun {
+  backToBack: { latencies: number[]; stored: number[] }
+  paced: { latencies: number[]; stored: number[] }
+  throughput: ThroughputRun | null
+}
+
+/** One repetition of latency and throughput: a fresh writer and reader. */
+async function pairRun(kind: Kind, net: Net, blockBytes: number): Promise<PairRun> {
+  const group = new Group()
   try {
-    const base: Omit<InitMessage, 'role' | 'dir' | 'coreKey'> = {
-      type: 'init',
-      kind,
-      bootstrap,
-      rendezvous:
-        kind === 'backspace'
-          ? `bench-${randomBytes(6).toString('hex')}`
-          : randomBytes(32).toString('hex'),
-      encryptionKey: kind === 'hypercore-encrypted' ? randomBytes(32).toString('hex') : null,
-      textBytes: TEXT_BYTES,
-      blockBytes,
-      frameBytes: FRAME_BYTES
-    }
-    const dir = (role: Role) => fs.mkdtemp(path.join(root, `${kind}-${role}-`))
-    progress(`${kind}: starting`)
-    const dirs = { writer: await dir('writer'), reader: await dir('reader') }
-    writer.send({ ...base, role: 'writer', dir: dirs.writer, coreKey: null })
-    if (kind === 'backspace') {
-      // Both join at once, as the room name is known in advance.
-      reader.send({ ...base, role: 'reader', dir: dirs.reader, coreKey: null })
-      await writer.next('ready')
-    } else {
-      // Raw writers are announced when ready; the Hypercore reader needs the core key.
-      const { coreKey } = await writer.next('ready')
-      reader.send({ ...base, role: 'reader', dir: dirs.reader, coreKey })
-    }
+    const { writer, base } = await startWriter(group, kind, net, blockBytes)
+    const reader = group.add(kind, 'reader')
+    // A Backspace reader joins the named room at once; raw readers need the writer's key.
+    reader.send({ ...base, role: 'reader', dir: await dir(net, kind, 'reader') })
     await reader.next('ready')
-    progress(`${kind}: ready`)
     await Promise.all([writer.next('connected'), reader.next('connected')])
-    reader.onAck = () => writer.send({ type: 'ack' })
 
-    const run = async (tag: Tag, count: number, order: 'lockstep' | 'burst') => {
-      progress(`${kind}: ${tag} ×${count}`)
-      reader.send({ type: 'expect', tag, count, ack: order === 'lockstep' })
+    const sequence = async (tag: 'w' | 'l' | 'p', count: number, pauseMs: number) => {
+      reader.send({ type: 'expect', tag, count })
       await reader.next('expecting')
-      if (order === 'lockstep') writer.send({ type: 'lockstep', tag, count })
-      else writer.send({ type: 'burst', tag, count, burst: BURST })
+      writer.send({ type: 'sequence', tag, count, pauseMs })
       const [sent, received] = await Promise.all([writer.next('sent'), reader.next('received')])
-      return { sent, received }
+      return { latencies: received.latencies, stored: sent.stored }
     }
 
-    await run('lw', LATENCY_WARMUP, 'lockstep')
-    const lat = await run('l', LATENCY_COUNT, 'lockstep')
-    const latency = summarize(lat.received.latencies)
-    const stored = summarize(lat.sent.stored)
-
-    let throughput: ThroughputResult | null = null
-    if (kind !== 'swarm') {
-      await run('tw', THROUGHPUT_WARMUP, 'burst')
-      const tp = await run('t', THROUGHPUT_COUNT, 'burst')
-      const first = BigInt(tp.sent.firstNs)
-      const receivedMs = Number(BigInt(tp.received.lastNs) - first) / 1e6
-      throughput = {
-        count: THROUGHPUT_COUNT,
-        msgsPerSec: THROUGHPUT_COUNT / (receivedMs / 1000),
-        storedMs: Number(BigInt(tp.sent.storedNs) - first) / 1e6,
-        receivedMs,
-        loaded: summarize(tp.received.latencies)
+    await sequence('w', config.warmup, 0)
+    const run: PairRun = {
+      backToBack: await sequence('l', config.latencyCount, 0),
+      paced: await sequence('p', config.latencyCount, PACE_MS),
+      throughput: null
+    }
+    if (WORKLOADS.includes('throughput')) {
+      const count = config.throughputCount
+      reader.send({ type: 'expect', tag: 't', count })
+      await reader.next('expecting')
+      const batch = kind === 'hypercore' || kind === 'hypercore-encrypted' ? config.hypercoreBatch : 0
+      writer.send({ type: 'burst', tag: 't', count, batch })
+      const [sent, received] = await Promise.all([
+        writer.next('sent', 120_000),
+        reader.next('received', 120_000)
+      ])
+      const first = BigInt(sent.firstNs)
+      const receivedMs = Number(BigInt(received.lastNs) - first) / 1e6
+      run.throughput = {
+        count,
+        msgsPerSec: count / (receivedMs / 1000),
+        storedMs: Number(BigInt(sent.storedNs) - first) / 1e6,
+        receivedMs
       }
     }
-    return { kind, latency, stored, throughput }
+    return run
   } finally {
-    await Promise.all([writer.close(), reader.close()])
+    await group.close()
+  }
+}
+
+async function latencyAndThroughput(results: Results, net: Net, blockBytes: number) {
+  for (const kind of KINDS) {
+    const runs: PairRun[] = []
+    for (let r = 0; r < REPS; r++) {
+      progress(`${kind}: latency${WORKLOADS.includes('throughput') ? ' + throughput' : ''}, repetition ${r + 1}/${REPS}`)
+      try {
+        runs.push(await pairRun(kind, net, blockBytes))
+      } catch (err) {
+        results.errors.push(`${kind} latency/throughput repetition ${r + 1}: ${(err as Error).message}`)
+        progress(`${kind}: FAILED ${(err as Error).message}`)
+      }
+    }
+    if (runs.length === 0) continue
+    const figure = (pick: (r: PairRun) => { latencies: number[]; stored: number[] }): LatencyFigure => {
+      const stats = runs.map((r) => summarize(pick(r).latencies))
+      return {
+        runs: stats,
+        median: medianOf(stats),
+        cdf: cdfPoints(runs.flatMap((r) => pick(r).latencies)),
+        sendResolved: medianOf(runs.map((r) => summarize(pick(r).stored)))
+      }
+    }
+    results.latency.backToBack[kind] = figure((r) => r.backToBack)
+    results.latency.paced[kind] = figure((r) => r.paced)
+    const tps = runs.map((r) => r.throughput).filter((t): t is ThroughputRun => t !== null)
+    if (tps.length > 0) results.throughput[kind] = { runs: tps, median: medianOf(tps) }
+    const m = results.latency.backToBack[kind]!.median
+    progress(
+      `${kind}: p50 ${m.p50.toFixed(3)} ms back to back, ${results.latency.paced[kind]!.median.p50.toFixed(3)} ms paced` +
+        (results.throughput[kind] ? `, ${Math.round(results.throughput[kind]!.median.msgsPerSec)} msg/s` : '')
+    )
+  }
+}
+
+/** A seeder A holding `total` messages, then REPS fresh joiners, one after another. */
+async function join(results: Results, net: Net, blockBytes: number) {
+  const kinds = KINDS.filter((k) => k === 'backspace' || k === 'cabal' || k === 'hypercore' || k === 'ws')
+  for (const total of config.joinHistories) {
+    for (const kind of kinds) {
+      // 100k only for Backspace and Cabal, to show how join time grows with history.
+      if (total > 10_000 && kind !== 'backspace' && kind !== 'cabal') continue
+      const group = new Group()
+      const runs: JoinResult[] = []
+      try {
+        progress(`${kind}: join, filling a room with ${total.toLocaleString('en-US')} messages`)
+        const { writer, base } = await startWriter(group, kind, net, blockBytes)
+        // The ws relay keeps history only of what clients send through it: A is its client.
+        const batch = kind === 'hypercore' ? 1000 : 0
+        writer.send({ type: 'burst', tag: 'h', count: total, batch })
+        await writer.next('sent', 600_000)
+        if (kind === 'ws') {
+          // Every send was written to the socket; the relay has them once a reader can see them.
+          await new Promise((r) => setTimeout(r, 200))
+        }
+        for (let r = 0; r < REPS; r++) {
+          const joiner = new Worker(kind, 'joiner')
+          try {
+            joiner.send({ ...base, role: 'joiner', dir: await dir(net, kind, 'joiner') })
+            await joiner.next('ready', 120_000)
+            joiner.send({ type: 'join', total, page: PAGE })
+            const joined = await joiner.next('joined', total > 10_000 ? 600_000 : 180_000)
+            const { type: _t, ...result } = joined
+            runs.push(result)
+            progress(`${kind}: join ${r + 1}/${REPS} of ${total}: ${result.ms.toFixed(0)} ms, rss ${(result.rss / 2 ** 20).toFixed(0)} MiB`)
+          } finally {
+            await joiner.close()
+          }
+        }
+      } catch (err) {
+        results.errors.push(`${kind} join ${total}: ${(err as Error).message}`)
+        progress(`${kind}: join FAILED ${(err as Error).message}`)
+      } finally {
+        await group.close()
+      }
+      if (runs.length > 0) {
+        const byKind = (results.join[kind] ??= {})
+        byKind[String(total)] = { runs, median: medianOf(runs) }
+      }
+    }
   }
 }
 
 // ---------------------------------------------------------------------------
-// Output
-// ---------------------------------------------------------------------------
 
-const LABELS: Record<Kind, string> = {
-  swarm: `Hyperswarm socket, ${FRAME_BYTES} B frame`,
-  hypercore: 'Hypercore append → replica get',
-  'hypercore-encrypted': 'Hypercore, encrypted blocks',
-  backspace: 'Backspace send() → message event'
-}
-
-const ms = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '–')
-const int = (x: number) => (Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '–')
-const ratio = (x: number) => (Number.isFinite(x) ? `${x.toFixed(2)}x` : '–')
-const verdict = (ok: boolean) => (ok ? 'pass' : '**FAIL**')
-
-function report(results: KindResult[], blockBytes: number, seconds: number): string {
-  const by = (k: Kind) => results.find((r) => r.kind === k)
-  const lines: string[] = []
+async function machine(): Promise<Results['machine']> {
   const cpus = os.cpus()
-  lines.push(
-    `Node ${process.version}, ${cpus.length} × ${cpus[0]?.model.trim() ?? 'cpu'}, ${os.platform()} ${os.release()}. ` +
-      `Texts of ${TEXT_BYTES} B; raw Hypercore blocks of ${blockBytes} B, the size of a one-message Backspace block. ` +
-      `Run took ${seconds.toFixed(1)} s.`
-  )
-  lines.push('')
-  lines.push(
-    `**One-way latency** (ms; ${LATENCY_COUNT} messages, one at a time, after ${LATENCY_WARMUP} warm-up)`
-  )
-  lines.push('')
-  lines.push('| Path | p50 | p99 | mean | max | writer-side send resolved p50 / p99 |')
-  lines.push('| --- | ---: | ---: | ---: | ---: | ---: |')
-  for (const r of results) {
-    const l = r.latency
-    const s = r.stored
-    lines.push(
-      `| ${LABELS[r.kind]} | ${ms(l.p50)} | ${ms(l.p99)} | ${ms(l.mean)} | ${ms(l.max)} | ${ms(s.p50)} / ${ms(s.p99)} |`
-    )
+  return {
+    cpu: cpus[0]?.model.trim() ?? 'unknown',
+    cores: cpus.length,
+    node: process.version,
+    platform: os.platform(),
+    release: os.release(),
+    memory: os.totalmem(),
+    loadavg: os.loadavg()
   }
-  lines.push('')
-  lines.push(
-    `**Throughput**, one writer → one reader (${THROUGHPUT_COUNT.toLocaleString('en-US')} messages in bursts of ${BURST}, ` +
-      `after ${THROUGHPUT_WARMUP.toLocaleString('en-US')} warm-up). Raw Hypercore appends each burst as ${BURST} ` +
-      `blocks, one per message; Backspace packs the sends of one tick into one signed block.`
-  )
-  lines.push('')
-  lines.push(
-    '| Path | msgs/s | all stored (ms) | all received (ms) | latency under load p50 / p99 (ms) |'
-  )
-  lines.push('| --- | ---: | ---: | ---: | ---: |')
-  for (const r of results) {
-    const t = r.throughput
-    if (!t) continue
-    lines.push(
-      `| ${LABELS[r.kind]} | ${int(t.msgsPerSec)} | ${int(t.storedMs)} | ${int(t.receivedMs)} | ` +
-        `${ms(t.loaded.p50)} / ${ms(t.loaded.p99)} |`
-    )
-  }
-
-  const bs = by('backspace')
-  if (bs) {
-    const refs = (['hypercore', 'hypercore-encrypted'] as const)
-      .map(by)
-      .filter((r) => r !== undefined)
-    if (refs.length > 0) {
-      lines.push('')
-      lines.push('**Backspace / raw Hypercore**')
-      lines.push('')
-      lines.push('| Ratio | ' + refs.map((r) => `vs ${LABELS[r.kind]}`).join(' | ') + ' |')
-      lines.push('| --- |' + refs.map(() => ' ---: |').join(''))
-      lines.push(
-        '| latency p50 (lower is better) | ' +
-          refs.map((r) => ratio(bs.latency.p50 / r.latency.p50)).join(' | ') +
-          ' |'
-      )
-      lines.push(
-        '| latency p99 | ' +
-          refs.map((r) => ratio(bs.latency.p99 / r.latency.p99)).join(' | ') +
-          ' |'
-      )
-      lines.push(
-        '| throughput (higher is better) | ' +
-          refs
-            .map((r) =>
-              ratio((bs.throughput?.msgsPerSec ?? NaN) / (r.throughput?.msgsPerSec ?? NaN))
-            )
-            .join(' | ') +
-          ' |'
-      )
-    }
-
-    const ref = by('hypercore')
-    const tput = bs.throughput?.msgsPerSec ?? NaN
-    lines.push('')
-    lines.push('**Targets**')
-    lines.push('')
-    lines.push('| Target | Measured | Result |')
-    lines.push('| --- | ---: | --- |')
-    lines.push(
-      `| latency p50 ≤ ${TARGETS.p50Ms} ms | ${ms(bs.latency.p50)} ms | ${verdict(bs.latency.p50 <= TARGETS.p50Ms)} |`
-    )
-    lines.push(
-      `| latency p99 ≤ ${TARGETS.p99Ms} ms | ${ms(bs.latency.p99)} ms | ${verdict(bs.latency.p99 <= TARGETS.p99Ms)} |`
-    )
-    lines.push(
-      `| throughput ≥ ${int(TARGETS.msgsPerSec)} msg/s | ${int(tput)} msg/s | ${verdict(tput >= TARGETS.msgsPerSec)} |`
-    )
-    if (ref) {
-      const lr = bs.latency.p50 / ref.latency.p50
-      const tr = (ref.throughput?.msgsPerSec ?? NaN) / tput
-      lines.push(
-        `| latency p50 within ${TARGETS.ratio}x of raw Hypercore | ${ratio(lr)} | ${verdict(lr <= TARGETS.ratio)} |`
-      )
-      lines.push(
-        `| throughput within ${TARGETS.ratio}x of raw Hypercore | ` +
-          `${tr <= 1 ? `${ratio(1 / tr)} faster` : `${ratio(tr)} slower`} | ${verdict(tr <= TARGETS.ratio)} |`
-      )
-    }
-  }
-  return lines.join('\n')
 }
-
-// ---------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const all: Kind[] = ['swarm', 'hypercore', 'hypercore-encrypted', 'backspace']
-  const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim())
-  const kinds = only ? all.filter((k) => only.includes(k)) : all
   const blockBytes = backspaceBlockBytes()
+  const date = new Date().toISOString()
+  const results: Results = {
+    version: 1,
+    date,
+    machine: await machine(),
+    config: { ...config, kinds: KINDS, workloads: WORKLOADS, blockBytes },
+    seconds: 0,
+    latency: { backToBack: {}, paced: {} },
+    throughput: {},
+    join: {},
+    writers: {},
+    relay: null,
+    startup: null,
+    errors: []
+  }
 
   const testnet = await createTestnet(3, { host: '127.0.0.1' })
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'backspace-bench-'))
-  const results: KindResult[] = []
+  const net: Net = { bootstrap: testnet.bootstrap, root }
   try {
-    for (const kind of kinds) {
-      results.push(await measure(kind, testnet.bootstrap, root, blockBytes))
+    if (WORKLOADS.includes('latency') || WORKLOADS.includes('throughput')) {
+      await latencyAndThroughput(results, net, blockBytes)
+    }
+    if (WORKLOADS.includes('join')) await join(results, net, blockBytes)
+    if (WORKLOADS.includes('writers')) {
+      for (const kind of ['backspace', 'cabal'] as const) {
+        if (!KINDS.includes(kind)) continue
+        results.writers[kind] = await measureWriters(kind, net, config, results.errors)
+      }
+    }
+    if (WORKLOADS.includes('startup')) {
+      results.startup = await measureStartup(net.bootstrap, REPS, results.errors)
+    }
+    // Last: the relay subcommand may land while the bench is being written.
+    if (WORKLOADS.includes('relay') && KINDS.includes('backspace')) {
+      results.relay = await measureRelayAtRest(net, config.relayRooms, results.errors)
     }
   } finally {
     await testnet.destroy()
     await fs.rm(root, { recursive: true, force: true })
   }
-  const seconds = Number(process.hrtime.bigint() - startedAt) / 1e9
-  console.log(report(results, blockBytes, seconds))
-  if (process.env.BENCH_JSON) {
-    await fs.writeFile(
-      process.env.BENCH_JSON,
-      JSON.stringify({ blockBytes, results }, null, 2) + '\n'
-    )
-  }
+  results.seconds = elapsedSeconds()
+
+  console.log(report(results))
+  const out = args.out ?? path.join(here, '..', '..', 'bench', 'results', `${date.slice(0, 10)}.json`)
+  await fs.mkdir(path.dirname(out), { recursive: true })
+  await fs.writeFile(out, JSON.stringify(results, null, 2) + '\n')
+  const svg = out.replace(/\.json$/, '') + '.svg'
+  await fs.writeFile(svg, renderChart(results))
+  progress(`wrote ${out} and ${svg}`)
+  if (results.errors.length > 0) progress(`${results.errors.length} errors: see "errors" in the JSON`)
 }
 
 const deadline = setTimeout(() => {
   console.error(`bench: stopped after ${RUN_TIMEOUT / 1000} s`)
-  for (const child of children) child.kill('SIGKILL')
+  killChildren()
   process.exit(1)
 }, RUN_TIMEOUT)
 
 main().then(
-  () => clearTimeout(deadline),
+  () => {
+    clearTimeout(deadline)
+  },
   (err) => {
     console.error('bench failed:', err)
-    for (const child of children) child.kill('SIGKILL')
+    killChildren()
     process.exit(1)
   }
 )
+

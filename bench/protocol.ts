@@ -2,27 +2,44 @@
 // Times cross the process boundary as decimal strings of process.hrtime.bigint() (the
 // system-wide CLOCK_MONOTONIC), so no precision is lost.
 
-/** What is measured: a raw Hyperswarm socket, a raw Hypercore, or a Backspace room. */
-export type Kind = 'swarm' | 'hypercore' | 'hypercore-encrypted' | 'backspace'
-export type Role = 'writer' | 'reader'
+/**
+ * What is measured: a raw Hyperswarm socket, a raw Hypercore (plain or with block
+ * encryption), a Backspace room, a Cabal (cabal-core) over a loopback TCP socket, or a
+ * central WebSocket relay.
+ */
+export type Kind = 'swarm' | 'hypercore' | 'hypercore-encrypted' | 'backspace' | 'cabal' | 'ws'
+/** writer = A, reader = B, joiner = a fresh peer C, server = the WebSocket relay. */
+export type Role = 'writer' | 'reader' | 'joiner' | 'server'
 
-/** How a payload is used. Warm-up payloads are received like the others and not counted. */
-export type Tag = 'lw' | 'l' | 'tw' | 't'
+/**
+ * How a payload is used: warm-up (w), back-to-back latency (l), paced latency (p),
+ * throughput (t), join history (h). Payloads of another tag than the one expected are
+ * received and not counted.
+ */
+export type Tag = 'w' | 'l' | 'p' | 't' | 'h'
+const TAGS: readonly string[] = ['w', 'l', 'p', 't', 'h']
 
 export interface InitMessage {
   type: 'init'
   kind: Kind
   role: Role
   bootstrap: Array<{ host: string; port: number }>
-  /** Shared by writer and reader: the swarm topic (hex), or the Backspace room name. */
+  /** Shared by all sides: the swarm topic (hex), or the Backspace room name. */
   rendezvous: string
-  /** The writer's core key (hex), for the Hypercore reader. */
+  /**
+   * The writer's core key or cabal key (hex), for readers and joiners that need it; for
+   * Backspace, an invite to join instead of the named room `rendezvous`.
+   */
   coreKey: string | null
+  /** Backspace writer: create a private room (its invite comes back as `coreKey`). */
+  create?: boolean
+  /** The loopback TCP port to dial: the Cabal writer's replication server, or the ws relay. */
+  port: number | null
   /** The Hypercore block encryption key (hex) when the core is encrypted. */
   encryptionKey: string | null
   /** A fresh storage directory for this worker. */
   dir: string
-  /** Bytes of a Backspace message text. */
+  /** Bytes of a message text (Backspace, Cabal, ws). */
   textBytes: number
   /** Bytes of a raw Hypercore block: the size of a one-message Backspace block with such a text. */
   blockBytes: number
@@ -30,48 +47,80 @@ export interface InitMessage {
   frameBytes: number
 }
 
-/** Parent → writer: send `count` payloads one at a time, each after the reader acked the last. */
-export interface LockstepMessage {
-  type: 'lockstep'
+/**
+ * Parent → writer: send `count` payloads one at a time, awaiting each send (the contender's
+ * own completion: stored locally, or written to the socket), then pausing `pauseMs`.
+ */
+export interface SequenceMessage {
+  type: 'sequence'
   tag: Tag
   count: number
+  pauseMs: number
 }
 
-/** Parent → writer: send `count` payloads in bursts of `burst`, each burst stored before the next. */
+/**
+ * Parent → writer: send `count` payloads without awaiting them. `batch` > 0 hands them over
+ * in arrays of that many (raw Hypercore's batched append); 0 means one call per payload.
+ */
 export interface BurstMessage {
   type: 'burst'
   tag: Tag
   count: number
-  burst: number
+  batch: number
 }
 
-/** Parent → reader: count payloads with `tag` until `count` arrived, acking each if `ack`. */
+/** Parent → reader: count payloads with `tag` until `count` arrived. */
 export interface ExpectMessage {
   type: 'expect'
   tag: Tag
   count: number
-  ack: boolean
+  /** Post a `got` for each payload as it arrives (the writers workload waits on them). */
+  report?: boolean
+}
+
+/** Parent → joiner: start with empty storage and show the latest `page` of `total` messages. */
+export interface JoinMessage {
+  type: 'join'
+  total: number
+  page: number
 }
 
 export type ParentMessage =
-  InitMessage | LockstepMessage | BurstMessage | ExpectMessage | { type: 'ack' } | { type: 'close' }
+  | InitMessage
+  | SequenceMessage
+  | BurstMessage
+  | ExpectMessage
+  | JoinMessage
+  | { type: 'close' }
+
+export interface JoinResult {
+  /** From the joiner's start (empty storage) to the latest page being shown. */
+  ms: number
+  /** From the first connection to a peer to the latest page being shown. */
+  afterConnectMs: number
+  /** How many messages the page held. */
+  shown: number
+  /** Resident memory of the joiner when the page was shown, in bytes. */
+  rss: number
+}
 
 export type WorkerMessage =
-  /** The worker is set up; a Hypercore writer tells its core key. */
-  | { type: 'ready'; coreKey: string | null }
+  /** The worker is set up; a Hypercore or Cabal writer tells its key, a server its port. */
+  | { type: 'ready'; coreKey: string | null; port: number | null }
   /** The worker is connected to its peer and can send or receive. */
   | { type: 'connected' }
-  /** Reader: a payload of a lockstep run arrived. */
-  | { type: 'ack' }
   /** Reader: the reader is counting payloads of the announced tag. */
   | { type: 'expecting' }
   /** Reader: every expected payload arrived. `latencies` are one-way, in microseconds. */
   | { type: 'received'; tag: Tag; count: number; lastNs: string; latencies: number[] }
   /**
-   * Writer: every payload was handed over, and stored locally (for Hypercore and Backspace).
-   * In a lockstep run, `stored` has each send's time until it resolved, in microseconds.
+   * Writer: every payload was handed over, and stored locally (for Hypercore, Backspace
+   * and Cabal). `stored` has each awaited send's time until it resolved, in microseconds.
    */
   | { type: 'sent'; tag: Tag; firstNs: string; storedNs: string; stored: number[] }
+  | ({ type: 'joined' } & JoinResult)
+  /** Reader, when asked to report: one payload arrived. */
+  | { type: 'got'; seq: number }
   | { type: 'closed' }
   | { type: 'error'; message: string }
 
@@ -91,6 +140,10 @@ export function parseHeader(text: string): Header | null {
   const parts = text.split('|', 3)
   if (parts.length < 3) return null
   const [tag, seq, stamp] = parts as [string, string, string]
-  if (tag !== 'lw' && tag !== 'l' && tag !== 'tw' && tag !== 't') return null
-  return { tag, seq: Number(seq), stampNs: BigInt(stamp) }
+  if (!TAGS.includes(tag)) return null
+  try {
+    return { tag: tag as Tag, seq: Number(seq), stampNs: BigInt(stamp) }
+  } catch {
+    return null
+  }
 }

@@ -1,37 +1,56 @@
-// One side of a benchmark pair, run in its own process (forked by bench/index.ts) so the
-// writer and the reader each get a core of their own. It sets up a raw Hyperswarm socket, a
-// raw Hypercore or a Backspace room, then follows the parent's orders over IPC.
+// One side of a benchmark run, in its own process (forked by bench/index.ts), so the writer,
+// the reader and a joiner each get their own event loop and, on two cores, mostly a core of
+// their own. It sets up a raw Hyperswarm socket, a raw Hypercore, a Backspace room, a Cabal,
+// or a WebSocket client (or the relay server itself), then follows the parent's orders.
 
 import b4a from 'b4a'
 import Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import HyperDHT from 'hyperdht'
 import Hyperswarm from 'hyperswarm'
+import net from 'net'
+import { setImmediate as immediate, setTimeout as sleep } from 'timers/promises'
+import WebSocket from 'ws'
 import { Backspace } from '../lib/index.js'
+import {
+  CHANNEL,
+  cabalReady,
+  closeCabal,
+  loadCabal,
+  publishText,
+  readLatest,
+  type Cabal,
+  type CabalMessage
+} from './cabal.js'
 import {
   makePayload,
   parseHeader,
   type BurstMessage,
   type ExpectMessage,
   type InitMessage,
-  type LockstepMessage,
+  type JoinMessage,
+  type JoinResult,
   type ParentMessage,
+  type SequenceMessage,
   type WorkerMessage
 } from './protocol.js'
+import { startRelay } from './ws-relay.js'
 
 /** How a side sends and stops. A reader's transport calls `deliver` for each payload. */
 interface Transport {
-  /** Sends the payloads together; resolves once they are handed over (and stored, if stored). */
+  /** Sends the payloads; resolves once they are handed over (and stored, if stored). */
   send(payloads: string[]): Promise<void>
   /** Resolves once the side is connected to its peer and ready to send or receive. */
   connected(): Promise<void>
+  /** Joiner: shows the latest `page` of `total` messages, from empty storage. */
+  join?(order: JoinMessage, startNs: bigint): Promise<JoinResult>
   close(): Promise<void>
 }
 
 type Deliver = (text: string, arrivedNs: bigint) => void
 
-const ACK_TIMEOUT = 10_000
 const DEBUG = !!process.env.BENCH_DEBUG
+const POLL_MS = 10
 
 function debug(what: string): void {
   if (DEBUG)
@@ -67,6 +86,29 @@ function waitFor(check: () => boolean, emitter: { on: Function; off: Function },
     }
     emitter.on(event, on)
   })
+}
+
+/** Resolves once `check()` holds, looking every few milliseconds. */
+async function until(check: () => boolean): Promise<void> {
+  while (!check()) await sleep(2)
+}
+
+const msSince = (ns: bigint) => Number(process.hrtime.bigint() - ns) / 1e6
+
+function joinResult(startNs: bigint, connectedNs: bigint | null, shown: number): JoinResult {
+  const now = process.hrtime.bigint()
+  return {
+    ms: Number(now - startNs) / 1e6,
+    afterConnectMs: connectedNs === null ? NaN : Number(now - connectedNs) / 1e6,
+    shown,
+    rss: process.memoryUsage().rss
+  }
+}
+
+/** The page is the latest one: `page` messages, the newest being the last of `total`. */
+function isLatestPage(texts: string[], order: JoinMessage): boolean {
+  if (texts.length < order.page) return false
+  return texts.some((t) => parseHeader(t)?.seq === order.total - 1)
 }
 
 function createSwarm(init: InitMessage): Hyperswarm {
@@ -116,6 +158,9 @@ async function swarmTransport(init: InitMessage, deliver: Deliver): Promise<Tran
     async send(payloads) {
       if (!conn) throw new Error('no connection')
       for (const p of payloads) conn.write(b4a.from(p, 'latin1'))
+      // A socket write completes synchronously; an awaited send yields to the event loop
+      // once so the frame is flushed to the kernel before the next one is written.
+      if (payloads.length === 1) await immediate()
     },
     connected: () => waitFor(() => conn !== null, swarm, 'connection'),
     close: () => swarm.destroy()
@@ -156,14 +201,20 @@ async function hypercoreTransport(
   }
 
   const swarm = createSwarm(init)
+  let connectedNs: bigint | null = null
   swarm.on('connection', (conn: Hyperswarm.Connection) => {
     debug(`connection ${conn.remotePublicKey.toString('hex', 0, 4)}`)
+    connectedNs ??= process.hrtime.bigint()
     conn.on('error', () => {})
     conn.on('close', () => debug('connection closed'))
     store.replicate(conn)
   })
   // Announced before the reader starts looking, so it finds the writer on its first lookup.
-  await swarm.join(core.discoveryKey!, { server: true, client: true }).flushed()
+  const discovery = swarm.join(core.discoveryKey!, {
+    server: init.role === 'writer',
+    client: true
+  })
+  if (init.role === 'writer') await discovery.flushed()
 
   return {
     key: core.key!,
@@ -172,6 +223,21 @@ async function hypercoreTransport(
         await core.append(payloads.map((p) => b4a.from(p, 'latin1')))
       },
       connected: () => waitFor(() => core.peers.length > 0, core, 'peer-add'),
+      async join(order, startNs) {
+        // A sparse replica: learn the length, then fetch only the last page of blocks.
+        await waitFor(() => core.peers.length > 0, core, 'peer-add')
+        while (core.length < order.total) {
+          await core.update({ wait: true })
+          if (core.length < order.total) await sleep(POLL_MS)
+        }
+        const from = core.length - order.page
+        const blocks = await Promise.all(
+          Array.from({ length: order.page }, (_, i) => core.get(from + i))
+        )
+        const texts = blocks.map((b) => (b ? b.toString('latin1', 0, 64) : ''))
+        if (!isLatestPage(texts, order)) throw new Error('hypercore: not the latest page')
+        return joinResult(startNs, connectedNs, texts.length)
+      },
       async close() {
         await swarm.destroy()
         await store.close()
@@ -184,25 +250,26 @@ async function hypercoreTransport(
 // Backspace: a room with one writing member and one reading member
 // ---------------------------------------------------------------------------
 
-async function backspaceTransport(init: InitMessage, deliver: Deliver): Promise<Transport> {
+async function backspaceTransport(
+  init: InitMessage,
+  deliver: Deliver
+): Promise<{ transport: Transport; invite: string }> {
   const node = new Backspace({ storage: init.dir, bootstrap: init.bootstrap })
   node.on('error', (err) => fail(err))
   await node.ready()
-  if (DEBUG) {
-    // Private, for debugging only: when the room's connections open.
-    const swarm = (node as unknown as { swarm: Hyperswarm }).swarm
-    debug(`swarm ${swarm.keyPair.publicKey.toString('hex', 0, 4)}`)
-    swarm.on('connection', (c: Hyperswarm.Connection) => {
-      debug(`connection ${c.remotePublicKey.toString('hex', 0, 4)}`)
-    })
-  }
-  const room = await node.join(init.rendezvous)
+  const room = init.create
+    ? await node.createRoom({ name: 'bench' })
+    : await node.join(init.coreKey ?? init.rendezvous)
   room.on('error', (err) => fail(err))
   room.on('reject', (e) => fail(new Error(`rejected block: ${e.reason}`)))
+  let connectedNs: bigint | null = room.stats.peers > 0 ? process.hrtime.bigint() : null
+  room.on('peer-add', () => {
+    connectedNs ??= process.hrtime.bigint()
+  })
   if (init.role === 'reader') {
     room.on('message', (m) => deliver(m.text, process.hrtime.bigint()))
   }
-  return {
+  const transport: Transport = {
     async send(payloads) {
       // Sends in one tick are appended as one batch.
       await Promise.all(payloads.map((p) => room.send(p)))
@@ -212,7 +279,151 @@ async function backspaceTransport(init: InitMessage, deliver: Deliver): Promise<
       // The reader must know the writer's core before anything is sent.
       if (init.role === 'reader') await waitFor(() => room.stats.writers > 1, room, 'writer-add')
     },
+    async join(order, startNs) {
+      // The sparse join an app does: ask for the latest page until it holds the newest message.
+      for (;;) {
+        const page = await room.messages({ limit: order.page })
+        const texts = page.map((m) => m.text)
+        if (isLatestPage(texts, order)) return joinResult(startNs, connectedNs, texts.length)
+        await sleep(POLL_MS)
+      }
+    },
     close: () => node.close()
+  }
+  return { transport, invite: room.invite }
+}
+
+// ---------------------------------------------------------------------------
+// Cabal: cabal-core over a TCP socket on 127.0.0.1 (never its public swarm)
+// ---------------------------------------------------------------------------
+
+async function cabalTransport(
+  init: InitMessage,
+  deliver: Deliver
+): Promise<{ transport: Transport; key: string; port: number | null }> {
+  const { Cabal, ram } = loadCabal()
+  const cabal = init.role === 'writer' ? Cabal(ram) : Cabal(ram, init.coreKey)
+  await cabalReady(cabal)
+  const sockets = new Set<net.Socket>()
+  let connectedNs: bigint | null = null
+  let helloSeen = false
+  const pipe = (socket: net.Socket, initiator: boolean) => {
+    connectedNs ??= process.hrtime.bigint()
+    sockets.add(socket)
+    socket.setNoDelay(true)
+    const stream = cabal.replicate(initiator)
+    socket.on('error', () => {})
+    stream.on('error', () => {})
+    socket.on('close', () => sockets.delete(socket))
+    socket.pipe(stream).pipe(socket)
+  }
+  let newestSeq = -1
+  cabal.messages.events.on(CHANNEL, (m: CabalMessage) => {
+    const now = process.hrtime.bigint()
+    helloSeen = true
+    const text = m.value.content.text
+    deliver(text, now)
+    if (init.role === 'joiner') newestSeq = Math.max(newestSeq, parseHeader(text)?.seq ?? -1)
+  })
+
+  let server: net.Server | null = null
+  let port: number | null = null
+  if (init.role === 'writer') {
+    const srv = net.createServer((socket) => pipe(socket, false))
+    server = srv
+    await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', () => resolve()))
+    port = (srv.address() as net.AddressInfo).port
+    // The reader is connected once it has read this one (it learnt the writer's feed).
+    await publishText(cabal, 'hello')
+  } else {
+    const socket = net.connect(init.port!, '127.0.0.1')
+    pipe(socket, true)
+  }
+  const emitter = cabal.messages.events
+  return {
+    key: cabal.key,
+    port,
+    transport: {
+      async send(payloads) {
+        await Promise.all(payloads.map((p) => publishText(cabal, p)))
+      },
+      async connected() {
+        if (init.role === 'writer') {
+          await new Promise<void>((resolve) => {
+            if (sockets.size > 0) return resolve()
+            server!.once('connection', () => resolve())
+          })
+        } else {
+          await waitFor(() => helloSeen, emitter, CHANNEL)
+        }
+      },
+      async join(order, startNs) {
+        // Cabal has no sparse mode: the latest page shows once every message was downloaded
+        // and indexed, as its views index each feed in order.
+        await until(() => newestSeq >= order.total - 1)
+        const page = await readLatest(cabal, order.page)
+        const texts = page.map((m) => m.value.content.text)
+        if (!isLatestPage(texts, order)) throw new Error('cabal: not the latest page')
+        return joinResult(startNs, connectedNs, texts.length)
+      },
+      async close() {
+        for (const s of sockets) s.destroy()
+        if (server) await new Promise<void>((resolve) => server!.close(() => resolve()))
+        await closeCabal(cabal)
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Central WebSocket relay: clients of the relay server (bench/ws-relay.ts)
+// ---------------------------------------------------------------------------
+
+async function wsTransport(init: InitMessage, deliver: Deliver, history = 0): Promise<Transport> {
+  const url = `ws://127.0.0.1:${init.port}/${encodeURIComponent(init.rendezvous)}?history=${history}`
+  const ws = new WebSocket(url, { perMessageDeflate: false })
+  let historyPage: string[] | null = null
+  let onHistory: (() => void) | null = null
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    const now = process.hrtime.bigint()
+    const text = isBinary ? data.toString('latin1') : data.toString()
+    if (text.startsWith('H')) {
+      historyPage = JSON.parse(text.slice(1)) as string[]
+      onHistory?.()
+      return
+    }
+    deliver(text, now)
+  })
+  ws.on('error', (err) => fail(err))
+  const openNs = await new Promise<bigint>((resolve, reject) => {
+    ws.once('open', () => resolve(process.hrtime.bigint()))
+    ws.once('error', reject)
+  })
+  return {
+    async send(payloads) {
+      if (payloads.length === 1) {
+        await new Promise<void>((resolve, reject) =>
+          ws.send(payloads[0]!, (err) => (err ? reject(err) : resolve()))
+        )
+        return
+      }
+      for (const p of payloads) ws.send(p)
+    },
+    connected: async () => {},
+    async join(order, startNs) {
+      if (!historyPage) await new Promise<void>((resolve) => (onHistory = resolve))
+      const texts = historyPage!
+      if (!isLatestPage(texts, order)) throw new Error('ws: not the latest page')
+      return joinResult(startNs, openNs, texts.length)
+    },
+    async close() {
+      ws.close()
+      await new Promise<void>((resolve) => {
+        if (ws.readyState === WebSocket.CLOSED) return resolve()
+        ws.once('close', () => resolve())
+        setTimeout(resolve, 1000)
+      })
+    }
   }
 }
 
@@ -227,13 +438,17 @@ let init: InitMessage | null = null
 let expecting: ExpectMessage | null = null
 let got = 0
 let latencies: number[] = []
+const seen = new Set<number>()
 
 function deliver(text: string, arrivedNs: bigint): void {
   const head = parseHeader(text)
   if (!head || !expecting || head.tag !== expecting.tag) return
+  // Count each payload once, whatever path brought it.
+  if (seen.has(head.seq)) return
+  seen.add(head.seq)
   got++
   latencies.push(Number(arrivedNs - head.stampNs) / 1000)
-  if (expecting.ack) post({ type: 'ack' })
+  if (expecting.report) post({ type: 'got', seq: head.seq })
   if (got === expecting.count) {
     const done = expecting
     expecting = null
@@ -241,46 +456,24 @@ function deliver(text: string, arrivedNs: bigint): void {
   }
 }
 
-// Writer state: acks relayed by the parent from the reader.
-let acks = 0
-let onAck: (() => void) | null = null
-
-function nextAck(): Promise<void> {
-  if (acks > 0) {
-    acks--
-    return Promise.resolve()
-  }
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('no ack from the reader')), ACK_TIMEOUT)
-    onAck = () => {
-      clearTimeout(timer)
-      onAck = null
-      resolve()
-    }
-  })
-}
-
 function payloadBytes(): number {
   const i = init!
   if (i.kind === 'swarm') return i.frameBytes
-  if (i.kind === 'backspace') return i.textBytes
-  return i.blockBytes
+  if (i.kind === 'hypercore' || i.kind === 'hypercore-encrypted') return i.blockBytes
+  return i.textBytes
 }
 
-async function lockstep(order: LockstepMessage): Promise<void> {
+async function sequence(order: SequenceMessage): Promise<void> {
   const t = transport!
   const bytes = payloadBytes()
   let firstNs = 0n
   const stored: number[] = []
   for (let i = 0; i < order.count; i++) {
-    const acked = nextAck()
     const startNs = process.hrtime.bigint()
     if (i === 0) firstNs = startNs
-    const payload = makePayload(order.tag, i, bytes)
-    const sent = t.send([payload]).then(() => {
-      stored.push(Number(process.hrtime.bigint() - startNs) / 1000)
-    })
-    await Promise.all([sent, acked])
+    await t.send([makePayload(order.tag, i, bytes)])
+    stored.push(Number(process.hrtime.bigint() - startNs) / 1000)
+    if (order.pauseMs > 0) await sleep(order.pauseMs)
   }
   const storedNs = String(process.hrtime.bigint())
   post({ type: 'sent', tag: order.tag, firstNs: String(firstNs), storedNs, stored })
@@ -290,12 +483,18 @@ async function burst(order: BurstMessage): Promise<void> {
   const t = transport!
   const bytes = payloadBytes()
   const firstNs = process.hrtime.bigint()
-  for (let i = 0; i < order.count; i += order.burst) {
-    const n = Math.min(order.burst, order.count - i)
-    const payloads: string[] = []
-    for (let j = 0; j < n; j++) payloads.push(makePayload(order.tag, i + j, bytes))
-    await t.send(payloads)
+  const sends: Promise<void>[] = []
+  if (order.batch > 0) {
+    for (let i = 0; i < order.count; i += order.batch) {
+      const n = Math.min(order.batch, order.count - i)
+      const payloads: string[] = []
+      for (let j = 0; j < n; j++) payloads.push(makePayload(order.tag, i + j, bytes))
+      sends.push(t.send(payloads))
+    }
+  } else {
+    for (let i = 0; i < order.count; i++) sends.push(t.send([makePayload(order.tag, i, bytes)]))
   }
+  await Promise.all(sends)
   post({
     type: 'sent',
     tag: order.tag,
@@ -308,20 +507,53 @@ async function burst(order: BurstMessage): Promise<void> {
 async function start(msg: InitMessage): Promise<void> {
   init = msg
   let coreKey: string | null = null
+  let port: number | null = null
+  // A joiner's clock starts before its node or client exists: it begins with empty storage.
+  const startNs = process.hrtime.bigint()
+  if (msg.kind === 'ws' && msg.role === 'server') {
+    const relay = await startRelay()
+    post({ type: 'ready', coreKey: null, port: relay.port })
+    transport = { send: async () => {}, connected: async () => {}, close: relay.close }
+    return
+  }
   if (msg.kind === 'swarm') {
     transport = await swarmTransport(msg, deliver)
   } else if (msg.kind === 'backspace') {
-    transport = await backspaceTransport(msg, deliver)
+    const made = await backspaceTransport(msg, deliver)
+    transport = made.transport
+    if (msg.create) coreKey = made.invite
+  } else if (msg.kind === 'cabal') {
+    const made = await cabalTransport(msg, deliver)
+    transport = made.transport
+    coreKey = made.key
+    port = made.port
+  } else if (msg.kind === 'ws') {
+    transport = await wsTransport(msg, deliver, msg.role === 'joiner' ? 50 : 0)
   } else {
     const made = await hypercoreTransport(msg, deliver)
     transport = made.transport
     coreKey = made.key.toString('hex')
   }
   debug('ready')
-  post({ type: 'ready', coreKey })
+  if (msg.role === 'joiner') {
+    joinStart = startNs
+    post({ type: 'ready', coreKey, port })
+    return
+  }
+  post({ type: 'ready', coreKey, port })
   await transport.connected()
   debug('connected')
   post({ type: 'connected' })
+}
+
+let joinStart = 0n
+
+async function join(order: JoinMessage): Promise<void> {
+  const t = transport!
+  if (!t.join) throw new Error(`${init!.kind} has no join`)
+  const result = await t.join(order, joinStart)
+  debug(`joined in ${msSince(joinStart).toFixed(1)} ms`)
+  post({ type: 'joined', ...result })
 }
 
 process.on('message', (msg: ParentMessage) => {
@@ -329,21 +561,21 @@ process.on('message', (msg: ParentMessage) => {
     case 'init':
       start(msg).catch(fail)
       break
-    case 'ack':
-      if (onAck) onAck()
-      else acks++
-      break
     case 'expect':
       expecting = msg
       got = 0
       latencies = []
+      seen.clear()
       post({ type: 'expecting' })
       break
-    case 'lockstep':
-      lockstep(msg).catch(fail)
+    case 'sequence':
+      sequence(msg).catch(fail)
       break
     case 'burst':
       burst(msg).catch(fail)
+      break
+    case 'join':
+      join(msg).catch(fail)
       break
     case 'close':
       Promise.resolve(transport?.close())

@@ -1,0 +1,77 @@
+// Helpers of the relay-at-rest workload, in processes of their own:
+//
+//   creator  a Backspace node that creates N private rooms, sends one message in each, reports
+//            their invites, and stays online (idle) while the relay is measured;
+//   relay    a Backspace node in relay mode (`new Backspace({ relay: true })`) that joins the
+//            invites: used only when `backspace relay` is not in the CLI.
+
+import { Backspace, type BackspaceOptions } from '../lib/index.js'
+
+interface Order {
+  type: 'create' | 'relay'
+  bootstrap: Array<{ host: string; port: number }>
+  dir: string
+  rooms: number
+  invites: string[]
+}
+
+function post(msg: object): void {
+  process.send!(msg)
+}
+
+function fail(err: unknown): void {
+  const message = err instanceof Error ? (err.stack ?? err.message) : String(err)
+  try {
+    post({ type: 'error', message })
+  } catch {}
+  setTimeout(() => process.exit(1), 100)
+}
+
+process.on('uncaughtException', fail)
+process.on('unhandledRejection', fail)
+process.on('disconnect', () => process.exit(0))
+
+let node: Backspace | null = null
+
+async function create(order: Order): Promise<void> {
+  const n = new Backspace({ storage: order.dir, bootstrap: order.bootstrap })
+  node = n
+  n.on('error', () => {})
+  await n.ready()
+  const invites: string[] = []
+  for (let i = 0; i < order.rooms; i++) {
+    const room = await n.createRoom({ name: `rest ${i}` })
+    room.on('error', () => {})
+    await room.send(`message in room ${i}`)
+    invites.push(room.invite)
+  }
+  post({ type: 'ready', invites })
+}
+
+async function relay(order: Order): Promise<void> {
+  // `relay` is the lead's option for relay mode; a plain node is what is left without it.
+  const opts: BackspaceOptions & { relay?: boolean } = {
+    storage: order.dir,
+    bootstrap: order.bootstrap,
+    relay: true
+  }
+  const n = new Backspace(opts)
+  node = n
+  n.on('error', () => {})
+  await n.ready()
+  for (const invite of order.invites) {
+    const room = await n.join(invite)
+    room.on('error', () => {})
+  }
+  post({ type: 'ready', invites: [] })
+}
+
+process.on('message', (msg: Order | { type: 'close' }) => {
+  if (msg.type === 'create') create(msg).catch(fail)
+  else if (msg.type === 'relay') relay(msg).catch(fail)
+  else if (msg.type === 'close') {
+    Promise.resolve(node?.close())
+      .then(() => process.disconnect())
+      .catch(fail)
+  }
+})
