@@ -1,15 +1,13 @@
 // The desktop shell: a node, the local web server over it, and an app window on its page.
 //
 //   node dist/ui-desktop/main.js --bootstrap 127.0.0.1:49737 --storage /tmp/alice
-import { spawn } from 'child_process'
 import fs from 'fs'
-import fsp from 'fs/promises'
-import os from 'os'
-import path from 'path'
-import { fileURLToPath, pathToFileURL } from 'url'
+import { fileURLToPath } from 'url'
 import { parseArgs } from 'util'
 import { Backspace, BackspaceError, isBackspaceError } from '../lib/index.js'
 import { startDesktop } from './server.js'
+import { DesktopSession } from './session.js'
+import { openWindow, type OpenedWindow } from './window.js'
 
 const HELP = `Usage: backspace desktop [options]   (or: node dist/ui-desktop/main.js [options])
 
@@ -17,9 +15,10 @@ The Backspace desktop shell: serves the chat page on 127.0.0.1 and opens it in a
 
 Options:
   --storage DIR           where accounts and rooms live (default: the platform's data directory)
-  --account NAME          the account to use, created on first use (default: default)
-  --password PASSWORD     unlocks the account, or encrypts a new one;
-                          BACKSPACE_PASSWORD in the environment does the same
+  --account NAME          the account to use (default: default); when it does not exist
+                          yet, the page sets it up: new, restored, imported or incognito
+  --password PASSWORD     unlocks the account, or encrypts a new one; without it an
+                          encrypted account asks on the page. BACKSPACE_PASSWORD also works
   --incognito             an ephemeral Anon##### identity; nothing is written to disk
   --bootstrap HOST:PORT   a DHT bootstrap node instead of the public DHT (repeatable)
   --port N                the local HTTP port (default: a free one)
@@ -37,12 +36,9 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' }
 } as const
 
-// Browsers with an app mode (a window without tabs or an address bar), in order of preference.
-const APP_BROWSERS = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable']
-
 /**
- * Runs the desktop shell until SIGINT, SIGTERM or SIGHUP, then closes it and resolves with
- * the exit code. Throws a BackspaceError (INVALID_ARGUMENT for bad arguments) on failure.
+ * Runs the desktop shell until SIGINT, SIGTERM, SIGHUP or /quit, then closes it and resolves
+ * with the exit code. Throws a BackspaceError (INVALID_ARGUMENT for bad arguments) on failure.
  */
 export async function runDesktop(argv: string[]): Promise<number> {
   const values = parseCommandLine(argv)
@@ -54,27 +50,43 @@ export async function runDesktop(argv: string[]): Promise<number> {
     )
   }
   const port = values.port === undefined ? 0 : parsePort(values.port)
-  const node = new Backspace({
-    storage: values.storage,
-    account: values.account,
-    password,
-    incognito: values.incognito,
-    bootstrap: values.bootstrap
-  })
+  // Resolves the storage the way the library does (the platform default) and checks --account.
+  const storage = values.incognito
+    ? undefined
+    : new Backspace({ storage: values.storage, account: values.account }).storage!
 
   const signal = stopSignal()
-  let launcher: string | null = null
+  let session: DesktopSession | null = null
+  let window: OpenedWindow | null = null
   try {
-    await Promise.race([node.ready(), signal.stopped])
-    if (signal.received) return 0
-    const desktop = await startDesktop(node, { port })
+    const starting = DesktopSession.start({
+      storage,
+      account: values.account,
+      password,
+      incognito: values.incognito,
+      bootstrap: values.bootstrap
+    })
+    // A signal while a node opens from the flags still closes it.
+    starting.then((s) => (session = s), () => {})
+    await Promise.race([starting, signal.stopped])
+    if (signal.received) {
+      await starting.catch(() => {})
+      return 0
+    }
+    const shell: DesktopSession = session!
+    shell.once('quit', () => signal.stop())
+    const desktop = await startDesktop(shell, { port })
     try {
-      print(`Backspace ${node.identity.fingerprint}${node.incognito ? ' (incognito)' : ''}`)
+      if (shell.node) {
+        const { identity, incognito } = shell.node
+        print(`Backspace ${identity.fingerprint}${incognito ? ' (incognito)' : ''}`)
+      } else {
+        print(`Backspace: choose an account on the page (${storage})`)
+      }
       print(`Desktop page: ${desktop.url}`)
       if (!values['no-open']) {
-        launcher = await writeLauncher(desktop.url)
-        const opened = await openWindow(pathToFileURL(launcher).href)
-        print(opened ? `Opened in ${opened}` : 'Open the address above in a browser')
+        window = await openWindow(desktop.url)
+        print(window ? `Opened with ${window.how}` : 'Open the address above in a browser')
       }
       print('Press Ctrl-C to quit')
       await signal.stopped
@@ -83,8 +95,8 @@ export async function runDesktop(argv: string[]): Promise<number> {
     }
   } finally {
     signal.dispose()
-    if (launcher) await fsp.rm(path.dirname(launcher), { recursive: true, force: true })
-    await node.close()
+    await window?.dispose()
+    await (session as DesktopSession | null)?.close()
   }
   return 0
 }
@@ -106,61 +118,13 @@ function parsePort(text: string): number {
   return port
 }
 
-/**
- * A page that forwards to `url`, in a directory only this user can read. The browser gets
- * its path on the command line instead of the token, which every local user could read there.
- */
-async function writeLauncher(url: string): Promise<string> {
-  const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'backspace-desktop-'))
-  const file = path.join(dir, 'open.html')
-  const html =
-    '<!doctype html><meta charset="utf-8"><meta name="referrer" content="no-referrer">' +
-    `<meta http-equiv="refresh" content="0;url=${url}"><title>Backspace</title>`
-  await fsp.writeFile(file, html, { mode: 0o600 })
-  return file
-}
-
-/** Opens `target` with $BROWSER, or in a Chromium app window. The browser's name, or null. */
-async function openWindow(target: string): Promise<string | null> {
-  const fromEnv = (process.env['BROWSER'] ?? '').split(':')[0]!.trim()
-  let command: string[] | null = null
-  if (fromEnv) {
-    const [bin, ...args] = fromEnv.split(/\s+/)
-    const placed = args.some((a) => a.includes('%s'))
-    command = [bin!, ...(placed ? args.map((a) => a.replace('%s', target)) : [...args, target])]
-  } else {
-    for (const name of APP_BROWSERS) {
-      if (await onPath(name)) {
-        command = [name, `--app=${target}`]
-        break
-      }
-    }
-  }
-  if (!command) return null
-  const [bin, ...args] = command
-  try {
-    const child = spawn(bin!, args, { detached: true, stdio: 'ignore' })
-    child.on('error', () => {}) // a browser that fails to start leaves the printed address
-    child.unref()
-    return path.basename(bin!)
-  } catch {
-    return null
-  }
-}
-
-async function onPath(name: string): Promise<boolean> {
-  for (const dir of (process.env['PATH'] ?? '').split(path.delimiter)) {
-    if (!dir) continue
-    try {
-      await fsp.access(path.join(dir, name), fs.constants.X_OK)
-      return true
-    } catch {}
-  }
-  return false
-}
-
 /** Resolves `stopped` on the first SIGINT, SIGTERM or SIGHUP; a second one exits at once. */
-function stopSignal(): { stopped: Promise<void>; readonly received: boolean; dispose(): void } {
+function stopSignal(): {
+  stopped: Promise<void>
+  readonly received: boolean
+  stop(): void
+  dispose(): void
+} {
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const
   let received = false
   let resolve!: () => void
@@ -176,6 +140,10 @@ function stopSignal(): { stopped: Promise<void>; readonly received: boolean; dis
     stopped,
     get received() {
       return received
+    },
+    stop() {
+      received = true
+      resolve()
     },
     dispose() {
       for (const signal of signals) process.off(signal, handler)

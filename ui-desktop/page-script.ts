@@ -1,0 +1,919 @@
+// The page's script: plain browser JavaScript in a string, so there is no build step. It keeps
+// one WebSocket to the shell (protocol.ts), shows the account screens or the chat, and sends
+// what the user types as is: slash commands run in the library, as in the terminal.
+// Text goes in with textContent and text nodes only; no string is ever parsed as HTML.
+export const SCRIPT = String.raw`
+'use strict'
+const PAGE = 50
+const token = new URLSearchParams(location.search).get('token') || ''
+const $ = (id) => document.getElementById(id)
+
+const view = {
+  phase: null,
+  setup: null, // the account screens' data
+  step: null, // the account screen shown
+  flow: null, // the account being made: { source, value, words, fingerprint }
+  unlockAccount: null,
+  beforeOpening: null, // the account screen to go back to if opening fails
+  me: null,
+  rooms: [],
+  status: { connections: 0, peers: 0 },
+  current: null, // the id of the room shown
+  messages: [], // its messages, in the library's order
+  more: false, // older messages may exist
+  loadingOlder: false,
+  refreshing: false,
+  again: false,
+  notices: new Map(), // room id ('' for none) -> [{ level, text, time }]
+  hidden: new Map(), // room id -> ids of messages /clear hid
+  unread: new Map(), // room id -> count
+  mentioned: new Set(), // rooms with an unread mention
+  completion: null // { from, candidates, index }
+}
+
+// ---------------------------------------------------------------------------
+// The WebSocket
+// ---------------------------------------------------------------------------
+
+const link = { ws: null, nextId: 1, pending: new Map(), retries: 0, closed: false }
+
+function connect() {
+  const ws = new WebSocket('ws://' + location.host + '/ws?token=' + encodeURIComponent(token))
+  link.ws = ws
+  ws.addEventListener('open', () => {
+    link.retries = 0
+    setLinkState('Connected', true)
+    // After a reconnect anything may have changed: start from the whole state.
+    request('state').then(applyState, showGlobalError)
+  })
+  ws.addEventListener('message', (event) => {
+    const frame = JSON.parse(event.data)
+    if (frame.event) return onEvent(frame.event, frame.data)
+    const waiter = link.pending.get(frame.id)
+    if (!waiter) return
+    link.pending.delete(frame.id)
+    if (frame.error) {
+      const err = new Error(frame.error.message)
+      err.code = frame.error.code
+      waiter.reject(err)
+    } else {
+      waiter.resolve(frame.result)
+    }
+  })
+  ws.addEventListener('close', () => {
+    for (const waiter of link.pending.values()) waiter.reject(new Error('The shell is not reachable'))
+    link.pending.clear()
+    if (link.closed) return
+    setLinkState('Reconnecting', false)
+    const delay = Math.min(5000, 250 * 2 ** link.retries++)
+    setTimeout(connect, delay)
+  })
+}
+
+function request(type, args) {
+  const ws = link.ws
+  if (!ws || ws.readyState !== WebSocket.OPEN) {
+    return Promise.reject(new Error('Not connected to the shell'))
+  }
+  const id = link.nextId++
+  return new Promise((resolve, reject) => {
+    link.pending.set(id, { resolve, reject })
+    ws.send(JSON.stringify(Object.assign({ id, type }, args || {})))
+  })
+}
+
+function onEvent(name, data) {
+  switch (name) {
+    case 'state':
+      return applyState(data)
+    case 'room-add':
+      if (!view.rooms.some((r) => r.id === data.id)) view.rooms.push(data)
+      return renderChrome()
+    case 'room':
+      view.rooms = view.rooms.map((r) => (r.id === data.id ? data : r))
+      return renderChrome()
+    case 'room-remove':
+      return removeRoom(data.room)
+    case 'message':
+      return onMessage(data.room, data.message)
+    case 'message-withdrawn':
+      if (data.room === view.current) refresh()
+      return
+    case 'status':
+      view.status = data
+      return renderStatus()
+    case 'identity':
+      view.me = data
+      return renderChrome()
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------
+
+// Elements are built here; strings are appended as text nodes, never parsed as HTML.
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag)
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue
+    if (key.startsWith('on')) el.addEventListener(key.slice(2), value)
+    else if (key === 'class') el.className = value
+    else el.setAttribute(key, value === true ? '' : String(value))
+  }
+  for (const child of children)
+    if (child !== null && child !== undefined && child !== false) el.append(child)
+  return el
+}
+
+function showError(id, err) {
+  const el = $(id)
+  el.textContent = err ? err.message : ''
+  el.hidden = !err
+}
+
+function showGlobalError(err) {
+  addNotice(view.current || '', 'error', err.message)
+}
+
+function pad(n) {
+  return String(n).padStart(2, '0')
+}
+
+function clock(ms) {
+  const d = new Date(ms)
+  return pad(d.getHours()) + ':' + pad(d.getMinutes())
+}
+
+function plural(n, one, many) {
+  return n + ' ' + (n === 1 ? one : many)
+}
+
+function roomLabel(room) {
+  return room.kind === 'named' ? '#' + room.name : room.name
+}
+
+function currentRoom() {
+  return view.rooms.find((r) => r.id === view.current) || null
+}
+
+function busy(form, on) {
+  for (const button of form.querySelectorAll('button')) button.disabled = on
+}
+
+// ---------------------------------------------------------------------------
+// Phases
+// ---------------------------------------------------------------------------
+
+function applyState(state) {
+  view.phase = state.phase
+  $('closed').hidden = state.phase !== 'closed'
+  $('setup').hidden = !['setup', 'unlock', 'opening'].includes(state.phase)
+  $('chat').hidden = state.phase !== 'chat'
+  if (state.phase === 'opening') {
+    if (view.step !== 'opening') view.beforeOpening = view.step
+    return showStep('opening')
+  }
+  if (state.phase === 'setup' || state.phase === 'unlock') return applySetup(state)
+  if (state.phase === 'chat') return applyChat(state.chat)
+  if (state.phase === 'closed') {
+    link.closed = true
+    setLinkState('Closed', false)
+  }
+}
+
+function applySetup(state) {
+  view.setup = state.setup
+  renderAccounts()
+  if (state.phase === 'unlock' && !view.unlockAccount) view.unlockAccount = state.setup.account
+  // A failed attempt goes back to the screen it came from, with the reason.
+  const back = view.step === 'opening' ? view.beforeOpening : view.step
+  const step = back || (view.unlockAccount ? 'unlock' : 'welcome')
+  if (step === 'unlock') $('unlock-account').textContent = view.unlockAccount
+  showStep(step)
+  if (state.error && $(step + '-error')) showError(step + '-error', state.error)
+}
+
+function applyChat(chat) {
+  const first = view.me === null
+  view.me = chat.identity
+  view.rooms = chat.rooms
+  view.status = chat.status
+  view.step = null
+  view.flow = null
+  renderChrome()
+  renderStatus()
+  if (view.current && !currentRoom()) view.current = null
+  if (first || !view.current) {
+    // The room on screen survives a reload.
+    const wanted = location.hash.slice(1)
+    const room = view.rooms.find((r) => r.id === wanted) || view.rooms[0] || null
+    select(room ? room.id : null)
+  } else {
+    refresh()
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Account screens
+// ---------------------------------------------------------------------------
+
+function showStep(step) {
+  view.step = step
+  for (const el of document.querySelectorAll('[data-step]')) el.hidden = el.id !== 'step-' + step
+  for (const el of document.querySelectorAll('.setup .error')) el.hidden = true
+  const section = $('step-' + step)
+  const target = section.querySelector('input:not([type=radio]), textarea, button.primary')
+  if (target) target.focus()
+}
+
+function renderAccounts() {
+  const list = $('account-list')
+  list.replaceChildren()
+  const accounts = view.setup ? view.setup.accounts : []
+  $('open-accounts').hidden = accounts.length === 0
+  for (const account of accounts) {
+    list.append(
+      h(
+        'button',
+        { type: 'button', onclick: () => openAccount(account) },
+        account.name,
+        account.encrypted ? h('span', { class: 'tag' }, 'password') : null
+      )
+    )
+  }
+}
+
+function openAccount(account) {
+  if (account.encrypted) {
+    view.unlockAccount = account.name
+    $('unlock-account').textContent = account.name
+    $('unlock-password').value = ''
+    return showStep('unlock')
+  }
+  request('setup-open', { account: account.name }).catch((err) => showError('welcome-error', err))
+}
+
+function back(to) {
+  if (to) return showStep(to)
+  view.flow = null
+  view.unlockAccount = null
+  showStep('welcome')
+}
+
+function confirmIndexes() {
+  // Three different words, picked at random: enough to catch a careless copy.
+  const picked = new Set()
+  while (picked.size < 3) picked.add(Math.floor(Math.random() * 24))
+  return [...picked].sort((a, b) => a - b)
+}
+
+$('choose-new').addEventListener('click', async () => {
+  try {
+    const made = await request('setup-generate')
+    view.flow = { source: 'new', words: made.words, fingerprint: made.fingerprint }
+    $('words').replaceChildren(...made.words.map((w) => h('li', {}, w)))
+    $('words-fingerprint').textContent = made.fingerprint
+    showStep('words')
+  } catch (err) {
+    showError('welcome-error', err)
+  }
+})
+
+$('words-done').addEventListener('click', () => {
+  const fields = $('confirm-fields')
+  fields.replaceChildren()
+  view.flow.confirm = confirmIndexes()
+  for (const i of view.flow.confirm) {
+    const id = 'confirm-' + i
+    fields.append(
+      h('label', { for: id }, 'Word ' + (i + 1)),
+      h('input', {
+        id,
+        class: 'mono confirm-word',
+        'data-index': i,
+        spellcheck: 'false',
+        autocapitalize: 'off',
+        required: true
+      })
+    )
+  }
+  showStep('confirm')
+})
+
+$('step-confirm').addEventListener('submit', (event) => {
+  event.preventDefault()
+  for (const input of document.querySelectorAll('.confirm-word')) {
+    const i = Number(input.dataset.index)
+    if (input.value.trim().toLowerCase() !== view.flow.words[i]) {
+      showError('confirm-error', new Error('Word ' + (i + 1) + ' does not match. Check your copy.'))
+      input.focus()
+      return
+    }
+  }
+  toPassword()
+})
+
+$('choose-restore').addEventListener('click', () => {
+  $('restore-phrase').value = ''
+  showStep('restore')
+})
+$('choose-import').addEventListener('click', () => {
+  $('import-key').value = ''
+  showStep('import')
+})
+
+async function preview(form, source, value, errorId) {
+  busy(form, true)
+  try {
+    const found = await request('setup-preview', { source, value })
+    view.flow = { source, value, fingerprint: found.fingerprint }
+    toPassword()
+  } catch (err) {
+    showError(errorId, err)
+  } finally {
+    busy(form, false)
+  }
+}
+
+$('step-restore').addEventListener('submit', (event) => {
+  event.preventDefault()
+  preview($('step-restore'), 'phrase', $('restore-phrase').value, 'restore-error')
+})
+$('step-import').addEventListener('submit', (event) => {
+  event.preventDefault()
+  preview($('step-import'), 'secret-key', $('import-key').value, 'import-error')
+})
+
+function toPassword() {
+  const setup = view.setup
+  $('password-identity').textContent =
+    (view.flow.source === 'new' ? 'New identity ' : 'Restoring identity ') + view.flow.fingerprint
+  $('account-name').value = setup.account
+  $('account-name').disabled = setup.accountFixed
+  $('password-given').hidden = !setup.passwordGiven
+  $('password-choice').hidden = setup.passwordGiven
+  $('password').value = ''
+  $('password-repeat').value = ''
+  showStep('password')
+}
+
+for (const radio of document.querySelectorAll('input[name=protect]')) {
+  radio.addEventListener('change', () => {
+    $('password-fields').hidden = protection() !== 'password'
+  })
+}
+
+function protection() {
+  return document.querySelector('input[name=protect]:checked').value
+}
+
+$('step-password').addEventListener('submit', async (event) => {
+  event.preventDefault()
+  const form = $('step-password')
+  let password = null
+  if (!view.setup.passwordGiven && protection() === 'password') {
+    password = $('password').value
+    if (password === '') {
+      $('password').focus()
+      return showError('password-error', new Error('Choose a password, or choose no password.'))
+    }
+    if (password !== $('password-repeat').value) {
+      $('password-repeat').focus()
+      return showError('password-error', new Error('The two passwords differ.'))
+    }
+  }
+  busy(form, true)
+  try {
+    await request('setup-create', {
+      source: view.flow.source,
+      value: view.flow.value,
+      account: $('account-name').value.trim(),
+      password
+    })
+  } catch (err) {
+    showError('password-error', err)
+  } finally {
+    busy(form, false)
+  }
+})
+
+$('step-unlock').addEventListener('submit', async (event) => {
+  event.preventDefault()
+  const form = $('step-unlock')
+  busy(form, true)
+  try {
+    await request('setup-open', {
+      account: view.unlockAccount,
+      password: $('unlock-password').value
+    })
+  } catch (err) {
+    showError('unlock-error', err)
+    $('unlock-password').select()
+  } finally {
+    busy(form, false)
+  }
+})
+
+$('choose-incognito').addEventListener('click', () => {
+  request('setup-incognito').catch((err) => showError('welcome-error', err))
+})
+
+for (const button of document.querySelectorAll('[data-back]')) {
+  button.addEventListener('click', () => back(button.dataset.back))
+}
+
+// ---------------------------------------------------------------------------
+// Chat rendering
+// ---------------------------------------------------------------------------
+
+function renderChrome() {
+  renderMe()
+  renderRooms()
+  renderHeader()
+}
+
+function renderMe() {
+  const me = $('me')
+  me.replaceChildren()
+  $('whoami').textContent = ''
+  if (!view.me) return
+  if (view.me.name) me.append(h('strong', {}, view.me.name), ' ')
+  me.append(h('span', { class: 'mono', title: 'Your key fingerprint' }, view.me.fingerprint))
+  if (view.me.incognito) me.append(h('span', { class: 'tag' }, 'incognito'))
+  else me.append(h('span', { class: 'tag', title: 'Account' }, view.me.account))
+  $('whoami').textContent = (view.me.name ? view.me.name + ' ' : '') + view.me.fingerprint
+}
+
+function renderRooms() {
+  const nav = $('rooms')
+  nav.replaceChildren()
+  if (view.rooms.length === 0) nav.append(h('div', { class: 'muted' }, 'No rooms yet'))
+  let unreadTotal = 0
+  for (const room of view.rooms) {
+    const unread = view.unread.get(room.id) || 0
+    const mention = view.mentioned.has(room.id)
+    unreadTotal += unread
+    const active = room.id === view.current
+    const label =
+      roomLabel(room) +
+      (unread ? ', ' + plural(unread, 'unread message', 'unread messages') : '') +
+      (mention ? ', mentions you' : '')
+    nav.append(
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'room' + (active ? ' active' : '') + (unread ? ' unread' : ''),
+          'aria-current': active ? 'true' : null,
+          'aria-label': label,
+          'data-room': room.id,
+          onclick: () => {
+            select(room.id)
+            closeDrawer()
+            $('text').focus()
+          }
+        },
+        h('span', { class: 'room-name' }, roomLabel(room)),
+        room.kind === 'private' ? h('span', { class: 'tag' }, 'private') : null,
+        unread > 0
+          ? h('span', { class: 'badge' + (mention ? ' mention' : '') }, (mention ? '@' : '') + unread)
+          : null
+      )
+    )
+  }
+  $('drawer-toggle').textContent = unreadTotal ? 'Rooms (' + unreadTotal + ')' : 'Rooms'
+}
+
+function renderHeader() {
+  const room = currentRoom()
+  $('room-title').textContent = room ? roomLabel(room) : 'No room open'
+  $('room-title').title = room ? roomLabel(room) : ''
+  $('room-peers').textContent = room ? plural(room.peers, 'peer', 'peers') + ' here' : ''
+  $('leave').hidden = !room
+  $('invite').hidden = !room
+  if (room && $('invite-text').value !== room.invite) {
+    $('invite-text').value = room.invite
+    $('invite-copy').textContent = 'Copy'
+  }
+}
+
+function renderStatus() {
+  $('peer-count').textContent = plural(view.status.peers, 'peer', 'peers')
+  $('room-count').textContent = plural(view.rooms.length, 'room', 'rooms')
+}
+
+function setLinkState(text, up) {
+  const el = $('link-state')
+  el.textContent = text
+  el.className = 'state' + (up ? ' up' : '')
+}
+
+function renderMessages() {
+  const list = $('messages')
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40
+  list.replaceChildren()
+  const key = view.current || ''
+  const hidden = view.hidden.get(key)
+  const messages = hidden ? view.messages.filter((m) => !hidden.has(m.id)) : view.messages
+  const notices = view.notices.get(key) || []
+  if (!view.current && notices.length === 0) {
+    list.append(
+      h(
+        'p',
+        { class: 'placeholder muted' },
+        'Join a room (or /join name), or create a private one and share its invite.'
+      )
+    )
+  }
+  if (view.current && view.more && !hidden) {
+    list.append(
+      h('button', { type: 'button', class: 'older', onclick: loadOlder }, 'Load older messages')
+    )
+  }
+  // Notices are the shell's own lines; they sit between messages by the time they came.
+  let n = 0
+  let day = null
+  const dayOf = (time) => {
+    const date = new Date(time)
+    if (date.toDateString() === day) return
+    day = date.toDateString()
+    list.append(h('div', { class: 'day' }, date.toLocaleDateString(undefined, { dateStyle: 'full' })))
+  }
+  for (const m of messages) {
+    while (n < notices.length && notices[n].time < m.timestamp) list.append(noticeLine(notices[n++]))
+    dayOf(m.timestamp)
+    list.append(messageLine(m))
+  }
+  while (n < notices.length) list.append(noticeLine(notices[n++]))
+  if (atBottom) list.scrollTop = list.scrollHeight
+}
+
+function messageLine(m) {
+  const date = new Date(m.timestamp)
+  const who = h(
+    'span',
+    { class: 'who', title: m.author },
+    (m.kind === 'action' ? '* ' : '') + (m.name || ''),
+    h('span', { class: 'fp mono' }, m.fingerprint)
+  )
+  const classes = ['msg']
+  if (m.self) classes.push('mine')
+  if (m.mention) classes.push('mention')
+  if (m.kind === 'action') classes.push('action')
+  return h(
+    'div',
+    { class: classes.join(' '), 'data-id': m.id },
+    h('time', { datetime: date.toISOString(), title: date.toLocaleString() }, clock(m.timestamp)),
+    who,
+    h('span', { class: 'text' }, m.text)
+  )
+}
+
+function noticeLine(notice) {
+  return h('p', { class: 'notice ' + notice.level + (notice.table ? ' mono' : '') }, notice.text)
+}
+
+function addNotice(room, level, text, table) {
+  const list = view.notices.get(room) || []
+  list.push({ level, text, table: !!table, time: Date.now() })
+  // Notices are transient; a long session keeps the last two hundred.
+  view.notices.set(room, list.slice(-200))
+  if (room === (view.current || '')) renderMessages()
+}
+
+// ---------------------------------------------------------------------------
+// Loading messages
+// ---------------------------------------------------------------------------
+
+function select(id) {
+  view.current = id
+  view.messages = []
+  view.more = false
+  view.completion = null
+  if (id) {
+    view.unread.delete(id)
+    view.mentioned.delete(id)
+  }
+  history.replaceState(null, '', location.search + (id ? '#' + id : ''))
+  renderChrome()
+  renderMessages()
+  if (id) refresh()
+}
+
+function removeRoom(id) {
+  view.rooms = view.rooms.filter((r) => r.id !== id)
+  view.unread.delete(id)
+  view.mentioned.delete(id)
+  if (view.current === id) {
+    const next = view.rooms[0]
+    select(next ? next.id : null)
+  } else {
+    renderChrome()
+  }
+  renderStatus()
+}
+
+// Fetches the latest page of the room shown. Calls during one coalesce into one more.
+async function refresh() {
+  const id = view.current
+  if (!id) return
+  if (view.refreshing) {
+    view.again = true
+    return
+  }
+  view.refreshing = true
+  try {
+    const page = await request('messages', { room: id, limit: PAGE })
+    if (view.current === id) merge(page)
+  } catch (err) {
+    if (view.current === id) showGlobalError(err)
+  } finally {
+    view.refreshing = false
+    if (view.again) {
+      view.again = false
+      refresh()
+    }
+  }
+}
+
+// The latest page replaces everything from its first message on; older pages stay.
+function merge(page) {
+  const first = page.messages[0]
+  const at = first ? view.messages.findIndex((m) => m.id === first.id) : -1
+  if (at >= 0) {
+    view.messages = view.messages.slice(0, at).concat(page.messages)
+  } else {
+    view.messages = page.messages
+    view.more = page.more
+  }
+  renderMessages()
+  fillScreen()
+}
+
+// Until the list overflows, there is nothing to scroll: load older history right away.
+function fillScreen() {
+  const list = $('messages')
+  if (view.more && list.scrollHeight <= list.clientHeight) loadOlder()
+}
+
+async function loadOlder() {
+  const id = view.current
+  const first = view.messages[0]
+  if (!id || !first || view.loadingOlder || !view.more || view.hidden.has(id)) return
+  view.loadingOlder = true
+  try {
+    const page = await request('messages', { room: id, limit: PAGE, before: first.id })
+    if (view.current !== id) return
+    const list = $('messages')
+    const fromBottom = list.scrollHeight - list.scrollTop
+    view.messages = page.messages.concat(view.messages)
+    view.more = page.more
+    renderMessages()
+    list.scrollTop = list.scrollHeight - fromBottom
+  } catch (err) {
+    showGlobalError(err)
+  } finally {
+    view.loadingOlder = false
+  }
+}
+
+$('messages').addEventListener('scroll', () => {
+  if ($('messages').scrollTop < 60) loadOlder()
+})
+
+function onMessage(room, message) {
+  if (room === view.current) refresh()
+  if (message.self || (room === view.current && !document.hidden)) return
+  view.unread.set(room, (view.unread.get(room) || 0) + 1)
+  if (message.mention) view.mentioned.add(room)
+  renderRooms()
+}
+
+document.addEventListener('visibilitychange', () => {
+  if (!document.hidden && view.current) {
+    view.unread.delete(view.current)
+    view.mentioned.delete(view.current)
+    renderRooms()
+  }
+})
+
+// ---------------------------------------------------------------------------
+// The composer: every line goes to the library's command runner
+// ---------------------------------------------------------------------------
+
+async function submitLine() {
+  const input = $('text')
+  const text = input.value
+  if (text.trim() === '') return
+  const room = view.current
+  hideCompletions()
+  try {
+    const result = await request('line', { room, text })
+    if (input.value === text) input.value = ''
+    applyLine(room, result)
+  } catch (err) {
+    addNotice(room || '', 'error', err.message)
+  }
+  input.focus()
+}
+
+function applyLine(room, result) {
+  if (result.clear && room) {
+    view.hidden.set(room, new Set(view.messages.map((m) => m.id)))
+    view.notices.delete(room)
+  }
+  let shown = room
+  if (result.room && result.room !== room) {
+    if (!view.rooms.some((r) => r.id === result.room)) {
+      // Its room-add event may still be on its way.
+      request('state').then(applyState, showGlobalError)
+    }
+    shown = result.room
+  }
+  if (result.left && result.left === view.current) removeRoom(result.left)
+  if (shown !== view.current && shown !== result.left) select(shown)
+  for (const notice of result.notices) {
+    addNotice(view.current || '', notice.level, notice.text, result.help)
+  }
+  if (result.clear) renderMessages()
+  if (result.quit) {
+    link.closed = true
+    applyState({ phase: 'closed' })
+  }
+}
+
+$('composer').addEventListener('submit', (event) => {
+  event.preventDefault()
+  submitLine()
+})
+
+$('text').addEventListener('keydown', (event) => {
+  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+    event.preventDefault()
+    submitLine()
+  } else if (event.key === 'Tab' && !event.shiftKey && !event.ctrlKey && !event.altKey) {
+    // Tab completes a non-empty line; with nothing to complete it moves on to Send.
+    if ($('text').value.trim() === '') return
+    event.preventDefault()
+    complete()
+  } else if (event.key === 'Escape') {
+    if (!$('completions').hidden) hideCompletions()
+    else closeDrawer()
+  } else {
+    view.completion = null
+  }
+})
+
+async function complete() {
+  const input = $('text')
+  const c = view.completion
+  if (c && input.value === c.candidates[c.index]) {
+    c.index = (c.index + 1) % c.candidates.length
+    input.value = c.candidates[c.index]
+    return showCompletions()
+  }
+  try {
+    const candidates = await request('complete', { room: view.current, text: input.value })
+    const useful = candidates.filter((line) => line !== input.value)
+    if (useful.length === 0) {
+      hideCompletions()
+      return $('send').focus()
+    }
+    view.completion = { candidates: useful, index: 0 }
+    input.value = useful[0]
+    showCompletions()
+  } catch (err) {
+    addNotice(view.current || '', 'error', err.message)
+  }
+}
+
+function showCompletions() {
+  const c = view.completion
+  const el = $('completions')
+  el.hidden = !c || c.candidates.length < 2
+  if (c) el.textContent = c.candidates.map((line, i) => (i === c.index ? '[' + line + ']' : line)).join('   ')
+}
+
+function hideCompletions() {
+  view.completion = null
+  $('completions').hidden = true
+}
+
+// ---------------------------------------------------------------------------
+// Sidebar actions
+// ---------------------------------------------------------------------------
+
+function onSubmit(formId, errorId, action) {
+  const form = $(formId)
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault()
+    busy(form, true)
+    try {
+      await action()
+      showError(errorId, null)
+    } catch (err) {
+      showError(errorId, err)
+    } finally {
+      busy(form, false)
+    }
+  })
+}
+
+function opened(room) {
+  if (!view.rooms.some((r) => r.id === room.id)) view.rooms.push(room)
+  select(room.id)
+  closeDrawer()
+  $('text').focus()
+}
+
+onSubmit('join-form', 'join-error', async () => {
+  const password = $('join-password').value
+  const room = await request('join', {
+    name: $('join-name').value,
+    password: password === '' ? undefined : password
+  })
+  $('join-name').value = ''
+  $('join-password').value = ''
+  opened(room)
+})
+
+onSubmit('create-form', 'create-error', async () => {
+  const name = $('create-name').value
+  const room = await request('create', { name: name === '' ? undefined : name })
+  $('create-name').value = ''
+  opened(room)
+})
+
+$('leave').addEventListener('click', async () => {
+  const room = currentRoom()
+  if (!room) return
+  if (!confirm('Leave ' + roomLabel(room) + '? This deletes its history from this device.')) return
+  try {
+    await request('leave', { room: room.id })
+    removeRoom(room.id)
+  } catch (err) {
+    showGlobalError(err)
+  }
+})
+
+$('invite-copy').addEventListener('click', async () => {
+  const input = $('invite-text')
+  try {
+    await navigator.clipboard.writeText(input.value)
+    $('invite-copy').textContent = 'Copied'
+  } catch {
+    // Without clipboard access, select it for Ctrl+C.
+    input.focus()
+    input.select()
+    $('invite-copy').textContent = 'Press Ctrl+C'
+  }
+})
+
+// ---------------------------------------------------------------------------
+// Small windows: the rooms live in a drawer
+// ---------------------------------------------------------------------------
+
+function openDrawer() {
+  $('chat').classList.add('drawer-open')
+  $('drawer-toggle').setAttribute('aria-expanded', 'true')
+  const active = document.querySelector('.room.active') || document.querySelector('.room')
+  ;(active || $('join-name')).focus()
+}
+
+function closeDrawer() {
+  if (!$('chat').classList.contains('drawer-open')) return
+  $('chat').classList.remove('drawer-open')
+  $('drawer-toggle').setAttribute('aria-expanded', 'false')
+}
+
+$('drawer-toggle').addEventListener('click', () => {
+  if ($('chat').classList.contains('drawer-open')) closeDrawer()
+  else openDrawer()
+})
+
+document.addEventListener('keydown', (event) => {
+  if (event.key === 'Escape') {
+    if ($('chat').classList.contains('drawer-open')) {
+      closeDrawer()
+      $('drawer-toggle').focus()
+      return
+    }
+    // Escape on an account screen goes back, as its Back button does.
+    if (!$('setup').hidden && view.step) {
+      const backButton = $('step-' + view.step).querySelector('[data-back]')
+      if (backButton) backButton.click()
+    }
+  }
+  // Alt+Up and Alt+Down switch rooms from anywhere.
+  if (event.altKey && (event.key === 'ArrowUp' || event.key === 'ArrowDown') && view.rooms.length) {
+    event.preventDefault()
+    const i = view.rooms.findIndex((r) => r.id === view.current)
+    const step = event.key === 'ArrowUp' ? -1 : 1
+    const next = view.rooms[(i + step + view.rooms.length) % view.rooms.length]
+    select(next.id)
+  }
+})
+
+connect()
+`

@@ -1,0 +1,173 @@
+// The page's stylesheet: light and dark from prefers-color-scheme, a visible focus ring on
+// everything focusable, and one column below 640px with the rooms in a drawer.
+export const STYLE = String.raw`
+:root {
+  color-scheme: light dark;
+  --bg: #f6f7f9; --side: #eceef2; --panel: #ffffff; --fg: #1d2026; --muted: #5f6673;
+  --line: #d5d9e0; --accent: #3563c9; --accent-fg: #ffffff; --mine: #eaf0fd;
+  --mention: #fff4d6; --mention-line: #e0a800; --error: #b42318; --ok: #2f9e44;
+  --focus: #3563c9;
+  font: 14px/1.45 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif;
+}
+@media (prefers-color-scheme: dark) {
+  :root {
+    --bg: #15171c; --side: #1c1f26; --panel: #22252d; --fg: #e6e8ec; --muted: #9aa1ad;
+    --line: #333843; --accent: #7aa2f7; --accent-fg: #0d1117; --mine: #1e2940;
+    --mention: #3a3220; --mention-line: #e0b341; --error: #ff8a80; --ok: #69db7c;
+    --focus: #9ab8ff;
+  }
+}
+* { box-sizing: border-box; }
+html, body { height: 100%; margin: 0; }
+body { background: var(--bg); color: var(--fg); }
+[hidden] { display: none !important; }
+button, input, textarea { font: inherit; color: inherit; }
+button {
+  border: 1px solid var(--line); background: var(--panel); border-radius: 6px; padding: 5px 12px;
+  cursor: pointer;
+}
+button:hover { border-color: var(--muted); }
+button.primary { background: var(--accent); border-color: var(--accent); color: var(--accent-fg); }
+button.link { border: 0; background: none; color: var(--accent); padding: 2px 0; }
+button:disabled { opacity: 0.6; cursor: default; }
+input, textarea {
+  width: 100%; border: 1px solid var(--line); background: var(--panel); border-radius: 6px;
+  padding: 6px 8px;
+}
+:focus-visible, input:focus, textarea:focus {
+  outline: 2px solid var(--focus); outline-offset: 1px;
+}
+label { display: block; font-weight: 600; font-size: 13px; margin: 8px 0 4px; }
+.mono { font-family: ui-monospace, 'SF Mono', Menlo, Consolas, monospace; font-size: 12px; }
+.muted { color: var(--muted); }
+.error { color: var(--error); margin: 6px 0 0; overflow-wrap: anywhere; }
+.tag {
+  display: inline-block; font-size: 11px; padding: 0 6px; border-radius: 9px;
+  border: 1px solid var(--line); color: var(--muted); margin-left: 6px; font-weight: normal;
+}
+
+/* Account screens */
+.setup { min-height: 100%; display: grid; place-items: center; padding: 24px 12px; }
+.card {
+  width: min(560px, 100%); background: var(--panel); border: 1px solid var(--line);
+  border-radius: 12px; padding: 24px;
+}
+.card h1 { margin: 0 0 4px; font-size: 22px; }
+.card h2 { margin: 0 0 8px; font-size: 18px; }
+.card p { margin: 8px 0; }
+.choices { display: grid; gap: 8px; margin-top: 16px; }
+.choices button { text-align: left; padding: 10px 14px; }
+.choices button small { display: block; color: var(--muted); }
+.choices button.primary small { color: inherit; opacity: 0.85; }
+.accounts { display: flex; flex-wrap: wrap; gap: 6px; margin-top: 6px; }
+.actions { display: flex; gap: 8px; justify-content: flex-end; margin-top: 16px; flex-wrap: wrap; }
+.words {
+  display: grid; grid-template-columns: repeat(auto-fill, minmax(120px, 1fr)); gap: 6px;
+  padding: 0; margin: 12px 0; list-style: none; counter-reset: word;
+}
+.words li {
+  counter-increment: word; border: 1px solid var(--line); border-radius: 6px; padding: 4px 8px;
+  font-family: ui-monospace, 'SF Mono', Menlo, Consolas, monospace;
+}
+.words li::before { content: counter(word) '. '; color: var(--muted); }
+fieldset.plain { border: 0; padding: 0; margin: 12px 0 0; min-width: 0; }
+fieldset.plain legend { padding: 0; }
+.radio { display: flex; gap: 8px; align-items: flex-start; font-weight: normal; margin: 6px 0; }
+.radio input { width: auto; margin-top: 3px; }
+.opening { text-align: center; }
+
+/* Chat */
+.chat {
+  height: 100%; display: grid; grid-template-columns: 260px 1fr;
+  grid-template-rows: 1fr auto; grid-template-areas: 'side main' 'status status';
+}
+.sidebar {
+  grid-area: side; display: flex; flex-direction: column; gap: 14px; padding: 14px;
+  overflow-y: auto; background: var(--side); border-right: 1px solid var(--line); min-height: 0;
+}
+.brand h1 { font-size: 17px; margin: 0; letter-spacing: 0.02em; }
+.me { margin-top: 2px; overflow-wrap: anywhere; }
+nav { display: flex; flex-direction: column; gap: 2px; }
+.room {
+  display: flex; align-items: center; gap: 6px; width: 100%; text-align: left; border: 0;
+  background: transparent; padding: 6px 8px;
+}
+.room:hover { background: var(--panel); }
+.room.active { background: var(--accent); color: var(--accent-fg); }
+.room.active .muted, .room.active .tag { color: inherit; border-color: currentColor; }
+.room-name { flex: 1; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.room.unread .room-name { font-weight: 700; }
+.badge {
+  background: var(--accent); color: var(--accent-fg); border-radius: 9px; padding: 0 6px;
+  font-size: 11px; font-weight: 700;
+}
+.badge.mention { background: var(--mention-line); color: #1d2026; }
+.room.active .badge { background: var(--accent-fg); color: var(--accent); }
+form.panel { display: flex; flex-direction: column; gap: 6px; }
+form.panel h2 {
+  font-size: 11px; text-transform: uppercase; letter-spacing: 0.06em; color: var(--muted);
+  margin: 0;
+}
+main { grid-area: main; display: flex; flex-direction: column; min-width: 0; min-height: 0; }
+.room-header {
+  display: flex; align-items: center; gap: 10px; padding: 8px 16px; flex-wrap: wrap;
+  border-bottom: 1px solid var(--line); background: var(--panel); min-height: 50px;
+}
+.room-header h2 {
+  font-size: 16px; margin: 0; flex: 1; min-width: 6em; overflow: hidden;
+  text-overflow: ellipsis; white-space: nowrap;
+}
+.drawer-toggle { display: none; }
+.invite {
+  display: flex; gap: 6px; align-items: center; padding: 6px 16px; background: var(--panel);
+  border-bottom: 1px solid var(--line);
+}
+.invite input { flex: 1; min-width: 0; }
+.messages { flex: 1; overflow-y: auto; padding: 8px 16px; min-height: 0; }
+.msg {
+  display: grid; grid-template-columns: 3.2em minmax(0, auto) 1fr; gap: 8px; padding: 3px 6px;
+  border-radius: 4px; align-items: baseline; border-left: 3px solid transparent;
+}
+.msg.mine { background: var(--mine); }
+.msg.mention { background: var(--mention); border-left-color: var(--mention-line); }
+.msg time { color: var(--muted); font-variant-numeric: tabular-nums; font-size: 12px; }
+.who { white-space: nowrap; font-weight: 600; }
+.who .fp { font-weight: normal; margin-left: 4px; color: var(--muted); }
+.msg .text { white-space: pre-wrap; overflow-wrap: anywhere; }
+.msg.action .text, .msg.action .who { font-style: italic; }
+.notice { margin: 0; padding: 3px 6px 3px 4.1em; white-space: pre-wrap; color: var(--muted); }
+.notice.error { color: var(--error); margin: 0; }
+.day { text-align: center; color: var(--muted); font-size: 12px; margin: 10px 0 4px; }
+.older { display: block; margin: 0 auto 10px; }
+.placeholder { text-align: center; padding: 40px 12px; }
+.composer {
+  display: flex; gap: 8px; padding: 8px 16px; border-top: 1px solid var(--line);
+  background: var(--panel); align-items: flex-end;
+}
+.composer textarea { resize: none; min-height: 36px; max-height: 30vh; }
+.completions { padding: 0 16px 6px; background: var(--panel); margin: 0; }
+.statusbar {
+  grid-area: status; display: flex; gap: 14px; padding: 4px 12px; font-size: 12px;
+  border-top: 1px solid var(--line); background: var(--side); color: var(--muted);
+  flex-wrap: wrap;
+}
+.statusbar .state::before { content: '\25CF  '; color: var(--error); }
+.statusbar .state.up::before { color: var(--ok); }
+.statusbar .right { margin-left: auto; }
+.closed { padding: 40px; text-align: center; }
+
+@media (max-width: 640px) {
+  .chat { grid-template-columns: 1fr; grid-template-areas: 'main' 'status'; }
+  .sidebar {
+    position: fixed; inset: 0 20% 0 0; z-index: 2; box-shadow: 0 0 24px rgba(0, 0, 0, 0.35);
+    transform: translateX(-105%); visibility: hidden;
+  }
+  .chat.drawer-open .sidebar { transform: none; visibility: visible; }
+  .drawer-toggle { display: inline-block; }
+  .room-header, .invite, .messages, .composer { padding-left: 10px; padding-right: 10px; }
+  .msg { grid-template-columns: 3em 1fr; }
+  .msg .text { grid-column: 1 / -1; padding-left: 3.5em; }
+  .notice { padding-left: 6px; }
+  .statusbar .right { margin-left: 0; }
+}
+`

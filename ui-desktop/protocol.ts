@@ -1,0 +1,175 @@
+// What the page and the shell say to each other over the one WebSocket: JSON text frames.
+//
+//   page -> shell   { id, type, ...args }                 a request
+//   shell -> page   { id, result } | { id, error }        its answer
+//   shell -> page   { event, data }                       something happened
+//
+// The views are plain data the library returned; the page only formats them.
+import type { RoomKindName } from '../lib/index.js'
+
+/** Where the shell is: no node yet (setup, unlock), the node opening, or chatting. */
+export type Phase = 'setup' | 'unlock' | 'opening' | 'chat' | 'closed'
+
+export interface AccountView {
+  name: string
+  /** The account needs its password to open. */
+  encrypted: boolean
+}
+
+/** Before a node exists: what the account screens need. */
+export interface SetupView {
+  /** The account a new identity is saved as, or the one to unlock. */
+  account: string
+  /** --account named it: the page does not offer another name. */
+  accountFixed: boolean
+  /** The accounts already in the storage. */
+  accounts: AccountView[]
+  /** --password was given: new accounts are encrypted with it, so the page does not ask. */
+  passwordGiven: boolean
+}
+
+export interface IdentityView {
+  fingerprint: string
+  /** The display name, '' when none is set. */
+  name: string
+  incognito: boolean
+  /** The account name, null when incognito. */
+  account: string | null
+}
+
+/** A room as the page sees it. */
+export interface RoomView {
+  /** `room.id`: how the protocol names rooms. */
+  id: string
+  name: string
+  kind: RoomKindName
+  /** Members online now: connections on which the room's channel is open. */
+  peers: number
+  /** The invite link; anyone holding it can read the room. */
+  invite: string
+}
+
+/** A message as the page sees it. */
+export interface MessageView {
+  id: string
+  /** The author's public key in hex. */
+  author: string
+  /** The short key fingerprint shown beside the name. */
+  fingerprint: string
+  /** The author's display name when they sent it, '' if none. */
+  name: string
+  text: string
+  kind: 'text' | 'action'
+  timestamp: number
+  seq: number
+  /** Sent by this identity. */
+  self: boolean
+  /** Mentions this identity's display name. */
+  mention: boolean
+}
+
+export interface StatusView {
+  /** Connections to other peers. */
+  connections: number
+  /** Distinct peers over all rooms, as the library counts them. */
+  peers: number
+}
+
+export interface ChatView {
+  identity: IdentityView
+  rooms: RoomView[]
+  status: StatusView
+}
+
+/** The whole state, sent on connect and on every phase change. */
+export interface StateView {
+  phase: Phase
+  setup: SetupView | null
+  chat: ChatView | null
+  /** Why the last attempt to open a node failed, e.g. WRONG_PASSWORD. */
+  error: ErrorView | null
+}
+
+export interface ErrorView {
+  code: string
+  message: string
+}
+
+export interface Notice {
+  level: 'info' | 'error'
+  text: string
+}
+
+/** What one typed line did, from the library's command executor. */
+export interface LineResult {
+  notices: Notice[]
+  /** The room to show now. */
+  room: string | null
+  /** The room that was left. */
+  left: string | null
+  /** /clear: hide what is shown of the room (local only). */
+  clear: boolean
+  quit: boolean
+  /** /help: the notices are the command table, best shown in a fixed-width font. */
+  help: boolean
+}
+
+/** The requests, by type, with their arguments and results. */
+export interface Requests {
+  state: { args: {}; result: StateView }
+  /** A fresh identity for a new account; its words stay on the page until confirmed. */
+  'setup-generate': { args: {}; result: { words: string[]; fingerprint: string } }
+  /** Checks a phrase or secret key before the password step. */
+  'setup-preview': {
+    args: { source: 'phrase' | 'secret-key'; value: string }
+    result: { fingerprint: string }
+  }
+  /** Saves the account and opens the node. `password: null` is the explicit "no password". */
+  'setup-create': {
+    args: {
+      source: 'new' | 'phrase' | 'secret-key'
+      value?: string
+      account?: string
+      password: string | null
+    }
+    result: StateView
+  }
+  /** Opens an existing account (the password only if it is encrypted). */
+  'setup-open': { args: { account: string; password?: string }; result: StateView }
+  'setup-incognito': { args: {}; result: StateView }
+  messages: {
+    args: { room: string; before?: string; limit?: number }
+    result: { room: string; messages: MessageView[]; more: boolean }
+  }
+  /** One line from the composer: a message or a slash command, as in the terminal. */
+  line: { args: { room: string | null; text: string }; result: LineResult }
+  /** Tab completion: full-line candidates. */
+  complete: { args: { room: string | null; text: string }; result: string[] }
+  join: { args: { name: string; password?: string }; result: RoomView }
+  create: { args: { name?: string }; result: RoomView }
+  leave: { args: { room: string }; result: {} }
+}
+
+/** The events, by name, with their data. */
+export interface Events {
+  state: StateView
+  'room-add': RoomView
+  'room-remove': { room: string }
+  /** A room's view changed (its peer count). */
+  room: RoomView
+  message: { room: string; message: MessageView }
+  'message-withdrawn': { room: string; id: string }
+  status: StatusView
+  identity: IdentityView
+}
+
+export type RequestType = keyof Requests
+
+/** The codes the shell itself answers with; library failures keep their own code. */
+export type ShellErrorCode =
+  | 'BAD_REQUEST'
+  | 'UNKNOWN_REQUEST'
+  | 'WRONG_PHASE'
+  | 'UNKNOWN_ROOM'
+  | 'NOT_CONFIRMED'
+  | 'INTERNAL'

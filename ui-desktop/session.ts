@@ -1,0 +1,518 @@
+// The shell's side of the protocol: which account screen the page is on, the node once there
+// is one, and one handler per request. Every answer is data the library returned; the chat
+// itself (commands, order, names, mentions) is the library's.
+import { EventEmitter } from 'events'
+import {
+  accountExists,
+  accountIsEncrypted,
+  Backspace,
+  BackspaceError,
+  completeLine,
+  Identity,
+  isBackspaceError,
+  isInvite,
+  listAccounts,
+  runCommand,
+  type BackspaceOptions,
+  type Message,
+  type Profile,
+  type Room
+} from '../lib/index.js'
+import type {
+  ChatView,
+  ErrorView,
+  Events,
+  IdentityView,
+  LineResult,
+  MessageView,
+  Phase,
+  Requests,
+  RequestType,
+  RoomView,
+  SetupView,
+  ShellErrorCode,
+  StateView,
+  StatusView
+} from './protocol.js'
+
+/** A failure of the shell itself; library failures stay BackspaceErrors with their code. */
+export class ShellError extends Error {
+  readonly code: ShellErrorCode
+
+  constructor(code: ShellErrorCode, detail: string) {
+    super(`${code}: ${detail}`)
+    this.name = 'ShellError'
+    this.code = code
+  }
+}
+
+export interface SessionOptions {
+  /** The storage directory, resolved. Required unless `incognito`. */
+  storage?: string
+  /** The account named with --account; without it the page may name one ('default'). */
+  account?: string
+  /** --password: unlocks the account, or encrypts a new one. */
+  password?: string
+  incognito?: boolean
+  bootstrap?: BackspaceOptions['bootstrap']
+}
+
+// How often the status bar's connection count is sampled: the node has no event for it.
+const STATUS_INTERVAL = 1000
+const PAGE = 50
+const PREFIX = 'backspace:'
+
+type Args = Record<string, unknown>
+type Handler = (args: Args) => Promise<unknown>
+
+export interface SessionEvents {
+  /** Something to send to every page. */
+  event: [name: keyof Events, data: Events[keyof Events]]
+  /** /quit: the user wants the shell closed. */
+  quit: []
+}
+
+/**
+ * The desktop shell's state over one node. It starts on an account screen when the flags do
+ * not decide the account, and opens the node once the page says which.
+ */
+export class DesktopSession extends EventEmitter<SessionEvents> {
+  phase: Phase
+  node: Backspace | null = null
+
+  private readonly options: SessionOptions
+  // Whether close() closes the node: not when an embedder handed its own.
+  private ownsNode = true
+  private setup: SetupView | null = null
+  // The identity whose words the page shows, until the account is created from it.
+  private pending: Identity | null = null
+  private lastError: ErrorView | null = null
+  private status: StatusView = { connections: 0, peers: 0 }
+  private statusTimer: NodeJS.Timeout | null = null
+  // Listeners on the node and each room, removed on close.
+  private readonly detachers = new Map<object, () => void>()
+  private readonly handlers: Record<RequestType, Handler>
+
+  private constructor(options: SessionOptions, phase: Phase) {
+    super()
+    this.options = options
+    this.phase = phase
+    this.handlers = {
+      state: async () => this.state(),
+      'setup-generate': async () => this.generate(),
+      'setup-preview': async (args) => this.preview(args),
+      'setup-create': async (args) => this.create(args),
+      'setup-open': async (args) => this.openAccount(args),
+      'setup-incognito': async () => this.open({ incognito: true }),
+      messages: async (args) => this.messages(args),
+      line: async (args) => this.line(args),
+      complete: async (args) => this.complete(args),
+      join: async (args) => this.join(args),
+      create: async (args) => this.createRoom(args),
+      leave: async (args) => this.leave(args)
+    }
+  }
+
+  /**
+   * Decides where to start from the flags: straight to chat when they determine the account
+   * (incognito, or an account that opens without asking), else the unlock or setup screen.
+   * A node that fails to open from the flags (a wrong --password) fails here.
+   */
+  static async start(options: SessionOptions): Promise<DesktopSession> {
+    if (options.incognito) {
+      const session = new DesktopSession(options, 'setup')
+      await session.open({ incognito: true })
+      return session
+    }
+    if (!options.storage) throw BackspaceError.INVALID_ARGUMENT('storage is required')
+    const account = options.account ?? 'default'
+    // Validates the name the way the library does.
+    new Backspace({ storage: options.storage, account })
+    const session = new DesktopSession(options, 'setup')
+    if (await accountExists(options.storage, account)) {
+      if (options.password || !(await accountIsEncrypted(options.storage, account))) {
+        await session.open({ account, password: options.password })
+        return session
+      }
+      session.phase = 'unlock'
+    }
+    await session.refreshSetup(account)
+    return session
+  }
+
+  /** A session over a node the caller opened and will close. */
+  static async forNode(node: Backspace): Promise<DesktopSession> {
+    await node.ready()
+    const session = new DesktopSession({}, 'chat')
+    session.ownsNode = false
+    session.attach(node)
+    return session
+  }
+
+  /** Answers one request from the page. Rejects with a coded error. */
+  async request(type: string, args: Args): Promise<unknown> {
+    if (this.phase === 'closed') throw BackspaceError.NODE_CLOSED()
+    const handler = Object.hasOwn(this.handlers, type) ? this.handlers[type as RequestType] : null
+    if (!handler) throw new ShellError('UNKNOWN_REQUEST', `No request "${type}"`)
+    return handler(args)
+  }
+
+  state(): StateView {
+    return {
+      phase: this.phase,
+      setup: this.phase === 'setup' || this.phase === 'unlock' ? this.setup : null,
+      chat: this.phase === 'chat' ? this.chatView() : null,
+      error: this.lastError
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.phase === 'closed') return
+    this.phase = 'closed'
+    this.pending = null
+    if (this.statusTimer) clearInterval(this.statusTimer)
+    for (const detach of this.detachers.values()) detach()
+    this.detachers.clear()
+    if (this.node && this.ownsNode) await this.node.close()
+  }
+
+  // -------------------------------------------------------------------------
+  // Account screens
+  // -------------------------------------------------------------------------
+
+  private async refreshSetup(account: string): Promise<void> {
+    const storage = this.options.storage!
+    const names = await listAccounts(storage)
+    const accounts = await Promise.all(
+      names.map(async (name) => ({ name, encrypted: await accountIsEncrypted(storage, name) }))
+    )
+    this.setup = {
+      account,
+      accountFixed: this.options.account !== undefined,
+      accounts,
+      passwordGiven: this.options.password !== undefined
+    }
+  }
+
+  private generate(): { words: string[]; fingerprint: string } {
+    this.inPhase('setup')
+    this.pending = Identity.generate()
+    return { words: this.pending.phrase.split(' '), fingerprint: this.pending.fingerprint }
+  }
+
+  private preview(args: Args): { fingerprint: string } {
+    this.inPhase('setup', 'unlock')
+    const source = oneOf(args, 'source', ['phrase', 'secret-key'] as const)
+    return { fingerprint: imported(source, requiredString(args, 'value')).fingerprint }
+  }
+
+  private async create(args: Args): Promise<StateView> {
+    this.inPhase('setup', 'unlock')
+    const source = oneOf(args, 'source', ['new', 'phrase', 'secret-key'] as const)
+    const identity =
+      source === 'new' ? this.pending : imported(source, requiredString(args, 'value'))
+    if (!identity) throw new ShellError('BAD_REQUEST', 'Generate the words first')
+    const account = this.options.account ?? optionalString(args, 'account') ?? this.setup!.account
+    const password = this.options.password ?? choosePassword(args)
+    if (await accountExists(this.options.storage!, account)) {
+      throw BackspaceError.ACCOUNT_EXISTS(`Account "${account}" exists; open it instead`)
+    }
+    // The library saves the account from the phrase, encrypted when there is a password.
+    await this.open({ account, password, phrase: identity.phrase })
+    this.pending = null
+    return this.state()
+  }
+
+  private async openAccount(args: Args): Promise<StateView> {
+    this.inPhase('setup', 'unlock')
+    const account = requiredString(args, 'account')
+    if (!(await accountExists(this.options.storage!, account))) {
+      throw BackspaceError.ACCOUNT_NOT_FOUND(account)
+    }
+    await this.open({ account, password: optionalString(args, 'password') || undefined })
+    return this.state()
+  }
+
+  /** Opens the node; on failure the page stays on its screen and shows why. */
+  private async open(opts: BackspaceOptions): Promise<StateView> {
+    if (this.phase === 'opening' || this.phase === 'chat') {
+      throw new ShellError('WRONG_PHASE', 'A node is already open or opening')
+    }
+    const back = this.phase
+    this.phase = 'opening'
+    this.lastError = null
+    this.broadcast('state', this.state())
+    const node = new Backspace({
+      storage: this.options.storage,
+      bootstrap: this.options.bootstrap,
+      ...opts
+    })
+    this.node = node
+    try {
+      await node.ready()
+    } catch (err) {
+      this.node = null
+      await node.close().catch(() => {})
+      this.phase = back
+      this.lastError = errorView(err)
+      // A failed create may still have saved the account; the list shows it.
+      if (this.options.storage && opts.account) await this.refreshSetup(opts.account)
+      this.broadcast('state', this.state())
+      throw err
+    }
+    if (this.phase !== 'opening') {
+      // Closed while opening.
+      await node.close()
+      throw BackspaceError.NODE_CLOSED()
+    }
+    this.attach(node)
+    this.phase = 'chat'
+    this.broadcast('state', this.state())
+    return this.state()
+  }
+
+  // -------------------------------------------------------------------------
+  // Chat
+  // -------------------------------------------------------------------------
+
+  private attach(node: Backspace): void {
+    this.node = node
+    const onAdd = (room: Room) => {
+      this.watch(room)
+      this.broadcast('room-add', roomView(room))
+      this.updateStatus()
+    }
+    const onRemove = (room: Room) => {
+      this.detachers.get(room)?.()
+      this.detachers.delete(room)
+      this.broadcast('room-remove', { room: room.id })
+      this.updateStatus()
+    }
+    const onProfile = (_profile: Profile) => this.broadcast('identity', this.identityView())
+    node.on('room-add', onAdd)
+    node.on('room-remove', onRemove)
+    node.on('profile', onProfile)
+    this.detachers.set(node, () => {
+      node.off('room-add', onAdd)
+      node.off('room-remove', onRemove)
+      node.off('profile', onProfile)
+    })
+    for (const room of node.rooms) this.watch(room)
+    this.status = this.readStatus()
+    this.statusTimer = setInterval(() => this.updateStatus(), STATUS_INTERVAL)
+    this.statusTimer.unref()
+  }
+
+  private watch(room: Room): void {
+    if (this.detachers.has(room)) return
+    const onMessage = (m: Message) =>
+      this.broadcast('message', { room: room.id, message: this.messageView(m) })
+    const onWithdrawn = (m: Message) =>
+      this.broadcast('message-withdrawn', { room: room.id, id: m.id })
+    const onPeers = () => {
+      this.broadcast('room', roomView(room))
+      this.updateStatus()
+    }
+    room.on('message', onMessage)
+    room.on('message-withdrawn', onWithdrawn)
+    room.on('peer-add', onPeers)
+    room.on('peer-remove', onPeers)
+    this.detachers.set(room, () => {
+      room.off('message', onMessage)
+      room.off('message-withdrawn', onWithdrawn)
+      room.off('peer-add', onPeers)
+      room.off('peer-remove', onPeers)
+    })
+  }
+
+  private chatView(): ChatView {
+    const node = this.node!
+    return {
+      identity: this.identityView(),
+      rooms: node.rooms.map(roomView),
+      status: this.readStatus()
+    }
+  }
+
+  private identityView(): IdentityView {
+    const node = this.node!
+    return {
+      fingerprint: node.identity.fingerprint,
+      name: node.profile.name,
+      incognito: node.incognito,
+      account: node.incognito ? null : node.account
+    }
+  }
+
+  private readStatus(): StatusView {
+    const node = this.node!
+    return { connections: node.connections, peers: node.stats().peers }
+  }
+
+  private updateStatus(): void {
+    if (!this.node || this.phase !== 'chat') return
+    const next = this.readStatus()
+    if (next.connections === this.status.connections && next.peers === this.status.peers) return
+    this.status = next
+    this.broadcast('status', next)
+  }
+
+  private messageView(m: Message): MessageView {
+    return {
+      id: m.id,
+      author: m.author.toString('hex'),
+      fingerprint: m.fingerprint,
+      name: m.name,
+      text: m.text,
+      kind: m.kind,
+      timestamp: m.timestamp,
+      seq: m.seq,
+      self: m.self,
+      mention: m.mention
+    }
+  }
+
+  private room(args: Args, key = 'room'): Room {
+    const id = requiredString(args, key)
+    const room = this.chatNode().room(id)
+    if (!room) throw new ShellError('UNKNOWN_ROOM', 'No open room has this id')
+    return room
+  }
+
+  private optionalRoom(args: Args): Room | undefined {
+    return args['room'] === null || args['room'] === undefined ? undefined : this.room(args)
+  }
+
+  private async messages(args: Args): Promise<Requests['messages']['result']> {
+    const room = this.room(args)
+    const limit = optionalInteger(args, 'limit') ?? PAGE
+    const messages = await room.messages({ limit, before: optionalString(args, 'before') })
+    return {
+      room: room.id,
+      messages: messages.map((m) => this.messageView(m)),
+      more: messages.length === limit
+    }
+  }
+
+  /** One line from the composer, run by the library's command executor as in the terminal. */
+  private async line(args: Args): Promise<LineResult> {
+    const node = this.chatNode()
+    const room = this.optionalRoom(args)
+    const result = await runCommand(node, requiredString(args, 'text'), { room })
+    if (result.quit) queueMicrotask(() => this.emit('quit'))
+    return {
+      notices: result.notices,
+      room: result.room?.id ?? null,
+      left: result.left?.id ?? null,
+      clear: !!result.clear,
+      quit: !!result.quit,
+      help: result.help !== undefined
+    }
+  }
+
+  private async complete(args: Args): Promise<string[]> {
+    this.chatNode()
+    const room = this.optionalRoom(args)
+    const names = room ? room.members().map((m) => m.name) : []
+    return completeLine(requiredString(args, 'text'), names)
+  }
+
+  private async join(args: Args): Promise<RoomView> {
+    const node = this.chatNode()
+    const name = requiredString(args, 'name').trim()
+    // A mistyped invite would otherwise quietly join a named room of that name.
+    if (name.toLowerCase().startsWith(PREFIX) && !isInvite(name)) {
+      throw BackspaceError.INVALID_INVITE()
+    }
+    const password = optionalString(args, 'password') || undefined
+    return roomView(await node.join(name, { password }))
+  }
+
+  private async createRoom(args: Args): Promise<RoomView> {
+    const name = optionalString(args, 'name') || undefined
+    return roomView(await this.chatNode().createRoom({ name }))
+  }
+
+  private async leave(args: Args): Promise<{}> {
+    await this.room(args).leave()
+    return {}
+  }
+
+  private chatNode(): Backspace {
+    if (this.phase !== 'chat' || !this.node) {
+      throw new ShellError('WRONG_PHASE', 'Choose an account first')
+    }
+    return this.node
+  }
+
+  private inPhase(...phases: Phase[]): void {
+    if (!phases.includes(this.phase)) {
+      throw new ShellError('WRONG_PHASE', `Not available while ${this.phase}`)
+    }
+  }
+
+  private broadcast<K extends keyof Events>(name: K, data: Events[K]): void {
+    this.emit('event', name, data)
+  }
+}
+
+export function roomView(room: Room): RoomView {
+  return {
+    id: room.id,
+    name: room.name,
+    kind: room.kind,
+    peers: room.stats.peers,
+    invite: room.invite
+  }
+}
+
+export function errorView(err: unknown): ErrorView {
+  if (isBackspaceError(err) || err instanceof ShellError) {
+    return { code: err.code, message: err.message }
+  }
+  return { code: 'INTERNAL', message: err instanceof Error ? err.message : String(err) }
+}
+
+function imported(source: 'phrase' | 'secret-key', value: string): Identity {
+  return source === 'phrase' ? Identity.fromPhrase(value) : Identity.fromSecretKey(value)
+}
+
+/** A new account's password: a string, or null for the explicit choice of none. */
+function choosePassword(args: Args): string | undefined {
+  const value = args['password']
+  if (value === null) return undefined
+  if (typeof value !== 'string' || value === '') {
+    throw new ShellError('BAD_REQUEST', 'password must be a non-empty string, or null for none')
+  }
+  return value
+}
+
+function optionalString(args: Args, key: string): string | undefined {
+  const value = args[key]
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'string') throw new ShellError('BAD_REQUEST', `${key} must be a string`)
+  return value
+}
+
+function requiredString(args: Args, key: string): string {
+  const value = optionalString(args, key)
+  if (value === undefined) throw new ShellError('BAD_REQUEST', `${key} is required`)
+  return value
+}
+
+function optionalInteger(args: Args, key: string): number | undefined {
+  const value = args[key]
+  if (value === undefined || value === null) return undefined
+  if (typeof value !== 'number' || !Number.isInteger(value)) {
+    throw new ShellError('BAD_REQUEST', `${key} must be an integer`)
+  }
+  return value
+}
+
+function oneOf<T extends string>(args: Args, key: string, values: readonly T[]): T {
+  const value = args[key]
+  if (typeof value !== 'string' || !values.includes(value as T)) {
+    throw new ShellError('BAD_REQUEST', `${key} must be one of ${values.join(', ')}`)
+  }
+  return value as T
+}
