@@ -1,20 +1,10 @@
 #!/usr/bin/env node
 import fs from 'fs'
 import { parseArgs } from 'util'
-import {
-  accountExists,
-  accountIsEncrypted,
-  Backspace,
-  BackspaceError,
-  DEFAULT_ACCOUNT,
-  Identity,
-  isBackspaceError,
-  listAccounts,
-  loadAccount,
-  saveAccount,
-  type BackspaceOptions,
-  type ErrorCode
-} from '../lib/index.js'
+// Only the light error module is loaded up front: `--version` and `--help` must answer fast,
+// so the network stack (lib/index.js) is imported by the commands that need it.
+import { BackspaceError, isBackspaceError, type ErrorCode } from '../lib/errors.js'
+import type { BackspaceOptions, Identity, Room } from '../lib/index.js'
 
 const HELP = `Usage: backspace [command] [options]
 
@@ -22,24 +12,35 @@ Private peer-to-peer chat. Every install is a full peer; messages expire after 7
 
 Commands:
   chat                    open the chat (the default)
-  accounts                list the accounts in the storage
-  identity                print this account's public key and fingerprint,
-                          creating the account on first use
-  bootstrap               run a local DHT bootstrap node on 127.0.0.1,
-                          to try Backspace between peers on one machine
+  relay                   a headless peer that keeps rooms available for members who
+                          are offline: --join ROOM[:PASSWORD] and --invite LINK, repeatable
+  bootstrap               run a local DHT bootstrap node on 127.0.0.1, so peers on one
+                          machine or a LAN find each other without the public DHT
+  id [show]               print the account's public key and fingerprint
+  id phrase               print the 24-word recovery phrase (asks for the password)
+  id export [--out FILE]  print (or write, mode 0600) the secret key in hex
+  id import               create an account from --phrase WORDS, --secret-key HEX
+                          or --file FILE (a file holding either)
+  id list                 list the accounts in the storage
   desktop                 open the desktop shell: a local page on 127.0.0.1 in an
                           app window (backspace desktop --help for its options)
 
 Options:
-  --storage DIR           where accounts and rooms live (default: the platform's data directory)
-  --account NAME          the account to use, created on first use (default: default)
+  --storage DIR           where accounts and rooms live (default: the platform's data
+                          directory; BACKSPACE_STORAGE does the same)
+  --account NAME          the account to use, created on first use (default: default;
+                          the relay's default is relay)
   --password PASSWORD     unlocks the account, or encrypts a new one;
                           BACKSPACE_PASSWORD in the environment does the same
-  --incognito             an ephemeral Anon##### identity; nothing is written to disk
-  --bootstrap HOST:PORT   a DHT bootstrap node instead of the public DHT (repeatable)
-  --room NAME             join this room on start (a name or an invite)
-  --restore-phrase WORDS  create the account from its 24-word recovery phrase
-  --show-phrase           identity: also print the recovery phrase
+  --incognito             an ephemeral identity; nothing is written to disk
+  --bootstrap HOST:PORT[,HOST:PORT]
+                          DHT bootstrap nodes instead of the public DHT (repeatable;
+                          BACKSPACE_BOOTSTRAP does the same)
+  --room NAME             chat: join this room on start (a name or an invite)
+  --restore-phrase WORDS  chat: create the account from its 24-word recovery phrase
+  --join ROOM[:PASSWORD]  relay: keep this named room (repeatable)
+  --invite LINK           relay: keep this private room (repeatable)
+  --interval SECONDS      relay: how often the status line is printed (default 5)
   --port N                bootstrap: the UDP port to listen on (default 49736; 0 picks one)
   -h, --help              show this help
   -v, --version           show the version
@@ -56,36 +57,62 @@ const OPTIONS = {
   room: { type: 'string' },
   'restore-phrase': { type: 'string' },
   'show-phrase': { type: 'boolean' },
+  join: { type: 'string', multiple: true },
+  invite: { type: 'string', multiple: true },
+  interval: { type: 'string' },
+  phrase: { type: 'string' },
+  'secret-key': { type: 'string' },
+  file: { type: 'string' },
+  out: { type: 'string' },
   port: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' }
 } as const
 
 type Option = keyof typeof OPTIONS
-type Command = 'chat' | 'accounts' | 'identity' | 'bootstrap'
+type Command = 'chat' | 'relay' | 'bootstrap' | 'id' | 'accounts' | 'identity'
+type IdCommand = 'show' | 'phrase' | 'export' | 'import' | 'list'
 
 /** Which options each command takes; `help` and `version` go with any. */
 const ACCEPTS: Record<Command, readonly Option[]> = {
   chat: ['storage', 'account', 'password', 'incognito', 'bootstrap', 'room', 'restore-phrase'],
+  relay: ['storage', 'account', 'password', 'bootstrap', 'join', 'invite', 'interval'],
+  bootstrap: ['port'],
+  id: ['storage', 'account', 'password', 'phrase', 'secret-key', 'file', 'out'],
+  // Older spellings: `accounts` is `id list`, `identity` creates the account if needed.
   accounts: ['storage'],
-  identity: ['storage', 'account', 'password', 'restore-phrase', 'show-phrase'],
-  bootstrap: ['port']
+  identity: ['storage', 'account', 'password', 'restore-phrase', 'show-phrase']
+}
+
+const ID_COMMANDS: Record<IdCommand, readonly Option[]> = {
+  show: ['storage', 'account', 'password'],
+  phrase: ['storage', 'account', 'password'],
+  export: ['storage', 'account', 'password', 'out'],
+  import: ['storage', 'account', 'password', 'phrase', 'secret-key', 'file'],
+  list: ['storage']
 }
 
 // Not 49737: every HyperDHT node tries that port first, so a peer could take it.
 const DEFAULT_BOOTSTRAP_PORT = 49736
+const DEFAULT_RELAY_ACCOUNT = 'relay'
 
 // Hints for errors a user can fix from the command line.
 const HINTS: Partial<Record<ErrorCode, string>> = {
   PASSWORD_REQUIRED: 'pass --password or set BACKSPACE_PASSWORD',
   WRONG_PASSWORD: 'check --password or BACKSPACE_PASSWORD',
-  ACCOUNT_EXISTS: 'choose another --account'
+  ACCOUNT_EXISTS: 'choose another --account',
+  ACCOUNT_NOT_FOUND: 'run backspace to create one, or backspace id import'
 }
 
 interface Args {
   command: Command
+  sub: string | undefined
   values: ReturnType<typeof parse>['values']
   password: string | undefined
+}
+
+function loadLibrary() {
+  return import('../lib/index.js')
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -100,12 +127,16 @@ async function main(argv: string[]): Promise<number> {
   switch (args.command) {
     case 'chat':
       return chat(args)
-    case 'accounts':
-      return accounts(args)
-    case 'identity':
-      return identity(args)
+    case 'relay':
+      return relay(args)
     case 'bootstrap':
       return bootstrap(args)
+    case 'id':
+      return id(args)
+    case 'accounts':
+      return listIds(args)
+    case 'identity':
+      return identity(args)
   }
 }
 
@@ -118,13 +149,14 @@ async function chat({ values, password }: Args): Promise<number> {
       '--incognito keeps nothing, so it takes no --storage, --account, --password or --restore-phrase'
     )
   }
+  const { Backspace, DEFAULT_ACCOUNT, Identity } = await loadLibrary()
   const opts: BackspaceOptions = {
-    storage: values.storage,
+    storage: storageFlag(values.storage),
     account: values.account,
     password,
     phrase: values['restore-phrase'],
     incognito: values.incognito,
-    bootstrap: values.bootstrap
+    bootstrap: bootstrapOf(values.bootstrap)
   }
   // Constructing a node opens nothing: it only checks the options, so bad ones end here.
   const { storage } = new Backspace(opts)
@@ -158,43 +190,58 @@ async function chat({ values, password }: Args): Promise<number> {
   return 0
 }
 
-async function accounts({ values }: Args): Promise<number> {
-  const storage = storageOf(values.storage)
-  const names = await listAccounts(storage)
-  if (names.length === 0) {
-    process.stderr.write(`No accounts in ${storage}\n`)
-    return 0
+async function relay({ values, password }: Args): Promise<number> {
+  const joins = (values.join ?? []).map(parseJoin)
+  const invites = values.invite ?? []
+  const interval = values.interval === undefined ? 5 : parsePositive('--interval', values.interval)
+  const { accountExists, Backspace, isInvite } = await loadLibrary()
+  for (const link of invites) {
+    if (!isInvite(link)) throw BackspaceError.INVALID_ARGUMENT(`--invite "${short(link)}" is not a backspace: invite`)
   }
-  for (const name of names) {
-    const encrypted = await accountIsEncrypted(storage, name)
-    print(`${name}${encrypted ? '  (password)' : ''}`)
+  const account = values.account ?? DEFAULT_RELAY_ACCOUNT
+  const noRooms = 'the relay has no rooms: give --join ROOM[:PASSWORD] or --invite LINK'
+  // Without rooms to keep, a relay that never ran has nothing to do: say so before creating it.
+  if (joins.length + invites.length === 0 && !(await accountExists(await storageOf(values.storage, account), account))) {
+    throw BackspaceError.INVALID_ARGUMENT(noRooms)
   }
-  return 0
-}
-
-async function identity({ values, password }: Args): Promise<number> {
-  const account = values.account ?? 'default'
-  const storage = storageOf(values.storage, account)
-  const restored = values['restore-phrase'] ? Identity.fromPhrase(values['restore-phrase']) : null
-  let id: Identity
-  if (await accountExists(storage, account)) {
-    id = await loadAccount(storage, account, { password })
-    if (restored && !restored.publicKey.equals(id.publicKey)) {
-      throw BackspaceError.ACCOUNT_EXISTS(`Account "${account}" already holds another identity`)
+  const node = new Backspace({
+    storage: storageFlag(values.storage),
+    account,
+    password,
+    bootstrap: bootstrapOf(values.bootstrap),
+    relay: true
+  })
+  let stopping: (() => void) | null = null
+  const stopped = new Promise<void>((resolve) => (stopping = resolve))
+  onStopSignal(() => stopping!())
+  node.on('error', (err) => process.stderr.write(`backspace relay: ${err.message}\n`))
+  await node.ready()
+  try {
+    const rooms: Room[] = []
+    for (const { name, password: roomPassword } of joins) {
+      rooms.push(await node.join(name, roomPassword === undefined ? {} : { password: roomPassword }))
     }
-  } else {
-    id = restored ?? Identity.generate()
-    await saveAccount(storage, account, id, { password })
-    const lock = password
-      ? 'encrypted with the password'
-      : 'no password: the key file is only mode 0600'
-    process.stderr.write(`Created account "${account}" in ${storage} (${lock})\n`)
+    for (const link of invites) rooms.push(await node.join(link))
+    if (node.rooms.length === 0) {
+      throw BackspaceError.INVALID_ARGUMENT(noRooms)
+    }
+    const labels = node.rooms.map((r) => (r.kind === 'named' ? '#' : '~') + r.name)
+    print(`backspace relay ${node.identity.fingerprint}: keeping ${labels.join(', ')}`)
+    const status = async () => {
+      const s = node.stats()
+      const bytes = await node.diskUsage()
+      print(
+        `relay  peers ${s.peers}  rooms ${s.rooms}  writers ${s.writers}  stored ${formatBytes(bytes)}  relayed ${s.relayed}`
+      )
+    }
+    await status()
+    const timer = setInterval(() => void status().catch(() => {}), interval * 1000)
+    await stopped
+    clearInterval(timer)
+  } finally {
+    await node.close()
   }
-  print(`account      ${account}`)
-  print(`public key   ${id.publicKey.toString('hex')}`)
-  print(`fingerprint  ${id.fingerprint}`)
-  print(`encrypted    ${(await accountIsEncrypted(storage, account)) ? 'yes' : 'no'}`)
-  if (values['show-phrase']) print(`phrase       ${id.phrase}`)
+  print('relay closed')
   return 0
 }
 
@@ -207,15 +254,139 @@ async function bootstrap({ values }: Args): Promise<number> {
   // The DHT quietly takes another port when the one asked for is busy; peers would miss it.
   if (port !== 0 && address.port !== port) {
     await testnet.destroy()
-    throw BackspaceError.INVALID_ARGUMENT(
-      `UDP port ${port} on 127.0.0.1 is in use; pick another --port`
-    )
+    throw BackspaceError.INVALID_ARGUMENT(`UDP port ${port} on 127.0.0.1 is in use; pick another --port`)
   }
   const where = `127.0.0.1:${address.port}`
   print(`DHT bootstrap node listening on ${where}`)
   print(`Start peers with: backspace --bootstrap ${where} --storage <dir>`)
   await new Promise<void>((resolve) => onStopSignal(resolve))
   await testnet.destroy()
+  return 0
+}
+
+async function id(args: Args): Promise<number> {
+  const sub = (args.sub ?? 'show') as IdCommand
+  if (!Object.hasOwn(ID_COMMANDS, sub)) {
+    throw BackspaceError.INVALID_ARGUMENT(`unknown command "id ${sub}": use show, phrase, export, import or list`)
+  }
+  for (const option of Object.keys(args.values) as Option[]) {
+    if (option === 'help' || option === 'version' || ID_COMMANDS[sub].includes(option)) continue
+    throw BackspaceError.INVALID_ARGUMENT(`--${option} is not an option of "backspace id ${sub}"`)
+  }
+  switch (sub) {
+    case 'list':
+      return listIds(args)
+    case 'import':
+      return importId(args)
+    default:
+      return showId(sub, args)
+  }
+}
+
+async function listIds({ values }: Args): Promise<number> {
+  const { accountIsEncrypted, listAccounts } = await loadLibrary()
+  const storage = await storageOf(values.storage)
+  const names = await listAccounts(storage)
+  if (names.length === 0) {
+    process.stderr.write(`No accounts in ${storage}\n`)
+    return 0
+  }
+  for (const name of names) {
+    const encrypted = await accountIsEncrypted(storage, name)
+    print(`${name}${encrypted ? '  (password)' : ''}`)
+  }
+  return 0
+}
+
+async function showId(sub: 'show' | 'phrase' | 'export', { values, password }: Args): Promise<number> {
+  const { accountExists, accountIsEncrypted, accountPublicKey, fingerprint, loadAccount } = await loadLibrary()
+  const account = values.account ?? 'default'
+  const storage = await storageOf(values.storage, account)
+  if (!(await accountExists(storage, account))) {
+    throw BackspaceError.ACCOUNT_NOT_FOUND(`No account "${account}" in ${storage}`)
+  }
+  const encrypted = await accountIsEncrypted(storage, account)
+  if (sub === 'show') {
+    const publicKey = await accountPublicKey(storage, account)
+    print(`account      ${account}`)
+    print(`public key   ${publicKey.toString('hex')}`)
+    print(`fingerprint  ${fingerprint(publicKey)}`)
+    print(`encrypted    ${encrypted ? 'yes' : 'no'}`)
+    return 0
+  }
+  // The secret parts are shown only after the password, asked for on a terminal.
+  if (encrypted && password === undefined) password = await askPassword(`Password for "${account}": `)
+  const identity: Identity = await loadAccount(storage, account, { password })
+  if (sub === 'phrase') {
+    process.stderr.write('Anyone with these 24 words is you. Keep them offline.\n')
+    return print(identity.phrase)
+  }
+  if (sub === 'export') {
+    const hex = identity.secretKey.subarray(0, 32).toString('hex')
+    if (values.out === undefined) {
+      process.stderr.write('This is your secret key. Anyone with it is you.\n')
+      return print(hex)
+    }
+    await fs.promises.writeFile(values.out, hex + '\n', { mode: 0o600, flag: 'wx' }).catch((err) => {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw BackspaceError.INVALID_ARGUMENT(`${values.out} exists; it is not overwritten`)
+      }
+      throw err
+    })
+    process.stderr.write(`Secret key written to ${values.out} (mode 0600)\n`)
+  }
+  return 0
+}
+
+async function importId({ values, password }: Args): Promise<number> {
+  const { accountExists, Identity, saveAccount } = await loadLibrary()
+  const sources = [values.phrase, values['secret-key'], values.file].filter((v) => v !== undefined)
+  if (sources.length !== 1) {
+    throw BackspaceError.INVALID_ARGUMENT('id import takes one of --phrase WORDS, --secret-key HEX or --file FILE')
+  }
+  let text = values.phrase ?? values['secret-key']
+  if (values.file !== undefined) {
+    text = await fs.promises.readFile(values.file, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      throw BackspaceError.INVALID_ARGUMENT(`cannot read ${values.file}: ${err.code ?? err.message}`)
+    })
+  }
+  const value = text!.trim()
+  const identity = /^[0-9a-fA-F]+$/.test(value) ? Identity.fromSecretKey(value) : Identity.fromPhrase(value)
+  const account = values.account ?? 'default'
+  const storage = await storageOf(values.storage, account)
+  if (await accountExists(storage, account)) {
+    throw BackspaceError.ACCOUNT_EXISTS(`Account "${account}" already exists in ${storage}`)
+  }
+  await saveAccount(storage, account, identity, { password })
+  const lock = password ? 'encrypted with the password' : 'no password: the key file is only mode 0600'
+  process.stderr.write(`Imported account "${account}" into ${storage} (${lock})\n`)
+  print(`public key   ${identity.publicKey.toString('hex')}`)
+  print(`fingerprint  ${identity.fingerprint}`)
+  return 0
+}
+
+async function identity({ values, password }: Args): Promise<number> {
+  const { accountExists, accountIsEncrypted, Identity, loadAccount, saveAccount } = await loadLibrary()
+  const account = values.account ?? 'default'
+  const storage = await storageOf(values.storage, account)
+  const restored = values['restore-phrase'] ? Identity.fromPhrase(values['restore-phrase']) : null
+  let id: Identity
+  if (await accountExists(storage, account)) {
+    id = await loadAccount(storage, account, { password })
+    if (restored && !restored.publicKey.equals(id.publicKey)) {
+      throw BackspaceError.ACCOUNT_EXISTS(`Account "${account}" already holds another identity`)
+    }
+  } else {
+    id = restored ?? Identity.generate()
+    await saveAccount(storage, account, id, { password })
+    const lock = password ? 'encrypted with the password' : 'no password: the key file is only mode 0600'
+    process.stderr.write(`Created account "${account}" in ${storage} (${lock})\n`)
+  }
+  print(`account      ${account}`)
+  print(`public key   ${id.publicKey.toString('hex')}`)
+  print(`fingerprint  ${id.fingerprint}`)
+  print(`encrypted    ${(await accountIsEncrypted(storage, account)) ? 'yes' : 'no'}`)
+  if (values['show-phrase']) print(`phrase       ${id.phrase}`)
   return 0
 }
 
@@ -234,19 +405,29 @@ function parseCommandLine(argv: string[]): Args {
   }
   const { values, positionals } = parsed
   const [name = 'chat', ...rest] = positionals
-  if (!isCommand(name))
-    throw BackspaceError.INVALID_ARGUMENT(`unknown command "${name}". See backspace --help`)
+  if (!isCommand(name)) throw BackspaceError.INVALID_ARGUMENT(`unknown command "${name}". See backspace --help`)
+  const sub = name === 'id' ? rest.shift() : undefined
   if (rest.length > 0) throw BackspaceError.INVALID_ARGUMENT(`unexpected argument "${rest[0]}"`)
-  for (const option of Object.keys(values) as Option[]) {
-    if (option === 'help' || option === 'version' || ACCEPTS[name].includes(option)) continue
-    throw BackspaceError.INVALID_ARGUMENT(`--${option} is not an option of "backspace ${name}"`)
+  if (name !== 'id') {
+    for (const option of Object.keys(values) as Option[]) {
+      if (option === 'help' || option === 'version' || ACCEPTS[name].includes(option)) continue
+      throw BackspaceError.INVALID_ARGUMENT(`--${option} is not an option of "backspace ${name}"`)
+    }
   }
   const password = values.password ?? (process.env['BACKSPACE_PASSWORD'] || undefined)
-  return { command: name, values, password }
+  return { command: name, sub, values, password }
 }
 
 function isCommand(name: string): name is Command {
   return Object.hasOwn(ACCEPTS, name)
+}
+
+/** `ROOM[:PASSWORD]`: the password is everything after the first colon. */
+function parseJoin(text: string): { name: string; password?: string } {
+  const colon = text.indexOf(':')
+  const name = colon === -1 ? text : text.slice(0, colon)
+  if (name.trim() === '') throw BackspaceError.INVALID_ARGUMENT(`--join "${text}" has no room name`)
+  return colon === -1 ? { name } : { name, password: text.slice(colon + 1) }
 }
 
 function parsePort(text: string): number {
@@ -257,10 +438,76 @@ function parsePort(text: string): number {
   return port
 }
 
+function parsePositive(flag: string, text: string): number {
+  const n = Number(text)
+  if (!/^\d+(\.\d+)?$/.test(text) || n <= 0 || n > 3600) {
+    throw BackspaceError.INVALID_ARGUMENT(`${flag} must be a number of seconds from 0.1 to 3600, not "${text}"`)
+  }
+  return n
+}
+
+/** --bootstrap (repeatable, each a comma-separated list), else BACKSPACE_BOOTSTRAP, else none. */
+function bootstrapOf(flags: readonly string[] | undefined): string[] | undefined {
+  const raw = flags ?? (process.env['BACKSPACE_BOOTSTRAP'] ? [process.env['BACKSPACE_BOOTSTRAP']] : undefined)
+  if (raw === undefined) return undefined
+  const list = raw.flatMap((entry) => entry.split(',')).map((s) => s.trim()).filter((s) => s !== '')
+  if (list.length === 0) throw BackspaceError.INVALID_BOOTSTRAP('--bootstrap is empty')
+  return list
+}
+
+/** --storage, else BACKSPACE_STORAGE, else undefined (the library's platform default). */
+function storageFlag(storage: string | undefined): string | undefined {
+  return storage ?? (process.env['BACKSPACE_STORAGE'] || undefined)
+}
+
 /** The storage directory, resolved the way the library resolves it (the platform default). */
-function storageOf(storage: string | undefined, account?: string): string {
+async function storageOf(storage: string | undefined, account?: string): Promise<string> {
+  const { Backspace } = await loadLibrary()
   // Constructing a node opens nothing; it only resolves and checks its options.
-  return new Backspace({ storage, account }).storage!
+  return new Backspace({ storage: storageFlag(storage), account }).storage!
+}
+
+/** Reads a password from the terminal without echoing it. */
+async function askPassword(prompt: string): Promise<string> {
+  const stdin = process.stdin
+  if (!stdin.isTTY) throw BackspaceError.PASSWORD_REQUIRED()
+  process.stderr.write(prompt)
+  stdin.setRawMode(true)
+  stdin.resume()
+  let typed = ''
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      stdin.on('data', (chunk: Buffer) => {
+        for (const ch of chunk.toString('utf8')) {
+          if (ch === '\r' || ch === '\n') return resolve(typed)
+          if (ch === '\u0003') return reject(BackspaceError.PASSWORD_REQUIRED('cancelled'))
+          if (ch === '\u007f' || ch === '\b') typed = typed.slice(0, -1)
+          else typed += ch
+        }
+      })
+    })
+  } finally {
+    stdin.setRawMode(false)
+    stdin.pause()
+    stdin.removeAllListeners('data')
+    process.stderr.write('\n')
+  }
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`
+  const units = ['KB', 'MB', 'GB', 'TB']
+  let v = n / 1024
+  let i = 0
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024
+    i++
+  }
+  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`
+}
+
+function short(text: string): string {
+  return text.length > 24 ? text.slice(0, 21) + '...' : text
 }
 
 function version(): string {

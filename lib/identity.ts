@@ -169,6 +169,11 @@ export async function accountIsEncrypted(storage: string, name: string): Promise
   return (await readKeyFile(storage, name)).encrypted !== null
 }
 
+/** The account's public key, which the key file keeps readable: showing it needs no password. */
+export async function accountPublicKey(storage: string, name: string): Promise<Buffer> {
+  return (await readKeyFile(storage, name)).publicKey
+}
+
 /** Writes `identity` as a new account. Fails with ACCOUNT_EXISTS rather than overwrite. */
 export async function saveAccount(
   storage: string,

@@ -35,6 +35,7 @@ export {
   listAccounts,
   accountExists,
   accountIsEncrypted,
+  accountPublicKey,
   saveAccount,
   loadAccount
 } from './identity.js'

@@ -171,7 +171,9 @@ export class Room extends Resource<RoomEvents>() {
       messages: 0,
       rejected: { malformed: 0, 'invalid-signature': 0, oversized: 0, unsupported: 0 },
       badAnnouncements: 0,
-      uploaded: 0
+      uploaded: 0,
+      delivered: 0,
+      ownBlocks: 0
     }
     const self = this.member(ctx.identity.publicKey)
     self.profile = ctx.profile()
@@ -211,6 +213,7 @@ export class Room extends Resource<RoomEvents>() {
     this.own = this.addFeed(ownKey, ownCore, true, ownState)
     this.own.seen = ownCore.length
     this.own.indexedFrom = ownCore.length
+    this.stats.ownBlocks = ownCore.length
 
     for (const state of this.restore) {
       if (b4a.equals(state.key, ownKey)) continue
@@ -423,6 +426,7 @@ export class Room extends Resource<RoomEvents>() {
         return
       }
       own.seen = own.core.length
+      this.stats.ownBlocks = own.core.length
       for (const p of batch) {
         if (p.message) this.index(own, p.message, true)
         p.resolve(p.message!)
@@ -851,8 +855,9 @@ export class Room extends Resource<RoomEvents>() {
 
   private addFeed(key: Buffer, core: Hypercore, local: boolean, state: FeedState | null): Feed {
     const feed = new Feed(key, core, local, state)
-    core.on('upload', () => {
+    core.on('upload', (index: number) => {
       this.stats.uploaded++
+      if (local && index >= this.stats.delivered) this.stats.delivered = index + 1
       this.ctx.uploaded()
     })
     this.feeds.set(feed.hex, feed)

@@ -75,6 +75,13 @@ export interface RoomStats {
   badAnnouncements: number
   /** Blocks of this room's logs this node has sent to peers. */
   uploaded: number
+  /**
+   * How far peers have fetched this node's own log, in blocks (the highest index fetched,
+   * plus one). Once it reaches the log's length, every message sent has left this machine.
+   */
+  delivered: number
+  /** The length of this node's own log in this room, in blocks. */
+  ownBlocks: number
 }
 
 export interface RoomEvents {

@@ -215,3 +215,66 @@ test('cli: bootstrap runs a local DHT that peers meet on, and stops on SIGTERM',
 function restoredOther(): string {
   return 'abandon '.repeat(23) + 'art'
 }
+
+test('cli: id shows, exports, imports and lists accounts; BACKSPACE_STORAGE picks the storage', async (t) => {
+  const storage = await t.tmp()
+  const env = { BACKSPACE_STORAGE: storage, BACKSPACE_PASSWORD: '' }
+
+  const missing = await run(['id'], env)
+  t.is(missing.code, 1)
+  isOneErrorLine(t, missing, 'ACCOUNT_NOT_FOUND')
+
+  const created = await run(['identity', '--account', 'ann', '--password', 'pw'], env)
+  t.is(created.code, 0, created.stderr)
+  const key = /public key\s+([0-9a-f]{64})/.exec(created.stdout)![1]!
+
+  const shown = await run(['id', 'show', '--account', 'ann'], env)
+  t.is(shown.code, 0, 'the public key needs no password')
+  t.ok(shown.stdout.includes(key))
+
+  const locked = await run(['id', 'phrase', '--account', 'ann'], env)
+  t.is(locked.code, 1, 'the phrase needs the password')
+  isOneErrorLine(t, locked, 'PASSWORD_REQUIRED')
+  const wrong = await run(['id', 'phrase', '--account', 'ann', '--password', 'nope'], env)
+  isOneErrorLine(t, wrong, 'WRONG_PASSWORD')
+  const phrase = await run(['id', 'phrase', '--account', 'ann', '--password', 'pw'], env)
+  t.is(phrase.code, 0)
+  const words = phrase.stdout.trim()
+  t.is(words.split(' ').length, 24)
+
+  const exported = await run(['id', 'export', '--account', 'ann', '--password', 'pw'], env)
+  const hex = exported.stdout.trim()
+  t.ok(/^[0-9a-f]{64}$/.test(hex), 'the secret key in hex')
+
+  const viaPhrase = await run(['id', 'import', '--account', 'ann2', '--phrase', words], env)
+  t.is(viaPhrase.code, 0, viaPhrase.stderr)
+  t.ok(viaPhrase.stdout.includes(key), 'the phrase restores the same identity')
+  const viaKey = await run(['id', 'import', '--account', 'ann3', '--secret-key', hex], env)
+  t.ok(viaKey.stdout.includes(key), 'the secret key restores the same identity')
+  const again = await run(['id', 'import', '--account', 'ann3', '--secret-key', hex], env)
+  isOneErrorLine(t, again, 'ACCOUNT_EXISTS')
+  const bad = await run(['id', 'import', '--account', 'x', '--phrase', 'one two three'], env)
+  t.is(bad.code, 2)
+  isOneErrorLine(t, bad, 'INVALID_PHRASE')
+  const both = await run(['id', 'import', '--phrase', words, '--secret-key', hex], env)
+  t.is(both.code, 2)
+  const sub = await run(['id', 'burn'], env)
+  t.is(sub.code, 2)
+  isOneErrorLine(t, sub, 'INVALID_ARGUMENT')
+  const flag = await run(['id', 'list', '--account', 'ann'], env)
+  t.is(flag.code, 2, '--account is not an option of id list')
+
+  const list = await run(['id', 'list'], env)
+  t.alike(lines(list.stdout), ['ann  (password)', 'ann2', 'ann3'])
+})
+
+test('cli: --version answers without loading the network stack', async (t) => {
+  const r = await run(['--version'])
+  t.is(r.code, 0)
+  // The check is what is loaded, not how long it takes: timing belongs in bench/.
+  const traced = await run(['--version'], { NODE_DEBUG: 'module' })
+  t.absent(/hyperswarm|corestore|hypercore/.test(traced.stderr), 'hyperswarm, corestore and hypercore are not loaded')
+  const storage = await t.tmp()
+  const loaded = await run(['id', 'list', '--storage', storage], { NODE_DEBUG: 'module' })
+  t.ok(/hyperswarm/.test(loaded.stderr), 'the trace does show them for a command that needs them')
+})
