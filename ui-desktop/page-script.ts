@@ -336,6 +336,14 @@ async function preview(form, source, value, errorId) {
   }
 }
 
+$('restore-phrase').addEventListener('keydown', (event) => {
+  // The phrase is one line of words: Enter continues, as in the other steps.
+  if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+    event.preventDefault()
+    $('step-restore').requestSubmit()
+  }
+})
+
 $('step-restore').addEventListener('submit', (event) => {
   event.preventDefault()
   preview($('step-restore'), 'phrase', $('restore-phrase').value, 'restore-error')
@@ -431,6 +439,7 @@ function renderChrome() {
   renderMe()
   renderRooms()
   renderHeader()
+  renderStatus()
 }
 
 function renderMe() {
@@ -554,7 +563,8 @@ function messageLine(m) {
   const who = h(
     'span',
     { class: 'who', title: m.author },
-    (m.kind === 'action' ? '* ' : '') + (m.name || ''),
+    m.kind === 'action' ? '* ' : null,
+    m.name ? h('span', { class: 'name' }, m.name) : null,
     h('span', { class: 'fp mono' }, m.fingerprint)
   )
   const classes = ['msg']
@@ -565,18 +575,27 @@ function messageLine(m) {
     'div',
     { class: classes.join(' '), 'data-id': m.id },
     h('time', { datetime: date.toISOString(), title: date.toLocaleString() }, clock(m.timestamp)),
-    who,
-    h('span', { class: 'text' }, m.text)
+    h('span', { class: 'body' }, who, ' ', h('span', { class: 'text' }, m.text))
   )
 }
 
 function noticeLine(notice) {
-  return h('p', { class: 'notice ' + notice.level + (notice.table ? ' mono' : '') }, notice.text)
+  if (notice.table) {
+    return h(
+      'dl',
+      { class: 'notice help' },
+      ...notice.table.flatMap((row) => [
+        h('dt', { class: 'mono' }, row.usage),
+        h('dd', {}, row.description)
+      ])
+    )
+  }
+  return h('p', { class: 'notice ' + notice.level }, notice.text)
 }
 
 function addNotice(room, level, text, table) {
   const list = view.notices.get(room) || []
-  list.push({ level, text, table: !!table, time: Date.now() })
+  list.push({ level, text, table: table || null, time: Date.now() })
   // Notices are transient; a long session keeps the last two hundred.
   view.notices.set(room, list.slice(-200))
   if (room === (view.current || '')) renderMessages()
@@ -733,9 +752,13 @@ function applyLine(room, result) {
   }
   if (result.left && result.left === view.current) removeRoom(result.left)
   if (shown !== view.current && shown !== result.left) select(shown)
-  for (const notice of result.notices) {
-    addNotice(view.current || '', notice.level, notice.text, result.help)
+  let notices = result.notices
+  if (result.help) {
+    // The command table, laid out here; the notices repeat it as text lines.
+    addNotice(view.current || '', 'info', '', result.help)
+    notices = notices.slice(result.help.length)
   }
+  for (const notice of notices) addNotice(view.current || '', notice.level, notice.text)
   if (result.clear) renderMessages()
   if (result.quit) {
     link.closed = true

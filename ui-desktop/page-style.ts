@@ -125,17 +125,22 @@ main { grid-area: main; display: flex; flex-direction: column; min-width: 0; min
 .invite input { flex: 1; min-width: 0; }
 .messages { flex: 1; overflow-y: auto; padding: 8px 16px; min-height: 0; }
 .msg {
-  display: grid; grid-template-columns: 3.2em minmax(0, auto) 1fr; gap: 8px; padding: 3px 6px;
+  display: grid; grid-template-columns: 3.2rem 1fr; gap: 8px; padding: 3px 6px;
   border-radius: 4px; align-items: baseline; border-left: 3px solid transparent;
 }
 .msg.mine { background: var(--mine); }
 .msg.mention { background: var(--mention); border-left-color: var(--mention-line); }
 .msg time { color: var(--muted); font-variant-numeric: tabular-nums; font-size: 12px; }
-.who { white-space: nowrap; font-weight: 600; }
-.who .fp { font-weight: normal; margin-left: 4px; color: var(--muted); }
-.msg .text { white-space: pre-wrap; overflow-wrap: anywhere; }
-.msg.action .text, .msg.action .who { font-style: italic; }
-.notice { margin: 0; padding: 3px 6px 3px 4.1em; white-space: pre-wrap; color: var(--muted); }
+.msg .body { min-width: 0; overflow-wrap: anywhere; }
+.who .name { font-weight: 600; margin-right: 4px; }
+.who .fp { color: var(--muted); }
+.msg .text { white-space: pre-wrap; }
+.msg.action .body { font-style: italic; }
+.notice { margin: 0; padding: 3px 6px 3px calc(3.2rem + 17px); white-space: pre-wrap; color: var(--muted); }
+.notice.help {
+  display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; color: var(--fg);
+}
+.notice.help dd { margin: 0; color: var(--muted); }
 .notice.error { color: var(--error); margin: 0; }
 .day { text-align: center; color: var(--muted); font-size: 12px; margin: 10px 0 4px; }
 .older { display: block; margin: 0 auto 10px; }
@@ -165,9 +170,8 @@ main { grid-area: main; display: flex; flex-direction: column; min-width: 0; min
   .chat.drawer-open .sidebar { transform: none; visibility: visible; }
   .drawer-toggle { display: inline-block; }
   .room-header, .invite, .messages, .composer { padding-left: 10px; padding-right: 10px; }
-  .msg { grid-template-columns: 3em 1fr; }
-  .msg .text { grid-column: 1 / -1; padding-left: 3.5em; }
-  .notice { padding-left: 6px; }
+  .notice.help { grid-template-columns: 1fr; padding-left: 6px; }
+  .notice.help dd { margin-bottom: 4px; }
   .statusbar .right { margin-left: 0; }
 }
 `

@@ -174,8 +174,9 @@ export function renderPage(nonce: string): string {
     <div id="messages" class="messages" role="log" aria-label="Messages" tabindex="0"></div>
     <p id="completions" class="completions muted mono" aria-live="polite" hidden></p>
     <form id="composer" class="composer">
-      <textarea id="text" rows="1" aria-label="Message"
-        placeholder="Message, or /help (Enter sends, Shift+Enter for a new line)"></textarea>
+      <textarea id="text" rows="1" aria-label="Message" aria-describedby="composer-hint"
+        placeholder="Message, or /help"></textarea>
+      <span id="composer-hint" hidden>Enter sends, Shift+Enter adds a line, Tab completes</span>
       <button id="send" class="primary">Send</button>
     </form>
   </main>

@@ -110,8 +110,11 @@ export interface LineResult {
   /** /clear: hide what is shown of the room (local only). */
   clear: boolean
   quit: boolean
-  /** /help: the notices are the command table, best shown in a fixed-width font. */
-  help: boolean
+  /**
+   * /help: the commands, for the page to lay out as a table. The first `help.length`
+   * notices are the same table as text lines, for UIs that cannot.
+   */
+  help: { usage: string; description: string }[] | null
 }
 
 /** The requests, by type, with their arguments and results. */

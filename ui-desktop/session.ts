@@ -406,7 +406,7 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       left: result.left?.id ?? null,
       clear: !!result.clear,
       quit: !!result.quit,
-      help: result.help !== undefined
+      help: result.help?.map((c) => ({ usage: c.usage, description: c.description })) ?? null
     }
   }
 
