@@ -107,7 +107,7 @@ function joinResult(startNs: bigint, connectedNs: bigint | null, shown: number):
 
 /** The page is the latest one: `page` messages, the newest being the last of `total`. */
 function isLatestPage(texts: string[], order: JoinMessage): boolean {
-  if (texts.length < order.page) return false
+  if (texts.length < Math.min(order.page, order.total)) return false
   return texts.some((t) => parseHeader(t)?.seq === order.total - 1)
 }
 
@@ -266,9 +266,8 @@ async function backspaceTransport(
   room.on('peer-add', () => {
     connectedNs ??= process.hrtime.bigint()
   })
-  if (init.role === 'reader') {
-    room.on('message', (m) => deliver(m.text, process.hrtime.bigint()))
-  }
+  // Every role listens: a writer never expects anything, except a seeder that counts writers.
+  room.on('message', (m) => deliver(m.text, process.hrtime.bigint()))
   const transport: Transport = {
     async send(payloads) {
       // Sends in one tick are appended as one batch.
