@@ -399,7 +399,8 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     const node = this.chatNode()
     const room = this.optionalRoom(args)
     const result = await runCommand(node, requiredString(args, 'text'), { room })
-    if (result.quit) queueMicrotask(() => this.emit('quit'))
+    // After this answer has gone out: closing the shell closes the page's socket too.
+    if (result.quit) setImmediate(() => this.emit('quit'))
     return {
       notices: result.notices,
       room: result.room?.id ?? null,

@@ -1,0 +1,296 @@
+// The desktop shell's protocol without a browser: the account screens' requests, the chat
+// requests over the library's command runner, bad frames, and main.js as a process.
+import { spawn } from 'child_process'
+import path from 'path'
+import { fileURLToPath } from 'url'
+import test from 'brittle'
+import WebSocket from 'ws'
+import { accountIsEncrypted, Identity, saveAccount } from '../lib/index.js'
+import { startDesktop } from '../ui-desktop/server.js'
+import { DesktopSession } from '../ui-desktop/session.js'
+import { createLocalTestnet, once, type Testnet } from './helpers/index.js'
+
+const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'ui-desktop', 'main.js')
+
+interface Frame {
+  id?: number | null
+  result?: any
+  error?: { code: string; message: string }
+  event?: string
+  data?: any
+}
+
+/** A WebSocket client of the shell: `call` answers with the result or throws the coded error. */
+async function connect(url: string) {
+  const u = new URL(url)
+  const ws = new WebSocket(`ws://${u.host}/ws?token=${u.searchParams.get('token')}`)
+  const frames: Frame[] = []
+  const waiters: Array<() => void> = []
+  let closed = false
+  const wake = () => {
+    for (const fn of waiters.splice(0)) fn()
+  }
+  ws.on('message', (data) => {
+    frames.push(JSON.parse(data.toString()))
+    wake()
+  })
+  ws.on('close', () => {
+    closed = true
+    wake()
+  })
+  await once(ws, 'open')
+  let nextId = 1
+  const next = async (match: (f: Frame) => boolean): Promise<Frame> => {
+    for (;;) {
+      const at = frames.findIndex(match)
+      if (at !== -1) return frames.splice(at, 1)[0]!
+      // A socket that closes fails what waits on it, rather than hang the test.
+      if (closed) throw new Error('The shell closed the socket')
+      await new Promise<void>((resolve) => waiters.push(resolve))
+    }
+  }
+  return {
+    raw: (text: string) => ws.send(text),
+    next,
+    async call(type: string, args: Record<string, unknown> = {}): Promise<any> {
+      const id = nextId++
+      ws.send(JSON.stringify({ id, type, ...args }))
+      const frame = await next((f) => f.id === id)
+      if (frame.error) throw Object.assign(new Error(frame.error.message), frame.error)
+      return frame.result
+    },
+    event: (name: string, match: (data: any) => boolean = () => true) =>
+      next((f) => f.event === name && match(f.data)),
+    close: () => ws.close()
+  }
+}
+
+async function shell(t: any, testnet: Testnet, opts: Parameters<typeof DesktopSession.start>[0]) {
+  const session = await DesktopSession.start({ bootstrap: testnet.bootstrap, ...opts })
+  const desktop = await startDesktop(session)
+  t.teardown(async () => {
+    await desktop.close()
+    await session.close()
+  })
+  return { session, desktop, client: await connect(desktop.url) }
+}
+
+test('desktop shell: a new account from the page, then chat through runCommand', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const storage = await t.tmp()
+  const { session, desktop, client } = await shell(t, testnet, { storage })
+  const watcher = await connect(desktop.url)
+
+  const first = await client.call('state')
+  t.is(first.phase, 'setup', 'no account: the setup screen')
+  t.alike(first.setup.accounts, [])
+  t.is(first.setup.account, 'default')
+  t.is(session.node, null, 'no node yet')
+
+  await t.exception(client.call('messages', { room: 'x' }), /WRONG_PHASE/, 'no chat before a node')
+  await t.exception(
+    client.call('setup-create', { source: 'new', password: null }),
+    /BAD_REQUEST/,
+    'words come first'
+  )
+  await t.exception(
+    client.call('setup-preview', { source: 'phrase', value: 'abandon abandon' }),
+    /INVALID_PHRASE/,
+    "the library's code for a bad phrase"
+  )
+  const made = await client.call('setup-generate')
+  t.is(made.words.length, 24)
+  await t.exception(
+    client.call('setup-create', { source: 'new' }),
+    /BAD_REQUEST/,
+    'a password, or null for none, is an explicit choice'
+  )
+  await t.exception(
+    client.call('setup-create', { source: 'new', password: null, account: 'Not Valid' }),
+    /INVALID_ACCOUNT_NAME/
+  )
+  const created = await client.call('setup-create', { source: 'new', password: 'pw', account: 'me' })
+  t.is(created.phase, 'chat')
+  t.is(created.chat.identity.fingerprint, made.fingerprint, 'the identity of the words shown')
+  t.is(created.chat.identity.account, 'me')
+  t.ok(await accountIsEncrypted(storage, 'me'))
+  t.is((await watcher.event('state', (s) => s.phase === 'opening')).data.phase, 'opening')
+  await watcher.event('state', (s) => s.phase === 'chat')
+  t.pass('every page follows the phase')
+  await t.exception(client.call('setup-incognito'), /WRONG_PHASE/, 'one node per shell')
+
+  const joined = await client.call('line', { room: null, text: '/join Desk' })
+  t.ok(joined.room, 'a /join names the room to show')
+  t.is(joined.notices[0].level, 'info')
+  await watcher.event('room-add', (r) => r.id === joined.room && r.name === 'desk')
+  const said = await client.call('line', { room: joined.room, text: 'hello' })
+  t.alike(said.notices, [], 'a message shows no notice')
+  const message = (await watcher.event('message', (m) => m.message.text === 'hello')).data.message
+  t.is(message.self, true)
+  t.is(message.fingerprint, created.chat.identity.fingerprint)
+  await client.call('line', { room: joined.room, text: '/me waves' })
+  const action = await watcher.event('message', (m) => m.message.text === 'waves')
+  t.is(action.data.message.kind, 'action')
+  await client.call('line', { room: joined.room, text: '/nick Zed' })
+  t.is((await watcher.event('identity')).data.name, 'Zed', 'a /nick updates the identity')
+
+  const page = await client.call('messages', { room: joined.room, limit: 1 })
+  t.is(page.messages.length, 1)
+  t.is(page.more, true)
+  const older = await client.call('messages', {
+    room: joined.room,
+    limit: 10,
+    before: page.messages[0].id
+  })
+  t.is(older.messages.length, 1, 'before pages back')
+  t.is(older.more, false)
+
+  const unknown = await client.call('line', { room: joined.room, text: '/jion x' })
+  t.is(unknown.notices[0].level, 'error', 'an unknown command is an error notice')
+  t.ok(unknown.notices[0].text.includes('/join'), 'with a suggestion')
+  t.is((await client.call('line', { room: joined.room, text: '/clear' })).clear, true)
+  const help = await client.call('line', { room: joined.room, text: '/help' })
+  t.ok(help.help.some((c: { usage: string }) => c.usage.startsWith('/join')), '/help as data')
+  t.ok((await client.call('complete', { room: joined.room, text: '/jo' })).includes('/join '))
+  t.ok(
+    (await client.call('complete', { room: joined.room, text: 'hi @Z' })).includes('hi @Zed '),
+    'names complete from the members'
+  )
+  await t.exception(client.call('line', { room: 'ab'.repeat(32), text: 'x' }), /UNKNOWN_ROOM/)
+
+  client.raw('{"id": 7, "type": ')
+  t.is((await client.next((f) => f.id === null)).error!.code, 'BAD_REQUEST', 'bad JSON')
+  await t.exception(client.call('nope'), /UNKNOWN_REQUEST/)
+  await t.exception(client.call('messages', { room: 5 }), /BAD_REQUEST/)
+  t.is((await client.call('state')).phase, 'chat', 'the socket goes on')
+
+  const left = await client.call('line', { room: joined.room, text: '/leave' })
+  t.is(left.left, joined.room)
+  await watcher.event('room-remove', (r) => r.room === joined.room)
+
+  const quitting = once(session, 'quit')
+  t.is((await client.call('line', { room: null, text: '/quit' })).quit, true)
+  await quitting
+  t.pass('/quit asks the shell to close')
+  client.close()
+  watcher.close()
+})
+
+test('desktop shell: an encrypted account waits on the unlock screen', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const storage = await t.tmp()
+  const identity = Identity.generate()
+  await saveAccount(storage, 'default', identity, { password: 'secret' })
+  await saveAccount(storage, 'other', Identity.generate())
+
+  await t.exception(
+    DesktopSession.start({ storage, password: 'wrong', bootstrap: testnet.bootstrap }),
+    /WRONG_PASSWORD/,
+    'a wrong --password fails at start'
+  )
+  const { session, client } = await shell(t, testnet, { storage })
+  const state = await client.call('state')
+  t.is(state.phase, 'unlock', 'without --password: the unlock screen')
+  t.alike(state.setup.accounts, [
+    { name: 'default', encrypted: true },
+    { name: 'other', encrypted: false }
+  ])
+  await t.exception(
+    client.call('setup-open', { account: 'default', password: 'nope' }),
+    /WRONG_PASSWORD/
+  )
+  const after = await client.call('state')
+  t.is(after.phase, 'unlock', 'a wrong password stays on the unlock screen')
+  t.is(after.error.code, 'WRONG_PASSWORD', 'and says why')
+  const opened = await client.call('setup-open', { account: 'default', password: 'secret' })
+  t.is(opened.phase, 'chat')
+  t.ok(session.node!.publicKey.equals(identity.publicKey), 'the account is unlocked')
+  client.close()
+})
+
+test('desktop shell: restoring from words and importing a key keep the identity', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const identity = Identity.generate()
+  for (const [source, value] of [
+    ['phrase', identity.phrase],
+    ['secret-key', identity.secretKeyHex]
+  ] as const) {
+    const { session, client } = await shell(t, testnet, { storage: await t.tmp() })
+    const preview = await client.call('setup-preview', { source, value })
+    t.is(preview.fingerprint, identity.fingerprint, `${source}: previewed`)
+    await client.call('setup-create', { source, value, password: null })
+    t.ok(session.node!.publicKey.equals(identity.publicKey), `${source}: the same identity`)
+    client.close()
+  }
+  const { session, client } = await shell(t, testnet, { storage: await t.tmp() })
+  const state = await client.call('setup-incognito')
+  t.is(state.chat.identity.incognito, true, 'incognito from the page')
+  t.is(state.chat.identity.account, null)
+  t.ok(session.node!.incognito)
+  client.close()
+})
+
+test('desktop shell: main.js serves the page, and SIGTERM closes it with exit 0', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const bootstrap = `${testnet.bootstrap[0]!.host}:${testnet.bootstrap[0]!.port}`
+  const env = { ...process.env }
+  delete env['BROWSER']
+  const child = spawn(process.execPath, [MAIN, '--incognito', '--bootstrap', bootstrap, '--no-open'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env
+  })
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL')
+  })
+  let out = ''
+  const url = await new Promise<string>((resolve) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d
+      const m = /Desktop page: (\S+)/.exec(out)
+      if (m) resolve(m[1]!)
+    })
+  })
+  const client = await connect(url)
+  const state = await client.call('state')
+  t.is(state.phase, 'chat', 'incognito goes straight to chat')
+  t.is(state.chat.identity.incognito, true)
+  client.close()
+  child.kill('SIGTERM')
+  const [code] = await once<[number | null]>(child, 'exit')
+  t.is(code, 0, 'exit 0 on SIGTERM')
+})
+
+test('desktop shell: main.js exits 0 after /quit, and 2 on bad arguments', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const bootstrap = `${testnet.bootstrap[0]!.host}:${testnet.bootstrap[0]!.port}`
+  const storage = await t.tmp()
+  const child = spawn(
+    process.execPath,
+    [MAIN, '--storage', storage, '--bootstrap', bootstrap, '--no-open'],
+    { stdio: ['ignore', 'pipe', 'inherit'] }
+  )
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL')
+  })
+  let out = ''
+  const url = await new Promise<string>((resolve) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d
+      const m = /Desktop page: (\S+)/.exec(out)
+      if (m) resolve(m[1]!)
+    })
+  })
+  const client = await connect(url)
+  t.is((await client.call('state')).phase, 'setup', 'a new storage: the page sets it up')
+  await client.call('setup-incognito')
+  await client.call('line', { room: null, text: '/quit' })
+  const [code] = await once<[number | null]>(child, 'exit')
+  t.is(code, 0, '/quit closes the shell')
+
+  const bad = spawn(process.execPath, [MAIN, '--port', 'abc'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  let err = ''
+  bad.stderr!.on('data', (d: Buffer) => (err += d))
+  const [badCode] = await once<[number | null]>(bad, 'exit')
+  t.is(badCode, 2)
+  t.ok(err.includes('INVALID_ARGUMENT'), err.trim())
+})
