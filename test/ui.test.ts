@@ -1,21 +1,52 @@
 import test, { type Test } from 'brittle'
-import { createElement } from 'react'
+import { createElement, type ReactElement } from 'react'
 import { render } from 'ink-testing-library'
-import { fingerprint, type Backspace } from '../lib/index.js'
-import { ChatApp, parseCommand, type ChatAppProps } from '../ui-terminal/index.js'
+import {
+  accountIsEncrypted,
+  Backspace,
+  type BackspaceOptions,
+  type Message
+} from '../lib/index.js'
+import {
+  App,
+  ChatApp,
+  chatReducer,
+  initialChatState,
+  layoutRows,
+  wrapText,
+  type ChatAppProps,
+  type Entry
+} from '../ui-terminal/index.js'
 import { emptyLine, lineReducer, type LineAction } from '../ui-terminal/use-line-editor.js'
-import { create, createLocalTestnet, receive, waitForPeers } from './helpers/index.js'
+import { create, createLocalTestnet, type Testnet } from './helpers/index.js'
+
+const KEY = {
+  enter: '\r',
+  tab: '\t',
+  up: '\u001b[A',
+  down: '\u001b[B',
+  pageUp: '\u001b[5~',
+  pageDown: '\u001b[6~',
+  ctrlN: '\u000e',
+  ctrlP: '\u0010',
+  ctrlC: '\u0003',
+  alt: (n: number) => `\u001b${n}`
+}
 
 type Screen = ReturnType<typeof render> & {
   /** Resolves with the first frame, current or future, for which `match` holds. */
-  frame(match: (frame: string) => boolean): Promise<string>
+  frame(match: string | RegExp | ((frame: string) => boolean)): Promise<string>
+  /** Sends keys, once the app listens and has run the effects of its last render. */
+  press(...keys: string[]): Promise<void>
   /** Types one line and presses Enter. */
   type(line: string): Promise<void>
+  /** Makes the fake terminal another size, as a resize does. */
+  resize(columns: number, rows: number): void
 }
 
-/** Renders the chat for `node` and lets the test wait on frames instead of sleeping. */
-function renderChat(t: Test, node: Backspace, props: Omit<ChatAppProps, 'node'> = {}): Screen {
-  const screen = render(createElement(ChatApp, { node, ...props }))
+/** Renders `element` and lets the test wait on frames instead of sleeping. */
+function renderScreen(t: Test, element: ReactElement): Screen {
+  const screen = render(element)
   t.teardown(() => screen.unmount(), { order: -1 })
 
   const waiting = new Set<() => void>()
@@ -25,17 +56,30 @@ function renderChat(t: Test, node: Backspace, props: Omit<ChatAppProps, 'node'> 
     for (const check of [...waiting]) check()
   }
 
-  const frame = (match: (frame: string) => boolean) =>
-    new Promise<string>((resolve) => {
+  const frame = (match: string | RegExp | ((frame: string) => boolean)) => {
+    const test =
+      typeof match === 'string'
+        ? (f: string) => f.includes(match)
+        : match instanceof RegExp
+          ? (f: string) => match.test(f)
+          : match
+    return new Promise<string>((resolve, reject) => {
+      // Not a timing assertion: a wait that cannot succeed fails with the screen it saw.
+      const giveUp = setTimeout(() => {
+        waiting.delete(check)
+        reject(new Error(`no frame matched ${String(match)}; last frame:\n${screen.lastFrame()}`))
+      }, 20_000)
       const check = () => {
         const last = screen.lastFrame() ?? ''
-        if (!match(last)) return
+        if (!test(last)) return
         waiting.delete(check)
+        clearTimeout(giveUp)
         resolve(last)
       }
       waiting.add(check)
       check()
     })
+  }
 
   // Ink reads stdin once an input hook asked for raw mode; keys written before that are lost.
   const inputReady = () =>
@@ -49,131 +93,423 @@ function renderChat(t: Test, node: Backspace, props: Omit<ChatAppProps, 'node'> 
       screen.stdin.on('newListener', onListener)
     })
 
-  const type = async (line: string) => {
+  const press = async (...keys: string[]) => {
     await inputReady()
-    screen.stdin.write(line)
-    screen.stdin.write('\r')
+    for (const key of keys) {
+      // Input hooks subscribe in effects, which React runs after the frame is written.
+      await new Promise((resolve) => setImmediate(resolve))
+      screen.stdin.write(key)
+    }
+  }
+  const type = (line: string) => press(line, KEY.enter)
+
+  const resize = (columns: number, rows: number) => {
+    Object.defineProperty(screen.stdout, 'columns', { value: columns, configurable: true })
+    Object.defineProperty(screen.stdout, 'rows', { value: rows, configurable: true })
+    screen.stdout.emit('resize')
   }
 
-  return Object.assign(screen, { frame, type })
+  return Object.assign(screen, { frame, press, type, resize })
 }
 
-const has = (text: string) => (frame: string) => frame.includes(text)
-const short = (node: Backspace) => fingerprint(node.publicKey).slice(0, 4)
+function renderChat(t: Test, node: Backspace, props: Omit<ChatAppProps, 'node'> = {}): Screen {
+  return renderScreen(t, createElement(ChatApp, { node, ...props }))
+}
+
+const fp = (node: Backspace) => node.identity.fingerprint.split('-').slice(0, 2).join('-')
 const count = (frame: string, text: string) => frame.split(text).length - 1
 
-test('ui: two peers chat; the header shows room, peers and fingerprint', async (t) => {
+test('ui: two peers chat; names, fingerprints, own lines, unread and mentions in the room list', async (t) => {
   const testnet = await createLocalTestnet(t)
   const a = await create(t, testnet)
   const b = await create(t, testnet)
+  await a.setProfile({ name: 'ann' })
+  await b.setProfile({ name: 'bob' })
 
   const screen = renderChat(t, a, { room: { name: 'General' } })
-  const first = await screen.frame(has('Joined #general.'))
-  t.ok(first.includes(a.identity.fingerprint), 'own fingerprint in the header')
-  t.ok(first.includes('#general>'), 'the prompt names the room')
-  t.absent(first.includes('joining'), 'and no longer shown as running')
+  const first = await screen.frame('Joined #general.')
+  t.ok(first.includes(`ann ${a.identity.fingerprint}`), 'own name and fingerprint in the status bar')
+  t.ok(first.includes('[#general]'), 'the prompt names the room')
+  t.ok(/1 #general/.test(first), 'the room list numbers the room')
 
   const rb = await b.join('general')
-  await screen.frame(has('#general  1 peer'))
-  t.pass('peer count in the header')
+  await screen.frame(/online, 1 peer/)
+  await screen.frame((f) => f.includes('#general') && f.includes('bob'))
+  t.pass('peer count in the status bar, members in the title bar')
 
   await rb.send('hello from b')
-  const withMessage = await screen.frame(has('hello from b'))
-  t.ok(new RegExp(`\\d\\d:\\d\\d  ${short(b)}  hello from b`).test(withMessage), 'HH:MM  fp4  text')
+  const withMessage = await screen.frame('hello from b')
+  t.ok(
+    new RegExp(`\\d\\d:\\d\\d\\s+bob ${fp(b)} │ hello from b`).test(withMessage),
+    'HH:MM  name fingerprint │ text'
+  )
 
-  const atB = receive(rb, ['hi from a'])
   await screen.type('hi from a')
-  const [got] = await atB
-  t.alike(got!.author, a.publicKey, 'a typed message reaches the other peer, signed by a')
-  await screen.frame((f) => new RegExp(`${short(a)}  hi from a`).test(f))
-  t.pass('own message in the timeline')
+  await screen.frame(new RegExp(`ann ${fp(a)} » hi from a`))
+  t.pass('own messages are marked with »')
 
-  // Messages to a room not shown are counted as unread in the room list.
+  await rb.send('waves', { action: true })
+  await screen.frame(new RegExp(`\\* bob ${fp(b)} waves`))
+  t.pass('/me actions show as "* name action"')
+
+  // Messages to a room not shown are counted in the room list; a mention is marked @n.
   await screen.type('/create side')
-  await screen.frame(has('~side>'))
+  await screen.frame('[~side]')
   await rb.send('while you were away')
-  await screen.frame(has('#general (1)'))
-  t.pass('unread count for the other room')
-  await screen.type('/switch general')
-  const back = await screen.frame(has('#general>'))
-  t.ok(back.includes('while you were away'), 'the message is there after switching')
-  t.absent(back.includes('#general (1)'), 'switching marks it read')
+  await screen.frame(/1 #general\s+1/)
+  await rb.send('@ann are you there?')
+  const mentioned = await screen.frame(/1 #general\s+@1 2/)
+  t.ok(mentioned.includes('[~side]'), 'the mention is counted while another room is shown')
+
+  await screen.press(KEY.alt(1))
+  const back = await screen.frame('[#general]')
+  t.ok(back.includes('while you were away'), 'Alt+1 switches to the first room')
+  t.ok(new RegExp(`bob ${fp(b)} ! @ann are you there\\?`).test(back), 'the mention is marked with !')
+  t.absent(/#general\s+@1/.test(back), 'switching marks the room read')
+
+  await screen.press(KEY.ctrlN)
+  await screen.frame('[~side]')
+  await screen.press(KEY.ctrlP)
+  await screen.frame('[#general]')
+  t.pass('Ctrl+N and Ctrl+P go round the rooms')
 })
 
-test('ui: slash commands call the library and report errors as lines', async (t) => {
+test('ui: commands go through the library; mistakes are lines, never crashes', async (t) => {
   const testnet = await createLocalTestnet(t)
   const node = await create(t, testnet, { incognito: true })
   let quit = 0
   const screen = renderChat(t, node, { onQuit: () => quit++ })
 
-  const start = await screen.frame(has('Type /join'))
+  const start = await screen.frame('/join <room> joins one')
   t.ok(start.includes(node.identity.anonName), 'incognito shows its Anon name')
 
   await screen.type('/help')
-  await screen.frame(has('/join <name> [password]'))
-  t.pass('/help lists the commands')
+  const help = await screen.frame('PgUp/PgDn scroll')
+  t.ok(help.includes('/quit'), '/help lists the commands and the keys')
 
   await screen.type('hello?')
-  await screen.frame(has('You are not in a room yet'))
-  t.pass('sending without a room explains what to do')
-
+  await screen.frame('Join a room first')
   await screen.type('/frobnicate')
-  await screen.frame(has('Unknown command /frobnicate'))
-  t.pass('unknown commands are reported')
+  await screen.frame('Unknown command /frobnicate')
+  await screen.type('/join')
+  await screen.frame('Usage: /join <room> [password]')
+  await screen.type('/nick')
+  await screen.frame('Usage: /nick <name>')
+  t.pass('unknown commands and missing arguments explain themselves')
 
-  await screen.type('/create club')
-  const created = await screen.frame(has('~club>'))
+  await screen.type('/CREATE club')
+  const created = await screen.frame('[~club]')
   const club = node.rooms.find((r) => r.name === 'club')!
-  t.ok(created.includes(club.invite), '/create prints the invite')
-
-  // The invite shown works for another peer.
-  const other = await create(t, testnet)
-  const joined = await other.join(club.invite)
-  t.is(joined.name, 'club')
-  await screen.frame(has('~club  1 peer'))
+  t.ok(created.includes('Created ~club'), 'command words are case-insensitive')
 
   await screen.type('/join general secret')
-  await screen.frame(has('#general>'))
+  await screen.frame('[#general]')
   t.is(node.rooms.length, 2)
 
   await screen.type('/rooms')
-  const listed = await screen.frame(has('2. #general'))
+  const listed = await screen.frame('2. #general')
   t.ok(listed.includes('1. ~club'), '/rooms lists both rooms')
 
   await screen.type('/switch 1')
-  await screen.frame(has('~club>'))
+  await screen.frame('[~club]')
   await screen.type('/invite')
-  await screen.frame((f) => count(f, club.invite) === 2)
+  // The invite is long: it wraps, so look for its start.
+  await screen.frame(`Invite to ~club: ${club.invite.slice(0, 30)}`)
   t.pass('/invite shows the invite of the current room')
 
+  await screen.type('/nick zed')
+  await screen.frame('You are now known as zed.')
+  t.is(node.profile.name, 'zed')
+  await screen.type('/away lunch')
+  await screen.frame('[away: lunch]')
+  await screen.type('/back')
+  await screen.frame((f) => f.includes('Welcome back.') && !f.includes('[away'))
+  await screen.type('/status reading')
+  await screen.frame('Status set: reading')
+  await screen.type('/whoami')
+  await screen.frame(node.publicKey.toString('hex').slice(0, 40))
+  await screen.type('/peers')
+  await screen.frame('zed')
+  t.pass('/nick, /away, /back, /status, /whoami and /peers')
+
+  await screen.type('/me stretches')
+  await screen.frame(/\* zed [0-9a-f]{4}-[0-9a-f]{4} stretches/)
+  await screen.type('/clear')
+  await screen.frame((f) => !f.includes('stretches') && !f.includes('Status set'))
+  t.pass('/clear empties the pane, on this screen only')
+  t.is((await club.messages()).length, 1, 'the message is still in the room')
+
   await screen.type('/join "   "')
-  await screen.frame(has('INVALID_ROOM_NAME'))
+  await screen.frame('INVALID_ROOM_NAME')
   t.pass('library errors become a line, the app goes on')
 
   await screen.type('/leave')
-  const left = await screen.frame(has('Left ~club.'))
-  t.ok(left.includes('#general>'), 'leaving switches to the remaining room')
+  const left = await screen.frame('Left ~club')
+  t.ok(left.includes('[#general]'), 'leaving switches to the remaining room')
   t.is(node.rooms.length, 1)
 
   await screen.type('/quit')
   t.is(quit, 1, '/quit asks the app to exit')
 })
 
-test('ui: typed lines parse into commands', (t) => {
-  t.alike(parseCommand('hello'), { type: 'say', text: 'hello' })
-  t.alike(parseCommand('  '), { type: 'none' })
-  t.alike(parseCommand('//not a command'), { type: 'say', text: '/not a command' })
-  t.alike(parseCommand('/join general'), { type: 'join', name: 'general' })
-  t.alike(parseCommand('/JOIN "book club" "two words"'), {
-    type: 'join',
-    name: 'book club',
-    password: 'two words'
+test('ui: Tab completes commands and names; Up and Down recall lines', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const a = await create(t, testnet)
+  const b = await create(t, testnet)
+  await b.setProfile({ name: 'bobby' })
+  const screen = renderChat(t, a, { room: { name: 'tabs' } })
+  await screen.frame('[#tabs]')
+  const rb = await b.join('tabs')
+  await rb.send('hi')
+  await screen.frame('bobby')
+
+  await screen.press('/jo', KEY.tab)
+  await screen.frame('[#tabs] /join')
+  await screen.press(KEY.up) // nothing sent yet: the line stays
+  await screen.press('\u0015') // Ctrl+U clears
+  await screen.press('/s', KEY.tab)
+  await screen.frame('[#tabs] /switch')
+  await screen.press(KEY.tab)
+  await screen.frame('[#tabs] /status')
+  t.pass('Tab cycles through matching commands')
+
+  await screen.press('\u0015', 'hey @bo', KEY.tab)
+  await screen.frame('[#tabs] hey @bobby')
+  await screen.press('\u0015', 'bo', KEY.tab)
+  await screen.frame('[#tabs] bobby:')
+  t.pass('Tab completes names, with @ kept and a colon at the start')
+
+  await screen.press('\u0015')
+  await screen.type('first line')
+  await screen.type('second line')
+  await screen.frame(/» second line/)
+  await screen.press(KEY.up, KEY.up)
+  await screen.frame('[#tabs] first line')
+  await screen.press(KEY.down)
+  await screen.frame('[#tabs] second line')
+  t.pass('Up and Down browse the lines sent')
+})
+
+test('ui: PgUp and PgDn scroll; older history is fetched on demand', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const node = await create(t, testnet)
+  const room = await node.join('scroll')
+  for (let i = 1; i <= 60; i++) await room.send(`line ${i}`)
+
+  // A small first page, so scrolling back must ask the library for more.
+  const screen = renderChat(t, node, { historyLimit: 20 })
+  const bottom = await screen.frame('line 60')
+  t.absent(bottom.includes('line 30 '), 'only the newest lines fit')
+  t.absent(bottom.includes('Start of #scroll'), 'more history is there')
+
+  await screen.press(KEY.pageUp)
+  const up = await screen.frame('more below')
+  t.absent(/line 60\b/.test(up), 'the newest line scrolled away')
+
+  for (let i = 0; i < 8; i++) await screen.press(KEY.pageUp)
+  const top = await screen.frame((f) => /│ line 1\n/.test(f + '\n') || f.includes('Start of #scroll'))
+  await screen.frame('Start of #scroll')
+  t.ok(top, 'paging back reaches the first message and the start of the room')
+
+  // New messages while scrolled up do not move what is being read.
+  const reading = (await screen.frame('Start of #scroll')).split('\n')
+  await room.send('a new line')
+  await screen.frame((f) => f.includes('more below (') && !f.includes('a new line'))
+  t.ok((screen.lastFrame() ?? '').includes(reading[1] ?? ''), 'the view stays put')
+
+  for (let i = 0; i < 12; i++) await screen.press(KEY.pageDown)
+  await screen.frame((f) => f.includes('a new line') && !f.includes('more below'))
+  t.pass('PgDn returns to the newest lines')
+})
+
+test('ui: fits 80x24, wraps long lines, and follows resizes', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const node = await create(t, testnet)
+  await node.setProfile({ name: 'wide' })
+  const room = await node.join('small')
+  const long = 'word '.repeat(40).trim()
+  await room.send(long)
+  const screen = renderChat(t, node)
+  screen.resize(80, 24)
+  const frame = await screen.frame((f) => f.includes('word') && f.split('\n').every((l) => l.length <= 80))
+  const lines = frame.split('\n')
+  t.ok(lines.length <= 23, `at most 23 rows at 80x24 (${lines.length})`)
+  t.ok(count(frame, 'word') === 40, 'a long line wraps, nothing is cut')
+
+  screen.resize(40, 12)
+  const narrow = await screen.frame((f) => f.split('\n').every((l) => l.length <= 40) && !f.includes('Rooms'))
+  t.ok(narrow.split('\n').length <= 11, 'the room list goes away on a narrow terminal')
+})
+
+test('ui: first start creates an account: selector, phrase confirmation, password', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const storage = await t.tmp()
+  const open = opener(t, testnet)
+  const screen = renderScreen(
+    t,
+    createElement(App, { storage, account: 'default', open })
+  )
+  await screen.frame('Create a new account')
+  await screen.press(KEY.down, KEY.up, KEY.enter)
+  const phrase = await screen.frame('Your recovery phrase')
+  const words = new Map<number, string>()
+  for (const m of phrase.matchAll(/(\d+)\. ([a-z]+)/g)) words.set(Number(m[1]), m[2]!)
+  t.is(words.size, 24, 'the 24 words are shown')
+  await screen.press(KEY.enter)
+
+  const ask = async () => Number(/Word (\d+):/.exec(await screen.frame(/Word \d+:/))![1])
+  const firstAsked = await ask()
+  await screen.type('wrongword')
+  await screen.frame(`That is not word ${firstAsked}`)
+  await screen.type(words.get(firstAsked)!)
+  for (let i = 2; i <= 3; i++) {
+    const at = Number(/Word (\d+):/.exec(await screen.frame(`(${i} of 3)`))![1])
+    await screen.type(words.get(at)!)
+  }
+
+  await screen.frame('Choose a password')
+  await screen.press('s3cret')
+  const masked = await screen.frame('Password: ******')
+  t.absent(masked.includes('s3cret'), 'the password is masked')
+  await screen.press(KEY.enter)
+  await screen.frame('Type it again')
+  await screen.type('other')
+  await screen.frame('The two passwords differ')
+  await screen.type('s3cret')
+  await screen.frame('Type it again')
+  await screen.type('s3cret')
+  await screen.frame('/join <room> joins one')
+  t.ok(await accountIsEncrypted(storage, 'default'), 'the new account is encrypted')
+})
+
+test('ui: an encrypted account asks for its password; a wrong one asks again', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const storage = await t.tmp()
+  const made = new Backspace({ storage, password: 'pw', bootstrap: testnet.bootstrap })
+  await made.ready()
+  const key = made.publicKey
+  await made.close()
+
+  const open = opener(t, testnet)
+  const screen = renderScreen(t, createElement(App, { storage, account: 'default', open }))
+  await screen.frame('is encrypted with a password')
+  await screen.type('nope')
+  await screen.frame('Wrong password. Try again.')
+  await screen.type('pw')
+  await screen.frame('/join <room> joins one')
+  t.ok(open.nodes[open.nodes.length - 1]!.publicKey.equals(key), 'the same identity is opened')
+})
+
+test('ui: first start can import a key or go incognito', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const storage = await t.tmp()
+  const open = opener(t, testnet)
+  const screen = renderScreen(t, createElement(App, { storage, account: 'default', open }))
+  await screen.frame('Create a new account')
+  await screen.press('3')
+  await screen.frame('Paste the secret key')
+  await screen.type('abc')
+  await screen.frame('INVALID_SECRET_KEY')
+  await screen.press('\u001b') // Esc: back to the selector
+  await screen.frame('Create a new account')
+  await screen.press('4')
+  const incognito = await screen.frame('/join <room> joins one')
+  t.ok(open.nodes[0]!.incognito, 'incognito opens an ephemeral node')
+  t.ok(incognito.includes(open.nodes[0]!.identity.anonName))
+})
+
+/** The `open` the app calls: nodes on the testnet, closed after the test. */
+function opener(t: Test, testnet: Testnet) {
+  const nodes: Backspace[] = []
+  const open = async (opts: BackspaceOptions) => {
+    const node = new Backspace({ ...opts, bootstrap: testnet.bootstrap })
+    t.teardown(() => node.close())
+    try {
+      await node.ready()
+    } catch (err) {
+      await node.close()
+      throw err
+    }
+    nodes.push(node)
+    return node
+  }
+  return Object.assign(open, { nodes })
+}
+
+test('ui: the reducer counts unread messages and mentions per room', (t) => {
+  let state = chatReducer(initialChatState, {
+    type: 'room-add',
+    key: 'a',
+    name: 'a',
+    kind: 'named',
+    peers: 0
   })
-  t.is(parseCommand('/join a b c').type, 'usage')
-  t.alike(parseCommand('/create my club'), { type: 'create', label: 'my club' })
-  t.alike(parseCommand('/room 2'), { type: 'switch', target: '2' })
-  t.alike(parseCommand('/exit'), { type: 'quit' })
-  t.is(parseCommand('/nope').type, 'usage')
+  state = chatReducer(state, { type: 'room-add', key: 'b', name: 'b', kind: 'named', peers: 0 })
+  const msg = (over: Partial<Message>): Message => ({
+    id: 'x',
+    author: Buffer.alloc(32),
+    text: 'hi',
+    timestamp: 1,
+    seq: 0,
+    kind: 'text',
+    name: '',
+    fingerprint: '0000-0000-0000-0000',
+    self: false,
+    mention: false,
+    ...over
+  })
+  state = chatReducer(state, { type: 'message', key: 'b', message: msg({}) })
+  state = chatReducer(state, { type: 'message', key: 'b', message: msg({ mention: true }) })
+  state = chatReducer(state, { type: 'message', key: 'b', message: msg({ self: true }) })
+  state = chatReducer(state, { type: 'message', key: 'a', message: msg({}) })
+  const b = state.rooms.find((r) => r.key === 'b')!
+  t.is(b.unread, 2, 'own messages are not unread')
+  t.is(b.mentions, 1)
+  t.is(state.rooms.find((r) => r.key === 'a')!.unread, 0, 'the room shown has nothing unread')
+  state = chatReducer(state, { type: 'switch-by', delta: 1 })
+  t.is(state.active, 'b')
+  t.is(state.rooms.find((r) => r.key === 'b')!.mentions, 0, 'switching reads it')
+})
+
+test('ui: message rows wrap, and mark own lines, mentions and actions', (t) => {
+  t.alike(wrapText('one two three four', 9), ['one two', 'three', 'four'])
+  t.alike(wrapText('abcdefghij', 4), ['abcd', 'efgh', 'ij'])
+  t.alike(wrapText('a\nb', 10), ['a', 'b'], 'line breaks stay')
+  t.alike(wrapText('日本語テキスト', 6), ['日本語', 'テキス', 'ト'], 'wide characters count twice')
+
+  const base = {
+    author: Buffer.alloc(32, 1),
+    timestamp: new Date(2024, 4, 14, 10, 24).getTime(),
+    seq: 0,
+    kind: 'text' as const,
+    name: 'ann',
+    fingerprint: '0101-0101-0101-0101',
+    self: false,
+    mention: false
+  }
+  const entries: Entry[] = [
+    { kind: 'message', key: '1', message: { ...base, id: '1', text: 'hello' } },
+    { kind: 'message', key: '2', message: { ...base, id: '2', text: 'me', self: true } },
+    { kind: 'message', key: '3', message: { ...base, id: '3', text: 'hey @you', mention: true } },
+    { kind: 'message', key: '4', message: { ...base, id: '4', text: 'waves', kind: 'action' } },
+    {
+      kind: 'message',
+      key: '5',
+      message: { ...base, id: '5', text: 'next day', timestamp: base.timestamp + 86_400_000 }
+    }
+  ]
+  const rows = layoutRows(entries, 80)
+  t.alike(
+    rows.map((r) => [r.time, r.nick, r.style, r.text]),
+    [
+      ['10:24', 'ann 0101-0101', 'text', 'hello'],
+      ['10:24', 'ann 0101-0101', 'own', 'me'],
+      ['10:24', 'ann 0101-0101', 'mention', 'hey @you'],
+      ['10:24', '*', 'action', 'ann 0101-0101 waves'],
+      ['', '--', 'day', 'Day changed to Wed 15 May 2024'],
+      ['10:24', 'ann 0101-0101', 'text', 'next day']
+    ]
+  )
 })
 
 test('ui: the line editor edits, recalls and keeps surrogate pairs whole', (t) => {
@@ -201,6 +537,9 @@ test('ui: the line editor edits, recalls and keeps surrogate pairs whole', (t) =
   t.is(history.value, 'first')
   const forward = [{ type: 'history-forward' }, { type: 'history-forward' }] as LineAction[]
   t.is(forward.reduce(lineReducer, history).value, 'draft', 'the draft comes back')
+
+  const secret = run([{ type: 'insert', text: 'pw' }, { type: 'commit', remember: false }])
+  t.alike(secret.history, [], 'a masked line is not remembered')
 
   t.is(run([{ type: 'insert', text: 'one two' }, { type: 'delete-word' }]).value, 'one ')
   t.is(run([{ type: 'insert', text: 'a\u0007b\tc' }]).value, 'ab c', 'no control characters')

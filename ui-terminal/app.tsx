@@ -1,12 +1,16 @@
+import { useEffect, useMemo, useRef, useState } from 'react'
 import { Box, useApp, useInput } from 'ink'
 import type { Backspace } from '../lib/index.js'
 import { AccountSetup } from './components/account-setup.js'
-import { Header } from './components/header.js'
 import { InputLine } from './components/input-line.js'
-import { Timeline } from './components/timeline.js'
+import { MessagePane } from './components/message-pane.js'
+import { RoomList } from './components/room-list.js'
+import { StatusBar } from './components/status-bar.js'
+import { TitleBar } from './components/title-bar.js'
+import { layoutRows, type PaneRow } from './format.js'
+import { useAccountSetup, type SetupOptions } from './use-account-setup.js'
 import { label, selectEntries, useChat, type ChatOptions } from './use-chat.js'
 import { useTerminalSize } from './use-terminal-size.js'
-import { useAccountSetup, type SetupOptions } from './use-account-setup.js'
 
 export interface AppProps extends SetupOptions {
   /** A room to join once the node is open, as `backspace --room` asks. */
@@ -48,39 +52,138 @@ export interface ChatAppProps extends ChatOptions {
   node: Backspace
 }
 
-// Rows taken by the header (2) and the input line (1), plus one: Ink redraws the whole
-// screen when its output is as tall as the terminal.
+// Rows besides the message pane: the title bar, the status bar and the input line, plus one:
+// Ink clears and redraws the whole screen when its output is as tall as the terminal.
 const CHROME_ROWS = 4
 
-/** The chat screen: header, the active room's timeline, and the input line. */
+/** The chat screen: title bar, room list, message pane, status bar and input line. */
 export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
   const { exit } = useApp()
   const quit = () => {
     onQuit?.()
     exit()
   }
-  const { state, submit } = useChat(node, { ...opts, onQuit: quit })
-  useInput((input, key) => {
-    if (key.ctrl && input === 'c') quit()
-  })
-  const { columns, rows } = useTerminalSize()
-  const identity = node.identity
+  const chat = useChat(node, { ...opts, onQuit: quit })
+  const { state, dispatch } = chat
+  const { columns, rows: terminalRows } = useTerminalSize()
+  const now = useMinuteClock()
+
   const active = state.rooms.find((r) => r.key === state.active) ?? null
+  const listWidth = columns >= 70 ? 18 : columns >= 50 ? 14 : 0
+  const paneWidth = Math.max(10, columns - listWidth)
+  const paneHeight = Math.max(3, terminalRows - CHROME_ROWS)
+
+  const entries = useMemo(() => selectEntries(state), [state.rooms, state.active, state.notices])
+  const laidOut = useMemo(() => layoutRows(entries, paneWidth), [entries, paneWidth])
+  const rows = useMemo(() => {
+    if (!active) return laidOut
+    const top = active.loadingOlder
+      ? 'Loading older messages...'
+      : active.atStart
+        ? `Start of ${label(active)}. Messages live at most 7 days.`
+        : null
+    if (top === null) return laidOut
+    const banner: PaneRow = {
+      key: 'top',
+      time: '',
+      nick: '--',
+      style: 'day',
+      continued: false,
+      text: top,
+      author: null
+    }
+    return [banner, ...laidOut]
+  }, [laidOut, active?.loadingOlder, active?.atStart, active?.name, active?.kind])
+
+  const maxScroll = Math.max(0, rows.length - paneHeight)
+  const scroll = Math.min(active?.scroll ?? 0, maxScroll)
+  const page = Math.max(1, paneHeight - 2)
+
+  // While scrolled up, new messages at the bottom must not move what is being read.
+  const previous = useRef<{ key: string | null; first?: string; last?: string; count: number }>({
+    key: null,
+    count: 0
+  })
+  useEffect(() => {
+    const prev = previous.current
+    const first = rows[0]?.key
+    const last = rows[rows.length - 1]?.key
+    if (active && prev.key === active.key && scroll > 0 && prev.first === first && prev.last !== last) {
+      dispatch({ type: 'scroll', key: active.key, scroll: scroll + rows.length - prev.count })
+    }
+    previous.current = { key: active?.key ?? null, first, last, count: rows.length }
+  }, [rows, active?.key])
+
+  useInput((input, key) => {
+    if (key.ctrl && input === 'c') return quit()
+    if (key.ctrl && input === 'n') return dispatch({ type: 'switch-by', delta: 1 })
+    if (key.ctrl && input === 'p') return dispatch({ type: 'switch-by', delta: -1 })
+    if (key.meta && /^[1-9]$/.test(input)) {
+      const target = state.rooms[Number(input) - 1]
+      if (target) dispatch({ type: 'switch', key: target.key })
+      return
+    }
+    if (!active) return
+    if (key.pageUp) {
+      // Past the top of what is loaded, the scroll waits for the older page asked for here.
+      const next = active.atStart ? Math.min(scroll + page, maxScroll) : scroll + page
+      dispatch({ type: 'scroll', key: active.key, scroll: next })
+      if (next + page >= maxScroll) chat.loadOlder(active.key)
+      return
+    }
+    if (key.pageDown) {
+      dispatch({ type: 'scroll', key: active.key, scroll: Math.max(0, scroll - page) })
+    }
+  })
+
+  const activity = listWidth > 0 ? null : state.rooms.flatMap((r, i) =>
+    r.unread > 0 || r.mentions > 0 ? [{ index: i + 1, mention: r.mentions > 0 }] : []
+  )
   return (
-    <Box flexDirection="column" width={columns}>
-      <Header
-        fingerprint={identity.fingerprint}
-        anonName={node.incognito ? identity.anonName : null}
-        active={active}
-        rooms={state.rooms}
-        joining={state.joining}
-      />
-      <Timeline
-        entries={selectEntries(state, node.publicKey)}
-        height={Math.max(3, rows - CHROME_ROWS)}
+    <Box flexDirection="column" width={columns} height={terminalRows - 1}>
+      <TitleBar width={columns} active={active} />
+      <Box height={paneHeight}>
+        {listWidth > 0 ? (
+          <RoomList rooms={state.rooms} active={state.active} width={listWidth} height={paneHeight} />
+        ) : null}
+        <MessagePane rows={rows} height={paneHeight} width={paneWidth} scroll={scroll} />
+      </Box>
+      <StatusBar
         width={columns}
+        now={now}
+        profile={state.profile}
+        fingerprint={node.identity.fingerprint}
+        anonName={node.incognito ? node.identity.anonName : null}
+        connections={state.connections}
+        active={active}
+        joining={state.joining}
+        scroll={scroll}
+        activity={activity}
       />
-      <InputLine prompt={active ? `${label(active)}> ` : '> '} width={columns} onSubmit={submit} />
+      <InputLine
+        prompt={active ? `[${label(active)}] ` : '> '}
+        width={columns}
+        onSubmit={chat.submit}
+        complete={chat.complete}
+      />
     </Box>
   )
+}
+
+/** The time, updated each minute, for the status bar. */
+function useMinuteClock(): number {
+  const [now, setNow] = useState(() => Date.now())
+  useEffect(() => {
+    let timer: NodeJS.Timeout
+    const schedule = () => {
+      timer = setTimeout(() => {
+        setNow(Date.now())
+        schedule()
+      }, 60_000 - (Date.now() % 60_000))
+      timer.unref?.()
+    }
+    schedule()
+    return () => clearTimeout(timer)
+  }, [])
+  return now
 }

@@ -1,7 +1,5 @@
-import { fingerprint } from '../lib/index.js'
-
-/** Width of the `HH:MM  abcd  ` column in front of every timeline line. */
-export const GUTTER = 13
+import type { Message } from '../lib/index.js'
+import type { Entry } from './use-chat.js'
 
 /** Local wall-clock time as `HH:MM`. */
 export function clock(ms: number): string {
@@ -9,9 +7,14 @@ export function clock(ms: number): string {
   return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`
 }
 
-/** The first group of the library's fingerprint: enough to tell authors apart at a glance. */
-export function shortFingerprint(publicKey: Buffer): string {
-  return fingerprint(publicKey).slice(0, 4)
+/** `Tue 14 May 2024`, for the line that marks a new day. */
+export function day(ms: number): string {
+  const d = new Date(ms)
+  const weekday = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][d.getDay()]
+  const month = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][
+    d.getMonth()
+  ]
+  return `${weekday} ${d.getDate()} ${month} ${d.getFullYear()}`
 }
 
 const AUTHOR_COLORS = [
@@ -29,27 +32,202 @@ export function authorColor(publicKey: Buffer): (typeof AUTHOR_COLORS)[number] {
   return AUTHOR_COLORS[(publicKey[0] ?? 0) % AUTHOR_COLORS.length]!
 }
 
-/** How many terminal rows `text` takes when wrapped to `width` columns (an estimate). */
-export function rowsOf(text: string, width: number): number {
-  const usable = Math.max(1, width)
-  let rows = 0
-  for (const line of text.split('\n')) rows += Math.max(1, Math.ceil([...line].length / usable))
+/**
+ * How a row of the message pane looks:
+ * - `text`, `own`, `mention`: a message (own ones after `»`, mentions of you after `!`)
+ * - `action`: a /me line, after `*`
+ * - `info`, `error`: the UI's own notices; `day`: the line that marks a new day
+ */
+export type RowStyle = 'text' | 'own' | 'mention' | 'action' | 'info' | 'error' | 'day'
+
+/** One terminal row of the message pane. Continuation rows of a wrapped line have no time. */
+export interface PaneRow {
+  readonly key: string
+  readonly time: string
+  readonly nick: string
+  readonly style: RowStyle
+  /** A wrapped continuation of the row before. */
+  readonly continued: boolean
+  readonly text: string
+  /** The author, to colour the nick; null for notices. */
+  readonly author: Buffer | null
+}
+
+/** The columns of the message pane for a given width. */
+export interface PaneColumns {
+  readonly time: number
+  readonly nick: number
+  readonly text: number
+}
+
+export function paneColumns(width: number): PaneColumns {
+  const nick = width >= 72 ? 20 : width >= 50 ? 14 : 6
+  return { time: 6, nick, text: Math.max(8, width - 6 - nick - 3) }
+}
+
+const MARKS: Record<RowStyle, string> = {
+  text: '│',
+  own: '»',
+  mention: '!',
+  action: '*',
+  info: '│',
+  error: '│',
+  day: ' '
+}
+
+/** The character between the nick column and the text; wrapped rows only continue the line. */
+export function mark(row: Pick<PaneRow, 'style' | 'continued'>): string {
+  return row.continued && row.style !== 'day' ? '│' : MARKS[row.style]
+}
+
+/**
+ * The name and key fingerprint shown for an author, fitted to `width` columns. Names are
+ * not unique, so the fingerprint always shows; a long name is cut first.
+ */
+export function nickOf(message: Pick<Message, 'name' | 'fingerprint'>, width: number): string {
+  const groups = message.fingerprint.split('-')
+  const fp = groups.slice(0, width >= 16 ? 2 : 1).join('-')
+  if (!message.name) return fit(fp, width)
+  const room = width - fp.length - 1
+  if (room < 3) return fit(fp, width)
+  const chars = [...message.name]
+  const name = chars.length > room ? chars.slice(0, room - 1).join('') + '~' : message.name
+  return `${name} ${fp}`
+}
+
+function fit(text: string, width: number): string {
+  return [...text].length > width ? [...text].slice(0, width).join('') : text
+}
+
+/** Lays the entries out as terminal rows for a pane `width` columns wide. */
+export function layoutRows(entries: readonly Entry[], width: number): PaneRow[] {
+  const cols = paneColumns(width)
+  const rows: PaneRow[] = []
+  let lastDay: string | null = null
+  for (const entry of entries) {
+    const time = entry.kind === 'message' ? entry.message.timestamp : entry.notice.time
+    const today = day(time)
+    if (lastDay !== null && today !== lastDay) {
+      rows.push({
+        key: `day-${entry.key}`,
+        time: '',
+        nick: '--',
+        style: 'day',
+        continued: false,
+        text: `Day changed to ${today}`,
+        author: null
+      })
+    }
+    lastDay = today
+    let style: RowStyle
+    let nick: string
+    let text: string
+    let author: Buffer | null = null
+    if (entry.kind === 'message') {
+      const m = entry.message
+      author = m.author
+      if (m.kind === 'action') {
+        style = 'action'
+        nick = '*'
+        text = `${nickOf(m, cols.nick)} ${m.text}`
+      } else {
+        style = m.self ? 'own' : m.mention ? 'mention' : 'text'
+        nick = nickOf(m, cols.nick)
+        text = m.text
+      }
+    } else {
+      style = entry.notice.level
+      nick = entry.notice.level === 'error' ? '!!' : '--'
+      text = entry.notice.text
+    }
+    wrapText(text, cols.text).forEach((line, i) => {
+      rows.push({
+        key: `${entry.key}:${i}`,
+        time: i === 0 ? clock(time) : '',
+        nick: i === 0 ? nick : '',
+        style,
+        continued: i > 0,
+        text: line,
+        author
+      })
+    })
+  }
   return rows
 }
 
-/** The last items whose rows add up to at most `height`. */
-export function lastThatFit<T>(
-  items: readonly T[],
-  height: number,
-  rows: (item: T) => number
-): T[] {
-  let used = 0
-  let from = items.length
-  while (from > 0) {
-    const needed = rows(items[from - 1]!)
-    if (used + needed > height) break
-    used += needed
-    from--
+/** Terminal columns a character takes: 2 for wide (CJK, most emoji), 0 for combining marks. */
+function charWidth(ch: string): number {
+  const code = ch.codePointAt(0) ?? 0
+  if (code < 0x20) return 0
+  if (/\p{Mn}/u.test(ch)) return 0
+  if (
+    (code >= 0x1100 && code <= 0x115f) ||
+    (code >= 0x2e80 && code <= 0xa4cf) ||
+    (code >= 0xac00 && code <= 0xd7a3) ||
+    (code >= 0xf900 && code <= 0xfaff) ||
+    (code >= 0xfe30 && code <= 0xfe4f) ||
+    (code >= 0xff00 && code <= 0xff60) ||
+    (code >= 0xffe0 && code <= 0xffe6) ||
+    (code >= 0x1f300 && code <= 0x1faff) ||
+    (code >= 0x20000 && code <= 0x3fffd)
+  ) {
+    return 2
   }
-  return items.slice(from)
+  return 1
+}
+
+/** The columns `text` takes on a terminal. */
+export function textWidth(text: string): number {
+  let w = 0
+  for (const ch of text) w += charWidth(ch)
+  return w
+}
+
+/**
+ * Word-wraps `text` to `width` columns: breaks at spaces, splits words longer than a line,
+ * and keeps the line breaks the text has. Control characters are dropped.
+ */
+export function wrapText(text: string, width: number): string[] {
+  const max = Math.max(1, width)
+  const out: string[] = []
+  for (const paragraph of text.replace(/\t/g, '  ').split('\n')) {
+    const clean = paragraph.replace(/[\u0000-\u001f\u007f]/g, '')
+    let line = ''
+    let used = 0
+    for (const word of clean.split(/(\s+)/)) {
+      if (word === '') continue
+      const w = textWidth(word)
+      if (used + w <= max) {
+        line += word
+        used += w
+        continue
+      }
+      if (/^\s+$/.test(word)) {
+        // A break falls here: the spaces go with it.
+        out.push(line)
+        line = ''
+        used = 0
+        continue
+      }
+      if (used > 0 && w <= max) {
+        out.push(line.trimEnd())
+        line = word
+        used = w
+        continue
+      }
+      // A word longer than a line is cut where the line ends.
+      for (const ch of word) {
+        const cw = charWidth(ch)
+        if (used + cw > max && used > 0) {
+          out.push(line)
+          line = ''
+          used = 0
+        }
+        line += ch
+        used += cw
+      }
+    }
+    out.push(line.trimEnd())
+  }
+  return out
 }

@@ -24,7 +24,7 @@ export {
   type Notice,
   type RoomView
 } from './use-chat.js'
-export { parseCommand, COMMANDS, type Command } from './commands.js'
+export { layoutRows, wrapText, type PaneRow, type RowStyle } from './format.js'
 
 export interface ChatSession {
   /** Resolves when the user quits (`/quit`, Ctrl-C) or `stop()` is called. */
