@@ -92,6 +92,17 @@ test('desktop: two shells chat through their pages in a real browser', async (t)
   await waitForMessage(pageB, 'waves back')
   t.pass('a reload shows the history again')
 
+  // More than a page of history: the oldest shows once the list is scrolled to the top.
+  const roomA = a.session.node!.rooms[0]!
+  for (let i = 0; i < 60; i++) await roomA.send(`older ${i}`)
+  await waitForMessage(pageB, 'older 59')
+  await pageB.reload()
+  await waitForMessage(pageB, 'older 59')
+  t.is(await pageB.locator('.msg', { hasText: 'older 0' }).count(), 0, 'a reload shows one page')
+  await pageB.locator('#messages').evaluate((list: any) => (list.scrollTop = 0))
+  await waitForMessage(pageB, 'older 0')
+  t.pass('scrolling up loads older history')
+
   t.alike(errors, [], 'no script errors on either page')
 })
 

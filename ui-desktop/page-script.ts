@@ -209,6 +209,7 @@ function applyChat(chat) {
     const wanted = location.hash.slice(1)
     const room = view.rooms.find((r) => r.id === wanted) || view.rooms[0] || null
     select(room ? room.id : null)
+    $('text').focus()
   } else {
     refresh()
   }
