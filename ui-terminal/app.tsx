@@ -80,7 +80,7 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
     const top = active.loadingOlder
       ? 'Loading older messages...'
       : active.atStart
-        ? `Start of ${label(active)}. Messages live at most 7 days.`
+        ? `Start of ${label(active)}.`
         : null
     if (top === null) return laidOut
     const banner: PaneRow = {

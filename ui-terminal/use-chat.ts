@@ -413,6 +413,8 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
 
   const submit = useCallback(
     async (line: string) => {
+      // Output belongs to the room the line was typed in, even if the user switched since.
+      const origin = stateRef.current.active
       const command = parseCommand(line)
       const joining = command.type === 'join' ? joinLabel(command.name) : null
       if (joining) dispatch({ type: 'joining', name: joining, done: false })
@@ -423,13 +425,10 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
         if (joining) dispatch({ type: 'joining', name: joining, done: true })
       }
       if (result.room) dispatch({ type: 'switch', key: result.room.id })
-      const where = result.left ? null : undefined
+      const where = result.left ? null : (result.room?.id ?? origin)
       for (const n of result.notices) notify(n.level, n.text, where)
       if (result.help) notify('info', KEYS_HELP, where)
-      if (result.clear) {
-        const key = stateRef.current.active
-        if (key !== null) dispatch({ type: 'clear', key, time: Date.now() })
-      }
+      if (result.clear && origin !== null) dispatch({ type: 'clear', key: origin, time: Date.now() })
       if (result.quit) optsRef.current.onQuit?.()
     },
     [node, notify, activeRoom]

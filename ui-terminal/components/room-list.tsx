@@ -14,7 +14,8 @@ export interface RoomListProps {
  * that mention you, and the room turns yellow.
  */
 export function RoomList({ rooms, active, width, height }: RoomListProps) {
-  const inner = Math.max(4, width - 1)
+  // The border takes one column, and one more keeps the counts off it.
+  const inner = Math.max(4, width - 2)
   const visible = rooms.slice(0, Math.max(0, height - 1))
   return (
     <Box

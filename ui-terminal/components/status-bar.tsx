@@ -54,9 +54,8 @@ export function StatusBar(props: StatusBarProps) {
   )
 }
 
-/** `3 members, 2 online`, or how many peers are connected before members are known. */
+/** `2/3 online`: members online now, of the members known. */
 export function membersText(members: readonly Member[]): string {
-  if (members.length === 0) return 'no members known'
-  const online = members.filter((m) => m.online).length
-  return `${members.length} ${members.length === 1 ? 'member' : 'members'}, ${online} online`
+  if (members.length === 0) return 'no members yet'
+  return `${members.filter((m) => m.online).length}/${members.length} online`
 }
