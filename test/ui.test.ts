@@ -504,7 +504,7 @@ test('ui: message rows wrap, and mark own lines, mentions and actions', (t) => {
       ['10:24', 'ann 0101-0101', 'text', 'hello'],
       ['10:24', 'ann 0101-0101', 'own', 'me'],
       ['10:24', 'ann 0101-0101', 'mention', 'hey @you'],
-      ['10:24', '*', 'action', 'ann 0101-0101 waves'],
+      ['10:24', '', 'action', 'ann 0101-0101 waves'],
       ['', '--', 'day', 'Day changed to Wed 15 May 2024'],
       ['10:24', 'ann 0101-0101', 'text', 'next day']
     ]

@@ -128,7 +128,7 @@ export function layoutRows(entries: readonly Entry[], width: number): PaneRow[] 
       author = m.author
       if (m.kind === 'action') {
         style = 'action'
-        nick = '*'
+        nick = ''
         text = `${nickOf(m, cols.nick)} ${m.text}`
       } else {
         style = m.self ? 'own' : m.mention ? 'mention' : 'text'
