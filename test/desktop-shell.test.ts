@@ -109,7 +109,11 @@ test('desktop shell: a new account from the page, then chat through runCommand',
     client.call('setup-create', { source: 'new', password: null, account: 'Not Valid' }),
     /INVALID_ACCOUNT_NAME/
   )
-  const created = await client.call('setup-create', { source: 'new', password: 'pw', account: 'me' })
+  const created = await client.call('setup-create', {
+    source: 'new',
+    password: 'pw',
+    account: 'me'
+  })
   t.is(created.phase, 'chat')
   t.is(created.chat.identity.fingerprint, made.fingerprint, 'the identity of the words shown')
   t.is(created.chat.identity.account, 'me')
@@ -150,7 +154,10 @@ test('desktop shell: a new account from the page, then chat through runCommand',
   t.ok(unknown.notices[0].text.includes('/join'), 'with a suggestion')
   t.is((await client.call('line', { room: joined.room, text: '/clear' })).clear, true)
   const help = await client.call('line', { room: joined.room, text: '/help' })
-  t.ok(help.help.some((c: { usage: string }) => c.usage.startsWith('/join')), '/help as data')
+  t.ok(
+    help.help.some((c: { usage: string }) => c.usage.startsWith('/join')),
+    '/help as data'
+  )
   t.ok((await client.call('complete', { room: joined.room, text: '/jo' })).includes('/join '))
   t.ok(
     (await client.call('complete', { room: joined.room, text: 'hi @Z' })).includes('hi @Zed '),
@@ -235,10 +242,14 @@ test('desktop shell: main.js serves the page, and SIGTERM closes it with exit 0'
   const bootstrap = `${testnet.bootstrap[0]!.host}:${testnet.bootstrap[0]!.port}`
   const env = { ...process.env }
   delete env['BROWSER']
-  const child = spawn(process.execPath, [MAIN, '--incognito', '--bootstrap', bootstrap, '--no-open'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-    env
-  })
+  const child = spawn(
+    process.execPath,
+    [MAIN, '--incognito', '--bootstrap', bootstrap, '--no-open'],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env
+    }
+  )
   t.teardown(() => {
     if (child.exitCode === null) child.kill('SIGKILL')
   })
@@ -287,7 +298,9 @@ test('desktop shell: main.js exits 0 after /quit, and 2 on bad arguments', async
   const [code] = await once<[number | null]>(child, 'exit')
   t.is(code, 0, '/quit closes the shell')
 
-  const bad = spawn(process.execPath, [MAIN, '--port', 'abc'], { stdio: ['ignore', 'ignore', 'pipe'] })
+  const bad = spawn(process.execPath, [MAIN, '--port', 'abc'], {
+    stdio: ['ignore', 'ignore', 'pipe']
+  })
   let err = ''
   bad.stderr!.on('data', (d: Buffer) => (err += d))
   const [badCode] = await once<[number | null]>(bad, 'exit')

@@ -67,7 +67,10 @@ export async function runDesktop(argv: string[]): Promise<number> {
       bootstrap: values.bootstrap
     })
     // A signal while a node opens from the flags still closes it.
-    starting.then((s) => (session = s), () => {})
+    starting.then(
+      (s) => (session = s),
+      () => {}
+    )
     await Promise.race([starting, signal.stopped])
     if (signal.received) {
       await starting.catch(() => {})

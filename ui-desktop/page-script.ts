@@ -61,7 +61,8 @@ function connect() {
     }
   })
   ws.addEventListener('close', () => {
-    for (const waiter of link.pending.values()) waiter.reject(new Error('The shell is not reachable'))
+    const gone = new Error('The shell is not reachable')
+    for (const waiter of link.pending.values()) waiter.reject(gone)
     link.pending.clear()
     if (link.closed) return
     setLinkState('Reconnecting', false)
@@ -487,7 +488,7 @@ function renderRooms() {
         h('span', { class: 'room-name' }, roomLabel(room)),
         room.kind === 'private' ? h('span', { class: 'tag' }, 'private') : null,
         unread > 0
-          ? h('span', { class: 'badge' + (mention ? ' mention' : '') }, (mention ? '@' : '') + unread)
+          ? h('span', { class: mention ? 'badge mention' : 'badge' }, (mention ? '@' : '') + unread)
           : null
       )
     )
@@ -548,10 +549,13 @@ function renderMessages() {
     const date = new Date(time)
     if (date.toDateString() === day) return
     day = date.toDateString()
-    list.append(h('div', { class: 'day' }, date.toLocaleDateString(undefined, { dateStyle: 'full' })))
+    const label = date.toLocaleDateString(undefined, { dateStyle: 'full' })
+    list.append(h('div', { class: 'day' }, label))
   }
   for (const m of messages) {
-    while (n < notices.length && notices[n].time < m.timestamp) list.append(noticeLine(notices[n++]))
+    while (n < notices.length && notices[n].time < m.timestamp) {
+      list.append(noticeLine(notices[n++]))
+    }
     dayOf(m.timestamp)
     list.append(messageLine(m))
   }
@@ -816,7 +820,9 @@ function showCompletions() {
   const c = view.completion
   const el = $('completions')
   el.hidden = !c || c.candidates.length < 2
-  if (c) el.textContent = c.candidates.map((line, i) => (i === c.index ? '[' + line + ']' : line)).join('   ')
+  if (!c) return
+  const marked = c.candidates.map((line, i) => (i === c.index ? '[' + line + ']' : line))
+  el.textContent = marked.join('  ')
 }
 
 function hideCompletions() {
@@ -929,12 +935,18 @@ document.addEventListener('keydown', (event) => {
       if (backButton) backButton.click()
     }
   }
-  // Alt+Up and Alt+Down switch rooms from anywhere.
-  if (event.altKey && (event.key === 'ArrowUp' || event.key === 'ArrowDown') && view.rooms.length) {
-    event.preventDefault()
+  // Alt+1..9 and Alt+Up/Down switch rooms from anywhere, as Alt+1..9 does in the terminal.
+  if (!event.altKey || event.ctrlKey || event.metaKey || $('chat').hidden) return
+  const count = view.rooms.length
+  let next = null
+  if (/^[1-9]$/.test(event.key)) {
+    next = view.rooms[Number(event.key) - 1]
+  } else if ((event.key === 'ArrowUp' || event.key === 'ArrowDown') && count) {
     const i = view.rooms.findIndex((r) => r.id === view.current)
-    const step = event.key === 'ArrowUp' ? -1 : 1
-    const next = view.rooms[(i + step + view.rooms.length) % view.rooms.length]
+    next = view.rooms[(i + (event.key === 'ArrowUp' ? -1 : 1) + count) % count]
+  }
+  if (next) {
+    event.preventDefault()
     select(next.id)
   }
 })

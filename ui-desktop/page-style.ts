@@ -136,7 +136,9 @@ main { grid-area: main; display: flex; flex-direction: column; min-width: 0; min
 .who .fp { color: var(--muted); }
 .msg .text { white-space: pre-wrap; }
 .msg.action .body { font-style: italic; }
-.notice { margin: 0; padding: 3px 6px 3px calc(3.2rem + 17px); white-space: pre-wrap; color: var(--muted); }
+.notice {
+  margin: 0; padding: 3px 6px 3px calc(3.2rem + 17px); white-space: pre-wrap; color: var(--muted);
+}
 .notice.help {
   display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; color: var(--fg);
 }

@@ -170,9 +170,4 @@ export type RequestType = keyof Requests
 
 /** The codes the shell itself answers with; library failures keep their own code. */
 export type ShellErrorCode =
-  | 'BAD_REQUEST'
-  | 'UNKNOWN_REQUEST'
-  | 'WRONG_PHASE'
-  | 'UNKNOWN_ROOM'
-  | 'NOT_CONFIRMED'
-  | 'INTERNAL'
+  'BAD_REQUEST' | 'UNKNOWN_REQUEST' | 'WRONG_PHASE' | 'UNKNOWN_ROOM' | 'NOT_CONFIRMED' | 'INTERNAL'

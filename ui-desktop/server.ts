@@ -42,8 +42,7 @@ export async function startDesktop(
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw BackspaceError.INVALID_ARGUMENT('port must be an integer from 0 to 65535')
   }
-  const session =
-    target instanceof DesktopSession ? target : await DesktopSession.forNode(target)
+  const session = target instanceof DesktopSession ? target : await DesktopSession.forNode(target)
   const ownsSession = !(target instanceof DesktopSession)
 
   const token = randomBytes(32).toString('hex')
@@ -124,7 +123,10 @@ export async function startDesktop(
         frame = isBinary ? null : JSON.parse(data.toString())
       } catch {}
       if (frame === null || typeof frame !== 'object' || Array.isArray(frame)) {
-        return send(ws, { id: null, error: { code: 'BAD_REQUEST', message: 'BAD_REQUEST: not a JSON object' } })
+        return send(ws, {
+          id: null,
+          error: { code: 'BAD_REQUEST', message: 'BAD_REQUEST: not a JSON object' }
+        })
       }
       const { id = null, type, ...args } = frame as Record<string, unknown>
       if (typeof type !== 'string') {
