@@ -4,7 +4,7 @@ import { parseArgs } from 'util'
 // Only the light error module is loaded up front: `--version` and `--help` must answer fast,
 // so the network stack (lib/index.js) is imported by the commands that need it.
 import { BackspaceError, isBackspaceError, type ErrorCode } from '../lib/errors.js'
-import type { BackspaceOptions, Identity, Room } from '../lib/index.js'
+import type { BackspaceOptions, Identity } from '../lib/index.js'
 
 const HELP = `Usage: backspace [command] [options]
 
@@ -194,9 +194,11 @@ async function relay({ values, password }: Args): Promise<number> {
   const joins = (values.join ?? []).map(parseJoin)
   const invites = values.invite ?? []
   const interval = values.interval === undefined ? 5 : parsePositive('--interval', values.interval)
-  const { accountExists, Backspace, isInvite } = await loadLibrary()
+  const { accountExists, Backspace, isInvite, isRelayLink } = await loadLibrary()
   for (const link of invites) {
-    if (!isInvite(link)) throw BackspaceError.INVALID_ARGUMENT(`--invite "${short(link)}" is not a backspace: invite`)
+    if (!isInvite(link) && !isRelayLink(link)) {
+      throw BackspaceError.INVALID_ARGUMENT(`--invite "${short(link)}" is neither a relay link nor an invite`)
+    }
   }
   const account = values.account ?? DEFAULT_RELAY_ACCOUNT
   const noRooms = 'the relay has no rooms: give --join ROOM[:PASSWORD] or --invite LINK'
@@ -217,16 +219,14 @@ async function relay({ values, password }: Args): Promise<number> {
   node.on('error', (err) => process.stderr.write(`backspace relay: ${err.message}\n`))
   await node.ready()
   try {
-    const rooms: Room[] = []
+    // Only the relay secret of each room is kept: this process never holds a key that reads.
     for (const { name, password: roomPassword } of joins) {
-      rooms.push(await node.join(name, roomPassword === undefined ? {} : { password: roomPassword }))
+      await node.keep(name, roomPassword === undefined ? {} : { password: roomPassword })
     }
-    for (const link of invites) rooms.push(await node.join(link))
-    if (node.rooms.length === 0) {
-      throw BackspaceError.INVALID_ARGUMENT(noRooms)
-    }
-    const labels = node.rooms.map((r) => (r.kind === 'named' ? '#' : '~') + r.name)
-    print(`backspace relay ${node.identity.fingerprint}: keeping ${labels.join(', ')}`)
+    for (const link of invites) await node.keep(link)
+    const rooms = node.relayedRooms
+    if (rooms.length === 0) throw BackspaceError.INVALID_ARGUMENT(noRooms)
+    print(`backspace relay: keeping ${rooms.map((r) => r.name).join(', ')} (blind: it cannot read them)`)
     const status = async () => {
       const s = node.stats()
       const bytes = await node.diskUsage()

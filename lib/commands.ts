@@ -209,6 +209,7 @@ export async function runCommand(node: Backspace, line: string, ctx: CommandCont
         if (r) {
           info(`Invite to ${roomLabel(r)}: ${r.invite}`)
           if (r.kind === 'named') info('Anyone who knows the room name and password can also join it.')
+          info(`Relay link (a relay keeps the room for offline members, and cannot read it): ${r.relayLink}`)
         }
         break
       }

@@ -20,6 +20,8 @@ export interface RoomKeys {
   channelKey: Buffer
   /** Protomux channel id: only holders of the secret can open the room's channel. */
   channelId: Buffer
+  /** What a relay holds: topic and channel keys derive from it, the content keys do not. */
+  relaySecret: Buffer
 }
 
 export const MAX_ROOM_NAME_LENGTH = 64
@@ -34,7 +36,8 @@ const NS = {
   writer: b4a.from('backspace/writer/v1'),
   local: b4a.from('backspace/local-state/v1'),
   message: b4a.from('backspace/message/v1'),
-  presence: b4a.from('backspace/presence/v1')
+  presence: b4a.from('backspace/presence/v1'),
+  relay: b4a.from('backspace/relay/v1')
 }
 
 export function randomBytes(n: number): Buffer {
@@ -149,12 +152,29 @@ export async function deriveNamedRoomSecret(name: string, password = ''): Promis
 }
 
 export function deriveRoomKeys(secret: Buffer): RoomKeys {
+  const relaySecret = deriveRelaySecret(secret)
   return {
     id: hash([NS.roomId], secret),
-    topic: hash([NS.topic], secret),
     encryptionKey: hash([NS.encryption], secret),
-    channelKey: hash([NS.channelKey], secret),
-    channelId: hash([NS.channelId], secret)
+    relaySecret,
+    ...deriveRelayKeys(relaySecret)
+  }
+}
+
+/**
+ * The part of a room's secret a relay gets: enough to find the room and learn its writer
+ * cores, not enough to read a block or verify who wrote it.
+ */
+export function deriveRelaySecret(secret: Buffer): Buffer {
+  return hash([NS.relay], secret)
+}
+
+/** The keys a relay derives from the relay secret: topic and channel, no content key. */
+export function deriveRelayKeys(relaySecret: Buffer): Pick<RoomKeys, 'topic' | 'channelKey' | 'channelId'> {
+  return {
+    topic: hash([NS.topic], relaySecret),
+    channelKey: hash([NS.channelKey], relaySecret),
+    channelId: hash([NS.channelId], relaySecret)
   }
 }
 

@@ -5,7 +5,15 @@ import envPaths from 'env-paths'
 import Corestore from 'corestore'
 import type Hyperswarm from 'hyperswarm'
 import { BackspaceError } from './errors.js'
-import { deriveLocalKey, deriveNamedRoomSecret, deriveRoomKeys, normalizeRoomName, randomBytes } from './crypto.js'
+import {
+  deriveLocalKey,
+  deriveNamedRoomSecret,
+  deriveRelayKeys,
+  deriveRelaySecret,
+  deriveRoomKeys,
+  normalizeRoomName,
+  randomBytes
+} from './crypto.js'
 import {
   accountDirectory,
   accountExists,
@@ -26,6 +34,7 @@ import {
 import { createSwarm, parseBootstrap, type BootstrapNode } from './network.js'
 import { Resource } from './resource.js'
 import { isInvite, parseInvite, Room, type RoomContext } from './room.js'
+import { isRelayLink, parseRelayLink, RelayedRoom, type RelayContext } from './relayed-room.js'
 import type { CreateRoomOptions, JoinOptions, Profile } from './types.js'
 
 export { BackspaceError, ERROR_CODES, isBackspaceError, type ErrorCode } from './errors.js'
@@ -40,6 +49,7 @@ export {
   loadAccount
 } from './identity.js'
 export { Room, isInvite } from './room.js'
+export { RelayedRoom, isRelayLink, type RelayedRoomStats } from './relayed-room.js'
 export { isMention } from './mentions.js'
 export {
   COMMANDS,
@@ -87,8 +97,9 @@ export interface BackspaceOptions {
   /** How long paging back waits for peers to send a block, in ms. Default 5000. */
   fetchTimeout?: number
   /**
-   * Relay mode: download and keep every writer's whole log in every room (until it
-   * expires), so members who are never online together still get each other's messages.
+   * Relay mode: the node keeps rooms (`keep()`) instead of joining them. It downloads and
+   * serves every member's whole log until it expires, without the key to read it, so
+   * members who are never online together still get each other's messages.
    */
   relay?: boolean
 }
@@ -147,6 +158,7 @@ export class Backspace extends Resource<NodeEvents>() {
   private swarm: Hyperswarm | null = null
   private stateStore: LocalStateStore | null = null
   private readonly rooms_ = new Map<string, Room>()
+  private readonly relayed_ = new Map<string, RelayedRoom>()
   // Rooms closed without leaving: still persisted, and reopened with their state on join.
   private readonly parked = new Map<string, RoomState>()
   // Joins in flight by topic, so joining one room twice at once yields one Room.
@@ -233,13 +245,25 @@ export class Backspace extends Resource<NodeEvents>() {
     swarm.on('connection', (conn: Stream) => this.onConnection(conn))
 
     await Promise.all(
-      saved.rooms.map((state) =>
-        this.openRoom(state).catch((err) => {
-          // A room that fails to open is kept in the state, not silently dropped.
-          this.parked.set(deriveRoomKeys(state.secret).topic.toString('hex'), state)
-          this.backgroundError(err)
-        })
-      )
+      saved.rooms.map((state) => {
+        const relayed = state.kind === RoomKind.RELAYED
+        // A relay only keeps rooms; a member only joins them. Other kinds wait, parked.
+        if (relayed !== !!opts.relay) {
+          const keys = relayed ? deriveRelayKeys(state.secret) : deriveRoomKeys(state.secret)
+          this.parked.set(keys.topic.toString('hex'), state)
+          return Promise.resolve()
+        }
+        const opening = relayed ? this.openRelayed(state) : this.openRoom(state)
+        return opening.then(
+          () => {},
+          (err) => {
+            // A room that fails to open is kept in the state, not silently dropped.
+            const keys = relayed ? deriveRelayKeys(state.secret) : deriveRoomKeys(state.secret)
+            this.parked.set(keys.topic.toString('hex'), state)
+            this.backgroundError(err)
+          }
+        )
+      })
     )
 
     const interval = opts.pruneInterval ?? 60_000
@@ -251,6 +275,7 @@ export class Backspace extends Resource<NodeEvents>() {
     if (this.pruneTimer) clearInterval(this.pruneTimer)
     await Promise.allSettled(this.joining.values())
     await Promise.all(this.rooms.map((r) => r.close()))
+    await Promise.all(this.relayedRooms.map((r) => r.close()))
     if (this.saveTimer) clearTimeout(this.saveTimer)
     await this.saveState()
     if (this.swarm) await this.swarm.destroy()
@@ -264,6 +289,12 @@ export class Backspace extends Resource<NodeEvents>() {
    */
   async join(nameOrInvite: string, opts: JoinOptions = {}): Promise<Room> {
     await this.whenOpen()
+    if (this.options.relay) {
+      throw BackspaceError.INVALID_ARGUMENT('a node in relay mode keeps rooms with keep(), it does not join them')
+    }
+    if (isRelayLink(nameOrInvite)) {
+      throw BackspaceError.INVALID_INVITE('this is a relay link, which cannot read the room: give it to backspace relay --invite')
+    }
     let state: RoomState
     if (isInvite(nameOrInvite)) {
       const inv = parseInvite(nameOrInvite)
@@ -277,6 +308,36 @@ export class Backspace extends Resource<NodeEvents>() {
       state = this.newRoomState(RoomKind.NAMED, secret, name)
     }
     return this.openRoom(state)
+  }
+
+  /** The rooms this node keeps as a relay. */
+  get relayedRooms(): RelayedRoom[] {
+    return [...this.relayed_.values()]
+  }
+
+  /**
+   * Relay mode: keeps a room's logs available without reading them. Takes a relay link
+   * (`room.relayLink`), an invite, or a room name and password; from the last two only the
+   * relay secret is kept, and the keys that read messages are never derived.
+   */
+  async keep(nameOrLink: string, opts: JoinOptions = {}): Promise<RelayedRoom> {
+    await this.whenOpen()
+    if (!this.options.relay) throw BackspaceError.INVALID_ARGUMENT('keep() needs a node in relay mode')
+    let relaySecret: Buffer
+    let label = ''
+    if (isRelayLink(nameOrLink)) {
+      relaySecret = parseRelayLink(nameOrLink)
+    } else if (isInvite(nameOrLink)) {
+      const inv = parseInvite(nameOrLink)
+      relaySecret = deriveRelaySecret(inv.secret)
+      label = inv.name ? `~${inv.name}` : ''
+    } else {
+      const name = normalizeRoomName(nameOrLink)
+      relaySecret = deriveRelaySecret(await deriveNamedRoomSecret(name, opts.password ?? ''))
+      label = `#${name}`
+    }
+    const state: RoomState = { kind: RoomKind.RELAYED, secret: relaySecret, name: label, joinedAt: this.clock(), ttl: this.ttl, feeds: [] }
+    return this.openRelayed(state)
   }
 
   /** Creates a private room with a random secret. Share `room.invite` to let others in. */
@@ -324,7 +385,9 @@ export class Backspace extends Resource<NodeEvents>() {
       writers += room.stats.writers
       messages += room.stats.messages
     }
-    return { peers: this.streams_.size, rooms: this.rooms_.size, writers, messages, relayed: this.relayed }
+    for (const room of this.relayed_.values()) writers += room.stats.writers
+    const rooms = this.rooms_.size + this.relayed_.size
+    return { peers: this.streams_.size, rooms, writers, messages, relayed: this.relayed }
   }
 
   /** Bytes this node's account uses on disk (0 for incognito). Walks the directory. */
@@ -336,11 +399,57 @@ export class Backspace extends Resource<NodeEvents>() {
   /** Prunes expired messages in every room now. It also runs every `pruneInterval`. */
   async prune(): Promise<void> {
     await this.whenOpen()
-    await Promise.all(this.rooms.map((r) => r.prune()))
+    await Promise.all([...this.rooms.map((r) => r.prune()), ...this.relayedRooms.map((r) => r.prune())])
   }
 
   private newRoomState(kind: RoomState['kind'], secret: Buffer, name: string): RoomState {
     return { kind, secret, name, joinedAt: this.clock(), ttl: this.ttl, feeds: [] }
+  }
+
+  private async openRelayed(fresh: RoomState): Promise<RelayedRoom> {
+    const topicHex = deriveRelayKeys(fresh.secret).topic.toString('hex')
+    const existing = this.relayed_.get(topicHex)
+    if (existing) return existing
+    const state = this.parked.get(topicHex) ?? fresh
+    const room = new RelayedRoom(this.relayContext(), state)
+    room.on('error', (err) => this.backgroundError(err))
+    this.relayed_.set(topicHex, room)
+    try {
+      await room.ready()
+    } catch (err) {
+      this.relayed_.delete(topicHex)
+      await room.close().catch(() => {})
+      throw err
+    }
+    this.parked.delete(topicHex)
+    this.changed()
+    return room
+  }
+
+  private relayContext(): RelayContext {
+    const node = this
+    return {
+      store: this.store!,
+      now: this.clock,
+      ttl: this.ttl,
+      join: (topic) => this.joinTopic(topic),
+      async leave(topic) {
+        if (node.closing) return
+        await node.swarm!.leave(topic).catch(() => {})
+      },
+      streams: () => this.streams_,
+      changed: () => this.changed(),
+      uploaded: () => {
+        this.relayed++
+      },
+      closed(room, forget) {
+        if (node.relayed_.get(room.id) !== room) return
+        node.relayed_.delete(room.id)
+        if (forget) node.parked.delete(room.id)
+        else node.parked.set(room.id, room.state())
+        node.changed()
+      }
+    }
   }
 
   private async openRoom(fresh: RoomState): Promise<Room> {
@@ -382,12 +491,9 @@ export class Backspace extends Resource<NodeEvents>() {
       identity: this.identity,
       now: this.clock,
       ttl: this.ttl,
-      // A relay keeps everything: its "page" is the whole log.
-      historyPage: this.options.relay ? Number.MAX_SAFE_INTEGER : (this.options.historyPage ?? 50),
+      historyPage: this.options.historyPage ?? 50,
       fetchTimeout: this.options.fetchTimeout ?? 5000,
-      join(topic) {
-        node.swarm!.join(topic, { server: true, client: true })
-      },
+      join: (topic) => this.joinTopic(topic),
       async leave(topic) {
         if (node.closing) return // the swarm is destroyed as a whole
         await node.swarm!.leave(topic).catch(() => {})
@@ -395,7 +501,6 @@ export class Backspace extends Resource<NodeEvents>() {
       streams: () => this.streams_,
       changed: () => this.changed(),
       profile: () => this.profile_,
-      relay: !!this.options.relay,
       uploaded: () => {
         this.relayed++
       },
@@ -411,6 +516,17 @@ export class Backspace extends Resource<NodeEvents>() {
     }
   }
 
+  private joinTopic(topic: Buffer): void {
+    const discovery = this.swarm!.join(topic, { server: true, client: true })
+    // Two peers that join at the same moment can each look the topic up before the other's
+    // announcement lands, and would then wait for Hyperswarm's next refresh, minutes away.
+    // One more lookup once this node's own announcement is in closes that window.
+    discovery
+      .flushed()
+      .then(() => (this.closing ? undefined : discovery.refresh({ server: true, client: true })))
+      .catch(() => {})
+  }
+
   private onConnection(conn: Stream): void {
     // A peer resetting its connection is normal; it must never crash the process.
     conn.on('error', () => {})
@@ -422,6 +538,7 @@ export class Backspace extends Resource<NodeEvents>() {
     conn.once('close', () => this.streams_.delete(conn))
     this.store!.replicate(conn)
     for (const room of this.rooms_.values()) room.attach(conn)
+    for (const room of this.relayed_.values()) room.attach(conn)
     // Rooms still opening attach themselves to existing streams when they finish.
   }
 
@@ -435,12 +552,15 @@ export class Backspace extends Resource<NodeEvents>() {
 
   private async saveState(): Promise<void> {
     if (!this.stateStore || this.incognito) return
-    const rooms = [...this.rooms_.values()].map((r) => r.state()).concat([...this.parked.values()])
+    const rooms = [...this.rooms_.values(), ...this.relayed_.values()]
+      .map((r) => r.state())
+      .concat([...this.parked.values()])
     await this.stateStore.save({ rooms, profile: this.profile_ })
   }
 
   private pruneAll(): void {
     for (const room of this.rooms_.values()) room.prune().catch((err) => this.backgroundError(err))
+    for (const room of this.relayed_.values()) room.prune().catch((err) => this.backgroundError(err))
   }
 
   private async whenOpen(): Promise<void> {

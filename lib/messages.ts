@@ -307,7 +307,9 @@ function requireBuffer(b: Buffer | null): Buffer {
 
 export const RoomKind = {
   NAMED: 0,
-  PRIVATE: 1
+  PRIVATE: 1,
+  /** Kept by a relay: the state holds the relay secret, never the room secret. */
+  RELAYED: 2
 } as const
 export type RoomKindValue = (typeof RoomKind)[keyof typeof RoomKind]
 
@@ -319,7 +321,19 @@ export interface FeedState {
   storedFrom: number
   /** Every block below this index has been delivered to the application once. */
   seen: number
+  /**
+   * Relays only: when this node saw the core reach a length. Every block below `length`
+   * existed at `time`, so it has expired by `time + ttl` whatever it says inside.
+   */
+  marks?: LengthMark[]
 }
+
+export interface LengthMark {
+  time: number
+  length: number
+}
+
+export const MAX_LENGTH_MARKS = 256
 
 export interface RoomState {
   kind: RoomKindValue
@@ -339,67 +353,95 @@ export interface LocalState {
 
 export const EMPTY_PROFILE: ProfileFields = Object.freeze({ name: '', status: '', away: null })
 
-const STATE_VERSION = 1
+// v2 added length marks to feed records and the profile; v1 files still load.
+const STATE_VERSION = 2
 
-const feedState: Encoding<FeedState> = {
-  preencode(state, f) {
-    c.fixed32.preencode(state, f.key)
-    c.uint.preencode(state, f.start)
-    c.uint.preencode(state, f.storedFrom)
-    c.uint.preencode(state, f.seen)
+const lengthMark: Encoding<LengthMark> = {
+  preencode(state, m) {
+    c.uint.preencode(state, m.time)
+    c.uint.preencode(state, m.length)
   },
-  encode(state, f) {
-    c.fixed32.encode(state, f.key)
-    c.uint.encode(state, f.start)
-    c.uint.encode(state, f.storedFrom)
-    c.uint.encode(state, f.seen)
+  encode(state, m) {
+    c.uint.encode(state, m.time)
+    c.uint.encode(state, m.length)
   },
   decode(state) {
-    return {
-      key: c.fixed32.decode(state),
-      start: c.uint.decode(state),
-      storedFrom: c.uint.decode(state),
-      seen: c.uint.decode(state)
+    return { time: c.uint.decode(state), length: c.uint.decode(state) }
+  }
+}
+const lengthMarks = c.array(lengthMark)
+
+function feedStateCodec(version: number): Encoding<FeedState> {
+  return {
+    preencode(state, f) {
+      c.fixed32.preencode(state, f.key)
+      c.uint.preencode(state, f.start)
+      c.uint.preencode(state, f.storedFrom)
+      c.uint.preencode(state, f.seen)
+      lengthMarks.preencode(state, f.marks ?? [])
+    },
+    encode(state, f) {
+      c.fixed32.encode(state, f.key)
+      c.uint.encode(state, f.start)
+      c.uint.encode(state, f.storedFrom)
+      c.uint.encode(state, f.seen)
+      lengthMarks.encode(state, f.marks ?? [])
+    },
+    decode(state) {
+      const f: FeedState = {
+        key: c.fixed32.decode(state),
+        start: c.uint.decode(state),
+        storedFrom: c.uint.decode(state),
+        seen: c.uint.decode(state)
+      }
+      if (version >= 2) {
+        const marks = lengthMarks.decode(state)
+        if (marks.length > MAX_LENGTH_MARKS) throw BackspaceError.DECODE_FAILED('too many length marks')
+        if (marks.length > 0) f.marks = marks
+      }
+      return f
     }
   }
 }
 
-const feedStates = c.array(feedState)
-
-const roomState: Encoding<RoomState> = {
-  preencode(state, r) {
-    c.uint.preencode(state, r.kind)
-    c.fixed32.preencode(state, r.secret)
-    c.string.preencode(state, r.name)
-    c.uint.preencode(state, r.joinedAt)
-    c.uint.preencode(state, r.ttl)
-    feedStates.preencode(state, r.feeds)
-  },
-  encode(state, r) {
-    c.uint.encode(state, r.kind)
-    c.fixed32.encode(state, r.secret)
-    c.string.encode(state, r.name)
-    c.uint.encode(state, r.joinedAt)
-    c.uint.encode(state, r.ttl)
-    feedStates.encode(state, r.feeds)
-  },
-  decode(state) {
-    const kind = c.uint.decode(state)
-    if (kind !== RoomKind.NAMED && kind !== RoomKind.PRIVATE) {
-      throw BackspaceError.DECODE_FAILED(`unknown room kind ${kind}`)
-    }
-    return {
-      kind,
-      secret: c.fixed32.decode(state),
-      name: c.string.decode(state),
-      joinedAt: c.uint.decode(state),
-      ttl: c.uint.decode(state),
-      feeds: feedStates.decode(state)
+function roomStateCodec(version: number): Encoding<RoomState> {
+  const feedStates = c.array(feedStateCodec(version))
+  return {
+    preencode(state, r) {
+      c.uint.preencode(state, r.kind)
+      c.fixed32.preencode(state, r.secret)
+      c.string.preencode(state, r.name)
+      c.uint.preencode(state, r.joinedAt)
+      c.uint.preencode(state, r.ttl)
+      feedStates.preencode(state, r.feeds)
+    },
+    encode(state, r) {
+      c.uint.encode(state, r.kind)
+      c.fixed32.encode(state, r.secret)
+      c.string.encode(state, r.name)
+      c.uint.encode(state, r.joinedAt)
+      c.uint.encode(state, r.ttl)
+      feedStates.encode(state, r.feeds)
+    },
+    decode(state) {
+      const kind = c.uint.decode(state)
+      if (kind !== RoomKind.NAMED && kind !== RoomKind.PRIVATE && kind !== RoomKind.RELAYED) {
+        throw BackspaceError.DECODE_FAILED(`unknown room kind ${kind}`)
+      }
+      return {
+        kind,
+        secret: c.fixed32.decode(state),
+        name: c.string.decode(state),
+        joinedAt: c.uint.decode(state),
+        ttl: c.uint.decode(state),
+        feeds: feedStates.decode(state)
+      }
     }
   }
 }
 
-const roomStates = c.array(roomState)
+const roomStatesV1 = c.array(roomStateCodec(1))
+const roomStates = c.array(roomStateCodec(STATE_VERSION))
 
 export const localState: Encoding<LocalState> = {
   preencode(state, s) {
@@ -414,26 +456,28 @@ export const localState: Encoding<LocalState> = {
   },
   decode(state) {
     const version = c.uint.decode(state)
-    if (version !== STATE_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`state v${version}`)
-    const rooms = roomStates.decode(state)
+    if (version !== 1 && version !== STATE_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`state v${version}`)
+    const rooms = (version === 1 ? roomStatesV1 : roomStates).decode(state)
     const profile = state.start < state.end ? profileFields.decode(state) : { ...EMPTY_PROFILE }
     return { rooms, profile }
   }
 }
 
+const SEALED_VERSION = 1
+
 /** The state file on disk: a version, then the sealed `localState`. */
 export const sealedFile: Encoding<Buffer> = {
   preencode(state, box) {
-    c.uint.preencode(state, STATE_VERSION)
+    c.uint.preencode(state, SEALED_VERSION)
     c.buffer.preencode(state, box)
   },
   encode(state, box) {
-    c.uint.encode(state, STATE_VERSION)
+    c.uint.encode(state, SEALED_VERSION)
     c.buffer.encode(state, box)
   },
   decode(state) {
     const version = c.uint.decode(state)
-    if (version !== STATE_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`state file v${version}`)
+    if (version !== SEALED_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`state file v${version}`)
     return requireBuffer(c.buffer.decode(state))
   }
 }
@@ -615,6 +659,34 @@ export const invite: Encoding<Invite> = {
     const name = flags & INVITE_FLAG_NAME ? c.string.decode(state) : ''
     state.start = state.end
     return { secret, name }
+  }
+}
+
+/**
+ * A relay link: what `backspace relay` needs to keep a room without reading it. It holds
+ * the relay secret (topic and channel keys), never the room secret.
+ */
+export interface RelayLink {
+  relaySecret: Buffer
+}
+
+const RELAY_LINK_VERSION = 1
+
+export const relayLink: Encoding<RelayLink> = {
+  preencode(state, l) {
+    c.uint.preencode(state, RELAY_LINK_VERSION)
+    c.fixed32.preencode(state, l.relaySecret)
+  },
+  encode(state, l) {
+    c.uint.encode(state, RELAY_LINK_VERSION)
+    c.fixed32.encode(state, l.relaySecret)
+  },
+  decode(state) {
+    const version = c.uint.decode(state)
+    if (version !== RELAY_LINK_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`relay link v${version}`)
+    const relaySecret = c.fixed32.decode(state)
+    state.start = state.end
+    return { relaySecret }
   }
 }
 

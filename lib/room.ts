@@ -27,6 +27,7 @@ import {
   MAX_TEXT_BYTES,
   MessageType,
   recordSize,
+  relayLink,
   RoomKind,
   TARGET_BLOCK_BYTES,
   type BlockBody,
@@ -39,6 +40,7 @@ import {
   type RoomState,
   type WriterAnnouncement
 } from './messages.js'
+import { RELAY_LINK_PREFIX } from './relayed-room.js'
 import { Resource } from './resource.js'
 import { Timeline } from './timeline.js'
 import type {
@@ -87,8 +89,6 @@ export interface RoomContext {
   closed(room: Room, forget: boolean): void
   /** This identity's current profile, carried by every block it writes. */
   profile(): ProfileFields
-  /** A relay downloads every writer's whole log, not just the latest page. */
-  readonly relay: boolean
   /** A block of this room was sent to a peer. */
   uploaded(): void
 }
@@ -189,6 +189,14 @@ export class Room extends Resource<RoomEvents>() {
     return INVITE_PREFIX + z32.encode(c.encode(invite, { secret: this.secret, name: this.name }))
   }
 
+  /**
+   * A link for `backspace relay --invite`: it lets a relay keep this room's logs available
+   * for members who are offline, without the key to read them.
+   */
+  get relayLink(): string {
+    return RELAY_LINK_PREFIX + z32.encode(c.encode(relayLink, { relaySecret: this.keys.relaySecret }))
+  }
+
   /** The identity key of this node, the author of the messages it sends. */
   get author(): Buffer {
     return this.ctx.identity.publicKey
@@ -235,8 +243,7 @@ export class Room extends Resource<RoomEvents>() {
     }
 
     await this.pruneNow()
-    // A relay reads nothing back into memory; it only keeps and serves the logs.
-    if (!this.ctx.relay) await this.loadHistory(this.ctx.historyPage, null, true)
+    await this.loadHistory(this.ctx.historyPage, null, true)
 
     this.ctx.join(this.topic)
     for (const stream of this.ctx.streams()) this.attach(stream)

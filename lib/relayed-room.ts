@@ -1,0 +1,301 @@
+import b4a from 'b4a'
+import c from 'compact-encoding'
+import z32 from 'z32'
+import type Corestore from 'corestore'
+import type Hypercore from 'hypercore'
+import { deriveRelayKeys } from './crypto.js'
+import { BackspaceError } from './errors.js'
+import {
+  decodeStrict,
+  MAX_LENGTH_MARKS,
+  relayLink,
+  RoomKind,
+  type FeedState,
+  type LengthMark,
+  type RoomState,
+  type WriterAnnouncement
+} from './messages.js'
+import { Resource } from './resource.js'
+import { RoomChannel } from './writer-discovery.js'
+
+export const RELAY_LINK_PREFIX = 'backspace-relay:'
+const MAX_WRITERS = 1024
+
+/** @internal What a relayed room needs from its node. */
+export interface RelayContext {
+  readonly store: Corestore
+  now(): number
+  readonly ttl: number
+  join(topic: Buffer): void
+  leave(topic: Buffer): Promise<void>
+  streams(): Iterable<object & { remotePublicKey: Buffer; publicKey: Buffer }>
+  changed(): void
+  closed(room: RelayedRoom, forget: boolean): void
+  uploaded(): void
+}
+
+export interface RelayedRoomStats {
+  /** Writer cores kept. */
+  writers: number
+  /** Members connected in this room now. */
+  peers: number
+  /** Blocks sent to members. */
+  uploaded: number
+  /** Blocks fetched from members. */
+  downloaded: number
+  /** Blocks deleted because they expired. */
+  pruned: number
+  badAnnouncements: number
+}
+
+interface RelayedFeed {
+  key: Buffer
+  core: Hypercore
+  /** Blocks below this were cleared. */
+  start: number
+  /** A member's word that blocks below this expired. */
+  hintStart: number
+  marks: LengthMark[]
+}
+
+/**
+ * A room as a relay keeps it: every member's core, downloaded whole and served, without
+ * the key that decrypts a block. The relay learns writer cores from the room channel
+ * (it holds the channel key) and prunes by time: a block that existed when the relay saw
+ * the core reach some length is deleted once that moment is older than the TTL, whatever
+ * the block says inside, which the relay cannot read.
+ */
+export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
+  readonly kind = 'relayed' as const
+  /** A label for status lines: the room name if the relay was given one, else the topic. */
+  readonly name: string
+  readonly topic: Buffer
+  readonly joinedAt: number
+  readonly stats: RelayedRoomStats = { writers: 0, peers: 0, uploaded: 0, downloaded: 0, pruned: 0, badAnnouncements: 0 }
+
+  private readonly ctx: RelayContext
+  private readonly relaySecret: Buffer
+  private readonly keys: ReturnType<typeof deriveRelayKeys>
+  private readonly feeds = new Map<string, RelayedFeed>()
+  private readonly channels = new Set<RoomChannel>()
+  private readonly unpairs = new Map<object, () => void>()
+  private restore: FeedState[]
+  private forget = false
+
+  /** @internal */
+  constructor(ctx: RelayContext, state: RoomState) {
+    super()
+    this.ctx = ctx
+    this.relaySecret = state.secret
+    this.keys = deriveRelayKeys(state.secret)
+    this.topic = this.keys.topic
+    this.name = state.name || this.topic.toString('hex').slice(0, 8)
+    this.joinedAt = state.joinedAt
+    this.restore = state.feeds
+  }
+
+  get id(): string {
+    return this.topic.toString('hex')
+  }
+
+  /** The relay link this room can be kept by again. */
+  get link(): string {
+    return RELAY_LINK_PREFIX + z32.encode(c.encode(relayLink, { relaySecret: this.relaySecret }))
+  }
+
+  override async _open(): Promise<void> {
+    for (const state of this.restore) this.openFeed(state.key, state)
+    this.restore = []
+    await Promise.all([...this.feeds.values()].map((f) => f.core.ready()))
+    await this.prune()
+    this.ctx.join(this.topic)
+    for (const stream of this.ctx.streams()) this.attach(stream)
+  }
+
+  override async _close(): Promise<void> {
+    for (const unpair of this.unpairs.values()) unpair()
+    this.unpairs.clear()
+    for (const channel of this.channels) channel.close()
+    this.channels.clear()
+    await this.ctx.leave(this.topic)
+    if (this.forget) {
+      for (const f of this.feeds.values()) if (f.core.length > 0) await f.core.clear(0, f.core.length).catch(() => {})
+    }
+    await Promise.all([...this.feeds.values()].map((f) => f.core.close().catch(() => {})))
+    this.ctx.closed(this, this.forget)
+  }
+
+  /** Stops keeping the room and deletes what was kept. */
+  async leave(): Promise<void> {
+    this.forget = true
+    await this.close()
+  }
+
+  /** Deletes blocks that are certainly expired: by length marks, or by members' word. */
+  async prune(): Promise<void> {
+    const cutoff = this.ctx.now() - this.ctx.ttl
+    let changed = false
+    for (const f of this.feeds.values()) {
+      if (this.closing) return
+      let boundary = Math.max(f.start, f.hintStart)
+      while (f.marks.length > 0 && f.marks[0]!.time <= cutoff) {
+        boundary = Math.max(boundary, f.marks.shift()!.length)
+        changed = true
+      }
+      boundary = Math.min(boundary, f.core.length)
+      if (boundary <= f.start) continue
+      await f.core.clear(f.start, boundary)
+      this.stats.pruned += boundary - f.start
+      f.start = boundary
+      changed = true
+    }
+    if (changed) this.ctx.changed()
+  }
+
+  /** @internal */
+  attach(stream: object & { remotePublicKey: Buffer; publicKey: Buffer }): void {
+    if (this.closing) return
+    if (!this.unpairs.has(stream)) {
+      this.unpairs.set(stream, RoomChannel.pair(stream, this.keys.channelId, () => this.attach(stream)))
+      ;(stream as { once?(e: string, fn: () => void): void }).once?.('close', () => this.unpairs.delete(stream))
+    }
+    RoomChannel.open(stream, { channelId: this.keys.channelId, channelKey: this.keys.channelKey }, {
+      onopen: (channel) => {
+        if (this.closing) return channel.close()
+        this.channels.add(channel)
+        this.stats.peers = this.channels.size
+        channel.announce(this.announcements())
+      },
+      onclose: (channel) => {
+        if (this.channels.delete(channel)) this.stats.peers = this.channels.size
+      },
+      onwriters: (writers) => this.onWriters(writers),
+      // Live blocks and presence are for members; a relay cannot read them and drops them.
+      onlive: () => {},
+      onpresence: () => {},
+      onbadannouncement: () => {
+        this.stats.badAnnouncements++
+      }
+    })
+  }
+
+  /** @internal */
+  state(): RoomState {
+    return {
+      kind: RoomKind.RELAYED,
+      secret: this.relaySecret,
+      name: this.name,
+      joinedAt: this.joinedAt,
+      ttl: this.ctx.ttl,
+      feeds: [...this.feeds.values()].map((f) => ({
+        key: f.key,
+        start: f.start,
+        storedFrom: f.start,
+        seen: f.core.length,
+        marks: f.marks.slice()
+      }))
+    }
+  }
+
+  private announcements(): WriterAnnouncement[] {
+    return [...this.feeds.values()].map((f) => ({ key: f.key, length: f.core.length, start: Math.max(f.start, f.hintStart) }))
+  }
+
+  private onWriters(writers: WriterAnnouncement[]): void {
+    if (this.closing) return
+    const added: RelayedFeed[] = []
+    for (const w of writers) {
+      let feed = this.feeds.get(w.key.toString('hex'))
+      if (!feed) {
+        if (this.feeds.size >= MAX_WRITERS) continue
+        feed = this.openFeed(w.key, null)
+        added.push(feed)
+      }
+      if (w.start <= w.length && w.start > feed.hintStart) {
+        feed.hintStart = w.start
+        this.download(feed)
+      }
+    }
+    if (added.length === 0) return
+    // Members who are never online together learn each other's cores from the relay.
+    const news = added.map((f) => ({ key: f.key, length: f.core.length, start: Math.max(f.start, f.hintStart) }))
+    for (const channel of this.channels) channel.announce(news)
+    this.ctx.changed()
+  }
+
+  private openFeed(key: Buffer, state: FeedState | null): RelayedFeed {
+    // No encryption key: Hypercore stores, verifies and serves the ciphertext as it is.
+    const core = this.ctx.store.get({ key })
+    const feed: RelayedFeed = {
+      key,
+      core,
+      start: state?.start ?? 0,
+      hintStart: state?.start ?? 0,
+      marks: state?.marks?.slice() ?? []
+    }
+    this.feeds.set(key.toString('hex'), feed)
+    this.stats.writers = this.feeds.size
+    core.on('upload', () => {
+      this.stats.uploaded++
+      this.ctx.uploaded()
+    })
+    core.on('download', () => {
+      this.stats.downloaded++
+    })
+    core.on('append', () => this.mark(feed))
+    core
+      .ready()
+      .then(() => {
+        this.mark(feed)
+        this.download(feed)
+      })
+      .catch((err: Error) => this.backgroundError(err))
+    return feed
+  }
+
+  // Everything from the first live block on, including blocks appended later.
+  private download(feed: RelayedFeed): void {
+    if (this.closing) return
+    const start = Math.max(feed.start, feed.hintStart)
+    feed.core.download({ start, end: -1 })
+  }
+
+  // Records that every block below the core's current length exists now. Marks are coarse:
+  // within one slot of 1/200 of the TTL, the latest mark moves forward in time and length,
+  // so a block is deleted at most one slot (50 minutes for 7 days) after it expired.
+  private mark(feed: RelayedFeed): void {
+    const length = feed.core.length
+    const last = feed.marks[feed.marks.length - 1]
+    if (last && last.length >= length) return
+    const now = this.ctx.now()
+    const slot = this.ctx.ttl / 200
+    if (last && Math.floor(last.time / slot) === Math.floor(now / slot)) {
+      last.time = now
+      last.length = length
+    } else {
+      feed.marks.push({ time: now, length })
+      // Merging the two oldest keeps the later one: it only ever deletes later, never early.
+      if (feed.marks.length > MAX_LENGTH_MARKS) feed.marks.splice(0, 1)
+    }
+    this.ctx.changed()
+  }
+
+  private backgroundError(err: unknown): void {
+    if (this.closing) return
+    if (this.listenerCount('error') > 0) this.emit('error', err as Error)
+  }
+}
+
+/** Parses a relay link. Throws INVALID_INVITE. */
+export function parseRelayLink(text: string): Buffer {
+  if (typeof text !== 'string' || !text.startsWith(RELAY_LINK_PREFIX)) throw BackspaceError.INVALID_INVITE()
+  try {
+    return decodeStrict(relayLink, z32.decode(text.slice(RELAY_LINK_PREFIX.length).trim()), 'relay link').relaySecret
+  } catch (err) {
+    throw BackspaceError.INVALID_INVITE((err as Error).message, err)
+  }
+}
+
+export function isRelayLink(text: string): boolean {
+  return typeof text === 'string' && text.startsWith(RELAY_LINK_PREFIX)
+}
