@@ -4,6 +4,8 @@ import { render } from 'ink-testing-library'
 import {
   accountIsEncrypted,
   Backspace,
+  Identity,
+  saveAccount,
   type BackspaceOptions,
   type Message
 } from '../lib/index.js'
@@ -402,9 +404,11 @@ test('ui: an encrypted account asks for its password; a wrong one asks again', a
 test('ui: first start can import a key or go incognito', async (t) => {
   const testnet = await createLocalTestnet(t)
   const storage = await t.tmp()
+  await saveAccount(storage, 'work', Identity.generate())
   const open = opener(t, testnet)
   const screen = renderScreen(t, createElement(App, { storage, account: 'default', open }))
   await screen.frame('Create a new account')
+  await screen.frame('Other accounts here: work.')
   await screen.press('3')
   await screen.frame('Paste the secret key')
   await screen.type('abc')

@@ -1,8 +1,9 @@
-import { useCallback, useEffect, useReducer, useRef } from 'react'
+import { useCallback, useEffect, useReducer, useRef, useState } from 'react'
 import {
   accountExists,
   accountIsEncrypted,
   Identity,
+  listAccounts,
   isBackspaceError,
   type Backspace,
   type BackspaceOptions
@@ -84,6 +85,8 @@ export interface SetupOptions {
 export interface AccountSetup {
   readonly state: SetupState
   readonly node: Backspace | null
+  /** The other accounts in the storage, to hint at --account when the one asked for is new. */
+  readonly others: readonly string[]
   /** The selector's cursor moves, or a choice is made. */
   move(delta: number): void
   choose(choice: SetupChoice): void
@@ -108,6 +111,7 @@ export interface AccountSetup {
 export function useAccountSetup(opts: SetupOptions): AccountSetup {
   const [state, dispatch] = useReducer(setupReducer, { step: { name: 'checking' }, error: null })
   const [node, setNode] = useReducer((_: Backspace | null, n: Backspace | null) => n, null)
+  const [others, setOthers] = useState<readonly string[]>([])
   const optsRef = useRef(opts)
   optsRef.current = opts
   // What to run again after a failure.
@@ -179,6 +183,8 @@ export function useAccountSetup(opts: SetupOptions): AccountSetup {
           return openNode(`Opening account "${account}"`, { password, phrase })
         }
         if (phrase !== undefined) return afterIdentity(Identity.fromPhrase(phrase))
+        const accounts = await listAccounts(storage)
+        if (mounted.current) setOthers(accounts.filter((a) => a !== account))
         go({ name: 'choose', selected: 0 })
       } catch (err) {
         go({ name: 'failed' }, describe(err))
@@ -197,6 +203,7 @@ export function useAccountSetup(opts: SetupOptions): AccountSetup {
   return {
     state,
     node,
+    others,
     move(delta) {
       if (step.name !== 'choose') return
       const n = SETUP_CHOICES.length

@@ -89,6 +89,11 @@ export function AccountSetup({ setup, account, storage, width }: AccountSetupPro
             ))}
             <Text> </Text>
             <Text dimColor>Up/Down and Enter, or press 1-{SETUP_CHOICES.length}. Ctrl+C quits.</Text>
+            {setup.others.length > 0 ? (
+              <Text dimColor>
+                Other accounts here: {setup.others.join(', ')}. Start with --account NAME to use one.
+              </Text>
+            ) : null}
           </Box>
         )
       case 'show-phrase': {
