@@ -6,7 +6,7 @@ import test from 'brittle'
 import createTestnet from 'hyperdht/testnet.js'
 import type { Browser, Page } from 'playwright-core'
 import WebSocket from 'ws'
-import { accountIsEncrypted } from '../lib/index.js'
+import { accountIsEncrypted, Identity, saveAccount } from '../lib/index.js'
 import { renderPage } from '../ui-desktop/page.js'
 import { startDesktop } from '../ui-desktop/server.js'
 import { DesktopSession } from '../ui-desktop/session.js'
@@ -104,6 +104,52 @@ test('desktop: two shells chat through their pages in a real browser', async (t)
   t.pass('scrolling up loads older history')
 
   t.alike(errors, [], 'no script errors on either page')
+})
+
+test('desktop: unlock and chat with the keyboard alone in a 480x600 window', async (t) => {
+  const testnet = await createTestnet(3, { host: '127.0.0.1' })
+  t.teardown(() => testnet.destroy(), { order: 2 })
+  const storage = await t.tmp()
+  await saveAccount(storage, 'default', Identity.generate(), { password: 'open sesame' })
+  const shell = await startShell({ storage, bootstrap: testnet.bootstrap })
+  t.teardown(() => shell.close(), { order: 1 })
+  t.is(shell.session.phase, 'unlock', 'an encrypted account without --password: unlock')
+  const browser = await launchBrowser()
+  t.teardown(() => browser.close(), { order: -1 })
+  const context = await browser.newContext({ viewport: { width: 480, height: 600 } })
+  const page = await context.newPage()
+  const errors: string[] = []
+  page.on('pageerror', (err) => errors.push(err.message))
+  await page.goto(shell.url)
+
+  await page.locator('#unlock-password:focus').waitFor()
+  await page.keyboard.type('wrong')
+  await page.keyboard.press('Enter')
+  await page.locator('#unlock-error', { hasText: 'WRONG_PASSWORD' }).waitFor()
+  t.pass('a wrong password is refused on the page')
+  await page.locator('#unlock-password:focus').waitFor()
+  await page.keyboard.type('open sesame')
+  await page.keyboard.press('Enter')
+  await page.locator('#text:focus').waitFor()
+  t.pass('unlocked, and the composer has the focus')
+
+  await page.keyboard.type('/join kb')
+  await page.keyboard.press('Enter')
+  await page.locator('#room-title', { hasText: '#kb' }).waitFor()
+  await page.keyboard.type('/jo')
+  await page.keyboard.press('Tab')
+  t.is(await page.locator('#text').inputValue(), '/join ', 'Tab completes a command')
+  await page.locator('#text').fill('')
+
+  t.absent(await page.locator('#sidebar').isVisible(), 'at 480px the rooms are in a drawer')
+  await page.locator('#drawer-toggle').focus()
+  await page.keyboard.press('Enter')
+  await page.locator('.room.active:focus').waitFor()
+  t.pass('Enter opens it, with the focus on the room shown')
+  await page.keyboard.press('Escape')
+  await page.locator('#drawer-toggle:focus').waitFor()
+  t.absent(await page.locator('#sidebar').isVisible(), 'Escape closes it')
+  t.alike(errors, [], 'no script errors')
 })
 
 test('desktop: the token, Host and Origin guard the page and the WebSocket', async (t) => {

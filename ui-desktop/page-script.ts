@@ -60,11 +60,13 @@ function connect() {
       waiter.resolve(frame.result)
     }
   })
-  ws.addEventListener('close', () => {
+  ws.addEventListener('close', (event) => {
+    // 1001: the shell said it is closing (Ctrl-C, /quit elsewhere); there is nothing to retry.
+    if (event.code === 1001) link.closed = true
     const gone = new Error('The shell is not reachable')
     for (const waiter of link.pending.values()) waiter.reject(gone)
     link.pending.clear()
-    if (link.closed) return
+    if (link.closed) return applyState({ phase: 'closed' })
     setLinkState('Reconnecting', false)
     const delay = Math.min(5000, 250 * 2 ** link.retries++)
     setTimeout(connect, delay)
@@ -202,6 +204,8 @@ function applyChat(chat) {
   view.status = chat.status
   view.step = null
   view.flow = null
+  // The recovery words have been written down; they leave the page.
+  $('words').replaceChildren()
   renderChrome()
   renderStatus()
   if (view.current && !currentRoom()) view.current = null
@@ -359,7 +363,9 @@ function toPassword() {
   const setup = view.setup
   $('password-identity').textContent =
     (view.flow.source === 'new' ? 'New identity ' : 'Restoring identity ') + view.flow.fingerprint
-  $('account-name').value = setup.account
+  // A taken name would only fail at the end: offer it only while it is free.
+  const taken = setup.accounts.some((a) => a.name === setup.account)
+  $('account-name').value = taken && !setup.accountFixed ? '' : setup.account
   $('account-name').disabled = setup.accountFixed
   $('password-given').hidden = !setup.passwordGiven
   $('password-choice').hidden = setup.passwordGiven
