@@ -56,7 +56,16 @@ class Terminal {
 
   private command(): string {
     // Ink draws nothing but the last frame when it thinks it runs in CI; this is a terminal.
-    const run = ['env', '-u', 'CI', '-u', 'CONTINUOUS_INTEGRATION', process.execPath, BIN, ...this.args]
+    const run = [
+      'env',
+      '-u',
+      'CI',
+      '-u',
+      'CONTINUOUS_INTEGRATION',
+      process.execPath,
+      BIN,
+      ...this.args
+    ]
     // The shell stays after the app exits, so the exit status can be read off the screen.
     return `${run.map(shellQuote).join(' ')}; echo "backspace exited with $?"; sleep 600`
   }
@@ -76,7 +85,10 @@ class Terminal {
   }
 
   /** Polls the screen until `match` holds, and returns that screen. */
-  async waitFor(match: string | RegExp | ((screen: string) => boolean), what?: string): Promise<string> {
+  async waitFor(
+    match: string | RegExp | ((screen: string) => boolean),
+    what?: string
+  ): Promise<string> {
     const test =
       typeof match === 'string'
         ? (s: string) => s.includes(match)
@@ -90,7 +102,9 @@ class Terminal {
       if (test(screen)) return screen
       await new Promise((resolve) => setTimeout(resolve, 100))
     }
-    throw new Error(`${this.session}: gave up waiting for ${what ?? String(match)}. Screen:\n${screen}`)
+    throw new Error(
+      `${this.session}: gave up waiting for ${what ?? String(match)}. Screen:\n${screen}`
+    )
   }
 
   /** Types text literally, then presses Enter. */
@@ -133,109 +147,123 @@ async function createAccount(term: Terminal, password: string | null): Promise<v
   await term.waitFor('/join <room> joins one', 'the chat screen')
 }
 
-test('tui e2e: two peers in tmux create accounts, chat, and keep history over a restart', {
-  timeout: 120_000,
-  skip: !fs.existsSync(TMUX)
-}, async (t) => {
-  fs.mkdirSync(SOCKET_DIR, { recursive: true, mode: 0o700 })
-  const port = await freeUdpPort()
-  const bootstrap = spawn(process.execPath, [BIN, 'bootstrap', '--port', String(port)], {
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  const terminals: Terminal[] = []
-  const cleanup = async () => {
-    for (const term of terminals) await tmux('kill-session', '-t', term.session).catch(() => {})
-    await tmux('kill-server').catch(() => {})
-    fs.rmSync(SOCKET_DIR, { recursive: true, force: true })
-    if (bootstrap.exitCode === null && bootstrap.signalCode === null) bootstrap.kill('SIGKILL')
-  }
-  const onExit = () => {
-    // Synchronous: a failed assertion ends the process without teardowns.
-    try {
-      execFileSync(TMUX, ['-S', SOCKET, 'kill-server'], { stdio: 'ignore' })
-    } catch {}
-    fs.rmSync(SOCKET_DIR, { recursive: true, force: true })
-    bootstrap.kill('SIGKILL')
-  }
-  process.once('exit', onExit)
-  t.teardown(async () => {
-    process.off('exit', onExit)
-    await cleanup()
-  })
-
-  await new Promise<void>((resolve, reject) => {
-    let out = ''
-    bootstrap.stdout.setEncoding('utf8').on('data', (d: string) => {
-      out += d
-      if (out.includes('listening on')) resolve()
+test(
+  'tui e2e: two peers in tmux create accounts, chat, and keep history over a restart',
+  {
+    timeout: 120_000,
+    skip: !fs.existsSync(TMUX)
+  },
+  async (t) => {
+    fs.mkdirSync(SOCKET_DIR, { recursive: true, mode: 0o700 })
+    const port = await freeUdpPort()
+    const bootstrap = spawn(process.execPath, [BIN, 'bootstrap', '--port', String(port)], {
+      stdio: ['ignore', 'pipe', 'pipe']
     })
-    bootstrap.once('close', () => reject(new Error(`bootstrap exited: ${out}`)))
-  })
+    const terminals: Terminal[] = []
+    const cleanup = async () => {
+      for (const term of terminals) await tmux('kill-session', '-t', term.session).catch(() => {})
+      await tmux('kill-server').catch(() => {})
+      fs.rmSync(SOCKET_DIR, { recursive: true, force: true })
+      if (bootstrap.exitCode === null && bootstrap.signalCode === null) bootstrap.kill('SIGKILL')
+    }
+    const onExit = () => {
+      // Synchronous: a failed assertion ends the process without teardowns.
+      try {
+        execFileSync(TMUX, ['-S', SOCKET, 'kill-server'], { stdio: 'ignore' })
+      } catch {}
+      fs.rmSync(SOCKET_DIR, { recursive: true, force: true })
+      bootstrap.kill('SIGKILL')
+    }
+    process.once('exit', onExit)
+    t.teardown(async () => {
+      process.off('exit', onExit)
+      await cleanup()
+    })
 
-  const peer = async (name: string) => {
-    const args = ['--bootstrap', `127.0.0.1:${port}`, '--storage', await t.tmp()]
-    const term = new Terminal(t, name, args)
-    terminals.push(term)
-    await term.start()
-    return term
-  }
-  const alice = await peer('alice')
-  const bob = await peer('bob')
+    await new Promise<void>((resolve, reject) => {
+      let out = ''
+      bootstrap.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d
+        if (out.includes('listening on')) resolve()
+      })
+      bootstrap.once('close', () => reject(new Error(`bootstrap exited: ${out}`)))
+    })
 
-  // First start: both go through the selector; alice picks a password, bob explicitly none.
-  await Promise.all([createAccount(alice, 'alice-pw'), createAccount(bob, null)])
-  t.pass('both accounts created through the selector, phrases confirmed')
+    const peer = async (name: string) => {
+      const args = ['--bootstrap', `127.0.0.1:${port}`, '--storage', await t.tmp()]
+      const term = new Terminal(t, name, args)
+      terminals.push(term)
+      await term.start()
+      return term
+    }
+    const alice = await peer('alice')
+    const bob = await peer('bob')
 
-  await alice.type('/nick alice')
-  await bob.type('/NICK bob')
-  await alice.waitFor('You are now known as alice')
-  await bob.waitFor('You are now known as bob')
+    // First start: both go through the selector; alice picks a password, bob explicitly none.
+    await Promise.all([createAccount(alice, 'alice-pw'), createAccount(bob, null)])
+    t.pass('both accounts created through the selector, phrases confirmed')
 
-  await alice.type('/join e2e-room')
-  await bob.type('/join e2e-room')
-  await alice.waitFor('[#e2e-room]')
-  await bob.waitFor('[#e2e-room]')
-  await alice.waitFor(/online, \d+ peer/, 'a peer connection')
-  t.pass('both joined the room')
+    await alice.type('/nick alice')
+    await bob.type('/NICK bob')
+    await alice.waitFor('You are now known as alice')
+    await bob.waitFor('You are now known as bob')
 
-  await alice.type('hello from alice')
-  const atBob = await bob.waitFor('hello from alice')
-  t.ok(/\d\d:\d\d\s+alice [0-9a-f]{4}-[0-9a-f]{4} │ hello from alice/.test(atBob), 'name, fingerprint and text at bob')
-  const atAlice = await alice.waitFor('hello from alice')
-  t.ok(/alice [0-9a-f]{4}-[0-9a-f]{4} » hello from alice/.test(atAlice), 'alice sees her own line marked')
+    await alice.type('/join e2e-room')
+    await bob.type('/join e2e-room')
+    await alice.waitFor('[#e2e-room]')
+    await bob.waitFor('[#e2e-room]')
+    await alice.waitFor(/online, \d+ peer/, 'a peer connection')
+    t.pass('both joined the room')
 
-  await bob.type('/me waves')
-  await alice.waitFor(/\* bob [0-9a-f]{4}-[0-9a-f]{4} waves/, 'the /me action at alice')
-  t.pass('/me shows as an action')
-
-  await bob.type('hey @alice, look')
-  const mentioned = await alice.waitFor('hey @alice, look')
-  t.ok(/bob [0-9a-f]{4}-[0-9a-f]{4} ! hey @alice, look/.test(mentioned), 'the mention is marked at alice')
-  const unmarked = await bob.waitFor('hey @alice, look')
-  t.ok(/bob [0-9a-f]{4}-[0-9a-f]{4} » hey @alice/.test(unmarked), 'and is bob\'s own line at bob')
-
-  // Both quit, one with /quit and one with Ctrl+C; each closes its node and exits 0.
-  await alice.type('/quit')
-  await bob.keys('C-c')
-  await alice.waitFor('backspace exited with 0')
-  await bob.waitFor('backspace exited with 0')
-  t.pass('both quit cleanly')
-
-  await alice.restart()
-  await bob.restart()
-  await alice.waitFor('is encrypted with a password')
-  await alice.type('alice-pw')
-  for (const term of [alice, bob]) {
-    const screen = await term.waitFor(
-      (s) => s.includes('hello from alice') && s.includes('waves') && s.includes('hey @alice, look'),
-      'the history after a restart'
+    await alice.type('hello from alice')
+    const atBob = await bob.waitFor('hello from alice')
+    t.ok(
+      /\d\d:\d\d\s+alice [0-9a-f]{4}-[0-9a-f]{4} │ hello from alice/.test(atBob),
+      'name, fingerprint and text at bob'
     )
-    t.ok(screen.includes('[#e2e-room]'), `${term.session}: back in the room`)
-  }
-  t.pass('the history is still there after a restart')
+    const atAlice = await alice.waitFor('hello from alice')
+    t.ok(
+      /alice [0-9a-f]{4}-[0-9a-f]{4} » hello from alice/.test(atAlice),
+      'alice sees her own line marked'
+    )
 
-  await alice.type('/quit')
-  await bob.type('/quit')
-  await alice.waitFor('backspace exited with 0')
-  await bob.waitFor('backspace exited with 0')
-})
+    await bob.type('/me waves')
+    await alice.waitFor(/\* bob [0-9a-f]{4}-[0-9a-f]{4} waves/, 'the /me action at alice')
+    t.pass('/me shows as an action')
+
+    await bob.type('hey @alice, look')
+    const mentioned = await alice.waitFor('hey @alice, look')
+    t.ok(
+      /bob [0-9a-f]{4}-[0-9a-f]{4} ! hey @alice, look/.test(mentioned),
+      'the mention is marked at alice'
+    )
+    const unmarked = await bob.waitFor('hey @alice, look')
+    t.ok(/bob [0-9a-f]{4}-[0-9a-f]{4} » hey @alice/.test(unmarked), "and is bob's own line at bob")
+
+    // Both quit, one with /quit and one with Ctrl+C; each closes its node and exits 0.
+    await alice.type('/quit')
+    await bob.keys('C-c')
+    await alice.waitFor('backspace exited with 0')
+    await bob.waitFor('backspace exited with 0')
+    t.pass('both quit cleanly')
+
+    await alice.restart()
+    await bob.restart()
+    await alice.waitFor('is encrypted with a password')
+    await alice.type('alice-pw')
+    for (const term of [alice, bob]) {
+      const screen = await term.waitFor(
+        (s) =>
+          s.includes('hello from alice') && s.includes('waves') && s.includes('hey @alice, look'),
+        'the history after a restart'
+      )
+      t.ok(screen.includes('[#e2e-room]'), `${term.session}: back in the room`)
+    }
+    t.pass('the history is still there after a restart')
+
+    await alice.type('/quit')
+    await bob.type('/quit')
+    await alice.waitFor('backspace exited with 0')
+    await bob.waitFor('backspace exited with 0')
+  }
+)

@@ -130,7 +130,10 @@ test('ui: two peers chat; names, fingerprints, own lines, unread and mentions in
 
   const screen = renderChat(t, a, { room: { name: 'General' } })
   const first = await screen.frame('Joined #general.')
-  t.ok(first.includes(`ann ${a.identity.fingerprint}`), 'own name and fingerprint in the status bar')
+  t.ok(
+    first.includes(`ann ${a.identity.fingerprint}`),
+    'own name and fingerprint in the status bar'
+  )
   t.ok(first.includes('[#general]'), 'the prompt names the room')
   t.ok(/1 #general/.test(first), 'the room list numbers the room')
 
@@ -166,7 +169,10 @@ test('ui: two peers chat; names, fingerprints, own lines, unread and mentions in
   await screen.press(KEY.alt(1))
   const back = await screen.frame('[#general]')
   t.ok(back.includes('while you were away'), 'Alt+1 switches to the first room')
-  t.ok(new RegExp(`bob ${fp(b)} ! @ann are you there\\?`).test(back), 'the mention is marked with !')
+  t.ok(
+    new RegExp(`bob ${fp(b)} ! @ann are you there\\?`).test(back),
+    'the mention is marked with !'
+  )
   t.absent(/#general\s+@1/.test(back), 'switching marks the room read')
 
   await screen.press(KEY.ctrlN)
@@ -332,13 +338,17 @@ test('ui: fits 80x24, wraps long lines, and follows resizes', async (t) => {
   await room.send(long)
   const screen = renderChat(t, node)
   screen.resize(80, 24)
-  const frame = await screen.frame((f) => f.includes('word') && f.split('\n').every((l) => l.length <= 80))
+  const frame = await screen.frame(
+    (f) => f.includes('word') && f.split('\n').every((l) => l.length <= 80)
+  )
   const lines = frame.split('\n')
   t.ok(lines.length <= 23, `at most 23 rows at 80x24 (${lines.length})`)
   t.ok(count(frame, 'word') === 40, 'a long line wraps, nothing is cut')
 
   screen.resize(40, 12)
-  const narrow = await screen.frame((f) => f.split('\n').every((l) => l.length <= 40) && !f.includes('Rooms'))
+  const narrow = await screen.frame(
+    (f) => f.split('\n').every((l) => l.length <= 40) && !f.includes('Rooms')
+  )
   t.ok(narrow.split('\n').length <= 11, 'the room list goes away on a narrow terminal')
 })
 
@@ -346,10 +356,7 @@ test('ui: first start creates an account: selector, phrase confirmation, passwor
   const testnet = await createLocalTestnet(t)
   const storage = await t.tmp()
   const open = opener(t, testnet)
-  const screen = renderScreen(
-    t,
-    createElement(App, { storage, account: 'default', open })
-  )
+  const screen = renderScreen(t, createElement(App, { storage, account: 'default', open }))
   await screen.frame('Create a new account')
   await screen.press(KEY.down, KEY.up, KEY.enter)
   const phrase = await screen.frame('Your recovery phrase')
@@ -541,7 +548,10 @@ test('ui: the line editor edits, recalls and keeps surrogate pairs whole', (t) =
   const forward = [{ type: 'history-forward' }, { type: 'history-forward' }] as LineAction[]
   t.is(forward.reduce(lineReducer, history).value, 'draft', 'the draft comes back')
 
-  const secret = run([{ type: 'insert', text: 'pw' }, { type: 'commit', remember: false }])
+  const secret = run([
+    { type: 'insert', text: 'pw' },
+    { type: 'commit', remember: false }
+  ])
   t.alike(secret.history, [], 'a masked line is not remembered')
 
   t.is(run([{ type: 'insert', text: 'one two' }, { type: 'delete-word' }]).value, 'one ')

@@ -108,7 +108,13 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
     const prev = previous.current
     const first = rows[0]?.key
     const last = rows[rows.length - 1]?.key
-    if (active && prev.key === active.key && scroll > 0 && prev.first === first && prev.last !== last) {
+    if (
+      active &&
+      prev.key === active.key &&
+      scroll > 0 &&
+      prev.first === first &&
+      prev.last !== last
+    ) {
       dispatch({ type: 'scroll', key: active.key, scroll: scroll + rows.length - prev.count })
     }
     previous.current = { key: active?.key ?? null, first, last, count: rows.length }
@@ -136,15 +142,23 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
     }
   })
 
-  const activity = listWidth > 0 ? null : state.rooms.flatMap((r, i) =>
-    r.unread > 0 || r.mentions > 0 ? [{ index: i + 1, mention: r.mentions > 0 }] : []
-  )
+  const activity =
+    listWidth > 0
+      ? null
+      : state.rooms.flatMap((r, i) =>
+          r.unread > 0 || r.mentions > 0 ? [{ index: i + 1, mention: r.mentions > 0 }] : []
+        )
   return (
     <Box flexDirection="column" width={columns} height={terminalRows - 1}>
       <TitleBar width={columns} active={active} />
       <Box height={paneHeight}>
         {listWidth > 0 ? (
-          <RoomList rooms={state.rooms} active={state.active} width={listWidth} height={paneHeight} />
+          <RoomList
+            rooms={state.rooms}
+            active={state.active}
+            width={listWidth}
+            height={paneHeight}
+          />
         ) : null}
         <MessagePane rows={rows} height={paneHeight} width={paneWidth} scroll={scroll} />
       </Box>
@@ -176,10 +190,13 @@ function useMinuteClock(): number {
   useEffect(() => {
     let timer: NodeJS.Timeout
     const schedule = () => {
-      timer = setTimeout(() => {
-        setNow(Date.now())
-        schedule()
-      }, 60_000 - (Date.now() % 60_000))
+      timer = setTimeout(
+        () => {
+          setNow(Date.now())
+          schedule()
+        },
+        60_000 - (Date.now() % 60_000)
+      )
       timer.unref?.()
     }
     schedule()

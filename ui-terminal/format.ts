@@ -11,9 +11,20 @@ export function clock(ms: number): string {
 export function day(ms: number): string {
   const d = new Date(ms)
   const weekday = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'][d.getDay()]
-  const month = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'][
-    d.getMonth()
-  ]
+  const month = [
+    'Jan',
+    'Feb',
+    'Mar',
+    'Apr',
+    'May',
+    'Jun',
+    'Jul',
+    'Aug',
+    'Sep',
+    'Oct',
+    'Nov',
+    'Dec'
+  ][d.getMonth()]
   return `${weekday} ${d.getDate()} ${month} ${d.getFullYear()}`
 }
 

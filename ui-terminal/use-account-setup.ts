@@ -56,8 +56,7 @@ export interface SetupState {
 }
 
 export type SetupAction =
-  | { type: 'go'; step: SetupStep; error?: string | null }
-  | { type: 'error'; error: string }
+  { type: 'go'; step: SetupStep; error?: string | null } | { type: 'error'; error: string }
 
 export function setupReducer(state: SetupState, action: SetupAction): SetupState {
   switch (action.type) {

@@ -129,7 +129,8 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       return updateRoom(state, action.key, (r) => {
         const messages = mergeLatest(r.messages, action.messages)
         // A first page shorter than asked for is the whole history there is.
-        const atStart = r.atStart || (r.messages.length === 0 && action.messages.length < action.limit)
+        const atStart =
+          r.atStart || (r.messages.length === 0 && action.messages.length < action.limit)
         return { ...r, messages, atStart }
       })
     case 'older-loading':
@@ -214,7 +215,8 @@ function mergeLatest(existing: readonly Message[], page: readonly Message[]): re
   const first = page[0]
   if (!first) return existing.length === 0 ? existing : []
   const at = existing.findIndex((m) => m.id === first.id)
-  const kept = at >= 0 ? existing.slice(0, at) : existing.filter((m) => m.timestamp < first.timestamp)
+  const kept =
+    at >= 0 ? existing.slice(0, at) : existing.filter((m) => m.timestamp < first.timestamp)
   return kept.length === 0 ? page : [...kept, ...page]
 }
 
@@ -308,12 +310,9 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
   optsRef.current = opts
   const limit = opts.historyLimit ?? 200
 
-  const notify = useCallback(
-    (level: Notice['level'], text: string, room?: string | null) => {
-      dispatch({ type: 'notice', level, text, time: Date.now(), room })
-    },
-    []
-  )
+  const notify = useCallback((level: Notice['level'], text: string, room?: string | null) => {
+    dispatch({ type: 'notice', level, text, time: Date.now(), room })
+  }, [])
 
   useEffect(() => {
     const detach = new Map<string, () => void>()
@@ -428,23 +427,21 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
       const where = result.left ? null : (result.room?.id ?? origin)
       for (const n of result.notices) notify(n.level, n.text, where)
       if (result.help) notify('info', KEYS_HELP, where)
-      if (result.clear && origin !== null) dispatch({ type: 'clear', key: origin, time: Date.now() })
+      if (result.clear && origin !== null)
+        dispatch({ type: 'clear', key: origin, time: Date.now() })
       if (result.quit) optsRef.current.onQuit?.()
     },
     [node, notify, activeRoom]
   )
 
-  const complete = useCallback(
-    (line: string) => {
-      const key = stateRef.current.active
-      const view = stateRef.current.rooms.find((r) => r.key === key)
-      const names = new Set<string>()
-      for (const m of view?.members ?? []) if (m.name && !m.self) names.add(m.name)
-      for (const m of view?.messages ?? []) if (m.name && !m.self) names.add(m.name)
-      return completeLine(line, [...names])
-    },
-    []
-  )
+  const complete = useCallback((line: string) => {
+    const key = stateRef.current.active
+    const view = stateRef.current.rooms.find((r) => r.key === key)
+    const names = new Set<string>()
+    for (const m of view?.members ?? []) if (m.name && !m.self) names.add(m.name)
+    for (const m of view?.messages ?? []) if (m.name && !m.self) names.add(m.name)
+    return completeLine(line, [...names])
+  }, [])
 
   const loadOlder = useCallback(
     (key: string) => {

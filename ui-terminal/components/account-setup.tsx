@@ -84,14 +84,17 @@ export function AccountSetup({ setup, account, storage, width }: AccountSetupPro
             {SETUP_CHOICES.map((c, i) => (
               <Text key={c.key} inverse={i === step.selected}>
                 {i === step.selected ? ' > ' : '   '}
-                {i + 1}  {c.label}
+                {i + 1} {c.label}
               </Text>
             ))}
             <Text> </Text>
-            <Text dimColor>Up/Down and Enter, or press 1-{SETUP_CHOICES.length}. Ctrl+C quits.</Text>
+            <Text dimColor>
+              Up/Down and Enter, or press 1-{SETUP_CHOICES.length}. Ctrl+C quits.
+            </Text>
             {setup.others.length > 0 ? (
               <Text dimColor>
-                Other accounts here: {setup.others.join(', ')}. Start with --account NAME to use one.
+                Other accounts here: {setup.others.join(', ')}. Start with --account NAME to use
+                one.
               </Text>
             ) : null}
           </Box>
@@ -103,9 +106,8 @@ export function AccountSetup({ setup, account, storage, width }: AccountSetupPro
         return (
           <Box flexDirection="column">
             <Text>
-              Your recovery phrase. Write it down and keep it safe: it is the only way to get
-              this account back, and anyone who has it can use the account. It is shown only
-              this once.
+              Your recovery phrase. Write it down and keep it safe: it is the only way to get this
+              account back, and anyone who has it can use the account. It is shown only this once.
             </Text>
             <Text> </Text>
             {rows.map((row, r) => (
@@ -142,7 +144,9 @@ export function AccountSetup({ setup, account, storage, width }: AccountSetupPro
       case 'restore':
         return (
           <Box flexDirection="column">
-            <Text>Type the 24 words of the recovery phrase, separated by spaces. Esc goes back.</Text>
+            <Text>
+              Type the 24 words of the recovery phrase, separated by spaces. Esc goes back.
+            </Text>
             <InputLine prompt="Phrase: " width={wrap} remember={false} onSubmit={setup.restore} />
           </Box>
         )
@@ -150,8 +154,8 @@ export function AccountSetup({ setup, account, storage, width }: AccountSetupPro
         return (
           <Box flexDirection="column">
             <Text>
-              Paste the secret key: 64 hex digits (the seed) or 128 (the full secret key). Esc
-              goes back.
+              Paste the secret key: 64 hex digits (the seed) or 128 (the full secret key). Esc goes
+              back.
             </Text>
             <InputLine prompt="Secret key: " width={wrap} masked onSubmit={setup.importKey} />
           </Box>
@@ -160,8 +164,8 @@ export function AccountSetup({ setup, account, storage, width }: AccountSetupPro
         return (
           <Box flexDirection="column">
             <Text>
-              Choose a password for account "{account}". It encrypts the secret key on this
-              device. Press Enter without typing to go without one.
+              Choose a password for account "{account}". It encrypts the secret key on this device.
+              Press Enter without typing to go without one.
             </Text>
             <InputLine
               key={step.first === null ? 'first' : 'again'}
@@ -176,8 +180,8 @@ export function AccountSetup({ setup, account, storage, width }: AccountSetupPro
       case 'no-password':
         return (
           <Text>
-            Go without a password? The secret key is then stored unencrypted, protected only by
-            file permissions (0600). [y/N]
+            Go without a password? The secret key is then stored unencrypted, protected only by file
+            permissions (0600). [y/N]
           </Text>
         )
       case 'unlock':

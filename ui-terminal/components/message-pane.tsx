@@ -22,7 +22,9 @@ export function MessagePane({ rows, height, width, scroll }: MessagePaneProps) {
           <Text wrap="truncate-end">
             <Text dimColor>{row.time.padEnd(cols.time)}</Text>
             <Nick row={row} width={cols.nick} />
-            <Text dimColor={row.style !== 'mention' && row.style !== 'own'}>{` ${mark(row)} `}</Text>
+            <Text
+              dimColor={row.style !== 'mention' && row.style !== 'own'}
+            >{` ${mark(row)} `}</Text>
             <Body row={row} />
           </Text>
         </Box>

@@ -33,7 +33,8 @@ export function RoomList({ rooms, active, width, height }: RoomListProps) {
         {rooms.length === 0 ? 'no rooms' : 'Rooms'}
       </Text>
       {visible.map((r, i) => {
-        const counts = (r.mentions > 0 ? `@${r.mentions} ` : '') + (r.unread > 0 ? `${r.unread}` : '')
+        const counts =
+          (r.mentions > 0 ? `@${r.mentions} ` : '') + (r.unread > 0 ? `${r.unread}` : '')
         const name = fitTo(`${i + 1} ${label(r)}`, inner - counts.length - (counts ? 1 : 0))
         const gap = ' '.repeat(Math.max(counts ? 1 : 0, inner - textWidth(name) - counts.length))
         const isActive = r.key === active

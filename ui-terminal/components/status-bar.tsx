@@ -25,19 +25,28 @@ export function StatusBar(props: StatusBarProps) {
   const parts: { text: string; color?: string }[] = [{ text: clock(props.now) }]
   const who = profile.name || props.anonName
   parts.push({ text: who ? `${who} ${props.fingerprint}` : props.fingerprint })
-  if (profile.away !== null) parts.push({ text: profile.away ? `away: ${profile.away}` : 'away', color: 'yellow' })
+  if (profile.away !== null)
+    parts.push({ text: profile.away ? `away: ${profile.away}` : 'away', color: 'yellow' })
   parts.push(
     connections > 0
-      ? { text: connections === 1 ? 'online, 1 peer' : `online, ${connections} peers`, color: 'green' }
+      ? {
+          text: connections === 1 ? 'online, 1 peer' : `online, ${connections} peers`,
+          color: 'green'
+        }
       : { text: 'no peers yet', color: 'yellow' }
   )
   if (active) parts.push({ text: `${label(active)} ${membersText(active.members)}` })
-  if (props.joining.length > 0) parts.push({ text: `joining ${props.joining.join(', ')}...`, color: 'yellow' })
+  if (props.joining.length > 0)
+    parts.push({ text: `joining ${props.joining.join(', ')}...`, color: 'yellow' })
   if (props.activity && props.activity.length > 0) {
     const act = props.activity.map((a) => `${a.index}${a.mention ? '@' : ''}`).join(',')
-    parts.push({ text: `act ${act}`, color: props.activity.some((a) => a.mention) ? 'yellow' : undefined })
+    parts.push({
+      text: `act ${act}`,
+      color: props.activity.some((a) => a.mention) ? 'yellow' : undefined
+    })
   }
-  if (props.scroll > 0) parts.push({ text: `-- more below (${props.scroll}) PgDn --`, color: 'yellow' })
+  if (props.scroll > 0)
+    parts.push({ text: `-- more below (${props.scroll}) PgDn --`, color: 'yellow' })
   return (
     <Box width={props.width} height={1}>
       <Text wrap="truncate-end" backgroundColor="blue" color="white">
@@ -48,7 +57,9 @@ export function StatusBar(props: StatusBarProps) {
             {'] '}
           </Text>
         ))}
-        {' '.repeat(Math.max(0, props.width - textWidth(parts.map((p) => `[${p.text}] `).join(''))))}
+        {' '.repeat(
+          Math.max(0, props.width - textWidth(parts.map((p) => `[${p.text}] `).join('')))
+        )}
       </Text>
     </Box>
   )
