@@ -171,6 +171,8 @@ async function chat({ values, password }: Args): Promise<number> {
     stopped = true
     stop?.()
   })
+  // Ink draws only the last frame when CI is set; a person at a terminal wants every frame.
+  if (process.stdout.isTTY) delete process.env['CI']
   // Ink takes most of a second to load, so only the chat loads it.
   const { startApp } = await import('../ui-terminal/index.js')
   if (stopped) return 0

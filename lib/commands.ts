@@ -289,7 +289,8 @@ export async function runCommand(node: Backspace, line: string, ctx: CommandCont
         break
     }
   } catch (err) {
-    error(isBackspaceError(err) ? `${err.code}: ${err.message}` : `Failed: ${(err as Error)?.message ?? String(err)}`)
+    // A BackspaceError's message starts with its code.
+    error(isBackspaceError(err) ? err.message : `Failed: ${(err as Error)?.message ?? String(err)}`)
   }
   return result
 }

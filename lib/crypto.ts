@@ -22,6 +22,8 @@ export interface RoomKeys {
   channelId: Buffer
   /** What a relay holds: topic and channel keys derive from it, the content keys do not. */
   relaySecret: Buffer
+  /** Seals what only members may read on the channel (live blocks, presence): not relays. */
+  memberKey: Buffer
 }
 
 export const MAX_ROOM_NAME_LENGTH = 64
@@ -37,7 +39,8 @@ const NS = {
   local: b4a.from('backspace/local-state/v1'),
   message: b4a.from('backspace/message/v1'),
   presence: b4a.from('backspace/presence/v1'),
-  relay: b4a.from('backspace/relay/v1')
+  relay: b4a.from('backspace/relay/v1'),
+  memberKey: b4a.from('backspace/member-key/v1')
 }
 
 export function randomBytes(n: number): Buffer {
@@ -156,6 +159,7 @@ export function deriveRoomKeys(secret: Buffer): RoomKeys {
   return {
     id: hash([NS.roomId], secret),
     encryptionKey: hash([NS.encryption], secret),
+    memberKey: hash([NS.memberKey], secret),
     relaySecret,
     ...deriveRelayKeys(relaySecret)
   }

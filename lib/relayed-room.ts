@@ -159,7 +159,7 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
       this.unpairs.set(stream, RoomChannel.pair(stream, this.keys.channelId, () => this.attach(stream)))
       ;(stream as { once?(e: string, fn: () => void): void }).once?.('close', () => this.unpairs.delete(stream))
     }
-    RoomChannel.open(stream, { channelId: this.keys.channelId, channelKey: this.keys.channelKey }, {
+    RoomChannel.open(stream, { channelId: this.keys.channelId, channelKey: this.keys.channelKey, memberKey: null }, {
       onopen: (channel) => {
         if (this.closing) return channel.close()
         this.channels.add(channel)
@@ -170,7 +170,7 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
         if (this.channels.delete(channel)) this.stats.peers = this.channels.size
       },
       onwriters: (writers) => this.onWriters(writers),
-      // Live blocks and presence are for members; a relay cannot read them and drops them.
+      // Live blocks and presence are sealed with the member key, which a relay lacks.
       onlive: () => {},
       onpresence: () => {},
       onbadannouncement: () => {

@@ -733,7 +733,7 @@ export class Room extends Resource<RoomEvents>() {
     }
     RoomChannel.open(
       stream,
-      { channelId: this.keys.channelId, channelKey: this.keys.channelKey },
+      { channelId: this.keys.channelId, channelKey: this.keys.channelKey, memberKey: this.keys.memberKey },
       {
         onopen: (channel) => {
           if (this.closing) return channel.close()

@@ -43,11 +43,13 @@ export class RoomChannel {
   private readonly live: Protomux.Message<Buffer>
   private readonly presence: Protomux.Message<Buffer>
   private readonly key: Buffer
+  private readonly memberKey: Buffer | null
 
   private constructor(
     channel: Protomux.Channel,
     messages: { message: Protomux.Message<Buffer>; live: Protomux.Message<Buffer>; presence: Protomux.Message<Buffer> },
     key: Buffer,
+    memberKey: Buffer | null,
     keys: { remote: Buffer; local: Buffer }
   ) {
     this.channel = channel
@@ -55,6 +57,7 @@ export class RoomChannel {
     this.live = messages.live
     this.presence = messages.presence
     this.key = key
+    this.memberKey = memberKey
     this.remotePublicKey = keys.remote
     this.localPublicKey = keys.local
   }
@@ -73,7 +76,7 @@ export class RoomChannel {
   /** Opens the room's channel on `stream`, or returns null if it is already open there. */
   static open(
     stream: object & { remotePublicKey: Buffer; publicKey: Buffer },
-    ids: { channelId: Buffer; channelKey: Buffer },
+    ids: { channelId: Buffer; channelKey: Buffer; memberKey: Buffer | null },
     handlers: DiscoveryHandlers
   ): RoomChannel | null {
     const mux = Protomux.from(stream)
@@ -105,9 +108,11 @@ export class RoomChannel {
     const live = channel.addMessage({
       encoding: channelEnvelope,
       onmessage: (box: Buffer) => {
+        // A relay has no member key: what only members may read, it drops unread.
+        if (ids.memberKey === null) return
         let value: LiveBlock
         try {
-          const plain = unseal(box, ids.channelKey)
+          const plain = unseal(box, ids.memberKey)
           if (!plain) throw BackspaceError.DECODE_FAILED('live block does not decrypt')
           value = decodeStrict(liveBlock, plain, 'live block')
         } catch (err) {
@@ -120,9 +125,10 @@ export class RoomChannel {
     const presenceMessage = channel.addMessage({
       encoding: channelEnvelope,
       onmessage: (box: Buffer) => {
+        if (ids.memberKey === null) return
         let value: Presence
         try {
-          const plain = unseal(box, ids.channelKey)
+          const plain = unseal(box, ids.memberKey)
           if (!plain) throw BackspaceError.DECODE_FAILED('presence does not decrypt')
           value = decodeStrict(presence, plain, 'presence')
         } catch (err) {
@@ -136,6 +142,7 @@ export class RoomChannel {
       channel,
       { message, live, presence: presenceMessage },
       ids.channelKey,
+      ids.memberKey,
       { remote: stream.remotePublicKey, local: stream.publicKey }
     )
     channel.open()
@@ -157,14 +164,14 @@ export class RoomChannel {
 
   /** Sends a block this node just stored, ahead of Hypercore's replication. */
   sendLive(value: LiveBlock): void {
-    if (this.channel.closed) return
-    this.live.send(seal(c.encode(liveBlock, value), this.key))
+    if (this.channel.closed || this.memberKey === null) return
+    this.live.send(seal(c.encode(liveBlock, value), this.memberKey))
   }
 
   /** Tells the member who this node is, signed for this connection. */
   sendPresence(value: Presence): void {
-    if (this.channel.closed) return
-    this.presence.send(seal(c.encode(presence, value), this.key))
+    if (this.channel.closed || this.memberKey === null) return
+    this.presence.send(seal(c.encode(presence, value), this.memberKey))
   }
 
   close(): void {

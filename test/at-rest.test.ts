@@ -60,6 +60,7 @@ test('nothing readable reaches disk', async (t) => {
   needles.set('room secret', secret)
   needles.set('block encryption key', keys.encryptionKey)
   needles.set('channel key', keys.channelKey)
+  needles.set('member key', keys.memberKey)
   needles.set('private room invite', Buffer.from(priv.invite))
   for (const [who, node] of [['a', a], ['b', b]] as const) {
     needles.set(`identity seed of ${who}`, node.identity.secretKey.subarray(0, 32))
