@@ -89,6 +89,7 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
   private lastError: ErrorView | null = null
   private status: StatusView = { connections: 0, peers: 0 }
   private statusTimer: NodeJS.Timeout | null = null
+  private closing: Promise<void> | null = null
   // Listeners on the node and each room, removed on close.
   private readonly detachers = new Map<object, () => void>()
   private readonly handlers: Record<RequestType, Handler>
@@ -166,14 +167,18 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.phase === 'closed') return
-    this.phase = 'closed'
-    this.pending = null
-    if (this.statusTimer) clearInterval(this.statusTimer)
-    for (const detach of this.detachers.values()) detach()
-    this.detachers.clear()
-    if (this.node && this.ownsNode) await this.node.close()
+  /** Closes the node (unless an embedder owns it). Idempotent; concurrent calls share one. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.phase = 'closed'
+      this.pending = null
+      if (this.statusTimer) clearInterval(this.statusTimer)
+      for (const detach of this.detachers.values()) detach()
+      this.detachers.clear()
+      // A node still opening is closed too: ready-resource waits for the open first.
+      if (this.node && this.ownsNode) await this.node.close()
+    })()
+    return this.closing
   }
 
   // -------------------------------------------------------------------------
