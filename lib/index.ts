@@ -51,6 +51,7 @@ export {
 export { Room, isInvite } from './room.js'
 export { RelayedRoom, isRelayLink, type RelayedRoomStats } from './relayed-room.js'
 export { isMention } from './mentions.js'
+export { compareMessages } from './timeline.js'
 export {
   COMMANDS,
   completeLine,
@@ -122,6 +123,8 @@ export interface NodeEvents {
   'room-add': [Room]
   /** A room was left or closed. */
   'room-remove': [Room]
+  /** A connection to another peer opened or closed; the argument is how many are open. */
+  connections: [number]
   /** This identity's profile changed (`setProfile`). */
   profile: [Profile]
   /** A background task failed; the node goes on. */
@@ -220,6 +223,18 @@ export class Backspace extends Resource<NodeEvents>() {
   }
 
   override async _open(): Promise<void> {
+    try {
+      await this.openResources()
+    } catch (err) {
+      // ready-resource does not call _close when _open fails: release what was opened.
+      if (this.swarm) await this.swarm.destroy().catch(() => {})
+      if (this.store) await this.store.close().catch(() => {})
+      if (this.scratch) await fs.rm(this.scratch, { recursive: true, force: true }).catch(() => {})
+      throw err
+    }
+  }
+
+  private async openResources(): Promise<void> {
     const opts = this.options
     let coresDir: string
     if (this.incognito) {
@@ -535,7 +550,11 @@ export class Backspace extends Resource<NodeEvents>() {
       return
     }
     this.streams_.add(conn)
-    conn.once('close', () => this.streams_.delete(conn))
+    this.emit('connections', this.streams_.size)
+    conn.once('close', () => {
+      this.streams_.delete(conn)
+      if (!this.closing) this.emit('connections', this.streams_.size)
+    })
     this.store!.replicate(conn)
     for (const room of this.rooms_.values()) room.attach(conn)
     for (const room of this.relayed_.values()) room.attach(conn)

@@ -138,6 +138,10 @@ test('desktop: unlock and chat with the keyboard alone in a 480x600 window', asy
   await page.locator('#room-title', { hasText: '#kb' }).waitFor()
   await page.keyboard.type('/jo')
   await page.keyboard.press('Tab')
+  // Completion is a round trip over the WebSocket: wait for it rather than race it.
+  await page
+    .waitForFunction("document.querySelector('#text').value !== '/jo'", null, { timeout: 10_000 })
+    .catch(() => {})
   t.is(await page.locator('#text').inputValue(), '/join ', 'Tab completes a command')
   await page.locator('#text').fill('')
 

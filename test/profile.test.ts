@@ -9,9 +9,12 @@ test('names, actions and mentions travel with the messages', async (t) => {
   const b = await create(t, testnet)
   await a.setProfile({ name: 'ann' })
   await b.setProfile({ name: 'bob' })
+  const connected = once(a, 'connections')
   const ra = await a.join('lounge')
   const rb = await b.join('lounge')
   await waitForPeers(ra)
+  const [count] = await connected
+  t.is(count, 1, 'the node reports its connections')
 
   const atB = receive(rb, ['waves', 'hi @bob, lunch?'])
   const own = await ra.send('waves', { action: true })
