@@ -56,6 +56,8 @@ interface RelayedFeed {
   /** A member's word that blocks below this expired. */
   hintStart: number
   marks: LengthMark[]
+  /** The one live download range: replaced, never stacked, when the start moves. */
+  range: { destroy(): void } | null
 }
 
 /**
@@ -147,6 +149,7 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
       await f.core.clear(f.start, boundary)
       this.stats.pruned += boundary - f.start
       f.start = boundary
+      this.download(f)
       changed = true
     }
     if (changed) this.ctx.changed()
@@ -231,7 +234,8 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
       core,
       start: state?.start ?? 0,
       hintStart: state?.start ?? 0,
-      marks: state?.marks?.slice() ?? []
+      marks: state?.marks?.slice() ?? [],
+      range: null
     }
     this.feeds.set(key.toString('hex'), feed)
     this.stats.writers = this.feeds.size
@@ -257,7 +261,9 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
   private download(feed: RelayedFeed): void {
     if (this.closing) return
     const start = Math.max(feed.start, feed.hintStart)
-    feed.core.download({ start, end: -1 })
+    // An older range would fetch again the blocks that pruning just cleared.
+    feed.range?.destroy()
+    feed.range = feed.core.download({ start, end: -1 })
   }
 
   // Records that every block below the core's current length exists now. Marks are coarse:
