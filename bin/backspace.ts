@@ -4,6 +4,7 @@ import { parseArgs } from 'util'
 // Only the light error module is loaded up front: `--version` and `--help` must answer fast,
 // so the network stack (lib/index.js) is imported by the commands that need it.
 import { BackspaceError, isBackspaceError, type ErrorCode } from '../lib/errors.js'
+import { bootstrapFromFlags as bootstrapOf, storageFromFlags as storageFlag } from '../lib/flags.js'
 import type { BackspaceOptions, Identity } from '../lib/index.js'
 
 const HELP = `Usage: backspace [command] [options]
@@ -446,20 +447,6 @@ function parsePositive(flag: string, text: string): number {
     throw BackspaceError.INVALID_ARGUMENT(`${flag} must be a number of seconds from 0.1 to 3600, not "${text}"`)
   }
   return n
-}
-
-/** --bootstrap (repeatable, each a comma-separated list), else BACKSPACE_BOOTSTRAP, else none. */
-function bootstrapOf(flags: readonly string[] | undefined): string[] | undefined {
-  const raw = flags ?? (process.env['BACKSPACE_BOOTSTRAP'] ? [process.env['BACKSPACE_BOOTSTRAP']] : undefined)
-  if (raw === undefined) return undefined
-  const list = raw.flatMap((entry) => entry.split(',')).map((s) => s.trim()).filter((s) => s !== '')
-  if (list.length === 0) throw BackspaceError.INVALID_BOOTSTRAP('--bootstrap is empty')
-  return list
-}
-
-/** --storage, else BACKSPACE_STORAGE, else undefined (the library's platform default). */
-function storageFlag(storage: string | undefined): string | undefined {
-  return storage ?? (process.env['BACKSPACE_STORAGE'] || undefined)
 }
 
 /** The storage directory, resolved the way the library resolves it (the platform default). */

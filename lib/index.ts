@@ -65,6 +65,7 @@ export {
 } from './commands.js'
 export { normalizeRoomName } from './crypto.js'
 export { parseBootstrap, type BootstrapNode } from './network.js'
+export { bootstrapFromFlags, storageFromFlags } from './flags.js'
 export { MAX_TEXT_BYTES, MAX_NAME_BYTES, MAX_STATUS_BYTES } from './messages.js'
 export type * from './types.js'
 

@@ -52,3 +52,4 @@ export function createSwarm(bootstrap: BootstrapNode[] | null): Hyperswarm {
     : new HyperDHT({ bootstrap })
   return new Hyperswarm({ dht })
 }
+

@@ -4,7 +4,13 @@
 import fs from 'fs'
 import { fileURLToPath } from 'url'
 import { parseArgs } from 'util'
-import { Backspace, BackspaceError, isBackspaceError } from '../lib/index.js'
+import {
+  Backspace,
+  BackspaceError,
+  bootstrapFromFlags,
+  isBackspaceError,
+  storageFromFlags
+} from '../lib/index.js'
 import { startDesktop } from './server.js'
 import { DesktopSession } from './session.js'
 import { openWindow, type OpenedWindow } from './window.js'
@@ -14,13 +20,16 @@ const HELP = `Usage: backspace desktop [options]   (or: node dist/ui-desktop/mai
 The Backspace desktop shell: serves the chat page on 127.0.0.1 and opens it in an app window.
 
 Options:
-  --storage DIR           where accounts and rooms live (default: the platform's data directory)
+  --storage DIR           where accounts and rooms live (default: the platform's data
+                          directory; BACKSPACE_STORAGE does the same)
   --account NAME          the account to use (default: default); when it does not exist
                           yet, the page sets it up: new, restored, imported or incognito
   --password PASSWORD     unlocks the account, or encrypts a new one; without it an
                           encrypted account asks on the page. BACKSPACE_PASSWORD also works
   --incognito             an ephemeral Anon##### identity; nothing is written to disk
-  --bootstrap HOST:PORT   a DHT bootstrap node instead of the public DHT (repeatable)
+  --bootstrap HOST:PORT[,HOST:PORT]
+                          DHT bootstrap nodes instead of the public DHT (repeatable;
+                          BACKSPACE_BOOTSTRAP does the same)
   --port N                the local HTTP port (default: a free one)
   --no-open               only print the address; do not open a window
   -h, --help              show this help`
@@ -53,7 +62,7 @@ export async function runDesktop(argv: string[]): Promise<number> {
   // Resolves the storage the way the library does (the platform default) and checks --account.
   const storage = values.incognito
     ? undefined
-    : new Backspace({ storage: values.storage, account: values.account }).storage!
+    : new Backspace({ storage: storageFromFlags(values.storage), account: values.account }).storage!
 
   const signal = stopSignal()
   let session: DesktopSession | null = null
@@ -64,7 +73,7 @@ export async function runDesktop(argv: string[]): Promise<number> {
       account: values.account,
       password,
       incognito: values.incognito,
-      bootstrap: values.bootstrap
+      bootstrap: bootstrapFromFlags(values.bootstrap)
     })
     // A signal while a node opens from the flags still closes it.
     starting.then(
