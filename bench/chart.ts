@@ -80,7 +80,7 @@ function panel(
     out.push(`<line x1="${x}" y1="${TOP}" x2="${x}" y2="${TOP + PANEL_H}" stroke="#eee"/>`)
     out.push(`<text x="${x}" y="${TOP + PANEL_H + 16}" text-anchor="middle" font-size="11">${fmt(t)}</text>`)
   }
-  const yt = yPercent ? [0, 25, 50, 75, 90, 99, 100].filter((v) => v !== 100 || true) : yLog ? logTicks(ylo, yhi) : [ylo, (ylo + yhi) / 2, yhi]
+  const yt = yPercent ? [0, 25, 50, 75, 90, 99] : yLog ? logTicks(ylo, yhi) : [ylo, (ylo + yhi) / 2, yhi]
   for (const t of yt) {
     const y = sy(t).toFixed(1)
     out.push(`<line x1="${x0}" y1="${y}" x2="${x0 + PANEL_W}" y2="${y}" stroke="#eee"/>`)
@@ -124,9 +124,11 @@ export function renderChart(r: Results): string {
       ...(Object.keys(r.join) as Kind[])
     ])
   ]
+  let at = 60
   const legend = kinds
-    .map((k, i) => {
-      const x = 60 + i * 170
+    .map((k) => {
+      const x = at
+      at += 34 + LABELS[k].length * 6.6
       return (
         `<rect x="${x}" y="${H - 26}" width="14" height="4" fill="${COLORS[k]}"/>` +
         `<text x="${x + 20}" y="${H - 20}" font-size="12">${esc(LABELS[k])}</text>`

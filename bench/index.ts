@@ -19,6 +19,8 @@
 //   --workloads latency,join       some workloads only (latency, throughput, join, writers,
 //                                  relay, startup)
 //   --messages N                   scale every count down to about N (a smoke run)
+//   --writers 10,1000              the writer counts of the writers workload
+//   --writers-budget SECONDS       how long making the writers may take (default 600, Cabal 180)
 //   --out FILE                     where the JSON goes (default bench/results/<date>.json,
 //                                  with the SVG chart next to it)
 //   BENCH_CPU_PROF=dir             workers run with --cpu-prof
@@ -65,6 +67,8 @@ const { values: args } = parseArgs({
     workloads: { type: 'string' },
     messages: { type: 'string' },
     out: { type: 'string' },
+    writers: { type: 'string' },
+    'writers-budget': { type: 'string' },
     quiet: { type: 'boolean', default: false }
   }
 })
@@ -85,15 +89,22 @@ export const config: Config = {
   hypercoreBatch: 200,
   joinHistories: SMOKE ? [Math.max(PAGE * 2, SMOKE * 5)] : FULL ? [10_000, 100_000] : [10_000],
   page: PAGE,
-  writerCounts: SMOKE ? [3] : FULL ? [10, 100, 1000] : [10, 100],
+  writerCounts: args.writers
+    ? args.writers.split(',').map(Number)
+    : SMOKE
+      ? [3]
+      : FULL
+        ? [10, 100, 1000]
+        : [10],
+  writersBudgetSeconds: args['writers-budget'] ? Number(args['writers-budget']) : null,
   messagesPerWriter: 10,
-  relayRooms: SMOKE ? [2] : FULL ? [10, 100, 1000] : [10, 100],
+  relayRooms: SMOKE ? [2] : FULL ? [10, 100, 1000] : [10],
   textBytes: TEXT_BYTES,
   frameBytes: FRAME_BYTES
 }
 
 /** The whole run is stopped past this, whatever happens. */
-const RUN_TIMEOUT = (SMOKE ? 3 : FULL ? 60 : 12) * 60_000
+const RUN_TIMEOUT = (SMOKE ? 3 : FULL ? 60 : 12) * 60_000 + (config.writersBudgetSeconds ?? 0) * 2000
 
 const ALL_KINDS: Kind[] = ['swarm', 'hypercore', 'hypercore-encrypted', 'backspace', 'cabal', 'ws']
 const DEFAULT_KINDS: Kind[] = FULL ? ALL_KINDS : ALL_KINDS.filter((k) => k !== 'hypercore-encrypted')

@@ -1,7 +1,8 @@
 // Helpers of the relay-at-rest workload, in processes of their own:
 //
 //   creator  a Backspace node that creates N private rooms, sends one message in each, reports
-//            their invites, and stays online (idle) while the relay is measured;
+//            their relay links (blind: the relay cannot read them), and stays online (idle)
+//            while the relay is measured;
 //   relay    a Backspace node in relay mode (`new Backspace({ relay: true })`) that joins the
 //            invites: used only when `backspace relay` is not in the CLI.
 
@@ -43,7 +44,8 @@ async function create(order: Order): Promise<void> {
     const room = await n.createRoom({ name: `rest ${i}` })
     room.on('error', () => {})
     await room.send(`message in room ${i}`)
-    invites.push(room.invite)
+    // The blind relay link where the library has it: the relay keeps the room unreadable.
+    invites.push((room as unknown as { relayLink?: string }).relayLink ?? room.invite)
   }
   post({ type: 'ready', invites })
 }

@@ -20,6 +20,8 @@ export interface Config {
   page: number
   writerCounts: number[]
   messagesPerWriter: number
+  /** Seconds making the writers may take, when set (--writers-budget). */
+  writersBudgetSeconds: number | null
   relayRooms: number[]
   textBytes: number
   frameBytes: number

@@ -105,10 +105,10 @@ function joinResult(startNs: bigint, connectedNs: bigint | null, shown: number):
   }
 }
 
-/** The page is the latest one: `page` messages, the newest being the last of `total`. */
+/** The page is the latest one: `page` messages, with the last of `total` (or a newer one). */
 function isLatestPage(texts: string[], order: JoinMessage): boolean {
   if (texts.length < Math.min(order.page, order.total)) return false
-  return texts.some((t) => parseHeader(t)?.seq === order.total - 1)
+  return texts.some((t) => (parseHeader(t)?.seq ?? -1) >= order.total - 1)
 }
 
 function createSwarm(init: InitMessage): Hyperswarm {

@@ -30,8 +30,8 @@ export interface WritersResult {
 }
 
 /** How long making the writers may take, per writer count, before the workload stops. */
-function fillBudgetMs(n: number): number {
-  return Math.min(600_000, 30_000 + n * 600)
+function fillBudgetMs(kind: 'backspace' | 'cabal', n: number): number {
+  return Math.min(kind === 'cabal' ? 180_000 : 600_000, 30_000 + n * 600)
 }
 
 const CONCURRENCY = { backspace: 6, cabal: 8 }
@@ -87,10 +87,12 @@ export async function measureWriters(
         return true
       }
       const startNs = process.hrtime.bigint()
+      let lastWriter = -1
       const done = new Promise<void>((resolve, reject) => {
         w.tap = (msg) => {
           if (msg.type === 'written') {
             result.completed++
+            lastWriter = Math.max(lastWriter, msg.writer as number)
             if (result.completed % Math.max(1, Math.floor(n / 10)) === 0) {
               progress(`${kind}: ${result.completed}/${n} writers`)
             }
@@ -118,7 +120,7 @@ export async function measureWriters(
         textBytes: config.textBytes
       }
       w.send(order)
-      const budget = fillBudgetMs(n)
+      const budget = config.writersBudgetSeconds ? config.writersBudgetSeconds * 1000 : fillBudgetMs(kind, n)
       let timer: NodeJS.Timeout | null = null
       const finished = await Promise.race([
         done.then(() => true),
@@ -127,12 +129,15 @@ export async function measureWriters(
       if (timer) clearTimeout(timer)
       result.fillSeconds = Number(process.hrtime.bigint() - startNs) / 1e9
       w.kill()
+      // Past the budget, the joiners still show the room as far as it got.
+      let shownTotal = total
       if (!finished) {
         result.note = `stopped after ${Math.round(budget / 1000)} s with ${result.completed} of ${n} writers`
         errors.push(`${kind} writers ${n}: ${result.note}`)
         progress(`${kind}: ${result.note}`)
         stop = true
-        continue
+        if (lastWriter < 0) continue
+        shownTotal = (lastWriter + 1) * per
       }
       result.seederRss = (await procUsage(seeder.pid))?.rss ?? NaN
 
@@ -149,7 +154,7 @@ export async function measureWriters(
             dir: await fs.mkdtemp(path.join(net.root, `${kind}-joiner-`))
           })
           await joiner.next('ready', 120_000)
-          joiner.send({ type: 'join', total, page: config.page })
+          joiner.send({ type: 'join', total: shownTotal, page: config.page })
           const { type: _t, ...joined } = await joiner.next('joined', 180_000)
           runs.push(joined)
           progress(
