@@ -13,12 +13,12 @@ const COLORS: Record<Kind, string> = {
   swarm: '#7f7f7f'
 }
 
-const W = 1080
-const H = 380
-const PANEL_W = 320
+const W = 1140
+const H = 400
+const PANEL_W = 300
 const PANEL_H = 250
 const TOP = 50
-const LEFT = [60, 420, 780]
+const LEFT = [60, 450, 820]
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
 const fmt = (v: number) => (v >= 1000 ? `${v / 1000}k` : v >= 1 ? String(v) : String(v))
@@ -125,13 +125,20 @@ export function renderChart(r: Results): string {
     ])
   ]
   let at = 60
+  let row = 0
   const legend = kinds
     .map((k) => {
+      const width = 34 + LABELS[k].length * 6.6
+      if (at + width > W - 20) {
+        at = 60
+        row++
+      }
       const x = at
-      at += 34 + LABELS[k].length * 6.6
+      const y = H - 44 + row * 20
+      at += width
       return (
-        `<rect x="${x}" y="${H - 26}" width="14" height="4" fill="${COLORS[k]}"/>` +
-        `<text x="${x + 20}" y="${H - 20}" font-size="12">${esc(LABELS[k])}</text>`
+        `<rect x="${x}" y="${y - 6}" width="14" height="4" fill="${COLORS[k]}"/>` +
+        `<text x="${x + 20}" y="${y}" font-size="12">${esc(LABELS[k])}</text>`
       )
     })
     .join('\n')

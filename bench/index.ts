@@ -23,6 +23,8 @@
 //   --writers-budget SECONDS       how long making the writers may take (default 600, Cabal 180)
 //   --out FILE                     where the JSON goes (default bench/results/<date>.json,
 //                                  with the SVG chart next to it)
+//   --render FILE.json             run nothing: print the table of a results JSON and redraw
+//                                  its SVG chart next to it
 //   BENCH_CPU_PROF=dir             workers run with --cpu-prof
 //   BENCH_DEBUG=1                  workers log their connections
 
@@ -69,7 +71,8 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
     writers: { type: 'string' },
     'writers-budget': { type: 'string' },
-    quiet: { type: 'boolean', default: false }
+    quiet: { type: 'boolean', default: false },
+    render: { type: 'string' }
   }
 })
 
@@ -393,20 +396,36 @@ async function main(): Promise<void> {
   if (results.errors.length > 0) progress(`${results.errors.length} errors: see "errors" in the JSON`)
 }
 
-const deadline = setTimeout(() => {
-  console.error(`bench: stopped after ${RUN_TIMEOUT / 1000} s`)
-  killChildren()
-  process.exit(1)
-}, RUN_TIMEOUT)
+async function render(file: string): Promise<void> {
+  const results = JSON.parse(await fs.readFile(file, 'utf8')) as Results
+  console.log(report(results))
+  await fs.writeFile(file.replace(/\.json$/, '') + '.svg', renderChart(results))
+}
 
-main().then(
-  () => {
-    clearTimeout(deadline)
-  },
-  (err) => {
-    console.error('bench failed:', err)
+if (args.render) {
+  render(args.render).catch((err) => {
+    console.error('bench: cannot render', err)
+    process.exit(1)
+  })
+} else {
+  start()
+}
+
+function start(): void {
+  const deadline = setTimeout(() => {
+    console.error(`bench: stopped after ${RUN_TIMEOUT / 1000} s`)
     killChildren()
     process.exit(1)
-  }
-)
+  }, RUN_TIMEOUT)
 
+  main().then(
+    () => {
+      clearTimeout(deadline)
+    },
+    (err) => {
+      console.error('bench failed:', err)
+      killChildren()
+      process.exit(1)
+    }
+  )
+}
