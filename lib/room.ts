@@ -421,12 +421,16 @@ export class Room extends Resource<RoomEvents>() {
         const blocks = Room.packBlocks(batch).map((group, i) =>
           this.signBlock(index + i, group[0]!.seq, group.map((p) => p.record))
         )
-        const appended = own.core.append(blocks, { keyPair: this.writerKeyPair })
-        // Sent while the append is still being written: the blocks and their indexes are
-        // final, and waiting for storage would double the latency members see. If the append
-        // fails, members drop what they showed once Hypercore has another block there.
-        this.sendLive(index, blocks)
-        await appended
+        // Sent before the append: the blocks and their indexes are final (appends run one at
+        // a time), and waiting for storage would double the latency members see. If the
+        // append fails, members drop what they showed once Hypercore has another block there.
+        if (this.sendLive(index, blocks)) {
+          // The append starts on the next loop iteration, after the poll phase has put the
+          // frames on the wire: its hashing, signing and synchronous RocksDB flush (about a
+          // millisecond) would otherwise run in front of them. Measured in docs/PERFORMANCE.md.
+          await new Promise<void>((resolve) => setTimeout(resolve, 0))
+        }
+        await own.core.append(blocks, { keyPair: this.writerKeyPair })
       } catch (err) {
         // The failed messages' sequence numbers stay unused; they only need to grow.
         for (const p of batch) p.reject(err as Error)
@@ -444,12 +448,13 @@ export class Room extends Resource<RoomEvents>() {
   // A few fresh blocks also go straight to the members online: they arrive in one trip
   // instead of Hypercore's several storage and network round trips. Bulk writes are left to
   // Hypercore alone, which batches them better.
-  private sendLive(index: number, blocks: Buffer[]): void {
-    if (this.channels.size === 0 || blocks.length > LIVE_MAX_BLOCKS) return
+  private sendLive(index: number, blocks: Buffer[]): boolean {
+    if (this.channels.size === 0 || blocks.length > LIVE_MAX_BLOCKS) return false
     const key = this.own!.key
     for (let i = 0; i < blocks.length; i++) {
       for (const channel of this.channels) channel.sendLive({ key, index: index + i, block: blocks[i]! })
     }
+    return true
   }
 
   private onLive(live: LiveBlock): void {
