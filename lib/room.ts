@@ -382,9 +382,8 @@ export class Room extends Resource<RoomEvents>() {
   /** Encodes and signs the block that will sit at `index` of this node's core. */
   private signBlock(index: number, seq: number, records: MessageRecord[]): Buffer {
     const identity = this.ctx.identity
-    const profile = this.ctx.profile()
-    const hasProfile = profile.name !== '' || profile.status !== '' || profile.away !== null
-    const body = encodeBlockBody({ author: identity.publicKey, seq, records, profile: hasProfile ? profile : null })
+    // Always carried, even when empty (3 bytes), so that clearing a name reaches readers too.
+    const body = encodeBlockBody({ author: identity.publicKey, seq, records, profile: this.ctx.profile() })
     const signature = identity.sign(messageSignable(this.keys.id, this.own!.key, index, body))
     return encodeMessageBlock(body, signature)
   }

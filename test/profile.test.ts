@@ -68,6 +68,9 @@ test('profiles and presence: members, online state, nick changes and restart', a
 
   await a.setProfile({ name: 'annie', away: null })
   await seen((m) => m.name === 'annie' && m.away === null)
+  await a.setProfile({ status: '' })
+  await seen((m) => m.status === '')
+  t.pass('clearing a field reaches members too')
 
   await expectCode(t, a.setProfile({ name: 'x'.repeat(65) }), 'INVALID_ARGUMENT')
   await expectCode(t, a.setProfile({ name: 'bad\nname' }), 'INVALID_ARGUMENT')
@@ -80,7 +83,7 @@ test('profiles and presence: members, online state, nick changes and restart', a
   const again = new Backspace({ storage, bootstrap: testnet.bootstrap })
   t.teardown(() => again.close())
   await again.ready()
-  t.alike(again.profile, { name: 'annie', status: 'reading', away: null }, 'the profile survives a restart')
+  t.alike(again.profile, { name: 'annie', status: '', away: null }, 'the profile survives a restart')
 })
 
 test('a joiner learns names from the log without the author online', async (t) => {
