@@ -1,6 +1,6 @@
 // The desktop shell: a node, the local web server over it, and an app window on its page.
 //
-//   node dist/ui-desktop/main.js --bootstrap 127.0.0.1:49737 --storage /tmp/alice
+//   node dist/ui-desktop/main.js --bootstrap 127.0.0.1:49736 --storage /tmp/alice
 import fs from 'fs'
 import { fileURLToPath } from 'url'
 import { parseArgs } from 'util'
