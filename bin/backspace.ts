@@ -330,11 +330,9 @@ async function showId(sub: 'show' | 'phrase' | 'export', { values, password }: A
       process.stderr.write('This is your secret key. Anyone with it is you.\n')
       return print(hex)
     }
-    await fs.promises.writeFile(values.out, hex + '\n', { mode: 0o600, flag: 'wx' }).catch((err) => {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
-        throw BackspaceError.INVALID_ARGUMENT(`${values.out} exists; it is not overwritten`)
-      }
-      throw err
+    await fs.promises.writeFile(values.out, hex + '\n', { mode: 0o600, flag: 'wx' }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'EEXIST') throw BackspaceError.INVALID_ARGUMENT(`${values.out} exists; it is not overwritten`)
+      throw BackspaceError.INVALID_ARGUMENT(`cannot write ${values.out}: ${err.code ?? err.message}`)
     })
     process.stderr.write(`Secret key written to ${values.out} (mode 0600)\n`)
   }
@@ -354,7 +352,8 @@ async function importId({ values, password }: Args): Promise<number> {
     })
   }
   const value = text!.trim()
-  const identity = /^[0-9a-fA-F]+$/.test(value) ? Identity.fromSecretKey(value) : Identity.fromPhrase(value)
+  // One word is a key (hex), several are a phrase: each gets its own error when wrong.
+  const identity = /\s/.test(value) ? Identity.fromPhrase(value) : Identity.fromSecretKey(value)
   const account = values.account ?? 'default'
   const storage = await storageOf(values.storage, account)
   if (await accountExists(storage, account)) {

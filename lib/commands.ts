@@ -235,9 +235,8 @@ export async function runCommand(node: Backspace, line: string, ctx: CommandCont
         break
       }
       case 'nick': {
-        const before = node.profile.name
         const profile = await node.setProfile({ name: command.name })
-        info(before ? `${before} is now known as ${profile.name}.` : `You are now known as ${profile.name}.`)
+        info(`You are now known as ${profile.name}.`)
         break
       }
       case 'status': {

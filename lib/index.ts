@@ -205,7 +205,8 @@ export class Backspace extends Resource<NodeEvents>() {
 
   /** The rooms this node is in. */
   get rooms(): Room[] {
-    return [...this.rooms_.values()]
+    // In the order they were joined, so room numbers survive a restart (rooms reopen in parallel).
+    return [...this.rooms_.values()].sort((a, b) => a.joinedAt - b.joinedAt)
   }
 
   /** The joined room with this `room.id`, if any. */
@@ -240,6 +241,8 @@ export class Backspace extends Resource<NodeEvents>() {
     let coresDir: string
     if (this.incognito) {
       this._identity = Identity.generate()
+      // Members see the same Anon##### name the UIs show for an incognito identity.
+      this.profile_ = { name: this._identity.anonName, status: '', away: null }
       const ram = await isDirectory('/dev/shm')
       this.scratch = await fs.mkdtemp(path.join(ram ? '/dev/shm' : os.tmpdir(), 'backspace-incognito-'))
       coresDir = this.scratch
@@ -253,7 +256,7 @@ export class Backspace extends Resource<NodeEvents>() {
     }
 
     const saved = await this.stateStore.load()
-    this.profile_ = saved.profile
+    if (!this.incognito) this.profile_ = saved.profile
     this.store = new Corestore(coresDir)
     await this.store.ready()
 

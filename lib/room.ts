@@ -967,7 +967,8 @@ export function parseInvite(text: string): { secret: Buffer; name: string } {
   try {
     return decodeStrict(invite, z32.decode(text.slice(INVITE_PREFIX.length).trim()), 'invite')
   } catch (err) {
-    throw BackspaceError.INVALID_INVITE((err as Error).message, err)
+    // The decoder's detail (a version number from random bytes) would only confuse.
+    throw BackspaceError.INVALID_INVITE('it is damaged or incomplete; copy the whole backspace: link', err)
   }
 }
 

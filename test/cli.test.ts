@@ -256,6 +256,8 @@ test('cli: id shows, exports, imports and lists accounts; BACKSPACE_STORAGE pick
   const bad = await run(['id', 'import', '--account', 'x', '--phrase', 'one two three'], env)
   t.is(bad.code, 2)
   isOneErrorLine(t, bad, 'INVALID_PHRASE')
+  const badKey = await run(['id', 'import', '--account', 'y', '--secret-key', 'zz'], env)
+  isOneErrorLine(t, badKey, 'INVALID_SECRET_KEY')
   const both = await run(['id', 'import', '--phrase', words, '--secret-key', hex], env)
   t.is(both.code, 2)
   const sub = await run(['id', 'burn'], env)

@@ -174,3 +174,20 @@ test('runCommand drives a node and reports errors as notices', async (t) => {
   t.is(left.left, room)
   t.is(a.rooms.length, 1)
 })
+
+test('incognito nodes are Anon##### to members; rooms keep their order across a restart', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const anon = await create(t, testnet, { incognito: true })
+  t.ok(/^Anon#\d{5}$/.test(anon.profile.name), `incognito name: ${anon.profile.name}`)
+  t.is(anon.profile.name, anon.identity.anonName)
+
+  const storage = await t.tmp()
+  const a = new Backspace({ storage, bootstrap: testnet.bootstrap })
+  await a.ready()
+  for (const name of ['zulu', 'alpha', 'mike', 'bravo']) await a.join(name)
+  await a.close()
+  const again = new Backspace({ storage, bootstrap: testnet.bootstrap })
+  t.teardown(() => again.close())
+  await again.ready()
+  t.alike(again.rooms.map((r) => r.name), ['zulu', 'alpha', 'mike', 'bravo'], 'in the order they were joined')
+})

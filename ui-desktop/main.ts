@@ -118,7 +118,7 @@ function parseCommandLine(argv: string[]) {
     return parseArgs({ args: argv, options: OPTIONS, strict: true }).values
   } catch (err) {
     const detail = (err as Error).message.split(/\.\s/)[0]!.replace(/\.$/, '')
-    throw BackspaceError.INVALID_ARGUMENT(`${detail}. See --help`)
+    throw BackspaceError.INVALID_ARGUMENT(`${detail}. See backspace desktop --help`)
   }
 }
 

@@ -134,10 +134,12 @@ main { grid-area: main; display: flex; flex-direction: column; min-width: 0; min
 .msg .body { min-width: 0; overflow-wrap: anywhere; }
 .who .name { font-weight: 600; margin-right: 4px; }
 .who .fp { color: var(--muted); }
-.msg .text { white-space: pre-wrap; }
+.msg .text { white-space: pre-wrap; overflow-wrap: anywhere; }
 .msg.action .body { font-style: italic; }
 .notice {
   margin: 0; padding: 3px 6px 3px calc(3.2rem + 17px); white-space: pre-wrap; color: var(--muted);
+  /* Invites and relay links are one long word: break them rather than overflow. */
+  overflow-wrap: anywhere;
 }
 .notice.help {
   display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; color: var(--fg);

@@ -414,6 +414,8 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
     async (line: string) => {
       // Output belongs to the room the line was typed in, even if the user switched since.
       const origin = stateRef.current.active
+      // Whoever sends or runs a command wants to see the result: back to the bottom.
+      if (origin !== null && line.trim() !== '') dispatch({ type: 'scroll', key: origin, scroll: 0 })
       const command = parseCommand(line)
       const joining = command.type === 'join' ? joinLabel(command.name) : null
       if (joining) dispatch({ type: 'joining', name: joining, done: false })

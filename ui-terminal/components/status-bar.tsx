@@ -23,6 +23,15 @@ export interface StatusBarProps {
 export function StatusBar(props: StatusBarProps) {
   const { profile, active, connections } = props
   const parts: { text: string; color?: string }[] = [{ text: clock(props.now) }]
+  // What needs attention comes first: on a narrow terminal the end of the bar is cut off.
+  if (props.activity && props.activity.length > 0) {
+    const act = props.activity.map((a) => `${a.index}${a.mention ? '@' : ''}`).join(',')
+    parts.push({
+      text: `act ${act}`,
+      color: props.activity.some((a) => a.mention) ? 'yellow' : undefined
+    })
+  }
+  if (props.scroll > 0) parts.push({ text: `more below (${props.scroll}) PgDn`, color: 'yellow' })
   const who = profile.name || props.anonName
   parts.push({ text: who ? `${who} ${props.fingerprint}` : props.fingerprint })
   if (profile.away !== null)
@@ -38,15 +47,6 @@ export function StatusBar(props: StatusBarProps) {
   if (active) parts.push({ text: `${label(active)} ${membersText(active.members)}` })
   if (props.joining.length > 0)
     parts.push({ text: `joining ${props.joining.join(', ')}...`, color: 'yellow' })
-  if (props.activity && props.activity.length > 0) {
-    const act = props.activity.map((a) => `${a.index}${a.mention ? '@' : ''}`).join(',')
-    parts.push({
-      text: `act ${act}`,
-      color: props.activity.some((a) => a.mention) ? 'yellow' : undefined
-    })
-  }
-  if (props.scroll > 0)
-    parts.push({ text: `-- more below (${props.scroll}) PgDn --`, color: 'yellow' })
   return (
     <Box width={props.width} height={1}>
       <Text wrap="truncate-end" backgroundColor="blue" color="white">
