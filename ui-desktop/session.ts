@@ -58,7 +58,6 @@ export interface SessionOptions {
 }
 
 // How often the status bar's connection count is sampled: the node has no event for it.
-const STATUS_INTERVAL = 1000
 const PAGE = 50
 const PREFIX = 'backspace:'
 
@@ -88,7 +87,6 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
   private pending: Identity | null = null
   private lastError: ErrorView | null = null
   private status: StatusView = { connections: 0, peers: 0 }
-  private statusTimer: NodeJS.Timeout | null = null
   private closing: Promise<void> | null = null
   // Listeners on the node and each room, removed on close.
   private readonly detachers = new Map<object, () => void>()
@@ -172,7 +170,6 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     this.closing ??= (async () => {
       this.phase = 'closed'
       this.pending = null
-      if (this.statusTimer) clearInterval(this.statusTimer)
       for (const detach of this.detachers.values()) detach()
       this.detachers.clear()
       // A node still opening is closed too: ready-resource waits for the open first.
@@ -297,15 +294,16 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     node.on('room-add', onAdd)
     node.on('room-remove', onRemove)
     node.on('profile', onProfile)
+    const onConnections = () => this.updateStatus()
+    node.on('connections', onConnections)
     this.detachers.set(node, () => {
       node.off('room-add', onAdd)
       node.off('room-remove', onRemove)
       node.off('profile', onProfile)
+      node.off('connections', onConnections)
     })
     for (const room of node.rooms) this.watch(room)
     this.status = this.readStatus()
-    this.statusTimer = setInterval(() => this.updateStatus(), STATUS_INTERVAL)
-    this.statusTimer.unref()
   }
 
   private watch(room: Room): void {

@@ -383,19 +383,19 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
 
     const onNodeError = (err: Error) => notify('error', describe(err), null)
     const onProfile = (profile: Profile) => dispatch({ type: 'profile', profile })
-    // The node has no connection events; a slow poll keeps the status bar honest.
-    const poll = setInterval(
-      () => dispatch({ type: 'connections', connections: node.connections }),
-      1000
-    )
+    const onConnections = (connections: number) => dispatch({ type: 'connections', connections })
 
     node.on('room-add', add)
     node.on('room-remove', remove)
     node.on('error', onNodeError)
     node.on('profile', onProfile)
+    node.on('connections', onConnections)
+    // Read again now: the state was first made before these listeners existed.
+    onProfile(node.profile)
+    onConnections(node.connections)
     for (const room of node.rooms) add(room)
     return () => {
-      clearInterval(poll)
+      node.off('connections', onConnections)
       node.off('room-add', add)
       node.off('room-remove', remove)
       node.off('error', onNodeError)
