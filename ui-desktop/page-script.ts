@@ -153,7 +153,7 @@ function plural(n, one, many) {
 }
 
 function roomLabel(room) {
-  return room.kind === 'named' ? '#' + room.name : room.name
+  return (room.kind === 'named' ? '#' : '~') + room.name
 }
 
 function currentRoom() {
