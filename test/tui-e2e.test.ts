@@ -240,6 +240,14 @@ test(
     const unmarked = await bob.waitFor('hey @alice, look')
     t.ok(/bob [0-9a-f]{4}-[0-9a-f]{4} » hey @alice/.test(unmarked), "and is bob's own line at bob")
 
+    // /invite also puts the invite on the clipboard (OSC 52), which tmux keeps as a buffer:
+    // on screen it wraps across rows, and copying it from there would break it.
+    await tmux('set-option', '-s', 'set-clipboard', 'on')
+    await alice.type('/invite')
+    await alice.waitFor('on the clipboard too')
+    const copied = (await tmux('show-buffer')).trim()
+    t.ok(/^backspace:[a-z0-9]{40,}$/.test(copied), 'the whole invite, in one piece, on the clipboard')
+
     // Both quit, one with /quit and one with Ctrl+C; each closes its node and exits 0.
     await alice.type('/quit')
     await bob.keys('C-c')

@@ -11,6 +11,7 @@ import {
   type Room,
   type RoomKindName
 } from '../lib/index.js'
+import { copyToClipboard } from './clipboard.js'
 
 /** What the UI shows of one joined room. */
 export interface RoomView {
@@ -416,18 +417,23 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
       const origin = stateRef.current.active
       // Whoever sends or runs a command wants to see the result: back to the bottom.
       if (origin !== null && line.trim() !== '') dispatch({ type: 'scroll', key: origin, scroll: 0 })
+      const room = activeRoom()
       const command = parseCommand(line)
       const joining = command.type === 'join' ? joinLabel(command.name) : null
       if (joining) dispatch({ type: 'joining', name: joining, done: false })
       let result
       try {
-        result = await runCommand(node, line, { room: activeRoom() })
+        result = await runCommand(node, line, { room })
       } finally {
         if (joining) dispatch({ type: 'joining', name: joining, done: true })
       }
       if (result.room) dispatch({ type: 'switch', key: result.room.id })
       const where = result.left ? null : (result.room?.id ?? origin)
       for (const n of result.notices) notify(n.level, n.text, where)
+      const shared = result.command.type === 'create' ? result.room : result.command.type === 'invite' ? room : undefined
+      if (shared && result.notices.every((n) => n.level === 'info') && copyToClipboard(shared.invite)) {
+        notify('info', 'The invite is on the clipboard too, if this terminal allows it (OSC 52).', where)
+      }
       if (result.help) notify('info', KEYS_HELP, where)
       if (result.clear && origin !== null)
         dispatch({ type: 'clear', key: origin, time: Date.now() })
