@@ -276,13 +276,14 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
     const now = this.ctx.now()
     const slot = this.ctx.ttl / 200
     if (last && Math.floor(last.time / slot) === Math.floor(now / slot)) {
+      // Not saved at once: losing this update in a crash only keeps blocks longer.
       last.time = now
       last.length = length
-    } else {
-      feed.marks.push({ time: now, length })
-      // Merging the two oldest keeps the later one: it only ever deletes later, never early.
-      if (feed.marks.length > MAX_LENGTH_MARKS) feed.marks.splice(0, 1)
+      return
     }
+    feed.marks.push({ time: now, length })
+    // Dropping the oldest mark leaves its blocks to the next one: later, never early.
+    if (feed.marks.length > MAX_LENGTH_MARKS) feed.marks.splice(0, 1)
     this.ctx.changed()
   }
 
