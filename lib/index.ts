@@ -33,8 +33,9 @@ import {
 } from './messages.js'
 import { createSwarm, parseBootstrap, type BootstrapNode } from './network.js'
 import { Resource } from './resource.js'
-import { isInvite, parseInvite, Room, type RoomContext } from './room.js'
-import { isRelayLink, parseRelayLink, RelayedRoom, type RelayContext } from './relayed-room.js'
+import { isInvite, isRelayLink, parseInvite, parseRelayLink } from './links.js'
+import { Room, type RoomContext } from './room.js'
+import { RelayedRoom, type RelayContext } from './relayed-room.js'
 import type { CreateRoomOptions, JoinOptions, Profile } from './types.js'
 
 export { BackspaceError, ERROR_CODES, isBackspaceError, type ErrorCode } from './errors.js'
@@ -48,8 +49,9 @@ export {
   saveAccount,
   loadAccount
 } from './identity.js'
-export { Room, isInvite } from './room.js'
-export { RelayedRoom, isRelayLink, type RelayedRoomStats } from './relayed-room.js'
+export { Room } from './room.js'
+export { isInvite, isRelayLink } from './links.js'
+export { RelayedRoom, type RelayedRoomStats } from './relayed-room.js'
 export { isMention } from './mentions.js'
 export { compareMessages } from './timeline.js'
 export {
@@ -445,30 +447,41 @@ export class Backspace extends Resource<NodeEvents>() {
     return room
   }
 
-  private relayContext(): RelayContext {
-    const node = this
+  /** What rooms and relayed rooms both get from the node. */
+  private sharedContext(): Omit<RelayContext, 'closed'> {
     return {
       store: this.store!,
       now: this.clock,
       ttl: this.ttl,
       join: (topic) => this.joinTopic(topic),
-      async leave(topic) {
-        if (node.closing) return
-        await node.swarm!.leave(topic).catch(() => {})
+      leave: async (topic) => {
+        if (this.closing) return // the swarm is destroyed as a whole
+        await this.swarm!.leave(topic).catch(() => {})
       },
       streams: () => this.streams_,
       changed: () => this.changed(),
       uploaded: () => {
         this.relayed++
-      },
-      closed(room, forget) {
-        if (node.relayed_.get(room.id) !== room) return
-        node.relayed_.delete(room.id)
-        if (forget) node.parked.delete(room.id)
-        else node.parked.set(room.id, room.state())
-        node.changed()
       }
     }
+  }
+
+  private relayContext(): RelayContext {
+    return { ...this.sharedContext(), closed: (room, forget) => this.roomClosed(this.relayed_, room, forget) }
+  }
+
+  /** A room or relayed room closed: forget it if it was left, else park its state. */
+  private roomClosed<R extends { id: string; state(): RoomState }>(
+    rooms: Map<string, R>,
+    room: R,
+    forget: boolean
+  ): boolean {
+    if (rooms.get(room.id) !== room) return false
+    rooms.delete(room.id)
+    if (forget) this.parked.delete(room.id)
+    else this.parked.set(room.id, room.state())
+    this.changed()
+    return true
   }
 
   private async openRoom(fresh: RoomState): Promise<Room> {
@@ -504,36 +517,18 @@ export class Backspace extends Resource<NodeEvents>() {
   }
 
   private roomContext(): RoomContext {
-    const node = this
     return {
-      store: this.store!,
+      ...this.sharedContext(),
       identity: this.identity,
-      now: this.clock,
-      ttl: this.ttl,
       historyPage: this.options.historyPage ?? 50,
       fetchTimeout: this.options.fetchTimeout ?? 5000,
-      join: (topic) => this.joinTopic(topic),
-      async leave(topic) {
-        if (node.closing) return // the swarm is destroyed as a whole
-        await node.swarm!.leave(topic).catch(() => {})
-      },
-      streams: () => this.streams_,
-      changed: () => this.changed(),
       profile: () => this.profile_,
-      uploaded: () => {
-        this.relayed++
-      },
-      closed(room, forget) {
-        const key = room.id
-        if (node.rooms_.get(key) !== room) return
-        node.rooms_.delete(key)
-        if (forget) node.parked.delete(key)
-        else node.parked.set(key, room.state())
-        node.changed()
-        node.emit('room-remove', room)
+      closed: (room, forget) => {
+        if (this.roomClosed(this.rooms_, room, forget)) this.emit('room-remove', room)
       }
     }
   }
+
 
   private joinTopic(topic: Buffer): void {
     const discovery = this.swarm!.join(topic, { server: true, client: true })

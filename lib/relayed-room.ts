@@ -1,24 +1,18 @@
-import b4a from 'b4a'
-import c from 'compact-encoding'
-import z32 from 'z32'
 import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import { deriveRelayKeys } from './crypto.js'
-import { BackspaceError } from './errors.js'
 import {
-  decodeStrict,
   MAX_LENGTH_MARKS,
-  relayLink,
   RoomKind,
   type FeedState,
   type LengthMark,
   type RoomState,
   type WriterAnnouncement
 } from './messages.js'
+import { relayLinkOf } from './links.js'
 import { Resource } from './resource.js'
-import { RoomChannel } from './writer-discovery.js'
+import { Pairings, RoomChannel } from './writer-discovery.js'
 
-export const RELAY_LINK_PREFIX = 'backspace-relay:'
 const MAX_WRITERS = 1024
 
 /** @internal What a relayed room needs from its node. */
@@ -80,7 +74,7 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
   private readonly keys: ReturnType<typeof deriveRelayKeys>
   private readonly feeds = new Map<string, RelayedFeed>()
   private readonly channels = new Set<RoomChannel>()
-  private readonly unpairs = new Map<object, () => void>()
+  private readonly pairings = new Pairings()
   private restore: FeedState[]
   private forget = false
 
@@ -102,7 +96,7 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
 
   /** The relay link this room can be kept by again. */
   get link(): string {
-    return RELAY_LINK_PREFIX + z32.encode(c.encode(relayLink, { relaySecret: this.relaySecret }))
+    return relayLinkOf(this.relaySecret)
   }
 
   override async _open(): Promise<void> {
@@ -115,8 +109,7 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
   }
 
   override async _close(): Promise<void> {
-    for (const unpair of this.unpairs.values()) unpair()
-    this.unpairs.clear()
+    this.pairings.clear()
     for (const channel of this.channels) channel.close()
     this.channels.clear()
     await this.ctx.leave(this.topic)
@@ -158,10 +151,7 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
   /** @internal */
   attach(stream: object & { remotePublicKey: Buffer; publicKey: Buffer }): void {
     if (this.closing) return
-    if (!this.unpairs.has(stream)) {
-      this.unpairs.set(stream, RoomChannel.pair(stream, this.keys.channelId, () => this.attach(stream)))
-      ;(stream as { once?(e: string, fn: () => void): void }).once?.('close', () => this.unpairs.delete(stream))
-    }
+    this.pairings.add(stream, this.keys.channelId, () => this.attach(stream))
     RoomChannel.open(stream, { channelId: this.keys.channelId, channelKey: this.keys.channelKey, memberKey: null }, {
       onopen: (channel) => {
         if (this.closing) return channel.close()
@@ -200,8 +190,8 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
     }
   }
 
-  private announcements(): WriterAnnouncement[] {
-    return [...this.feeds.values()].map((f) => ({ key: f.key, length: f.core.length, start: Math.max(f.start, f.hintStart) }))
+  private announcements(feeds: Iterable<RelayedFeed> = this.feeds.values()): WriterAnnouncement[] {
+    return [...feeds].map((f) => ({ key: f.key, length: f.core.length, start: Math.max(f.start, f.hintStart) }))
   }
 
   private onWriters(writers: WriterAnnouncement[]): void {
@@ -221,7 +211,7 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
     }
     if (added.length === 0) return
     // Members who are never online together learn each other's cores from the relay.
-    const news = added.map((f) => ({ key: f.key, length: f.core.length, start: Math.max(f.start, f.hintStart) }))
+    const news = this.announcements(added)
     for (const channel of this.channels) channel.announce(news)
     this.ctx.changed()
   }
@@ -291,18 +281,4 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
     if (this.closing) return
     if (this.listenerCount('error') > 0) this.emit('error', err as Error)
   }
-}
-
-/** Parses a relay link. Throws INVALID_INVITE. */
-export function parseRelayLink(text: string): Buffer {
-  if (typeof text !== 'string' || !text.startsWith(RELAY_LINK_PREFIX)) throw BackspaceError.INVALID_INVITE()
-  try {
-    return decodeStrict(relayLink, z32.decode(text.slice(RELAY_LINK_PREFIX.length).trim()), 'relay link').relaySecret
-  } catch (err) {
-    throw BackspaceError.INVALID_INVITE((err as Error).message, err)
-  }
-}
-
-export function isRelayLink(text: string): boolean {
-  return typeof text === 'string' && text.startsWith(RELAY_LINK_PREFIX)
 }

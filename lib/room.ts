@@ -1,6 +1,4 @@
 import b4a from 'b4a'
-import c from 'compact-encoding'
-import z32 from 'z32'
 import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import { BackspaceError } from './errors.js'
@@ -18,16 +16,13 @@ import { fingerprint, type Identity } from './identity.js'
 import { isMention } from './mentions.js'
 import {
   decodeMessageBlock,
-  decodeStrict,
   encodeBlockBody,
   encodeProfile,
   encodeMessageBlock,
-  invite,
   MAX_BLOCK_RECORDS,
   MAX_TEXT_BYTES,
   MessageType,
   recordSize,
-  relayLink,
   RoomKind,
   TARGET_BLOCK_BYTES,
   type BlockBody,
@@ -40,7 +35,7 @@ import {
   type RoomState,
   type WriterAnnouncement
 } from './messages.js'
-import { RELAY_LINK_PREFIX } from './relayed-room.js'
+import { inviteLink, relayLinkOf } from './links.js'
 import { Resource } from './resource.js'
 import { Timeline } from './timeline.js'
 import type {
@@ -55,9 +50,8 @@ import type {
   RoomStats,
   SendOptions
 } from './types.js'
-import { RoomChannel } from './writer-discovery.js'
+import { Pairings, RoomChannel } from './writer-discovery.js'
 
-export const INVITE_PREFIX = 'backspace:'
 /** Members beyond this many writer cores are ignored, so a hostile member cannot exhaust us. */
 export const MAX_WRITERS = 1024
 export const MAX_PAGE = 1000
@@ -141,7 +135,7 @@ export class Room extends Resource<RoomEvents>() {
   private readonly channels = new Set<RoomChannel>()
   private readonly members_ = new Map<string, MemberState>()
   // Per connection, the function that stops answering the peer's opens of this room's channel.
-  private readonly unpairs = new Map<object, () => void>()
+  private readonly pairings = new Pairings()
   // The sequence number of this node's next message (not block) in the room.
   private nextSeq = 0
   // Own timestamps never go backwards, even if the clock does.
@@ -186,7 +180,7 @@ export class Room extends Resource<RoomEvents>() {
 
   /** An invite string that `Backspace.join` accepts. Anyone holding it can read the room. */
   get invite(): string {
-    return INVITE_PREFIX + z32.encode(c.encode(invite, { secret: this.secret, name: this.name }))
+    return inviteLink({ secret: this.secret, name: this.name })
   }
 
   /**
@@ -194,7 +188,7 @@ export class Room extends Resource<RoomEvents>() {
    * for members who are offline, without the key to read them.
    */
   get relayLink(): string {
-    return RELAY_LINK_PREFIX + z32.encode(c.encode(relayLink, { relaySecret: this.keys.relaySecret }))
+    return relayLinkOf(this.keys.relaySecret)
   }
 
   /** The identity key of this node, the author of the messages it sends. */
@@ -255,8 +249,7 @@ export class Room extends Resource<RoomEvents>() {
     for (const pending of this.batch) pending.reject(closed)
     this.batch = []
     for (const feed of this.feeds.values()) if (feed.catchUp) clearTimeout(feed.catchUp)
-    for (const unpair of this.unpairs.values()) unpair()
-    this.unpairs.clear()
+    this.pairings.clear()
     for (const channel of this.channels) channel.close()
     this.channels.clear()
     await this.appending
@@ -731,10 +724,7 @@ export class Room extends Resource<RoomEvents>() {
     // Called from _open too, before `opened` is set: a room joined on an existing connection
     // must open its channel there, or members already connected would never meet in it.
     if (this.closing || this.own === null) return
-    if (!this.unpairs.has(stream)) {
-      this.unpairs.set(stream, RoomChannel.pair(stream, this.keys.channelId, () => this.attach(stream)))
-      ;(stream as { once?(e: string, fn: () => void): void }).once?.('close', () => this.unpairs.delete(stream))
-    }
+    this.pairings.add(stream, this.keys.channelId, () => this.attach(stream))
     RoomChannel.open(
       stream,
       { channelId: this.keys.channelId, channelKey: this.keys.channelKey, memberKey: this.keys.memberKey },
@@ -959,19 +949,4 @@ function tryDecode(block: Buffer) {
   } catch {
     return null
   }
-}
-
-/** Parses an invite string. Throws INVALID_INVITE. */
-export function parseInvite(text: string): { secret: Buffer; name: string } {
-  if (typeof text !== 'string' || !text.startsWith(INVITE_PREFIX)) throw BackspaceError.INVALID_INVITE()
-  try {
-    return decodeStrict(invite, z32.decode(text.slice(INVITE_PREFIX.length).trim()), 'invite')
-  } catch (err) {
-    // The decoder's detail (a version number from random bytes) would only confuse.
-    throw BackspaceError.INVALID_INVITE('it is damaged or incomplete; copy the whole backspace: link', err)
-  }
-}
-
-export function isInvite(text: string): boolean {
-  return typeof text === 'string' && text.startsWith(INVITE_PREFIX)
 }

@@ -9,6 +9,7 @@ import {
   liveBlock,
   MAX_ANNOUNCED_WRITERS,
   presence,
+  type Encoding,
   type LiveBlock,
   type Presence,
   type WriterAnnouncement
@@ -89,55 +90,29 @@ export class RoomChannel {
       onclose: () => handlers.onclose(self!)
     })
     if (channel === null) return null
-    const message = channel.addMessage({
-      encoding: channelEnvelope,
-      onmessage: (box: Buffer) => {
-        // A handler that throws would tear down the whole connection: contain everything.
-        let writers: WriterAnnouncement[]
-        try {
-          const plain = unseal(box, ids.channelKey)
-          if (!plain) throw BackspaceError.DECODE_FAILED('announcement does not decrypt')
-          writers = decodeStrict(announcement, plain, 'announcement').writers
-        } catch (err) {
-          handlers.onbadannouncement(toCoded(err))
-          return
+    // Every message on the channel is sealed, then encoded: one way to receive them all.
+    const sealed = <T>(key: Buffer | null, enc: Encoding<T>, what: string, deliver: (value: T) => void) =>
+      channel.addMessage({
+        encoding: channelEnvelope,
+        onmessage: (box: Buffer) => {
+          // A relay has no member key: what only members may read, it drops unread.
+          if (key === null) return
+          // A handler that throws would tear down the whole connection: contain everything.
+          let value: T
+          try {
+            const plain = unseal(box, key)
+            if (!plain) throw BackspaceError.DECODE_FAILED(`${what} does not decrypt`)
+            value = decodeStrict(enc, plain, what)
+          } catch (err) {
+            handlers.onbadannouncement(toCoded(err))
+            return
+          }
+          deliver(value)
         }
-        handlers.onwriters(writers, self!)
-      }
-    })
-    const live = channel.addMessage({
-      encoding: channelEnvelope,
-      onmessage: (box: Buffer) => {
-        // A relay has no member key: what only members may read, it drops unread.
-        if (ids.memberKey === null) return
-        let value: LiveBlock
-        try {
-          const plain = unseal(box, ids.memberKey)
-          if (!plain) throw BackspaceError.DECODE_FAILED('live block does not decrypt')
-          value = decodeStrict(liveBlock, plain, 'live block')
-        } catch (err) {
-          handlers.onbadannouncement(toCoded(err))
-          return
-        }
-        handlers.onlive(value)
-      }
-    })
-    const presenceMessage = channel.addMessage({
-      encoding: channelEnvelope,
-      onmessage: (box: Buffer) => {
-        if (ids.memberKey === null) return
-        let value: Presence
-        try {
-          const plain = unseal(box, ids.memberKey)
-          if (!plain) throw BackspaceError.DECODE_FAILED('presence does not decrypt')
-          value = decodeStrict(presence, plain, 'presence')
-        } catch (err) {
-          handlers.onbadannouncement(toCoded(err))
-          return
-        }
-        handlers.onpresence(value, self!)
-      }
-    })
+      })
+    const message = sealed(ids.channelKey, announcement, 'announcement', (a) => handlers.onwriters(a.writers, self!))
+    const live = sealed(ids.memberKey, liveBlock, 'live block', (l) => handlers.onlive(l))
+    const presenceMessage = sealed(ids.memberKey, presence, 'presence', (p) => handlers.onpresence(p, self!))
     self = new RoomChannel(
       channel,
       { message, live, presence: presenceMessage },
@@ -176,6 +151,26 @@ export class RoomChannel {
 
   close(): void {
     if (!this.channel.closed) this.channel.close()
+  }
+}
+
+/**
+ * The connections on which a room answers its peers' opens of its channel (see
+ * `RoomChannel.pair`), so that it can stop answering when it closes.
+ */
+export class Pairings {
+  private readonly unpairs = new Map<object, () => void>()
+
+  /** Pairs `stream` once; `onremoteopen` runs on every open from the peer. */
+  add(stream: object, channelId: Buffer, onremoteopen: () => void): void {
+    if (this.unpairs.has(stream)) return
+    this.unpairs.set(stream, RoomChannel.pair(stream, channelId, onremoteopen))
+    ;(stream as { once?(e: string, fn: () => void): void }).once?.('close', () => this.unpairs.delete(stream))
+  }
+
+  clear(): void {
+    for (const unpair of this.unpairs.values()) unpair()
+    this.unpairs.clear()
   }
 }
 
