@@ -311,11 +311,7 @@ async function showId(sub: 'show' | 'phrase' | 'export', { values, password }: A
   const encrypted = await accountIsEncrypted(storage, account)
   if (sub === 'show') {
     const publicKey = await accountPublicKey(storage, account)
-    print(`account      ${account}`)
-    print(`public key   ${publicKey.toString('hex')}`)
-    print(`fingerprint  ${fingerprint(publicKey)}`)
-    print(`encrypted    ${encrypted ? 'yes' : 'no'}`)
-    return 0
+    return printAccount(account, publicKey, fingerprint(publicKey), encrypted)
   }
   // The secret parts are shown only after the password, asked for on a terminal.
   if (encrypted && password === undefined) password = await askPassword(`Password for "${account}": `)
@@ -384,11 +380,16 @@ async function identity({ values, password }: Args): Promise<number> {
     const lock = password ? 'encrypted with the password' : 'no password: the key file is only mode 0600'
     process.stderr.write(`Created account "${account}" in ${storage} (${lock})\n`)
   }
-  print(`account      ${account}`)
-  print(`public key   ${id.publicKey.toString('hex')}`)
-  print(`fingerprint  ${id.fingerprint}`)
-  print(`encrypted    ${(await accountIsEncrypted(storage, account)) ? 'yes' : 'no'}`)
+  printAccount(account, id.publicKey, id.fingerprint, await accountIsEncrypted(storage, account))
   if (values['show-phrase']) print(`phrase       ${id.phrase}`)
+  return 0
+}
+
+function printAccount(account: string, publicKey: Buffer, fingerprint: string, encrypted: boolean): number {
+  print(`account      ${account}`)
+  print(`public key   ${publicKey.toString('hex')}`)
+  print(`fingerprint  ${fingerprint}`)
+  print(`encrypted    ${encrypted ? 'yes' : 'no'}`)
   return 0
 }
 

@@ -1,7 +1,7 @@
 import { isBackspaceError } from './errors.js'
 import type { Backspace } from './index.js'
 import type { Room } from './room.js'
-import type { Member } from './types.js'
+import type { Member, RoomKindName } from './types.js'
 
 /** What one line typed into the chat asks for. */
 export type Command =
@@ -295,7 +295,7 @@ export async function runCommand(node: Backspace, line: string, ctx: CommandCont
 }
 
 /** `#name` for a named room, `~label` for a private one. */
-export function roomLabel(room: Room): string {
+export function roomLabel(room: { readonly name: string; readonly kind: RoomKindName }): string {
   return (room.kind === 'named' ? '#' : '~') + room.name
 }
 

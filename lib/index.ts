@@ -58,6 +58,7 @@ export {
   COMMANDS,
   completeLine,
   parseCommand,
+  roomLabel,
   runCommand,
   type Command,
   type CommandInfo,

@@ -3,27 +3,8 @@ import fs from 'fs/promises'
 import path from 'path'
 import { randomBytes } from 'crypto'
 import { create, createLocalTestnet, receive } from './helpers/index.js'
+import { scan } from './helpers/scan.js'
 import { deriveNamedRoomSecret, deriveRoomKeys, deriveWriterKeyPair } from '../lib/crypto.js'
-
-async function* files(dir: string): AsyncGenerator<string> {
-  for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
-    const full = path.join(dir, entry.name)
-    if (entry.isDirectory()) yield* files(full)
-    else if (entry.isFile()) yield full
-  }
-}
-
-/** Every needle found anywhere under `dir`, with the file it was found in. */
-async function scan(dir: string, needles: Map<string, Buffer>): Promise<string[]> {
-  const hits: string[] = []
-  for await (const file of files(dir)) {
-    const bytes = await fs.readFile(file)
-    for (const [label, needle] of needles) {
-      if (bytes.includes(needle)) hits.push(`${label} in ${path.relative(dir, file)}`)
-    }
-  }
-  return hits
-}
 
 test('nothing readable reaches disk', async (t) => {
   const testnet = await createLocalTestnet(t)

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useReducer, useRef } from 'react'
 import {
   completeLine,
+  roomLabel,
   isBackspaceError,
   parseCommand,
   runCommand,
@@ -508,9 +509,8 @@ export const KEYS_HELP =
   'Alt+1..9 or Ctrl+N/Ctrl+P switch rooms, Ctrl+C quits.'
 
 /** `#general` for a named room, `~label` for a private one. */
-export function label(room: { name: string; kind: RoomKindName }): string {
-  return room.kind === 'named' ? `#${room.name}` : `~${room.name}`
-}
+/** `#name` or `~label`, as the library's command output writes rooms. */
+export const label = roomLabel
 
 function joinLabel(name: string): string {
   return name.startsWith('backspace:') ? 'a private room' : `#${name}`

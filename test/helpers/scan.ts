@@ -1,0 +1,22 @@
+import fs from 'fs/promises'
+import path from 'path'
+
+async function* files(dir: string): AsyncGenerator<string> {
+  for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name)
+    if (entry.isDirectory()) yield* files(full)
+    else if (entry.isFile()) yield full
+  }
+}
+
+/** Every needle found anywhere under `dir`, with the file it was found in. */
+export async function scan(dir: string, needles: Map<string, Buffer>): Promise<string[]> {
+  const hits: string[] = []
+  for await (const file of files(dir)) {
+    const bytes = await fs.readFile(file)
+    for (const [label, needle] of needles) {
+      if (bytes.includes(needle)) hits.push(`${label} in ${path.relative(dir, file)}`)
+    }
+  }
+  return hits
+}
