@@ -40,16 +40,14 @@ import {
   elapsedSeconds,
   here,
   killChildren,
-  median,
   medianOf,
   progress,
   setQuiet,
   summarize,
-  Worker,
-  type LatencyStats
+  Worker
 } from './harness.js'
 import type { InitMessage, JoinResult, Kind, Role } from './protocol.js'
-import type { Config, Figure, LatencyFigure, Results, ThroughputRun } from './results.js'
+import type { Config, LatencyFigure, Results, ThroughputRun } from './results.js'
 import { measureRelayAtRest } from './relay-rest.js'
 import { measureStartup } from './startup.js'
 import { report } from './report.js'

@@ -7,6 +7,7 @@
 //            invites: used only when `backspace relay` is not in the CLI.
 
 import { Backspace, type BackspaceOptions } from '../lib/index.js'
+import { workerChannel } from './child.js'
 
 interface Order {
   type: 'create' | 'relay'
@@ -16,21 +17,7 @@ interface Order {
   invites: string[]
 }
 
-function post(msg: object): void {
-  process.send!(msg)
-}
-
-function fail(err: unknown): void {
-  const message = err instanceof Error ? (err.stack ?? err.message) : String(err)
-  try {
-    post({ type: 'error', message })
-  } catch {}
-  setTimeout(() => process.exit(1), 100)
-}
-
-process.on('uncaughtException', fail)
-process.on('unhandledRejection', fail)
-process.on('disconnect', () => process.exit(0))
+const { post, fail } = workerChannel<object>()
 
 let node: Backspace | null = null
 

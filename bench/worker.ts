@@ -19,7 +19,6 @@ import {
   loadCabal,
   publishText,
   readLatest,
-  type Cabal,
   type CabalMessage
 } from './cabal.js'
 import {
@@ -35,6 +34,7 @@ import {
   type WorkerMessage
 } from './protocol.js'
 import { startRelay } from './ws-relay.js'
+import { workerChannel } from './child.js'
 
 /** How a side sends and stops. A reader's transport calls `deliver` for each payload. */
 interface Transport {
@@ -59,22 +59,7 @@ function debug(what: string): void {
     )
 }
 
-function post(msg: WorkerMessage): void {
-  process.send!(msg)
-}
-
-function fail(err: unknown): void {
-  const message = err instanceof Error ? (err.stack ?? err.message) : String(err)
-  try {
-    post({ type: 'error', message })
-  } catch {}
-  setTimeout(() => process.exit(1), 100)
-}
-
-process.on('uncaughtException', fail)
-process.on('unhandledRejection', fail)
-// The parent going away ends the worker: nothing outlives a run.
-process.on('disconnect', () => process.exit(0))
+const { post, fail } = workerChannel<WorkerMessage>()
 
 function waitFor(check: () => boolean, emitter: { on: Function; off: Function }, event: string) {
   return new Promise<void>((resolve) => {

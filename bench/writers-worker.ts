@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'timers/promises'
 import { Backspace } from '../lib/index.js'
 import { cabalReady, closeCabal, loadCabal, publishText } from './cabal.js'
 import { makePayload } from './protocol.js'
+import { workerChannel } from './child.js'
 
 export interface WritersOrder {
   type: 'writers'
@@ -37,21 +38,7 @@ const SEEDER_WAIT = 30_000
 /** After the seeder showed a writer's messages live, time for it to store their blocks. */
 const LINGER_MS = 400
 
-function post(msg: WritersMessage): void {
-  process.send!(msg)
-}
-
-function fail(err: unknown): void {
-  const message = err instanceof Error ? (err.stack ?? err.message) : String(err)
-  try {
-    post({ type: 'error', message })
-  } catch {}
-  setTimeout(() => process.exit(1), 100)
-}
-
-process.on('uncaughtException', fail)
-process.on('unhandledRejection', fail)
-process.on('disconnect', () => process.exit(0))
+const { post, fail } = workerChannel<WritersMessage>()
 
 // The seeds the seeder reported (relayed by the parent).
 const got = new Set<number>()
