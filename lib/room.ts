@@ -539,9 +539,11 @@ export class Room extends Resource<RoomEvents>() {
     const self = b4a.equals(body.author, this.ctx.identity.publicKey)
     const member = this.member(body.author)
     if (body.profile && !self && lastTimestamp > member.profileTime) {
+      const changed = !sameProfile(member.profile, body.profile)
       member.profile = body.profile
       member.profileTime = lastTimestamp
-      this.emit('member-update', this.memberView(member))
+      // Every block carries the profile: only a change is news, not each message.
+      if (changed) this.emit('member-update', this.memberView(member))
     }
     const name = body.profile?.name ?? ''
     const myName = this.ctx.profile().name
@@ -949,4 +951,8 @@ function tryDecode(block: Buffer) {
   } catch {
     return null
   }
+}
+
+function sameProfile(a: ProfileFields, b: ProfileFields): boolean {
+  return a.name === b.name && a.status === b.status && a.away === b.away
 }
