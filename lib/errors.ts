@@ -24,7 +24,16 @@ const CODES = {
   ROOM_CLOSED: 'The room has been left or its node closed',
   NODE_CLOSED: 'The node has been closed',
   NOT_READY: 'The node is not ready yet',
-  INCOGNITO: 'This is not available in incognito mode'
+  INCOGNITO: 'This is not available in incognito mode',
+  DEVICE_LINK_INVALID: 'The device link is not a valid Backspace device link',
+  DEVICE_LINK_EXPIRED: 'The device link has expired or was already used',
+  DEVICE_LINK_DENIED: 'The other device denied the link',
+  DEVICE_LINK_FAILED: 'The device link could not be completed',
+  DEVICE_NOT_FOUND: 'No device with this key belongs to this identity',
+  DEVICE_REVOKED: 'This device has been revoked',
+  NOT_ALLOWED: 'This action is not allowed',
+  MESSAGE_NOT_FOUND: 'No message with this id is loaded in this room',
+  INVALID_EMOJI: 'A reaction is one emoji'
 } as const
 
 /** A stable, machine-readable error code. */

@@ -163,7 +163,7 @@ export class Room extends Resource<RoomEvents>() {
       writers: 0,
       peers: 0,
       messages: 0,
-      rejected: { malformed: 0, 'invalid-signature': 0, oversized: 0, unsupported: 0 },
+      rejected: { malformed: 0, 'invalid-signature': 0, oversized: 0, unsupported: 0, 'unauthorized-device': 0, forbidden: 0, 'unknown-kind': 0 },
       badAnnouncements: 0,
       uploaded: 0,
       delivered: 0,
@@ -301,9 +301,46 @@ export class Room extends Resource<RoomEvents>() {
       name: this.ctx.profile().name,
       fingerprint: this.ctx.identity.fingerprint,
       self: true,
-      mention: false
+      mention: false,
+      device: author,
+      edited: false,
+      deleted: false,
+      replyTo: null,
+      reactions: []
     }
     return this.enqueue(seq, { type, timestamp, text }, message)
+  }
+
+  /** Replaces the text of one of this identity's messages; members see it with "(edited)". */
+  async edit(target: Message | string, text: string): Promise<Message> {
+    void target
+    void text
+    throw BackspaceError.NOT_READY('edit is being built')
+  }
+
+  /** Deletes one of this identity's messages everywhere: it becomes a tombstone. */
+  async delete(target: Message | string): Promise<void> {
+    void target
+    throw BackspaceError.NOT_READY('delete is being built')
+  }
+
+  /** Adds this identity's `emoji` reaction to a message (once per emoji). */
+  async react(target: Message | string, emoji: string): Promise<void> {
+    void target
+    void emoji
+    throw BackspaceError.NOT_READY('react is being built')
+  }
+
+  /** Removes this identity's `emoji` reaction from a message. */
+  async unreact(target: Message | string, emoji: string): Promise<void> {
+    void target
+    void emoji
+    throw BackspaceError.NOT_READY('unreact is being built')
+  }
+
+  /** The loaded message with this id, in its current state. */
+  message(id: string): Message | undefined {
+    return this.timeline.get(id)
   }
 
   /** The members this node knows of: authors it has read and members online now. */
@@ -567,7 +604,12 @@ export class Room extends Resource<RoomEvents>() {
         name,
         fingerprint: member.fingerprint,
         self,
-        mention: !self && isMention(record.text, myName)
+        mention: !self && isMention(record.text, myName),
+        device: body.author,
+        edited: false,
+        deleted: false,
+        replyTo: null,
+        reactions: []
       }
       this.index(feed, message, emit)
     }

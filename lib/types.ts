@@ -6,6 +6,12 @@ export interface Message {
   readonly id: string
   /** The author's identity public key (32 bytes). */
   readonly author: Buffer
+  /**
+   * The device key that signed it, certified by `author`. For blocks written before devices
+   * existed, the identity key itself.
+   */
+  readonly device: Buffer
+  /** The current text: the latest edit's, or '' once deleted. */
   readonly text: string
   /** Milliseconds since the epoch, as the author stamped it, clamped to the reader's clock. */
   readonly timestamp: number
@@ -21,9 +27,79 @@ export interface Message {
   readonly self: boolean
   /** Mentions this node's display name as `@name` (never true for its own messages). */
   readonly mention: boolean
+  /** The author changed the text since sending it; show "(edited)". */
+  readonly edited: boolean
+  /** The author deleted it: show a tombstone ("message deleted"); `text` is ''. */
+  readonly deleted: boolean
+  /** The message this one answers, when it is a reply. */
+  readonly replyTo: ReplyPreview | null
+  /** Reactions, one entry per emoji, in the order they were first used. */
+  readonly reactions: readonly Reaction[]
 }
 
 export type MessageKind = 'text' | 'action'
+
+/** What a reply shows of the message it answers. */
+export interface ReplyPreview {
+  /** The id of the message answered. */
+  readonly id: string
+  /** Whether this node has that message loaded; if not, only the id is known. */
+  readonly loaded: boolean
+  readonly author: Buffer | null
+  readonly name: string
+  readonly fingerprint: string
+  /** Its current text ('' if deleted or not loaded). */
+  readonly text: string
+  readonly deleted: boolean
+}
+
+/** One emoji on a message. */
+export interface Reaction {
+  readonly emoji: string
+  /** How many identities reacted with it (each counts once). */
+  readonly count: number
+  /** This node's identity is one of them. */
+  readonly self: boolean
+  /** The identity keys that reacted with it, oldest first. */
+  readonly authors: readonly Buffer[]
+}
+
+/** A device of this node's identity. */
+export interface DeviceInfo {
+  /** The device's public key. */
+  readonly key: Buffer
+  readonly fingerprint: string
+  /** A label its owner gave it ('' for none). */
+  readonly name: string
+  /** When the identity approved it, ms since the epoch. */
+  readonly createdAt: number
+  /** It holds the identity's secret (made from the 24 words or the hex key). */
+  readonly primary: boolean
+  /** It is this node's device. */
+  readonly current: boolean
+  readonly revoked: boolean
+}
+
+/** A one-time link that lets another install join this identity as a new device. */
+export interface DeviceInvite {
+  /** `backspace-device:…`; give it to the new device (`new Backspace({ link })`). */
+  readonly link: string
+  /** After this moment (ms since the epoch) the link no longer works. */
+  readonly expiresAt: number
+}
+
+/** A new device asks to join this identity through a link this node made. */
+export interface DeviceRequest {
+  /** The new device's public key. */
+  readonly key: Buffer
+  /** Compare it with the fingerprint the new device shows before approving. */
+  readonly fingerprint: string
+  /** The name the new device gave itself ('' for none). */
+  readonly name: string
+  /** Certifies the device and hands it the account's keys (never the identity's secret). */
+  approve(): Promise<DeviceInfo>
+  deny(): Promise<void>
+}
 
 /** What a member says about themselves. */
 export interface Profile {
@@ -47,10 +123,22 @@ export interface Member extends Profile {
 export interface SendOptions {
   /** Send as a `/me` action. */
   action?: boolean
+  /** Answer this message (a Message of this room or its id). */
+  replyTo?: Message | string
 }
 
 /** Why a block from a peer was dropped. */
-export type RejectReason = 'malformed' | 'invalid-signature' | 'oversized' | 'unsupported'
+export type RejectReason =
+  | 'malformed'
+  | 'invalid-signature'
+  | 'oversized'
+  | 'unsupported'
+  /** The signing device has no valid certificate, or was revoked before it wrote the block. */
+  | 'unauthorized-device'
+  /** An edit or delete of a message by someone other than its author. */
+  | 'forbidden'
+  /** A record kind this build does not know; skipped. */
+  | 'unknown-kind'
 
 export interface RejectEvent {
   reason: RejectReason
@@ -92,6 +180,11 @@ export interface RoomEvents {
    * failed), and Hypercore now holds another block in its place. Remove it from view.
    */
   'message-withdrawn': [Message]
+  /**
+   * A loaded message changed: edited, deleted, reacted to, or a reply's quoted message
+   * changed. Carries the message's new state; replace the old one by `id`.
+   */
+  'message-update': [Message]
   /** A block failed to decode or verify and was dropped. */
   reject: [RejectEvent]
   /** A member's connection opened the room's channel. */

@@ -466,6 +466,11 @@ test('ui: the reducer counts unread messages and mentions per room', (t) => {
     fingerprint: '0000-0000-0000-0000',
     self: false,
     mention: false,
+    device: Buffer.alloc(32),
+    edited: false,
+    deleted: false,
+    replyTo: null,
+    reactions: [],
     ...over
   })
   state = chatReducer(state, { type: 'message', key: 'b', message: msg({}) })
@@ -495,7 +500,12 @@ test('ui: message rows wrap, and mark own lines, mentions and actions', (t) => {
     name: 'ann',
     fingerprint: '0101-0101-0101-0101',
     self: false,
-    mention: false
+    mention: false,
+    device: Buffer.alloc(32),
+    edited: false,
+    deleted: false,
+    replyTo: null,
+    reactions: []
   }
   const entries: Entry[] = [
     { kind: 'message', key: '1', message: { ...base, id: '1', text: 'hello' } },
