@@ -34,7 +34,8 @@ import {
 import { createSwarm, parseBootstrap, type BootstrapNode } from './network.js'
 import { Resource } from './resource.js'
 import { isInvite, isRelayLink, parseInvite, parseRelayLink } from './links.js'
-import { Room, type RoomContext } from './room.js'
+import { Room, type RoomContext, type RoomDevice } from './room.js'
+import { certifyDevice, generateDeviceKeyPair } from './identity/device.js'
 import { RelayedRoom, type RelayContext } from './relayed-room.js'
 import type { CreateRoomOptions, JoinOptions, Profile } from './types.js'
 
@@ -177,6 +178,8 @@ export class Backspace extends Resource<NodeEvents>() {
   private pruneTimer: NodeJS.Timeout | null = null
   // Incognito keeps its cores in a RAM-backed directory, removed on close.
   private scratch: string | null = null
+  // This install's device: it signs what the node writes, certified by the identity.
+  private device_: RoomDevice | null = null
 
   constructor(opts: BackspaceOptions = {}) {
     super()
@@ -522,6 +525,8 @@ export class Backspace extends Resource<NodeEvents>() {
       ...this.sharedContext(),
       identity: this.identity,
       historyPage: this.options.historyPage ?? 50,
+      device: this.roomDevice(),
+      revocations: () => [],
       fetchTimeout: this.options.fetchTimeout ?? 5000,
       profile: () => this.profile_,
       closed: (room, forget) => {
@@ -530,6 +535,15 @@ export class Backspace extends Resource<NodeEvents>() {
     }
   }
 
+
+  private roomDevice(): RoomDevice {
+    if (!this.device_) {
+      const keyPair = generateDeviceKeyPair()
+      const certificate = certifyDevice(this.identity, keyPair.publicKey, { createdAt: this.clock(), primary: true })
+      this.device_ = { keyPair, certificate }
+    }
+    return this.device_
+  }
 
   private joinTopic(topic: Buffer): void {
     const discovery = this.swarm!.join(topic, { server: true, client: true })
