@@ -48,7 +48,9 @@ export const MessageType = {
   /** A text message that answers `target`. */
   REPLY: 7,
   /** Carries a signed device revocation, and where the revoked device's cores end. */
-  REVOKE: 8
+  REVOKE: 8,
+  /** Account log only: a device's view of the account (rooms, profile), sealed in `payload`. */
+  ACCOUNT: 9
 } as const
 
 /** The largest reaction: one emoji, however many code points it is built from. */
@@ -128,6 +130,8 @@ export interface MessageRecord {
   revocation?: Buffer | null
   /** REVOKE only. */
   cuts?: RevokeCut[]
+  /** ACCOUNT only: a versioned codec of its own. */
+  payload?: Buffer | null
 }
 
 /**
@@ -215,7 +219,7 @@ const revokeCuts = c.array(revokeCut)
 
 // What each kind holds after its type and timestamp. A kind this build does not know keeps
 // its bytes to itself: the record is length-prefixed, so readers skip it whole.
-type Layout = 'text' | 'target-text' | 'target' | 'revoke' | 'unknown'
+type Layout = 'text' | 'target-text' | 'target' | 'revoke' | 'payload' | 'unknown'
 
 function layoutOf(type: number): Layout {
   switch (type) {
@@ -232,6 +236,8 @@ function layoutOf(type: number): Layout {
       return 'target'
     case MessageType.REVOKE:
       return 'revoke'
+    case MessageType.ACCOUNT:
+      return 'payload'
     default:
       return 'unknown'
   }
@@ -257,6 +263,7 @@ const recordFields: Encoding<MessageRecord> = {
       c.buffer.preencode(state, r.revocation ?? EMPTY)
       revokeCuts.preencode(state, r.cuts ?? [])
     }
+    if (layout === 'payload') c.buffer.preencode(state, r.payload ?? EMPTY)
   },
   encode(state, r) {
     c.uint.encode(state, r.type)
@@ -268,6 +275,7 @@ const recordFields: Encoding<MessageRecord> = {
       c.buffer.encode(state, r.revocation ?? EMPTY)
       revokeCuts.encode(state, r.cuts ?? [])
     }
+    if (layout === 'payload') c.buffer.encode(state, r.payload ?? EMPTY)
   },
   decode(state) {
     const type = c.uint.decode(state)
@@ -292,6 +300,7 @@ const recordFields: Encoding<MessageRecord> = {
       for (let i = 0; i < count; i++) cuts.push(revokeCut.decode(state))
       record.cuts = cuts
     }
+    if (layout === 'payload') record.payload = requireBuffer(c.buffer.decode(state))
     // Fields a later revision appends to a known kind are skipped.
     state.start = state.end
     return record

@@ -100,6 +100,16 @@ export interface RoomContext {
   readonly device: RoomDevice
   /** Revocations of this identity's own devices, to carry to the room's members. */
   revocations(): DeviceRevocation[]
+  /** For a log that is not a chat room (the account log): its own record kinds and rules. */
+  readonly extension?: RoomExtension
+}
+
+/** @internal Record kinds a room's owner applies itself, and who may write them. */
+export interface RoomExtension {
+  readonly kinds: ReadonlySet<number>
+  /** Only devices of this node's identity may write to the log. */
+  readonly ownIdentityOnly: boolean
+  onrecord(record: MessageRecord, meta: { id: string; author: Buffer; device: Buffer; emit: boolean }): void
 }
 
 /** @internal The device a room writes as. */
@@ -167,6 +177,8 @@ export class Room extends Resource<RoomEvents>() {
   private readonly certificates = new Map<string, DeviceCertificate>()
   // Devices revoked, by device key hex: their later blocks are rejected.
   private readonly revoked = new Map<string, RevokedDevice>()
+  // When a revocation of this identity's devices was last carried in this room, by device hex.
+  private readonly revocationCarried = new Map<string, number>()
   // Certificates of devices seen writing, by device key hex, to check revocations against.
   private readonly deviceCertificates = new Map<string, DeviceCertificate>()
   private readonly channels = new Set<RoomChannel>()
@@ -278,6 +290,7 @@ export class Room extends Resource<RoomEvents>() {
 
     await this.pruneNow()
     await this.loadHistory(this.ctx.historyPage, null, true)
+    this.carryRevocations()
 
     this.ctx.join(this.topic)
     for (const stream of this.ctx.streams()) this.attach(stream)
@@ -385,6 +398,25 @@ export class Room extends Resource<RoomEvents>() {
         length
       }))
     })
+  }
+
+  // Revocation records expire with the TTL like everything else, so each device carries its
+  // identity's revocations again once the last record of one is half a TTL old: a revoked
+  // device never gets its authority back by waiting.
+  private carryRevocations(): void {
+    const now = this.ctx.now()
+    for (const revocation of this.ctx.revocations()) {
+      const carried = this.revocationCarried.get(revocation.device.toString('hex')) ?? 0
+      if (carried > now - this.ctx.ttl / 2) continue
+      this.revocationCarried.set(revocation.device.toString('hex'), now)
+      this.applyRevocation(revocation).catch((err) => this.backgroundError(err))
+    }
+  }
+
+  /** @internal Appends a record of the room's extension kinds; resolves once stored. */
+  async appendRecord(record: Omit<MessageRecord, 'timestamp'>): Promise<void> {
+    await this.whenOpen()
+    await this.enqueue({ ...record, timestamp: this.stamp() })
   }
 
   private async whenOpen(): Promise<void> {
@@ -672,6 +704,9 @@ export class Room extends Resource<RoomEvents>() {
     if (this.isRevokedAt(signer, feed, index, body)) {
       return this.reject('unauthorized-device', BackspaceError.DEVICE_REVOKED(`block ${index}`), feed, index)
     }
+    if (this.ctx.extension?.ownIdentityOnly && !b4a.equals(body.author, this.ctx.identity.publicKey)) {
+      return this.reject('unauthorized-device', BackspaceError.NOT_ALLOWED(`block ${index}: another identity`), feed, index)
+    }
     if (feed.owner === null) feed.owner = signer
     return this.load(feed, index, body, emit)
   }
@@ -787,6 +822,8 @@ export class Room extends Resource<RoomEvents>() {
       onlyContent = false
       if (record.type === MessageType.REVOKE) {
         this.onRevokeRecord(record, body.author)
+      } else if (this.ctx.extension?.kinds.has(record.type)) {
+        this.ctx.extension.onrecord(record, { id, author: body.author, device, emit })
       } else if (record.type !== MessageType.PROFILE) {
         // A kind from a newer build: skipped and counted, never fatal.
         this.reject('unknown-kind', BackspaceError.UNSUPPORTED_VERSION(`record kind ${record.type}`), feed, index)
@@ -847,6 +884,8 @@ export class Room extends Resource<RoomEvents>() {
     }
     const cuts = new Map<string, number>()
     for (const cut of record.cuts ?? []) cuts.set(cut.core.toString('hex'), cut.length)
+    const hex = revocation.device.toString('hex')
+    this.revocationCarried.set(hex, Math.max(this.revocationCarried.get(hex) ?? 0, record.timestamp))
     this.revoke(revocation, cuts)
   }
 
