@@ -1,3 +1,4 @@
+import b4a from 'b4a'
 import fs from 'fs/promises'
 import os from 'os'
 import path from 'path'
@@ -11,6 +12,7 @@ import {
   deriveRelayKeys,
   deriveRelaySecret,
   deriveRoomKeys,
+  hash,
   normalizeRoomName,
   randomBytes
 } from './crypto.js'
@@ -36,6 +38,7 @@ import { Resource } from './resource.js'
 import { isInvite, isRelayLink, parseInvite, parseRelayLink } from './links.js'
 import { Room, type RoomContext, type RoomDevice } from './room.js'
 import { certifyDevice, generateDeviceKeyPair } from './identity/device.js'
+import { AccountLog, type AccountRoom, type AccountView } from './account/account-log.js'
 import { RelayedRoom, type RelayContext } from './relayed-room.js'
 import type { CreateRoomOptions, JoinOptions, Profile } from './types.js'
 
@@ -180,6 +183,12 @@ export class Backspace extends Resource<NodeEvents>() {
   private scratch: string | null = null
   // This install's device: it signs what the node writes, certified by the identity.
   private device_: RoomDevice | null = null
+  // The account log, through which joined rooms and the profile follow the identity.
+  private accountLog: AccountLog | null = null
+  // Rooms left on this device this session, so the account log carries the leave.
+  private readonly leftRooms = new Map<string, AccountRoom>()
+  // When the profile was last set, so the latest profile among devices wins.
+  private profileAt = 0
 
   constructor(opts: BackspaceOptions = {}) {
     super()
@@ -269,8 +278,9 @@ export class Backspace extends Resource<NodeEvents>() {
     const swarm = (this.swarm = createSwarm(this.bootstrap))
     swarm.on('connection', (conn: Stream) => this.onConnection(conn))
 
+    const accountState = saved.rooms.find((r) => r.kind === RoomKind.ACCOUNT) ?? null
     await Promise.all(
-      saved.rooms.map((state) => {
+      saved.rooms.filter((r) => r.kind !== RoomKind.ACCOUNT).map((state) => {
         const relayed = state.kind === RoomKind.RELAYED
         // A relay only keeps rooms; a member only joins them. Other kinds wait, parked.
         if (relayed !== !!opts.relay) {
@@ -291,6 +301,8 @@ export class Backspace extends Resource<NodeEvents>() {
       })
     )
 
+    if (!this.incognito && !opts.relay) await this.openAccountLog(accountState)
+
     const interval = opts.pruneInterval ?? 60_000
     this.pruneTimer = setInterval(() => this.pruneAll(), interval)
     this.pruneTimer.unref()
@@ -299,6 +311,7 @@ export class Backspace extends Resource<NodeEvents>() {
   override async _close(): Promise<void> {
     if (this.pruneTimer) clearInterval(this.pruneTimer)
     await Promise.allSettled(this.joining.values())
+    if (this.accountLog) await this.accountLog.close()
     await Promise.all(this.rooms.map((r) => r.close()))
     await Promise.all(this.relayedRooms.map((r) => r.close()))
     if (this.saveTimer) clearTimeout(this.saveTimer)
@@ -396,7 +409,9 @@ export class Backspace extends Resource<NodeEvents>() {
     }
     if (next.name.startsWith('@')) throw BackspaceError.INVALID_ARGUMENT('a name cannot start with @')
     this.profile_ = Object.freeze(next)
+    this.profileAt = this.clock()
     this.changed()
+    this.publishAccount()
     this.emit('profile', this.profile_)
     await Promise.all(this.rooms.map((r) => r.publishProfile()))
     return this.profile_
@@ -508,8 +523,10 @@ export class Backspace extends Resource<NodeEvents>() {
       }
       this.parked.delete(topicHex)
       this.rooms_.set(topicHex, room)
+      this.leftRooms.delete(topicHex)
       this.changed()
       this.emit('room-add', room)
+      this.publishAccount()
       return room
     })()
     this.joining.set(topicHex, opening)
@@ -530,11 +547,78 @@ export class Backspace extends Resource<NodeEvents>() {
       fetchTimeout: this.options.fetchTimeout ?? 5000,
       profile: () => this.profile_,
       closed: (room, forget) => {
-        if (this.roomClosed(this.rooms_, room, forget)) this.emit('room-remove', room)
+        if (!this.roomClosed(this.rooms_, room, forget)) return
+        this.emit('room-remove', room)
+        if (!forget || this.closing) return
+        const state = room.state()
+        const kind = state.kind === RoomKind.PRIVATE ? RoomKind.PRIVATE : RoomKind.NAMED
+        this.leftRooms.set(room.id, { kind, secret: state.secret, name: state.name, joinedAt: state.joinedAt, left: true, at: this.clock() })
+        this.publishAccount()
       }
     }
   }
 
+
+  // The account key: every device of the identity holds it, nobody else does. Derived from
+  // the identity, so a device restored from the phrase finds the same account log.
+  private accountKey(): Buffer {
+    return hash([b4a.from('backspace/account/v1')], this.identity.secretKey.subarray(0, 32))
+  }
+
+  private async openAccountLog(saved: RoomState | null): Promise<void> {
+    const state = saved ?? AccountLog.state(this.accountKey(), this.clock(), this.ttl)
+    const log = new AccountLog({ ...this.roomContext(), closed: () => {} }, state)
+    log.on('error', (err) => this.backgroundError(err))
+    log.on('update', (view) => this.reconcile(view))
+    await log.ready()
+    this.accountLog = log
+    this.reconcile(log.view())
+    this.publishAccount()
+  }
+
+  // This device's own account: the rooms it is in, the rooms it left, its profile.
+  private localAccount(): AccountView {
+    const rooms: AccountRoom[] = [...this.leftRooms.values()]
+    for (const room of this.rooms_.values()) {
+      const state = room.state()
+      const kind = state.kind === RoomKind.PRIVATE ? RoomKind.PRIVATE : RoomKind.NAMED
+      rooms.push({ kind, secret: state.secret, name: state.name, joinedAt: state.joinedAt, left: false, at: state.joinedAt })
+    }
+    return { profile: this.profile_, profileAt: this.profileAt, rooms }
+  }
+
+  private publishAccount(): void {
+    const log = this.accountLog
+    if (!log || this.closing) return
+    log.publish(this.localAccount()).catch((err) => this.backgroundError(err))
+    this.changed()
+  }
+
+  // Another device changed the account: join what it joined, leave what it left, take its profile.
+  private reconcile(view: AccountView): void {
+    if (this.closing) return
+    for (const r of view.rooms) {
+      const topic = deriveRoomKeys(r.secret).topic.toString('hex')
+      const room = this.rooms_.get(topic)
+      if (r.left) {
+        if (room && room.joinedAt <= r.at) room.leave().catch((err) => this.backgroundError(err))
+        continue
+      }
+      if (room || this.joining.has(topic)) continue
+      const left = this.leftRooms.get(topic)
+      if (left && left.at >= r.at) continue
+      const state = this.newRoomState(r.kind, r.secret, r.name)
+      state.joinedAt = r.joinedAt
+      this.openRoom(state).catch((err) => this.backgroundError(err))
+    }
+    if (view.profileAt > this.profileAt) {
+      this.profileAt = view.profileAt
+      this.profile_ = Object.freeze({ ...view.profile })
+      this.changed()
+      this.emit('profile', this.profile_)
+      for (const room of this.rooms_.values()) room.publishProfile().catch((err) => this.backgroundError(err))
+    }
+  }
 
   private roomDevice(): RoomDevice {
     if (!this.device_) {
@@ -572,6 +656,7 @@ export class Backspace extends Resource<NodeEvents>() {
     this.store!.replicate(conn)
     for (const room of this.rooms_.values()) room.attach(conn)
     for (const room of this.relayed_.values()) room.attach(conn)
+    this.accountLog?.room.attach(conn)
     // Rooms still opening attach themselves to existing streams when they finish.
   }
 
@@ -588,6 +673,7 @@ export class Backspace extends Resource<NodeEvents>() {
     const rooms = [...this.rooms_.values(), ...this.relayed_.values()]
       .map((r) => r.state())
       .concat([...this.parked.values()])
+    if (this.accountLog) rooms.push(this.accountLog.saved())
     await this.stateStore.save({ rooms, profile: this.profile_ })
   }
 

@@ -467,7 +467,9 @@ export const RoomKind = {
   NAMED: 0,
   PRIVATE: 1,
   /** Kept by a relay: the state holds the relay secret, never the room secret. */
-  RELAYED: 2
+  RELAYED: 2,
+  /** The identity's account log, which only its devices read. */
+  ACCOUNT: 3
 } as const
 export type RoomKindValue = (typeof RoomKind)[keyof typeof RoomKind]
 
@@ -597,7 +599,7 @@ function roomStateCodec(version: number): Encoding<RoomState> {
     },
     decode(state) {
       const kind = c.uint.decode(state)
-      if (kind !== RoomKind.NAMED && kind !== RoomKind.PRIVATE && kind !== RoomKind.RELAYED) {
+      if (kind !== RoomKind.NAMED && kind !== RoomKind.PRIVATE && kind !== RoomKind.RELAYED && kind !== RoomKind.ACCOUNT) {
         throw BackspaceError.DECODE_FAILED(`unknown room kind ${kind}`)
       }
       return {
