@@ -27,8 +27,7 @@ import {
 import { LocalStateStore } from './local-state.js'
 import {
   EMPTY_PROFILE,
-  MAX_NAME_BYTES,
-  MAX_STATUS_BYTES,
+  profileTextProblem,
   RoomKind,
   type ProfileFields,
   type RoomState
@@ -398,16 +397,11 @@ export class Backspace extends Resource<NodeEvents>() {
     await this.whenOpen()
     if (patch === null || typeof patch !== 'object') throw BackspaceError.INVALID_ARGUMENT('profile must be an object')
     const next: ProfileFields = {
-      name: patch.name === undefined ? this.profile_.name : checkText('name', patch.name, MAX_NAME_BYTES),
-      status: patch.status === undefined ? this.profile_.status : checkText('status', patch.status, MAX_STATUS_BYTES),
+      name: patch.name === undefined ? this.profile_.name : checkText('name', patch.name),
+      status: patch.status === undefined ? this.profile_.status : checkText('status', patch.status),
       away:
-        patch.away === undefined
-          ? this.profile_.away
-          : patch.away === null
-            ? null
-            : checkText('away message', patch.away, MAX_STATUS_BYTES)
+        patch.away === undefined ? this.profile_.away : patch.away === null ? null : checkText('away message', patch.away)
     }
-    if (next.name.startsWith('@')) throw BackspaceError.INVALID_ARGUMENT('a name cannot start with @')
     this.profile_ = Object.freeze(next)
     this.profileAt = this.clock()
     this.changed()
@@ -711,11 +705,11 @@ async function openAccount(storage: string, account: string, opts: BackspaceOpti
   return identity
 }
 
-function checkText(what: string, value: unknown, maxBytes: number): string {
+function checkText(what: 'name' | 'status' | 'away message', value: unknown): string {
   if (typeof value !== 'string') throw BackspaceError.INVALID_ARGUMENT(`${what} must be a string`)
-  const text = value.trim()
-  if (/[\u0000-\u001f\u007f]/.test(text)) throw BackspaceError.INVALID_ARGUMENT(`${what} cannot hold control characters`)
-  if (Buffer.byteLength(text) > maxBytes) throw BackspaceError.INVALID_ARGUMENT(`${what} is longer than ${maxBytes} bytes`)
+  const text = value.normalize('NFC').trim()
+  const problem = profileTextProblem(what, text)
+  if (problem) throw BackspaceError.INVALID_ARGUMENT(problem)
   return text
 }
 

@@ -70,6 +70,37 @@ export interface ProfileFields {
 export const MAX_NAME_BYTES = 64
 export const MAX_STATUS_BYTES = 256
 
+// C0 and C1 controls (ESC starts terminal escapes, OSC 52 writes clipboards) and DEL.
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/
+// Controls of messages: as above, but a message may hold tabs and line breaks.
+const MESSAGE_CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/
+// Invisible and direction-changing characters: a name with U+202E shows reversed text after it.
+const INVISIBLE = /[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/
+// Sixteen hex digits in fours, the shape of a key fingerprint, with any dash or space between.
+const FINGERPRINT_SHAPE = /[0-9a-f]{4}[\s\p{Pd}]*[0-9a-f]{4}[\s\p{Pd}]*[0-9a-f]{4}/iu
+
+/**
+ * Why a profile field is refused, or null. Senders are held to it, and decoders hold every
+ * profile from the network to exactly the same rule.
+ */
+export function profileTextProblem(field: 'name' | 'status' | 'away message', text: string): string | null {
+  const max = field === 'name' ? MAX_NAME_BYTES : MAX_STATUS_BYTES
+  if (b4a.byteLength(text) > max) return `${field} is longer than ${max} bytes`
+  if (text !== text.trim()) return `${field} cannot start or end with spaces`
+  if (CONTROLS.test(text)) return `${field} cannot hold control characters`
+  if (INVISIBLE.test(text)) return `${field} cannot hold invisible or direction-changing characters`
+  if (field === 'name') {
+    if (text.startsWith('@')) return 'a name cannot start with @'
+    if (FINGERPRINT_SHAPE.test(text)) return 'a name cannot look like a key fingerprint'
+  }
+  return null
+}
+
+/** Why a message text is refused, or null: control characters other than tab and line breaks. */
+export function messageTextProblem(text: string): string | null {
+  return MESSAGE_CONTROLS.test(text) ? 'a message cannot hold control characters other than tabs and line breaks' : null
+}
+
 const PROFILE_FLAG_AWAY = 1
 
 /** A profile: flags (bit 0: away), name, status, then the away message when away. */
@@ -91,13 +122,11 @@ export const profileFields: Encoding<ProfileFields> = {
     const name = c.string.decode(state)
     const status = c.string.decode(state)
     const away = flags & PROFILE_FLAG_AWAY ? c.string.decode(state) : null
-    if (
-      b4a.byteLength(name) > MAX_NAME_BYTES ||
-      b4a.byteLength(status) > MAX_STATUS_BYTES ||
-      (away !== null && b4a.byteLength(away) > MAX_STATUS_BYTES)
-    ) {
-      throw BackspaceError.DECODE_FAILED('profile field too long')
-    }
+    const problem =
+      profileTextProblem('name', name) ??
+      profileTextProblem('status', status) ??
+      (away === null ? null : profileTextProblem('away message', away))
+    if (problem) throw BackspaceError.DECODE_FAILED(`profile: ${problem}`)
     return { name, status, away }
   }
 }
@@ -291,6 +320,8 @@ const recordFields: Encoding<MessageRecord> = {
       record.text = c.string.decode(state)
       // Readers hold records to the limits writers are held to.
       if (b4a.byteLength(record.text) > maxTextBytes(type)) throw BackspaceError.DECODE_FAILED('text too long')
+      const problem = messageTextProblem(record.text)
+      if (problem) throw BackspaceError.DECODE_FAILED(problem)
     }
     if (layout === 'revoke') {
       record.revocation = requireBuffer(c.buffer.decode(state))

@@ -33,6 +33,7 @@ import {
   MAX_BLOCK_RECORDS,
   MAX_EMOJI_BYTES,
   MAX_TEXT_BYTES,
+  messageTextProblem,
   MessageType,
   recordSize,
   RoomKind,
@@ -1316,6 +1317,8 @@ function sameProfile(a: ProfileFields, b: ProfileFields): boolean {
 function checkText(text: unknown): asserts text is string {
   if (typeof text !== 'string') throw BackspaceError.INVALID_ARGUMENT('text must be a string')
   if (text.trim().length === 0) throw BackspaceError.EMPTY_MESSAGE()
+  const problem = messageTextProblem(text)
+  if (problem) throw BackspaceError.INVALID_ARGUMENT(problem)
   const size = b4a.byteLength(text)
   if (size > MAX_TEXT_BYTES) {
     throw BackspaceError.MESSAGE_TOO_LARGE(`${size} bytes; the limit is ${MAX_TEXT_BYTES}`)
