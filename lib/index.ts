@@ -22,7 +22,7 @@ import {
   saveAccount,
   assertAccountName
 } from './identity.js'
-import { LocalStateStore } from './local-state.js'
+import { LocalState } from './state/local-state.js'
 import {
   EMPTY_PROFILE,
   MAX_NAME_BYTES,
@@ -163,7 +163,7 @@ export class Backspace extends Resource<NodeEvents>() {
   private _identity: Identity | null = null
   private store: Corestore | null = null
   private swarm: Hyperswarm | null = null
-  private stateStore: LocalStateStore | null = null
+  private localState: LocalState | null = null
   private readonly rooms_ = new Map<string, Room>()
   private readonly relayed_ = new Map<string, RelayedRoom>()
   // Rooms closed without leaving: still persisted, and reopened with their state on join.
@@ -233,6 +233,7 @@ export class Backspace extends Resource<NodeEvents>() {
     } catch (err) {
       // ready-resource does not call _close when _open fails: release what was opened.
       if (this.swarm) await this.swarm.destroy().catch(() => {})
+      if (this.localState) await this.localState.close().catch(() => {})
       if (this.store) await this.store.close().catch(() => {})
       if (this.scratch) await fs.rm(this.scratch, { recursive: true, force: true }).catch(() => {})
       throw err
@@ -242,6 +243,7 @@ export class Backspace extends Resource<NodeEvents>() {
   private async openResources(): Promise<void> {
     const opts = this.options
     let coresDir: string
+    let legacyFile: string | undefined
     if (this.incognito) {
       this._identity = Identity.generate()
       // Members see the same Anon##### name the UIs show for an incognito identity.
@@ -249,25 +251,29 @@ export class Backspace extends Resource<NodeEvents>() {
       const ram = await isDirectory('/dev/shm')
       this.scratch = await fs.mkdtemp(path.join(ram ? '/dev/shm' : os.tmpdir(), 'backspace-incognito-'))
       coresDir = this.scratch
-      this.stateStore = new LocalStateStore(null, deriveLocalKey(this._identity.secretKey))
     } else {
       const storage = this.storage!
       this._identity = await openAccount(storage, this.account, opts)
       const dir = accountDirectory(storage, this.account)
       coresDir = path.join(dir, 'cores')
-      this.stateStore = new LocalStateStore(path.join(dir, 'state'), deriveLocalKey(this._identity.secretKey))
+      // The single sealed file of older builds, migrated into the local state on first open.
+      legacyFile = path.join(dir, 'state')
     }
 
-    const saved = await this.stateStore.load()
-    if (!this.incognito) this.profile_ = saved.profile
     this.store = new Corestore(coresDir)
     await this.store.ready()
+    const stateKey = deriveLocalKey(this._identity.secretKey)
+    // Incognito keeps its state in memory: no store, nothing on disk.
+    const store = this.incognito ? null : this.store
+    this.localState = new LocalState({ store, key: stateKey, legacyFile, legacyKey: stateKey })
+    await this.localState.ready()
+    if (!this.incognito) this.profile_ = this.localState.profile
 
     const swarm = (this.swarm = createSwarm(this.bootstrap))
     swarm.on('connection', (conn: Stream) => this.onConnection(conn))
 
     await Promise.all(
-      saved.rooms.map((state) => {
+      this.localState.rooms().map((state) => {
         const relayed = state.kind === RoomKind.RELAYED
         // A relay only keeps rooms; a member only joins them. Other kinds wait, parked.
         if (relayed !== !!opts.relay) {
@@ -300,6 +306,7 @@ export class Backspace extends Resource<NodeEvents>() {
     await Promise.all(this.relayedRooms.map((r) => r.close()))
     if (this.saveTimer) clearTimeout(this.saveTimer)
     await this.saveState()
+    if (this.localState) await this.localState.close()
     if (this.swarm) await this.swarm.destroy()
     if (this.store) await this.store.close()
     if (this.scratch) await fs.rm(this.scratch, { recursive: true, force: true })
@@ -570,11 +577,11 @@ export class Backspace extends Resource<NodeEvents>() {
   }
 
   private async saveState(): Promise<void> {
-    if (!this.stateStore || this.incognito) return
+    if (!this.localState || this.incognito) return
     const rooms = [...this.rooms_.values(), ...this.relayed_.values()]
       .map((r) => r.state())
       .concat([...this.parked.values()])
-    await this.stateStore.save({ rooms, profile: this.profile_ })
+    await this.localState.save({ rooms, profile: this.profile_ })
   }
 
   private pruneAll(): void {
