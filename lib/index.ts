@@ -23,6 +23,7 @@ import {
   assertAccountName
 } from './identity.js'
 import { LocalState } from './state/local-state.js'
+import { ReadPositions, type UnreadCounts } from './state/read-positions.js'
 import {
   EMPTY_PROFILE,
   MAX_NAME_BYTES,
@@ -34,9 +35,9 @@ import {
 import { createSwarm, parseBootstrap, type BootstrapNode } from './network.js'
 import { Resource } from './resource.js'
 import { isInvite, isRelayLink, parseInvite, parseRelayLink } from './links.js'
-import { Room, type RoomContext } from './room.js'
+import { MAX_PAGE, Room, type RoomContext } from './room.js'
 import { RelayedRoom, type RelayContext } from './relayed-room.js'
-import type { CreateRoomOptions, JoinOptions, Profile } from './types.js'
+import type { CreateRoomOptions, JoinOptions, Message, Profile } from './types.js'
 
 export { BackspaceError, ERROR_CODES, isBackspaceError, type ErrorCode } from './errors.js'
 export {
@@ -71,6 +72,7 @@ export { parseBootstrap, type BootstrapNode } from './network.js'
 export { bootstrapFromFlags, storageFromFlags } from './flags.js'
 export { MAX_TEXT_BYTES, MAX_NAME_BYTES, MAX_STATUS_BYTES } from './messages.js'
 export type * from './types.js'
+export type { ReadPosition, UnreadCounts } from './state/read-positions.js'
 
 /** The longest any message lives, everywhere. */
 export const MAX_TTL = 7 * 24 * 60 * 60 * 1000
@@ -131,6 +133,8 @@ export interface NodeEvents {
   connections: [number]
   /** This identity's profile changed (`setProfile`). */
   profile: [Profile]
+  /** A room's unread counts or read position changed: a message arrived, or `markRead`. */
+  unread: [roomId: string, counts: UnreadCounts]
   /** A background task failed; the node goes on. */
   error: [Error]
   ready: []
@@ -164,6 +168,8 @@ export class Backspace extends Resource<NodeEvents>() {
   private store: Corestore | null = null
   private swarm: Hyperswarm | null = null
   private localState: LocalState | null = null
+  // Unread counts and read positions per room, fed by every room's messages.
+  private readonly reads: ReadPositions
   private readonly rooms_ = new Map<string, Room>()
   private readonly relayed_ = new Map<string, RelayedRoom>()
   // Rooms closed without leaving: still persisted, and reopened with their state on join.
@@ -193,6 +199,10 @@ export class Backspace extends Resource<NodeEvents>() {
     this.bootstrap = opts.bootstrap ? parseBootstrap(opts.bootstrap) : null
     this.clock = opts.now ?? Date.now
     this.ttl = ttl
+    this.reads = new ReadPositions((roomId, counts) => {
+      this.changed()
+      this.emit('unread', roomId, counts)
+    })
   }
 
   /** This node's identity. Available once `ready()` resolved. */
@@ -268,6 +278,7 @@ export class Backspace extends Resource<NodeEvents>() {
     this.localState = new LocalState({ store, key: stateKey, legacyFile, legacyKey: stateKey })
     await this.localState.ready()
     if (!this.incognito) this.profile_ = this.localState.profile
+    this.reads.load(this.localState.reads())
 
     const swarm = (this.swarm = createSwarm(this.bootstrap))
     swarm.on('connection', (conn: Stream) => this.onConnection(conn))
@@ -406,6 +417,32 @@ export class Backspace extends Resource<NodeEvents>() {
     return this.profile_
   }
 
+  /**
+   * A room's messages from others that arrived after its read position, how many of them
+   * mention this identity, and that position. Kept across restarts; zero for unknown rooms.
+   */
+  unread(roomId: string): UnreadCounts {
+    if (typeof roomId !== 'string') throw BackspaceError.INVALID_ARGUMENT('roomId must be a string')
+    return this.reads.get(roomId)
+  }
+
+  /**
+   * Marks a joined room read up to `upTo` (one of its messages), or entirely. The position
+   * only moves forward. Emits `unread` when the counts or the position change.
+   */
+  async markRead(roomId: string, upTo?: Message): Promise<UnreadCounts> {
+    await this.whenOpen()
+    const room = typeof roomId === 'string' ? this.rooms_.get(roomId) : undefined
+    if (!room) throw BackspaceError.INVALID_ARGUMENT('no joined room has this id')
+    if (upTo !== undefined && (upTo === null || typeof upTo.id !== 'string' || typeof upTo.timestamp !== 'number')) {
+      throw BackspaceError.INVALID_ARGUMENT('upTo must be a message of this room')
+    }
+    // The latest page: its newest message when reading everything, else what is unread after upTo.
+    const latest = await room.messages({ limit: upTo === undefined ? 1 : MAX_PAGE })
+    if (this.rooms_.get(roomId) !== room) return this.reads.get(roomId)
+    return this.reads.markRead(roomId, upTo ?? null, latest)
+  }
+
   /** Counts for status bars and relays. */
   stats(): NodeStats {
     let writers = 0
@@ -500,6 +537,9 @@ export class Backspace extends Resource<NodeEvents>() {
 
     const opening = (async () => {
       const room = new Room(this.roomContext(), state)
+      // From the start: a room delivers live messages as soon as it opens.
+      room.on('message', (m) => this.reads.message(room.id, m))
+      room.on('message-withdrawn', (m) => this.reads.withdrawn(room.id, m))
       try {
         await room.ready()
       } catch (err) {
@@ -532,7 +572,9 @@ export class Backspace extends Resource<NodeEvents>() {
       fetchTimeout: this.options.fetchTimeout ?? 5000,
       profile: () => this.profile_,
       closed: (room, forget) => {
-        if (this.roomClosed(this.rooms_, room, forget)) this.emit('room-remove', room)
+        if (!this.roomClosed(this.rooms_, room, forget)) return
+        if (forget) this.reads.delete(room.id)
+        this.emit('room-remove', room)
       }
     }
   }
@@ -581,7 +623,7 @@ export class Backspace extends Resource<NodeEvents>() {
     const rooms = [...this.rooms_.values(), ...this.relayed_.values()]
       .map((r) => r.state())
       .concat([...this.parked.values()])
-    await this.localState.save({ rooms, profile: this.profile_ })
+    await this.localState.save({ rooms, profile: this.profile_, reads: this.reads.entries() })
   }
 
   private pruneAll(): void {

@@ -5,10 +5,10 @@ import path from 'path'
 import { fileURLToPath } from 'url'
 import Corestore from 'corestore'
 import Hyperbee from 'hyperbee'
-import { create, createLocalTestnet } from './helpers/index.js'
+import { create, createLocalTestnet, once, receive, waitForPeers } from './helpers/index.js'
 import { expectCode } from './helpers/expect.js'
 import { scan } from './helpers/scan.js'
-import type { Backspace } from '../lib/index.js'
+import { Backspace, type Message, type UnreadCounts } from '../lib/index.js'
 import { deriveLocalKey, deriveNamedRoomSecret, randomBytes } from '../lib/crypto.js'
 import { Identity } from '../lib/identity.js'
 import { RoomKind, type RoomState } from '../lib/messages.js'
@@ -213,6 +213,90 @@ test('a left room is erased from disk: no entry, and none of its old state block
 
   const c2 = await create(t, testnet, { storage, secretKey })
   t.alike(c2.rooms.map((r) => r.name), ['kept'], 'the other room stays')
+})
+
+test('unread counts and read positions are kept across restarts; leaving forgets them', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const storage = await t.tmp()
+  const a = await create(t, testnet, { storage })
+  const b = await create(t, testnet)
+  await a.setProfile({ name: 'ann' })
+  const ra = await a.join('reading')
+  const rb = await b.join('reading')
+  await waitForPeers(ra)
+
+  const events: UnreadCounts[] = []
+  a.on('unread', (id, counts) => {
+    if (id === ra.id) events.push(counts)
+  })
+  const arrived = receive(ra, ['one', 'two @ann', 'three'])
+  await rb.send('one')
+  await rb.send('two @ann')
+  await rb.send('three')
+  await ra.send('my own')
+  const [one, two] = (await arrived) as [Message, Message, Message]
+  t.alike(a.unread(ra.id), { unread: 3, mentions: 1, position: null }, 'three from b, one mentions a; own ones do not count')
+  t.is(events.length, 3, 'one unread event per message from b')
+
+  const after = await a.markRead(ra.id, two)
+  t.alike(after, { unread: 1, mentions: 0, position: { timestamp: two.timestamp, id: two.id } }, 'read up to the mention')
+  t.alike(await a.markRead(ra.id, one), after, 'the position never moves back')
+  await a.close()
+
+  const a2 = await create(t, testnet, { storage })
+  t.alike(a2.unread(ra.id), after, 'the counts and position survive a restart')
+  const ra2 = a2.room(ra.id)!
+  await waitForPeers(ra2)
+  const more = receive(ra2, ['four'])
+  const counted = once(a2, 'unread', (id: string, counts: UnreadCounts) => id === ra2.id && counts.unread === 2)
+  await rb.send('four')
+  await Promise.all([more, counted])
+  t.is(a2.unread(ra2.id).unread, 2, 'a new message counts on top; nothing counted twice after the restart')
+
+  const read = await a2.markRead(ra2.id)
+  t.alike([read.unread, read.mentions], [0, 0], 'reading everything clears the counts')
+  t.is(read.position?.id, (await ra2.messages({ limit: 1 }))[0]!.id, 'and moves the position to the newest message')
+  await ra2.leave()
+  t.alike(a2.unread(ra.id), { unread: 0, mentions: 0, position: null }, 'leaving forgets the room')
+  await expectCode(t, a2.markRead(ra.id), 'INVALID_ARGUMENT')
+  await a2.close()
+
+  // The read entry is gone from the state too.
+  const a3 = await create(t, testnet, { storage })
+  await a3.join('reading')
+  t.alike(a3.unread(ra.id), { unread: 0, mentions: 0, position: null }, 'rejoining starts from nothing')
+})
+
+test('incognito: the local state lives in memory; no state core is opened', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const storage = await t.tmp()
+  // Which named cores nodes ask their Corestore for: the state cores are the only named ones.
+  const names: string[] = []
+  const get = Corestore.prototype.get
+  Corestore.prototype.get = function (this: Corestore, opts: Parameters<typeof get>[0]) {
+    if (opts.name) names.push(opts.name)
+    return get.call(this, opts)
+  }
+  t.teardown(() => {
+    Corestore.prototype.get = get
+  })
+
+  const a = await create(t, testnet, { storage, incognito: true })
+  const isState = (n: string) => (STATE_CORE_NAMES as readonly string[]).includes(n)
+  const ra = await a.join('incognito-room')
+  t.absent(names.some(isState), 'the incognito node opens no state core')
+  const b = await create(t, testnet)
+  t.ok(names.some(isState), 'a node with an account opens its state cores: the check sees them')
+  const rb = await b.join('incognito-room')
+  await waitForPeers(ra)
+  const counted = once(a, 'unread', (id: string, counts: UnreadCounts) => id === ra.id && counts.unread === 1)
+  await rb.send('hello')
+  await counted
+  t.is((await a.markRead(ra.id)).unread, 0, 'counting and reading work in memory')
+  await a.close()
+  await b.close()
+  t.is(names.filter(isState).length, 2, 'only that node did, once each')
+  t.alike(await fs.readdir(storage), [], 'nothing is written under the storage given')
 })
 
 async function exists(file: string): Promise<boolean> {
