@@ -434,7 +434,7 @@ export class Backspace extends Resource<NodeEvents>() {
     await this.whenOpen()
     const room = typeof roomId === 'string' ? this.rooms_.get(roomId) : undefined
     if (!room) throw BackspaceError.INVALID_ARGUMENT('no joined room has this id')
-    if (upTo !== undefined && (upTo === null || typeof upTo.id !== 'string' || typeof upTo.timestamp !== 'number')) {
+    if (upTo !== undefined && !isMessageLike(upTo)) {
       throw BackspaceError.INVALID_ARGUMENT('upTo must be a message of this room')
     }
     // The latest page: its newest message when reading everything, else what is unread after upTo.
@@ -658,6 +658,11 @@ async function openAccount(storage: string, account: string, opts: BackspaceOpti
   const identity = imported ?? Identity.generate()
   await saveAccount(storage, account, identity, { password: opts.password })
   return identity
+}
+
+function isMessageLike(m: unknown): m is Message {
+  const { id, timestamp } = (m ?? {}) as Partial<Message>
+  return typeof id === 'string' && typeof timestamp === 'number'
 }
 
 function checkText(what: string, value: unknown, maxBytes: number): string {

@@ -13,7 +13,7 @@ import { deriveLocalKey, deriveNamedRoomSecret, randomBytes } from '../lib/crypt
 import { Identity } from '../lib/identity.js'
 import { RoomKind, type RoomState } from '../lib/messages.js'
 import { LocalState, STATE_CORE_NAMES } from '../lib/state/local-state.js'
-import { readEntry, roomEntry, decodeEntry } from '../lib/state/codecs.js'
+import { decodeEntry, metaEntry, readEntry, roomEntry } from '../lib/state/codecs.js'
 
 const FIXTURE = fileURLToPath(new URL('../../test/fixtures/state-eccd2e9', import.meta.url))
 const FIXTURE_SEED = '5eed'.repeat(16)
@@ -36,7 +36,11 @@ const roomState = (name: string, feeds: RoomState['feeds'] = []): RoomState => (
 const profile = { name: 'ann', status: '', away: null }
 
 /** A LocalState on its own Corestore, both closed after the test. */
-async function openState(t: Test, dir: string, key: Buffer): Promise<{ state: LocalState; store: Corestore }> {
+async function openState(
+  t: Test,
+  dir: string,
+  key: Buffer
+): Promise<{ state: LocalState; store: Corestore }> {
   const store = new Corestore(dir)
   await store.ready()
   const state = new LocalState({ store, key })
@@ -49,17 +53,28 @@ async function openState(t: Test, dir: string, key: Buffer): Promise<{ state: Lo
 }
 
 test('state codecs: versions first, newer trailing fields skipped, bad bytes a coded error', async (t) => {
-  const room = roomState('x', [{ key: randomBytes(32), start: 1, storedFrom: 2, seen: 3, marks: [{ time: 5, length: 3 }] }])
+  const room = roomState('x', [
+    { key: randomBytes(32), start: 1, storedFrom: 2, seen: 3, marks: [{ time: 5, length: 3 }] }
+  ])
   const bytes = c.encode(roomEntry, room)
   t.alike(decodeEntry(roomEntry, bytes, 'room'), room, 'a room round-trips, length marks included')
   const newer = Buffer.concat([bytes, Buffer.from([1, 2, 3])])
   t.alike(decodeEntry(roomEntry, newer, 'room'), room, 'fields a newer build appends are skipped')
-  const read = { unread: 4, mentions: 1, position: { timestamp: 9, id: 'ab-1' }, recent: ['ab-2', 'cd-7'] }
+  const read = {
+    unread: 4,
+    mentions: 1,
+    position: { timestamp: 9, id: 'ab-1' },
+    recent: ['ab-2', 'cd-7']
+  }
   t.alike(decodeEntry(readEntry, c.encode(readEntry, read), 'read'), read)
   const none = { unread: 0, mentions: 0, position: null, recent: [] }
   t.alike(decodeEntry(readEntry, c.encode(readEntry, none), 'read'), none)
   await expectCode(t, () => decodeEntry(roomEntry, bytes.subarray(0, 20), 'room'), 'DECODE_FAILED')
-  await expectCode(t, () => decodeEntry(readEntry, Buffer.from([2, 0, 0, 0]), 'read'), 'UNSUPPORTED_VERSION')
+  await expectCode(
+    t,
+    () => decodeEntry(readEntry, Buffer.from([2, 0, 0, 0]), 'read'),
+    'UNSUPPORTED_VERSION'
+  )
 })
 
 test('local state: saves only what changed, and entries this build cannot read are kept and skipped', async (t) => {
@@ -77,7 +92,11 @@ test('local state: saves only what changed, and entries this build cannot read a
   t.is(first.state.stats.length, length + 1, 'a changed room is one block')
 
   // A future build's entries: a kind this build does not know, and a room of a newer version.
-  const future = new Hyperbee(first.state.core!.session(), { keyEncoding: 'binary', valueEncoding: 'binary', extension: false })
+  const future = new Hyperbee(first.state.core!.session(), {
+    keyEncoding: 'binary',
+    valueEncoding: 'binary',
+    extension: false
+  })
   const futureRoom = Buffer.concat([Buffer.from([9]), randomBytes(40)])
   const futureKind = Buffer.from('a value in a format from the future')
   await future.put(Buffer.from(`room/${'ee'.repeat(32)}`), futureRoom)
@@ -88,7 +107,14 @@ test('local state: saves only what changed, and entries this build cannot read a
 
   const second = await openState(t, dir, key)
   t.is(second.state.stats.skipped, 2, 'both future entries are skipped')
-  t.alike(second.state.rooms().map((r) => r.name).sort(), ['a', 'b'], 'the rooms this build reads load')
+  t.alike(
+    second.state
+      .rooms()
+      .map((r) => r.name)
+      .sort(),
+    ['a', 'b'],
+    'the rooms this build reads load'
+  )
   t.is(second.state.rooms().find((r) => r.name === 'b')!.feeds[0]!.seen, 2)
   // Leaving every room deletes their entries, which compacts the state into a fresh core.
   await second.state.save({ rooms: [], profile })
@@ -99,9 +125,21 @@ test('local state: saves only what changed, and entries this build cannot read a
   const third = await openState(t, dir, key)
   t.is(third.state.rooms().length, 0)
   t.is(third.state.stats.skipped, 2, 'the future entries survived the deletion and the compaction')
-  const kept = new Hyperbee(third.state.core!.session(), { keyEncoding: 'binary', valueEncoding: 'binary', extension: false })
-  t.alike((await kept.get(Buffer.from(`room/${'ee'.repeat(32)}`)))?.value, futureRoom, 'the newer room entry is untouched')
-  t.alike((await kept.get(Buffer.from('calendar/2031')))?.value, futureKind, 'the unknown kind is untouched')
+  const kept = new Hyperbee(third.state.core!.session(), {
+    keyEncoding: 'binary',
+    valueEncoding: 'binary',
+    extension: false
+  })
+  t.alike(
+    (await kept.get(Buffer.from(`room/${'ee'.repeat(32)}`)))?.value,
+    futureRoom,
+    'the newer room entry is untouched'
+  )
+  t.alike(
+    (await kept.get(Buffer.from('calendar/2031')))?.value,
+    futureKind,
+    'the unknown kind is untouched'
+  )
   await kept.close()
 })
 
@@ -113,23 +151,89 @@ test('local state: opaque entries, a wrong key, and memory only without a store'
   t.alike(await state.getEntry('device', 'ab12'), Buffer.from('certificate'))
   await state.deleteEntry('device', 'ab12')
   t.is(await state.getEntry('device', 'ab12'), null)
-  await expectCode(t, () => state.putEntry('room' as 'device', 'x', Buffer.alloc(1)), 'INVALID_ARGUMENT')
+  await expectCode(
+    t,
+    () => state.putEntry('room' as 'device', 'x', Buffer.alloc(1)),
+    'INVALID_ARGUMENT'
+  )
   await state.putEntry('setting', 'theme', Buffer.from('dark'))
   await state.close()
   await store.close()
 
   const other = new Corestore(dir)
   t.teardown(() => other.close())
-  await expectCode(t, new LocalState({ store: other, key: randomBytes(32) }).ready(), 'CORRUPT_STATE')
+  await expectCode(
+    t,
+    new LocalState({ store: other, key: randomBytes(32) }).ready(),
+    'CORRUPT_STATE'
+  )
 
   const memory = new LocalState({ store: null, key })
   await memory.ready()
   await memory.save({ rooms: [roomState('m')], profile })
   await memory.putEntry('setting', 'x', Buffer.from('y'))
   t.is(memory.persistent, false)
-  t.alike(memory.rooms().map((r) => r.name), ['m'])
+  t.alike(
+    memory.rooms().map((r) => r.name),
+    ['m']
+  )
   t.alike(await memory.getEntry('setting', 'x'), Buffer.from('y'))
   await memory.close()
+})
+
+test('local state: a compaction cut short leaves the last complete core in charge', async (t) => {
+  const dir = await t.tmp()
+  const key = randomBytes(32)
+  const first = await openState(t, dir, key)
+  await first.state.save({ rooms: [roomState('old')], profile })
+  t.is(first.state.stats.generation, 0)
+  await first.state.close()
+  await first.store.close()
+
+  // As if a compaction wrote the next generation and crashed before emptying the old core.
+  const store = new Corestore(dir)
+  const core = store.get({ name: STATE_CORE_NAMES[1], encryption: { key }, active: false })
+  const bee = new Hyperbee(core, { keyEncoding: 'binary', valueEncoding: 'binary' })
+  const batch = bee.batch()
+  await batch.put(Buffer.from('meta'), c.encode(metaEntry, { generation: 1 }))
+  await batch.put(Buffer.from('room/' + '01'.repeat(32)), c.encode(roomEntry, roomState('new')))
+  await batch.flush()
+  await bee.close()
+  await store.close()
+
+  const second = await openState(t, dir, key)
+  t.alike(
+    second.state.rooms().map((r) => r.name),
+    ['new'],
+    'the newer complete generation wins'
+  )
+  t.is(second.state.stats.generation, 1)
+  await second.state.save({ rooms: second.state.rooms(), profile: { ...profile, name: 'x' } })
+  t.is(second.state.stats.compactions, 1, 'the interrupted erase is finished at the next write')
+  await second.state.close()
+  await second.store.close()
+
+  // A core that got its header but not its batch has no meta entry: it is ignored.
+  const store2 = new Corestore(dir)
+  // The compaction above moved the state to core 0; core 1 is empty again.
+  const strayCore = store2.get({ name: STATE_CORE_NAMES[1], encryption: { key }, active: false })
+  const stray = new Hyperbee(strayCore, { keyEncoding: 'binary', valueEncoding: 'binary' })
+  await stray.put(Buffer.from('room/' + '02'.repeat(32)), c.encode(roomEntry, roomState('stray')))
+  await stray.close()
+  await store2.close()
+  const third = await openState(t, dir, key)
+  t.alike(
+    third.state.rooms().map((r) => r.name),
+    ['new'],
+    'a core without a meta entry is not read'
+  )
+  await third.state.close()
+  await third.store.close()
+  const store3 = new Corestore(dir)
+  t.teardown(() => store3.close())
+  const emptied = store3.get({ name: STATE_CORE_NAMES[1], encryption: { key }, active: false })
+  await emptied.ready()
+  t.is(emptied.length, 0, 'and it is emptied')
 })
 
 test('migration: the sealed state file of eccd2e9 moves into the local state, then is removed', async (t) => {
@@ -141,7 +245,11 @@ test('migration: the sealed state file of eccd2e9 moves into the local state, th
 
   const check = (node: Backspace, when: string) => {
     t.is(node.identity.secretKeyHex, FIXTURE_SEED, `${when}: the fixture identity`)
-    t.alike(node.profile, { name: 'fixture-alice', status: 'hi', away: null }, `${when}: the profile`)
+    t.alike(
+      node.profile,
+      { name: 'fixture-alice', status: 'hi', away: null },
+      `${when}: the profile`
+    )
     const rooms = node.rooms.map((r) => [r.id, r.name, r.kind])
     t.alike(
       rooms,
@@ -164,12 +272,26 @@ test('migration: the sealed state file of eccd2e9 moves into the local state, th
   await again.close()
 
   // What no node shows: the invented writers, and the relayed room a member node keeps parked.
-  const { state } = await openState(t, path.join(storage, 'accounts', 'default', 'cores'), deriveLocalKey(Identity.fromSecretKey(FIXTURE_SEED).secretKey))
-  const feeds = state.rooms().find((r) => r.name === 'fixture-feeds')!.feeds.map((f) => f.key.toString('hex'))
-  t.ok(feeds.includes('11'.repeat(32)) && feeds.includes('22'.repeat(32)), 'the invented writers are kept')
+  const { state } = await openState(
+    t,
+    path.join(storage, 'accounts', 'default', 'cores'),
+    deriveLocalKey(Identity.fromSecretKey(FIXTURE_SEED).secretKey)
+  )
+  const feeds = state
+    .rooms()
+    .find((r) => r.name === 'fixture-feeds')!
+    .feeds.map((f) => f.key.toString('hex'))
+  t.ok(
+    feeds.includes('11'.repeat(32)) && feeds.includes('22'.repeat(32)),
+    'the invented writers are kept'
+  )
   const relayed = state.rooms().find((r) => r.kind === RoomKind.RELAYED)
   t.is(relayed?.name, '#fixture-relayed', 'the parked relayed room is kept')
-  t.alike(relayed?.feeds[0]?.marks, [{ time: 1_700_000_000_200, length: 7 }], 'with its length marks')
+  t.alike(
+    relayed?.feeds[0]?.marks,
+    [{ time: 1_700_000_000_200, length: 7 }],
+    'with its length marks'
+  )
   t.is(state.stats.skipped, 0)
 })
 
@@ -197,7 +319,8 @@ test('a left room is erased from disk: no entry, and none of its old state block
     await core.ready()
     for (let i = 0; i < core.length; i++) {
       const plain = await core.get(i)
-      if (plain?.includes(secret)) needles.set(`state block ${coreName}#${i}`, (await core.get(i, { raw: true }))!)
+      if (plain?.includes(secret))
+        needles.set(`state block ${coreName}#${i}`, (await core.get(i, { raw: true }))!)
     }
   }
   await store.close()
@@ -209,10 +332,18 @@ test('a left room is erased from disk: no entry, and none of its old state block
   const b = await create(t, testnet, { storage, secretKey })
   await b.room(goneId)!.leave()
   await b.close()
-  t.alike(await scan(storage, needles), [], 'after leaving, none of it is anywhere under the storage')
+  t.alike(
+    await scan(storage, needles),
+    [],
+    'after leaving, none of it is anywhere under the storage'
+  )
 
   const c2 = await create(t, testnet, { storage, secretKey })
-  t.alike(c2.rooms.map((r) => r.name), ['kept'], 'the other room stays')
+  t.alike(
+    c2.rooms.map((r) => r.name),
+    ['kept'],
+    'the other room stays'
+  )
 })
 
 test('unread counts and read positions are kept across restarts; leaving forgets them', async (t) => {
@@ -235,11 +366,19 @@ test('unread counts and read positions are kept across restarts; leaving forgets
   await rb.send('three')
   await ra.send('my own')
   const [one, two] = (await arrived) as [Message, Message, Message]
-  t.alike(a.unread(ra.id), { unread: 3, mentions: 1, position: null }, 'three from b, one mentions a; own ones do not count')
+  t.alike(
+    a.unread(ra.id),
+    { unread: 3, mentions: 1, position: null },
+    'three from b, one mentions a; own ones do not count'
+  )
   t.is(events.length, 3, 'one unread event per message from b')
 
   const after = await a.markRead(ra.id, two)
-  t.alike(after, { unread: 1, mentions: 0, position: { timestamp: two.timestamp, id: two.id } }, 'read up to the mention')
+  t.alike(
+    after,
+    { unread: 1, mentions: 0, position: { timestamp: two.timestamp, id: two.id } },
+    'read up to the mention'
+  )
   t.alike(await a.markRead(ra.id, one), after, 'the position never moves back')
   await a.close()
 
@@ -248,14 +387,26 @@ test('unread counts and read positions are kept across restarts; leaving forgets
   const ra2 = a2.room(ra.id)!
   await waitForPeers(ra2)
   const more = receive(ra2, ['four'])
-  const counted = once(a2, 'unread', (id: string, counts: UnreadCounts) => id === ra2.id && counts.unread === 2)
+  const counted = once(
+    a2,
+    'unread',
+    (id: string, counts: UnreadCounts) => id === ra2.id && counts.unread === 2
+  )
   await rb.send('four')
   await Promise.all([more, counted])
-  t.is(a2.unread(ra2.id).unread, 2, 'a new message counts on top; nothing counted twice after the restart')
+  t.is(
+    a2.unread(ra2.id).unread,
+    2,
+    'a new message counts on top; nothing counted twice after the restart'
+  )
 
   const read = await a2.markRead(ra2.id)
   t.alike([read.unread, read.mentions], [0, 0], 'reading everything clears the counts')
-  t.is(read.position?.id, (await ra2.messages({ limit: 1 }))[0]!.id, 'and moves the position to the newest message')
+  t.is(
+    read.position?.id,
+    (await ra2.messages({ limit: 1 }))[0]!.id,
+    'and moves the position to the newest message'
+  )
   await ra2.leave()
   t.alike(a2.unread(ra.id), { unread: 0, mentions: 0, position: null }, 'leaving forgets the room')
   await expectCode(t, a2.markRead(ra.id), 'INVALID_ARGUMENT')
@@ -264,7 +415,11 @@ test('unread counts and read positions are kept across restarts; leaving forgets
   // The read entry is gone from the state too.
   const a3 = await create(t, testnet, { storage })
   await a3.join('reading')
-  t.alike(a3.unread(ra.id), { unread: 0, mentions: 0, position: null }, 'rejoining starts from nothing')
+  t.alike(
+    a3.unread(ra.id),
+    { unread: 0, mentions: 0, position: null },
+    'rejoining starts from nothing'
+  )
 })
 
 test('incognito: the local state lives in memory; no state core is opened', async (t) => {
@@ -289,7 +444,11 @@ test('incognito: the local state lives in memory; no state core is opened', asyn
   t.ok(names.some(isState), 'a node with an account opens its state cores: the check sees them')
   const rb = await b.join('incognito-room')
   await waitForPeers(ra)
-  const counted = once(a, 'unread', (id: string, counts: UnreadCounts) => id === ra.id && counts.unread === 1)
+  const counted = once(
+    a,
+    'unread',
+    (id: string, counts: UnreadCounts) => id === ra.id && counts.unread === 1
+  )
   await rb.send('hello')
   await counted
   t.is((await a.markRead(ra.id)).unread, 0, 'counting and reading work in memory')

@@ -321,9 +321,8 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
     (key: string) => {
       node.markRead(key).catch((err: unknown) => {
         // Left or closed meanwhile: nothing to mark.
-        if (!isBackspaceError(err, 'INVALID_ARGUMENT') && !isBackspaceError(err, 'ROOM_CLOSED') && !isBackspaceError(err, 'NODE_CLOSED')) {
-          notify('error', describe(err), key)
-        }
+        const gone = ['INVALID_ARGUMENT', 'ROOM_CLOSED', 'NODE_CLOSED'] as const
+        if (!gone.some((code) => isBackspaceError(err, code))) notify('error', describe(err), key)
       })
     },
     [node, notify]

@@ -125,7 +125,8 @@ const feedRecord: Encoding<FeedState> = framed({
     }
     if (flags & FEED_FLAG_MARKS) {
       const marks = lengthMarks.decode(state)
-      if (marks.length > MAX_LENGTH_MARKS) throw BackspaceError.DECODE_FAILED('too many length marks')
+      if (marks.length > MAX_LENGTH_MARKS)
+        throw BackspaceError.DECODE_FAILED('too many length marks')
       f.marks = marks
     }
     return f
@@ -275,7 +276,8 @@ function readFlags(r: ReadState): number {
 }
 
 function checkId(id: string): string {
-  if (Buffer.byteLength(id) > MAX_ID_BYTES) throw BackspaceError.DECODE_FAILED('message id too long')
+  if (Buffer.byteLength(id) > MAX_ID_BYTES)
+    throw BackspaceError.DECODE_FAILED('message id too long')
   return id
 }
 

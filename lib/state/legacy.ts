@@ -2,7 +2,12 @@ import fs from 'fs/promises'
 import path from 'path'
 import { BackspaceError } from '../errors.js'
 import { unseal } from '../crypto.js'
-import { decodeStrict, localState, sealedFile, type LocalState as LegacyState } from '../messages.js'
+import {
+  decodeStrict,
+  localState,
+  sealedFile,
+  type LocalState as LegacyState
+} from '../messages.js'
 
 // The local state as builds up to eccd2e9 kept it: one file holding the whole state, sealed
 // with the account's local key and replaced atomically on every save. Read once, to migrate.
@@ -18,7 +23,8 @@ export async function readLegacyState(file: string, key: Buffer): Promise<Legacy
   }
   try {
     const plain = unseal(decodeStrict(sealedFile, buf, 'state file'), key)
-    if (!plain) throw BackspaceError.CORRUPT_STATE('The state file does not open with this identity')
+    if (!plain)
+      throw BackspaceError.CORRUPT_STATE('The state file does not open with this identity')
     return decodeStrict(localState, plain, 'state')
   } catch (err) {
     if ((err as { code?: string }).code === 'CORRUPT_STATE') throw err

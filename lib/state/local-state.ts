@@ -156,19 +156,23 @@ export class LocalState extends Resource<{}>() {
     if (this.store === null) return
     try {
       await this.openCurrent()
+      this.load()
+      if (this.legacyFile !== null) await this.migrate(this.legacyFile)
     } catch (err) {
+      // ready-resource does not call _close when _open fails.
       if (this.bee) await this.bee.close().catch(() => {})
       this.bee = null
       throw err
     }
-    this.load()
-    if (this.legacyFile === null) return
+  }
+
+  private async migrate(file: string): Promise<void> {
     if (this.entries.size === 0) {
-      const legacy = await readLegacyState(this.legacyFile, this.legacyKey)
+      const legacy = await readLegacyState(file, this.legacyKey)
       if (legacy) await this.apply({ rooms: legacy.rooms, profile: legacy.profile })
     }
     // Only once its content is flushed to the core (or was, before a crash) does the file go.
-    await removeLegacyState(this.legacyFile)
+    await removeLegacyState(file)
   }
 
   override async _close(): Promise<void> {
@@ -238,6 +242,8 @@ export class LocalState extends Resource<{}>() {
     this.slot = slot
     if (other.core.length > 0) await other.core.truncate(0)
     await other.close()
+    // A complete older core means a compaction stopped before erasing: erase at the next write.
+    if (generations[1 - slot] !== null) this.eraseDue = true
     if (generations[slot] === null && this.bee.core.length > 0) await this.bee.core.truncate(0)
     this.generation = generations[slot] ?? 0
     for await (const { key, value } of this.bee.createReadStream()) {
@@ -248,7 +254,11 @@ export class LocalState extends Resource<{}>() {
   private async openBee(name: string): Promise<Hyperbee> {
     // Not active: the core is never offered to peers, so they never even see its discovery key.
     const core = this.store!.get({ name, encryption: { key: this.key }, active: false })
-    const bee = new Hyperbee(core, { keyEncoding: 'binary', valueEncoding: 'binary', extension: false })
+    const bee = new Hyperbee(core, {
+      keyEncoding: 'binary',
+      valueEncoding: 'binary',
+      extension: false
+    })
     await bee.ready()
     return bee
   }
@@ -283,10 +293,12 @@ export class LocalState extends Resource<{}>() {
 
   private async apply(snapshot: LocalStateSnapshot): Promise<void> {
     const wanted = new Map<string, Buffer>()
-    for (const room of snapshot.rooms) wanted.set(`room/${this.topicOf(room)}`, c.encode(roomEntry, room))
+    for (const room of snapshot.rooms)
+      wanted.set(`room/${this.topicOf(room)}`, c.encode(roomEntry, room))
     wanted.set('profile', c.encode(profileEntry, snapshot.profile))
     if (snapshot.reads) {
-      for (const [id, counts] of snapshot.reads) wanted.set(`read/${id}`, c.encode(readEntry, counts))
+      for (const [id, counts] of snapshot.reads)
+        wanted.set(`read/${id}`, c.encode(readEntry, counts))
     }
     const puts: Array<[string, Buffer]> = []
     const dels: string[] = []
@@ -312,7 +324,8 @@ export class LocalState extends Resource<{}>() {
       if (bee) {
         const batch = bee.batch()
         // The first batch of a core carries its meta entry: a core without one is incomplete.
-        if (!this.entries.has('meta')) puts.push(['meta', c.encode(metaEntry, { generation: this.generation })])
+        if (!this.entries.has('meta'))
+          puts.push(['meta', c.encode(metaEntry, { generation: this.generation })])
         for (const [key, value] of puts) await batch.put(Buffer.from(key, 'latin1'), value)
         for (const key of dels) await batch.del(Buffer.from(key, 'latin1'))
         await batch.flush()
@@ -321,7 +334,11 @@ export class LocalState extends Resource<{}>() {
       for (const key of dels) this.entries.delete(key)
       if (dels.length > 0 && bee) this.eraseDue = true
     }
-    if (this.bee && (this.eraseDue || this.bee.core.length > Math.max(COMPACT_MIN_BLOCKS, COMPACT_RATIO * this.entries.size))) {
+    if (
+      this.bee &&
+      (this.eraseDue ||
+        this.bee.core.length > Math.max(COMPACT_MIN_BLOCKS, COMPACT_RATIO * this.entries.size))
+    ) {
       await this.compact()
     }
   }
@@ -367,7 +384,8 @@ export class LocalState extends Resource<{}>() {
     const id = room.secret.toString('hex') + room.kind
     let topic = this.topics.get(id)
     if (topic === undefined) {
-      const keys = room.kind === RoomKind.RELAYED ? deriveRelayKeys(room.secret) : deriveRoomKeys(room.secret)
+      const keys =
+        room.kind === RoomKind.RELAYED ? deriveRelayKeys(room.secret) : deriveRoomKeys(room.secret)
       topic = keys.topic.toString('hex')
       this.topics.set(id, topic)
     }
@@ -390,7 +408,9 @@ async function readGeneration(bee: Hyperbee): Promise<number | null> {
 
 function splitKey(key: string): { kind: string; id: string } {
   const slash = key.indexOf('/')
-  return slash === -1 ? { kind: key, id: '' } : { kind: key.slice(0, slash), id: key.slice(slash + 1) }
+  return slash === -1
+    ? { kind: key, id: '' }
+    : { kind: key.slice(0, slash), id: key.slice(slash + 1) }
 }
 
 function opaqueKey(kind: OpaqueKind, id: string): string {

@@ -3,7 +3,12 @@ import { MAX_RECENT, type ReadPosition, type ReadState, type UnreadCounts } from
 
 export type { ReadPosition, UnreadCounts } from './codecs.js'
 
-const NONE: ReadState = Object.freeze({ unread: 0, mentions: 0, position: null, recent: Object.freeze([]) })
+const NONE: ReadState = Object.freeze({
+  unread: 0,
+  mentions: 0,
+  position: null,
+  recent: Object.freeze([])
+})
 const ID = /^(.*)-(\d+)$/
 
 /**
@@ -52,7 +57,8 @@ export class ReadPositions {
   /** A room delivered a message: one more unread if it is from someone else and not yet read. */
   message(roomId: string, m: Message): void {
     const newest = this.newest.get(roomId)
-    if (!newest || comparePositions(m, newest) > 0) this.newest.set(roomId, { timestamp: m.timestamp, id: m.id })
+    if (!newest || comparePositions(m, newest) > 0)
+      this.newest.set(roomId, { timestamp: m.timestamp, id: m.id })
     if (m.self) return
     const cur = this.states.get(roomId) ?? NONE
     if (cur.position && comparePositions(m, cur.position) <= 0) return
@@ -69,10 +75,16 @@ export class ReadPositions {
   /** A message shown live was never stored: if it was counted, it no longer is. */
   withdrawn(roomId: string, m: Message): void {
     const cur = this.states.get(roomId) ?? NONE
-    if (m.self || cur.unread === 0 || (cur.position && comparePositions(m, cur.position) <= 0)) return
+    if (m.self || cur.unread === 0 || (cur.position && comparePositions(m, cur.position) <= 0))
+      return
     const unread = cur.unread - 1
     const mentions = Math.min(unread, cur.mentions - (m.mention && cur.mentions > 0 ? 1 : 0))
-    this.set(roomId, { unread, mentions, position: cur.position, recent: cur.recent.filter((id) => id !== m.id) })
+    this.set(roomId, {
+      unread,
+      mentions,
+      position: cur.position,
+      recent: cur.recent.filter((id) => id !== m.id)
+    })
   }
 
   /**
@@ -88,7 +100,8 @@ export class ReadPositions {
         if (m && (!target || comparePositions(m, target) > 0)) target = m
       }
     }
-    const moves = target !== null && (cur.position === null || comparePositions(target, cur.position) > 0)
+    const moves =
+      target !== null && (cur.position === null || comparePositions(target, cur.position) > 0)
     const position = moves ? { timestamp: target!.timestamp, id: target!.id } : cur.position
     let unread = 0
     let mentions = 0
@@ -105,7 +118,8 @@ export class ReadPositions {
         mentions = cur.mentions
       }
     }
-    if (unread === cur.unread && mentions === cur.mentions && position === cur.position) return counts(cur)
+    if (unread === cur.unread && mentions === cur.mentions && position === cur.position)
+      return counts(cur)
     // Ids at or before the position can no longer be counted: the position covers them.
     this.set(roomId, { unread, mentions, position, recent: upTo === null ? [] : cur.recent })
     return this.get(roomId)
