@@ -181,6 +181,37 @@ test('local state: opaque entries, a wrong key, and memory only without a store'
   await memory.close()
 })
 
+test('local state: a new key takes over cores written under the legacy key', async (t) => {
+  const dir = await t.tmp()
+  const oldKey = randomBytes(32)
+  const newKey = randomBytes(32)
+  const before = await openState(t, dir, oldKey)
+  await before.state.save({ rooms: [roomState('kept')], profile })
+  await before.state.close()
+  await before.store.close()
+
+  const store = new Corestore(dir)
+  t.teardown(() => store.close())
+  const rekeyed = new LocalState({ store, key: newKey, legacyKey: oldKey })
+  await rekeyed.ready()
+  t.alike(
+    rekeyed.rooms().map((r) => r.name),
+    ['kept'],
+    'read with the legacy key'
+  )
+  t.is(rekeyed.stats.compactions, 1, 'and written again under the new key')
+  await rekeyed.close()
+  await expectCode(t, new LocalState({ store, key: oldKey }).ready(), 'CORRUPT_STATE')
+  const after = new LocalState({ store, key: newKey })
+  await after.ready()
+  t.alike(
+    after.rooms().map((r) => r.name),
+    ['kept'],
+    'the new key alone opens it'
+  )
+  await after.close()
+})
+
 test('local state: a compaction cut short leaves the last complete core in charge', async (t) => {
   const dir = await t.tmp()
   const key = randomBytes(32)

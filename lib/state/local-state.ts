@@ -50,7 +50,11 @@ export interface LocalStateOptions {
   key: Buffer
   /** A state file of the sealed single-file format, migrated on first open, then removed. */
   legacyFile?: string
-  /** The key that file is sealed with. Defaults to `key`. */
+  /**
+   * The key that file is sealed with, and the key the state cores may still be encrypted
+   * with: cores that open with it and not with `key` are encrypted again with `key`.
+   * Defaults to `key`.
+   */
   legacyKey?: Buffer
 }
 
@@ -107,6 +111,8 @@ export class LocalState extends Resource<{}>() {
   private writing: Promise<void> = Promise.resolve()
   // A deletion happened whose bytes may still be on disk; retried until a compaction erases them.
   private eraseDue = false
+  // The current core is encrypted with legacyKey: it moves to a core under `key` on open.
+  private rekeyDue = false
   private compactions = 0
   // Topics by room secret: deriving them costs a few hashes, and saves run often.
   private readonly topics = new Map<string, string>()
@@ -157,6 +163,7 @@ export class LocalState extends Resource<{}>() {
     try {
       await this.openCurrent()
       this.load()
+      if (this.rekeyDue) await this.compact()
       if (this.legacyFile !== null) await this.migrate(this.legacyFile)
     } catch (err) {
       // ready-resource does not call _close when _open fails.
@@ -224,11 +231,26 @@ export class LocalState extends Resource<{}>() {
   private async openCurrent(): Promise<void> {
     const bees: Hyperbee[] = []
     const generations: Array<number | null> = []
+    const underLegacyKey: boolean[] = []
     try {
       for (const name of STATE_CORE_NAMES) {
-        const bee = await this.openBee(name)
+        let bee = await this.openBee(name, this.key)
         bees.push(bee)
-        generations.push(await readGeneration(bee))
+        let legacy = false
+        let generation: number | null
+        try {
+          generation = await readGeneration(bee)
+        } catch (err) {
+          if (this.legacyKey.equals(this.key)) throw err
+          // Written under the previous key: read it with that one, then encrypt it again.
+          await bees.pop()!.close()
+          bee = await this.openBee(name, this.legacyKey)
+          bees.push(bee)
+          generation = await readGeneration(bee)
+          legacy = true
+        }
+        generations.push(generation)
+        underLegacyKey.push(legacy)
       }
     } catch (err) {
       await Promise.all(bees.map((bee) => bee.close().catch(() => {})))
@@ -244,6 +266,8 @@ export class LocalState extends Resource<{}>() {
     await other.close()
     // A complete older core means a compaction stopped before erasing: erase at the next write.
     if (generations[1 - slot] !== null) this.eraseDue = true
+    // Moving to the new key erases what the old key encrypted, too.
+    if (underLegacyKey[slot] && generations[slot] !== null) this.rekeyDue = this.eraseDue = true
     if (generations[slot] === null && this.bee.core.length > 0) await this.bee.core.truncate(0)
     this.generation = generations[slot] ?? 0
     for await (const { key, value } of this.bee.createReadStream()) {
@@ -251,9 +275,9 @@ export class LocalState extends Resource<{}>() {
     }
   }
 
-  private async openBee(name: string): Promise<Hyperbee> {
+  private async openBee(name: string, key = this.key): Promise<Hyperbee> {
     // Not active: the core is never offered to peers, so they never even see its discovery key.
-    const core = this.store!.get({ name, encryption: { key: this.key }, active: false })
+    const core = this.store!.get({ name, encryption: { key }, active: false })
     const bee = new Hyperbee(core, {
       keyEncoding: 'binary',
       valueEncoding: 'binary',
@@ -377,6 +401,7 @@ export class LocalState extends Resource<{}>() {
     await old.close()
     if (erase) await this.store!.storage.compact(ERASE_COMPACTION)
     this.eraseDue = false
+    this.rekeyDue = false
     this.compactions++
   }
 
