@@ -26,8 +26,6 @@ const view = {
   again: false,
   notices: new Map(), // room id ('' for none) -> [{ level, text, time }]
   hidden: new Map(), // room id -> ids of messages /clear hid
-  unread: new Map(), // room id -> count
-  mentioned: new Set(), // rooms with an unread mention
   completion: null // { from, candidates, index }
 }
 
@@ -99,6 +97,13 @@ function onEvent(name, data) {
       return removeRoom(data.room)
     case 'message':
       return onMessage(data.room, data.message)
+    case 'unread':
+      // The counts are the library's; the room on screen is read as messages arrive in it.
+      view.rooms = view.rooms.map((r) =>
+        r.id === data.room ? Object.assign({}, r, { unread: data.unread, mentions: data.mentions }) : r
+      )
+      if (data.room === view.current && data.unread > 0 && !document.hidden) markShown(data.room)
+      return renderRooms()
     case 'message-withdrawn':
       if (data.room === view.current) refresh()
       return
@@ -468,10 +473,12 @@ function renderRooms() {
   if (view.rooms.length === 0) nav.append(h('div', { class: 'muted' }, 'No rooms yet'))
   let unreadTotal = 0
   for (const room of view.rooms) {
-    const unread = view.unread.get(room.id) || 0
-    const mention = view.mentioned.has(room.id)
-    unreadTotal += unread
     const active = room.id === view.current
+    // The room on screen is being read: its count only shows while the page is hidden.
+    const shown = active && !document.hidden
+    const unread = shown ? 0 : room.unread || 0
+    const mention = !shown && room.mentions > 0
+    unreadTotal += unread
     const label =
       roomLabel(room) +
       (unread ? ', ' + plural(unread, 'unread message', 'unread messages') : '') +
@@ -621,10 +628,7 @@ function select(id) {
   view.messages = []
   view.more = false
   view.completion = null
-  if (id) {
-    view.unread.delete(id)
-    view.mentioned.delete(id)
-  }
+  if (id) markShown(id)
   history.replaceState(null, '', location.search + (id ? '#' + id : ''))
   renderChrome()
   renderMessages()
@@ -633,8 +637,6 @@ function select(id) {
 
 function removeRoom(id) {
   view.rooms = view.rooms.filter((r) => r.id !== id)
-  view.unread.delete(id)
-  view.mentioned.delete(id)
   if (view.current === id) {
     const next = view.rooms[0]
     select(next ? next.id : null)
@@ -712,20 +714,20 @@ $('messages').addEventListener('scroll', () => {
   if ($('messages').scrollTop < 60) loadOlder()
 })
 
-function onMessage(room, message) {
+function onMessage(room) {
   if (room === view.current) refresh()
-  if (message.self || (room === view.current && !document.hidden)) return
-  view.unread.set(room, (view.unread.get(room) || 0) + 1)
-  if (message.mention) view.mentioned.add(room)
-  renderRooms()
+}
+
+// The library keeps read positions: tell it the room is on screen.
+function markShown(id) {
+  request('read', { room: id }).catch(() => {
+    // The room was just left, or the shell is gone: there is nothing to mark.
+  })
 }
 
 document.addEventListener('visibilitychange', () => {
-  if (!document.hidden && view.current) {
-    view.unread.delete(view.current)
-    view.mentioned.delete(view.current)
-    renderRooms()
-  }
+  if (!document.hidden && view.current) markShown(view.current)
+  renderRooms()
 })
 
 // ---------------------------------------------------------------------------

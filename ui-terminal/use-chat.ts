@@ -10,7 +10,8 @@ import {
   type Message,
   type Profile,
   type Room,
-  type RoomKindName
+  type RoomKindName,
+  type UnreadCounts
 } from '../lib/index.js'
 import { copyToClipboard } from './clipboard.js'
 
@@ -21,7 +22,7 @@ export interface RoomView {
   readonly name: string
   readonly kind: RoomKindName
   readonly peers: number
-  /** Messages from others that arrived while another room was shown. */
+  /** Messages from others not read yet, as the library counts them (kept across restarts). */
   readonly unread: number
   /** Of those, the ones that mention this node's name. */
   readonly mentions: number
@@ -69,7 +70,7 @@ export type ChatAction =
   | { type: 'page'; key: string; messages: readonly Message[]; limit: number }
   | { type: 'older-loading'; key: string }
   | { type: 'older'; key: string; messages: readonly Message[] }
-  | { type: 'message'; key: string; message: Message }
+  | { type: 'unread'; key: string; unread: number; mentions: number }
   | { type: 'peers'; key: string; peers: number }
   | { type: 'members'; key: string; members: readonly Member[] }
   | { type: 'switch'; key: string }
@@ -148,14 +149,14 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
           loadingOlder: false
         }
       })
-    case 'message': {
-      const m = action.message
-      if (action.key === state.active || m.self) return state
-      return updateRoom(state, action.key, (r) => ({
-        ...r,
-        unread: r.unread + 1,
-        mentions: r.mentions + (m.mention ? 1 : 0)
-      }))
+    case 'unread': {
+      // The room shown is being read: the hook marks it read in the library as it shows it.
+      const shown = action.key === state.active
+      const unread = shown ? 0 : action.unread
+      const mentions = shown ? 0 : action.mentions
+      return updateRoom(state, action.key, (r) =>
+        r.unread === unread && r.mentions === mentions ? r : { ...r, unread, mentions }
+      )
     }
     case 'peers':
       return updateRoom(state, action.key, (r) =>
@@ -316,6 +317,17 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
     dispatch({ type: 'notice', level, text, time: Date.now(), room })
   }, [])
 
+  const markRead = useCallback(
+    (key: string) => {
+      node.markRead(key).catch((err: unknown) => {
+        // Left or closed meanwhile: nothing to mark.
+        const gone = ['INVALID_ARGUMENT', 'ROOM_CLOSED', 'NODE_CLOSED'] as const
+        if (!gone.some((code) => isBackspaceError(err, code))) notify('error', describe(err), key)
+      })
+    },
+    [node, notify]
+  )
+
   useEffect(() => {
     const detach = new Map<string, () => void>()
 
@@ -344,8 +356,8 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
           loading = false
         }
       }
-      const onMessage = (message: Message) => {
-        dispatch({ type: 'message', key, message })
+      const onMessage = () => {
+        if (stateRef.current.active === key) markRead(key)
         void reload()
       }
       const onPeers = () => {
@@ -371,6 +383,7 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
         room.off('error', onError)
       })
       dispatch({ type: 'room-add', key, name: room.name, kind: room.kind, peers: room.stats.peers })
+      onUnread(key, node.unread(key))
       onMembers()
       void reload()
     }
@@ -384,6 +397,9 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
     }
 
     const onNodeError = (err: Error) => notify('error', describe(err), null)
+    function onUnread(key: string, counts: UnreadCounts) {
+      dispatch({ type: 'unread', key, unread: counts.unread, mentions: counts.mentions })
+    }
     const onProfile = (profile: Profile) => dispatch({ type: 'profile', profile })
     const onConnections = (connections: number) => dispatch({ type: 'connections', connections })
 
@@ -392,6 +408,7 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
     node.on('error', onNodeError)
     node.on('profile', onProfile)
     node.on('connections', onConnections)
+    node.on('unread', onUnread)
     // Read again now: the state was first made before these listeners existed.
     onProfile(node.profile)
     onConnections(node.connections)
@@ -402,10 +419,16 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
       node.off('room-remove', remove)
       node.off('error', onNodeError)
       node.off('profile', onProfile)
+      node.off('unread', onUnread)
       for (const off of detach.values()) off()
       detach.clear()
     }
-  }, [node, limit, notify])
+  }, [node, limit, notify, markRead])
+
+  // The room shown is read: on every switch, and (above) as messages arrive in it.
+  useEffect(() => {
+    if (state.active !== null) markRead(state.active)
+  }, [state.active, markRead])
 
   const activeRoom = useCallback(() => {
     const key = stateRef.current.active
