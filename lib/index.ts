@@ -254,7 +254,7 @@ export class Backspace extends Resource<NodeEvents>() {
       keys: () => this.keys!,
       registry: () => this.registry!,
       now: this.clock,
-      join: (topic) => this.joinTopic(topic, { server: true, client: false }),
+      join: (topic) => this.announce(topic),
       leave: (topic) => this.leaveTopic(topic),
       streams: () => this.streams_,
       profile: () => this.profile_,
@@ -694,7 +694,7 @@ export class Backspace extends Resource<NodeEvents>() {
   }
 
 
-  private joinTopic(topic: Buffer, opts = { server: true, client: true }): void {
+  private joinTopic(topic: Buffer, opts = { server: true, client: true }): Hyperswarm.Discovery {
     const discovery = this.swarm!.join(topic, opts)
     // Two peers that join at the same moment can each look the topic up before the other's
     // announcement lands, and would then wait for Hyperswarm's next refresh, minutes away.
@@ -703,6 +703,13 @@ export class Backspace extends Resource<NodeEvents>() {
       .flushed()
       .then(() => (this.closing ? undefined : discovery.refresh(opts)))
       .catch(() => {})
+    return discovery
+  }
+
+  /** Announces `topic` as a server only, and resolves once peers can find this node on it. */
+  private async announce(topic: Buffer): Promise<void> {
+    await this.whenOpen()
+    await this.swarm!.join(topic, { server: true, client: false }).flushed()
   }
 
   private async leaveTopic(topic: Buffer): Promise<void> {
@@ -727,7 +734,11 @@ export class Backspace extends Resource<NodeEvents>() {
     const request = (this.linkRequest = new LinkRequest(
       {
         now: this.clock,
-        join: (topic) => this.joinTopic(topic, { server: false, client: true }),
+        join: (topic) => {
+          const opts = { server: false, client: true }
+          const discovery = this.joinTopic(topic, opts)
+          return () => void discovery.refresh(opts).catch(() => {})
+        },
         leave: (topic) => this.leaveTopic(topic),
         streams: () => this.streams_
       },

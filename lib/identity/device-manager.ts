@@ -18,7 +18,8 @@ export interface DevicesContext {
   keys(): AccountKeys
   registry(): DeviceRegistry
   now(): number
-  join(topic: Buffer): void
+  /** Announces `topic`; resolves once the announcement is in the DHT. */
+  join(topic: Buffer): Promise<void>
   leave(topic: Buffer): Promise<void>
   streams(): Iterable<PairingStream>
   profile(): ProfileFields
@@ -82,7 +83,12 @@ export class Devices {
       { name: opts.name }
     )
     this.hosts.add(host)
-    host.start()
+    try {
+      await host.start()
+    } catch (err) {
+      await host.close()
+      throw err
+    }
     return Object.freeze({ link: host.link, expiresAt: host.expiresAt })
   }
 

@@ -40,6 +40,9 @@ const MAX_REQUEST_FRAME_BYTES = 1024
 const GRANT_ACK_TIMEOUT = 30_000
 /** How long the new device waits past the expiry for an answer its request is owed. */
 const EXPIRY_GRACE = 30_000
+/** The new device looks the topic up again after this long, doubling up to the maximum. */
+const LOOKUP_FIRST_DELAY = 1000
+const LOOKUP_MAX_DELAY = 30_000
 /** "Used already" answers one link gives, at most. */
 const MAX_GONE_REPLIES = 32
 
@@ -185,8 +188,8 @@ export interface InviteContext {
   profile(): ProfileFields
   /** The rooms a new device receives. */
   rooms(): LinkedRoom[]
-  /** Announces the topic (server side only). */
-  join(topic: Buffer): void
+  /** Announces the topic (server side only); resolves once the announcement is in the DHT. */
+  join(topic: Buffer): Promise<void>
   leave(topic: Buffer): Promise<void>
   streams(): Iterable<PairingStream>
   /** Hands a request to the user; false when nobody listens (the request is then denied). */
@@ -255,11 +258,12 @@ export class InviteHost {
     return this.pending_ && this.pending_.decision === null ? this.pending_.request : null
   }
 
-  start(): void {
-    this.ctx.join(this.keys.topic)
+  /** Announces the invite; resolves once the new device can find this one. */
+  async start(): Promise<void> {
     for (const stream of this.ctx.streams()) this.attach(stream)
     this.timer = setTimeout(() => this.expire(), Math.max(0, this.expiresAt - this.ctx.now()))
     this.timer.unref?.()
+    await this.ctx.join(this.keys.topic)
   }
 
   /** Answers the new device's open of the pairing channel on `stream`. */
@@ -443,8 +447,8 @@ export interface DeviceGrant {
 /** @internal What a link request needs from its node. */
 export interface LinkRequestContext {
   now(): number
-  /** Looks the topic up (client side only). */
-  join(topic: Buffer): void
+  /** Looks the topic up (client side only); the function it returns looks again. */
+  join(topic: Buffer): () => void
   leave(topic: Buffer): Promise<void>
   streams(): Iterable<PairingStream>
 }
@@ -469,6 +473,11 @@ export class LinkRequest {
   private winner: PairingChannel | null = null
   private settled = false
   private timer: NodeJS.Timeout | null = null
+  // Looks the topic up again, with backoff, until a request went out: the approver's
+  // announcement may land just after the first lookup.
+  private lookupTimer: NodeJS.Timeout | null = null
+  private lookupDelay = LOOKUP_FIRST_DELAY
+  private requested = false
   private resolve!: (grant: DeviceGrant) => void
   private reject!: (err: Error) => void
   readonly result: Promise<DeviceGrant>
@@ -491,7 +500,16 @@ export class LinkRequest {
     if (this.ctx.now() >= this.expiresAt) {
       return this.fail(BackspaceError.DEVICE_LINK_EXPIRED('The link has expired; make a new one on the other device'))
     }
-    this.ctx.join(this.keys.topic)
+    const lookup = this.ctx.join(this.keys.topic)
+    const again = () => {
+      if (this.settled || this.requested) return
+      lookup()
+      this.lookupDelay = Math.min(this.lookupDelay * 2, LOOKUP_MAX_DELAY)
+      this.lookupTimer = setTimeout(again, this.lookupDelay)
+      this.lookupTimer.unref?.()
+    }
+    this.lookupTimer = setTimeout(again, this.lookupDelay)
+    this.lookupTimer.unref?.()
     for (const stream of this.ctx.streams()) this.attach(stream)
     this.timer = setTimeout(
       () => this.fail(BackspaceError.DEVICE_LINK_EXPIRED('The link expired before the other device answered')),
@@ -512,6 +530,7 @@ export class LinkRequest {
         const signature = sign(requestSignable(this.keys.id, handshake, this.device.publicKey, this.name), this.device.secretKey)
         ch.send({ type: 'request', device: this.device.publicKey, name: this.name, signature }, this.keys.requestKey)
         this.asked.add(ch)
+        this.requested = true
       },
       onframe: (box, ch) => this.onframe(box, ch),
       onclose: (ch) => {
@@ -538,6 +557,7 @@ export class LinkRequest {
 
   private async stop(): Promise<void> {
     if (this.timer) clearTimeout(this.timer)
+    if (this.lookupTimer) clearTimeout(this.lookupTimer)
     this.timer = null
     for (const channel of this.channels) channel.close()
     this.channels.clear()
@@ -601,6 +621,7 @@ export class LinkRequest {
     if (this.settled) return
     this.settled = true
     if (this.timer) clearTimeout(this.timer)
+    if (this.lookupTimer) clearTimeout(this.lookupTimer)
     this.reject(err)
   }
 }
