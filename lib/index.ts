@@ -62,14 +62,17 @@ export {
   loadAccount
 } from './identity.js'
 export { Devices, type InviteOptions } from './identity/device-manager.js'
+export { accountDevices } from './identity/devices.js'
 export { Room } from './room.js'
 export { isDeviceLink, isInvite, isRelayLink } from './links.js'
+export { LINK_TTL } from './identity/pairing.js'
 export { RelayedRoom, type RelayedRoomStats } from './relayed-room.js'
 export { isMention } from './mentions.js'
 export { compareMessages } from './timeline.js'
 export {
   COMMANDS,
   completeLine,
+  describeDevice,
   parseCommand,
   roomLabel,
   runCommand,

@@ -2,11 +2,12 @@
 // approved or was told about, and the revocations it has seen. Every entry is verified
 // before it counts; the list is kept sealed in the account directory.
 import fs from 'fs/promises'
+import path from 'path'
 import c from 'compact-encoding'
 import b4a from 'b4a'
 import { BackspaceError } from '../errors.js'
-import { seal, unseal, type KeyPair } from '../crypto.js'
-import { fingerprint, replaceAtomic } from '../identity.js'
+import { deriveDeviceRegistryKey, seal, unseal, type KeyPair } from '../crypto.js'
+import { accountDirectory, fingerprint, loadAccountKeys, replaceAtomic, type AccountOptions } from '../identity.js'
 import { decodeStrict, sealedFile, type Encoding } from '../messages.js'
 import type { DeviceInfo } from '../types.js'
 import {
@@ -246,4 +247,19 @@ function tryDecode<T>(decode: (buf: Buffer) => T, buf: Buffer): T | null {
   } catch {
     return null
   }
+}
+
+/**
+ * The devices an account knows, read from its storage without opening a node (so it works
+ * while the account is open elsewhere). Encrypted accounts need their password.
+ */
+export async function accountDevices(storage: string, name: string, opts: AccountOptions = {}): Promise<DeviceInfo[]> {
+  const keys = await loadAccountKeys(storage, name, opts)
+  const registry = new DeviceRegistry({
+    own: keys.certificate,
+    file: path.join(accountDirectory(storage, name), 'devices'),
+    key: deriveDeviceRegistryKey(keys.accountKey)
+  })
+  await registry.load()
+  return registry.list()
 }
