@@ -1,4 +1,5 @@
 import fs from 'fs/promises'
+import { constants as fsConstants } from 'fs'
 import path from 'path'
 import b4a from 'b4a'
 import sodium from 'sodium-universal'
@@ -260,13 +261,22 @@ export async function createAccount(
 ): Promise<void> {
   const dir = accountDirectory(storage, name)
   await fs.mkdir(dir, { recursive: true, mode: 0o700 })
-  const record = await sealKeyFile(keys, keys.certificate.createdAt, await passwordKey(opts.password))
+  const password = await passwordKey(opts.password)
+  let record: KeyFile
+  try {
+    record = await sealKeyFile(keys, keys.certificate.createdAt, password)
+  } finally {
+    if (password) sodium.sodium_memzero(password.key)
+  }
   const file = keyFilePath(storage, name)
   const tmp = await writeTemp(file, c.encode(keyFile, record))
   try {
     // A hard link fails on an existing file: no account is ever replaced, and the file appears
-    // whole or not at all.
-    await fs.link(tmp, file)
+    // whole or not at all. Where links are not supported, an exclusive copy still never replaces.
+    await fs.link(tmp, file).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'EEXIST') throw err
+      return fs.copyFile(tmp, file, fsConstants.COPYFILE_EXCL)
+    })
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw BackspaceError.ACCOUNT_EXISTS(name)
     throw err

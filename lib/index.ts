@@ -466,6 +466,7 @@ export class Backspace extends Resource<NodeEvents>() {
     await Promise.all(this.relayedRooms.map((r) => r.close()))
     if (this.saveTimer) clearTimeout(this.saveTimer)
     await this.saveState()
+    await this.registry?.flush()
     if (this.swarm) await this.swarm.destroy()
     if (this.store) await this.store.close()
     if (this.scratch) await fs.rm(this.scratch, { recursive: true, force: true })

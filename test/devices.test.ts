@@ -621,3 +621,17 @@ test('the registry keeps only what verifies and belongs to the identity', async 
   t.alike(reloaded.list(), registry.list(), 'saved and loaded')
   await expectCode(t, new DeviceRegistry({ own, file, key: randomBytes(32) }).load(), 'CORRUPT_STATE')
 })
+
+test('an approver that closes before answering tells the new device, and its answer fails', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const a = await create(t, testnet)
+  const { link } = await a.devices.invite()
+  const b = await linking(t, testnet, link)
+  const asked = once<[DeviceRequest]>(a, 'device-request')
+  const opening = b.ready()
+  const [req] = await asked
+  t.is(a.devices.pending, req, 'the request waits for an answer')
+  await a.close()
+  await expectCode(t, opening, 'DEVICE_LINK_EXPIRED')
+  await expectCode(t, req.approve(), 'NODE_CLOSED')
+})

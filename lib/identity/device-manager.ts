@@ -61,6 +61,7 @@ export class Devices {
     if (opts.name !== undefined && (typeof opts.name !== 'string' || b4a.byteLength(opts.name) > MAX_DEVICE_NAME_BYTES)) {
       throw BackspaceError.INVALID_ARGUMENT(`a device name is a string of at most ${MAX_DEVICE_NAME_BYTES} bytes`)
     }
+    if (this.closed) throw BackspaceError.NODE_CLOSED()
     const keys = this.ctx.keys()
     const registry = this.ctx.registry()
     const host = new InviteHost(

@@ -190,6 +190,11 @@ export class DeviceRegistry {
     return this.writing
   }
 
+  /** Resolves once every save asked for so far is on disk (or failed). */
+  async flush(): Promise<void> {
+    await this.writing.catch(() => {})
+  }
+
   private view(cert: DeviceCertificate): DeviceInfo {
     return Object.freeze({
       key: cert.device,

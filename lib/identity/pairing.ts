@@ -45,6 +45,8 @@ const LOOKUP_FIRST_DELAY = 1000
 const LOOKUP_MAX_DELAY = 30_000
 /** "Used already" answers one link gives, at most. */
 const MAX_GONE_REPLIES = 32
+/** Bad frames one invite takes before it gives up: a link under attack is a spent link. */
+const MAX_REJECTED = 64
 
 const NS = {
   topic: b4a.from('backspace/device-pairing/topic/v1'),
@@ -205,6 +207,8 @@ interface Pending {
   device: Buffer
   name: string
   decision: Decision | null
+  // Why the invite ended before the user answered; every answer then fails with it.
+  ended: Error | null
   // Resolves when the new device confirms it saved the grant.
   acked: (() => void) | null
   request: DeviceRequest
@@ -278,8 +282,11 @@ export class InviteHost {
     ;(stream as { once?(e: string, fn: () => void): void }).once?.('close', () => this.unpairs.delete(stream))
   }
 
-  /** Ends the invite: the link stops working, and an unanswered request is refused. */
-  async close(): Promise<void> {
+  /**
+   * Ends the invite: the link stops working, and an unanswered request is refused, with
+   * DEVICE_LINK_EXPIRED at expiry and NODE_CLOSED when the node closes.
+   */
+  async close(reason: 'expired' | 'closed' = 'closed'): Promise<void> {
     if (this.closed) return
     this.closed = true
     if (this.timer) clearTimeout(this.timer)
@@ -287,9 +294,11 @@ export class InviteHost {
     this.unpairs.clear()
     const pending = this.pending_
     if (pending && pending.decision === null) {
-      const err = BackspaceError.DEVICE_LINK_EXPIRED('The link expired before the request was answered')
-      pending.decision = { verb: 'deny', result: Promise.reject(err) }
-      pending.decision.result.catch(() => {})
+      pending.ended =
+        reason === 'expired'
+          ? BackspaceError.DEVICE_LINK_EXPIRED('The link expired before the request was answered')
+          : BackspaceError.NODE_CLOSED()
+      // The new device hears that the link is spent, rather than wait for its own expiry.
       pending.channel.send({ type: 'gone' }, this.keys.replyKey)
     }
     pending?.acked?.()
@@ -300,7 +309,7 @@ export class InviteHost {
   }
 
   private expire(): void {
-    void this.close()
+    void this.close('expired')
   }
 
   private accept(stream: PairingStream, id: Buffer): void {
@@ -347,6 +356,7 @@ export class InviteHost {
   private reject(channel: PairingChannel): void {
     this.rejected++
     channel.close()
+    if (this.rejected >= MAX_REJECTED) void this.close()
   }
 
   private ask(channel: PairingChannel, device: Buffer, name: string): void {
@@ -357,12 +367,13 @@ export class InviteHost {
       approve: () => this.decide('approve') as Promise<DeviceInfo>,
       deny: () => this.decide('deny') as Promise<void>
     })
-    this.pending_ = { channel, device, name, decision: null, acked: null, request }
+    this.pending_ = { channel, device, name, decision: null, ended: null, acked: null, request }
     if (!this.ctx.request(request)) void request.deny()
   }
 
   private decide(verb: 'approve' | 'deny'): Promise<DeviceInfo | void> {
     const pending = this.pending_!
+    if (pending.ended) return Promise.reject(pending.ended)
     if (pending.decision) {
       if (pending.decision.verb === verb) return pending.decision.result
       return Promise.reject(BackspaceError.NOT_ALLOWED(`The request was already ${pending.decision.verb === 'approve' ? 'approved' : 'denied'}`))
