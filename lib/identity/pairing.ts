@@ -301,7 +301,8 @@ export class InviteHost {
       // The new device hears that the link is spent, rather than wait for its own expiry.
       pending.channel.send({ type: 'gone' }, this.keys.replyKey)
     }
-    pending?.acked?.()
+    // Closing the channels also ends a wait for the new device's confirmation, as failed.
+    pending?.channel.close()
     for (const channel of this.channels) channel.close()
     this.channels.clear()
     this.ctx.ended(this)
@@ -408,8 +409,11 @@ export class InviteHost {
           resolve(!pending.channel.closed)
         }
       })
-      // Kept before it is sent: a device that may hold a certificate must be listed, to be revocable.
-      this.ctx.registry.add(certificate)
+      // Kept before it is sent: a device that may hold a certificate must be listed, to be
+      // revocable. A key listed already (a revoked device coming back) gets no new certificate.
+      if (!this.ctx.registry.add(certificate)) {
+        throw BackspaceError.DEVICE_LINK_FAILED('This device key is listed already, or the device list is full')
+      }
       const info = this.ctx.registry.info(pending.device)!
       pending.channel.send(
         {
