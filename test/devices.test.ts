@@ -635,3 +635,24 @@ test('an approver that closes before answering tells the new device, and its ans
   await expectCode(t, opening, 'DEVICE_LINK_EXPIRED')
   await expectCode(t, req.approve(), 'NODE_CLOSED')
 })
+
+test('a request with a key the identity already lists gets no second certificate', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const a = await create(t, testnet)
+  const { link } = await a.devices.invite()
+  const parsed = parseDeviceLink(link)
+  const keys = derivePairingKeys(parsed.secret)
+  const conn = await rawPeer(t, testnet, keys.topic)
+  const hh = conn.handshakeHash!
+  const ch = rawChannel(conn, pairingChannelId(parsed.secret, hh))
+  t.ok(await ch.opened)
+  // A listed key: this node's own device, whose secret the test can reach.
+  const own = a.deviceKeys.keyPair
+  const signature = sign(requestSignable(keys.id, hh, own.publicKey, ''), own.secretKey)
+  const asked = once<[DeviceRequest]>(a, 'device-request')
+  ch.send(sealed({ type: 'request', device: own.publicKey, name: '', signature }, keys.requestKey))
+  const [req] = await asked
+  await expectCode(t, req.approve(), 'DEVICE_LINK_FAILED')
+  t.is((await a.devices.list()).length, 1, 'the list is unchanged')
+  t.is(ch.frames.length, 0, 'no grant was sent')
+})
