@@ -414,30 +414,55 @@ export function decodeMessageBlock(block: Buffer): DecodedBlock {
 }
 
 // ---------------------------------------------------------------------------
-// Key file: one account's identity on disk
+// Key file: one account's identity and device on disk
 // ---------------------------------------------------------------------------
 
+/**
+ * The key file. Its public part (identity key, creation time, whether the device is linked)
+ * is readable without the password; the secret part is sealed with a password-derived key,
+ * or kept in a 0600 file without one.
+ */
 export interface KeyFile {
+  /**
+   * 1: the secret is the 32-byte identity seed alone, as written before devices existed.
+   * 2: the secret is an encoded `AccountSecrets`. Only version 2 is written.
+   */
+  version: 1 | 2
   publicKey: Buffer
   createdAt: number
-  /** Set when the seed is encrypted with a password. */
+  /** This storage holds a linked device: its secret has no identity seed. Always false in v1. */
+  linked: boolean
+  /** Set when the secret is encrypted with a password. */
   encrypted: {
     salt: Buffer
     opslimit: number
     memlimit: number
     box: Buffer
   } | null
-  /** The plain 32-byte seed, present only when `encrypted` is null. */
-  seed: Buffer | null
+  /** The secret in the clear, present only when `encrypted` is null. */
+  secret: Buffer | null
 }
 
-const KEY_FILE_VERSION = 1
+/** What a v2 key file keeps secret. */
+export interface AccountSecrets {
+  /** The identity seed (the phrase's entropy) on a primary device; null on a linked one. */
+  identitySeed: Buffer | null
+  /** This device's own key pair seed: random, made once per storage. */
+  deviceSeed: Buffer
+  /** Shared by every device of the account; never leaves the account's devices. */
+  accountKey: Buffer
+  /** This device's certificate, as encoded by `deviceCertificate`. */
+  certificate: Buffer
+}
+
+const KEY_FILE_VERSION = 2
 const KEY_FLAG_ENCRYPTED = 1
+const KEY_FLAG_LINKED = 2
 
 export const keyFile: Encoding<KeyFile> = {
   preencode(state, k) {
     c.uint.preencode(state, KEY_FILE_VERSION)
-    c.uint.preencode(state, k.encrypted ? KEY_FLAG_ENCRYPTED : 0)
+    c.uint.preencode(state, keyFlags(k))
     c.fixed32.preencode(state, k.publicKey)
     c.uint.preencode(state, k.createdAt)
     if (k.encrypted) {
@@ -446,12 +471,12 @@ export const keyFile: Encoding<KeyFile> = {
       c.uint.preencode(state, k.encrypted.memlimit)
       c.buffer.preencode(state, k.encrypted.box)
     } else {
-      c.fixed32.preencode(state, requireSeed(k))
+      c.buffer.preencode(state, requireSecret(k))
     }
   },
   encode(state, k) {
     c.uint.encode(state, KEY_FILE_VERSION)
-    c.uint.encode(state, k.encrypted ? KEY_FLAG_ENCRYPTED : 0)
+    c.uint.encode(state, keyFlags(k))
     c.fixed32.encode(state, k.publicKey)
     c.uint.encode(state, k.createdAt)
     if (k.encrypted) {
@@ -460,29 +485,71 @@ export const keyFile: Encoding<KeyFile> = {
       c.uint.encode(state, k.encrypted.memlimit)
       c.buffer.encode(state, k.encrypted.box)
     } else {
-      c.fixed32.encode(state, requireSeed(k))
+      c.buffer.encode(state, requireSecret(k))
     }
   },
   decode(state) {
     const version = c.uint.decode(state)
-    if (version !== KEY_FILE_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`key file v${version}`)
+    if (version !== 1 && version !== KEY_FILE_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`key file v${version}`)
     const flags = c.uint.decode(state)
     const publicKey = c.fixed32.decode(state)
     const createdAt = c.uint.decode(state)
+    const linked = version === 2 && (flags & KEY_FLAG_LINKED) !== 0
+    const head = { version, publicKey, createdAt, linked } as const
     if (flags & KEY_FLAG_ENCRYPTED) {
       const salt = requireBuffer(c.buffer.decode(state))
       const opslimit = c.uint.decode(state)
       const memlimit = c.uint.decode(state)
       const box = requireBuffer(c.buffer.decode(state))
-      return { publicKey, createdAt, encrypted: { salt, opslimit, memlimit, box }, seed: null }
+      return { ...head, encrypted: { salt, opslimit, memlimit, box }, secret: null }
     }
-    return { publicKey, createdAt, encrypted: null, seed: c.fixed32.decode(state) }
+    // v1 kept the bare seed; v2 keeps the encoded secrets, whatever their length.
+    const secret = version === 1 ? c.fixed32.decode(state) : requireBuffer(c.buffer.decode(state))
+    return { ...head, encrypted: null, secret }
   }
 }
 
-function requireSeed(k: KeyFile): Buffer {
-  if (!k.seed) throw BackspaceError.INVALID_ARGUMENT('An unencrypted key file needs its seed')
-  return k.seed
+function keyFlags(k: KeyFile): number {
+  return (k.encrypted ? KEY_FLAG_ENCRYPTED : 0) | (k.linked ? KEY_FLAG_LINKED : 0)
+}
+
+function requireSecret(k: KeyFile): Buffer {
+  if (!k.secret) throw BackspaceError.INVALID_ARGUMENT('An unencrypted key file needs its secret')
+  return k.secret
+}
+
+const SECRETS_VERSION = 1
+const SECRETS_FLAG_IDENTITY = 1
+
+export const accountSecrets: Encoding<AccountSecrets> = {
+  preencode(state, s) {
+    c.uint.preencode(state, SECRETS_VERSION)
+    c.uint.preencode(state, s.identitySeed ? SECRETS_FLAG_IDENTITY : 0)
+    if (s.identitySeed) c.fixed32.preencode(state, s.identitySeed)
+    c.fixed32.preencode(state, s.deviceSeed)
+    c.fixed32.preencode(state, s.accountKey)
+    c.buffer.preencode(state, s.certificate)
+  },
+  encode(state, s) {
+    c.uint.encode(state, SECRETS_VERSION)
+    c.uint.encode(state, s.identitySeed ? SECRETS_FLAG_IDENTITY : 0)
+    if (s.identitySeed) c.fixed32.encode(state, s.identitySeed)
+    c.fixed32.encode(state, s.deviceSeed)
+    c.fixed32.encode(state, s.accountKey)
+    c.buffer.encode(state, s.certificate)
+  },
+  decode(state) {
+    const version = c.uint.decode(state)
+    if (version !== SECRETS_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`account secrets v${version}`)
+    const flags = c.uint.decode(state)
+    const identitySeed = flags & SECRETS_FLAG_IDENTITY ? c.fixed32.decode(state) : null
+    const deviceSeed = c.fixed32.decode(state)
+    const accountKey = c.fixed32.decode(state)
+    const certificate = requireBuffer(c.buffer.decode(state))
+    // Fields a newer build appends are skipped.
+    state.start = state.end
+    return { identitySeed, deviceSeed, accountKey, certificate }
+  }
 }
 
 function requireBuffer(b: Buffer | null): Buffer {

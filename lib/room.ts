@@ -110,7 +110,12 @@ export interface RoomExtension {
   readonly kinds: ReadonlySet<number>
   /** Only devices of this node's identity may write to the log. */
   readonly ownIdentityOnly: boolean
-  onrecord(record: MessageRecord, meta: { id: string; author: Buffer; device: Buffer; emit: boolean }): void
+  onrecord(
+    record: MessageRecord,
+    meta: { id: string; author: Buffer; device: Buffer; certificate: DeviceCertificate | null; emit: boolean }
+  ): void
+  /** A verified revocation of one of the identity's devices was read. */
+  onrevocation?(revocation: DeviceRevocation): void
 }
 
 /** @internal The device a room writes as. */
@@ -824,7 +829,7 @@ export class Room extends Resource<RoomEvents>() {
       if (record.type === MessageType.REVOKE) {
         this.onRevokeRecord(record, body.author)
       } else if (this.ctx.extension?.kinds.has(record.type)) {
-        this.ctx.extension.onrecord(record, { id, author: body.author, device, emit })
+        this.ctx.extension.onrecord(record, { id, author: body.author, device, certificate: body.certificate ?? null, emit })
       } else if (record.type !== MessageType.PROFILE) {
         // A kind from a newer build: skipped and counted, never fatal.
         this.reject('unknown-kind', BackspaceError.UNSUPPORTED_VERSION(`record kind ${record.type}`), feed, index)
@@ -888,6 +893,7 @@ export class Room extends Resource<RoomEvents>() {
     const hex = revocation.device.toString('hex')
     this.revocationCarried.set(hex, Math.max(this.revocationCarried.get(hex) ?? 0, record.timestamp))
     this.revoke(revocation, cuts)
+    this.ctx.extension?.onrevocation?.(revocation)
   }
 
   // Records a revocation and withdraws what the device wrote after it.

@@ -14,6 +14,8 @@ import {
   listAccounts,
   runCommand,
   type BackspaceOptions,
+  type DeviceInfo,
+  type DeviceRequest,
   type Message,
   type Profile,
   type Room,
@@ -21,6 +23,8 @@ import {
 } from '../lib/index.js'
 import type {
   ChatView,
+  DeviceRequestView,
+  DeviceView,
   ErrorView,
   Events,
   IdentityView,
@@ -56,6 +60,10 @@ export interface SessionOptions {
   password?: string
   incognito?: boolean
   bootstrap?: BackspaceOptions['bootstrap']
+  /** --link: make the account a new device of an identity; the page shows the fingerprint. */
+  link?: string
+  /** --device-name: this device's label in device lists. */
+  deviceName?: string
 }
 
 // How often the status bar's connection count is sampled: the node has no event for it.
@@ -89,6 +97,8 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
   private lastError: ErrorView | null = null
   private status: StatusView = { connections: 0, peers: 0 }
   private closing: Promise<void> | null = null
+  // The device request the page is asked about, until it is answered.
+  private request_: DeviceRequest | null = null
   // Listeners on the node and each room, removed on close.
   private readonly detachers = new Map<object, () => void>()
   private readonly handlers: Record<RequestType, Handler>
@@ -104,6 +114,10 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       'setup-create': async (args) => this.create(args),
       'setup-open': async (args) => this.openAccount(args),
       'setup-incognito': async () => this.open({ incognito: true }),
+      'setup-link': async (args) => this.link(args),
+      'setup-cancel': async () => this.cancelLink(),
+      'device-answer': async (args) => this.answerDevice(args),
+      devices: async () => (await this.chatNode().devices.list()).map(deviceView),
       messages: async (args) => this.messages(args),
       line: async (args) => this.line(args),
       complete: async (args) => this.complete(args),
@@ -130,6 +144,14 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     // Validates the name the way the library does.
     new Backspace({ storage: options.storage, account })
     const session = new DesktopSession(options, 'setup')
+    if (options.link !== undefined) {
+      // The page must be up to show the fingerprint: the link waits there, not here.
+      await session.refreshSetup(account)
+      session
+        .open({ account, password: options.password, link: options.link, deviceName: options.deviceName })
+        .catch(() => {}) // the state carries the error to the page
+      return session
+    }
     if (await accountExists(options.storage, account)) {
       if (options.password || !(await accountIsEncrypted(options.storage, account))) {
         await session.open({ account, password: options.password })
@@ -159,10 +181,12 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
   }
 
   state(): StateView {
+    const linking = this.phase === 'opening' ? (this.node?.linking ?? null) : null
     return {
       phase: this.phase,
       setup: this.phase === 'setup' || this.phase === 'unlock' ? this.setup : null,
       chat: this.phase === 'chat' ? this.chatView() : null,
+      linking: linking && { fingerprint: linking.fingerprint, expiresAt: linking.expiresAt },
       error: this.lastError
     }
   }
@@ -237,21 +261,69 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     return this.state()
   }
 
+  private async link(args: Args): Promise<StateView> {
+    this.inPhase('setup', 'unlock')
+    const account = this.options.account ?? optionalString(args, 'account') ?? this.setup!.account
+    if (await accountExists(this.options.storage!, account)) {
+      throw BackspaceError.ACCOUNT_EXISTS(`Account "${account}" exists; link the new device into another account`)
+    }
+    await this.open({
+      account,
+      password: this.options.password ?? choosePassword(args),
+      link: requiredString(args, 'link'),
+      deviceName: optionalString(args, 'deviceName') || this.options.deviceName
+    })
+    return this.state()
+  }
+
+  /** Closes a node that waits for approval; its open fails with NODE_CLOSED. */
+  private async cancelLink(): Promise<{}> {
+    if (this.phase !== 'opening' || !this.node?.linking) {
+      throw new ShellError('WRONG_PHASE', 'No device link is waiting')
+    }
+    await this.node.close()
+    return {}
+  }
+
+  private async answerDevice(args: Args): Promise<{ device: DeviceView | null }> {
+    this.chatNode()
+    const approve = args['approve']
+    if (typeof approve !== 'boolean') throw new ShellError('BAD_REQUEST', 'approve must be true or false')
+    const request = this.request_
+    if (!request) throw new ShellError('BAD_REQUEST', 'No device is waiting for an answer')
+    try {
+      if (!approve) {
+        await request.deny()
+        return { device: null }
+      }
+      return { device: deviceView(await request.approve()) }
+    } finally {
+      this.endRequest(request)
+    }
+  }
+
+  private endRequest(request: DeviceRequest): void {
+    if (this.request_ !== request) return
+    this.request_ = null
+    this.broadcast('device-request', null)
+  }
+
   /** Opens the node; on failure the page stays on its screen and shows why. */
   private async open(opts: BackspaceOptions): Promise<StateView> {
     if (this.phase === 'opening' || this.phase === 'chat') {
       throw new ShellError('WRONG_PHASE', 'A node is already open or opening')
     }
     const back = this.phase
-    this.phase = 'opening'
-    this.lastError = null
-    this.broadcast('state', this.state())
+    // Made before the state goes out: a linking node's fingerprint is part of it.
     const node = new Backspace({
       storage: this.options.storage,
       bootstrap: this.options.bootstrap,
       ...opts
     })
     this.node = node
+    this.phase = 'opening'
+    this.lastError = null
+    this.broadcast('state', this.state())
     try {
       await node.ready()
     } catch (err) {
@@ -296,15 +368,28 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     const onUnread = (room: string, counts: UnreadCounts) =>
       this.broadcast('unread', { room, unread: counts.unread, mentions: counts.mentions })
     node.on('unread', onUnread)
+    const onDeviceRequest = (request: DeviceRequest) => {
+      this.request_ = request
+      this.broadcast('device-request', requestView(request))
+    }
+    const onDevices = (devices: DeviceInfo[]) => {
+      // Answered another way (/device approve in the composer): the page's question is moot.
+      if (this.request_ && node.devices.pending !== this.request_) this.endRequest(this.request_)
+      this.broadcast('devices', devices.map(deviceView))
+    }
     node.on('room-add', onAdd)
     node.on('room-remove', onRemove)
     node.on('profile', onProfile)
+    node.on('device-request', onDeviceRequest)
+    node.on('device-update', onDevices)
     const onConnections = () => this.updateStatus()
     node.on('connections', onConnections)
     this.detachers.set(node, () => {
       node.off('room-add', onAdd)
       node.off('room-remove', onRemove)
       node.off('profile', onProfile)
+      node.off('device-request', onDeviceRequest)
+      node.off('device-update', onDevices)
       node.off('connections', onConnections)
       node.off('unread', onUnread)
     })
@@ -412,6 +497,8 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     const node = this.chatNode()
     const room = this.optionalRoom(args)
     const result = await runCommand(node, requiredString(args, 'text'), { room })
+    // /device approve or deny answered the request the page shows.
+    if (this.request_ && node.devices.pending !== this.request_) this.endRequest(this.request_)
     // After this answer has gone out: closing the shell closes the page's socket too.
     if (result.quit) setImmediate(() => this.emit('quit'))
     return {
@@ -486,6 +573,22 @@ export function roomView(room: Room, counts: UnreadCounts): RoomView {
     unread: counts.unread,
     mentions: counts.mentions
   }
+}
+
+export function deviceView(d: DeviceInfo): DeviceView {
+  return {
+    key: d.key.toString('hex'),
+    fingerprint: d.fingerprint,
+    name: d.name,
+    createdAt: d.createdAt,
+    primary: d.primary,
+    current: d.current,
+    revoked: d.revoked
+  }
+}
+
+function requestView(r: DeviceRequest): DeviceRequestView {
+  return { key: r.key.toString('hex'), fingerprint: r.fingerprint, name: r.name }
 }
 
 export function errorView(err: unknown): ErrorView {
