@@ -34,9 +34,9 @@ import {
 import { createSwarm, parseBootstrap, type BootstrapNode } from './network.js'
 import { Resource } from './resource.js'
 import { isInvite, isRelayLink, parseInvite, parseRelayLink } from './links.js'
-import { Room, type RoomContext, type RoomDevice } from './room.js'
+import { Room, type RoomContext, type RoomDevice } from './room/room.js'
 import { certifyDevice, generateDeviceKeyPair } from './identity/device.js'
-import { RelayedRoom, type RelayContext } from './relayed-room.js'
+import { RelayedRoom, type RelayContext } from './room/relayed.js'
 import type { CreateRoomOptions, JoinOptions, Profile } from './types.js'
 
 export { BackspaceError, ERROR_CODES, isBackspaceError, type ErrorCode } from './errors.js'
@@ -50,9 +50,9 @@ export {
   saveAccount,
   loadAccount
 } from './identity.js'
-export { Room } from './room.js'
+export { Room } from './room/room.js'
 export { isInvite, isRelayLink } from './links.js'
-export { RelayedRoom, type RelayedRoomStats } from './relayed-room.js'
+export { RelayedRoom, type RelayedRoomStats } from './room/relayed.js'
 export { isMention } from './mentions.js'
 export { compareMessages } from './timeline.js'
 export {

@@ -4,7 +4,7 @@ import { create, createLocalTestnet, once, receive, waitForPeers } from './helpe
 import { expectCode } from './helpers/expect.js'
 import { ApplyStage, type MessageInput, type OpInput } from '../lib/room/apply.js'
 import { MessageType, type MessageRecord } from '../lib/messages.js'
-import { parseMessageId } from '../lib/feed.js'
+import { parseMessageId } from '../lib/room/feed.js'
 import type { Backspace, Message, Room } from '../lib/index.js'
 
 // A hostile member's modified client: it appends whatever records it likes to its own core.

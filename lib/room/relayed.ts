@@ -1,6 +1,6 @@
 import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
-import { deriveRelayKeys } from './crypto.js'
+import { deriveRelayKeys } from '../crypto.js'
 import {
   MAX_LENGTH_MARKS,
   RoomKind,
@@ -8,10 +8,10 @@ import {
   type LengthMark,
   type RoomState,
   type WriterAnnouncement
-} from './messages.js'
-import { relayLinkOf } from './links.js'
-import { Resource } from './resource.js'
-import { Pairings, RoomChannel } from './writer-discovery.js'
+} from '../messages.js'
+import { relayLinkOf } from '../links.js'
+import { Resource } from '../resource.js'
+import { Pairings, RoomChannel } from './channel.js'
 
 const MAX_WRITERS = 1024
 

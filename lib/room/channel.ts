@@ -1,7 +1,7 @@
 import c from 'compact-encoding'
 import Protomux from 'protomux'
-import { seal, unseal } from './crypto.js'
-import { BackspaceError } from './errors.js'
+import { seal, unseal } from '../crypto.js'
+import { BackspaceError } from '../errors.js'
 import {
   announcement,
   channelEnvelope,
@@ -13,7 +13,7 @@ import {
   type LiveBlock,
   type Presence,
   type WriterAnnouncement
-} from './messages.js'
+} from '../messages.js'
 
 export const PROTOCOL = 'backspace/room/v1'
 

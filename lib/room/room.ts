@@ -1,7 +1,7 @@
 import b4a from 'b4a'
 import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
-import { BackspaceError } from './errors.js'
+import { BackspaceError } from '../errors.js'
 import {
   deriveRoomKeys,
   deriveWriterKeyPair,
@@ -11,7 +11,7 @@ import {
   verify,
   type KeyPair,
   type RoomKeys
-} from './crypto.js'
+} from '../crypto.js'
 import { Feed, messageId, messageId16, parseMessageId } from './feed.js'
 import {
   certificateId,
@@ -21,10 +21,10 @@ import {
   verifyRevocation,
   type DeviceCertificate,
   type DeviceRevocation
-} from './identity/device.js'
-import { ApplyStage, opKindOf } from './room/apply.js'
-import { fingerprint, type Identity } from './identity.js'
-import { isMention } from './mentions.js'
+} from '../identity/device.js'
+import { ApplyStage, opKindOf } from './apply.js'
+import { fingerprint, type Identity } from '../identity.js'
+import { isMention } from '../mentions.js'
 import {
   decodeMessageBlock,
   encodeBlockBody,
@@ -46,9 +46,9 @@ import {
   type ProfileFields,
   type RoomState,
   type WriterAnnouncement
-} from './messages.js'
-import { inviteLink, relayLinkOf } from './links.js'
-import { Resource } from './resource.js'
+} from '../messages.js'
+import { inviteLink, relayLinkOf } from '../links.js'
+import { Resource } from '../resource.js'
 import type {
   Member,
   Message,
@@ -60,8 +60,8 @@ import type {
   RoomKindName,
   RoomStats,
   SendOptions
-} from './types.js'
-import { Pairings, RoomChannel } from './writer-discovery.js'
+} from '../types.js'
+import { Pairings, RoomChannel } from './channel.js'
 
 /** Members beyond this many writer cores are ignored, so a hostile member cannot exhaust us. */
 export const MAX_WRITERS = 1024

@@ -1,6 +1,6 @@
-import { BackspaceError } from './errors.js'
+import { BackspaceError } from '../errors.js'
 import type Hypercore from 'hypercore'
-import { MAX_HOLES, type FeedState } from './messages.js'
+import { MAX_HOLES, type FeedState } from '../messages.js'
 
 /**
  * One writer core in a room, this node's own or a member's, and how far this node has read,
