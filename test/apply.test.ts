@@ -234,7 +234,7 @@ test('a deleted message leaves memory and, once its block holds nothing else, th
   // Both peers clear the block: the writer's own copy and the reader's.
   const blockIndex = 1
   for (const room of [ra, rb]) {
-    const feeds = (room as unknown as { feeds: Map<string, { idPrefix: string; holes: Set<number>; core: { has(i: number): Promise<boolean> } }> }).feeds
+    const feeds = (room as unknown as { writers: { values(): Iterable<{ idPrefix: string; holes: Set<number>; core: { has(i: number): Promise<boolean> } }> } }).writers
     const feed = [...feeds.values()].find((f) => doomed.id.startsWith(f.idPrefix))!
     // The clear runs in the background; B may also fetch the block after the delete arrived.
     for (let i = 0; i < 200 && (!feed.holes.has(blockIndex) || (await feed.core.has(blockIndex))); i++) {

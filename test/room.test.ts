@@ -186,7 +186,7 @@ test('joining a room with a long history fetches about a page per writer', async
 type Core = { length: number; has(i: number): Promise<boolean> }
 
 function remoteCore(room: unknown): Core {
-  const feeds = (room as { feeds: Map<string, { local: boolean; core: Core }> }).feeds
+  const feeds = (room as { writers: { values(): Iterable<{ local: boolean; core: Core }> } }).writers
   return [...feeds.values()].find((f) => !f.local)!.core
 }
 

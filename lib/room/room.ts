@@ -48,7 +48,7 @@ import {
   type WriterAnnouncement
 } from '../messages.js'
 import { inviteLink, relayLinkOf } from '../links.js'
-import { Resource } from '../resource.js'
+import { backgroundError, Resource } from '../resource.js'
 import type {
   Member,
   Message,
@@ -61,10 +61,10 @@ import type {
   RoomStats,
   SendOptions
 } from '../types.js'
-import { Pairings, RoomChannel } from './channel.js'
+import { RoomChannels, type RoomChannel, type Stream } from './channel.js'
+import { clearExpired } from './expiry.js'
+import { WriterSet } from './writers.js'
 
-/** Members beyond this many writer cores are ignored, so a hostile member cannot exhaust us. */
-export const MAX_WRITERS = 1024
 export const MAX_PAGE = 1000
 // Live blocks are requested this many at a time per writer.
 const FETCH_WINDOW = 512
@@ -167,7 +167,7 @@ export class Room extends Resource<RoomEvents>() {
   private readonly writerKeyPair: KeyPair
   // The persisted feed records to restore on open, consumed by _open.
   private restore: FeedState[]
-  private readonly feeds = new Map<string, Feed>()
+  private readonly writers: WriterSet<Feed>
   private own: Feed | null = null
   // The apply stage: the only place where verified records become messages and their state.
   private readonly apply: ApplyStage
@@ -181,10 +181,8 @@ export class Room extends Resource<RoomEvents>() {
   private readonly revocationCarried = new Map<string, number>()
   // Certificates of devices seen writing, by device key hex, to check revocations against.
   private readonly deviceCertificates = new Map<string, DeviceCertificate>()
-  private readonly channels = new Set<RoomChannel>()
+  private readonly channels: RoomChannels
   private readonly members_ = new Map<string, MemberState>()
-  // Per connection, the function that stops answering the peer's opens of this room's channel.
-  private readonly pairings = new Pairings()
   // The sequence number of this node's next message (not block) in the room.
   private nextSeq = 0
   // Own timestamps never go backwards, even if the clock does.
@@ -221,6 +219,37 @@ export class Room extends Resource<RoomEvents>() {
       delivered: 0,
       ownBlocks: 0
     }
+    this.channels = new RoomChannels(
+      { channelId: this.keys.channelId, channelKey: this.keys.channelKey, memberKey: this.keys.memberKey },
+      () => !this.closing && this.own !== null,
+      this.stats,
+      {
+        open: (channel) => {
+          channel.announce(this.writers.announcements())
+          this.sendPresence(channel)
+          this.emit('peer-add', channel.remotePublicKey)
+        },
+        close: (channel) => {
+          for (const member of this.members_.values()) {
+            if (member.channels.delete(channel) && member.channels.size === 0) {
+              this.emit('member-update', this.memberView(member))
+            }
+          }
+          this.emit('peer-remove', channel.remotePublicKey)
+        },
+        writers: (writers) => this.writers.onAnnouncement(writers),
+        live: (live) => this.onLive(live),
+        presence: (p, channel) => this.onPresence(p, channel)
+      }
+    )
+    this.writers = new WriterSet<Feed>(this.channels, this.stats, {
+      open: (key) => this.openRemoteFeed(key, null),
+      announced: (feed) => this.pump(feed),
+      added: (feeds) => {
+        for (const feed of feeds) this.emit('writer-add', feed.key)
+        ctx.changed()
+      }
+    })
     const self = this.member(ctx.identity.publicKey)
     self.profile = ctx.profile()
   }
@@ -274,7 +303,7 @@ export class Room extends Resource<RoomEvents>() {
       this.openRemoteFeed(state.key, state)
     }
     this.restore = []
-    await Promise.all([...this.feeds.values()].map((f) => f.core.ready()))
+    await Promise.all([...this.writers.values()].map((f) => f.core.ready()))
 
     if (ownCore.length > 0) {
       const last = await ownCore.get(ownCore.length - 1, { wait: false }).catch(() => null)
@@ -294,27 +323,20 @@ export class Room extends Resource<RoomEvents>() {
 
     this.ctx.join(this.topic)
     for (const stream of this.ctx.streams()) this.attach(stream)
-    for (const feed of this.feeds.values()) if (!feed.local) this.pump(feed)
+    for (const feed of this.writers.values()) if (!feed.local) this.pump(feed)
   }
 
   override async _close(): Promise<void> {
     const closed = BackspaceError.ROOM_CLOSED()
     for (const pending of this.batch) pending.reject(closed)
     this.batch = []
-    for (const feed of this.feeds.values()) if (feed.catchUp) clearTimeout(feed.catchUp)
-    this.pairings.clear()
-    for (const channel of this.channels) channel.close()
-    this.channels.clear()
+    for (const feed of this.writers.values()) if (feed.catchUp) clearTimeout(feed.catchUp)
+    this.channels.close()
     await this.appending
     if (this.pruning) await this.pruning.catch(() => {})
     await this.ctx.leave(this.topic)
-    if (this.forget) {
-      // Leaving deletes what this node stored for the room.
-      for (const feed of this.feeds.values()) {
-        if (feed.core.length > 0) await feed.core.clear(0, feed.core.length).catch(() => {})
-      }
-    }
-    await Promise.all([...this.feeds.values()].map((f) => f.core.close().catch(() => {})))
+    // Leaving deletes what this node stored for the room.
+    await this.writers.close(this.forget)
     this.ctx.closed(this, this.forget)
   }
 
@@ -614,7 +636,7 @@ export class Room extends Resource<RoomEvents>() {
 
   private onLive(live: LiveBlock): void {
     if (this.closing) return
-    const feed = this.feeds.get(live.key.toString('hex'))
+    const feed = this.writers.get(live.key.toString('hex'))
     // Only for a writer whose owner Hypercore has confirmed, and only what is not yet seen:
     // a member cannot slip a block into someone else's core or ahead of its real one.
     if (!feed || feed.local || feed.owner === null || live.index < feed.floor) return
@@ -906,7 +928,7 @@ export class Room extends Resource<RoomEvents>() {
 
   private pastCut(m: Message, entry: RevokedDevice): boolean {
     for (const [core, length] of entry.cuts) {
-      const feed = this.feeds.get(core)
+      const feed = this.writers.get(core)
       if (feed && m.id.startsWith(feed.idPrefix) && (feed.blockOf(m.seq) ?? -1) >= length) return true
     }
     return false
@@ -915,7 +937,7 @@ export class Room extends Resource<RoomEvents>() {
   // This node's view of where a device's cores in this room end.
   private cutsOf(device: Buffer): Map<string, number> {
     const cuts = new Map<string, number>()
-    for (const feed of this.feeds.values()) {
+    for (const feed of this.writers.values()) {
       if (feed.owner && b4a.equals(feed.owner, device)) cuts.set(feed.hex, feed.core.length)
     }
     return cuts
@@ -944,7 +966,7 @@ export class Room extends Resource<RoomEvents>() {
    * index, so a joiner fetches about a page per writer, never the whole history.
    */
   private async loadHistory(limit: number, before: Message | null, localOnly: boolean): Promise<void> {
-    await Promise.all([...this.feeds.values()].map((f) => this.loadFeedHistory(f, limit, before, localOnly)))
+    await Promise.all([...this.writers.values()].map((f) => this.loadFeedHistory(f, limit, before, localOnly)))
   }
 
   private async loadFeedHistory(
@@ -1072,41 +1094,10 @@ export class Room extends Resource<RoomEvents>() {
   // -------------------------------------------------------------------------
 
   /** @internal Opens the room's channel on a new connection. */
-  attach(stream: object & { remotePublicKey: Buffer; publicKey: Buffer }): void {
+  attach(stream: Stream): void {
     // Called from _open too, before `opened` is set: a room joined on an existing connection
     // must open its channel there, or members already connected would never meet in it.
-    if (this.closing || this.own === null) return
-    this.pairings.add(stream, this.keys.channelId, () => this.attach(stream))
-    RoomChannel.open(
-      stream,
-      { channelId: this.keys.channelId, channelKey: this.keys.channelKey, memberKey: this.keys.memberKey },
-      {
-        onopen: (channel) => {
-          if (this.closing) return channel.close()
-          this.channels.add(channel)
-          this.stats.peers = this.channels.size
-          channel.announce(this.announcements())
-          this.sendPresence(channel)
-          this.emit('peer-add', channel.remotePublicKey)
-        },
-        onclose: (channel) => {
-          if (!this.channels.delete(channel)) return
-          this.stats.peers = this.channels.size
-          for (const member of this.members_.values()) {
-            if (member.channels.delete(channel) && member.channels.size === 0) {
-              this.emit('member-update', this.memberView(member))
-            }
-          }
-          this.emit('peer-remove', channel.remotePublicKey)
-        },
-        onpresence: (p, channel) => this.onPresence(p, channel),
-        onwriters: (writers) => this.onWriters(writers),
-        onlive: (live) => this.onLive(live),
-        onbadannouncement: () => {
-          this.stats.badAnnouncements++
-        }
-      }
-    )
+    this.channels.attach(stream)
   }
 
   // -------------------------------------------------------------------------
@@ -1153,7 +1144,6 @@ export class Room extends Resource<RoomEvents>() {
   // A member proves who it is on this connection: the signature covers the connection's
   // Noise key, so a presence cannot be replayed by anyone else.
   private onPresence(p: Presence, channel: RoomChannel): void {
-    if (this.closing || !this.channels.has(channel)) return
     const signable = presenceSignable(this.keys.id, channel.remotePublicKey, encodeProfile(p.profile))
     const signer = this.signerOf({ author: p.author, certificate: p.certificate ?? null, seq: 0, records: [] })
     if (signer === null || this.revoked.has(signer.toString('hex')) || !verify(p.signature, signable, signer)) {
@@ -1171,34 +1161,6 @@ export class Room extends Resource<RoomEvents>() {
     this.emit('member-update', this.memberView(member))
   }
 
-  private announcements(feeds: Iterable<Feed> = this.feeds.values()): WriterAnnouncement[] {
-    const out: WriterAnnouncement[] = []
-    for (const f of feeds) out.push({ key: f.key, length: f.core.length, start: f.floor })
-    return out
-  }
-
-  private onWriters(writers: WriterAnnouncement[]): void {
-    if (this.closing) return
-    const added: Feed[] = []
-    for (const w of writers) {
-      let feed = this.feeds.get(w.key.toString('hex'))
-      if (!feed) {
-        if (this.feeds.size >= MAX_WRITERS) continue
-        feed = this.openRemoteFeed(w.key, null)
-        added.push(feed)
-      }
-      // A peer's word on expiry only ever narrows what this node reads, never what it shows.
-      if (w.start <= w.length && w.start > feed.hintStart) feed.hintStart = w.start
-      this.pump(feed)
-    }
-    if (added.length === 0) return
-    // Gossip new writers onwards, so members who are never online together still meet.
-    const news = this.announcements(added)
-    for (const channel of this.channels) channel.announce(news)
-    for (const feed of added) this.emit('writer-add', feed.key)
-    this.ctx.changed()
-  }
-
   private openRemoteFeed(key: Buffer, state: FeedState | null): Feed {
     const core = this.ctx.store.get({ key, encryption: { key: this.keys.encryptionKey } })
     const feed = this.addFeed(key, core, false, state)
@@ -1214,9 +1176,7 @@ export class Room extends Resource<RoomEvents>() {
       if (local && index >= this.stats.delivered) this.stats.delivered = index + 1
       this.ctx.uploaded()
     })
-    this.feeds.set(feed.hex, feed)
-    this.stats.writers = this.feeds.size
-    return feed
+    return this.writers.add(feed)
   }
 
   // -------------------------------------------------------------------------
@@ -1233,22 +1193,22 @@ export class Room extends Resource<RoomEvents>() {
 
   private async runPrune(): Promise<void> {
     const now = this.ctx.now()
-    let changed = false
-    for (const feed of this.feeds.values()) {
-      if (this.closing) return
-      const boundary = await this.expiryBoundary(feed, now)
-      if (boundary <= feed.start) continue
-      await feed.core.clear(feed.start, boundary)
-      feed.start = boundary
-      feed.hintStart = Math.max(feed.hintStart, boundary)
-      feed.storedFrom = Math.max(feed.storedFrom, boundary)
-      feed.indexedFrom = Math.max(feed.indexedFrom, boundary)
-      feed.seen = Math.max(feed.seen, boundary)
-      changed = true
-    }
+    const changed = await clearExpired(
+      this.writers.values(),
+      () => !!this.closing,
+      (feed) => this.expiryBoundary(feed, now),
+      (feed) => {
+        const boundary = feed.start
+        feed.hintStart = Math.max(feed.hintStart, boundary)
+        feed.storedFrom = Math.max(feed.storedFrom, boundary)
+        feed.indexedFrom = Math.max(feed.indexedFrom, boundary)
+        feed.seen = Math.max(feed.seen, boundary)
+      }
+    )
+    if (changed === null) return
     this.apply.removeWhere((m) => this.isExpired(m.timestamp, now))
     this.apply.expireHeld(now - this.ctx.ttl)
-    for (const feed of this.feeds.values()) {
+    for (const feed of this.writers.values()) {
       for (const index of feed.loaded.keys()) if (index < feed.start) feed.loaded.delete(index)
       for (const index of feed.holes) if (index < feed.start) feed.holes.delete(index)
     }
@@ -1291,13 +1251,12 @@ export class Room extends Resource<RoomEvents>() {
       name: this.name,
       joinedAt: this.joinedAt,
       ttl: this.ctx.ttl,
-      feeds: this.restore.length > 0 ? this.restore : [...this.feeds.values()].map((f) => f.state())
+      feeds: this.restore.length > 0 ? this.restore : [...this.writers.values()].map((f) => f.state())
     }
   }
 
   private backgroundError(err: unknown): void {
-    if (this.closing) return
-    if (this.listenerCount('error') > 0) this.emit('error', err as Error)
+    backgroundError(this, err)
   }
 }
 
