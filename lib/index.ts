@@ -34,9 +34,10 @@ import {
 import { createSwarm, parseBootstrap, type BootstrapNode } from './network.js'
 import { Resource } from './resource.js'
 import { isInvite, isRelayLink, parseInvite, parseRelayLink } from './links.js'
-import { Room, type RoomContext, type RoomDevice } from './room/room.js'
+import { Room } from './room/room.js'
+import type { RelayContext, RoomContext, RoomDevice } from './room/context.js'
 import { certifyDevice, generateDeviceKeyPair } from './identity/device.js'
-import { RelayedRoom, type RelayContext } from './room/relayed.js'
+import { RelayedRoom } from './room/relayed.js'
 import type { CreateRoomOptions, JoinOptions, Profile } from './types.js'
 
 export { BackspaceError, ERROR_CODES, isBackspaceError, type ErrorCode } from './errors.js'

@@ -3,6 +3,11 @@
 // clear the same way.
 import type { WriterFeed } from './writers.js'
 
+/** Whether a record stamped `timestamp` has expired at `now`. */
+export function isExpired(timestamp: number, now: number, ttl: number): boolean {
+  return timestamp + ttl <= now
+}
+
 /**
  * Deletes each writer's blocks below the boundary `boundaryOf` gives and moves the writer's
  * start there; `cleared` then moves whatever else follows the start. Returns whether any

@@ -1,25 +1,12 @@
-import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import { deriveRelayKeys } from '../crypto.js'
 import { MAX_LENGTH_MARKS, RoomKind, type FeedState, type LengthMark, type RoomState } from '../messages.js'
 import { relayLinkOf } from '../links.js'
 import { backgroundError, Resource } from '../resource.js'
 import { RoomChannels, type Stream } from './channel.js'
+import type { RelayContext } from './context.js'
 import { clearExpired } from './expiry.js'
 import { WriterSet } from './writers.js'
-
-/** @internal What a relayed room needs from its node. */
-export interface RelayContext {
-  readonly store: Corestore
-  now(): number
-  readonly ttl: number
-  join(topic: Buffer): void
-  leave(topic: Buffer): Promise<void>
-  streams(): Iterable<Stream>
-  changed(): void
-  closed(room: RelayedRoom, forget: boolean): void
-  uploaded(): void
-}
 
 export interface RelayedRoomStats {
   /** Writer cores kept. */

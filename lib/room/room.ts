@@ -1,142 +1,42 @@
 import b4a from 'b4a'
-import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
 import { BackspaceError } from '../errors.js'
+import { deriveRoomKeys, deriveWriterKeyPair, messageSignable, sign, type KeyPair, type RoomKeys } from '../crypto.js'
+import { encodeRevocation, type DeviceRevocation } from '../identity/device.js'
+import { inviteLink, relayLinkOf } from '../links.js'
 import {
-  deriveRoomKeys,
-  deriveWriterKeyPair,
-  messageSignable,
-  presenceSignable,
-  sign,
-  verify,
-  type KeyPair,
-  type RoomKeys
-} from '../crypto.js'
-import { Feed, messageId, messageId16, parseMessageId } from './feed.js'
-import {
-  certificateId,
-  decodeRevocation,
-  encodeRevocation,
-  verifyCertificate,
-  verifyRevocation,
-  type DeviceCertificate,
-  type DeviceRevocation
-} from '../identity/device.js'
-import { ApplyStage, opKindOf } from './apply.js'
-import { fingerprint, type Identity } from '../identity.js'
-import { isMention } from '../mentions.js'
-import {
-  decodeMessageBlock,
   encodeBlockBody,
-  encodeProfile,
   encodeMessageBlock,
   MAX_BLOCK_RECORDS,
-  MAX_EMOJI_BYTES,
   MAX_TEXT_BYTES,
   MessageType,
   recordSize,
   RoomKind,
   TARGET_BLOCK_BYTES,
   type BlockBody,
-  type DecodedBlock,
   type FeedState,
-  type LiveBlock,
   type MessageRecord,
-  type Presence,
-  type ProfileFields,
-  type RoomState,
-  type WriterAnnouncement
+  type RoomState
 } from '../messages.js'
-import { inviteLink, relayLinkOf } from '../links.js'
 import { backgroundError, Resource } from '../resource.js'
-import type {
-  Member,
-  Message,
-  MessageKind,
-  MessagesOptions,
-  Profile,
-  RejectReason,
-  RoomEvents,
-  RoomKindName,
-  RoomStats,
-  SendOptions
-} from '../types.js'
-import { RoomChannels, type RoomChannel, type Stream } from './channel.js'
-import { clearExpired } from './expiry.js'
+import type { Member, Message, MessagesOptions, RoomEvents, RoomKindName, RoomStats, SendOptions } from '../types.js'
+import { ApplyStage, opKindOf } from './apply.js'
+import { RoomChannels, type Stream } from './channel.js'
+import type { RoomContext } from './context.js'
+import { clearExpired, isExpired } from './expiry.js'
+import { decodeBodyOrNull, Feed, messageId, messageId16, parseMessageId } from './feed.js'
+import { Ingest, Rejections } from './ingest.js'
+import { LivePath } from './live.js'
+import { Members } from './members.js'
+import { isEmoji, Records } from './records.js'
+import { Signers } from './signers.js'
 import { WriterSet } from './writers.js'
 
 export const MAX_PAGE = 1000
 // Live blocks are requested this many at a time per writer.
 const FETCH_WINDOW = 512
-// Appends of at most this many blocks are also sent straight to members online.
-const LIVE_MAX_BLOCKS = 4
-// Blocks per writer shown from the channel and not yet confirmed by Hypercore, at most.
-const MAX_UNCONFIRMED = 1024
 // How long the Hypercore copy of live-delivered blocks may wait, in ms, to be fetched in bulk.
 const CATCH_UP_DELAY = 100
-
-/** @internal What a room needs from its node. */
-export interface RoomContext {
-  readonly store: Corestore
-  readonly identity: Identity
-  now(): number
-  readonly ttl: number
-  /** Messages per writer fetched when a writer is first seen or on start. */
-  readonly historyPage: number
-  /** How long paging back waits for a block from peers. */
-  readonly fetchTimeout: number
-  join(topic: Buffer): void
-  leave(topic: Buffer): Promise<void>
-  streams(): Iterable<object & { remotePublicKey: Buffer; publicKey: Buffer }>
-  /** Something persistent changed; the node saves its state soon. */
-  changed(): void
-  /** The room closed; with `forget` it was left and must not be restored. */
-  closed(room: Room, forget: boolean): void
-  /** This identity's current profile, carried by every block it writes. */
-  profile(): ProfileFields
-  /** A block of this room was sent to a peer. */
-  uploaded(): void
-  /** This node's device: its key pair signs blocks, its certificate ties it to the identity. */
-  readonly device: RoomDevice
-  /** Revocations of this identity's own devices, to carry to the room's members. */
-  revocations(): DeviceRevocation[]
-  /** For a log that is not a chat room (the account log): its own record kinds and rules. */
-  readonly extension?: RoomExtension
-}
-
-/** @internal Record kinds a room's owner applies itself, and who may write them. */
-export interface RoomExtension {
-  readonly kinds: ReadonlySet<number>
-  /** Only devices of this node's identity may write to the log. */
-  readonly ownIdentityOnly: boolean
-  onrecord(record: MessageRecord, meta: { id: string; author: Buffer; device: Buffer; emit: boolean }): void
-}
-
-/** @internal The device a room writes as. */
-export interface RoomDevice {
-  readonly keyPair: KeyPair
-  readonly certificate: DeviceCertificate
-}
-
-/** Where a revoked device's authority ends in this room. */
-interface RevokedDevice {
-  revokedAt: number
-  /** Per writer core (hex) of that device, the length from which its blocks are void. */
-  cuts: Map<string, number>
-}
-
-// Certificates verified once, by id; a room sees the same few again and again.
-const MAX_CERT_CACHE = 4096
-
-interface MemberState {
-  key: Buffer
-  fingerprint: string
-  profile: ProfileFields
-  // The timestamp of the block the profile came from: older blocks never overwrite it.
-  profileTime: number
-  // The room channels on which this member proved its presence.
-  channels: Set<RoomChannel>
-}
 
 interface PendingSend {
   record: MessageRecord
@@ -145,8 +45,6 @@ interface PendingSend {
   resolve: (m: Message | null) => void
   reject: (err: Error) => void
 }
-
-type IngestResult = 'ok' | 'expired' | 'rejected'
 
 /**
  * A joined room. Each member writes an encrypted Hypercore; the room replicates every
@@ -164,35 +62,34 @@ export class Room extends Resource<RoomEvents>() {
   private readonly ctx: RoomContext
   private readonly secret: Buffer
   private readonly keys: RoomKeys
+  // Per device and room: two devices of one identity never write the same core, and nobody
+  // can link a device's cores across rooms.
   private readonly writerKeyPair: KeyPair
   // The persisted feed records to restore on open, consumed by _open.
   private restore: FeedState[]
-  private readonly writers: WriterSet<Feed>
-  private own: Feed | null = null
+  private own: Feed | null
+  // The sequence number of this node's next message (not block) in the room.
+  private nextSeq: number
+  // Own timestamps never go backwards, even if the clock does.
+  private lastTimestamp: number
+  private batch: PendingSend[]
+  private flushQueued: boolean
+  // Appends run one after another, so each block is signed knowing its final index.
+  private appending: Promise<void>
+  private pruning: Promise<void> | null
+  private forget: boolean
+
+  // The parts, each the one owner of its concern (see lib/room/*.ts).
   // The apply stage: the only place where verified records become messages and their state.
   private readonly apply: ApplyStage
-  // Blocks whose every record is a message: when all are deleted, the block is cleared.
-  private readonly contentBlocks = new Map<string, { feed: Feed; index: number; ids: string[] }>()
-  private readonly blockOfMessage = new Map<string, string>()
-  private readonly certificates = new Map<string, DeviceCertificate>()
-  // Devices revoked, by device key hex: their later blocks are rejected.
-  private readonly revoked = new Map<string, RevokedDevice>()
-  // When a revocation of this identity's devices was last carried in this room, by device hex.
-  private readonly revocationCarried = new Map<string, number>()
-  // Certificates of devices seen writing, by device key hex, to check revocations against.
-  private readonly deviceCertificates = new Map<string, DeviceCertificate>()
   private readonly channels: RoomChannels
-  private readonly members_ = new Map<string, MemberState>()
-  // The sequence number of this node's next message (not block) in the room.
-  private nextSeq = 0
-  // Own timestamps never go backwards, even if the clock does.
-  private lastTimestamp = 0
-  private batch: PendingSend[] = []
-  private flushQueued = false
-  // Appends run one after another, so each block is signed knowing its final index.
-  private appending: Promise<void> = Promise.resolve()
-  private pruning: Promise<void> | null = null
-  private forget = false
+  private readonly writers: WriterSet<Feed>
+  private readonly signers: Signers
+  private readonly roster: Members
+  private readonly rejections: Rejections
+  private readonly records: Records
+  private readonly live: LivePath
+  private readonly ingest: Ingest
 
   /** @internal Rooms are made by `Backspace.join` and `Backspace.createRoom`. */
   constructor(ctx: RoomContext, state: RoomState) {
@@ -204,11 +101,16 @@ export class Room extends Resource<RoomEvents>() {
     this.kind = state.kind === RoomKind.PRIVATE ? 'private' : 'named'
     this.topic = this.keys.topic
     this.joinedAt = state.joinedAt
-    // Per device and room: two devices of one identity never write the same core, and nobody
-    // can link a device's cores across rooms.
     this.writerKeyPair = deriveWriterKeyPair(ctx.device.keyPair.secretKey, state.secret)
-    this.apply = new ApplyStage(ctx.identity.publicKey, () => ctx.profile().name)
     this.restore = state.feeds
+    this.own = null
+    this.nextSeq = 0
+    this.lastTimestamp = 0
+    this.batch = []
+    this.flushQueued = false
+    this.appending = Promise.resolve()
+    this.pruning = null
+    this.forget = false
     this.stats = {
       writers: 0,
       peers: 0,
@@ -219,30 +121,29 @@ export class Room extends Resource<RoomEvents>() {
       delivered: 0,
       ownBlocks: 0
     }
+
+    const { keys, stats } = this
+    this.apply = new ApplyStage(ctx.identity.publicKey, () => ctx.profile().name)
     this.channels = new RoomChannels(
-      { channelId: this.keys.channelId, channelKey: this.keys.channelKey, memberKey: this.keys.memberKey },
+      { channelId: keys.channelId, channelKey: keys.channelKey, memberKey: keys.memberKey },
       () => !this.closing && this.own !== null,
-      this.stats,
+      stats,
       {
         open: (channel) => {
           channel.announce(this.writers.announcements())
-          this.sendPresence(channel)
+          this.roster.sendPresence(channel)
           this.emit('peer-add', channel.remotePublicKey)
         },
         close: (channel) => {
-          for (const member of this.members_.values()) {
-            if (member.channels.delete(channel) && member.channels.size === 0) {
-              this.emit('member-update', this.memberView(member))
-            }
-          }
+          this.roster.disconnected(channel)
           this.emit('peer-remove', channel.remotePublicKey)
         },
         writers: (writers) => this.writers.onAnnouncement(writers),
-        live: (live) => this.onLive(live),
-        presence: (p, channel) => this.onPresence(p, channel)
+        live: (live) => this.live.receive(live),
+        presence: (p, channel) => this.roster.onPresence(p, channel)
       }
     )
-    this.writers = new WriterSet<Feed>(this.channels, this.stats, {
+    this.writers = new WriterSet<Feed>(this.channels, stats, {
       open: (key) => this.openRemoteFeed(key, null),
       announced: (feed) => this.pump(feed),
       added: (feeds) => {
@@ -250,8 +151,12 @@ export class Room extends Resource<RoomEvents>() {
         ctx.changed()
       }
     })
-    const self = this.member(ctx.identity.publicKey)
-    self.profile = ctx.profile()
+    this.signers = new Signers(this.writers, (drop) => this.records.withdraw(drop), stats)
+    this.roster = new Members(this, ctx, keys.id, this.signers, this.channels, stats)
+    this.rejections = new Rejections(this, stats)
+    this.records = new Records(this, ctx, this.apply, this.roster, this.signers, this.rejections, stats)
+    this.live = new LivePath(keys.id, this.channels, this.writers, this.signers, this.records, this.rejections)
+    this.ingest = new Ingest(this, ctx, keys.id, this.apply, this.signers, this.records, this.live, this.rejections)
   }
 
   /** A stable id for this room on this node: its topic in hex. Not secret; DHT nodes see the topic. */
@@ -307,7 +212,7 @@ export class Room extends Resource<RoomEvents>() {
 
     if (ownCore.length > 0) {
       const last = await ownCore.get(ownCore.length - 1, { wait: false }).catch(() => null)
-      const body = last ? tryDecode(last) : null
+      const body = last ? decodeBodyOrNull(last) : null
       if (body) {
         this.nextSeq = body.seq + body.records.length
         this.lastTimestamp = body.records[body.records.length - 1]!.timestamp
@@ -409,29 +314,19 @@ export class Room extends Resource<RoomEvents>() {
    */
   async applyRevocation(revocation: DeviceRevocation): Promise<void> {
     await this.whenOpen()
-    this.revoke(revocation, this.cutsOf(revocation.device))
+    const cuts = this.signers.revokeOwn(revocation)
     await this.enqueue({
       type: MessageType.REVOKE,
       timestamp: this.stamp(),
       text: '',
       revocation: encodeRevocation(revocation),
-      cuts: [...(this.revoked.get(revocation.device.toString('hex'))?.cuts ?? [])].map(([hex, length]) => ({
-        core: b4a.from(hex, 'hex'),
-        length
-      }))
+      cuts
     })
   }
 
-  // Revocation records expire with the TTL like everything else, so each device carries its
-  // identity's revocations again once the last record of one is half a TTL old: a revoked
-  // device never gets its authority back by waiting.
   private carryRevocations(): void {
-    const now = this.ctx.now()
-    for (const revocation of this.ctx.revocations()) {
-      const carried = this.revocationCarried.get(revocation.device.toString('hex')) ?? 0
-      if (carried > now - this.ctx.ttl / 2) continue
-      this.revocationCarried.set(revocation.device.toString('hex'), now)
-      this.applyRevocation(revocation).catch((err) => this.backgroundError(err))
+    for (const revocation of this.signers.dueToCarry(this.ctx.revocations(), this.ctx.now(), this.ctx.ttl)) {
+      this.applyRevocation(revocation).catch((err) => backgroundError(this, err))
     }
   }
 
@@ -470,7 +365,7 @@ export class Room extends Resource<RoomEvents>() {
 
   /** The members this node knows of: authors it has read and members online now. */
   members(): Member[] {
-    return [...this.members_.values()].map((m) => this.memberView(m))
+    return this.roster.list()
   }
 
   /**
@@ -480,11 +375,7 @@ export class Room extends Resource<RoomEvents>() {
   async publishProfile(): Promise<void> {
     if (this.closing) return
     if (!this.opened) await this.ready()
-    const profile = this.ctx.profile()
-    const self = this.member(this.ctx.identity.publicKey)
-    self.profile = profile
-    this.emit('member-update', this.memberView(self))
-    for (const channel of this.channels) this.sendPresence(channel)
+    this.roster.publishOwn()
     for (const m of this.apply.refreshAll()) if (m.mention) this.emit('message-update', m)
     await this.enqueue({ type: MessageType.PROFILE, timestamp: this.stamp(), text: '' })
   }
@@ -593,7 +484,7 @@ export class Room extends Resource<RoomEvents>() {
         // Sent before the append: the blocks and their indexes are final (appends run one at
         // a time), and waiting for storage would double the latency members see. If the
         // append fails, members drop what they showed once Hypercore has another block there.
-        if (this.sendLive(index, blocks)) {
+        if (this.live.send(own.key, index, blocks)) {
           // The append starts on the next loop iteration, after the poll phase has put the
           // frames on the wire: its hashing, signing and synchronous RocksDB flush (about a
           // millisecond) would otherwise run in front of them. Measured in docs/PERFORMANCE.md.
@@ -609,7 +500,7 @@ export class Room extends Resource<RoomEvents>() {
       this.stats.ownBlocks = own.core.length
       // Own records pass the same apply stage as everyone else's.
       const first = own.core.length - bodies.length
-      for (let i = 0; i < bodies.length; i++) this.load(own, first + i, bodies[i]!, true)
+      for (let i = 0; i < bodies.length; i++) this.records.load(own, first + i, bodies[i]!, true)
       for (const p of batch) p.resolve(this.resultOf(own, p))
     })
   }
@@ -622,343 +513,9 @@ export class Room extends Resource<RoomEvents>() {
     return this.apply.get(messageId(own.key, p.seq)) ?? null
   }
 
-  // A few fresh blocks also go straight to the members online: they arrive in one trip
-  // instead of Hypercore's several storage and network round trips. Bulk writes are left to
-  // Hypercore alone, which batches them better.
-  private sendLive(index: number, blocks: Buffer[]): boolean {
-    if (this.channels.size === 0 || blocks.length > LIVE_MAX_BLOCKS) return false
-    const key = this.own!.key
-    for (let i = 0; i < blocks.length; i++) {
-      for (const channel of this.channels) channel.sendLive({ key, index: index + i, block: blocks[i]! })
-    }
-    return true
-  }
-
-  private onLive(live: LiveBlock): void {
-    if (this.closing) return
-    const feed = this.writers.get(live.key.toString('hex'))
-    // Only for a writer whose owner Hypercore has confirmed, and only what is not yet seen:
-    // a member cannot slip a block into someone else's core or ahead of its real one.
-    if (!feed || feed.local || feed.owner === null || live.index < feed.floor) return
-    if (live.index < feed.seen || feed.unconfirmed.has(live.index)) return
-    let decoded: DecodedBlock
-    try {
-      decoded = decodeMessageBlock(live.block)
-    } catch {
-      this.rejectLive()
-      return
-    }
-    const { body } = decoded
-    const signer = this.signerOf(body)
-    if (signer === null || !b4a.equals(signer, feed.owner) || !this.verifyBlock(feed, live.index, decoded, signer)) {
-      this.rejectLive()
-      return
-    }
-    if (this.isRevokedAt(signer, feed, live.index, body)) {
-      this.rejectLive()
-      return
-    }
-    if (this.load(feed, live.index, body, true) !== 'ok') return
-    feed.unconfirmed.set(live.index, { seq: body.seq, count: body.records.length })
-    if (feed.unconfirmed.size > MAX_UNCONFIRMED) {
-      feed.unconfirmed.delete(feed.unconfirmed.keys().next().value!)
-    }
-  }
-
-  // Hypercore delivered block `index`: if a different block had come live for that index (its
-  // author's append failed after sending it), the messages shown from it are withdrawn.
-  private confirmLive(feed: Feed, index: number, seq: number, count: number): void {
-    const live = feed.unconfirmed.get(index)
-    if (!live) return
-    feed.unconfirmed.delete(index)
-    if (live.seq === seq && live.count === count) return
-    feed.loaded.delete(index)
-    const end = live.seq + live.count
-    const prefix = feed.idPrefix
-    this.withdraw((m) => m.seq >= live.seq && m.seq < end && m.id.startsWith(prefix))
-  }
-
-  private withdraw(drop: (m: Message) => boolean): void {
-    const withdrawn = this.apply.removeWhere(drop)
-    this.stats.messages = this.apply.size
-    for (const m of withdrawn) this.emit('message-withdrawn', m)
-  }
-
   // -------------------------------------------------------------------------
-  // Reading: verification, then the apply stage
+  // Reading: each writer's history and new blocks
   // -------------------------------------------------------------------------
-
-  /**
-   * Verifies block `index` of `feed`, as Hypercore delivered it, and loads its records.
-   * 'expired' if all of them are. The first valid block teaches the feed its owner.
-   */
-  private ingest(feed: Feed, index: number, block: Buffer, emit: boolean): IngestResult {
-    let decoded: DecodedBlock
-    try {
-      decoded = decodeMessageBlock(block)
-    } catch (err) {
-      const e = err as BackspaceError
-      const reason: RejectReason =
-        e.code === 'MESSAGE_TOO_LARGE' ? 'oversized' : e.code === 'UNSUPPORTED_VERSION' ? 'unsupported' : 'malformed'
-      return this.reject(reason, e, feed, index)
-    }
-    const { body } = decoded
-    const last = body.seq + body.records.length - 1
-    if (feed.unconfirmed.size > 0) this.confirmLive(feed, index, body.seq, body.records.length)
-    // Hypercore has authenticated this block as the core's; if it came live first and its
-    // records are loaded, it was verified then and needs no second verification.
-    if (feed.loaded.has(index) || (this.apply.has(messageId(feed.key, body.seq)) && this.apply.has(messageId(feed.key, last)))) {
-      // Fetched while its delete was being applied: clear it again.
-      if (feed.holes.has(index)) feed.core.clear(index, index + 1).catch((err: unknown) => this.backgroundError(err))
-      return 'ok'
-    }
-    const signer = this.signerOf(body)
-    if (signer === null) {
-      return this.reject('unauthorized-device', BackspaceError.BAD_SIGNATURE(`block ${index}: no valid device certificate`), feed, index)
-    }
-    if (!this.verifyBlock(feed, index, decoded, signer)) {
-      return this.reject('invalid-signature', BackspaceError.BAD_SIGNATURE(`block ${index}`), feed, index)
-    }
-    // One core, one signer: a block by any other key is not this writer's.
-    if (feed.owner !== null && !b4a.equals(feed.owner, signer)) {
-      return this.reject('unauthorized-device', BackspaceError.BAD_SIGNATURE(`block ${index}: another device`), feed, index)
-    }
-    if (this.isRevokedAt(signer, feed, index, body)) {
-      return this.reject('unauthorized-device', BackspaceError.DEVICE_REVOKED(`block ${index}`), feed, index)
-    }
-    if (this.ctx.extension?.ownIdentityOnly && !b4a.equals(body.author, this.ctx.identity.publicKey)) {
-      return this.reject('unauthorized-device', BackspaceError.NOT_ALLOWED(`block ${index}: another identity`), feed, index)
-    }
-    if (feed.owner === null) feed.owner = signer
-    return this.load(feed, index, body, emit)
-  }
-
-  /**
-   * The key that must have signed `body`: the device of a valid certificate (v2), or the
-   * author itself (v1, written before devices). Null when the certificate does not verify.
-   */
-  private signerOf(body: BlockBody): Buffer | null {
-    const cert = body.certificate
-    if (!cert) return body.author
-    const id = certificateId(cert.signature)
-    const known = this.certificates.get(id)
-    if (known) return sameCertificate(known, cert) ? cert.device : null
-    if (!verifyCertificate(cert)) return null
-    if (this.certificates.size >= MAX_CERT_CACHE) this.certificates.delete(this.certificates.keys().next().value!)
-    this.certificates.set(id, cert)
-    this.deviceCertificates.set(cert.device.toString('hex'), cert)
-    return cert.device
-  }
-
-  private verifyBlock(feed: Feed, index: number, { bodyBytes, signature }: DecodedBlock, signer: Buffer): boolean {
-    return verify(signature, messageSignable(this.keys.id, feed.key, index, bodyBytes), signer)
-  }
-
-  // Whether the device's authority had ended when it wrote this block: at or past where its
-  // core was cut, or stamped at or after the revocation.
-  private isRevokedAt(device: Buffer, feed: Feed, index: number, body: BlockBody): boolean {
-    const r = this.revoked.get(device.toString('hex'))
-    if (!r) return false
-    const cut = r.cuts.get(feed.hex)
-    if (cut !== undefined && index >= cut) return true
-    return body.records[body.records.length - 1]!.timestamp >= r.revokedAt
-  }
-
-  /** Passes a verified block's records to the apply stage. */
-  private load(feed: Feed, index: number, body: BlockBody, emit: boolean): IngestResult {
-    const records = body.records
-    const now = this.ctx.now()
-    const lastTimestamp = records[records.length - 1]!.timestamp
-    if (this.isExpired(lastTimestamp, now)) return 'expired'
-    feed.markLoaded(index, body.seq, records.length)
-    const self = b4a.equals(body.author, this.ctx.identity.publicKey)
-    const member = this.member(body.author)
-    if (body.profile && !self && lastTimestamp > member.profileTime) {
-      const changed = !sameProfile(member.profile, body.profile)
-      member.profile = body.profile
-      member.profileTime = lastTimestamp
-      // Every block carries the profile: only a change is news, not each message.
-      if (changed) this.emit('member-update', this.memberView(member))
-    }
-    const device = body.certificate ? body.certificate.device : body.author
-    const name = body.profile?.name ?? ''
-    const contentIds: string[] = []
-    let onlyContent = true
-    const updated: Message[] = []
-    for (let i = 0; i < records.length; i++) {
-      const record = records[i]!
-      const seq = body.seq + i
-      const id = messageId(feed.key, seq)
-      // A timestamp from the future is clamped to now, so it cannot pin itself to the bottom.
-      const timestamp = Math.min(record.timestamp, now)
-      if (this.isExpired(record.timestamp, now)) continue
-      const kind: MessageKind | null =
-        record.type === MessageType.TEXT || record.type === MessageType.REPLY
-          ? 'text'
-          : record.type === MessageType.ACTION
-            ? 'action'
-            : null
-      if (kind !== null) {
-        contentIds.push(id)
-        const message = this.apply.addMessage(
-          {
-            id,
-            author: body.author,
-            device,
-            text: record.text,
-            timestamp,
-            seq,
-            kind,
-            name,
-            fingerprint: member.fingerprint,
-            self,
-            replyTo: record.type === MessageType.REPLY && record.target ? messageId16(record.target.core, record.target.seq) : null
-          },
-          updated
-        )
-        if (message && emit) this.emit('message', message)
-        continue
-      }
-      const op = opKindOf(record.type)
-      if ((op === 'react' || op === 'unreact') && !isEmoji(record.text)) {
-        this.reject('malformed', BackspaceError.INVALID_EMOJI(`record ${id}`), feed, index)
-        continue
-      }
-      if (op !== null && record.target) {
-        const target = messageId16(record.target.core, record.target.seq)
-        if (op !== 'edit') onlyContent = false
-        else {
-          contentIds.push(id)
-          this.editTargets.set(id, target)
-        }
-        const result = this.apply.addOp({ id, kind: op, target, author: body.author, timestamp, seq, text: record.text })
-        this.stats.rejected.forbidden = this.apply.forbidden
-        if (result.forbidden) {
-          this.stats.rejected.forbidden-- // counted by reject() below
-          this.reject('forbidden', BackspaceError.NOT_ALLOWED(`record ${id} changes another author's message`), feed, index)
-        }
-        updated.push(...result.updated)
-        if (op === 'delete' && this.apply.isDeleted(target)) this.clearDeleted(target)
-        continue
-      }
-      onlyContent = false
-      if (record.type === MessageType.REVOKE) {
-        this.onRevokeRecord(record, body.author)
-      } else if (this.ctx.extension?.kinds.has(record.type)) {
-        this.ctx.extension.onrecord(record, { id, author: body.author, device, emit })
-      } else if (record.type !== MessageType.PROFILE) {
-        // A kind from a newer build: skipped and counted, never fatal.
-        this.reject('unknown-kind', BackspaceError.UNSUPPORTED_VERSION(`record kind ${record.type}`), feed, index)
-      }
-    }
-    this.stats.messages = this.apply.size
-    // Ops held for a message that just loaded may have been refused as it arrived.
-    this.stats.rejected.forbidden = this.apply.forbidden
-    if (onlyContent && contentIds.length > 0) {
-      const key = `${feed.hex}:${index}`
-      this.contentBlocks.set(key, { feed, index, ids: contentIds })
-      for (const id of contentIds) this.blockOfMessage.set(id, key)
-      // A block loaded after its messages were deleted (from a peer that still had it).
-      if (contentIds.some((id) => this.apply.isDeleted(id))) this.clearDeleted(contentIds[0]!)
-    }
-    for (const m of updated) this.emit('message-update', m)
-    return 'ok'
-  }
-
-  // Deleted text leaves the disk too: once every record of a block is a deleted message (or
-  // an edit of one), the block is cleared, here and on every peer that applies the delete.
-  private clearDeleted(id: string): void {
-    const key = this.blockOfMessage.get(id)
-    if (!key) return
-    const block = this.contentBlocks.get(key)
-    if (!block) return
-    const dead = block.ids.every((m) => this.apply.isDeleted(m) || this.isDeadEdit(m))
-    if (!dead) return
-    this.contentBlocks.delete(key)
-    for (const m of block.ids) this.blockOfMessage.delete(m)
-    block.feed.holes.add(block.index)
-    block.feed.core.clear(block.index, block.index + 1).catch((err: unknown) => this.backgroundError(err))
-    this.ctx.changed()
-  }
-
-  // An edit record's text is content too: dead once the message it edits is deleted.
-  private editTargets = new Map<string, string>()
-  private isDeadEdit(id: string): boolean {
-    const target = this.editTargets.get(id)
-    return target !== undefined && this.apply.isDeleted(target)
-  }
-
-  private onRevokeRecord(record: MessageRecord, author: Buffer): void {
-    if (!record.revocation) return
-    let revocation: DeviceRevocation
-    try {
-      revocation = decodeRevocation(record.revocation)
-    } catch {
-      this.stats.badAnnouncements++
-      return
-    }
-    // Only the identity's own word, checked by its signature chain, revokes its devices.
-    if (!b4a.equals(revocation.identity, author)) return
-    const target = this.deviceCertificates.get(revocation.device.toString('hex')) ?? null
-    if (!verifyRevocation(revocation, target)) {
-      this.stats.badAnnouncements++
-      return
-    }
-    const cuts = new Map<string, number>()
-    for (const cut of record.cuts ?? []) cuts.set(cut.core.toString('hex'), cut.length)
-    const hex = revocation.device.toString('hex')
-    this.revocationCarried.set(hex, Math.max(this.revocationCarried.get(hex) ?? 0, record.timestamp))
-    this.revoke(revocation, cuts)
-  }
-
-  // Records a revocation and withdraws what the device wrote after it.
-  private revoke(revocation: DeviceRevocation, cuts: Map<string, number>): void {
-    const hex = revocation.device.toString('hex')
-    const current = this.revoked.get(hex)
-    const entry: RevokedDevice = current ?? { revokedAt: revocation.revokedAt, cuts: new Map() }
-    entry.revokedAt = Math.min(entry.revokedAt, revocation.revokedAt)
-    for (const [core, length] of cuts) {
-      const was = entry.cuts.get(core)
-      entry.cuts.set(core, was === undefined ? length : Math.min(was, length))
-    }
-    this.revoked.set(hex, entry)
-    const device = revocation.device
-    this.withdraw((m) => b4a.equals(m.device, device) && (m.timestamp >= entry.revokedAt || this.pastCut(m, entry)))
-  }
-
-  private pastCut(m: Message, entry: RevokedDevice): boolean {
-    for (const [core, length] of entry.cuts) {
-      const feed = this.writers.get(core)
-      if (feed && m.id.startsWith(feed.idPrefix) && (feed.blockOf(m.seq) ?? -1) >= length) return true
-    }
-    return false
-  }
-
-  // This node's view of where a device's cores in this room end.
-  private cutsOf(device: Buffer): Map<string, number> {
-    const cuts = new Map<string, number>()
-    for (const feed of this.writers.values()) {
-      if (feed.owner && b4a.equals(feed.owner, device)) cuts.set(feed.hex, feed.core.length)
-    }
-    return cuts
-  }
-
-  private reject(reason: RejectReason, error: BackspaceError, feed: Feed, index: number): 'rejected' {
-    this.stats.rejected[reason]++
-    if (this.listenerCount('reject') > 0) this.emit('reject', { reason, error, writer: feed.key, index })
-    return 'rejected'
-  }
-
-  // A bad block sent on the channel says nothing about the core it names: count it against
-  // the channel, not the writer.
-  private rejectLive(): 'rejected' {
-    this.stats.badAnnouncements++
-    return 'rejected'
-  }
-
-  private isExpired(timestamp: number, now: number): boolean {
-    return timestamp + this.ctx.ttl <= now
-  }
 
   /**
    * Makes sure that, for every writer, the timeline holds `limit` messages before `before`,
@@ -994,7 +551,7 @@ export class Room extends Resource<RoomEvents>() {
           }
           break
         }
-        if (this.ingest(feed, from + i, block, false) === 'expired') {
+        if (this.ingest.block(feed, from + i, block, false) === 'expired') {
           // Writers stamp their messages in order, so everything below this one expired too.
           feed.hintStart = Math.max(feed.hintStart, from + i + 1)
           lowest = from + i + 1
@@ -1031,7 +588,7 @@ export class Room extends Resource<RoomEvents>() {
       return
     }
     feed.pumping = this.runPump(feed)
-      .catch((err) => this.backgroundError(err))
+      .catch((err) => backgroundError(this, err))
       .finally(() => {
         feed.pumping = null
         if (feed.pumpAgain) {
@@ -1082,101 +639,11 @@ export class Room extends Resource<RoomEvents>() {
           if (feed.holes.has(start + i)) continue // cleared: its messages were deleted
           return false // the session closed under us
         }
-        this.ingest(feed, start + i, block, true)
+        this.ingest.block(feed, start + i, block, true)
       }
       if (feed.seen >= start && feed.seen < end) feed.seen = end
     }
     return true
-  }
-
-  // -------------------------------------------------------------------------
-  // Writer discovery
-  // -------------------------------------------------------------------------
-
-  /** @internal Opens the room's channel on a new connection. */
-  attach(stream: Stream): void {
-    // Called from _open too, before `opened` is set: a room joined on an existing connection
-    // must open its channel there, or members already connected would never meet in it.
-    this.channels.attach(stream)
-  }
-
-  // -------------------------------------------------------------------------
-  // Members and presence
-  // -------------------------------------------------------------------------
-
-  private member(author: Buffer): MemberState {
-    const hex = author.toString('hex')
-    let m = this.members_.get(hex)
-    if (!m) {
-      m = {
-        key: author,
-        fingerprint: fingerprint(author),
-        profile: { name: '', status: '', away: null },
-        profileTime: 0,
-        channels: new Set()
-      }
-      this.members_.set(hex, m)
-    }
-    return m
-  }
-
-  private memberView(m: MemberState): Member {
-    const self = b4a.equals(m.key, this.ctx.identity.publicKey)
-    const profile: Profile = self ? this.ctx.profile() : m.profile
-    return {
-      key: m.key,
-      fingerprint: m.fingerprint,
-      name: profile.name,
-      status: profile.status,
-      away: profile.away,
-      online: self || m.channels.size > 0,
-      self
-    }
-  }
-
-  private sendPresence(channel: RoomChannel): void {
-    const { keyPair, certificate } = this.ctx.device
-    const profile = this.ctx.profile()
-    const signable = presenceSignable(this.keys.id, channel.localPublicKey, encodeProfile(profile))
-    channel.sendPresence({ author: certificate.identity, certificate, profile, signature: sign(signable, keyPair.secretKey) })
-  }
-
-  // A member proves who it is on this connection: the signature covers the connection's
-  // Noise key, so a presence cannot be replayed by anyone else.
-  private onPresence(p: Presence, channel: RoomChannel): void {
-    const signable = presenceSignable(this.keys.id, channel.remotePublicKey, encodeProfile(p.profile))
-    const signer = this.signerOf({ author: p.author, certificate: p.certificate ?? null, seq: 0, records: [] })
-    if (signer === null || this.revoked.has(signer.toString('hex')) || !verify(p.signature, signable, signer)) {
-      this.stats.badAnnouncements++
-      return
-    }
-    if (b4a.equals(p.author, this.ctx.identity.publicKey)) return
-    const member = this.member(p.author)
-    member.channels.add(channel)
-    const now = this.ctx.now()
-    if (now >= member.profileTime) {
-      member.profile = p.profile
-      member.profileTime = now
-    }
-    this.emit('member-update', this.memberView(member))
-  }
-
-  private openRemoteFeed(key: Buffer, state: FeedState | null): Feed {
-    const core = this.ctx.store.get({ key, encryption: { key: this.keys.encryptionKey } })
-    const feed = this.addFeed(key, core, false, state)
-    core.on('append', () => this.onAppend(feed))
-    if (this.opened) this.pump(feed)
-    return feed
-  }
-
-  private addFeed(key: Buffer, core: Hypercore, local: boolean, state: FeedState | null): Feed {
-    const feed = new Feed(key, core, local, state)
-    core.on('upload', (index: number) => {
-      this.stats.uploaded++
-      if (local && index >= this.stats.delivered) this.stats.delivered = index + 1
-      this.ctx.uploaded()
-    })
-    return this.writers.add(feed)
   }
 
   // -------------------------------------------------------------------------
@@ -1230,7 +697,7 @@ export class Room extends Resource<RoomEvents>() {
       const mid = (lo + hi) >>> 1
       const block = await feed.core.get(mid, { wait: false }).catch(() => null)
       // Undecodable blocks are garbage and go with the expired ones.
-      const body = block ? tryDecode(block) : null
+      const body = block ? decodeBodyOrNull(block) : null
       const ts = body ? body.records[body.records.length - 1]!.timestamp : null
       const expired = block !== null && (ts === null || this.isExpired(ts, now))
       if (expired) lo = mid + 1
@@ -1239,9 +706,16 @@ export class Room extends Resource<RoomEvents>() {
     return lo === first ? feed.start : lo
   }
 
-  // -------------------------------------------------------------------------
-  // Persistence
-  // -------------------------------------------------------------------------
+  private isExpired(timestamp: number, now: number): boolean {
+    return isExpired(timestamp, now, this.ctx.ttl)
+  }
+
+  /** @internal Opens the room's channel on a new connection. */
+  attach(stream: Stream): void {
+    // Called from _open too, before `opened` is set: a room joined on an existing connection
+    // must open its channel there, or members already connected would never meet in it.
+    this.channels.attach(stream)
+  }
 
   /** @internal The record the node persists for this room. */
   state(): RoomState {
@@ -1255,21 +729,23 @@ export class Room extends Resource<RoomEvents>() {
     }
   }
 
-  private backgroundError(err: unknown): void {
-    backgroundError(this, err)
+  private openRemoteFeed(key: Buffer, state: FeedState | null): Feed {
+    const core = this.ctx.store.get({ key, encryption: { key: this.keys.encryptionKey } })
+    const feed = this.addFeed(key, core, false, state)
+    core.on('append', () => this.onAppend(feed))
+    if (this.opened) this.pump(feed)
+    return feed
   }
-}
 
-function tryDecode(block: Buffer) {
-  try {
-    return decodeMessageBlock(block).body
-  } catch {
-    return null
+  private addFeed(key: Buffer, core: Hypercore, local: boolean, state: FeedState | null): Feed {
+    const feed = new Feed(key, core, local, state)
+    core.on('upload', (index: number) => {
+      this.stats.uploaded++
+      if (local && index >= this.stats.delivered) this.stats.delivered = index + 1
+      this.ctx.uploaded()
+    })
+    return this.writers.add(feed)
   }
-}
-
-function sameProfile(a: ProfileFields, b: ProfileFields): boolean {
-  return a.name === b.name && a.status === b.status && a.away === b.away
 }
 
 function checkText(text: unknown): asserts text is string {
@@ -1281,28 +757,6 @@ function checkText(text: unknown): asserts text is string {
   }
 }
 
-const segmenter = new Intl.Segmenter('en', { granularity: 'grapheme' })
-const PICTOGRAPHIC = /\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3/u
-
-/** True for exactly one emoji (one grapheme cluster that is pictographic), within the size cap. */
-export function isEmoji(text: unknown): text is string {
-  if (typeof text !== 'string' || text.length === 0 || b4a.byteLength(text) > MAX_EMOJI_BYTES) return false
-  let count = 0
-  for (const _ of segmenter.segment(text)) if (++count > 1) return false
-  return PICTOGRAPHIC.test(text)
-}
-
 function checkEmoji(emoji: unknown): asserts emoji is string {
   if (!isEmoji(emoji)) throw BackspaceError.INVALID_EMOJI(`${JSON.stringify(String(emoji)).slice(0, 40)} is not one emoji`)
-}
-
-function sameCertificate(a: DeviceCertificate, b: DeviceCertificate): boolean {
-  return (
-    b4a.equals(a.identity, b.identity) &&
-    b4a.equals(a.device, b.device) &&
-    a.createdAt === b.createdAt &&
-    a.primary === b.primary &&
-    a.name === b.name &&
-    b4a.equals(a.signature, b.signature)
-  )
 }
