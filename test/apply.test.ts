@@ -8,15 +8,15 @@ import { parseMessageId } from '../lib/room/feed.js'
 import type { Backspace, Message, Room } from '../lib/index.js'
 
 // A hostile member's modified client: it appends whatever records it likes to its own core.
-interface Internals {
-  own: { core: { length: number } }
+interface Outbox {
+  own: { core: { length: number; append(b: Buffer[], o: object): Promise<unknown> } }
   nextSeq: number
   signBlock(index: number, seq: number, records: MessageRecord[]): Buffer
   writerKeyPair: object
 }
 
 async function appendRecords(room: Room, records: MessageRecord[]): Promise<void> {
-  const r = room as unknown as Internals & { own: { core: { append(b: Buffer[], o: object): Promise<unknown> } } }
+  const r = (room as unknown as { outbox: Outbox }).outbox
   const block = r.signBlock(r.own.core.length, r.nextSeq, records)
   r.nextSeq += records.length
   await r.own.core.append([block], { keyPair: r.writerKeyPair })

@@ -227,7 +227,7 @@ test('a burst of sends shares blocks and still arrives in order', async (t) => {
   const sent = await Promise.all(texts.map((text) => ra.send(text)))
   t.alike(sent.map((m) => m.seq), texts.map((_, i) => i), 'sequence numbers follow the send order')
   await atB
-  const own = (ra as unknown as { own: { core: { length: number } } }).own.core
+  const own = (ra as unknown as { outbox: { own: { core: { length: number } } } }).outbox.own.core
   t.ok(own.length > 1 && own.length < 30, `3000 messages in ${own.length} blocks`)
   t.alike((await rb.messages({ limit: 1000 })).map((m) => m.text), texts.slice(2000))
   t.is((await ra.send('after the burst')).seq, 3000)

@@ -1,50 +1,34 @@
 import b4a from 'b4a'
 import type Hypercore from 'hypercore'
 import { BackspaceError } from '../errors.js'
-import { deriveRoomKeys, deriveWriterKeyPair, messageSignable, sign, type KeyPair, type RoomKeys } from '../crypto.js'
+import { deriveRoomKeys, deriveWriterKeyPair, type KeyPair, type RoomKeys } from '../crypto.js'
 import { encodeRevocation, type DeviceRevocation } from '../identity/device.js'
 import { inviteLink, relayLinkOf } from '../links.js'
 import {
-  encodeBlockBody,
-  encodeMessageBlock,
-  MAX_BLOCK_RECORDS,
   MAX_TEXT_BYTES,
   MessageType,
-  recordSize,
   RoomKind,
-  TARGET_BLOCK_BYTES,
-  type BlockBody,
   type FeedState,
   type MessageRecord,
   type RoomState
 } from '../messages.js'
 import { backgroundError, Resource } from '../resource.js'
 import type { Member, Message, MessagesOptions, RoomEvents, RoomKindName, RoomStats, SendOptions } from '../types.js'
-import { ApplyStage, opKindOf } from './apply.js'
+import { ApplyStage } from './apply.js'
 import { RoomChannels, type Stream } from './channel.js'
 import type { RoomContext } from './context.js'
-import { clearExpired, isExpired } from './expiry.js'
-import { decodeBodyOrNull, Feed, messageId, messageId16, parseMessageId } from './feed.js'
+import { Expiry } from './expiry.js'
+import { Feed, parseMessageId } from './feed.js'
+import { History } from './history.js'
 import { Ingest, Rejections } from './ingest.js'
 import { LivePath } from './live.js'
 import { Members } from './members.js'
+import { Outbox } from './outbox.js'
 import { isEmoji, Records } from './records.js'
 import { Signers } from './signers.js'
 import { WriterSet } from './writers.js'
 
 export const MAX_PAGE = 1000
-// Live blocks are requested this many at a time per writer.
-const FETCH_WINDOW = 512
-// How long the Hypercore copy of live-delivered blocks may wait, in ms, to be fetched in bulk.
-const CATCH_UP_DELAY = 100
-
-interface PendingSend {
-  record: MessageRecord
-  seq: number
-  // With the message the record made or changed, once stored; null for other records.
-  resolve: (m: Message | null) => void
-  reject: (err: Error) => void
-}
 
 /**
  * A joined room. Each member writes an encrypted Hypercore; the room replicates every
@@ -67,16 +51,6 @@ export class Room extends Resource<RoomEvents>() {
   private readonly writerKeyPair: KeyPair
   // The persisted feed records to restore on open, consumed by _open.
   private restore: FeedState[]
-  private own: Feed | null
-  // The sequence number of this node's next message (not block) in the room.
-  private nextSeq: number
-  // Own timestamps never go backwards, even if the clock does.
-  private lastTimestamp: number
-  private batch: PendingSend[]
-  private flushQueued: boolean
-  // Appends run one after another, so each block is signed knowing its final index.
-  private appending: Promise<void>
-  private pruning: Promise<void> | null
   private forget: boolean
 
   // The parts, each the one owner of its concern (see lib/room/*.ts).
@@ -85,11 +59,15 @@ export class Room extends Resource<RoomEvents>() {
   private readonly channels: RoomChannels
   private readonly writers: WriterSet<Feed>
   private readonly signers: Signers
+  // The members this node knows of; `members()` is the public view of it.
   private readonly roster: Members
   private readonly rejections: Rejections
   private readonly records: Records
   private readonly live: LivePath
   private readonly ingest: Ingest
+  private readonly outbox: Outbox
+  private readonly history: History
+  private readonly expiry: Expiry
 
   /** @internal Rooms are made by `Backspace.join` and `Backspace.createRoom`. */
   constructor(ctx: RoomContext, state: RoomState) {
@@ -103,13 +81,6 @@ export class Room extends Resource<RoomEvents>() {
     this.joinedAt = state.joinedAt
     this.writerKeyPair = deriveWriterKeyPair(ctx.device.keyPair.secretKey, state.secret)
     this.restore = state.feeds
-    this.own = null
-    this.nextSeq = 0
-    this.lastTimestamp = 0
-    this.batch = []
-    this.flushQueued = false
-    this.appending = Promise.resolve()
-    this.pruning = null
     this.forget = false
     this.stats = {
       writers: 0,
@@ -126,7 +97,7 @@ export class Room extends Resource<RoomEvents>() {
     this.apply = new ApplyStage(ctx.identity.publicKey, () => ctx.profile().name)
     this.channels = new RoomChannels(
       { channelId: keys.channelId, channelKey: keys.channelKey, memberKey: keys.memberKey },
-      () => !this.closing && this.own !== null,
+      () => !this.closing && this.outbox.own !== null,
       stats,
       {
         open: (channel) => {
@@ -145,7 +116,7 @@ export class Room extends Resource<RoomEvents>() {
     )
     this.writers = new WriterSet<Feed>(this.channels, stats, {
       open: (key) => this.openRemoteFeed(key, null),
-      announced: (feed) => this.pump(feed),
+      announced: (feed) => this.history.pump(feed),
       added: (feeds) => {
         for (const feed of feeds) this.emit('writer-add', feed.key)
         ctx.changed()
@@ -157,6 +128,9 @@ export class Room extends Resource<RoomEvents>() {
     this.records = new Records(this, ctx, this.apply, this.roster, this.signers, this.rejections, stats)
     this.live = new LivePath(keys.id, this.channels, this.writers, this.signers, this.records, this.rejections)
     this.ingest = new Ingest(this, ctx, keys.id, this.apply, this.signers, this.records, this.live, this.rejections)
+    this.outbox = new Outbox(this, ctx, keys.id, this.writerKeyPair, this.apply, this.records, this.live, stats)
+    this.history = new History(this, ctx, this.writers, this.apply.timeline, this.ingest, this.channels)
+    this.expiry = new Expiry(this, ctx, this.writers, this.apply, stats)
   }
 
   /** A stable id for this room on this node: its topic in hex. Not secret; DHT nodes see the topic. */
@@ -184,8 +158,9 @@ export class Room extends Resource<RoomEvents>() {
 
   /** This node's writer core key in this room (unlinkable to its identity). */
   get writerKey(): Buffer {
-    if (!this.own) throw BackspaceError.NOT_READY()
-    return this.own.key
+    const own = this.outbox.own
+    if (!own) throw BackspaceError.NOT_READY()
+    return own.key
   }
 
   override async _open(): Promise<void> {
@@ -198,9 +173,9 @@ export class Room extends Resource<RoomEvents>() {
     // A core's key is the hash of its manifest, not the signer's public key.
     const ownKey = ownCore.key!
     const ownState = this.restore.find((f) => b4a.equals(f.key, ownKey)) ?? null
-    this.own = this.addFeed(ownKey, ownCore, true, ownState)
-    this.own.seen = ownCore.length
-    this.own.indexedFrom = ownCore.length
+    const own = this.addFeed(ownKey, ownCore, true, ownState)
+    own.seen = ownCore.length
+    own.indexedFrom = ownCore.length
     this.stats.ownBlocks = ownCore.length
 
     for (const state of this.restore) {
@@ -209,36 +184,23 @@ export class Room extends Resource<RoomEvents>() {
     }
     this.restore = []
     await Promise.all([...this.writers.values()].map((f) => f.core.ready()))
+    await this.outbox.open(own)
 
-    if (ownCore.length > 0) {
-      const last = await ownCore.get(ownCore.length - 1, { wait: false }).catch(() => null)
-      const body = last ? decodeBodyOrNull(last) : null
-      if (body) {
-        this.nextSeq = body.seq + body.records.length
-        this.lastTimestamp = body.records[body.records.length - 1]!.timestamp
-      } else {
-        // The last block is gone (pruned) or unreadable: sequence numbers only need to grow.
-        this.nextSeq = ownCore.length * MAX_BLOCK_RECORDS
-      }
-    }
-
-    await this.pruneNow()
-    await this.loadHistory(this.ctx.historyPage, null, true)
+    await this.expiry.prune()
+    await this.history.load(this.ctx.historyPage, null, true)
     this.carryRevocations()
 
     this.ctx.join(this.topic)
     for (const stream of this.ctx.streams()) this.attach(stream)
-    for (const feed of this.writers.values()) if (!feed.local) this.pump(feed)
+    for (const feed of this.writers.values()) if (!feed.local) this.history.pump(feed)
   }
 
   override async _close(): Promise<void> {
-    const closed = BackspaceError.ROOM_CLOSED()
-    for (const pending of this.batch) pending.reject(closed)
-    this.batch = []
-    for (const feed of this.writers.values()) if (feed.catchUp) clearTimeout(feed.catchUp)
+    const appended = this.outbox.close()
+    this.history.close()
     this.channels.close()
-    await this.appending
-    if (this.pruning) await this.pruning.catch(() => {})
+    await appended
+    await this.expiry.close()
     await this.ctx.leave(this.topic)
     // Leaving deletes what this node stored for the room.
     await this.writers.close(this.forget)
@@ -258,9 +220,9 @@ export class Room extends Resource<RoomEvents>() {
     if (opts.replyTo !== undefined) replyTo = this.targetOf(opts.replyTo).id
     const type = replyTo !== null ? MessageType.REPLY : opts.action ? MessageType.ACTION : MessageType.TEXT
     // A `/me` reply is not a thing: a reply is always text.
-    const record: MessageRecord = { type, timestamp: this.stamp(), text }
+    const record: MessageRecord = { type, timestamp: this.outbox.stamp(), text }
     if (replyTo !== null) record.target = parseMessageId(replyTo)
-    return (await this.enqueue(record))!
+    return (await this.outbox.enqueue(record))!
   }
 
   /** Replaces the text of one of this identity's messages; members see it with "(edited)". */
@@ -270,7 +232,7 @@ export class Room extends Resource<RoomEvents>() {
     const m = this.ownTarget(target)
     if (m.deleted) throw BackspaceError.NOT_ALLOWED('a deleted message cannot be edited')
     if (m.text === text) return m
-    return (await this.enqueue({ type: MessageType.EDIT, timestamp: this.stamp(), text, target: parseMessageId(m.id) }))!
+    return (await this.outbox.enqueue({ type: MessageType.EDIT, timestamp: this.outbox.stamp(), text, target: parseMessageId(m.id) }))!
   }
 
   /** Deletes one of this identity's messages everywhere: it becomes a tombstone. */
@@ -278,7 +240,7 @@ export class Room extends Resource<RoomEvents>() {
     await this.whenOpen()
     const m = this.ownTarget(target)
     if (m.deleted) return
-    await this.enqueue({ type: MessageType.DELETE, timestamp: this.stamp(), text: '', target: parseMessageId(m.id) })
+    await this.outbox.enqueue({ type: MessageType.DELETE, timestamp: this.outbox.stamp(), text: '', target: parseMessageId(m.id) })
   }
 
   /** Adds this identity's `emoji` reaction to a message (once per emoji). */
@@ -299,7 +261,7 @@ export class Room extends Resource<RoomEvents>() {
     const mine = m.reactions.find((r) => r.emoji === emoji)?.self ?? false
     if (mine === add) return
     const type = add ? MessageType.REACT : MessageType.UNREACT
-    await this.enqueue({ type, timestamp: this.stamp(), text: emoji, target: parseMessageId(m.id) })
+    await this.outbox.enqueue({ type, timestamp: this.outbox.stamp(), text: emoji, target: parseMessageId(m.id) })
   }
 
   /** The loaded message with this id, in its current state. */
@@ -315,9 +277,9 @@ export class Room extends Resource<RoomEvents>() {
   async applyRevocation(revocation: DeviceRevocation): Promise<void> {
     await this.whenOpen()
     const cuts = this.signers.revokeOwn(revocation)
-    await this.enqueue({
+    await this.outbox.enqueue({
       type: MessageType.REVOKE,
-      timestamp: this.stamp(),
+      timestamp: this.outbox.stamp(),
       text: '',
       revocation: encodeRevocation(revocation),
       cuts
@@ -333,18 +295,13 @@ export class Room extends Resource<RoomEvents>() {
   /** @internal Appends a record of the room's extension kinds; resolves once stored. */
   async appendRecord(record: Omit<MessageRecord, 'timestamp'>): Promise<void> {
     await this.whenOpen()
-    await this.enqueue({ ...record, timestamp: this.stamp() })
+    await this.outbox.enqueue({ ...record, timestamp: this.outbox.stamp() })
   }
 
   private async whenOpen(): Promise<void> {
     if (this.closing) throw BackspaceError.ROOM_CLOSED()
     if (!this.opened) await this.ready()
     if (this.closing) throw BackspaceError.ROOM_CLOSED()
-  }
-
-  // Own timestamps never go backwards, even if the clock does.
-  private stamp(): number {
-    return (this.lastTimestamp = Math.max(this.ctx.now(), this.lastTimestamp))
   }
 
   private targetOf(target: Message | string): Message {
@@ -377,19 +334,7 @@ export class Room extends Resource<RoomEvents>() {
     if (!this.opened) await this.ready()
     this.roster.publishOwn()
     for (const m of this.apply.refreshAll()) if (m.mention) this.emit('message-update', m)
-    await this.enqueue({ type: MessageType.PROFILE, timestamp: this.stamp(), text: '' })
-  }
-
-  // Resolves, once stored, with the message a record made or changed (null for others).
-  private enqueue(record: MessageRecord): Promise<Message | null> {
-    const seq = this.nextSeq++
-    return new Promise<Message | null>((resolve, reject) => {
-      this.batch.push({ record, seq, resolve, reject })
-      if (!this.flushQueued) {
-        this.flushQueued = true
-        queueMicrotask(() => this.flush())
-      }
-    })
+    await this.outbox.enqueue({ type: MessageType.PROFILE, timestamp: this.outbox.stamp(), text: '' })
   }
 
   /**
@@ -410,304 +355,16 @@ export class Room extends Resource<RoomEvents>() {
         throw BackspaceError.INVALID_ARGUMENT('before must be a message of this room or its id')
       }
     }
-    await this.loadHistory(limit, before, false)
+    await this.history.load(limit, before, false)
     const now = this.ctx.now()
-    return this.apply.timeline.page(limit, before, (m) => !this.isExpired(m.timestamp, now))
+    return this.apply.timeline.page(limit, before, (m) => !this.expiry.isExpired(m.timestamp, now))
   }
 
   /** Deletes expired messages from memory and their blocks from disk. Runs periodically too. */
   async prune(): Promise<void> {
     if (this.closing) return
     if (!this.opened) await this.ready()
-    await this.pruneNow()
-  }
-
-  // -------------------------------------------------------------------------
-  // Sending
-  // -------------------------------------------------------------------------
-
-  /** Encodes and signs the block of `records` that will sit at `index` of this node's core. */
-  private signBlock(index: number, seq: number, records: MessageRecord[]): Buffer {
-    return this.signBody(index, this.blockBody(seq, records))
-  }
-
-  private signBody(index: number, body: BlockBody): Buffer {
-    const bytes = encodeBlockBody(body)
-    const signature = sign(messageSignable(this.keys.id, this.own!.key, index, bytes), this.ctx.device.keyPair.secretKey)
-    return encodeMessageBlock(bytes, signature)
-  }
-
-  private blockBody(seq: number, records: MessageRecord[]): BlockBody {
-    // The profile is always carried, even when empty (3 bytes), so that clearing a name
-    // reaches readers too.
-    return {
-      author: this.ctx.identity.publicKey,
-      certificate: this.ctx.device.certificate,
-      seq,
-      records,
-      profile: this.ctx.profile()
-    }
-  }
-
-  // Splits a batch of sends into blocks that stay under the target block size.
-  private static packBlocks(batch: PendingSend[]): PendingSend[][] {
-    const blocks: PendingSend[][] = []
-    let current: PendingSend[] = []
-    let size = 0
-    for (const p of batch) {
-      const bytes = recordSize(p.record)
-      if (current.length > 0 && (size + bytes > TARGET_BLOCK_BYTES || current.length === MAX_BLOCK_RECORDS)) {
-        blocks.push(current)
-        current = []
-        size = 0
-      }
-      current.push(p)
-      size += bytes
-    }
-    if (current.length > 0) blocks.push(current)
-    return blocks
-  }
-
-  private flush(): void {
-    const batch = this.batch
-    this.batch = []
-    this.flushQueued = false
-    if (batch.length === 0) return
-    const own = this.own!
-    this.appending = this.appending.then(async () => {
-      let bodies: BlockBody[]
-      try {
-        if (this.closing) throw BackspaceError.ROOM_CLOSED()
-        const index = own.core.length
-        bodies = Room.packBlocks(batch).map((group) => this.blockBody(group[0]!.seq, group.map((p) => p.record)))
-        const blocks = bodies.map((body, i) => this.signBody(index + i, body))
-        // Sent before the append: the blocks and their indexes are final (appends run one at
-        // a time), and waiting for storage would double the latency members see. If the
-        // append fails, members drop what they showed once Hypercore has another block there.
-        if (this.live.send(own.key, index, blocks)) {
-          // The append starts on the next loop iteration, after the poll phase has put the
-          // frames on the wire: its hashing, signing and synchronous RocksDB flush (about a
-          // millisecond) would otherwise run in front of them. Measured in docs/PERFORMANCE.md.
-          await new Promise<void>((resolve) => setTimeout(resolve, 0))
-        }
-        await own.core.append(blocks, { keyPair: this.writerKeyPair })
-      } catch (err) {
-        // The failed messages' sequence numbers stay unused; they only need to grow.
-        for (const p of batch) p.reject(err as Error)
-        return
-      }
-      own.seen = own.core.length
-      this.stats.ownBlocks = own.core.length
-      // Own records pass the same apply stage as everyone else's.
-      const first = own.core.length - bodies.length
-      for (let i = 0; i < bodies.length; i++) this.records.load(own, first + i, bodies[i]!, true)
-      for (const p of batch) p.resolve(this.resultOf(own, p))
-    })
-  }
-
-  private resultOf(own: Feed, p: PendingSend): Message | null {
-    const { record } = p
-    if (opKindOf(record.type) !== null && record.target) {
-      return this.apply.get(messageId16(record.target.core, record.target.seq)) ?? null
-    }
-    return this.apply.get(messageId(own.key, p.seq)) ?? null
-  }
-
-  // -------------------------------------------------------------------------
-  // Reading: each writer's history and new blocks
-  // -------------------------------------------------------------------------
-
-  /**
-   * Makes sure that, for every writer, the timeline holds `limit` messages before `before`,
-   * or everything that writer has that is still alive. Reads go back from the lowest loaded
-   * index, so a joiner fetches about a page per writer, never the whole history.
-   */
-  private async loadHistory(limit: number, before: Message | null, localOnly: boolean): Promise<void> {
-    await Promise.all([...this.writers.values()].map((f) => this.loadFeedHistory(f, limit, before, localOnly)))
-  }
-
-  private async loadFeedHistory(
-    feed: Feed,
-    limit: number,
-    before: Message | null,
-    localOnly: boolean
-  ): Promise<void> {
-    while (!this.closing && !feed.fresh && feed.indexedFrom > feed.floor) {
-      const have = this.apply.timeline.countBefore(before, (m) => m.id.startsWith(feed.idPrefix), limit)
-      if (have >= limit) return
-      const to = feed.indexedFrom
-      const from = Math.max(feed.floor, to - Math.max(limit - have, 16))
-      const wait = !localOnly && feed.core.peers.length > 0
-      const blocks = await feed.getRange(from, to, { wait, timeout: this.ctx.fetchTimeout })
-      if (this.closing) return
-      let lowest = to
-      for (let i = blocks.length - 1; i >= 0; i--) {
-        const block = blocks[i]
-        if (!block) {
-          // A block cleared because its messages were deleted: step over it.
-          if (feed.holes.has(from + i)) {
-            lowest = from + i
-            continue
-          }
-          break
-        }
-        if (this.ingest.block(feed, from + i, block, false) === 'expired') {
-          // Writers stamp their messages in order, so everything below this one expired too.
-          feed.hintStart = Math.max(feed.hintStart, from + i + 1)
-          lowest = from + i + 1
-          break
-        }
-        lowest = from + i
-      }
-      if (lowest === to && feed.indexedFrom > feed.floor) return // nothing more can be had now
-      feed.indexedFrom = Math.max(lowest, feed.floor)
-      feed.storedFrom = Math.min(feed.storedFrom, feed.indexedFrom)
-    }
-  }
-
-  // -------------------------------------------------------------------------
-  // Live replication: each member's new blocks, as they arrive
-  // -------------------------------------------------------------------------
-
-  // While a writer's blocks also come live on the channel, their Hypercore copies are
-  // fetched a little later and in batches: reading them at once would put this node's
-  // requests, and the writer's proof reads, on the path of the next live message.
-  private onAppend(feed: Feed): void {
-    if (feed.owner === null || this.channels.size === 0) return this.pump(feed)
-    if (feed.catchUp !== null) return
-    feed.catchUp = setTimeout(() => {
-      feed.catchUp = null
-      this.pump(feed)
-    }, CATCH_UP_DELAY)
-  }
-
-  private pump(feed: Feed): void {
-    if (this.closing || feed.local) return
-    if (feed.pumping) {
-      feed.pumpAgain = true
-      return
-    }
-    feed.pumping = this.runPump(feed)
-      .catch((err) => backgroundError(this, err))
-      .finally(() => {
-        feed.pumping = null
-        if (feed.pumpAgain) {
-          feed.pumpAgain = false
-          this.pump(feed)
-        }
-      })
-  }
-
-  private async runPump(feed: Feed): Promise<void> {
-    await feed.core.ready()
-    const page = this.ctx.historyPage
-    while (!this.closing) {
-      const length = feed.core.length
-      if (feed.fresh) {
-        // A writer seen for the first time: start at its latest page, not its beginning.
-        if (length === 0) return
-        feed.fresh = false
-        feed.start = feed.hintStart
-        feed.seen = feed.storedFrom = feed.indexedFrom = Math.max(feed.floor, length - page)
-      }
-      const from = Math.max(feed.seen, feed.floor)
-      if (from >= length) {
-        feed.seen = Math.max(feed.seen, from)
-        return
-      }
-      if (length - from > 2 * page) {
-        // Back after a long absence: show the latest page first, then fill the gap.
-        if (!(await this.fetchLive(feed, length - page, length))) return
-        if (!(await this.fetchLive(feed, from, length - page))) return
-      } else if (!(await this.fetchLive(feed, from, length))) {
-        return
-      }
-      feed.seen = length
-      this.ctx.changed()
-    }
-  }
-
-  // Fetches [from, to) in windows and delivers each message in order. False if interrupted.
-  private async fetchLive(feed: Feed, from: number, to: number): Promise<boolean> {
-    for (let start = from; start < to; start += FETCH_WINDOW) {
-      const end = Math.min(to, start + FETCH_WINDOW)
-      const blocks = await feed.getRange(start, end, { wait: true })
-      if (this.closing) return false
-      for (let i = 0; i < blocks.length; i++) {
-        const block = blocks[i]
-        if (!block) {
-          if (feed.holes.has(start + i)) continue // cleared: its messages were deleted
-          return false // the session closed under us
-        }
-        this.ingest.block(feed, start + i, block, true)
-      }
-      if (feed.seen >= start && feed.seen < end) feed.seen = end
-    }
-    return true
-  }
-
-  // -------------------------------------------------------------------------
-  // TTL
-  // -------------------------------------------------------------------------
-
-  private pruneNow(): Promise<void> {
-    if (this.pruning) return this.pruning
-    this.pruning = this.runPrune().finally(() => {
-      this.pruning = null
-    })
-    return this.pruning
-  }
-
-  private async runPrune(): Promise<void> {
-    const now = this.ctx.now()
-    const changed = await clearExpired(
-      this.writers.values(),
-      () => !!this.closing,
-      (feed) => this.expiryBoundary(feed, now),
-      (feed) => {
-        const boundary = feed.start
-        feed.hintStart = Math.max(feed.hintStart, boundary)
-        feed.storedFrom = Math.max(feed.storedFrom, boundary)
-        feed.indexedFrom = Math.max(feed.indexedFrom, boundary)
-        feed.seen = Math.max(feed.seen, boundary)
-      }
-    )
-    if (changed === null) return
-    this.apply.removeWhere((m) => this.isExpired(m.timestamp, now))
-    this.apply.expireHeld(now - this.ctx.ttl)
-    for (const feed of this.writers.values()) {
-      for (const index of feed.loaded.keys()) if (index < feed.start) feed.loaded.delete(index)
-      for (const index of feed.holes) if (index < feed.start) feed.holes.delete(index)
-    }
-    this.stats.messages = this.apply.size
-    if (changed) this.ctx.changed()
-  }
-
-  /**
-   * The first index of `feed` whose block is still alive, found by binary search over the
-   * contiguous stored range (a writer's timestamps never decrease). Blocks that are not
-   * stored count as alive: this node cannot tell, and has nothing of them to delete.
-   */
-  private async expiryBoundary(feed: Feed, now: number): Promise<number> {
-    let lo = Math.max(feed.start, feed.storedFrom)
-    let hi = Math.min(feed.seen, feed.core.length)
-    if (lo >= hi) return feed.start
-    const first = lo
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1
-      const block = await feed.core.get(mid, { wait: false }).catch(() => null)
-      // Undecodable blocks are garbage and go with the expired ones.
-      const body = block ? decodeBodyOrNull(block) : null
-      const ts = body ? body.records[body.records.length - 1]!.timestamp : null
-      const expired = block !== null && (ts === null || this.isExpired(ts, now))
-      if (expired) lo = mid + 1
-      else hi = mid
-    }
-    return lo === first ? feed.start : lo
-  }
-
-  private isExpired(timestamp: number, now: number): boolean {
-    return isExpired(timestamp, now, this.ctx.ttl)
+    await this.expiry.prune()
   }
 
   /** @internal Opens the room's channel on a new connection. */
@@ -732,8 +389,8 @@ export class Room extends Resource<RoomEvents>() {
   private openRemoteFeed(key: Buffer, state: FeedState | null): Feed {
     const core = this.ctx.store.get({ key, encryption: { key: this.keys.encryptionKey } })
     const feed = this.addFeed(key, core, false, state)
-    core.on('append', () => this.onAppend(feed))
-    if (this.opened) this.pump(feed)
+    core.on('append', () => this.history.onAppend(feed))
+    if (this.opened) this.history.pump(feed)
     return feed
   }
 
