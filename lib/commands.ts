@@ -1,6 +1,6 @@
 import { isBackspaceError } from './errors.js'
 import type { Backspace } from './index.js'
-import type { Room } from './room.js'
+import type { Room } from './room/room.js'
 import type { DeviceInfo, DeviceInvite, Member, RoomKindName } from './types.js'
 
 /** What one line typed into the chat asks for. */

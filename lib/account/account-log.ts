@@ -22,7 +22,8 @@ import {
 } from '../messages.js'
 import { Resource } from '../resource.js'
 import type { DeviceCertificate, DeviceRevocation } from '../identity/device.js'
-import { Room, type RoomContext } from '../room.js'
+import { Room } from '../room/room.js'
+import type { RoomContext } from '../room/context.js'
 
 const NS_ACCOUNT_LOG = b4a.from('backspace/account-log/v1')
 
