@@ -339,6 +339,9 @@ const blockBody: Encoding<BlockBody> = {
     const seq = c.uint.decode(state)
     const count = c.uint.decode(state)
     if (count === 0 || count > MAX_BLOCK_RECORDS) throw BackspaceError.DECODE_FAILED(`${count} records`)
+    // Fuzzing found: record i has seq + i, and each is a message id, so the last one must be a
+    // safe integer too; past 2^53 two records would share an id that parseMessageId refuses.
+    if (count - 1 > Number.MAX_SAFE_INTEGER - seq) throw BackspaceError.DECODE_FAILED('seq out of range')
     const records: MessageRecord[] = []
     for (let i = 0; i < count; i++) records.push(messageRecord.decode(state))
     const profile = flags & BLOCK_FLAG_PROFILE ? profileFields.decode(state) : null
