@@ -1,6 +1,8 @@
 import c from 'compact-encoding'
 import b4a from 'b4a'
+import sodium from 'sodium-universal'
 import { BackspaceError } from './errors.js'
+import { PWHASH_SALTBYTES } from './crypto.js'
 import { deviceCertificate, type DeviceCertificate } from './identity/device.js'
 
 /** The compact-encoding state a codec reads and writes. */
@@ -405,6 +407,8 @@ export interface KeyFile {
 
 const KEY_FILE_VERSION = 1
 const KEY_FLAG_ENCRYPTED = 1
+// secretbox of the 32-byte seed: the nonce, the seed, the tag.
+const KEY_BOX_BYTES = sodium.crypto_secretbox_NONCEBYTES + 32 + sodium.crypto_secretbox_MACBYTES
 
 export const keyFile: Encoding<KeyFile> = {
   preencode(state, k) {
@@ -446,6 +450,20 @@ export const keyFile: Encoding<KeyFile> = {
       const opslimit = c.uint.decode(state)
       const memlimit = c.uint.decode(state)
       const box = requireBuffer(c.buffer.decode(state))
+      // Fuzzing found: loadAccount hands these to Argon2id, where a salt of another size or
+      // limits outside sodium's range throw a plain AssertionError, and huge limits would run
+      // for hours or ask for terabytes. This build writes the interactive limits; a file may
+      // hold up to the moderate ones, and nothing else.
+      if (
+        salt.byteLength !== PWHASH_SALTBYTES ||
+        box.byteLength !== KEY_BOX_BYTES ||
+        opslimit < sodium.crypto_pwhash_OPSLIMIT_INTERACTIVE ||
+        opslimit > sodium.crypto_pwhash_OPSLIMIT_MODERATE ||
+        memlimit < sodium.crypto_pwhash_MEMLIMIT_INTERACTIVE ||
+        memlimit > sodium.crypto_pwhash_MEMLIMIT_MODERATE
+      ) {
+        throw BackspaceError.DECODE_FAILED('key file: password hash parameters out of range')
+      }
       return { publicKey, createdAt, encrypted: { salt, opslimit, memlimit, box }, seed: null }
     }
     return { publicKey, createdAt, encrypted: null, seed: c.fixed32.decode(state) }

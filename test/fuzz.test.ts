@@ -59,3 +59,39 @@ test('fuzz found: a block whose records run past seq 2^53 is refused', async (t)
   await expectCode(t, () => decodeMessageBlock(block(max, 2)), 'DECODE_FAILED')
   await expectCode(t, () => decodeMessageBlock(block(max - 5, 10)), 'DECODE_FAILED')
 })
+
+test('fuzz found: a key file with a salt, box or Argon2id limits no writer uses is corrupt, not an AssertionError', async (t) => {
+  const storage = await t.tmp()
+  const good: KeyFile = {
+    publicKey: randomBytes(32),
+    createdAt: 1,
+    encrypted: { salt: randomBytes(16), ...PWHASH_INTERACTIVE, box: randomBytes(72) },
+    seed: null
+  }
+  t.ok(decodeStrict(keyFile, c.encode(keyFile, good), 'key file').encrypted, 'what saveAccount writes still decodes')
+  const bad: Array<[string, Partial<NonNullable<KeyFile['encrypted']>>]> = [
+    ['short salt', { salt: randomBytes(5) }],
+    ['empty salt', { salt: b4a.alloc(0) }],
+    ['opslimit 0', { opslimit: 0 }],
+    ['memlimit 1', { memlimit: 1 }],
+    ['memlimit 2^52', { memlimit: 2 ** 52 }],
+    ['short box', { box: randomBytes(10) }]
+  ]
+  for (const [i, [what, patch]] of bad.entries()) {
+    const record = { ...good, encrypted: { ...good.encrypted!, ...patch } }
+    const dir = path.join(storage, 'accounts', `a${i}`)
+    await fs.mkdir(dir, { recursive: true })
+    await fs.writeFile(path.join(dir, 'identity.key'), c.encode(keyFile, record))
+    try {
+      await loadAccount(storage, `a${i}`, { password: 'pw' })
+      t.fail(`${what}: loaded`)
+    } catch (err) {
+      t.ok(isBackspaceError(err, 'CORRUPT_KEY_FILE'), `${what}: ${(err as Error).message}`)
+    }
+  }
+  // Limits that would run Argon2id for hours or ask for terabytes never reach it.
+  for (const patch of [{ opslimit: 2 ** 32 - 1 }, { memlimit: 2 ** 42 }]) {
+    const bytes = c.encode(keyFile, { ...good, encrypted: { ...good.encrypted!, ...patch } })
+    await expectCode(t, () => decodeStrict(keyFile, bytes, 'key file'), 'DECODE_FAILED')
+  }
+})
