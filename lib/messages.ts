@@ -2,7 +2,7 @@ import c from 'compact-encoding'
 import b4a from 'b4a'
 import sodium from 'sodium-universal'
 import { BackspaceError } from './errors.js'
-import { PWHASH_SALTBYTES } from './crypto.js'
+import { MAX_ROOM_NAME_LENGTH, PWHASH_SALTBYTES } from './crypto.js'
 import { deviceCertificate, type DeviceCertificate } from './identity/device.js'
 
 /** The compact-encoding state a codec reads and writes. */
@@ -863,6 +863,9 @@ export const invite: Encoding<Invite> = {
     const flags = c.uint.decode(state)
     const secret = c.fixed32.decode(state)
     const name = flags & INVITE_FLAG_NAME ? c.string.decode(state) : ''
+    // Fuzzing found: the name was unbounded. Inviters send a room name (normalizeRoomName);
+    // the invitee keeps it, and a longer one made its account log unreadable to its devices.
+    if ([...name].length > MAX_ROOM_NAME_LENGTH) throw BackspaceError.DECODE_FAILED('invite name too long')
     state.start = state.end
     return { secret, name }
   }

@@ -108,3 +108,11 @@ test('fuzz found: empty buffers are refused where every writer sends bytes', asy
     await expectCode(t, () => decodeMessageBlock(bytes), 'DECODE_FAILED')
   }
 })
+
+test('fuzz found: an invite whose name is longer than any room name is refused', async (t) => {
+  const secret = randomBytes(32)
+  const longest = '👋'.repeat(64)
+  t.is(parseInvite(inviteLink({ secret, name: longest })).name, longest, '64 code points, as normalizeRoomName allows')
+  await expectCode(t, () => parseInvite(inviteLink({ secret, name: 'a'.repeat(65) })), 'INVALID_INVITE')
+  await expectCode(t, () => parseInvite(inviteLink({ secret, name: 'x'.repeat(16 * 1024) })), 'INVALID_INVITE')
+})
