@@ -116,3 +116,21 @@ test('fuzz found: an invite whose name is longer than any room name is refused',
   await expectCode(t, () => parseInvite(inviteLink({ secret, name: 'a'.repeat(65) })), 'INVALID_INVITE')
   await expectCode(t, () => parseInvite(inviteLink({ secret, name: 'x'.repeat(16 * 1024) })), 'INVALID_INVITE')
 })
+
+test('fuzz found: a state claiming a million rooms is refused before they are allocated', async (t) => {
+  // v3, then 2^20 rooms (c.array's own limit) and nothing after: c.array made an array of
+  // 2^20 slots before it read the first room.
+  const huge = b4a.concat([c.encode(c.uint, 3), c.encode(c.uint, 0x100000)])
+  try {
+    decodeStrict(localState, huge, 'state')
+    t.fail('decoded')
+  } catch (err) {
+    t.ok(isBackspaceError(err, 'DECODE_FAILED') && err.message.includes('1048576 elements'), `refused on the count: ${(err as Error).message}`)
+  }
+  const feed = { key: randomBytes(32), start: 0, storedFrom: 0, seen: 1 }
+  const state = (f: object) => c.encode(localState, { rooms: [{ kind: 0, secret: randomBytes(32), name: 'a', joinedAt: 1, ttl: 1, feeds: [{ ...feed, ...f }] }], profile: { name: '', status: '', away: null } })
+  const marks = (n: number) => Array.from({ length: n }, (_, i) => ({ time: i, length: i }))
+  t.is(decodeStrict(localState, state({ marks: marks(MAX_LENGTH_MARKS) }), 'state').rooms[0]!.feeds[0]!.marks!.length, MAX_LENGTH_MARKS, 'marks at the cap still load')
+  await expectCode(t, () => decodeStrict(localState, state({ marks: marks(MAX_LENGTH_MARKS + 1) }), 'state'), 'DECODE_FAILED')
+  await expectCode(t, () => decodeStrict(localState, state({ holes: Array.from({ length: MAX_HOLES + 1 }, (_, i) => i) }), 'state'), 'DECODE_FAILED')
+})
