@@ -476,9 +476,7 @@ function requireSeed(k: KeyFile): Buffer {
 }
 
 function requireBuffer(b: Buffer | null): Buffer {
-  // Fuzzing found: compact-encoding 3 decodes a zero length as an empty buffer, not null, so
-  // this let empty ones through. No writer sends an empty buffer where this is used.
-  if (!b || b.byteLength === 0) throw BackspaceError.DECODE_FAILED('missing buffer')
+  if (!b) throw BackspaceError.DECODE_FAILED('missing buffer')
   return b
 }
 

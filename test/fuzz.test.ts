@@ -192,19 +192,6 @@ test('fuzz found: a key file with a salt, box or Argon2id limits no writer uses 
   }
 })
 
-test('fuzz found: empty buffers are refused where every writer sends bytes', async (t) => {
-  await expectCode(t, () => decodeStrict(sealedFile, c.encode(sealedFile, b4a.alloc(0)), 'state file'), 'DECODE_FAILED')
-  const live = c.encode(liveBlock, { key: randomBytes(32), index: 0, block: b4a.alloc(0) })
-  await expectCode(t, () => decodeStrict(liveBlock, live, 'live block'), 'DECODE_FAILED')
-  for (const record of [
-    { type: MessageType.REVOKE, timestamp: 1, text: '', revocation: b4a.alloc(0), cuts: [] },
-    { type: MessageType.ACCOUNT, timestamp: 1, text: '', payload: b4a.alloc(0) }
-  ]) {
-    const bytes = encodeMessageBlock(encodeBlockBody({ author, seq: 0, records: [record] }), randomBytes(64))
-    await expectCode(t, () => decodeMessageBlock(bytes), 'DECODE_FAILED')
-  }
-})
-
 test('fuzz found: an invite whose name is longer than any room name is refused', async (t) => {
   const secret = randomBytes(32)
   const longest = '👋'.repeat(64)
