@@ -1,6 +1,8 @@
 import c from 'compact-encoding'
 import b4a from 'b4a'
+import sodium from 'sodium-universal'
 import { BackspaceError } from './errors.js'
+import { MAX_ROOM_NAME_LENGTH, PWHASH_SALTBYTES } from './crypto.js'
 import { deviceCertificate, type DeviceCertificate } from './identity/device.js'
 
 /** The compact-encoding state a codec reads and writes. */
@@ -370,6 +372,9 @@ const blockBody: Encoding<BlockBody> = {
     const seq = c.uint.decode(state)
     const count = c.uint.decode(state)
     if (count === 0 || count > MAX_BLOCK_RECORDS) throw BackspaceError.DECODE_FAILED(`${count} records`)
+    // Fuzzing found: record i has seq + i, and each is a message id, so the last one must be a
+    // safe integer too; past 2^53 two records would share an id that parseMessageId refuses.
+    if (count - 1 > Number.MAX_SAFE_INTEGER - seq) throw BackspaceError.DECODE_FAILED('seq out of range')
     const records: MessageRecord[] = []
     for (let i = 0; i < count; i++) records.push(messageRecord.decode(state))
     const profile = flags & BLOCK_FLAG_PROFILE ? profileFields.decode(state) : null
@@ -458,6 +463,10 @@ export interface AccountSecrets {
 const KEY_FILE_VERSION = 2
 const KEY_FLAG_ENCRYPTED = 1
 const KEY_FLAG_LINKED = 2
+// The sealed secrets: a v1 box holds the 32-byte seed; a v2 box the encoded secrets (seeds,
+// account key, certificate), which stay well under this.
+const KEY_BOX_MIN = sodium.crypto_secretbox_NONCEBYTES + 32 + sodium.crypto_secretbox_MACBYTES
+const KEY_BOX_MAX = 4096
 
 export const keyFile: Encoding<KeyFile> = {
   preencode(state, k) {
@@ -501,6 +510,22 @@ export const keyFile: Encoding<KeyFile> = {
       const opslimit = c.uint.decode(state)
       const memlimit = c.uint.decode(state)
       const box = requireBuffer(c.buffer.decode(state))
+      // Fuzzing found: loadAccount hands these to Argon2id, where a salt of another size or
+      // limits outside sodium's range throw a plain AssertionError, and huge limits would run
+      // for hours or ask for terabytes. This build writes the interactive limits; a file may
+      // hold up to the moderate ones, and nothing else.
+      if (
+        salt.byteLength !== PWHASH_SALTBYTES ||
+        box.byteLength < KEY_BOX_MIN ||
+        box.byteLength > KEY_BOX_MAX ||
+        (version === 1 && box.byteLength !== KEY_BOX_MIN) ||
+        opslimit < sodium.crypto_pwhash_OPSLIMIT_INTERACTIVE ||
+        opslimit > sodium.crypto_pwhash_OPSLIMIT_MODERATE ||
+        memlimit < sodium.crypto_pwhash_MEMLIMIT_INTERACTIVE ||
+        memlimit > sodium.crypto_pwhash_MEMLIMIT_MODERATE
+      ) {
+        throw BackspaceError.DECODE_FAILED('key file: password hash parameters out of range')
+      }
       return { ...head, encrypted: { salt, opslimit, memlimit, box }, secret: null }
     }
     // v1 kept the bare seed; v2 keeps the encoded secrets, whatever their length.
@@ -633,8 +658,28 @@ const lengthMark: Encoding<LengthMark> = {
     return { time: c.uint.decode(state), length: c.uint.decode(state) }
   }
 }
-const lengthMarks = c.array(lengthMark)
-const holeList = c.array(c.uint)
+/**
+ * c.array, but the count is checked before anything is allocated: against `max`, and against
+ * the bytes left, as every element takes at least one. Fuzzing found that c.array allocates
+ * the count it reads first: 2^20 slots (8 MB, about 0.1 s) for a six-byte input.
+ */
+function boundedArray<T>(enc: Encoding<T>, max = Number.MAX_SAFE_INTEGER): Encoding<T[]> {
+  const array = c.array(enc)
+  return {
+    preencode: (state, list) => array.preencode(state, list),
+    encode: (state, list) => array.encode(state, list),
+    decode(state) {
+      const count = c.uint.decode(state)
+      if (count > max || count > state.end - state.start) throw BackspaceError.DECODE_FAILED(`${count} elements`)
+      const list: T[] = []
+      for (let i = 0; i < count; i++) list.push(enc.decode(state))
+      return list
+    }
+  }
+}
+
+const lengthMarks = boundedArray(lengthMark, MAX_LENGTH_MARKS)
+const holeList = boundedArray<number>(c.uint, MAX_HOLES)
 
 function feedStateCodec(version: number): Encoding<FeedState> {
   return {
@@ -677,7 +722,7 @@ function feedStateCodec(version: number): Encoding<FeedState> {
 }
 
 function roomStateCodec(version: number): Encoding<RoomState> {
-  const feedStates = c.array(feedStateCodec(version))
+  const feedStates = boundedArray(feedStateCodec(version))
   return {
     preencode(state, r) {
       c.uint.preencode(state, r.kind)
@@ -712,9 +757,9 @@ function roomStateCodec(version: number): Encoding<RoomState> {
   }
 }
 
-const roomStatesV1 = c.array(roomStateCodec(1))
-const roomStatesV2 = c.array(roomStateCodec(2))
-const roomStates = c.array(roomStateCodec(STATE_VERSION))
+const roomStatesV1 = boundedArray(roomStateCodec(1))
+const roomStatesV2 = boundedArray(roomStateCodec(2))
+const roomStates = boundedArray(roomStateCodec(STATE_VERSION))
 
 export const localState: Encoding<LocalState> = {
   preencode(state, s) {
@@ -938,6 +983,9 @@ export const invite: Encoding<Invite> = {
     const flags = c.uint.decode(state)
     const secret = c.fixed32.decode(state)
     const name = flags & INVITE_FLAG_NAME ? c.string.decode(state) : ''
+    // Fuzzing found: the name was unbounded. Inviters send a room name (normalizeRoomName);
+    // the invitee keeps it, and a longer one made its account log unreadable to its devices.
+    if ([...name].length > MAX_ROOM_NAME_LENGTH) throw BackspaceError.DECODE_FAILED('invite name too long')
     state.start = state.end
     return { secret, name }
   }

@@ -23,6 +23,9 @@ const LINK_VERSION = 1
 const IDENTITY_CHECK_BYTES = 16
 const fixed16 = c.fixed(IDENTITY_CHECK_BYTES)
 
+// The year 10000, in seconds: any later expiry is garbage.
+const MAX_LINK_SECONDS = 253_402_300_800
+
 export const deviceLink: Encoding<DeviceLink> = {
   preencode(state, l) {
     c.uint.preencode(state, LINK_VERSION)
@@ -40,7 +43,10 @@ export const deviceLink: Encoding<DeviceLink> = {
     const version = c.uint.decode(state)
     if (version !== LINK_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`device link v${version}`)
     const secret = c.fixed32.decode(state)
-    const expiresAt = c.uint.decode(state) * 1000
+    const seconds = c.uint.decode(state)
+    // Fuzzing found: a huge expiry made a time past the safe integers. No link lives that long.
+    if (seconds > MAX_LINK_SECONDS) throw BackspaceError.DECODE_FAILED('device link expiry out of range')
+    const expiresAt = seconds * 1000
     const identityCheck = fixed16.decode(state)
     state.start = state.end
     return { secret, expiresAt, identityCheck }
