@@ -30,7 +30,7 @@ import {
   assertAccountName,
   type AccountKeys
 } from './identity.js'
-import { LocalState } from './state/local-state.js'
+import { ERASE_COMPACTION, LocalState } from './state/local-state.js'
 import { ReadPositions, type UnreadCounts } from './state/read-positions.js'
 import { encodeCertificate, MAX_DEVICE_NAME_BYTES } from './identity/device.js'
 import { DeviceRegistry, type DeviceKeys } from './identity/devices.js'
@@ -92,6 +92,9 @@ export { bootstrapFromFlags, storageFromFlags } from './flags.js'
 export { MAX_TEXT_BYTES, MAX_NAME_BYTES, MAX_STATUS_BYTES } from './messages.js'
 export type * from './types.js'
 export type { ReadPosition, UnreadCounts } from './state/read-positions.js'
+
+// How long after blocks are cleared the storage is compacted, so a burst shares one.
+const ERASE_DELAY = 1000
 
 /** The longest any message lives, everywhere. */
 export const MAX_TTL = 7 * 24 * 60 * 60 * 1000
@@ -231,6 +234,9 @@ export class Backspace extends Resource<NodeEvents>() {
   private scratch: string | null = null
   // The account log, through which joined rooms and the profile follow the identity.
   private accountLog: AccountLog | null = null
+  // A storage compaction scheduled after blocks were cleared, and the one under way.
+  private eraseTimer: NodeJS.Timeout | null = null
+  private erasing: Promise<void> = Promise.resolve()
   // Rooms left on this device this session, so the account log carries the leave.
   private readonly leftRooms = new Map<string, AccountRoom>()
   // When the profile was last set, so the latest profile among devices wins.
@@ -502,6 +508,12 @@ export class Backspace extends Resource<NodeEvents>() {
     await Promise.all(this.relayedRooms.map((r) => r.close()))
     if (this.saveTimer) clearTimeout(this.saveTimer)
     await this.saveState()
+    if (this.eraseTimer) {
+      clearTimeout(this.eraseTimer)
+      this.eraseTimer = null
+      await this.eraseNow().catch((err) => this.backgroundError(err))
+    }
+    await this.erasing.catch(() => {})
     if (this.localState) await this.localState.close()
     await this.registry?.flush()
     if (this.swarm) await this.swarm.destroy()
@@ -690,7 +702,8 @@ export class Backspace extends Resource<NodeEvents>() {
       changed: () => this.changed(),
       uploaded: () => {
         this.relayed++
-      }
+      },
+      erased: () => this.scheduleErase()
     }
   }
 
@@ -708,8 +721,34 @@ export class Backspace extends Resource<NodeEvents>() {
     rooms.delete(room.id)
     if (forget) this.parked.delete(room.id)
     else this.parked.set(room.id, room.state())
+    if (forget) this.scheduleErase()
     this.changed()
     return true
+  }
+
+  /**
+   * Cleared blocks stay in RocksDB's files until it compacts them. Soon after blocks were
+   * cleared (expired, deleted, a room left), the whole storage is compacted with forced blob
+   * garbage collection, so their ciphertext leaves the disk. One compaction at a time; the
+   * clears of a burst share one.
+   */
+  private scheduleErase(): void {
+    if (this.incognito || this.closing || this.eraseTimer) return
+    this.eraseTimer = setTimeout(() => {
+      this.eraseTimer = null
+      this.eraseNow().catch((err) => this.backgroundError(err))
+    }, ERASE_DELAY)
+    this.eraseTimer.unref()
+  }
+
+  /** @internal Compacts the storage now (after any compaction under way); tests await it. */
+  async eraseNow(): Promise<void> {
+    const run = async (): Promise<void> => {
+      if (!this.store || this.incognito) return
+      await this.store.storage.compact(ERASE_COMPACTION)
+    }
+    this.erasing = this.erasing.then(run, run)
+    await this.erasing
   }
 
   private async openRoom(fresh: RoomState): Promise<Room> {
