@@ -31,7 +31,7 @@ import {
   type AccountKeys
 } from './identity.js'
 import { ERASE_COMPACTION, LocalState } from './state/local-state.js'
-import { ReadPositions, type UnreadCounts } from './state/read-positions.js'
+import { comparePositions, ReadPositions, type UnreadCounts } from './state/read-positions.js'
 import { encodeCertificate, MAX_DEVICE_NAME_BYTES } from './identity/device.js'
 import { DeviceRegistry, type DeviceKeys } from './identity/devices.js'
 import { Devices } from './identity/device-manager.js'
@@ -49,7 +49,7 @@ import { Resource } from './resource.js'
 import { isDeviceLink, isInvite, isRelayLink, parseDeviceLink, parseInvite, parseRelayLink } from './links.js'
 import { MAX_PAGE, Room } from './room/room.js'
 import type { RelayContext, RoomContext } from './room/context.js'
-import { AccountLog, type AccountRoom, type AccountView } from './account/account-log.js'
+import { AccountLog, type AccountRead, type AccountRoom, type AccountView } from './account/account-log.js'
 import { RelayedRoom } from './room/relayed.js'
 import type { CreateRoomOptions, DeviceInfo, DeviceRequest, JoinOptions, Message, Profile } from './types.js'
 
@@ -95,6 +95,8 @@ export type { ReadPosition, UnreadCounts } from './state/read-positions.js'
 
 // How long after blocks are cleared the storage is compacted, so a burst shares one.
 const ERASE_DELAY = 1000
+// How long read positions wait before the account log carries them to the other devices.
+const ACCOUNT_READS_DELAY = 2000
 
 /** The longest any message lives, everywhere. */
 export const MAX_TTL = 7 * 24 * 60 * 60 * 1000
@@ -236,6 +238,8 @@ export class Backspace extends Resource<NodeEvents>() {
   private accountLog: AccountLog | null = null
   // A storage compaction scheduled after blocks were cleared, and the one under way.
   private eraseTimer: NodeJS.Timeout | null = null
+  // A publish of the account view, batching read positions.
+  private accountPublishTimer: NodeJS.Timeout | null = null
   private erasing: Promise<void> = Promise.resolve()
   // Rooms left on this device this session, so the account log carries the leave.
   private readonly leftRooms = new Map<string, AccountRoom>()
@@ -503,10 +507,17 @@ export class Backspace extends Resource<NodeEvents>() {
     if (this.pruneTimer) clearInterval(this.pruneTimer)
     await this.devices.close()
     await Promise.allSettled(this.joining.values())
+    if (this.accountPublishTimer) {
+      // Read positions waiting to reach the other devices go now.
+      clearTimeout(this.accountPublishTimer)
+      this.accountPublishTimer = null
+      if (this.accountLog) await this.accountLog.publish(this.localAccount()).catch((err) => this.backgroundError(err))
+    }
     if (this.accountLog) await this.accountLog.close()
     await Promise.all(this.rooms.map((r) => r.close()))
     await Promise.all(this.relayedRooms.map((r) => r.close()))
     if (this.saveTimer) clearTimeout(this.saveTimer)
+    if (this.accountPublishTimer) clearTimeout(this.accountPublishTimer)
     await this.saveState()
     if (this.eraseTimer) {
       clearTimeout(this.eraseTimer)
@@ -638,7 +649,11 @@ export class Backspace extends Resource<NodeEvents>() {
     // The latest page: its newest message when reading everything, else what is unread after upTo.
     const latest = await room.messages({ limit: upTo === undefined ? 1 : MAX_PAGE })
     if (this.rooms_.get(roomId) !== room) return this.reads.get(roomId)
-    return this.reads.markRead(roomId, upTo ?? null, latest)
+    const before = this.reads.get(roomId).position
+    const counts = this.reads.markRead(roomId, upTo ?? null, latest)
+    // Read on one device, read on all: the account log carries the position, soon.
+    if (counts.position && (!before || comparePositions(counts.position, before) > 0)) this.publishAccountSoon()
+    return counts
   }
 
   /** Counts for status bars and relays. */
@@ -835,7 +850,23 @@ export class Backspace extends Resource<NodeEvents>() {
       const kind = state.kind === RoomKind.PRIVATE ? RoomKind.PRIVATE : RoomKind.NAMED
       rooms.push({ kind, secret: state.secret, name: state.name, joinedAt: state.joinedAt, left: false, at: state.joinedAt })
     }
-    return { profile: this.profile_, profileAt: this.profileAt, rooms }
+    const reads: AccountRead[] = []
+    for (const room of this.rooms_.values()) {
+      const position = this.reads.get(room.id).position
+      if (position) reads.push({ topic: room.topic, timestamp: position.timestamp, id: position.id })
+    }
+    return { profile: this.profile_, profileAt: this.profileAt, rooms, reads }
+  }
+
+  // Read positions move often (a UI marks the shown room read as messages arrive): they reach
+  // the account log in one record a few seconds later, not one per message.
+  private publishAccountSoon(): void {
+    if (this.accountPublishTimer || this.closing) return
+    this.accountPublishTimer = setTimeout(() => {
+      this.accountPublishTimer = null
+      this.publishAccount()
+    }, ACCOUNT_READS_DELAY)
+    this.accountPublishTimer.unref()
   }
 
   private publishAccount(): void {
@@ -861,6 +892,19 @@ export class Backspace extends Resource<NodeEvents>() {
       const state = this.newRoomState(r.kind, r.secret, r.name)
       state.joinedAt = r.joinedAt
       this.openRoom(state).catch((err) => this.backgroundError(err))
+    }
+    for (const r of view.reads) {
+      const roomId = r.topic.toString('hex')
+      const room = this.rooms_.get(roomId)
+      const local = this.reads.get(roomId).position
+      if (!room || (local && comparePositions(local, r) >= 0)) continue
+      const position = { timestamp: r.timestamp, id: r.id }
+      room
+        .messages({ limit: MAX_PAGE })
+        .then((latest) => {
+          if (this.rooms_.get(roomId) === room) this.reads.markRead(roomId, position, latest)
+        })
+        .catch((err) => this.backgroundError(err))
     }
     if (view.profileAt > this.profileAt) {
       this.profileAt = view.profileAt
