@@ -291,7 +291,7 @@ export class ApplyStage {
       edited: entry.edit !== null,
       deleted: entry.deleted,
       replyTo: input.replyTo === null ? null : this.preview(input.replyTo),
-      reactions: entry.deleted ? [] : reactionsOf(entry, this.me)
+      reactions: entry.deleted || entry.reactions.size === 0 ? NO_REACTIONS : reactionsOf(entry, this.me)
     }
   }
 
@@ -309,6 +309,9 @@ export class ApplyStage {
     }
   }
 }
+
+// Most messages have none: one shared, frozen empty list instead of one per view.
+const NO_REACTIONS: readonly Reaction[] = Object.freeze([])
 
 function reactionsOf(entry: Entry, me: Buffer): Reaction[] {
   const present = [...entry.reactions.values()].filter((op) => op.kind === 'react').sort(compareOps)

@@ -2,6 +2,14 @@ import { BackspaceError } from '../errors.js'
 import type Hypercore from 'hypercore'
 import { decodeMessageBlock, MAX_HOLES, type BlockBody, type FeedState } from '../messages.js'
 
+/** A block loaded this session: its first seq, how many records, and whether they are all messages or edits. */
+export interface LoadedBlock {
+  seq: number
+  count: number
+  /** Every record is a message or an edit: cleared once all of them are dead. */
+  content: boolean
+}
+
 /**
  * One writer core in a room, this node's own or a member's, and how far this node has read,
  * stored and pruned it. Indexes satisfy start <= storedFrom <= indexedFrom <= seen <= length,
@@ -40,7 +48,7 @@ export class Feed {
   /** The prefix of the ids of this core's messages. */
   readonly idPrefix: string
   /** Blocks loaded into the room this session: index → the seqs they hold. */
-  readonly loaded = new Map<number, { seq: number; count: number }>()
+  readonly loaded = new Map<number, LoadedBlock>()
   /**
    * Blocks cleared because every message in them was deleted: reads skip them instead of
    * waiting for a block that no peer should have any more.
@@ -67,8 +75,8 @@ export class Feed {
     this.holes = new Set(state?.holes ?? [])
   }
 
-  markLoaded(index: number, seq: number, count: number): void {
-    this.loaded.set(index, { seq, count })
+  markLoaded(index: number, seq: number, count: number, content = false): void {
+    this.loaded.set(index, { seq, count, content })
   }
 
   /** The index of the loaded block that holds message `seq`, if any. */

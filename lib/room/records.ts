@@ -27,8 +27,9 @@ export class Records {
   private readonly rejections: Rejections
   private readonly stats: Pick<RoomStats, 'messages' | 'rejected'>
   // Blocks whose every record is a message: when all are deleted, the block is cleared.
-  private readonly contentBlocks: Map<string, { feed: Feed; index: number; ids: string[] }>
-  private readonly blockOfMessage: Map<string, string>
+  // The writer cores whose blocks were loaded, by the prefix of their messages' ids, to find
+  // the block of a deleted message (one entry per writer, none per message).
+  private readonly feedsByPrefix: Map<string, Feed>
   // An edit record's text is content too: dead once the message it edits is deleted.
   private readonly editTargets: Map<string, string>
 
@@ -48,8 +49,7 @@ export class Records {
     this.signers = signers
     this.rejections = rejections
     this.stats = stats
-    this.contentBlocks = new Map()
-    this.blockOfMessage = new Map()
+    this.feedsByPrefix = new Map()
     this.editTargets = new Map()
   }
 
@@ -139,9 +139,8 @@ export class Records {
     // Ops held for a message that just loaded may have been refused as it arrived.
     this.stats.rejected.forbidden = this.apply.forbidden
     if (onlyContent && contentIds.length > 0) {
-      const key = `${feed.hex}:${index}`
-      this.contentBlocks.set(key, { feed, index, ids: contentIds })
-      for (const id of contentIds) this.blockOfMessage.set(id, key)
+      feed.markLoaded(index, body.seq, records.length, true)
+      if (!this.feedsByPrefix.has(feed.idPrefix)) this.feedsByPrefix.set(feed.idPrefix, feed)
       // A block loaded after its messages were deleted (from a peer that still had it).
       if (contentIds.some((id) => this.apply.isDeleted(id))) this.clearDeleted(contentIds[0]!)
     }
@@ -159,16 +158,19 @@ export class Records {
   // Deleted text leaves the disk too: once every record of a block is a deleted message (or
   // an edit of one), the block is cleared, here and on every peer that applies the delete.
   private clearDeleted(id: string): void {
-    const key = this.blockOfMessage.get(id)
-    if (!key) return
-    const block = this.contentBlocks.get(key)
-    if (!block) return
-    const dead = block.ids.every((m) => this.apply.isDeleted(m) || this.isDeadEdit(m))
-    if (!dead) return
-    this.contentBlocks.delete(key)
-    for (const m of block.ids) this.blockOfMessage.delete(m)
-    block.feed.holes.add(block.index)
-    block.feed.core.clear(block.index, block.index + 1).then(
+    const dash = id.indexOf('-')
+    const feed = this.feedsByPrefix.get(id.slice(0, dash + 1))
+    if (!feed) return
+    const index = feed.blockOf(Number(id.slice(dash + 1)))
+    const block = index === undefined ? undefined : feed.loaded.get(index)
+    if (index === undefined || !block || !block.content) return
+    for (let seq = block.seq; seq < block.seq + block.count; seq++) {
+      const m = messageId(feed.key, seq)
+      if (!this.apply.isDeleted(m) && !this.isDeadEdit(m)) return
+    }
+    block.content = false
+    feed.holes.add(index)
+    feed.core.clear(index, index + 1).then(
       () => this.ctx.erased(),
       (err: unknown) => backgroundError(this.room, err)
     )

@@ -35,6 +35,8 @@ export interface Cut {
  */
 export class Signers {
   private readonly certificates: Map<string, DeviceCertificate>
+  // The certificate verified last: consecutive blocks nearly always carry the same one.
+  private lastCertificate: DeviceCertificate | null
   // Certificates of devices seen writing, by device key hex, to check revocations against.
   private readonly deviceCertificates: Map<string, DeviceCertificate>
   // Devices revoked, by device key hex: their later blocks are rejected.
@@ -52,6 +54,7 @@ export class Signers {
     stats: { badAnnouncements: number }
   ) {
     this.certificates = new Map()
+    this.lastCertificate = null
     this.deviceCertificates = new Map()
     this.revoked = new Map()
     this.revocationCarried = new Map()
@@ -67,13 +70,21 @@ export class Signers {
   signerOf(body: BlockBody): Buffer | null {
     const cert = body.certificate
     if (!cert) return body.author
+    // The same device signs block after block: the last certificate seen answers at once.
+    const last = this.lastCertificate
+    if (last !== null && b4a.equals(last.signature, cert.signature)) return sameCertificate(last, cert) ? cert.device : null
     const id = certificateId(cert.signature)
     const known = this.certificates.get(id)
-    if (known) return sameCertificate(known, cert) ? cert.device : null
+    if (known) {
+      if (!sameCertificate(known, cert)) return null
+      this.lastCertificate = known
+      return cert.device
+    }
     if (!verifyCertificate(cert)) return null
     if (this.certificates.size >= MAX_CERT_CACHE) this.certificates.delete(this.certificates.keys().next().value!)
     this.certificates.set(id, cert)
     this.deviceCertificates.set(cert.device.toString('hex'), cert)
+    this.lastCertificate = cert
     return cert.device
   }
 
