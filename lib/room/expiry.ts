@@ -226,14 +226,18 @@ export class Expiry {
     const first = lo
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
-      if (await this.expiredBlock(feed, mid, now)) lo = mid + 1
+      if (await this.expiredBlock(feed, mid, first, now)) lo = mid + 1
       else hi = mid
     }
     return lo === first ? marked : lo
   }
 
-  // Whether block `i` of `feed` has expired, for the boundary search.
-  private async expiredBlock(feed: Feed, i: number, now: number): Promise<boolean> {
+  // Whether block `index` of `feed` has expired, for the boundary search. A block cleared on
+  // purpose (its messages deleted, or expired when it arrived) goes with the stored block
+  // below it: nothing of it is left to keep, and the search stays a search over a prefix.
+  private async expiredBlock(feed: Feed, index: number, first: number, now: number): Promise<boolean> {
+    let i = index
+    while (feed.holes.has(i)) if (--i < first) return true
     const block = await feed.core.get(i, { wait: false }).catch(() => null)
     if (block === null) return false
     // Undecodable blocks are garbage and go with the expired ones.

@@ -66,7 +66,7 @@ export class Records {
     if (verified.changed) this.ctx.changed()
     // The block's time: that of its latest record. It has expired once all of them have.
     const blockTime = effectiveTime(stamp, verified.at)
-    if (isExpired(blockTime, now, ttl)) return 'expired'
+    if (isExpired(blockTime, now, ttl)) return this.dropExpired(feed, index)
     feed.markLoaded(index, body.seq, records.length)
     const self = b4a.equals(body.author, this.ctx.identity.publicKey)
     const member = this.members.fromBlock(body.author, body.profile, blockTime, self)
@@ -155,6 +155,20 @@ export class Records {
     }
     for (const m of updated) this.room.emit('message-update', m)
     return 'ok'
+  }
+
+  // A block whose records all expired is not kept, even when it sits after live blocks (it was
+  // back-dated): Hypercore stored it to hand it over, and it is cleared at once. Not a block
+  // that came live ahead of the core's length: the one stored at that index may differ.
+  private dropExpired(feed: Feed, index: number): 'expired' {
+    if (feed.local || index < feed.start || index >= feed.core.length || feed.holes.has(index)) return 'expired'
+    feed.holes.add(index)
+    feed.core.clear(index, index + 1).then(
+      () => this.ctx.erased(),
+      (err: unknown) => backgroundError(this.room, err)
+    )
+    this.ctx.changed()
+    return 'expired'
   }
 
   /** Takes back the shown messages `drop` selects, and tells listeners. */
