@@ -612,8 +612,9 @@ export interface FeedState {
   /** Every block below this index has been delivered to the application once. */
   seen: number
   /**
-   * Relays only: when this node saw the core reach a length. Every block below `length`
-   * existed at `time`, so it has expired by `time + ttl` whatever it says inside.
+   * When this node saw the core reach a length (a relay) or first verified its blocks (a
+   * member). Every block below `length` existed at `time`, so it has expired by
+   * `time + ttl` whatever it says inside; a member also bounds each record's time by it.
    */
   marks?: LengthMark[]
   /** Blocks cleared because every message in them was deleted (v3). */

@@ -13,7 +13,10 @@ export interface Message {
   readonly device: Buffer
   /** The current text: the latest edit's, or '' once deleted. */
   readonly text: string
-  /** Milliseconds since the epoch, as the author stamped it, clamped to the reader's clock. */
+  /**
+   * Milliseconds since the epoch, as the author stamped it, but never later than when this
+   * node first verified the message: the same after a restart. Order and expiry use it.
+   */
   readonly timestamp: number
   /** The message's index in its author's log for this room. */
   readonly seq: number

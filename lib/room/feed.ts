@@ -1,6 +1,6 @@
 import { BackspaceError } from '../errors.js'
 import type Hypercore from 'hypercore'
-import { decodeMessageBlock, MAX_HOLES, type BlockBody, type FeedState } from '../messages.js'
+import { decodeMessageBlock, MAX_HOLES, type BlockBody, type FeedState, type LengthMark } from '../messages.js'
 
 /** A block loaded this session: its first seq, how many records, and whether they are all messages or edits. */
 export interface LoadedBlock {
@@ -54,6 +54,13 @@ export class Feed {
    * waiting for a block that no peer should have any more.
    */
   readonly holes: Set<number>
+  /**
+   * When this node first verified the core's blocks: every block below `length` was verified
+   * by `time`. A record's time never goes past its block's (see `markVerified` in expiry.ts).
+   */
+  readonly marks: LengthMark[]
+  /** Whether the last mark may still move forward: only while no record's time rests on it. */
+  markOpen: boolean
 
   constructor(key: Buffer, core: Hypercore, local: boolean, state: FeedState | null) {
     this.key = key
@@ -73,6 +80,9 @@ export class Feed {
     this.catchUp = null
     this.idPrefix = `${key.toString('hex', 0, 16)}-`
     this.holes = new Set(state?.holes ?? [])
+    this.marks = state?.marks?.map((m) => ({ time: m.time, length: m.length })) ?? []
+    // A restored mark may carry the time of a record shown before the restart.
+    this.markOpen = false
   }
 
   markLoaded(index: number, seq: number, count: number, content = false): void {
@@ -94,6 +104,7 @@ export class Feed {
     const state: FeedState = { key: this.key, start: this.start, storedFrom: this.storedFrom, seen: this.seen }
     const holes = [...this.holes].filter((i) => i >= this.start)
     if (holes.length > 0) state.holes = holes.slice(-MAX_HOLES)
+    if (this.marks.length > 0) state.marks = this.marks.map((m) => ({ time: m.time, length: m.length }))
     return state
   }
 

@@ -9,7 +9,7 @@ import type { Message, MessageKind, RoomStats } from '../types.js'
 import { opKindOf, type ApplyStage } from './apply.js'
 import type { RoomContext, RoomSelf } from './context.js'
 import { messageId, messageId16, type Feed } from './feed.js'
-import { isExpired } from './expiry.js'
+import { effectiveTime, isExpired, latestStamp, markVerified } from './expiry.js'
 import type { IngestResult, Rejections } from './ingest.js'
 import type { Members } from './members.js'
 import type { Signers } from './signers.js'
@@ -53,16 +53,23 @@ export class Records {
     this.editTargets = new Map()
   }
 
-  /** Passes a verified block's records to the apply stage. */
+  /**
+   * Passes a verified block's records to the apply stage, each at its effective time (see
+   * expiry.ts): its stamp, but never later than when this node first verified the block.
+   */
   load(feed: Feed, index: number, body: BlockBody, emit: boolean): IngestResult {
     const records = body.records
     const now = this.ctx.now()
     const ttl = this.ctx.ttl
-    const lastTimestamp = records[records.length - 1]!.timestamp
-    if (isExpired(lastTimestamp, now, ttl)) return 'expired'
+    const stamp = latestStamp(body)
+    const verified = markVerified(feed, index, stamp, now, ttl)
+    if (verified.changed) this.ctx.changed()
+    // The block's time: that of its latest record. It has expired once all of them have.
+    const blockTime = effectiveTime(stamp, verified.at)
+    if (isExpired(blockTime, now, ttl)) return this.dropExpired(feed, index)
     feed.markLoaded(index, body.seq, records.length)
     const self = b4a.equals(body.author, this.ctx.identity.publicKey)
-    const member = this.members.fromBlock(body.author, body.profile, lastTimestamp, self)
+    const member = this.members.fromBlock(body.author, body.profile, blockTime, self)
     const device = body.certificate ? body.certificate.device : body.author
     const name = body.profile?.name ?? ''
     const contentIds: string[] = []
@@ -72,9 +79,10 @@ export class Records {
       const record = records[i]!
       const seq = body.seq + i
       const id = messageId(feed.key, seq)
-      // A timestamp from the future is clamped to now, so it cannot pin itself to the bottom.
-      const timestamp = Math.min(record.timestamp, now)
-      if (isExpired(record.timestamp, now, ttl)) continue
+      // A stamp from the future counts from when the block arrived, so it cannot pin itself
+      // to the bottom, nor outlive the TTL; the same value after a restart.
+      const timestamp = effectiveTime(record.timestamp, verified.at)
+      if (isExpired(timestamp, now, ttl)) continue
       const kind: MessageKind | null =
         record.type === MessageType.TEXT || record.type === MessageType.REPLY
           ? 'text'
@@ -146,6 +154,20 @@ export class Records {
     }
     for (const m of updated) this.room.emit('message-update', m)
     return 'ok'
+  }
+
+  // A block whose records all expired is not kept, even when it sits after live blocks (it was
+  // back-dated): Hypercore stored it to hand it over, and it is cleared at once. Not a block
+  // that came live ahead of the core's length: the one stored at that index may differ.
+  private dropExpired(feed: Feed, index: number): 'expired' {
+    if (feed.local || index < feed.start || index >= feed.core.length || feed.holes.has(index)) return 'expired'
+    feed.holes.add(index)
+    feed.core.clear(index, index + 1).then(
+      () => this.ctx.erased(),
+      (err: unknown) => backgroundError(this.room, err)
+    )
+    this.ctx.changed()
+    return 'expired'
   }
 
   /** Takes back the shown messages `drop` selects, and tells listeners. */
