@@ -122,6 +122,15 @@ export function resolveMessageRef(ref: MessageRef, messages: readonly Message[])
   throw BackspaceError.MESSAGE_NOT_FOUND(`${shown} fits ${fits.length} messages: type more of its handle`)
 }
 
+/**
+ * A string that sorts as the library orders messages (timestamp, author, sequence, id), for
+ * a UI that keeps a list in plain code: compare two keys with `<`.
+ */
+export function messageOrderKey(m: Pick<Message, 'timestamp' | 'author' | 'seq' | 'id'>): string {
+  const pad = (n: number) => String(Math.max(0, Math.floor(n))).padStart(16, '0')
+  return `${pad(m.timestamp)}.${m.author.toString('hex')}.${pad(m.seq)}.${m.id}`
+}
+
 /** This identity's latest message that is not deleted: what `/edit` and `/delete` act on. */
 export function lastOwnMessage(messages: readonly Message[]): Message | undefined {
   for (let i = messages.length - 1; i >= 0; i--) {

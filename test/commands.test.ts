@@ -4,6 +4,7 @@ import { EventEmitter } from 'events'
 import test from 'brittle'
 import {
   BackspaceError,
+  compareMessages,
   completeLine,
   parseCommand,
   runCommand,
@@ -14,6 +15,7 @@ import {
 import { pointsAtMessage } from '../lib/commands.js'
 import {
   messageHandle,
+  messageOrderKey,
   messageRef,
   parseMessageRef,
   resolveMessageRef,
@@ -233,4 +235,24 @@ test('commands: completion of emoji, handles and the text to edit', (t) => {
   t.alike(completeLine(`/reply ${ref.slice(0, 3)}`, [], messages).includes(`/reply ${ref} `), true)
   t.ok(completeLine('/re', []).includes('/react '), 'the command names')
   t.alike(completeLine('/reply ^ hi @bo', ['bob']), ['/reply ^ hi @bob '], 'names still complete')
+})
+
+test('commands: the order key sorts as the library orders messages', (t) => {
+  const messages: Message[] = []
+  for (let i = 0; i < 200; i++) {
+    messages.push(
+      message({
+        id: `${(i % 3).toString(16).repeat(32)}-${i % 7}`,
+        timestamp: 1_700_000_000_000 + (i % 5),
+        author: Buffer.alloc(32, i % 4),
+        seq: (i * 7919) % 13
+      })
+    )
+  }
+  const byLibrary = messages.slice().sort(compareMessages).map((m) => m.id + m.seq + m.timestamp)
+  const byKey = messages
+    .slice()
+    .sort((a, b) => (messageOrderKey(a) < messageOrderKey(b) ? -1 : messageOrderKey(a) > messageOrderKey(b) ? 1 : 0))
+    .map((m) => m.id + m.seq + m.timestamp)
+  t.alike(byKey, byLibrary)
 })
