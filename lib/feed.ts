@@ -1,5 +1,6 @@
+import { BackspaceError } from './errors.js'
 import type Hypercore from 'hypercore'
-import type { FeedState } from './messages.js'
+import { MAX_HOLES, type FeedState } from './messages.js'
 
 /**
  * One writer core in a room, this node's own or a member's, and how far this node has read,
@@ -36,6 +37,15 @@ export class Feed {
   readonly unconfirmed = new Map<number, { seq: number; count: number }>()
   /** A scheduled, batched fetch of blocks that already arrived live. */
   catchUp: NodeJS.Timeout | null
+  /** The prefix of the ids of this core's messages. */
+  readonly idPrefix: string
+  /** Blocks loaded into the room this session: index → the seqs they hold. */
+  readonly loaded = new Map<number, { seq: number; count: number }>()
+  /**
+   * Blocks cleared because every message in them was deleted: reads skip them instead of
+   * waiting for a block that no peer should have any more.
+   */
+  readonly holes: Set<number>
 
   constructor(key: Buffer, core: Hypercore, local: boolean, state: FeedState | null) {
     this.key = key
@@ -53,6 +63,18 @@ export class Feed {
     this.pumpAgain = false
     this.owner = null
     this.catchUp = null
+    this.idPrefix = `${key.toString('hex', 0, 16)}-`
+    this.holes = new Set(state?.holes ?? [])
+  }
+
+  markLoaded(index: number, seq: number, count: number): void {
+    this.loaded.set(index, { seq, count })
+  }
+
+  /** The index of the loaded block that holds message `seq`, if any. */
+  blockOf(seq: number): number | undefined {
+    for (const [index, b] of this.loaded) if (seq >= b.seq && seq < b.seq + b.count) return index
+    return undefined
   }
 
   /** The lowest index worth reading: nothing below it is alive. */
@@ -61,7 +83,10 @@ export class Feed {
   }
 
   state(): FeedState {
-    return { key: this.key, start: this.start, storedFrom: this.storedFrom, seen: this.seen }
+    const state: FeedState = { key: this.key, start: this.start, storedFrom: this.storedFrom, seen: this.seen }
+    const holes = [...this.holes].filter((i) => i >= this.start)
+    if (holes.length > 0) state.holes = holes.slice(-MAX_HOLES)
+    return state
   }
 
   /**
@@ -76,12 +101,29 @@ export class Feed {
   ): Promise<Array<Buffer | null>> {
     const gets: Array<Promise<Buffer | null>> = []
     const getOpts = opts.wait ? { wait: true, timeout: opts.timeout ?? 0 } : { wait: false }
-    for (let i = from; i < to; i++) gets.push(this.core.get(i, getOpts).catch(() => null))
+    for (let i = from; i < to; i++) {
+      gets.push(this.holes.has(i) ? Promise.resolve(null) : this.core.get(i, getOpts).catch(() => null))
+    }
     return Promise.all(gets)
   }
 }
 
-/** A message id: the writer core (16 bytes of it) and the index, unique across peers. */
+/** A message id: the writer core (16 bytes of it) and the seq, unique across peers. */
 export function messageId(coreKey: Buffer, seq: number): string {
   return `${coreKey.toString('hex', 0, 16)}-${seq}`
+}
+
+/** The id of the message a record targets (`core` is the first 16 bytes of the writer core). */
+export function messageId16(core: Buffer, seq: number): string {
+  return `${core.toString('hex')}-${seq}`
+}
+
+const MESSAGE_ID = /^([0-9a-f]{32})-(0|[1-9][0-9]{0,15})$/
+
+/** The writer-core prefix and seq of a message id. Throws MESSAGE_NOT_FOUND for a malformed one. */
+export function parseMessageId(id: string): { core: Buffer; seq: number } {
+  const m = typeof id === 'string' ? MESSAGE_ID.exec(id) : null
+  const seq = m ? Number(m[2]) : NaN
+  if (!m || !Number.isSafeInteger(seq)) throw BackspaceError.MESSAGE_NOT_FOUND(`${String(id)} is not a message id`)
+  return { core: Buffer.from(m[1]!, 'hex'), seq }
 }

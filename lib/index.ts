@@ -1,3 +1,4 @@
+import b4a from 'b4a'
 import fs from 'fs/promises'
 import os from 'os'
 import path from 'path'
@@ -11,6 +12,7 @@ import {
   deriveRelayKeys,
   deriveRelaySecret,
   deriveRoomKeys,
+  hash,
   normalizeRoomName,
   randomBytes
 } from './crypto.js'
@@ -25,8 +27,7 @@ import {
 import { LocalStateStore } from './local-state.js'
 import {
   EMPTY_PROFILE,
-  MAX_NAME_BYTES,
-  MAX_STATUS_BYTES,
+  profileTextProblem,
   RoomKind,
   type ProfileFields,
   type RoomState
@@ -34,7 +35,9 @@ import {
 import { createSwarm, parseBootstrap, type BootstrapNode } from './network.js'
 import { Resource } from './resource.js'
 import { isInvite, isRelayLink, parseInvite, parseRelayLink } from './links.js'
-import { Room, type RoomContext } from './room.js'
+import { Room, type RoomContext, type RoomDevice } from './room.js'
+import { certifyDevice, generateDeviceKeyPair } from './identity/device.js'
+import { AccountLog, type AccountRoom, type AccountView } from './account/account-log.js'
 import { RelayedRoom, type RelayContext } from './relayed-room.js'
 import type { CreateRoomOptions, JoinOptions, Profile } from './types.js'
 
@@ -177,6 +180,14 @@ export class Backspace extends Resource<NodeEvents>() {
   private pruneTimer: NodeJS.Timeout | null = null
   // Incognito keeps its cores in a RAM-backed directory, removed on close.
   private scratch: string | null = null
+  // This install's device: it signs what the node writes, certified by the identity.
+  private device_: RoomDevice | null = null
+  // The account log, through which joined rooms and the profile follow the identity.
+  private accountLog: AccountLog | null = null
+  // Rooms left on this device this session, so the account log carries the leave.
+  private readonly leftRooms = new Map<string, AccountRoom>()
+  // When the profile was last set, so the latest profile among devices wins.
+  private profileAt = 0
 
   constructor(opts: BackspaceOptions = {}) {
     super()
@@ -266,8 +277,9 @@ export class Backspace extends Resource<NodeEvents>() {
     const swarm = (this.swarm = createSwarm(this.bootstrap))
     swarm.on('connection', (conn: Stream) => this.onConnection(conn))
 
+    const accountState = saved.rooms.find((r) => r.kind === RoomKind.ACCOUNT) ?? null
     await Promise.all(
-      saved.rooms.map((state) => {
+      saved.rooms.filter((r) => r.kind !== RoomKind.ACCOUNT).map((state) => {
         const relayed = state.kind === RoomKind.RELAYED
         // A relay only keeps rooms; a member only joins them. Other kinds wait, parked.
         if (relayed !== !!opts.relay) {
@@ -288,6 +300,8 @@ export class Backspace extends Resource<NodeEvents>() {
       })
     )
 
+    if (!this.incognito && !opts.relay) await this.openAccountLog(accountState)
+
     const interval = opts.pruneInterval ?? 60_000
     this.pruneTimer = setInterval(() => this.pruneAll(), interval)
     this.pruneTimer.unref()
@@ -296,6 +310,7 @@ export class Backspace extends Resource<NodeEvents>() {
   override async _close(): Promise<void> {
     if (this.pruneTimer) clearInterval(this.pruneTimer)
     await Promise.allSettled(this.joining.values())
+    if (this.accountLog) await this.accountLog.close()
     await Promise.all(this.rooms.map((r) => r.close()))
     await Promise.all(this.relayedRooms.map((r) => r.close()))
     if (this.saveTimer) clearTimeout(this.saveTimer)
@@ -382,18 +397,15 @@ export class Backspace extends Resource<NodeEvents>() {
     await this.whenOpen()
     if (patch === null || typeof patch !== 'object') throw BackspaceError.INVALID_ARGUMENT('profile must be an object')
     const next: ProfileFields = {
-      name: patch.name === undefined ? this.profile_.name : checkText('name', patch.name, MAX_NAME_BYTES),
-      status: patch.status === undefined ? this.profile_.status : checkText('status', patch.status, MAX_STATUS_BYTES),
+      name: patch.name === undefined ? this.profile_.name : checkText('name', patch.name),
+      status: patch.status === undefined ? this.profile_.status : checkText('status', patch.status),
       away:
-        patch.away === undefined
-          ? this.profile_.away
-          : patch.away === null
-            ? null
-            : checkText('away message', patch.away, MAX_STATUS_BYTES)
+        patch.away === undefined ? this.profile_.away : patch.away === null ? null : checkText('away message', patch.away)
     }
-    if (next.name.startsWith('@')) throw BackspaceError.INVALID_ARGUMENT('a name cannot start with @')
     this.profile_ = Object.freeze(next)
+    this.profileAt = this.clock()
     this.changed()
+    this.publishAccount()
     this.emit('profile', this.profile_)
     await Promise.all(this.rooms.map((r) => r.publishProfile()))
     return this.profile_
@@ -505,8 +517,10 @@ export class Backspace extends Resource<NodeEvents>() {
       }
       this.parked.delete(topicHex)
       this.rooms_.set(topicHex, room)
+      this.leftRooms.delete(topicHex)
       this.changed()
       this.emit('room-add', room)
+      this.publishAccount()
       return room
     })()
     this.joining.set(topicHex, opening)
@@ -522,14 +536,92 @@ export class Backspace extends Resource<NodeEvents>() {
       ...this.sharedContext(),
       identity: this.identity,
       historyPage: this.options.historyPage ?? 50,
+      device: this.roomDevice(),
+      revocations: () => [],
       fetchTimeout: this.options.fetchTimeout ?? 5000,
       profile: () => this.profile_,
       closed: (room, forget) => {
-        if (this.roomClosed(this.rooms_, room, forget)) this.emit('room-remove', room)
+        if (!this.roomClosed(this.rooms_, room, forget)) return
+        this.emit('room-remove', room)
+        if (!forget || this.closing) return
+        const state = room.state()
+        const kind = state.kind === RoomKind.PRIVATE ? RoomKind.PRIVATE : RoomKind.NAMED
+        this.leftRooms.set(room.id, { kind, secret: state.secret, name: state.name, joinedAt: state.joinedAt, left: true, at: this.clock() })
+        this.publishAccount()
       }
     }
   }
 
+
+  // The account key: every device of the identity holds it, nobody else does. Derived from
+  // the identity, so a device restored from the phrase finds the same account log.
+  private accountKey(): Buffer {
+    return hash([b4a.from('backspace/account/v1')], this.identity.secretKey.subarray(0, 32))
+  }
+
+  private async openAccountLog(saved: RoomState | null): Promise<void> {
+    const state = saved ?? AccountLog.state(this.accountKey(), this.clock(), this.ttl)
+    const log = new AccountLog({ ...this.roomContext(), closed: () => {} }, state)
+    log.on('error', (err) => this.backgroundError(err))
+    log.on('update', (view) => this.reconcile(view))
+    await log.ready()
+    this.accountLog = log
+    this.reconcile(log.view())
+    this.publishAccount()
+  }
+
+  // This device's own account: the rooms it is in, the rooms it left, its profile.
+  private localAccount(): AccountView {
+    const rooms: AccountRoom[] = [...this.leftRooms.values()]
+    for (const room of this.rooms_.values()) {
+      const state = room.state()
+      const kind = state.kind === RoomKind.PRIVATE ? RoomKind.PRIVATE : RoomKind.NAMED
+      rooms.push({ kind, secret: state.secret, name: state.name, joinedAt: state.joinedAt, left: false, at: state.joinedAt })
+    }
+    return { profile: this.profile_, profileAt: this.profileAt, rooms }
+  }
+
+  private publishAccount(): void {
+    const log = this.accountLog
+    if (!log || this.closing) return
+    log.publish(this.localAccount()).catch((err) => this.backgroundError(err))
+    this.changed()
+  }
+
+  // Another device changed the account: join what it joined, leave what it left, take its profile.
+  private reconcile(view: AccountView): void {
+    if (this.closing) return
+    for (const r of view.rooms) {
+      const topic = deriveRoomKeys(r.secret).topic.toString('hex')
+      const room = this.rooms_.get(topic)
+      if (r.left) {
+        if (room && room.joinedAt <= r.at) room.leave().catch((err) => this.backgroundError(err))
+        continue
+      }
+      if (room || this.joining.has(topic)) continue
+      const left = this.leftRooms.get(topic)
+      if (left && left.at >= r.at) continue
+      const state = this.newRoomState(r.kind, r.secret, r.name)
+      state.joinedAt = r.joinedAt
+      this.openRoom(state).catch((err) => this.backgroundError(err))
+    }
+    if (view.profileAt > this.profileAt) {
+      this.profileAt = view.profileAt
+      this.profile_ = Object.freeze({ ...view.profile })
+      this.changed()
+      this.emit('profile', this.profile_)
+      for (const room of this.rooms_.values()) room.publishProfile().catch((err) => this.backgroundError(err))
+    }
+  }
+
+  private roomDevice(): RoomDevice {
+    if (!this.device_) {
+      const keyPair = generateDeviceKeyPair()
+      const certificate = certifyDevice(this.identity, keyPair.publicKey, { createdAt: this.clock(), primary: true })
+      this.device_ = { keyPair, certificate }
+    }
+    return this.device_
+  }
 
   private joinTopic(topic: Buffer): void {
     const discovery = this.swarm!.join(topic, { server: true, client: true })
@@ -558,6 +650,7 @@ export class Backspace extends Resource<NodeEvents>() {
     this.store!.replicate(conn)
     for (const room of this.rooms_.values()) room.attach(conn)
     for (const room of this.relayed_.values()) room.attach(conn)
+    this.accountLog?.room.attach(conn)
     // Rooms still opening attach themselves to existing streams when they finish.
   }
 
@@ -574,6 +667,7 @@ export class Backspace extends Resource<NodeEvents>() {
     const rooms = [...this.rooms_.values(), ...this.relayed_.values()]
       .map((r) => r.state())
       .concat([...this.parked.values()])
+    if (this.accountLog) rooms.push(this.accountLog.saved())
     await this.stateStore.save({ rooms, profile: this.profile_ })
   }
 
@@ -611,11 +705,11 @@ async function openAccount(storage: string, account: string, opts: BackspaceOpti
   return identity
 }
 
-function checkText(what: string, value: unknown, maxBytes: number): string {
+function checkText(what: 'name' | 'status' | 'away message', value: unknown): string {
   if (typeof value !== 'string') throw BackspaceError.INVALID_ARGUMENT(`${what} must be a string`)
-  const text = value.trim()
-  if (/[\u0000-\u001f\u007f]/.test(text)) throw BackspaceError.INVALID_ARGUMENT(`${what} cannot hold control characters`)
-  if (Buffer.byteLength(text) > maxBytes) throw BackspaceError.INVALID_ARGUMENT(`${what} is longer than ${maxBytes} bytes`)
+  const text = value.normalize('NFC').trim()
+  const problem = profileTextProblem(what, text)
+  if (problem) throw BackspaceError.INVALID_ARGUMENT(problem)
   return text
 }
 

@@ -1,6 +1,7 @@
 import c from 'compact-encoding'
 import b4a from 'b4a'
 import { BackspaceError } from './errors.js'
+import { deviceCertificate, type DeviceCertificate } from './identity/device.js'
 
 /** The compact-encoding state a codec reads and writes. */
 export interface State {
@@ -29,14 +30,33 @@ export const MAX_ANNOUNCED_WRITERS = 256
 
 const SIGNATURE_BYTES = 64
 
-/** Message kinds. Readers skip kinds they do not know. */
+/** Record kinds. Readers skip, and count, kinds they do not know. */
 export const MessageType = {
   TEXT: 0,
   /** A `/me` action: the text describes what the author does. */
   ACTION: 1,
   /** No text: the block is written only to publish the author's new profile. */
-  PROFILE: 2
+  PROFILE: 2,
+  /** New text for one of the author's own messages (`target`). */
+  EDIT: 3,
+  /** The author's own message `target` becomes a tombstone. */
+  DELETE: 4,
+  /** Adds the author's reaction `text` (one emoji) to `target`. */
+  REACT: 5,
+  /** Removes the author's reaction `text` from `target`. */
+  UNREACT: 6,
+  /** A text message that answers `target`. */
+  REPLY: 7,
+  /** Carries a signed device revocation, and where the revoked device's cores end. */
+  REVOKE: 8,
+  /** Account log only: a device's view of the account (rooms, profile), sealed in `payload`. */
+  ACCOUNT: 9
 } as const
+
+/** The largest reaction: one emoji, however many code points it is built from. */
+export const MAX_EMOJI_BYTES = 32
+/** Revoked-device cores one revocation record may cut. */
+export const MAX_REVOKE_CUTS = 64
 
 /** What an author says about themselves. Every block carries the author's current one. */
 export interface ProfileFields {
@@ -49,6 +69,37 @@ export interface ProfileFields {
 
 export const MAX_NAME_BYTES = 64
 export const MAX_STATUS_BYTES = 256
+
+// C0 and C1 controls (ESC starts terminal escapes, OSC 52 writes clipboards) and DEL.
+const CONTROLS = /[\u0000-\u001f\u007f-\u009f]/
+// Controls of messages: as above, but a message may hold tabs and line breaks.
+const MESSAGE_CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/
+// Invisible and direction-changing characters: a name with U+202E shows reversed text after it.
+const INVISIBLE = /[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/
+// Sixteen hex digits in fours, the shape of a key fingerprint, with any dash or space between.
+const FINGERPRINT_SHAPE = /[0-9a-f]{4}[\s\p{Pd}]*[0-9a-f]{4}[\s\p{Pd}]*[0-9a-f]{4}/iu
+
+/**
+ * Why a profile field is refused, or null. Senders are held to it, and decoders hold every
+ * profile from the network to exactly the same rule.
+ */
+export function profileTextProblem(field: 'name' | 'status' | 'away message', text: string): string | null {
+  const max = field === 'name' ? MAX_NAME_BYTES : MAX_STATUS_BYTES
+  if (b4a.byteLength(text) > max) return `${field} is longer than ${max} bytes`
+  if (text !== text.trim()) return `${field} cannot start or end with spaces`
+  if (CONTROLS.test(text)) return `${field} cannot hold control characters`
+  if (INVISIBLE.test(text)) return `${field} cannot hold invisible or direction-changing characters`
+  if (field === 'name') {
+    if (text.startsWith('@')) return 'a name cannot start with @'
+    if (FINGERPRINT_SHAPE.test(text)) return 'a name cannot look like a key fingerprint'
+  }
+  return null
+}
+
+/** Why a message text is refused, or null: control characters other than tab and line breaks. */
+export function messageTextProblem(text: string): string | null {
+  return MESSAGE_CONTROLS.test(text) ? 'a message cannot hold control characters other than tabs and line breaks' : null
+}
 
 const PROFILE_FLAG_AWAY = 1
 
@@ -71,13 +122,11 @@ export const profileFields: Encoding<ProfileFields> = {
     const name = c.string.decode(state)
     const status = c.string.decode(state)
     const away = flags & PROFILE_FLAG_AWAY ? c.string.decode(state) : null
-    if (
-      b4a.byteLength(name) > MAX_NAME_BYTES ||
-      b4a.byteLength(status) > MAX_STATUS_BYTES ||
-      (away !== null && b4a.byteLength(away) > MAX_STATUS_BYTES)
-    ) {
-      throw BackspaceError.DECODE_FAILED('profile field too long')
-    }
+    const problem =
+      profileTextProblem('name', name) ??
+      profileTextProblem('status', status) ??
+      (away === null ? null : profileTextProblem('away message', away))
+    if (problem) throw BackspaceError.DECODE_FAILED(`profile: ${problem}`)
     return { name, status, away }
   }
 }
@@ -86,17 +135,41 @@ export const profileFields: Encoding<ProfileFields> = {
 // Message block: one block of a writer core holds one or more messages
 // ---------------------------------------------------------------------------
 
-/** One message as stored: what the author wrote and when. */
+/** Another message of the room: the first 16 bytes of its writer core, and its seq there. */
+export interface Target {
+  core: Buffer
+  seq: number
+}
+
+/** Where a revoked device's writer core in this room ends: blocks from `length` on are void. */
+export interface RevokeCut {
+  core: Buffer
+  length: number
+}
+
+/** One record as stored: what the author wrote and when. Which fields are set depends on `type`. */
 export interface MessageRecord {
   type: number
   timestamp: number
+  /** The text, the new text of an edit, or the emoji of a reaction; '' where the kind has none. */
   text: string
+  /** The message an edit, delete, reaction or reply refers to. */
+  target?: Target | null
+  /** REVOKE only: the encoded, signed revocation. */
+  revocation?: Buffer | null
+  /** REVOKE only. */
+  cuts?: RevokeCut[]
+  /** ACCOUNT only: a versioned codec of its own. */
+  payload?: Buffer | null
 }
 
 /**
  * A block: the author, the sequence number of its first message, and the messages, all
  * covered by one signature. Messages sent in the same tick share a block, so a burst costs
  * one signature, one verification and one Hypercore round trip instead of one per message.
+ *
+ * v1 blocks are signed by the identity itself. v2 blocks carry the writing device's
+ * certificate and are signed by the device key; `author` is then the certificate's identity.
  */
 export interface BlockBody {
   author: Buffer
@@ -105,9 +178,12 @@ export interface BlockBody {
   records: MessageRecord[]
   /** The author's profile when the block was written (flag bit 0); absent in older blocks. */
   profile?: ProfileFields | null
+  /** v2: the certificate of the device that signed the block. */
+  certificate?: DeviceCertificate | null
 }
 
-const BLOCK_VERSION = 1
+const BLOCK_VERSION_IDENTITY = 1
+const BLOCK_VERSION_DEVICE = 2
 const BLOCK_FLAG_PROFILE = 1
 /** The most messages one block may carry. */
 export const MAX_BLOCK_RECORDS = 1024
@@ -141,36 +217,143 @@ const messageRecord: Encoding<MessageRecord> = {
 
 const EMPTY = b4a.alloc(0)
 
+const target: Encoding<Target> = {
+  preencode(state, t) {
+    c.fixed(16).preencode(state, t.core)
+    c.uint.preencode(state, t.seq)
+  },
+  encode(state, t) {
+    c.fixed(16).encode(state, t.core)
+    c.uint.encode(state, t.seq)
+  },
+  decode(state) {
+    return { core: c.fixed(16).decode(state), seq: c.uint.decode(state) }
+  }
+}
+
+const revokeCut: Encoding<RevokeCut> = {
+  preencode(state, r) {
+    c.fixed32.preencode(state, r.core)
+    c.uint.preencode(state, r.length)
+  },
+  encode(state, r) {
+    c.fixed32.encode(state, r.core)
+    c.uint.encode(state, r.length)
+  },
+  decode(state) {
+    return { core: c.fixed32.decode(state), length: c.uint.decode(state) }
+  }
+}
+const revokeCuts = c.array(revokeCut)
+
+// What each kind holds after its type and timestamp. A kind this build does not know keeps
+// its bytes to itself: the record is length-prefixed, so readers skip it whole.
+type Layout = 'text' | 'target-text' | 'target' | 'revoke' | 'payload' | 'unknown'
+
+function layoutOf(type: number): Layout {
+  switch (type) {
+    case MessageType.TEXT:
+    case MessageType.ACTION:
+    case MessageType.PROFILE:
+      return 'text'
+    case MessageType.EDIT:
+    case MessageType.REACT:
+    case MessageType.UNREACT:
+    case MessageType.REPLY:
+      return 'target-text'
+    case MessageType.DELETE:
+      return 'target'
+    case MessageType.REVOKE:
+      return 'revoke'
+    case MessageType.ACCOUNT:
+      return 'payload'
+    default:
+      return 'unknown'
+  }
+}
+
+function requireTarget(r: MessageRecord): Target {
+  if (!r.target) throw BackspaceError.INVALID_ARGUMENT(`a record of kind ${r.type} needs a target`)
+  return r.target
+}
+
+function maxTextBytes(type: number): number {
+  return type === MessageType.REACT || type === MessageType.UNREACT ? MAX_EMOJI_BYTES : MAX_TEXT_BYTES
+}
+
 const recordFields: Encoding<MessageRecord> = {
   preencode(state, r) {
     c.uint.preencode(state, r.type)
     c.uint.preencode(state, r.timestamp)
-    c.string.preencode(state, r.text)
+    const layout = layoutOf(r.type)
+    if (layout === 'target-text' || layout === 'target') target.preencode(state, requireTarget(r))
+    if (layout === 'text' || layout === 'target-text') c.string.preencode(state, r.text)
+    if (layout === 'revoke') {
+      c.buffer.preencode(state, r.revocation ?? EMPTY)
+      revokeCuts.preencode(state, r.cuts ?? [])
+    }
+    if (layout === 'payload') c.buffer.preencode(state, r.payload ?? EMPTY)
   },
   encode(state, r) {
     c.uint.encode(state, r.type)
     c.uint.encode(state, r.timestamp)
-    c.string.encode(state, r.text)
+    const layout = layoutOf(r.type)
+    if (layout === 'target-text' || layout === 'target') target.encode(state, requireTarget(r))
+    if (layout === 'text' || layout === 'target-text') c.string.encode(state, r.text)
+    if (layout === 'revoke') {
+      c.buffer.encode(state, r.revocation ?? EMPTY)
+      revokeCuts.encode(state, r.cuts ?? [])
+    }
+    if (layout === 'payload') c.buffer.encode(state, r.payload ?? EMPTY)
   },
   decode(state) {
-    return { type: c.uint.decode(state), timestamp: c.uint.decode(state), text: c.string.decode(state) }
+    const type = c.uint.decode(state)
+    const timestamp = c.uint.decode(state)
+    const layout = layoutOf(type)
+    const record: MessageRecord = { type, timestamp, text: '' }
+    if (layout === 'unknown') {
+      state.start = state.end
+      return record
+    }
+    if (layout === 'target-text' || layout === 'target') record.target = target.decode(state)
+    if (layout === 'text' || layout === 'target-text') {
+      record.text = c.string.decode(state)
+      // Readers hold records to the limits writers are held to.
+      if (b4a.byteLength(record.text) > maxTextBytes(type)) throw BackspaceError.DECODE_FAILED('text too long')
+      const problem = messageTextProblem(record.text)
+      if (problem) throw BackspaceError.DECODE_FAILED(problem)
+    }
+    if (layout === 'revoke') {
+      record.revocation = requireBuffer(c.buffer.decode(state))
+      const count = c.uint.decode(state)
+      if (count > MAX_REVOKE_CUTS) throw BackspaceError.DECODE_FAILED('too many revoke cuts')
+      const cuts: RevokeCut[] = []
+      for (let i = 0; i < count; i++) cuts.push(revokeCut.decode(state))
+      record.cuts = cuts
+    }
+    if (layout === 'payload') record.payload = requireBuffer(c.buffer.decode(state))
+    // Fields a later revision appends to a known kind are skipped.
+    state.start = state.end
+    return record
   }
 }
 
 const blockBody: Encoding<BlockBody> = {
   preencode(state, b) {
-    c.uint.preencode(state, BLOCK_VERSION)
+    c.uint.preencode(state, b.certificate ? BLOCK_VERSION_DEVICE : BLOCK_VERSION_IDENTITY)
     c.uint.preencode(state, b.profile ? BLOCK_FLAG_PROFILE : 0)
-    c.fixed32.preencode(state, b.author)
+    if (b.certificate) deviceCertificate.preencode(state, b.certificate)
+    else c.fixed32.preencode(state, b.author)
     c.uint.preencode(state, b.seq)
     c.uint.preencode(state, b.records.length)
     for (const r of b.records) messageRecord.preencode(state, r)
     if (b.profile) profileFields.preencode(state, b.profile)
   },
   encode(state, b) {
-    c.uint.encode(state, BLOCK_VERSION)
+    c.uint.encode(state, b.certificate ? BLOCK_VERSION_DEVICE : BLOCK_VERSION_IDENTITY)
     c.uint.encode(state, b.profile ? BLOCK_FLAG_PROFILE : 0)
-    c.fixed32.encode(state, b.author)
+    if (b.certificate) deviceCertificate.encode(state, b.certificate)
+    else c.fixed32.encode(state, b.author)
     c.uint.encode(state, b.seq)
     c.uint.encode(state, b.records.length)
     for (const r of b.records) messageRecord.encode(state, r)
@@ -178,9 +361,12 @@ const blockBody: Encoding<BlockBody> = {
   },
   decode(state) {
     const version = c.uint.decode(state)
-    if (version !== BLOCK_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`block v${version}`)
+    if (version !== BLOCK_VERSION_IDENTITY && version !== BLOCK_VERSION_DEVICE) {
+      throw BackspaceError.UNSUPPORTED_VERSION(`block v${version}`)
+    }
     const flags = c.uint.decode(state)
-    const author = c.fixed32.decode(state)
+    const certificate = version === BLOCK_VERSION_DEVICE ? deviceCertificate.decode(state) : null
+    const author = certificate ? certificate.identity : c.fixed32.decode(state)
     const seq = c.uint.decode(state)
     const count = c.uint.decode(state)
     if (count === 0 || count > MAX_BLOCK_RECORDS) throw BackspaceError.DECODE_FAILED(`${count} records`)
@@ -189,7 +375,10 @@ const blockBody: Encoding<BlockBody> = {
     const profile = flags & BLOCK_FLAG_PROFILE ? profileFields.decode(state) : null
     // Anything left belongs to fields added by a later minor revision; ignore it.
     state.start = state.end
-    return profile ? { author, seq, records, profile } : { author, seq, records }
+    const body: BlockBody = { author, seq, records }
+    if (profile) body.profile = profile
+    if (certificate) body.certificate = certificate
+    return body
   }
 }
 
@@ -309,7 +498,9 @@ export const RoomKind = {
   NAMED: 0,
   PRIVATE: 1,
   /** Kept by a relay: the state holds the relay secret, never the room secret. */
-  RELAYED: 2
+  RELAYED: 2,
+  /** The identity's account log, which only its devices read. */
+  ACCOUNT: 3
 } as const
 export type RoomKindValue = (typeof RoomKind)[keyof typeof RoomKind]
 
@@ -326,7 +517,12 @@ export interface FeedState {
    * existed at `time`, so it has expired by `time + ttl` whatever it says inside.
    */
   marks?: LengthMark[]
+  /** Blocks cleared because every message in them was deleted (v3). */
+  holes?: number[]
 }
+
+/** Cleared blocks remembered per writer; older ones are simply fetched and dropped again. */
+export const MAX_HOLES = 1024
 
 export interface LengthMark {
   time: number
@@ -353,8 +549,9 @@ export interface LocalState {
 
 export const EMPTY_PROFILE: ProfileFields = Object.freeze({ name: '', status: '', away: null })
 
-// v2 added length marks to feed records and the profile; v1 files still load.
-const STATE_VERSION = 2
+// v2 added length marks to feed records and the profile; v3 the holes of deleted blocks.
+// v1 and v2 files still load.
+const STATE_VERSION = 3
 
 const lengthMark: Encoding<LengthMark> = {
   preencode(state, m) {
@@ -370,6 +567,7 @@ const lengthMark: Encoding<LengthMark> = {
   }
 }
 const lengthMarks = c.array(lengthMark)
+const holeList = c.array(c.uint)
 
 function feedStateCodec(version: number): Encoding<FeedState> {
   return {
@@ -379,6 +577,7 @@ function feedStateCodec(version: number): Encoding<FeedState> {
       c.uint.preencode(state, f.storedFrom)
       c.uint.preencode(state, f.seen)
       lengthMarks.preencode(state, f.marks ?? [])
+      holeList.preencode(state, f.holes ?? [])
     },
     encode(state, f) {
       c.fixed32.encode(state, f.key)
@@ -386,6 +585,7 @@ function feedStateCodec(version: number): Encoding<FeedState> {
       c.uint.encode(state, f.storedFrom)
       c.uint.encode(state, f.seen)
       lengthMarks.encode(state, f.marks ?? [])
+      holeList.encode(state, f.holes ?? [])
     },
     decode(state) {
       const f: FeedState = {
@@ -398,6 +598,11 @@ function feedStateCodec(version: number): Encoding<FeedState> {
         const marks = lengthMarks.decode(state)
         if (marks.length > MAX_LENGTH_MARKS) throw BackspaceError.DECODE_FAILED('too many length marks')
         if (marks.length > 0) f.marks = marks
+      }
+      if (version >= 3) {
+        const holes = holeList.decode(state)
+        if (holes.length > MAX_HOLES) throw BackspaceError.DECODE_FAILED('too many holes')
+        if (holes.length > 0) f.holes = holes
       }
       return f
     }
@@ -425,7 +630,7 @@ function roomStateCodec(version: number): Encoding<RoomState> {
     },
     decode(state) {
       const kind = c.uint.decode(state)
-      if (kind !== RoomKind.NAMED && kind !== RoomKind.PRIVATE && kind !== RoomKind.RELAYED) {
+      if (kind !== RoomKind.NAMED && kind !== RoomKind.PRIVATE && kind !== RoomKind.RELAYED && kind !== RoomKind.ACCOUNT) {
         throw BackspaceError.DECODE_FAILED(`unknown room kind ${kind}`)
       }
       return {
@@ -441,6 +646,7 @@ function roomStateCodec(version: number): Encoding<RoomState> {
 }
 
 const roomStatesV1 = c.array(roomStateCodec(1))
+const roomStatesV2 = c.array(roomStateCodec(2))
 const roomStates = c.array(roomStateCodec(STATE_VERSION))
 
 export const localState: Encoding<LocalState> = {
@@ -456,8 +662,8 @@ export const localState: Encoding<LocalState> = {
   },
   decode(state) {
     const version = c.uint.decode(state)
-    if (version !== 1 && version !== STATE_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`state v${version}`)
-    const rooms = (version === 1 ? roomStatesV1 : roomStates).decode(state)
+    if (version < 1 || version > STATE_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`state v${version}`)
+    const rooms = (version === 1 ? roomStatesV1 : version === 2 ? roomStatesV2 : roomStates).decode(state)
     const profile = state.start < state.end ? profileFields.decode(state) : { ...EMPTY_PROFILE }
     return { rooms, profile }
   }
@@ -592,31 +798,39 @@ export interface Presence {
   author: Buffer
   profile: ProfileFields
   signature: Buffer
+  /** v2: the certificate of the device that signed; v1 presences are signed by `author`. */
+  certificate?: DeviceCertificate | null
 }
 
-const PRESENCE_VERSION = 1
+const PRESENCE_VERSION_IDENTITY = 1
+const PRESENCE_VERSION_DEVICE = 2
 
 export const presence: Encoding<Presence> = {
   preencode(state, p) {
-    c.uint.preencode(state, PRESENCE_VERSION)
-    c.fixed32.preencode(state, p.author)
+    c.uint.preencode(state, p.certificate ? PRESENCE_VERSION_DEVICE : PRESENCE_VERSION_IDENTITY)
+    if (p.certificate) deviceCertificate.preencode(state, p.certificate)
+    else c.fixed32.preencode(state, p.author)
     profileFields.preencode(state, p.profile)
     c.fixed64.preencode(state, p.signature)
   },
   encode(state, p) {
-    c.uint.encode(state, PRESENCE_VERSION)
-    c.fixed32.encode(state, p.author)
+    c.uint.encode(state, p.certificate ? PRESENCE_VERSION_DEVICE : PRESENCE_VERSION_IDENTITY)
+    if (p.certificate) deviceCertificate.encode(state, p.certificate)
+    else c.fixed32.encode(state, p.author)
     profileFields.encode(state, p.profile)
     c.fixed64.encode(state, p.signature)
   },
   decode(state) {
     const version = c.uint.decode(state)
-    if (version !== PRESENCE_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`presence v${version}`)
-    const author = c.fixed32.decode(state)
+    if (version !== PRESENCE_VERSION_IDENTITY && version !== PRESENCE_VERSION_DEVICE) {
+      throw BackspaceError.UNSUPPORTED_VERSION(`presence v${version}`)
+    }
+    const certificate = version === PRESENCE_VERSION_DEVICE ? deviceCertificate.decode(state) : null
+    const author = certificate ? certificate.identity : c.fixed32.decode(state)
     const profile = profileFields.decode(state)
     const signature = c.fixed64.decode(state)
     state.start = state.end
-    return { author, profile, signature }
+    return certificate ? { author, profile, signature, certificate } : { author, profile, signature }
   }
 }
 

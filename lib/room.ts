@@ -7,12 +7,22 @@ import {
   deriveWriterKeyPair,
   messageSignable,
   presenceSignable,
+  sign,
   verify,
   type KeyPair,
   type RoomKeys
 } from './crypto.js'
-import { Feed, messageId } from './feed.js'
-import type { DeviceRevocation } from './identity/device.js'
+import { Feed, messageId, messageId16, parseMessageId } from './feed.js'
+import {
+  certificateId,
+  decodeRevocation,
+  encodeRevocation,
+  verifyCertificate,
+  verifyRevocation,
+  type DeviceCertificate,
+  type DeviceRevocation
+} from './identity/device.js'
+import { ApplyStage, opKindOf } from './room/apply.js'
 import { fingerprint, type Identity } from './identity.js'
 import { isMention } from './mentions.js'
 import {
@@ -21,7 +31,9 @@ import {
   encodeProfile,
   encodeMessageBlock,
   MAX_BLOCK_RECORDS,
+  MAX_EMOJI_BYTES,
   MAX_TEXT_BYTES,
+  messageTextProblem,
   MessageType,
   recordSize,
   RoomKind,
@@ -38,7 +50,6 @@ import {
 } from './messages.js'
 import { inviteLink, relayLinkOf } from './links.js'
 import { Resource } from './resource.js'
-import { Timeline } from './timeline.js'
 import type {
   Member,
   Message,
@@ -86,7 +97,37 @@ export interface RoomContext {
   profile(): ProfileFields
   /** A block of this room was sent to a peer. */
   uploaded(): void
+  /** This node's device: its key pair signs blocks, its certificate ties it to the identity. */
+  readonly device: RoomDevice
+  /** Revocations of this identity's own devices, to carry to the room's members. */
+  revocations(): DeviceRevocation[]
+  /** For a log that is not a chat room (the account log): its own record kinds and rules. */
+  readonly extension?: RoomExtension
 }
+
+/** @internal Record kinds a room's owner applies itself, and who may write them. */
+export interface RoomExtension {
+  readonly kinds: ReadonlySet<number>
+  /** Only devices of this node's identity may write to the log. */
+  readonly ownIdentityOnly: boolean
+  onrecord(record: MessageRecord, meta: { id: string; author: Buffer; device: Buffer; emit: boolean }): void
+}
+
+/** @internal The device a room writes as. */
+export interface RoomDevice {
+  readonly keyPair: KeyPair
+  readonly certificate: DeviceCertificate
+}
+
+/** Where a revoked device's authority ends in this room. */
+interface RevokedDevice {
+  revokedAt: number
+  /** Per writer core (hex) of that device, the length from which its blocks are void. */
+  cuts: Map<string, number>
+}
+
+// Certificates verified once, by id; a room sees the same few again and again.
+const MAX_CERT_CACHE = 4096
 
 interface MemberState {
   key: Buffer
@@ -100,10 +141,9 @@ interface MemberState {
 
 interface PendingSend {
   record: MessageRecord
-  // Null for a record that is not a message (a profile update).
-  message: Message | null
   seq: number
-  resolve: (m: Message) => void
+  // With the message the record made or changed, once stored; null for other records.
+  resolve: (m: Message | null) => void
   reject: (err: Error) => void
 }
 
@@ -130,9 +170,18 @@ export class Room extends Resource<RoomEvents>() {
   private restore: FeedState[]
   private readonly feeds = new Map<string, Feed>()
   private own: Feed | null = null
-  private readonly timeline = new Timeline()
-  // Which feed each loaded message came from, for per-writer paging.
-  private readonly messageFeeds = new WeakMap<Message, Feed>()
+  // The apply stage: the only place where verified records become messages and their state.
+  private readonly apply: ApplyStage
+  // Blocks whose every record is a message: when all are deleted, the block is cleared.
+  private readonly contentBlocks = new Map<string, { feed: Feed; index: number; ids: string[] }>()
+  private readonly blockOfMessage = new Map<string, string>()
+  private readonly certificates = new Map<string, DeviceCertificate>()
+  // Devices revoked, by device key hex: their later blocks are rejected.
+  private readonly revoked = new Map<string, RevokedDevice>()
+  // When a revocation of this identity's devices was last carried in this room, by device hex.
+  private readonly revocationCarried = new Map<string, number>()
+  // Certificates of devices seen writing, by device key hex, to check revocations against.
+  private readonly deviceCertificates = new Map<string, DeviceCertificate>()
   private readonly channels = new Set<RoomChannel>()
   private readonly members_ = new Map<string, MemberState>()
   // Per connection, the function that stops answering the peer's opens of this room's channel.
@@ -158,7 +207,10 @@ export class Room extends Resource<RoomEvents>() {
     this.kind = state.kind === RoomKind.PRIVATE ? 'private' : 'named'
     this.topic = this.keys.topic
     this.joinedAt = state.joinedAt
-    this.writerKeyPair = deriveWriterKeyPair(ctx.identity.secretKey, state.secret)
+    // Per device and room: two devices of one identity never write the same core, and nobody
+    // can link a device's cores across rooms.
+    this.writerKeyPair = deriveWriterKeyPair(ctx.device.keyPair.secretKey, state.secret)
+    this.apply = new ApplyStage(ctx.identity.publicKey, () => ctx.profile().name)
     this.restore = state.feeds
     this.stats = {
       writers: 0,
@@ -239,6 +291,7 @@ export class Room extends Resource<RoomEvents>() {
 
     await this.pruneNow()
     await this.loadHistory(this.ctx.historyPage, null, true)
+    this.carryRevocations()
 
     this.ctx.join(this.topic)
     for (const stream of this.ctx.streams()) this.attach(stream)
@@ -272,84 +325,126 @@ export class Room extends Resource<RoomEvents>() {
     await this.close()
   }
 
-  /**
-   * Signs and appends a message, and resolves with it once it is stored. Sends in the same
-   * tick share a block and a signature.
-   */
   async send(text: string, opts: SendOptions = {}): Promise<Message> {
-    if (this.closing) throw BackspaceError.ROOM_CLOSED()
-    if (!this.opened) await this.ready()
-    if (this.closing) throw BackspaceError.ROOM_CLOSED()
-    if (typeof text !== 'string') throw BackspaceError.INVALID_ARGUMENT('text must be a string')
-    if (text.trim().length === 0) throw BackspaceError.EMPTY_MESSAGE()
-    const size = b4a.byteLength(text)
-    if (size > MAX_TEXT_BYTES) {
-      throw BackspaceError.MESSAGE_TOO_LARGE(`${size} bytes; the limit is ${MAX_TEXT_BYTES}`)
-    }
-
-    const kind: MessageKind = opts.action ? 'action' : 'text'
-    const type = opts.action ? MessageType.ACTION : MessageType.TEXT
-    const seq = this.nextSeq++
-    const timestamp = (this.lastTimestamp = Math.max(this.ctx.now(), this.lastTimestamp))
-    const author = this.ctx.identity.publicKey
-    const message: Message = {
-      id: messageId(this.own!.key, seq),
-      author,
-      text,
-      timestamp,
-      seq,
-      kind,
-      name: this.ctx.profile().name,
-      fingerprint: this.ctx.identity.fingerprint,
-      self: true,
-      mention: false,
-      device: author,
-      edited: false,
-      deleted: false,
-      replyTo: null,
-      reactions: []
-    }
-    return this.enqueue(seq, { type, timestamp, text }, message)
+    await this.whenOpen()
+    checkText(text)
+    let replyTo: string | null = null
+    if (opts.replyTo !== undefined) replyTo = this.targetOf(opts.replyTo).id
+    const type = replyTo !== null ? MessageType.REPLY : opts.action ? MessageType.ACTION : MessageType.TEXT
+    // A `/me` reply is not a thing: a reply is always text.
+    const record: MessageRecord = { type, timestamp: this.stamp(), text }
+    if (replyTo !== null) record.target = parseMessageId(replyTo)
+    return (await this.enqueue(record))!
   }
 
   /** Replaces the text of one of this identity's messages; members see it with "(edited)". */
   async edit(target: Message | string, text: string): Promise<Message> {
-    void target
-    void text
-    throw BackspaceError.NOT_READY('edit is being built')
+    await this.whenOpen()
+    checkText(text)
+    const m = this.ownTarget(target)
+    if (m.deleted) throw BackspaceError.NOT_ALLOWED('a deleted message cannot be edited')
+    if (m.text === text) return m
+    return (await this.enqueue({ type: MessageType.EDIT, timestamp: this.stamp(), text, target: parseMessageId(m.id) }))!
   }
 
   /** Deletes one of this identity's messages everywhere: it becomes a tombstone. */
   async delete(target: Message | string): Promise<void> {
-    void target
-    throw BackspaceError.NOT_READY('delete is being built')
+    await this.whenOpen()
+    const m = this.ownTarget(target)
+    if (m.deleted) return
+    await this.enqueue({ type: MessageType.DELETE, timestamp: this.stamp(), text: '', target: parseMessageId(m.id) })
   }
 
   /** Adds this identity's `emoji` reaction to a message (once per emoji). */
   async react(target: Message | string, emoji: string): Promise<void> {
-    void target
-    void emoji
-    throw BackspaceError.NOT_READY('react is being built')
+    await this.reaction(target, emoji, true)
   }
 
   /** Removes this identity's `emoji` reaction from a message. */
   async unreact(target: Message | string, emoji: string): Promise<void> {
-    void target
-    void emoji
-    throw BackspaceError.NOT_READY('unreact is being built')
+    await this.reaction(target, emoji, false)
   }
 
-  /**
-   * @internal Carries a verified revocation of one of this identity's devices to the room's
-   * members: blocks that device writes after it are rejected by every member.
-   */
-  async applyRevocation(revocation: DeviceRevocation): Promise<void> {
-    void revocation
+  private async reaction(target: Message | string, emoji: string, add: boolean): Promise<void> {
+    await this.whenOpen()
+    checkEmoji(emoji)
+    const m = this.targetOf(target)
+    if (m.deleted) throw BackspaceError.NOT_ALLOWED('a deleted message takes no reactions')
+    const mine = m.reactions.find((r) => r.emoji === emoji)?.self ?? false
+    if (mine === add) return
+    const type = add ? MessageType.REACT : MessageType.UNREACT
+    await this.enqueue({ type, timestamp: this.stamp(), text: emoji, target: parseMessageId(m.id) })
   }
 
   /** The loaded message with this id, in its current state. */
   message(id: string): Message | undefined {
-    return this.timeline.get(id)
+    return this.apply.get(id)
+  }
+
+  /**
+   * @internal Carries a verified revocation of one of this identity's devices to the room's
+   * members: a record in this node's core, with where the revoked device's cores here end,
+   * so that blocks it writes after it are rejected by every member.
+   */
+  async applyRevocation(revocation: DeviceRevocation): Promise<void> {
+    await this.whenOpen()
+    this.revoke(revocation, this.cutsOf(revocation.device))
+    await this.enqueue({
+      type: MessageType.REVOKE,
+      timestamp: this.stamp(),
+      text: '',
+      revocation: encodeRevocation(revocation),
+      cuts: [...(this.revoked.get(revocation.device.toString('hex'))?.cuts ?? [])].map(([hex, length]) => ({
+        core: b4a.from(hex, 'hex'),
+        length
+      }))
+    })
+  }
+
+  // Revocation records expire with the TTL like everything else, so each device carries its
+  // identity's revocations again once the last record of one is half a TTL old: a revoked
+  // device never gets its authority back by waiting.
+  private carryRevocations(): void {
+    const now = this.ctx.now()
+    for (const revocation of this.ctx.revocations()) {
+      const carried = this.revocationCarried.get(revocation.device.toString('hex')) ?? 0
+      if (carried > now - this.ctx.ttl / 2) continue
+      this.revocationCarried.set(revocation.device.toString('hex'), now)
+      this.applyRevocation(revocation).catch((err) => this.backgroundError(err))
+    }
+  }
+
+  /** @internal Appends a record of the room's extension kinds; resolves once stored. */
+  async appendRecord(record: Omit<MessageRecord, 'timestamp'>): Promise<void> {
+    await this.whenOpen()
+    await this.enqueue({ ...record, timestamp: this.stamp() })
+  }
+
+  private async whenOpen(): Promise<void> {
+    if (this.closing) throw BackspaceError.ROOM_CLOSED()
+    if (!this.opened) await this.ready()
+    if (this.closing) throw BackspaceError.ROOM_CLOSED()
+  }
+
+  // Own timestamps never go backwards, even if the clock does.
+  private stamp(): number {
+    return (this.lastTimestamp = Math.max(this.ctx.now(), this.lastTimestamp))
+  }
+
+  private targetOf(target: Message | string): Message {
+    const id = typeof target === 'string' ? target : target?.id
+    if (typeof id !== 'string') throw BackspaceError.INVALID_ARGUMENT('target must be a message of this room or its id')
+    const m = this.apply.get(id)
+    if (!m) throw BackspaceError.MESSAGE_NOT_FOUND(id)
+    return m
+  }
+
+  private ownTarget(target: Message | string): Message {
+    const m = this.targetOf(target)
+    if (!b4a.equals(m.author, this.ctx.identity.publicKey)) {
+      throw BackspaceError.NOT_ALLOWED('only its author can edit or delete a message')
+    }
+    return m
   }
 
   /** The members this node knows of: authors it has read and members online now. */
@@ -369,14 +464,15 @@ export class Room extends Resource<RoomEvents>() {
     self.profile = profile
     this.emit('member-update', this.memberView(self))
     for (const channel of this.channels) this.sendPresence(channel)
-    const seq = this.nextSeq++
-    const timestamp = (this.lastTimestamp = Math.max(this.ctx.now(), this.lastTimestamp))
-    await this.enqueue(seq, { type: MessageType.PROFILE, timestamp, text: '' }, null)
+    for (const m of this.apply.refreshAll()) if (m.mention) this.emit('message-update', m)
+    await this.enqueue({ type: MessageType.PROFILE, timestamp: this.stamp(), text: '' })
   }
 
-  private enqueue(seq: number, record: MessageRecord, message: Message | null): Promise<Message> {
-    return new Promise<Message>((resolve, reject) => {
-      this.batch.push({ record, message, seq, resolve, reject })
+  // Resolves, once stored, with the message a record made or changed (null for others).
+  private enqueue(record: MessageRecord): Promise<Message | null> {
+    const seq = this.nextSeq++
+    return new Promise<Message | null>((resolve, reject) => {
+      this.batch.push({ record, seq, resolve, reject })
       if (!this.flushQueued) {
         this.flushQueued = true
         queueMicrotask(() => this.flush())
@@ -397,14 +493,14 @@ export class Room extends Resource<RoomEvents>() {
     }
     let before: Message | null = null
     if (opts.before !== undefined) {
-      before = typeof opts.before === 'string' ? (this.timeline.get(opts.before) ?? null) : opts.before
+      before = typeof opts.before === 'string' ? (this.apply.get(opts.before) ?? null) : opts.before
       if (!before || typeof before.timestamp !== 'number' || !b4a.isBuffer(before.author)) {
         throw BackspaceError.INVALID_ARGUMENT('before must be a message of this room or its id')
       }
     }
     await this.loadHistory(limit, before, false)
     const now = this.ctx.now()
-    return this.timeline.page(limit, before, (m) => !this.isExpired(m.timestamp, now))
+    return this.apply.timeline.page(limit, before, (m) => !this.isExpired(m.timestamp, now))
   }
 
   /** Deletes expired messages from memory and their blocks from disk. Runs periodically too. */
@@ -418,13 +514,27 @@ export class Room extends Resource<RoomEvents>() {
   // Sending
   // -------------------------------------------------------------------------
 
-  /** Encodes and signs the block that will sit at `index` of this node's core. */
+  /** Encodes and signs the block of `records` that will sit at `index` of this node's core. */
   private signBlock(index: number, seq: number, records: MessageRecord[]): Buffer {
-    const identity = this.ctx.identity
-    // Always carried, even when empty (3 bytes), so that clearing a name reaches readers too.
-    const body = encodeBlockBody({ author: identity.publicKey, seq, records, profile: this.ctx.profile() })
-    const signature = identity.sign(messageSignable(this.keys.id, this.own!.key, index, body))
-    return encodeMessageBlock(body, signature)
+    return this.signBody(index, this.blockBody(seq, records))
+  }
+
+  private signBody(index: number, body: BlockBody): Buffer {
+    const bytes = encodeBlockBody(body)
+    const signature = sign(messageSignable(this.keys.id, this.own!.key, index, bytes), this.ctx.device.keyPair.secretKey)
+    return encodeMessageBlock(bytes, signature)
+  }
+
+  private blockBody(seq: number, records: MessageRecord[]): BlockBody {
+    // The profile is always carried, even when empty (3 bytes), so that clearing a name
+    // reaches readers too.
+    return {
+      author: this.ctx.identity.publicKey,
+      certificate: this.ctx.device.certificate,
+      seq,
+      records,
+      profile: this.ctx.profile()
+    }
   }
 
   // Splits a batch of sends into blocks that stay under the target block size.
@@ -453,12 +563,12 @@ export class Room extends Resource<RoomEvents>() {
     if (batch.length === 0) return
     const own = this.own!
     this.appending = this.appending.then(async () => {
+      let bodies: BlockBody[]
       try {
         if (this.closing) throw BackspaceError.ROOM_CLOSED()
         const index = own.core.length
-        const blocks = Room.packBlocks(batch).map((group, i) =>
-          this.signBlock(index + i, group[0]!.seq, group.map((p) => p.record))
-        )
+        bodies = Room.packBlocks(batch).map((group) => this.blockBody(group[0]!.seq, group.map((p) => p.record)))
+        const blocks = bodies.map((body, i) => this.signBody(index + i, body))
         // Sent before the append: the blocks and their indexes are final (appends run one at
         // a time), and waiting for storage would double the latency members see. If the
         // append fails, members drop what they showed once Hypercore has another block there.
@@ -476,11 +586,19 @@ export class Room extends Resource<RoomEvents>() {
       }
       own.seen = own.core.length
       this.stats.ownBlocks = own.core.length
-      for (const p of batch) {
-        if (p.message) this.index(own, p.message, true)
-        p.resolve(p.message!)
-      }
+      // Own records pass the same apply stage as everyone else's.
+      const first = own.core.length - bodies.length
+      for (let i = 0; i < bodies.length; i++) this.load(own, first + i, bodies[i]!, true)
+      for (const p of batch) p.resolve(this.resultOf(own, p))
     })
+  }
+
+  private resultOf(own: Feed, p: PendingSend): Message | null {
+    const { record } = p
+    if (opKindOf(record.type) !== null && record.target) {
+      return this.apply.get(messageId16(record.target.core, record.target.seq)) ?? null
+    }
+    return this.apply.get(messageId(own.key, p.seq)) ?? null
   }
 
   // A few fresh blocks also go straight to the members online: they arrive in one trip
@@ -510,11 +628,16 @@ export class Room extends Resource<RoomEvents>() {
       return
     }
     const { body } = decoded
-    if (!b4a.equals(body.author, feed.owner) || !this.verifyBlock(feed, live.index, decoded)) {
+    const signer = this.signerOf(body)
+    if (signer === null || !b4a.equals(signer, feed.owner) || !this.verifyBlock(feed, live.index, decoded, signer)) {
       this.rejectLive()
       return
     }
-    if (this.load(feed, body, true) !== 'ok') return
+    if (this.isRevokedAt(signer, feed, live.index, body)) {
+      this.rejectLive()
+      return
+    }
+    if (this.load(feed, live.index, body, true) !== 'ok') return
     feed.unconfirmed.set(live.index, { seq: body.seq, count: body.records.length })
     if (feed.unconfirmed.size > MAX_UNCONFIRMED) {
       feed.unconfirmed.delete(feed.unconfirmed.keys().next().value!)
@@ -528,23 +651,24 @@ export class Room extends Resource<RoomEvents>() {
     if (!live) return
     feed.unconfirmed.delete(index)
     if (live.seq === seq && live.count === count) return
+    feed.loaded.delete(index)
     const end = live.seq + live.count
-    const withdrawn: Message[] = []
-    this.timeline.removeWhere((m) => {
-      const drop = m.seq >= live.seq && m.seq < end && this.messageFeeds.get(m) === feed
-      if (drop) withdrawn.push(m)
-      return drop
-    })
-    this.stats.messages = this.timeline.size
+    const prefix = feed.idPrefix
+    this.withdraw((m) => m.seq >= live.seq && m.seq < end && m.id.startsWith(prefix))
+  }
+
+  private withdraw(drop: (m: Message) => boolean): void {
+    const withdrawn = this.apply.removeWhere(drop)
+    this.stats.messages = this.apply.size
     for (const m of withdrawn) this.emit('message-withdrawn', m)
   }
 
   // -------------------------------------------------------------------------
-  // Reading: verification and the timeline
+  // Reading: verification, then the apply stage
   // -------------------------------------------------------------------------
 
   /**
-   * Verifies block `index` of `feed`, as Hypercore delivered it, and loads its messages.
+   * Verifies block `index` of `feed`, as Hypercore delivered it, and loads its records.
    * 'expired' if all of them are. The first valid block teaches the feed its owner.
    */
   private ingest(feed: Feed, index: number, block: Buffer, emit: boolean): IngestResult {
@@ -561,27 +685,71 @@ export class Room extends Resource<RoomEvents>() {
     const last = body.seq + body.records.length - 1
     if (feed.unconfirmed.size > 0) this.confirmLive(feed, index, body.seq, body.records.length)
     // Hypercore has authenticated this block as the core's; if it came live first and its
-    // messages are loaded, it was verified then and needs no second verification.
-    if (this.timeline.has(messageId(feed.key, body.seq)) && this.timeline.has(messageId(feed.key, last))) {
+    // records are loaded, it was verified then and needs no second verification.
+    if (feed.loaded.has(index) || (this.apply.has(messageId(feed.key, body.seq)) && this.apply.has(messageId(feed.key, last)))) {
+      // Fetched while its delete was being applied: clear it again.
+      if (feed.holes.has(index)) feed.core.clear(index, index + 1).catch((err: unknown) => this.backgroundError(err))
       return 'ok'
     }
-    if (!this.verifyBlock(feed, index, decoded)) {
+    const signer = this.signerOf(body)
+    if (signer === null) {
+      return this.reject('unauthorized-device', BackspaceError.BAD_SIGNATURE(`block ${index}: no valid device certificate`), feed, index)
+    }
+    if (!this.verifyBlock(feed, index, decoded, signer)) {
       return this.reject('invalid-signature', BackspaceError.BAD_SIGNATURE(`block ${index}`), feed, index)
     }
-    if (feed.owner === null) feed.owner = body.author
-    return this.load(feed, body, emit)
+    // One core, one signer: a block by any other key is not this writer's.
+    if (feed.owner !== null && !b4a.equals(feed.owner, signer)) {
+      return this.reject('unauthorized-device', BackspaceError.BAD_SIGNATURE(`block ${index}: another device`), feed, index)
+    }
+    if (this.isRevokedAt(signer, feed, index, body)) {
+      return this.reject('unauthorized-device', BackspaceError.DEVICE_REVOKED(`block ${index}`), feed, index)
+    }
+    if (this.ctx.extension?.ownIdentityOnly && !b4a.equals(body.author, this.ctx.identity.publicKey)) {
+      return this.reject('unauthorized-device', BackspaceError.NOT_ALLOWED(`block ${index}: another identity`), feed, index)
+    }
+    if (feed.owner === null) feed.owner = signer
+    return this.load(feed, index, body, emit)
   }
 
-  private verifyBlock(feed: Feed, index: number, { body, bodyBytes, signature }: DecodedBlock): boolean {
-    return verify(signature, messageSignable(this.keys.id, feed.key, index, bodyBytes), body.author)
+  /**
+   * The key that must have signed `body`: the device of a valid certificate (v2), or the
+   * author itself (v1, written before devices). Null when the certificate does not verify.
+   */
+  private signerOf(body: BlockBody): Buffer | null {
+    const cert = body.certificate
+    if (!cert) return body.author
+    const id = certificateId(cert.signature)
+    const known = this.certificates.get(id)
+    if (known) return sameCertificate(known, cert) ? cert.device : null
+    if (!verifyCertificate(cert)) return null
+    if (this.certificates.size >= MAX_CERT_CACHE) this.certificates.delete(this.certificates.keys().next().value!)
+    this.certificates.set(id, cert)
+    this.deviceCertificates.set(cert.device.toString('hex'), cert)
+    return cert.device
   }
 
-  /** Adds a verified block's messages to the timeline. */
-  private load(feed: Feed, body: BlockBody, emit: boolean): IngestResult {
+  private verifyBlock(feed: Feed, index: number, { bodyBytes, signature }: DecodedBlock, signer: Buffer): boolean {
+    return verify(signature, messageSignable(this.keys.id, feed.key, index, bodyBytes), signer)
+  }
+
+  // Whether the device's authority had ended when it wrote this block: at or past where its
+  // core was cut, or stamped at or after the revocation.
+  private isRevokedAt(device: Buffer, feed: Feed, index: number, body: BlockBody): boolean {
+    const r = this.revoked.get(device.toString('hex'))
+    if (!r) return false
+    const cut = r.cuts.get(feed.hex)
+    if (cut !== undefined && index >= cut) return true
+    return body.records[body.records.length - 1]!.timestamp >= r.revokedAt
+  }
+
+  /** Passes a verified block's records to the apply stage. */
+  private load(feed: Feed, index: number, body: BlockBody, emit: boolean): IngestResult {
     const records = body.records
     const now = this.ctx.now()
     const lastTimestamp = records[records.length - 1]!.timestamp
     if (this.isExpired(lastTimestamp, now)) return 'expired'
+    feed.markLoaded(index, body.seq, records.length)
     const self = b4a.equals(body.author, this.ctx.identity.publicKey)
     const member = this.member(body.author)
     if (body.profile && !self && lastTimestamp > member.profileTime) {
@@ -591,45 +759,167 @@ export class Room extends Resource<RoomEvents>() {
       // Every block carries the profile: only a change is news, not each message.
       if (changed) this.emit('member-update', this.memberView(member))
     }
+    const device = body.certificate ? body.certificate.device : body.author
     const name = body.profile?.name ?? ''
-    const myName = this.ctx.profile().name
+    const contentIds: string[] = []
+    let onlyContent = true
+    const updated: Message[] = []
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!
-      // Kinds this build does not know, and profile-only records, are not messages.
-      const kind: MessageKind | null =
-        record.type === MessageType.TEXT ? 'text' : record.type === MessageType.ACTION ? 'action' : null
-      if (kind === null || this.isExpired(record.timestamp, now)) continue
       const seq = body.seq + i
       const id = messageId(feed.key, seq)
-      if (this.timeline.has(id)) continue
-      const message: Message = {
-        id,
-        author: body.author,
-        text: record.text,
-        // A timestamp from the future is clamped to now, so it cannot pin itself to the bottom.
-        timestamp: Math.min(record.timestamp, now),
-        seq,
-        kind,
-        name,
-        fingerprint: member.fingerprint,
-        self,
-        mention: !self && isMention(record.text, myName),
-        device: body.author,
-        edited: false,
-        deleted: false,
-        replyTo: null,
-        reactions: []
+      // A timestamp from the future is clamped to now, so it cannot pin itself to the bottom.
+      const timestamp = Math.min(record.timestamp, now)
+      if (this.isExpired(record.timestamp, now)) continue
+      const kind: MessageKind | null =
+        record.type === MessageType.TEXT || record.type === MessageType.REPLY
+          ? 'text'
+          : record.type === MessageType.ACTION
+            ? 'action'
+            : null
+      if (kind !== null) {
+        contentIds.push(id)
+        const message = this.apply.addMessage(
+          {
+            id,
+            author: body.author,
+            device,
+            text: record.text,
+            timestamp,
+            seq,
+            kind,
+            name,
+            fingerprint: member.fingerprint,
+            self,
+            replyTo: record.type === MessageType.REPLY && record.target ? messageId16(record.target.core, record.target.seq) : null
+          },
+          updated
+        )
+        if (message && emit) this.emit('message', message)
+        continue
       }
-      this.index(feed, message, emit)
+      const op = opKindOf(record.type)
+      if ((op === 'react' || op === 'unreact') && !isEmoji(record.text)) {
+        this.reject('malformed', BackspaceError.INVALID_EMOJI(`record ${id}`), feed, index)
+        continue
+      }
+      if (op !== null && record.target) {
+        const target = messageId16(record.target.core, record.target.seq)
+        if (op !== 'edit') onlyContent = false
+        else {
+          contentIds.push(id)
+          this.editTargets.set(id, target)
+        }
+        const result = this.apply.addOp({ id, kind: op, target, author: body.author, timestamp, seq, text: record.text })
+        this.stats.rejected.forbidden = this.apply.forbidden
+        if (result.forbidden) {
+          this.stats.rejected.forbidden-- // counted by reject() below
+          this.reject('forbidden', BackspaceError.NOT_ALLOWED(`record ${id} changes another author's message`), feed, index)
+        }
+        updated.push(...result.updated)
+        if (op === 'delete' && this.apply.isDeleted(target)) this.clearDeleted(target)
+        continue
+      }
+      onlyContent = false
+      if (record.type === MessageType.REVOKE) {
+        this.onRevokeRecord(record, body.author)
+      } else if (this.ctx.extension?.kinds.has(record.type)) {
+        this.ctx.extension.onrecord(record, { id, author: body.author, device, emit })
+      } else if (record.type !== MessageType.PROFILE) {
+        // A kind from a newer build: skipped and counted, never fatal.
+        this.reject('unknown-kind', BackspaceError.UNSUPPORTED_VERSION(`record kind ${record.type}`), feed, index)
+      }
     }
+    this.stats.messages = this.apply.size
+    // Ops held for a message that just loaded may have been refused as it arrived.
+    this.stats.rejected.forbidden = this.apply.forbidden
+    if (onlyContent && contentIds.length > 0) {
+      const key = `${feed.hex}:${index}`
+      this.contentBlocks.set(key, { feed, index, ids: contentIds })
+      for (const id of contentIds) this.blockOfMessage.set(id, key)
+      // A block loaded after its messages were deleted (from a peer that still had it).
+      if (contentIds.some((id) => this.apply.isDeleted(id))) this.clearDeleted(contentIds[0]!)
+    }
+    for (const m of updated) this.emit('message-update', m)
     return 'ok'
   }
 
-  private index(feed: Feed, message: Message, emit: boolean): void {
-    if (!this.timeline.insert(message)) return
-    this.messageFeeds.set(message, feed)
-    this.stats.messages = this.timeline.size
-    if (emit) this.emit('message', message)
+  // Deleted text leaves the disk too: once every record of a block is a deleted message (or
+  // an edit of one), the block is cleared, here and on every peer that applies the delete.
+  private clearDeleted(id: string): void {
+    const key = this.blockOfMessage.get(id)
+    if (!key) return
+    const block = this.contentBlocks.get(key)
+    if (!block) return
+    const dead = block.ids.every((m) => this.apply.isDeleted(m) || this.isDeadEdit(m))
+    if (!dead) return
+    this.contentBlocks.delete(key)
+    for (const m of block.ids) this.blockOfMessage.delete(m)
+    block.feed.holes.add(block.index)
+    block.feed.core.clear(block.index, block.index + 1).catch((err: unknown) => this.backgroundError(err))
+    this.ctx.changed()
+  }
+
+  // An edit record's text is content too: dead once the message it edits is deleted.
+  private editTargets = new Map<string, string>()
+  private isDeadEdit(id: string): boolean {
+    const target = this.editTargets.get(id)
+    return target !== undefined && this.apply.isDeleted(target)
+  }
+
+  private onRevokeRecord(record: MessageRecord, author: Buffer): void {
+    if (!record.revocation) return
+    let revocation: DeviceRevocation
+    try {
+      revocation = decodeRevocation(record.revocation)
+    } catch {
+      this.stats.badAnnouncements++
+      return
+    }
+    // Only the identity's own word, checked by its signature chain, revokes its devices.
+    if (!b4a.equals(revocation.identity, author)) return
+    const target = this.deviceCertificates.get(revocation.device.toString('hex')) ?? null
+    if (!verifyRevocation(revocation, target)) {
+      this.stats.badAnnouncements++
+      return
+    }
+    const cuts = new Map<string, number>()
+    for (const cut of record.cuts ?? []) cuts.set(cut.core.toString('hex'), cut.length)
+    const hex = revocation.device.toString('hex')
+    this.revocationCarried.set(hex, Math.max(this.revocationCarried.get(hex) ?? 0, record.timestamp))
+    this.revoke(revocation, cuts)
+  }
+
+  // Records a revocation and withdraws what the device wrote after it.
+  private revoke(revocation: DeviceRevocation, cuts: Map<string, number>): void {
+    const hex = revocation.device.toString('hex')
+    const current = this.revoked.get(hex)
+    const entry: RevokedDevice = current ?? { revokedAt: revocation.revokedAt, cuts: new Map() }
+    entry.revokedAt = Math.min(entry.revokedAt, revocation.revokedAt)
+    for (const [core, length] of cuts) {
+      const was = entry.cuts.get(core)
+      entry.cuts.set(core, was === undefined ? length : Math.min(was, length))
+    }
+    this.revoked.set(hex, entry)
+    const device = revocation.device
+    this.withdraw((m) => b4a.equals(m.device, device) && (m.timestamp >= entry.revokedAt || this.pastCut(m, entry)))
+  }
+
+  private pastCut(m: Message, entry: RevokedDevice): boolean {
+    for (const [core, length] of entry.cuts) {
+      const feed = this.feeds.get(core)
+      if (feed && m.id.startsWith(feed.idPrefix) && (feed.blockOf(m.seq) ?? -1) >= length) return true
+    }
+    return false
+  }
+
+  // This node's view of where a device's cores in this room end.
+  private cutsOf(device: Buffer): Map<string, number> {
+    const cuts = new Map<string, number>()
+    for (const feed of this.feeds.values()) {
+      if (feed.owner && b4a.equals(feed.owner, device)) cuts.set(feed.hex, feed.core.length)
+    }
+    return cuts
   }
 
   private reject(reason: RejectReason, error: BackspaceError, feed: Feed, index: number): 'rejected' {
@@ -665,7 +955,7 @@ export class Room extends Resource<RoomEvents>() {
     localOnly: boolean
   ): Promise<void> {
     while (!this.closing && !feed.fresh && feed.indexedFrom > feed.floor) {
-      const have = this.timeline.countBefore(before, (m) => this.messageFeeds.get(m) === feed, limit)
+      const have = this.apply.timeline.countBefore(before, (m) => m.id.startsWith(feed.idPrefix), limit)
       if (have >= limit) return
       const to = feed.indexedFrom
       const from = Math.max(feed.floor, to - Math.max(limit - have, 16))
@@ -675,7 +965,14 @@ export class Room extends Resource<RoomEvents>() {
       let lowest = to
       for (let i = blocks.length - 1; i >= 0; i--) {
         const block = blocks[i]
-        if (!block) break
+        if (!block) {
+          // A block cleared because its messages were deleted: step over it.
+          if (feed.holes.has(from + i)) {
+            lowest = from + i
+            continue
+          }
+          break
+        }
         if (this.ingest(feed, from + i, block, false) === 'expired') {
           // Writers stamp their messages in order, so everything below this one expired too.
           feed.hintStart = Math.max(feed.hintStart, from + i + 1)
@@ -760,7 +1057,10 @@ export class Room extends Resource<RoomEvents>() {
       if (this.closing) return false
       for (let i = 0; i < blocks.length; i++) {
         const block = blocks[i]
-        if (!block) return false // the session closed under us
+        if (!block) {
+          if (feed.holes.has(start + i)) continue // cleared: its messages were deleted
+          return false // the session closed under us
+        }
         this.ingest(feed, start + i, block, true)
       }
       if (feed.seen >= start && feed.seen < end) feed.seen = end
@@ -845,10 +1145,10 @@ export class Room extends Resource<RoomEvents>() {
   }
 
   private sendPresence(channel: RoomChannel): void {
-    const identity = this.ctx.identity
+    const { keyPair, certificate } = this.ctx.device
     const profile = this.ctx.profile()
     const signable = presenceSignable(this.keys.id, channel.localPublicKey, encodeProfile(profile))
-    channel.sendPresence({ author: identity.publicKey, profile, signature: identity.sign(signable) })
+    channel.sendPresence({ author: certificate.identity, certificate, profile, signature: sign(signable, keyPair.secretKey) })
   }
 
   // A member proves who it is on this connection: the signature covers the connection's
@@ -856,7 +1156,8 @@ export class Room extends Resource<RoomEvents>() {
   private onPresence(p: Presence, channel: RoomChannel): void {
     if (this.closing || !this.channels.has(channel)) return
     const signable = presenceSignable(this.keys.id, channel.remotePublicKey, encodeProfile(p.profile))
-    if (!verify(p.signature, signable, p.author)) {
+    const signer = this.signerOf({ author: p.author, certificate: p.certificate ?? null, seq: 0, records: [] })
+    if (signer === null || this.revoked.has(signer.toString('hex')) || !verify(p.signature, signable, signer)) {
       this.stats.badAnnouncements++
       return
     }
@@ -946,8 +1247,13 @@ export class Room extends Resource<RoomEvents>() {
       feed.seen = Math.max(feed.seen, boundary)
       changed = true
     }
-    this.timeline.removeWhere((m) => this.isExpired(m.timestamp, now))
-    this.stats.messages = this.timeline.size
+    this.apply.removeWhere((m) => this.isExpired(m.timestamp, now))
+    this.apply.expireHeld(now - this.ctx.ttl)
+    for (const feed of this.feeds.values()) {
+      for (const index of feed.loaded.keys()) if (index < feed.start) feed.loaded.delete(index)
+      for (const index of feed.holes) if (index < feed.start) feed.holes.delete(index)
+    }
+    this.stats.messages = this.apply.size
     if (changed) this.ctx.changed()
   }
 
@@ -1006,4 +1312,41 @@ function tryDecode(block: Buffer) {
 
 function sameProfile(a: ProfileFields, b: ProfileFields): boolean {
   return a.name === b.name && a.status === b.status && a.away === b.away
+}
+
+function checkText(text: unknown): asserts text is string {
+  if (typeof text !== 'string') throw BackspaceError.INVALID_ARGUMENT('text must be a string')
+  if (text.trim().length === 0) throw BackspaceError.EMPTY_MESSAGE()
+  const problem = messageTextProblem(text)
+  if (problem) throw BackspaceError.INVALID_ARGUMENT(problem)
+  const size = b4a.byteLength(text)
+  if (size > MAX_TEXT_BYTES) {
+    throw BackspaceError.MESSAGE_TOO_LARGE(`${size} bytes; the limit is ${MAX_TEXT_BYTES}`)
+  }
+}
+
+const segmenter = new Intl.Segmenter('en', { granularity: 'grapheme' })
+const PICTOGRAPHIC = /\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3/u
+
+/** True for exactly one emoji (one grapheme cluster that is pictographic), within the size cap. */
+export function isEmoji(text: unknown): text is string {
+  if (typeof text !== 'string' || text.length === 0 || b4a.byteLength(text) > MAX_EMOJI_BYTES) return false
+  let count = 0
+  for (const _ of segmenter.segment(text)) if (++count > 1) return false
+  return PICTOGRAPHIC.test(text)
+}
+
+function checkEmoji(emoji: unknown): asserts emoji is string {
+  if (!isEmoji(emoji)) throw BackspaceError.INVALID_EMOJI(`${JSON.stringify(String(emoji)).slice(0, 40)} is not one emoji`)
+}
+
+function sameCertificate(a: DeviceCertificate, b: DeviceCertificate): boolean {
+  return (
+    b4a.equals(a.identity, b.identity) &&
+    b4a.equals(a.device, b.device) &&
+    a.createdAt === b.createdAt &&
+    a.primary === b.primary &&
+    a.name === b.name &&
+    b4a.equals(a.signature, b.signature)
+  )
 }

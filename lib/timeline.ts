@@ -52,6 +52,16 @@ export class Timeline {
     return true
   }
 
+  /** Puts a new state of a loaded message in its place. False if it is not loaded. */
+  replace(message: Message): boolean {
+    if (!this.byId.has(message.id)) return false
+    const i = this.endBefore(message)
+    if (this.list[i]?.id !== message.id) return false
+    this.list[i] = message
+    this.byId.set(message.id, message)
+    return true
+  }
+
   /** Removes every message for which `drop` is true. */
   removeWhere(drop: (m: Message) => boolean): number {
     let kept = 0
