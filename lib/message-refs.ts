@@ -208,14 +208,15 @@ export function describeMessageError(err: unknown, action: MessageAction): strin
   const detail = err.message.slice(err.code.length + 2)
   switch (err.code) {
     case 'NOT_ALLOWED':
+      if (/deleted/.test(detail)) return 'That message was deleted.'
       return action === 'delete'
         ? 'You can only delete your own messages.'
         : action === 'edit'
           ? 'You can only edit your own messages.'
           : `That message cannot be ${action === 'reply' ? 'answered' : 'reacted to'}.`
     case 'MESSAGE_NOT_FOUND':
-      // A detail the refs above wrote is already a sentence; the library's default is not.
-      return detail === ERROR_CODES.MESSAGE_NOT_FOUND
+      // The references above explain themselves; the room's detail is the default or an id.
+      return detail === ERROR_CODES.MESSAGE_NOT_FOUND || !/\s/.test(detail)
         ? 'That message is not loaded here (it may have expired).'
         : sentence(detail)
     case 'INVALID_EMOJI':
