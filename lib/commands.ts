@@ -226,7 +226,9 @@ export async function runCommand(node: Backspace, line: string, ctx: CommandCont
   const result: CommandResult = { command, notices: [] }
   const info = (text: string) => result.notices.push({ level: 'info', text })
   const error = (text: string, code?: ErrorCode) =>
-    result.notices.push(code === undefined ? { level: 'error', text } : { level: 'error', text, code })
+    result.notices.push(
+      code === undefined ? { level: 'error', text } : { level: 'error', text, code }
+    )
   const room = ctx.room && !ctx.room.closing ? ctx.room : undefined
   const needRoom = (): Room | null => {
     if (!room) error('Join a room first: /join <room>')
@@ -351,9 +353,9 @@ export async function runCommand(node: Backspace, line: string, ctx: CommandCont
     }
   } catch (err) {
     const code = isBackspaceError(err) ? err.code : undefined
-    if (isMessageCommand(command)) error(describeMessageError(err, command.type), code)
     // A BackspaceError's message starts with its code.
-    else error(isBackspaceError(err) ? err.message : `Failed: ${(err as Error)?.message ?? String(err)}`, code)
+    const text = isBackspaceError(err) ? err.message : `Failed: ${(err as Error)?.message ?? String(err)}`
+    error(isMessageCommand(command) ? describeMessageError(err, command.type) : text, code)
   }
   return result
 }
@@ -379,7 +381,11 @@ export function pointsAtMessage(line: string): boolean {
   return info !== undefined && MESSAGE_COMMANDS.has(info.name)
 }
 
-async function runMessageCommand(room: Room, command: MessageCommand, ctx: CommandContext): Promise<void> {
+async function runMessageCommand(
+  room: Room,
+  command: MessageCommand,
+  ctx: CommandContext
+): Promise<void> {
   const target = await findTarget(room, command, ctx)
   switch (command.type) {
     case 'reply':
@@ -400,7 +406,11 @@ async function runMessageCommand(room: Room, command: MessageCommand, ctx: Comma
 }
 
 /** The message a command acts on, in its current state. */
-async function findTarget(room: Room, command: MessageCommand, ctx: CommandContext): Promise<Message> {
+async function findTarget(
+  room: Room,
+  command: MessageCommand,
+  ctx: CommandContext
+): Promise<Message> {
   const picked = command.ref === null ? ctx.selected : undefined
   if (picked !== undefined) {
     const found = room.message(typeof picked === 'string' ? picked : picked.id)
@@ -417,11 +427,16 @@ async function findTarget(room: Room, command: MessageCommand, ctx: CommandConte
   if (command.ref !== null) found = resolveMessageRef(command.ref, messages)
   else if (command.type === 'edit' || command.type === 'delete') {
     found = lastOwnMessage(messages)
-    if (!found) throw BackspaceError.MESSAGE_NOT_FOUND(`You have no message here to ${command.type}`)
+    if (!found) {
+      throw BackspaceError.MESSAGE_NOT_FOUND(`You have no message here to ${command.type}`)
+    }
   } else if (command.type === 'reply') {
     throw BackspaceError.INVALID_ARGUMENT('Say which message: /reply ^ <text> answers the latest')
   } else {
-    found = command.type === 'react' ? lastMessage(messages) : lastReactedMessage(messages, command.emoji)
+    found =
+      command.type === 'react'
+        ? lastMessage(messages)
+        : lastReactedMessage(messages, command.emoji)
     if (!found) throw BackspaceError.MESSAGE_NOT_FOUND('There is no message here to react to')
   }
   return room.message(found.id) ?? found
@@ -449,7 +464,8 @@ function parseMessageCommand(info: CommandInfo, rest: string): Command {
       return tail === '' ? usageOf(info) : { type: info.name, ref, text: tail }
     case 'react':
     case 'unreact':
-      return tail === '' || /\s/.test(tail) ? usageOf(info) : { type: info.name, ref, emoji: reactionEmoji(tail) }
+      if (tail === '' || /\s/.test(tail)) return usageOf(info)
+      return { type: info.name, ref, emoji: reactionEmoji(tail) }
     default:
       return usageOf(info)
   }
@@ -477,7 +493,9 @@ function completeMessageCommand(line: string, messages: readonly Message[]): str
   if (info.name === 'edit' && last === '' && (words.length === 1 || refGiven)) {
     let target: Message | undefined
     try {
-      target = refGiven ? resolveMessageRef(parseMessageRef(words[0]!), messages) : lastOwnMessage(messages)
+      target = refGiven
+        ? resolveMessageRef(parseMessageRef(words[0]!), messages)
+        : lastOwnMessage(messages)
     } catch {
       return []
     }
@@ -488,7 +506,9 @@ function completeMessageCommand(line: string, messages: readonly Message[]): str
     if (last === '') return QUICK_REACTIONS.map((emoji) => head + emoji)
     const name = last.replace(/^:/, '').toLowerCase()
     const out = new Set<string>()
-    for (const [key, emoji] of Object.entries(REACTION_NAMES)) if (key.startsWith(name)) out.add(head + emoji)
+    for (const [key, emoji] of Object.entries(REACTION_NAMES)) {
+      if (key.startsWith(name)) out.add(head + emoji)
+    }
     return [...out]
   }
   return null

@@ -34,7 +34,8 @@ export function messageHandle(id: string): string {
   if (out !== undefined) return out
   const digest = hash([b4a.from(id)], undefined, 16)
   out = ''
-  for (let i = 0; i < HANDLE_LENGTH; i++) out += HANDLE_ALPHABET[digest[i]! % HANDLE_ALPHABET.length]
+  for (let i = 0; i < HANDLE_LENGTH; i++)
+    out += HANDLE_ALPHABET[digest[i]! % HANDLE_ALPHABET.length]
   if (handleCache.size >= HANDLE_CACHE) handleCache.delete(handleCache.keys().next().value!)
   handleCache.set(id, out)
   return out
@@ -58,7 +59,10 @@ export function shortRefs(messages: readonly Pick<Message, 'id'>[]): Map<string,
   const refs = new Map<string, string>()
   for (let i = 0; i < sorted.length; i++) {
     const { id, handle } = sorted[i]!
-    const shared = Math.max(common(handle, sorted[i - 1]?.handle), common(handle, sorted[i + 1]?.handle))
+    const shared = Math.max(
+      common(handle, sorted[i - 1]?.handle),
+      common(handle, sorted[i + 1]?.handle)
+    )
     refs.set(id, '^' + handle.slice(0, Math.min(HANDLE_LENGTH, Math.max(SHORT_HANDLE, shared + 1))))
   }
   return refs
@@ -109,7 +113,9 @@ export function resolveMessageRef(ref: MessageRef, messages: readonly Message[])
   if (ref.kind === 'latest') {
     const found = messages[messages.length - ref.back]
     if (found) return found
-    throw BackspaceError.MESSAGE_NOT_FOUND(`There is no message ${shown} here: only ${messages.length} are loaded`)
+    throw BackspaceError.MESSAGE_NOT_FOUND(
+      `There is no message ${shown} here: only ${messages.length} are loaded`
+    )
   }
   if (ref.kind === 'id') {
     const found = messages.find((m) => m.id === ref.id)
@@ -118,8 +124,11 @@ export function resolveMessageRef(ref: MessageRef, messages: readonly Message[])
   }
   const fits = messages.filter((m) => messageHandle(m.id).startsWith(ref.handle))
   if (fits.length === 1) return fits[0]!
-  if (fits.length === 0) throw BackspaceError.MESSAGE_NOT_FOUND(`No message ${shown} is loaded here`)
-  throw BackspaceError.MESSAGE_NOT_FOUND(`${shown} fits ${fits.length} messages: type more of its handle`)
+  if (fits.length === 0)
+    throw BackspaceError.MESSAGE_NOT_FOUND(`No message ${shown} is loaded here`)
+  throw BackspaceError.MESSAGE_NOT_FOUND(
+    `${shown} fits ${fits.length} messages: type more of its handle`
+  )
 }
 
 /**
@@ -153,7 +162,10 @@ export function lastMessage(messages: readonly Message[]): Message | undefined {
  * The latest message that carries this identity's `emoji`: what `/unreact` acts on by
  * default. Falls back to the latest message.
  */
-export function lastReactedMessage(messages: readonly Message[], emoji: string): Message | undefined {
+export function lastReactedMessage(
+  messages: readonly Message[],
+  emoji: string
+): Message | undefined {
   for (let i = messages.length - 1; i >= 0; i--) {
     const m = messages[i]!
     if (m.reactions.some((r) => r.self && r.emoji === emoji)) return m
@@ -162,7 +174,14 @@ export function lastReactedMessage(messages: readonly Message[], emoji: string):
 }
 
 /** The reactions a UI offers in one click or keypress. */
-export const QUICK_REACTIONS: readonly string[] = Object.freeze(['👍', '❤️', '😂', '🎉', '😮', '😢'])
+export const QUICK_REACTIONS: readonly string[] = Object.freeze([
+  '👍',
+  '❤️',
+  '😂',
+  '🎉',
+  '😮',
+  '😢'
+])
 
 /** Names that stand for an emoji where typing one is hard (`/react +1`, `/react :tada:`). */
 export const REACTION_NAMES: Readonly<Record<string, string>> = Object.freeze({
@@ -194,7 +213,9 @@ export const REACTION_NAMES: Readonly<Record<string, string>> = Object.freeze({
 /** The emoji a typed reaction stands for: `:tada:` and `tada` are 🎉; an emoji stays itself. */
 export function reactionEmoji(typed: string): string {
   const name = /^:([^:\s]+):$/.exec(typed)?.[1] ?? typed
-  return Object.hasOwn(REACTION_NAMES, name.toLowerCase()) ? REACTION_NAMES[name.toLowerCase()]! : typed
+  return Object.hasOwn(REACTION_NAMES, name.toLowerCase())
+    ? REACTION_NAMES[name.toLowerCase()]!
+    : typed
 }
 
 export type MessageAction = 'edit' | 'delete' | 'react' | 'unreact' | 'reply'
@@ -222,7 +243,9 @@ export function describeMessageError(err: unknown, action: MessageAction): strin
     case 'INVALID_EMOJI':
       return 'A reaction is one emoji, like 👍 or :tada:.'
     case 'EMPTY_MESSAGE':
-      return action === 'edit' ? 'The new text is empty: /delete removes a message.' : 'The message is empty.'
+      return action === 'edit'
+        ? 'The new text is empty: /delete removes a message.'
+        : 'The message is empty.'
     case 'INVALID_ARGUMENT':
       return sentence(detail)
     default:

@@ -47,8 +47,7 @@ const id = (n: number) => `${'ab'.repeat(16)}-${n}`
 /** A room that records what the commands asked of it. */
 function fakeRoom(messages: Message[]) {
   const calls: unknown[][] = []
-  const byId = (target: Message | string) =>
-    typeof target === 'string' ? target : target.id
+  const byId = (target: Message | string) => (typeof target === 'string' ? target : target.id)
   const room = Object.assign(new EventEmitter(), {
     closing: false,
     calls,
@@ -108,7 +107,11 @@ test('commands: parsing the message commands and their references', (t) => {
     ref: { kind: 'latest', back: 1 },
     text: 'sure, at noon'
   })
-  t.alike(parseCommand(`/reply ${id(4)} ok`), { type: 'reply', ref: { kind: 'id', id: id(4) }, text: 'ok' })
+  t.alike(parseCommand(`/reply ${id(4)} ok`), {
+    type: 'reply',
+    ref: { kind: 'id', id: id(4) },
+    text: 'ok'
+  })
 
   t.alike(parseCommand('/edit'), { type: 'usage', text: 'Usage: /edit [^ref] <text>' })
   t.alike(parseCommand('/edit ^2'), { type: 'usage', text: 'Usage: /edit [^ref] <text>' })
@@ -118,7 +121,10 @@ test('commands: parsing the message commands and their references', (t) => {
   t.alike(parseCommand('/reply ^'), { type: 'usage', text: 'Usage: /reply <^ref> <text>' })
   const bad = parseCommand('/edit ^x-1 hi')
   t.is(bad.type, 'usage')
-  t.ok(bad.type === 'usage' && bad.text.includes('^x-1 is not a message reference'), 'a bad reference explains references')
+  t.ok(
+    bad.type === 'usage' && bad.text.includes('^x-1 is not a message reference'),
+    'a bad reference explains references'
+  )
 
   t.ok(pointsAtMessage('/react '), 'a message command points at a message')
   t.ok(pointsAtMessage('/del'))
@@ -131,7 +137,10 @@ test('commands: handles are short, stable and told apart', async (t) => {
   t.ok(/^[a-km-np-z]{8}$/.test(h), `eight letters without l and o: ${h}`)
   t.is(messageHandle(id(1)), h, 'the same id, the same handle')
   t.is(messageRef(id(1)), '^' + h.slice(0, 4))
-  t.alike(parseMessageRef('^' + h.slice(0, 5).toUpperCase()), { kind: 'handle', handle: h.slice(0, 5) })
+  t.alike(parseMessageRef('^' + h.slice(0, 5).toUpperCase()), {
+    kind: 'handle',
+    handle: h.slice(0, 5)
+  })
 
   // Find two ids whose handles share four letters: both get longer references.
   const seen = new Map<string, string>()
@@ -144,7 +153,10 @@ test('commands: handles are short, stable and told apart', async (t) => {
   }
   const [x, y] = pair
   const refs = shortRefs([message({ id: x }), message({ id: y }), message({ id: id(999999) })])
-  t.ok(refs.get(x)!.length > 5 && refs.get(y)!.length > 5, `clashing handles grow: ${refs.get(x)} ${refs.get(y)}`)
+  t.ok(
+    refs.get(x)!.length > 5 && refs.get(y)!.length > 5,
+    `clashing handles grow: ${refs.get(x)} ${refs.get(y)}`
+  )
   t.is(refs.get(id(999999))!.length, 5, 'the others stay four letters')
   const both = [message({ id: x }), message({ id: y })]
   await t.exception(
@@ -226,7 +238,11 @@ test('commands: completion of emoji, handles and the text to edit', (t) => {
   const mine = message({ id: id(1), text: 'my words', self: true })
   const other = message({ id: id(2), text: 'other' })
   const messages = [mine, other]
-  t.alike(completeLine('/react ', []).slice(0, 2), ['/react 👍', '/react ❤️'], 'the quick reactions')
+  t.alike(
+    completeLine('/react ', []).slice(0, 2),
+    ['/react 👍', '/react ❤️'],
+    'the quick reactions'
+  )
   t.alike(completeLine('/react ^2 :ta', []), ['/react ^2 🎉'])
   t.alike(completeLine('/unreact +', []), ['/unreact 👍'])
   t.alike(completeLine('/edit ', [], messages), ['/edit my words'], 'your last text, to change')
@@ -249,10 +265,15 @@ test('commands: the order key sorts as the library orders messages', (t) => {
       })
     )
   }
-  const byLibrary = messages.slice().sort(compareMessages).map((m) => m.id + m.seq + m.timestamp)
+  const byLibrary = messages
+    .slice()
+    .sort(compareMessages)
+    .map((m) => m.id + m.seq + m.timestamp)
   const byKey = messages
     .slice()
-    .sort((a, b) => (messageOrderKey(a) < messageOrderKey(b) ? -1 : messageOrderKey(a) > messageOrderKey(b) ? 1 : 0))
+    .sort((a, b) =>
+      messageOrderKey(a) < messageOrderKey(b) ? -1 : messageOrderKey(a) > messageOrderKey(b) ? 1 : 0
+    )
     .map((m) => m.id + m.seq + m.timestamp)
   t.alike(byKey, byLibrary)
 })

@@ -102,7 +102,11 @@ test('desktop: two shells chat through their pages in a real browser', { skip: N
   await atB.locator('.picker button').first().click()
   const chip = ownA.locator('.chip', { hasText: '1' })
   await chip.waitFor()
-  t.is(await chip.getAttribute('aria-pressed'), 'false', 'a reaction from B shows on A as not its own')
+  t.is(
+    await chip.getAttribute('aria-pressed'),
+    'false',
+    'a reaction from B shows on A as not its own'
+  )
   await atB.locator('.chip.self').waitFor()
 
   await atB.hover()
@@ -117,7 +121,11 @@ test('desktop: two shells chat through their pages in a real browser', { skip: N
   await ownA.getByRole('button', { name: 'Delete' }).click()
   await pageB.locator('.msg.deleted .tombstone').waitFor()
   await pageB.locator('.msg .quote.gone', { hasText: 'message deleted' }).waitFor()
-  t.is(await pageB.locator('.msg .text', { hasText: 'a typo here' }).count(), 0, 'a delete on A leaves a tombstone on B, in the quote too')
+  t.is(
+    await pageB.locator('.msg .text', { hasText: 'a typo here' }).count(),
+    0,
+    'a delete on A leaves a tombstone on B, in the quote too'
+  )
 
   await pageB.locator('#room-peers', { hasText: '1 peer' }).waitFor()
   await pageB.locator('#peer-count', { hasText: /^[1-9]\d* peers?$/ }).waitFor()

@@ -636,7 +636,15 @@ function fakeChat(initial: Message[]) {
         text,
         timestamp: Date.now(),
         replyTo: quoted
-          ? { id: quoted.id, loaded: true, author: quoted.author, name: quoted.name, fingerprint: quoted.fingerprint, text: quoted.text, deleted: false }
+          ? {
+              id: quoted.id,
+              loaded: true,
+              author: quoted.author,
+              name: quoted.name,
+              fingerprint: quoted.fingerprint,
+              text: quoted.text,
+              deleted: false
+            }
           : null
       })
       list.push(m)
@@ -678,7 +686,15 @@ test('ui: edits, tombstones, reactions and replies; each change redraws one mess
   const mine = fakeMessage(2, { self: true, text: 'my typo' })
   const answer = fakeMessage(3, {
     text: 'works for me',
-    replyTo: { id: question.id, loaded: true, author: question.author, name: 'bob', fingerprint: question.fingerprint, text: question.text, deleted: false }
+    replyTo: {
+      id: question.id,
+      loaded: true,
+      author: question.author,
+      name: 'bob',
+      fingerprint: question.fingerprint,
+      text: question.text,
+      deleted: false
+    }
   })
   const fake = fakeChat([question, mine, answer])
   const screen = renderChat(t, fake.node)
@@ -686,7 +702,10 @@ test('ui: edits, tombstones, reactions and replies; each change redraws one mess
   const first = await screen.frame('works for me')
   const lines = first.split('\n')
   const at = lines.findIndex((l) => l.includes('works for me'))
-  t.ok(lines[at - 1]!.includes('↳ bob: lunch at noon?'), 'a reply quotes the message it answers, above it')
+  t.ok(
+    lines[at - 1]!.includes('↳ bob: lunch at noon?'),
+    'a reply quotes the message it answers, above it'
+  )
 
   fake.change(mine.id, (m) => ({ ...m, text: 'my fix', edited: true }))
   await screen.frame(/» my fix \(edited\)/)
@@ -706,7 +725,9 @@ test('ui: edits, tombstones, reactions and replies; each change redraws one mess
 
   fake.change(question.id, (m) => ({ ...m, text: '', deleted: true }))
   fake.change(answer.id, (m) => ({ ...m, replyTo: { ...m.replyTo!, text: '', deleted: true } }))
-  const gone = await screen.frame((f) => f.includes('× message deleted') && f.includes('↳ bob: message deleted'))
+  const gone = await screen.frame(
+    (f) => f.includes('× message deleted') && f.includes('↳ bob: message deleted')
+  )
   t.absent(gone.includes('lunch at noon?'), 'a deleted message is a tombstone, in its replies too')
 
   const late = fakeMessage(4, { text: 'one more', timestamp: Date.now() })
@@ -749,7 +770,10 @@ test('ui: Up on an empty line edits your last message; Enter saves, Esc cancels'
 })
 
 test('ui: Alt+Up picks a message to answer or react to; commands show references', async (t) => {
-  const fake = fakeChat([fakeMessage(1, { text: 'older one' }), fakeMessage(2, { text: 'newest one' })])
+  const fake = fakeChat([
+    fakeMessage(1, { text: 'older one' }),
+    fakeMessage(2, { text: 'newest one' })
+  ])
   const screen = renderChat(t, fake.node)
   await screen.frame('newest one')
 
@@ -757,7 +781,11 @@ test('ui: Alt+Up picks a message to answer or react to; commands show references
   await screen.frame('[#fake] ↳ bob:')
   await screen.type('an answer')
   await screen.frame('↳ bob: older one')
-  t.alike(fake.calls[0], ['send', 'an answer', fake.list[0]!.id], 'Enter sent a reply to the picked message')
+  t.alike(
+    fake.calls[0],
+    ['send', 'an answer', fake.list[0]!.id],
+    'Enter sent a reply to the picked message'
+  )
 
   await screen.press(KEY.altUp)
   await screen.frame('[#fake] ↳ me:')
@@ -767,15 +795,26 @@ test('ui: Alt+Up picks a message to answer or react to; commands show references
 
   await screen.press('/react ')
   const refs = await screen.frame(messageRef(fake.list[1]!.id))
-  t.ok(refs.includes(messageRef(fake.list[0]!.id)), 'while a message command is typed, references replace the times')
+  t.ok(
+    refs.includes(messageRef(fake.list[0]!.id)),
+    'while a message command is typed, references replace the times'
+  )
   await screen.press('\u0015')
   await screen.type(`/react ${messageRef(fake.list[1]!.id)} +1`)
   await screen.frame((f) => /newest one\n.*👍 1/.test(f))
-  t.alike(fake.calls[1], ['react', fake.list[1]!.id, '👍'], '/react with a reference and an emoji name')
+  t.alike(
+    fake.calls[1],
+    ['react', fake.list[1]!.id, '👍'],
+    '/react with a reference and an emoji name'
+  )
 
   await screen.press(KEY.altUp, KEY.altUp)
   await screen.frame('[#fake] ↳ me:')
   await screen.type('/react :tada:')
   await screen.frame('🎉 1')
-  t.alike(fake.calls[2]!.slice(0, 2), ['react', fake.list[1]!.id], 'a command acts on the picked message')
+  t.alike(
+    fake.calls[2]!.slice(0, 2),
+    ['react', fake.list[1]!.id],
+    'a command acts on the picked message'
+  )
 })

@@ -116,10 +116,15 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       'setup-incognito': async () => this.open({ incognito: true }),
       messages: async (args) => this.messages(args),
       line: async (args) => this.line(args),
-      reply: async (args) => this.act('reply', args, (room, id) => room.send(requiredString(args, 'text'), { replyTo: id })),
-      edit: async (args) => this.act('edit', args, (room, id) => room.edit(id, requiredString(args, 'text'))),
+      reply: async (args) =>
+        this.act('reply', args, (room, id) =>
+          room.send(requiredString(args, 'text'), { replyTo: id })
+        ),
+      edit: async (args) =>
+        this.act('edit', args, (room, id) => room.edit(id, requiredString(args, 'text'))),
       delete: async (args) => this.act('delete', args, (room, id) => room.delete(id)),
-      react: async (args) => this.act('react', args, (room, id) => room.react(id, requiredString(args, 'emoji'))),
+      react: async (args) =>
+        this.act('react', args, (room, id) => room.react(id, requiredString(args, 'emoji'))),
       unreact: async (args) =>
         this.act('unreact', args, (room, id) => room.unreact(id, requiredString(args, 'emoji'))),
       complete: async (args) => this.complete(args),
@@ -383,7 +388,12 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
   }
 
   /** One message as the page shows it; `ref` when a page of them chose the references. */
-  private messageView(room: Room, m: Message, ref = messageRef(m.id), names?: Map<string, string>): MessageView {
+  private messageView(
+    room: Room,
+    m: Message,
+    ref = messageRef(m.id),
+    names?: Map<string, string>
+  ): MessageView {
     const reply = m.replyTo
     return {
       id: m.id,
@@ -433,7 +443,8 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     try {
       done = await fn(room, id)
     } catch (err) {
-      if (isBackspaceError(err)) throw new BackspaceError(err.code, describeMessageError(err, action))
+      if (isBackspaceError(err))
+        throw new BackspaceError(err.code, describeMessageError(err, action))
       throw err
     }
     return done ? this.messageView(room, done) : {}
@@ -472,7 +483,9 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     const command = parseCommand(text)
     if (room && selected !== undefined && command.type === 'say') {
       // A plain line while a message is picked answers it.
-      await this.act('reply', { ...args, message: selected }, (r, id) => r.send(command.text, { replyTo: id }))
+      await this.act('reply', { ...args, message: selected }, (r, id) =>
+        r.send(command.text, { replyTo: id })
+      )
       return { notices: [], room: null, left: null, clear: false, quit: false, help: null }
     }
     const result = await runCommand(node, text, { room, selected })

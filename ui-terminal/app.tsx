@@ -143,9 +143,14 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
     let last = first
     while (rows[last + 1]?.selected) last++
     const bottom = rows.length - scroll // one past the last row shown
-    if (last >= bottom) dispatch({ type: 'scroll', key: active.key, scroll: rows.length - 1 - last })
+    if (last >= bottom)
+      dispatch({ type: 'scroll', key: active.key, scroll: rows.length - 1 - last })
     else if (first < bottom - paneHeight) {
-      dispatch({ type: 'scroll', key: active.key, scroll: Math.max(0, rows.length - first - paneHeight) })
+      dispatch({
+        type: 'scroll',
+        key: active.key,
+        scroll: Math.max(0, rows.length - first - paneHeight)
+      })
     }
   }, [target?.id, rows.length, paneHeight])
 
@@ -159,7 +164,8 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
         chat.dropTarget()
         return mode === 'edit' ? '' : null
       }
-      if (mode !== 'edit' && (line.value !== '' || line.browsing || key === 'down')) return undefined
+      if (mode !== 'edit' && (line.value !== '' || line.browsing || key === 'down'))
+        return undefined
       const text = chat.stepEdit(key === 'up' ? -1 : 1)
       if (text !== null) return text
       return mode === 'edit' ? (key === 'down' ? '' : null) : undefined

@@ -213,7 +213,8 @@ export function layoutRows(
     const lines = wrapText(text, cols.text)
     const edited = m !== null && m.edited && !m.deleted
     // "(edited)" follows the text, on a row of its own if the last one is full.
-    if (edited && textWidth(lines[lines.length - 1]!) + 1 + EDITED.length > cols.text) lines.push('')
+    if (edited && textWidth(lines[lines.length - 1]!) + 1 + EDITED.length > cols.text)
+      lines.push('')
     const stamp = (m && opts.refs?.get(m.id)) || clock(time)
     lines.forEach((line, i) => {
       const last = i === lines.length - 1

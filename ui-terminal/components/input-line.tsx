@@ -21,7 +21,10 @@ export interface InputLineProps {
    * it and leave the line as it is, or undefined to let the line handle it (history, clear).
    * `browsing` is true while Up/Down walk through the lines sent.
    */
-  onKey?: (key: 'up' | 'down' | 'escape', line: { value: string; browsing: boolean }) => string | null | undefined
+  onKey?: (
+    key: 'up' | 'down' | 'escape',
+    line: { value: string; browsing: boolean }
+  ) => string | null | undefined
   /** Called with the text whenever it changes. */
   onChange?: (value: string) => void
 }
