@@ -107,7 +107,9 @@ test('desktop: two shells chat through their pages in a real browser', { skip: N
     'false',
     'a reaction from B shows on A as not its own'
   )
-  await atB.locator('.chip.self').waitFor()
+  await atB.locator('.chip.self').click()
+  await chip.waitFor({ state: 'detached' })
+  t.pass('a click on your own chip takes the reaction back, on both pages')
 
   await atB.hover()
   await atB.getByRole('button', { name: 'Reply' }).click()
@@ -192,6 +194,19 @@ test('desktop: unlock and chat with the keyboard alone in a 480x600 window', { s
     .catch(() => {})
   t.is(await page.locator('#text').inputValue(), '/join ', 'Tab completes a command')
   await page.locator('#text').fill('')
+
+  // Up in the empty composer edits your last message in place; Enter saves it.
+  await page.keyboard.type('a line to fix')
+  await page.keyboard.press('Enter')
+  await waitForMessage(page, 'a line to fix')
+  await page.keyboard.press('ArrowUp')
+  await page.locator('.msg .editor:focus').waitFor()
+  await page.keyboard.press('End')
+  await page.keyboard.type(', fixed')
+  await page.keyboard.press('Enter')
+  await page.locator('.msg', { hasText: 'a line to fix, fixed' }).locator('.edited').waitFor()
+  await page.locator('#text:focus').waitFor()
+  t.pass('Up edits the last message from the keyboard; the focus goes back to the composer')
 
   t.absent(await page.locator('#sidebar').isVisible(), 'at 480px the rooms are in a drawer')
   await page.locator('#drawer-toggle').focus()
