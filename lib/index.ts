@@ -24,7 +24,8 @@ import {
   saveAccount,
   assertAccountName
 } from './identity.js'
-import { LocalStateStore } from './local-state.js'
+import { LocalState } from './state/local-state.js'
+import { ReadPositions, type UnreadCounts } from './state/read-positions.js'
 import {
   EMPTY_PROFILE,
   profileTextProblem,
@@ -35,11 +36,11 @@ import {
 import { createSwarm, parseBootstrap, type BootstrapNode } from './network.js'
 import { Resource } from './resource.js'
 import { isInvite, isRelayLink, parseInvite, parseRelayLink } from './links.js'
-import { Room, type RoomContext, type RoomDevice } from './room.js'
+import { MAX_PAGE, Room, type RoomContext, type RoomDevice } from './room.js'
 import { certifyDevice, generateDeviceKeyPair } from './identity/device.js'
 import { AccountLog, type AccountRoom, type AccountView } from './account/account-log.js'
 import { RelayedRoom, type RelayContext } from './relayed-room.js'
-import type { CreateRoomOptions, JoinOptions, Profile } from './types.js'
+import type { CreateRoomOptions, JoinOptions, Message, Profile } from './types.js'
 
 export { BackspaceError, ERROR_CODES, isBackspaceError, type ErrorCode } from './errors.js'
 export {
@@ -74,6 +75,7 @@ export { parseBootstrap, type BootstrapNode } from './network.js'
 export { bootstrapFromFlags, storageFromFlags } from './flags.js'
 export { MAX_TEXT_BYTES, MAX_NAME_BYTES, MAX_STATUS_BYTES } from './messages.js'
 export type * from './types.js'
+export type { ReadPosition, UnreadCounts } from './state/read-positions.js'
 
 /** The longest any message lives, everywhere. */
 export const MAX_TTL = 7 * 24 * 60 * 60 * 1000
@@ -134,6 +136,8 @@ export interface NodeEvents {
   connections: [number]
   /** This identity's profile changed (`setProfile`). */
   profile: [Profile]
+  /** A room's unread counts or read position changed: a message arrived, or `markRead`. */
+  unread: [roomId: string, counts: UnreadCounts]
   /** A background task failed; the node goes on. */
   error: [Error]
   ready: []
@@ -166,7 +170,9 @@ export class Backspace extends Resource<NodeEvents>() {
   private _identity: Identity | null = null
   private store: Corestore | null = null
   private swarm: Hyperswarm | null = null
-  private stateStore: LocalStateStore | null = null
+  private localState: LocalState | null = null
+  // Unread counts and read positions per room, fed by every room's messages.
+  private readonly reads: ReadPositions
   private readonly rooms_ = new Map<string, Room>()
   private readonly relayed_ = new Map<string, RelayedRoom>()
   // Rooms closed without leaving: still persisted, and reopened with their state on join.
@@ -204,6 +210,10 @@ export class Backspace extends Resource<NodeEvents>() {
     this.bootstrap = opts.bootstrap ? parseBootstrap(opts.bootstrap) : null
     this.clock = opts.now ?? Date.now
     this.ttl = ttl
+    this.reads = new ReadPositions((roomId, counts) => {
+      this.changed()
+      this.emit('unread', roomId, counts)
+    })
   }
 
   /** This node's identity. Available once `ready()` resolved. */
@@ -244,6 +254,7 @@ export class Backspace extends Resource<NodeEvents>() {
     } catch (err) {
       // ready-resource does not call _close when _open fails: release what was opened.
       if (this.swarm) await this.swarm.destroy().catch(() => {})
+      if (this.localState) await this.localState.close().catch(() => {})
       if (this.store) await this.store.close().catch(() => {})
       if (this.scratch) await fs.rm(this.scratch, { recursive: true, force: true }).catch(() => {})
       throw err
@@ -253,6 +264,7 @@ export class Backspace extends Resource<NodeEvents>() {
   private async openResources(): Promise<void> {
     const opts = this.options
     let coresDir: string
+    let legacyFile: string | undefined
     if (this.incognito) {
       this._identity = Identity.generate()
       // Members see the same Anon##### name the UIs show for an incognito identity.
@@ -260,26 +272,31 @@ export class Backspace extends Resource<NodeEvents>() {
       const ram = await isDirectory('/dev/shm')
       this.scratch = await fs.mkdtemp(path.join(ram ? '/dev/shm' : os.tmpdir(), 'backspace-incognito-'))
       coresDir = this.scratch
-      this.stateStore = new LocalStateStore(null, deriveLocalKey(this._identity.secretKey))
     } else {
       const storage = this.storage!
       this._identity = await openAccount(storage, this.account, opts)
       const dir = accountDirectory(storage, this.account)
       coresDir = path.join(dir, 'cores')
-      this.stateStore = new LocalStateStore(path.join(dir, 'state'), deriveLocalKey(this._identity.secretKey))
+      // The single sealed file of older builds, migrated into the local state on first open.
+      legacyFile = path.join(dir, 'state')
     }
 
-    const saved = await this.stateStore.load()
-    if (!this.incognito) this.profile_ = saved.profile
     this.store = new Corestore(coresDir)
     await this.store.ready()
+    const stateKey = deriveLocalKey(this._identity.secretKey)
+    // Incognito keeps its state in memory: no store, nothing on disk.
+    const store = this.incognito ? null : this.store
+    this.localState = new LocalState({ store, key: stateKey, legacyFile, legacyKey: stateKey })
+    await this.localState.ready()
+    if (!this.incognito) this.profile_ = this.localState.profile
+    this.reads.load(this.localState.reads())
 
     const swarm = (this.swarm = createSwarm(this.bootstrap))
     swarm.on('connection', (conn: Stream) => this.onConnection(conn))
 
-    const accountState = saved.rooms.find((r) => r.kind === RoomKind.ACCOUNT) ?? null
+    const accountState = this.localState.rooms().find((r) => r.kind === RoomKind.ACCOUNT) ?? null
     await Promise.all(
-      saved.rooms.filter((r) => r.kind !== RoomKind.ACCOUNT).map((state) => {
+      this.localState.rooms().filter((r) => r.kind !== RoomKind.ACCOUNT).map((state) => {
         const relayed = state.kind === RoomKind.RELAYED
         // A relay only keeps rooms; a member only joins them. Other kinds wait, parked.
         if (relayed !== !!opts.relay) {
@@ -315,6 +332,7 @@ export class Backspace extends Resource<NodeEvents>() {
     await Promise.all(this.relayedRooms.map((r) => r.close()))
     if (this.saveTimer) clearTimeout(this.saveTimer)
     await this.saveState()
+    if (this.localState) await this.localState.close()
     if (this.swarm) await this.swarm.destroy()
     if (this.store) await this.store.close()
     if (this.scratch) await fs.rm(this.scratch, { recursive: true, force: true })
@@ -411,6 +429,32 @@ export class Backspace extends Resource<NodeEvents>() {
     return this.profile_
   }
 
+  /**
+   * A room's messages from others that arrived after its read position, how many of them
+   * mention this identity, and that position. Kept across restarts; zero for unknown rooms.
+   */
+  unread(roomId: string): UnreadCounts {
+    if (typeof roomId !== 'string') throw BackspaceError.INVALID_ARGUMENT('roomId must be a string')
+    return this.reads.get(roomId)
+  }
+
+  /**
+   * Marks a joined room read up to `upTo` (one of its messages), or entirely. The position
+   * only moves forward. Emits `unread` when the counts or the position change.
+   */
+  async markRead(roomId: string, upTo?: Message): Promise<UnreadCounts> {
+    await this.whenOpen()
+    const room = typeof roomId === 'string' ? this.rooms_.get(roomId) : undefined
+    if (!room) throw BackspaceError.INVALID_ARGUMENT('no joined room has this id')
+    if (upTo !== undefined && !isMessageLike(upTo)) {
+      throw BackspaceError.INVALID_ARGUMENT('upTo must be a message of this room')
+    }
+    // The latest page: its newest message when reading everything, else what is unread after upTo.
+    const latest = await room.messages({ limit: upTo === undefined ? 1 : MAX_PAGE })
+    if (this.rooms_.get(roomId) !== room) return this.reads.get(roomId)
+    return this.reads.markRead(roomId, upTo ?? null, latest)
+  }
+
   /** Counts for status bars and relays. */
   stats(): NodeStats {
     let writers = 0
@@ -505,6 +549,9 @@ export class Backspace extends Resource<NodeEvents>() {
 
     const opening = (async () => {
       const room = new Room(this.roomContext(), state)
+      // From the start: a room delivers live messages as soon as it opens.
+      room.on('message', (m) => this.reads.message(room.id, m))
+      room.on('message-withdrawn', (m) => this.reads.withdrawn(room.id, m))
       try {
         await room.ready()
       } catch (err) {
@@ -542,6 +589,7 @@ export class Backspace extends Resource<NodeEvents>() {
       profile: () => this.profile_,
       closed: (room, forget) => {
         if (!this.roomClosed(this.rooms_, room, forget)) return
+        if (forget) this.reads.delete(room.id)
         this.emit('room-remove', room)
         if (!forget || this.closing) return
         const state = room.state()
@@ -663,12 +711,12 @@ export class Backspace extends Resource<NodeEvents>() {
   }
 
   private async saveState(): Promise<void> {
-    if (!this.stateStore || this.incognito) return
+    if (!this.localState || this.incognito) return
     const rooms = [...this.rooms_.values(), ...this.relayed_.values()]
       .map((r) => r.state())
       .concat([...this.parked.values()])
     if (this.accountLog) rooms.push(this.accountLog.saved())
-    await this.stateStore.save({ rooms, profile: this.profile_ })
+    await this.localState.save({ rooms, profile: this.profile_, reads: this.reads.entries() })
   }
 
   private pruneAll(): void {
@@ -703,6 +751,11 @@ async function openAccount(storage: string, account: string, opts: BackspaceOpti
   const identity = imported ?? Identity.generate()
   await saveAccount(storage, account, identity, { password: opts.password })
   return identity
+}
+
+function isMessageLike(m: unknown): m is Message {
+  const { id, timestamp } = (m ?? {}) as Partial<Message>
+  return typeof id === 'string' && typeof timestamp === 'number'
 }
 
 function checkText(what: 'name' | 'status' | 'away message', value: unknown): string {

@@ -8,7 +8,7 @@ import WebSocket from 'ws'
 import { accountIsEncrypted, Identity, saveAccount } from '../lib/index.js'
 import { startDesktop } from '../ui-desktop/server.js'
 import { DesktopSession } from '../ui-desktop/session.js'
-import { createLocalTestnet, once, type Testnet } from './helpers/index.js'
+import { create, createLocalTestnet, once, waitForPeers, type Testnet } from './helpers/index.js'
 
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'ui-desktop', 'main.js')
 
@@ -244,6 +244,29 @@ test('desktop shell: message actions go to the room; each change comes as one me
   )
   await t.exception(client.call('react', { room: roomId, emoji: '👍' }), /BAD_REQUEST/)
   client.close()
+})
+
+test('desktop shell: unread counts are the library\'s; a read request marks the room read', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const a = await create(t, testnet)
+  const b = await create(t, testnet)
+  const room = await a.join('counted')
+  const rb = await b.join('counted')
+  await waitForPeers(room)
+  const session = await DesktopSession.forNode(a)
+  const desktop = await startDesktop(session)
+  t.teardown(() => desktop.close())
+  const client = await connect(desktop.url)
+
+  await rb.send('one')
+  await rb.send('two')
+  await client.event('unread', (u) => u.room === room.id && u.unread === 2)
+  const view = (await client.call('state')).chat.rooms.find((r: { id: string }) => r.id === room.id)
+  t.alike([view.unread, view.mentions], [2, 0], 'room views carry the counts')
+  t.alike(await client.call('read', { room: room.id }), { unread: 0, mentions: 0 }, 'read marks it read')
+  await client.event('unread', (u) => u.room === room.id && u.unread === 0)
+  t.is(a.unread(room.id).unread, 0, 'in the library')
+  await t.exception(client.call('read', { room: 'ab'.repeat(32) }), /UNKNOWN_ROOM/)
 })
 
 test('desktop shell: an encrypted account waits on the unlock screen', async (t) => {

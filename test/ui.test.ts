@@ -189,6 +189,33 @@ test('ui: two peers chat; names, fingerprints, own lines, unread and mentions in
   t.pass('Ctrl+N and Ctrl+P go round the rooms')
 })
 
+test('ui: unread counts in the room list survive a restart; showing the room reads it', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const storage = await t.tmp()
+  const a = await create(t, testnet, { storage })
+  const b = await create(t, testnet)
+  await a.setProfile({ name: 'ann' })
+  await a.join('first')
+  const side = await a.join('side')
+  const rb = await b.join('side')
+  const counted = new Promise<void>((resolve) =>
+    a.on('unread', (id, counts) => id === side.id && counts.unread === 2 && resolve())
+  )
+  await rb.send('while you were out')
+  await rb.send('@ann look')
+  await counted
+  await a.close()
+
+  const again = await create(t, testnet, { storage })
+  const screen = renderChat(t, again)
+  await screen.frame(/2 #side\s+@1 2/)
+  t.pass('the counts kept by the library show after the restart')
+  await screen.press(KEY.alt(2))
+  await screen.frame((f) => f.includes('[#side]') && !/#side\s+@1/.test(f))
+  while (again.unread(side.id).unread > 0) await new Promise((resolve) => again.once('unread', resolve))
+  t.alike(again.unread(side.id).mentions, 0, 'showing the room marks it read in the library')
+})
+
 test('ui: commands go through the library; mistakes are lines, never crashes', async (t) => {
   const testnet = await createLocalTestnet(t)
   const node = await create(t, testnet, { incognito: true })
@@ -453,7 +480,7 @@ function opener(t: Test, testnet: Testnet) {
   return Object.assign(open, { nodes })
 }
 
-test('ui: the reducer counts unread messages and mentions per room', (t) => {
+test('ui: the reducer shows the library\'s unread counts, and none for the room shown', (t) => {
   let state = chatReducer(initialChatState, {
     type: 'room-add',
     key: 'a',
@@ -462,30 +489,10 @@ test('ui: the reducer counts unread messages and mentions per room', (t) => {
     peers: 0
   })
   state = chatReducer(state, { type: 'room-add', key: 'b', name: 'b', kind: 'named', peers: 0 })
-  const msg = (over: Partial<Message>): Message => ({
-    id: 'x',
-    author: Buffer.alloc(32),
-    text: 'hi',
-    timestamp: 1,
-    seq: 0,
-    kind: 'text',
-    name: '',
-    fingerprint: '0000-0000-0000-0000',
-    self: false,
-    mention: false,
-    device: Buffer.alloc(32),
-    edited: false,
-    deleted: false,
-    replyTo: null,
-    reactions: [],
-    ...over
-  })
-  state = chatReducer(state, { type: 'message', key: 'b', message: msg({}) })
-  state = chatReducer(state, { type: 'message', key: 'b', message: msg({ mention: true }) })
-  state = chatReducer(state, { type: 'message', key: 'b', message: msg({ self: true }) })
-  state = chatReducer(state, { type: 'message', key: 'a', message: msg({}) })
+  state = chatReducer(state, { type: 'unread', key: 'b', unread: 2, mentions: 1 })
+  state = chatReducer(state, { type: 'unread', key: 'a', unread: 1, mentions: 0 })
   const b = state.rooms.find((r) => r.key === 'b')!
-  t.is(b.unread, 2, 'own messages are not unread')
+  t.is(b.unread, 2, 'the counts come from the library')
   t.is(b.mentions, 1)
   t.is(state.rooms.find((r) => r.key === 'a')!.unread, 0, 'the room shown has nothing unread')
   state = chatReducer(state, { type: 'switch-by', delta: 1 })
@@ -676,7 +683,9 @@ function fakeChat(initial: Message[]) {
     connections: 1,
     incognito: false,
     identity: { fingerprint: 'aaaa-aaaa-aaaa-aaaa', anonName: 'Anon' },
-    publicKey: Buffer.alloc(32, 1)
+    publicKey: Buffer.alloc(32, 1),
+    unread: () => ({ unread: 0, mentions: 0 }),
+    markRead: async () => ({ unread: 0, mentions: 0 })
   })
   return { node: node as Backspace, room, list, calls, fetches: () => fetches, change }
 }

@@ -125,6 +125,7 @@ declare module 'hypercore' {
     key: Buffer | null
     discoveryKey: Buffer | null
     length: number
+    fork: number
     contiguousLength: number
     byteLength: number
     writable: boolean
@@ -138,10 +139,15 @@ declare module 'hypercore' {
       blocks: Buffer | Buffer[],
       opts?: { keyPair?: Hypercore.KeyPair }
     ): Promise<{ length: number; byteLength: number }>
-    get(index: number, opts?: Hypercore.GetOptions): Promise<Buffer | null>
+    get(index: number, opts?: Hypercore.GetOptions & { raw?: boolean }): Promise<Buffer | null>
     has(start: number, end?: number): Promise<boolean>
     update(opts?: { wait?: boolean }): Promise<boolean>
     clear(start: number, end?: number): Promise<void>
+    /** Drops the blocks from `newLength` on, deleting them from storage, and bumps the fork. */
+    truncate(newLength?: number): Promise<void>
+    session(opts?: object): Hypercore
+    /** Compacts this core's key range in the storage (RocksDB). */
+    compact(): Promise<void>
     info(opts?: { storage?: boolean }): Promise<{ contiguousLength: number; length: number }>
     download(range?: { start?: number; end?: number; linear?: boolean }): {
       done(): Promise<void>
@@ -170,6 +176,16 @@ declare module 'corestore' {
     }): Hypercore
     replicate(stream: object): object
     closing: Promise<void> | null
+    /** The RocksDB storage under all cores; `compact` rewrites its files without deleted data. */
+    storage: {
+      compact(opts?: {
+        /** 0 default, 1 force, 2 disable. */
+        blobGarbageCollectionPolicy?: number
+        blobGarbageCollectionAgeCutoff?: number
+        /** 0 none, 1 skip, 2 force. */
+        bottommostLevelCompaction?: number
+      }): Promise<void>
+    }
   }
   export = Corestore
 }

@@ -31,8 +31,6 @@ const view = {
   picker: null, // the id of the message whose reaction bar is open
   notices: new Map(), // room id ('' for none) -> [{ level, text, time }]
   hidden: new Map(), // room id -> ids of messages /clear hid
-  unread: new Map(), // room id -> count
-  mentioned: new Set(), // rooms with an unread mention
   completion: null // { from, candidates, index }
 }
 
@@ -107,6 +105,13 @@ function onEvent(name, data) {
     case 'message-update':
       if (data.room === view.current) updateMessage(data.message)
       return
+    case 'unread':
+      // The counts are the library's; the room on screen is read as messages arrive in it.
+      view.rooms = view.rooms.map((r) =>
+        r.id === data.room ? Object.assign({}, r, { unread: data.unread, mentions: data.mentions }) : r
+      )
+      if (data.room === view.current && data.unread > 0 && !document.hidden) markShown(data.room)
+      return renderRooms()
     case 'message-withdrawn':
       if (data.room === view.current) removeMessage(data.id)
       return
@@ -477,10 +482,12 @@ function renderRooms() {
   if (view.rooms.length === 0) nav.append(h('div', { class: 'muted' }, 'No rooms yet'))
   let unreadTotal = 0
   for (const room of view.rooms) {
-    const unread = view.unread.get(room.id) || 0
-    const mention = view.mentioned.has(room.id)
-    unreadTotal += unread
     const active = room.id === view.current
+    // The room on screen is being read: its count only shows while the page is hidden.
+    const shown = active && !document.hidden
+    const unread = shown ? 0 : room.unread || 0
+    const mention = !shown && room.mentions > 0
+    unreadTotal += unread
     const label =
       roomLabel(room) +
       (unread ? ', ' + plural(unread, 'unread message', 'unread messages') : '') +
@@ -784,10 +791,7 @@ function select(id) {
   view.picker = null
   view.replyTo = null
   renderReplyBar()
-  if (id) {
-    view.unread.delete(id)
-    view.mentioned.delete(id)
-  }
+  if (id) markShown(id)
   history.replaceState(null, '', location.search + (id ? '#' + id : ''))
   renderChrome()
   renderMessages()
@@ -796,8 +800,6 @@ function select(id) {
 
 function removeRoom(id) {
   view.rooms = view.rooms.filter((r) => r.id !== id)
-  view.unread.delete(id)
-  view.mentioned.delete(id)
   if (view.current === id) {
     const next = view.rooms[0]
     select(next ? next.id : null)
@@ -1080,18 +1082,18 @@ $('messages').addEventListener('scroll', () => {
 
 function onMessage(room, message) {
   if (room === view.current) insertMessage(message)
-  if (message.self || (room === view.current && !document.hidden)) return
-  view.unread.set(room, (view.unread.get(room) || 0) + 1)
-  if (message.mention) view.mentioned.add(room)
-  renderRooms()
+}
+
+// The library keeps read positions: tell it the room is on screen.
+function markShown(id) {
+  request('read', { room: id }).catch(() => {
+    // The room was just left, or the shell is gone: there is nothing to mark.
+  })
 }
 
 document.addEventListener('visibilitychange', () => {
-  if (!document.hidden && view.current) {
-    view.unread.delete(view.current)
-    view.mentioned.delete(view.current)
-    renderRooms()
-  }
+  if (!document.hidden && view.current) markShown(view.current)
+  renderRooms()
 })
 
 // ---------------------------------------------------------------------------

@@ -47,6 +47,10 @@ export interface RoomView {
   peers: number
   /** The invite link; anyone holding it can read the room. */
   invite: string
+  /** Messages from others not read yet, as the library counts them. */
+  unread: number
+  /** Of those, the ones that mention this identity. */
+  mentions: number
 }
 
 /** A message as the page sees it. */
@@ -199,6 +203,8 @@ export interface Requests {
   join: { args: { name: string; password?: string }; result: RoomView }
   create: { args: { name?: string }; result: RoomView }
   leave: { args: { room: string }; result: {} }
+  /** The room is on screen: the library marks it read. */
+  read: { args: { room: string }; result: { unread: number; mentions: number } }
 }
 
 /** The events, by name, with their data. */
@@ -211,6 +217,8 @@ export interface Events {
   message: { room: string; message: MessageView }
   /** A loaded message changed (edited, deleted, reactions, its reply's quote): replace it. */
   'message-update': { room: string; message: MessageView }
+  /** A room's unread counts changed. */
+  unread: { room: string; unread: number; mentions: number }
   'message-withdrawn': { room: string; id: string }
   status: StatusView
   identity: IdentityView

@@ -17,7 +17,8 @@ import {
   type BackspaceOptions,
   type Message,
   type Profile,
-  type Room
+  type Room,
+  type UnreadCounts
 } from '../lib/index.js'
 import {
   describeMessageError,
@@ -130,7 +131,8 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       complete: async (args) => this.complete(args),
       join: async (args) => this.join(args),
       create: async (args) => this.createRoom(args),
-      leave: async (args) => this.leave(args)
+      leave: async (args) => this.leave(args),
+      read: async (args) => this.read(args)
     }
   }
 
@@ -303,7 +305,7 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     this.node = node
     const onAdd = (room: Room) => {
       this.watch(room)
-      this.broadcast('room-add', roomView(room))
+      this.broadcast('room-add', this.roomView(room))
       this.updateStatus()
     }
     const onRemove = (room: Room) => {
@@ -313,6 +315,9 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       this.updateStatus()
     }
     const onProfile = (_profile: Profile) => this.broadcast('identity', this.identityView())
+    const onUnread = (room: string, counts: UnreadCounts) =>
+      this.broadcast('unread', { room, unread: counts.unread, mentions: counts.mentions })
+    node.on('unread', onUnread)
     node.on('room-add', onAdd)
     node.on('room-remove', onRemove)
     node.on('profile', onProfile)
@@ -323,6 +328,7 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       node.off('room-remove', onRemove)
       node.off('profile', onProfile)
       node.off('connections', onConnections)
+      node.off('unread', onUnread)
     })
     for (const room of node.rooms) this.watch(room)
     this.status = this.readStatus()
@@ -337,7 +343,7 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     const onWithdrawn = (m: Message) =>
       this.broadcast('message-withdrawn', { room: room.id, id: m.id })
     const onPeers = () => {
-      this.broadcast('room', roomView(room))
+      this.broadcast('room', this.roomView(room))
       this.updateStatus()
     }
     room.on('message', onMessage)
@@ -354,11 +360,15 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     })
   }
 
+  private roomView(room: Room): RoomView {
+    return roomView(room, this.node!.unread(room.id))
+  }
+
   private chatView(): ChatView {
     const node = this.node!
     return {
       identity: this.identityView(),
-      rooms: node.rooms.map(roomView),
+      rooms: node.rooms.map((room) => this.roomView(room)),
       status: this.readStatus(),
       quickReactions: [...QUICK_REACTIONS]
     }
@@ -517,12 +527,18 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       throw BackspaceError.INVALID_INVITE()
     }
     const password = optionalString(args, 'password') || undefined
-    return roomView(await node.join(name, { password }))
+    return this.roomView(await node.join(name, { password }))
   }
 
   private async createRoom(args: Args): Promise<RoomView> {
     const name = optionalString(args, 'name') || undefined
-    return roomView(await this.chatNode().createRoom({ name }))
+    return this.roomView(await this.chatNode().createRoom({ name }))
+  }
+
+  private async read(args: Args): Promise<Requests['read']['result']> {
+    const room = this.room(args)
+    const counts = await this.chatNode().markRead(room.id)
+    return { unread: counts.unread, mentions: counts.mentions }
   }
 
   private async leave(args: Args): Promise<{}> {
@@ -548,13 +564,15 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
   }
 }
 
-export function roomView(room: Room): RoomView {
+export function roomView(room: Room, counts: UnreadCounts): RoomView {
   return {
     id: room.id,
     name: room.name,
     kind: room.kind,
     peers: room.stats.peers,
-    invite: room.invite
+    invite: room.invite,
+    unread: counts.unread,
+    mentions: counts.mentions
   }
 }
 

@@ -11,7 +11,8 @@ import {
   type Message,
   type Profile,
   type Room,
-  type RoomKindName
+  type RoomKindName,
+  type UnreadCounts
 } from '../lib/index.js'
 import { describeMessageError, lastOwnMessage, type MessageAction } from '../lib/message-refs.js'
 import { copyToClipboard } from './clipboard.js'
@@ -23,7 +24,7 @@ export interface RoomView {
   readonly name: string
   readonly kind: RoomKindName
   readonly peers: number
-  /** Messages from others that arrived while another room was shown. */
+  /** Messages from others not read yet, as the library counts them (kept across restarts). */
   readonly unread: number
   /** Of those, the ones that mention this node's name. */
   readonly mentions: number
@@ -90,6 +91,7 @@ export type ChatAction =
   | { type: 'update'; key: string; message: Message }
   | { type: 'withdrawn'; key: string; id: string }
   | { type: 'target'; target: Target | null }
+  | { type: 'unread'; key: string; unread: number; mentions: number }
   | { type: 'peers'; key: string; peers: number }
   | { type: 'members'; key: string; members: readonly Member[] }
   | { type: 'switch'; key: string }
@@ -169,15 +171,16 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
           loadingOlder: false
         }
       })
-    case 'message': {
-      const m = action.message
-      state = updateRoom(state, action.key, (r) => insertMessage(r, m))
-      if (action.key === state.active || m.self) return state
-      return updateRoom(state, action.key, (r) => ({
-        ...r,
-        unread: r.unread + 1,
-        mentions: r.mentions + (m.mention ? 1 : 0)
-      }))
+    case 'message':
+      return updateRoom(state, action.key, (r) => insertMessage(r, action.message))
+    case 'unread': {
+      // The room shown is being read: the hook marks it read in the library as it shows it.
+      const shown = action.key === state.active
+      const unread = shown ? 0 : action.unread
+      const mentions = shown ? 0 : action.mentions
+      return updateRoom(state, action.key, (r) =>
+        r.unread === unread && r.mentions === mentions ? r : { ...r, unread, mentions }
+      )
     }
     case 'update':
       return updateRoom(state, action.key, (r) => {
@@ -384,6 +387,17 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
     dispatch({ type: 'notice', level, text, time: Date.now(), room })
   }, [])
 
+  const markRead = useCallback(
+    (key: string) => {
+      node.markRead(key).catch((err: unknown) => {
+        // Left or closed meanwhile: nothing to mark.
+        const gone = ['INVALID_ARGUMENT', 'ROOM_CLOSED', 'NODE_CLOSED'] as const
+        if (!gone.some((code) => isBackspaceError(err, code))) notify('error', describe(err), key)
+      })
+    },
+    [node, notify]
+  )
+
   useEffect(() => {
     const detach = new Map<string, () => void>()
 
@@ -402,7 +416,10 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
           if (!isBackspaceError(err, 'ROOM_CLOSED')) notify('error', describe(err), key)
         }
       }
-      const onMessage = (message: Message) => dispatch({ type: 'message', key, message })
+      const onMessage = (message: Message) => {
+        if (stateRef.current.active === key) markRead(key)
+        dispatch({ type: 'message', key, message })
+      }
       const onUpdate = (message: Message) => dispatch({ type: 'update', key, message })
       const onPeers = () => {
         dispatch({ type: 'peers', key, peers: room.stats.peers })
@@ -428,6 +445,7 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
         room.off('error', onError)
       })
       dispatch({ type: 'room-add', key, name: room.name, kind: room.kind, peers: room.stats.peers })
+      onUnread(key, node.unread(key))
       onMembers()
       void loadFirstPage()
     }
@@ -441,6 +459,9 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
     }
 
     const onNodeError = (err: Error) => notify('error', describe(err), null)
+    function onUnread(key: string, counts: UnreadCounts) {
+      dispatch({ type: 'unread', key, unread: counts.unread, mentions: counts.mentions })
+    }
     const onProfile = (profile: Profile) => dispatch({ type: 'profile', profile })
     const onConnections = (connections: number) => dispatch({ type: 'connections', connections })
 
@@ -449,6 +470,7 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
     node.on('error', onNodeError)
     node.on('profile', onProfile)
     node.on('connections', onConnections)
+    node.on('unread', onUnread)
     // Read again now: the state was first made before these listeners existed.
     onProfile(node.profile)
     onConnections(node.connections)
@@ -459,10 +481,16 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
       node.off('room-remove', remove)
       node.off('error', onNodeError)
       node.off('profile', onProfile)
+      node.off('unread', onUnread)
       for (const off of detach.values()) off()
       detach.clear()
     }
-  }, [node, limit, notify])
+  }, [node, limit, notify, markRead])
+
+  // The room shown is read: on every switch, and (above) as messages arrive in it.
+  useEffect(() => {
+    if (state.active !== null) markRead(state.active)
+  }, [state.active, markRead])
 
   const activeRoom = useCallback(() => {
     const key = stateRef.current.active

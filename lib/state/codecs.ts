@@ -1,0 +1,328 @@
+import c from 'compact-encoding'
+import { BackspaceError } from '../errors.js'
+import {
+  MAX_HOLES,
+  MAX_LENGTH_MARKS,
+  profileFields,
+  RoomKind,
+  type Encoding,
+  type FeedState,
+  type LengthMark,
+  type ProfileFields,
+  type RoomState,
+  type State
+} from '../messages.js'
+
+// The values of the local Hyperbee, one codec per entry kind. Each value starts with its
+// version. A build adds fields at the end or behind a flag bit without changing the version,
+// and older builds skip what they do not know; a new version means an older build cannot
+// read the value, and then keeps the entry untouched and skips it (see LocalState).
+// A build that rewrites an entry drops the fields it does not know.
+
+/** How an entry's value starts: its codec version, and whether this build reads it. */
+export function peekVersion(value: Buffer): number {
+  const state: State = { start: 0, end: value.byteLength, buffer: value }
+  try {
+    return c.uint.decode(state)
+  } catch (err) {
+    throw BackspaceError.DECODE_FAILED('local state entry: no version', err)
+  }
+}
+
+/** Decodes a value with `enc`, which reads the version itself; bytes left over are skipped. */
+export function decodeEntry<T>(enc: Encoding<T>, value: Buffer, what: string): T {
+  const state: State = { start: 0, end: value.byteLength, buffer: value }
+  try {
+    return enc.decode(state)
+  } catch (err) {
+    if (err instanceof BackspaceError) throw err
+    throw BackspaceError.DECODE_FAILED(`${what}: ${(err as Error).message}`, err)
+  }
+}
+
+function checkVersion(state: State, version: number, what: string): void {
+  const got = c.uint.decode(state)
+  if (got !== version) throw BackspaceError.UNSUPPORTED_VERSION(`${what} v${got}`)
+}
+
+/** A record inside a value, length-prefixed so that fields a newer build adds can be skipped. */
+function framed<T>(enc: Encoding<T>): Encoding<T> {
+  return {
+    preencode(state, value) {
+      const inner: State = { start: 0, end: 0, buffer: EMPTY }
+      enc.preencode(inner, value)
+      c.uint.preencode(state, inner.end)
+      state.end += inner.end
+    },
+    encode(state, value) {
+      const inner: State = { start: 0, end: 0, buffer: EMPTY }
+      enc.preencode(inner, value)
+      c.uint.encode(state, inner.end)
+      const end = state.start + inner.end
+      enc.encode(state, value)
+      if (state.start !== end) throw BackspaceError.INVALID_ARGUMENT('framed record size changed')
+    },
+    decode(state) {
+      const size = c.uint.decode(state)
+      const end = state.start + size
+      if (end > state.end) throw BackspaceError.DECODE_FAILED('framed record out of bounds')
+      const value = enc.decode({ start: state.start, end, buffer: state.buffer })
+      state.start = end
+      return value
+    }
+  }
+}
+
+const EMPTY = Buffer.alloc(0)
+
+// ---------------------------------------------------------------------------
+// room/<topic hex>: a joined (or relayed) room
+// ---------------------------------------------------------------------------
+
+export const ROOM_VERSION = 1
+const FEED_FLAG_MARKS = 1
+const FEED_FLAG_HOLES = 2
+const holeList = c.array(c.uint)
+
+const lengthMarks = c.array<LengthMark>({
+  preencode(state, m) {
+    c.uint.preencode(state, m.time)
+    c.uint.preencode(state, m.length)
+  },
+  encode(state, m) {
+    c.uint.encode(state, m.time)
+    c.uint.encode(state, m.length)
+  },
+  decode(state) {
+    return { time: c.uint.decode(state), length: c.uint.decode(state) }
+  }
+})
+
+function feedFlags(f: FeedState): number {
+  return ((f.marks ?? []).length > 0 ? FEED_FLAG_MARKS : 0) | ((f.holes ?? []).length > 0 ? FEED_FLAG_HOLES : 0)
+}
+
+/**
+ * A writer core's progress: flags (bit 0: length marks, bit 1: holes), key, start,
+ * storedFrom, seen, then the marks and the holes (blocks cleared because their messages
+ * were deleted) when flagged.
+ */
+const feedRecord: Encoding<FeedState> = framed({
+  preencode(state, f) {
+    const flags = feedFlags(f)
+    c.uint.preencode(state, flags)
+    c.fixed32.preencode(state, f.key)
+    c.uint.preencode(state, f.start)
+    c.uint.preencode(state, f.storedFrom)
+    c.uint.preencode(state, f.seen)
+    if (flags & FEED_FLAG_MARKS) lengthMarks.preencode(state, f.marks!)
+    if (flags & FEED_FLAG_HOLES) holeList.preencode(state, f.holes!)
+  },
+  encode(state, f) {
+    const flags = feedFlags(f)
+    c.uint.encode(state, flags)
+    c.fixed32.encode(state, f.key)
+    c.uint.encode(state, f.start)
+    c.uint.encode(state, f.storedFrom)
+    c.uint.encode(state, f.seen)
+    if (flags & FEED_FLAG_MARKS) lengthMarks.encode(state, f.marks!)
+    if (flags & FEED_FLAG_HOLES) holeList.encode(state, f.holes!)
+  },
+  decode(state) {
+    const flags = c.uint.decode(state)
+    const f: FeedState = {
+      key: c.fixed32.decode(state),
+      start: c.uint.decode(state),
+      storedFrom: c.uint.decode(state),
+      seen: c.uint.decode(state)
+    }
+    if (flags & FEED_FLAG_MARKS) {
+      const marks = lengthMarks.decode(state)
+      if (marks.length > MAX_LENGTH_MARKS)
+        throw BackspaceError.DECODE_FAILED('too many length marks')
+      f.marks = marks
+    }
+    if (flags & FEED_FLAG_HOLES) {
+      const holes = holeList.decode(state)
+      if (holes.length > MAX_HOLES) throw BackspaceError.DECODE_FAILED('too many holes')
+      f.holes = holes
+    }
+    return f
+  }
+})
+const feedRecords = c.array(feedRecord)
+
+/** version, kind, secret, name, joinedAt, ttl, then each writer's framed progress record. */
+export const roomEntry: Encoding<RoomState> = {
+  preencode(state, r) {
+    c.uint.preencode(state, ROOM_VERSION)
+    c.uint.preencode(state, r.kind)
+    c.fixed32.preencode(state, r.secret)
+    c.string.preencode(state, r.name)
+    c.uint.preencode(state, r.joinedAt)
+    c.uint.preencode(state, r.ttl)
+    feedRecords.preencode(state, r.feeds)
+  },
+  encode(state, r) {
+    c.uint.encode(state, ROOM_VERSION)
+    c.uint.encode(state, r.kind)
+    c.fixed32.encode(state, r.secret)
+    c.string.encode(state, r.name)
+    c.uint.encode(state, r.joinedAt)
+    c.uint.encode(state, r.ttl)
+    feedRecords.encode(state, r.feeds)
+  },
+  decode(state) {
+    checkVersion(state, ROOM_VERSION, 'room entry')
+    const kind = c.uint.decode(state)
+    if (kind !== RoomKind.NAMED && kind !== RoomKind.PRIVATE && kind !== RoomKind.RELAYED && kind !== RoomKind.ACCOUNT) {
+      throw BackspaceError.DECODE_FAILED(`unknown room kind ${kind}`)
+    }
+    return {
+      kind,
+      secret: c.fixed32.decode(state),
+      name: c.string.decode(state),
+      joinedAt: c.uint.decode(state),
+      ttl: c.uint.decode(state),
+      feeds: feedRecords.decode(state)
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// profile: this identity's display name, status and away message
+// ---------------------------------------------------------------------------
+
+export const PROFILE_VERSION = 1
+
+export const profileEntry: Encoding<ProfileFields> = {
+  preencode(state, p) {
+    c.uint.preencode(state, PROFILE_VERSION)
+    profileFields.preencode(state, p)
+  },
+  encode(state, p) {
+    c.uint.encode(state, PROFILE_VERSION)
+    profileFields.encode(state, p)
+  },
+  decode(state) {
+    checkVersion(state, PROFILE_VERSION, 'profile entry')
+    return profileFields.decode(state)
+  }
+}
+
+// ---------------------------------------------------------------------------
+// read/<room id>: how far this identity has read a room, and what is unread
+// ---------------------------------------------------------------------------
+
+/** The last message read in a room: its timestamp, then its id to break ties. */
+export interface ReadPosition {
+  readonly timestamp: number
+  readonly id: string
+}
+
+/** A room's unread counts and read position. */
+export interface UnreadCounts {
+  /** Messages from others after the read position. */
+  readonly unread: number
+  /** Of those, the ones that mention this identity's name. */
+  readonly mentions: number
+  /** The last message read, or null when nothing was marked read yet. */
+  readonly position: ReadPosition | null
+}
+
+/** What is stored per room: the counts, and the ids of the last messages counted. */
+export interface ReadState extends UnreadCounts {
+  /**
+   * The ids of the latest messages counted, newest last, at most MAX_RECENT: a room that
+   * delivers one of them again after a restart does not get it counted twice.
+   */
+  readonly recent: readonly string[]
+}
+
+export const READ_VERSION = 1
+const READ_FLAG_POSITION = 1
+const READ_FLAG_RECENT = 2
+const MAX_ID_BYTES = 256
+export const MAX_RECENT = 32
+
+const ids = c.array(c.string)
+
+/** version, flags (bit 0: a position, bit 1: recent ids), [timestamp, id], unread, mentions, [ids]. */
+export const readEntry: Encoding<ReadState> = {
+  preencode(state, r) {
+    c.uint.preencode(state, READ_VERSION)
+    c.uint.preencode(state, readFlags(r))
+    if (r.position) {
+      c.uint.preencode(state, r.position.timestamp)
+      c.string.preencode(state, r.position.id)
+    }
+    c.uint.preencode(state, r.unread)
+    c.uint.preencode(state, r.mentions)
+    if (r.recent.length > 0) ids.preencode(state, [...r.recent])
+  },
+  encode(state, r) {
+    c.uint.encode(state, READ_VERSION)
+    c.uint.encode(state, readFlags(r))
+    if (r.position) {
+      c.uint.encode(state, r.position.timestamp)
+      c.string.encode(state, r.position.id)
+    }
+    c.uint.encode(state, r.unread)
+    c.uint.encode(state, r.mentions)
+    if (r.recent.length > 0) ids.encode(state, [...r.recent])
+  },
+  decode(state) {
+    checkVersion(state, READ_VERSION, 'read entry')
+    const flags = c.uint.decode(state)
+    let position: ReadPosition | null = null
+    if (flags & READ_FLAG_POSITION) {
+      const timestamp = c.uint.decode(state)
+      position = { timestamp, id: checkId(c.string.decode(state)) }
+    }
+    const unread = c.uint.decode(state)
+    const mentions = c.uint.decode(state)
+    if (mentions > unread) throw BackspaceError.DECODE_FAILED('more mentions than unread messages')
+    const recent = flags & READ_FLAG_RECENT ? ids.decode(state) : []
+    if (recent.length > MAX_RECENT) throw BackspaceError.DECODE_FAILED('too many recent ids')
+    recent.forEach(checkId)
+    return { unread, mentions, position, recent }
+  }
+}
+
+function readFlags(r: ReadState): number {
+  return (r.position ? READ_FLAG_POSITION : 0) | (r.recent.length > 0 ? READ_FLAG_RECENT : 0)
+}
+
+function checkId(id: string): string {
+  if (Buffer.byteLength(id) > MAX_ID_BYTES)
+    throw BackspaceError.DECODE_FAILED('message id too long')
+  return id
+}
+
+// ---------------------------------------------------------------------------
+// meta: which generation of the state core this is (see LocalState compaction)
+// ---------------------------------------------------------------------------
+
+export interface StateMeta {
+  /** Bumped by every compaction; the core with the highest one is the current state. */
+  generation: number
+}
+
+export const META_VERSION = 1
+
+export const metaEntry: Encoding<StateMeta> = {
+  preencode(state, m) {
+    c.uint.preencode(state, META_VERSION)
+    c.uint.preencode(state, m.generation)
+  },
+  encode(state, m) {
+    c.uint.encode(state, META_VERSION)
+    c.uint.encode(state, m.generation)
+  },
+  decode(state) {
+    // Later versions only ever append to the meta entry: the generation is always readable.
+    const version = c.uint.decode(state)
+    if (version < 1) throw BackspaceError.UNSUPPORTED_VERSION(`meta entry v${version}`)
+    return { generation: c.uint.decode(state) }
+  }
+}

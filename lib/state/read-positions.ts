@@ -1,0 +1,142 @@
+import type { Message } from '../types.js'
+import { MAX_RECENT, type ReadPosition, type ReadState, type UnreadCounts } from './codecs.js'
+
+export type { ReadPosition, UnreadCounts } from './codecs.js'
+
+const NONE: ReadState = Object.freeze({
+  unread: 0,
+  mentions: 0,
+  position: null,
+  recent: Object.freeze([])
+})
+const ID = /^(.*)-(\d+)$/
+
+/**
+ * Orders read positions and messages by timestamp, then by id: the writer core, then the
+ * sequence number as a number. Timelines order ties by author instead, which a position
+ * does not record; the two differ only for messages of one millisecond from two members.
+ */
+export function comparePositions(a: ReadPosition, b: ReadPosition): number {
+  if (a.timestamp !== b.timestamp) return a.timestamp < b.timestamp ? -1 : 1
+  const x = ID.exec(a.id)
+  const y = ID.exec(b.id)
+  if (x && y && x[1] === y[1]) return Math.sign(Number(x[2]) - Number(y[2]))
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0
+}
+
+/**
+ * How far this identity has read each room, and how many messages from others arrived after
+ * that. The node feeds it every message its rooms deliver; it persists as `read/<room id>`.
+ */
+export class ReadPositions {
+  private readonly states = new Map<string, ReadState>()
+  // The newest message delivered per room this session, own ones included: "read everything"
+  // covers at least these, even if they arrived while the latest page was being read.
+  private readonly newest = new Map<string, ReadPosition>()
+  private readonly onChange: (roomId: string, counts: UnreadCounts) => void
+
+  constructor(onChange: (roomId: string, counts: UnreadCounts) => void) {
+    this.onChange = onChange
+  }
+
+  /** Replaces the states with the stored ones, without change events. */
+  load(stored: ReadonlyMap<string, ReadState>): void {
+    this.states.clear()
+    for (const [id, state] of stored) this.states.set(id, state)
+  }
+
+  get(roomId: string): UnreadCounts {
+    return counts(this.states.get(roomId) ?? NONE)
+  }
+
+  /** The state of every room that has one, for saving. */
+  entries(): ReadonlyMap<string, ReadState> {
+    return this.states
+  }
+
+  /** A room delivered a message: one more unread if it is from someone else and not yet read. */
+  message(roomId: string, m: Message): void {
+    const newest = this.newest.get(roomId)
+    if (!newest || comparePositions(m, newest) > 0)
+      this.newest.set(roomId, { timestamp: m.timestamp, id: m.id })
+    if (m.self) return
+    const cur = this.states.get(roomId) ?? NONE
+    if (cur.position && comparePositions(m, cur.position) <= 0) return
+    // Delivered again after a restart that came before its writer's progress was saved.
+    if (cur.recent.includes(m.id)) return
+    this.set(roomId, {
+      unread: cur.unread + 1,
+      mentions: cur.mentions + (m.mention ? 1 : 0),
+      position: cur.position,
+      recent: [...cur.recent, m.id].slice(-MAX_RECENT)
+    })
+  }
+
+  /** A message shown live was never stored: if it was counted, it no longer is. */
+  withdrawn(roomId: string, m: Message): void {
+    const cur = this.states.get(roomId) ?? NONE
+    if (m.self || cur.unread === 0 || (cur.position && comparePositions(m, cur.position) <= 0))
+      return
+    const unread = cur.unread - 1
+    const mentions = Math.min(unread, cur.mentions - (m.mention && cur.mentions > 0 ? 1 : 0))
+    this.set(roomId, {
+      unread,
+      mentions,
+      position: cur.position,
+      recent: cur.recent.filter((id) => id !== m.id)
+    })
+  }
+
+  /**
+   * Marks a room read up to `upTo`, or everything when it is null. `latest` is the room's
+   * latest page, oldest first: it gives the newest message, and counts what stays unread
+   * after `upTo` when the page reaches back to it.
+   */
+  markRead(roomId: string, upTo: Message | null, latest: readonly Message[]): UnreadCounts {
+    const cur = this.states.get(roomId) ?? NONE
+    let target: ReadPosition | null = upTo
+    if (upTo === null) {
+      for (const m of [latest[latest.length - 1], this.newest.get(roomId)]) {
+        if (m && (!target || comparePositions(m, target) > 0)) target = m
+      }
+    }
+    const moves =
+      target !== null && (cur.position === null || comparePositions(target, cur.position) > 0)
+    const position = moves ? { timestamp: target!.timestamp, id: target!.id } : cur.position
+    let unread = 0
+    let mentions = 0
+    if (upTo !== null) {
+      if (!moves) return counts(cur)
+      const first = latest[0]
+      if (first && comparePositions(first, position!) <= 0) {
+        const after = latest.filter((m) => !m.self && comparePositions(m, position!) > 0)
+        unread = Math.min(cur.unread, after.length)
+        mentions = Math.min(cur.mentions, after.filter((m) => m.mention).length, unread)
+      } else {
+        // The page does not reach back to `upTo`: what is unread after it cannot be told.
+        unread = cur.unread
+        mentions = cur.mentions
+      }
+    }
+    if (unread === cur.unread && mentions === cur.mentions && position === cur.position)
+      return counts(cur)
+    // Ids at or before the position can no longer be counted: the position covers them.
+    this.set(roomId, { unread, mentions, position, recent: upTo === null ? [] : cur.recent })
+    return this.get(roomId)
+  }
+
+  /** The room was left: its state goes. */
+  delete(roomId: string): void {
+    this.states.delete(roomId)
+    this.newest.delete(roomId)
+  }
+
+  private set(roomId: string, state: ReadState): void {
+    this.states.set(roomId, state)
+    this.onChange(roomId, counts(state))
+  }
+}
+
+function counts(state: ReadState): UnreadCounts {
+  return { unread: state.unread, mentions: state.mentions, position: state.position }
+}
