@@ -23,6 +23,11 @@ Commands:
   id import               create an account from --phrase WORDS, --secret-key HEX
                           or --file FILE (a file holding either)
   id list                 list the accounts in the storage
+  device link             make a one-time link for a new device of this identity, wait
+                          for it to ask, and approve or deny it (compare fingerprints)
+  device list             list this identity's devices
+  device revoke KEY       revoke a device (its key or fingerprint): rooms tell members,
+                          and what it writes from then on is refused
   desktop                 open the desktop shell: a local page on 127.0.0.1 in an
                           app window (backspace desktop --help for its options)
 
@@ -39,6 +44,10 @@ Options:
                           BACKSPACE_BOOTSTRAP does the same)
   --room NAME             chat: join this room on start (a name or an invite)
   --restore-phrase WORDS  chat: create the account from its 24-word recovery phrase
+  --link LINK             chat: make this account a new device of an identity, with a
+                          link from "backspace device link" on a device that has it
+  --device-name NAME      a label for the new device in device lists (with --link, or
+                          device link to name the device it approves)
   --join ROOM[:PASSWORD]  relay: keep this named room (repeatable)
   --invite LINK           relay: keep this private room (repeatable)
   --interval SECONDS      relay: how often the status line is printed (default 5)
@@ -57,6 +66,8 @@ const OPTIONS = {
   bootstrap: { type: 'string', multiple: true },
   room: { type: 'string' },
   'restore-phrase': { type: 'string' },
+  link: { type: 'string' },
+  'device-name': { type: 'string' },
   'show-phrase': { type: 'boolean' },
   join: { type: 'string', multiple: true },
   invite: { type: 'string', multiple: true },
@@ -71,18 +82,26 @@ const OPTIONS = {
 } as const
 
 type Option = keyof typeof OPTIONS
-type Command = 'chat' | 'relay' | 'bootstrap' | 'id' | 'accounts' | 'identity'
+type Command = 'chat' | 'relay' | 'bootstrap' | 'id' | 'device' | 'accounts' | 'identity'
 type IdCommand = 'show' | 'phrase' | 'export' | 'import' | 'list'
+type DeviceCommand = 'link' | 'list' | 'revoke'
 
 /** Which options each command takes; `help` and `version` go with any. */
 const ACCEPTS: Record<Command, readonly Option[]> = {
-  chat: ['storage', 'account', 'password', 'incognito', 'bootstrap', 'room', 'restore-phrase'],
+  chat: ['storage', 'account', 'password', 'incognito', 'bootstrap', 'room', 'restore-phrase', 'link', 'device-name'],
   relay: ['storage', 'account', 'password', 'bootstrap', 'join', 'invite', 'interval'],
   bootstrap: ['port'],
   id: ['storage', 'account', 'password', 'phrase', 'secret-key', 'file', 'out'],
+  device: ['storage', 'account', 'password', 'bootstrap', 'device-name'],
   // Older spellings: `accounts` is `id list`, `identity` creates the account if needed.
   accounts: ['storage'],
   identity: ['storage', 'account', 'password', 'restore-phrase', 'show-phrase']
+}
+
+const DEVICE_COMMANDS: Record<DeviceCommand, readonly Option[]> = {
+  link: ['storage', 'account', 'password', 'bootstrap', 'device-name'],
+  list: ['storage', 'account', 'password'],
+  revoke: ['storage', 'account', 'password', 'bootstrap']
 }
 
 const ID_COMMANDS: Record<IdCommand, readonly Option[]> = {
@@ -102,12 +121,16 @@ const HINTS: Partial<Record<ErrorCode, string>> = {
   PASSWORD_REQUIRED: 'pass --password or set BACKSPACE_PASSWORD',
   WRONG_PASSWORD: 'check --password or BACKSPACE_PASSWORD',
   ACCOUNT_EXISTS: 'choose another --account',
-  ACCOUNT_NOT_FOUND: 'run backspace to create one, or backspace id import'
+  ACCOUNT_NOT_FOUND: 'run backspace to create one, or backspace id import',
+  DEVICE_LINK_EXPIRED: 'make a new link with backspace device link on the other device',
+  DEVICE_LINK_INVALID: 'copy the whole backspace-device: link'
 }
 
 interface Args {
   command: Command
   sub: string | undefined
+  /** `device revoke KEY`: the device. */
+  target: string | undefined
   values: ReturnType<typeof parse>['values']
   password: string | undefined
 }
@@ -134,6 +157,8 @@ async function main(argv: string[]): Promise<number> {
       return bootstrap(args)
     case 'id':
       return id(args)
+    case 'device':
+      return device(args)
     case 'accounts':
       return listIds(args)
     case 'identity':
@@ -144,11 +169,14 @@ async function main(argv: string[]): Promise<number> {
 async function chat({ values, password }: Args): Promise<number> {
   if (
     values.incognito &&
-    (values.account || password || values['restore-phrase'] || values.storage)
+    (values.account || password || values['restore-phrase'] || values.storage || values.link)
   ) {
     throw BackspaceError.INVALID_ARGUMENT(
-      '--incognito keeps nothing, so it takes no --storage, --account, --password or --restore-phrase'
+      '--incognito keeps nothing, so it takes no --storage, --account, --password, --restore-phrase or --link'
     )
+  }
+  if (values.link !== undefined && values['restore-phrase'] !== undefined) {
+    throw BackspaceError.INVALID_ARGUMENT('--link makes a new device of another identity; it takes no --restore-phrase')
   }
   const { Backspace, DEFAULT_ACCOUNT, Identity } = await loadLibrary()
   const opts: BackspaceOptions = {
@@ -157,7 +185,9 @@ async function chat({ values, password }: Args): Promise<number> {
     password,
     phrase: values['restore-phrase'],
     incognito: values.incognito,
-    bootstrap: bootstrapOf(values.bootstrap)
+    bootstrap: bootstrapOf(values.bootstrap),
+    link: values.link,
+    deviceName: values['device-name']
   }
   // Constructing a node opens nothing: it only checks the options, so bad ones end here.
   const { storage } = new Backspace(opts)
@@ -186,6 +216,8 @@ async function chat({ values, password }: Args): Promise<number> {
     phrase: opts.phrase,
     incognito: opts.incognito,
     bootstrap: opts.bootstrap,
+    link: opts.link,
+    deviceName: opts.deviceName,
     room: values.room === undefined ? undefined : { name: values.room }
   })
   stop = session.stop
@@ -283,6 +315,143 @@ async function id(args: Args): Promise<number> {
       return importId(args)
     default:
       return showId(sub, args)
+  }
+}
+
+async function device(args: Args): Promise<number> {
+  const sub = (args.sub ?? 'list') as DeviceCommand
+  if (!Object.hasOwn(DEVICE_COMMANDS, sub)) {
+    throw BackspaceError.INVALID_ARGUMENT(`unknown command "device ${sub}": use link, list or revoke`)
+  }
+  for (const option of Object.keys(args.values) as Option[]) {
+    if (option === 'help' || option === 'version' || DEVICE_COMMANDS[sub].includes(option)) continue
+    throw BackspaceError.INVALID_ARGUMENT(`--${option} is not an option of "backspace device ${sub}"`)
+  }
+  if (sub === 'revoke' && args.target === undefined) {
+    throw BackspaceError.INVALID_ARGUMENT('device revoke needs the device: its key or fingerprint (see backspace device list)')
+  }
+  const { accountExists, accountIsEncrypted } = await loadLibrary()
+  const account = args.values.account ?? 'default'
+  const storage = await storageOf(args.values.storage, account)
+  // Linking or revoking never creates an identity: the account must be there.
+  if (!(await accountExists(storage, account))) {
+    throw BackspaceError.ACCOUNT_NOT_FOUND(`No account "${account}" in ${storage}`)
+  }
+  let password = args.password
+  if (password === undefined && (await accountIsEncrypted(storage, account))) {
+    password = await askPassword(`Password for "${account}": `)
+  }
+  const opened = { ...args, password }
+  switch (sub) {
+    case 'list':
+      return listDevices(storage, account, password)
+    case 'link':
+      return linkDevice(opened)
+    case 'revoke':
+      return revokeDevice(opened)
+  }
+}
+
+async function listDevices(storage: string, account: string, password: string | undefined): Promise<number> {
+  const { accountDevices, describeDevice } = await loadLibrary()
+  for (const d of await accountDevices(storage, account, { password })) print(describeDevice(d))
+  return 0
+}
+
+/** Opens the account's node on the network for one device operation, and closes it after. */
+async function withNode<T>(
+  { values, password }: Args,
+  run: (node: import('../lib/index.js').Backspace, stopped: Promise<void>) => Promise<T>
+): Promise<T> {
+  const { Backspace } = await loadLibrary()
+  const node = new Backspace({
+    storage: storageFlag(values.storage),
+    account: values.account,
+    password,
+    bootstrap: bootstrapOf(values.bootstrap)
+  })
+  let stop!: () => void
+  const stopped = new Promise<void>((resolve) => (stop = resolve))
+  onStopSignal(() => stop())
+  try {
+    await node.ready()
+    return await run(node, stopped)
+  } finally {
+    await node.close()
+  }
+}
+
+async function linkDevice(args: Args): Promise<number> {
+  return withNode(args, async (node, stopped) => {
+    const invite = await node.devices.invite({ name: args.values['device-name'] })
+    print(`identity     ${node.identity.fingerprint}`)
+    print(`link         ${invite.link}`)
+    print(`expires      ${new Date(invite.expiresAt).toTimeString().slice(0, 8)}`)
+    process.stderr.write(
+      'Start the new device with: backspace --link <link> (or "Link to an existing device").\n' +
+        'Waiting for it to ask. The link works once. Ctrl-C cancels.\n'
+    )
+    type Outcome = import('../lib/index.js').DeviceRequest | 'expired' | 'stopped'
+    let timer: NodeJS.Timeout | undefined
+    const outcome = await new Promise<Outcome>((resolve) => {
+      node.once('device-request', resolve)
+      timer = setTimeout(() => resolve('expired'), Math.max(0, invite.expiresAt - Date.now()))
+      void stopped.then(() => resolve('stopped'))
+    })
+    clearTimeout(timer)
+    if (outcome === 'stopped') return 0
+    if (outcome === 'expired') throw BackspaceError.DEVICE_LINK_EXPIRED('No device asked before the link expired')
+    const request = outcome
+    print(`request      ${request.fingerprint}${request.name ? `  "${request.name}"` : ''}`)
+    process.stderr.write('Compare this fingerprint with the one the new device shows.\n')
+    if (!(await askYesNo('Approve this device? [y/N] '))) {
+      await request.deny()
+      print('denied')
+      return 0
+    }
+    const info = await request.approve()
+    print(`linked       ${info.fingerprint}`)
+    return 0
+  })
+}
+
+async function revokeDevice(args: Args): Promise<number> {
+  return withNode(args, async (node) => {
+    await node.devices.revoke(args.target!)
+    print(node.device.revoked ? 'this device is logged out of the identity' : `revoked      ${args.target}`)
+    return 0
+  })
+}
+
+/**
+ * Asks a yes/no question: one key on a terminal; otherwise one line from stdin, so a script
+ * can answer. Anything but y or yes, and the end of input, is no.
+ */
+async function askYesNo(prompt: string): Promise<boolean> {
+  const stdin = process.stdin
+  process.stderr.write(prompt)
+  if (stdin.isTTY) {
+    stdin.setRawMode(true)
+    stdin.resume()
+    try {
+      const key = await new Promise<string>((resolve) => stdin.once('data', (chunk: Buffer) => resolve(chunk.toString('utf8'))))
+      return key === 'y' || key === 'Y'
+    } finally {
+      stdin.setRawMode(false)
+      stdin.pause()
+      process.stderr.write('\n')
+    }
+  }
+  const readline = await import('readline')
+  const lines = readline.createInterface({ input: stdin })
+  try {
+    const line = await new Promise<string>((resolve) => {
+      lines.once('line', resolve)
+      lines.once('close', () => resolve(''))
+    })
+    return /^\s*y(es)?\s*$/i.test(line)
+  } finally {
+    lines.close()
   }
 }
 
@@ -409,16 +578,17 @@ function parseCommandLine(argv: string[]): Args {
   const { values, positionals } = parsed
   const [name = 'chat', ...rest] = positionals
   if (!isCommand(name)) throw BackspaceError.INVALID_ARGUMENT(`unknown command "${name}". See backspace --help`)
-  const sub = name === 'id' ? rest.shift() : undefined
+  const sub = name === 'id' || name === 'device' ? rest.shift() : undefined
+  const target = name === 'device' && sub === 'revoke' ? rest.shift() : undefined
   if (rest.length > 0) throw BackspaceError.INVALID_ARGUMENT(`unexpected argument "${rest[0]}"`)
-  if (name !== 'id') {
+  if (name !== 'id' && name !== 'device') {
     for (const option of Object.keys(values) as Option[]) {
       if (option === 'help' || option === 'version' || ACCEPTS[name].includes(option)) continue
       throw BackspaceError.INVALID_ARGUMENT(`--${option} is not an option of "backspace ${name}"`)
     }
   }
   const password = values.password ?? (process.env['BACKSPACE_PASSWORD'] || undefined)
-  return { command: name, sub, values, password }
+  return { command: name, sub, target, values, password }
 }
 
 function isCommand(name: string): name is Command {

@@ -14,8 +14,8 @@ import {
   shortRefs,
   type MessageRef
 } from './message-refs.js'
-import type { Room } from './room.js'
-import type { Member, Message, RoomKindName } from './types.js'
+import type { Room } from './room/room.js'
+import type { DeviceInfo, DeviceInvite, Member, Message, RoomKindName } from './types.js'
 
 /** What one line typed into the chat asks for. */
 export type Command =
@@ -43,6 +43,8 @@ export type Command =
   | { type: 'status'; text: string }
   | { type: 'peers' }
   | { type: 'whoami' }
+  | { type: 'device'; action: 'link' | 'list' | 'approve' | 'deny' }
+  | { type: 'device'; action: 'revoke'; key: string }
   | { type: 'quit' }
   | { type: 'help' }
   | { type: 'usage'; text: string }
@@ -75,6 +77,7 @@ export const COMMANDS: readonly CommandInfo[] = [
   cmd('back', '/back', 'mark yourself back'),
   cmd('peers', '/peers', 'list the members of the current room and who is online', ['members', 'who', 'names']),
   cmd('whoami', '/whoami', 'show your name, key and fingerprint'),
+  cmd('device', '/device link|list|revoke', 'your devices: link a new one, list them, revoke one (<key>); approve or deny a request', ['devices']),
   cmd('clear', '/clear', 'clear the messages shown (on this screen only)'),
   cmd('help', '/help', 'list the commands', ['?']),
   cmd('quit', '/quit', 'close Backspace', ['exit', 'q'])
@@ -135,6 +138,12 @@ export function parseCommand(line: string): Command {
       return { type: 'status', text: rest }
     case 'away':
       return { type: 'away', message: rest }
+    case 'device': {
+      const action = (args[0] ?? 'list').toLowerCase()
+      if (action === 'revoke') return args.length === 2 ? { type: 'device', action, key: args[1]! } : usage('Usage: /device revoke <key or fingerprint>')
+      if (action !== 'link' && action !== 'list' && action !== 'approve' && action !== 'deny') return usageOf(info)
+      return args.length <= 1 ? { type: 'device', action } : usage(`/device ${action} takes no arguments`)
+    }
     default: {
       const type = NO_ARGUMENTS.find((t) => t === info.name)
       if (type === undefined) return usageOf(info)
@@ -214,6 +223,10 @@ export interface CommandResult {
   quit?: boolean
   /** `/help`: the commands, for a UI that lays them out itself. */
   help?: readonly CommandInfo[]
+  /** `/device list`: the identity's devices. */
+  devices?: DeviceInfo[]
+  /** `/device link`: the one-time link made for a new device. */
+  deviceInvite?: DeviceInvite
 }
 
 /**
@@ -334,11 +347,16 @@ export async function runCommand(node: Backspace, line: string, ctx: CommandCont
         const p = node.profile
         info(`You are ${p.name || '(no name: /nick sets one)'}  ${node.identity.fingerprint}`)
         info(`Public key ${node.publicKey.toString('hex')}`)
+        const device = node.device
+        info(`This device ${device.fingerprint}, ${device.primary ? 'primary (it holds the recovery phrase)' : 'linked'}${device.revoked ? ', REVOKED' : ''}`)
         if (p.status) info(`Status: ${p.status}`)
         if (p.away !== null) info(p.away ? `Away: ${p.away}` : 'Away')
         if (node.incognito) info('Incognito: nothing is written to disk.')
         break
       }
+      case 'device':
+        await runDevice(node, command, result, info, error)
+        break
       case 'clear':
         result.clear = true
         break
@@ -512,6 +530,68 @@ function completeMessageCommand(line: string, messages: readonly Message[]): str
     return [...out]
   }
   return null
+}
+
+async function runDevice(
+  node: Backspace,
+  command: Extract<Command, { type: 'device' }>,
+  result: CommandResult,
+  info: (text: string) => void,
+  error: (text: string) => void
+): Promise<void> {
+  switch (command.action) {
+    case 'link': {
+      const invite = await node.devices.invite()
+      result.deviceInvite = invite
+      info(`Device link (works once, until ${clock(invite.expiresAt)}): ${invite.link}`)
+      info('On the new device: backspace --link <link>, or "Link to an existing device" when it starts.')
+      info('It then asks here to join: compare its fingerprint with the one it shows, and /device approve or /device deny.')
+      break
+    }
+    case 'list': {
+      const devices = await node.devices.list()
+      result.devices = devices
+      info(`${plural(devices.length, 'device')} of this identity:`)
+      for (const d of devices) info(`  ${describeDevice(d)}`)
+      break
+    }
+    case 'revoke': {
+      await node.devices.revoke(command.key)
+      if (node.device.revoked) info('This device is logged out of the identity: it no longer speaks for it.')
+      else info(`Revoked ${command.key}. Every room tells its members; what that device writes from now on is refused.`)
+      break
+    }
+    case 'approve':
+    case 'deny': {
+      const request = node.devices.pending
+      if (!request) {
+        error('No device is waiting for an answer. /device link makes a link for one.')
+        break
+      }
+      const who = `${request.fingerprint}${request.name ? ` "${request.name}"` : ''}`
+      if (command.action === 'deny') {
+        await request.deny()
+        info(`Denied device ${who}.`)
+      } else {
+        await request.approve()
+        info(`Linked device ${who}: it now speaks for your identity. /device revoke ${request.fingerprint} undoes it.`)
+      }
+      break
+    }
+  }
+}
+
+/** One device in a list: fingerprint, name, kind, date and flags. */
+export function describeDevice(d: DeviceInfo): string {
+  const parts = [d.fingerprint, d.name ? `"${d.name}"` : '(no name)', d.primary ? 'primary' : 'linked']
+  parts.push(`since ${new Date(d.createdAt).toISOString().slice(0, 10)}`)
+  if (d.current) parts.push('(this device)')
+  if (d.revoked) parts.push('REVOKED')
+  return parts.join('  ')
+}
+
+function clock(ms: number): string {
+  return new Date(ms).toTimeString().slice(0, 5)
 }
 
 /** `#name` for a named room, `~label` for a private one. */

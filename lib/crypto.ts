@@ -40,7 +40,9 @@ const NS = {
   message: b4a.from('backspace/message/v1'),
   presence: b4a.from('backspace/presence/v1'),
   relay: b4a.from('backspace/relay/v1'),
-  memberKey: b4a.from('backspace/member-key/v1')
+  memberKey: b4a.from('backspace/member-key/v1'),
+  account: b4a.from('backspace/account-key/v1'),
+  devices: b4a.from('backspace/device-registry/v1')
 }
 
 export function randomBytes(n: number): Buffer {
@@ -193,6 +195,20 @@ export function deriveWriterKeyPair(identitySecretKey: Buffer, roomSecret: Buffe
 /** The key that encrypts this identity's local state (joined rooms, known writers). */
 export function deriveLocalKey(identitySecretKey: Buffer): Buffer {
   return hash([NS.local], identitySecretKey.subarray(0, 32))
+}
+
+/**
+ * The account key of an identity: what every device of the account shares besides the
+ * identity's public key. A primary device derives it from the identity seed, so restoring
+ * from the phrase gives the same key; a linked device receives it when it is approved.
+ */
+export function deriveAccountKey(identitySecretKey: Buffer): Buffer {
+  return hash([NS.account], identitySecretKey.subarray(0, 32))
+}
+
+/** The key that seals the account's device list on disk. */
+export function deriveDeviceRegistryKey(accountKey: Buffer): Buffer {
+  return hash([NS.devices], accountKey)
 }
 
 /** The bytes an author signs for one message: the room, the core, the index and the body. */

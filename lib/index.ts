@@ -11,21 +11,32 @@ import {
   deriveNamedRoomSecret,
   deriveRelayKeys,
   deriveRelaySecret,
+  deriveDeviceRegistryKey,
   deriveRoomKeys,
   hash,
+  keyPairFromSeed,
   normalizeRoomName,
-  randomBytes
+  randomBytes,
+  type KeyPair
 } from './crypto.js'
 import {
   accountDirectory,
   accountExists,
+  createAccount,
+  fingerprint,
   Identity,
-  loadAccount,
-  saveAccount,
-  assertAccountName
+  loadAccountKeys,
+  primaryKeys,
+  assertAccountName,
+  type AccountKeys
 } from './identity.js'
 import { LocalState } from './state/local-state.js'
 import { ReadPositions, type UnreadCounts } from './state/read-positions.js'
+import { encodeCertificate, MAX_DEVICE_NAME_BYTES } from './identity/device.js'
+import { DeviceRegistry, type DeviceKeys } from './identity/devices.js'
+import { Devices } from './identity/device-manager.js'
+import { LinkRequest, type DeviceGrant } from './identity/pairing.js'
+import type { DeviceLink, LinkedRoom } from './identity/pairing-messages.js'
 import {
   EMPTY_PROFILE,
   profileTextProblem,
@@ -35,12 +46,12 @@ import {
 } from './messages.js'
 import { createSwarm, parseBootstrap, type BootstrapNode } from './network.js'
 import { Resource } from './resource.js'
-import { isInvite, isRelayLink, parseInvite, parseRelayLink } from './links.js'
-import { MAX_PAGE, Room, type RoomContext, type RoomDevice } from './room.js'
-import { certifyDevice, generateDeviceKeyPair } from './identity/device.js'
+import { isDeviceLink, isInvite, isRelayLink, parseDeviceLink, parseInvite, parseRelayLink } from './links.js'
+import { MAX_PAGE, Room } from './room/room.js'
+import type { RelayContext, RoomContext } from './room/context.js'
 import { AccountLog, type AccountRoom, type AccountView } from './account/account-log.js'
-import { RelayedRoom, type RelayContext } from './relayed-room.js'
-import type { CreateRoomOptions, JoinOptions, Message, Profile } from './types.js'
+import { RelayedRoom } from './room/relayed.js'
+import type { CreateRoomOptions, DeviceInfo, DeviceRequest, JoinOptions, Message, Profile } from './types.js'
 
 export { BackspaceError, ERROR_CODES, isBackspaceError, type ErrorCode } from './errors.js'
 export {
@@ -50,17 +61,22 @@ export {
   accountExists,
   accountIsEncrypted,
   accountPublicKey,
+  accountIsLinked,
   saveAccount,
   loadAccount
 } from './identity.js'
-export { Room } from './room.js'
-export { isInvite, isRelayLink } from './links.js'
-export { RelayedRoom, type RelayedRoomStats } from './relayed-room.js'
+export { Devices, type InviteOptions } from './identity/device-manager.js'
+export { accountDevices } from './identity/devices.js'
+export { Room } from './room/room.js'
+export { isDeviceLink, isInvite, isRelayLink } from './links.js'
+export { LINK_TTL } from './identity/pairing.js'
+export { RelayedRoom, type RelayedRoomStats } from './room/relayed.js'
 export { isMention } from './mentions.js'
 export { compareMessages } from './timeline.js'
 export {
   COMMANDS,
   completeLine,
+  describeDevice,
   parseCommand,
   roomLabel,
   runCommand,
@@ -94,6 +110,15 @@ export interface BackspaceOptions {
   secretKey?: string
   /** An ephemeral identity; nothing is written to disk. */
   incognito?: boolean
+  /**
+   * Makes this account a new device of an existing identity: a `backspace-device:` link from
+   * `node.devices.invite()` on a device that holds the identity. `ready()` resolves once that
+   * device approved this one and the account is saved; it rejects with DEVICE_LINK_DENIED,
+   * DEVICE_LINK_EXPIRED or DEVICE_LINK_FAILED. The account must not exist yet.
+   */
+  link?: string
+  /** A label for this device in the identity's device list (at most 64 bytes). */
+  deviceName?: string
   /** DHT bootstrap nodes, as `{ host, port }` or `'host:port'`. Without it, the public DHT. */
   bootstrap?: ReadonlyArray<string | BootstrapNode>
   /** The clock, in ms since the epoch. Tests move it to expire messages. */
@@ -138,6 +163,14 @@ export interface NodeEvents {
   profile: [Profile]
   /** A room's unread counts or read position changed: a message arrived, or `markRead`. */
   unread: [roomId: string, counts: UnreadCounts]
+  /**
+   * A new device asks to join this identity through a link from `devices.invite()`. Compare
+   * its fingerprint with the one the new device shows, then `approve()` or `deny()`. Without a
+   * listener, requests are denied.
+   */
+  'device-request': [DeviceRequest]
+  /** The identity's device list changed: a device was linked or revoked. */
+  'device-update': [DeviceInfo[]]
   /** A background task failed; the node goes on. */
   error: [Error]
   ready: []
@@ -168,6 +201,16 @@ export class Backspace extends Resource<NodeEvents>() {
   private readonly bootstrap: BootstrapNode[] | null
   private readonly clock: () => number
   private _identity: Identity | null = null
+  private keys: AccountKeys | null = null
+  private deviceKeys_: DeviceKeys | null = null
+  private registry: DeviceRegistry | null = null
+  /** This identity's devices: link a new one, list them, revoke one. */
+  readonly devices: Devices
+  // With `link`: the link, and this new device's key pair, made up front so its fingerprint
+  // can be shown while the other device decides.
+  private readonly link: DeviceLink | null
+  private readonly linkDevice: KeyPair | null
+  private linkRequest: LinkRequest | null = null
   private store: Corestore | null = null
   private swarm: Hyperswarm | null = null
   private localState: LocalState | null = null
@@ -186,8 +229,6 @@ export class Backspace extends Resource<NodeEvents>() {
   private pruneTimer: NodeJS.Timeout | null = null
   // Incognito keeps its cores in a RAM-backed directory, removed on close.
   private scratch: string | null = null
-  // This install's device: it signs what the node writes, certified by the identity.
-  private device_: RoomDevice | null = null
   // The account log, through which joined rooms and the profile follow the identity.
   private accountLog: AccountLog | null = null
   // Rooms left on this device this session, so the account log carries the leave.
@@ -214,6 +255,43 @@ export class Backspace extends Resource<NodeEvents>() {
       this.changed()
       this.emit('unread', roomId, counts)
     })
+    if (opts.deviceName !== undefined) {
+      if (typeof opts.deviceName !== 'string' || Buffer.byteLength(opts.deviceName) > MAX_DEVICE_NAME_BYTES) {
+        throw BackspaceError.INVALID_ARGUMENT(`deviceName is a string of at most ${MAX_DEVICE_NAME_BYTES} bytes`)
+      }
+    }
+    if (opts.link !== undefined) {
+      if (this.incognito || opts.phrase || opts.secretKey || opts.relay) {
+        throw BackspaceError.INVALID_ARGUMENT('a device link makes a new device: it takes no phrase, secret key, incognito or relay')
+      }
+      this.link = parseDeviceLink(opts.link)
+      this.linkDevice = keyPairFromSeed(randomBytes(32))
+    } else {
+      this.link = null
+      this.linkDevice = null
+    }
+    this.devices = new Devices({
+      incognito: this.incognito,
+      whenOpen: () => this.whenOpen(),
+      keys: () => this.keys!,
+      registry: () => this.registry!,
+      now: this.clock,
+      join: (topic) => this.announce(topic),
+      leave: (topic) => this.leaveTopic(topic),
+      streams: () => this.streams_,
+      profile: () => this.profile_,
+      rooms: () => this.linkedRooms(),
+      applyRevocation: async (revocation) => {
+        const rooms: Room[] = this.rooms
+        if (this.accountLog) rooms.push(this.accountLog.room)
+        await Promise.all(rooms.map((r) => r.applyRevocation(revocation)))
+      },
+      request: (req) => {
+        if (this.listenerCount('device-request') === 0) return false
+        this.emit('device-request', req)
+        return true
+      }
+    })
   }
 
   /** This node's identity. Available once `ready()` resolved. */
@@ -225,6 +303,44 @@ export class Backspace extends Resource<NodeEvents>() {
   /** The identity public key (32 bytes). */
   get publicKey(): Buffer {
     return this.identity.publicKey
+  }
+
+  /**
+   * This device: each install of an account is its own device, certified by the identity.
+   * `primary` when it holds the recovery phrase; `revoked` once the identity revoked it (it
+   * should then stop writing). Available once `ready()` resolved.
+   */
+  get device(): DeviceInfo {
+    if (!this.keys || !this.registry) throw BackspaceError.NOT_READY()
+    return this.registry.info(this.keys.device.publicKey)!
+  }
+
+  /**
+   * With `link`, before the other device approves: this new device's key and fingerprint, for
+   * the user to compare with what the approving device shows. Null otherwise.
+   */
+  get linking(): { key: Buffer; fingerprint: string; expiresAt: number } | null {
+    if (!this.link || !this.linkDevice || this.keys) return null
+    const key = this.linkDevice.publicKey
+    return { key, fingerprint: fingerprint(key), expiresAt: this.link.expiresAt }
+  }
+
+  /** @internal The account key every device of this identity shares. */
+  get accountKey(): Buffer {
+    if (!this.keys) throw BackspaceError.NOT_READY()
+    return this.keys.accountKey
+  }
+
+  /** @internal What rooms need to write as this device and verify the chain to the identity. */
+  get deviceKeys(): DeviceKeys {
+    if (!this.deviceKeys_) throw BackspaceError.NOT_READY()
+    return this.deviceKeys_
+  }
+
+  /** @internal The identity's known devices and revocations, for rooms to consult and feed. */
+  get deviceRegistry(): DeviceRegistry {
+    if (!this.registry) throw BackspaceError.NOT_READY()
+    return this.registry
   }
 
   /** The rooms this node is in. */
@@ -248,11 +364,19 @@ export class Backspace extends Resource<NodeEvents>() {
     return this.clock()
   }
 
+  /** Closes the node. A link still waiting for approval is given up (NODE_CLOSED). */
+  override close(): Promise<void> {
+    // ready-resource waits for the open to finish before it closes: a link could wait minutes.
+    if (!this.opened && this.linkRequest) void this.linkRequest.abort(BackspaceError.NODE_CLOSED())
+    return super.close()
+  }
+
   override async _open(): Promise<void> {
     try {
       await this.openResources()
     } catch (err) {
       // ready-resource does not call _close when _open fails: release what was opened.
+      if (this.linkRequest) await this.linkRequest.abort(BackspaceError.NODE_CLOSED()).catch(() => {})
       if (this.swarm) await this.swarm.destroy().catch(() => {})
       if (this.localState) await this.localState.close().catch(() => {})
       if (this.store) await this.store.close().catch(() => {})
@@ -264,57 +388,102 @@ export class Backspace extends Resource<NodeEvents>() {
   private async openResources(): Promise<void> {
     const opts = this.options
     let coresDir: string
-    let legacyFile: string | undefined
+    let accountDir: string | null = null
+    let grant: DeviceGrant | null = null
     if (this.incognito) {
-      this._identity = Identity.generate()
+      const identity = Identity.generate()
+      this.keys = primaryKeys(identity, { now: this.clock })
       // Members see the same Anon##### name the UIs show for an incognito identity.
-      this.profile_ = { name: this._identity.anonName, status: '', away: null }
+      this.profile_ = { name: identity.anonName, status: '', away: null }
       const ram = await isDirectory('/dev/shm')
       this.scratch = await fs.mkdtemp(path.join(ram ? '/dev/shm' : os.tmpdir(), 'backspace-incognito-'))
       coresDir = this.scratch
     } else {
       const storage = this.storage!
-      this._identity = await openAccount(storage, this.account, opts)
-      const dir = accountDirectory(storage, this.account)
-      coresDir = path.join(dir, 'cores')
-      // The single sealed file of older builds, migrated into the local state on first open.
-      legacyFile = path.join(dir, 'state')
+      if (this.link) {
+        // The swarm comes first: the account exists only once the other device approved.
+        this.openSwarm()
+        grant = await this.linkAccount(storage)
+      } else {
+        this.keys = await openAccount(storage, this.account, opts, this.clock)
+      }
+      accountDir = accountDirectory(storage, this.account)
+      coresDir = path.join(accountDir, 'cores')
+    }
+    const keys = this.keys!
+    this._identity = keys.identity
+    this.deviceKeys_ = {
+      keyPair: keys.device,
+      certificate: keys.certificate,
+      certificateBytes: encodeCertificate(keys.certificate),
+      identityKey: keys.identity.publicKey,
+      accountKey: keys.accountKey
+    }
+    this.registry = new DeviceRegistry({
+      own: keys.certificate,
+      file: accountDir && path.join(accountDir, 'devices'),
+      key: deriveDeviceRegistryKey(keys.accountKey),
+      onchange: () => this.devicesChanged()
+    })
+    await this.registry.load()
+    if (grant) {
+      for (const cert of grant.devices) this.registry.add(cert)
+      for (const rev of grant.revocations) this.registry.revoke(rev)
+      await this.registry.save()
     }
 
     this.store = new Corestore(coresDir)
     await this.store.ready()
-    const stateKey = deriveLocalKey(this._identity.secretKey)
+    // Connections made while linking replicate from now on.
+    for (const conn of this.streams_) this.store.replicate(conn)
+
+    // The local state is this device's: sealed with a key from its own device seed. Builds
+    // before devices sealed it with a key from the identity seed; that key opens it once.
+    const stateKey = deriveLocalKey(keys.device.secretKey)
+    const legacyKey = keys.identity.canSign ? deriveLocalKey(keys.identity.secretKey) : undefined
     // Incognito keeps its state in memory: no store, nothing on disk.
     const store = this.incognito ? null : this.store
-    this.localState = new LocalState({ store, key: stateKey, legacyFile, legacyKey: stateKey })
+    const legacyFile = accountDir ? path.join(accountDir, 'state') : undefined
+    this.localState = new LocalState({ store, key: stateKey, legacyFile, legacyKey })
     await this.localState.ready()
     if (!this.incognito) this.profile_ = this.localState.profile
     this.reads.load(this.localState.reads())
-
-    const swarm = (this.swarm = createSwarm(this.bootstrap))
-    swarm.on('connection', (conn: Stream) => this.onConnection(conn))
-
-    const accountState = this.localState.rooms().find((r) => r.kind === RoomKind.ACCOUNT) ?? null
-    await Promise.all(
-      this.localState.rooms().filter((r) => r.kind !== RoomKind.ACCOUNT).map((state) => {
-        const relayed = state.kind === RoomKind.RELAYED
-        // A relay only keeps rooms; a member only joins them. Other kinds wait, parked.
-        if (relayed !== !!opts.relay) {
-          const keys = relayed ? deriveRelayKeys(state.secret) : deriveRoomKeys(state.secret)
-          this.parked.set(keys.topic.toString('hex'), state)
-          return Promise.resolve()
+    const saved = this.localState.rooms()
+    if (grant) {
+      this.profile_ = grant.profile
+      for (const room of grant.rooms) {
+        const topic = deriveRoomKeys(room.secret).topic
+        if (!saved.some((r) => deriveRoomKeys(r.secret).topic.equals(topic))) {
+          saved.push(this.newRoomState(room.kind as RoomState['kind'], room.secret, room.name))
         }
-        const opening = relayed ? this.openRelayed(state) : this.openRoom(state)
-        return opening.then(
-          () => {},
-          (err) => {
-            // A room that fails to open is kept in the state, not silently dropped.
+      }
+    }
+
+    if (!this.swarm) this.openSwarm()
+
+    const accountState = saved.find((r) => r.kind === RoomKind.ACCOUNT) ?? null
+    await Promise.all(
+      saved
+        .filter((r) => r.kind !== RoomKind.ACCOUNT)
+        .map((state) => {
+          const relayed = state.kind === RoomKind.RELAYED
+          // A relay only keeps rooms; a member only joins them. Other kinds wait, parked.
+          if (relayed !== !!opts.relay) {
             const keys = relayed ? deriveRelayKeys(state.secret) : deriveRoomKeys(state.secret)
             this.parked.set(keys.topic.toString('hex'), state)
-            this.backgroundError(err)
+            return Promise.resolve()
           }
-        )
-      })
+          const opening = relayed ? this.openRelayed(state) : this.openRoom(state)
+          return opening.then(
+            () => {},
+            (err) => {
+              // A room that fails to open is kept in the state, not silently dropped.
+              const keys = relayed ? deriveRelayKeys(state.secret) : deriveRoomKeys(state.secret)
+              this.parked.set(keys.topic.toString('hex'), state)
+              this.backgroundError(err)
+            }
+          )
+        })
     )
 
     if (!this.incognito && !opts.relay) await this.openAccountLog(accountState)
@@ -326,6 +495,7 @@ export class Backspace extends Resource<NodeEvents>() {
 
   override async _close(): Promise<void> {
     if (this.pruneTimer) clearInterval(this.pruneTimer)
+    await this.devices.close()
     await Promise.allSettled(this.joining.values())
     if (this.accountLog) await this.accountLog.close()
     await Promise.all(this.rooms.map((r) => r.close()))
@@ -333,6 +503,7 @@ export class Backspace extends Resource<NodeEvents>() {
     if (this.saveTimer) clearTimeout(this.saveTimer)
     await this.saveState()
     if (this.localState) await this.localState.close()
+    await this.registry?.flush()
     if (this.swarm) await this.swarm.destroy()
     if (this.store) await this.store.close()
     if (this.scratch) await fs.rm(this.scratch, { recursive: true, force: true })
@@ -349,6 +520,9 @@ export class Backspace extends Resource<NodeEvents>() {
     }
     if (isRelayLink(nameOrInvite)) {
       throw BackspaceError.INVALID_INVITE('this is a relay link, which cannot read the room: give it to backspace relay --invite')
+    }
+    if (isDeviceLink(nameOrInvite)) {
+      throw BackspaceError.INVALID_INVITE('this is a device link: start the new device with it (backspace --link LINK)')
     }
     let state: RoomState
     if (isInvite(nameOrInvite)) {
@@ -511,10 +685,7 @@ export class Backspace extends Resource<NodeEvents>() {
       now: this.clock,
       ttl: this.ttl,
       join: (topic) => this.joinTopic(topic),
-      leave: async (topic) => {
-        if (this.closing) return // the swarm is destroyed as a whole
-        await this.swarm!.leave(topic).catch(() => {})
-      },
+      leave: (topic) => this.leaveTopic(topic),
       streams: () => this.streams_,
       changed: () => this.changed(),
       uploaded: () => {
@@ -583,8 +754,8 @@ export class Backspace extends Resource<NodeEvents>() {
       ...this.sharedContext(),
       identity: this.identity,
       historyPage: this.options.historyPage ?? 50,
-      device: this.roomDevice(),
-      revocations: () => [],
+      device: { keyPair: this.deviceKeys.keyPair, certificate: this.deviceKeys.certificate },
+      revocations: () => this.registry?.allRevocations() ?? [],
       fetchTimeout: this.options.fetchTimeout ?? 5000,
       profile: () => this.profile_,
       closed: (room, forget) => {
@@ -601,17 +772,16 @@ export class Backspace extends Resource<NodeEvents>() {
   }
 
 
-  // The account key: every device of the identity holds it, nobody else does. Derived from
-  // the identity, so a device restored from the phrase finds the same account log.
-  private accountKey(): Buffer {
-    return hash([b4a.from('backspace/account/v1')], this.identity.secretKey.subarray(0, 32))
-  }
-
   private async openAccountLog(saved: RoomState | null): Promise<void> {
-    const state = saved ?? AccountLog.state(this.accountKey(), this.clock(), this.ttl)
+    // Every device of the identity holds the account key, nobody else does. A primary
+    // device derives it from the identity, so one restored from the phrase finds the log.
+    const state = saved ?? AccountLog.state(this.deviceKeys.accountKey, this.clock(), this.ttl)
     const log = new AccountLog({ ...this.roomContext(), closed: () => {} }, state)
     log.on('error', (err) => this.backgroundError(err))
     log.on('update', (view) => this.reconcile(view))
+    // The identity's devices, as its own devices' blocks and revocations show them.
+    log.on('certificate', (cert) => this.registry?.add(cert))
+    log.on('revocation', (rev) => this.registry?.revoke(rev))
     await log.ready()
     this.accountLog = log
     this.reconcile(log.view())
@@ -662,24 +832,92 @@ export class Backspace extends Resource<NodeEvents>() {
     }
   }
 
-  private roomDevice(): RoomDevice {
-    if (!this.device_) {
-      const keyPair = generateDeviceKeyPair()
-      const certificate = certifyDevice(this.identity, keyPair.publicKey, { createdAt: this.clock(), primary: true })
-      this.device_ = { keyPair, certificate }
-    }
-    return this.device_
-  }
-
-  private joinTopic(topic: Buffer): void {
-    const discovery = this.swarm!.join(topic, { server: true, client: true })
+  private joinTopic(topic: Buffer, opts = { server: true, client: true }): Hyperswarm.Discovery {
+    const discovery = this.swarm!.join(topic, opts)
     // Two peers that join at the same moment can each look the topic up before the other's
     // announcement lands, and would then wait for Hyperswarm's next refresh, minutes away.
     // One more lookup once this node's own announcement is in closes that window.
     discovery
       .flushed()
-      .then(() => (this.closing ? undefined : discovery.refresh({ server: true, client: true })))
+      .then(() => (this.closing ? undefined : discovery.refresh(opts)))
       .catch(() => {})
+    return discovery
+  }
+
+  /** Announces `topic` as a server only, and resolves once peers can find this node on it. */
+  private async announce(topic: Buffer): Promise<void> {
+    await this.whenOpen()
+    await this.swarm!.join(topic, { server: true, client: false }).flushed()
+  }
+
+  private async leaveTopic(topic: Buffer): Promise<void> {
+    if (this.closing || !this.swarm) return // the swarm is destroyed as a whole
+    await this.swarm.leave(topic).catch(() => {})
+  }
+
+  private openSwarm(): void {
+    const swarm = (this.swarm = createSwarm(this.bootstrap))
+    swarm.on('connection', (conn: Stream) => this.onConnection(conn))
+  }
+
+  /**
+   * Asks the device that made the link to approve this one, and saves the account it grants:
+   * a linked device, with the identity's public key only.
+   */
+  private async linkAccount(storage: string): Promise<DeviceGrant> {
+    if (await accountExists(storage, this.account)) {
+      throw BackspaceError.ACCOUNT_EXISTS(`Account "${this.account}" exists; link the new device into another account`)
+    }
+    const device = this.linkDevice!
+    const request = (this.linkRequest = new LinkRequest(
+      {
+        now: this.clock,
+        join: (topic) => {
+          const opts = { server: false, client: true }
+          const discovery = this.joinTopic(topic, opts)
+          return () => void discovery.refresh(opts).catch(() => {})
+        },
+        leave: (topic) => this.leaveTopic(topic),
+        streams: () => this.streams_
+      },
+      this.link!,
+      device,
+      this.options.deviceName ?? ''
+    ))
+    if (this.closing) throw BackspaceError.NODE_CLOSED()
+    request.start()
+    const grant = await request.result
+    const keys: AccountKeys = {
+      identity: Identity.fromPublicKey(grant.certificate.identity),
+      device,
+      certificate: grant.certificate,
+      accountKey: grant.accountKey
+    }
+    try {
+      await createAccount(storage, this.account, keys, { password: this.options.password })
+    } catch (err) {
+      await request.abort(err as Error)
+      throw err
+    }
+    await request.done()
+    this.linkRequest = null
+    this.keys = keys
+    return grant
+  }
+
+  /** The rooms a newly linked device receives: named and private ones, not relayed ones. */
+  private linkedRooms(): LinkedRoom[] {
+    const states = [...this.rooms_.values()].map((r) => r.state()).concat([...this.parked.values()])
+    return states
+      .filter((s) => s.kind === RoomKind.NAMED || s.kind === RoomKind.PRIVATE)
+      .map((s) => ({ kind: s.kind, secret: s.secret, name: s.name }))
+  }
+
+  private devicesChanged(): void {
+    const registry = this.registry
+    if (!registry) return
+    registry.save().catch((err) => this.backgroundError(err))
+    if (this.opened && !this.closing) this.emit('device-update', registry.list())
   }
 
   private onConnection(conn: Stream): void {
@@ -695,7 +933,10 @@ export class Backspace extends Resource<NodeEvents>() {
       this.streams_.delete(conn)
       if (!this.closing) this.emit('connections', this.streams_.size)
     })
-    this.store!.replicate(conn)
+    // While a new device links, there is no store yet: it replicates once it opens.
+    this.store?.replicate(conn)
+    this.linkRequest?.attach(conn)
+    this.devices.attach(conn)
     for (const room of this.rooms_.values()) room.attach(conn)
     for (const room of this.relayed_.values()) room.attach(conn)
     this.accountLog?.room.attach(conn)
@@ -735,22 +976,32 @@ export class Backspace extends Resource<NodeEvents>() {
   }
 }
 
-async function openAccount(storage: string, account: string, opts: BackspaceOptions): Promise<Identity> {
+/**
+ * Opens the account, or creates it: from the phrase or secret key when given (a new primary
+ * device of that identity), else with a new identity.
+ */
+async function openAccount(
+  storage: string,
+  account: string,
+  opts: BackspaceOptions,
+  now: () => number
+): Promise<AccountKeys> {
   const imported = opts.phrase
     ? Identity.fromPhrase(opts.phrase)
     : opts.secretKey
       ? Identity.fromSecretKey(opts.secretKey)
       : null
+  const deviceOpts = { password: opts.password, deviceName: opts.deviceName, now }
   if (await accountExists(storage, account)) {
-    const identity = await loadAccount(storage, account, { password: opts.password })
-    if (imported && !imported.publicKey.equals(identity.publicKey)) {
+    const keys = await loadAccountKeys(storage, account, deviceOpts)
+    if (imported && !imported.publicKey.equals(keys.identity.publicKey)) {
       throw BackspaceError.ACCOUNT_EXISTS(`Account "${account}" already holds another identity`)
     }
-    return identity
+    return keys
   }
-  const identity = imported ?? Identity.generate()
-  await saveAccount(storage, account, identity, { password: opts.password })
-  return identity
+  const keys = primaryKeys(imported ?? Identity.generate(), deviceOpts)
+  await createAccount(storage, account, keys, { password: opts.password })
+  return keys
 }
 
 function isMessageLike(m: unknown): m is Message {

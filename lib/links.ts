@@ -1,25 +1,34 @@
-// The two links Backspace hands out: an invite (`backspace:`), which lets a member in, and a
-// relay link (`backspace-relay:`), which lets a relay keep the room without reading it. Both
-// are a prefix, then a versioned codec in z-base-32.
+// The links Backspace hands out: an invite (`backspace:`), which lets a member in, a relay
+// link (`backspace-relay:`), which lets a relay keep the room without reading it, and a
+// device link (`backspace-device:`), which lets a new device ask to join an identity. Each is
+// a prefix, then a versioned codec in z-base-32.
 import c from 'compact-encoding'
 import z32 from 'z32'
 import { BackspaceError } from './errors.js'
 import { decodeStrict, invite, relayLink, type Encoding, type Invite } from './messages.js'
+import { deviceLink, type DeviceLink } from './identity/pairing-messages.js'
 
 export const INVITE_PREFIX = 'backspace:'
 export const RELAY_LINK_PREFIX = 'backspace-relay:'
+export const DEVICE_LINK_PREFIX = 'backspace-device:'
 
 function encodeLink<T>(prefix: string, enc: Encoding<T>, value: T): string {
   return prefix + z32.encode(c.encode(enc, value))
 }
 
-function decodeLink<T>(text: string, prefix: string, enc: Encoding<T>, what: string): T {
-  if (typeof text !== 'string' || !text.startsWith(prefix)) throw BackspaceError.INVALID_INVITE()
+function decodeLink<T>(
+  text: string,
+  prefix: string,
+  enc: Encoding<T>,
+  what: string,
+  invalid: (detail?: string, cause?: unknown) => BackspaceError = BackspaceError.INVALID_INVITE
+): T {
+  if (typeof text !== 'string' || !text.trim().startsWith(prefix)) throw invalid()
   try {
-    return decodeStrict(enc, z32.decode(text.slice(prefix.length).trim()), what)
+    return decodeStrict(enc, z32.decode(text.trim().slice(prefix.length)), what)
   } catch (err) {
     // The decoder's detail (a version number from random bytes) would only confuse.
-    throw BackspaceError.INVALID_INVITE(`it is damaged or incomplete; copy the whole ${prefix} link`, err)
+    throw invalid(`it is damaged or incomplete; copy the whole ${prefix} link`, err)
   }
 }
 
@@ -47,4 +56,17 @@ export function parseRelayLink(text: string): Buffer {
 
 export function isRelayLink(text: string): boolean {
   return typeof text === 'string' && text.startsWith(RELAY_LINK_PREFIX)
+}
+
+export function deviceLinkOf(value: DeviceLink): string {
+  return encodeLink(DEVICE_LINK_PREFIX, deviceLink, value)
+}
+
+/** Parses a device link. Throws DEVICE_LINK_INVALID. */
+export function parseDeviceLink(text: string): DeviceLink {
+  return decodeLink(text, DEVICE_LINK_PREFIX, deviceLink, 'device link', BackspaceError.DEVICE_LINK_INVALID)
+}
+
+export function isDeviceLink(text: string): boolean {
+  return typeof text === 'string' && text.trim().startsWith(DEVICE_LINK_PREFIX)
 }

@@ -1,6 +1,8 @@
 import c from 'compact-encoding'
 import b4a from 'b4a'
+import sodium from 'sodium-universal'
 import { BackspaceError } from './errors.js'
+import { MAX_ROOM_NAME_LENGTH, PWHASH_SALTBYTES } from './crypto.js'
 import { deviceCertificate, type DeviceCertificate } from './identity/device.js'
 
 /** The compact-encoding state a codec reads and writes. */
@@ -370,6 +372,9 @@ const blockBody: Encoding<BlockBody> = {
     const seq = c.uint.decode(state)
     const count = c.uint.decode(state)
     if (count === 0 || count > MAX_BLOCK_RECORDS) throw BackspaceError.DECODE_FAILED(`${count} records`)
+    // Fuzzing found: record i has seq + i, and each is a message id, so the last one must be a
+    // safe integer too; past 2^53 two records would share an id that parseMessageId refuses.
+    if (count - 1 > Number.MAX_SAFE_INTEGER - seq) throw BackspaceError.DECODE_FAILED('seq out of range')
     const records: MessageRecord[] = []
     for (let i = 0; i < count; i++) records.push(messageRecord.decode(state))
     const profile = flags & BLOCK_FLAG_PROFILE ? profileFields.decode(state) : null
@@ -414,30 +419,59 @@ export function decodeMessageBlock(block: Buffer): DecodedBlock {
 }
 
 // ---------------------------------------------------------------------------
-// Key file: one account's identity on disk
+// Key file: one account's identity and device on disk
 // ---------------------------------------------------------------------------
 
+/**
+ * The key file. Its public part (identity key, creation time, whether the device is linked)
+ * is readable without the password; the secret part is sealed with a password-derived key,
+ * or kept in a 0600 file without one.
+ */
 export interface KeyFile {
+  /**
+   * 1: the secret is the 32-byte identity seed alone, as written before devices existed.
+   * 2: the secret is an encoded `AccountSecrets`. Only version 2 is written.
+   */
+  version: 1 | 2
   publicKey: Buffer
   createdAt: number
-  /** Set when the seed is encrypted with a password. */
+  /** This storage holds a linked device: its secret has no identity seed. Always false in v1. */
+  linked: boolean
+  /** Set when the secret is encrypted with a password. */
   encrypted: {
     salt: Buffer
     opslimit: number
     memlimit: number
     box: Buffer
   } | null
-  /** The plain 32-byte seed, present only when `encrypted` is null. */
-  seed: Buffer | null
+  /** The secret in the clear, present only when `encrypted` is null. */
+  secret: Buffer | null
 }
 
-const KEY_FILE_VERSION = 1
+/** What a v2 key file keeps secret. */
+export interface AccountSecrets {
+  /** The identity seed (the phrase's entropy) on a primary device; null on a linked one. */
+  identitySeed: Buffer | null
+  /** This device's own key pair seed: random, made once per storage. */
+  deviceSeed: Buffer
+  /** Shared by every device of the account; never leaves the account's devices. */
+  accountKey: Buffer
+  /** This device's certificate, as encoded by `deviceCertificate`. */
+  certificate: Buffer
+}
+
+const KEY_FILE_VERSION = 2
 const KEY_FLAG_ENCRYPTED = 1
+const KEY_FLAG_LINKED = 2
+// The sealed secrets: a v1 box holds the 32-byte seed; a v2 box the encoded secrets (seeds,
+// account key, certificate), which stay well under this.
+const KEY_BOX_MIN = sodium.crypto_secretbox_NONCEBYTES + 32 + sodium.crypto_secretbox_MACBYTES
+const KEY_BOX_MAX = 4096
 
 export const keyFile: Encoding<KeyFile> = {
   preencode(state, k) {
     c.uint.preencode(state, KEY_FILE_VERSION)
-    c.uint.preencode(state, k.encrypted ? KEY_FLAG_ENCRYPTED : 0)
+    c.uint.preencode(state, keyFlags(k))
     c.fixed32.preencode(state, k.publicKey)
     c.uint.preencode(state, k.createdAt)
     if (k.encrypted) {
@@ -446,12 +480,12 @@ export const keyFile: Encoding<KeyFile> = {
       c.uint.preencode(state, k.encrypted.memlimit)
       c.buffer.preencode(state, k.encrypted.box)
     } else {
-      c.fixed32.preencode(state, requireSeed(k))
+      c.buffer.preencode(state, requireSecret(k))
     }
   },
   encode(state, k) {
     c.uint.encode(state, KEY_FILE_VERSION)
-    c.uint.encode(state, k.encrypted ? KEY_FLAG_ENCRYPTED : 0)
+    c.uint.encode(state, keyFlags(k))
     c.fixed32.encode(state, k.publicKey)
     c.uint.encode(state, k.createdAt)
     if (k.encrypted) {
@@ -460,29 +494,87 @@ export const keyFile: Encoding<KeyFile> = {
       c.uint.encode(state, k.encrypted.memlimit)
       c.buffer.encode(state, k.encrypted.box)
     } else {
-      c.fixed32.encode(state, requireSeed(k))
+      c.buffer.encode(state, requireSecret(k))
     }
   },
   decode(state) {
     const version = c.uint.decode(state)
-    if (version !== KEY_FILE_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`key file v${version}`)
+    if (version !== 1 && version !== KEY_FILE_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`key file v${version}`)
     const flags = c.uint.decode(state)
     const publicKey = c.fixed32.decode(state)
     const createdAt = c.uint.decode(state)
+    const linked = version === 2 && (flags & KEY_FLAG_LINKED) !== 0
+    const head = { version, publicKey, createdAt, linked } as const
     if (flags & KEY_FLAG_ENCRYPTED) {
       const salt = requireBuffer(c.buffer.decode(state))
       const opslimit = c.uint.decode(state)
       const memlimit = c.uint.decode(state)
       const box = requireBuffer(c.buffer.decode(state))
-      return { publicKey, createdAt, encrypted: { salt, opslimit, memlimit, box }, seed: null }
+      // Fuzzing found: loadAccount hands these to Argon2id, where a salt of another size or
+      // limits outside sodium's range throw a plain AssertionError, and huge limits would run
+      // for hours or ask for terabytes. This build writes the interactive limits; a file may
+      // hold up to the moderate ones, and nothing else.
+      if (
+        salt.byteLength !== PWHASH_SALTBYTES ||
+        box.byteLength < KEY_BOX_MIN ||
+        box.byteLength > KEY_BOX_MAX ||
+        (version === 1 && box.byteLength !== KEY_BOX_MIN) ||
+        opslimit < sodium.crypto_pwhash_OPSLIMIT_INTERACTIVE ||
+        opslimit > sodium.crypto_pwhash_OPSLIMIT_MODERATE ||
+        memlimit < sodium.crypto_pwhash_MEMLIMIT_INTERACTIVE ||
+        memlimit > sodium.crypto_pwhash_MEMLIMIT_MODERATE
+      ) {
+        throw BackspaceError.DECODE_FAILED('key file: password hash parameters out of range')
+      }
+      return { ...head, encrypted: { salt, opslimit, memlimit, box }, secret: null }
     }
-    return { publicKey, createdAt, encrypted: null, seed: c.fixed32.decode(state) }
+    // v1 kept the bare seed; v2 keeps the encoded secrets, whatever their length.
+    const secret = version === 1 ? c.fixed32.decode(state) : requireBuffer(c.buffer.decode(state))
+    return { ...head, encrypted: null, secret }
   }
 }
 
-function requireSeed(k: KeyFile): Buffer {
-  if (!k.seed) throw BackspaceError.INVALID_ARGUMENT('An unencrypted key file needs its seed')
-  return k.seed
+function keyFlags(k: KeyFile): number {
+  return (k.encrypted ? KEY_FLAG_ENCRYPTED : 0) | (k.linked ? KEY_FLAG_LINKED : 0)
+}
+
+function requireSecret(k: KeyFile): Buffer {
+  if (!k.secret) throw BackspaceError.INVALID_ARGUMENT('An unencrypted key file needs its secret')
+  return k.secret
+}
+
+const SECRETS_VERSION = 1
+const SECRETS_FLAG_IDENTITY = 1
+
+export const accountSecrets: Encoding<AccountSecrets> = {
+  preencode(state, s) {
+    c.uint.preencode(state, SECRETS_VERSION)
+    c.uint.preencode(state, s.identitySeed ? SECRETS_FLAG_IDENTITY : 0)
+    if (s.identitySeed) c.fixed32.preencode(state, s.identitySeed)
+    c.fixed32.preencode(state, s.deviceSeed)
+    c.fixed32.preencode(state, s.accountKey)
+    c.buffer.preencode(state, s.certificate)
+  },
+  encode(state, s) {
+    c.uint.encode(state, SECRETS_VERSION)
+    c.uint.encode(state, s.identitySeed ? SECRETS_FLAG_IDENTITY : 0)
+    if (s.identitySeed) c.fixed32.encode(state, s.identitySeed)
+    c.fixed32.encode(state, s.deviceSeed)
+    c.fixed32.encode(state, s.accountKey)
+    c.buffer.encode(state, s.certificate)
+  },
+  decode(state) {
+    const version = c.uint.decode(state)
+    if (version !== SECRETS_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`account secrets v${version}`)
+    const flags = c.uint.decode(state)
+    const identitySeed = flags & SECRETS_FLAG_IDENTITY ? c.fixed32.decode(state) : null
+    const deviceSeed = c.fixed32.decode(state)
+    const accountKey = c.fixed32.decode(state)
+    const certificate = requireBuffer(c.buffer.decode(state))
+    // Fields a newer build appends are skipped.
+    state.start = state.end
+    return { identitySeed, deviceSeed, accountKey, certificate }
+  }
 }
 
 function requireBuffer(b: Buffer | null): Buffer {
@@ -566,8 +658,28 @@ const lengthMark: Encoding<LengthMark> = {
     return { time: c.uint.decode(state), length: c.uint.decode(state) }
   }
 }
-const lengthMarks = c.array(lengthMark)
-const holeList = c.array(c.uint)
+/**
+ * c.array, but the count is checked before anything is allocated: against `max`, and against
+ * the bytes left, as every element takes at least one. Fuzzing found that c.array allocates
+ * the count it reads first: 2^20 slots (8 MB, about 0.1 s) for a six-byte input.
+ */
+function boundedArray<T>(enc: Encoding<T>, max = Number.MAX_SAFE_INTEGER): Encoding<T[]> {
+  const array = c.array(enc)
+  return {
+    preencode: (state, list) => array.preencode(state, list),
+    encode: (state, list) => array.encode(state, list),
+    decode(state) {
+      const count = c.uint.decode(state)
+      if (count > max || count > state.end - state.start) throw BackspaceError.DECODE_FAILED(`${count} elements`)
+      const list: T[] = []
+      for (let i = 0; i < count; i++) list.push(enc.decode(state))
+      return list
+    }
+  }
+}
+
+const lengthMarks = boundedArray(lengthMark, MAX_LENGTH_MARKS)
+const holeList = boundedArray<number>(c.uint, MAX_HOLES)
 
 function feedStateCodec(version: number): Encoding<FeedState> {
   return {
@@ -610,7 +722,7 @@ function feedStateCodec(version: number): Encoding<FeedState> {
 }
 
 function roomStateCodec(version: number): Encoding<RoomState> {
-  const feedStates = c.array(feedStateCodec(version))
+  const feedStates = boundedArray(feedStateCodec(version))
   return {
     preencode(state, r) {
       c.uint.preencode(state, r.kind)
@@ -645,9 +757,9 @@ function roomStateCodec(version: number): Encoding<RoomState> {
   }
 }
 
-const roomStatesV1 = c.array(roomStateCodec(1))
-const roomStatesV2 = c.array(roomStateCodec(2))
-const roomStates = c.array(roomStateCodec(STATE_VERSION))
+const roomStatesV1 = boundedArray(roomStateCodec(1))
+const roomStatesV2 = boundedArray(roomStateCodec(2))
+const roomStates = boundedArray(roomStateCodec(STATE_VERSION))
 
 export const localState: Encoding<LocalState> = {
   preencode(state, s) {
@@ -871,6 +983,9 @@ export const invite: Encoding<Invite> = {
     const flags = c.uint.decode(state)
     const secret = c.fixed32.decode(state)
     const name = flags & INVITE_FLAG_NAME ? c.string.decode(state) : ''
+    // Fuzzing found: the name was unbounded. Inviters send a room name (normalizeRoomName);
+    // the invitee keeps it, and a longer one made its account log unreadable to its devices.
+    if ([...name].length > MAX_ROOM_NAME_LENGTH) throw BackspaceError.DECODE_FAILED('invite name too long')
     state.start = state.end
     return { secret, name }
   }

@@ -30,3 +30,19 @@ export function Resource<E extends EventMap>() {
     _close(): Promise<void>
   }
 }
+
+/**
+ * Reports an error from work nobody awaits to the resource's 'error' listeners, if it has any.
+ * Errors that come while it closes are the close's doing and are dropped.
+ */
+export function backgroundError(
+  resource: {
+    readonly closing: Promise<void> | null
+    listenerCount(event: 'error'): number
+    emit(event: 'error', err: Error): boolean
+  },
+  err: unknown
+): void {
+  if (resource.closing) return
+  if (resource.listenerCount('error') > 0) resource.emit('error', err as Error)
+}

@@ -3,7 +3,7 @@ import { create, createLocalTestnet, once } from './helpers/index.js'
 import { Identity, type Backspace } from '../lib/index.js'
 import { AccountLog } from '../lib/account/account-log.js'
 import { RoomKind } from '../lib/messages.js'
-import type { RoomContext } from '../lib/room.js'
+import type { RoomContext } from '../lib/room/context.js'
 
 async function until(node: Backspace, event: string, ok: () => boolean): Promise<void> {
   while (!ok()) await once(node as never, event)

@@ -4,19 +4,19 @@ import { create, createLocalTestnet, once, receive, waitForPeers } from './helpe
 import { expectCode } from './helpers/expect.js'
 import { ApplyStage, type MessageInput, type OpInput } from '../lib/room/apply.js'
 import { MessageType, type MessageRecord } from '../lib/messages.js'
-import { parseMessageId } from '../lib/feed.js'
+import { parseMessageId } from '../lib/room/feed.js'
 import type { Backspace, Message, Room } from '../lib/index.js'
 
 // A hostile member's modified client: it appends whatever records it likes to its own core.
-interface Internals {
-  own: { core: { length: number } }
+interface Outbox {
+  own: { core: { length: number; append(b: Buffer[], o: object): Promise<unknown> } }
   nextSeq: number
   signBlock(index: number, seq: number, records: MessageRecord[]): Buffer
   writerKeyPair: object
 }
 
 async function appendRecords(room: Room, records: MessageRecord[]): Promise<void> {
-  const r = room as unknown as Internals & { own: { core: { append(b: Buffer[], o: object): Promise<unknown> } } }
+  const r = (room as unknown as { outbox: Outbox }).outbox
   const block = r.signBlock(r.own.core.length, r.nextSeq, records)
   r.nextSeq += records.length
   await r.own.core.append([block], { keyPair: r.writerKeyPair })
@@ -234,7 +234,7 @@ test('a deleted message leaves memory and, once its block holds nothing else, th
   // Both peers clear the block: the writer's own copy and the reader's.
   const blockIndex = 1
   for (const room of [ra, rb]) {
-    const feeds = (room as unknown as { feeds: Map<string, { idPrefix: string; holes: Set<number>; core: { has(i: number): Promise<boolean> } }> }).feeds
+    const feeds = (room as unknown as { writers: { values(): Iterable<{ idPrefix: string; holes: Set<number>; core: { has(i: number): Promise<boolean> } }> } }).writers
     const feed = [...feeds.values()].find((f) => doomed.id.startsWith(f.idPrefix))!
     // The clear runs in the background; B may also fetch the block after the delete arrived.
     for (let i = 0; i < 200 && (!feed.holes.has(blockIndex) || (await feed.core.has(blockIndex))); i++) {

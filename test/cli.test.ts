@@ -1,8 +1,8 @@
 import test, { type Test } from 'brittle'
 import { spawn } from 'child_process'
 import { fileURLToPath } from 'url'
-import { Backspace } from '../lib/index.js'
-import { receive, waitForPeers } from './helpers/index.js'
+import { Backspace, Identity, saveAccount } from '../lib/index.js'
+import { createLocalTestnet, receive, waitForPeers } from './helpers/index.js'
 
 const BIN = fileURLToPath(new URL('../bin/backspace.js', import.meta.url))
 // Tests never reach the public DHT: every command that could gets a loopback bootstrap.
@@ -47,7 +47,7 @@ test('cli: --help and --version', async (t) => {
   const help = await run(['--help'])
   t.is(help.code, 0)
   t.ok(help.stdout.startsWith('Usage: backspace'), 'usage first')
-  for (const word of ['accounts', 'identity', 'bootstrap', '--storage', '--bootstrap', '--room']) {
+  for (const word of ['accounts', 'identity', 'bootstrap', '--storage', '--bootstrap', '--room', 'device link', '--link']) {
     t.ok(help.stdout.includes(word), `help mentions ${word}`)
   }
   t.is(help.stderr, '')
@@ -279,4 +279,68 @@ test('cli: --version answers without loading the network stack', async (t) => {
   const storage = await t.tmp()
   const loaded = await run(['id', 'list', '--storage', storage], { NODE_DEBUG: 'module' })
   t.ok(/hyperswarm/.test(loaded.stderr), 'the trace does show them for a command that needs them')
+})
+
+test('cli: device link approves a new device; device list and revoke', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const bootstrap = `127.0.0.1:${testnet.bootstrap[0]!.port}`
+  const storage = await t.tmp()
+  await saveAccount(storage, 'default', Identity.generate())
+
+  const missing = await run(['device', 'link', '--storage', await t.tmp(), '--bootstrap', bootstrap])
+  t.is(missing.code, 1)
+  isOneErrorLine(t, missing, 'ACCOUNT_NOT_FOUND')
+  const noKey = await run(['device', 'revoke', '--storage', storage])
+  t.is(noKey.code, 2)
+  isOneErrorLine(t, noKey, 'INVALID_ARGUMENT')
+
+  const child = spawn(process.execPath, [BIN, 'device', 'link', '--storage', storage, '--bootstrap', bootstrap], {
+    env: { ...process.env, BACKSPACE_DEBUG: '' },
+    stdio: ['pipe', 'pipe', 'pipe']
+  })
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  }
+  t.teardown(kill)
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
+  let stdout = ''
+  const waiters: Array<() => void> = []
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d
+    for (const w of waiters.splice(0)) w()
+  })
+  child.stderr.resume()
+  const line = async (re: RegExp): Promise<RegExpExecArray> => {
+    for (;;) {
+      const m = re.exec(stdout)
+      if (m) return m
+      await new Promise<void>((resolve) => waiters.push(resolve))
+    }
+  }
+  const link = (await line(/^link +(\S+)$/m))[1]!
+  t.ok(link.startsWith('backspace-device:'), 'prints the link')
+
+  const b = new Backspace({ storage: await t.tmp(), bootstrap: testnet.bootstrap, link, deviceName: 'cli-test' })
+  t.teardown(() => b.close())
+  const ready = b.ready()
+  const asked = (await line(/^request +(\S+)/m))[1]!
+  t.is(asked, b.linking!.fingerprint, 'prints the fingerprint the new device shows')
+  child.stdin.end('y\n')
+  await ready
+  t.is(await exited, 0, 'exits once approved')
+  t.ok(/^linked +\S+/m.test(stdout), 'says it is linked')
+  await b.close()
+
+  const list = await run(['device', 'list', '--storage', storage])
+  t.is(list.code, 0)
+  t.is(lines(list.stdout).length, 2, 'two devices')
+  t.ok(list.stdout.includes('"cli-test"') && list.stdout.includes('(this device)'))
+
+  const revoke = await run(['device', 'revoke', asked, '--storage', storage, '--bootstrap', bootstrap])
+  t.is(revoke.code, 0, revoke.stderr)
+  const after = await run(['device', 'list', '--storage', storage])
+  t.ok(lines(after.stdout).some((l) => l.startsWith(asked) && l.includes('REVOKED')), 'listed as revoked')
+  const self = await run(['device', 'revoke', lines(after.stdout).find((l) => l.includes('(this device)'))!.split(' ')[0]!, '--storage', storage, '--bootstrap', bootstrap])
+  t.is(self.code, 1)
+  isOneErrorLine(t, self, 'NOT_ALLOWED')
 })

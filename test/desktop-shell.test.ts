@@ -393,3 +393,44 @@ test('desktop shell: main.js exits 0 after /quit, and 2 on bad arguments', async
   t.is(badCode, 2)
   t.ok(err.includes('INVALID_ARGUMENT'), err.trim())
 })
+
+test('desktop shell: link a new device from the page; approve a request in the chat', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  // A: the device that holds the identity, in a shell of its own.
+  const aStorage = await t.tmp()
+  await saveAccount(aStorage, 'default', Identity.generate())
+  const a = await shell(t, testnet, { storage: aStorage })
+  t.is((await a.client.call('state')).phase, 'chat')
+
+  // B: a fresh storage; the page links it.
+  const b = await shell(t, testnet, { storage: await t.tmp() })
+  await t.exception(b.client.call('setup-link', { link: 'backspace-device:nope', password: null }), /DEVICE_LINK_INVALID/)
+  t.is((await b.client.call('state')).phase, 'setup', 'a bad link leaves the page where it was')
+
+  const made = await a.client.call('line', { room: null, text: '/device link' })
+  const link = made.notices[0].text.match(/backspace-device:\S+/)[0]
+  const linking = b.client.call('setup-link', { link, password: null, account: 'laptop' })
+  const waiting = (await b.client.event('state', (s) => s.phase === 'opening' && s.linking)).data
+  t.ok(/^[0-9a-f]{4}(-[0-9a-f]{4}){3}$/.test(waiting.linking.fingerprint), 'the page gets the fingerprint to show')
+  const asked = (await a.client.event('device-request')).data
+  t.is(asked.fingerprint, waiting.linking.fingerprint, "A's page is asked about the same fingerprint")
+  const answered = await a.client.call('device-answer', { approve: true })
+  t.is(answered.device.fingerprint, asked.fingerprint)
+  t.is((await a.client.event('device-request', (d) => d === null)).data, null, 'the question closes')
+  const opened = await linking
+  t.is(opened.phase, 'chat')
+  t.is(opened.chat.identity.fingerprint, (await a.client.call('state')).chat.identity.fingerprint, 'the same identity')
+  const devices = await b.client.call('devices')
+  t.is(devices.length, 2)
+  t.ok(devices.some((d: { current: boolean; primary: boolean }) => d.current && !d.primary), 'B is a linked device')
+
+  // A denied link comes back to the page as a coded error, and the page stays on setup.
+  const c = await shell(t, testnet, { storage: await t.tmp() })
+  const second = await a.client.call('line', { room: null, text: '/device link' })
+  const denying = c.client.call('setup-link', { link: second.notices[0].text.match(/backspace-device:\S+/)[0], password: null })
+  await a.client.event('device-request')
+  t.is((await a.client.call('line', { room: null, text: '/device deny' })).notices[0].level, 'info')
+  await t.exception(denying, /DEVICE_LINK_DENIED/)
+  t.is((await c.client.call('state')).error.code, 'DEVICE_LINK_DENIED')
+  t.is((await a.client.event('device-request', (d) => d === null)).data, null, '/device deny closes the question too')
+})

@@ -219,6 +219,50 @@ test('desktop: unlock and chat with the keyboard alone in a 480x600 window', { s
   t.alike(errors, [], 'no script errors')
 })
 
+test('desktop: link a new device on one page, approve it in a dialog on the other', { skip: NO_BROWSER }, async (t) => {
+  const testnet = await createTestnet(3, { host: '127.0.0.1' })
+  t.teardown(() => testnet.destroy(), { order: 2 })
+  const storageA = await t.tmp()
+  await saveAccount(storageA, 'default', Identity.generate())
+  const a = await startShell({ storage: storageA, bootstrap: testnet.bootstrap })
+  t.teardown(() => a.close(), { order: 1 })
+  const b = await startShell({ storage: await t.tmp(), bootstrap: testnet.bootstrap })
+  t.teardown(() => b.close(), { order: 1 })
+  const browser = await launchBrowser()
+  t.teardown(() => browser.close(), { order: -1 })
+  const errors: string[] = []
+  const pageA = await openPage(browser, a.url, errors)
+  const pageB = await openPage(browser, b.url, errors)
+
+  await pageB.getByRole('button', { name: /Link to an existing device/ }).click()
+  await pageB.locator('#link-text').fill('backspace:not-a-device-link')
+  await pageB.locator('#step-link button.primary').click()
+  await pageB.locator('#link-error', { hasText: 'not a device link' }).waitFor()
+  t.pass('a wrong link is refused on the page')
+
+  const { link } = await a.session.node!.devices.invite()
+  await pageB.locator('#link-text').fill(link)
+  await pageB.locator('#step-link button.primary').click()
+  await pageB.locator('#step-password').waitFor()
+  await pageB.locator('input[name=protect][value=none]').check()
+  await pageB.locator('#create-account').click()
+  const shown = pageB.locator('#linking-fingerprint')
+  await shown.waitFor()
+  const fingerprint = (await shown.textContent()) ?? ''
+  t.ok(/^[0-9a-f]{4}(-[0-9a-f]{4}){3}$/.test(fingerprint), 'B shows its fingerprint while it waits')
+
+  const dialog = pageA.locator('#device-dialog')
+  await dialog.waitFor()
+  t.is(await pageA.locator('#device-dialog-fingerprint').textContent(), fingerprint, 'A asks about the same one')
+  await pageA.locator('#device-approve').click()
+  await dialog.waitFor({ state: 'hidden' })
+  await pageA.locator('.notice', { hasText: 'Linked device' }).first().waitFor()
+  await pageB.locator('#text').waitFor()
+  t.is(b.session.phase, 'chat', 'B opens on the chat once approved')
+  t.alike(b.session.node!.publicKey, a.session.node!.publicKey, 'as a device of the same identity')
+  t.alike(errors, [], 'no script errors')
+})
+
 test('desktop: the token, Host and Origin guard the page and the WebSocket', async (t) => {
   const testnet = await createTestnet(3, { host: '127.0.0.1' })
   t.teardown(() => testnet.destroy(), { order: 2 })

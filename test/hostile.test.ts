@@ -8,12 +8,16 @@ import type { Room, RejectEvent } from '../lib/index.js'
 
 // Reaches into a room the way a hostile member's modified client would: appending raw bytes
 // to its own writer core, which it owns and can sign for.
-interface Internals {
+interface Outbox {
   own: { key: Buffer; core: { length: number; append(b: Buffer[], o: object): Promise<unknown>; get(i: number): Promise<Buffer> } }
   writerKeyPair: object
   nextSeq: number
   signBlock(index: number, seq: number, records: Array<{ type: number; timestamp: number; text: string }>): Buffer
-  channels: Set<{ message: { send(b: Buffer): void }; live: { send(b: Buffer): void }; sendLive(l: object): void }>
+}
+
+interface Internals {
+  outbox: Outbox
+  channels: Iterable<{ message: { send(b: Buffer): void }; live: { send(b: Buffer): void }; sendLive(l: object): void }>
   keys: { id: Buffer }
 }
 
@@ -22,7 +26,7 @@ function internals(room: Room): Internals {
 }
 
 async function appendRaw(room: Room, blocks: Buffer[]): Promise<void> {
-  const r = internals(room)
+  const r = internals(room).outbox
   await r.own.core.append(blocks, { keyPair: r.writerKeyPair })
   r.nextSeq += 1024
 }
@@ -48,7 +52,7 @@ test('forged, malformed and oversized blocks are rejected while the peer keeps w
     seq: 0,
     records: [{ type: MessageType.TEXT, timestamp: now, text: 'I am the victim' }]
   })
-  const victimBlock = await internals(rv).own.core.get(genuine.seq)
+  const victimBlock = await internals(rv).outbox.own.core.get(genuine.seq)
   await appendRaw(rx, [
     encodeMessageBlock(forgedBody, randomBytes(64)), // forged: claims the victim, random signature
     victimBlock, // replayed: the victim's real block, copied into another core
@@ -66,7 +70,7 @@ test('forged, malformed and oversized blocks are rejected while the peer keeps w
   t.is(rh.stats.rejected.unsupported, 1)
   t.is(rh.stats.rejected.oversized, 1)
   t.is(rejects.length, 6)
-  t.ok(rejects.every((r) => typeof r.error.code === 'string' && b4a.equals(r.writer, internals(rx).own.key)))
+  t.ok(rejects.every((r) => typeof r.error.code === 'string' && b4a.equals(r.writer, internals(rx).outbox.own.key)))
   const texts = (await rh.messages()).map((m) => m.text)
   t.alike(texts, ['genuine', 'still alive'], 'only valid messages are shown')
 
@@ -84,7 +88,7 @@ test('a timestamp from the future is clamped', async (t) => {
   const rl = await liar.join('clock')
 
   const year = 365 * 24 * 60 * 60 * 1000
-  const r = internals(rl)
+  const r = internals(rl).outbox
   const future = { type: MessageType.TEXT, timestamp: Date.now() + year, text: 'from the future' }
   await appendRaw(rl, [r.signBlock(r.own.core.length, r.nextSeq, [future])])
   const [m] = await receive(rr, ['from the future'])
@@ -130,7 +134,7 @@ test('a member cannot slip a block into another writer\'s core over the channel'
   while (rx.stats.peers < 2) await once(rx, 'peer-add')
 
   // The hostile member signs a block for the victim's next index and sends it live.
-  const v = internals(rv)
+  const v = internals(rv).outbox
   const index = v.own.core.length
   const body = encodeBlockBody({
     author: hostile.publicKey,
@@ -165,10 +169,10 @@ test('a block shown live is withdrawn if its author stores another one there', a
   while (rw.stats.peers < 1) await once(rw, 'peer-add')
 
   // As if an append failed after its block went out live: the same index, never stored.
-  const w = internals(rw)
+  const w = internals(rw).outbox
   const index = w.own.core.length
   const phantom = w.signBlock(index, w.nextSeq + 100, [{ type: MessageType.TEXT, timestamp: Date.now(), text: 'phantom' }])
-  for (const channel of w.channels) channel.sendLive({ key: w.own.key, index, block: phantom })
+  for (const channel of internals(rw).channels) channel.sendLive({ key: w.own.key, index, block: phantom })
   await receive(rr, ['phantom'])
   t.ok((await rr.messages()).some((m) => m.text === 'phantom'), 'shown while unconfirmed')
 
@@ -198,7 +202,7 @@ test('an unsigned live block cannot withdraw messages already shown', async (t) 
   while (rx.stats.peers < 2) await once(rx, 'peer-add')
 
   // Claims the victim's next index, names the victim's shown messages, and is not signed.
-  const v = internals(rv)
+  const v = internals(rv).outbox
   const index = v.own.core.length
   const now = Date.now()
   const body = encodeBlockBody({
@@ -219,7 +223,7 @@ test('an unsigned live block cannot withdraw messages already shown', async (t) 
   await marker
 
   type FeedView = { unconfirmed: Map<number, { seq: number; count: number }> }
-  const feed = (rr as unknown as { feeds: Map<string, FeedView> }).feeds.get(v.own.key.toString('hex'))!
+  const feed = (rr as unknown as { writers: { get(hex: string): FeedView | undefined } }).writers.get(v.own.key.toString('hex'))!
   t.is(rr.stats.badAnnouncements, bad + 1, 'the unsigned live block was rejected')
   t.absent(feed.unconfirmed.has(index), 'and nothing was recorded for that index')
 

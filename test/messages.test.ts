@@ -84,7 +84,7 @@ test('storage and wire codecs round-trip', async (t) => {
   const unnamed = { secret: randomBytes(32), name: '' }
   t.alike(decodeStrict(invite, c.encode(invite, unnamed), 'invite'), unnamed)
 
-  const kf = { publicKey: randomBytes(32), createdAt: 7, encrypted: null, seed: randomBytes(32) }
+  const kf = { version: 2 as const, publicKey: randomBytes(32), createdAt: 7, linked: true, encrypted: null, secret: randomBytes(90) }
   t.alike(decodeStrict(keyFile, c.encode(keyFile, kf), 'key'), kf)
 })
 

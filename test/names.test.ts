@@ -38,13 +38,13 @@ test('a member whose block carries a hostile name is rejected whole', async (t) 
   const rr = await reader.join('names-wire')
   const rl = await liar.join('names-wire')
   // The liar's client writes its block with a profile no sender may send.
-  const r = rl as unknown as {
+  const r = (rl as unknown as { outbox: {
     own: { core: { length: number; append(b: Buffer[], o: object): Promise<unknown> } }
     writerKeyPair: object
     nextSeq: number
     ctx: { profile(): ProfileFields }
     signBlock(index: number, seq: number, records: MessageRecord[]): Buffer
-  }
+  } }).outbox
   const honest = r.ctx.profile
   r.ctx.profile = () => ({ name: HOSTILE_NAMES[0]!, status: '', away: null })
   const block = r.signBlock(r.own.core.length, r.nextSeq++, [{ type: MessageType.TEXT, timestamp: Date.now(), text: 'hi' }])

@@ -45,7 +45,7 @@ test('a relay keeps a room from its relay link, serves it, and never holds what 
   await again.ready()
   const restored = again.relayedRooms[0]!
   t.is(restored.id, room.id, 'a relay restarts with its rooms')
-  const core = (restored as unknown as { feeds: Map<string, { core: { has(i: number): Promise<boolean> } }> }).feeds
+  const core = (restored as unknown as { writers: { values(): Iterable<{ core: { has(i: number): Promise<boolean> } }> } }).writers
   const feed = [...core.values()][0]!
   t.ok(await feed.core.has(0), 'the block is kept while it may be alive')
   clock.advance(7 * DAY + DAY)

@@ -186,7 +186,7 @@ test('joining a room with a long history fetches about a page per writer', async
 type Core = { length: number; has(i: number): Promise<boolean> }
 
 function remoteCore(room: unknown): Core {
-  const feeds = (room as { feeds: Map<string, { local: boolean; core: Core }> }).feeds
+  const feeds = (room as { writers: { values(): Iterable<{ local: boolean; core: Core }> } }).writers
   return [...feeds.values()].find((f) => !f.local)!.core
 }
 
@@ -227,7 +227,7 @@ test('a burst of sends shares blocks and still arrives in order', async (t) => {
   const sent = await Promise.all(texts.map((text) => ra.send(text)))
   t.alike(sent.map((m) => m.seq), texts.map((_, i) => i), 'sequence numbers follow the send order')
   await atB
-  const own = (ra as unknown as { own: { core: { length: number } } }).own.core
+  const own = (ra as unknown as { outbox: { own: { core: { length: number } } } }).outbox.own.core
   t.ok(own.length > 1 && own.length < 30, `3000 messages in ${own.length} blocks`)
   t.alike((await rb.messages({ limit: 1000 })).map((m) => m.text), texts.slice(2000))
   t.is((await ra.send('after the burst')).seq, 3000)

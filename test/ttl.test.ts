@@ -7,7 +7,7 @@ type Core = { length: number; has(i: number): Promise<boolean> }
 type FeedView = { local: boolean; core: Core; start: number }
 
 function feeds(room: unknown): FeedView[] {
-  return [...(room as { feeds: Map<string, FeedView> }).feeds.values()]
+  return [...(room as { writers: { values(): Iterable<FeedView> } }).writers.values()]
 }
 
 async function stored(core: Core, from = 0, to = core.length): Promise<number> {

@@ -462,12 +462,79 @@ test('ui: first start can import a key or go incognito', async (t) => {
   t.ok(incognito.includes(open.nodes[0]!.identity.anonName))
 })
 
+test('ui: first start links to an existing device; a denied link is a sentence', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const a = await create(t, testnet)
+  const storage = await t.tmp()
+  const open = opener(t, testnet)
+  const screen = renderScreen(t, createElement(App, { storage, account: 'default', open }))
+  await screen.frame('Link to an existing device')
+  await screen.press('5')
+  await screen.frame('Link:')
+  await screen.type('backspace:not-a-device-link')
+  await screen.frame('That is not a device link')
+
+  const denied = await a.devices.invite()
+  a.once('device-request', (req) => void req.deny())
+  await screen.type(denied.link)
+  await screen.frame('Choose a password')
+  await screen.press(KEY.enter)
+  await screen.frame('Go without a password?')
+  await screen.press('y')
+  await screen.frame('The other device denied this one.')
+  t.absent(screen.lastFrame()!.includes('DEVICE_LINK_DENIED'), 'a sentence, not a code')
+
+  const { link } = await a.devices.invite()
+  let shown = ''
+  a.once('device-request', (req) => {
+    void (async () => {
+      shown = await screen.frame('Waiting for your other device')
+      t.ok(shown.includes(req.fingerprint), 'the linking screen shows the fingerprint A is asked about')
+      await req.approve()
+    })()
+  })
+  await screen.type(link)
+  await screen.frame('Choose a password')
+  await screen.type('')
+  await screen.frame('Go without a password?')
+  await screen.press('y')
+  await screen.frame('/join <room> joins one')
+  const node = open.nodes[open.nodes.length - 1]!
+  t.alike(node.publicKey, a.publicKey, 'the account is a device of the same identity')
+  t.absent(node.device.primary)
+
+  await screen.type('/device list')
+  const list = await screen.frame('2 devices of this identity')
+  t.ok(list.includes('(this device)') && list.includes('primary'))
+})
+
+test('ui: a device request is a notice answered with /device approve', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const a = await create(t, testnet)
+  const screen = renderChat(t, a)
+  await screen.type('/device link')
+  await screen.frame('Device link (works once')
+  // The link on screen wraps; the test takes another one from the library.
+  const b = new Backspace({ storage: await t.tmp(), bootstrap: testnet.bootstrap, link: (await a.devices.invite()).link })
+  t.teardown(() => b.close())
+  const ready = b.ready()
+  await screen.frame('A new device asks to join your identity')
+  t.ok(screen.lastFrame()!.includes(b.linking!.fingerprint), 'with its fingerprint')
+  await screen.type('/device approve')
+  await screen.frame('Linked device')
+  await ready
+  t.alike(b.publicKey, a.publicKey)
+  await screen.type('/device approve')
+  await screen.frame('No device is waiting for an answer')
+})
+
 /** The `open` the app calls: nodes on the testnet, closed after the test. */
 function opener(t: Test, testnet: Testnet) {
   const nodes: Backspace[] = []
-  const open = async (opts: BackspaceOptions) => {
+  const open = async (opts: BackspaceOptions, made?: (node: Backspace) => void) => {
     const node = new Backspace({ ...opts, bootstrap: testnet.bootstrap })
     t.teardown(() => node.close())
+    made?.(node)
     try {
       await node.ready()
     } catch (err) {

@@ -241,6 +241,8 @@ declare module 'hyperswarm' {
       remotePublicKey: Buffer
       publicKey: Buffer
       rawStream: { remoteHost: string; remotePort: number }
+      /** The Noise handshake hash, the same on both ends of the connection. */
+      handshakeHash: Buffer | null
       userData: unknown
     }
     interface PeerInfo {

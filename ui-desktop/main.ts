@@ -27,6 +27,10 @@ Options:
   --password PASSWORD     unlocks the account, or encrypts a new one; without it an
                           encrypted account asks on the page. BACKSPACE_PASSWORD also works
   --incognito             an ephemeral Anon##### identity; nothing is written to disk
+  --link LINK             make the account a new device of an identity, with a link from
+                          "backspace device link" on a device that has it; the page shows
+                          this device's fingerprint until that device approves
+  --device-name NAME      a label for this device in device lists
   --bootstrap HOST:PORT[,HOST:PORT]
                           DHT bootstrap nodes instead of the public DHT (repeatable;
                           BACKSPACE_BOOTSTRAP does the same)
@@ -39,6 +43,8 @@ const OPTIONS = {
   account: { type: 'string' },
   password: { type: 'string' },
   incognito: { type: 'boolean' },
+  link: { type: 'string' },
+  'device-name': { type: 'string' },
   bootstrap: { type: 'string', multiple: true },
   port: { type: 'string' },
   'no-open': { type: 'boolean' },
@@ -53,16 +59,22 @@ export async function runDesktop(argv: string[]): Promise<number> {
   const values = parseCommandLine(argv)
   if (values.help) return print(HELP)
   const password = values.password ?? (process.env['BACKSPACE_PASSWORD'] || undefined)
-  if (values.incognito && (values.storage || values.account || password)) {
+  if (values.incognito && (values.storage || values.account || password || values.link)) {
     throw BackspaceError.INVALID_ARGUMENT(
-      '--incognito keeps nothing, so it takes no --storage, --account or --password'
+      '--incognito keeps nothing, so it takes no --storage, --account, --password or --link'
     )
   }
   const port = values.port === undefined ? 0 : parsePort(values.port)
   // Resolves the storage the way the library does (the platform default) and checks --account.
+  // A bad --link or --device-name ends here too: constructing a node opens nothing.
   const storage = values.incognito
     ? undefined
-    : new Backspace({ storage: storageFromFlags(values.storage), account: values.account }).storage!
+    : new Backspace({
+        storage: storageFromFlags(values.storage),
+        account: values.account,
+        link: values.link,
+        deviceName: values['device-name']
+      }).storage!
 
   const signal = stopSignal()
   let session: DesktopSession | null = null
@@ -73,7 +85,9 @@ export async function runDesktop(argv: string[]): Promise<number> {
       account: values.account,
       password,
       incognito: values.incognito,
-      bootstrap: bootstrapFromFlags(values.bootstrap)
+      bootstrap: bootstrapFromFlags(values.bootstrap),
+      link: values.link,
+      deviceName: values['device-name']
     })
     // A signal while a node opens from the flags still closes it.
     starting.then(
@@ -89,7 +103,10 @@ export async function runDesktop(argv: string[]): Promise<number> {
     shell.once('quit', () => signal.stop())
     const desktop = await startDesktop(shell, { port })
     try {
-      if (shell.node) {
+      const linking = shell.node?.linking
+      if (linking) {
+        print(`Linking this device ${linking.fingerprint}: approve it on your other device`)
+      } else if (shell.node) {
         const { identity, incognito } = shell.node
         print(`Backspace ${identity.fingerprint}${incognito ? ' (incognito)' : ''}`)
       } else {

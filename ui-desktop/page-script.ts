@@ -121,6 +121,8 @@ function onEvent(name, data) {
     case 'identity':
       view.me = data
       return renderChrome()
+    case 'device-request':
+      return showDeviceRequest(data)
   }
 }
 
@@ -144,8 +146,17 @@ function h(tag, attrs, ...children) {
 
 function showError(id, err) {
   const el = $(id)
-  el.textContent = err ? err.message : ''
+  el.textContent = err ? say(err) : ''
   el.hidden = !err
+}
+
+// A device link's errors are met in normal use: the sentence, without the code.
+function say(err) {
+  const prefix = err.code ? err.code + ': ' : ''
+  if (/^DEVICE_LINK_/.test(err.code || '') && err.message.startsWith(prefix)) {
+    return err.message.slice(prefix.length)
+  }
+  return err.message
 }
 
 function showGlobalError(err) {
@@ -188,6 +199,14 @@ function applyState(state) {
   $('chat').hidden = state.phase !== 'chat'
   if (state.phase === 'opening') {
     if (view.step !== 'opening') view.beforeOpening = view.step
+    const linking = state.linking
+    $('opening-title').textContent = linking ? 'Waiting for approval' : 'Opening'
+    $('opening-text').hidden = !!linking
+    $('opening-linking').hidden = !linking
+    if (linking) {
+      $('linking-fingerprint').textContent = linking.fingerprint
+      $('linking-expires').textContent = clock(linking.expiresAt)
+    }
     return showStep('opening')
   }
   if (state.phase === 'setup' || state.phase === 'unlock') return applySetup(state)
@@ -204,7 +223,9 @@ function applySetup(state) {
   if (state.phase === 'unlock' && !view.unlockAccount) view.unlockAccount = state.setup.account
   // A failed attempt goes back to the screen it came from, with the reason.
   const back = view.step === 'opening' ? view.beforeOpening : view.step
-  const step = back || (view.unlockAccount ? 'unlock' : 'welcome')
+  let step = back || (view.unlockAccount ? 'unlock' : 'welcome')
+  // A link that failed is not tried again: back to pasting a new one.
+  if (view.flow && view.flow.source === 'link' && step === 'password') step = 'link'
   if (step === 'unlock') $('unlock-account').textContent = view.unlockAccount
   showStep(step)
   if (state.error && $(step + '-error')) showError(step + '-error', state.error)
@@ -342,6 +363,24 @@ $('choose-import').addEventListener('click', () => {
   $('import-key').value = ''
   showStep('import')
 })
+$('choose-link').addEventListener('click', () => {
+  $('link-text').value = ''
+  showStep('link')
+})
+
+$('step-link').addEventListener('submit', (event) => {
+  event.preventDefault()
+  const value = $('link-text').value.trim()
+  if (!value.startsWith('backspace-device:')) {
+    return showError('link-error', new Error('That is not a device link: it starts with backspace-device:'))
+  }
+  view.flow = { source: 'link', value, fingerprint: null }
+  toPassword()
+})
+
+$('linking-cancel').addEventListener('click', () => {
+  request('setup-cancel').catch(showGlobalError)
+})
 
 async function preview(form, source, value, errorId) {
   busy(form, true)
@@ -376,7 +415,9 @@ $('step-import').addEventListener('submit', (event) => {
 function toPassword() {
   const setup = view.setup
   $('password-identity').textContent =
-    (view.flow.source === 'new' ? 'New identity ' : 'Restoring identity ') + view.flow.fingerprint
+    view.flow.source === 'link'
+      ? 'This device joins the identity of your other device once it approves.'
+      : (view.flow.source === 'new' ? 'New identity ' : 'Restoring identity ') + view.flow.fingerprint
   // A taken name would only fail at the end: offer it only while it is free.
   const taken = setup.accounts.some((a) => a.name === setup.account)
   $('account-name').value = taken && !setup.accountFixed ? '' : setup.account
@@ -414,15 +455,21 @@ $('step-password').addEventListener('submit', async (event) => {
     }
   }
   busy(form, true)
+  const linking = view.flow.source === 'link'
   try {
-    await request('setup-create', {
-      source: view.flow.source,
-      value: view.flow.value,
-      account: $('account-name').value.trim(),
-      password
-    })
+    if (linking) {
+      await request('setup-link', { link: view.flow.value, account: $('account-name').value.trim(), password })
+    } else {
+      await request('setup-create', {
+        source: view.flow.source,
+        value: view.flow.value,
+        account: $('account-name').value.trim(),
+        password
+      })
+    }
   } catch (err) {
-    showError('password-error', err)
+    if (linking && view.step !== 'password') showStep('link')
+    showError(linking && view.step === 'link' ? 'link-error' : 'password-error', err)
   } finally {
     busy(form, false)
   }
@@ -452,6 +499,43 @@ $('choose-incognito').addEventListener('click', () => {
 for (const button of document.querySelectorAll('[data-back]')) {
   button.addEventListener('click', () => back(button.dataset.back))
 }
+
+// ---------------------------------------------------------------------------
+// Device requests: a new device asks to join this identity
+// ---------------------------------------------------------------------------
+
+function showDeviceRequest(data) {
+  const dialog = $('device-dialog')
+  if (!data) {
+    if (dialog.open) dialog.close()
+    return
+  }
+  $('device-dialog-fingerprint').textContent = data.fingerprint
+  $('device-dialog-name').textContent = data.name ? 'It calls itself "' + data.name + '".' : ''
+  showError('device-dialog-error', null)
+  for (const b of dialog.querySelectorAll('button')) b.disabled = false
+  if (!dialog.open) dialog.showModal()
+}
+
+async function answerDevice(approve) {
+  const dialog = $('device-dialog')
+  for (const b of dialog.querySelectorAll('button')) b.disabled = true
+  try {
+    const answer = await request('device-answer', { approve })
+    if (dialog.open) dialog.close()
+    addNotice(
+      view.current || '',
+      'info',
+      answer.device ? 'Linked device ' + answer.device.fingerprint + '.' : 'Denied the device.'
+    )
+  } catch (err) {
+    showError('device-dialog-error', err)
+    for (const b of dialog.querySelectorAll('button')) b.disabled = false
+  }
+}
+
+$('device-approve').addEventListener('click', () => answerDevice(true))
+$('device-deny').addEventListener('click', () => answerDevice(false))
 
 // ---------------------------------------------------------------------------
 // Chat rendering

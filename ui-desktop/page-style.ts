@@ -75,6 +75,8 @@ fieldset.plain legend { padding: 0; }
 .radio { display: flex; gap: 8px; align-items: flex-start; font-weight: normal; margin: 6px 0; }
 .radio input { width: auto; margin-top: 3px; }
 .opening { text-align: center; }
+.fingerprint { font-size: 1.4em; letter-spacing: 0.05em; }
+dialog { max-width: 28rem; border-radius: 8px; }
 
 /* Chat */
 .chat {

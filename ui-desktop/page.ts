@@ -37,6 +37,8 @@ export function renderPage(nonce: string): string {
           <small>A hex seed or Ed25519 secret key</small></button>
         <button id="choose-incognito" type="button">Go incognito
           <small>An ephemeral Anon identity; nothing is written to disk</small></button>
+        <button id="choose-link" type="button">Link to an existing device
+          <small>Approve this one on a device that has your account; no words needed</small></button>
       </div>
       <p id="welcome-error" class="error" role="alert" hidden></p>
     </section>
@@ -87,6 +89,21 @@ export function renderPage(nonce: string): string {
       </div>
     </form>
 
+    <form id="step-link" data-step hidden autocomplete="off">
+      <h2>Link to an existing device</h2>
+      <p>On a device that already has your account, run <span class="mono">/device link</span>
+        (or <span class="mono">backspace device link</span>) and paste the link it shows here.
+        That device approves this one; your recovery words stay there.</p>
+      <label for="link-text">Device link</label>
+      <textarea id="link-text" class="mono" rows="3" spellcheck="false" autocapitalize="off"
+        required></textarea>
+      <p id="link-error" class="error" role="alert" hidden></p>
+      <div class="actions">
+        <button type="button" data-back>Back</button>
+        <button class="primary">Continue</button>
+      </div>
+    </form>
+
     <form id="step-password" data-step hidden autocomplete="off">
       <h2>Protect your account</h2>
       <p id="password-identity" class="muted"></p>
@@ -128,8 +145,17 @@ export function renderPage(nonce: string): string {
     </form>
 
     <section id="step-opening" data-step hidden class="opening" role="status">
-      <h2>Opening</h2>
-      <p class="muted">Unlocking the key and opening your rooms.</p>
+      <h2 id="opening-title">Opening</h2>
+      <p id="opening-text" class="muted">Unlocking the key and opening your rooms.</p>
+      <div id="opening-linking" hidden>
+        <p>This device's fingerprint</p>
+        <p id="linking-fingerprint" class="mono fingerprint"></p>
+        <p class="muted">Approve it on your other device only if it shows this same
+          fingerprint. The link works until <span id="linking-expires"></span>.</p>
+        <div class="actions">
+          <button id="linking-cancel" type="button">Cancel</button>
+        </div>
+      </div>
     </section>
   </div>
 </div>
@@ -192,6 +218,20 @@ export function renderPage(nonce: string): string {
     <span id="whoami" class="right mono"></span>
   </footer>
 </div>
+
+<dialog id="device-dialog" aria-labelledby="device-dialog-title">
+  <form method="dialog">
+    <h2 id="device-dialog-title">A new device asks to join</h2>
+    <p>It wants to speak for your identity. Approve only if it shows this fingerprint:</p>
+    <p id="device-dialog-fingerprint" class="mono fingerprint"></p>
+    <p id="device-dialog-name" class="muted"></p>
+    <p id="device-dialog-error" class="error" role="alert" hidden></p>
+    <div class="actions">
+      <button id="device-deny" type="button">Deny</button>
+      <button id="device-approve" type="button" class="primary">Approve</button>
+    </div>
+  </form>
+</dialog>
 
 <div id="closed" class="closed" hidden>
   <h1>Backspace was closed</h1>

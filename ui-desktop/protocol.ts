@@ -120,11 +120,41 @@ export interface ChatView {
   quickReactions: string[]
 }
 
+/** While a new device waits for approval (phase 'opening' with a device link). */
+export interface LinkingView {
+  /** This device's fingerprint: the other device must show the same one. */
+  fingerprint: string
+  /** When the link stops working, ms since the epoch. */
+  expiresAt: number
+}
+
+/** A new device asks to join this identity; the page asks the user. */
+export interface DeviceRequestView {
+  /** The new device's public key in hex. */
+  key: string
+  fingerprint: string
+  /** The name the new device gave itself, '' for none. */
+  name: string
+}
+
+/** One of this identity's devices. */
+export interface DeviceView {
+  key: string
+  fingerprint: string
+  name: string
+  createdAt: number
+  primary: boolean
+  current: boolean
+  revoked: boolean
+}
+
 /** The whole state, sent on connect and on every phase change. */
 export interface StateView {
   phase: Phase
   setup: SetupView | null
   chat: ChatView | null
+  /** A new device waiting for approval, while opening with a device link. */
+  linking: LinkingView | null
   /** Why the last attempt to open a node failed, e.g. WRONG_PASSWORD. */
   error: ErrorView | null
 }
@@ -179,6 +209,21 @@ export interface Requests {
   /** Opens an existing account (the password only if it is encrypted). */
   'setup-open': { args: { account: string; password?: string }; result: StateView }
   'setup-incognito': { args: {}; result: StateView }
+  /**
+   * Makes the account a new device of an identity, with a link from its other device. Answers
+   * once that device approved (or denied: DEVICE_LINK_DENIED); meanwhile the state's `linking`
+   * shows the fingerprint to compare.
+   */
+  'setup-link': {
+    args: { link: string; account?: string; password: string | null; deviceName?: string }
+    result: StateView
+  }
+  /** Gives up a link that waits for approval. */
+  'setup-cancel': { args: {}; result: {} }
+  /** Answers the device request shown (`device-request`). */
+  'device-answer': { args: { approve: boolean }; result: { device: DeviceView | null } }
+  /** This identity's devices. */
+  devices: { args: {}; result: DeviceView[] }
   messages: {
     args: { room: string; before?: string; limit?: number }
     result: { room: string; messages: MessageView[]; more: boolean }
@@ -222,6 +267,10 @@ export interface Events {
   'message-withdrawn': { room: string; id: string }
   status: StatusView
   identity: IdentityView
+  /** A new device asks to join this identity, or null once the request was answered or is gone. */
+  'device-request': DeviceRequestView | null
+  /** The device list changed. */
+  devices: DeviceView[]
 }
 
 export type RequestType = keyof Requests

@@ -15,6 +15,8 @@ import {
   parseCommand,
   runCommand,
   type BackspaceOptions,
+  type DeviceInfo,
+  type DeviceRequest,
   type Message,
   type Profile,
   type Room,
@@ -30,6 +32,8 @@ import {
 } from '../lib/message-refs.js'
 import type {
   ChatView,
+  DeviceRequestView,
+  DeviceView,
   ErrorView,
   Events,
   IdentityView,
@@ -66,6 +70,10 @@ export interface SessionOptions {
   password?: string
   incognito?: boolean
   bootstrap?: BackspaceOptions['bootstrap']
+  /** --link: make the account a new device of an identity; the page shows the fingerprint. */
+  link?: string
+  /** --device-name: this device's label in device lists. */
+  deviceName?: string
 }
 
 const PAGE = 50
@@ -100,6 +108,8 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
   private lastError: ErrorView | null = null
   private status: StatusView = { connections: 0, peers: 0 }
   private closing: Promise<void> | null = null
+  // The device request the page is asked about, until it is answered.
+  private request_: DeviceRequest | null = null
   // Listeners on the node and each room, removed on close.
   private readonly detachers = new Map<object, () => void>()
   private readonly handlers: Record<RequestType, Handler>
@@ -115,6 +125,10 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       'setup-create': async (args) => this.create(args),
       'setup-open': async (args) => this.openAccount(args),
       'setup-incognito': async () => this.open({ incognito: true }),
+      'setup-link': async (args) => this.link(args),
+      'setup-cancel': async () => this.cancelLink(),
+      'device-answer': async (args) => this.answerDevice(args),
+      devices: async () => (await this.chatNode().devices.list()).map(deviceView),
       messages: async (args) => this.messages(args),
       line: async (args) => this.line(args),
       reply: async (args) =>
@@ -152,6 +166,14 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     // Validates the name the way the library does.
     new Backspace({ storage: options.storage, account })
     const session = new DesktopSession(options, 'setup')
+    if (options.link !== undefined) {
+      // The page must be up to show the fingerprint: the link waits there, not here.
+      await session.refreshSetup(account)
+      session
+        .open({ account, password: options.password, link: options.link, deviceName: options.deviceName })
+        .catch(() => {}) // the state carries the error to the page
+      return session
+    }
     if (await accountExists(options.storage, account)) {
       if (options.password || !(await accountIsEncrypted(options.storage, account))) {
         await session.open({ account, password: options.password })
@@ -181,10 +203,12 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
   }
 
   state(): StateView {
+    const linking = this.phase === 'opening' ? (this.node?.linking ?? null) : null
     return {
       phase: this.phase,
       setup: this.phase === 'setup' || this.phase === 'unlock' ? this.setup : null,
       chat: this.phase === 'chat' ? this.chatView() : null,
+      linking: linking && { fingerprint: linking.fingerprint, expiresAt: linking.expiresAt },
       error: this.lastError
     }
   }
@@ -259,21 +283,69 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     return this.state()
   }
 
+  private async link(args: Args): Promise<StateView> {
+    this.inPhase('setup', 'unlock')
+    const account = this.options.account ?? optionalString(args, 'account') ?? this.setup!.account
+    if (await accountExists(this.options.storage!, account)) {
+      throw BackspaceError.ACCOUNT_EXISTS(`Account "${account}" exists; link the new device into another account`)
+    }
+    await this.open({
+      account,
+      password: this.options.password ?? choosePassword(args),
+      link: requiredString(args, 'link'),
+      deviceName: optionalString(args, 'deviceName') || this.options.deviceName
+    })
+    return this.state()
+  }
+
+  /** Closes a node that waits for approval; its open fails with NODE_CLOSED. */
+  private async cancelLink(): Promise<{}> {
+    if (this.phase !== 'opening' || !this.node?.linking) {
+      throw new ShellError('WRONG_PHASE', 'No device link is waiting')
+    }
+    await this.node.close()
+    return {}
+  }
+
+  private async answerDevice(args: Args): Promise<{ device: DeviceView | null }> {
+    this.chatNode()
+    const approve = args['approve']
+    if (typeof approve !== 'boolean') throw new ShellError('BAD_REQUEST', 'approve must be true or false')
+    const request = this.request_
+    if (!request) throw new ShellError('BAD_REQUEST', 'No device is waiting for an answer')
+    try {
+      if (!approve) {
+        await request.deny()
+        return { device: null }
+      }
+      return { device: deviceView(await request.approve()) }
+    } finally {
+      this.endRequest(request)
+    }
+  }
+
+  private endRequest(request: DeviceRequest): void {
+    if (this.request_ !== request) return
+    this.request_ = null
+    this.broadcast('device-request', null)
+  }
+
   /** Opens the node; on failure the page stays on its screen and shows why. */
   private async open(opts: BackspaceOptions): Promise<StateView> {
     if (this.phase === 'opening' || this.phase === 'chat') {
       throw new ShellError('WRONG_PHASE', 'A node is already open or opening')
     }
     const back = this.phase
-    this.phase = 'opening'
-    this.lastError = null
-    this.broadcast('state', this.state())
+    // Made before the state goes out: a linking node's fingerprint is part of it.
     const node = new Backspace({
       storage: this.options.storage,
       bootstrap: this.options.bootstrap,
       ...opts
     })
     this.node = node
+    this.phase = 'opening'
+    this.lastError = null
+    this.broadcast('state', this.state())
     try {
       await node.ready()
     } catch (err) {
@@ -318,15 +390,28 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     const onUnread = (room: string, counts: UnreadCounts) =>
       this.broadcast('unread', { room, unread: counts.unread, mentions: counts.mentions })
     node.on('unread', onUnread)
+    const onDeviceRequest = (request: DeviceRequest) => {
+      this.request_ = request
+      this.broadcast('device-request', requestView(request))
+    }
+    const onDevices = (devices: DeviceInfo[]) => {
+      // Answered another way (/device approve in the composer): the page's question is moot.
+      if (this.request_ && node.devices.pending !== this.request_) this.endRequest(this.request_)
+      this.broadcast('devices', devices.map(deviceView))
+    }
     node.on('room-add', onAdd)
     node.on('room-remove', onRemove)
     node.on('profile', onProfile)
+    node.on('device-request', onDeviceRequest)
+    node.on('device-update', onDevices)
     const onConnections = () => this.updateStatus()
     node.on('connections', onConnections)
     this.detachers.set(node, () => {
       node.off('room-add', onAdd)
       node.off('room-remove', onRemove)
       node.off('profile', onProfile)
+      node.off('device-request', onDeviceRequest)
+      node.off('device-update', onDevices)
       node.off('connections', onConnections)
       node.off('unread', onUnread)
     })
@@ -499,6 +584,8 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       return { notices: [], room: null, left: null, clear: false, quit: false, help: null }
     }
     const result = await runCommand(node, text, { room, selected })
+    // /device approve or deny answered the request the page shows.
+    if (this.request_ && node.devices.pending !== this.request_) this.endRequest(this.request_)
     // After this answer has gone out: closing the shell closes the page's socket too.
     if (result.quit) setImmediate(() => this.emit('quit'))
     return {
@@ -581,6 +668,22 @@ function memberNames(room: Room): Map<string, string> {
   const names = new Map<string, string>()
   for (const m of room.members()) names.set(m.key.toString('hex'), m.name || m.fingerprint)
   return names
+}
+
+export function deviceView(d: DeviceInfo): DeviceView {
+  return {
+    key: d.key.toString('hex'),
+    fingerprint: d.fingerprint,
+    name: d.name,
+    createdAt: d.createdAt,
+    primary: d.primary,
+    current: d.current,
+    revoked: d.revoked
+  }
+}
+
+function requestView(r: DeviceRequest): DeviceRequestView {
+  return { key: r.key.toString('hex'), fingerprint: r.fingerprint, name: r.name }
 }
 
 export function errorView(err: unknown): ErrorView {

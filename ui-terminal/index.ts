@@ -41,9 +41,10 @@ export interface ChatSession {
  */
 export function startApp(opts: Omit<AppProps, 'open' | 'onQuit'>): ChatSession {
   let node: Backspace | null = null
-  const open = async (options: BackspaceOptions): Promise<Backspace> => {
+  const open = async (options: BackspaceOptions, onMade?: (node: Backspace) => void): Promise<Backspace> => {
     const made = new Backspace(options)
     node = made
+    onMade?.(made)
     try {
       await made.ready()
     } catch (err) {

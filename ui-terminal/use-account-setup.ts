@@ -5,7 +5,9 @@ import {
   Identity,
   listAccounts,
   isBackspaceError,
+  isDeviceLink,
   type Backspace,
+  type BackspaceError,
   type BackspaceOptions
 } from '../lib/index.js'
 
@@ -14,13 +16,19 @@ export const SETUP_CHOICES = [
   { key: 'create', label: 'Create a new account' },
   { key: 'restore', label: 'Restore an account from its 24-word recovery phrase' },
   { key: 'import', label: 'Import a secret key (hex)' },
-  { key: 'incognito', label: 'Incognito: an ephemeral Anon identity, nothing saved' }
+  { key: 'incognito', label: 'Incognito: an ephemeral Anon identity, nothing saved' },
+  { key: 'link', label: 'Link to an existing device: approve this one there, no phrase needed' }
 ] as const
 
 export type SetupChoice = (typeof SETUP_CHOICES)[number]['key']
 
 /** How many words of a new phrase the user types back to show it was written down. */
 export const CONFIRM_WORDS = 3
+
+/** What a new account is made from: an identity (new, restored, imported) or a device link. */
+export type SetupSource =
+  | { readonly kind: 'identity'; readonly identity: Identity }
+  | { readonly kind: 'link'; readonly link: string }
 
 /** One screen of the first start. */
 export type SetupStep =
@@ -37,13 +45,21 @@ export type SetupStep =
     }
   | { readonly name: 'restore' }
   | { readonly name: 'import-key' }
+  | { readonly name: 'link' }
   | {
       readonly name: 'password'
-      readonly identity: Identity
+      readonly source: SetupSource
       /** The first entry, once typed; the second must match it. */
       readonly first: string | null
     }
-  | { readonly name: 'no-password'; readonly identity: Identity }
+  | { readonly name: 'no-password'; readonly source: SetupSource }
+  | {
+      /** A new device waits for the other device to approve it. */
+      readonly name: 'linking'
+      /** This device's fingerprint, to compare with the one the other device shows. */
+      readonly fingerprint: string
+      readonly expiresAt: number
+    }
   | { readonly name: 'unlock' }
   | { readonly name: 'opening'; readonly what: string }
   | { readonly name: 'failed' }
@@ -77,8 +93,15 @@ export interface SetupOptions {
   phrase?: string | undefined
   incognito?: boolean | undefined
   bootstrap?: BackspaceOptions['bootstrap']
-  /** Makes and opens the node. The caller owns it and closes it on exit. */
-  open: (opts: BackspaceOptions) => Promise<Backspace>
+  /** From --link: links this account to an existing device instead of asking. */
+  link?: string | undefined
+  /** From --device-name: this device's label in device lists. */
+  deviceName?: string | undefined
+  /**
+   * Makes and opens the node. The caller owns it and closes it on exit. `made` is called with
+   * the node as soon as it exists, before it is ready: a linking node shows its fingerprint.
+   */
+  open: (opts: BackspaceOptions, made?: (node: Backspace) => void) => Promise<Backspace>
 }
 
 export interface AccountSetup {
@@ -94,6 +117,8 @@ export interface AccountSetup {
   confirmWord(word: string): void
   restore(phrase: string): void
   importKey(hex: string): void
+  /** A device link was pasted. */
+  link(text: string): void
   password(text: string): void
   noPassword(confirmed: boolean): void
   unlock(password: string): void
@@ -127,21 +152,31 @@ export function useAccountSetup(opts: SetupOptions): AccountSetup {
     if (mounted.current) dispatch({ type: 'go', step, error })
   }, [])
 
+  // The node being made, until it is ready: Esc closes a link that waits for approval.
+  const opening = useRef<Backspace | null>(null)
+
   const openNode = useCallback(
     (what: string, extra: BackspaceOptions, onError?: (err: unknown) => boolean) => {
       const attempt = () => {
-        const { storage, account, bootstrap, open } = optsRef.current
+        const { storage, account, bootstrap, open, deviceName } = optsRef.current
         go({ name: 'opening', what })
         const base: BackspaceOptions = extra.incognito
           ? { incognito: true }
-          : { storage: storage ?? undefined, account }
-        open({ ...base, ...(bootstrap ? { bootstrap } : {}), ...extra }).then(
+          : { storage: storage ?? undefined, account, ...(deviceName ? { deviceName } : {}) }
+        const made = (n: Backspace) => {
+          opening.current = n
+          const linking = n.linking
+          if (linking) go({ name: 'linking', fingerprint: linking.fingerprint, expiresAt: linking.expiresAt })
+        }
+        open({ ...base, ...(bootstrap ? { bootstrap } : {}), ...extra }, made).then(
           (n) => {
+            opening.current = null
             if (!mounted.current) return
             setNode(n)
             go({ name: 'open' })
           },
           (err: unknown) => {
+            opening.current = null
             if (onError?.(err)) return
             go({ name: 'failed' }, describe(err))
           }
@@ -153,28 +188,51 @@ export function useAccountSetup(opts: SetupOptions): AccountSetup {
     [go]
   )
 
-  // A new identity is ready to be saved: ask for a password unless the command line gave one.
-  const afterIdentity = useCallback(
-    (identity: Identity) => {
-      const { password, account } = optsRef.current
-      if (password) {
-        return openNode(`Creating account "${account}"`, {
-          secretKey: identity.secretKeyHex,
-          password
-        })
+  // Saves the account from its source and opens it. A failed link goes back to the link
+  // screen with the reason as a sentence: the same link will not work twice.
+  const create = useCallback(
+    (source: SetupSource, password: string | undefined) => {
+      const { account } = optsRef.current
+      const secret = password ? { password } : {}
+      if (source.kind === 'identity') {
+        return openNode(`Creating account "${account}"`, { secretKey: source.identity.secretKeyHex, ...secret })
       }
-      go({ name: 'password', identity, first: null })
+      openNode(`Linking account "${account}" to your other device`, { link: source.link, ...secret }, (err) => {
+        if (isBackspaceError(err, 'NODE_CLOSED')) {
+          go({ name: 'link' }, 'Linking cancelled.')
+          return true
+        }
+        if (!isBackspaceError(err) || !err.code.startsWith('DEVICE_LINK_')) return false
+        go({ name: 'link' }, sentence(err))
+        return true
+      })
     },
     [go, openNode]
   )
 
+  // A new identity or link is ready to be saved: ask for a password unless the command line gave one.
+  const afterSource = useCallback(
+    (source: SetupSource) => {
+      const { password } = optsRef.current
+      if (password) return create(source, password)
+      go({ name: 'password', source, first: null })
+    },
+    [go, create]
+  )
+  const afterIdentity = useCallback(
+    (identity: Identity) => afterSource({ kind: 'identity', identity }),
+    [afterSource]
+  )
+
   const check = useCallback(() => {
     lastAttempt.current = check
-    const { storage, account, password, phrase, incognito } = optsRef.current
+    const { storage, account, password, phrase, incognito, link } = optsRef.current
     if (incognito || storage === null) return openNode('Starting incognito', { incognito: true })
     go({ name: 'checking' })
     void (async () => {
       try {
+        // The library says why an existing account cannot take a link.
+        if (link !== undefined) return afterSource({ kind: 'link', link })
         if (await accountExists(storage, account)) {
           if (!password && (await accountIsEncrypted(storage, account))) {
             return go({ name: 'unlock' })
@@ -189,7 +247,7 @@ export function useAccountSetup(opts: SetupOptions): AccountSetup {
         go({ name: 'failed' }, describe(err))
       }
     })()
-  }, [go, openNode, afterIdentity])
+  }, [go, openNode, afterIdentity, afterSource])
 
   const started = useRef(false)
   useEffect(() => {
@@ -219,6 +277,8 @@ export function useAccountSetup(opts: SetupOptions): AccountSetup {
           return go({ name: 'import-key' })
         case 'incognito':
           return openNode('Starting incognito', { incognito: true })
+        case 'link':
+          return go({ name: 'link' })
       }
     },
     phraseSeen() {
@@ -259,26 +319,29 @@ export function useAccountSetup(opts: SetupOptions): AccountSetup {
         dispatch({ type: 'error', error: describe(err) })
       }
     },
+    link(text) {
+      if (step.name !== 'link') return
+      const link = text.trim()
+      if (!isDeviceLink(link)) {
+        return dispatch({ type: 'error', error: 'That is not a device link: it starts with backspace-device:' })
+      }
+      afterSource({ kind: 'link', link })
+    },
     password(text) {
       if (step.name !== 'password') return
       if (step.first === null) {
-        if (text.length === 0) return go({ name: 'no-password', identity: step.identity })
+        if (text.length === 0) return go({ name: 'no-password', source: step.source })
         return go({ ...step, first: text })
       }
       if (text !== step.first) {
         return go({ ...step, first: null }, 'The two passwords differ. Choose one again.')
       }
-      openNode(`Creating account "${optsRef.current.account}"`, {
-        secretKey: step.identity.secretKeyHex,
-        password: text
-      })
+      create(step.source, text)
     },
     noPassword(confirmed) {
       if (step.name !== 'no-password') return
-      if (!confirmed) return go({ name: 'password', identity: step.identity, first: null })
-      openNode(`Creating account "${optsRef.current.account}"`, {
-        secretKey: step.identity.secretKeyHex
-      })
+      if (!confirmed) return go({ name: 'password', source: step.source, first: null })
+      create(step.source, undefined)
     },
     unlock(password) {
       if (step.name !== 'unlock') return
@@ -296,10 +359,15 @@ export function useAccountSetup(opts: SetupOptions): AccountSetup {
         case 'show-phrase':
         case 'restore':
         case 'import-key':
+        case 'link':
           return go({ name: 'choose', selected: 0 })
         case 'password':
         case 'no-password':
-          return go({ name: 'password', identity: step.identity, first: null })
+          return go({ name: 'password', source: step.source, first: null })
+        case 'linking':
+          // Gives the link up; the open fails with NODE_CLOSED and lands on 'failed'.
+          void opening.current?.close()
+          return
       }
     },
     retry() {
@@ -317,4 +385,10 @@ function pickPositions(count: number, of: number): number[] {
 
 function describe(err: unknown): string {
   return err instanceof Error ? err.message : String(err)
+}
+
+/** A coded error as the sentence after its code, for errors a user meets in normal use. */
+function sentence(err: BackspaceError): string {
+  const detail = err.message.slice(err.code.length + 2)
+  return detail.endsWith('.') ? detail : `${detail}.`
 }

@@ -7,6 +7,8 @@ import {
   parseCommand,
   runCommand,
   type Backspace,
+  type DeviceInfo,
+  type DeviceRequest,
   type Member,
   type Message,
   type Profile,
@@ -462,6 +464,18 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
     function onUnread(key: string, counts: UnreadCounts) {
       dispatch({ type: 'unread', key, unread: counts.unread, mentions: counts.mentions })
     }
+    const onDeviceRequest = (req: DeviceRequest) =>
+      notify(
+        'info',
+        `A new device asks to join your identity: ${req.fingerprint}${req.name ? ` "${req.name}"` : ''}. ` +
+          'If the new device shows this same fingerprint, /device approve; otherwise /device deny.',
+        null
+      )
+    const onDevices = (devices: DeviceInfo[]) => {
+      if (devices.some((d) => d.current && d.revoked)) {
+        notify('error', 'This device was revoked: it no longer speaks for your identity.', null)
+      }
+    }
     const onProfile = (profile: Profile) => dispatch({ type: 'profile', profile })
     const onConnections = (connections: number) => dispatch({ type: 'connections', connections })
 
@@ -471,12 +485,16 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
     node.on('profile', onProfile)
     node.on('connections', onConnections)
     node.on('unread', onUnread)
+    node.on('device-request', onDeviceRequest)
+    node.on('device-update', onDevices)
     // Read again now: the state was first made before these listeners existed.
     onProfile(node.profile)
     onConnections(node.connections)
     for (const room of node.rooms) add(room)
     return () => {
       node.off('connections', onConnections)
+      node.off('device-request', onDeviceRequest)
+      node.off('device-update', onDevices)
       node.off('room-add', add)
       node.off('room-remove', remove)
       node.off('error', onNodeError)

@@ -21,7 +21,9 @@ import {
   type RoomState
 } from '../messages.js'
 import { Resource } from '../resource.js'
-import { Room, type RoomContext } from '../room.js'
+import type { DeviceCertificate, DeviceRevocation } from '../identity/device.js'
+import { Room } from '../room/room.js'
+import type { RoomContext } from '../room/context.js'
 
 const NS_ACCOUNT_LOG = b4a.from('backspace/account-log/v1')
 
@@ -118,6 +120,10 @@ export function accountLogSecret(accountKey: Buffer): Buffer {
 export interface AccountLogEvents {
   /** The merged view changed because of another device's record. */
   update: [AccountView]
+  /** A device of the identity wrote to the log: its verified certificate. */
+  certificate: [DeviceCertificate]
+  /** A verified revocation of one of the identity's devices. */
+  revocation: [DeviceRevocation]
   error: [Error]
   close: []
 }
@@ -151,7 +157,11 @@ export class AccountLog extends Resource<AccountLogEvents>() {
         extension: {
           kinds: new Set([MessageType.ACCOUNT]),
           ownIdentityOnly: true,
-          onrecord: (record, meta) => this.onRecord(record, meta.device, meta.emit)
+          onrecord: (record, meta) => {
+            if (meta.certificate) this.emit('certificate', meta.certificate)
+            this.onRecord(record, meta.device, meta.emit)
+          },
+          onrevocation: (revocation) => this.emit('revocation', revocation)
         }
       },
       { ...state, kind: RoomKind.NAMED }

@@ -160,12 +160,42 @@ export function AccountSetup({ setup, account, storage, width }: AccountSetupPro
             <InputLine prompt="Secret key: " width={wrap} masked onSubmit={setup.importKey} />
           </Box>
         )
+      case 'link':
+        return (
+          <Box flexDirection="column">
+            <Text>
+              On a device that already has your account, run /device link (or backspace device
+              link) and paste the link it shows. That device approves this one; your recovery
+              phrase stays there. Esc goes back.
+            </Text>
+            <InputLine prompt="Link: " width={wrap} remember={false} onSubmit={setup.link} />
+          </Box>
+        )
+      case 'linking':
+        return (
+          <Box flexDirection="column">
+            <Text>Waiting for your other device to approve this one.</Text>
+            <Text> </Text>
+            <Text>
+              This device's fingerprint:{' '}
+              <Text bold color="yellow">
+                {step.fingerprint}
+              </Text>
+            </Text>
+            <Text> </Text>
+            <Text>
+              Approve only if the other device shows this same fingerprint. The link works until{' '}
+              {new Date(step.expiresAt).toTimeString().slice(0, 5)}.
+            </Text>
+            <Text dimColor>Esc cancels. Ctrl+C quits.</Text>
+          </Box>
+        )
       case 'password':
         return (
           <Box flexDirection="column">
             <Text>
-              Choose a password for account "{account}". It encrypts the secret key on this device.
-              Press Enter without typing to go without one.
+              Choose a password for account "{account}". It encrypts the {step.source.kind === 'link' ? "device's keys" : 'secret key'}{' '}
+              on this device. Press Enter without typing to go without one.
             </Text>
             <InputLine
               key={step.first === null ? 'first' : 'again'}

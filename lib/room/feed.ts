@@ -1,6 +1,6 @@
-import { BackspaceError } from './errors.js'
+import { BackspaceError } from '../errors.js'
 import type Hypercore from 'hypercore'
-import { MAX_HOLES, type FeedState } from './messages.js'
+import { decodeMessageBlock, MAX_HOLES, type BlockBody, type FeedState } from '../messages.js'
 
 /**
  * One writer core in a room, this node's own or a member's, and how far this node has read,
@@ -126,4 +126,13 @@ export function parseMessageId(id: string): { core: Buffer; seq: number } {
   const seq = m ? Number(m[2]) : NaN
   if (!m || !Number.isSafeInteger(seq)) throw BackspaceError.MESSAGE_NOT_FOUND(`${String(id)} is not a message id`)
   return { core: Buffer.from(m[1]!, 'hex'), seq }
+}
+
+/** The body of a stored block, or null if it does not decode. */
+export function decodeBodyOrNull(block: Buffer): BlockBody | null {
+  try {
+    return decodeMessageBlock(block).body
+  } catch {
+    return null
+  }
 }

@@ -1,32 +1,12 @@
-import type Corestore from 'corestore'
 import type Hypercore from 'hypercore'
-import { deriveRelayKeys } from './crypto.js'
-import {
-  MAX_LENGTH_MARKS,
-  RoomKind,
-  type FeedState,
-  type LengthMark,
-  type RoomState,
-  type WriterAnnouncement
-} from './messages.js'
-import { relayLinkOf } from './links.js'
-import { Resource } from './resource.js'
-import { Pairings, RoomChannel } from './writer-discovery.js'
-
-const MAX_WRITERS = 1024
-
-/** @internal What a relayed room needs from its node. */
-export interface RelayContext {
-  readonly store: Corestore
-  now(): number
-  readonly ttl: number
-  join(topic: Buffer): void
-  leave(topic: Buffer): Promise<void>
-  streams(): Iterable<object & { remotePublicKey: Buffer; publicKey: Buffer }>
-  changed(): void
-  closed(room: RelayedRoom, forget: boolean): void
-  uploaded(): void
-}
+import { deriveRelayKeys } from '../crypto.js'
+import { MAX_LENGTH_MARKS, RoomKind, type FeedState, type LengthMark, type RoomState } from '../messages.js'
+import { relayLinkOf } from '../links.js'
+import { backgroundError, Resource } from '../resource.js'
+import { RoomChannels, type Stream } from './channel.js'
+import type { RelayContext } from './context.js'
+import { clearExpired } from './expiry.js'
+import { WriterSet } from './writers.js'
 
 export interface RelayedRoomStats {
   /** Writer cores kept. */
@@ -67,16 +47,15 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
   readonly name: string
   readonly topic: Buffer
   readonly joinedAt: number
-  readonly stats: RelayedRoomStats = { writers: 0, peers: 0, uploaded: 0, downloaded: 0, pruned: 0, badAnnouncements: 0 }
+  readonly stats: RelayedRoomStats
 
   private readonly ctx: RelayContext
   private readonly relaySecret: Buffer
   private readonly keys: ReturnType<typeof deriveRelayKeys>
-  private readonly feeds = new Map<string, RelayedFeed>()
-  private readonly channels = new Set<RoomChannel>()
-  private readonly pairings = new Pairings()
+  private readonly channels: RoomChannels
+  private readonly writers: WriterSet<RelayedFeed>
   private restore: FeedState[]
-  private forget = false
+  private forget: boolean
 
   /** @internal */
   constructor(ctx: RelayContext, state: RoomState) {
@@ -88,6 +67,23 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
     this.name = state.name || this.topic.toString('hex').slice(0, 8)
     this.joinedAt = state.joinedAt
     this.restore = state.feeds
+    this.forget = false
+    this.stats = { writers: 0, peers: 0, uploaded: 0, downloaded: 0, pruned: 0, badAnnouncements: 0 }
+    // Live blocks and presence are sealed with the member key, which a relay lacks.
+    const channelKeys = { channelId: this.keys.channelId, channelKey: this.keys.channelKey, memberKey: null }
+    this.channels = new RoomChannels(channelKeys, () => !this.closing, this.stats, {
+      open: (channel) => channel.announce(this.writers.announcements()),
+      close: () => {},
+      writers: (writers) => this.writers.onAnnouncement(writers)
+    })
+    this.writers = new WriterSet<RelayedFeed>(this.channels, this.stats, {
+      open: (key) => this.openFeed(key, null),
+      announced: (feed, hinted) => {
+        if (hinted) this.download(feed)
+      },
+      // Members who are never online together learn each other's cores from the relay.
+      added: () => this.ctx.changed()
+    })
   }
 
   get id(): string {
@@ -102,21 +98,16 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
   override async _open(): Promise<void> {
     for (const state of this.restore) this.openFeed(state.key, state)
     this.restore = []
-    await Promise.all([...this.feeds.values()].map((f) => f.core.ready()))
+    await Promise.all([...this.writers.values()].map((f) => f.core.ready()))
     await this.prune()
     this.ctx.join(this.topic)
     for (const stream of this.ctx.streams()) this.attach(stream)
   }
 
   override async _close(): Promise<void> {
-    this.pairings.clear()
-    for (const channel of this.channels) channel.close()
-    this.channels.clear()
+    this.channels.close()
     await this.ctx.leave(this.topic)
-    if (this.forget) {
-      for (const f of this.feeds.values()) if (f.core.length > 0) await f.core.clear(0, f.core.length).catch(() => {})
-    }
-    await Promise.all([...this.feeds.values()].map((f) => f.core.close().catch(() => {})))
+    await this.writers.close(this.forget)
     this.ctx.closed(this, this.forget)
   }
 
@@ -129,47 +120,30 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
   /** Deletes blocks that are certainly expired: by length marks, or by members' word. */
   async prune(): Promise<void> {
     const cutoff = this.ctx.now() - this.ctx.ttl
-    let changed = false
-    for (const f of this.feeds.values()) {
-      if (this.closing) return
-      let boundary = Math.max(f.start, f.hintStart)
-      while (f.marks.length > 0 && f.marks[0]!.time <= cutoff) {
-        boundary = Math.max(boundary, f.marks.shift()!.length)
-        changed = true
+    let marksDropped = false
+    const moved = await clearExpired(
+      this.writers.values(),
+      () => !!this.closing,
+      (f) => {
+        let boundary = Math.max(f.start, f.hintStart)
+        while (f.marks.length > 0 && f.marks[0]!.time <= cutoff) {
+          boundary = Math.max(boundary, f.marks.shift()!.length)
+          marksDropped = true
+        }
+        return Math.min(boundary, f.core.length)
+      },
+      (f, from) => {
+        this.stats.pruned += f.start - from
+        this.download(f)
       }
-      boundary = Math.min(boundary, f.core.length)
-      if (boundary <= f.start) continue
-      await f.core.clear(f.start, boundary)
-      this.stats.pruned += boundary - f.start
-      f.start = boundary
-      this.download(f)
-      changed = true
-    }
-    if (changed) this.ctx.changed()
+    )
+    if (moved === null) return
+    if (moved || marksDropped) this.ctx.changed()
   }
 
   /** @internal */
-  attach(stream: object & { remotePublicKey: Buffer; publicKey: Buffer }): void {
-    if (this.closing) return
-    this.pairings.add(stream, this.keys.channelId, () => this.attach(stream))
-    RoomChannel.open(stream, { channelId: this.keys.channelId, channelKey: this.keys.channelKey, memberKey: null }, {
-      onopen: (channel) => {
-        if (this.closing) return channel.close()
-        this.channels.add(channel)
-        this.stats.peers = this.channels.size
-        channel.announce(this.announcements())
-      },
-      onclose: (channel) => {
-        if (this.channels.delete(channel)) this.stats.peers = this.channels.size
-      },
-      onwriters: (writers) => this.onWriters(writers),
-      // Live blocks and presence are sealed with the member key, which a relay lacks.
-      onlive: () => {},
-      onpresence: () => {},
-      onbadannouncement: () => {
-        this.stats.badAnnouncements++
-      }
-    })
+  attach(stream: Stream): void {
+    this.channels.attach(stream)
   }
 
   /** @internal */
@@ -180,7 +154,7 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
       name: this.name,
       joinedAt: this.joinedAt,
       ttl: this.ctx.ttl,
-      feeds: [...this.feeds.values()].map((f) => ({
+      feeds: [...this.writers.values()].map((f) => ({
         key: f.key,
         start: f.start,
         storedFrom: f.start,
@@ -188,32 +162,6 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
         marks: f.marks.slice()
       }))
     }
-  }
-
-  private announcements(feeds: Iterable<RelayedFeed> = this.feeds.values()): WriterAnnouncement[] {
-    return [...feeds].map((f) => ({ key: f.key, length: f.core.length, start: Math.max(f.start, f.hintStart) }))
-  }
-
-  private onWriters(writers: WriterAnnouncement[]): void {
-    if (this.closing) return
-    const added: RelayedFeed[] = []
-    for (const w of writers) {
-      let feed = this.feeds.get(w.key.toString('hex'))
-      if (!feed) {
-        if (this.feeds.size >= MAX_WRITERS) continue
-        feed = this.openFeed(w.key, null)
-        added.push(feed)
-      }
-      if (w.start <= w.length && w.start > feed.hintStart) {
-        feed.hintStart = w.start
-        this.download(feed)
-      }
-    }
-    if (added.length === 0) return
-    // Members who are never online together learn each other's cores from the relay.
-    const news = this.announcements(added)
-    for (const channel of this.channels) channel.announce(news)
-    this.ctx.changed()
   }
 
   private openFeed(key: Buffer, state: FeedState | null): RelayedFeed {
@@ -227,8 +175,7 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
       marks: state?.marks?.slice() ?? [],
       range: null
     }
-    this.feeds.set(key.toString('hex'), feed)
-    this.stats.writers = this.feeds.size
+    this.writers.add(feed)
     core.on('upload', () => {
       this.stats.uploaded++
       this.ctx.uploaded()
@@ -243,7 +190,7 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
         this.mark(feed)
         this.download(feed)
       })
-      .catch((err: Error) => this.backgroundError(err))
+      .catch((err: Error) => backgroundError(this, err))
     return feed
   }
 
@@ -275,10 +222,5 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
     // Dropping the oldest mark leaves its blocks to the next one: later, never early.
     if (feed.marks.length > MAX_LENGTH_MARKS) feed.marks.splice(0, 1)
     this.ctx.changed()
-  }
-
-  private backgroundError(err: unknown): void {
-    if (this.closing) return
-    if (this.listenerCount('error') > 0) this.emit('error', err as Error)
   }
 }

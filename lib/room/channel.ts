@@ -1,7 +1,7 @@
 import c from 'compact-encoding'
 import Protomux from 'protomux'
-import { seal, unseal } from './crypto.js'
-import { BackspaceError } from './errors.js'
+import { seal, unseal } from '../crypto.js'
+import { BackspaceError } from '../errors.js'
 import {
   announcement,
   channelEnvelope,
@@ -13,9 +13,21 @@ import {
   type LiveBlock,
   type Presence,
   type WriterAnnouncement
-} from './messages.js'
+} from '../messages.js'
 
 export const PROTOCOL = 'backspace/room/v1'
+
+/** A connection to a peer, as far as a room's channel needs it. */
+export type Stream = object & { remotePublicKey: Buffer; publicKey: Buffer }
+
+/** Who may open a room's channel (its id), and who may read what is sent on it. */
+export interface ChannelKeys {
+  channelId: Buffer
+  /** Seals writer announcements: members and relays hold it. */
+  channelKey: Buffer
+  /** Seals live blocks and presence: members only, so null for a relay. */
+  memberKey: Buffer | null
+}
 
 export interface DiscoveryHandlers {
   /** The channel opened: the remote peer is a member of the room too. */
@@ -76,8 +88,8 @@ export class RoomChannel {
 
   /** Opens the room's channel on `stream`, or returns null if it is already open there. */
   static open(
-    stream: object & { remotePublicKey: Buffer; publicKey: Buffer },
-    ids: { channelId: Buffer; channelKey: Buffer; memberKey: Buffer | null },
+    stream: Stream,
+    ids: ChannelKeys,
     handlers: DiscoveryHandlers
   ): RoomChannel | null {
     const mux = Protomux.from(stream)
@@ -171,6 +183,99 @@ export class Pairings {
   clear(): void {
     for (const unpair of this.unpairs.values()) unpair()
     this.unpairs.clear()
+  }
+}
+
+/** What a room does with its channels and what arrives on them. */
+export interface ChannelHandlers {
+  /** A channel opened and counts as a peer. */
+  open(channel: RoomChannel): void
+  /** A channel that was open closed. */
+  close(channel: RoomChannel): void
+  writers(writers: WriterAnnouncement[]): void
+  /** Members only: a relay cannot read live blocks. */
+  live?(live: LiveBlock): void
+  /** Members only: a relay cannot read presence. */
+  presence?(presence: Presence, channel: RoomChannel): void
+}
+
+/**
+ * A room's channels, one per connection on which a peer is in the room too, and the
+ * pairings that answer a peer who opens the channel first. Rooms and relays both use it.
+ */
+export class RoomChannels implements Iterable<RoomChannel> {
+  private readonly channels: Set<RoomChannel>
+  // Per connection, the function that stops answering the peer's opens of this room's channel.
+  private readonly pairings: Pairings
+  private readonly keys: ChannelKeys
+  private readonly handlers: ChannelHandlers
+  // Whether the room takes channels, and what arrives on them: not before it opens nor once closing.
+  private readonly active: () => boolean
+  private readonly stats: { peers: number; badAnnouncements: number }
+
+  constructor(
+    keys: ChannelKeys,
+    active: () => boolean,
+    stats: { peers: number; badAnnouncements: number },
+    handlers: ChannelHandlers
+  ) {
+    this.channels = new Set()
+    this.pairings = new Pairings()
+    this.keys = keys
+    this.handlers = handlers
+    this.active = active
+    this.stats = stats
+  }
+
+  get size(): number {
+    return this.channels.size
+  }
+
+  [Symbol.iterator](): Iterator<RoomChannel> {
+    return this.channels.values()
+  }
+
+  /** Opens the room's channel on a connection, and answers the peer's opens of it from now on. */
+  attach(stream: Stream): void {
+    if (!this.active()) return
+    this.pairings.add(stream, this.keys.channelId, () => this.attach(stream))
+    RoomChannel.open(stream, this.keys, {
+      onopen: (channel) => {
+        if (!this.active()) return channel.close()
+        this.channels.add(channel)
+        this.stats.peers = this.channels.size
+        this.handlers.open(channel)
+      },
+      onclose: (channel) => {
+        if (!this.channels.delete(channel)) return
+        this.stats.peers = this.channels.size
+        this.handlers.close(channel)
+      },
+      onwriters: (writers) => {
+        if (this.active()) this.handlers.writers(writers)
+      },
+      onlive: (live) => {
+        if (this.active()) this.handlers.live?.(live)
+      },
+      onpresence: (p, channel) => {
+        if (this.active() && this.channels.has(channel)) this.handlers.presence?.(p, channel)
+      },
+      onbadannouncement: () => {
+        this.stats.badAnnouncements++
+      }
+    })
+  }
+
+  /** Tells every peer of these writers. */
+  announce(writers: WriterAnnouncement[]): void {
+    for (const channel of this.channels) channel.announce(writers)
+  }
+
+  /** Stops answering peers and closes every channel. */
+  close(): void {
+    this.pairings.clear()
+    for (const channel of this.channels) channel.close()
+    this.channels.clear()
   }
 }
 

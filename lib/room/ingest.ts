@@ -1,0 +1,124 @@
+// The way in for blocks Hypercore delivers: decode, then verify (a valid device certificate,
+// the signature over the block's place in its core, one signer per core, no revoked device,
+// the extension's rule), then hand the records on. Every block refused is counted.
+import b4a from 'b4a'
+import { messageSignable, verify } from '../crypto.js'
+import { BackspaceError } from '../errors.js'
+import { decodeMessageBlock, type DecodedBlock } from '../messages.js'
+import { backgroundError } from '../resource.js'
+import type { RejectReason, RoomStats } from '../types.js'
+import type { ApplyStage } from './apply.js'
+import type { RoomContext, RoomSelf } from './context.js'
+import { messageId, type Feed } from './feed.js'
+import type { LivePath } from './live.js'
+import type { Records } from './records.js'
+import type { Signers } from './signers.js'
+
+export type IngestResult = 'ok' | 'expired' | 'rejected'
+
+/** Counts refused blocks and records, and tells 'reject' listeners why. */
+export class Rejections {
+  private readonly room: RoomSelf
+  private readonly stats: Pick<RoomStats, 'rejected' | 'badAnnouncements'>
+
+  constructor(room: RoomSelf, stats: Pick<RoomStats, 'rejected' | 'badAnnouncements'>) {
+    this.room = room
+    this.stats = stats
+  }
+
+  /** Block `index` of a writer's core, or one of its records, is refused. */
+  block(reason: RejectReason, error: BackspaceError, feed: Feed, index: number): 'rejected' {
+    this.stats.rejected[reason]++
+    if (this.room.listenerCount('reject') > 0) this.room.emit('reject', { reason, error, writer: feed.key, index })
+    return 'rejected'
+  }
+
+  // A bad block sent on the channel says nothing about the core it names: count it against
+  // the channel, not the writer.
+  live(): 'rejected' {
+    this.stats.badAnnouncements++
+    return 'rejected'
+  }
+}
+
+/** Whether `signer` signed this block for its place, `index` of `feed`, in this room. */
+export function verifyBlock(roomId: Buffer, feed: Feed, index: number, { bodyBytes, signature }: DecodedBlock, signer: Buffer): boolean {
+  return verify(signature, messageSignable(roomId, feed.key, index, bodyBytes), signer)
+}
+
+export class Ingest {
+  private readonly room: RoomSelf
+  private readonly ctx: Pick<RoomContext, 'identity' | 'extension'>
+  // The room id that block signatures cover.
+  private readonly roomId: Buffer
+  private readonly apply: Pick<ApplyStage, 'has'>
+  private readonly signers: Pick<Signers, 'signerOf' | 'isRevokedAt'>
+  private readonly records: Pick<Records, 'load'>
+  private readonly live: Pick<LivePath, 'confirm'>
+  private readonly rejections: Rejections
+
+  constructor(
+    room: RoomSelf,
+    ctx: Pick<RoomContext, 'identity' | 'extension'>,
+    roomId: Buffer,
+    apply: Pick<ApplyStage, 'has'>,
+    signers: Pick<Signers, 'signerOf' | 'isRevokedAt'>,
+    records: Pick<Records, 'load'>,
+    live: Pick<LivePath, 'confirm'>,
+    rejections: Rejections
+  ) {
+    this.room = room
+    this.ctx = ctx
+    this.roomId = roomId
+    this.apply = apply
+    this.signers = signers
+    this.records = records
+    this.live = live
+    this.rejections = rejections
+  }
+
+  /**
+   * Verifies block `index` of `feed`, as Hypercore delivered it, and loads its records.
+   * 'expired' if all of them are. The first valid block teaches the feed its owner.
+   */
+  block(feed: Feed, index: number, block: Buffer, emit: boolean): IngestResult {
+    let decoded: DecodedBlock
+    try {
+      decoded = decodeMessageBlock(block)
+    } catch (err) {
+      const e = err as BackspaceError
+      const reason: RejectReason =
+        e.code === 'MESSAGE_TOO_LARGE' ? 'oversized' : e.code === 'UNSUPPORTED_VERSION' ? 'unsupported' : 'malformed'
+      return this.rejections.block(reason, e, feed, index)
+    }
+    const { body } = decoded
+    const last = body.seq + body.records.length - 1
+    if (feed.unconfirmed.size > 0) this.live.confirm(feed, index, body.seq, body.records.length)
+    // Hypercore has authenticated this block as the core's; if it came live first and its
+    // records are loaded, it was verified then and needs no second verification.
+    if (feed.loaded.has(index) || (this.apply.has(messageId(feed.key, body.seq)) && this.apply.has(messageId(feed.key, last)))) {
+      // Fetched while its delete was being applied: clear it again.
+      if (feed.holes.has(index)) feed.core.clear(index, index + 1).catch((err: unknown) => backgroundError(this.room, err))
+      return 'ok'
+    }
+    const signer = this.signers.signerOf(body)
+    if (signer === null) {
+      return this.rejections.block('unauthorized-device', BackspaceError.BAD_SIGNATURE(`block ${index}: no valid device certificate`), feed, index)
+    }
+    if (!verifyBlock(this.roomId, feed, index, decoded, signer)) {
+      return this.rejections.block('invalid-signature', BackspaceError.BAD_SIGNATURE(`block ${index}`), feed, index)
+    }
+    // One core, one signer: a block by any other key is not this writer's.
+    if (feed.owner !== null && !b4a.equals(feed.owner, signer)) {
+      return this.rejections.block('unauthorized-device', BackspaceError.BAD_SIGNATURE(`block ${index}: another device`), feed, index)
+    }
+    if (this.signers.isRevokedAt(signer, feed, index, body)) {
+      return this.rejections.block('unauthorized-device', BackspaceError.DEVICE_REVOKED(`block ${index}`), feed, index)
+    }
+    if (this.ctx.extension?.ownIdentityOnly && !b4a.equals(body.author, this.ctx.identity.publicKey)) {
+      return this.rejections.block('unauthorized-device', BackspaceError.NOT_ALLOWED(`block ${index}: another identity`), feed, index)
+    }
+    if (feed.owner === null) feed.owner = signer
+    return this.records.load(feed, index, body, emit)
+  }
+}

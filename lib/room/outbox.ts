@@ -1,0 +1,209 @@
+// This node's writes to a room: the sends of one tick are batched, packed into blocks under
+// the target size, signed for their final index and appended one batch after another. Own
+// records then pass the same apply stage as everyone else's.
+import { messageSignable, sign, type KeyPair } from '../crypto.js'
+import { BackspaceError } from '../errors.js'
+import {
+  encodeBlockBody,
+  encodeMessageBlock,
+  MAX_BLOCK_RECORDS,
+  recordSize,
+  TARGET_BLOCK_BYTES,
+  type BlockBody,
+  type MessageRecord
+} from '../messages.js'
+import type { Message } from '../types.js'
+import { opKindOf, type ApplyStage } from './apply.js'
+import type { RoomContext, RoomSelf } from './context.js'
+import { decodeBodyOrNull, messageId, messageId16, type Feed } from './feed.js'
+import type { LivePath } from './live.js'
+import type { Records } from './records.js'
+
+interface PendingSend {
+  record: MessageRecord
+  seq: number
+  // With the message the record made or changed, once stored; null for other records.
+  resolve: (m: Message | null) => void
+  reject: (err: Error) => void
+}
+
+export class Outbox {
+  private own_: Feed | null
+  // The sequence number of this node's next message (not block) in the room.
+  private nextSeq: number
+  // The key pair of this node's core: Hypercore signs appends with it, the device key the blocks.
+  private readonly writerKeyPair: KeyPair
+  private readonly room: RoomSelf
+  private readonly ctx: Pick<RoomContext, 'now' | 'identity' | 'device' | 'profile'>
+  // The room id that block signatures cover.
+  private readonly roomId: Buffer
+  private readonly apply: Pick<ApplyStage, 'get'>
+  private readonly records: Pick<Records, 'load'>
+  private readonly live: Pick<LivePath, 'send'>
+  private readonly stats: { ownBlocks: number }
+  // Own timestamps never go backwards, even if the clock does.
+  private lastTimestamp: number
+  private batch: PendingSend[]
+  private flushQueued: boolean
+  // Appends run one after another, so each block is signed knowing its final index.
+  private appending: Promise<void>
+
+  constructor(
+    room: RoomSelf,
+    ctx: Pick<RoomContext, 'now' | 'identity' | 'device' | 'profile'>,
+    roomId: Buffer,
+    writerKeyPair: KeyPair,
+    apply: Pick<ApplyStage, 'get'>,
+    records: Pick<Records, 'load'>,
+    live: Pick<LivePath, 'send'>,
+    stats: { ownBlocks: number }
+  ) {
+    this.own_ = null
+    this.nextSeq = 0
+    this.writerKeyPair = writerKeyPair
+    this.room = room
+    this.ctx = ctx
+    this.roomId = roomId
+    this.apply = apply
+    this.records = records
+    this.live = live
+    this.stats = stats
+    this.lastTimestamp = 0
+    this.batch = []
+    this.flushQueued = false
+    this.appending = Promise.resolve()
+  }
+
+  /** This node's writer core in the room, once the room has opened it. */
+  get own(): Feed | null {
+    return this.own_
+  }
+
+  /** Takes over this node's core, and goes on from the sequence numbers and time it reached. */
+  async open(own: Feed): Promise<void> {
+    this.own_ = own
+    const length = own.core.length
+    if (length === 0) return
+    const last = await own.core.get(length - 1, { wait: false }).catch(() => null)
+    const body = last ? decodeBodyOrNull(last) : null
+    if (body) {
+      this.nextSeq = body.seq + body.records.length
+      this.lastTimestamp = body.records[body.records.length - 1]!.timestamp
+    } else {
+      // The last block is gone (pruned) or unreadable: sequence numbers only need to grow.
+      this.nextSeq = length * MAX_BLOCK_RECORDS
+    }
+  }
+
+  /** Rejects what was not appended yet, and waits for the append under way. */
+  async close(): Promise<void> {
+    const closed = BackspaceError.ROOM_CLOSED()
+    for (const pending of this.batch) pending.reject(closed)
+    this.batch = []
+    await this.appending
+  }
+
+  // Own timestamps never go backwards, even if the clock does.
+  stamp(): number {
+    return (this.lastTimestamp = Math.max(this.ctx.now(), this.lastTimestamp))
+  }
+
+  // Resolves, once stored, with the message a record made or changed (null for others).
+  enqueue(record: MessageRecord): Promise<Message | null> {
+    const seq = this.nextSeq++
+    return new Promise<Message | null>((resolve, reject) => {
+      this.batch.push({ record, seq, resolve, reject })
+      if (!this.flushQueued) {
+        this.flushQueued = true
+        queueMicrotask(() => this.flush())
+      }
+    })
+  }
+
+  /** Encodes and signs the block of `records` that will sit at `index` of this node's core. */
+  private signBlock(index: number, seq: number, records: MessageRecord[]): Buffer {
+    return this.signBody(index, this.blockBody(seq, records))
+  }
+
+  private signBody(index: number, body: BlockBody): Buffer {
+    const bytes = encodeBlockBody(body)
+    const signature = sign(messageSignable(this.roomId, this.own_!.key, index, bytes), this.ctx.device.keyPair.secretKey)
+    return encodeMessageBlock(bytes, signature)
+  }
+
+  private blockBody(seq: number, records: MessageRecord[]): BlockBody {
+    // The profile is always carried, even when empty (3 bytes), so that clearing a name
+    // reaches readers too.
+    return {
+      author: this.ctx.identity.publicKey,
+      certificate: this.ctx.device.certificate,
+      seq,
+      records,
+      profile: this.ctx.profile()
+    }
+  }
+
+  // Splits a batch of sends into blocks that stay under the target block size.
+  private static packBlocks(batch: PendingSend[]): PendingSend[][] {
+    const blocks: PendingSend[][] = []
+    let current: PendingSend[] = []
+    let size = 0
+    for (const p of batch) {
+      const bytes = recordSize(p.record)
+      if (current.length > 0 && (size + bytes > TARGET_BLOCK_BYTES || current.length === MAX_BLOCK_RECORDS)) {
+        blocks.push(current)
+        current = []
+        size = 0
+      }
+      current.push(p)
+      size += bytes
+    }
+    if (current.length > 0) blocks.push(current)
+    return blocks
+  }
+
+  private flush(): void {
+    const batch = this.batch
+    this.batch = []
+    this.flushQueued = false
+    if (batch.length === 0) return
+    const own = this.own_!
+    this.appending = this.appending.then(async () => {
+      let bodies: BlockBody[]
+      try {
+        if (this.room.closing) throw BackspaceError.ROOM_CLOSED()
+        const index = own.core.length
+        bodies = Outbox.packBlocks(batch).map((group) => this.blockBody(group[0]!.seq, group.map((p) => p.record)))
+        const blocks = bodies.map((body, i) => this.signBody(index + i, body))
+        // Sent before the append: the blocks and their indexes are final (appends run one at
+        // a time), and waiting for storage would double the latency members see. If the
+        // append fails, members drop what they showed once Hypercore has another block there.
+        if (this.live.send(own.key, index, blocks)) {
+          // The append starts on the next loop iteration, after the poll phase has put the
+          // frames on the wire: its hashing, signing and synchronous RocksDB flush (about a
+          // millisecond) would otherwise run in front of them. Measured in docs/PERFORMANCE.md.
+          await new Promise<void>((resolve) => setTimeout(resolve, 0))
+        }
+        await own.core.append(blocks, { keyPair: this.writerKeyPair })
+      } catch (err) {
+        // The failed messages' sequence numbers stay unused; they only need to grow.
+        for (const p of batch) p.reject(err as Error)
+        return
+      }
+      own.seen = own.core.length
+      this.stats.ownBlocks = own.core.length
+      // Own records pass the same apply stage as everyone else's.
+      const first = own.core.length - bodies.length
+      for (let i = 0; i < bodies.length; i++) this.records.load(own, first + i, bodies[i]!, true)
+      for (const p of batch) p.resolve(this.resultOf(own, p))
+    })
+  }
+
+  private resultOf(own: Feed, p: PendingSend): Message | null {
+    const { record } = p
+    if (opKindOf(record.type) !== null && record.target) {
+      return this.apply.get(messageId16(record.target.core, record.target.seq)) ?? null
+    }
+    return this.apply.get(messageId(own.key, p.seq)) ?? null
+  }
+}

@@ -1,0 +1,422 @@
+import b4a from 'b4a'
+import type Hypercore from 'hypercore'
+import { BackspaceError } from '../errors.js'
+import { deriveRoomKeys, deriveWriterKeyPair, type KeyPair, type RoomKeys } from '../crypto.js'
+import { encodeRevocation, type DeviceRevocation } from '../identity/device.js'
+import { inviteLink, relayLinkOf } from '../links.js'
+import {
+  MAX_TEXT_BYTES,
+  messageTextProblem,
+  MessageType,
+  RoomKind,
+  type FeedState,
+  type MessageRecord,
+  type RoomState
+} from '../messages.js'
+import { backgroundError, Resource } from '../resource.js'
+import type { Member, Message, MessagesOptions, RoomEvents, RoomKindName, RoomStats, SendOptions } from '../types.js'
+import { ApplyStage } from './apply.js'
+import { RoomChannels, type Stream } from './channel.js'
+import type { RoomContext } from './context.js'
+import { Expiry } from './expiry.js'
+import { Feed, parseMessageId } from './feed.js'
+import { History } from './history.js'
+import { Ingest, Rejections } from './ingest.js'
+import { LivePath } from './live.js'
+import { Members } from './members.js'
+import { Outbox } from './outbox.js'
+import { isEmoji, Records } from './records.js'
+import { Signers } from './signers.js'
+import { WriterSet } from './writers.js'
+
+export const MAX_PAGE = 1000
+
+/**
+ * A joined room. Each member writes an encrypted Hypercore; the room replicates every
+ * member's core, verifies every message and keeps the loaded ones in one agreed order.
+ */
+export class Room extends Resource<RoomEvents>() {
+  /** The normalised name of a named room, or the label of a private one. */
+  readonly name: string
+  readonly kind: RoomKindName
+  /** The Hyperswarm topic. Public by nature: DHT nodes see it. */
+  readonly topic: Buffer
+  readonly joinedAt: number
+  readonly stats: RoomStats
+
+  private readonly ctx: RoomContext
+  private readonly secret: Buffer
+  private readonly keys: RoomKeys
+  // Per device and room: two devices of one identity never write the same core, and nobody
+  // can link a device's cores across rooms.
+  private readonly writerKeyPair: KeyPair
+  // The persisted feed records to restore on open, consumed by _open.
+  private restore: FeedState[]
+  private forget: boolean
+
+  // The parts, each the one owner of its concern (see lib/room/*.ts).
+  // The apply stage: the only place where verified records become messages and their state.
+  private readonly apply: ApplyStage
+  private readonly channels: RoomChannels
+  private readonly writers: WriterSet<Feed>
+  private readonly signers: Signers
+  // The members this node knows of; `members()` is the public view of it.
+  private readonly roster: Members
+  private readonly rejections: Rejections
+  private readonly records: Records
+  private readonly live: LivePath
+  private readonly ingest: Ingest
+  private readonly outbox: Outbox
+  private readonly history: History
+  private readonly expiry: Expiry
+
+  /** @internal Rooms are made by `Backspace.join` and `Backspace.createRoom`. */
+  constructor(ctx: RoomContext, state: RoomState) {
+    super()
+    this.ctx = ctx
+    this.secret = state.secret
+    this.keys = deriveRoomKeys(state.secret)
+    this.name = state.name
+    this.kind = state.kind === RoomKind.PRIVATE ? 'private' : 'named'
+    this.topic = this.keys.topic
+    this.joinedAt = state.joinedAt
+    this.writerKeyPair = deriveWriterKeyPair(ctx.device.keyPair.secretKey, state.secret)
+    this.restore = state.feeds
+    this.forget = false
+    this.stats = {
+      writers: 0,
+      peers: 0,
+      messages: 0,
+      rejected: { malformed: 0, 'invalid-signature': 0, oversized: 0, unsupported: 0, 'unauthorized-device': 0, forbidden: 0, 'unknown-kind': 0 },
+      badAnnouncements: 0,
+      uploaded: 0,
+      delivered: 0,
+      ownBlocks: 0
+    }
+
+    const { keys, stats } = this
+    this.apply = new ApplyStage(ctx.identity.publicKey, () => ctx.profile().name)
+    this.channels = new RoomChannels(
+      { channelId: keys.channelId, channelKey: keys.channelKey, memberKey: keys.memberKey },
+      () => !this.closing && this.outbox.own !== null,
+      stats,
+      {
+        open: (channel) => {
+          channel.announce(this.writers.announcements())
+          this.roster.sendPresence(channel)
+          this.emit('peer-add', channel.remotePublicKey)
+        },
+        close: (channel) => {
+          this.roster.disconnected(channel)
+          this.emit('peer-remove', channel.remotePublicKey)
+        },
+        writers: (writers) => this.writers.onAnnouncement(writers),
+        live: (live) => this.live.receive(live),
+        presence: (p, channel) => this.roster.onPresence(p, channel)
+      }
+    )
+    this.writers = new WriterSet<Feed>(this.channels, stats, {
+      open: (key) => this.openRemoteFeed(key, null),
+      announced: (feed) => this.history.pump(feed),
+      added: (feeds) => {
+        for (const feed of feeds) this.emit('writer-add', feed.key)
+        ctx.changed()
+      }
+    })
+    this.signers = new Signers(this.writers, (drop) => this.records.withdraw(drop), stats)
+    this.roster = new Members(this, ctx, keys.id, this.signers, this.channels, stats)
+    this.rejections = new Rejections(this, stats)
+    this.records = new Records(this, ctx, this.apply, this.roster, this.signers, this.rejections, stats)
+    this.live = new LivePath(keys.id, this.channels, this.writers, this.signers, this.records, this.rejections)
+    this.ingest = new Ingest(this, ctx, keys.id, this.apply, this.signers, this.records, this.live, this.rejections)
+    this.outbox = new Outbox(this, ctx, keys.id, this.writerKeyPair, this.apply, this.records, this.live, stats)
+    this.history = new History(this, ctx, this.writers, this.apply.timeline, this.ingest, this.channels)
+    this.expiry = new Expiry(this, ctx, this.writers, this.apply, stats)
+  }
+
+  /** A stable id for this room on this node: its topic in hex. Not secret; DHT nodes see the topic. */
+  get id(): string {
+    return this.topic.toString('hex')
+  }
+
+  /** An invite string that `Backspace.join` accepts. Anyone holding it can read the room. */
+  get invite(): string {
+    return inviteLink({ secret: this.secret, name: this.name })
+  }
+
+  /**
+   * A link for `backspace relay --invite`: it lets a relay keep this room's logs available
+   * for members who are offline, without the key to read them.
+   */
+  get relayLink(): string {
+    return relayLinkOf(this.keys.relaySecret)
+  }
+
+  /** The identity key of this node, the author of the messages it sends. */
+  get author(): Buffer {
+    return this.ctx.identity.publicKey
+  }
+
+  /** This node's writer core key in this room (unlinkable to its identity). */
+  get writerKey(): Buffer {
+    const own = this.outbox.own
+    if (!own) throw BackspaceError.NOT_READY()
+    return own.key
+  }
+
+  override async _open(): Promise<void> {
+    const ownCore = this.ctx.store.get({
+      // The secret half is passed per append and never handed to storage.
+      keyPair: { publicKey: this.writerKeyPair.publicKey, secretKey: null },
+      encryption: { key: this.keys.encryptionKey }
+    })
+    await ownCore.ready()
+    // A core's key is the hash of its manifest, not the signer's public key.
+    const ownKey = ownCore.key!
+    const ownState = this.restore.find((f) => b4a.equals(f.key, ownKey)) ?? null
+    const own = this.addFeed(ownKey, ownCore, true, ownState)
+    own.seen = ownCore.length
+    own.indexedFrom = ownCore.length
+    this.stats.ownBlocks = ownCore.length
+
+    for (const state of this.restore) {
+      if (b4a.equals(state.key, ownKey)) continue
+      this.openRemoteFeed(state.key, state)
+    }
+    this.restore = []
+    await Promise.all([...this.writers.values()].map((f) => f.core.ready()))
+    await this.outbox.open(own)
+
+    await this.expiry.prune()
+    await this.history.load(this.ctx.historyPage, null, true)
+    this.carryRevocations()
+
+    this.ctx.join(this.topic)
+    for (const stream of this.ctx.streams()) this.attach(stream)
+    for (const feed of this.writers.values()) if (!feed.local) this.history.pump(feed)
+  }
+
+  override async _close(): Promise<void> {
+    const appended = this.outbox.close()
+    this.history.close()
+    this.channels.close()
+    await appended
+    await this.expiry.close()
+    await this.ctx.leave(this.topic)
+    // Leaving deletes what this node stored for the room.
+    await this.writers.close(this.forget)
+    this.ctx.closed(this, this.forget)
+  }
+
+  /** Leaves the room: stops replicating, deletes its local data and forgets it. */
+  async leave(): Promise<void> {
+    this.forget = true
+    await this.close()
+  }
+
+  async send(text: string, opts: SendOptions = {}): Promise<Message> {
+    await this.whenOpen()
+    checkText(text)
+    let replyTo: string | null = null
+    if (opts.replyTo !== undefined) replyTo = this.targetOf(opts.replyTo).id
+    const type = replyTo !== null ? MessageType.REPLY : opts.action ? MessageType.ACTION : MessageType.TEXT
+    // A `/me` reply is not a thing: a reply is always text.
+    const record: MessageRecord = { type, timestamp: this.outbox.stamp(), text }
+    if (replyTo !== null) record.target = parseMessageId(replyTo)
+    return (await this.outbox.enqueue(record))!
+  }
+
+  /** Replaces the text of one of this identity's messages; members see it with "(edited)". */
+  async edit(target: Message | string, text: string): Promise<Message> {
+    await this.whenOpen()
+    checkText(text)
+    const m = this.ownTarget(target)
+    if (m.deleted) throw BackspaceError.NOT_ALLOWED('a deleted message cannot be edited')
+    if (m.text === text) return m
+    return (await this.outbox.enqueue({ type: MessageType.EDIT, timestamp: this.outbox.stamp(), text, target: parseMessageId(m.id) }))!
+  }
+
+  /** Deletes one of this identity's messages everywhere: it becomes a tombstone. */
+  async delete(target: Message | string): Promise<void> {
+    await this.whenOpen()
+    const m = this.ownTarget(target)
+    if (m.deleted) return
+    await this.outbox.enqueue({ type: MessageType.DELETE, timestamp: this.outbox.stamp(), text: '', target: parseMessageId(m.id) })
+  }
+
+  /** Adds this identity's `emoji` reaction to a message (once per emoji). */
+  async react(target: Message | string, emoji: string): Promise<void> {
+    await this.reaction(target, emoji, true)
+  }
+
+  /** Removes this identity's `emoji` reaction from a message. */
+  async unreact(target: Message | string, emoji: string): Promise<void> {
+    await this.reaction(target, emoji, false)
+  }
+
+  private async reaction(target: Message | string, emoji: string, add: boolean): Promise<void> {
+    await this.whenOpen()
+    checkEmoji(emoji)
+    const m = this.targetOf(target)
+    if (m.deleted) throw BackspaceError.NOT_ALLOWED('a deleted message takes no reactions')
+    const mine = m.reactions.find((r) => r.emoji === emoji)?.self ?? false
+    if (mine === add) return
+    const type = add ? MessageType.REACT : MessageType.UNREACT
+    await this.outbox.enqueue({ type, timestamp: this.outbox.stamp(), text: emoji, target: parseMessageId(m.id) })
+  }
+
+  /** The loaded message with this id, in its current state. */
+  message(id: string): Message | undefined {
+    return this.apply.get(id)
+  }
+
+  /**
+   * @internal Carries a verified revocation of one of this identity's devices to the room's
+   * members: a record in this node's core, with where the revoked device's cores here end,
+   * so that blocks it writes after it are rejected by every member.
+   */
+  async applyRevocation(revocation: DeviceRevocation): Promise<void> {
+    await this.whenOpen()
+    const cuts = this.signers.revokeOwn(revocation)
+    await this.outbox.enqueue({
+      type: MessageType.REVOKE,
+      timestamp: this.outbox.stamp(),
+      text: '',
+      revocation: encodeRevocation(revocation),
+      cuts
+    })
+  }
+
+  private carryRevocations(): void {
+    for (const revocation of this.signers.dueToCarry(this.ctx.revocations(), this.ctx.now(), this.ctx.ttl)) {
+      this.applyRevocation(revocation).catch((err) => backgroundError(this, err))
+    }
+  }
+
+  /** @internal Appends a record of the room's extension kinds; resolves once stored. */
+  async appendRecord(record: Omit<MessageRecord, 'timestamp'>): Promise<void> {
+    await this.whenOpen()
+    await this.outbox.enqueue({ ...record, timestamp: this.outbox.stamp() })
+  }
+
+  private async whenOpen(): Promise<void> {
+    if (this.closing) throw BackspaceError.ROOM_CLOSED()
+    if (!this.opened) await this.ready()
+    if (this.closing) throw BackspaceError.ROOM_CLOSED()
+  }
+
+  private targetOf(target: Message | string): Message {
+    const id = typeof target === 'string' ? target : target?.id
+    if (typeof id !== 'string') throw BackspaceError.INVALID_ARGUMENT('target must be a message of this room or its id')
+    const m = this.apply.get(id)
+    if (!m) throw BackspaceError.MESSAGE_NOT_FOUND(id)
+    return m
+  }
+
+  private ownTarget(target: Message | string): Message {
+    const m = this.targetOf(target)
+    if (!b4a.equals(m.author, this.ctx.identity.publicKey)) {
+      throw BackspaceError.NOT_ALLOWED('only its author can edit or delete a message')
+    }
+    return m
+  }
+
+  /** The members this node knows of: authors it has read and members online now. */
+  members(): Member[] {
+    return this.roster.list()
+  }
+
+  /**
+   * @internal Publishes this identity's new profile: a block that carries it, so members
+   * who read the log later learn it too, and a presence message to the members online.
+   */
+  async publishProfile(): Promise<void> {
+    if (this.closing) return
+    if (!this.opened) await this.ready()
+    this.roster.publishOwn()
+    for (const m of this.apply.refreshAll()) if (m.mention) this.emit('message-update', m)
+    await this.outbox.enqueue({ type: MessageType.PROFILE, timestamp: this.outbox.stamp(), text: '' })
+  }
+
+  /**
+   * The latest page of messages, oldest first; with `before`, the page before that message.
+   * Older history is fetched from peers as needed. Expired messages are never returned.
+   */
+  async messages(opts: MessagesOptions = {}): Promise<Message[]> {
+    if (this.closing) throw BackspaceError.ROOM_CLOSED()
+    if (!this.opened) await this.ready()
+    const limit = opts.limit ?? 50
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) {
+      throw BackspaceError.INVALID_ARGUMENT(`limit must be an integer from 1 to ${MAX_PAGE}`)
+    }
+    let before: Message | null = null
+    if (opts.before !== undefined) {
+      before = typeof opts.before === 'string' ? (this.apply.get(opts.before) ?? null) : opts.before
+      if (!before || typeof before.timestamp !== 'number' || !b4a.isBuffer(before.author)) {
+        throw BackspaceError.INVALID_ARGUMENT('before must be a message of this room or its id')
+      }
+    }
+    await this.history.load(limit, before, false)
+    const now = this.ctx.now()
+    return this.apply.timeline.page(limit, before, (m) => !this.expiry.isExpired(m.timestamp, now))
+  }
+
+  /** Deletes expired messages from memory and their blocks from disk. Runs periodically too. */
+  async prune(): Promise<void> {
+    if (this.closing) return
+    if (!this.opened) await this.ready()
+    await this.expiry.prune()
+  }
+
+  /** @internal Opens the room's channel on a new connection. */
+  attach(stream: Stream): void {
+    // Called from _open too, before `opened` is set: a room joined on an existing connection
+    // must open its channel there, or members already connected would never meet in it.
+    this.channels.attach(stream)
+  }
+
+  /** @internal The record the node persists for this room. */
+  state(): RoomState {
+    return {
+      kind: this.kind === 'private' ? RoomKind.PRIVATE : RoomKind.NAMED,
+      secret: this.secret,
+      name: this.name,
+      joinedAt: this.joinedAt,
+      ttl: this.ctx.ttl,
+      feeds: this.restore.length > 0 ? this.restore : [...this.writers.values()].map((f) => f.state())
+    }
+  }
+
+  private openRemoteFeed(key: Buffer, state: FeedState | null): Feed {
+    const core = this.ctx.store.get({ key, encryption: { key: this.keys.encryptionKey } })
+    const feed = this.addFeed(key, core, false, state)
+    core.on('append', () => this.history.onAppend(feed))
+    if (this.opened) this.history.pump(feed)
+    return feed
+  }
+
+  private addFeed(key: Buffer, core: Hypercore, local: boolean, state: FeedState | null): Feed {
+    const feed = new Feed(key, core, local, state)
+    core.on('upload', (index: number) => {
+      this.stats.uploaded++
+      if (local && index >= this.stats.delivered) this.stats.delivered = index + 1
+      this.ctx.uploaded()
+    })
+    return this.writers.add(feed)
+  }
+}
+
+function checkText(text: unknown): asserts text is string {
+  if (typeof text !== 'string') throw BackspaceError.INVALID_ARGUMENT('text must be a string')
+  if (text.trim().length === 0) throw BackspaceError.EMPTY_MESSAGE()
+  const problem = messageTextProblem(text)
+  if (problem) throw BackspaceError.INVALID_ARGUMENT(problem)
+  const size = b4a.byteLength(text)
+  if (size > MAX_TEXT_BYTES) {
+    throw BackspaceError.MESSAGE_TOO_LARGE(`${size} bytes; the limit is ${MAX_TEXT_BYTES}`)
+  }
+}
+
+function checkEmoji(emoji: unknown): asserts emoji is string {
+  if (!isEmoji(emoji)) throw BackspaceError.INVALID_EMOJI(`${JSON.stringify(String(emoji)).slice(0, 40)} is not one emoji`)
+}
