@@ -47,7 +47,7 @@ test('a stranger who holds the account log\'s key cannot write to it', async (t)
 
   // The stranger learnt the account key (as a leak would give it) and writes its own view of
   // the victim's account, signed by its own valid device, under another identity.
-  const accountKey = (victim as unknown as { accountKey(): Buffer }).accountKey()
+  const accountKey = victim.deviceKeys.accountKey
   const internals = stranger as unknown as { roomContext(): RoomContext; accountLog: AccountLog | null }
   await internals.accountLog!.close()
   const evil = new AccountLog({ ...internals.roomContext(), closed: () => {} }, AccountLog.state(accountKey, Date.now(), 7 * 86_400_000))
