@@ -30,8 +30,8 @@ import {
   assertAccountName,
   type AccountKeys
 } from './identity.js'
-import { LocalState } from './state/local-state.js'
-import { ReadPositions, type UnreadCounts } from './state/read-positions.js'
+import { ERASE_COMPACTION, LocalState } from './state/local-state.js'
+import { comparePositions, ReadPositions, type UnreadCounts } from './state/read-positions.js'
 import { encodeCertificate, MAX_DEVICE_NAME_BYTES } from './identity/device.js'
 import { DeviceRegistry, type DeviceKeys } from './identity/devices.js'
 import { Devices } from './identity/device-manager.js'
@@ -49,7 +49,7 @@ import { Resource } from './resource.js'
 import { isDeviceLink, isInvite, isRelayLink, parseDeviceLink, parseInvite, parseRelayLink } from './links.js'
 import { MAX_PAGE, Room } from './room/room.js'
 import type { RelayContext, RoomContext } from './room/context.js'
-import { AccountLog, type AccountRoom, type AccountView } from './account/account-log.js'
+import { AccountLog, type AccountRead, type AccountRoom, type AccountView } from './account/account-log.js'
 import { RelayedRoom } from './room/relayed.js'
 import type { CreateRoomOptions, DeviceInfo, DeviceRequest, JoinOptions, Message, Profile } from './types.js'
 
@@ -92,6 +92,11 @@ export { bootstrapFromFlags, storageFromFlags } from './flags.js'
 export { MAX_TEXT_BYTES, MAX_NAME_BYTES, MAX_STATUS_BYTES } from './messages.js'
 export type * from './types.js'
 export type { ReadPosition, UnreadCounts } from './state/read-positions.js'
+
+// How long after blocks are cleared the storage is compacted, so a burst shares one.
+const ERASE_DELAY = 1000
+// How long read positions wait before the account log carries them to the other devices.
+const ACCOUNT_READS_DELAY = 2000
 
 /** The longest any message lives, everywhere. */
 export const MAX_TTL = 7 * 24 * 60 * 60 * 1000
@@ -231,6 +236,11 @@ export class Backspace extends Resource<NodeEvents>() {
   private scratch: string | null = null
   // The account log, through which joined rooms and the profile follow the identity.
   private accountLog: AccountLog | null = null
+  // A storage compaction scheduled after blocks were cleared, and the one under way.
+  private eraseTimer: NodeJS.Timeout | null = null
+  // A publish of the account view, batching read positions.
+  private accountPublishTimer: NodeJS.Timeout | null = null
+  private erasing: Promise<void> = Promise.resolve()
   // Rooms left on this device this session, so the account log carries the leave.
   private readonly leftRooms = new Map<string, AccountRoom>()
   // When the profile was last set, so the latest profile among devices wins.
@@ -497,11 +507,24 @@ export class Backspace extends Resource<NodeEvents>() {
     if (this.pruneTimer) clearInterval(this.pruneTimer)
     await this.devices.close()
     await Promise.allSettled(this.joining.values())
+    if (this.accountPublishTimer) {
+      // Read positions waiting to reach the other devices go now.
+      clearTimeout(this.accountPublishTimer)
+      this.accountPublishTimer = null
+      if (this.accountLog) await this.accountLog.publish(this.localAccount()).catch((err) => this.backgroundError(err))
+    }
     if (this.accountLog) await this.accountLog.close()
     await Promise.all(this.rooms.map((r) => r.close()))
     await Promise.all(this.relayedRooms.map((r) => r.close()))
     if (this.saveTimer) clearTimeout(this.saveTimer)
+    if (this.accountPublishTimer) clearTimeout(this.accountPublishTimer)
     await this.saveState()
+    if (this.eraseTimer) {
+      clearTimeout(this.eraseTimer)
+      this.eraseTimer = null
+      await this.eraseNow().catch((err) => this.backgroundError(err))
+    }
+    await this.erasing.catch(() => {})
     if (this.localState) await this.localState.close()
     await this.registry?.flush()
     if (this.swarm) await this.swarm.destroy()
@@ -626,7 +649,11 @@ export class Backspace extends Resource<NodeEvents>() {
     // The latest page: its newest message when reading everything, else what is unread after upTo.
     const latest = await room.messages({ limit: upTo === undefined ? 1 : MAX_PAGE })
     if (this.rooms_.get(roomId) !== room) return this.reads.get(roomId)
-    return this.reads.markRead(roomId, upTo ?? null, latest)
+    const before = this.reads.get(roomId).position
+    const counts = this.reads.markRead(roomId, upTo ?? null, latest)
+    // Read on one device, read on all: the account log carries the position, soon.
+    if (counts.position && (!before || comparePositions(counts.position, before) > 0)) this.publishAccountSoon()
+    return counts
   }
 
   /** Counts for status bars and relays. */
@@ -690,7 +717,8 @@ export class Backspace extends Resource<NodeEvents>() {
       changed: () => this.changed(),
       uploaded: () => {
         this.relayed++
-      }
+      },
+      erased: () => this.scheduleErase()
     }
   }
 
@@ -708,8 +736,34 @@ export class Backspace extends Resource<NodeEvents>() {
     rooms.delete(room.id)
     if (forget) this.parked.delete(room.id)
     else this.parked.set(room.id, room.state())
+    if (forget) this.scheduleErase()
     this.changed()
     return true
+  }
+
+  /**
+   * Cleared blocks stay in RocksDB's files until it compacts them. Soon after blocks were
+   * cleared (expired, deleted, a room left), the whole storage is compacted with forced blob
+   * garbage collection, so their ciphertext leaves the disk. One compaction at a time; the
+   * clears of a burst share one.
+   */
+  private scheduleErase(): void {
+    if (this.incognito || this.closing || this.eraseTimer) return
+    this.eraseTimer = setTimeout(() => {
+      this.eraseTimer = null
+      this.eraseNow().catch((err) => this.backgroundError(err))
+    }, ERASE_DELAY)
+    this.eraseTimer.unref()
+  }
+
+  /** @internal Compacts the storage now (after any compaction under way); tests await it. */
+  async eraseNow(): Promise<void> {
+    const run = async (): Promise<void> => {
+      if (!this.store || this.incognito) return
+      await this.store.storage.compact(ERASE_COMPACTION)
+    }
+    this.erasing = this.erasing.then(run, run)
+    await this.erasing
   }
 
   private async openRoom(fresh: RoomState): Promise<Room> {
@@ -796,7 +850,23 @@ export class Backspace extends Resource<NodeEvents>() {
       const kind = state.kind === RoomKind.PRIVATE ? RoomKind.PRIVATE : RoomKind.NAMED
       rooms.push({ kind, secret: state.secret, name: state.name, joinedAt: state.joinedAt, left: false, at: state.joinedAt })
     }
-    return { profile: this.profile_, profileAt: this.profileAt, rooms }
+    const reads: AccountRead[] = []
+    for (const room of this.rooms_.values()) {
+      const position = this.reads.get(room.id).position
+      if (position) reads.push({ topic: room.topic, timestamp: position.timestamp, id: position.id })
+    }
+    return { profile: this.profile_, profileAt: this.profileAt, rooms, reads }
+  }
+
+  // Read positions move often (a UI marks the shown room read as messages arrive): they reach
+  // the account log in one record a few seconds later, not one per message.
+  private publishAccountSoon(): void {
+    if (this.accountPublishTimer || this.closing) return
+    this.accountPublishTimer = setTimeout(() => {
+      this.accountPublishTimer = null
+      this.publishAccount()
+    }, ACCOUNT_READS_DELAY)
+    this.accountPublishTimer.unref()
   }
 
   private publishAccount(): void {
@@ -822,6 +892,19 @@ export class Backspace extends Resource<NodeEvents>() {
       const state = this.newRoomState(r.kind, r.secret, r.name)
       state.joinedAt = r.joinedAt
       this.openRoom(state).catch((err) => this.backgroundError(err))
+    }
+    for (const r of view.reads) {
+      const roomId = r.topic.toString('hex')
+      const room = this.rooms_.get(roomId)
+      const local = this.reads.get(roomId).position
+      if (!room || (local && comparePositions(local, r) >= 0)) continue
+      const position = { timestamp: r.timestamp, id: r.id }
+      room
+        .messages({ limit: MAX_PAGE })
+        .then((latest) => {
+          if (this.rooms_.get(roomId) === room) this.reads.markRead(roomId, position, latest)
+        })
+        .catch((err) => this.backgroundError(err))
     }
     if (view.profileAt > this.profileAt) {
       this.profileAt = view.profileAt

@@ -190,34 +190,38 @@ const BLOCK_FLAG_PROFILE = 1
 /** The most messages one block may carry. */
 export const MAX_BLOCK_RECORDS = 1024
 
-// Each record is length-prefixed, so fields a later revision appends to a record can be
-// skipped by older readers without losing their place.
-const messageRecord: Encoding<MessageRecord> = {
-  preencode(state, r) {
-    const inner = { start: 0, end: 0, buffer: EMPTY }
-    recordFields.preencode(inner, r)
-    c.uint.preencode(state, inner.end)
-    state.end += inner.end
-  },
-  encode(state, r) {
-    const inner = { start: 0, end: 0, buffer: EMPTY }
-    recordFields.preencode(inner, r)
-    c.uint.encode(state, inner.end)
-    const end = state.start + inner.end
-    recordFields.encode({ start: state.start, end, buffer: state.buffer }, r)
-    state.start = end
-  },
-  decode(state) {
-    const length = c.uint.decode(state)
-    const end = state.start + length
-    if (end > state.end) throw BackspaceError.DECODE_FAILED('record out of bounds')
-    const record = recordFields.decode({ start: state.start, end, buffer: state.buffer })
-    state.start = end
-    return record
+const EMPTY = b4a.alloc(0)
+
+/**
+ * A value inside another, length-prefixed, so that fields a later revision appends to it can
+ * be skipped by older readers without losing their place.
+ */
+export function framed<T>(enc: Encoding<T>): Encoding<T> {
+  return {
+    preencode(state, value) {
+      const inner: State = { start: 0, end: 0, buffer: EMPTY }
+      enc.preencode(inner, value)
+      c.uint.preencode(state, inner.end)
+      state.end += inner.end
+    },
+    encode(state, value) {
+      const inner: State = { start: 0, end: 0, buffer: EMPTY }
+      enc.preencode(inner, value)
+      c.uint.encode(state, inner.end)
+      const end = state.start + inner.end
+      enc.encode({ start: state.start, end, buffer: state.buffer }, value)
+      state.start = end
+    },
+    decode(state) {
+      const size = c.uint.decode(state)
+      const end = state.start + size
+      if (end > state.end) throw BackspaceError.DECODE_FAILED('framed record out of bounds')
+      const value = enc.decode({ start: state.start, end, buffer: state.buffer })
+      state.start = end
+      return value
+    }
   }
 }
-
-const EMPTY = b4a.alloc(0)
 
 const target: Encoding<Target> = {
   preencode(state, t) {
@@ -339,6 +343,9 @@ const recordFields: Encoding<MessageRecord> = {
     return record
   }
 }
+
+// Each record is framed, so fields a later revision appends to a record are skipped.
+const messageRecord: Encoding<MessageRecord> = framed(recordFields)
 
 const blockBody: Encoding<BlockBody> = {
   preencode(state, b) {

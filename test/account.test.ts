@@ -1,5 +1,5 @@
 import test from 'brittle'
-import { create, createLocalTestnet, once } from './helpers/index.js'
+import { create, createLocalTestnet, once, receive, waitForPeers } from './helpers/index.js'
 import { Identity, type Backspace } from '../lib/index.js'
 import { AccountLog } from '../lib/account/account-log.js'
 import { RoomKind } from '../lib/messages.js'
@@ -38,6 +38,28 @@ test('the account log brings joined rooms and the profile to a device restored f
   t.pass('a room joined later follows too')
 })
 
+test('read on one device, read on every device: positions and unread counts follow the identity', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const phrase = Identity.generate().phrase
+  const laptop = await create(t, testnet, { phrase })
+  const phone = await create(t, testnet, { phrase })
+  const friend = await create(t, testnet)
+  const [rl, rp, rf] = await Promise.all([laptop.join('news'), phone.join('news'), friend.join('news')])
+  await Promise.all([rl, rp, rf].map((r) => waitForPeers(r, 2)))
+  const texts = ['one', 'two', 'three']
+  const arrived = [receive(rl, texts), receive(rp, texts)]
+  for (const text of texts) await rf.send(text)
+  await Promise.all(arrived)
+  await until(phone, 'unread', () => phone.unread(rp.id).unread === 3)
+  t.is(laptop.unread(rl.id).unread, 3, 'both devices count three unread')
+
+  // Read on the laptop: the phone's count drops too, once the account log carries it.
+  await laptop.markRead(rl.id)
+  t.is(laptop.unread(rl.id).unread, 0)
+  await until(phone, 'unread', () => phone.unread(rp.id).unread === 0)
+  t.alike(phone.unread(rp.id).position, laptop.unread(rl.id).position, 'the same read position')
+})
+
 test('a stranger who holds the account log\'s key cannot write to it', async (t) => {
   const testnet = await createLocalTestnet(t)
   const phrase = Identity.generate().phrase
@@ -60,7 +82,8 @@ test('a stranger who holds the account log\'s key cannot write to it', async (t)
     rooms: [
       { kind: RoomKind.PRIVATE, secret: Buffer.alloc(32, 7), name: 'trap', joinedAt: Date.now(), left: false, at: later },
       { kind: RoomKind.NAMED, secret: mine.state().secret, name: 'mine', joinedAt: 0, left: true, at: later }
-    ]
+    ],
+    reads: []
   })
   const log = (victim as unknown as { accountLog: AccountLog }).accountLog
   while (log.room.stats.rejected['unauthorized-device'] === 0) await once(log.room, 'reject')

@@ -2,6 +2,7 @@ import test, { type Test } from 'brittle'
 import b4a from 'b4a'
 import { create, createLocalTestnet, once, receive, waitForPeers } from './helpers/index.js'
 import { expectCode } from './helpers/expect.js'
+import { scan } from './helpers/scan.js'
 import { ApplyStage, type MessageInput, type OpInput } from '../lib/room/apply.js'
 import { MessageType, type MessageRecord } from '../lib/messages.js'
 import { parseMessageId } from '../lib/room/feed.js'
@@ -213,8 +214,9 @@ test('a record kind this build does not know is skipped and counted', async (t) 
 
 test('a deleted message leaves memory and, once its block holds nothing else, the disk', async (t) => {
   const testnet = await createLocalTestnet(t)
-  const a = await create(t, testnet)
-  const b = await create(t, testnet)
+  const storages = [await t.tmp(), await t.tmp()]
+  const a = await create(t, testnet, { storage: storages[0] })
+  const b = await create(t, testnet, { storage: storages[1] })
   const ra = await a.join('shred')
   const rb = await b.join('shred')
   await waitForPeers(ra)
@@ -222,6 +224,18 @@ test('a deleted message leaves memory and, once its block holds nothing else, th
   await ra.send('keep me')
   const doomed = await ra.send('MARKER-delete-me-7f3a')
   await atB
+
+  type FeedView = { idPrefix: string; holes: Set<number>; core: { has(i: number): Promise<boolean>; get(i: number, o: object): Promise<Buffer | null> } }
+  const feedOf = (room: Room): FeedView => {
+    const feeds = (room as unknown as { writers: { values(): Iterable<FeedView> } }).writers
+    return [...feeds.values()].find((f) => doomed.id.startsWith(f.idPrefix))!
+  }
+  // B holds the block on disk once Hypercore has fetched it, after the live copy.
+  const blockIndex = 1
+  while (!(await feedOf(rb).core.has(blockIndex))) await new Promise((resolve) => setTimeout(resolve, 25))
+  // The block's ciphertext as it lies on disk: what a disk scan would find.
+  const needles = new Map<string, Buffer>([['the block ciphertext', (await feedOf(ra).core.get(blockIndex, { raw: true }))!]])
+  t.ok((await scan(storages[0]!, needles)).length > 0, 'the ciphertext is on the writer\'s disk')
 
   const update = once(rb, 'message-update', (m: Message) => m.id === doomed.id && m.deleted)
   await ra.delete(doomed)
@@ -232,10 +246,8 @@ test('a deleted message leaves memory and, once its block holds nothing else, th
   t.alike(page.map((m) => m.text), ['keep me', ''], 'the tombstone keeps its place')
 
   // Both peers clear the block: the writer's own copy and the reader's.
-  const blockIndex = 1
   for (const room of [ra, rb]) {
-    const feeds = (room as unknown as { writers: { values(): Iterable<{ idPrefix: string; holes: Set<number>; core: { has(i: number): Promise<boolean> } }> } }).writers
-    const feed = [...feeds.values()].find((f) => doomed.id.startsWith(f.idPrefix))!
+    const feed = feedOf(room)
     // The clear runs in the background; B may also fetch the block after the delete arrived.
     for (let i = 0; i < 200 && (!feed.holes.has(blockIndex) || (await feed.core.has(blockIndex))); i++) {
       await new Promise((resolve) => setTimeout(resolve, 25))
@@ -243,5 +255,8 @@ test('a deleted message leaves memory and, once its block holds nothing else, th
     t.absent(await feed.core.has(blockIndex), 'the block is cleared')
     t.ok(await feed.core.has(0), 'its neighbour is kept')
   }
+  // And the storage is compacted, so the ciphertext leaves the files too.
+  await Promise.all([a.eraseNow(), b.eraseNow()])
+  for (const storage of storages) t.alike(await scan(storage, needles), [], 'no copy of the ciphertext on disk')
   await expectCode(t, ra.edit(doomed, 'resurrect'), 'NOT_ALLOWED')
 })

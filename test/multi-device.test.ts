@@ -3,6 +3,7 @@ import b4a from 'b4a'
 import { create, createLocalTestnet, once, receive, waitForPeers } from './helpers/index.js'
 import { Backspace, Identity, type Message, type Room } from '../lib/index.js'
 import { MessageType, type MessageRecord } from '../lib/messages.js'
+import { expectCode } from './helpers/expect.js'
 
 async function until(room: Room, ok: () => boolean): Promise<void> {
   while (!ok()) await Promise.race([once(room, 'message'), once(room, 'writer-add'), new Promise((r) => setTimeout(r, 200))])
@@ -111,4 +112,8 @@ test("a revoked device's later blocks are rejected by the room's other members",
   t.absent(texts.includes('send me money'), 'never shown')
   t.ok(texts.includes('before the theft'), 'what it wrote before the revocation stays')
   t.is(withdrawn.length, 0, 'nothing earlier was withdrawn')
+
+  // An honest client learns of its revocation through the account log and stops writing.
+  while (!b.device.revoked) await once(b as never, 'device-update')
+  await expectCode(t, rb.send('still here?'), 'DEVICE_REVOKED')
 })

@@ -300,14 +300,13 @@ test('migration: the sealed state file of eccd2e9 moves into the local state, th
 
   const again = await create(t, testnet, { storage })
   check(again, 'reopened')
+  // The state is this device's now: sealed with a key from the device seed, which the v1
+  // key file became on first open; the identity-derived key opened it once.
+  const deviceKey = deriveLocalKey(again.deviceKeys.keyPair.secretKey)
   await again.close()
 
   // What no node shows: the invented writers, and the relayed room a member node keeps parked.
-  const { state } = await openState(
-    t,
-    path.join(storage, 'accounts', 'default', 'cores'),
-    deriveLocalKey(Identity.fromSecretKey(FIXTURE_SEED).secretKey)
-  )
+  const { state } = await openState(t, path.join(storage, 'accounts', 'default', 'cores'), deviceKey)
   const feeds = state
     .rooms()
     .find((r) => r.name === 'fixture-feeds')!
@@ -334,12 +333,13 @@ test('a left room is erased from disk: no entry, and none of its old state block
   const password = 'pw'
   const secret = await deriveNamedRoomSecret(name, password)
   const cores = path.join(storage, 'accounts', 'default', 'cores')
-  const key = deriveLocalKey(Identity.fromSecretKey(secretKey).secretKey)
 
   const a = await create(t, testnet, { storage, secretKey })
   await a.join('kept')
   const gone = await a.join(name, { password })
   const goneId = gone.id
+  // The local state is sealed with a key from this device's seed.
+  const key = deriveLocalKey(a.deviceKeys.keyPair.secretKey)
   await a.close()
 
   // The ciphertext of every state block that holds the room's entry, as it lies on disk.

@@ -22,6 +22,7 @@ import {
 } from '../messages.js'
 import { Resource } from '../resource.js'
 import type { DeviceCertificate, DeviceRevocation } from '../identity/device.js'
+import { comparePositions } from '../state/read-positions.js'
 import { Room } from '../room/room.js'
 import type { RoomContext } from '../room/context.js'
 
@@ -44,12 +45,45 @@ export interface AccountRoom {
   at: number
 }
 
+/** How far the account has read one room: the latest position any device reached. */
+export interface AccountRead {
+  /** The room's topic. */
+  topic: Buffer
+  timestamp: number
+  /** The id of the message read up to. */
+  id: string
+}
+
 /** A device's view of the account. */
 export interface AccountView {
   profile: ProfileFields
   /** When the profile was last set; 0 if never. */
   profileAt: number
   rooms: AccountRoom[]
+  /** Read positions (a later field: absent in records of older builds). */
+  reads: AccountRead[]
+}
+
+const MAX_READ_ID = 64
+
+const accountRead: Encoding<AccountRead> = {
+  preencode(state, r) {
+    c.fixed32.preencode(state, r.topic)
+    c.uint.preencode(state, r.timestamp)
+    c.string.preencode(state, r.id)
+  },
+  encode(state, r) {
+    c.fixed32.encode(state, r.topic)
+    c.uint.encode(state, r.timestamp)
+    c.string.encode(state, r.id)
+  },
+  decode(state) {
+    const topic = c.fixed32.decode(state)
+    const timestamp = c.uint.decode(state)
+    const id = c.string.decode(state)
+    if (id.length > MAX_READ_ID) throw BackspaceError.DECODE_FAILED('read position id too long')
+    return { topic, timestamp, id }
+  }
 }
 
 const VIEW_VERSION = 1
@@ -90,6 +124,8 @@ export const accountView: Encoding<AccountView> = {
     c.uint.preencode(state, v.profileAt)
     c.uint.preencode(state, v.rooms.length)
     for (const r of v.rooms) accountRoom.preencode(state, r)
+    c.uint.preencode(state, v.reads.length)
+    for (const r of v.reads) accountRead.preencode(state, r)
   },
   encode(state, v) {
     c.uint.encode(state, VIEW_VERSION)
@@ -97,6 +133,8 @@ export const accountView: Encoding<AccountView> = {
     c.uint.encode(state, v.profileAt)
     c.uint.encode(state, v.rooms.length)
     for (const r of v.rooms) accountRoom.encode(state, r)
+    c.uint.encode(state, v.reads.length)
+    for (const r of v.reads) accountRead.encode(state, r)
   },
   decode(state) {
     const version = c.uint.decode(state)
@@ -107,8 +145,15 @@ export const accountView: Encoding<AccountView> = {
     if (count > MAX_ACCOUNT_ROOMS) throw BackspaceError.DECODE_FAILED('too many rooms in an account view')
     const rooms: AccountRoom[] = []
     for (let i = 0; i < count; i++) rooms.push(accountRoom.decode(state))
+    const reads: AccountRead[] = []
+    if (state.start < state.end) {
+      const n = c.uint.decode(state)
+      if (n > MAX_ACCOUNT_ROOMS) throw BackspaceError.DECODE_FAILED('too many read positions in an account view')
+      for (let i = 0; i < n; i++) reads.push(accountRead.decode(state))
+    }
+    // Fields a later build appends are skipped.
     state.start = state.end
-    return { profile, profileAt, rooms }
+    return { profile, profileAt, rooms, reads }
   }
 }
 
@@ -139,6 +184,8 @@ export class AccountLog extends Resource<AccountLogEvents>() {
   // The merged view: rooms by topic hex, and the profile with its time.
   private readonly rooms = new Map<string, AccountRoom>()
   private profile: ProfileFields | null = null
+  // The furthest read position any device reached, by topic hex.
+  private readonly reads = new Map<string, AccountRead>()
   private profileAt = 0
   // When this device last wrote its view; it writes again before that expires.
   private lastPublished = 0
@@ -192,7 +239,8 @@ export class AccountLog extends Resource<AccountLogEvents>() {
     return {
       profile: this.profile ?? { name: '', status: '', away: null },
       profileAt: this.profileAt,
-      rooms: [...this.rooms.values()]
+      rooms: [...this.rooms.values()],
+      reads: [...this.reads.values()]
     }
   }
 
@@ -210,6 +258,9 @@ export class AccountLog extends Resource<AccountLogEvents>() {
     const now = this.now()
     const view = this.view()
     view.rooms = view.rooms.filter((r) => !r.left || r.at > now - LEFT_MEMORY).slice(-MAX_ACCOUNT_ROOMS)
+    // Positions of rooms still joined only.
+    const joined = new Set(view.rooms.filter((r) => !r.left).map((r) => deriveRoomKeys(r.secret).topic.toString('hex')))
+    view.reads = view.reads.filter((r) => joined.has(r.topic.toString('hex'))).slice(-MAX_ACCOUNT_ROOMS)
     const bytes = c.encode(accountView, view)
     if (this.lastPublishedBytes && b4a.equals(bytes, this.lastPublishedBytes) && this.lastPublished > now - this.ttl / 2) return
     this.lastPublishedBytes = bytes
@@ -244,6 +295,13 @@ export class AccountLog extends Resource<AccountLogEvents>() {
     if (view.profileAt > this.profileAt) {
       this.profile = view.profile
       this.profileAt = view.profileAt
+      changed = true
+    }
+    for (const r of view.reads) {
+      const topic = r.topic.toString('hex')
+      const current = this.reads.get(topic)
+      if (current && comparePositions(current, r) >= 0) continue
+      this.reads.set(topic, r)
       changed = true
     }
     return changed

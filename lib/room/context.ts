@@ -24,6 +24,11 @@ export interface NodeContext<R> {
   closed(room: R, forget: boolean): void
   /** A block of this room was sent to a peer. */
   uploaded(): void
+  /**
+   * Blocks were cleared (expired, deleted, or the room left): the node compacts its storage
+   * soon, so their ciphertext leaves the disk rather than lingering in RocksDB's files.
+   */
+  erased(): void
 }
 
 /** @internal What a relayed room needs from its node. */

@@ -39,7 +39,7 @@ export async function clearExpired<F extends WriterFeed>(
 /** A room's expiry: at open, every `pruneInterval` and on demand; one prune at a time. */
 export class Expiry {
   private readonly room: RoomSelf
-  private readonly ctx: Pick<RoomContext, 'now' | 'ttl' | 'changed'>
+  private readonly ctx: Pick<RoomContext, 'now' | 'ttl' | 'changed' | 'erased'>
   private readonly feeds: { values(): Iterable<Feed> }
   private readonly apply: ApplyStage
   private readonly stats: { messages: number }
@@ -48,7 +48,7 @@ export class Expiry {
 
   constructor(
     room: RoomSelf,
-    ctx: Pick<RoomContext, 'now' | 'ttl' | 'changed'>,
+    ctx: Pick<RoomContext, 'now' | 'ttl' | 'changed' | 'erased'>,
     feeds: { values(): Iterable<Feed> },
     apply: ApplyStage,
     stats: { messages: number }
@@ -93,6 +93,7 @@ export class Expiry {
       }
     )
     if (changed === null) return
+    if (changed) this.ctx.erased()
     this.apply.removeWhere((m) => this.isExpired(m.timestamp, now))
     this.apply.expireHeld(now - this.ctx.ttl)
     for (const feed of this.feeds.values()) {

@@ -48,7 +48,7 @@ export function verifyBlock(roomId: Buffer, feed: Feed, index: number, { bodyByt
 
 export class Ingest {
   private readonly room: RoomSelf
-  private readonly ctx: Pick<RoomContext, 'identity' | 'extension'>
+  private readonly ctx: Pick<RoomContext, 'identity' | 'extension' | 'erased'>
   // The room id that block signatures cover.
   private readonly roomId: Buffer
   private readonly apply: Pick<ApplyStage, 'has'>
@@ -59,7 +59,7 @@ export class Ingest {
 
   constructor(
     room: RoomSelf,
-    ctx: Pick<RoomContext, 'identity' | 'extension'>,
+    ctx: Pick<RoomContext, 'identity' | 'extension' | 'erased'>,
     roomId: Buffer,
     apply: Pick<ApplyStage, 'has'>,
     signers: Pick<Signers, 'signerOf' | 'isRevokedAt'>,
@@ -98,7 +98,12 @@ export class Ingest {
     // records are loaded, it was verified then and needs no second verification.
     if (feed.loaded.has(index) || (this.apply.has(messageId(feed.key, body.seq)) && this.apply.has(messageId(feed.key, last)))) {
       // Fetched while its delete was being applied: clear it again.
-      if (feed.holes.has(index)) feed.core.clear(index, index + 1).catch((err: unknown) => backgroundError(this.room, err))
+      if (feed.holes.has(index)) {
+        feed.core.clear(index, index + 1).then(
+          () => this.ctx.erased(),
+          (err: unknown) => backgroundError(this.room, err)
+        )
+      }
       return 'ok'
     }
     const signer = this.signers.signerOf(body)

@@ -20,7 +20,7 @@ import type { Signers } from './signers.js'
  */
 export class Records {
   private readonly room: RoomSelf
-  private readonly ctx: Pick<RoomContext, 'now' | 'ttl' | 'identity' | 'extension' | 'changed'>
+  private readonly ctx: Pick<RoomContext, 'now' | 'ttl' | 'identity' | 'extension' | 'changed' | 'erased'>
   private readonly apply: ApplyStage
   private readonly members: Pick<Members, 'fromBlock'>
   private readonly signers: Pick<Signers, 'onRevokeRecord'>
@@ -34,7 +34,7 @@ export class Records {
 
   constructor(
     room: RoomSelf,
-    ctx: Pick<RoomContext, 'now' | 'ttl' | 'identity' | 'extension' | 'changed'>,
+    ctx: Pick<RoomContext, 'now' | 'ttl' | 'identity' | 'extension' | 'changed' | 'erased'>,
     apply: ApplyStage,
     members: Pick<Members, 'fromBlock'>,
     signers: Pick<Signers, 'onRevokeRecord'>,
@@ -168,7 +168,10 @@ export class Records {
     this.contentBlocks.delete(key)
     for (const m of block.ids) this.blockOfMessage.delete(m)
     block.feed.holes.add(block.index)
-    block.feed.core.clear(block.index, block.index + 1).catch((err: unknown) => backgroundError(this.room, err))
+    block.feed.core.clear(block.index, block.index + 1).then(
+      () => this.ctx.erased(),
+      (err: unknown) => backgroundError(this.room, err)
+    )
     this.ctx.changed()
   }
 

@@ -138,6 +138,7 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
       }
     )
     if (moved === null) return
+    if (moved) this.ctx.erased()
     if (moved || marksDropped) this.ctx.changed()
   }
 

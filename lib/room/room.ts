@@ -215,7 +215,7 @@ export class Room extends Resource<RoomEvents>() {
   }
 
   async send(text: string, opts: SendOptions = {}): Promise<Message> {
-    await this.whenOpen()
+    await this.whenWritable()
     checkText(text)
     let replyTo: string | null = null
     if (opts.replyTo !== undefined) replyTo = this.targetOf(opts.replyTo).id
@@ -228,7 +228,7 @@ export class Room extends Resource<RoomEvents>() {
 
   /** Replaces the text of one of this identity's messages; members see it with "(edited)". */
   async edit(target: Message | string, text: string): Promise<Message> {
-    await this.whenOpen()
+    await this.whenWritable()
     checkText(text)
     const m = this.ownTarget(target)
     if (m.deleted) throw BackspaceError.NOT_ALLOWED('a deleted message cannot be edited')
@@ -238,7 +238,7 @@ export class Room extends Resource<RoomEvents>() {
 
   /** Deletes one of this identity's messages everywhere: it becomes a tombstone. */
   async delete(target: Message | string): Promise<void> {
-    await this.whenOpen()
+    await this.whenWritable()
     const m = this.ownTarget(target)
     if (m.deleted) return
     await this.outbox.enqueue({ type: MessageType.DELETE, timestamp: this.outbox.stamp(), text: '', target: parseMessageId(m.id) })
@@ -255,7 +255,7 @@ export class Room extends Resource<RoomEvents>() {
   }
 
   private async reaction(target: Message | string, emoji: string, add: boolean): Promise<void> {
-    await this.whenOpen()
+    await this.whenWritable()
     checkEmoji(emoji)
     const m = this.targetOf(target)
     if (m.deleted) throw BackspaceError.NOT_ALLOWED('a deleted message takes no reactions')
@@ -295,8 +295,17 @@ export class Room extends Resource<RoomEvents>() {
 
   /** @internal Appends a record of the room's extension kinds; resolves once stored. */
   async appendRecord(record: Omit<MessageRecord, 'timestamp'>): Promise<void> {
-    await this.whenOpen()
+    await this.whenWritable()
     await this.outbox.enqueue({ ...record, timestamp: this.outbox.stamp() })
+  }
+
+  // A device its identity revoked speaks for nobody: it stops writing, here as everywhere.
+  private async whenWritable(): Promise<void> {
+    await this.whenOpen()
+    const device = this.ctx.device.certificate.device
+    if (this.ctx.revocations().some((r) => b4a.equals(r.device, device))) {
+      throw BackspaceError.DEVICE_REVOKED('this device was revoked by its identity; it can no longer write')
+    }
   }
 
   private async whenOpen(): Promise<void> {

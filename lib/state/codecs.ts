@@ -1,6 +1,7 @@
 import c from 'compact-encoding'
 import { BackspaceError } from '../errors.js'
 import {
+  framed,
   MAX_HOLES,
   MAX_LENGTH_MARKS,
   profileFields,
@@ -45,35 +46,6 @@ function checkVersion(state: State, version: number, what: string): void {
   if (got !== version) throw BackspaceError.UNSUPPORTED_VERSION(`${what} v${got}`)
 }
 
-/** A record inside a value, length-prefixed so that fields a newer build adds can be skipped. */
-function framed<T>(enc: Encoding<T>): Encoding<T> {
-  return {
-    preencode(state, value) {
-      const inner: State = { start: 0, end: 0, buffer: EMPTY }
-      enc.preencode(inner, value)
-      c.uint.preencode(state, inner.end)
-      state.end += inner.end
-    },
-    encode(state, value) {
-      const inner: State = { start: 0, end: 0, buffer: EMPTY }
-      enc.preencode(inner, value)
-      c.uint.encode(state, inner.end)
-      const end = state.start + inner.end
-      enc.encode(state, value)
-      if (state.start !== end) throw BackspaceError.INVALID_ARGUMENT('framed record size changed')
-    },
-    decode(state) {
-      const size = c.uint.decode(state)
-      const end = state.start + size
-      if (end > state.end) throw BackspaceError.DECODE_FAILED('framed record out of bounds')
-      const value = enc.decode({ start: state.start, end, buffer: state.buffer })
-      state.start = end
-      return value
-    }
-  }
-}
-
-const EMPTY = Buffer.alloc(0)
 
 // ---------------------------------------------------------------------------
 // room/<topic hex>: a joined (or relayed) room

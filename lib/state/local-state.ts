@@ -37,7 +37,7 @@ const COMPACT_MIN_BLOCKS = 128
 
 // RocksDB only drops deleted values from its files when it compacts them; blob files (values
 // from 4 KiB) only when their garbage collection is forced. 1 = force, 2 = force.
-const ERASE_COMPACTION = {
+export const ERASE_COMPACTION = {
   blobGarbageCollectionPolicy: 1,
   blobGarbageCollectionAgeCutoff: 1,
   bottommostLevelCompaction: 2

@@ -92,7 +92,7 @@ export class ReadPositions {
    * latest page, oldest first: it gives the newest message, and counts what stays unread
    * after `upTo` when the page reaches back to it.
    */
-  markRead(roomId: string, upTo: Message | null, latest: readonly Message[]): UnreadCounts {
+  markRead(roomId: string, upTo: ReadPosition | null, latest: readonly Message[]): UnreadCounts {
     const cur = this.states.get(roomId) ?? NONE
     let target: ReadPosition | null = upTo
     if (upTo === null) {

@@ -873,6 +873,12 @@ export function checkAccountView(v: AccountView): void {
   checkProfile(v.profile)
   ensureUint(v.profileAt, 'profileAt')
   ensure(v.rooms.length <= MAX_ACCOUNT_ROOMS, `${v.rooms.length} rooms in an account view`)
+  ensure(v.reads.length <= MAX_ACCOUNT_ROOMS, `${v.reads.length} read positions in an account view`)
+  for (const r of v.reads) {
+    ensureBytes(r.topic, 32, 'read position topic')
+    ensureUint(r.timestamp, 'read position timestamp')
+    ensure(r.id.length <= 64, 'read position id too long')
+  }
   for (const r of v.rooms) {
     ensure(r.kind === RoomKind.NAMED || r.kind === RoomKind.PRIVATE, `account room kind ${r.kind}`)
     ensureBytes(r.secret, 32, 'account room secret')
@@ -1087,7 +1093,12 @@ function sampleAccountView(rng: Rng, maxRooms = 8): AccountView {
     left: rng.chance(0.3),
     at: 1_700_000_000_000 + rng.int(1000)
   }))
-  return { profile: sampleProfile(rng), profileAt: rng.pick([0, 1_700_000_000_000]), rooms }
+  const reads = Array.from({ length: rng.int(Math.min(maxRooms, 4) + 1) }, () => ({
+    topic: rng.bytes(32),
+    timestamp: 1_700_000_000_000 + rng.int(1000),
+    id: messageId16(rng.bytes(16), rng.int(100000))
+  }))
+  return { profile: sampleProfile(rng), profileAt: rng.pick([0, 1_700_000_000_000]), rooms, reads }
 }
 
 function sampleInvite(rng: Rng): Invite {
