@@ -1,12 +1,35 @@
-import { isBackspaceError } from './errors.js'
+import { BackspaceError, isBackspaceError, type ErrorCode } from './errors.js'
 import type { Backspace } from './index.js'
+import {
+  describeMessageError,
+  lastMessage,
+  lastOwnMessage,
+  lastReactedMessage,
+  looksLikeMessageRef,
+  parseMessageRef,
+  QUICK_REACTIONS,
+  REACTION_NAMES,
+  reactionEmoji,
+  resolveMessageRef,
+  shortRefs,
+  type MessageRef
+} from './message-refs.js'
 import type { Room } from './room/room.js'
-import type { DeviceInfo, DeviceInvite, Member, RoomKindName } from './types.js'
+import type { DeviceInfo, DeviceInvite, Member, Message, RoomKindName } from './types.js'
 
 /** What one line typed into the chat asks for. */
 export type Command =
   | { type: 'say'; text: string }
   | { type: 'me'; text: string }
+  /** Without `ref`: the message picked in the UI, if any. */
+  | { type: 'reply'; ref: MessageRef | null; text: string }
+  /** Without `ref`: the picked message, else this identity's last one. */
+  | { type: 'edit'; ref: MessageRef | null; text: string }
+  | { type: 'delete'; ref: MessageRef | null }
+  /** Without `ref`: the picked message, else the latest one. */
+  | { type: 'react'; ref: MessageRef | null; emoji: string }
+  /** Without `ref`: the picked message, else the latest one with this reaction of yours. */
+  | { type: 'unreact'; ref: MessageRef | null; emoji: string }
   | { type: 'join'; name: string; password?: string }
   | { type: 'create'; label?: string }
   | { type: 'invite' }
@@ -43,6 +66,11 @@ export const COMMANDS: readonly CommandInfo[] = [
   cmd('rooms', '/rooms', 'list joined rooms'),
   cmd('switch', '/switch <name|number>', 'show another joined room (also Alt+1..9)', ['room']),
   cmd('me', '/me <action>', 'say what you are doing'),
+  cmd('reply', '/reply <^ref> <text>', 'answer a message: ^ is the latest, ^2 the one before, ^kbfd its handle'),
+  cmd('edit', '/edit [^ref] <text>', 'change the text of your message (default: your last)'),
+  cmd('delete', '/delete [^ref]', 'delete your message for everyone (default: your last)', ['del']),
+  cmd('react', '/react [^ref] <emoji>', 'react to a message (default: the latest); +1 or :tada: work too'),
+  cmd('unreact', '/unreact [^ref] <emoji>', 'take your reaction back'),
   cmd('nick', '/nick <name>', 'set your display name in every room', ['name']),
   cmd('status', '/status [text]', 'set your status line (none clears it)'),
   cmd('away', '/away [message]', 'mark yourself away'),
@@ -98,6 +126,12 @@ export function parseCommand(line: string): Command {
       return rest === '' ? usageOf(info) : { type: 'switch', target: args.join(' ') }
     case 'me':
       return rest === '' ? usageOf(info) : { type: 'me', text: rest }
+    case 'reply':
+    case 'edit':
+    case 'delete':
+    case 'react':
+    case 'unreact':
+      return parseMessageCommand(info, rest)
     case 'nick':
       return rest === '' ? usageOf(info) : { type: 'nick', name: args.join(' ') }
     case 'status':
@@ -120,15 +154,23 @@ export function parseCommand(line: string): Command {
 
 /**
  * Tab completion. Returns whole-line candidates for `line`: command names while the first
- * word is being typed, else names of `names` for the last word (`@` kept if typed; a name
- * at the start of a message gets `: `). Empty when nothing fits.
+ * word is being typed; for the message commands, the emoji of `/react` (`/react ` offers the
+ * quick ones, `/react :ta` gives 🎉), handles of `messages` (`^kb`) and `/edit `'s text to
+ * change; else names of `names` for the last word (`@` kept if typed; a name at the start of
+ * a message gets `: `). Empty when nothing fits.
  */
-export function completeLine(line: string, names: readonly string[]): string[] {
+export function completeLine(
+  line: string,
+  names: readonly string[],
+  messages: readonly Message[] = []
+): string[] {
   if (typeof line !== 'string') return []
   if (/^\/\S*$/.test(line)) {
     const word = line.slice(1).toLowerCase()
     return COMMANDS.filter((c) => c.name.startsWith(word)).map((c) => `/${c.name} `)
   }
+  const forMessage = completeMessageCommand(line, messages)
+  if (forMessage) return forMessage
   const match = /(^|\s)(@?)([^\s@]*)$/.exec(line)
   if (!match) return []
   const [, , at = '', partial = ''] = match
@@ -151,11 +193,21 @@ export function completeLine(line: string, names: readonly string[]): string[] {
 export interface Notice {
   level: 'info' | 'error'
   text: string
+  /** For an error the library reported: its code. */
+  code?: ErrorCode
 }
 
 export interface CommandContext {
   /** The room the line was typed in, if any. */
   room?: Room | undefined
+  /**
+   * The room's messages the UI has loaded, oldest first: references (`^2`, `^kbfd`) and
+   * defaults ("your last message") are looked up among them. Without it, among the room's
+   * latest 200.
+   */
+  messages?: readonly Message[] | undefined
+  /** A message picked in the UI (or its id): message commands without a reference act on it. */
+  selected?: Message | string | undefined
 }
 
 export interface CommandResult {
@@ -186,7 +238,10 @@ export async function runCommand(node: Backspace, line: string, ctx: CommandCont
   const command = parseCommand(line)
   const result: CommandResult = { command, notices: [] }
   const info = (text: string) => result.notices.push({ level: 'info', text })
-  const error = (text: string) => result.notices.push({ level: 'error', text })
+  const error = (text: string, code?: ErrorCode) =>
+    result.notices.push(
+      code === undefined ? { level: 'error', text } : { level: 'error', text, code }
+    )
   const room = ctx.room && !ctx.room.closing ? ctx.room : undefined
   const needRoom = (): Room | null => {
     if (!room) error('Join a room first: /join <room>')
@@ -203,6 +258,15 @@ export async function runCommand(node: Backspace, line: string, ctx: CommandCont
       case 'me': {
         const r = needRoom()
         if (r) await r.send(command.text, { action: command.type === 'me' })
+        break
+      }
+      case 'reply':
+      case 'edit':
+      case 'delete':
+      case 'react':
+      case 'unreact': {
+        const r = needRoom()
+        if (r) await runMessageCommand(r, command, ctx)
         break
       }
       case 'join': {
@@ -306,10 +370,166 @@ export async function runCommand(node: Backspace, line: string, ctx: CommandCont
         break
     }
   } catch (err) {
+    const code = isBackspaceError(err) ? err.code : undefined
     // A BackspaceError's message starts with its code.
-    error(isBackspaceError(err) ? err.message : `Failed: ${(err as Error)?.message ?? String(err)}`)
+    const text = isBackspaceError(err) ? err.message : `Failed: ${(err as Error)?.message ?? String(err)}`
+    error(isMessageCommand(command) ? describeMessageError(err, command.type) : text, code)
   }
   return result
+}
+
+type MessageCommand = Extract<Command, { type: 'reply' | 'edit' | 'delete' | 'react' | 'unreact' }>
+
+const MESSAGE_COMMANDS = new Set<string>(['reply', 'edit', 'delete', 'react', 'unreact'])
+
+function isMessageCommand(command: Command): command is MessageCommand {
+  return MESSAGE_COMMANDS.has(command.type)
+}
+
+/** How many of a room's latest messages references count among when the UI gave none. */
+const REF_WINDOW = 200
+
+/**
+ * True when `line` is a command that points at a message (`/react`, `/edit`, ...): the moment
+ * for a UI to show the messages' references.
+ */
+export function pointsAtMessage(line: string): boolean {
+  const word = /^\s*\/(\S+)(?:\s|$)/.exec(line)?.[1]?.toLowerCase()
+  const info = word === undefined ? undefined : BY_WORD.get(word)
+  return info !== undefined && MESSAGE_COMMANDS.has(info.name)
+}
+
+async function runMessageCommand(
+  room: Room,
+  command: MessageCommand,
+  ctx: CommandContext
+): Promise<void> {
+  const target = await findTarget(room, command, ctx)
+  switch (command.type) {
+    case 'reply':
+      await room.send(command.text, { replyTo: target })
+      return
+    case 'edit':
+      await room.edit(target, command.text)
+      return
+    case 'delete':
+      await room.delete(target)
+      return
+    case 'react':
+      await room.react(target, command.emoji)
+      return
+    case 'unreact':
+      await room.unreact(target, command.emoji)
+  }
+}
+
+/** The message a command acts on, in its current state. */
+async function findTarget(
+  room: Room,
+  command: MessageCommand,
+  ctx: CommandContext
+): Promise<Message> {
+  const picked = command.ref === null ? ctx.selected : undefined
+  if (picked !== undefined) {
+    const found = room.message(typeof picked === 'string' ? picked : picked.id)
+    if (found) return found
+    if (typeof picked !== 'string') return picked
+    throw BackspaceError.MESSAGE_NOT_FOUND()
+  }
+  if (command.ref?.kind === 'id') {
+    const found = room.message(command.ref.id)
+    if (found) return found
+  }
+  const messages = ctx.messages ?? (await room.messages({ limit: REF_WINDOW }))
+  let found: Message | undefined
+  if (command.ref !== null) found = resolveMessageRef(command.ref, messages)
+  else if (command.type === 'edit' || command.type === 'delete') {
+    found = lastOwnMessage(messages)
+    if (!found) {
+      throw BackspaceError.MESSAGE_NOT_FOUND(`You have no message here to ${command.type}`)
+    }
+  } else if (command.type === 'reply') {
+    throw BackspaceError.INVALID_ARGUMENT('Say which message: /reply ^ <text> answers the latest')
+  } else {
+    found =
+      command.type === 'react'
+        ? lastMessage(messages)
+        : lastReactedMessage(messages, command.emoji)
+    if (!found) throw BackspaceError.MESSAGE_NOT_FOUND('There is no message here to react to')
+  }
+  return room.message(found.id) ?? found
+}
+
+/** `/edit [^ref] text` and its kin: an optional reference first, then what the command needs. */
+function parseMessageCommand(info: CommandInfo, rest: string): Command {
+  const space = rest.search(/\s/)
+  const first = space === -1 ? rest : rest.slice(0, space)
+  let ref: MessageRef | null = null
+  let tail = rest
+  if (first !== '' && looksLikeMessageRef(first)) {
+    try {
+      ref = parseMessageRef(first)
+    } catch (err) {
+      return usage(describeMessageError(err, 'reply'))
+    }
+    tail = space === -1 ? '' : rest.slice(space + 1).trim()
+  }
+  switch (info.name) {
+    case 'delete':
+      return tail === '' ? { type: 'delete', ref } : usageOf(info)
+    case 'edit':
+    case 'reply':
+      return tail === '' ? usageOf(info) : { type: info.name, ref, text: tail }
+    case 'react':
+    case 'unreact':
+      if (tail === '' || /\s/.test(tail)) return usageOf(info)
+      return { type: info.name, ref, emoji: reactionEmoji(tail) }
+    default:
+      return usageOf(info)
+  }
+}
+
+function completeMessageCommand(line: string, messages: readonly Message[]): string[] | null {
+  const match = /^\/(\S+)\s+/.exec(line)
+  const info = match ? BY_WORD.get(match[1]!.toLowerCase()) : undefined
+  if (!match || !info || !MESSAGE_COMMANDS.has(info.name)) return null
+  const words = line.slice(match[0].length).split(/\s+/)
+  const last = words[words.length - 1]!
+  const head = line.slice(0, line.length - last.length)
+  const refGiven = words.length === 2 && looksLikeMessageRef(words[0]!)
+  // A handle being typed: `^kb` becomes `^kbfd`.
+  if (words.length === 1 && /^\^[a-z]+$/i.test(last) && messages.length > 0) {
+    const typed = last.toLowerCase()
+    const out: string[] = []
+    const refs = shortRefs(messages)
+    for (let i = messages.length - 1; i >= 0 && out.length < 20; i--) {
+      const ref = refs.get(messages[i]!.id)!
+      if (ref.startsWith(typed)) out.push(`${head}${ref} `)
+    }
+    return out
+  }
+  if (info.name === 'edit' && last === '' && (words.length === 1 || refGiven)) {
+    let target: Message | undefined
+    try {
+      target = refGiven
+        ? resolveMessageRef(parseMessageRef(words[0]!), messages)
+        : lastOwnMessage(messages)
+    } catch {
+      return []
+    }
+    return target && target.self && !target.deleted ? [head + target.text] : []
+  }
+  if ((info.name === 'react' || info.name === 'unreact') && (words.length === 1 || refGiven)) {
+    if (last.startsWith('^')) return null
+    if (last === '') return QUICK_REACTIONS.map((emoji) => head + emoji)
+    const name = last.replace(/^:/, '').toLowerCase()
+    const out = new Set<string>()
+    for (const [key, emoji] of Object.entries(REACTION_NAMES)) {
+      if (key.startsWith(name)) out.add(head + emoji)
+    }
+    return [...out]
+  }
+  return null
 }
 
 async function runDevice(

@@ -183,6 +183,69 @@ test('desktop shell: a new account from the page, then chat through runCommand',
   watcher.close()
 })
 
+test('desktop shell: message actions go to the room; each change comes as one message', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const { session, client } = await shell(t, testnet, { incognito: true })
+  const joined = await client.call('line', { room: null, text: '/join acts' })
+  const roomId: string = joined.room
+  await client.call('line', { room: roomId, text: 'first' })
+  await client.call('line', { room: roomId, text: 'second' })
+  const page = await client.call('messages', { room: roomId })
+  const [first, second] = page.messages
+  t.ok(first.order < second.order, 'an order key the page sorts by')
+  t.ok(/^\^[a-z]{4}$/.test(first.ref), `a reference to type: ${first.ref}`)
+  t.alike([first.edited, first.deleted, first.replyTo, first.reactions], [false, false, null, []])
+
+  const update = (match: (m: any) => boolean) =>
+    client.event('message-update', (d) => d.room === roomId && match(d.message))
+
+  const edited = await client.call('edit', { room: roomId, message: first.id, text: 'first!' })
+  t.is(edited.text, 'first!')
+  t.is(edited.edited, true, 'edit answers with the message as it is now')
+  await update((m) => m.id === first.id && m.text === 'first!')
+  t.pass('and every page gets the one message that changed')
+
+  await client.call('react', { room: roomId, message: first.id, emoji: '🎉' })
+  const reacted = await update((m) => m.id === first.id && m.reactions.length === 1)
+  t.alike(
+    reacted.data.message.reactions,
+    [{ emoji: '🎉', count: 1, self: true, who: [session.node!.identity.anonName] }],
+    'reactions with the names of who reacted'
+  )
+  await client.call('unreact', { room: roomId, message: first.id, emoji: '🎉' })
+  await update((m) => m.id === first.id && m.reactions.length === 0)
+
+  const reply = await client.call('reply', { room: roomId, message: second.id, text: 'an answer' })
+  t.is(reply.replyTo.id, second.id, 'a reply carries what it answers')
+  t.is(reply.replyTo.text, 'second')
+  const picked = await client.call('line', { room: roomId, text: 'picked', selected: second.id })
+  t.alike(picked.notices, [])
+  const answer = await client.event('message', (d) => d.message.text === 'picked')
+  t.is(answer.data.message.replyTo.id, second.id, 'a plain line with a picked message answers it')
+  await client.call('line', { room: roomId, text: '/react +1', selected: second.id })
+  await update((m) => m.id === second.id && m.reactions[0]?.emoji === '👍')
+  t.pass('a command acts on the picked message')
+
+  await client.call('delete', { room: roomId, message: first.id })
+  const deleted = await update((m) => m.id === first.id && m.deleted)
+  t.is(deleted.data.message.text, '', 'a delete leaves a tombstone')
+  await t.exception(
+    client.call('edit', { room: roomId, message: first.id, text: 'x' }),
+    /NOT_ALLOWED: That message was deleted\./,
+    "the library's code, with one sentence"
+  )
+  await t.exception(
+    client.call('react', { room: roomId, message: 'ab'.repeat(16) + '-9', emoji: '👍' }),
+    /MESSAGE_NOT_FOUND: That message is not loaded here/
+  )
+  await t.exception(
+    client.call('react', { room: roomId, message: second.id, emoji: 'xx' }),
+    /INVALID_EMOJI: A reaction is one emoji/
+  )
+  await t.exception(client.call('react', { room: roomId, emoji: '👍' }), /BAD_REQUEST/)
+  client.close()
+})
+
 test('desktop shell: unread counts are the library\'s; a read request marks the room read', async (t) => {
   const testnet = await createLocalTestnet(t)
   const a = await create(t, testnet)

@@ -84,6 +84,51 @@ test('desktop: two shells chat through their pages in a real browser', { skip: N
   await pageA.locator('.msg.mention', { hasText: 'are you there?' }).waitFor()
   t.pass('a mention is highlighted')
 
+  // An edit, a reaction, a reply and a delete made on one page show on the other.
+  pageA.on('dialog', (dialog) => void dialog.accept())
+  await typeLine(pageA, 'a typo hree')
+  await waitForMessage(pageB, 'a typo hree')
+  const ownA = pageA.locator('.msg.mine', { hasText: 'a typo' })
+  await ownA.hover()
+  await ownA.getByRole('button', { name: 'Edit' }).click()
+  await pageA.locator('.msg .editor').fill('a typo here')
+  await pageA.locator('.msg .editor').press('Enter')
+  const atB = pageB.locator('.msg', { hasText: 'a typo here' })
+  await atB.locator('.edited').waitFor()
+  t.pass('an edit in place on A shows on B, marked (edited)')
+
+  await atB.hover()
+  await atB.getByRole('button', { name: 'React' }).click()
+  await atB.locator('.picker button').first().click()
+  const chip = ownA.locator('.chip', { hasText: '1' })
+  await chip.waitFor()
+  t.is(
+    await chip.getAttribute('aria-pressed'),
+    'false',
+    'a reaction from B shows on A as not its own'
+  )
+  await atB.locator('.chip.self').click()
+  await chip.waitFor({ state: 'detached' })
+  t.pass('a click on your own chip takes the reaction back, on both pages')
+
+  await atB.hover()
+  await atB.getByRole('button', { name: 'Reply' }).click()
+  await pageB.locator('#reply-bar', { hasText: 'a typo here' }).waitFor()
+  await typeLine(pageB, 'a reply from b')
+  const replyAtA = pageA.locator('.msg', { hasText: 'a reply from b' })
+  await replyAtA.locator('.quote', { hasText: 'alice: a typo here' }).waitFor()
+  t.pass('a reply from B shows on A with a quote of the message answered')
+
+  await ownA.hover()
+  await ownA.getByRole('button', { name: 'Delete' }).click()
+  await pageB.locator('.msg.deleted .tombstone').waitFor()
+  await pageB.locator('.msg .quote.gone', { hasText: 'message deleted' }).waitFor()
+  t.is(
+    await pageB.locator('.msg .text', { hasText: 'a typo here' }).count(),
+    0,
+    'a delete on A leaves a tombstone on B, in the quote too'
+  )
+
   await pageB.locator('#room-peers', { hasText: '1 peer' }).waitFor()
   await pageB.locator('#peer-count', { hasText: /^[1-9]\d* peers?$/ }).waitFor()
   t.pass('the header and the status bar count the peer')
@@ -149,6 +194,19 @@ test('desktop: unlock and chat with the keyboard alone in a 480x600 window', { s
     .catch(() => {})
   t.is(await page.locator('#text').inputValue(), '/join ', 'Tab completes a command')
   await page.locator('#text').fill('')
+
+  // Up in the empty composer edits your last message in place; Enter saves it.
+  await page.keyboard.type('a line to fix')
+  await page.keyboard.press('Enter')
+  await waitForMessage(page, 'a line to fix')
+  await page.keyboard.press('ArrowUp')
+  await page.locator('.msg .editor:focus').waitFor()
+  await page.keyboard.press('End')
+  await page.keyboard.type(', fixed')
+  await page.keyboard.press('Enter')
+  await page.locator('.msg', { hasText: 'a line to fix, fixed' }).locator('.edited').waitFor()
+  await page.locator('#text:focus').waitFor()
+  t.pass('Up edits the last message from the keyboard; the focus goes back to the composer')
 
   t.absent(await page.locator('#sidebar').isVisible(), 'at 480px the rooms are in a drawer')
   await page.locator('#drawer-toggle').focus()

@@ -240,6 +240,23 @@ test(
     const unmarked = await bob.waitFor('hey @alice, look')
     t.ok(/bob [0-9a-f]{4}-[0-9a-f]{4} » hey @alice/.test(unmarked), "and is bob's own line at bob")
 
+    // Edits, reactions and replies cross over: /edit defaults to your last message, ^3 is the
+    // third latest (alice's), +1 is 👍.
+    await alice.type('/edit hello from alice, edited')
+    await bob.waitFor('hello from alice, edited (edited)', 'the edit at bob')
+    await bob.type('/react ^3 +1')
+    const reacted = await alice.waitFor(
+      /hello from alice, edited \(edited\)\s*\n.*👍 1/,
+      'the reaction at alice'
+    )
+    t.ok(reacted.includes('👍 1'), 'an edit and a reaction show on the other peer')
+    await bob.type('/reply ^3 nice edit')
+    const replied = await alice.waitFor(
+      /↳ alice: hello from alice, edited\s*\n.*nice edit/,
+      'the reply at alice'
+    )
+    t.ok(replied.includes('nice edit'), 'a reply shows the line it answers above it')
+
     // /invite also puts the invite on the clipboard (OSC 52), which tmux keeps as a buffer:
     // on screen it wraps across rows, and copying it from there would break it.
     await tmux('set-option', '-s', 'set-clipboard', 'on')

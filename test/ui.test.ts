@@ -1,3 +1,4 @@
+import { EventEmitter } from 'events'
 import test, { type Test } from 'brittle'
 import { createElement, type ReactElement } from 'react'
 import { render } from 'ink-testing-library'
@@ -20,6 +21,7 @@ import {
   type Entry
 } from '../ui-terminal/index.js'
 import { emptyLine, lineReducer, type LineAction } from '../ui-terminal/use-line-editor.js'
+import { messageRef } from '../lib/message-refs.js'
 import { create, createLocalTestnet, type Testnet } from './helpers/index.js'
 
 const KEY = {
@@ -27,6 +29,11 @@ const KEY = {
   tab: '\t',
   up: '\u001b[A',
   down: '\u001b[B',
+  ctrlUp: '\u001b[1;5A',
+  ctrlDown: '\u001b[1;5B',
+  altUp: '\u001b[1;3A',
+  altDown: '\u001b[1;3B',
+  escape: '\u001b',
   pageUp: '\u001b[5~',
   pageDown: '\u001b[6~',
   ctrlN: '\u000e',
@@ -287,7 +294,7 @@ test('ui: commands go through the library; mistakes are lines, never crashes', a
   t.is(quit, 1, '/quit asks the app to exit')
 })
 
-test('ui: Tab completes commands and names; Up and Down recall lines', async (t) => {
+test('ui: Tab completes commands and names; Ctrl+Up and Ctrl+Down recall lines', async (t) => {
   const testnet = await createLocalTestnet(t)
   const a = await create(t, testnet)
   const b = await create(t, testnet)
@@ -318,11 +325,11 @@ test('ui: Tab completes commands and names; Up and Down recall lines', async (t)
   await screen.type('first line')
   await screen.type('second line')
   await screen.frame(/» second line/)
-  await screen.press(KEY.up, KEY.up)
+  await screen.press(KEY.ctrlUp, KEY.ctrlUp)
   await screen.frame('[#tabs] first line')
   await screen.press(KEY.down)
   await screen.frame('[#tabs] second line')
-  t.pass('Up and Down browse the lines sent')
+  t.pass('Ctrl+Up browses the lines sent; once browsing, Down goes on')
 })
 
 test('ui: PgUp and PgDn scroll; older history is fetched on demand', async (t) => {
@@ -640,4 +647,250 @@ test('ui: the line editor edits, recalls and keeps surrogate pairs whole', (t) =
 
   t.is(run([{ type: 'insert', text: 'one two' }, { type: 'delete-word' }]).value, 'one ')
   t.is(run([{ type: 'insert', text: 'a\u0007b\tc' }]).value, 'ab c', 'no control characters')
+})
+
+/** A message as a fake room holds it. */
+function fakeMessage(n: number, over: Partial<Message> = {}): Message {
+  const self = over.self ?? false
+  return {
+    id: `${(self ? 'aa' : 'bb').repeat(16)}-${n}`,
+    author: Buffer.alloc(32, self ? 1 : 2),
+    device: Buffer.alloc(32, self ? 1 : 2),
+    text: `text ${n}`,
+    timestamp: Date.now() - 60_000 + n,
+    seq: n,
+    kind: 'text',
+    name: self ? 'me' : 'bob',
+    fingerprint: self ? 'aaaa-aaaa-aaaa-aaaa' : 'bbbb-bbbb-bbbb-bbbb',
+    self,
+    mention: false,
+    edited: false,
+    deleted: false,
+    replyTo: null,
+    reactions: [],
+    ...over
+  }
+}
+
+/**
+ * A room and node for the screen alone: the room keeps a list, records what the UI asks of
+ * it and answers with the events the library would send.
+ */
+function fakeChat(initial: Message[]) {
+  const list = initial.slice()
+  const calls: unknown[][] = []
+  let fetches = 0
+  const idOf = (target: Message | string) => (typeof target === 'string' ? target : target.id)
+  const change = (id: string, fn: (m: Message) => Message) => {
+    const at = list.findIndex((m) => m.id === id)
+    const next = fn(list[at]!)
+    list[at] = next
+    room.emit('message-update', next)
+    return next
+  }
+  const room: any = Object.assign(new EventEmitter(), {
+    id: 'f'.repeat(64),
+    name: 'fake',
+    kind: 'named',
+    closing: false,
+    stats: { peers: 1 },
+    invite: 'backspace:fake',
+    members: () => [],
+    messages: async () => {
+      fetches++
+      return list.slice()
+    },
+    message: (id: string) => list.find((m) => m.id === id),
+    async send(text: string, opts: { replyTo?: Message | string } = {}) {
+      const replyTo = opts.replyTo === undefined ? null : idOf(opts.replyTo)
+      calls.push(['send', text, replyTo])
+      const quoted = list.find((m) => m.id === replyTo)
+      const m = fakeMessage(100 + list.length, {
+        self: true,
+        text,
+        timestamp: Date.now(),
+        replyTo: quoted
+          ? {
+              id: quoted.id,
+              loaded: true,
+              author: quoted.author,
+              name: quoted.name,
+              fingerprint: quoted.fingerprint,
+              text: quoted.text,
+              deleted: false
+            }
+          : null
+      })
+      list.push(m)
+      room.emit('message', m)
+      return m
+    },
+    async edit(target: Message | string, text: string) {
+      calls.push(['edit', idOf(target), text])
+      return change(idOf(target), (m) => ({ ...m, text, edited: true }))
+    },
+    async delete(target: Message | string) {
+      calls.push(['delete', idOf(target)])
+      change(idOf(target), (m) => ({ ...m, text: '', deleted: true }))
+    },
+    async react(target: Message | string, emoji: string) {
+      calls.push(['react', idOf(target), emoji])
+      change(idOf(target), (m) => ({
+        ...m,
+        reactions: [...m.reactions, { emoji, count: 1, self: true, authors: [Buffer.alloc(32, 1)] }]
+      }))
+    },
+    async unreact(target: Message | string, emoji: string) {
+      calls.push(['unreact', idOf(target), emoji])
+    }
+  })
+  const node: any = Object.assign(new EventEmitter(), {
+    rooms: [room],
+    profile: { name: 'me', status: '', away: null },
+    connections: 1,
+    incognito: false,
+    identity: { fingerprint: 'aaaa-aaaa-aaaa-aaaa', anonName: 'Anon' },
+    publicKey: Buffer.alloc(32, 1),
+    unread: () => ({ unread: 0, mentions: 0 }),
+    markRead: async () => ({ unread: 0, mentions: 0 })
+  })
+  return { node: node as Backspace, room, list, calls, fetches: () => fetches, change }
+}
+
+test('ui: edits, tombstones, reactions and replies; each change redraws one message, no fetch', async (t) => {
+  const question = fakeMessage(1, { text: 'lunch at noon?' })
+  const mine = fakeMessage(2, { self: true, text: 'my typo' })
+  const answer = fakeMessage(3, {
+    text: 'works for me',
+    replyTo: {
+      id: question.id,
+      loaded: true,
+      author: question.author,
+      name: 'bob',
+      fingerprint: question.fingerprint,
+      text: question.text,
+      deleted: false
+    }
+  })
+  const fake = fakeChat([question, mine, answer])
+  const screen = renderChat(t, fake.node)
+
+  const first = await screen.frame('works for me')
+  const lines = first.split('\n')
+  const at = lines.findIndex((l) => l.includes('works for me'))
+  t.ok(
+    lines[at - 1]!.includes('↳ bob: lunch at noon?'),
+    'a reply quotes the message it answers, above it'
+  )
+
+  fake.change(mine.id, (m) => ({ ...m, text: 'my fix', edited: true }))
+  await screen.frame(/» my fix \(edited\)/)
+  t.pass('an edited line says so')
+
+  fake.change(answer.id, (m) => ({
+    ...m,
+    reactions: [
+      { emoji: '👍', count: 2, self: true, authors: [] },
+      { emoji: '🎉', count: 1, self: false, authors: [] }
+    ]
+  }))
+  const reacted = await screen.frame('👍 2  🎉 1')
+  const rows = reacted.split('\n')
+  const chips = rows.findIndex((l) => l.includes('👍 2'))
+  t.ok(rows[chips - 1]!.includes('works for me'), 'reactions on a line under the message')
+
+  fake.change(question.id, (m) => ({ ...m, text: '', deleted: true }))
+  fake.change(answer.id, (m) => ({ ...m, replyTo: { ...m.replyTo!, text: '', deleted: true } }))
+  const gone = await screen.frame(
+    (f) => f.includes('× message deleted') && f.includes('↳ bob: message deleted')
+  )
+  t.absent(gone.includes('lunch at noon?'), 'a deleted message is a tombstone, in its replies too')
+
+  const late = fakeMessage(4, { text: 'one more', timestamp: Date.now() })
+  fake.list.push(late)
+  fake.room.emit('message', late)
+  await screen.frame('one more')
+  fake.room.emit('message-withdrawn', late)
+  await screen.frame((f) => !f.includes('one more'))
+  t.is(fake.fetches(), 1, 'one page at the start; every change after it came as an event')
+})
+
+test('ui: Up on an empty line edits your last message; Enter saves, Esc cancels', async (t) => {
+  const fake = fakeChat([
+    fakeMessage(1, { self: true, text: 'first of mine' }),
+    fakeMessage(2, { self: true, text: 'teh typo' }),
+    fakeMessage(3, { text: 'from bob' })
+  ])
+  const screen = renderChat(t, fake.node)
+  await screen.frame('from bob')
+
+  await screen.press(KEY.up)
+  await screen.frame('[#fake] edit: teh typo')
+  await screen.press(KEY.up)
+  await screen.frame('[#fake] edit: first of mine')
+  await screen.press(KEY.down)
+  await screen.frame('[#fake] edit: teh typo')
+  t.pass('Up and Down walk your own messages')
+  await screen.press('\u0015')
+  await screen.type('the typo')
+  await screen.frame(/» the typo \(edited\)/)
+  t.alike(fake.calls, [['edit', fake.list[1]!.id, 'the typo']], 'Enter saved it with room.edit')
+  await screen.frame((f) => !f.includes('edit:'))
+  t.pass('edit mode is over')
+
+  await screen.press(KEY.up)
+  await screen.frame('[#fake] edit: the typo')
+  await screen.press(' again', KEY.escape)
+  await screen.frame((f) => !f.includes('edit:') && !f.includes('again'))
+  t.is(fake.calls.length, 1, 'Esc cancels: nothing is saved')
+})
+
+test('ui: Alt+Up picks a message to answer or react to; commands show references', async (t) => {
+  const fake = fakeChat([
+    fakeMessage(1, { text: 'older one' }),
+    fakeMessage(2, { text: 'newest one' })
+  ])
+  const screen = renderChat(t, fake.node)
+  await screen.frame('newest one')
+
+  await screen.press(KEY.altUp, KEY.altUp)
+  await screen.frame('[#fake] ↳ bob:')
+  await screen.type('an answer')
+  await screen.frame('↳ bob: older one')
+  t.alike(
+    fake.calls[0],
+    ['send', 'an answer', fake.list[0]!.id],
+    'Enter sent a reply to the picked message'
+  )
+
+  await screen.press(KEY.altUp)
+  await screen.frame('[#fake] ↳ me:')
+  await screen.press(KEY.altDown)
+  await screen.frame(/^\[#fake\]\s*$/m)
+  t.pass('Alt+Down past the newest drops the pick')
+
+  await screen.press('/react ')
+  const refs = await screen.frame(messageRef(fake.list[1]!.id))
+  t.ok(
+    refs.includes(messageRef(fake.list[0]!.id)),
+    'while a message command is typed, references replace the times'
+  )
+  await screen.press('\u0015')
+  await screen.type(`/react ${messageRef(fake.list[1]!.id)} +1`)
+  await screen.frame((f) => /newest one\n.*👍 1/.test(f))
+  t.alike(
+    fake.calls[1],
+    ['react', fake.list[1]!.id, '👍'],
+    '/react with a reference and an emoji name'
+  )
+
+  await screen.press(KEY.altUp, KEY.altUp)
+  await screen.frame('[#fake] ↳ me:')
+  await screen.type('/react :tada:')
+  await screen.frame('🎉 1')
+  t.alike(
+    fake.calls[2]!.slice(0, 2),
+    ['react', fake.list[1]!.id],
+    'a command acts on the picked message'
+  )
 })

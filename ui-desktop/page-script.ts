@@ -19,11 +19,16 @@ const view = {
   rooms: [],
   status: { connections: 0, peers: 0 },
   current: null, // the id of the room shown
-  messages: [], // its messages, in the library's order
+  messages: [], // its messages, in the library's order (by their order key)
   more: false, // older messages may exist
   loadingOlder: false,
   refreshing: false,
   again: false,
+  during: null, // while a page is fetched: id -> the message's newest state (null: withdrawn)
+  quickReactions: [],
+  replyTo: null, // the message the composer answers
+  editing: null, // { id, editor }: the message edited in place
+  picker: null, // the id of the message whose reaction bar is open
   notices: new Map(), // room id ('' for none) -> [{ level, text, time }]
   hidden: new Map(), // room id -> ids of messages /clear hid
   completion: null // { from, candidates, index }
@@ -97,6 +102,9 @@ function onEvent(name, data) {
       return removeRoom(data.room)
     case 'message':
       return onMessage(data.room, data.message)
+    case 'message-update':
+      if (data.room === view.current) updateMessage(data.message)
+      return
     case 'unread':
       // The counts are the library's; the room on screen is read as messages arrive in it.
       view.rooms = view.rooms.map((r) =>
@@ -105,7 +113,7 @@ function onEvent(name, data) {
       if (data.room === view.current && data.unread > 0 && !document.hidden) markShown(data.room)
       return renderRooms()
     case 'message-withdrawn':
-      if (data.room === view.current) refresh()
+      if (data.room === view.current) removeMessage(data.id)
       return
     case 'status':
       view.status = data
@@ -228,6 +236,7 @@ function applyChat(chat) {
   view.me = chat.identity
   view.rooms = chat.rooms
   view.status = chat.status
+  view.quickReactions = chat.quickReactions || []
   view.step = null
   view.flow = null
   // The recovery words have been written down; they leave the page.
@@ -620,6 +629,7 @@ function setLinkState(text, up) {
 function renderMessages() {
   const list = $('messages')
   const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40
+  const focus = focusOf(list)
   list.replaceChildren()
   const key = view.current || ''
   const hidden = view.hidden.get(key)
@@ -658,6 +668,35 @@ function renderMessages() {
   }
   while (n < notices.length) list.append(noticeLine(notices[n++]))
   if (atBottom) list.scrollTop = list.scrollHeight
+  restoreFocus(focus)
+}
+
+// What has the focus inside the message list, to give it back after a redraw.
+function focusOf(root) {
+  const el = document.activeElement
+  if (!el || !root.contains(el) || el === root) return null
+  const line = el.closest('.msg')
+  if (!line) return null
+  return { id: line.dataset.id, action: el.dataset.action || null, editor: el.classList.contains('editor') }
+}
+
+function restoreFocus(focus) {
+  if (!focus) return
+  const line = lineOf(focus.id)
+  if (!line) return
+  let target = line
+  if (focus.editor) target = line.querySelector('.editor') || line
+  else if (focus.action) {
+    for (const el of line.querySelectorAll('[data-action]')) {
+      if (el.dataset.action === focus.action) target = el
+    }
+  }
+  target.focus({ preventScroll: true })
+}
+
+function lineOf(id) {
+  for (const el of $('messages').children) if (el.dataset && el.dataset.id === id) return el
+  return null
 }
 
 function messageLine(m) {
@@ -665,20 +704,140 @@ function messageLine(m) {
   const who = h(
     'span',
     { class: 'who', title: m.author },
-    m.kind === 'action' ? '* ' : null,
+    m.kind === 'action' && !m.deleted ? '* ' : null,
     m.name ? h('span', { class: 'name' }, m.name) : null,
     h('span', { class: 'fp mono' }, m.fingerprint)
   )
   const classes = ['msg']
   if (m.self) classes.push('mine')
-  if (m.mention) classes.push('mention')
+  if (m.mention && !m.deleted) classes.push('mention')
   if (m.kind === 'action') classes.push('action')
+  if (m.deleted) classes.push('deleted')
+  if (view.replyTo && view.replyTo.id === m.id) classes.push('answering')
+  const editing = view.editing && view.editing.id === m.id && !m.deleted ? view.editing : null
+  let text
+  if (m.deleted) text = h('span', { class: 'tombstone' }, 'message deleted')
+  else if (editing) text = editing.editor
+  else text = h('span', { class: 'text' }, m.text)
   return h(
     'div',
-    { class: classes.join(' '), 'data-id': m.id },
+    {
+      class: classes.join(' '),
+      'data-id': m.id,
+      tabindex: '-1',
+      'aria-label': (m.name || m.fingerprint) + ' at ' + clock(m.timestamp) + (m.deleted ? ', deleted' : '')
+    },
     h('time', { datetime: date.toISOString(), title: date.toLocaleString() }, clock(m.timestamp)),
-    h('span', { class: 'body' }, who, ' ', h('span', { class: 'text' }, m.text))
+    h(
+      'span',
+      { class: 'body' },
+      m.replyTo && !m.deleted ? quoteLine(m.replyTo) : null,
+      who,
+      ' ',
+      text,
+      m.edited && !m.deleted && !editing ? h('span', { class: 'edited muted' }, ' (edited)') : null,
+      m.reactions.length && !m.deleted ? reactionChips(m) : null
+    ),
+    m.deleted ? null : messageActions(m)
   )
+}
+
+// The one line a reply shows of the message it answers; a click shows that message.
+function quoteLine(reply) {
+  const who = reply.name || (reply.fingerprint || '').split('-')[0]
+  const body = !reply.loaded ? 'a message not loaded here' : reply.deleted ? 'message deleted' : reply.text
+  return h(
+    'button',
+    {
+      type: 'button',
+      class: 'quote' + (reply.deleted ? ' gone' : ''),
+      tabindex: '-1',
+      title: reply.loaded ? 'Show the message answered' : 'Not loaded here',
+      onclick: () => {
+        const line = lineOf(reply.id)
+        if (!line) return
+        line.scrollIntoView({ block: 'center' })
+        line.focus({ preventScroll: true })
+      }
+    },
+    '↳ ',
+    reply.loaded && who ? h('span', { class: 'name' }, who + ': ') : null,
+    h('span', { class: 'quoted' }, body)
+  )
+}
+
+function reactionChips(m) {
+  return h(
+    'span',
+    { class: 'reactions', role: 'group', 'aria-label': 'Reactions' },
+    ...m.reactions.map((r) =>
+      h(
+        'button',
+        {
+          type: 'button',
+          class: 'chip' + (r.self ? ' self' : ''),
+          'aria-pressed': r.self ? 'true' : 'false',
+          title: r.who.join(', ') + (r.count > r.who.length ? ' and ' + (r.count - r.who.length) + ' more' : ''),
+          'data-action': 'chip-' + r.emoji,
+          onclick: () => toggleReaction(m, r.emoji, r.self)
+        },
+        r.emoji + ' ' + r.count
+      )
+    )
+  )
+}
+
+// Reply and react on every message; edit and delete on your own. Shown on hover and focus.
+function messageActions(m) {
+  const open = view.picker === m.id
+  const bar = h(
+    'span',
+    { class: 'actions', role: 'toolbar', 'aria-label': 'Message actions' },
+    h('span', { class: 'ref mono', title: 'Type this to point at the message: /reply ' + m.ref + ' ...' }, m.ref),
+    h('button', { type: 'button', 'data-action': 'reply', title: 'Reply (R)', onclick: () => startReply(m) }, 'Reply'),
+    h(
+      'button',
+      {
+        type: 'button',
+        'data-action': 'react',
+        title: 'React (+)',
+        'aria-expanded': open ? 'true' : 'false',
+        onclick: () => togglePicker(m.id)
+      },
+      'React'
+    ),
+    m.self ? h('button', { type: 'button', 'data-action': 'edit', title: 'Edit (E)', onclick: () => startEdit(m) }, 'Edit') : null,
+    m.self
+      ? h('button', { type: 'button', 'data-action': 'delete', class: 'danger', title: 'Delete (Del)', onclick: () => deleteMessage(m) }, 'Delete')
+      : null
+  )
+  if (open) {
+    bar.append(
+      h(
+        'span',
+        { class: 'picker', role: 'group', 'aria-label': 'Pick a reaction' },
+        ...view.quickReactions.map((emoji) => {
+          const mine = m.reactions.some((r) => r.emoji === emoji && r.self)
+          return h(
+            'button',
+            {
+              type: 'button',
+              class: mine ? 'self' : null,
+              'aria-pressed': mine ? 'true' : 'false',
+              'data-action': 'pick-' + emoji,
+              onclick: () => {
+                view.picker = null
+                toggleReaction(m, emoji, mine)
+                replaceLine(m)
+              }
+            },
+            emoji
+          )
+        })
+      )
+    )
+  }
+  return bar
 }
 
 function noticeLine(notice) {
@@ -712,6 +871,10 @@ function select(id) {
   view.messages = []
   view.more = false
   view.completion = null
+  view.editing = null
+  view.picker = null
+  view.replyTo = null
+  renderReplyBar()
   if (id) markShown(id)
   history.replaceState(null, '', location.search + (id ? '#' + id : ''))
   renderChrome()
@@ -739,13 +902,15 @@ async function refresh() {
     return
   }
   view.refreshing = true
+  view.during = new Map()
   try {
     const page = await request('messages', { room: id, limit: PAGE })
-    if (view.current === id) merge(page)
+    if (view.current === id) merge(page, view.during)
   } catch (err) {
     if (view.current === id) showGlobalError(err)
   } finally {
     view.refreshing = false
+    view.during = null
     if (view.again) {
       view.again = false
       refresh()
@@ -753,19 +918,220 @@ async function refresh() {
   }
 }
 
-// The latest page replaces everything from its first message on; older pages stay.
-function merge(page) {
+function byOrder(a, b) {
+  return a.order < b.order ? -1 : a.order > b.order ? 1 : 0
+}
+
+// The latest page replaces everything from its first message on; older pages stay. What
+// changed while it was on its way (during) is newer than the page.
+function merge(page, during) {
   const first = page.messages[0]
-  const at = first ? view.messages.findIndex((m) => m.id === first.id) : -1
-  if (at >= 0) {
-    view.messages = view.messages.slice(0, at).concat(page.messages)
-  } else {
-    view.messages = page.messages
-    view.more = page.more
-  }
+  const kept = first ? view.messages.filter((m) => m.order < first.order) : []
+  const ids = new Set(page.messages.map((m) => m.id))
+  const fresh = page.messages.map((m) => (during.has(m.id) ? during.get(m.id) : m)).filter(Boolean)
+  const arrived = [...during.values()].filter(
+    (m) => m && !ids.has(m.id) && (!first || m.order > first.order)
+  )
+  view.messages = kept.concat(fresh, arrived).sort(byOrder)
+  if (kept.length === 0) view.more = page.more
   renderMessages()
   fillScreen()
 }
+
+// A new message goes where its order key puts it: nearly always at the end, drawn alone.
+function insertMessage(m) {
+  if (view.during) view.during.set(m.id, m)
+  if (view.messages.some((x) => x.id === m.id)) return updateMessage(m)
+  const list = view.messages
+  const last = list[list.length - 1]
+  if (!last || last.order < m.order) {
+    list.push(m)
+    return appendLine(m, last)
+  }
+  // Older than all that is loaded: it comes with the page before, or paging would skip some.
+  if (view.more && m.order < list[0].order) return
+  list.splice(list.findIndex((x) => m.order < x.order), 0, m)
+  renderMessages()
+}
+
+function appendLine(m, previous) {
+  const list = $('messages')
+  const hidden = view.hidden.get(view.current || '')
+  if (!list.lastElementChild || !list.lastElementChild.dataset.id || (hidden && hidden.size)) {
+    return renderMessages()
+  }
+  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40
+  const day = new Date(m.timestamp).toDateString()
+  if (previous && new Date(previous.timestamp).toDateString() !== day) {
+    list.append(h('div', { class: 'day' }, new Date(m.timestamp).toLocaleDateString(undefined, { dateStyle: 'full' })))
+  }
+  list.append(messageLine(m))
+  if (atBottom) list.scrollTop = list.scrollHeight
+}
+
+// A changed message is redrawn alone, keeping the focus and an edit in progress.
+function updateMessage(m) {
+  if (view.during) view.during.set(m.id, m)
+  const at = view.messages.findIndex((x) => x.id === m.id)
+  if (at === -1) return
+  view.messages[at] = m
+  if (view.replyTo && view.replyTo.id === m.id) {
+    view.replyTo = m.deleted ? null : m
+    renderReplyBar()
+  }
+  if (m.deleted && view.editing && view.editing.id === m.id) view.editing = null
+  replaceLine(m)
+}
+
+function replaceLine(m) {
+  const old = lineOf(m.id)
+  if (!old) return
+  const focus = focusOf(old)
+  old.replaceWith(messageLine(m))
+  restoreFocus(focus)
+}
+
+function removeMessage(id) {
+  if (view.during) view.during.set(id, null)
+  view.messages = view.messages.filter((m) => m.id !== id)
+  if (view.replyTo && view.replyTo.id === id) cancelReply()
+  if (view.editing && view.editing.id === id) view.editing = null
+  const line = lineOf(id)
+  if (line) line.remove()
+}
+
+function findMessage(id) {
+  return view.messages.find((m) => m.id === id) || null
+}
+
+// ---------------------------------------------------------------------------
+// Acting on one message: reply, react, edit, delete
+// ---------------------------------------------------------------------------
+
+function act(type, args) {
+  return request(type, Object.assign({ room: view.current }, args)).catch((err) => {
+    addNotice(view.current || '', 'error', err.message)
+    return null
+  })
+}
+
+function toggleReaction(m, emoji, mine) {
+  act(mine ? 'unreact' : 'react', { message: m.id, emoji })
+}
+
+function togglePicker(id) {
+  view.picker = view.picker === id ? null : id
+  const m = findMessage(id)
+  if (m) replaceLine(m)
+  const line = lineOf(id)
+  const first = line && line.querySelector('.picker button')
+  if (first) first.focus()
+}
+
+function startReply(m) {
+  view.replyTo = m
+  renderReplyBar()
+  renderMessages()
+  $('text').focus()
+}
+
+function cancelReply() {
+  const id = view.replyTo && view.replyTo.id
+  view.replyTo = null
+  renderReplyBar()
+  const m = id && findMessage(id)
+  if (m) replaceLine(m)
+}
+
+function renderReplyBar() {
+  const m = view.replyTo
+  $('reply-bar').hidden = !m
+  if (!m) return
+  $('reply-who').textContent = m.name || m.fingerprint.split('-')[0]
+  $('reply-text').textContent = m.text
+}
+
+function startEdit(m) {
+  if (!m.self || m.deleted) return
+  if (view.editing) stopEdit()
+  const editor = h('textarea', {
+    class: 'editor',
+    rows: String(Math.min(6, m.text.split('\n').length)),
+    'aria-label': 'Edit your message; Enter saves, Escape cancels'
+  })
+  editor.value = m.text
+  editor.addEventListener('keydown', (event) => {
+    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+      event.preventDefault()
+      saveEdit()
+    } else if (event.key === 'Escape') {
+      event.preventDefault()
+      event.stopPropagation()
+      stopEdit()
+      $('text').focus()
+    }
+  })
+  view.editing = { id: m.id, editor }
+  replaceLine(m)
+  editor.focus()
+  editor.setSelectionRange(editor.value.length, editor.value.length)
+}
+
+function stopEdit() {
+  const editing = view.editing
+  view.editing = null
+  const m = editing && findMessage(editing.id)
+  if (m) replaceLine(m)
+}
+
+async function saveEdit() {
+  const editing = view.editing
+  if (!editing) return
+  const m = findMessage(editing.id)
+  const text = editing.editor.value
+  if (!m || text === m.text || text.trim() === '') {
+    stopEdit()
+    return $('text').focus()
+  }
+  editing.editor.disabled = true
+  const edited = await act('edit', { message: editing.id, text })
+  editing.editor.disabled = false
+  if (!edited) return editing.editor.focus()
+  if (view.editing === editing) view.editing = null
+  updateMessage(edited)
+  $('text').focus()
+}
+
+async function deleteMessage(m) {
+  if (!confirm('Delete this message for everyone?')) return
+  await act('delete', { message: m.id })
+}
+
+// The message list from the keyboard: Up and Down move between messages; on one, R replies,
+// E edits, + reacts and Delete deletes.
+$('messages').addEventListener('keydown', (event) => {
+  if (event.target.closest('.editor')) return
+  const line = event.target.closest('.msg')
+  const lines = [...$('messages').querySelectorAll('.msg')]
+  if (event.key === 'ArrowUp' || event.key === 'ArrowDown') {
+    if (event.altKey || event.ctrlKey || event.metaKey) return
+    const at = line ? lines.indexOf(line) : lines.length
+    const next = lines[at + (event.key === 'ArrowUp' ? -1 : 1)]
+    if (!next) return
+    event.preventDefault()
+    next.focus()
+    return
+  }
+  if (!line || event.target !== line) return
+  const m = findMessage(line.dataset.id)
+  if (!m || m.deleted) return
+  if (event.key === 'r') startReply(m)
+  else if (event.key === 'e' && m.self) startEdit(m)
+  else if (event.key === '+') togglePicker(m.id)
+  else if (event.key === 'Delete' && m.self) deleteMessage(m)
+  else return
+  event.preventDefault()
+})
 
 // Until the list overflows, there is nothing to scroll: load older history right away.
 function fillScreen() {
@@ -798,8 +1164,8 @@ $('messages').addEventListener('scroll', () => {
   if ($('messages').scrollTop < 60) loadOlder()
 })
 
-function onMessage(room) {
-  if (room === view.current) refresh()
+function onMessage(room, message) {
+  if (room === view.current) insertMessage(message)
 }
 
 // The library keeps read positions: tell it the room is on screen.
@@ -823,11 +1189,20 @@ async function submitLine() {
   const text = input.value
   if (text.trim() === '') return
   const room = view.current
+  const replyTo = view.replyTo
   hideCompletions()
   try {
-    const result = await request('line', { room, text })
-    if (input.value === text) input.value = ''
-    applyLine(room, result)
+    if (replyTo && !text.startsWith('/')) {
+      await request('reply', { room, message: replyTo.id, text })
+      if (input.value === text) input.value = ''
+    } else {
+      // A command while answering acts on the message answered (/react +1).
+      const args = replyTo ? { room, text, selected: replyTo.id } : { room, text }
+      const result = await request('line', args)
+      if (input.value === text) input.value = ''
+      applyLine(room, result)
+    }
+    if (replyTo && view.replyTo === replyTo) cancelReply()
   } catch (err) {
     addNotice(room || '', 'error', err.message)
   }
@@ -879,7 +1254,17 @@ $('text').addEventListener('keydown', (event) => {
     complete()
   } else if (event.key === 'Escape') {
     if (!$('completions').hidden) hideCompletions()
+    else if (view.replyTo) cancelReply()
     else closeDrawer()
+  } else if (event.key === 'ArrowUp' && $('text').value === '' && !event.altKey) {
+    // As in the terminal: Up on an empty composer edits your last message.
+    const own = view.messages.filter((m) => m.self && !m.deleted)
+    const last = own[own.length - 1]
+    if (!last) return
+    event.preventDefault()
+    startEdit(last)
+    const line = lineOf(last.id)
+    if (line) line.scrollIntoView({ block: 'nearest' })
   } else {
     view.completion = null
   }
@@ -977,6 +1362,11 @@ $('leave').addEventListener('click', async () => {
   } catch (err) {
     showGlobalError(err)
   }
+})
+
+$('reply-cancel').addEventListener('click', () => {
+  cancelReply()
+  $('text').focus()
 })
 
 $('invite-copy').addEventListener('click', async () => {

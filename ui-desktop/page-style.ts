@@ -138,6 +138,43 @@ main { grid-area: main; display: flex; flex-direction: column; min-width: 0; min
 .who .fp { color: var(--muted); }
 .msg .text { white-space: pre-wrap; overflow-wrap: anywhere; }
 .msg.action .body { font-style: italic; }
+.msg { position: relative; }
+.msg:focus { outline: 2px solid var(--focus); outline-offset: -2px; }
+.msg.answering { border-left-color: var(--accent); }
+.msg .tombstone { color: var(--muted); font-style: italic; }
+.msg .edited { font-size: 12px; }
+.msg .quote {
+  display: block; max-width: 100%; border: 0; background: none; padding: 0 0 1px; margin: 0;
+  color: var(--muted); font-size: 12px; text-align: left; white-space: nowrap; overflow: hidden;
+  text-overflow: ellipsis; border-radius: 0;
+}
+.msg .quote .name { font-weight: 600; }
+.msg .quote.gone .quoted { font-style: italic; }
+.reactions { display: flex; flex-wrap: wrap; gap: 4px; margin-top: 3px; }
+.chip {
+  padding: 0 7px; border-radius: 10px; font-size: 12px; line-height: 20px;
+  font-variant-numeric: tabular-nums;
+}
+.chip.self { border-color: var(--accent); background: var(--mine); font-weight: 600; }
+.msg .actions {
+  display: none; position: absolute; right: 6px; top: -12px; z-index: 1; gap: 2px;
+  align-items: center; background: var(--panel); border: 1px solid var(--line);
+  border-radius: 6px; padding: 2px; box-shadow: 0 1px 4px rgba(0, 0, 0, 0.15);
+}
+.msg:hover .actions, .msg:focus-within .actions { display: flex; }
+.actions button { border: 0; padding: 1px 7px; font-size: 12px; background: transparent; }
+.actions button:hover, .actions button[aria-expanded=true] { background: var(--side); }
+.actions button.danger { color: var(--error); }
+.actions .ref { color: var(--muted); padding: 0 6px; user-select: all; }
+.actions .picker { display: flex; gap: 1px; border-left: 1px solid var(--line); padding-left: 2px; }
+.actions .picker button { font-size: 15px; padding: 0 4px; }
+.actions .picker button.self { background: var(--mine); }
+.msg .editor { display: block; margin-top: 2px; resize: vertical; min-height: 34px; }
+.reply-bar {
+  display: flex; gap: 6px; align-items: baseline; padding: 4px 16px 0; background: var(--panel);
+  border-top: 1px solid var(--line); min-width: 0;
+}
+.reply-text { flex: 1; min-width: 0; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .notice {
   margin: 0; padding: 3px 6px 3px calc(3.2rem + 17px); white-space: pre-wrap; color: var(--muted);
   /* Invites and relay links are one long word: break them rather than overflow. */

@@ -199,6 +199,11 @@ export function renderPage(nonce: string): string {
     </div>
     <div id="messages" class="messages" role="log" aria-label="Messages" tabindex="0"></div>
     <p id="completions" class="completions muted mono" aria-live="polite" hidden></p>
+    <div id="reply-bar" class="reply-bar" hidden>
+      <span class="muted">Replying to</span> <strong id="reply-who"></strong>
+      <span id="reply-text" class="reply-text muted"></span>
+      <button id="reply-cancel" type="button" class="link" aria-label="Cancel the reply">Cancel</button>
+    </div>
     <form id="composer" class="composer">
       <textarea id="text" rows="1" aria-label="Message" aria-describedby="composer-hint"
         placeholder="Message, or /help"></textarea>

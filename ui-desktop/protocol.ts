@@ -70,6 +70,39 @@ export interface MessageView {
   self: boolean
   /** Mentions this identity's display name. */
   mention: boolean
+  /** Sorts as the library orders messages: compare two with `<`. */
+  order: string
+  /** What to type to point at it in a command: `^kbfd`. */
+  ref: string
+  /** Changed since it was sent: show "(edited)". */
+  edited: boolean
+  /** Deleted by its author: show a tombstone; `text` is ''. */
+  deleted: boolean
+  /** The message it answers, when it is a reply. */
+  replyTo: ReplyView | null
+  /** One entry per emoji, in the order they were first used. */
+  reactions: ReactionView[]
+}
+
+/** What a reply shows of the message it answers. */
+export interface ReplyView {
+  id: string
+  /** This node has it loaded; if not, only the id is known. */
+  loaded: boolean
+  name: string
+  fingerprint: string
+  /** Its current text ('' when deleted or not loaded). */
+  text: string
+  deleted: boolean
+}
+
+export interface ReactionView {
+  emoji: string
+  count: number
+  /** This identity is one of those who reacted. */
+  self: boolean
+  /** Who reacted, as names (or fingerprints), oldest first; at most 20. */
+  who: string[]
 }
 
 export interface StatusView {
@@ -83,6 +116,8 @@ export interface ChatView {
   identity: IdentityView
   rooms: RoomView[]
   status: StatusView
+  /** The reactions offered in one click. */
+  quickReactions: string[]
 }
 
 /** While a new device waits for approval (phase 'opening' with a device link). */
@@ -193,8 +228,21 @@ export interface Requests {
     args: { room: string; before?: string; limit?: number }
     result: { room: string; messages: MessageView[]; more: boolean }
   }
-  /** One line from the composer: a message or a slash command, as in the terminal. */
-  line: { args: { room: string | null; text: string }; result: LineResult }
+  /**
+   * One line from the composer: a message or a slash command, as in the terminal. With
+   * `selected` (a message id), message commands without a reference act on that message,
+   * and a plain message answers it.
+   */
+  line: { args: { room: string | null; text: string; selected?: string }; result: LineResult }
+  // `message` is a message id (`id` is the request's own).
+  /** Sends `text` as an answer to `message`. */
+  reply: { args: { room: string; message: string; text: string }; result: MessageView }
+  /** Changes the text of one of this identity's messages. */
+  edit: { args: { room: string; message: string; text: string }; result: MessageView }
+  /** Deletes one of this identity's messages, for everyone. */
+  delete: { args: { room: string; message: string }; result: {} }
+  react: { args: { room: string; message: string; emoji: string }; result: {} }
+  unreact: { args: { room: string; message: string; emoji: string }; result: {} }
   /** Tab completion: full-line candidates. */
   complete: { args: { room: string | null; text: string }; result: string[] }
   join: { args: { name: string; password?: string }; result: RoomView }
@@ -212,6 +260,8 @@ export interface Events {
   /** A room's view changed (its peer count). */
   room: RoomView
   message: { room: string; message: MessageView }
+  /** A loaded message changed (edited, deleted, reactions, its reply's quote): replace it. */
+  'message-update': { room: string; message: MessageView }
   /** A room's unread counts changed. */
   unread: { room: string; unread: number; mentions: number }
   'message-withdrawn': { room: string; id: string }

@@ -12,6 +12,7 @@ import {
   isBackspaceError,
   isInvite,
   listAccounts,
+  parseCommand,
   runCommand,
   type BackspaceOptions,
   type DeviceInfo,
@@ -21,6 +22,14 @@ import {
   type Room,
   type UnreadCounts
 } from '../lib/index.js'
+import {
+  describeMessageError,
+  messageOrderKey,
+  messageRef,
+  QUICK_REACTIONS,
+  shortRefs,
+  type MessageAction
+} from '../lib/message-refs.js'
 import type {
   ChatView,
   DeviceRequestView,
@@ -31,6 +40,7 @@ import type {
   LineResult,
   MessageView,
   Phase,
+  ReactionView,
   Requests,
   RequestType,
   RoomView,
@@ -66,8 +76,9 @@ export interface SessionOptions {
   deviceName?: string
 }
 
-// How often the status bar's connection count is sampled: the node has no event for it.
 const PAGE = 50
+// Names listed per reaction, so a popular emoji cannot make a frame large.
+const MAX_WHO = 20
 const PREFIX = 'backspace:'
 
 type Args = Record<string, unknown>
@@ -120,6 +131,17 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       devices: async () => (await this.chatNode().devices.list()).map(deviceView),
       messages: async (args) => this.messages(args),
       line: async (args) => this.line(args),
+      reply: async (args) =>
+        this.act('reply', args, (room, id) =>
+          room.send(requiredString(args, 'text'), { replyTo: id })
+        ),
+      edit: async (args) =>
+        this.act('edit', args, (room, id) => room.edit(id, requiredString(args, 'text'))),
+      delete: async (args) => this.act('delete', args, (room, id) => room.delete(id)),
+      react: async (args) =>
+        this.act('react', args, (room, id) => room.react(id, requiredString(args, 'emoji'))),
+      unreact: async (args) =>
+        this.act('unreact', args, (room, id) => room.unreact(id, requiredString(args, 'emoji'))),
       complete: async (args) => this.complete(args),
       join: async (args) => this.join(args),
       create: async (args) => this.createRoom(args),
@@ -400,7 +422,9 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
   private watch(room: Room): void {
     if (this.detachers.has(room)) return
     const onMessage = (m: Message) =>
-      this.broadcast('message', { room: room.id, message: this.messageView(m) })
+      this.broadcast('message', { room: room.id, message: this.messageView(room, m) })
+    const onUpdate = (m: Message) =>
+      this.broadcast('message-update', { room: room.id, message: this.messageView(room, m) })
     const onWithdrawn = (m: Message) =>
       this.broadcast('message-withdrawn', { room: room.id, id: m.id })
     const onPeers = () => {
@@ -408,11 +432,13 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       this.updateStatus()
     }
     room.on('message', onMessage)
+    room.on('message-update', onUpdate)
     room.on('message-withdrawn', onWithdrawn)
     room.on('peer-add', onPeers)
     room.on('peer-remove', onPeers)
     this.detachers.set(room, () => {
       room.off('message', onMessage)
+      room.off('message-update', onUpdate)
       room.off('message-withdrawn', onWithdrawn)
       room.off('peer-add', onPeers)
       room.off('peer-remove', onPeers)
@@ -428,7 +454,8 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     return {
       identity: this.identityView(),
       rooms: node.rooms.map((room) => this.roomView(room)),
-      status: this.readStatus()
+      status: this.readStatus(),
+      quickReactions: [...QUICK_REACTIONS]
     }
   }
 
@@ -455,7 +482,14 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     this.broadcast('status', next)
   }
 
-  private messageView(m: Message): MessageView {
+  /** One message as the page shows it; `ref` when a page of them chose the references. */
+  private messageView(
+    room: Room,
+    m: Message,
+    ref = messageRef(m.id),
+    names?: Map<string, string>
+  ): MessageView {
+    const reply = m.replyTo
     return {
       id: m.id,
       author: m.author.toString('hex'),
@@ -466,8 +500,49 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       timestamp: m.timestamp,
       seq: m.seq,
       self: m.self,
-      mention: m.mention
+      mention: m.mention,
+      order: messageOrderKey(m),
+      ref,
+      edited: m.edited,
+      deleted: m.deleted,
+      replyTo: reply
+        ? {
+            id: reply.id,
+            loaded: reply.loaded,
+            name: reply.name,
+            fingerprint: reply.fingerprint,
+            text: reply.text,
+            deleted: reply.deleted
+          }
+        : null,
+      reactions: m.reactions.map((r): ReactionView => {
+        names ??= memberNames(room)
+        const who = r.authors.slice(0, MAX_WHO).map((key) => {
+          const hex = key.toString('hex')
+          return names!.get(hex) ?? hex.slice(0, 8)
+        })
+        return { emoji: r.emoji, count: r.count, self: r.self, who }
+      })
     }
+  }
+
+  /** Runs one action on a message; a failure is the library's code with one sentence. */
+  private async act(
+    action: MessageAction,
+    args: Args,
+    fn: (room: Room, id: string) => Promise<Message | void>
+  ): Promise<MessageView | {}> {
+    const room = this.room(args)
+    const id = requiredString(args, 'message')
+    let done: Message | void
+    try {
+      done = await fn(room, id)
+    } catch (err) {
+      if (isBackspaceError(err))
+        throw new BackspaceError(err.code, describeMessageError(err, action))
+      throw err
+    }
+    return done ? this.messageView(room, done) : {}
   }
 
   private room(args: Args, key = 'room'): Room {
@@ -485,9 +560,11 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     const room = this.room(args)
     const limit = optionalInteger(args, 'limit') ?? PAGE
     const messages = await room.messages({ limit, before: optionalString(args, 'before') })
+    const refs = shortRefs(messages)
+    const names = memberNames(room)
     return {
       room: room.id,
-      messages: messages.map((m) => this.messageView(m)),
+      messages: messages.map((m) => this.messageView(room, m, refs.get(m.id), names)),
       more: messages.length === limit
     }
   }
@@ -496,7 +573,17 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
   private async line(args: Args): Promise<LineResult> {
     const node = this.chatNode()
     const room = this.optionalRoom(args)
-    const result = await runCommand(node, requiredString(args, 'text'), { room })
+    const text = requiredString(args, 'text')
+    const selected = optionalString(args, 'selected')
+    const command = parseCommand(text)
+    if (room && selected !== undefined && command.type === 'say') {
+      // A plain line while a message is picked answers it.
+      await this.act('reply', { ...args, message: selected }, (r, id) =>
+        r.send(command.text, { replyTo: id })
+      )
+      return { notices: [], room: null, left: null, clear: false, quit: false, help: null }
+    }
+    const result = await runCommand(node, text, { room, selected })
     // /device approve or deny answered the request the page shows.
     if (this.request_ && node.devices.pending !== this.request_) this.endRequest(this.request_)
     // After this answer has gone out: closing the shell closes the page's socket too.
@@ -515,7 +602,8 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     this.chatNode()
     const room = this.optionalRoom(args)
     const names = room ? room.members().map((m) => m.name) : []
-    return completeLine(requiredString(args, 'text'), names)
+    const messages = room ? await room.messages({ limit: PAGE }) : []
+    return completeLine(requiredString(args, 'text'), names, messages)
   }
 
   private async join(args: Args): Promise<RoomView> {
@@ -573,6 +661,13 @@ export function roomView(room: Room, counts: UnreadCounts): RoomView {
     unread: counts.unread,
     mentions: counts.mentions
   }
+}
+
+/** Display names by identity key (hex): a name, or the fingerprint when there is none. */
+function memberNames(room: Room): Map<string, string> {
+  const names = new Map<string, string>()
+  for (const m of room.members()) names.set(m.key.toString('hex'), m.name || m.fingerprint)
+  return names
 }
 
 export function deviceView(d: DeviceInfo): DeviceView {

@@ -1,13 +1,15 @@
-import { useEffect, useMemo, useRef, useState } from 'react'
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { Box, useApp, useInput } from 'ink'
 import type { Backspace } from '../lib/index.js'
+import { pointsAtMessage } from '../lib/commands.js'
+import { shortRefs } from '../lib/message-refs.js'
 import { AccountSetup } from './components/account-setup.js'
 import { InputLine } from './components/input-line.js'
 import { MessagePane } from './components/message-pane.js'
 import { RoomList } from './components/room-list.js'
 import { StatusBar } from './components/status-bar.js'
 import { TitleBar } from './components/title-bar.js'
-import { layoutRows, type PaneRow } from './format.js'
+import { cut, layoutRows, type PaneRow } from './format.js'
 import { useAccountSetup, type SetupOptions } from './use-account-setup.js'
 import { label, selectEntries, useChat, type ChatOptions } from './use-chat.js'
 import { useTerminalSize } from './use-terminal-size.js'
@@ -73,8 +75,21 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
   const paneWidth = Math.max(10, columns - listWidth)
   const paneHeight = Math.max(3, terminalRows - CHROME_ROWS)
 
+  // While the line is a command that takes a message reference, the pane shows them.
+  const [showRefs, setShowRefs] = useState(false)
+  const onLineChange = useCallback((value: string) => setShowRefs(pointsAtMessage(value)), [])
+  const refs = useMemo(
+    () => (showRefs && active ? shortRefs(active.messages) : null),
+    [showRefs, active?.messages]
+  )
+  const target = state.target?.key === active?.key ? state.target : null
+  const targetMessage = target ? active?.messages.find((m) => m.id === target.id) : undefined
+
   const entries = useMemo(() => selectEntries(state), [state.rooms, state.active, state.notices])
-  const laidOut = useMemo(() => layoutRows(entries, paneWidth), [entries, paneWidth])
+  const laidOut = useMemo(
+    () => layoutRows(entries, paneWidth, { refs, selected: target?.id ?? null }),
+    [entries, paneWidth, refs, target?.id]
+  )
   const rows = useMemo(() => {
     if (!active) return laidOut
     const top = active.loadingOlder
@@ -120,6 +135,44 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
     previous.current = { key: active?.key ?? null, first, last, count: rows.length }
   }, [rows, active?.key])
 
+  // A message picked with Alt+Up/Down is scrolled into view.
+  useEffect(() => {
+    if (!active || !target) return
+    const first = rows.findIndex((r) => r.selected)
+    if (first === -1) return
+    let last = first
+    while (rows[last + 1]?.selected) last++
+    const bottom = rows.length - scroll // one past the last row shown
+    if (last >= bottom)
+      dispatch({ type: 'scroll', key: active.key, scroll: rows.length - 1 - last })
+    else if (first < bottom - paneHeight) {
+      dispatch({
+        type: 'scroll',
+        key: active.key,
+        scroll: Math.max(0, rows.length - first - paneHeight)
+      })
+    }
+  }, [target?.id, rows.length, paneHeight])
+
+  // Up on an empty line edits your last message; Up and Down then walk your messages; Esc
+  // leaves edit mode (and drops a picked message).
+  const onLineKey = useCallback(
+    (key: 'up' | 'down' | 'escape', line: { value: string; browsing: boolean }) => {
+      const mode = chat.target()?.mode ?? null
+      if (key === 'escape') {
+        if (mode === null) return undefined
+        chat.dropTarget()
+        return mode === 'edit' ? '' : null
+      }
+      if (mode !== 'edit' && (line.value !== '' || line.browsing || key === 'down'))
+        return undefined
+      const text = chat.stepEdit(key === 'up' ? -1 : 1)
+      if (text !== null) return text
+      return mode === 'edit' ? (key === 'down' ? '' : null) : undefined
+    },
+    [chat.target, chat.stepEdit, chat.dropTarget]
+  )
+
   useInput((input, key) => {
     if (key.ctrl && input === 'c') return quit()
     if (key.ctrl && input === 'n') return dispatch({ type: 'switch-by', delta: 1 })
@@ -130,6 +183,7 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
       return
     }
     if (!active) return
+    if (key.meta && (key.upArrow || key.downArrow)) return chat.pick(key.upArrow ? -1 : 1)
     if (key.pageUp) {
       // Past the top of what is loaded, the scroll waits for the older page asked for here.
       const next = active.atStart ? Math.min(scroll + page, maxScroll) : scroll + page
@@ -142,6 +196,12 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
     }
   })
 
+  const room = active ? `[${label(active)}] ` : '> '
+  const prompt = !targetMessage
+    ? room
+    : target?.mode === 'edit'
+      ? `${room}edit: `
+      : `${room}${cut(`↳ ${targetMessage.name || targetMessage.fingerprint.split('-')[0]}`, 16)}: `
   const activity =
     listWidth > 0
       ? null
@@ -175,10 +235,14 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
         activity={activity}
       />
       <InputLine
-        prompt={active ? `[${label(active)}] ` : '> '}
+        prompt={prompt}
         width={columns}
         onSubmit={chat.submit}
         complete={chat.complete}
+        onKey={onLineKey}
+        onChange={onLineChange}
+        remember={target?.mode !== 'edit'}
+        submitEmpty={target?.mode === 'edit'}
       />
     </Box>
   )

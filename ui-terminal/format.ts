@@ -1,4 +1,4 @@
-import type { Message } from '../lib/index.js'
+import type { Message, ReplyPreview } from '../lib/index.js'
 import type { Entry } from './use-chat.js'
 
 /** Local wall-clock time as `HH:MM`. */
@@ -47,9 +47,28 @@ export function authorColor(publicKey: Buffer): (typeof AUTHOR_COLORS)[number] {
  * How a row of the message pane looks:
  * - `text`, `own`, `mention`: a message (own ones after `»`, mentions of you after `!`)
  * - `action`: a /me line, after `*`
+ * - `deleted`: the tombstone of a deleted message, after `×`
+ * - `quote`: the line a reply quotes, above it; `reactions`: the reactions, under a message
  * - `info`, `error`: the UI's own notices; `day`: the line that marks a new day
  */
-export type RowStyle = 'text' | 'own' | 'mention' | 'action' | 'info' | 'error' | 'day'
+export type RowStyle =
+  | 'text'
+  | 'own'
+  | 'mention'
+  | 'action'
+  | 'deleted'
+  | 'quote'
+  | 'reactions'
+  | 'info'
+  | 'error'
+  | 'day'
+
+/** One emoji on a reactions row: `👍 2`. */
+export interface ReactionChip {
+  readonly text: string
+  /** This node's identity reacted with it. */
+  readonly self: boolean
+}
 
 /** One terminal row of the message pane. Continuation rows of a wrapped line have no time. */
 export interface PaneRow {
@@ -62,6 +81,12 @@ export interface PaneRow {
   readonly text: string
   /** The author, to colour the nick; null for notices. */
   readonly author: Buffer | null
+  /** Dim words after the text: ` (edited)`. */
+  readonly suffix?: string
+  /** On a `reactions` row: its chips (`text` holds them as plain text too). */
+  readonly chips?: readonly ReactionChip[]
+  /** A row of the message the input line edits or answers. */
+  readonly selected?: boolean
 }
 
 /** The columns of the message pane for a given width. */
@@ -81,6 +106,9 @@ const MARKS: Record<RowStyle, string> = {
   own: '»',
   mention: '!',
   action: '*',
+  deleted: '×',
+  quote: '│',
+  reactions: '│',
   info: '│',
   error: '│',
   day: ' '
@@ -110,8 +138,21 @@ function fit(text: string, width: number): string {
   return [...text].length > width ? [...text].slice(0, width).join('') : text
 }
 
+export interface LayoutOptions {
+  /** Message references by id (`^kbfd`), shown instead of the time while a command wants one. */
+  refs?: ReadonlyMap<string, string> | null
+  /** The id of the message the input line works on, to highlight. */
+  selected?: string | null
+}
+
+const EDITED = '(edited)'
+
 /** Lays the entries out as terminal rows for a pane `width` columns wide. */
-export function layoutRows(entries: readonly Entry[], width: number): PaneRow[] {
+export function layoutRows(
+  entries: readonly Entry[],
+  width: number,
+  opts: LayoutOptions = {}
+): PaneRow[] {
   const cols = paneColumns(width)
   const rows: PaneRow[] = []
   let lastDay: string | null = null
@@ -134,10 +175,28 @@ export function layoutRows(entries: readonly Entry[], width: number): PaneRow[] 
     let nick: string
     let text: string
     let author: Buffer | null = null
+    const m = entry.kind === 'message' ? entry.message : null
+    const selected = m !== null && m.id === opts.selected
+    if (m && m.replyTo && !m.deleted) {
+      rows.push({
+        key: `${entry.key}:quote`,
+        time: '',
+        nick: '',
+        style: 'quote',
+        continued: false,
+        text: quoteLine(m.replyTo, cols.text),
+        author: null,
+        selected
+      })
+    }
     if (entry.kind === 'message') {
       const m = entry.message
       author = m.author
-      if (m.kind === 'action') {
+      if (m.deleted) {
+        style = 'deleted'
+        nick = nickOf(m, cols.nick)
+        text = 'message deleted'
+      } else if (m.kind === 'action') {
         style = 'action'
         nick = ''
         text = `${nickOf(m, cols.nick)} ${m.text}`
@@ -151,19 +210,87 @@ export function layoutRows(entries: readonly Entry[], width: number): PaneRow[] 
       nick = entry.notice.level === 'error' ? '!!' : '--'
       text = entry.notice.text
     }
-    wrapText(text, cols.text).forEach((line, i) => {
+    const lines = wrapText(text, cols.text)
+    const edited = m !== null && m.edited && !m.deleted
+    // "(edited)" follows the text, on a row of its own if the last one is full.
+    if (edited && textWidth(lines[lines.length - 1]!) + 1 + EDITED.length > cols.text)
+      lines.push('')
+    const stamp = (m && opts.refs?.get(m.id)) || clock(time)
+    lines.forEach((line, i) => {
+      const last = i === lines.length - 1
       rows.push({
         key: `${entry.key}:${i}`,
-        time: i === 0 ? clock(time) : '',
+        time: i === 0 ? stamp : '',
         nick: i === 0 ? nick : '',
         style,
         continued: i > 0,
         text: line,
-        author
+        author,
+        ...(edited && last ? { suffix: line === '' ? EDITED : ` ${EDITED}` } : {}),
+        ...(selected ? { selected } : {})
       })
     })
+    if (m && !m.deleted && m.reactions.length > 0) {
+      reactionRows(m, cols.text).forEach((chips, i) => {
+        rows.push({
+          key: `${entry.key}:reactions:${i}`,
+          time: '',
+          nick: '',
+          style: 'reactions',
+          continued: true,
+          text: chips.map((c) => c.text).join(CHIP_GAP),
+          author: null,
+          chips,
+          ...(selected ? { selected } : {})
+        })
+      })
+    }
   }
   return rows
+}
+
+const CHIP_GAP = '  '
+
+/** The reactions of a message as chips, `👍 2`, in rows that fit `width` columns. */
+function reactionRows(m: Message, width: number): ReactionChip[][] {
+  const rows: ReactionChip[][] = [[]]
+  let used = 0
+  for (const r of m.reactions) {
+    const chip = { text: `${r.emoji} ${r.count}`, self: r.self }
+    const w = textWidth(chip.text)
+    const row = rows[rows.length - 1]!
+    if (row.length > 0 && used + CHIP_GAP.length + w > width) {
+      rows.push([chip])
+      used = w
+    } else {
+      used += (row.length > 0 ? CHIP_GAP.length : 0) + w
+      row.push(chip)
+    }
+  }
+  return rows
+}
+
+/** `↳ name: the start of the message answered…`, on one row. */
+function quoteLine(reply: ReplyPreview, width: number): string {
+  if (!reply.loaded) return cut('↳ a message not loaded here', width)
+  const who = reply.name || reply.fingerprint.split('-')[0] || ''
+  const body = reply.deleted ? 'message deleted' : reply.text.replace(/\s+/g, ' ').trim()
+  return cut(`↳ ${who}: ${body}`, width)
+}
+
+/** `text` cut to `width` columns, with `…` where it was cut. Control characters are dropped. */
+export function cut(text: string, width: number): string {
+  const clean = text.replace(/[\u0000-\u001f\u007f]/g, '')
+  if (textWidth(clean) <= width) return clean
+  let out = ''
+  let used = 0
+  for (const ch of clean) {
+    const w = charWidth(ch)
+    if (used + w > width - 1) break
+    out += ch
+    used += w
+  }
+  return out + '…'
 }
 
 /** Terminal columns a character takes: 2 for wide (CJK, most emoji), 0 for combining marks. */

@@ -22,7 +22,8 @@ export {
   type ChatState,
   type Entry,
   type Notice,
-  type RoomView
+  type RoomView,
+  type Target
 } from './use-chat.js'
 export { layoutRows, wrapText, type PaneRow, type RowStyle } from './format.js'
 

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useReducer, useRef } from 'react'
 import {
+  compareMessages,
   completeLine,
   roomLabel,
   isBackspaceError,
@@ -15,6 +16,7 @@ import {
   type RoomKindName,
   type UnreadCounts
 } from '../lib/index.js'
+import { describeMessageError, lastOwnMessage, type MessageAction } from '../lib/message-refs.js'
 import { copyToClipboard } from './clipboard.js'
 
 /** What the UI shows of one joined room. */
@@ -51,11 +53,25 @@ export interface Notice {
   readonly room: string | null
 }
 
+/**
+ * A message the input line works on: `edit` (Up on an empty line) puts its text in the line
+ * and Enter saves it; `reply` (Alt+Up/Down picks it) sends the next line as an answer, and
+ * message commands without a reference act on it.
+ */
+export interface Target {
+  readonly mode: 'edit' | 'reply'
+  /** The room it is in: switching rooms drops it. */
+  readonly key: string
+  readonly id: string
+}
+
 export interface ChatState {
   /** Joined rooms in the order they were joined (the library's order, for /switch N). */
   readonly rooms: readonly RoomView[]
   /** The key of the room shown and sent to. */
   readonly active: string | null
+  /** The message being edited or answered, in the active room. */
+  readonly target: Target | null
   readonly notices: readonly Notice[]
   readonly nextNotice: number
   /** Joins still running, shown until they finish. */
@@ -72,6 +88,11 @@ export type ChatAction =
   | { type: 'page'; key: string; messages: readonly Message[]; limit: number }
   | { type: 'older-loading'; key: string }
   | { type: 'older'; key: string; messages: readonly Message[] }
+  | { type: 'message'; key: string; message: Message }
+  /** A loaded message changed (edit, delete, reactions, its reply's quote): replace it. */
+  | { type: 'update'; key: string; message: Message }
+  | { type: 'withdrawn'; key: string; id: string }
+  | { type: 'target'; target: Target | null }
   | { type: 'unread'; key: string; unread: number; mentions: number }
   | { type: 'peers'; key: string; peers: number }
   | { type: 'members'; key: string; members: readonly Member[] }
@@ -92,6 +113,7 @@ export const OLDER_PAGE = 100
 export const initialChatState: ChatState = {
   rooms: [],
   active: null,
+  target: null,
   notices: [],
   nextNotice: 0,
   joining: [],
@@ -128,14 +150,14 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
         state.active === action.key
           ? (rooms[Math.min(index, rooms.length - 1)]?.key ?? null)
           : state.active
-      return { ...state, rooms: markRead(rooms, active), active }
+      const target = state.target?.key === action.key ? null : state.target
+      return { ...state, rooms: markRead(rooms, active), active, target }
     }
     case 'page':
       return updateRoom(state, action.key, (r) => {
-        const messages = mergeLatest(r.messages, action.messages)
-        // A first page shorter than asked for is the whole history there is.
-        const atStart =
-          r.atStart || (r.messages.length === 0 && action.messages.length < action.limit)
+        const messages = mergePage(r.messages, action.messages)
+        // A page shorter than asked for is the whole history there is.
+        const atStart = r.atStart || action.messages.length < action.limit
         return { ...r, messages, atStart }
       })
     case 'older-loading':
@@ -151,6 +173,8 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
           loadingOlder: false
         }
       })
+    case 'message':
+      return updateRoom(state, action.key, (r) => insertMessage(r, action.message))
     case 'unread': {
       // The room shown is being read: the hook marks it read in the library as it shows it.
       const shown = action.key === state.active
@@ -160,6 +184,23 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
         r.unread === unread && r.mentions === mentions ? r : { ...r, unread, mentions }
       )
     }
+    case 'update':
+      return updateRoom(state, action.key, (r) => {
+        const at = r.messages.findIndex((m) => m.id === action.message.id)
+        if (at === -1) return r
+        const messages = r.messages.slice()
+        messages[at] = action.message
+        return { ...r, messages }
+      })
+    case 'withdrawn': {
+      const next = updateRoom(state, action.key, (r) => {
+        const messages = r.messages.filter((m) => m.id !== action.id)
+        return messages.length === r.messages.length ? r : { ...r, messages }
+      })
+      return next.target?.id === action.id ? { ...next, target: null } : next
+    }
+    case 'target':
+      return state.target === action.target ? state : { ...state, target: action.target }
     case 'peers':
       return updateRoom(state, action.key, (r) =>
         r.peers === action.peers ? r : { ...r, peers: action.peers }
@@ -168,7 +209,12 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       return updateRoom(state, action.key, (r) => ({ ...r, members: action.members }))
     case 'switch':
       if (!state.rooms.some((r) => r.key === action.key)) return state
-      return { ...state, active: action.key, rooms: markRead(state.rooms, action.key) }
+      return {
+        ...state,
+        active: action.key,
+        rooms: markRead(state.rooms, action.key),
+        target: state.target?.key === action.key ? state.target : null
+      }
     case 'switch-by': {
       const n = state.rooms.length
       if (n < 2) return state
@@ -213,16 +259,28 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
 }
 
 /**
- * The latest page replaces what it covers: everything from its first message on. Older
- * messages loaded by paging back stay in front of it.
+ * The first page joins what arrived while it was being read: one list in the library's
+ * order, the page's copy of a message winning (the hook reads it fresh before dispatching).
  */
-function mergeLatest(existing: readonly Message[], page: readonly Message[]): readonly Message[] {
-  const first = page[0]
-  if (!first) return existing.length === 0 ? existing : []
-  const at = existing.findIndex((m) => m.id === first.id)
-  const kept =
-    at >= 0 ? existing.slice(0, at) : existing.filter((m) => m.timestamp < first.timestamp)
-  return kept.length === 0 ? page : [...kept, ...page]
+function mergePage(existing: readonly Message[], page: readonly Message[]): readonly Message[] {
+  if (existing.length === 0) return page
+  const ids = new Set(page.map((m) => m.id))
+  const merged = [...existing.filter((m) => !ids.has(m.id)), ...page]
+  return merged.sort(compareMessages)
+}
+
+/**
+ * A new message goes where the library's order puts it: nearly always at the end. One older
+ * than everything loaded waits for paging back, or the page before it would skip messages.
+ */
+function insertMessage(r: RoomView, m: Message): RoomView {
+  const list = r.messages
+  const last = list[list.length - 1]
+  if (!last || compareMessages(last, m) < 0) return { ...r, messages: [...list, m] }
+  if (list.some((x) => x.id === m.id)) return r
+  if (!r.atStart && compareMessages(m, list[0]!) < 0) return r
+  const at = list.findIndex((x) => compareMessages(m, x) < 0)
+  return { ...r, messages: [...list.slice(0, at), m, ...list.slice(at)] }
 }
 
 function updateRoom(state: ChatState, key: string, fn: (r: RoomView) => RoomView): ChatState {
@@ -294,6 +352,18 @@ export interface Chat {
   complete(line: string): string[]
   /** Fetches the page before the oldest loaded message of a room. */
   loadOlder(key: string): void
+  /**
+   * Edit mode: -1 edits your message before the one being edited (from an empty line, your
+   * last one), 1 the one after. Returns its text for the input line, or null when there is
+   * none (stepping past the newest leaves edit mode).
+   */
+  stepEdit(direction: -1 | 1): string | null
+  /** Picks a message to answer: -1 the one above the picked one (or the newest), 1 below. */
+  pick(direction: -1 | 1): void
+  /** The target now, even before the render that shows it. */
+  target(): Target | null
+  /** Drops the target: leaves edit mode, forgets the picked message. */
+  dropTarget(): void
   dispatch(action: ChatAction): void
 }
 
@@ -337,40 +407,31 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
       const key = room.id
       if (detach.has(key)) return
       rooms.current.set(key, room)
-      // Reloads the latest page after new messages; calls that overlap collapse into one rerun.
-      let loading = false
-      let again = false
-      const reload = async () => {
-        if (loading) {
-          again = true
-          return
-        }
-        loading = true
+      // The latest page, once: after it, events carry every change, one message at a time.
+      const loadFirstPage = async () => {
         try {
-          do {
-            again = false
-            const messages = await room.messages({ limit })
-            dispatch({ type: 'page', key, messages, limit })
-          } while (again)
+          const page = await room.messages({ limit })
+          // Changes that came while the page was read are in the room's copy.
+          const messages = page.map((m) => room.message(m.id) ?? m)
+          dispatch({ type: 'page', key, messages, limit })
         } catch (err) {
           if (!isBackspaceError(err, 'ROOM_CLOSED')) notify('error', describe(err), key)
-        } finally {
-          loading = false
         }
       }
-      const onMessage = () => {
+      const onMessage = (message: Message) => {
         if (stateRef.current.active === key) markRead(key)
-        void reload()
+        dispatch({ type: 'message', key, message })
       }
+      const onUpdate = (message: Message) => dispatch({ type: 'update', key, message })
       const onPeers = () => {
         dispatch({ type: 'peers', key, peers: room.stats.peers })
         dispatch({ type: 'connections', connections: node.connections })
       }
       const onMembers = () => dispatch({ type: 'members', key, members: room.members() })
       const onError = (err: Error) => notify('error', `${label(room)}: ${describe(err)}`, null)
-      // A withdrawn message is gone from the library's page; reloading drops it from view.
-      const onWithdrawn = () => void reload()
+      const onWithdrawn = (message: Message) => dispatch({ type: 'withdrawn', key, id: message.id })
       room.on('message', onMessage)
+      room.on('message-update', onUpdate)
       room.on('message-withdrawn', onWithdrawn)
       room.on('peer-add', onPeers)
       room.on('peer-remove', onPeers)
@@ -378,6 +439,7 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
       room.on('error', onError)
       detach.set(key, () => {
         room.off('message', onMessage)
+        room.off('message-update', onUpdate)
         room.off('message-withdrawn', onWithdrawn)
         room.off('peer-add', onPeers)
         room.off('peer-remove', onPeers)
@@ -387,7 +449,7 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
       dispatch({ type: 'room-add', key, name: room.name, kind: room.kind, peers: room.stats.peers })
       onUnread(key, node.unread(key))
       onMembers()
-      void reload()
+      void loadFirstPage()
     }
 
     const remove = (room: Room) => {
@@ -453,6 +515,39 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
     return key === null ? undefined : rooms.current.get(key)
   }, [])
 
+  const activeMessages = useCallback((): readonly Message[] => {
+    const { rooms: views, active } = stateRef.current
+    return views.find((r) => r.key === active)?.messages ?? []
+  }, [])
+
+  // Sets the target now, for keys that come before the next render.
+  const setTarget = useCallback((target: Target | null) => {
+    stateRef.current = { ...stateRef.current, target }
+    dispatch({ type: 'target', target })
+  }, [])
+
+  /** Saves an edit or sends an answer: the line typed while a message was the target. */
+  const submitTarget = useCallback(
+    async (target: Target, line: string) => {
+      setTarget(null)
+      const room = rooms.current.get(target.key)
+      if (!room) return
+      const action: MessageAction = target.mode
+      try {
+        if (target.mode === 'edit') {
+          const before = room.message(target.id)
+          if (line.trim() === '' || before?.text === line) return
+          await room.edit(target.id, line)
+        } else {
+          await room.send(line, { replyTo: target.id })
+        }
+      } catch (err) {
+        notify('error', describeMessageError(err, action), target.key)
+      }
+    },
+    [notify, setTarget]
+  )
+
   const submit = useCallback(
     async (line: string) => {
       // Output belongs to the room the line was typed in, even if the user switched since.
@@ -461,11 +556,21 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
       if (origin !== null && line.trim() !== '') dispatch({ type: 'scroll', key: origin, scroll: 0 })
       const room = activeRoom()
       const command = parseCommand(line)
+      const target = stateRef.current.target
+      // A plain line answers the picked message; a command acts on it; an edit is saved.
+      if (target && (target.mode === 'edit' || command.type === 'say')) {
+        return submitTarget(target, command.type === 'say' ? command.text : line)
+      }
+      if (target) setTarget(null)
       const joining = command.type === 'join' ? joinLabel(command.name) : null
       if (joining) dispatch({ type: 'joining', name: joining, done: false })
       let result
       try {
-        result = await runCommand(node, line, { room })
+        result = await runCommand(node, line, {
+          room,
+          messages: activeMessages(),
+          selected: target?.id
+        })
       } finally {
         if (joining) dispatch({ type: 'joining', name: joining, done: true })
       }
@@ -481,7 +586,7 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
         dispatch({ type: 'clear', key: origin, time: Date.now() })
       if (result.quit) optsRef.current.onQuit?.()
     },
-    [node, notify, activeRoom]
+    [node, notify, activeRoom, activeMessages, submitTarget, setTarget]
   )
 
   const complete = useCallback((line: string) => {
@@ -490,8 +595,41 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
     const names = new Set<string>()
     for (const m of view?.members ?? []) if (m.name && !m.self) names.add(m.name)
     for (const m of view?.messages ?? []) if (m.name && !m.self) names.add(m.name)
-    return completeLine(line, [...names])
+    return completeLine(line, [...names], view?.messages ?? [])
   }, [])
+
+  const stepEdit = useCallback(
+    (direction: -1 | 1): string | null => {
+      const { active, target } = stateRef.current
+      if (active === null) return null
+      const own = activeMessages().filter((m) => m.self && !m.deleted)
+      let next: Message | undefined
+      if (target?.mode !== 'edit') {
+        if (direction === 1) return null
+        next = lastOwnMessage(own)
+      } else {
+        const at = own.findIndex((m) => m.id === target.id)
+        next = at === -1 ? undefined : own[at + direction]
+        if (!next && direction === -1) return null
+      }
+      if (!next && target?.mode !== 'edit') return null
+      setTarget(next ? { mode: 'edit', key: active, id: next.id } : null)
+      return next ? next.text : null
+    },
+    [activeMessages, setTarget]
+  )
+
+  const pick = useCallback(
+    (direction: -1 | 1) => {
+      const { active, target } = stateRef.current
+      if (active === null) return
+      const messages = activeMessages().filter((m) => !m.deleted)
+      const at = target ? messages.findIndex((m) => m.id === target.id) : messages.length
+      const next = messages[at === -1 ? messages.length - 1 : at + direction]
+      setTarget(next ? { mode: 'reply', key: active, id: next.id } : null)
+    },
+    [activeMessages, setTarget]
+  )
 
   const loadOlder = useCallback(
     (key: string) => {
@@ -538,16 +676,20 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
       .finally(() => dispatch({ type: 'joining', name, done: true }))
   }, [node, notify])
 
+  const target = useCallback(() => stateRef.current.target, [])
+  const dropTarget = useCallback(() => setTarget(null), [setTarget])
+
   return useMemo(
-    () => ({ state, submit, complete, loadOlder, dispatch }),
-    [state, submit, complete, loadOlder]
+    () => ({ state, submit, complete, loadOlder, stepEdit, pick, target, dropTarget, dispatch }),
+    [state, submit, complete, loadOlder, stepEdit, pick, target, dropTarget]
   )
 }
 
 /** The keys, for /help: they belong to this screen, not to the library. */
 export const KEYS_HELP =
-  'Keys: Enter sends, Up/Down recall, Tab completes, PgUp/PgDn scroll, ' +
-  'Alt+1..9 or Ctrl+N/Ctrl+P switch rooms, Ctrl+C quits.'
+  'Keys: Enter sends, Tab completes, PgUp/PgDn scroll, Alt+1..9 or Ctrl+N/Ctrl+P switch ' +
+  'rooms, Ctrl+C quits. Up on an empty line edits your last message (Esc cancels); ' +
+  'Alt+Up/Down picks a message to answer or act on; Ctrl+Up/Down recall lines.'
 
 /** `#general` for a named room, `~label` for a private one. */
 /** `#name` or `~label`, as the library's command output writes rooms. */

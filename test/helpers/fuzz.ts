@@ -93,6 +93,7 @@ import {
 import { decodeBodyOrNull, messageId16, parseMessageId } from '../../lib/room/feed.js'
 import type { DeviceLink } from '../../lib/identity/pairing-messages.js'
 import { COMMANDS, parseCommand, type Command } from '../../lib/commands.js'
+import type { MessageRef } from '../../lib/message-refs.js'
 import { MAX_ROOM_NAME_LENGTH, normalizeRoomName, PWHASH_INTERACTIVE, PWHASH_SALTBYTES } from '../../lib/crypto.js'
 import { Identity } from '../../lib/identity.js'
 
@@ -889,13 +890,33 @@ export function checkAccountView(v: AccountView): void {
 
 const COMMAND_TYPES = new Set([
   'say', 'me', 'join', 'create', 'invite', 'leave', 'rooms', 'switch', 'nick', 'clear', 'away', 'back', 'status',
-  'peers', 'whoami', 'quit', 'help', 'usage', 'none', 'device'
+  'peers', 'whoami', 'quit', 'help', 'usage', 'none', 'device', 'reply', 'edit', 'delete', 'react', 'unreact'
 ])
 
 export function checkCommand(cmd: Command): void {
   ensure(COMMAND_TYPES.has(cmd.type), `command type ${cmd.type}`)
-  for (const [k, v] of Object.entries(cmd)) ensure(typeof v === 'string', `command field ${k} is ${typeof v}`)
+  for (const [k, v] of Object.entries(cmd)) {
+    // A message command's reference is structured (or null for its default); all else is text.
+    if (k === 'ref') checkMessageRef(v)
+    else ensure(typeof v === 'string', `command field ${k} is ${typeof v}`)
+  }
   if (cmd.type === 'say' || cmd.type === 'me') ensure(cmd.text.trim().length > 0, 'an empty message to send')
+  if (cmd.type === 'edit' || cmd.type === 'reply') {
+    ensure(cmd.text.length > 0 && cmd.text === cmd.text.trim(), 'an empty or untrimmed text')
+  }
+  if (cmd.type === 'react' || cmd.type === 'unreact') {
+    ensure(cmd.emoji.length > 0 && !/\s/.test(cmd.emoji), 'an empty reaction, or one with spaces')
+  }
+}
+
+function checkMessageRef(ref: unknown): void {
+  if (ref === null) return
+  const r = ref as MessageRef
+  ensure(typeof r === 'object', `a reference of type ${typeof ref}`)
+  if (r.kind === 'latest') ensure(Number.isSafeInteger(r.back) && r.back >= 1, `^${r.back}`)
+  else if (r.kind === 'handle') ensure(/^[a-km-np-z]{4,8}$/.test(r.handle), `handle ${r.handle}`)
+  else if (r.kind === 'id') ensure(/^[0-9a-f]{32}-\d+$/.test(r.id), `message id ${r.id}`)
+  else ensure(false, `a reference of kind ${(r as { kind: unknown }).kind}`)
 }
 
 export function checkRoomName(name: string): void {
@@ -1231,7 +1252,8 @@ export const TARGETS: readonly Target[] = [
     samples: () => [
       'hello', '  hi there  ', '//slash', '/me waves', '/join "book club" secret', '/j lobby', '/join a b c', '/create',
       '/create My Room', '/switch 2', '/nick Zoë', '/status', '/away brb', '/back', '/help', '/?', '/quit', '/jion x',
-      '/unknownthing', '/', '"', ...COMMANDS.map((cmd) => cmd.usage)
+      '/unknownthing', '/', '"', '/edit ^2 fixed', '/del ^kbfd', '/react ^ :tada:', '/unreact +1',
+      `/reply ${'ab'.repeat(16)}-7 yes`, ...COMMANDS.map((cmd) => cmd.usage)
     ],
     decode: parseCommand,
     check: checkCommand

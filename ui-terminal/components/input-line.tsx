@@ -1,4 +1,4 @@
-import { useRef } from 'react'
+import { useEffect, useRef } from 'react'
 import { Box, Text, useInput } from 'ink'
 import { useLineEditor } from '../use-line-editor.js'
 
@@ -16,6 +16,17 @@ export interface InputLineProps {
   remember?: boolean
   /** Also sends empty lines (a prompt where Enter alone means "none"). */
   submitEmpty?: boolean
+  /**
+   * Up, Down and Esc go here first. Return the line's new text to take the key, null to take
+   * it and leave the line as it is, or undefined to let the line handle it (history, clear).
+   * `browsing` is true while Up/Down walk through the lines sent.
+   */
+  onKey?: (
+    key: 'up' | 'down' | 'escape',
+    line: { value: string; browsing: boolean }
+  ) => string | null | undefined
+  /** Called with the text whenever it changes. */
+  onChange?: (value: string) => void
 }
 
 interface TabCycle {
@@ -32,27 +43,44 @@ export function InputLine({
   masked = false,
   complete,
   remember = !masked,
-  submitEmpty = false
+  submitEmpty = false,
+  onKey,
+  onChange
 }: InputLineProps) {
   const { line, apply, current } = useLineEditor()
   // The candidates of the last Tab, while the line still shows one of them.
   const cycle = useRef<TabCycle | null>(null)
+  useEffect(() => onChange?.(line.value), [line.value, onChange])
+
+  // Offers a key to `onKey`; true when it took it.
+  function offer(key: 'up' | 'down' | 'escape'): boolean {
+    const { value, recall } = current()
+    const next = onKey?.(key, { value, browsing: recall !== null })
+    if (next === undefined) return false
+    if (next !== null) apply({ type: 'set', value: next })
+    cycle.current = null
+    return true
+  }
 
   useInput(
     (input, key) => {
       if (key.tab) return tab(key.shift ? -1 : 1)
       if (key.return) return submit()
       if (key.backspace || key.delete) return void apply({ type: 'delete-back' })
+      if (key.escape) return void (offer('escape') || apply({ type: 'clear' }))
+      // Alt with an arrow is the app's (picking a message), not the line's.
+      if (key.meta && (key.upArrow || key.downArrow)) return
       if (key.leftArrow) return void apply({ type: 'left' })
       if (key.rightArrow) return void apply({ type: 'right' })
-      if (key.upArrow) return void apply({ type: 'history-back' })
-      if (key.downArrow) return void apply({ type: 'history-forward' })
+      if (key.upArrow) return void ((!key.ctrl && offer('up')) || apply({ type: 'history-back' }))
+      if (key.downArrow) {
+        return void ((!key.ctrl && offer('down')) || apply({ type: 'history-forward' }))
+      }
       if (key.home || (key.ctrl && input === 'a')) return void apply({ type: 'home' })
       if (key.end || (key.ctrl && input === 'e')) return void apply({ type: 'end' })
       if (key.ctrl && input === 'w') return void apply({ type: 'delete-word' })
       if (key.ctrl && input === 'u') return void apply({ type: 'clear' })
       if (key.ctrl && input === 'd') return void apply({ type: 'delete-forward' })
-      if (key.escape) return void apply({ type: 'clear' })
       if (key.ctrl || key.meta) return
       // A paste arrives as one string; each line break in it sends the line before it.
       const parts = input.split(/\r\n|\r|\n/)

@@ -22,10 +22,15 @@ export function MessagePane({ rows, height, width, scroll }: MessagePaneProps) {
           <Text wrap="truncate-end">
             <Text dimColor>{row.time.padEnd(cols.time)}</Text>
             <Nick row={row} width={cols.nick} />
-            <Text
-              dimColor={row.style !== 'mention' && row.style !== 'own'}
-            >{` ${mark(row)} `}</Text>
+            {row.selected ? (
+              <Text color="cyan" bold>{` ${mark(row) === '│' ? '┃' : mark(row)} `}</Text>
+            ) : (
+              <Text
+                dimColor={row.style !== 'mention' && row.style !== 'own'}
+              >{` ${mark(row)} `}</Text>
+            )}
             <Body row={row} />
+            {row.suffix ? <Text dimColor>{row.suffix}</Text> : null}
           </Text>
         </Box>
       ))}
@@ -54,6 +59,12 @@ function Nick({ row, width }: { row: PaneRow; width: number }) {
       return <Text color="magenta">{text}</Text>
     case 'error':
       return <Text color="red">{text}</Text>
+    case 'deleted':
+      return (
+        <Text dimColor color={row.author ? authorColor(row.author) : undefined}>
+          {text}
+        </Text>
+      )
     default:
       return <Text dimColor>{text}</Text>
   }
@@ -75,6 +86,31 @@ function Body({ row }: { row: PaneRow }) {
       return <Text color="red">{row.text}</Text>
     case 'day':
       return <Text dimColor>{row.text}</Text>
+    case 'deleted':
+      return (
+        <Text dimColor italic>
+          {row.text}
+        </Text>
+      )
+    case 'quote':
+      return <Text dimColor>{row.text}</Text>
+    case 'reactions':
+      return (
+        <Text>
+          {(row.chips ?? []).map((chip, i) => (
+            <Text key={i}>
+              {i > 0 ? '  ' : ''}
+              {chip.self ? (
+                <Text color="cyan" bold inverse>
+                  {chip.text}
+                </Text>
+              ) : (
+                <Text>{chip.text}</Text>
+              )}
+            </Text>
+          ))}
+        </Text>
+      )
     default:
       return <Text>{row.text}</Text>
   }
