@@ -78,6 +78,7 @@ export {
   completeLine,
   describeDevice,
   parseCommand,
+  pointsAtMessage,
   roomLabel,
   runCommand,
   type Command,
@@ -86,6 +87,26 @@ export {
   type CommandResult,
   type Notice
 } from './commands.js'
+export {
+  describeMessageError,
+  formatMessageRef,
+  lastMessage,
+  lastOwnMessage,
+  lastReactedMessage,
+  looksLikeMessageRef,
+  messageHandle,
+  messageOrderKey,
+  messageRef,
+  parseMessageRef,
+  QUICK_REACTIONS,
+  REACTION_NAMES,
+  reactionEmoji,
+  resolveMessageRef,
+  shortRefs,
+  type MessageAction,
+  type MessageRef
+} from './message-refs.js'
+export { isEmoji } from './room/records.js'
 export { normalizeRoomName } from './crypto.js'
 export { parseBootstrap, type BootstrapNode } from './network.js'
 export { bootstrapFromFlags, storageFromFlags } from './flags.js'
