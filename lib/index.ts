@@ -106,7 +106,7 @@ export {
   type MessageAction,
   type MessageRef
 } from './message-refs.js'
-export { isEmoji } from './room/records.js'
+export { isEmoji } from './emoji.js'
 export { normalizeRoomName } from './crypto.js'
 export { parseBootstrap, type BootstrapNode } from './network.js'
 export { bootstrapFromFlags, storageFromFlags } from './flags.js'

@@ -3,7 +3,8 @@
 // to the room's extension. Autobase's apply(nodes, view) is the model.
 import b4a from 'b4a'
 import { BackspaceError } from '../errors.js'
-import { MAX_EMOJI_BYTES, MessageType, type BlockBody } from '../messages.js'
+import { MessageType, type BlockBody } from '../messages.js'
+import { isEmoji } from '../emoji.js'
 import { backgroundError } from '../resource.js'
 import type { Message, MessageKind, RoomStats } from '../types.js'
 import { opKindOf, type ApplyStage } from './apply.js'
@@ -203,15 +204,4 @@ export class Records {
     const target = this.editTargets.get(id)
     return target !== undefined && this.apply.isDeleted(target)
   }
-}
-
-const segmenter = new Intl.Segmenter('en', { granularity: 'grapheme' })
-const PICTOGRAPHIC = /\p{Extended_Pictographic}|\p{Regional_Indicator}|\u20e3/u
-
-/** True for exactly one emoji (one grapheme cluster that is pictographic), within the size cap. */
-export function isEmoji(text: unknown): text is string {
-  if (typeof text !== 'string' || text.length === 0 || b4a.byteLength(text) > MAX_EMOJI_BYTES) return false
-  let count = 0
-  for (const _ of segmenter.segment(text)) if (++count > 1) return false
-  return PICTOGRAPHIC.test(text)
 }
