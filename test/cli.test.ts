@@ -22,7 +22,10 @@ interface Run {
 // Secrets a test does not give are not taken from whoever runs the tests.
 const NO_SECRETS = { BACKSPACE_PASSWORD: '', BACKSPACE_PHRASE: '', BACKSPACE_SECRET_KEY: '', BACKSPACE_LINK: '' }
 
-/** Runs the real binary to completion, with stdin closed. */
+// A run that should end but hangs (a check gone missing lets it start) fails, not lingers.
+const RUN_LIMIT_MS = 60_000
+
+/** Runs the real binary to completion, with stdin closed; SIGKILL after RUN_LIMIT_MS. */
 function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
   const child = spawn(process.execPath, [BIN, ...args], {
     env: { ...process.env, ...NO_SECRETS, ...env, BACKSPACE_DEBUG: '' },
@@ -32,9 +35,13 @@ function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
   let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  const limit = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS)
   return new Promise((resolve, reject) => {
     child.on('error', reject)
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
+    child.on('close', (code, signal) => {
+      clearTimeout(limit)
+      resolve({ code, signal, stdout, stderr })
+    })
   })
 }
 
@@ -529,10 +536,10 @@ test('cli: the old secret options still work, and warn that other users can read
   warnsOnce(desktop, '--link', '--link-file FILE')
 
   const storage = await t.tmp()
-  const withPassword = await run(['relay', '--storage', storage, '--join', 'x:pw', '--invite', 'nope'])
+  const withPassword = await run(['relay', '--storage', storage, '--bootstrap', NOWHERE, '--join', 'x:pw', '--invite', 'nope'])
   t.is(withPassword.code, 2)
   warnsOnce(withPassword, 'the password in --join ROOM:PASSWORD', '--join-file FILE')
-  const without = await run(['relay', '--storage', storage, '--join', 'x', '--invite', 'nope'])
+  const without = await run(['relay', '--storage', storage, '--bootstrap', NOWHERE, '--join', 'x', '--invite', 'nope'])
   t.is(without.code, 2)
   isOneErrorLine(t, without, 'INVALID_ARGUMENT')
 })
@@ -585,10 +592,10 @@ test('cli: relay --join-file keeps the rooms of a file, with their passwords', a
   const files = await t.tmp()
   const rooms = await secretFile(files, 'rooms', '# kept for the night shift\n\nalpha:pw 1\r\nbeta\n')
 
-  const open = await run(['relay', '--storage', await t.tmp(), '--join-file', await secretFile(files, 'open', 'a:b\n', 0o644)])
+  const open = await run(['relay', '--storage', await t.tmp(), '--bootstrap', NOWHERE, '--join-file', await secretFile(files, 'open', 'a:b\n', 0o644)])
   t.is(open.code, 2)
   isOneErrorLine(t, open, 'INVALID_ARGUMENT')
-  const noName = await run(['relay', '--storage', await t.tmp(), '--join-file', await secretFile(files, 'bad', 'a\n:hunter2\n')])
+  const noName = await run(['relay', '--storage', await t.tmp(), '--bootstrap', NOWHERE, '--join-file', await secretFile(files, 'bad', 'a\n:hunter2\n')])
   t.is(noName.code, 2)
   isOneErrorLine(t, noName, 'INVALID_ARGUMENT')
   t.ok(noName.stderr.includes('line 2'), 'names the line')
@@ -602,7 +609,12 @@ test('cli: relay --join-file keeps the rooms of a file, with their passwords', a
   const kill = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   }
-  t.teardown(kill)
+  // Ends with this test, or with this process if the test cannot finish.
+  process.once('exit', kill)
+  t.teardown(() => {
+    process.off('exit', kill)
+    kill()
+  })
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
   let stdout = ''
   let stderr = ''
@@ -612,8 +624,18 @@ test('cli: relay --join-file keeps the rooms of a file, with their passwords', a
     for (const w of waiters.splice(0)) w()
   })
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-  const next = () => new Promise<void>((resolve) => waiters.push(resolve))
-  while (!/^relay +peers/m.test(stdout)) await next()
+  child.on('close', () => {
+    for (const w of waiters.splice(0)) w()
+  })
+  /** Checks `done` on each line the relay prints, for up to a minute or until it exits. */
+  const waitFor = async (done: () => boolean) => {
+    const deadline = Date.now() + 60_000
+    while (!done() && Date.now() < deadline && child.exitCode === null && child.signalCode === null) {
+      await new Promise<void>((resolve) => waiters.push(resolve))
+    }
+    return done()
+  }
+  t.ok(await waitFor(() => /^relay +peers/m.test(stdout)), `a status line: ${stderr}`)
   t.ok(/keeping #alpha, #beta/.test(stdout), `keeps both rooms: ${stdout.split('\n')[0]}`)
   t.is(stderr, '', 'no warning')
 
@@ -623,8 +645,9 @@ test('cli: relay --join-file keeps the rooms of a file, with their passwords', a
   await member.ready()
   const room = await member.join('alpha', { password: 'pw 1' })
   await room.send('kept by the relay')
-  while (!(room.stats.ownBlocks > 0 && room.stats.delivered >= room.stats.ownBlocks)) await next()
-  t.pass('the relay fetched the member blocks')
+  // Another password would be another room: the relay would never fetch them.
+  const delivered = () => room.stats.ownBlocks > 0 && room.stats.delivered >= room.stats.ownBlocks
+  t.ok(await waitFor(delivered), 'the relay fetched the member blocks')
   await member.close()
 
   child.kill('SIGTERM')
@@ -661,9 +684,11 @@ function runOnTerminal(args: string[], env: Record<string, string>, answers: Arr
     }
   })
   child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  const limit = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS)
   return new Promise((resolve, reject) => {
     child.on('error', reject)
     child.on('close', (code, signal) => {
+      clearTimeout(limit)
       child.stdin.destroy()
       resolve({ code, signal, stdout, stderr })
     })

@@ -81,8 +81,14 @@ test('scratch: the next start removes the directory of an incognito node killed 
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, BACKSPACE_DEBUG: '' }
   })
-  t.teardown(() => {
+  const kill = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  }
+  // Ends with this test, or with this process if the test cannot finish.
+  process.once('exit', kill)
+  t.teardown(() => {
+    process.off('exit', kill)
+    kill()
   })
   let out = ''
   child.stdout.setEncoding('utf8')
