@@ -4,7 +4,13 @@ import { parseArgs } from 'util'
 // Only the light error module is loaded up front: `--version` and `--help` must answer fast,
 // so the network stack (lib/index.js) is imported by the commands that need it.
 import { BackspaceError, isBackspaceError, type ErrorCode } from '../lib/errors.js'
-import { bootstrapFromFlags as bootstrapOf, storageFromFlags as storageFlag } from '../lib/flags.js'
+import {
+  argvWarning,
+  bootstrapFromFlags as bootstrapOf,
+  readSecretFile,
+  secretFromFlags,
+  storageFromFlags as storageFlag
+} from '../lib/flags.js'
 import type { BackspaceOptions, Identity } from '../lib/index.js'
 
 const HELP = `Usage: backspace [command] [options]
@@ -14,14 +20,17 @@ Private peer-to-peer chat. Every install is a full peer; messages expire after 7
 Commands:
   chat                    open the chat (the default)
   relay                   a headless peer that keeps rooms available for members who
-                          are offline: --join ROOM[:PASSWORD] and --invite LINK, repeatable
+                          are offline: --join ROOM, --join-file FILE and --invite LINK,
+                          each repeatable
   bootstrap               run a local DHT bootstrap node on 127.0.0.1, so peers on one
                           machine or a LAN find each other without the public DHT
   id [show]               print the account's public key and fingerprint
   id phrase               print the 24-word recovery phrase (asks for the password)
   id export [--out FILE]  print (or write, mode 0600) the secret key in hex
-  id import               create an account from --phrase WORDS, --secret-key HEX
-                          or --file FILE (a file holding either)
+  id import               create an account from a recovery phrase or a secret key:
+                          --phrase-file FILE, --secret-key-file FILE, --file FILE (either),
+                          BACKSPACE_PHRASE or BACKSPACE_SECRET_KEY; on a terminal without
+                          them, it asks (the input is hidden)
   id list                 list the accounts in the storage
   device link             make a one-time link for a new device of this identity, wait
                           for it to ask, and approve or deny it (compare fingerprints)
@@ -36,24 +45,41 @@ Options:
                           directory; BACKSPACE_STORAGE does the same)
   --account NAME          the account to use, created on first use (default: default;
                           the relay's default is relay)
-  --password PASSWORD     unlocks the account, or encrypts a new one;
-                          BACKSPACE_PASSWORD in the environment does the same
+  --password-file FILE    the password that unlocks the account, or encrypts a new one:
+                          the first line of FILE. BACKSPACE_PASSWORD in the environment
+                          does the same. Without either, a command that needs it asks on
+                          the terminal (hidden); the chat asks in its window
   --incognito             an ephemeral identity; nothing is written to disk
   --bootstrap HOST:PORT[,HOST:PORT]
                           DHT bootstrap nodes instead of the public DHT (repeatable;
                           BACKSPACE_BOOTSTRAP does the same)
   --room NAME             chat: join this room on start (a name or an invite)
-  --restore-phrase WORDS  chat: create the account from its 24-word recovery phrase
-  --link LINK             chat: make this account a new device of an identity, with a
-                          link from "backspace device link" on a device that has it
-  --device-name NAME      a label for the new device in device lists (with --link, or
+  --phrase-file FILE      chat, identity: create the account from the 24-word recovery
+                          phrase in FILE; id import: import it
+  --secret-key-file FILE  id import: the secret key in hex in FILE (as id export --out
+                          writes it)
+  --link-file FILE        chat: make this account a new device of an identity, with the
+                          link in FILE from "backspace device link" on a device that has
+                          it; BACKSPACE_LINK does the same, and the chat also offers
+                          "Link to an existing device"
+  --device-name NAME      a label for the new device in device lists (with a link, or
                           device link to name the device it approves)
-  --join ROOM[:PASSWORD]  relay: keep this named room (repeatable)
+  --join ROOM             relay: keep this named room, which has no password (repeatable)
+  --join-file FILE        relay: keep the rooms in FILE, one ROOM or ROOM:PASSWORD a line;
+                          empty lines and lines starting with # are skipped (repeatable)
   --invite LINK           relay: keep this private room (repeatable)
   --interval SECONDS      relay: how often the status line is printed (default 5)
   --port N                bootstrap: the UDP port to listen on (default 49736; 0 picks one)
   -h, --help              show this help
   -v, --version           show the version
+
+Secrets and the command line:
+  Every user of this machine can read a process's arguments (ps, /proc/PID/cmdline) for
+  as long as it runs. Give passwords, phrases, keys and links in a FILE (one that other
+  users can read is refused: chmod 600 it), in the environment, or at the prompt. These
+  older forms still work but print a warning, as the value is visible to others:
+  --password PASSWORD, --restore-phrase WORDS, --link LINK, --join ROOM:PASSWORD,
+  and id import --phrase WORDS or --secret-key HEX.
 
 In the chat, type /help for the commands.
 Exit status: 0 on success, 1 on an error, 2 on bad arguments.`
@@ -62,18 +88,23 @@ const OPTIONS = {
   storage: { type: 'string' },
   account: { type: 'string' },
   password: { type: 'string' },
+  'password-file': { type: 'string' },
   incognito: { type: 'boolean' },
   bootstrap: { type: 'string', multiple: true },
   room: { type: 'string' },
   'restore-phrase': { type: 'string' },
   link: { type: 'string' },
+  'link-file': { type: 'string' },
   'device-name': { type: 'string' },
   'show-phrase': { type: 'boolean' },
   join: { type: 'string', multiple: true },
+  'join-file': { type: 'string', multiple: true },
   invite: { type: 'string', multiple: true },
   interval: { type: 'string' },
   phrase: { type: 'string' },
+  'phrase-file': { type: 'string' },
   'secret-key': { type: 'string' },
+  'secret-key-file': { type: 'string' },
   file: { type: 'string' },
   out: { type: 'string' },
   port: { type: 'string' },
@@ -87,30 +118,48 @@ type IdCommand = 'show' | 'phrase' | 'export' | 'import' | 'list'
 type DeviceCommand = 'link' | 'list' | 'revoke'
 
 /** Which options each command takes; `help` and `version` go with any. */
+const PASSWORD = ['password', 'password-file'] as const
+
+/** Which options each command takes; `help` and `version` go with any. `id` and `device` go by subcommand. */
 const ACCEPTS: Record<Command, readonly Option[]> = {
-  chat: ['storage', 'account', 'password', 'incognito', 'bootstrap', 'room', 'restore-phrase', 'link', 'device-name'],
-  relay: ['storage', 'account', 'password', 'bootstrap', 'join', 'invite', 'interval'],
+  chat: [
+    'storage',
+    'account',
+    ...PASSWORD,
+    'incognito',
+    'bootstrap',
+    'room',
+    'restore-phrase',
+    'phrase-file',
+    'link',
+    'link-file',
+    'device-name'
+  ],
+  relay: ['storage', 'account', ...PASSWORD, 'bootstrap', 'join', 'join-file', 'invite', 'interval'],
   bootstrap: ['port'],
-  id: ['storage', 'account', 'password', 'phrase', 'secret-key', 'file', 'out'],
-  device: ['storage', 'account', 'password', 'bootstrap', 'device-name'],
+  id: [],
+  device: [],
   // Older spellings: `accounts` is `id list`, `identity` creates the account if needed.
   accounts: ['storage'],
-  identity: ['storage', 'account', 'password', 'restore-phrase', 'show-phrase']
+  identity: ['storage', 'account', ...PASSWORD, 'restore-phrase', 'phrase-file', 'show-phrase']
 }
 
 const DEVICE_COMMANDS: Record<DeviceCommand, readonly Option[]> = {
-  link: ['storage', 'account', 'password', 'bootstrap', 'device-name'],
-  list: ['storage', 'account', 'password'],
-  revoke: ['storage', 'account', 'password', 'bootstrap']
+  link: ['storage', 'account', ...PASSWORD, 'bootstrap', 'device-name'],
+  list: ['storage', 'account', ...PASSWORD],
+  revoke: ['storage', 'account', ...PASSWORD, 'bootstrap']
 }
 
 const ID_COMMANDS: Record<IdCommand, readonly Option[]> = {
-  show: ['storage', 'account', 'password'],
-  phrase: ['storage', 'account', 'password'],
-  export: ['storage', 'account', 'password', 'out'],
-  import: ['storage', 'account', 'password', 'phrase', 'secret-key', 'file'],
+  show: ['storage', 'account', ...PASSWORD],
+  phrase: ['storage', 'account', ...PASSWORD],
+  export: ['storage', 'account', ...PASSWORD, 'out'],
+  import: ['storage', 'account', ...PASSWORD, 'phrase', 'phrase-file', 'secret-key', 'secret-key-file', 'file'],
   list: ['storage']
 }
+
+// The ways id import is given the identity; it takes exactly one.
+const IMPORT_SOURCES = ['phrase', 'phrase-file', 'secret-key', 'secret-key-file', 'file'] as const
 
 // Not 49737: every HyperDHT node tries that port first, so a peer could take it.
 const DEFAULT_BOOTSTRAP_PORT = 49736
@@ -118,8 +167,8 @@ const DEFAULT_RELAY_ACCOUNT = 'relay'
 
 // Hints for errors a user can fix from the command line.
 const HINTS: Partial<Record<ErrorCode, string>> = {
-  PASSWORD_REQUIRED: 'pass --password or set BACKSPACE_PASSWORD',
-  WRONG_PASSWORD: 'check --password or BACKSPACE_PASSWORD',
+  PASSWORD_REQUIRED: 'set BACKSPACE_PASSWORD or give --password-file FILE',
+  WRONG_PASSWORD: 'check BACKSPACE_PASSWORD or the password given',
   ACCOUNT_EXISTS: 'choose another --account',
   ACCOUNT_NOT_FOUND: 'run backspace to create one, or backspace id import',
   DEVICE_LINK_EXPIRED: 'make a new link with backspace device link on the other device',
@@ -132,7 +181,16 @@ interface Args {
   /** `device revoke KEY`: the device. */
   target: string | undefined
   values: ReturnType<typeof parse>['values']
+  // The secrets, from wherever they were given (see resolveSecrets).
   password: string | undefined
+  /** chat and identity: the phrase to restore from; id import: the phrase to import. */
+  phrase: string | undefined
+  /** id import: the secret key to import. */
+  secretKey: string | undefined
+  /** chat: the device link. */
+  link: string | undefined
+  /** relay: the named rooms to keep. */
+  joins: Array<{ name: string; password?: string }>
 }
 
 function loadLibrary() {
@@ -166,27 +224,24 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function chat({ values, password }: Args): Promise<number> {
-  if (
-    values.incognito &&
-    (values.account || password || values['restore-phrase'] || values.storage || values.link)
-  ) {
+async function chat({ values, password, phrase, link }: Args): Promise<number> {
+  if (values.incognito && (values.account || password || phrase || values.storage || link)) {
     throw BackspaceError.INVALID_ARGUMENT(
-      '--incognito keeps nothing, so it takes no --storage, --account, --password, --restore-phrase or --link'
+      '--incognito keeps nothing, so it takes no --storage, --account, password, phrase or link'
     )
   }
-  if (values.link !== undefined && values['restore-phrase'] !== undefined) {
-    throw BackspaceError.INVALID_ARGUMENT('--link makes a new device of another identity; it takes no --restore-phrase')
+  if (link !== undefined && phrase !== undefined) {
+    throw BackspaceError.INVALID_ARGUMENT('a device link makes a new device of another identity; it takes no phrase')
   }
   const { Backspace, DEFAULT_ACCOUNT, Identity } = await loadLibrary()
   const opts: BackspaceOptions = {
     storage: storageFlag(values.storage),
     account: values.account,
     password,
-    phrase: values['restore-phrase'],
+    phrase,
     incognito: values.incognito,
     bootstrap: bootstrapOf(values.bootstrap),
-    link: values.link,
+    link,
     deviceName: values['device-name']
   }
   // Constructing a node opens nothing: it only checks the options, so bad ones end here.
@@ -225,21 +280,23 @@ async function chat({ values, password }: Args): Promise<number> {
   return 0
 }
 
-async function relay({ values, password }: Args): Promise<number> {
-  const joins = (values.join ?? []).map(parseJoin)
+async function relay({ values, password, joins }: Args): Promise<number> {
   const invites = values.invite ?? []
   const interval = values.interval === undefined ? 5 : parsePositive('--interval', values.interval)
-  const { accountExists, Backspace, isInvite, isRelayLink } = await loadLibrary()
+  const { accountExists, accountIsEncrypted, Backspace, isInvite, isRelayLink } = await loadLibrary()
   for (const link of invites) {
     if (!isInvite(link) && !isRelayLink(link)) {
       throw BackspaceError.INVALID_ARGUMENT(`--invite "${short(link)}" is neither a relay link nor an invite`)
     }
   }
   const account = values.account ?? DEFAULT_RELAY_ACCOUNT
-  const noRooms = 'the relay has no rooms: give --join ROOM[:PASSWORD] or --invite LINK'
+  const noRooms = 'the relay has no rooms: give --join ROOM, --join-file FILE or --invite LINK'
+  const storage = await storageOf(values.storage, account)
+  const exists = await accountExists(storage, account)
   // Without rooms to keep, a relay that never ran has nothing to do: say so before creating it.
-  if (joins.length + invites.length === 0 && !(await accountExists(await storageOf(values.storage, account), account))) {
-    throw BackspaceError.INVALID_ARGUMENT(noRooms)
+  if (joins.length + invites.length === 0 && !exists) throw BackspaceError.INVALID_ARGUMENT(noRooms)
+  if (exists && password === undefined && (await accountIsEncrypted(storage, account))) {
+    password = await askPassword(`Password for "${account}": `)
   }
   const node = new Backspace({
     storage: storageFlag(values.storage),
@@ -300,33 +357,18 @@ async function bootstrap({ values }: Args): Promise<number> {
 }
 
 async function id(args: Args): Promise<number> {
-  const sub = (args.sub ?? 'show') as IdCommand
-  if (!Object.hasOwn(ID_COMMANDS, sub)) {
-    throw BackspaceError.INVALID_ARGUMENT(`unknown command "id ${sub}": use show, phrase, export, import or list`)
-  }
-  for (const option of Object.keys(args.values) as Option[]) {
-    if (option === 'help' || option === 'version' || ID_COMMANDS[sub].includes(option)) continue
-    throw BackspaceError.INVALID_ARGUMENT(`--${option} is not an option of "backspace id ${sub}"`)
-  }
-  switch (sub) {
+  switch (args.sub as IdCommand) {
     case 'list':
       return listIds(args)
     case 'import':
       return importId(args)
     default:
-      return showId(sub, args)
+      return showId(args.sub as 'show' | 'phrase' | 'export', args)
   }
 }
 
 async function device(args: Args): Promise<number> {
-  const sub = (args.sub ?? 'list') as DeviceCommand
-  if (!Object.hasOwn(DEVICE_COMMANDS, sub)) {
-    throw BackspaceError.INVALID_ARGUMENT(`unknown command "device ${sub}": use link, list or revoke`)
-  }
-  for (const option of Object.keys(args.values) as Option[]) {
-    if (option === 'help' || option === 'version' || DEVICE_COMMANDS[sub].includes(option)) continue
-    throw BackspaceError.INVALID_ARGUMENT(`--${option} is not an option of "backspace device ${sub}"`)
-  }
+  const sub = args.sub as DeviceCommand
   if (sub === 'revoke' && args.target === undefined) {
     throw BackspaceError.INVALID_ARGUMENT('device revoke needs the device: its key or fingerprint (see backspace device list)')
   }
@@ -388,7 +430,7 @@ async function linkDevice(args: Args): Promise<number> {
     print(`link         ${invite.link}`)
     print(`expires      ${new Date(invite.expiresAt).toTimeString().slice(0, 8)}`)
     process.stderr.write(
-      'Start the new device with: backspace --link <link> (or "Link to an existing device").\n' +
+      'Start the new device with BACKSPACE_LINK=<link> backspace, or choose "Link to an existing device".\n' +
         'Waiting for it to ask. The link works once. Ctrl-C cancels.\n'
     )
     type Outcome = import('../lib/index.js').DeviceRequest | 'expired' | 'stopped'
@@ -504,21 +546,17 @@ async function showId(sub: 'show' | 'phrase' | 'export', { values, password }: A
   return 0
 }
 
-async function importId({ values, password }: Args): Promise<number> {
+async function importId({ values, password, phrase, secretKey }: Args): Promise<number> {
   const { accountExists, Identity, saveAccount } = await loadLibrary()
-  const sources = [values.phrase, values['secret-key'], values.file].filter((v) => v !== undefined)
-  if (sources.length !== 1) {
-    throw BackspaceError.INVALID_ARGUMENT('id import takes one of --phrase WORDS, --secret-key HEX or --file FILE')
+  if (phrase === undefined && secretKey === undefined) {
+    if (!process.stdin.isTTY) {
+      throw BackspaceError.INVALID_ARGUMENT(
+        'id import needs the identity: --phrase-file FILE, --secret-key-file FILE, BACKSPACE_PHRASE or BACKSPACE_SECRET_KEY'
+      )
+    }
+    ;({ phrase, secretKey } = phraseOrKey(await askHidden('Recovery phrase or secret key (hidden): ')))
   }
-  let text = values.phrase ?? values['secret-key']
-  if (values.file !== undefined) {
-    text = await fs.promises.readFile(values.file, 'utf8').catch((err: NodeJS.ErrnoException) => {
-      throw BackspaceError.INVALID_ARGUMENT(`cannot read ${values.file}: ${err.code ?? err.message}`)
-    })
-  }
-  const value = text!.trim()
-  // One word is a key (hex), several are a phrase: each gets its own error when wrong.
-  const identity = /\s/.test(value) ? Identity.fromPhrase(value) : Identity.fromSecretKey(value)
+  const identity = phrase !== undefined ? Identity.fromPhrase(phrase) : Identity.fromSecretKey(secretKey!)
   const account = values.account ?? 'default'
   const storage = await storageOf(values.storage, account)
   if (await accountExists(storage, account)) {
@@ -532,13 +570,16 @@ async function importId({ values, password }: Args): Promise<number> {
   return 0
 }
 
-async function identity({ values, password }: Args): Promise<number> {
+async function identity({ values, password, phrase }: Args): Promise<number> {
   const { accountExists, accountIsEncrypted, Identity, loadAccount, saveAccount } = await loadLibrary()
   const account = values.account ?? 'default'
   const storage = await storageOf(values.storage, account)
-  const restored = values['restore-phrase'] ? Identity.fromPhrase(values['restore-phrase']) : null
+  const restored = phrase ? Identity.fromPhrase(phrase) : null
   let id: Identity
   if (await accountExists(storage, account)) {
+    if (password === undefined && (await accountIsEncrypted(storage, account))) {
+      password = await askPassword(`Password for "${account}": `)
+    }
     id = await loadAccount(storage, account, { password })
     if (restored && !restored.publicKey.equals(id.publicKey)) {
       throw BackspaceError.ACCOUNT_EXISTS(`Account "${account}" already holds another identity`)
@@ -578,28 +619,153 @@ function parseCommandLine(argv: string[]): Args {
   const { values, positionals } = parsed
   const [name = 'chat', ...rest] = positionals
   if (!isCommand(name)) throw BackspaceError.INVALID_ARGUMENT(`unknown command "${name}". See backspace --help`)
-  const sub = name === 'id' || name === 'device' ? rest.shift() : undefined
+  let sub = name === 'id' || name === 'device' ? rest.shift() : undefined
   const target = name === 'device' && sub === 'revoke' ? rest.shift() : undefined
   if (rest.length > 0) throw BackspaceError.INVALID_ARGUMENT(`unexpected argument "${rest[0]}"`)
-  if (name !== 'id' && name !== 'device') {
-    for (const option of Object.keys(values) as Option[]) {
-      if (option === 'help' || option === 'version' || ACCEPTS[name].includes(option)) continue
-      throw BackspaceError.INVALID_ARGUMENT(`--${option} is not an option of "backspace ${name}"`)
+  let accepted = ACCEPTS[name]
+  let command: string = name
+  if (name === 'id') {
+    sub ??= 'show'
+    if (!Object.hasOwn(ID_COMMANDS, sub)) {
+      throw BackspaceError.INVALID_ARGUMENT(`unknown command "id ${sub}": use show, phrase, export, import or list`)
     }
+    accepted = ID_COMMANDS[sub as IdCommand]
+    command = `id ${sub}`
+  } else if (name === 'device') {
+    sub ??= 'list'
+    if (!Object.hasOwn(DEVICE_COMMANDS, sub)) {
+      throw BackspaceError.INVALID_ARGUMENT(`unknown command "device ${sub}": use link, list or revoke`)
+    }
+    accepted = DEVICE_COMMANDS[sub as DeviceCommand]
+    command = `device ${sub}`
   }
-  const password = values.password ?? (process.env['BACKSPACE_PASSWORD'] || undefined)
-  return { command: name, sub, target, values, password }
+  for (const option of Object.keys(values) as Option[]) {
+    if (option === 'help' || option === 'version' || accepted.includes(option)) continue
+    throw BackspaceError.INVALID_ARGUMENT(`--${option} is not an option of "backspace ${command}"`)
+  }
+  const args: Args = {
+    command: name,
+    sub,
+    target,
+    values,
+    password: undefined,
+    phrase: undefined,
+    secretKey: undefined,
+    link: undefined,
+    joins: []
+  }
+  // --help and --version read no files.
+  return values.help || values.version ? args : resolveSecrets(args)
+}
+
+/**
+ * Reads each secret from where it was given: its file option, the environment, or the old
+ * option that shows it to other users (which warns). Files are read and checked here, so a
+ * bad one ends the command before anything opens.
+ */
+function resolveSecrets(args: Args): Args {
+  const { values } = args
+  const warn = (line: string) => process.stderr.write(`backspace: ${line}\n`)
+  const password = secretFromFlags(
+    {
+      option: '--password',
+      value: values.password,
+      fileOption: '--password-file',
+      file: values['password-file'],
+      envName: 'BACKSPACE_PASSWORD',
+      form: 'line'
+    },
+    warn
+  )
+  // Restoring in the chat reads no environment variable: one left set would quietly make
+  // every new account from it.
+  const { phrase, secretKey } =
+    args.command === 'id' && args.sub === 'import'
+      ? importSource(values, warn)
+      : {
+          phrase: secretFromFlags(
+            { option: '--restore-phrase', value: values['restore-phrase'], fileOption: '--phrase-file', file: values['phrase-file'] },
+            warn
+          ),
+          secretKey: undefined
+        }
+  // A link left in the environment fails loudly on the next start (the account exists).
+  const link =
+    args.command === 'chat'
+      ? secretFromFlags(
+          { option: '--link', value: values.link, fileOption: '--link-file', file: values['link-file'], envName: 'BACKSPACE_LINK' },
+          warn
+        )
+      : undefined
+  const joins = (values.join ?? []).map((text) => parseJoin(text, `--join "${text}"`))
+  for (const file of values['join-file'] ?? []) {
+    const lines = readSecretFile('--join-file', file, 'text').split(/\r?\n/)
+    lines.forEach((line, i) => {
+      if (line.trim() === '' || line.trimStart().startsWith('#')) return
+      joins.push(parseJoin(line, `--join-file ${file} line ${i + 1}`))
+    })
+  }
+  if ((values.join ?? []).some((text) => text.includes(':'))) {
+    warn(argvWarning('the password in --join ROOM:PASSWORD', ['--join-file FILE']))
+  }
+  return { ...args, password, phrase, secretKey, link, joins }
+}
+
+/** id import's identity: exactly one option, else one of the two environment variables. */
+function importSource(
+  values: Args['values'],
+  warn: (line: string) => void
+): { phrase: string | undefined; secretKey: string | undefined } {
+  const given = IMPORT_SOURCES.filter((option) => values[option] !== undefined)
+  if (given.length > 1) {
+    throw BackspaceError.INVALID_ARGUMENT(
+      `id import takes one of --phrase-file FILE, --secret-key-file FILE or --file FILE, not ${given.map((o) => `--${o}`).join(' and ')}`
+    )
+  }
+  if (values.file !== undefined) return phraseOrKey(readSecretFile('--file', values.file, 'trim'))
+  if (given.length === 0) {
+    const phrase = process.env['BACKSPACE_PHRASE'] || undefined
+    const secretKey = process.env['BACKSPACE_SECRET_KEY'] || undefined
+    if (phrase !== undefined && secretKey !== undefined) {
+      throw BackspaceError.INVALID_ARGUMENT('BACKSPACE_PHRASE and BACKSPACE_SECRET_KEY are both set: id import takes one')
+    }
+    return { phrase: phrase?.trim(), secretKey: secretKey?.trim() }
+  }
+  return {
+    phrase: secretFromFlags(
+      { option: '--phrase', value: values.phrase, fileOption: '--phrase-file', file: values['phrase-file'], envName: 'BACKSPACE_PHRASE' },
+      warn,
+      {}
+    ),
+    secretKey: secretFromFlags(
+      {
+        option: '--secret-key',
+        value: values['secret-key'],
+        fileOption: '--secret-key-file',
+        file: values['secret-key-file'],
+        envName: 'BACKSPACE_SECRET_KEY'
+      },
+      warn,
+      {}
+    )
+  }
+}
+
+/** Text that is a phrase or a key: several words are a phrase, one is a key in hex. */
+function phraseOrKey(text: string): { phrase: string | undefined; secretKey: string | undefined } {
+  const value = text.trim()
+  return /\s/.test(value) ? { phrase: value, secretKey: undefined } : { phrase: undefined, secretKey: value }
 }
 
 function isCommand(name: string): name is Command {
   return Object.hasOwn(ACCEPTS, name)
 }
 
-/** `ROOM[:PASSWORD]`: the password is everything after the first colon. */
-function parseJoin(text: string): { name: string; password?: string } {
+/** `ROOM[:PASSWORD]`: the password is everything after the first colon. `where` names it in errors. */
+function parseJoin(text: string, where: string): { name: string; password?: string } {
   const colon = text.indexOf(':')
   const name = colon === -1 ? text : text.slice(0, colon)
-  if (name.trim() === '') throw BackspaceError.INVALID_ARGUMENT(`--join "${text}" has no room name`)
+  if (name.trim() === '') throw BackspaceError.INVALID_ARGUMENT(`${where} has no room name`)
   return colon === -1 ? { name } : { name, password: text.slice(colon + 1) }
 }
 
@@ -626,10 +792,18 @@ async function storageOf(storage: string | undefined, account?: string): Promise
   return new Backspace({ storage: storageFlag(storage), account }).storage!
 }
 
-/** Reads a password from the terminal without echoing it. */
+/** Reads a password from the terminal without echoing it; without a terminal, PASSWORD_REQUIRED. */
 async function askPassword(prompt: string): Promise<string> {
+  if (!process.stdin.isTTY) throw BackspaceError.PASSWORD_REQUIRED()
+  return askHidden(prompt, () => BackspaceError.PASSWORD_REQUIRED('cancelled'))
+}
+
+/** Reads a line from the terminal without echoing it. Ctrl-C rejects with `cancelled()`. */
+async function askHidden(
+  prompt: string,
+  cancelled: () => Error = () => BackspaceError.INVALID_ARGUMENT('cancelled')
+): Promise<string> {
   const stdin = process.stdin
-  if (!stdin.isTTY) throw BackspaceError.PASSWORD_REQUIRED()
   process.stderr.write(prompt)
   stdin.setRawMode(true)
   stdin.resume()
@@ -639,7 +813,7 @@ async function askPassword(prompt: string): Promise<string> {
       stdin.on('data', (chunk: Buffer) => {
         for (const ch of chunk.toString('utf8')) {
           if (ch === '\r' || ch === '\n') return resolve(typed)
-          if (ch === '\u0003') return reject(BackspaceError.PASSWORD_REQUIRED('cancelled'))
+          if (ch === '\u0003') return reject(cancelled())
           if (ch === '\u007f' || ch === '\b') typed = typed.slice(0, -1)
           else typed += ch
         }

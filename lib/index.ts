@@ -1,6 +1,5 @@
 import b4a from 'b4a'
 import fs from 'fs/promises'
-import os from 'os'
 import path from 'path'
 import envPaths from 'env-paths'
 import Corestore from 'corestore'
@@ -46,6 +45,7 @@ import {
 } from './messages.js'
 import { createSwarm, parseBootstrap, type BootstrapNode } from './network.js'
 import { Resource } from './resource.js'
+import { makeScratch, removeStaleScratch } from './scratch.js'
 import { isDeviceLink, isInvite, isRelayLink, parseDeviceLink, parseInvite, parseRelayLink } from './links.js'
 import { MAX_PAGE, Room } from './room/room.js'
 import type { RelayContext, RoomContext } from './room/context.js'
@@ -421,13 +421,14 @@ export class Backspace extends Resource<NodeEvents>() {
     let coresDir: string
     let accountDir: string | null = null
     let grant: DeviceGrant | null = null
+    // An incognito node killed by SIGKILL could not remove its directory: the next start does.
+    await removeStaleScratch()
     if (this.incognito) {
       const identity = Identity.generate()
       this.keys = primaryKeys(identity, { now: this.clock })
       // Members see the same Anon##### name the UIs show for an incognito identity.
       this.profile_ = { name: identity.anonName, status: '', away: null }
-      const ram = await isDirectory('/dev/shm')
-      this.scratch = await fs.mkdtemp(path.join(ram ? '/dev/shm' : os.tmpdir(), 'backspace-incognito-'))
+      this.scratch = await makeScratch()
       coresDir = this.scratch
     } else {
       const storage = this.storage!
@@ -1135,14 +1136,6 @@ async function directorySize(dir: string): Promise<number> {
     else if (entry.isFile()) total += (await fs.stat(full).catch(() => null))?.size ?? 0
   }
   return total
-}
-
-async function isDirectory(dir: string): Promise<boolean> {
-  try {
-    return (await fs.stat(dir)).isDirectory()
-  } catch {
-    return false
-  }
 }
 
 export default Backspace

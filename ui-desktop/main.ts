@@ -11,6 +11,7 @@ import {
   isBackspaceError,
   storageFromFlags
 } from '../lib/index.js'
+import { secretFromFlags } from '../lib/flags.js'
 import { startDesktop } from './server.js'
 import { DesktopSession } from './session.js'
 import { openWindow, type OpenedWindow } from './window.js'
@@ -24,26 +25,34 @@ Options:
                           directory; BACKSPACE_STORAGE does the same)
   --account NAME          the account to use (default: default); when it does not exist
                           yet, the page sets it up: new, restored, imported or incognito
-  --password PASSWORD     unlocks the account, or encrypts a new one; without it an
-                          encrypted account asks on the page. BACKSPACE_PASSWORD also works
+  --password-file FILE    the password that unlocks the account, or encrypts a new one:
+                          the first line of FILE. BACKSPACE_PASSWORD does the same. Without
+                          either, an encrypted account asks on the page
   --incognito             an ephemeral Anon##### identity; nothing is written to disk
-  --link LINK             make the account a new device of an identity, with a link from
-                          "backspace device link" on a device that has it; the page shows
-                          this device's fingerprint until that device approves
+  --link-file FILE        make the account a new device of an identity, with the link in
+                          FILE from "backspace device link" on a device that has it;
+                          BACKSPACE_LINK does the same, and the page can take one too. It
+                          shows this device's fingerprint until that device approves
   --device-name NAME      a label for this device in device lists
   --bootstrap HOST:PORT[,HOST:PORT]
                           DHT bootstrap nodes instead of the public DHT (repeatable;
                           BACKSPACE_BOOTSTRAP does the same)
   --port N                the local HTTP port (default: a free one)
   --no-open               only print the address; do not open a window
-  -h, --help              show this help`
+  -h, --help              show this help
+
+A FILE that other users can read is refused (chmod 600 it). The older --password PASSWORD
+and --link LINK still work but warn: every user of this machine can read a process's
+arguments (ps, /proc/PID/cmdline) for as long as it runs.`
 
 const OPTIONS = {
   storage: { type: 'string' },
   account: { type: 'string' },
   password: { type: 'string' },
+  'password-file': { type: 'string' },
   incognito: { type: 'boolean' },
   link: { type: 'string' },
+  'link-file': { type: 'string' },
   'device-name': { type: 'string' },
   bootstrap: { type: 'string', multiple: true },
   port: { type: 'string' },
@@ -58,21 +67,21 @@ const OPTIONS = {
 export async function runDesktop(argv: string[]): Promise<number> {
   const values = parseCommandLine(argv)
   if (values.help) return print(HELP)
-  const password = values.password ?? (process.env['BACKSPACE_PASSWORD'] || undefined)
-  if (values.incognito && (values.storage || values.account || password || values.link)) {
+  const { password, link } = secretsOf(values)
+  if (values.incognito && (values.storage || values.account || password || link)) {
     throw BackspaceError.INVALID_ARGUMENT(
-      '--incognito keeps nothing, so it takes no --storage, --account, --password or --link'
+      '--incognito keeps nothing, so it takes no --storage, --account, password or link'
     )
   }
   const port = values.port === undefined ? 0 : parsePort(values.port)
   // Resolves the storage the way the library does (the platform default) and checks --account.
-  // A bad --link or --device-name ends here too: constructing a node opens nothing.
+  // A bad link or --device-name ends here too: constructing a node opens nothing.
   const storage = values.incognito
     ? undefined
     : new Backspace({
         storage: storageFromFlags(values.storage),
         account: values.account,
-        link: values.link,
+        link,
         deviceName: values['device-name']
       }).storage!
 
@@ -86,7 +95,7 @@ export async function runDesktop(argv: string[]): Promise<number> {
       password,
       incognito: values.incognito,
       bootstrap: bootstrapFromFlags(values.bootstrap),
-      link: values.link,
+      link,
       deviceName: values['device-name']
     })
     // A signal while a node opens from the flags still closes it.
@@ -137,6 +146,27 @@ function parseCommandLine(argv: string[]) {
     const detail = (err as Error).message.split(/\.\s/)[0]!.replace(/\.$/, '')
     throw BackspaceError.INVALID_ARGUMENT(`${detail}. See backspace desktop --help`)
   }
+}
+
+/** The password and the link, from their files, the environment, or (with a warning) argv. */
+function secretsOf(values: ReturnType<typeof parseCommandLine>) {
+  const warn = (line: string) => process.stderr.write(`backspace: ${line}\n`)
+  const password = secretFromFlags(
+    {
+      option: '--password',
+      value: values.password,
+      fileOption: '--password-file',
+      file: values['password-file'],
+      envName: 'BACKSPACE_PASSWORD',
+      form: 'line'
+    },
+    warn
+  )
+  const link = secretFromFlags(
+    { option: '--link', value: values.link, fileOption: '--link-file', file: values['link-file'], envName: 'BACKSPACE_LINK' },
+    warn
+  )
+  return { password, link }
 }
 
 function parsePort(text: string): number {
