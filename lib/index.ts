@@ -567,7 +567,7 @@ export class Backspace extends Resource<NodeEvents>() {
       throw BackspaceError.INVALID_INVITE('this is a relay link, which cannot read the room: give it to backspace relay --invite')
     }
     if (isDeviceLink(nameOrInvite)) {
-      throw BackspaceError.INVALID_INVITE('this is a device link: start the new device with it (backspace --link LINK)')
+      throw BackspaceError.INVALID_INVITE('this is a device link: start the new device with it (backspace --link-file FILE, or new Backspace({ link }))')
     }
     let state: RoomState
     if (isInvite(nameOrInvite)) {
