@@ -21,7 +21,10 @@ export class Feed {
   readonly core: Hypercore
   /** True for this node's own writer core. */
   readonly local: boolean
-  /** Every block below this index has expired and was cleared. */
+  /**
+   * Every block below this index has expired and was cleared. Only this node's own checks
+   * move it: its expiry, or a block of this core it fetched, verified and found expired.
+   */
   start: number
   /** The lowest index stored locally; [storedFrom, seen) is stored contiguously. */
   storedFrom: number
@@ -29,8 +32,16 @@ export class Feed {
   seen: number
   /** The lowest index loaded into the room's timeline this session. */
   indexedFrom: number
-  /** A peer's word that blocks below this index expired; reads never go below it. */
+  /**
+   * A peer's word that blocks below this index expired: in memory only, never saved, never
+   * passed on, never a reason to refuse a block. Reads may begin there until it is checked
+   * (see History), and only while it is within the core's verified length.
+   */
   hintStart: number
+  /** The hint value last checked, so a hint is checked once. */
+  hintChecked: number
+  /** Blocks a read stepped over on a peer's word: read after all if that word proves false. */
+  skipped: { from: number; to: number } | null
   /** Until the core's length is known, where to start reading it is undecided. */
   fresh: boolean
   // The running pump, so pumps never overlap, and whether another one was asked for meanwhile.
@@ -72,6 +83,8 @@ export class Feed {
     this.seen = state ? state.seen : 0
     this.indexedFrom = this.seen
     this.hintStart = this.start
+    this.hintChecked = this.start
+    this.skipped = null
     // A writer nothing was ever read from is treated as new: read from its latest page.
     this.fresh = !local && (state === null || state.seen === 0)
     this.pumping = null
@@ -95,8 +108,13 @@ export class Feed {
     return undefined
   }
 
-  /** The lowest index worth reading: nothing below it is alive. */
-  get floor(): number {
+  /**
+   * Where reads may stop going down: the verified start, or a peer's unchecked word that
+   * blocks below it expired, if that word is within the core's verified length. A hint past
+   * it could only hide blocks the writer has not written yet, so it is ignored.
+   */
+  get readFloor(): number {
+    if (this.local || this.hintStart > this.core.length) return this.start
     return Math.max(this.start, this.hintStart)
   }
 

@@ -4,7 +4,8 @@ import { backgroundError } from '../resource.js'
 import type { Timeline } from '../timeline.js'
 import type { Message } from '../types.js'
 import type { RoomContext, RoomSelf } from './context.js'
-import type { Feed } from './feed.js'
+import { isExpired } from './expiry.js'
+import { decodeBodyOrNull, type Feed } from './feed.js'
 import type { Ingest } from './ingest.js'
 
 // Live blocks are requested this many at a time per writer.
@@ -12,9 +13,18 @@ const FETCH_WINDOW = 512
 // How long the Hypercore copy of live-delivered blocks may wait, in ms, to be fetched in bulk.
 const CATCH_UP_DELAY = 100
 
+type HistoryContext = Pick<RoomContext, 'historyPage' | 'fetchTimeout' | 'changed' | 'erased' | 'now' | 'ttl'>
+
+/**
+ * A writer's expiry floor, as peers announce it, is a hint and never a fact here. A hint
+ * within the core's verified length may decide where a read begins, so that a joiner does not
+ * wait for blocks that every peer cleared; it is checked by fetching and verifying the block
+ * just below it. Only what this node verified itself (that block, expired by its own clock, or
+ * its own expiry) moves the floor it saves, refuses blocks below, and tells peers.
+ */
 export class History {
   private readonly room: RoomSelf
-  private readonly ctx: Pick<RoomContext, 'historyPage' | 'fetchTimeout' | 'changed'>
+  private readonly ctx: HistoryContext
   private readonly feeds: { values(): Iterable<Feed> }
   private readonly timeline: Pick<Timeline, 'countBefore'>
   private readonly ingest: Pick<Ingest, 'block'>
@@ -23,7 +33,7 @@ export class History {
 
   constructor(
     room: RoomSelf,
-    ctx: Pick<RoomContext, 'historyPage' | 'fetchTimeout' | 'changed'>,
+    ctx: HistoryContext,
     feeds: { values(): Iterable<Feed> },
     timeline: Pick<Timeline, 'countBefore'>,
     ingest: Pick<Ingest, 'block'>,
@@ -52,15 +62,16 @@ export class History {
   }
 
   private async loadFeed(feed: Feed, limit: number, before: Message | null, localOnly: boolean): Promise<void> {
-    while (!this.room.closing && !feed.fresh && feed.indexedFrom > feed.floor) {
+    while (!this.room.closing && !feed.fresh && feed.indexedFrom > feed.readFloor) {
       const have = this.timeline.countBefore(before, (m) => m.id.startsWith(feed.idPrefix), limit)
       if (have >= limit) return
       const to = feed.indexedFrom
-      const from = Math.max(feed.floor, to - Math.max(limit - have, 16))
+      const from = Math.max(feed.readFloor, to - Math.max(limit - have, 16))
       const wait = !localOnly && feed.core.peers.length > 0
       const blocks = await feed.getRange(from, to, { wait, timeout: this.ctx.fetchTimeout })
       if (this.room.closing) return
       let lowest = to
+      let expiredBelow = 0
       for (let i = blocks.length - 1; i >= 0; i--) {
         const block = blocks[i]
         if (!block) {
@@ -73,14 +84,15 @@ export class History {
         }
         if (this.ingest.block(feed, from + i, block, false) === 'expired') {
           // Writers stamp their messages in order, so everything below this one expired too.
-          feed.hintStart = Math.max(feed.hintStart, from + i + 1)
-          lowest = from + i + 1
+          // This node verified it itself: that is the writer's floor now.
+          expiredBelow = lowest = from + i + 1
           break
         }
         lowest = from + i
       }
-      if (lowest === to && feed.indexedFrom > feed.floor) return // nothing more can be had now
-      feed.indexedFrom = Math.max(lowest, feed.floor)
+      if (expiredBelow > 0) await this.adoptFloor(feed, expiredBelow)
+      if (lowest === to && feed.indexedFrom > feed.readFloor) return // nothing more can be had now
+      feed.indexedFrom = Math.max(lowest, feed.readFloor)
       feed.storedFrom = Math.min(feed.storedFrom, feed.indexedFrom)
     }
   }
@@ -120,18 +132,44 @@ export class History {
     const page = this.ctx.historyPage
     while (!this.room.closing) {
       const length = feed.core.length
+      this.checkHint(feed)
       if (feed.fresh) {
         // A writer seen for the first time: start at its latest page, not its beginning.
         if (length === 0) return
+        const from = this.skipTo(feed, Math.max(feed.start, length - page), length)
+        const lowest = await this.fetchHistory(feed, from, length)
+        if (lowest === null) return
         feed.fresh = false
-        feed.start = feed.hintStart
-        feed.seen = feed.storedFrom = feed.indexedFrom = Math.max(feed.floor, length - page)
+        feed.storedFrom = feed.indexedFrom = lowest
+        feed.seen = length
+        this.ctx.changed()
+        continue
       }
-      const from = Math.max(feed.seen, feed.floor)
-      if (from >= length) {
-        feed.seen = Math.max(feed.seen, from)
-        return
+      const skipped = feed.skipped
+      if (skipped !== null && feed.readFloor < skipped.to) {
+        // The word that stepped over these blocks is gone (found false): read them after all.
+        feed.skipped = null
+        const begin = this.skipTo(feed, skipped.from, skipped.to)
+        const lowest = await this.fetchHistory(feed, begin, skipped.to)
+        if (lowest === null) {
+          feed.skipped = skipped
+          return
+        }
+        // Joined to what is stored and loaded above them, if nothing lies between.
+        if (feed.storedFrom <= skipped.to) feed.storedFrom = Math.min(feed.storedFrom, lowest)
+        if (feed.indexedFrom <= skipped.to) feed.indexedFrom = Math.min(feed.indexedFrom, lowest)
+        this.ctx.changed()
+        continue
       }
+      const seen = Math.max(feed.seen, feed.start)
+      const from = this.skipTo(feed, seen, length)
+      if (from > seen) {
+        // What is stored below is no longer contiguous with what is read from here.
+        feed.storedFrom = Math.max(feed.storedFrom, from)
+        feed.indexedFrom = Math.max(feed.indexedFrom, from)
+        feed.seen = from
+      }
+      if (from >= length) return
       if (length - from > 2 * page) {
         // Back after a long absence: show the latest page first, then fill the gap.
         if (!(await this.fetchLive(feed, length - page, length))) return
@@ -142,6 +180,94 @@ export class History {
       feed.seen = length
       this.ctx.changed()
     }
+  }
+
+  // Where a read of [from, …) begins: at a peer's unchecked word that the blocks below it
+  // expired, if that is higher (and at most `to`). The blocks stepped over are remembered, to
+  // be read if the word proves false.
+  private skipTo(feed: Feed, from: number, to: number): number {
+    const floor = Math.min(feed.readFloor, to)
+    if (floor <= from) return from
+    const prev = feed.skipped
+    feed.skipped = prev ? { from: Math.min(prev.from, from), to: Math.max(prev.to, floor) } : { from, to: floor }
+    return floor
+  }
+
+  // Checks a peer's word that the writer's blocks below `hint` expired, where it can be: block
+  // hint-1 is fetched through Hypercore and verified like any other. Expired by this node's
+  // clock: the word was true, and becomes the floor. Alive: it was false; it is dropped and
+  // what it stepped over is read. Not to be had from anyone: it stays a hint, in memory.
+  private checkHint(feed: Feed): void {
+    const hint = feed.hintStart
+    if (feed.local || hint <= feed.start || hint <= feed.hintChecked || hint > feed.core.length) return
+    feed.hintChecked = hint
+    this.verdict(feed, hint - 1)
+      .then(async (verdict) => {
+        if (this.room.closing) return
+        if (verdict === 'expired') {
+          await this.adoptFloor(feed, hint)
+        } else if (verdict === 'alive' && feed.hintStart >= hint) {
+          // Blocks are stamped in order: every word at or above this one is false too.
+          feed.hintStart = feed.hintChecked = feed.start
+          this.pump(feed)
+        }
+      })
+      .catch((err) => backgroundError(this.room, err))
+  }
+
+  private async verdict(feed: Feed, index: number): Promise<'expired' | 'alive' | 'unknown'> {
+    const [block] = await feed.getRange(index, index + 1, { wait: true, timeout: this.ctx.fetchTimeout })
+    if (!block || this.room.closing) return 'unknown'
+    const body = decodeBodyOrNull(block)
+    if (!body) return 'unknown'
+    const last = body.records[body.records.length - 1]!
+    if (!isExpired(last.timestamp, this.ctx.now(), this.ctx.ttl)) return 'alive'
+    // Expired by this node's clock; and its writer's, as verified like any block Hypercore
+    // delivers (device chain, signature, one signer per core, device not revoked).
+    return this.ingest.block(feed, index, block, false) === 'rejected' ? 'unknown' : 'expired'
+  }
+
+  // Every block of `feed` below `floor` expired, as this node saw for itself: they are
+  // cleared, and the floor is saved and told to peers.
+  private async adoptFloor(feed: Feed, floor: number): Promise<void> {
+    if (floor <= feed.start || this.room.closing) return
+    try {
+      await feed.core.clear(feed.start, floor)
+    } catch (err) {
+      if (this.room.closing) return
+      throw err
+    }
+    if (floor <= feed.start) return
+    feed.start = floor
+    feed.storedFrom = Math.max(feed.storedFrom, floor)
+    feed.indexedFrom = Math.max(feed.indexedFrom, floor)
+    feed.seen = Math.max(feed.seen, floor)
+    if (feed.skipped !== null && feed.skipped.to <= floor) feed.skipped = null
+    this.ctx.erased()
+    this.ctx.changed()
+  }
+
+  // Fetches history, blocks [from, to) that existed before this node read them, and delivers
+  // its messages in order. A block no peer serves within the fetch timeout is not waited for:
+  // every peer here cleared it, or never had it. Returns the lowest index from which every
+  // block up to `to` was had, or null if interrupted (closing, or no peer to ask yet).
+  private async fetchHistory(feed: Feed, from: number, to: number): Promise<number | null> {
+    let missing = -1
+    for (let start = from; start < to; start += FETCH_WINDOW) {
+      const end = Math.min(to, start + FETCH_WINDOW)
+      const blocks = await feed.getRange(start, end, { wait: true, timeout: this.ctx.fetchTimeout })
+      if (this.room.closing) return null
+      for (let i = 0; i < blocks.length; i++) {
+        const block = blocks[i]
+        if (block) {
+          this.ingest.block(feed, start + i, block, true)
+        } else if (!feed.holes.has(start + i)) {
+          if (feed.core.peers.length === 0) return null
+          missing = start + i
+        }
+      }
+    }
+    return missing < 0 ? from : missing + 1
   }
 
   // Fetches [from, to) in windows and delivers each message in order. False if interrupted.

@@ -25,9 +25,12 @@ export interface RelayedRoomStats {
 interface RelayedFeed {
   key: Buffer
   core: Hypercore
-  /** Blocks below this were cleared. */
+  /** Blocks below this were cleared, by this relay's own length marks. */
   start: number
-  /** A member's word that blocks below this expired. */
+  /**
+   * A member's word that blocks below this expired. A relay cannot read a block to check it,
+   * so it never acts on it: it neither deletes nor stops fetching on anyone's word.
+   */
   hintStart: number
   marks: LengthMark[]
   /** The one live download range: replaced, never stacked, when the start moves. */
@@ -78,9 +81,7 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
     })
     this.writers = new WriterSet<RelayedFeed>(this.channels, this.stats, {
       open: (key) => this.openFeed(key, null),
-      announced: (feed, hinted) => {
-        if (hinted) this.download(feed)
-      },
+      announced: () => {},
       // Members who are never online together learn each other's cores from the relay.
       added: () => this.ctx.changed()
     })
@@ -117,7 +118,10 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
     await this.close()
   }
 
-  /** Deletes blocks that are certainly expired: by length marks, or by members' word. */
+  /**
+   * Deletes blocks that are certainly expired, by this relay's own length marks only: a block
+   * is deleted once the relay has known it to exist for longer than the TTL.
+   */
   async prune(): Promise<void> {
     const cutoff = this.ctx.now() - this.ctx.ttl
     let marksDropped = false
@@ -125,7 +129,7 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
       this.writers.values(),
       () => !!this.closing,
       (f) => {
-        let boundary = Math.max(f.start, f.hintStart)
+        let boundary = f.start
         while (f.marks.length > 0 && f.marks[0]!.time <= cutoff) {
           boundary = Math.max(boundary, f.marks.shift()!.length)
           marksDropped = true
@@ -198,10 +202,9 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
   // Everything from the first live block on, including blocks appended later.
   private download(feed: RelayedFeed): void {
     if (this.closing) return
-    const start = Math.max(feed.start, feed.hintStart)
     // An older range would fetch again the blocks that pruning just cleared.
     feed.range?.destroy()
-    feed.range = feed.core.download({ start, end: -1 })
+    feed.range = feed.core.download({ start: feed.start, end: -1 })
   }
 
   // Records that every block below the core's current length exists now. Marks are coarse:

@@ -200,6 +200,7 @@ export class Room extends Resource<RoomEvents>() {
   override async _close(): Promise<void> {
     const appended = this.outbox.close()
     this.history.close()
+    this.live.close()
     this.channels.close()
     await appended
     await this.expiry.close()

@@ -8,9 +8,9 @@ export const MAX_WRITERS = 1024
 export interface WriterFeed {
   readonly key: Buffer
   readonly core: Hypercore
-  /** Every block below this index has expired and was cleared. */
+  /** Every block below this index has expired and was cleared, as this node itself decided. */
   start: number
-  /** A peer's word that blocks below this index expired. */
+  /** A peer's word that blocks below this index expired: in memory only, and only a hint. */
   hintStart: number
 }
 
@@ -64,10 +64,13 @@ export class WriterSet<F extends WriterFeed> {
     return feed
   }
 
-  /** What to tell a peer of `feeds` (all of them by default): key, length and live start. */
+  /**
+   * What to tell a peer of `feeds` (all of them by default): key, length and the start this
+   * node verified itself. Hints heard from others are never passed on.
+   */
   announcements(feeds: Iterable<F> = this.feeds.values()): WriterAnnouncement[] {
     const out: WriterAnnouncement[] = []
-    for (const f of feeds) out.push({ key: f.key, length: f.core.length, start: Math.max(f.start, f.hintStart) })
+    for (const f of feeds) out.push({ key: f.key, length: f.core.length, start: f.start })
     return out
   }
 
@@ -81,8 +84,7 @@ export class WriterSet<F extends WriterFeed> {
         feed = this.hooks.open(w.key)
         added.push(feed)
       }
-      // A peer's word on expiry only ever narrows what this node reads, never what it shows.
-      const hinted = w.start <= w.length && w.start > feed.hintStart
+      const hinted = this.hint(feed, w)
       if (hinted) feed.hintStart = w.start
       this.hooks.announced(feed, hinted)
     }
@@ -90,6 +92,17 @@ export class WriterSet<F extends WriterFeed> {
     // Gossip new writers onwards, so members who are never online together still meet.
     this.channels.announce(this.announcements(added))
     this.hooks.added(added)
+  }
+
+  // A peer's word that the writer's blocks below `w.start` expired is kept as a hint (never a
+  // fact: see History and RelayedRoom) if it is above what this node verified and within the
+  // core's verified length. While that length is not known yet (0), the latest word is kept,
+  // replacing one that the length, once known, showed to be out of reach.
+  private hint(feed: F, w: WriterAnnouncement): boolean {
+    const length = feed.core.length
+    if (w.start <= feed.start || w.start > w.length) return false
+    if (length > 0 && w.start > length) return false
+    return w.start > feed.hintStart || feed.hintStart > length
   }
 
   /** Closes every core; with `forget`, first deletes what this node stored of them. */
