@@ -797,8 +797,9 @@ export class Backspace extends Resource<NodeEvents>() {
     const opening = (async () => {
       const room = new Room(this.roomContext(), state)
       // From the start: a room delivers live messages as soon as it opens.
-      room.on('message', (m) => this.reads.message(room.id, m))
-      room.on('message-withdrawn', (m) => this.reads.withdrawn(room.id, m))
+      const id = room.id
+      room.on('message', (m) => this.reads.message(id, m))
+      room.on('message-withdrawn', (m) => this.reads.withdrawn(id, m))
       try {
         await room.ready()
       } catch (err) {

@@ -137,8 +137,11 @@ export class Room extends Resource<RoomEvents>() {
 
   /** A stable id for this room on this node: its topic in hex. Not secret; DHT nodes see the topic. */
   get id(): string {
-    return this.topic.toString('hex')
+    // Asked for on every message (unread counts): computed once.
+    return (this.id_ ??= this.topic.toString('hex'))
   }
+
+  private id_: string | undefined = undefined
 
   /** An invite string that `Backspace.join` accepts. Anyone holding it can read the room. */
   get invite(): string {

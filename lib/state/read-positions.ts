@@ -56,19 +56,23 @@ export class ReadPositions {
 
   /** A room delivered a message: one more unread if it is from someone else and not yet read. */
   message(roomId: string, m: Message): void {
+    // Called for every message: the common cases (a later timestamp) skip the id parsing.
     const newest = this.newest.get(roomId)
-    if (!newest || comparePositions(m, newest) > 0)
+    if (!newest || m.timestamp > newest.timestamp || (m.timestamp === newest.timestamp && comparePositions(m, newest) > 0)) {
       this.newest.set(roomId, { timestamp: m.timestamp, id: m.id })
+    }
     if (m.self) return
     const cur = this.states.get(roomId) ?? NONE
-    if (cur.position && comparePositions(m, cur.position) <= 0) return
+    const position = cur.position
+    if (position && m.timestamp <= position.timestamp && comparePositions(m, position) <= 0) return
     // Delivered again after a restart that came before its writer's progress was saved.
     if (cur.recent.includes(m.id)) return
+    const recent = cur.recent.length < MAX_RECENT ? cur.recent.concat(m.id) : cur.recent.slice(1 - MAX_RECENT).concat(m.id)
     this.set(roomId, {
       unread: cur.unread + 1,
       mentions: cur.mentions + (m.mention ? 1 : 0),
-      position: cur.position,
-      recent: [...cur.recent, m.id].slice(-MAX_RECENT)
+      position,
+      recent
     })
   }
 
