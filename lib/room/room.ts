@@ -306,7 +306,8 @@ export class Room extends Resource<RoomEvents>() {
 
   // A device its identity revoked speaks for nobody: it stops writing, here as everywhere.
   private async whenWritable(): Promise<void> {
-    await this.whenOpen()
+    // Every send passes here: an open room skips the extra await.
+    if (!this.opened || this.closing) await this.whenOpen()
     const device = this.ctx.device.certificate.device
     if (this.ctx.revocations().some((r) => b4a.equals(r.device, device))) {
       throw BackspaceError.DEVICE_REVOKED('this device was revoked by its identity; it can no longer write')
