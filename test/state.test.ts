@@ -402,7 +402,11 @@ test('unread counts and read positions are kept across restarts; leaving forgets
     { unread: 3, mentions: 1, position: null },
     'three from b, one mentions a; own ones do not count'
   )
-  t.is(events.length, 3, 'one unread event per message from b')
+  // Counts grow at once; the event comes once per room after the loop turn that delivered
+  // them, so a burst is one event, and the last one carries the final counts.
+  await new Promise((resolve) => setImmediate(resolve))
+  t.ok(events.length >= 1 && events.length <= 3, 'at most one unread event per message from b')
+  t.alike(events[events.length - 1], a.unread(ra.id), 'the last event has the current counts')
 
   const after = await a.markRead(ra.id, two)
   t.alike(

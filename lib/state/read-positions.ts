@@ -38,6 +38,10 @@ export class ReadPositions {
   // covers at least these, even if they arrived while the latest page was being read.
   private readonly newest = new Map<string, ReadPosition>()
   private readonly onChange: (roomId: string, counts: UnreadCounts) => void
+  // Rooms whose counts grew since the last notice: a burst of messages is one notice per
+  // room, sent once the loop turn that delivered them is done.
+  private readonly grown = new Set<string>()
+  private noticeQueued = false
 
   constructor(onChange: (roomId: string, counts: UnreadCounts) => void) {
     this.onChange = onChange
@@ -72,12 +76,26 @@ export class ReadPositions {
     // Delivered again after a restart that came before its writer's progress was saved.
     if (cur.recent.includes(m.id)) return
     const recent = cur.recent.length < MAX_RECENT ? cur.recent.concat(m.id) : cur.recent.slice(1 - MAX_RECENT).concat(m.id)
-    this.set(roomId, {
+    this.states.set(roomId, {
       unread: cur.unread + 1,
       mentions: cur.mentions + (m.mention ? 1 : 0),
       position,
       recent
     })
+    this.grown.add(roomId)
+    if (this.noticeQueued) return
+    this.noticeQueued = true
+    setImmediate(() => this.notice())
+  }
+
+  private notice(): void {
+    this.noticeQueued = false
+    const rooms = [...this.grown]
+    this.grown.clear()
+    for (const roomId of rooms) {
+      const state = this.states.get(roomId)
+      if (state) this.onChange(roomId, counts(state))
+    }
   }
 
   /** A message shown live was never stored: if it was counted, it no longer is. */
@@ -137,6 +155,7 @@ export class ReadPositions {
   delete(roomId: string): void {
     this.states.delete(roomId)
     this.newest.delete(roomId)
+    this.grown.delete(roomId)
   }
 
   private set(roomId: string, state: ReadState): void {
