@@ -1,4 +1,3 @@
-import b4a from 'b4a'
 import fs from 'fs/promises'
 import path from 'path'
 import envPaths from 'env-paths'
@@ -12,8 +11,6 @@ import {
   deriveRelaySecret,
   deriveDeviceRegistryKey,
   deriveRoomKeys,
-  hash,
-  keyPairFromSeed,
   normalizeRoomName,
   randomBytes,
   type KeyPair
@@ -31,7 +28,7 @@ import {
 } from './identity.js'
 import { ERASE_COMPACTION, LocalState } from './state/local-state.js'
 import { comparePositions, ReadPositions, type UnreadCounts } from './state/read-positions.js'
-import { encodeCertificate, MAX_DEVICE_NAME_BYTES } from './identity/device.js'
+import { encodeCertificate, generateDeviceKeyPair, MAX_DEVICE_NAME_BYTES } from './identity/device.js'
 import { DeviceRegistry, type DeviceKeys } from './identity/devices.js'
 import { Devices } from './identity/device-manager.js'
 import { LinkRequest, type DeviceGrant } from './identity/pairing.js'
@@ -296,7 +293,7 @@ export class Backspace extends Resource<NodeEvents>() {
         throw BackspaceError.INVALID_ARGUMENT('a device link makes a new device: it takes no phrase, secret key, incognito or relay')
       }
       this.link = parseDeviceLink(opts.link)
-      this.linkDevice = keyPairFromSeed(randomBytes(32))
+      this.linkDevice = generateDeviceKeyPair()
     } else {
       this.link = null
       this.linkDevice = null
