@@ -1,9 +1,9 @@
 // The live path against a member with a valid writer who sends validly signed blocks that
 // Hypercore never confirms: far ahead of its core, stuffed with records, or never stored.
 import test from 'brittle'
-import { MessageType } from '../lib/messages.js'
-import type { Room } from '../lib/index.js'
-import { create, createLocalTestnet, once, receive, waitForPeers } from './helpers/index.js'
+import { MessageType } from '../../lib/messages.js'
+import type { Room } from '../../lib/index.js'
+import { create, createLocalTestnet, once, receive, waitForPeers } from '../helpers/index.js'
 
 interface Internals {
   outbox: {

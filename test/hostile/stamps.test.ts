@@ -1,11 +1,11 @@
 // A record's effective time: its stamp, but never later than when the reader first verified
 // its block. The hostile writer is a modified client that appends signed blocks with any
-// stamp to its own core, as in hostile.test.ts.
+// stamp to its own core, as in blocks.test.ts.
 import test, { type Test } from 'brittle'
-import { create, createLocalTestnet, DAY, manualClock, receive, type Testnet } from './helpers/index.js'
-import { MAX_LENGTH_MARKS, MessageType, type LengthMark } from '../lib/messages.js'
-import { effectiveTime, firstVerified, markVerified } from '../lib/room/expiry.js'
-import type { Backspace, Room } from '../lib/index.js'
+import { create, createLocalTestnet, DAY, manualClock, receive, type Testnet } from '../helpers/index.js'
+import { MAX_LENGTH_MARKS, MessageType, type LengthMark } from '../../lib/messages.js'
+import { effectiveTime, firstVerified, markVerified } from '../../lib/room/expiry.js'
+import type { Backspace, Room } from '../../lib/index.js'
 
 const YEAR = 365 * DAY
 

@@ -3,10 +3,10 @@
 import test, { type Test } from 'brittle'
 import c from 'compact-encoding'
 import { randomBytes } from 'crypto'
-import { seal } from '../lib/crypto.js'
-import { announcement, type WriterAnnouncement } from '../lib/messages.js'
-import type { Backspace, RelayedRoom, Room } from '../lib/index.js'
-import { create, createLocalTestnet, once, receive, waitForPeers, type Testnet } from './helpers/index.js'
+import { seal } from '../../lib/crypto.js'
+import { announcement, type WriterAnnouncement } from '../../lib/messages.js'
+import type { Backspace, RelayedRoom, Room } from '../../lib/index.js'
+import { create, createLocalTestnet, once, receive, waitForPeers, type Testnet } from '../helpers/index.js'
 
 // A hostile member's modified client: it seals whatever announcement it likes with the
 // channel key, which every member and every holder of the relay link has.

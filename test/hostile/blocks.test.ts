@@ -1,10 +1,10 @@
 import test from 'brittle'
 import b4a from 'b4a'
 import { randomBytes } from 'crypto'
-import { create, createLocalTestnet, once, receive, waitForPeers } from './helpers/index.js'
-import { encodeBlockBody, encodeMessageBlock, MessageType } from '../lib/messages.js'
-import { messageSignable } from '../lib/crypto.js'
-import type { Room, RejectEvent } from '../lib/index.js'
+import { create, createLocalTestnet, once, receive, waitForPeers } from '../helpers/index.js'
+import { encodeBlockBody, encodeMessageBlock, MessageType } from '../../lib/messages.js'
+import { messageSignable } from '../../lib/crypto.js'
+import type { Room, RejectEvent } from '../../lib/index.js'
 
 // Reaches into a room the way a hostile member's modified client would: appending raw bytes
 // to its own writer core, which it owns and can sign for.
