@@ -374,7 +374,7 @@ const blockBody: Encoding<BlockBody> = {
       throw BackspaceError.UNSUPPORTED_VERSION(`block v${version}`)
     }
     const flags = c.uint.decode(state)
-    const certificate = version === BLOCK_VERSION_DEVICE ? deviceCertificate.decode(state) : null
+    const certificate = version === BLOCK_VERSION_DEVICE ? decodeCertificate(state) : null
     const author = certificate ? certificate.identity : c.fixed32.decode(state)
     const seq = c.uint.decode(state)
     const count = c.uint.decode(state)
@@ -392,6 +392,30 @@ const blockBody: Encoding<BlockBody> = {
     if (certificate) body.certificate = certificate
     return body
   }
+}
+
+// Every block carries its device's certificate, and a room has few devices: the bytes and
+// values of the certificates decoded last, so that a block with one of them is not decoded
+// again. Bounded; a miss (any other certificate) is decoded as usual.
+const CERTIFICATE_CACHE = 8
+const certificates: Array<{ bytes: Buffer; value: DeviceCertificate }> = []
+
+function decodeCertificate(state: { buffer: Buffer; start: number; end: number }): DeviceCertificate {
+  const { buffer, start } = state
+  for (const cached of certificates) {
+    const end = start + cached.bytes.byteLength
+    if (end <= state.end && cached.bytes.compare(buffer, start, end) === 0) {
+      state.start = end
+      return cached.value
+    }
+  }
+  deviceCertificate.decode(state)
+  // Decoded again from a copy of its own bytes, so the cached value holds no block alive.
+  const bytes = b4a.from(buffer.subarray(start, state.start))
+  const value = Object.freeze(c.decode(deviceCertificate, bytes))
+  certificates.unshift({ bytes, value })
+  if (certificates.length > CERTIFICATE_CACHE) certificates.pop()
+  return value
 }
 
 export function encodeBlockBody(body: BlockBody): Buffer {

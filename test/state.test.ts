@@ -499,3 +499,27 @@ async function exists(file: string): Promise<boolean> {
     () => false
   )
 }
+
+test('unread counting: a message counted before a restart is not counted again; a withdrawn one is taken back', async (t) => {
+  const { ReadPositions } = await import('../lib/state/read-positions.js')
+  const notices: UnreadCounts[] = []
+  const reads = new ReadPositions((_, counts) => notices.push(counts))
+  const m = (id: string, timestamp: number, mention = false) => ({ id, timestamp, self: false, mention }) as Message
+  reads.load(new Map([['r', { unread: 1, mentions: 0, position: null, recent: ['aa-1'] }]]))
+  reads.message('r', m('aa-1', 10))
+  t.is(reads.get('r').unread, 1, 'the message counted before the restart is delivered again, not counted again')
+  for (let i = 2; i < 40; i++) reads.message('r', m(`aa-${i}`, 10 + i, i === 39))
+  t.alike(reads.get('r'), { unread: 39, mentions: 1, position: null })
+  const saved = reads.entries().get('r')!
+  t.is(saved.recent.length, 32, 'at most 32 recent ids are saved')
+  t.is(saved.recent[31], 'aa-39', 'newest last')
+  reads.withdrawn('r', m('aa-39', 49, true))
+  t.alike(reads.get('r'), { unread: 38, mentions: 0, position: null }, 'a withdrawn message and its mention are taken back')
+  t.absent(reads.entries().get('r')!.recent.includes('aa-39'))
+  reads.markRead('r', null, [])
+  t.is(reads.get('r').unread, 0)
+  reads.message('r', m('aa-1', 10))
+  t.is(reads.get('r').unread, 0, 'read up to the newest: an older message is not unread')
+  await new Promise((resolve) => setImmediate(resolve))
+  t.ok(notices.length > 0, 'changes were told')
+})

@@ -95,8 +95,10 @@ export const deviceCertificate: Encoding<DeviceCertificate> = {
     c.fixed64.encode(state, d.signature)
   },
   decode(state) {
-    const fields = certFields.decode(state)
-    return { ...fields, signature: c.fixed64.decode(state) }
+    // One object of one shape: every block carries a certificate, so no spread here.
+    const f = certFields.decode(state)
+    const signature = c.fixed64.decode(state)
+    return { identity: f.identity, device: f.device, createdAt: f.createdAt, primary: f.primary, name: f.name, signature }
   }
 }
 

@@ -55,23 +55,29 @@ interface Op extends OpInput {
   authorHex: string
 }
 
-interface Entry {
-  input: MessageInput
-  view: Message
+/**
+ * What a message holds beyond its view, made only once an op or a reply touches it: most
+ * messages never get one, and then the view alone is the message's state (one object per
+ * message, which the garbage collector scans far less often than three).
+ */
+interface Extra {
+  /** The text as written (the view shows the latest edit). */
+  text: string
   /** The latest valid edit, by room order. */
   edit: Op | null
   deleted: boolean
   /** Per author and emoji, the latest react or unreact by room order. */
-  reactions: Map<string, Op>
+  reactions: Map<string, Op> | null
   /** Ids of loaded replies to this message, whose previews follow its changes. */
-  replies: Set<string>
+  replies: Set<string> | null
 }
 
 export class ApplyStage {
+  /** The views, in room order: the projection pages and `get` read. */
   readonly timeline = new Timeline()
   /** Records refused: edits and deletes of another author's message. */
   forbidden = 0
-  private readonly entries = new Map<string, Entry>()
+  private readonly extras = new Map<string, Extra>()
   // Ops whose target is not loaded (yet): applied when it is. Insertion-ordered for eviction.
   private readonly pending = new Map<string, Op[]>()
   private pendingCount = 0
@@ -91,16 +97,16 @@ export class ApplyStage {
   }
 
   has(id: string): boolean {
-    return this.entries.has(id)
+    return this.timeline.has(id)
   }
 
   get(id: string): Message | undefined {
-    return this.entries.get(id)?.view
+    return this.timeline.get(id)
   }
 
   /** Whether the message is loaded and deleted. */
   isDeleted(id: string): boolean {
-    return this.entries.get(id)?.deleted ?? false
+    return this.extras.get(id)?.deleted ?? false
   }
 
   /**
@@ -108,46 +114,44 @@ export class ApplyStage {
    * before it apply now; `updated` gets the replies whose preview it completes.
    */
   addMessage(input: MessageInput, updated: Message[] = []): Message | null {
-    if (this.entries.has(input.id)) return null
-    const entry: Entry = {
-      input,
-      view: null as unknown as Message,
-      edit: null,
-      deleted: false,
-      reactions: new Map(),
-      replies: this.orphanReplies.get(input.id) ?? new Set()
-    }
-    this.orphanReplies.delete(input.id)
-    this.entries.set(input.id, entry)
-    const ops = this.pending.get(input.id)
-    if (ops) {
-      this.pending.delete(input.id)
-      this.pendingCount -= ops.length
-      for (const op of ops) this.fold(entry, op)
+    if (this.timeline.has(input.id)) return null
+    const id = input.id
+    const ops = this.pending.size > 0 ? this.pending.get(id) : undefined
+    const replies = this.orphanReplies.size > 0 ? this.orphanReplies.get(id) : undefined
+    let extra: Extra | null = null
+    if (ops || replies) {
+      extra = { text: input.text, edit: null, deleted: false, reactions: null, replies: replies ?? null }
+      this.extras.set(id, extra)
+      if (replies) this.orphanReplies.delete(id)
+      if (ops) {
+        this.pending.delete(id)
+        this.pendingCount -= ops.length
+        for (const op of ops) this.fold(extra, input.author, op)
+      }
     }
     if (input.replyTo !== null) {
-      const target = this.entries.get(input.replyTo)
-      if (target) target.replies.add(input.id)
-      else this.orphan(input.replyTo, input.id)
+      const target = this.extraOf(input.replyTo)
+      if (target) (target.replies ??= new Set()).add(id)
+      else this.orphan(input.replyTo, id)
     }
-    entry.view = this.project(entry)
-    this.timeline.insert(entry.view)
-    for (const id of entry.replies) this.refresh(id, updated)
-    return entry.view
+    const view = this.project(input, input.text, extra, input.replyTo)
+    this.timeline.insert(view)
+    if (extra?.replies) for (const reply of extra.replies) this.refresh(reply, updated)
+    return view
   }
 
   /** Applies an op. Its target's new view, and its replies', are in `updated`. */
   addOp(input: OpInput): OpResult {
     const op: Op = { ...input, authorHex: input.author.toString('hex') }
-    const entry = this.entries.get(op.target)
-    if (!entry) {
+    const view = this.timeline.get(op.target)
+    if (!view) {
       this.hold(op)
       return { updated: [], forbidden: false }
     }
     const before = this.forbidden
-    if (!this.fold(entry, op)) return { updated: [], forbidden: this.forbidden > before }
+    if (!this.fold(this.extraOf(op.target)!, view.author, op)) return { updated: [], forbidden: this.forbidden > before }
     const updated: Message[] = []
-    this.refresh(entry.input.id, updated)
+    this.refresh(op.target, updated)
     return { updated, forbidden: false }
   }
 
@@ -160,12 +164,8 @@ export class ApplyStage {
       return true
     })
     for (const m of removed) {
-      const entry = this.entries.get(m.id)
-      this.entries.delete(m.id)
-      if (entry?.input.replyTo) {
-        const target = this.entries.get(entry.input.replyTo)
-        target?.replies.delete(m.id)
-      }
+      this.extras.delete(m.id)
+      if (m.replyTo) this.extras.get(m.replyTo.id)?.replies?.delete(m.id)
     }
     return removed
   }
@@ -183,11 +183,22 @@ export class ApplyStage {
   /** Recomputes every view, for a change that touches them all (this node's name). */
   refreshAll(): Message[] {
     const updated: Message[] = []
-    for (const id of this.entries.keys()) this.refresh(id, updated)
+    for (const m of this.timeline.page(this.timeline.size, null, () => true)) this.refresh(m.id, updated)
     return updated
   }
 
   // ---------------------------------------------------------------------------
+
+  // The extra state of a loaded message, made on first use; undefined if it is not loaded.
+  private extraOf(id: string): Extra | undefined {
+    let extra = this.extras.get(id)
+    if (extra) return extra
+    const view = this.timeline.get(id)
+    if (!view) return undefined
+    extra = { text: view.text, edit: null, deleted: false, reactions: null, replies: null }
+    this.extras.set(id, extra)
+    return extra
+  }
 
   private orphan(target: string, reply: string): void {
     let set = this.orphanReplies.get(target)
@@ -213,37 +224,35 @@ export class ApplyStage {
     }
   }
 
-  private isForbidden(entry: Entry, op: Op): boolean {
-    if ((op.kind === 'edit' || op.kind === 'delete') && !b4a.equals(op.author, entry.input.author)) {
+  // Folds one op into a message by `author`. False when it changes nothing (or is refused).
+  private fold(extra: Extra, author: Buffer, op: Op): boolean {
+    if ((op.kind === 'edit' || op.kind === 'delete') && !b4a.equals(op.author, author)) {
       this.forbidden++
-      return true
+      return false
     }
-    return false
-  }
-
-  // Folds one op into an entry. False when it changes nothing (or is refused).
-  private fold(entry: Entry, op: Op): boolean {
-    if (this.isForbidden(entry, op)) return false
     switch (op.kind) {
       case 'delete':
-        if (entry.deleted) return false
-        entry.deleted = true
-        entry.edit = null
-        entry.reactions.clear()
+        if (extra.deleted) return false
+        extra.deleted = true
+        extra.edit = null
+        extra.reactions = null
+        // Deleted text leaves memory: only the tombstone stays.
+        extra.text = ''
         return true
       case 'edit':
-        if (entry.deleted) return false
-        if (entry.edit && compareOps(entry.edit, op) >= 0) return false
-        entry.edit = op
+        if (extra.deleted) return false
+        if (extra.edit && compareOps(extra.edit, op) >= 0) return false
+        extra.edit = op
         return true
       case 'react':
       case 'unreact': {
-        if (entry.deleted) return false
+        if (extra.deleted) return false
         const key = `${op.authorHex}:${op.text}`
-        const current = entry.reactions.get(key)
+        const reactions = (extra.reactions ??= new Map())
+        const current = reactions.get(key)
         if (current && compareOps(current, op) >= 0) return false
-        if (!current && entry.reactions.size >= MAX_OPS_PER_MESSAGE) return false
-        entry.reactions.set(key, op)
+        if (!current && reactions.size >= MAX_OPS_PER_MESSAGE) return false
+        reactions.set(key, op)
         return true
       }
     }
@@ -251,61 +260,58 @@ export class ApplyStage {
 
   // Replaces the view of message `id` in the timeline and adds it to `updated`.
   private refresh(id: string, updated: Message[]): void {
-    const entry = this.entries.get(id)
-    if (!entry) return
-    const view = this.project(entry)
+    const old = this.timeline.get(id)
+    if (!old) return
+    const extra = this.extras.get(id) ?? null
+    const view = this.project(old, extra ? extra.text : old.text, extra, old.replyTo?.id ?? null)
     if (!this.timeline.replace(view)) return
-    entry.view = view
     updated.push(view)
     // A reply shows its target: a change of the target is a change of each reply.
-    for (const reply of entry.replies) {
-      const r = this.entries.get(reply)
+    if (!extra?.replies) return
+    for (const reply of extra.replies) {
+      const r = this.timeline.get(reply)
       if (!r) continue
-      const rv = this.project(r)
-      if (this.timeline.replace(rv)) {
-        r.view = rv
-        updated.push(rv)
-      }
+      const rv = this.project(r, this.extras.get(reply)?.text ?? r.text, this.extras.get(reply) ?? null, r.replyTo?.id ?? null)
+      if (this.timeline.replace(rv)) updated.push(rv)
     }
   }
 
-  private project(entry: Entry): Message {
-    const input = entry.input
-    const text = entry.deleted ? '' : (entry.edit?.text ?? input.text)
-    if (entry.deleted) {
-      // Deleted text leaves memory: only the tombstone stays.
-      input.text = ''
-    }
+  // A message's view: its fixed fields from `base` (the input, or the previous view), its
+  // original text, and what ops did to it.
+  private project(base: Omit<MessageInput, 'text' | 'replyTo'>, original: string, extra: Extra | null, replyTo: string | null): Message {
+    const deleted = extra !== null && extra.deleted
+    const text = deleted ? '' : (extra?.edit?.text ?? original)
     return {
-      id: input.id,
-      author: input.author,
-      device: input.device,
+      id: base.id,
+      author: base.author,
+      device: base.device,
       text,
-      timestamp: input.timestamp,
-      seq: input.seq,
-      kind: input.kind,
-      name: input.name,
-      fingerprint: input.fingerprint,
-      self: input.self,
-      mention: !input.self && !entry.deleted && isMention(text, this.myName()),
-      edited: entry.edit !== null,
-      deleted: entry.deleted,
-      replyTo: input.replyTo === null ? null : this.preview(input.replyTo),
-      reactions: entry.deleted || entry.reactions.size === 0 ? NO_REACTIONS : reactionsOf(entry, this.me)
+      timestamp: base.timestamp,
+      seq: base.seq,
+      kind: base.kind,
+      name: base.name,
+      fingerprint: base.fingerprint,
+      self: base.self,
+      mention: !base.self && !deleted && isMention(text, this.myName()),
+      edited: extra !== null && extra.edit !== null,
+      deleted,
+      replyTo: replyTo === null ? null : this.preview(replyTo),
+      reactions: extra === null || deleted || extra.reactions === null || extra.reactions.size === 0 ? NO_REACTIONS : reactionsOf(extra.reactions, this.me)
     }
   }
 
   private preview(id: string): ReplyPreview {
-    const target = this.entries.get(id)
+    const target = this.timeline.get(id)
     if (!target) return { id, loaded: false, author: null, name: '', fingerprint: '', text: '', deleted: false }
+    const extra = this.extras.get(id)
     return {
       id,
       loaded: true,
-      author: target.input.author,
-      name: target.input.name,
-      fingerprint: target.input.fingerprint,
-      text: target.deleted ? '' : (target.edit?.text ?? target.input.text),
-      deleted: target.deleted
+      author: target.author,
+      name: target.name,
+      fingerprint: target.fingerprint,
+      text: target.text,
+      deleted: extra?.deleted ?? false
     }
   }
 }
@@ -313,8 +319,8 @@ export class ApplyStage {
 // Most messages have none: one shared, frozen empty list instead of one per view.
 const NO_REACTIONS: readonly Reaction[] = Object.freeze([])
 
-function reactionsOf(entry: Entry, me: Buffer): Reaction[] {
-  const present = [...entry.reactions.values()].filter((op) => op.kind === 'react').sort(compareOps)
+function reactionsOf(reactions: Map<string, Op>, me: Buffer): Reaction[] {
+  const present = [...reactions.values()].filter((op) => op.kind === 'react').sort(compareOps)
   const byEmoji = new Map<string, Op[]>()
   for (const op of present) {
     let list = byEmoji.get(op.text)

@@ -10,6 +10,14 @@ export interface LoadedBlock {
   content: boolean
 }
 
+/** A block shown from the channel that Hypercore has not delivered yet. */
+export interface UnconfirmedBlock {
+  seq: number
+  count: number
+  /** The bytes shown: Hypercore's copy, if identical, needs no second decode. */
+  block: Buffer
+}
+
 /**
  * One writer core in a room, this node's own or a member's, and how far this node has read,
  * stored and pruned it. Indexes satisfy start <= storedFrom <= indexedFrom <= seen <= length,
@@ -53,7 +61,7 @@ export class Feed {
    */
   owner: Buffer | null
   /** Blocks shown from the channel that Hypercore has not delivered yet: index → messages. */
-  readonly unconfirmed = new Map<number, { seq: number; count: number }>()
+  readonly unconfirmed = new Map<number, UnconfirmedBlock>()
   /** A scheduled, batched fetch of blocks that already arrived live. */
   catchUp: NodeJS.Timeout | null
   /** The prefix of the ids of this core's messages. */

@@ -54,7 +54,7 @@ export class Ingest {
   private readonly apply: Pick<ApplyStage, 'has'>
   private readonly signers: Pick<Signers, 'signerOf' | 'isRevokedAt'>
   private readonly records: Pick<Records, 'load'>
-  private readonly live: Pick<LivePath, 'confirm'>
+  private readonly live: Pick<LivePath, 'confirm' | 'confirmSame'>
   private readonly rejections: Rejections
 
   constructor(
@@ -64,7 +64,7 @@ export class Ingest {
     apply: Pick<ApplyStage, 'has'>,
     signers: Pick<Signers, 'signerOf' | 'isRevokedAt'>,
     records: Pick<Records, 'load'>,
-    live: Pick<LivePath, 'confirm'>,
+    live: Pick<LivePath, 'confirm' | 'confirmSame'>,
     rejections: Rejections
   ) {
     this.room = room
@@ -82,6 +82,12 @@ export class Ingest {
    * 'expired' if all of them are. The first valid block teaches the feed its owner.
    */
   block(feed: Feed, index: number, block: Buffer, emit: boolean): IngestResult {
+    // The common case on the live path: Hypercore's copy of a block already shown live, or
+    // of one loaded before. Hypercore authenticated it as the core's, and its records were
+    // verified and loaded then: nothing to decode.
+    if (feed.loaded.has(index) && (feed.unconfirmed.size === 0 || !feed.unconfirmed.has(index) || this.live.confirmSame(feed, index, block))) {
+      return this.loadedAgain(feed, index)
+    }
     let decoded: DecodedBlock
     try {
       decoded = decodeMessageBlock(block)
@@ -97,14 +103,7 @@ export class Ingest {
     // Hypercore has authenticated this block as the core's; if it came live first and its
     // records are loaded, it was verified then and needs no second verification.
     if (feed.loaded.has(index) || (this.apply.has(messageId(feed.key, body.seq)) && this.apply.has(messageId(feed.key, last)))) {
-      // Fetched while its delete was being applied: clear it again.
-      if (feed.holes.has(index)) {
-        feed.core.clear(index, index + 1).then(
-          () => this.ctx.erased(),
-          (err: unknown) => backgroundError(this.room, err)
-        )
-      }
-      return 'ok'
+      return this.loadedAgain(feed, index)
     }
     const signer = this.signers.signerOf(body)
     if (signer === null) {
@@ -125,5 +124,16 @@ export class Ingest {
     }
     if (feed.owner === null) feed.owner = signer
     return this.records.load(feed, index, body, emit)
+  }
+
+  private loadedAgain(feed: Feed, index: number): 'ok' {
+    // Fetched while its delete was being applied: clear it again.
+    if (feed.holes.has(index)) {
+      feed.core.clear(index, index + 1).then(
+        () => this.ctx.erased(),
+        (err: unknown) => backgroundError(this.room, err)
+      )
+    }
+    return 'ok'
   }
 }

@@ -78,9 +78,10 @@ export class LivePath {
    * Sends blocks just signed for indexes `index`… of this node's core `key` to the members
    * online. Bulk writes are left to Hypercore alone, which batches them better: false then.
    */
-  send(key: Buffer, index: number, blocks: Buffer[]): boolean {
+  send(key: Buffer, index: number, blocks: Buffer[], records: number[]): boolean {
     if (this.channels.size === 0 || blocks.length > LIVE_MAX_BLOCKS) return false
-    if (!blocks.every(fitsLive)) return false
+    // Readers show no live block with more records: such a block waits for Hypercore.
+    if (records.some((n) => n > LIVE_MAX_RECORDS)) return false
     for (let i = 0; i < blocks.length; i++) {
       for (const channel of this.channels) channel.sendLive({ key, index: index + i, block: blocks[i]! })
     }
@@ -118,7 +119,7 @@ export class LivePath {
       return
     }
     if (this.records.load(feed, live.index, body, true) !== 'ok') return
-    const shown = { seq: body.seq, count: body.records.length }
+    const shown = { seq: body.seq, count: body.records.length, block: live.block }
     feed.unconfirmed.set(live.index, shown)
     this.shownAt.set(shown, Date.now())
     this.pending.add(feed)
@@ -134,6 +135,17 @@ export class LivePath {
     this.settle(feed, index)
     if (live.seq === seq && live.count === count) return
     this.withdraw(feed, index, live)
+  }
+
+  /**
+   * Hypercore delivered block `index`, byte for byte the one shown live: confirmed with no
+   * decoding. False if it differs (or never came live); the caller then decodes it.
+   */
+  confirmSame(feed: Feed, index: number, block: Buffer): boolean {
+    const live = feed.unconfirmed.get(index)
+    if (!live || !b4a.equals(live.block, block)) return false
+    this.settle(feed, index)
+    return true
   }
 
   private settle(feed: Feed, index: number): void {
@@ -174,14 +186,5 @@ export class LivePath {
       }
     }
     if (next !== Infinity) this.schedule(next + CONFIRM_TIMEOUT - now)
-  }
-}
-
-// Whether a block this node just signed may go live: few enough records for readers to show it.
-function fitsLive(block: Buffer): boolean {
-  try {
-    return decodeMessageBlock(block).body.records.length <= LIVE_MAX_RECORDS
-  } catch {
-    return false // Hypercore carries it all the same
   }
 }

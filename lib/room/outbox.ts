@@ -174,11 +174,12 @@ export class Outbox {
         if (this.room.closing) throw BackspaceError.ROOM_CLOSED()
         const index = own.core.length
         bodies = Outbox.packBlocks(batch).map((group) => this.blockBody(group[0]!.seq, group.map((p) => p.record)))
+        const counts = bodies.map((body) => body.records.length)
         const blocks = bodies.map((body, i) => this.signBody(index + i, body))
         // Sent before the append: the blocks and their indexes are final (appends run one at
         // a time), and waiting for storage would double the latency members see. If the
         // append fails, members drop what they showed once Hypercore has another block there.
-        if (this.live.send(own.key, index, blocks)) {
+        if (this.live.send(own.key, index, blocks, counts)) {
           // The append starts on the next loop iteration, after the poll phase has put the
           // frames on the wire: its hashing, signing and synchronous RocksDB flush (about a
           // millisecond) would otherwise run in front of them. Measured in docs/PERFORMANCE.md.

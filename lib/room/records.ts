@@ -79,7 +79,7 @@ export class Records {
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!
       const seq = body.seq + i
-      const id = messageId(feed.key, seq)
+      const id = feed.idPrefix + seq
       // A stamp from the future counts from when the block arrived, so it cannot pin itself
       // to the bottom, nor outlive the TTL; the same value after a restart.
       const timestamp = effectiveTime(record.timestamp, verified.at)

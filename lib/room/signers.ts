@@ -72,6 +72,8 @@ export class Signers {
     if (!cert) return body.author
     // The same device signs block after block: the last certificate seen answers at once.
     const last = this.lastCertificate
+    // Blocks that carry the same certificate bytes share one decoded value (messages.ts).
+    if (last === cert) return cert.device
     if (last !== null && b4a.equals(last.signature, cert.signature)) return sameCertificate(last, cert) ? cert.device : null
     const id = certificateId(cert.signature)
     const known = this.certificates.get(id)
@@ -96,6 +98,7 @@ export class Signers {
   // Whether the device's authority had ended when it wrote this block: at or past where its
   // core was cut, or stamped at or after the revocation.
   isRevokedAt(device: Buffer, feed: Feed, index: number, body: BlockBody): boolean {
+    if (this.revoked.size === 0) return false
     const r = this.revoked.get(device.toString('hex'))
     if (!r) return false
     const cut = r.cuts.get(feed.hex)

@@ -10,6 +10,34 @@ const NONE: ReadState = Object.freeze({
   recent: Object.freeze([])
 })
 
+// A room's state as held in memory: changed in place, since it changes with every message.
+interface RoomReads {
+  unread: number
+  mentions: number
+  position: ReadPosition | null
+  /** The ids counted last, oldest first, at most MAX_RECENT: saved, for after a restart. */
+  recent: string[]
+  /**
+   * The ids counted before this session's start. A room delivers each message once per
+   * session, so only these can come again and be counted twice.
+   */
+  restored: Set<string> | null
+}
+
+function fromStored(state: ReadState): RoomReads {
+  return {
+    unread: state.unread,
+    mentions: state.mentions,
+    position: state.position,
+    recent: [...state.recent],
+    restored: state.recent.length > 0 ? new Set(state.recent) : null
+  }
+}
+
+function toStored(r: RoomReads): ReadState {
+  return { unread: r.unread, mentions: r.mentions, position: r.position, recent: r.recent.slice() }
+}
+
 /**
  * Orders read positions and messages by timestamp, then by id: the writer core, then the
  * sequence number as a number. Timelines order ties by author instead, which a position
@@ -33,10 +61,10 @@ export function comparePositions(a: ReadPosition, b: ReadPosition): number {
  * that. The node feeds it every message its rooms deliver; it persists as `read/<room id>`.
  */
 export class ReadPositions {
-  private readonly states = new Map<string, ReadState>()
+  private readonly states = new Map<string, RoomReads>()
   // The newest message delivered per room this session, own ones included: "read everything"
   // covers at least these, even if they arrived while the latest page was being read.
-  private readonly newest = new Map<string, ReadPosition>()
+  private readonly newest = new Map<string, { timestamp: number; id: string }>()
   private readonly onChange: (roomId: string, counts: UnreadCounts) => void
   // Rooms whose counts grew since the last notice: a burst of messages is one notice per
   // room, sent once the loop turn that delivered them is done.
@@ -50,7 +78,7 @@ export class ReadPositions {
   /** Replaces the states with the stored ones, without change events. */
   load(stored: ReadonlyMap<string, ReadState>): void {
     this.states.clear()
-    for (const [id, state] of stored) this.states.set(id, state)
+    for (const [id, state] of stored) this.states.set(id, fromStored(state))
   }
 
   get(roomId: string): UnreadCounts {
@@ -59,29 +87,31 @@ export class ReadPositions {
 
   /** The state of every room that has one, for saving. */
   entries(): ReadonlyMap<string, ReadState> {
-    return this.states
+    const out = new Map<string, ReadState>()
+    for (const [id, r] of this.states) out.set(id, toStored(r))
+    return out
   }
 
   /** A room delivered a message: one more unread if it is from someone else and not yet read. */
   message(roomId: string, m: Message): void {
     // Called for every message: the common cases (a later timestamp) skip the id parsing.
     const newest = this.newest.get(roomId)
-    if (!newest || m.timestamp > newest.timestamp || (m.timestamp === newest.timestamp && comparePositions(m, newest) > 0)) {
-      this.newest.set(roomId, { timestamp: m.timestamp, id: m.id })
+    if (!newest) this.newest.set(roomId, { timestamp: m.timestamp, id: m.id })
+    else if (m.timestamp > newest.timestamp || (m.timestamp === newest.timestamp && comparePositions(m, newest) > 0)) {
+      newest.timestamp = m.timestamp
+      newest.id = m.id
     }
     if (m.self) return
-    const cur = this.states.get(roomId) ?? NONE
-    const position = cur.position
+    let cur = this.states.get(roomId)
+    const position = cur?.position ?? null
     if (position && m.timestamp <= position.timestamp && comparePositions(m, position) <= 0) return
+    if (!cur) this.states.set(roomId, (cur = fromStored(NONE)))
     // Delivered again after a restart that came before its writer's progress was saved.
-    if (cur.recent.includes(m.id)) return
-    const recent = cur.recent.length < MAX_RECENT ? cur.recent.concat(m.id) : cur.recent.slice(1 - MAX_RECENT).concat(m.id)
-    this.states.set(roomId, {
-      unread: cur.unread + 1,
-      mentions: cur.mentions + (m.mention ? 1 : 0),
-      position,
-      recent
-    })
+    if (cur.restored !== null && cur.restored.has(m.id)) return
+    if (cur.recent.length >= MAX_RECENT) cur.recent.shift()
+    cur.recent.push(m.id)
+    cur.unread++
+    if (m.mention) cur.mentions++
     this.grown.add(roomId)
     if (this.noticeQueued) return
     this.noticeQueued = true
@@ -100,17 +130,13 @@ export class ReadPositions {
 
   /** A message shown live was never stored: if it was counted, it no longer is. */
   withdrawn(roomId: string, m: Message): void {
-    const cur = this.states.get(roomId) ?? NONE
-    if (m.self || cur.unread === 0 || (cur.position && comparePositions(m, cur.position) <= 0))
+    const cur = this.states.get(roomId)
+    if (!cur || m.self || cur.unread === 0 || (cur.position && comparePositions(m, cur.position) <= 0))
       return
-    const unread = cur.unread - 1
-    const mentions = Math.min(unread, cur.mentions - (m.mention && cur.mentions > 0 ? 1 : 0))
-    this.set(roomId, {
-      unread,
-      mentions,
-      position: cur.position,
-      recent: cur.recent.filter((id) => id !== m.id)
-    })
+    cur.unread--
+    cur.mentions = Math.min(cur.unread, cur.mentions - (m.mention && cur.mentions > 0 ? 1 : 0))
+    cur.recent = cur.recent.filter((id) => id !== m.id)
+    this.onChange(roomId, counts(cur))
   }
 
   /**
@@ -147,8 +173,11 @@ export class ReadPositions {
     if (unread === cur.unread && mentions === cur.mentions && position === cur.position)
       return counts(cur)
     // Ids at or before the position can no longer be counted: the position covers them.
-    this.set(roomId, { unread, mentions, position, recent: upTo === null ? [] : cur.recent })
-    return this.get(roomId)
+    const recent = upTo === null ? [] : [...cur.recent]
+    const next: RoomReads = { unread, mentions, position, recent, restored: upTo === null ? null : (this.states.get(roomId)?.restored ?? null) }
+    this.states.set(roomId, next)
+    this.onChange(roomId, counts(next))
+    return counts(next)
   }
 
   /** The room was left: its state goes. */
@@ -157,13 +186,8 @@ export class ReadPositions {
     this.newest.delete(roomId)
     this.grown.delete(roomId)
   }
-
-  private set(roomId: string, state: ReadState): void {
-    this.states.set(roomId, state)
-    this.onChange(roomId, counts(state))
-  }
 }
 
-function counts(state: ReadState): UnreadCounts {
+function counts(state: { unread: number; mentions: number; position: ReadPosition | null }): UnreadCounts {
   return { unread: state.unread, mentions: state.mentions, position: state.position }
 }
