@@ -143,6 +143,8 @@ declare module 'hypercore' {
     has(start: number, end?: number): Promise<boolean>
     update(opts?: { wait?: boolean }): Promise<boolean>
     clear(start: number, end?: number): Promise<void>
+    /** Closes every session of the core and deletes it from storage: blocks, tree and keys. */
+    purge(): Promise<void>
     /** Drops the blocks from `newLength` on, deleting them from storage, and bumps the fork. */
     truncate(newLength?: number): Promise<void>
     session(opts?: object): Hypercore

@@ -108,10 +108,28 @@ export class WriterSet<F extends WriterFeed> {
   /** Closes every core; with `forget`, first deletes what this node stored of them. */
   async close(forget: boolean): Promise<void> {
     if (forget) {
-      for (const feed of this.feeds.values()) {
-        if (feed.core.length > 0) await feed.core.clear(0, feed.core.length).catch(() => {})
-      }
+      // Leaving deletes each core from storage: its blocks, its tree, its key and its
+      // discovery key (compaction, scheduled by the node, then takes them out of the files).
+      await Promise.all([...this.feeds.values()].map((f) => purge(f.core)))
+      return
     }
     await Promise.all([...this.feeds.values()].map((f) => f.core.close().catch(() => {})))
   }
+}
+
+// Deletes a core and everything stored for it: its blocks and tree, and the entries that
+// hold its key and discovery key. Hypercore 11 has no public call for it yet (its `purge`
+// reaches a method the core lacks), so this goes to the storage as Hypercore's own audit
+// does for a corrupt core. If that fails, the blocks are cleared at least.
+async function purge(core: Hypercore): Promise<void> {
+  const storage = (core as unknown as { state?: { storage?: CoreStorage } }).state?.storage
+  if (core.length > 0) await core.clear(0, core.length).catch(() => {})
+  await core.close().catch(() => {})
+  if (!storage?.store?.deleteCore || !storage.core) return
+  await storage.store.deleteCore(storage.core).catch(() => {})
+}
+
+interface CoreStorage {
+  store?: { deleteCore?(ptr: object): Promise<void> }
+  core?: object
 }
