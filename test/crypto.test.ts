@@ -33,7 +33,7 @@ test('another name or another password is another room', async (t) => {
   for (const other of [otherPassword, noPassword, otherName]) {
     t.unlike(other.topic, base.topic)
     t.unlike(other.encryptionKey, base.encryptionKey)
-    t.unlike(other.channelId, base.channelId)
+    t.unlike(other.channelIdKey, base.channelIdKey)
   }
   const keys = Object.values(base).map((k) => k.toString('hex'))
   t.is(new Set(keys).size, keys.length, 'every derived key is distinct')
