@@ -312,7 +312,7 @@ declare module 'protomux' {
       ondestroy?: () => void
     }): Protomux.Channel | null
     opened(opts: { protocol: string; id?: Buffer | null }): boolean
-    pair(opts: { protocol: string; id?: Buffer | null }, notify: () => void): void
+    pair(opts: { protocol: string; id?: Buffer | null }, notify: (id: Buffer | null) => unknown): void
     unpair(opts: { protocol: string; id?: Buffer | null }): void
   }
   export = Protomux
