@@ -18,12 +18,19 @@ export interface RoomKeys {
   encryptionKey: Buffer
   /** Secretbox key for writer announcements on the room's protomux channel. */
   channelKey: Buffer
-  /** Protomux channel id: only holders of the secret can open the room's channel. */
-  channelId: Buffer
+  /**
+   * Keys the room's protomux channel id on each connection (`connectionChannelId`): unguessable
+   * without the relay secret, and different on every connection.
+   */
+  channelIdKey: Buffer
+  /** Proves knowledge of the relay secret when the channel opens (`channelProof`): members and relays. */
+  relayProofKey: Buffer
   /** What a relay holds: topic and channel keys derive from it, the content keys do not. */
   relaySecret: Buffer
   /** Seals what only members may read on the channel (live blocks, presence): not relays. */
   memberKey: Buffer
+  /** Proves knowledge of the room secret when the channel opens: members only, not relays. */
+  memberProofKey: Buffer
 }
 
 export const MAX_ROOM_NAME_LENGTH = 64
@@ -35,6 +42,10 @@ const NS = {
   encryption: b4a.from('backspace/block-encryption/v1'),
   channelKey: b4a.from('backspace/channel-key/v1'),
   channelId: b4a.from('backspace/channel-id/v1'),
+  connectionChannel: b4a.from('backspace/connection-channel-id/v2'),
+  relayProof: b4a.from('backspace/relay-proof-key/v1'),
+  memberProof: b4a.from('backspace/member-proof-key/v1'),
+  channelProof: b4a.from('backspace/channel-proof/v1'),
   writer: b4a.from('backspace/writer/v1'),
   local: b4a.from('backspace/local-state/v1'),
   message: b4a.from('backspace/message/v1'),
@@ -162,6 +173,7 @@ export function deriveRoomKeys(secret: Buffer): RoomKeys {
     id: hash([NS.roomId], secret),
     encryptionKey: hash([NS.encryption], secret),
     memberKey: hash([NS.memberKey], secret),
+    memberProofKey: hash([NS.memberProof], secret),
     relaySecret,
     ...deriveRelayKeys(relaySecret)
   }
@@ -176,12 +188,56 @@ export function deriveRelaySecret(secret: Buffer): Buffer {
 }
 
 /** The keys a relay derives from the relay secret: topic and channel, no content key. */
-export function deriveRelayKeys(relaySecret: Buffer): Pick<RoomKeys, 'topic' | 'channelKey' | 'channelId'> {
+export function deriveRelayKeys(
+  relaySecret: Buffer
+): Pick<RoomKeys, 'topic' | 'channelKey' | 'channelIdKey' | 'relayProofKey'> {
   return {
     topic: hash([NS.topic], relaySecret),
     channelKey: hash([NS.channelKey], relaySecret),
-    channelId: hash([NS.channelId], relaySecret)
+    channelIdKey: hash([NS.channelId], relaySecret),
+    relayProofKey: hash([NS.relayProof], relaySecret)
   }
+}
+
+/** The two ends of a connection: the Noise keys and the handshake hash both ends share. */
+export interface ConnectionKeys {
+  publicKey: Buffer
+  remotePublicKey: Buffer
+  /** The Noise handshake hash, the same on both ends and new on every connection. */
+  handshakeHash?: Buffer | null
+}
+
+function handshakeOf(conn: ConnectionKeys): Buffer {
+  const h = conn.handshakeHash
+  return b4a.isBuffer(h) ? h : b4a.alloc(0)
+}
+
+/**
+ * A room's channel id on one connection: a keyed hash of the handshake hash and both Noise
+ * keys, sorted, so both ends compute the same id. Without the relay secret it cannot be
+ * computed, and an id seen on one connection says nothing about the room on another.
+ */
+export function connectionChannelId(channelIdKey: Buffer, conn: ConnectionKeys): Buffer {
+  const [lo, hi] =
+    b4a.compare(conn.publicKey, conn.remotePublicKey) <= 0
+      ? [conn.publicKey, conn.remotePublicKey]
+      : [conn.remotePublicKey, conn.publicKey]
+  return hash([NS.connectionChannel, handshakeOf(conn), lo, hi], channelIdKey)
+}
+
+/**
+ * What one end sends when it opens a room's channel, to prove it holds `key` (the relay or
+ * the member proof key): a MAC over the sender's Noise key, then the receiver's, and the
+ * handshake hash. Direction is in the order of the keys, so a proof echoed back to its
+ * sender does not verify, and it is worth nothing on any other connection.
+ */
+export function channelProof(key: Buffer, from: Buffer, to: Buffer, conn: ConnectionKeys): Buffer {
+  return hash([NS.channelProof, from, to, handshakeOf(conn)], key)
+}
+
+/** Constant-time comparison of two equal-length secrets; false when the lengths differ. */
+export function secretEquals(a: Buffer, b: Buffer): boolean {
+  return a.byteLength === b.byteLength && sodium.sodium_memcmp(a, b)
 }
 
 /**

@@ -160,7 +160,22 @@ export interface BackspaceOptions {
    * members who are never online together still get each other's messages.
    */
   relay?: boolean
+  /**
+   * The most connections this node keeps open: Hyperswarm stops looking for more once it has
+   * this many, and inbound connections beyond it are closed at once. Default 64.
+   */
+  maxPeers?: number
+  /**
+   * The most inbound connections from one IP address; more are closed at once. Default 16.
+   * Peers behind one NAT share an address, so keep it well above one.
+   */
+  maxPeersPerIp?: number
 }
+
+/** How many connections a node keeps by default (`BackspaceOptions.maxPeers`). */
+export const DEFAULT_MAX_PEERS = 64
+/** How many inbound connections from one IP address a node keeps by default. */
+export const DEFAULT_MAX_PEERS_PER_IP = 16
 
 /** Node-wide counts, computed locally, reported nowhere. */
 export interface NodeStats {
@@ -173,6 +188,8 @@ export interface NodeStats {
   messages: number
   /** Blocks this node has sent to peers since it started: what it relayed. */
   relayed: number
+  /** Inbound connections closed at once because of `maxPeers` or `maxPeersPerIp`. */
+  refused: number
 }
 
 export interface NodeEvents {
@@ -246,6 +263,11 @@ export class Backspace extends Resource<NodeEvents>() {
   // Joins in flight by topic, so joining one room twice at once yields one Room.
   private readonly joining = new Map<string, Promise<Room>>()
   private readonly streams_ = new Set<Stream>()
+  // Inbound connections open, per remote IP address, for `maxPeersPerIp`.
+  private readonly inboundByHost = new Map<string, number>()
+  private readonly maxPeers: number
+  private readonly maxPeersPerIp: number
+  private refused = 0
   private profile_: ProfileFields = { ...EMPTY_PROFILE }
   private relayed = 0
   private saveTimer: NodeJS.Timeout | null = null
@@ -272,6 +294,8 @@ export class Backspace extends Resource<NodeEvents>() {
       throw BackspaceError.INVALID_ARGUMENT(`ttl must be more than 0 and at most ${MAX_TTL} ms`)
     }
     this.options = opts
+    this.maxPeers = checkLimit('maxPeers', opts.maxPeers ?? DEFAULT_MAX_PEERS)
+    this.maxPeersPerIp = checkLimit('maxPeersPerIp', opts.maxPeersPerIp ?? DEFAULT_MAX_PEERS_PER_IP)
     this.incognito = !!opts.incognito
     this.storage = this.incognito ? null : path.resolve(opts.storage ?? envPaths('backspace', { suffix: '' }).data)
     this.account = opts.account ?? DEFAULT_ACCOUNT
@@ -463,8 +487,6 @@ export class Backspace extends Resource<NodeEvents>() {
 
     this.store = new Corestore(coresDir)
     await this.store.ready()
-    // Connections made while linking replicate from now on.
-    for (const conn of this.streams_) this.store.replicate(conn)
 
     // The local state is this device's: sealed with a key from its own device seed. Builds
     // before devices sealed it with a key from the identity seed; that key opens it once.
@@ -685,7 +707,7 @@ export class Backspace extends Resource<NodeEvents>() {
     }
     for (const room of this.relayed_.values()) writers += room.stats.writers
     const rooms = this.rooms_.size + this.relayed_.size
-    return { peers: this.streams_.size, rooms, writers, messages, relayed: this.relayed }
+    return { peers: this.streams_.size, rooms, writers, messages, relayed: this.relayed, refused: this.refused }
   }
 
   /** Bytes this node's account uses on disk (0 for incognito). Walks the directory. */
@@ -959,7 +981,7 @@ export class Backspace extends Resource<NodeEvents>() {
   }
 
   private openSwarm(): void {
-    const swarm = (this.swarm = createSwarm(this.bootstrap))
+    const swarm = (this.swarm = createSwarm(this.bootstrap, { maxPeers: this.maxPeers }))
     swarm.on('connection', (conn: Stream) => this.onConnection(conn))
   }
 
@@ -1030,14 +1052,32 @@ export class Backspace extends Resource<NodeEvents>() {
       conn.destroy()
       return
     }
+    // Hyperswarm's maxPeers bounds the connections this node makes, not the ones it accepts.
+    const host = conn.isInitiator ? null : remoteHost(conn)
+    if (host !== null) {
+      const fromHost = this.inboundByHost.get(host) ?? 0
+      if (this.streams_.size >= this.maxPeers || fromHost >= this.maxPeersPerIp) {
+        this.refused++
+        conn.destroy()
+        return
+      }
+      this.inboundByHost.set(host, fromHost + 1)
+    }
     this.streams_.add(conn)
     this.emit('connections', this.streams_.size)
     conn.once('close', () => {
       this.streams_.delete(conn)
+      if (host !== null) {
+        const left = (this.inboundByHost.get(host) ?? 1) - 1
+        if (left > 0) this.inboundByHost.set(host, left)
+        else this.inboundByHost.delete(host)
+      }
       if (!this.closing) this.emit('connections', this.streams_.size)
     })
-    // While a new device links, there is no store yet: it replicates once it opens.
-    this.store?.replicate(conn)
+    // No `store.replicate(conn)`: each room attaches its own cores to a connection once the
+    // peer proved the room on its channel (lib/room/channel.ts), so a connection costs the
+    // same whatever number of cores this node holds, and a peer cannot make this node open a
+    // core from storage by asking for its discovery key.
     this.linkRequest?.attach(conn)
     this.devices.attach(conn)
     for (const room of this.rooms_.values()) room.attach(conn)
@@ -1105,6 +1145,19 @@ async function openAccount(
   const keys = primaryKeys(imported ?? Identity.generate(), deviceOpts)
   await createAccount(storage, account, keys, { password: opts.password })
   return keys
+}
+
+function checkLimit(what: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw BackspaceError.INVALID_ARGUMENT(`${what} must be a positive integer`)
+  }
+  return value
+}
+
+// The address an inbound connection came from; every connection from an unknown one counts as one.
+function remoteHost(conn: Stream): string {
+  const host = (conn.rawStream as { remoteHost?: unknown } | null)?.remoteHost
+  return typeof host === 'string' ? host : ''
 }
 
 function isMessageLike(m: unknown): m is Message {

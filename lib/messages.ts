@@ -898,6 +898,45 @@ export const announcement: Encoding<Announcement> = {
 export const channelEnvelope: Encoding<Buffer> = sealedFile
 
 /**
+ * What each end of a connection sends when it opens a room's channel (v1): proof that it
+ * holds the relay secret, and for a member, proof that it holds the room secret too
+ * (`channelProof`). Nothing of the room is sent or accepted before the peer's proof verified.
+ */
+export interface ChannelHandshake {
+  relayProof: Buffer
+  /** Only members send it: a relay has no room secret. */
+  memberProof: Buffer | null
+}
+
+const CHANNEL_HANDSHAKE_VERSION = 1
+const CHANNEL_HANDSHAKE_FLAG_MEMBER = 1
+
+export const channelHandshake: Encoding<ChannelHandshake> = {
+  preencode(state, h) {
+    c.uint.preencode(state, CHANNEL_HANDSHAKE_VERSION)
+    c.uint.preencode(state, h.memberProof ? CHANNEL_HANDSHAKE_FLAG_MEMBER : 0)
+    c.fixed32.preencode(state, h.relayProof)
+    if (h.memberProof) c.fixed32.preencode(state, h.memberProof)
+  },
+  encode(state, h) {
+    c.uint.encode(state, CHANNEL_HANDSHAKE_VERSION)
+    c.uint.encode(state, h.memberProof ? CHANNEL_HANDSHAKE_FLAG_MEMBER : 0)
+    c.fixed32.encode(state, h.relayProof)
+    if (h.memberProof) c.fixed32.encode(state, h.memberProof)
+  },
+  decode(state) {
+    const version = c.uint.decode(state)
+    if (version !== CHANNEL_HANDSHAKE_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`channel handshake v${version}`)
+    const flags = c.uint.decode(state)
+    const relayProof = c.fixed32.decode(state)
+    const memberProof = flags & CHANNEL_HANDSHAKE_FLAG_MEMBER ? c.fixed32.decode(state) : null
+    // Later versions may append fields: what follows is skipped, as everywhere on the wire.
+    state.start = state.end
+    return { relayProof, memberProof }
+  }
+}
+
+/**
  * A block sent straight to members on the room channel right after its author stored it,
  * so they need not wait for Hypercore to replicate it. Hypercore still delivers it too.
  */

@@ -42,14 +42,14 @@ export function isLoopback(host: string): boolean {
  * bootstrap node is on loopback (or the list is empty) the DHT binds to 127.0.0.1, so a local testnet never sends
  * traffic to this machine's other addresses.
  */
-export function createSwarm(bootstrap: BootstrapNode[] | null): Hyperswarm {
-  if (bootstrap === null) return new Hyperswarm()
+export function createSwarm(bootstrap: BootstrapNode[] | null, opts: { maxPeers?: number } = {}): Hyperswarm {
+  if (bootstrap === null) return new Hyperswarm({ maxPeers: opts.maxPeers })
   // An empty list means offline: no DHT to reach, so nothing to bind beyond loopback either.
   const local = bootstrap.every((n) => isLoopback(n.host))
   const dht = local
     ? // On loopback every node is directly reachable, so no holepunching is needed.
       new HyperDHT({ bootstrap, host: '127.0.0.1', ephemeral: true, firewalled: false })
     : new HyperDHT({ bootstrap })
-  return new Hyperswarm({ dht })
+  return new Hyperswarm({ dht, maxPeers: opts.maxPeers })
 }
 

@@ -164,6 +164,11 @@ export interface RoomStats {
   rejected: Record<RejectReason, number>
   /** Messages on the room channel dropped because they did not decrypt, decode or verify. */
   badAnnouncements: number
+  /**
+   * Opens of the room's channel whose proof of the room did not verify. Each closed that
+   * channel only; the connection goes on for other rooms.
+   */
+  badProofs: number
   /** Blocks of this room's logs this node has sent to peers. */
   uploaded: number
   /**

@@ -7,7 +7,10 @@ import {
   normalizeRoomName,
   seal,
   unseal,
-  randomBytes
+  randomBytes,
+  channelProof,
+  connectionChannelId,
+  secretEquals
 } from '../lib/crypto.js'
 import { Identity } from '../lib/index.js'
 import { expectCode } from './helpers/expect.js'
@@ -33,7 +36,7 @@ test('another name or another password is another room', async (t) => {
   for (const other of [otherPassword, noPassword, otherName]) {
     t.unlike(other.topic, base.topic)
     t.unlike(other.encryptionKey, base.encryptionKey)
-    t.unlike(other.channelId, base.channelId)
+    t.unlike(other.channelIdKey, base.channelIdKey)
   }
   const keys = Object.values(base).map((k) => k.toString('hex'))
   t.is(new Set(keys).size, keys.length, 'every derived key is distinct')
@@ -59,4 +62,26 @@ test('sealed boxes open only with their key and untampered', async (t) => {
   tampered[tampered.length - 1]! ^= 1
   t.is(unseal(tampered, key), null)
   t.is(unseal(b4a.alloc(3), key), null)
+})
+
+test('a room channel id is the same at both ends of a connection and differs on every other', async (t) => {
+  const keys = deriveRoomKeys(randomBytes(32))
+  const a = randomBytes(32)
+  const b = randomBytes(32)
+  const handshakeHash = randomBytes(64)
+  const atA = { publicKey: a, remotePublicKey: b, handshakeHash }
+  const atB = { publicKey: b, remotePublicKey: a, handshakeHash }
+  t.alike(connectionChannelId(keys.channelIdKey, atA), connectionChannelId(keys.channelIdKey, atB), 'both ends agree')
+  t.unlike(
+    connectionChannelId(keys.channelIdKey, atA),
+    connectionChannelId(keys.channelIdKey, { ...atA, handshakeHash: randomBytes(64) }),
+    'another connection between the same keys'
+  )
+  // A's proof, as B checks it; the same proof echoed back to A must not pass A's check.
+  const fromA = channelProof(keys.relayProofKey, a, b, atA)
+  t.alike(fromA, channelProof(keys.relayProofKey, a, b, atB), 'B can check what A sent')
+  t.unlike(fromA, channelProof(keys.relayProofKey, b, a, atA), 'an echo is not B\'s proof')
+  t.unlike(fromA, channelProof(keys.memberProofKey, a, b, atA), 'relay and member proofs differ')
+  t.ok(secretEquals(fromA, Buffer.from(fromA)))
+  t.absent(secretEquals(fromA, fromA.subarray(0, 16)))
 })

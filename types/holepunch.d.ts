@@ -59,6 +59,7 @@ declare module 'sodium-universal' {
   export const crypto_pwhash_ALG_ARGON2ID13: number
   export function randombytes_buf(buf: Buffer): void
   export function sodium_memzero(buf: Buffer): void
+  export function sodium_memcmp(a: Buffer, b: Buffer): boolean
   export function crypto_sign_seed_keypair(pk: Buffer, sk: Buffer, seed: Buffer): void
   export function crypto_sign_detached(sig: Buffer, msg: Buffer, sk: Buffer): void
   export function crypto_sign_verify_detached(sig: Buffer, msg: Buffer, pk: Buffer): boolean
@@ -155,6 +156,8 @@ declare module 'hypercore' {
       done(): Promise<void>
       destroy(): void
     }
+    /** Attaches the core to a Noise stream through its protomux (once per stream). */
+    replicate(stream: object): unknown
     static createProtocolStream(isInitiator: boolean | object, opts?: object): NodeJS.ReadWriteStream
   }
   export = Hypercore
@@ -245,6 +248,8 @@ declare module 'hyperswarm' {
       rawStream: { remoteHost: string; remotePort: number }
       /** The Noise handshake hash, the same on both ends of the connection. */
       handshakeHash: Buffer | null
+      /** True on the end that dialled: false for an inbound connection. */
+      isInitiator: boolean
       userData: unknown
     }
     interface PeerInfo {
@@ -309,7 +314,7 @@ declare module 'protomux' {
       ondestroy?: () => void
     }): Protomux.Channel | null
     opened(opts: { protocol: string; id?: Buffer | null }): boolean
-    pair(opts: { protocol: string; id?: Buffer | null }, notify: () => void): void
+    pair(opts: { protocol: string; id?: Buffer | null }, notify: (id: Buffer | null) => unknown): void
     unpair(opts: { protocol: string; id?: Buffer | null }): void
   }
   export = Protomux

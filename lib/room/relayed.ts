@@ -20,6 +20,8 @@ export interface RelayedRoomStats {
   /** Blocks deleted because they expired. */
   pruned: number
   badAnnouncements: number
+  /** Opens of the room's channel whose proof of the relay secret did not verify. */
+  badProofs: number
 }
 
 interface RelayedFeed {
@@ -71,10 +73,17 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
     this.joinedAt = state.joinedAt
     this.restore = state.feeds
     this.forget = false
-    this.stats = { writers: 0, peers: 0, uploaded: 0, downloaded: 0, pruned: 0, badAnnouncements: 0 }
+    this.stats = { writers: 0, peers: 0, uploaded: 0, downloaded: 0, pruned: 0, badAnnouncements: 0, badProofs: 0 }
     // Live blocks and presence are sealed with the member key, which a relay lacks.
-    const channelKeys = { channelId: this.keys.channelId, channelKey: this.keys.channelKey, memberKey: null }
+    const channelKeys = {
+      channelIdKey: this.keys.channelIdKey,
+      channelKey: this.keys.channelKey,
+      relayProofKey: this.keys.relayProofKey,
+      memberProofKey: null,
+      memberKey: null
+    }
     this.channels = new RoomChannels(channelKeys, () => !this.closing, this.stats, {
+      cores: () => [...this.writers.values()].map((f) => f.core),
       open: (channel) => channel.announce(this.writers.announcements()),
       close: () => {},
       writers: (writers) => this.writers.onAnnouncement(writers)
@@ -181,6 +190,8 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
       range: null
     }
     this.writers.add(feed)
+    // Only to connections on which a peer proved the room.
+    this.channels.replicate(core)
     core.on('upload', () => {
       this.stats.uploaded++
       this.ctx.uploaded()

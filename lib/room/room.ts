@@ -90,6 +90,7 @@ export class Room extends Resource<RoomEvents>() {
       messages: 0,
       rejected: { malformed: 0, 'invalid-signature': 0, oversized: 0, unsupported: 0, 'unauthorized-device': 0, forbidden: 0, 'unknown-kind': 0 },
       badAnnouncements: 0,
+      badProofs: 0,
       uploaded: 0,
       delivered: 0,
       ownBlocks: 0
@@ -98,10 +99,17 @@ export class Room extends Resource<RoomEvents>() {
     const { keys, stats } = this
     this.apply = new ApplyStage(ctx.identity.publicKey, () => ctx.profile().name)
     this.channels = new RoomChannels(
-      { channelId: keys.channelId, channelKey: keys.channelKey, memberKey: keys.memberKey },
+      {
+        channelIdKey: keys.channelIdKey,
+        channelKey: keys.channelKey,
+        relayProofKey: keys.relayProofKey,
+        memberProofKey: keys.memberProofKey,
+        memberKey: keys.memberKey
+      },
       () => !this.closing && this.outbox.own !== null,
       stats,
       {
+        cores: () => [...this.writers.values()].map((f) => f.core),
         open: (channel) => {
           channel.announce(this.writers.announcements())
           this.roster.sendPresence(channel)
@@ -383,7 +391,10 @@ export class Room extends Resource<RoomEvents>() {
     await this.expiry.prune()
   }
 
-  /** @internal Opens the room's channel on a new connection. */
+  /**
+   * @internal Opens the room's channel on a new connection. The room's cores replicate there
+   * once the peer proved the room in the channel's open, not before.
+   */
   attach(stream: Stream): void {
     // Called from _open too, before `opened` is set: a room joined on an existing connection
     // must open its channel there, or members already connected would never meet in it.
@@ -412,6 +423,8 @@ export class Room extends Resource<RoomEvents>() {
 
   private addFeed(key: Buffer, core: Hypercore, local: boolean, state: FeedState | null): Feed {
     const feed = new Feed(key, core, local, state)
+    // Only to connections on which a peer proved the room.
+    this.channels.replicate(core)
     core.on('upload', (index: number) => {
       this.stats.uploaded++
       if (local && index >= this.stats.delivered) this.stats.delivered = index + 1

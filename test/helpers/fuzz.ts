@@ -27,6 +27,7 @@ import { BackspaceError, isBackspaceError } from '../../lib/errors.js'
 import {
   announcement,
   channelEnvelope,
+  channelHandshake,
   decodeMessageBlock,
   decodeStrict,
   encodeBlockBody,
@@ -1152,6 +1153,12 @@ export const TARGETS: readonly Target[] = [
   // envelope must not throw for one: protomux decodes it, and a throw there drops the peer.
   codec('sealedFile', sealedFile, many(8, (rng) => rng.bytes(rng.pick([1, 40, 200, 3000])))),
   codec('channelEnvelope', channelEnvelope, many(8, (rng) => rng.bytes(rng.pick([1, 40, 200])))),
+  codec('channelHandshake', channelHandshake, many(8, (rng) => ({
+    relayProof: rng.bytes(32), memberProof: rng.chance(0.5) ? rng.bytes(32) : null
+  })), (h) => {
+    ensureBytes(h.relayProof, 32, 'relay proof')
+    if (h.memberProof !== null) ensureBytes(h.memberProof, 32, 'member proof')
+  }),
   codec('announcement', announcement, many(16, (rng) => ({
     writers: Array.from({ length: rng.chance(0.1) ? MAX_ANNOUNCED_WRITERS : rng.int(6) }, () => ({
       key: rng.bytes(32), length: rng.pick([0, 5, 70000, 2 ** 40]), start: rng.pick([0, 3])

@@ -1,0 +1,100 @@
+// Connections against memory (issue 10, finding 2): a connection costs the same whatever the
+// number of cores a node holds in rooms the peer did not prove, and connections are bounded
+// in number, in all and per IP address.
+import test from 'brittle'
+import { fork, type ChildProcess } from 'child_process'
+import { fileURLToPath } from 'url'
+import type { Backspace } from '../../lib/index.js'
+import { create, createLocalTestnet } from '../helpers/index.js'
+import { Attacker, until, type Connection } from './attacker.js'
+import { expectCode } from '../helpers/expect.js'
+
+const CORES = 512
+const ATTACKERS = 40
+// Per connection: a Noise stream, its protomux and the room channels still waiting for a
+// proof, about 30 KiB. When every core of every room was attached to every connection
+// (`store.replicate`), this victim paid about 200 KiB per connection even though the attacker
+// refused every core it was offered, and more for an attacker that answers them.
+const MAX_HEAP_PER_CONNECTION = 96 * 1024
+
+function swarmKey(node: Backspace): Buffer {
+  return (node as unknown as { swarm: { keyPair: { publicKey: Buffer } } }).swarm.keyPair.publicKey
+}
+
+interface Measure {
+  heap: number
+  connections: number
+  writers: number
+}
+
+function ask(child: ChildProcess): Promise<Measure> {
+  return new Promise((resolve) => {
+    child.once('message', (m) => resolve(m as Measure))
+    child.send('measure')
+  })
+}
+
+test('memory per attacker connection is small, whatever the number of cores held', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const storage = await t.tmp()
+  const script = fileURLToPath(new URL('./victim.js', import.meta.url))
+  const child = fork(script, [JSON.stringify(testnet.bootstrap), storage, String(CORES)], {
+    execArgv: ['--expose-gc'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+  })
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL')
+  })
+  const ready = await new Promise<{ publicKey: string }>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as { publicKey: string }))
+    child.once('exit', (code) => reject(new Error(`the victim exited (${code})`)))
+  })
+  const victimKey = Buffer.from(ready.publicKey, 'hex')
+  const before = await ask(child)
+  t.ok(before.writers > CORES, `the victim holds ${before.writers} cores`)
+
+  const attacker = await Attacker.create(t, testnet)
+  const conns: Array<Connection | null> = []
+  for (let i = 0; i < ATTACKERS; i++) conns.push(await attacker.dial(victimKey))
+  t.ok(conns.every((c) => c !== null), `${ATTACKERS} connections accepted`)
+  // Each connection has been fully taken in: the victim opened its room channels on it.
+  await until(() => conns.every((c) => attacker.opensOf(c!).length >= 1))
+  let after = await ask(child)
+  while (after.connections < ATTACKERS) after = await ask(child)
+  const perConnection = (after.heap - before.heap) / ATTACKERS
+  t.comment(`heap per connection: ${Math.round(perConnection / 1024)} KiB with ${after.writers} cores held`)
+  t.ok(perConnection < MAX_HEAP_PER_CONNECTION, `under ${MAX_HEAP_PER_CONNECTION / 1024} KiB per connection`)
+  t.is(conns.reduce((n, c) => n + attacker.opensOf(c!, 'hypercore/alpha').length, 0), 0, 'no core offered to any')
+
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.send('close')
+  await exited
+})
+
+test('inbound connections beyond maxPeersPerIp are refused and counted', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const victim = await create(t, testnet, { maxPeersPerIp: 3 })
+  await victim.join('lobby')
+  const attacker = await Attacker.create(t, testnet)
+  for (let i = 0; i < 6; i++) await attacker.dial(swarmKey(victim))
+  await until(() => victim.connections + victim.stats().refused === 6)
+  t.is(victim.connections, 3, 'three from one address')
+  t.is(victim.stats().refused, 3, 'the rest refused')
+})
+
+test('inbound connections beyond maxPeers are refused, and the limits are checked', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const victim = await create(t, testnet, { maxPeers: 4, maxPeersPerIp: 100 })
+  await victim.join('lobby')
+  const attacker = await Attacker.create(t, testnet)
+  for (let i = 0; i < 7; i++) await attacker.dial(swarmKey(victim))
+  await until(() => victim.connections + victim.stats().refused === 7)
+  t.is(victim.connections, 4)
+  t.is(victim.stats().refused, 3)
+
+  const storage = await t.tmp()
+  for (const bad of [0, -1, 1.5, Infinity]) {
+    await expectCode(t, () => create(t, testnet, { storage, maxPeers: bad }), 'INVALID_ARGUMENT')
+    await expectCode(t, () => create(t, testnet, { storage, maxPeersPerIp: bad }), 'INVALID_ARGUMENT')
+  }
+})
