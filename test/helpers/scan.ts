@@ -13,7 +13,12 @@ async function* files(dir: string): AsyncGenerator<string> {
 export async function scan(dir: string, needles: Map<string, Buffer>): Promise<string[]> {
   const hits: string[] = []
   for await (const file of files(dir)) {
-    const bytes = await fs.readFile(file)
+    // RocksDB may delete a file between the listing and the read (a compaction finishing).
+    const bytes = await fs.readFile(file).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return null
+      throw err
+    })
+    if (bytes === null) continue
     for (const [label, needle] of needles) {
       if (bytes.includes(needle)) hits.push(`${label} in ${path.relative(dir, file)}`)
     }
