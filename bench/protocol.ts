@@ -147,3 +147,9 @@ export function parseHeader(text: string): Header | null {
     return null
   }
 }
+
+/**
+ * Every peer of a bench run is on 127.0.0.1, so the per-address limit on inbound connections
+ * (default 16) would refuse peers that are only many local processes.
+ */
+export const LOOPBACK_LIMITS = { maxPeers: 4096, maxPeersPerIp: 4096 } as const

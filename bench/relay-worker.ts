@@ -8,6 +8,7 @@
 
 import { Backspace, type BackspaceOptions } from '../lib/index.js'
 import { workerChannel } from './child.js'
+import { LOOPBACK_LIMITS } from './protocol.js'
 
 interface Order {
   type: 'create' | 'relay'
@@ -22,7 +23,7 @@ const { post, fail } = workerChannel<object>()
 let node: Backspace | null = null
 
 async function create(order: Order): Promise<void> {
-  const n = new Backspace({ storage: order.dir, bootstrap: order.bootstrap })
+  const n = new Backspace({ storage: order.dir, bootstrap: order.bootstrap, ...LOOPBACK_LIMITS })
   node = n
   n.on('error', () => {})
   await n.ready()
@@ -42,7 +43,8 @@ async function relay(order: Order): Promise<void> {
   const opts: BackspaceOptions & { relay?: boolean } = {
     storage: order.dir,
     bootstrap: order.bootstrap,
-    relay: true
+    relay: true,
+    ...LOOPBACK_LIMITS
   }
   const n = new Backspace(opts)
   node = n

@@ -22,6 +22,7 @@ import {
   type CabalMessage
 } from './cabal.js'
 import {
+  LOOPBACK_LIMITS,
   makePayload,
   parseHeader,
   type BurstMessage,
@@ -239,7 +240,7 @@ async function backspaceTransport(
   init: InitMessage,
   deliver: Deliver
 ): Promise<{ transport: Transport; invite: string }> {
-  const node = new Backspace({ storage: init.dir, bootstrap: init.bootstrap })
+  const node = new Backspace({ storage: init.dir, bootstrap: init.bootstrap, ...LOOPBACK_LIMITS })
   node.on('error', (err) => fail(err))
   await node.ready()
   const room = init.create

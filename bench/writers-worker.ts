@@ -10,7 +10,7 @@ import path from 'path'
 import { setTimeout as sleep } from 'timers/promises'
 import { Backspace } from '../lib/index.js'
 import { cabalReady, closeCabal, loadCabal, publishText } from './cabal.js'
-import { makePayload } from './protocol.js'
+import { LOOPBACK_LIMITS, makePayload } from './protocol.js'
 import { workerChannel } from './child.js'
 
 export interface WritersOrder {
@@ -57,7 +57,7 @@ function seederHas(seq: number): Promise<void> {
 
 async function backspaceWriter(order: WritersOrder, i: number): Promise<void> {
   const dir = path.join(order.dir, `w${i}`)
-  const node = new Backspace({ storage: dir, bootstrap: order.bootstrap })
+  const node = new Backspace({ storage: dir, bootstrap: order.bootstrap, ...LOOPBACK_LIMITS })
   node.on('error', () => {})
   try {
     await node.ready()
