@@ -15,6 +15,7 @@ import {
   type MessageRef
 } from './message-refs.js'
 import type { Room } from './room/room.js'
+import { mentionOf, type MentionTarget } from './mentions.js'
 import type { DeviceInfo, DeviceInvite, Member, Message, RoomKindName } from './types.js'
 
 /** What one line typed into the chat asks for. */
@@ -157,11 +158,13 @@ export function parseCommand(line: string): Command {
  * word is being typed; for the message commands, the emoji of `/react` (`/react ` offers the
  * quick ones, `/react :ta` gives 🎉), handles of `messages` (`^kb`) and `/edit `'s text to
  * change; else names of `names` for the last word (`@` kept if typed; a name at the start of
- * a message gets `: `). Empty when nothing fits.
+ * a message gets `: `). A name given as a member (name and key) completes to what mentions
+ * that member alone: `@alice#34ab` when another member has the same name. Empty when nothing
+ * fits.
  */
 export function completeLine(
   line: string,
-  names: readonly string[],
+  names: readonly (string | MentionTarget)[],
   messages: readonly Message[] = []
 ): string[] {
   if (typeof line !== 'string') return []
@@ -179,7 +182,10 @@ export function completeLine(
   const lower = partial.toLowerCase()
   const seen = new Set<string>()
   const out: string[] = []
-  for (const name of names) {
+  // Members complete to what mentions exactly them: `alice#34ab` when two share the name.
+  const targets = names.filter((n): n is MentionTarget => typeof n !== 'string')
+  for (const entry of names) {
+    const name = typeof entry === 'string' ? entry : mentionOf(entry, targets)?.slice(1)
     if (!name || /\s/.test(name) || seen.has(name)) continue
     if (!name.toLowerCase().startsWith(lower)) continue
     seen.add(name)
@@ -272,7 +278,14 @@ export async function runCommand(node: Backspace, line: string, ctx: CommandCont
       case 'join': {
         const joined = await node.join(command.name, command.password === undefined ? {} : { password: command.password })
         result.room = joined
-        info(`Joined ${roomLabel(joined)}.`)
+        const same = node.rooms.filter((r) => r !== joined && r.kind === joined.kind && r.name === joined.name)
+        info(`Joined ${roomLabel(joined, node.rooms)}${joined.locked ? ', a password room' : ''}.`)
+        if (same.length > 0) {
+          info(
+            `You are in ${plural(same.length + 1, 'room')} named ${roomLabel({ name: joined.name, kind: joined.kind })}: ` +
+              'each password makes its own room; the tag after the name tells them apart.'
+          )
+        }
         break
       }
       case 'create': {
@@ -302,7 +315,7 @@ export async function runCommand(node: Backspace, line: string, ctx: CommandCont
       case 'rooms': {
         const rooms = node.rooms
         if (rooms.length === 0) info('No rooms joined. /join <room> joins one.')
-        rooms.forEach((r, i) => info(`${i + 1}. ${roomLabel(r)}  ${plural(r.stats.peers, 'peer')}${r === room ? '  (shown)' : ''}`))
+        rooms.forEach((r, i) => info(`${i + 1}. ${roomLabel(r, rooms)}${r.locked ? ' (password)' : ''}  ${plural(r.stats.peers, 'peer')}${r === room ? '  (shown)' : ''}`))
         break
       }
       case 'switch': {
@@ -594,9 +607,37 @@ function clock(ms: number): string {
   return new Date(ms).toTimeString().slice(0, 5)
 }
 
-/** `#name` for a named room, `~label` for a private one. */
-export function roomLabel(room: { readonly name: string; readonly kind: RoomKindName }): string {
-  return (room.kind === 'named' ? '#' : '~') + room.name
+/** What `roomLabel` needs of a room: the library's `Room`, or a UI's view of one. */
+export interface RoomLabelInput {
+  readonly name: string
+  readonly kind: RoomKindName
+  /** `room.id`; needed to tell same-named rooms apart. */
+  readonly id?: string
+}
+
+/**
+ * `#name` for a named room, `~label` for a private one. When another room of `among` shows
+ * the same, the room's short tag follows (`#secret·1a2b`): a wrong password makes a room of
+ * the same name, and two identical entries cannot be told apart.
+ */
+export function roomLabel(room: RoomLabelInput, among: readonly RoomLabelInput[] = []): string {
+  const base = (room.kind === 'named' ? '#' : '~') + room.name
+  if (room.id === undefined) return base
+  const twin = among.some((r) => r.id !== room.id && r.kind === room.kind && r.name === room.name)
+  return twin ? `${base}·${roomTag(room.id)}` : base
+}
+
+/** A short fingerprint of a room's id, to tell apart rooms that share a name. */
+export function roomTag(id: string): string {
+  return id.slice(0, 4)
+}
+
+/** The notice for a password room in which nobody else has been seen (the `alone` event). */
+export function aloneNotice(room: RoomLabelInput): string {
+  return (
+    `Nobody else has been seen in ${roomLabel(room)} yet. The password is part of the room: ` +
+    'another password makes another, empty room with the same name. Check it with whoever invited you.'
+  )
 }
 
 function findRoom(rooms: readonly Room[], target: string): Room | undefined {

@@ -6,6 +6,7 @@ const CODES = {
   INVALID_ARGUMENT: 'An argument has the wrong type or value',
   INVALID_ROOM_NAME: 'The room name is empty or too long',
   INVALID_INVITE: 'The invite is not a valid Backspace invite',
+  INVALID_NAME: 'A display name cannot hold invisible or control characters or look like a key fingerprint',
   INVALID_PHRASE: 'The recovery phrase is not a valid 24-word BIP39 phrase',
   INVALID_SECRET_KEY: 'The secret key is not a 32-byte seed or 64-byte Ed25519 secret key in hex',
   INVALID_ACCOUNT_NAME: 'Account names are 1-32 characters of a-z, 0-9, - and _',

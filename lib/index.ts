@@ -43,7 +43,8 @@ import {
 import { createSwarm, parseBootstrap, type BootstrapNode } from './network.js'
 import { Resource } from './resource.js'
 import { makeScratch, removeStaleScratch } from './scratch.js'
-import { isDeviceLink, isInvite, isRelayLink, parseDeviceLink, parseInvite, parseRelayLink } from './links.js'
+import { nameProblem } from './display-name.js'
+import { isDeviceLink, isInvite, isRelayLink, looksLikeLink, parseDeviceLink, parseInvite, parseRelayLink } from './links.js'
 import { MAX_PAGE, Room } from './room/room.js'
 import type { RelayContext, RoomContext } from './room/context.js'
 import { AccountLog, type AccountRead, type AccountRoom, type AccountView } from './account/account-log.js'
@@ -68,7 +69,8 @@ export { Room } from './room/room.js'
 export { isDeviceLink, isInvite, isRelayLink } from './links.js'
 export { LINK_TTL } from './identity/pairing.js'
 export { RelayedRoom, type RelayedRoomStats } from './room/relayed.js'
-export { isMention } from './mentions.js'
+export { isMention, mentionOf, mentionTag, resolveMentions, type MentionTarget } from './mentions.js'
+export { displayName, nameProblem, MAX_DISPLAY_NAME_CHARS } from './display-name.js'
 export { compareMessages } from './timeline.js'
 export {
   COMMANDS,
@@ -77,7 +79,10 @@ export {
   parseCommand,
   pointsAtMessage,
   roomLabel,
+  roomTag,
+  aloneNotice,
   runCommand,
+  type RoomLabelInput,
   type Command,
   type CommandInfo,
   type CommandContext,
@@ -154,6 +159,11 @@ export interface BackspaceOptions {
   historyPage?: number
   /** How long paging back waits for peers to send a block, in ms. Default 5000. */
   fetchTimeout?: number
+  /**
+   * How long after a password room opens with nobody else seen its `alone` event comes, in
+   * ms. Default 30 s.
+   */
+  aloneAfter?: number
   /**
    * Relay mode: the node keeps rooms (`keep()`) instead of joining them. It downloads and
    * serves every member's whole log until it expires, without the key to read it, so
@@ -593,12 +603,16 @@ export class Backspace extends Resource<NodeEvents>() {
       const inv = parseInvite(nameOrInvite)
       state = this.newRoomState(RoomKind.PRIVATE, inv.secret, inv.name || 'private room')
     } else {
+      if (looksLikeLink(nameOrInvite)) {
+        throw BackspaceError.INVALID_INVITE('this looks like a link with a typo in its start; copy the whole backspace: link again')
+      }
       const name = normalizeRoomName(nameOrInvite)
       if (opts.password !== undefined && typeof opts.password !== 'string') {
         throw BackspaceError.INVALID_ARGUMENT('password must be a string')
       }
       const secret = await deriveNamedRoomSecret(name, opts.password ?? '')
       state = this.newRoomState(RoomKind.NAMED, secret, name)
+      if (opts.password) state.password = true
     }
     return this.openRoom(state)
   }
@@ -853,6 +867,7 @@ export class Backspace extends Resource<NodeEvents>() {
       device: { keyPair: this.deviceKeys.keyPair, certificate: this.deviceKeys.certificate },
       revocations: () => this.registry?.allRevocations() ?? [],
       fetchTimeout: this.options.fetchTimeout ?? 5000,
+      aloneAfter: this.options.aloneAfter ?? 30_000,
       profile: () => this.profile_,
       closed: (room, forget) => {
         if (!this.roomClosed(this.rooms_, room, forget)) return
@@ -1168,6 +1183,11 @@ function isMessageLike(m: unknown): m is Message {
 function checkText(what: 'name' | 'status' | 'away message', value: unknown): string {
   if (typeof value !== 'string') throw BackspaceError.INVALID_ARGUMENT(`${what} must be a string`)
   const text = value.normalize('NFC').trim()
+  if (what === 'name') {
+    const problem = nameProblem(text)
+    if (problem) throw BackspaceError.INVALID_NAME(`${problem}; it would not show as typed`)
+    return text
+  }
   const problem = profileTextProblem(what, text)
   if (problem) throw BackspaceError.INVALID_ARGUMENT(problem)
   return text

@@ -663,6 +663,8 @@ export interface RoomState {
   joinedAt: number
   ttl: number
   feeds: FeedState[]
+  /** A named room joined with a password (stored since the password marker; else absent). */
+  password?: boolean
 }
 
 export interface LocalState {

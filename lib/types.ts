@@ -202,6 +202,12 @@ export interface RoomEvents {
   'writer-add': [Buffer]
   /** A member's profile or online state changed, or a member was first seen. */
   'member-update': [Member]
+  /**
+   * A password room (`room.locked`) in which nobody else has been seen, neither online nor in
+   * its history, a while (`aloneAfter`, 30 s) after it opened: tell the user that another
+   * password makes another room. At most once per open.
+   */
+  alone: []
   /** A background task failed; the room goes on. */
   error: [Error]
   close: []

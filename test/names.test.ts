@@ -3,6 +3,7 @@ import { create, createLocalTestnet, once, receive } from './helpers/index.js'
 import { expectCode } from './helpers/expect.js'
 import { decodeStrict, encodeProfile, MessageType, profileFields, type MessageRecord, type ProfileFields } from '../lib/messages.js'
 import type { Room } from '../lib/index.js'
+import { displayName, MAX_DISPLAY_NAME_CHARS, nameProblem } from '../lib/display-name.js'
 
 const HOSTILE_NAMES = [
   'evil\u001b]52;c;cm0gLXJmIH4=\u0007', // OSC 52: writes the victim's clipboard
@@ -25,7 +26,7 @@ test('setProfile and send refuse what decoders would refuse', async (t) => {
   const testnet = await createLocalTestnet(t)
   const node = await create(t, testnet)
   const room = await node.join('names')
-  for (const name of HOSTILE_NAMES) await expectCode(t, node.setProfile({ name }), 'INVALID_ARGUMENT')
+  for (const name of HOSTILE_NAMES) await expectCode(t, node.setProfile({ name }), 'INVALID_NAME')
   await expectCode(t, node.setProfile({ status: 'x\u001b[2J' }), 'INVALID_ARGUMENT')
   await expectCode(t, room.send('clear your screen \u001b[2J'), 'INVALID_ARGUMENT')
   t.ok(await room.send('two\nlines\tand a tab'), 'line breaks and tabs are fine')
@@ -57,4 +58,49 @@ test('a member whose block carries a hostile name is rejected whole', async (t) 
   await receive(rr as Room, ['after'])
   t.absent((await rr.messages()).some((m) => m.text === 'hi'), 'nothing of the block is shown')
   t.absent(rr.members().some((m) => m.name.includes('\u001b')), 'nor its name')
+})
+
+test('displayName: what screens show of a name', (t) => {
+  t.is(displayName('alice'), 'alice', 'a plain name is kept')
+  t.is(displayName('Zoë 日本'), 'Zoë 日本', 'any script')
+  t.is(displayName('alice\u202egnp.exe'), 'alicegnp.exe', 'no bidi override')
+  t.is(displayName('a\u2066b\u2069c\u200bd'), 'abcd', 'no isolates or zero widths')
+  t.is(displayName('alice \u{E0041}\u{E0042}'), 'alice', 'no tag characters')
+  t.is(displayName('alice\u2028bob'), 'alicebob', 'no line separators')
+  t.is(displayName('alice 303f-0464-87a9-fe57'), 'alice', 'no fingerprint')
+  t.is(displayName('alice ３０３ｆ-０４６４-８７ａ９-ｆｅ５７'), 'alice', 'not even in full-width digits')
+  t.is(displayName('alice#34ab'), 'alice', 'no mention tag')
+  t.is(displayName('@@bob'), 'bob', 'no leading @')
+  t.is(displayName('a     b'), 'a b', 'no runs of spaces')
+  const long = displayName('x'.repeat(60))
+  t.is([...long].length, MAX_DISPLAY_NAME_CHARS, 'capped')
+  t.ok(long.endsWith('…'))
+  t.is(displayName('\u200b\u202e'), '', 'nothing left is no name')
+})
+
+test('setProfile refuses a name that would not show as typed, with INVALID_NAME', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const node = await create(t, testnet)
+  for (const name of ['alice ３０３ｆ-０４６４-８７ａ９-ｆｅ５７', 'alice#34ab', 'a\u2028b', 'x'.repeat(40), 'tag\u{E0041}']) {
+    await expectCode(t, node.setProfile({ name }), 'INVALID_NAME')
+  }
+  t.is(nameProblem('bob'), null)
+  t.is((await node.setProfile({ name: ' Zoë ' })).name, 'Zoë', 'a fine name is taken, trimmed')
+})
+
+test('a name that passes the wire but not the display rule reaches members cleaned', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const reader = await create(t, testnet)
+  const liar = await create(t, testnet)
+  const rr = await reader.join('names-shown')
+  const rl = await liar.join('names-shown')
+  // Full-width digits and a line separator pass the decoders' rule; an older build sends them.
+  const name = 'alice ３０３ｆ-０４６４-８７ａ９\u2028#34ab'
+  ;(liar as unknown as { profile_: ProfileFields }).profile_ = { name, status: '', away: null }
+  const got = receive(rr as Room, ['hello'])
+  await rl.send('hello')
+  const [m] = await got
+  t.is(m!.name, 'alice', 'the message shows the cleaned name')
+  const member = rr.members().find((x) => x.key.equals(liar.identity.publicKey))
+  t.is(member?.name, 'alice', 'and so does the member list')
 })

@@ -5,7 +5,7 @@
 import b4a from 'b4a'
 import { MessageType } from '../messages.js'
 import { compareMessages, Timeline } from '../timeline.js'
-import { isMention } from '../mentions.js'
+import { isMention, type MentionTarget } from '../mentions.js'
 import type { Message, MessageKind, Reaction, ReplyPreview } from '../types.js'
 
 /** Operations on one message at most: beyond it, new (author, emoji) pairs are ignored. */
@@ -87,9 +87,13 @@ export class ApplyStage {
   // This node's identity: its reactions are `self`.
   private readonly me: Buffer
 
-  constructor(me: Buffer, myName: () => string) {
+  // The room's members, to tell whether `@name` without a tag is ambiguous.
+  private readonly others: (() => Iterable<MentionTarget>) | undefined
+
+  constructor(me: Buffer, myName: () => string, others?: () => Iterable<MentionTarget>) {
     this.me = me
     this.myName = myName
+    this.others = others
   }
 
   get size(): number {
@@ -292,7 +296,7 @@ export class ApplyStage {
       name: base.name,
       fingerprint: base.fingerprint,
       self: base.self,
-      mention: !base.self && !deleted && isMention(text, this.myName()),
+      mention: !base.self && !deleted && isMention(text, this.myName(), this.me, this.others),
       edited: extra !== null && extra.edit !== null,
       deleted,
       replyTo: replyTo === null ? null : this.preview(replyTo),

@@ -41,6 +41,8 @@ export interface RoomContext extends NodeContext<Room> {
   readonly historyPage: number
   /** How long paging back waits for a block from peers. */
   readonly fetchTimeout: number
+  /** How long after opening a password room with nobody else seen emits `alone`. */
+  readonly aloneAfter: number
   /** This identity's current profile, carried by every block it writes. */
   profile(): ProfileFields
   /** This node's device: its key pair signs blocks, its certificate ties it to the identity. */

@@ -1,5 +1,6 @@
 import b4a from 'b4a'
 import { presenceSignable, sign, verify } from '../crypto.js'
+import { displayName } from '../display-name.js'
 import { fingerprint } from '../identity.js'
 import { encodeProfile, type Presence, type ProfileFields } from '../messages.js'
 import type { Member, Profile } from '../types.js'
@@ -89,9 +90,10 @@ export class Members {
    * A block by `author`, whose last record is stamped `time`, carried `profile`: if it is newer
    * than the one this node has, it replaces it. Returns the author's entry.
    */
-  fromBlock(author: Buffer, profile: ProfileFields | null | undefined, time: number, self: boolean): MemberState {
+  fromBlock(author: Buffer, wire: ProfileFields | null | undefined, time: number, self: boolean): MemberState {
     const member = this.member(author)
-    if (profile && !self && time > member.profileTime) {
+    if (wire && !self && time > member.profileTime) {
+      const profile = shown(wire)
       const changed = !sameProfile(member.profile, profile)
       member.profile = profile
       member.profileTime = time
@@ -130,7 +132,7 @@ export class Members {
     member.channels.add(channel)
     const now = this.ctx.now()
     if (now >= member.profileTime) {
-      member.profile = p.profile
+      member.profile = shown(p.profile)
       member.profileTime = now
     }
     this.room.emit('member-update', this.view(member))
@@ -144,6 +146,12 @@ export class Members {
       }
     }
   }
+}
+
+// A profile as members see it: the name made safe to show (display-name.ts).
+function shown(profile: ProfileFields): ProfileFields {
+  const name = displayName(profile.name)
+  return name === profile.name ? profile : { ...profile, name }
 }
 
 function sameProfile(a: ProfileFields, b: ProfileFields): boolean {

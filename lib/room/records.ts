@@ -4,6 +4,7 @@
 import b4a from 'b4a'
 import { BackspaceError } from '../errors.js'
 import { MessageType, type BlockBody } from '../messages.js'
+import { displayName } from '../display-name.js'
 import { isEmoji } from '../emoji.js'
 import { backgroundError } from '../resource.js'
 import type { Message, MessageKind, RoomStats } from '../types.js'
@@ -72,7 +73,7 @@ export class Records {
     const self = b4a.equals(body.author, this.ctx.identity.publicKey)
     const member = this.members.fromBlock(body.author, body.profile, blockTime, self)
     const device = body.certificate ? body.certificate.device : body.author
-    const name = body.profile?.name ?? ''
+    const name = displayName(body.profile?.name ?? '')
     const contentIds: string[] = []
     let onlyContent = true
     const updated: Message[] = []

@@ -40,6 +40,11 @@ export class Room extends Resource<RoomEvents>() {
   /** The normalised name of a named room, or the label of a private one. */
   readonly name: string
   readonly kind: RoomKindName
+  /**
+   * A named room joined with a password. Another password makes another room with the same
+   * name, so UIs mark these rooms and tell same-named ones apart (`roomLabel`).
+   */
+  readonly locked: boolean
   /** The Hyperswarm topic. Public by nature: DHT nodes see it. */
   readonly topic: Buffer
   readonly joinedAt: number
@@ -70,6 +75,8 @@ export class Room extends Resource<RoomEvents>() {
   private readonly outbox: Outbox
   private readonly history: History
   private readonly expiry: Expiry
+  // Runs once after opening a password room, to say `alone` if nobody else has been seen.
+  private aloneTimer: ReturnType<typeof setTimeout> | null
 
   /** @internal Rooms are made by `Backspace.join` and `Backspace.createRoom`. */
   constructor(ctx: RoomContext, state: RoomState) {
@@ -79,6 +86,8 @@ export class Room extends Resource<RoomEvents>() {
     this.keys = deriveRoomKeys(state.secret)
     this.name = state.name
     this.kind = state.kind === RoomKind.PRIVATE ? 'private' : 'named'
+    this.locked = this.kind === 'named' && state.password === true
+    this.aloneTimer = null
     this.topic = this.keys.topic
     this.joinedAt = state.joinedAt
     this.writerKeyPair = deriveWriterKeyPair(ctx.device.keyPair.secretKey, state.secret)
@@ -97,7 +106,7 @@ export class Room extends Resource<RoomEvents>() {
     }
 
     const { keys, stats } = this
-    this.apply = new ApplyStage(ctx.identity.publicKey, () => ctx.profile().name)
+    this.apply = new ApplyStage(ctx.identity.publicKey, () => ctx.profile().name, () => this.roster.list())
     this.channels = new RoomChannels(
       {
         channelIdKey: keys.channelIdKey,
@@ -206,9 +215,23 @@ export class Room extends Resource<RoomEvents>() {
     this.ctx.join(this.topic)
     for (const stream of this.ctx.streams()) this.attach(stream)
     for (const feed of this.writers.values()) if (!feed.local) this.history.pump(feed)
+    if (this.locked && !this.seenOthers()) {
+      this.aloneTimer = setTimeout(() => {
+        this.aloneTimer = null
+        if (!this.closing && !this.seenOthers()) this.emit('alone')
+      }, this.ctx.aloneAfter)
+      this.aloneTimer.unref?.()
+    }
+  }
+
+  /** Anyone other than this identity: online now, or an author in what this node holds. */
+  private seenOthers(): boolean {
+    return this.stats.peers > 0 || this.roster.list().some((m) => !m.self)
   }
 
   override async _close(): Promise<void> {
+    if (this.aloneTimer) clearTimeout(this.aloneTimer)
+    this.aloneTimer = null
     const appended = this.outbox.close()
     this.history.close()
     this.live.close()
@@ -409,7 +432,8 @@ export class Room extends Resource<RoomEvents>() {
       name: this.name,
       joinedAt: this.joinedAt,
       ttl: this.ctx.ttl,
-      feeds: this.restore.length > 0 ? this.restore : [...this.writers.values()].map((f) => f.state())
+      feeds: this.restore.length > 0 ? this.restore : [...this.writers.values()].map((f) => f.state()),
+      ...(this.locked ? { password: true } : {})
     }
   }
 

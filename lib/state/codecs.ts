@@ -124,7 +124,14 @@ const feedRecord: Encoding<FeedState> = framed({
 })
 const feedRecords = c.array(feedRecord)
 
-/** version, kind, secret, name, joinedAt, ttl, then each writer's framed progress record. */
+// Room flags, a later trailing field (absent in older entries). Bit 0: a named room joined
+// with a password, which UIs mark: another password is another room.
+const ROOM_FLAG_PASSWORD = 1
+
+/**
+ * version, kind, secret, name, joinedAt, ttl, each writer's framed progress record, then
+ * (later) flags. Older builds skip the flags.
+ */
 export const roomEntry: Encoding<RoomState> = {
   preencode(state, r) {
     c.uint.preencode(state, ROOM_VERSION)
@@ -134,6 +141,7 @@ export const roomEntry: Encoding<RoomState> = {
     c.uint.preencode(state, r.joinedAt)
     c.uint.preencode(state, r.ttl)
     feedRecords.preencode(state, r.feeds)
+    c.uint.preencode(state, r.password ? ROOM_FLAG_PASSWORD : 0)
   },
   encode(state, r) {
     c.uint.encode(state, ROOM_VERSION)
@@ -143,6 +151,7 @@ export const roomEntry: Encoding<RoomState> = {
     c.uint.encode(state, r.joinedAt)
     c.uint.encode(state, r.ttl)
     feedRecords.encode(state, r.feeds)
+    c.uint.encode(state, r.password ? ROOM_FLAG_PASSWORD : 0)
   },
   decode(state) {
     checkVersion(state, ROOM_VERSION, 'room entry')
@@ -150,7 +159,7 @@ export const roomEntry: Encoding<RoomState> = {
     if (kind !== RoomKind.NAMED && kind !== RoomKind.PRIVATE && kind !== RoomKind.RELAYED && kind !== RoomKind.ACCOUNT) {
       throw BackspaceError.DECODE_FAILED(`unknown room kind ${kind}`)
     }
-    return {
+    const room: RoomState = {
       kind,
       secret: c.fixed32.decode(state),
       name: c.string.decode(state),
@@ -158,6 +167,8 @@ export const roomEntry: Encoding<RoomState> = {
       ttl: c.uint.decode(state),
       feeds: feedRecords.decode(state)
     }
+    if (state.start < state.end && c.uint.decode(state) & ROOM_FLAG_PASSWORD) room.password = true
+    return room
   }
 }
 
