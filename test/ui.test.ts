@@ -894,3 +894,87 @@ test('ui: Alt+Up picks a message to answer or react to; commands show references
     'a command acts on the picked message'
   )
 })
+
+test('ui: a name with bidi and control characters cannot move what follows it', (t) => {
+  const base = {
+    author: Buffer.alloc(32, 1),
+    timestamp: new Date(2024, 4, 14, 10, 24).getTime(),
+    seq: 0,
+    kind: 'text' as const,
+    fingerprint: '0101-0101-0101-0101',
+    self: false,
+    mention: false,
+    device: Buffer.alloc(32),
+    edited: false,
+    deleted: false,
+    replyTo: null,
+    reactions: []
+  }
+  // As an older build, or a message from before the display rule, could hand it over.
+  const name = 'alice\u202e 303f-0464-87a9-fe57\u001b[2J'
+  const entries: Entry[] = [
+    { kind: 'message', key: '1', message: { ...base, id: '1', name, text: 'send me your words' } },
+    { kind: 'message', key: '2', message: { ...base, id: '2', name, kind: 'action', text: 'waves' } }
+  ]
+  const rows = layoutRows(entries, 80)
+  t.is(rows[0]!.nick, 'alice [2J 0101-0101', 'the name, then the real fingerprint, in the nick column')
+  t.is(rows[1]!.text, 'alice [2J 0101-0101 waves')
+  for (const row of rows) {
+    t.absent(/[\u0000-\u001f\u202a-\u202e\u2066-\u2069]/.test(row.nick + row.text), 'no raw control or bidi character')
+  }
+})
+
+test('ui: failed sends keep the text, password rooms are marked and told apart, Tab picks one alice', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const a = await create(t, testnet, { aloneAfter: 300 })
+  const b = await create(t, testnet)
+  const c = await create(t, testnet)
+  await b.setProfile({ name: 'alice' })
+  await c.setProfile({ name: 'alice' })
+  const screen = renderChat(t, a, { room: { name: 'defects' } })
+  await screen.frame('[#defects]')
+  const rb = await b.join('defects')
+  const rc = await c.join('defects')
+  await rb.send('from b')
+  await rc.send('from c')
+  await screen.frame((f) => f.includes('from b') && f.includes('from c'))
+
+  // Tab offers the form that mentions exactly one of the two alices.
+  await screen.press('hi @al', KEY.tab)
+  const tagged = await screen.frame(/\[#defects\] hi @alice#[0-9a-f]{4}/)
+  const first = /@alice#([0-9a-f]{4,})/.exec(tagged)![1]!
+  await screen.press(KEY.tab)
+  const other = await screen.frame((f) => /@alice#[0-9a-f]{4}/.test(f) && !f.includes(`@alice#${first}`))
+  t.ok(other, 'Tab again offers the other alice')
+  await screen.press('\u0015')
+
+  // Too long: the counter shows before sending, and the text stays after the error.
+  const long = 'x'.repeat(17_000)
+  await screen.press(long)
+  await screen.frame('17000/16384')
+  t.pass('a counter shows the limit before sending')
+  await screen.press(KEY.enter)
+  const failed = await screen.frame('MESSAGE_TOO_LARGE')
+  t.ok(failed.includes('17000/16384'), 'the text is still in the line after the failed send')
+  await screen.press('\u0015')
+  await screen.frame((f) => !f.includes('17000/16384'))
+
+  // A typo in an invite is refused with a sentence.
+  const priv = await b.createRoom({ name: 'club' })
+  const body = priv.invite.slice('backspace:'.length)
+  const typo = 'backspace:' + body.slice(0, 10) + (body[10] === 'y' ? 'b' : 'y') + body.slice(11)
+  await screen.type(`/join ${typo}`)
+  await screen.frame('typo')
+  t.is(a.rooms.length, 1, 'no empty look-alike room was made')
+
+  // Two passwords, two rooms of one name: each marked, each with its tag.
+  await screen.type('/join secret right')
+  await screen.frame('2 🔒#secret')
+  await screen.type('/join secret wrong')
+  const both = await screen.frame((f) => (f.match(/🔒#secret·[0-9a-f]{4}/g) ?? []).length >= 2)
+  const secrets = a.rooms.filter((r) => r.name === 'secret')
+  for (const r of secrets) t.ok(both.includes(`🔒#secret·${r.id.slice(0, 4)}`), `the room list tags ${r.id.slice(0, 4)}`)
+  t.ok(both.includes('You are in 2 rooms named #secret'), 'the join explains the twin')
+  await screen.frame('Nobody else has been seen in #secret')
+  t.pass('a password room with nobody in it says another password is another room')
+})

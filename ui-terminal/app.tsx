@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { Box, useApp, useInput } from 'ink'
-import type { Backspace } from '../lib/index.js'
+import { MAX_TEXT_BYTES, type Backspace } from '../lib/index.js'
 import { pointsAtMessage } from '../lib/commands.js'
 import { shortRefs } from '../lib/message-refs.js'
 import { AccountSetup } from './components/account-setup.js'
@@ -95,7 +95,7 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
     const top = active.loadingOlder
       ? 'Loading older messages...'
       : active.atStart
-        ? `Start of ${label(active)}.`
+        ? `Start of ${label(active, state.rooms)}.`
         : null
     if (top === null) return laidOut
     const banner: PaneRow = {
@@ -196,7 +196,7 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
     }
   })
 
-  const room = active ? `[${label(active)}] ` : '> '
+  const room = active ? `[${label(active, state.rooms)}] ` : '> '
   const prompt = !targetMessage
     ? room
     : target?.mode === 'edit'
@@ -210,7 +210,7 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
         )
   return (
     <Box flexDirection="column" width={columns} height={terminalRows - 1}>
-      <TitleBar width={columns} active={active} />
+      <TitleBar width={columns} active={active} rooms={state.rooms} />
       <Box height={paneHeight}>
         {listWidth > 0 ? (
           <RoomList
@@ -238,6 +238,7 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
         prompt={prompt}
         width={columns}
         onSubmit={chat.submit}
+        limit={MAX_TEXT_BYTES}
         complete={chat.complete}
         onKey={onLineKey}
         onChange={onLineChange}

@@ -1,4 +1,4 @@
-import type { Message, ReplyPreview } from '../lib/index.js'
+import { displayName, type Message, type ReplyPreview } from '../lib/index.js'
 import type { Entry } from './use-chat.js'
 
 /** Local wall-clock time as `HH:MM`. */
@@ -126,11 +126,14 @@ export function mark(row: Pick<PaneRow, 'style' | 'continued'>): string {
 export function nickOf(message: Pick<Message, 'name' | 'fingerprint'>, width: number): string {
   const groups = message.fingerprint.split('-')
   const fp = groups.slice(0, width >= 16 ? 2 : 1).join('-')
-  if (!message.name) return fit(fp, width)
+  // The library cleans names on ingest; this is the last line before the terminal, so nothing
+  // that moves the cursor or reverses text ever reaches it, whatever the source.
+  const shown = displayName(message.name)
+  if (!shown) return fit(fp, width)
   const room = width - fp.length - 1
   if (room < 3) return fit(fp, width)
-  const chars = [...message.name]
-  const name = chars.length > room ? chars.slice(0, room - 1).join('') + '~' : message.name
+  const chars = [...shown]
+  const name = chars.length > room ? chars.slice(0, room - 1).join('') + '~' : shown
   return `${name} ${fp}`
 }
 
@@ -273,7 +276,7 @@ function reactionRows(m: Message, width: number): ReactionChip[][] {
 /** `↳ name: the start of the message answered…`, on one row. */
 function quoteLine(reply: ReplyPreview, width: number): string {
   if (!reply.loaded) return cut('↳ a message not loaded here', width)
-  const who = reply.name || reply.fingerprint.split('-')[0] || ''
+  const who = displayName(reply.name) || reply.fingerprint.split('-')[0] || ''
   const body = reply.deleted ? 'message deleted' : reply.text.replace(/\s+/g, ' ').trim()
   return cut(`↳ ${who}: ${body}`, width)
 }

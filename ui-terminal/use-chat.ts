@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useMemo, useReducer, useRef } from 'react'
 import {
+  aloneNotice,
   compareMessages,
   completeLine,
   roomLabel,
@@ -10,6 +11,7 @@ import {
   type DeviceInfo,
   type DeviceRequest,
   type Member,
+  type MentionTarget,
   type Message,
   type Profile,
   type Room,
@@ -25,6 +27,8 @@ export interface RoomView {
   readonly key: string
   readonly name: string
   readonly kind: RoomKindName
+  /** A password room (`room.locked`): the list marks it. */
+  readonly locked: boolean
   readonly peers: number
   /** Messages from others not read yet, as the library counts them (kept across restarts). */
   readonly unread: number
@@ -83,7 +87,7 @@ export interface ChatState {
 }
 
 export type ChatAction =
-  | { type: 'room-add'; key: string; name: string; kind: RoomKindName; peers: number }
+  | { type: 'room-add'; key: string; name: string; kind: RoomKindName; peers: number; locked?: boolean }
   | { type: 'room-remove'; key: string }
   | { type: 'page'; key: string; messages: readonly Message[]; limit: number }
   | { type: 'older-loading'; key: string }
@@ -130,6 +134,7 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
         key,
         name,
         kind,
+        locked: action.locked ?? false,
         peers,
         unread: 0,
         mentions: 0,
@@ -346,8 +351,11 @@ export interface ChatOptions {
 
 export interface Chat {
   readonly state: ChatState
-  /** Runs one typed line: a message or a slash command. Resolves when it is done. */
-  submit(line: string): Promise<void>
+  /**
+   * Runs one typed line: a message or a slash command. Resolves when it is done: false when
+   * it failed (the notice says why), so the input line can give the text back.
+   */
+  submit(line: string): Promise<boolean>
   /** Tab completion for the input line: commands, then names in the active room. */
   complete(line: string): string[]
   /** Fetches the page before the oldest loaded message of a room. */
@@ -430,6 +438,8 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
       const onMembers = () => dispatch({ type: 'members', key, members: room.members() })
       const onError = (err: Error) => notify('error', `${label(room)}: ${describe(err)}`, null)
       const onWithdrawn = (message: Message) => dispatch({ type: 'withdrawn', key, id: message.id })
+      const onAlone = () => notify('info', aloneNotice(room), key)
+      room.on('alone', onAlone)
       room.on('message', onMessage)
       room.on('message-update', onUpdate)
       room.on('message-withdrawn', onWithdrawn)
@@ -438,6 +448,7 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
       room.on('member-update', onMembers)
       room.on('error', onError)
       detach.set(key, () => {
+        room.off('alone', onAlone)
         room.off('message', onMessage)
         room.off('message-update', onUpdate)
         room.off('message-withdrawn', onWithdrawn)
@@ -446,7 +457,7 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
         room.off('member-update', onMembers)
         room.off('error', onError)
       })
-      dispatch({ type: 'room-add', key, name: room.name, kind: room.kind, peers: room.stats.peers })
+      dispatch({ type: 'room-add', key, name: room.name, kind: room.kind, peers: room.stats.peers, locked: room.locked })
       onUnread(key, node.unread(key))
       onMembers()
       void loadFirstPage()
@@ -531,18 +542,22 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
     async (target: Target, line: string) => {
       setTarget(null)
       const room = rooms.current.get(target.key)
-      if (!room) return
+      if (!room) return false
       const action: MessageAction = target.mode
       try {
         if (target.mode === 'edit') {
           const before = room.message(target.id)
-          if (line.trim() === '' || before?.text === line) return
+          if (line.trim() === '' || before?.text === line) return true
           await room.edit(target.id, line)
         } else {
           await room.send(line, { replyTo: target.id })
         }
+        return true
       } catch (err) {
         notify('error', describeMessageError(err, action), target.key)
+        // The text goes back to the line, still editing or answering the same message.
+        setTarget(target)
+        return false
       }
     },
     [notify, setTarget]
@@ -585,6 +600,9 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
       if (result.clear && origin !== null)
         dispatch({ type: 'clear', key: origin, time: Date.now() })
       if (result.quit) optsRef.current.onQuit?.()
+      // A message the library refused (too large, room closed) goes back to the line.
+      const sending = result.command.type === 'say' || result.command.type === 'me'
+      return !(sending && result.notices.some((n) => n.level === 'error' && n.code !== undefined))
     },
     [node, notify, activeRoom, activeMessages, submitTarget, setTarget]
   )
@@ -592,10 +610,14 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
   const complete = useCallback((line: string) => {
     const key = stateRef.current.active
     const view = stateRef.current.rooms.find((r) => r.key === key)
-    const names = new Set<string>()
-    for (const m of view?.members ?? []) if (m.name && !m.self) names.add(m.name)
-    for (const m of view?.messages ?? []) if (m.name && !m.self) names.add(m.name)
-    return completeLine(line, [...names], view?.messages ?? [])
+    // Members by key, so that Tab offers `@alice#34ab` when two are called alice.
+    const targets = new Map<string, MentionTarget>()
+    for (const m of view?.members ?? []) if (m.name && !m.self) targets.set(m.key.toString('hex'), m)
+    for (const m of view?.messages ?? []) {
+      const hex = m.author.toString('hex')
+      if (m.name && !m.self && !targets.has(hex)) targets.set(hex, { name: m.name, key: m.author })
+    }
+    return completeLine(line, [...targets.values()], view?.messages ?? [])
   }, [])
 
   const stepEdit = useCallback(
@@ -691,9 +713,27 @@ export const KEYS_HELP =
   'rooms, Ctrl+C quits. Up on an empty line edits your last message (Esc cancels); ' +
   'Alt+Up/Down picks a message to answer or act on; Ctrl+Up/Down recall lines.'
 
-/** `#general` for a named room, `~label` for a private one. */
-/** `#name` or `~label`, as the library's command output writes rooms. */
-export const label = roomLabel
+/** What `label` needs of a room: a RoomView, or the library's Room. */
+type Labelled = { readonly name: string; readonly kind: RoomKindName; readonly locked?: boolean } & (
+  | { readonly key: string }
+  | { readonly id: string }
+)
+
+/**
+ * `#name` or `~label`, as the library's command output writes rooms; with the room's tag
+ * (`#secret·1a2b`) when another of `rooms` shows the same. The room list puts `LOCK` before
+ * a password room.
+ */
+export function label(room: Labelled, rooms: readonly RoomView[] = []): string {
+  const id = 'key' in room ? room.key : room.id
+  return roomLabel(
+    { name: room.name, kind: room.kind, id },
+    rooms.map((r) => ({ name: r.name, kind: r.kind, id: r.key }))
+  )
+}
+
+/** Marks a password room: another password makes another room with the same name. */
+export const LOCK = '🔒'
 
 function joinLabel(name: string): string {
   return name.startsWith('backspace:') ? 'a private room' : `#${name}`

@@ -5,8 +5,13 @@ import { useLineEditor } from '../use-line-editor.js'
 export interface InputLineProps {
   prompt: string
   width: number
-  /** Called with each line when Enter is pressed. */
+  /**
+   * Called with each line when Enter is pressed. Returning false (or a promise of false) puts
+   * the line back, unless something was typed since: the send failed, the text is not lost.
+   */
   onSubmit: (line: string) => unknown
+  /** The most UTF-8 bytes a line may have: a counter shows from 80% of it on. */
+  limit?: number
   isActive?: boolean
   /** Shows one `*` per character instead of the text: for passwords and secret keys. */
   masked?: boolean
@@ -45,7 +50,8 @@ export function InputLine({
   remember = !masked,
   submitEmpty = false,
   onKey,
-  onChange
+  onChange,
+  limit
 }: InputLineProps) {
   const { line, apply, current } = useLineEditor()
   // The candidates of the last Tab, while the line still shows one of them.
@@ -115,12 +121,21 @@ export function InputLine({
     const text = current().value
     apply({ type: 'commit', remember })
     cycle.current = null
-    if (submitEmpty || text.trim().length > 0) void onSubmit(text)
+    if (!submitEmpty && text.trim().length === 0) return
+    const restore = (ok: unknown) => {
+      if (ok === false && current().value === '') apply({ type: 'set', value: text })
+    }
+    const outcome = onSubmit(text)
+    if (outcome instanceof Promise) outcome.then(restore, () => restore(false))
+    else restore(outcome)
   }
+
+  const bytes = limit === undefined || masked ? 0 : Buffer.byteLength(line.value)
+  const counter = limit !== undefined && bytes >= limit * 0.8 ? ` ${bytes}/${limit}` : ''
 
   const shown = masked ? '*'.repeat([...line.value].length) : line.value
   const cursor = masked ? [...line.value.slice(0, line.cursor)].length : line.cursor
-  const room = Math.max(1, width - prompt.length - 1)
+  const room = Math.max(1, width - prompt.length - 1 - counter.length)
   const start = Math.max(0, cursor - room + 1)
   const visible = shown.slice(start, start + room)
   const at = cursor - start
@@ -134,6 +149,11 @@ export function InputLine({
         {isActive ? <Text inverse>{visible[at] ?? ' '}</Text> : (visible[at] ?? '')}
         {visible.slice(at + 1)}
       </Text>
+      {counter ? (
+        <Box flexGrow={1} justifyContent="flex-end">
+          <Text color={bytes > limit! ? 'red' : 'yellow'}>{counter}</Text>
+        </Box>
+      ) : null}
     </Box>
   )
 }

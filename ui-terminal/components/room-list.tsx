@@ -1,6 +1,6 @@
 import { Box, Text } from 'ink'
 import { textWidth } from '../format.js'
-import { label, type RoomView } from '../use-chat.js'
+import { label, LOCK, type RoomView } from '../use-chat.js'
 
 export interface RoomListProps {
   rooms: readonly RoomView[]
@@ -11,7 +11,8 @@ export interface RoomListProps {
 
 /**
  * The joined rooms, numbered for Alt+1..9. Unread counts on the right; `@n` counts messages
- * that mention you, and the room turns yellow.
+ * that mention you, and the room turns yellow. A lock marks a password room; rooms that share
+ * a name show their tag (`#secret·1a2b`).
  */
 export function RoomList({ rooms, active, width, height }: RoomListProps) {
   // The border takes one column, and one more keeps the counts off it.
@@ -35,7 +36,7 @@ export function RoomList({ rooms, active, width, height }: RoomListProps) {
       {visible.map((r, i) => {
         const counts =
           (r.mentions > 0 ? `@${r.mentions} ` : '') + (r.unread > 0 ? `${r.unread}` : '')
-        const name = fitTo(`${i + 1} ${label(r)}`, inner - counts.length - (counts ? 1 : 0))
+        const name = fitTo(`${i + 1} ${r.locked ? LOCK : ''}${label(r, rooms)}`, inner - counts.length - (counts ? 1 : 0))
         const gap = ' '.repeat(Math.max(counts ? 1 : 0, inner - textWidth(name) - counts.length))
         const isActive = r.key === active
         return (

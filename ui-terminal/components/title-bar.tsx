@@ -6,11 +6,13 @@ import { label, type RoomView } from '../use-chat.js'
 export interface TitleBarProps {
   width: number
   active: RoomView | null
+  /** Every joined room, to tell same-named ones apart. */
+  rooms?: readonly RoomView[]
 }
 
 /** The current room and who is in it, online first; the room's topic goes here once rooms have one. */
-export function TitleBar({ width, active }: TitleBarProps) {
-  const title = active ? ` ${label(active)} ` : ' Backspace '
+export function TitleBar({ width, active, rooms = [] }: TitleBarProps) {
+  const title = active ? ` ${label(active, rooms)} ` : ' Backspace '
   const rest = active
     ? ` ${memberList(active.members)}`
     : ' no room: /join <room> joins one, /help lists the commands'
