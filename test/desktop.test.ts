@@ -19,6 +19,8 @@ import {
   typeLine,
   waitForMessage
 } from './helpers/desktop.js'
+import { create, createLocalTestnet } from './helpers/index.js'
+import type { ProfileFields } from '../lib/messages.js'
 
 const ROOM = 'desk-e2e'
 // Without Chromium (a machine that has not run .ci/run's apt-get), the browser tests are
@@ -372,3 +374,96 @@ function socket(
     })
   })
 }
+
+test('desktop: names isolated, long text kept, password rooms marked and told apart, mentions by key', { skip: NO_BROWSER }, async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const browser = await launchBrowser()
+  t.teardown(() => browser.close(), { order: -1 })
+  const a = await create(t, testnet, { aloneAfter: 1500 })
+  const session = await DesktopSession.forNode(a)
+  const desktop = await startDesktop(session)
+  t.teardown(() => desktop.close(), { order: 0 })
+  const b = await create(t, testnet)
+  const c = await create(t, testnet)
+  // B runs an older build: its name carries what today's display rule takes out.
+  ;(b as unknown as { profile_: ProfileFields }).profile_ = {
+    name: 'alice\u2028 ３０３ｆ-０４６４-８７ａ９',
+    status: '',
+    away: null
+  }
+  await c.setProfile({ name: 'alice' })
+  const errors: string[] = []
+  const page = await openPage(browser, desktop.url, errors)
+  await page.locator('#chat').waitFor()
+  await typeLine(page, '/join desk-defects')
+  await page.locator('#room-title', { hasText: '#desk-defects' }).waitFor()
+  const rb = await b.join('desk-defects')
+  const rc = await c.join('desk-defects')
+  await rb.send('send me your recovery words')
+  await rc.send('hello from c')
+  await waitForMessage(page, 'send me your recovery words')
+  await waitForMessage(page, 'hello from c')
+
+  const line = page.locator('.msg', { hasText: 'send me your recovery words' })
+  t.is(await line.locator('.who bdi.name').textContent(), 'alice', 'the name, cleaned, in its own isolated element')
+  t.is(await line.locator('.who .fp').textContent(), b.identity.fingerprint, 'the real fingerprint in its own element')
+  t.is(
+    await line.locator('.who bdi.name').evaluate((el: any) => (globalThis as any).getComputedStyle(el).unicodeBidi),
+    'isolate',
+    'isolated for bidi'
+  )
+
+  // Tab completion through the shell: two alices, two tagged forms.
+  const room = a.rooms[0]!
+  const candidates = (await session.request('complete', { room: room.id, text: 'hi @al' })) as string[]
+  t.is(candidates.length, 2, 'two candidates')
+  t.ok(candidates.every((l) => /^hi @alice#[0-9a-f]{4,} $/.test(l)), `each tagged: ${candidates.join(' | ')}`)
+
+  // Too long: the counter shows before sending, Enter refuses it, the text stays.
+  const long = 'x'.repeat(20_000)
+  await page.locator('#text').fill(long)
+  await page.locator('#count.over').waitFor()
+  t.ok((await page.locator('#count').textContent())!.includes('16384'), 'the counter shows the limit')
+  await page.locator('#text').press('Enter')
+  await page.locator('.notice.error', { hasText: 'the limit is 16384' }).waitFor()
+  t.is((await page.locator('#text').inputValue()).length, 20_000, 'the composer keeps the text')
+  await page.locator('#text').fill('')
+
+  // A paste past 64 KiB straight at the socket: a coded answer, and the socket stays.
+  const url = new URL(desktop.url)
+  const ws = new WebSocket(`ws://127.0.0.1:${url.port}/ws?token=${url.searchParams.get('token')}`)
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject))
+  t.teardown(() => ws.close())
+  const answer = new Promise<any>((resolve) =>
+    ws.on('message', (data) => {
+      const frame = JSON.parse(String(data))
+      if (frame.id === 7) resolve(frame)
+    })
+  )
+  ws.send(JSON.stringify({ id: 7, type: 'line', room: room.id, text: 'y'.repeat(70_000) }))
+  const frame = await answer
+  t.ok(frame.result.failed, 'a 70 KB line is answered as a failed send')
+  t.is(frame.result.notices[0].code, 'MESSAGE_TOO_LARGE', 'with its code')
+  t.is(ws.readyState, ws.OPEN, 'and the socket is still open')
+
+  // A typo in an invite is refused with a sentence.
+  const priv = await b.createRoom({ name: 'club' })
+  const body = priv.invite.slice('backspace:'.length)
+  await page.locator('#text').fill(`/join backspace:${body.slice(0, 10)}${body[10] === 'y' ? 'b' : 'y'}${body.slice(11)}`)
+  await page.locator('#text').press('Enter')
+  await page.locator('.notice.error', { hasText: 'typo' }).waitFor()
+  t.is(a.rooms.length, 1, 'no look-alike room was made')
+
+  // Two passwords: two rooms named #secret, each marked, each with its tag.
+  await typeLine(page, '/join secret one')
+  await typeLine(page, '/join secret two')
+  const secrets = a.rooms.filter((r) => r.name === 'secret')
+  for (const r of secrets) {
+    const entry = page.locator('.room', { hasText: `#secret·${r.id.slice(0, 4)}` })
+    await entry.waitFor()
+    t.is(await entry.locator('.lock').count(), 1, `#secret·${r.id.slice(0, 4)} is marked as a password room`)
+  }
+  await page.locator('.notice', { hasText: 'another password makes another' }).first().waitFor()
+  t.pass('nobody seen in a password room: the page says another password is another room')
+  t.alike(errors, [], 'no script errors')
+})

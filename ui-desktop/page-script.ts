@@ -31,7 +31,8 @@ const view = {
   picker: null, // the id of the message whose reaction bar is open
   notices: new Map(), // room id ('' for none) -> [{ level, text, time }]
   hidden: new Map(), // room id -> ids of messages /clear hid
-  completion: null // { from, candidates, index }
+  completion: null, // { from, candidates, index }
+  maxBytes: 16384 // the library's MAX_TEXT_BYTES, from the chat state
 }
 
 // ---------------------------------------------------------------------------
@@ -123,6 +124,8 @@ function onEvent(name, data) {
       return renderChrome()
     case 'device-request':
       return showDeviceRequest(data)
+    case 'notice':
+      return addNotice(data.room, data.level, data.text)
   }
 }
 
@@ -177,7 +180,12 @@ function plural(n, one, many) {
 }
 
 function roomLabel(room) {
-  return (room.kind === 'named' ? '#' : '~') + room.name
+  return (room.kind === 'named' ? '#' : '~') + room.name + (twinOf(room) ? '·' + room.tag : '')
+}
+
+// Another joined room shows the same name (a wrong password makes one): the tag tells them apart.
+function twinOf(room) {
+  return view.rooms.some((r) => r.id !== room.id && r.kind === room.kind && r.name === room.name)
 }
 
 function currentRoom() {
@@ -237,6 +245,7 @@ function applyChat(chat) {
   view.rooms = chat.rooms
   view.status = chat.status
   view.quickReactions = chat.quickReactions || []
+  view.maxBytes = chat.maxMessageBytes || 16384
   view.step = null
   view.flow = null
   // The recovery words have been written down; they leave the page.
@@ -553,7 +562,7 @@ function renderMe() {
   me.replaceChildren()
   $('whoami').textContent = ''
   if (!view.me) return
-  if (view.me.name) me.append(h('strong', {}, view.me.name), ' ')
+  if (view.me.name) me.append(h('bdi', { class: 'name' }, h('strong', {}, view.me.name)), ' ')
   me.append(h('span', { class: 'mono', title: 'Your key fingerprint' }, view.me.fingerprint))
   if (view.me.incognito) me.append(h('span', { class: 'tag' }, 'incognito'))
   else me.append(h('span', { class: 'tag', title: 'Account' }, view.me.account))
@@ -574,6 +583,7 @@ function renderRooms() {
     unreadTotal += unread
     const label =
       roomLabel(room) +
+      (room.locked ? ', password room' : '') +
       (unread ? ', ' + plural(unread, 'unread message', 'unread messages') : '') +
       (mention ? ', mentions you' : '')
     nav.append(
@@ -591,6 +601,9 @@ function renderRooms() {
             $('text').focus()
           }
         },
+        room.locked
+          ? h('span', { class: 'lock', title: 'Password room: another password makes another room' }, '🔒')
+          : null,
         h('span', { class: 'room-name' }, roomLabel(room)),
         room.kind === 'private' ? h('span', { class: 'tag' }, 'private') : null,
         unread > 0
@@ -705,7 +718,10 @@ function messageLine(m) {
     'span',
     { class: 'who', title: m.author },
     m.kind === 'action' && !m.deleted ? '* ' : null,
-    m.name ? h('span', { class: 'name' }, m.name) : null,
+    // The name is isolated (bdi) and the fingerprint is its own element after a space: no name
+    // can reorder, hide or run into the fingerprint, for eyes or screen readers.
+    m.name ? h('bdi', { class: 'name' }, m.name) : null,
+    m.name ? ' ' : null,
     h('span', { class: 'fp mono' }, m.fingerprint)
   )
   const classes = ['msg']
@@ -761,7 +777,8 @@ function quoteLine(reply) {
       }
     },
     '↳ ',
-    reply.loaded && who ? h('span', { class: 'name' }, who + ': ') : null,
+    reply.loaded && who ? h('bdi', { class: 'name' }, who) : null,
+    reply.loaded && who ? ': ' : null,
     h('span', { class: 'quoted' }, body)
   )
 }
@@ -1184,6 +1201,29 @@ document.addEventListener('visibilitychange', () => {
 // The composer: every line goes to the library's command runner
 // ---------------------------------------------------------------------------
 
+// UTF-8 bytes, as the library counts a message against its limit.
+const encoder = new TextEncoder()
+function byteLength(text) {
+  return encoder.encode(text).length
+}
+
+// A message (not a command) counts against the limit; /me text too.
+function messageBytes(text) {
+  if (text.startsWith('/me ')) return byteLength(text.slice(4))
+  if (text.startsWith('/') && !text.startsWith('//')) return 0
+  return byteLength(text)
+}
+
+// The counter shows from 80% of the limit on, and turns red past it.
+function renderCount() {
+  const bytes = messageBytes($('text').value)
+  const el = $('count')
+  el.hidden = bytes < view.maxBytes * 0.8
+  el.textContent = bytes + ' / ' + view.maxBytes
+  el.classList.toggle('over', bytes > view.maxBytes)
+  el.title = bytes > view.maxBytes ? 'Too long to send: shorten it or split it' : 'Bytes of the limit'
+}
+
 async function submitLine() {
   const input = $('text')
   const text = input.value
@@ -1191,6 +1231,12 @@ async function submitLine() {
   const room = view.current
   const replyTo = view.replyTo
   hideCompletions()
+  const bytes = messageBytes(text)
+  if (bytes > view.maxBytes) {
+    // Refused here, before it is sent: the text stays to be shortened.
+    addNotice(room || '', 'error', 'This message is ' + bytes + ' bytes; the limit is ' + view.maxBytes + '. Shorten it or split it; your text is kept.')
+    return renderCount()
+  }
   try {
     if (replyTo && !text.startsWith('/')) {
       await request('reply', { room, message: replyTo.id, text })
@@ -1199,15 +1245,20 @@ async function submitLine() {
       // A command while answering acts on the message answered (/react +1).
       const args = replyTo ? { room, text, selected: replyTo.id } : { room, text }
       const result = await request('line', args)
-      if (input.value === text) input.value = ''
+      // A message the library refused keeps its text in the composer.
+      if (input.value === text && !result.failed) input.value = ''
       applyLine(room, result)
+      if (result.failed) return renderCount()
     }
     if (replyTo && view.replyTo === replyTo) cancelReply()
   } catch (err) {
     addNotice(room || '', 'error', err.message)
   }
+  renderCount()
   input.focus()
 }
+
+$('text').addEventListener('input', renderCount)
 
 function applyLine(room, result) {
   if (result.clear && room) {

@@ -134,8 +134,12 @@ main { grid-area: main; display: flex; flex-direction: column; min-width: 0; min
 .msg.mention { background: var(--mention); border-left-color: var(--mention-line); }
 .msg time { color: var(--muted); font-variant-numeric: tabular-nums; font-size: 12px; }
 .msg .body { min-width: 0; overflow-wrap: anywhere; }
+/* A name is isolated: whatever script or direction it has, it cannot reorder what follows. */
+.name, bdi { unicode-bidi: isolate; }
 .who .name { font-weight: 600; margin-right: 4px; }
-.who .fp { color: var(--muted); }
+.who .fp { color: var(--muted); unicode-bidi: isolate; direction: ltr; }
+.room .lock { margin-right: 2px; }
+.room .room-tag { color: var(--muted); }
 .msg .text { white-space: pre-wrap; overflow-wrap: anywhere; }
 .msg.action .body { font-style: italic; }
 .msg { position: relative; }
@@ -193,6 +197,8 @@ main { grid-area: main; display: flex; flex-direction: column; min-width: 0; min
   background: var(--panel); align-items: flex-end;
 }
 .composer textarea { resize: none; min-height: 36px; max-height: 30vh; }
+.composer .count { align-self: center; font-size: 12px; color: var(--muted); white-space: nowrap; }
+.composer .count.over { color: var(--error); font-weight: 600; }
 .completions { padding: 0 16px 6px; background: var(--panel); margin: 0; }
 .statusbar {
   grid-area: status; display: flex; gap: 14px; padding: 4px 12px; font-size: 12px;

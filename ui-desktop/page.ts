@@ -208,6 +208,7 @@ export function renderPage(nonce: string): string {
       <textarea id="text" rows="1" aria-label="Message" aria-describedby="composer-hint"
         placeholder="Message, or /help"></textarea>
       <span id="composer-hint" hidden>Enter sends, Shift+Enter adds a line, Tab completes</span>
+      <span id="count" class="count mono" aria-live="polite" hidden></span>
       <button id="send" class="primary">Send</button>
     </form>
   </main>

@@ -51,6 +51,10 @@ export interface RoomView {
   unread: number
   /** Of those, the ones that mention this identity. */
   mentions: number
+  /** A password room: another password makes another room with the same name. Marked. */
+  locked: boolean
+  /** A short fingerprint of the room id, shown when two rooms share a name. */
+  tag: string
 }
 
 /** A message as the page sees it. */
@@ -118,6 +122,8 @@ export interface ChatView {
   status: StatusView
   /** The reactions offered in one click. */
   quickReactions: string[]
+  /** The most UTF-8 bytes a message may have: the composer counts down to it. */
+  maxMessageBytes: number
 }
 
 /** While a new device waits for approval (phase 'opening' with a device link). */
@@ -184,6 +190,8 @@ export interface LineResult {
    * notices are the same table as text lines, for UIs that cannot.
    */
   help: { usage: string; description: string }[] | null
+  /** A message the library refused (too large, room closed): the composer keeps its text. */
+  failed: boolean
 }
 
 /** The requests, by type, with their arguments and results. */
@@ -271,6 +279,8 @@ export interface Events {
   'device-request': DeviceRequestView | null
   /** The device list changed. */
   devices: DeviceView[]
+  /** A line for one room from the library, not an answer to a request (the `alone` notice). */
+  notice: { room: string; level: 'info' | 'error'; text: string }
 }
 
 export type RequestType = keyof Requests

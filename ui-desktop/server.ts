@@ -24,8 +24,12 @@ export interface DesktopServer {
   close(): Promise<void>
 }
 
-/** The largest frame the page may send: a message is at most a few KiB. */
-export const MAX_FRAME_BYTES = 64 * 1024
+/**
+ * The largest frame the page may send. A message is at most 16 KiB (MAX_TEXT_BYTES), but a
+ * paste can be far longer: up to this bound it is read and refused with a coded error, so the
+ * page keeps its text and its socket; only beyond it is the socket cut.
+ */
+export const MAX_FRAME_BYTES = 1024 * 1024
 // A page that stops reading is cut off rather than buffered without end.
 const MAX_BACKLOG = 4 * 1024 * 1024
 export const SOCKET_PATH = '/ws'

@@ -5,6 +5,7 @@ import { EventEmitter } from 'events'
 import {
   accountExists,
   accountIsEncrypted,
+  aloneNotice,
   Backspace,
   BackspaceError,
   completeLine,
@@ -12,11 +13,14 @@ import {
   isBackspaceError,
   isInvite,
   listAccounts,
+  MAX_TEXT_BYTES,
   parseCommand,
+  roomTag,
   runCommand,
   type BackspaceOptions,
   type DeviceInfo,
   type DeviceRequest,
+  type MentionTarget,
   type Message,
   type Profile,
   type Room,
@@ -431,12 +435,16 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       this.broadcast('room', this.roomView(room))
       this.updateStatus()
     }
+    const onAlone = () =>
+      this.broadcast('notice', { room: room.id, level: 'info', text: aloneNotice(room) })
+    room.on('alone', onAlone)
     room.on('message', onMessage)
     room.on('message-update', onUpdate)
     room.on('message-withdrawn', onWithdrawn)
     room.on('peer-add', onPeers)
     room.on('peer-remove', onPeers)
     this.detachers.set(room, () => {
+      room.off('alone', onAlone)
       room.off('message', onMessage)
       room.off('message-update', onUpdate)
       room.off('message-withdrawn', onWithdrawn)
@@ -455,7 +463,8 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       identity: this.identityView(),
       rooms: node.rooms.map((room) => this.roomView(room)),
       status: this.readStatus(),
-      quickReactions: [...QUICK_REACTIONS]
+      quickReactions: [...QUICK_REACTIONS],
+      maxMessageBytes: MAX_TEXT_BYTES
     }
   }
 
@@ -581,7 +590,7 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       await this.act('reply', { ...args, message: selected }, (r, id) =>
         r.send(command.text, { replyTo: id })
       )
-      return { notices: [], room: null, left: null, clear: false, quit: false, help: null }
+      return { notices: [], room: null, left: null, clear: false, quit: false, help: null, failed: false }
     }
     const result = await runCommand(node, text, { room, selected })
     // /device approve or deny answered the request the page shows.
@@ -594,16 +603,25 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       left: result.left?.id ?? null,
       clear: !!result.clear,
       quit: !!result.quit,
-      help: result.help?.map((c) => ({ usage: c.usage, description: c.description })) ?? null
+      help: result.help?.map((c) => ({ usage: c.usage, description: c.description })) ?? null,
+      failed:
+        (result.command.type === 'say' || result.command.type === 'me') &&
+        result.notices.some((n) => n.level === 'error' && n.code !== undefined)
     }
   }
 
   private async complete(args: Args): Promise<string[]> {
     this.chatNode()
     const room = this.optionalRoom(args)
-    const names = room ? room.members().map((m) => m.name) : []
     const messages = room ? await room.messages({ limit: PAGE }) : []
-    return completeLine(requiredString(args, 'text'), names, messages)
+    // Members by key, so that Tab offers `@alice#34ab` when two are called alice.
+    const targets = new Map<string, MentionTarget>()
+    for (const m of room?.members() ?? []) if (m.name && !m.self) targets.set(m.key.toString('hex'), m)
+    for (const m of messages) {
+      const hex = m.author.toString('hex')
+      if (m.name && !m.self && !targets.has(hex)) targets.set(hex, { name: m.name, key: m.author })
+    }
+    return completeLine(requiredString(args, 'text'), [...targets.values()], messages)
   }
 
   private async join(args: Args): Promise<RoomView> {
@@ -659,7 +677,9 @@ export function roomView(room: Room, counts: UnreadCounts): RoomView {
     peers: room.stats.peers,
     invite: room.invite,
     unread: counts.unread,
-    mentions: counts.mentions
+    mentions: counts.mentions,
+    locked: room.locked,
+    tag: roomTag(room.id)
   }
 }
 
