@@ -72,8 +72,8 @@ test('profiles and presence: members, online state, nick changes and restart', a
   await seen((m) => m.status === '')
   t.pass('clearing a field reaches members too')
 
-  await expectCode(t, a.setProfile({ name: 'x'.repeat(65) }), 'INVALID_ARGUMENT')
-  await expectCode(t, a.setProfile({ name: 'bad\nname' }), 'INVALID_ARGUMENT')
+  await expectCode(t, a.setProfile({ name: 'x'.repeat(65) }), 'INVALID_NAME')
+  await expectCode(t, a.setProfile({ name: 'bad\nname' }), 'INVALID_NAME')
 
   const gone = seen((m) => !m.online)
   await a.close()

@@ -616,10 +616,10 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     const messages = room ? await room.messages({ limit: PAGE }) : []
     // Members by key, so that Tab offers `@alice#34ab` when two are called alice.
     const targets = new Map<string, MentionTarget>()
-    for (const m of room?.members() ?? []) if (m.name && !m.self) targets.set(m.key.toString('hex'), m)
+    for (const m of room?.members() ?? []) if (m.name) targets.set(m.key.toString('hex'), m)
     for (const m of messages) {
       const hex = m.author.toString('hex')
-      if (m.name && !m.self && !targets.has(hex)) targets.set(hex, { name: m.name, key: m.author })
+      if (m.name && !targets.has(hex)) targets.set(hex, { name: m.name, key: m.author })
     }
     return completeLine(requiredString(args, 'text'), [...targets.values()], messages)
   }
