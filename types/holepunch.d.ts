@@ -19,6 +19,7 @@ declare module 'compact-encoding' {
   export function fixed(n: number): Encoding<Buffer>
   export const uint: Encoding<number>
   export const uint8: Encoding<number>
+  export const uint16: Encoding<number>
   export const uint32: Encoding<number>
   export const uint64: Encoding<number>
   export const buffer: Encoding<Buffer | null>
