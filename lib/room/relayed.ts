@@ -45,7 +45,8 @@ interface RelayedFeed {
  * the key that decrypts a block. The relay learns writer cores from the room channel
  * (it holds the channel key) and prunes by time: a block that existed when the relay saw
  * the core reach some length is deleted once that moment is older than the TTL, whatever
- * the block says inside, which the relay cannot read.
+ * the block says inside, which the relay cannot read; or earlier, once the expiry its
+ * writer stamped in its clear bytes has passed.
  */
 export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
   readonly kind = 'relayed' as const
