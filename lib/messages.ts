@@ -764,7 +764,7 @@ const lengthMark: Encoding<LengthMark> = {
  * the bytes left, as every element takes at least one. Fuzzing found that c.array allocates
  * the count it reads first: 2^20 slots (8 MB, about 0.1 s) for a six-byte input.
  */
-function boundedArray<T>(enc: Encoding<T>, max = Number.MAX_SAFE_INTEGER): Encoding<T[]> {
+export function boundedArray<T>(enc: Encoding<T>, max = Number.MAX_SAFE_INTEGER): Encoding<T[]> {
   const array = c.array(enc)
   return {
     preencode: (state, list) => array.preencode(state, list),
