@@ -26,8 +26,12 @@ export interface Encoding<T> {
 export const MAX_TEXT_BYTES = 16 * 1024
 /** The largest block a reader accepts; anything larger is dropped unread. */
 export const MAX_RECORD_BYTES = 64 * 1024
-/** Writers start a new block before a batch grows past this. */
-export const TARGET_BLOCK_BYTES = 32 * 1024
+/**
+ * Writers start a new block before its records grow past this: 1 KiB under 32 KiB, so that a
+ * full block, with its certificate, profile and signature, stays in the 32 KiB size bucket
+ * instead of being padded to the 48 KiB one (see `paddedBlockSize`).
+ */
+export const TARGET_BLOCK_BYTES = 31 * 1024
 export const MAX_ANNOUNCED_WRITERS = 256
 
 const SIGNATURE_BYTES = 64

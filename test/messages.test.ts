@@ -13,7 +13,9 @@ import {
   MAX_RECORD_BYTES,
   MessageType,
   paddedBlockSize,
-  RoomKind
+  recordSize,
+  RoomKind,
+  TARGET_BLOCK_BYTES
 } from '../lib/messages.js'
 import { randomBytes } from '../lib/crypto.js'
 import { expectCode } from './helpers/expect.js'
@@ -72,6 +74,17 @@ test('blocks are padded to size buckets, inside the signed bytes, and read stric
     const padded = paddedBlockSize(size)
     if (padded < size || padded > Math.max(64, size * 1.5)) t.fail(`${size} pads to ${padded}`)
   }
+
+  // A full block (records up to the target, the largest certificate and profile) stays in
+  // the 32 KiB bucket: full blocks are not padded by half again.
+  const bigCert = { ...cert, name: 'd'.repeat(64) }
+  const bigProfile = { name: 'n'.repeat(64), status: 's'.repeat(256), away: 'a'.repeat(256) }
+  const records = []
+  for (let size = 0; size + recordSize(text('x'.repeat(1000), 1_800_000_000_000)) <= TARGET_BLOCK_BYTES; size += recordSize(text('x'.repeat(1000), 1_800_000_000_000))) {
+    records.push(text('x'.repeat(1000), 1_800_000_000_000))
+  }
+  const full = encodeMessageBlock(encodeBlockBody({ author, certificate: bigCert, seq: 2 ** 40, records, profile: bigProfile }), randomBytes(64))
+  t.is(full.byteLength, 32 * 1024, `${records.length} records of 1,000 bytes fill the 32 KiB bucket`)
 
   // Blocks of builds before padding still read.
   const old = encodeMessageBlock(encodeBlockBody({ author, certificate: cert, seq: 7, records: [text('hi')], profile }, false), randomBytes(64))
