@@ -26,8 +26,12 @@ export interface Encoding<T> {
 export const MAX_TEXT_BYTES = 16 * 1024
 /** The largest block a reader accepts; anything larger is dropped unread. */
 export const MAX_RECORD_BYTES = 64 * 1024
-/** Writers start a new block before a batch grows past this. */
-export const TARGET_BLOCK_BYTES = 32 * 1024
+/**
+ * Writers start a new block before its records grow past this: 1 KiB under 32 KiB, so that a
+ * full block, with its certificate, profile and signature, stays in the 32 KiB size bucket
+ * instead of being padded to the 48 KiB one (see `paddedBlockSize`).
+ */
+export const TARGET_BLOCK_BYTES = 31 * 1024
 export const MAX_ANNOUNCED_WRITERS = 256
 
 const SIGNATURE_BYTES = 64
@@ -187,6 +191,12 @@ export interface BlockBody {
 const BLOCK_VERSION_IDENTITY = 1
 const BLOCK_VERSION_DEVICE = 2
 const BLOCK_FLAG_PROFILE = 1
+/**
+ * The body ends in zeros and their count (uint16), so that the signed block fills a size
+ * bucket (`paddedBlockSize`). Older readers skip the padding as unknown trailing fields.
+ */
+const BLOCK_FLAG_PADDED = 2
+const PAD_TAIL_BYTES = 2
 /** The most messages one block may carry. */
 export const MAX_BLOCK_RECORDS = 1024
 
@@ -347,50 +357,66 @@ const recordFields: Encoding<MessageRecord> = {
 // Each record is framed, so fields a later revision appends to a record are skipped.
 const messageRecord: Encoding<MessageRecord> = framed(recordFields)
 
-const blockBody: Encoding<BlockBody> = {
-  preencode(state, b) {
-    c.uint.preencode(state, b.certificate ? BLOCK_VERSION_DEVICE : BLOCK_VERSION_IDENTITY)
-    c.uint.preencode(state, b.profile ? BLOCK_FLAG_PROFILE : 0)
-    if (b.certificate) deviceCertificate.preencode(state, b.certificate)
-    else c.fixed32.preencode(state, b.author)
-    c.uint.preencode(state, b.seq)
-    c.uint.preencode(state, b.records.length)
-    for (const r of b.records) messageRecord.preencode(state, r)
-    if (b.profile) profileFields.preencode(state, b.profile)
-  },
-  encode(state, b) {
-    c.uint.encode(state, b.certificate ? BLOCK_VERSION_DEVICE : BLOCK_VERSION_IDENTITY)
-    c.uint.encode(state, b.profile ? BLOCK_FLAG_PROFILE : 0)
-    if (b.certificate) deviceCertificate.encode(state, b.certificate)
-    else c.fixed32.encode(state, b.author)
-    c.uint.encode(state, b.seq)
-    c.uint.encode(state, b.records.length)
-    for (const r of b.records) messageRecord.encode(state, r)
-    if (b.profile) profileFields.encode(state, b.profile)
-  },
-  decode(state) {
-    const version = c.uint.decode(state)
-    if (version !== BLOCK_VERSION_IDENTITY && version !== BLOCK_VERSION_DEVICE) {
-      throw BackspaceError.UNSUPPORTED_VERSION(`block v${version}`)
+function blockBodyCodec(padded: boolean): Encoding<BlockBody> {
+  const flagsOf = (b: BlockBody) => (b.profile ? BLOCK_FLAG_PROFILE : 0) | (padded ? BLOCK_FLAG_PADDED : 0)
+  return {
+    preencode(state, b) {
+      c.uint.preencode(state, b.certificate ? BLOCK_VERSION_DEVICE : BLOCK_VERSION_IDENTITY)
+      c.uint.preencode(state, flagsOf(b))
+      if (b.certificate) deviceCertificate.preencode(state, b.certificate)
+      else c.fixed32.preencode(state, b.author)
+      c.uint.preencode(state, b.seq)
+      c.uint.preencode(state, b.records.length)
+      for (const r of b.records) messageRecord.preencode(state, r)
+      if (b.profile) profileFields.preencode(state, b.profile)
+      // The zeros are left to encodeBlockBody, which alone knows the bucket; this is the tail.
+      if (padded) state.end += PAD_TAIL_BYTES
+    },
+    encode(state, b) {
+      c.uint.encode(state, b.certificate ? BLOCK_VERSION_DEVICE : BLOCK_VERSION_IDENTITY)
+      c.uint.encode(state, flagsOf(b))
+      if (b.certificate) deviceCertificate.encode(state, b.certificate)
+      else c.fixed32.encode(state, b.author)
+      c.uint.encode(state, b.seq)
+      c.uint.encode(state, b.records.length)
+      for (const r of b.records) messageRecord.encode(state, r)
+      if (b.profile) profileFields.encode(state, b.profile)
+      if (padded) {
+        // Zeros up to the tail, then their count: the body ends exactly at state.end.
+        const zeros = state.end - PAD_TAIL_BYTES - state.start
+        state.buffer.fill(0, state.start, state.end - PAD_TAIL_BYTES)
+        state.start = state.end - PAD_TAIL_BYTES
+        c.uint16.encode(state, zeros)
+      }
+    },
+    decode(state) {
+      const begin = state.start
+      const end = state.end
+      const version = c.uint.decode(state)
+      if (version !== BLOCK_VERSION_IDENTITY && version !== BLOCK_VERSION_DEVICE) {
+        throw BackspaceError.UNSUPPORTED_VERSION(`block v${version}`)
+      }
+      const flags = c.uint.decode(state)
+      // The fields end where the padding starts; what a later revision appends sits before it.
+      if (flags & BLOCK_FLAG_PADDED) state.end = paddingStart(state, begin)
+      const certificate = version === BLOCK_VERSION_DEVICE ? decodeCertificate(state) : null
+      const author = certificate ? certificate.identity : c.fixed32.decode(state)
+      const seq = c.uint.decode(state)
+      const count = c.uint.decode(state)
+      if (count === 0 || count > MAX_BLOCK_RECORDS) throw BackspaceError.DECODE_FAILED(`${count} records`)
+      // Fuzzing found: record i has seq + i, and each is a message id, so the last one must be a
+      // safe integer too; past 2^53 two records would share an id that parseMessageId refuses.
+      if (count - 1 > Number.MAX_SAFE_INTEGER - seq) throw BackspaceError.DECODE_FAILED('seq out of range')
+      const records: MessageRecord[] = []
+      for (let i = 0; i < count; i++) records.push(messageRecord.decode(state))
+      const profile = flags & BLOCK_FLAG_PROFILE ? profileFields.decode(state) : null
+      // Anything left belongs to fields added by a later minor revision; ignore it.
+      state.start = state.end = end
+      const body: BlockBody = { author, seq, records }
+      if (profile) body.profile = profile
+      if (certificate) body.certificate = certificate
+      return body
     }
-    const flags = c.uint.decode(state)
-    const certificate = version === BLOCK_VERSION_DEVICE ? decodeCertificate(state) : null
-    const author = certificate ? certificate.identity : c.fixed32.decode(state)
-    const seq = c.uint.decode(state)
-    const count = c.uint.decode(state)
-    if (count === 0 || count > MAX_BLOCK_RECORDS) throw BackspaceError.DECODE_FAILED(`${count} records`)
-    // Fuzzing found: record i has seq + i, and each is a message id, so the last one must be a
-    // safe integer too; past 2^53 two records would share an id that parseMessageId refuses.
-    if (count - 1 > Number.MAX_SAFE_INTEGER - seq) throw BackspaceError.DECODE_FAILED('seq out of range')
-    const records: MessageRecord[] = []
-    for (let i = 0; i < count; i++) records.push(messageRecord.decode(state))
-    const profile = flags & BLOCK_FLAG_PROFILE ? profileFields.decode(state) : null
-    // Anything left belongs to fields added by a later minor revision; ignore it.
-    state.start = state.end
-    const body: BlockBody = { author, seq, records }
-    if (profile) body.profile = profile
-    if (certificate) body.certificate = certificate
-    return body
   }
 }
 
@@ -418,8 +444,55 @@ function decodeCertificate(state: { buffer: Buffer; start: number; end: number }
   return value
 }
 
-export function encodeBlockBody(body: BlockBody): Buffer {
-  return c.encode(blockBody, body)
+const blockBody = blockBodyCodec(true)
+// What builds before padding wrote; still read, and written only by tests of old blocks.
+const unpaddedBlockBody = blockBodyCodec(false)
+
+/**
+ * The size a signed block of `size` bytes is padded to: the next of 64, 96, 128, 192, 256,
+ * 384, 512, ... (2^k and 3 * 2^(k-1)), so that a block's size gives its length only to within
+ * a third, for at most half again the bytes. Past MAX_RECORD_BYTES no block is valid anyway.
+ */
+export function paddedBlockSize(size: number): number {
+  let bucket = 64
+  while (bucket < size) bucket *= 2
+  if (bucket > 64 && size <= (bucket * 3) / 4) bucket = (bucket * 3) / 4
+  return bucket > MAX_RECORD_BYTES ? size : bucket
+}
+
+// The most zeros a padded body can hold: a bucket is at most a third larger than what it holds.
+const MAX_PAD_BYTES = MAX_RECORD_BYTES / 2
+const ZEROS = b4a.alloc(MAX_PAD_BYTES)
+
+// Where the padding of a padded body starts. Senders pad with zeros to exactly the smallest
+// bucket that holds the block; anything else is refused, so the padding carries nothing.
+function paddingStart(state: State, begin: number): number {
+  if (state.end - state.start < PAD_TAIL_BYTES) throw BackspaceError.DECODE_FAILED('block padding out of bounds')
+  const zeros = c.uint16.decode({ start: state.end - PAD_TAIL_BYTES, end: state.end, buffer: state.buffer })
+  const start = state.end - PAD_TAIL_BYTES - zeros
+  if (start < state.start || zeros > MAX_PAD_BYTES) throw BackspaceError.DECODE_FAILED('block padding out of bounds')
+  if (!b4a.equals(state.buffer.subarray(start, start + zeros), ZEROS.subarray(0, zeros))) {
+    throw BackspaceError.DECODE_FAILED('block padding is not zeros')
+  }
+  const signed = state.end - begin + SIGNATURE_BYTES
+  if (paddedBlockSize(signed - zeros) !== signed) throw BackspaceError.DECODE_FAILED('block padded to the wrong size')
+  return start
+}
+
+/**
+ * The signed bytes of a block, padded so that with its signature it fills a size bucket.
+ * One allocation: the zeros are written in place. `padded: false` writes what older builds
+ * wrote, for tests of old blocks.
+ */
+export function encodeBlockBody(body: BlockBody, padded = true): Buffer {
+  const state: State = { start: 0, end: 0, buffer: EMPTY }
+  const enc = padded ? blockBody : unpaddedBlockBody
+  enc.preencode(state, body)
+  const size = padded ? paddedBlockSize(state.end + SIGNATURE_BYTES) - SIGNATURE_BYTES : state.end
+  state.buffer = b4a.allocUnsafe(size)
+  state.end = size
+  enc.encode(state, body)
+  return state.buffer
 }
 
 /** The encoded size of one record inside a block, to know when a block is full. */
@@ -697,7 +770,7 @@ const lengthMark: Encoding<LengthMark> = {
  * the bytes left, as every element takes at least one. Fuzzing found that c.array allocates
  * the count it reads first: 2^20 slots (8 MB, about 0.1 s) for a six-byte input.
  */
-function boundedArray<T>(enc: Encoding<T>, max = Number.MAX_SAFE_INTEGER): Encoding<T[]> {
+export function boundedArray<T>(enc: Encoding<T>, max = Number.MAX_SAFE_INTEGER): Encoding<T[]> {
   const array = c.array(enc)
   return {
     preencode: (state, list) => array.preencode(state, list),

@@ -26,6 +26,8 @@ import {
 } from '../lib/messages.js'
 import * as device from '../lib/identity/device.js'
 import * as accountLog from '../lib/account/account-log.js'
+import * as pairingMessages from '../lib/identity/pairing-messages.js'
+import * as stateCodecs from '../lib/state/codecs.js'
 import * as links from '../lib/links.js'
 import * as feed from '../lib/room/feed.js'
 import * as commands from '../lib/commands.js'
@@ -67,12 +69,14 @@ test('fuzz: 100,000 hostile inputs over every decoder and link parser, no except
 test('fuzz: every exported codec and decoder has a target', async (t) => {
   const isCodec = (v: unknown) =>
     typeof v === 'object' && v !== null && ['preencode', 'encode', 'decode'].every((k) => typeof (v as Record<string, unknown>)[k] === 'function')
-  const modules = { messages, device, accountLog, links, feed, commands }
+  const modules = { messages, device, accountLog, pairingMessages, stateCodecs, links, feed, commands }
+  // The generic wrappers: every codec they run has a target of its own.
+  const wrappers = ['decodeStrict', 'decodeEntry']
   const names = new Set(TARGETS.map((x) => x.name))
   for (const [module, exports] of Object.entries(modules)) {
     for (const [name, value] of Object.entries(exports)) {
       if (isCodec(value)) t.ok(TARGETS.some((x) => x.codecs.includes(value)), `${module}.${name} is fuzzed`)
-      else if (typeof value === 'function' && /^(decode|parse)[A-Z]/.test(name) && name !== 'decodeStrict') {
+      else if (typeof value === 'function' && /^(decode|parse)[A-Z]/.test(name) && !wrappers.includes(name)) {
         t.ok(names.has(name), `${module}.${name} is fuzzed`)
       }
     }
@@ -218,4 +222,30 @@ test('fuzz found: a state claiming a million rooms is refused before they are al
   t.is(decodeStrict(localState, state({ marks: marks(MAX_LENGTH_MARKS) }), 'state').rooms[0]!.feeds[0]!.marks!.length, MAX_LENGTH_MARKS, 'marks at the cap still load')
   await expectCode(t, () => decodeStrict(localState, state({ marks: marks(MAX_LENGTH_MARKS + 1) }), 'state'), 'DECODE_FAILED')
   await expectCode(t, () => decodeStrict(localState, state({ holes: Array.from({ length: MAX_HOLES + 1 }, (_, i) => i) }), 'state'), 'DECODE_FAILED')
+})
+
+test('fuzz found: a local-state entry claiming a million feeds, marks or ids is refused before they are allocated', async (t) => {
+  // A room entry (v1): kind, secret, name, joinedAt, ttl, then 2^20 feeds and nothing after.
+  const head = [c.encode(c.uint, 1), c.encode(c.uint, 0), randomBytes(32), c.encode(c.string, 'a'), c.encode(c.uint, 1), c.encode(c.uint, 1)]
+  const huge = b4a.concat([...head, c.encode(c.uint, 0x100000)])
+  try {
+    stateCodecs.decodeEntry(stateCodecs.roomEntry, huge, 'room')
+    t.fail('decoded')
+  } catch (err) {
+    t.ok(isBackspaceError(err, 'DECODE_FAILED') && err.message.includes('1048576 elements'), `refused on the count: ${(err as Error).message}`)
+  }
+  // A read entry with recent ids flagged, and 2^20 of them.
+  const reads = b4a.concat([c.encode(c.uint, 1), c.encode(c.uint, 2), c.encode(c.uint, 0), c.encode(c.uint, 0), c.encode(c.uint, 0x100000)])
+  await expectCode(t, () => stateCodecs.decodeEntry(stateCodecs.readEntry, reads, 'read'), 'DECODE_FAILED')
+})
+
+test('fuzz found: a feed record flagged with an empty list of marks or holes reads as having none', async (t) => {
+  // flags 3 (marks and holes), key, start, storedFrom, seen, then two empty lists: framed.
+  const feed = b4a.concat([c.encode(c.uint, 3), randomBytes(32), c.encode(c.uint, 0), c.encode(c.uint, 0), c.encode(c.uint, 1), c.encode(c.uint, 0), c.encode(c.uint, 0)])
+  const head = [c.encode(c.uint, 1), c.encode(c.uint, 0), randomBytes(32), c.encode(c.string, 'a'), c.encode(c.uint, 1), c.encode(c.uint, 1)]
+  const entry = b4a.concat([...head, c.encode(c.uint, 1), c.encode(c.uint, feed.byteLength), feed])
+  const room = stateCodecs.decodeEntry(stateCodecs.roomEntry, entry, 'room')
+  t.is(room.feeds[0]!.marks, undefined)
+  t.is(room.feeds[0]!.holes, undefined)
+  t.alike(stateCodecs.decodeEntry(stateCodecs.roomEntry, c.encode(stateCodecs.roomEntry, room), 'room'), room, 'and a rewrite reads the same')
 })

@@ -12,7 +12,10 @@ import {
   localState,
   MAX_RECORD_BYTES,
   MessageType,
-  RoomKind
+  paddedBlockSize,
+  recordSize,
+  RoomKind,
+  TARGET_BLOCK_BYTES
 } from '../lib/messages.js'
 import { randomBytes } from '../lib/crypto.js'
 import { expectCode } from './helpers/expect.js'
@@ -34,17 +37,72 @@ test('message blocks round-trip, one message or several', async (t) => {
 })
 
 test('fields a newer build appends are skipped, and stay signed', async (t) => {
-  const body = encodeBlockBody({ author, seq: 0, records: [text('x')] })
+  // Unpadded, as builds before padding wrote: appended bytes are what such a build skips.
+  const body = encodeBlockBody({ author, seq: 0, records: [text('x')] }, false)
   const newer = b4a.concat([body, b4a.from([7, 7, 7])])
   const decoded = decodeMessageBlock(encodeMessageBlock(newer, randomBytes(64)))
   t.is(decoded.body.records[0]!.text, 'x')
   t.alike(decoded.bodyBytes, newer, 'the signature covers the unknown fields too')
 
   // A record that grew a field: its length prefix lets older readers step over it.
-  const one = encodeBlockBody({ author, seq: 0, records: [text('a')] })
+  const one = encodeBlockBody({ author, seq: 0, records: [text('a')] }, false)
   const recordStart = one.byteLength - 4 // length byte, type, timestamp, then 'a' as len + char
   const grown = b4a.concat([one.subarray(0, recordStart), b4a.from([one[recordStart]! + 2]), one.subarray(recordStart + 1), b4a.from([9, 9])])
   t.is(decodeMessageBlock(encodeMessageBlock(grown, randomBytes(64))).body.records[0]!.text, 'a')
+})
+
+test('blocks are padded to size buckets, inside the signed bytes, and read strictly', async (t) => {
+  const cert = {
+    identity: author,
+    device: randomBytes(32),
+    createdAt: 1_700_000_000_000,
+    primary: true,
+    name: 'laptop',
+    signature: randomBytes(64)
+  }
+  const profile = { name: 'ann', status: '', away: null }
+  const block = (t: string) => encodeMessageBlock(encodeBlockBody({ author, certificate: cert, seq: 7, records: [text(t)], profile }), randomBytes(64))
+  // Two lengths in one bucket: the same size, so the size no longer tells the length.
+  const short = block('meet at the old mill at noon, and bring the maps')
+  const longer = block('meet at the old mill at noon, and bring the maps and the lantern too')
+  t.is(short.byteLength, longer.byteLength, 'two lengths, one size')
+  t.is(paddedBlockSize(short.byteLength), short.byteLength, 'a bucket size')
+  t.is(decodeMessageBlock(longer).body.records[0]!.text, 'meet at the old mill at noon, and bring the maps and the lantern too')
+  t.ok(block('x'.repeat(400)).byteLength > short.byteLength, 'a longer text takes a larger bucket')
+  t.alike([64, 65, 96, 97, 129, 300, 385, 1000, 50_000].map(paddedBlockSize), [64, 96, 96, 128, 192, 384, 512, 1024, 65_536])
+  for (let size = 1; size <= MAX_RECORD_BYTES; size += 37) {
+    const padded = paddedBlockSize(size)
+    if (padded < size || padded > Math.max(64, size * 1.5)) t.fail(`${size} pads to ${padded}`)
+  }
+
+  // A full block (records up to the target, the largest certificate and profile) stays in
+  // the 32 KiB bucket: full blocks are not padded by half again.
+  const bigCert = { ...cert, name: 'd'.repeat(64) }
+  const bigProfile = { name: 'n'.repeat(64), status: 's'.repeat(256), away: 'a'.repeat(256) }
+  const records = []
+  for (let size = 0; size + recordSize(text('x'.repeat(1000), 1_800_000_000_000)) <= TARGET_BLOCK_BYTES; size += recordSize(text('x'.repeat(1000), 1_800_000_000_000))) {
+    records.push(text('x'.repeat(1000), 1_800_000_000_000))
+  }
+  const full = encodeMessageBlock(encodeBlockBody({ author, certificate: bigCert, seq: 2 ** 40, records, profile: bigProfile }), randomBytes(64))
+  t.is(full.byteLength, 32 * 1024, `${records.length} records of 1,000 bytes fill the 32 KiB bucket`)
+
+  // Blocks of builds before padding still read.
+  const old = encodeMessageBlock(encodeBlockBody({ author, certificate: cert, seq: 7, records: [text('hi')], profile }, false), randomBytes(64))
+  t.ok(old.byteLength < short.byteLength)
+  t.is(decodeMessageBlock(old).body.records[0]!.text, 'hi')
+
+  // The padding is zeros, counted by its tail, to exactly the smallest bucket that holds it.
+  const body = short.subarray(0, short.byteLength - 64)
+  const zeros = body.readUInt16LE(body.byteLength - 2)
+  t.ok(zeros > 0)
+  const tampered = (edit: (b: Buffer) => Buffer) => encodeMessageBlock(edit(b4a.from(body)), randomBytes(64))
+  await expectCode(t, () => decodeMessageBlock(tampered((b) => ((b[b.byteLength - 3] = 1), b))), 'DECODE_FAILED')
+  await expectCode(t, () => decodeMessageBlock(tampered((b) => (b.writeUInt16LE(b.byteLength, b.byteLength - 2), b))), 'DECODE_FAILED')
+  // Padded past the smallest bucket: another 128 zeros, consistently counted, is refused.
+  const over = b4a.concat([body.subarray(0, body.byteLength - 2), b4a.alloc(128), b4a.alloc(2)])
+  over.writeUInt16LE(zeros + 128, over.byteLength - 2)
+  t.is(over.byteLength + 64, 512)
+  await expectCode(t, () => decodeMessageBlock(encodeMessageBlock(over, randomBytes(64))), 'DECODE_FAILED')
 })
 
 test('malformed blocks are coded errors, never partial objects', async (t) => {

@@ -19,6 +19,7 @@ declare module 'compact-encoding' {
   export function fixed(n: number): Encoding<Buffer>
   export const uint: Encoding<number>
   export const uint8: Encoding<number>
+  export const uint16: Encoding<number>
   export const uint32: Encoding<number>
   export const uint64: Encoding<number>
   export const buffer: Encoding<Buffer | null>
@@ -65,6 +66,7 @@ declare module 'sodium-universal' {
   export function crypto_sign_verify_detached(sig: Buffer, msg: Buffer, pk: Buffer): boolean
   export function crypto_generichash(out: Buffer, input: Buffer, key?: Buffer): void
   export function crypto_generichash_batch(out: Buffer, inputs: Buffer[], key?: Buffer): void
+  export function crypto_stream_xor(c: Buffer, m: Buffer, n: Buffer, k: Buffer): void
   export function crypto_secretbox_easy(c: Buffer, m: Buffer, n: Buffer, k: Buffer): void
   export function crypto_secretbox_open_easy(m: Buffer, c: Buffer, n: Buffer, k: Buffer): boolean
   export function crypto_pwhash(
@@ -121,6 +123,12 @@ declare module 'hypercore' {
     interface Peer {
       remotePublicKey: Buffer
     }
+    /** A block encryption: `padding()` clear bytes before each block, then ciphertext. */
+    interface EncryptionProvider {
+      padding(): number
+      encrypt(index: number, block: Buffer, fork: number): void | Promise<void>
+      decrypt(index: number, block: Buffer): void | Promise<void>
+    }
   }
   class Hypercore extends EventEmitter {
     key: Buffer | null
@@ -158,6 +166,9 @@ declare module 'hypercore' {
     }
     /** Attaches the core to a Noise stream through its protomux (once per stream). */
     replicate(stream: object): unknown
+    setEncryption(provider: Hypercore.EncryptionProvider | null): Promise<void>
+    /** The key the default block encryption derives for this core from the encryption key. */
+    static blockEncryptionKey(coreKey: Buffer, encryptionKey: Buffer): Buffer
     static createProtocolStream(isInitiator: boolean | object, opts?: object): NodeJS.ReadWriteStream
   }
   export = Hypercore

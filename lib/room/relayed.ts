@@ -6,6 +6,7 @@ import { backgroundError, Resource } from '../resource.js'
 import { RoomChannels, type Stream } from './channel.js'
 import type { RelayContext } from './context.js'
 import { clearExpired } from './expiry.js'
+import { stampedBoundary } from './expiry-stamp.js'
 import { WriterSet } from './writers.js'
 
 export interface RelayedRoomStats {
@@ -44,7 +45,8 @@ interface RelayedFeed {
  * the key that decrypts a block. The relay learns writer cores from the room channel
  * (it holds the channel key) and prunes by time: a block that existed when the relay saw
  * the core reach some length is deleted once that moment is older than the TTL, whatever
- * the block says inside, which the relay cannot read.
+ * the block says inside, which the relay cannot read; or earlier, once the expiry its
+ * writer stamped in its clear bytes has passed.
  */
 export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
   readonly kind = 'relayed' as const
@@ -128,11 +130,13 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
   }
 
   /**
-   * Deletes blocks that are certainly expired, by this relay's own length marks only: a block
-   * is deleted once the relay has known it to exist for longer than the TTL.
+   * Deletes blocks that are certainly expired: by this relay's own length marks, once it has
+   * known a block to exist for longer than the TTL, or earlier, by the expiry its writer
+   * stamped on it, which the core's signature covers (see expiry-stamp.ts).
    */
   async prune(): Promise<void> {
-    const cutoff = this.ctx.now() - this.ctx.ttl
+    const now = this.ctx.now()
+    const cutoff = now - this.ctx.ttl
     let marksDropped = false
     const moved = await clearExpired(
       this.writers.values(),
@@ -143,7 +147,8 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
           boundary = Math.max(boundary, f.marks.shift()!.length)
           marksDropped = true
         }
-        return Math.min(boundary, f.core.length)
+        // Then blocks whose verified expiry stamp has passed, even if first seen late.
+        return stampedBoundary(f.core, Math.min(boundary, f.core.length), now)
       },
       (f, from) => {
         this.stats.pruned += f.start - from

@@ -19,6 +19,7 @@ import { ApplyStage } from './apply.js'
 import { RoomChannels, type Stream } from './channel.js'
 import type { RoomContext } from './context.js'
 import { Expiry } from './expiry.js'
+import { stampedEncryption } from './expiry-stamp.js'
 import { Feed, parseMessageId } from './feed.js'
 import { History } from './history.js'
 import { Ingest, Rejections } from './ingest.js'
@@ -194,6 +195,8 @@ export class Room extends Resource<RoomEvents>() {
     await ownCore.ready()
     // A core's key is the hash of its manifest, not the signer's public key.
     const ownKey = ownCore.key!
+    // Own blocks carry their expiry in the clear, signed with the core, for relays to verify.
+    await ownCore.setEncryption(stampedEncryption(ownKey, this.keys.encryptionKey, () => this.ctx.now() + this.ctx.ttl))
     const ownState = this.restore.find((f) => b4a.equals(f.key, ownKey)) ?? null
     const own = this.addFeed(ownKey, ownCore, true, ownState)
     own.seen = ownCore.length

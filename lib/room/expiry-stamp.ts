@@ -1,0 +1,109 @@
+// Expiry a relay can verify (issue 10, finding 10). A relay cannot read a block, so it used to
+// go only by when it first saw a block: one first seen a day late was kept a day too long.
+//
+// Hypercore's block encryption keeps 8 bytes of each block in the clear, before the
+// ciphertext, as part of the nonce. Its default fills them with the blinded fork id; a room's
+// own core fills them instead with the block's expiry, in whole minutes, and a 4-byte tag that
+// tells a stamp from the random bytes of a block written before stamps. The 8 bytes are part
+// of the block that Hypercore hashes into the tree the core's key signs, so a relay that
+// verified the block holds its writer's word on when it expires, without the key that reads
+// it. Readers decrypt every block the same way (nonce = index, then these 8 bytes), so old
+// and new blocks, and old and new builds, read each other.
+import b4a from 'b4a'
+import c from 'compact-encoding'
+import sodium from 'sodium-universal'
+import Hypercore from 'hypercore'
+
+/** The clear bytes Hypercore's block encryption keeps before each block's ciphertext. */
+const PADDING = 8
+const MINUTE = 60_000
+const NONCE_BYTES = 24
+const TAG_BYTES = 4
+const NS_STAMP = b4a.from('backspace/expiry-stamp/v1')
+
+// The tag commits to where the block sits and to the stamp: the random bytes of an unstamped
+// block pass for a stamp once in 2^32, and a reorg (a new fork) never reuses a nonce.
+// Scratch space, reused: the tag is computed and copied out synchronously.
+const tagFields = b4a.alloc(20)
+const tagHash = b4a.alloc(16)
+
+function tagOf(index: number, fork: number, minutes: number): Buffer {
+  const state = { start: 0, end: 20, buffer: tagFields }
+  c.uint64.encode(state, index)
+  c.uint64.encode(state, fork)
+  c.uint32.encode(state, minutes)
+  sodium.crypto_generichash_batch(tagHash, [NS_STAMP, tagFields])
+  return tagHash.subarray(0, TAG_BYTES)
+}
+
+/** A Hypercore encryption provider: the default block encryption, with expiry stamps. */
+export class StampedEncryption {
+  private readonly blockKey: Buffer
+  // When a block appended now expires: this node's time plus the room's TTL.
+  private readonly expiresAt: () => number
+  private readonly nonce: Buffer
+
+  /** `blockKey`: `Hypercore.blockEncryptionKey(coreKey, encryptionKey)`, as the default derives it. */
+  constructor(blockKey: Buffer, expiresAt: () => number) {
+    this.blockKey = blockKey
+    this.expiresAt = expiresAt
+    this.nonce = b4a.alloc(NONCE_BYTES)
+  }
+
+  padding(): number {
+    return PADDING
+  }
+
+  encrypt(index: number, block: Buffer, fork: number): void {
+    // Rounded up: a relay never deletes a block before it expires.
+    const minutes = Math.min(Math.ceil(this.expiresAt() / MINUTE), 0xffffffff)
+    c.uint32.encode({ start: 0, end: 4, buffer: block }, minutes)
+    block.set(tagOf(index, fork, minutes), 4)
+    this.xor(index, block)
+  }
+
+  decrypt(index: number, block: Buffer): void {
+    this.xor(index, block)
+  }
+
+  // As Hypercore's default: the nonce is the index, then the block's clear bytes.
+  private xor(index: number, block: Buffer): void {
+    c.uint64.encode({ start: 0, end: 8, buffer: this.nonce }, index)
+    this.nonce.set(block.subarray(0, PADDING), 8)
+    const body = block.subarray(PADDING)
+    sodium.crypto_stream_xor(body, body, this.nonce, this.blockKey)
+  }
+}
+
+/** The stamped encryption of a core, with the block key the default would derive for it. */
+export function stampedEncryption(coreKey: Buffer, encryptionKey: Buffer, expiresAt: () => number): StampedEncryption {
+  return new StampedEncryption(Hypercore.blockEncryptionKey(coreKey, encryptionKey), expiresAt)
+}
+
+/**
+ * When a block expires, in ms, by the stamp in its clear bytes: `raw` is the block as stored
+ * (a relay holds nothing else), which Hypercore verified against the core's signed tree. Null
+ * for a block without a stamp (written before stamps, or by another build).
+ */
+export function stampedExpiry(raw: Buffer, index: number, fork: number): number | null {
+  if (raw.byteLength < PADDING) return null
+  const minutes = c.uint32.decode({ start: 0, end: 4, buffer: raw })
+  if (!b4a.equals(raw.subarray(4, PADDING), tagOf(index, fork, minutes))) return null
+  return minutes * MINUTE
+}
+
+/**
+ * The first block from `from` on whose stamp has not passed at `now`: a relay deletes below it.
+ * Goes block by block, and stops at the first block that is not stored or has no stamp, so
+ * a writer's stamps need not be in order. Each prune reads the blocks it deletes, and one more.
+ */
+export async function stampedBoundary(core: Hypercore, from: number, now: number): Promise<number> {
+  let i = from
+  while (i < core.length) {
+    const raw = await core.get(i, { wait: false, raw: true }).catch(() => null)
+    const expiry = raw === null ? null : stampedExpiry(raw, i, core.fork)
+    if (expiry === null || expiry > now) break
+    i++
+  }
+  return i
+}
