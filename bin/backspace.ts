@@ -804,8 +804,9 @@ async function askHidden(
   cancelled: () => Error = () => BackspaceError.INVALID_ARGUMENT('cancelled')
 ): Promise<string> {
   const stdin = process.stdin
-  process.stderr.write(prompt)
+  // Echo goes off before the prompt shows: what is typed as soon as it appears stays hidden.
   stdin.setRawMode(true)
+  process.stderr.write(prompt)
   stdin.resume()
   let typed = ''
   try {
