@@ -5,6 +5,7 @@ import Corestore from 'corestore'
 import type Hyperswarm from 'hyperswarm'
 import { BackspaceError } from './errors.js'
 import {
+  deriveAdmissionKeyPair,
   deriveLocalKey,
   deriveNamedRoomSecret,
   deriveRelayKeys,
@@ -48,6 +49,7 @@ import { MAX_PAGE, Room } from './room/room.js'
 import type { RelayContext, RoomContext } from './room/context.js'
 import { AccountLog, type AccountRead, type AccountRoom, type AccountView } from './account/account-log.js'
 import { RelayedRoom } from './room/relayed.js'
+import { MEMBER_QUOTA, QuotaLedger, quotaLimits, RELAY_QUOTA, type QuotaOptions } from './room/quota.js'
 import type { CreateRoomOptions, DeviceInfo, DeviceRequest, JoinOptions, Message, Profile } from './types.js'
 
 export { BackspaceError, ERROR_CODES, isBackspaceError, type ErrorCode } from './errors.js'
@@ -160,6 +162,12 @@ export interface BackspaceOptions {
    * members who are never online together still get each other's messages.
    */
   relay?: boolean
+  /**
+   * Bytes of other peers' cores this node holds at most: per writer, per room, in all. A
+   * writer past it is not fetched further, and `room.stats.quota` and a `quota` event say so.
+   * Defaults: 64 MiB, 512 MiB and 2 GiB for a member; 64 MiB, 1 GiB and 8 GiB for a relay.
+   */
+  quota?: QuotaOptions
 }
 
 /** Node-wide counts, computed locally, reported nowhere. */
@@ -261,6 +269,8 @@ export class Backspace extends Resource<NodeEvents>() {
   private erasing: Promise<void> = Promise.resolve()
   // Rooms left on this device this session, so the account log carries the leave.
   private readonly leftRooms = new Map<string, AccountRoom>()
+  // Bytes held of other peers' cores, against the quota, across all rooms.
+  private readonly quota: QuotaLedger
   // When the profile was last set, so the latest profile among devices wins.
   private profileAt = 0
 
@@ -279,6 +289,7 @@ export class Backspace extends Resource<NodeEvents>() {
     this.bootstrap = opts.bootstrap ? parseBootstrap(opts.bootstrap) : null
     this.clock = opts.now ?? Date.now
     this.ttl = ttl
+    this.quota = new QuotaLedger(quotaLimits(opts.quota, opts.relay ? RELAY_QUOTA : MEMBER_QUOTA))
     this.reads = new ReadPositions((roomId, counts) => {
       this.changed()
       this.emit('unread', roomId, counts)
@@ -595,19 +606,34 @@ export class Backspace extends Resource<NodeEvents>() {
     await this.whenOpen()
     if (!this.options.relay) throw BackspaceError.INVALID_ARGUMENT('keep() needs a node in relay mode')
     let relaySecret: Buffer
+    // The public half of the room's admission key, with which the relay checks writer cores.
+    let admissionKey: Buffer | null = null
     let label = ''
     if (isRelayLink(nameOrLink)) {
-      relaySecret = parseRelayLink(nameOrLink)
-    } else if (isInvite(nameOrLink)) {
-      const inv = parseInvite(nameOrLink)
-      relaySecret = deriveRelaySecret(inv.secret)
-      label = inv.name ? `~${inv.name}` : ''
+      ;({ relaySecret, admissionKey = null } = parseRelayLink(nameOrLink))
     } else {
-      const name = normalizeRoomName(nameOrLink)
-      relaySecret = deriveRelaySecret(await deriveNamedRoomSecret(name, opts.password ?? ''))
-      label = `#${name}`
+      let secret: Buffer
+      if (isInvite(nameOrLink)) {
+        const inv = parseInvite(nameOrLink)
+        secret = inv.secret
+        label = inv.name ? `~${inv.name}` : ''
+      } else {
+        const name = normalizeRoomName(nameOrLink)
+        secret = await deriveNamedRoomSecret(name, opts.password ?? '')
+        label = `#${name}`
+      }
+      relaySecret = deriveRelaySecret(secret)
+      admissionKey = deriveAdmissionKeyPair(secret).publicKey
     }
-    const state: RoomState = { kind: RoomKind.RELAYED, secret: relaySecret, name: label, joinedAt: this.clock(), ttl: this.ttl, feeds: [] }
+    const state: RoomState = {
+      kind: RoomKind.RELAYED,
+      secret: relaySecret,
+      name: label,
+      joinedAt: this.clock(),
+      ttl: this.ttl,
+      feeds: [],
+      admissionKey
+    }
     return this.openRelayed(state)
   }
 
@@ -707,8 +733,11 @@ export class Backspace extends Resource<NodeEvents>() {
   private async openRelayed(fresh: RoomState): Promise<RelayedRoom> {
     const topicHex = deriveRelayKeys(fresh.secret).topic.toString('hex')
     const existing = this.relayed_.get(topicHex)
-    if (existing) return existing
-    const state = this.parked.get(topicHex) ?? fresh
+    // Kept from a link without the admission key, and given one now: reopened with it.
+    if (existing && (existing.stats.checked || !fresh.admissionKey)) return existing
+    if (existing) await existing.close()
+    const parked = this.parked.get(topicHex)
+    const state = parked ? { ...parked, admissionKey: parked.admissionKey ?? fresh.admissionKey ?? null } : fresh
     const room = new RelayedRoom(this.relayContext(), state)
     room.on('error', (err) => this.backgroundError(err))
     this.relayed_.set(topicHex, room)
@@ -737,7 +766,8 @@ export class Backspace extends Resource<NodeEvents>() {
       uploaded: () => {
         this.relayed++
       },
-      erased: () => this.scheduleErase()
+      erased: () => this.scheduleErase(),
+      quota: this.quota
     }
   }
 

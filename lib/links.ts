@@ -5,7 +5,7 @@
 import c from 'compact-encoding'
 import z32 from 'z32'
 import { BackspaceError } from './errors.js'
-import { decodeStrict, invite, relayLink, type Encoding, type Invite } from './messages.js'
+import { decodeStrict, invite, relayLink, type Encoding, type Invite, type RelayLink } from './messages.js'
 import { deviceLink, type DeviceLink } from './identity/pairing-messages.js'
 
 export const INVITE_PREFIX = 'backspace:'
@@ -45,13 +45,14 @@ export function isInvite(text: string): boolean {
   return typeof text === 'string' && text.startsWith(INVITE_PREFIX)
 }
 
-export function relayLinkOf(relaySecret: Buffer): string {
-  return encodeLink(RELAY_LINK_PREFIX, relayLink, { relaySecret })
+/** A relay link; with the room's admission public key, the relay checks who made each core. */
+export function relayLinkOf(relaySecret: Buffer, admissionKey: Buffer | null = null): string {
+  return encodeLink(RELAY_LINK_PREFIX, relayLink, { relaySecret, admissionKey })
 }
 
-/** Parses a relay link into its relay secret. Throws INVALID_INVITE. */
-export function parseRelayLink(text: string): Buffer {
-  return decodeLink(text, RELAY_LINK_PREFIX, relayLink, 'relay link').relaySecret
+/** Parses a relay link: its relay secret, and the admission key if it carries one. Throws INVALID_INVITE. */
+export function parseRelayLink(text: string): RelayLink {
+  return decodeLink(text, RELAY_LINK_PREFIX, relayLink, 'relay link')
 }
 
 export function isRelayLink(text: string): boolean {

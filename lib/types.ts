@@ -1,4 +1,9 @@
 import type { BackspaceError } from './errors.js'
+import type { QuotaEvent, QuotaStats } from './room/quota.js'
+import type { AdmissionStats } from './room/writers.js'
+
+export type { QuotaEvent, QuotaLimits, QuotaOptions, QuotaScope, QuotaStats } from './room/quota.js'
+export type { AdmissionStats } from './room/writers.js'
 
 /** One chat message, as every member of the room sees it. */
 export interface Message {
@@ -173,6 +178,10 @@ export interface RoomStats {
   delivered: number
   /** The length of this node's own log in this room, in blocks. */
   ownBlocks: number
+  /** Writer cores heard of without a proof, refused and evicted (see docs/SECURITY.md). */
+  admission: AdmissionStats
+  /** Bytes held of other writers' cores, and whether a quota holds one back. */
+  quota: QuotaStats
 }
 
 export interface RoomEvents {
@@ -193,8 +202,10 @@ export interface RoomEvents {
   /** A member's connection opened the room's channel. */
   'peer-add': [Buffer]
   'peer-remove': [Buffer]
-  /** A writer core was discovered. */
+  /** A writer core was admitted: announced with a proof that a member made it, or verified. */
   'writer-add': [Buffer]
+  /** A quota stopped this node from fetching more of a writer's core (once per writer until it may again). */
+  quota: [QuotaEvent]
   /** A member's profile or online state changed, or a member was first seen. */
   'member-update': [Member]
   /** A background task failed; the room goes on. */

@@ -1,6 +1,7 @@
 import { BackspaceError } from '../errors.js'
 import type Hypercore from 'hypercore'
 import { decodeMessageBlock, MAX_HOLES, type BlockBody, type FeedState, type LengthMark } from '../messages.js'
+import type { Admission } from './admission.js'
 
 /** A block loaded this session: its first seq, how many records, and whether they are all messages or edits. */
 export interface LoadedBlock {
@@ -72,8 +73,19 @@ export class Feed {
   readonly marks: LengthMark[]
   /** Whether the last mark may still move forward: only while no record's time rests on it. */
   markOpen: boolean
+  /** How the core was admitted (see WriterSet); null while it is on trial. */
+  admission: Admission | null
+  /** Set once the core left the room's set: nothing more is fetched for it. */
+  dropped: boolean
+  /** Bytes of this core stored here, as far as this node counts them (see Room's quota). */
+  bytes: number
+  /**
+   * Whether block `index` may be fetched from peers now: not for a core that was dropped,
+   * only the latest few of a core on trial, and not past the quota. Local blocks always load.
+   */
+  mayFetch: (index: number) => boolean
 
-  constructor(key: Buffer, core: Hypercore, local: boolean, state: FeedState | null) {
+  constructor(key: Buffer, core: Hypercore, local: boolean, state: FeedState | null, admission: Admission | null = null) {
     this.key = key
     this.hex = key.toString('hex')
     this.core = core
@@ -96,6 +108,10 @@ export class Feed {
     this.marks = state?.marks?.map((m) => ({ time: m.time, length: m.length })) ?? []
     // A restored mark may carry the time of a record shown before the restart.
     this.markOpen = false
+    this.admission = admission
+    this.dropped = false
+    this.bytes = 0
+    this.mayFetch = () => true
   }
 
   markLoaded(index: number, seq: number, count: number, content = false): void {
@@ -123,6 +139,10 @@ export class Feed {
     const holes = [...this.holes].filter((i) => i >= this.start)
     if (holes.length > 0) state.holes = holes.slice(-MAX_HOLES)
     if (this.marks.length > 0) state.marks = this.marks.map((m) => ({ time: m.time, length: m.length }))
+    if (this.admission) {
+      state.admitted = true
+      if (this.admission.proof) state.proof = this.admission.proof
+    }
     return state
   }
 
@@ -138,8 +158,14 @@ export class Feed {
   ): Promise<Array<Buffer | null>> {
     const gets: Array<Promise<Buffer | null>> = []
     const getOpts = opts.wait ? { wait: true, timeout: opts.timeout ?? 0 } : { wait: false }
+    const localOnly = { wait: false }
     for (let i = from; i < to; i++) {
-      gets.push(this.holes.has(i) ? Promise.resolve(null) : this.core.get(i, getOpts).catch(() => null))
+      if (this.holes.has(i) || this.dropped) {
+        gets.push(Promise.resolve(null))
+        continue
+      }
+      const remote = opts.wait && (this.local || this.mayFetch(i))
+      gets.push(this.core.get(i, remote ? getOpts : localOnly).catch(() => null))
     }
     return Promise.all(gets)
   }

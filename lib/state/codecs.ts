@@ -11,7 +11,8 @@ import {
   type LengthMark,
   type ProfileFields,
   type RoomState,
-  type State
+  type State,
+  writerProof
 } from '../messages.js'
 
 // The values of the local Hyperbee, one codec per entry kind. Each value starts with its
@@ -54,6 +55,10 @@ function checkVersion(state: State, version: number, what: string): void {
 export const ROOM_VERSION = 1
 const FEED_FLAG_MARKS = 1
 const FEED_FLAG_HOLES = 2
+// The proof that a member made the core, and whether the core was admitted at all: entries
+// written before admission proofs have neither, and a room decides what they are worth.
+const FEED_FLAG_PROOF = 4
+const FEED_FLAG_ADMITTED = 8
 const holeList = c.array(c.uint)
 
 const lengthMarks = c.array<LengthMark>({
@@ -71,13 +76,18 @@ const lengthMarks = c.array<LengthMark>({
 })
 
 function feedFlags(f: FeedState): number {
-  return ((f.marks ?? []).length > 0 ? FEED_FLAG_MARKS : 0) | ((f.holes ?? []).length > 0 ? FEED_FLAG_HOLES : 0)
+  return (
+    ((f.marks ?? []).length > 0 ? FEED_FLAG_MARKS : 0) |
+    ((f.holes ?? []).length > 0 ? FEED_FLAG_HOLES : 0) |
+    (f.proof ? FEED_FLAG_PROOF : 0) |
+    (f.admitted ? FEED_FLAG_ADMITTED : 0)
+  )
 }
 
 /**
- * A writer core's progress: flags (bit 0: length marks, bit 1: holes), key, start,
- * storedFrom, seen, then the marks and the holes (blocks cleared because their messages
- * were deleted) when flagged.
+ * A writer core's progress: flags (bit 0: length marks, bit 1: holes, bit 2: proof, bit 3:
+ * admitted), key, start, storedFrom, seen, then the marks, the holes (blocks cleared because
+ * their messages were deleted) and the admission proof when flagged.
  */
 const feedRecord: Encoding<FeedState> = framed({
   preencode(state, f) {
@@ -89,6 +99,7 @@ const feedRecord: Encoding<FeedState> = framed({
     c.uint.preencode(state, f.seen)
     if (flags & FEED_FLAG_MARKS) lengthMarks.preencode(state, f.marks!)
     if (flags & FEED_FLAG_HOLES) holeList.preencode(state, f.holes!)
+    if (flags & FEED_FLAG_PROOF) writerProof.preencode(state, f.proof!)
   },
   encode(state, f) {
     const flags = feedFlags(f)
@@ -99,6 +110,7 @@ const feedRecord: Encoding<FeedState> = framed({
     c.uint.encode(state, f.seen)
     if (flags & FEED_FLAG_MARKS) lengthMarks.encode(state, f.marks!)
     if (flags & FEED_FLAG_HOLES) holeList.encode(state, f.holes!)
+    if (flags & FEED_FLAG_PROOF) writerProof.encode(state, f.proof!)
   },
   decode(state) {
     const flags = c.uint.decode(state)
@@ -119,12 +131,19 @@ const feedRecord: Encoding<FeedState> = framed({
       if (holes.length > MAX_HOLES) throw BackspaceError.DECODE_FAILED('too many holes')
       f.holes = holes
     }
+    if (flags & FEED_FLAG_PROOF) f.proof = writerProof.decode(state)
+    if (flags & FEED_FLAG_ADMITTED) f.admitted = true
     return f
   }
 })
 const feedRecords = c.array(feedRecord)
 
-/** version, kind, secret, name, joinedAt, ttl, then each writer's framed progress record. */
+const ROOM_FLAG_ADMISSION_KEY = 1
+
+/**
+ * version, kind, secret, name, joinedAt, ttl, each writer's framed progress record, then
+ * (trailing) flags and, with bit 0, a relayed room's admission public key.
+ */
 export const roomEntry: Encoding<RoomState> = {
   preencode(state, r) {
     c.uint.preencode(state, ROOM_VERSION)
@@ -134,6 +153,8 @@ export const roomEntry: Encoding<RoomState> = {
     c.uint.preencode(state, r.joinedAt)
     c.uint.preencode(state, r.ttl)
     feedRecords.preencode(state, r.feeds)
+    c.uint.preencode(state, r.admissionKey ? ROOM_FLAG_ADMISSION_KEY : 0)
+    if (r.admissionKey) c.fixed32.preencode(state, r.admissionKey)
   },
   encode(state, r) {
     c.uint.encode(state, ROOM_VERSION)
@@ -143,6 +164,8 @@ export const roomEntry: Encoding<RoomState> = {
     c.uint.encode(state, r.joinedAt)
     c.uint.encode(state, r.ttl)
     feedRecords.encode(state, r.feeds)
+    c.uint.encode(state, r.admissionKey ? ROOM_FLAG_ADMISSION_KEY : 0)
+    if (r.admissionKey) c.fixed32.encode(state, r.admissionKey)
   },
   decode(state) {
     checkVersion(state, ROOM_VERSION, 'room entry')
@@ -150,7 +173,7 @@ export const roomEntry: Encoding<RoomState> = {
     if (kind !== RoomKind.NAMED && kind !== RoomKind.PRIVATE && kind !== RoomKind.RELAYED && kind !== RoomKind.ACCOUNT) {
       throw BackspaceError.DECODE_FAILED(`unknown room kind ${kind}`)
     }
-    return {
+    const room: RoomState = {
       kind,
       secret: c.fixed32.decode(state),
       name: c.string.decode(state),
@@ -158,6 +181,11 @@ export const roomEntry: Encoding<RoomState> = {
       ttl: c.uint.decode(state),
       feeds: feedRecords.decode(state)
     }
+    if (state.start < state.end) {
+      const flags = c.uint.decode(state)
+      if (flags & ROOM_FLAG_ADMISSION_KEY) room.admissionKey = c.fixed32.decode(state)
+    }
+    return room
   }
 }
 
