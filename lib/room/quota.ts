@@ -125,20 +125,24 @@ export class QuotaLedger {
   }
 }
 
-type TreeCore = Hypercore & { state: { byteLength: number }; padding: number }
+type TreeCore = Hypercore & { state: { length: number; byteLength: number }; padding: number }
 
 /**
  * Bytes of blocks [from, to) of `core`, from its verified Merkle tree (without the blocks),
  * or null when the tree nodes needed are not stored here.
  */
 export async function byteSpan(core: Hypercore, from: number, to: number): Promise<number | null> {
+  const { state, padding } = core as TreeCore
+  // Offsets past the tree's roots throw before Hypercore flushes its read batch, and an
+  // unflushed batch keeps the storage from closing: stay within the verified length.
+  const length = state.length
+  to = Math.min(to, length)
   if (to <= from) return 0
   try {
     // Tree sizes count each block's encryption padding; Hypercore's byteLength does not.
-    const { state, padding } = core as TreeCore
-    const end = to >= core.length ? state.byteLength : await MerkleTree.byteOffset(state, 2 * to)
+    const end = to === length ? state.byteLength : await MerkleTree.byteOffset(state, 2 * to)
     const start = from === 0 ? 0 : await MerkleTree.byteOffset(state, 2 * from)
-    return Math.max(0, end - start - (padding ?? 0) * (Math.min(to, core.length) - from))
+    return Math.max(0, end - start - (padding ?? 0) * (to - from))
   } catch {
     return null
   }

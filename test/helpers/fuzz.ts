@@ -40,6 +40,8 @@ import {
   MAX_ANNOUNCED_WRITERS,
   MAX_SEALED_CLAIM_BYTES,
   writerClaim,
+  writerProof,
+  type WriterProof,
   type WriterAnnouncement,
   type WriterClaim,
   MAX_BLOCK_RECORDS,
@@ -1171,6 +1173,10 @@ export const TARGETS: readonly Target[] = [
       })
     }
   }), checkAnnouncement),
+  codec('writerProof', writerProof, many(8, (rng): WriterProof => ({ tag: rng.bytes(32), sealed: rng.bytes(rng.pick([0, 40, MAX_SEALED_CLAIM_BYTES])), signature: rng.bytes(64) })), (p) => {
+    ensureBytes(p.tag, 32, 'proof tag')
+    ensure(p.sealed.byteLength <= MAX_SEALED_CLAIM_BYTES, 'sealed claim too large')
+  }),
   codec('writerClaim', writerClaim, many(8, (rng): WriterClaim => ({ certificate: sampleCertificate(rng), signature: rng.bytes(64) })), (w) => {
     ensureBytes(w.signature, 64, 'writer claim signature')
     ensureBytes(w.certificate.device, 32, 'writer claim device')
