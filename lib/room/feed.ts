@@ -80,10 +80,15 @@ export class Feed {
   /** Bytes of this core stored here, as far as this node counts them (see Room's quota). */
   bytes: number
   /**
-   * Whether block `index` may be fetched from peers now: not for a core that was dropped,
-   * only the latest few of a core on trial, and not past the quota. Local blocks always load.
+   * Whether block `index` may be fetched from peers now: not for a core that was dropped, and
+   * only the latest few of a core on trial. Local blocks always load.
    */
   mayFetch: (index: number) => boolean
+  /**
+   * Of `wanted` blocks to fetch from peers, how many the quota allows now, each counted at
+   * the largest size a block may have: fetches never take the node past its quota.
+   */
+  fetchBudget: (wanted: number) => number
 
   constructor(key: Buffer, core: Hypercore, local: boolean, state: FeedState | null, admission: Admission | null = null) {
     this.key = key
@@ -112,6 +117,7 @@ export class Feed {
     this.dropped = false
     this.bytes = 0
     this.mayFetch = () => true
+    this.fetchBudget = (wanted) => wanted
   }
 
   markLoaded(index: number, seq: number, count: number, content = false): void {
@@ -159,13 +165,28 @@ export class Feed {
     const gets: Array<Promise<Buffer | null>> = []
     const getOpts = opts.wait ? { wait: true, timeout: opts.timeout ?? 0 } : { wait: false }
     const localOnly = { wait: false }
+    // Blocks not stored here count against the quota; the latest ones are fetched first.
+    let budget = Infinity
+    if (opts.wait && !this.local) {
+      let missing = 0
+      // One bitfield check when everything is here already, as for a window just appended.
+      if (to > from && !(await this.core.has(from, to).catch(() => false))) {
+        for (let i = from; i < to; i++) if (!this.holes.has(i) && !(await this.core.has(i).catch(() => false))) missing++
+      }
+      budget = missing > 0 ? this.fetchBudget(missing) : 0
+    }
+    const remote: boolean[] = []
+    for (let i = to - 1; i >= from; i--) {
+      const fetch = opts.wait && !this.dropped && (this.local || (budget > 0 && this.mayFetch(i)))
+      if (fetch && !this.local) budget--
+      remote[i - from] = fetch
+    }
     for (let i = from; i < to; i++) {
       if (this.holes.has(i) || this.dropped) {
         gets.push(Promise.resolve(null))
         continue
       }
-      const remote = opts.wait && (this.local || this.mayFetch(i))
-      gets.push(this.core.get(i, remote ? getOpts : localOnly).catch(() => null))
+      gets.push(this.core.get(i, remote[i - from] ? getOpts : localOnly).catch(() => null))
     }
     return Promise.all(gets)
   }

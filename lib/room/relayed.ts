@@ -45,15 +45,16 @@ interface RelayedFeed {
    */
   hintStart: number
   marks: LengthMark[]
-  /** The one live download range: replaced, never stacked, when the start moves. */
-  range: { destroy(): void } | null
+  /**
+   * Download ranges asked for, each of blocks already known to exist and within the quota:
+   * none reaches past the core's length, so no block is fetched before its size is checked.
+   */
+  ranges: Set<{ destroy(): void; done(): Promise<void> }>
   readonly local: false
   admission: Admission | null
   dropped: boolean
-  /** Where the download range ends: -1 for everything, live; else the quota's end. */
+  /** Blocks below this index were asked for (from `start` on). */
   end: number
-  /** Where the download range starts. */
-  rangeStart: number
   /** The quota check under way, and whether another was asked for meanwhile. */
   planning: Promise<void> | null
   planAgain: boolean
@@ -203,7 +204,7 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
       },
       (f, from) => {
         this.stats.pruned += f.start - from
-        this.plan(f)
+        this.restartDownload(f)
       }
     )
     if (moved === null) return
@@ -250,12 +251,11 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
       start: state?.start ?? 0,
       hintStart: state?.start ?? 0,
       marks: state?.marks?.slice() ?? [],
-      range: null,
+      ranges: new Set(),
       local: false,
       admission,
       dropped: false,
-      end: -1,
-      rangeStart: -1,
+      end: 0,
       planning: null,
       planAgain: false
     }
@@ -285,7 +285,7 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
 
   // Decides how much of a core to keep, before any of it is fetched: its size, signed by its
   // writer, is checked against the largest blocks a writer may write and against the quota.
-  // What fits is downloaded, from the first live block on; within the quota, live.
+  // What fits is downloaded, from the first live block on; each append is checked again.
   private plan(feed: RelayedFeed): void {
     if (this.closing || feed.dropped) return
     if (feed.planning) {
@@ -312,7 +312,7 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
     const committed = (await byteSpan(core, feed.start, core.length)) ?? core.byteLength
     if (this.closing || feed.dropped) return
     const allowed = quota.allowance(this, hex)
-    let end = -1
+    let end = core.length
     if (committed <= allowed.bytes) {
       quota.set(this, hex, committed)
       if (this.heldBack.delete(hex) && this.heldBack.size === 0) this.stats.quota.reached = null
@@ -337,15 +337,26 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
     this.download(feed, end)
   }
 
-  // Blocks [start, end) (end -1: everything, including blocks appended later).
+  // Blocks [start, end): only what was not asked for yet.
   private download(feed: RelayedFeed, end: number): void {
     if (this.closing || feed.dropped) return
-    // An older range would fetch again the blocks that pruning just cleared.
-    if (feed.range && feed.end === end && end === -1 && feed.rangeStart === feed.start) return
-    feed.range?.destroy()
+    const from = Math.max(feed.start, feed.end)
+    if (end <= from) return
     feed.end = end
-    feed.rangeStart = feed.start
-    feed.range = end === -1 || end > feed.start ? feed.core.download({ start: feed.start, end }) : null
+    const range = feed.core.download({ start: from, end })
+    feed.ranges.add(range)
+    range.done().then(
+      () => feed.ranges.delete(range),
+      () => feed.ranges.delete(range)
+    )
+  }
+
+  // Pruning moved the start: older ranges would fetch again the blocks it just cleared.
+  private restartDownload(feed: RelayedFeed): void {
+    for (const range of feed.ranges) range.destroy()
+    feed.ranges.clear()
+    feed.end = feed.start
+    this.plan(feed)
   }
 
   private dropOversized(feed: RelayedFeed): void {
@@ -355,8 +366,8 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
   }
 
   private discard(feed: RelayedFeed): void {
-    feed.range?.destroy()
-    feed.range = null
+    for (const range of feed.ranges) range.destroy()
+    feed.ranges.clear()
     const hex = feed.key.toString('hex')
     if (this.heldBack.delete(hex) && this.heldBack.size === 0) this.stats.quota.reached = null
     this.ctx.quota.remove(this, hex)

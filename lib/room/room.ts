@@ -5,6 +5,7 @@ import { deriveRoomKeys, deriveWriterKeyPair, type KeyPair, type RoomKeys } from
 import { encodeRevocation, type DeviceRevocation } from '../identity/device.js'
 import { inviteLink, relayLinkOf } from '../links.js'
 import {
+  MAX_RECORD_BYTES,
   MAX_TEXT_BYTES,
   messageTextProblem,
   MessageType,
@@ -453,7 +454,8 @@ export class Room extends Resource<RoomEvents>() {
   private openRemoteFeed(key: Buffer, state: FeedState | null, admission: Admission | null): Feed {
     const core = this.ctx.store.get({ key, encryption: { key: this.keys.encryptionKey } })
     const feed = this.addFeed(key, core, false, state, admission)
-    feed.mayFetch = (index) => this.mayFetch(feed, index)
+    feed.mayFetch = (index) => !feed.dropped && (feed.admission !== null || index >= feed.core.length - TRIAL_BLOCKS)
+    feed.fetchBudget = (wanted) => this.fetchBudget(feed, wanted)
     core.on('append', () => {
       // The writer signed this size: more bytes than blocks of the largest size allow.
       if (provesOversized(core)) return this.dropOversized(feed)
@@ -469,21 +471,19 @@ export class Room extends Resource<RoomEvents>() {
     return feed
   }
 
-  // Whether block `index` of a remote core may be fetched now: a core on trial only shows its
-  // latest blocks, to see whether one verifies, and every core stays within the quota.
-  private mayFetch(feed: Feed, index: number): boolean {
-    if (feed.dropped) return false
-    if (feed.admission === null && index < feed.core.length - TRIAL_BLOCKS) return false
+  // Of `wanted` blocks of a remote core, how many may be fetched now: each may be as large as
+  // a block can be, so together they never take the node past its quota.
+  private fetchBudget(feed: Feed, wanted: number): number {
     const allowed = this.ctx.quota.allowance(this, feed.hex)
-    if (feed.bytes < allowed.bytes) {
-      if (this.stats.quota.reached !== null && this.heldBack.delete(feed.hex) && this.heldBack.size === 0) {
-        this.stats.quota.reached = null
-      }
-      return true
+    const left = allowed.bytes - feed.bytes
+    const granted = left <= 0 ? 0 : Math.min(wanted, Math.max(1, Math.floor(left / MAX_RECORD_BYTES)))
+    if (granted >= wanted) {
+      if (this.heldBack.delete(feed.hex) && this.heldBack.size === 0) this.stats.quota.reached = null
+      return granted
     }
     this.stats.quota.refused++
     this.quotaReached(feed, allowed.scope, allowed.used, allowed.limit)
-    return false
+    return granted
   }
 
   private quotaReached(feed: Feed, scope: QuotaScope, used: number, limit: number): void {

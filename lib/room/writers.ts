@@ -325,9 +325,15 @@ export class WriterSet<F extends WriterFeed> {
   }
 }
 
-/** Closes a core that left a room's set, deleting what was stored of it. */
+/**
+ * Closes a core that left a room's set, deleting what was stored of it. The session that
+ * fetched is closed first, so a block still on its way is not stored after the clear.
+ */
 export async function discardCore(core: Hypercore): Promise<void> {
   await core.ready()
-  if (core.length > 0) await core.clear(0, core.length)
+  const clearing = core.session()
   await core.close()
+  await clearing.ready()
+  if (clearing.length > 0) await clearing.clear(0, clearing.length)
+  await clearing.close()
 }

@@ -66,3 +66,11 @@ export function writersOf(room: Room | RelayedRoom): Feeds {
 export async function until(cond: () => boolean | Promise<boolean>): Promise<void> {
   while (!(await cond())) await new Promise((resolve) => setTimeout(resolve, 20))
 }
+
+/**
+ * The hostile client ignores the writers its peers announce: gossip would otherwise bring its
+ * own junk cores back to its room, which would drop them (and their data) as any member does.
+ */
+export function deafen(room: Room): void {
+  ;(room as unknown as { writers: { onAnnouncement(): void } }).writers.onAnnouncement = () => {}
+}
