@@ -49,8 +49,8 @@ import { MAX_PAGE, Room } from './room/room.js'
 import type { RelayContext, RoomContext } from './room/context.js'
 import { AccountLog, type AccountRead, type AccountRoom, type AccountView } from './account/account-log.js'
 import { RelayedRoom } from './room/relayed.js'
-import { MEMBER_QUOTA, QuotaLedger, quotaLimits, RELAY_QUOTA, type QuotaOptions } from './room/quota.js'
-import type { CreateRoomOptions, DeviceInfo, DeviceRequest, JoinOptions, Message, Profile } from './types.js'
+import { MEMBER_QUOTA, QuotaLedger, quotaLimits, RELAY_QUOTA } from './room/quota.js'
+import type { CreateRoomOptions, DeviceInfo, DeviceRequest, JoinOptions, Message, Profile, QuotaOptions } from './types.js'
 
 export { BackspaceError, ERROR_CODES, isBackspaceError, type ErrorCode } from './errors.js'
 export {

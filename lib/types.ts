@@ -1,9 +1,4 @@
 import type { BackspaceError } from './errors.js'
-import type { QuotaEvent, QuotaStats } from './room/quota.js'
-import type { AdmissionStats } from './room/writers.js'
-
-export type { QuotaEvent, QuotaLimits, QuotaOptions, QuotaScope, QuotaStats } from './room/quota.js'
-export type { AdmissionStats } from './room/writers.js'
 
 /** One chat message, as every member of the room sees it. */
 export interface Message {
@@ -231,3 +226,49 @@ export interface CreateRoomOptions {
 }
 
 export type RoomKindName = 'named' | 'private'
+
+/** Bytes a node holds of other peers' writer cores. */
+export interface QuotaOptions {
+  /** Of one writer core. */
+  writer?: number
+  /** Of one room, all its writers together. */
+  room?: number
+  /** Of every room this node is in or keeps. */
+  total?: number
+}
+
+export type QuotaLimits = Required<QuotaOptions>
+
+export type QuotaScope = 'writer' | 'room' | 'total'
+
+/** A quota stopped this node from holding more of a writer's core. */
+export interface QuotaEvent {
+  scope: QuotaScope
+  /** The writer core refused. */
+  writer: Buffer
+  /** Bytes held at that scope. */
+  used: number
+  limit: number
+}
+
+/** A room's quota figures, in its `stats`. */
+export interface QuotaStats {
+  /** Bytes of other writers' cores this room holds (or has committed to hold). */
+  used: number
+  /** Set while some writer is held back, to the scope that stopped it. */
+  reached: QuotaScope | null
+  /** Times a fetch or download was refused for quota. */
+  refused: number
+  /** Cores dropped because a block was larger than any block a writer may write. */
+  oversized: number
+}
+
+/** Admission counts, in a room's or relay's stats. */
+export interface AdmissionStats {
+  /** Cores heard of without a proof, on trial (members) or kept at lowest priority. */
+  unproven: number
+  /** Cores refused: a proof that did not verify, or an identity or device over its limit. */
+  refused: number
+  /** Cores evicted to make room for admitted ones. */
+  evicted: number
+}

@@ -5,50 +5,15 @@ import type Hypercore from 'hypercore'
 import { MerkleTree } from 'hypercore/lib/merkle-tree.js'
 import { BackspaceError } from '../errors.js'
 import { MAX_RECORD_BYTES } from '../messages.js'
+import type { QuotaLimits, QuotaOptions, QuotaScope } from '../types.js'
 
 const MiB = 1024 * 1024
-
-/** Bytes a node holds of other peers' writer cores. */
-export interface QuotaOptions {
-  /** Of one writer core. */
-  writer?: number
-  /** Of one room, all its writers together. */
-  room?: number
-  /** Of every room this node is in or keeps. */
-  total?: number
-}
-
-export type QuotaLimits = Required<QuotaOptions>
 
 // A very busy member writes a few MB of chat a day: 64 MiB holds a week of it many times over.
 /** A member's defaults. */
 export const MEMBER_QUOTA: QuotaLimits = Object.freeze({ writer: 64 * MiB, room: 512 * MiB, total: 2048 * MiB })
 /** A relay's defaults: it keeps every member's whole week. */
 export const RELAY_QUOTA: QuotaLimits = Object.freeze({ writer: 64 * MiB, room: 1024 * MiB, total: 8192 * MiB })
-
-export type QuotaScope = 'writer' | 'room' | 'total'
-
-/** A quota stopped this node from holding more of a writer's core. */
-export interface QuotaEvent {
-  scope: QuotaScope
-  /** The writer core refused. */
-  writer: Buffer
-  /** Bytes held at that scope. */
-  used: number
-  limit: number
-}
-
-/** A room's quota figures, in its `stats`. */
-export interface QuotaStats {
-  /** Bytes of other writers' cores this room holds (or has committed to hold). */
-  used: number
-  /** Set while some writer is held back, to the scope that stopped it. */
-  reached: QuotaScope | null
-  /** Times a fetch or download was refused for quota. */
-  refused: number
-  /** Cores dropped because a block was larger than any block a writer may write. */
-  oversized: number
-}
 
 /** Checks and completes quota options. Throws INVALID_ARGUMENT. */
 export function quotaLimits(opts: QuotaOptions | undefined, defaults: QuotaLimits): QuotaLimits {

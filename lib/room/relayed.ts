@@ -6,9 +6,10 @@ import { backgroundError, Resource } from '../resource.js'
 import { RoomChannels, type Stream } from './channel.js'
 import type { RelayContext } from './context.js'
 import { clearExpired } from './expiry.js'
-import { discardCore, MAX_UNPROVEN, WriterSet, type AdmissionStats } from './writers.js'
+import { discardCore, MAX_UNPROVEN, WriterSet } from './writers.js'
+import type { AdmissionStats, QuotaEvent, QuotaStats } from '../types.js'
 import { MAX_CORES_PER_IDENTITY, RelayProofs, type Admission } from './admission.js'
-import { byteSpan, isOversizedBlock, provesOversized, type QuotaEvent, type QuotaStats } from './quota.js'
+import { byteSpan, isOversizedBlock, provesOversized } from './quota.js'
 
 // How long a relay waits for the tree nodes that tell where its quota ends in a core.
 const SEEK_TIMEOUT = 10_000

@@ -15,7 +15,7 @@ import {
   type RoomState
 } from '../messages.js'
 import { backgroundError, Resource } from '../resource.js'
-import type { Member, Message, MessagesOptions, RoomEvents, RoomKindName, RoomStats, SendOptions } from '../types.js'
+import type { Member, Message, MessagesOptions, QuotaScope, RoomEvents, RoomKindName, RoomStats, SendOptions } from '../types.js'
 import { ApplyStage } from './apply.js'
 import { RoomChannels, type Stream } from './channel.js'
 import type { RoomContext } from './context.js'
@@ -31,7 +31,7 @@ import { isEmoji } from '../emoji.js'
 import { Signers } from './signers.js'
 import { discardCore, MAX_UNPROVEN, MAX_WRITERS, WriterSet } from './writers.js'
 import { makeProof, MAX_CORES_PER_IDENTITY, MemberProofs, type Admission } from './admission.js'
-import { byteSpan, isOversizedBlock, provesOversized, type QuotaScope } from './quota.js'
+import { byteSpan, isOversizedBlock, provesOversized } from './quota.js'
 
 // Blocks of a core on trial (no proof yet) fetched to see whether one verifies.
 const TRIAL_BLOCKS = 4

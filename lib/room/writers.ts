@@ -1,5 +1,6 @@
 import type Hypercore from 'hypercore'
 import type { WriterAnnouncement } from '../messages.js'
+import type { AdmissionStats } from '../types.js'
 import { MAX_CORES_PER_DEVICE, type Admission, type ProofChecker } from './admission.js'
 
 /** Writer cores a room holds at most, admitted and heard of together. */
@@ -29,16 +30,6 @@ export interface WriterFeed {
   admission: Admission | null
   /** Set once the core left the set: nothing more is fetched for it. */
   dropped: boolean
-}
-
-/** Admission counts, in a room's or relay's stats. */
-export interface AdmissionStats {
-  /** Cores heard of without a proof, on trial (members) or kept at lowest priority. */
-  unproven: number
-  /** Cores refused: a proof that did not verify, or an identity or device over its limit. */
-  refused: number
-  /** Cores evicted to make room for admitted ones. */
-  evicted: number
 }
 
 /** What the owner of a writer set does when peers announce writers. */
