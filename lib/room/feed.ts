@@ -166,20 +166,18 @@ export class Feed {
     const getOpts = opts.wait ? { wait: true, timeout: opts.timeout ?? 0 } : { wait: false }
     const localOnly = { wait: false }
     // Blocks not stored here count against the quota; the latest ones are fetched first.
-    let budget = Infinity
-    if (opts.wait && !this.local) {
-      let missing = 0
-      // One bitfield check when everything is here already, as for a window just appended.
-      if (to > from && !(await this.core.has(from, to).catch(() => false))) {
-        for (let i = from; i < to; i++) if (!this.holes.has(i) && !(await this.core.has(i).catch(() => false))) missing++
+    const remote: boolean[] = new Array(Math.max(0, to - from)).fill(opts.wait && !this.dropped)
+    if (opts.wait && !this.local && !this.dropped && to > from && !(await this.core.has(from, to).catch(() => false))) {
+      const missing: number[] = []
+      for (let i = to - 1; i >= from; i--) {
+        if (!this.holes.has(i) && !(await this.core.has(i).catch(() => false))) missing.push(i)
       }
-      budget = missing > 0 ? this.fetchBudget(missing) : 0
-    }
-    const remote: boolean[] = []
-    for (let i = to - 1; i >= from; i--) {
-      const fetch = opts.wait && !this.dropped && (this.local || (budget > 0 && this.mayFetch(i)))
-      if (fetch && !this.local) budget--
-      remote[i - from] = fetch
+      let budget = missing.length > 0 ? this.fetchBudget(missing.length) : 0
+      for (const i of missing) {
+        const fetch = budget > 0 && this.mayFetch(i)
+        if (fetch) budget--
+        remote[i - from] = fetch
+      }
     }
     for (let i = from; i < to; i++) {
       if (this.holes.has(i) || this.dropped) {
