@@ -316,15 +316,22 @@ export class WriterSet<F extends WriterFeed> {
   }
 }
 
+// How long a discarded core still clears blocks that were being verified when it was dropped.
+const DISCARD_GRACE = 2000
+
 /**
  * Closes a core that left a room's set, deleting what was stored of it. The session that
- * fetched is closed first, so a block still on its way is not stored after the clear.
+ * fetched is closed first, so no more is asked for; a block already being verified then may
+ * still land, and is cleared as it does, for a short grace.
  */
 export async function discardCore(core: Hypercore): Promise<void> {
   await core.ready()
   const clearing = core.session()
-  await core.close()
   await clearing.ready()
+  clearing.on('download', (index: number) => {
+    clearing.clear(index, index + 1).catch(() => {})
+  })
+  await core.close()
   if (clearing.length > 0) await clearing.clear(0, clearing.length)
-  await clearing.close()
+  setTimeout(() => void clearing.close().catch(() => {}), DISCARD_GRACE).unref()
 }
