@@ -325,6 +325,11 @@ async function relay({ values, password, joins }: Args): Promise<number> {
       print(
         `relay  peers ${s.peers}  rooms ${s.rooms}  writers ${s.writers}  stored ${formatBytes(bytes)}  relayed ${s.relayed}`
       )
+      for (const room of node.relayedRooms) {
+        const q = room.stats.quota
+        if (q.reached) print(`relay  ${room.name}: the ${q.reached} quota is reached; some writers are held back (${formatBytes(q.used)} kept)`)
+        if (!room.stats.checked) print(`relay  ${room.name}: its link has no admission key, so cores are not checked; keep it again with a new relay link`)
+      }
     }
     await status()
     const timer = setInterval(() => void status().catch(() => {}), interval * 1000)

@@ -31,6 +31,12 @@ export interface RoomKeys {
   memberKey: Buffer
   /** Proves knowledge of the room secret when the channel opens: members only, not relays. */
   memberProofKey: Buffer
+  /**
+   * Signs the writer cores members admit. Members hold the secret half; relays get only the
+   * public half (in the relay link), so they can check that a member made a core without
+   * being able to read, or to admit cores of their own.
+   */
+  admission: KeyPair
 }
 
 export const MAX_ROOM_NAME_LENGTH = 64
@@ -53,7 +59,11 @@ const NS = {
   relay: b4a.from('backspace/relay/v1'),
   memberKey: b4a.from('backspace/member-key/v1'),
   account: b4a.from('backspace/account-key/v1'),
-  devices: b4a.from('backspace/device-registry/v1')
+  devices: b4a.from('backspace/device-registry/v1'),
+  admission: b4a.from('backspace/admission-key/v1'),
+  admit: b4a.from('backspace/admit/v1'),
+  writerClaim: b4a.from('backspace/writer-claim/v1'),
+  memberTag: b4a.from('backspace/member-tag/v1')
 }
 
 export function randomBytes(n: number): Buffer {
@@ -175,8 +185,38 @@ export function deriveRoomKeys(secret: Buffer): RoomKeys {
     memberKey: hash([NS.memberKey], secret),
     memberProofKey: hash([NS.memberProof], secret),
     relaySecret,
+    admission: deriveAdmissionKeyPair(secret),
     ...deriveRelayKeys(relaySecret)
   }
+}
+
+/**
+ * The room's admission key pair: its secret half signs the writer cores members admit. It
+ * comes from the room secret, so no holder of the relay secret can derive it.
+ */
+export function deriveAdmissionKeyPair(secret: Buffer): KeyPair {
+  return keyPairFromSeed(hash([NS.admission], secret))
+}
+
+/**
+ * What the admission key signs for a writer core: the room (its topic, which relays know),
+ * the core, the member tag it counts against, and the sealed claim that names its device.
+ */
+export function admissionSignable(topic: Buffer, coreKey: Buffer, tag: Buffer, sealedClaim: Buffer): Buffer {
+  return b4a.concat([NS.admit, topic, coreKey, tag, hash([sealedClaim])])
+}
+
+/** What a device signs to claim a writer core in a room: only members can check it. */
+export function writerClaimSignable(roomId: Buffer, coreKey: Buffer): Buffer {
+  return b4a.concat([NS.writerClaim, roomId, coreKey])
+}
+
+/**
+ * An identity's tag in one room: relays count cores per tag without learning the identity
+ * (the room id it is keyed by is for members only), and tags do not link across rooms.
+ */
+export function memberTag(roomId: Buffer, identity: Buffer): Buffer {
+  return hash([NS.memberTag, identity], roomId)
 }
 
 /**

@@ -5,6 +5,7 @@ import Corestore from 'corestore'
 import type Hyperswarm from 'hyperswarm'
 import { BackspaceError } from './errors.js'
 import {
+  deriveAdmissionKeyPair,
   deriveLocalKey,
   deriveNamedRoomSecret,
   deriveRelayKeys,
@@ -49,7 +50,8 @@ import { MAX_PAGE, Room } from './room/room.js'
 import type { RelayContext, RoomContext } from './room/context.js'
 import { AccountLog, type AccountRead, type AccountRoom, type AccountView } from './account/account-log.js'
 import { RelayedRoom } from './room/relayed.js'
-import type { CreateRoomOptions, DeviceInfo, DeviceRequest, JoinOptions, Message, Profile } from './types.js'
+import { MEMBER_QUOTA, QuotaLedger, quotaLimits, RELAY_QUOTA } from './room/quota.js'
+import type { CreateRoomOptions, DeviceInfo, DeviceRequest, JoinOptions, Message, Profile, QuotaOptions } from './types.js'
 
 export { BackspaceError, ERROR_CODES, isBackspaceError, type ErrorCode } from './errors.js'
 export {
@@ -180,6 +182,12 @@ export interface BackspaceOptions {
    * Peers behind one NAT share an address, so keep it well above one.
    */
   maxPeersPerIp?: number
+  /**
+   * Bytes of other peers' cores this node holds at most: per writer, per room, in all. A
+   * writer past it is not fetched further, and `room.stats.quota` and a `quota` event say so.
+   * Defaults: 64 MiB, 512 MiB and 2 GiB for a member; 64 MiB, 1 GiB and 8 GiB for a relay.
+   */
+  quota?: QuotaOptions
 }
 
 /** How many connections a node keeps by default (`BackspaceOptions.maxPeers`). */
@@ -293,6 +301,8 @@ export class Backspace extends Resource<NodeEvents>() {
   private erasing: Promise<void> = Promise.resolve()
   // Rooms left on this device this session, so the account log carries the leave.
   private readonly leftRooms = new Map<string, AccountRoom>()
+  // Bytes held of other peers' cores, against the quota, across all rooms.
+  private readonly quota: QuotaLedger
   // When the profile was last set, so the latest profile among devices wins.
   private profileAt = 0
 
@@ -313,6 +323,7 @@ export class Backspace extends Resource<NodeEvents>() {
     this.bootstrap = opts.bootstrap ? parseBootstrap(opts.bootstrap) : null
     this.clock = opts.now ?? Date.now
     this.ttl = ttl
+    this.quota = new QuotaLedger(quotaLimits(opts.quota, opts.relay ? RELAY_QUOTA : MEMBER_QUOTA))
     this.reads = new ReadPositions((roomId, counts) => {
       this.changed()
       this.emit('unread', roomId, counts)
@@ -534,7 +545,7 @@ export class Backspace extends Resource<NodeEvents>() {
             this.parked.set(keys.topic.toString('hex'), state)
             return Promise.resolve()
           }
-          const opening = relayed ? this.openRelayed(state) : this.openRoom(state)
+          const opening = relayed ? this.openRelayed(state) : this.openRoom(state, true)
           return opening.then(
             () => {},
             (err) => {
@@ -631,19 +642,34 @@ export class Backspace extends Resource<NodeEvents>() {
     await this.whenOpen()
     if (!this.options.relay) throw BackspaceError.INVALID_ARGUMENT('keep() needs a node in relay mode')
     let relaySecret: Buffer
+    // The public half of the room's admission key, with which the relay checks writer cores.
+    let admissionKey: Buffer | null = null
     let label = ''
     if (isRelayLink(nameOrLink)) {
-      relaySecret = parseRelayLink(nameOrLink)
-    } else if (isInvite(nameOrLink)) {
-      const inv = parseInvite(nameOrLink)
-      relaySecret = deriveRelaySecret(inv.secret)
-      label = inv.name ? `~${inv.name}` : ''
+      ;({ relaySecret, admissionKey = null } = parseRelayLink(nameOrLink))
     } else {
-      const name = normalizeRoomName(nameOrLink)
-      relaySecret = deriveRelaySecret(await deriveNamedRoomSecret(name, opts.password ?? ''))
-      label = `#${name}`
+      let secret: Buffer
+      if (isInvite(nameOrLink)) {
+        const inv = parseInvite(nameOrLink)
+        secret = inv.secret
+        label = inv.name ? `~${inv.name}` : ''
+      } else {
+        const name = normalizeRoomName(nameOrLink)
+        secret = await deriveNamedRoomSecret(name, opts.password ?? '')
+        label = `#${name}`
+      }
+      relaySecret = deriveRelaySecret(secret)
+      admissionKey = deriveAdmissionKeyPair(secret).publicKey
     }
-    const state: RoomState = { kind: RoomKind.RELAYED, secret: relaySecret, name: label, joinedAt: this.clock(), ttl: this.ttl, feeds: [] }
+    const state: RoomState = {
+      kind: RoomKind.RELAYED,
+      secret: relaySecret,
+      name: label,
+      joinedAt: this.clock(),
+      ttl: this.ttl,
+      feeds: [],
+      admissionKey
+    }
     return this.openRelayed(state)
   }
 
@@ -743,8 +769,11 @@ export class Backspace extends Resource<NodeEvents>() {
   private async openRelayed(fresh: RoomState): Promise<RelayedRoom> {
     const topicHex = deriveRelayKeys(fresh.secret).topic.toString('hex')
     const existing = this.relayed_.get(topicHex)
-    if (existing) return existing
-    const state = this.parked.get(topicHex) ?? fresh
+    // Kept from a link without the admission key, and given one now: reopened with it.
+    if (existing && (existing.stats.checked || !fresh.admissionKey)) return existing
+    if (existing) await existing.close()
+    const parked = this.parked.get(topicHex)
+    const state = parked ? { ...parked, admissionKey: parked.admissionKey ?? fresh.admissionKey ?? null } : fresh
     const room = new RelayedRoom(this.relayContext(), state)
     room.on('error', (err) => this.backgroundError(err))
     this.relayed_.set(topicHex, room)
@@ -773,7 +802,8 @@ export class Backspace extends Resource<NodeEvents>() {
       uploaded: () => {
         this.relayed++
       },
-      erased: () => this.scheduleErase()
+      erased: () => this.scheduleErase(),
+      quota: this.quota
     }
   }
 
@@ -821,7 +851,8 @@ export class Backspace extends Resource<NodeEvents>() {
     await this.erasing
   }
 
-  private async openRoom(fresh: RoomState): Promise<Room> {
+  /** Opens a room; `restored` when it comes from the saved state (so it is saved already). */
+  private async openRoom(fresh: RoomState, restored = false): Promise<Room> {
     const topicHex = deriveRoomKeys(fresh.secret).topic.toString('hex')
     const existing = this.rooms_.get(topicHex) ?? this.joining.get(topicHex)
     if (existing) return existing
@@ -843,10 +874,15 @@ export class Backspace extends Resource<NodeEvents>() {
         await room.close()
         throw BackspaceError.NODE_CLOSED()
       }
+      const isNew = !restored && !this.parked.has(topicHex)
       this.parked.delete(topicHex)
       this.rooms_.set(topicHex, room)
       this.leftRooms.delete(topicHex)
-      this.changed()
+      // A room just joined is saved before join() resolves: messages sent in it right away
+      // must not outlive, on disk, the record of the room they belong to (a crash in the
+      // next 200 ms lost the room and with it every acknowledged message).
+      if (isNew && !this.incognito) await this.saveState()
+      else this.changed()
       this.emit('room-add', room)
       this.publishAccount()
       return room

@@ -11,7 +11,7 @@ import c from 'compact-encoding'
 import z32 from 'z32'
 import { hash } from './crypto.js'
 import { BackspaceError } from './errors.js'
-import { decodeStrict, invite, relayLink, type Encoding, type Invite } from './messages.js'
+import { decodeStrict, invite, relayLink, type Encoding, type Invite, type RelayLink } from './messages.js'
 import { deviceLink, type DeviceLink } from './identity/pairing-messages.js'
 
 export const INVITE_PREFIX = 'backspace:'
@@ -120,14 +120,14 @@ export function isInvite(text: string): boolean {
   return typeof text === 'string' && hasPrefix(text, INVITE_PREFIX)
 }
 
-/** A v2 relay link: the relay secret, with a checksum. */
-export function relayLinkOf(relaySecret: Buffer): string {
-  return encodeCheckedLink(RELAY_LINK_PREFIX, relayLink, { relaySecret })
+/** A v2 relay link, with a checksum; with the room's admission public key, the relay checks who made each core. */
+export function relayLinkOf(relaySecret: Buffer, admissionKey: Buffer | null = null): string {
+  return encodeCheckedLink(RELAY_LINK_PREFIX, relayLink, { relaySecret, admissionKey })
 }
 
-/** Parses a relay link (v2, or v1) into its relay secret. Throws INVALID_INVITE. */
-export function parseRelayLink(text: string): Buffer {
-  return decodeCheckedLink(text, RELAY_LINK_PREFIX, relayLink, 'relay link').relaySecret
+/** Parses a relay link (v2, or v1): its relay secret, and the admission key if it carries one. Throws INVALID_INVITE. */
+export function parseRelayLink(text: string): RelayLink {
+  return decodeCheckedLink(text, RELAY_LINK_PREFIX, relayLink, 'relay link')
 }
 
 export function isRelayLink(text: string): boolean {

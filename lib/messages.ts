@@ -716,6 +716,13 @@ export interface FeedState {
   marks?: LengthMark[]
   /** Blocks cleared because every message in them was deleted (v3). */
   holes?: number[]
+  /**
+   * The proof that a member made this core (see `WriterProof`), as admitted; absent for this
+   * node's own core and for cores admitted because this node verified one of their blocks.
+   */
+  proof?: WriterProof | null
+  /** Admitted: by a proof, or (members) by a block this node verified. Older files: absent. */
+  admitted?: boolean
 }
 
 /** Cleared blocks remembered per writer; older ones are simply fetched and dropped again. */
@@ -738,6 +745,8 @@ export interface RoomState {
   feeds: FeedState[]
   /** A named room joined with a password (stored since the password marker; else absent). */
   password?: boolean
+  /** A relayed room: the room's admission public key, from a relay link that carries it. */
+  admissionKey?: Buffer | null
 }
 
 export interface LocalState {
@@ -917,6 +926,31 @@ export interface WriterAnnouncement {
   length: number
   /** Blocks below this index are expired; joiners never fetch them. */
   start: number
+  /**
+   * That a member made this core (trailing, so builds before it read the rest). Passed on
+   * verbatim, as the core's owner made it; null from builds before admission proofs.
+   */
+  proof?: WriterProof | null
+}
+
+/**
+ * A member's proof that it made a writer core. Relays check `signature` with the room's
+ * admission public key; members also open `sealed` and check the device's claim in it.
+ */
+export interface WriterProof {
+  /** The owner's identity, tagged for this room (`memberTag`): what per-identity limits count. */
+  tag: Buffer
+  /** A `writerClaim` sealed with the room's member key: relays cannot open it. */
+  sealed: Buffer
+  /** The room admission key's signature over the topic, the core, `tag` and `sealed`. */
+  signature: Buffer
+}
+
+/** Inside a proof, for members only: the device that claims the core, and its signature. */
+export interface WriterClaim {
+  certificate: DeviceCertificate
+  /** The device's signature over the room id and the core key. */
+  signature: Buffer
 }
 
 export interface Announcement {
@@ -924,6 +958,10 @@ export interface Announcement {
 }
 
 const ANNOUNCE_VERSION = 1
+/** Trailing section flag: one optional proof per writer follows, in order. */
+const ANNOUNCE_FLAG_PROOFS = 1
+/** A sealed claim: nonce, MAC, a certificate (with a name of at most 64 bytes), a signature. */
+export const MAX_SEALED_CLAIM_BYTES = 512
 
 const writerAnnouncement: Encoding<WriterAnnouncement> = {
   preencode(state, w) {
@@ -945,16 +983,75 @@ const writerAnnouncement: Encoding<WriterAnnouncement> = {
   }
 }
 
+export const writerProof: Encoding<WriterProof> = {
+  preencode(state, p) {
+    c.fixed32.preencode(state, p.tag)
+    c.buffer.preencode(state, p.sealed)
+    c.fixed64.preencode(state, p.signature)
+  },
+  encode(state, p) {
+    c.fixed32.encode(state, p.tag)
+    c.buffer.encode(state, p.sealed)
+    c.fixed64.encode(state, p.signature)
+  },
+  decode(state) {
+    const tag = c.fixed32.decode(state)
+    const sealed = requireBuffer(c.buffer.decode(state))
+    if (sealed.byteLength > MAX_SEALED_CLAIM_BYTES) throw BackspaceError.DECODE_FAILED('sealed claim too large')
+    return { tag, sealed, signature: c.fixed64.decode(state) }
+  }
+}
+
+const WRITER_CLAIM_VERSION = 1
+
+export const writerClaim: Encoding<WriterClaim> = {
+  preencode(state, w) {
+    c.uint.preencode(state, WRITER_CLAIM_VERSION)
+    deviceCertificate.preencode(state, w.certificate)
+    c.fixed64.preencode(state, w.signature)
+  },
+  encode(state, w) {
+    c.uint.encode(state, WRITER_CLAIM_VERSION)
+    deviceCertificate.encode(state, w.certificate)
+    c.fixed64.encode(state, w.signature)
+  },
+  decode(state) {
+    const version = c.uint.decode(state)
+    if (version !== WRITER_CLAIM_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`writer claim v${version}`)
+    return { certificate: deviceCertificate.decode(state), signature: c.fixed64.decode(state) }
+  }
+}
+
 const writerAnnouncements = c.array(writerAnnouncement)
 
+function hasProofs(writers: WriterAnnouncement[]): boolean {
+  return writers.some((w) => w.proof)
+}
+
+/**
+ * version 1, the writers, then (trailing: builds before proofs stop reading there) a flags
+ * uint and, with ANNOUNCE_FLAG_PROOFS, per writer in order a 0/1 marker and its proof.
+ */
 export const announcement: Encoding<Announcement> = {
   preencode(state, a) {
     c.uint.preencode(state, ANNOUNCE_VERSION)
     writerAnnouncements.preencode(state, a.writers)
+    if (!hasProofs(a.writers)) return
+    c.uint.preencode(state, ANNOUNCE_FLAG_PROOFS)
+    for (const w of a.writers) {
+      c.uint.preencode(state, w.proof ? 1 : 0)
+      if (w.proof) writerProof.preencode(state, w.proof)
+    }
   },
   encode(state, a) {
     c.uint.encode(state, ANNOUNCE_VERSION)
     writerAnnouncements.encode(state, a.writers)
+    if (!hasProofs(a.writers)) return
+    c.uint.encode(state, ANNOUNCE_FLAG_PROOFS)
+    for (const w of a.writers) {
+      c.uint.encode(state, w.proof ? 1 : 0)
+      if (w.proof) writerProof.encode(state, w.proof)
+    }
   },
   decode(state) {
     const version = c.uint.decode(state)
@@ -964,6 +1061,17 @@ export const announcement: Encoding<Announcement> = {
     if (count > MAX_ANNOUNCED_WRITERS) throw BackspaceError.DECODE_FAILED('too many writers')
     const writers: WriterAnnouncement[] = []
     for (let i = 0; i < count; i++) writers.push(writerAnnouncement.decode(state))
+    if (state.start < state.end) {
+      const flags = c.uint.decode(state)
+      if (flags & ANNOUNCE_FLAG_PROOFS) {
+        for (const w of writers) {
+          const marker = c.uint.decode(state)
+          if (marker > 1) throw BackspaceError.DECODE_FAILED('bad proof marker')
+          if (marker === 1) w.proof = writerProof.decode(state)
+        }
+      }
+    }
+    // Fields a newer build appends are skipped.
     state.start = state.end
     return { writers }
   }
@@ -1143,6 +1251,11 @@ export const invite: Encoding<Invite> = {
  */
 export interface RelayLink {
   relaySecret: Buffer
+  /**
+   * The room's admission public key (trailing, absent from older links): with it a relay
+   * checks that a member made each writer core it keeps.
+   */
+  admissionKey?: Buffer | null
 }
 
 const RELAY_LINK_VERSION = 1
@@ -1151,17 +1264,20 @@ export const relayLink: Encoding<RelayLink> = {
   preencode(state, l) {
     c.uint.preencode(state, RELAY_LINK_VERSION)
     c.fixed32.preencode(state, l.relaySecret)
+    if (l.admissionKey) c.fixed32.preencode(state, l.admissionKey)
   },
   encode(state, l) {
     c.uint.encode(state, RELAY_LINK_VERSION)
     c.fixed32.encode(state, l.relaySecret)
+    if (l.admissionKey) c.fixed32.encode(state, l.admissionKey)
   },
   decode(state) {
     const version = c.uint.decode(state)
     if (version !== RELAY_LINK_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`relay link v${version}`)
     const relaySecret = c.fixed32.decode(state)
+    const admissionKey = state.start < state.end ? c.fixed32.decode(state) : null
     state.start = state.end
-    return { relaySecret }
+    return { relaySecret, admissionKey }
   }
 }
 

@@ -178,6 +178,10 @@ export interface RoomStats {
   delivered: number
   /** The length of this node's own log in this room, in blocks. */
   ownBlocks: number
+  /** Writer cores heard of without a proof, refused and evicted (see docs/SECURITY.md). */
+  admission: AdmissionStats
+  /** Bytes held of other writers' cores, and whether a quota holds one back. */
+  quota: QuotaStats
 }
 
 export interface RoomEvents {
@@ -198,8 +202,10 @@ export interface RoomEvents {
   /** A member's connection opened the room's channel. */
   'peer-add': [Buffer]
   'peer-remove': [Buffer]
-  /** A writer core was discovered. */
+  /** A writer core was admitted: announced with a proof that a member made it, or verified. */
   'writer-add': [Buffer]
+  /** A quota stopped this node from fetching more of a writer's core (once per writer until it may again). */
+  quota: [QuotaEvent]
   /** A member's profile or online state changed, or a member was first seen. */
   'member-update': [Member]
   /**
@@ -231,3 +237,49 @@ export interface CreateRoomOptions {
 }
 
 export type RoomKindName = 'named' | 'private'
+
+/** Bytes a node holds of other peers' writer cores. */
+export interface QuotaOptions {
+  /** Of one writer core. */
+  writer?: number
+  /** Of one room, all its writers together. */
+  room?: number
+  /** Of every room this node is in or keeps. */
+  total?: number
+}
+
+export type QuotaLimits = Required<QuotaOptions>
+
+export type QuotaScope = 'writer' | 'room' | 'total'
+
+/** A quota stopped this node from holding more of a writer's core. */
+export interface QuotaEvent {
+  scope: QuotaScope
+  /** The writer core refused. */
+  writer: Buffer
+  /** Bytes held at that scope. */
+  used: number
+  limit: number
+}
+
+/** A room's quota figures, in its `stats`. */
+export interface QuotaStats {
+  /** Bytes of other writers' cores this room holds (or has committed to hold). */
+  used: number
+  /** Set while some writer is held back, to the scope that stopped it. */
+  reached: QuotaScope | null
+  /** Times a fetch or download was refused for quota. */
+  refused: number
+  /** Cores dropped because a block was larger than any block a writer may write. */
+  oversized: number
+}
+
+/** Admission counts, in a room's or relay's stats. */
+export interface AdmissionStats {
+  /** Cores heard of without a proof, on trial (members) or kept at lowest priority. */
+  unproven: number
+  /** Cores refused: a proof that did not verify, or an identity or device over its limit. */
+  refused: number
+  /** Cores evicted to make room for admitted ones. */
+  evicted: number
+}

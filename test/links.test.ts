@@ -39,11 +39,11 @@ test('links: every one-character typo of an invite or relay link is INVALID_INVI
 
   const relaySecret = randomBytes(32)
   const relay = relayLinkOf(relaySecret)
-  t.alike(parseRelayLink(relay), relaySecret)
+  t.alike(parseRelayLink(relay).relaySecret, relaySecret)
   await expectCode(t, () => parseRelayLink(typo(relay, 20)), 'INVALID_INVITE')
   // An invite's body under the relay prefix does not pass for a relay link.
   const swapped = 'backspace-relay:' + relay.slice('backspace-relay:'.length)
-  t.alike(parseRelayLink(swapped), relaySecret)
+  t.alike(parseRelayLink(swapped).relaySecret, relaySecret)
   const relayBody = z32.decode(relay.slice('backspace-relay:'.length))
   await expectCode(t, () => parseInvite('backspace:' + z32.encode(relayBody)), 'INVALID_INVITE')
 })
@@ -52,7 +52,7 @@ test('links: v1 links (no checksum) still parse; mistyped prefixes are not room 
   const secret = randomBytes(32)
   t.alike(parseInvite(legacyLink('invite', { secret, name: 'old' })), { secret, name: 'old' }, 'a v1 invite')
   const relaySecret = randomBytes(32)
-  t.alike(parseRelayLink(legacyLink('relay', { relaySecret })), relaySecret, 'a v1 relay link')
+  t.alike(parseRelayLink(legacyLink('relay', { relaySecret })).relaySecret, relaySecret, 'a v1 relay link')
   t.alike(parseInvite('  ' + inviteLink({ secret, name: '' }) + '\n'), { secret, name: '' }, 'spaces around are fine')
   t.ok(looksLikeLink('backspce:' + z32.encode(b4a.alloc(30, 1))), 'a typo in the prefix looks like a link')
   t.ok(looksLikeLink('Backspace:' + z32.encode(b4a.alloc(30, 1))))

@@ -169,10 +169,19 @@ declare module 'hypercore' {
     setEncryption(provider: Hypercore.EncryptionProvider | null): Promise<void>
     /** The key the default block encryption derives for this core from the encryption key. */
     static blockEncryptionKey(coreKey: Buffer, encryptionKey: Buffer): Buffer
+    /** The block holding byte `bytes` and the offset in it; fetches tree nodes, not blocks. */
+    seek(bytes: number, opts?: { wait?: boolean; timeout?: number }): Promise<[number, number] | null>
     static createProtocolStream(isInitiator: boolean | object, opts?: object): NodeJS.ReadWriteStream
   }
   export = Hypercore
   export type { Encoding }
+}
+
+declare module 'hypercore/lib/merkle-tree.js' {
+  /** Internal: byte offsets from a core's verified tree (`index` is a tree index: 2 × block). */
+  export const MerkleTree: {
+    byteOffset(state: unknown, index: number): Promise<number>
+  }
 }
 
 declare module 'corestore' {

@@ -7,6 +7,7 @@ import type { MessageRecord, ProfileFields } from '../messages.js'
 import type { TypedResource } from '../resource.js'
 import type { RoomEvents } from '../types.js'
 import type { Stream } from './channel.js'
+import type { QuotaLedger } from './quota.js'
 import type { RelayedRoom } from './relayed.js'
 import type { Room } from './room.js'
 
@@ -29,6 +30,8 @@ export interface NodeContext<R> {
    * soon, so their ciphertext leaves the disk rather than lingering in RocksDB's files.
    */
   erased(): void
+  /** The node's byte quotas, shared by all its rooms. */
+  readonly quota: QuotaLedger
 }
 
 /** @internal What a relayed room needs from its node. */

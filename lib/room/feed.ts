@@ -1,6 +1,7 @@
 import { BackspaceError } from '../errors.js'
 import type Hypercore from 'hypercore'
 import { decodeMessageBlock, MAX_HOLES, type BlockBody, type FeedState, type LengthMark } from '../messages.js'
+import type { Admission } from './admission.js'
 
 /** A block loaded this session: its first seq, how many records, and whether they are all messages or edits. */
 export interface LoadedBlock {
@@ -80,8 +81,24 @@ export class Feed {
   readonly marks: LengthMark[]
   /** Whether the last mark may still move forward: only while no record's time rests on it. */
   markOpen: boolean
+  /** How the core was admitted (see WriterSet); null while it is on trial. */
+  admission: Admission | null
+  /** Set once the core left the room's set: nothing more is fetched for it. */
+  dropped: boolean
+  /** Bytes of this core stored here, as far as this node counts them (see Room's quota). */
+  bytes: number
+  /**
+   * Whether block `index` may be fetched from peers now: not for a core that was dropped, and
+   * only the latest few of a core on trial. Local blocks always load.
+   */
+  mayFetch: (index: number) => boolean
+  /**
+   * Of `wanted` blocks to fetch from peers, how many the quota allows now, each counted at
+   * the largest size a block may have: fetches never take the node past its quota.
+   */
+  fetchBudget: (wanted: number) => number
 
-  constructor(key: Buffer, core: Hypercore, local: boolean, state: FeedState | null) {
+  constructor(key: Buffer, core: Hypercore, local: boolean, state: FeedState | null, admission: Admission | null = null) {
     this.key = key
     this.hex = key.toString('hex')
     this.core = core
@@ -104,6 +121,11 @@ export class Feed {
     this.marks = state?.marks?.map((m) => ({ time: m.time, length: m.length })) ?? []
     // A restored mark may carry the time of a record shown before the restart.
     this.markOpen = false
+    this.admission = admission
+    this.dropped = false
+    this.bytes = 0
+    this.mayFetch = () => true
+    this.fetchBudget = (wanted) => wanted
   }
 
   markLoaded(index: number, seq: number, count: number, content = false): void {
@@ -131,6 +153,10 @@ export class Feed {
     const holes = [...this.holes].filter((i) => i >= this.start)
     if (holes.length > 0) state.holes = holes.slice(-MAX_HOLES)
     if (this.marks.length > 0) state.marks = this.marks.map((m) => ({ time: m.time, length: m.length }))
+    if (this.admission) {
+      state.admitted = true
+      if (this.admission.proof) state.proof = this.admission.proof
+    }
     return state
   }
 
@@ -146,8 +172,27 @@ export class Feed {
   ): Promise<Array<Buffer | null>> {
     const gets: Array<Promise<Buffer | null>> = []
     const getOpts = opts.wait ? { wait: true, timeout: opts.timeout ?? 0 } : { wait: false }
+    const localOnly = { wait: false }
+    // Blocks not stored here count against the quota; the latest ones are fetched first.
+    const remote: boolean[] = new Array(Math.max(0, to - from)).fill(opts.wait && !this.dropped)
+    if (opts.wait && !this.local && !this.dropped && to > from && !(await this.core.has(from, to).catch(() => false))) {
+      const missing: number[] = []
+      for (let i = to - 1; i >= from; i--) {
+        if (!this.holes.has(i) && !(await this.core.has(i).catch(() => false))) missing.push(i)
+      }
+      let budget = missing.length > 0 ? this.fetchBudget(missing.length) : 0
+      for (const i of missing) {
+        const fetch = budget > 0 && this.mayFetch(i)
+        if (fetch) budget--
+        remote[i - from] = fetch
+      }
+    }
     for (let i = from; i < to; i++) {
-      gets.push(this.holes.has(i) ? Promise.resolve(null) : this.core.get(i, getOpts).catch(() => null))
+      if (this.holes.has(i) || this.dropped) {
+        gets.push(Promise.resolve(null))
+        continue
+      }
+      gets.push(this.core.get(i, remote[i - from] ? getOpts : localOnly).catch(() => null))
     }
     return Promise.all(gets)
   }

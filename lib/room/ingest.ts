@@ -4,7 +4,7 @@
 import b4a from 'b4a'
 import { messageSignable, verify } from '../crypto.js'
 import { BackspaceError } from '../errors.js'
-import { decodeMessageBlock, type DecodedBlock } from '../messages.js'
+import { decodeMessageBlock, MAX_RECORD_BYTES, type DecodedBlock } from '../messages.js'
 import { backgroundError } from '../resource.js'
 import type { RejectReason, RoomStats } from '../types.js'
 import type { ApplyStage } from './apply.js'
@@ -46,6 +46,14 @@ export function verifyBlock(roomId: Buffer, feed: Feed, index: number, { bodyByt
   return verify(signature, messageSignable(roomId, feed.key, index, bodyBytes), signer)
 }
 
+/** What the room's writer set does with what blocks prove about their cores. */
+export interface IngestAdmission {
+  /** A block of a core on trial verified: a member made the core. */
+  verified(feed: Feed, author: Buffer, device: Buffer): void
+  /** A block larger than any a writer may write: the core is dropped and its data cleared. */
+  oversized(feed: Feed): void
+}
+
 export class Ingest {
   private readonly room: RoomSelf
   private readonly ctx: Pick<RoomContext, 'identity' | 'extension' | 'erased'>
@@ -56,6 +64,7 @@ export class Ingest {
   private readonly records: Pick<Records, 'load'>
   private readonly live: Pick<LivePath, 'confirm' | 'confirmSame'>
   private readonly rejections: Rejections
+  private readonly admission: IngestAdmission
 
   constructor(
     room: RoomSelf,
@@ -65,7 +74,8 @@ export class Ingest {
     signers: Pick<Signers, 'signerOf' | 'isRevokedAt'>,
     records: Pick<Records, 'load'>,
     live: Pick<LivePath, 'confirm' | 'confirmSame'>,
-    rejections: Rejections
+    rejections: Rejections,
+    admission: IngestAdmission
   ) {
     this.room = room
     this.ctx = ctx
@@ -75,6 +85,7 @@ export class Ingest {
     this.records = records
     this.live = live
     this.rejections = rejections
+    this.admission = admission
   }
 
   /**
@@ -82,6 +93,11 @@ export class Ingest {
    * 'expired' if all of them are. The first valid block teaches the feed its owner.
    */
   block(feed: Feed, index: number, block: Buffer, emit: boolean): IngestResult {
+    if (block.byteLength > MAX_RECORD_BYTES && !feed.local) {
+      // No honest writer writes one: the core goes, with what was stored of it.
+      this.admission.oversized(feed)
+      return this.rejections.block('oversized', BackspaceError.MESSAGE_TOO_LARGE(`block ${index}: ${block.byteLength} bytes`), feed, index)
+    }
     // The common case on the live path: Hypercore's copy of a block already shown live, or
     // of one loaded before. Hypercore authenticated it as the core's, and its records were
     // verified and loaded then: nothing to decode.
@@ -123,6 +139,7 @@ export class Ingest {
       return this.rejections.block('unauthorized-device', BackspaceError.NOT_ALLOWED(`block ${index}: another identity`), feed, index)
     }
     if (feed.owner === null) feed.owner = signer
+    if (feed.admission === null && !feed.local) this.admission.verified(feed, body.author, signer)
     return this.records.load(feed, index, body, emit)
   }
 

@@ -7,7 +7,13 @@ import { RoomChannels, type Stream } from './channel.js'
 import type { RelayContext } from './context.js'
 import { clearExpired } from './expiry.js'
 import { stampedBoundary } from './expiry-stamp.js'
-import { WriterSet } from './writers.js'
+import { discardCore, MAX_UNPROVEN, WriterSet } from './writers.js'
+import type { AdmissionStats, QuotaEvent, QuotaStats } from '../types.js'
+import { MAX_CORES_PER_IDENTITY, RelayProofs, type Admission } from './admission.js'
+import { byteSpan, isOversizedBlock, provesOversized } from './quota.js'
+
+// How long a relay waits for the tree nodes that tell where its quota ends in a core.
+const SEEK_TIMEOUT = 10_000
 
 export interface RelayedRoomStats {
   /** Writer cores kept. */
@@ -23,6 +29,13 @@ export interface RelayedRoomStats {
   badAnnouncements: number
   /** Opens of the room's channel whose proof of the relay secret did not verify. */
   badProofs: number
+  /**
+   * Whether this relay checks that a member made each core it keeps: its link carried the
+   * room's admission key. Without it (a link from an older build) it keeps what it is told.
+   */
+  checked: boolean
+  admission: AdmissionStats
+  quota: QuotaStats
 }
 
 interface RelayedFeed {
@@ -36,8 +49,19 @@ interface RelayedFeed {
    */
   hintStart: number
   marks: LengthMark[]
-  /** The one live download range: replaced, never stacked, when the start moves. */
-  range: { destroy(): void } | null
+  /**
+   * Download ranges asked for, each of blocks already known to exist and within the quota:
+   * none reaches past the core's length, so no block is fetched before its size is checked.
+   */
+  ranges: Set<{ destroy(): void; done(): Promise<void> }>
+  readonly local: false
+  admission: Admission | null
+  dropped: boolean
+  /** Blocks below this index were asked for (from `start` on). */
+  end: number
+  /** The quota check under way, and whether another was asked for meanwhile. */
+  planning: Promise<void> | null
+  planAgain: boolean
 }
 
 /**
@@ -48,7 +72,7 @@ interface RelayedFeed {
  * the block says inside, which the relay cannot read; or earlier, once the expiry its
  * writer stamped in its clear bytes has passed.
  */
-export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
+export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [QuotaEvent] }>() {
   readonly kind = 'relayed' as const
   /** A label for status lines: the room name if the relay was given one, else the topic. */
   readonly name: string
@@ -61,6 +85,11 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
   private readonly keys: ReturnType<typeof deriveRelayKeys>
   private readonly channels: RoomChannels
   private readonly writers: WriterSet<RelayedFeed>
+  // The room's admission public key, from the relay link; null from a link without one.
+  private readonly admissionKey: Buffer | null
+  private readonly proofs: RelayProofs | null
+  // Writers held back by the quota now: `stats.quota.reached` is set while there are any.
+  private readonly heldBack: Set<string>
   private restore: FeedState[]
   private forget: boolean
 
@@ -75,7 +104,21 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
     this.joinedAt = state.joinedAt
     this.restore = state.feeds
     this.forget = false
-    this.stats = { writers: 0, peers: 0, uploaded: 0, downloaded: 0, pruned: 0, badAnnouncements: 0, badProofs: 0 }
+    this.admissionKey = state.admissionKey ?? null
+    this.proofs = this.admissionKey ? new RelayProofs(this.topic, this.admissionKey) : null
+    this.heldBack = new Set()
+    this.stats = {
+      writers: 0,
+      peers: 0,
+      uploaded: 0,
+      downloaded: 0,
+      pruned: 0,
+      badAnnouncements: 0,
+      badProofs: 0,
+      checked: this.proofs !== null,
+      admission: { unproven: 0, refused: 0, evicted: 0 },
+      quota: { used: 0, reached: null, refused: 0, oversized: 0 }
+    }
     // Live blocks and presence are sealed with the member key, which a relay lacks.
     const channelKeys = {
       channelIdKey: this.keys.channelIdKey,
@@ -90,12 +133,25 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
       close: () => {},
       writers: (writers) => this.writers.onAnnouncement(writers)
     })
-    this.writers = new WriterSet<RelayedFeed>(this.channels, this.stats, {
-      open: (key) => this.openFeed(key, null),
-      announced: () => {},
-      // Members who are never online together learn each other's cores from the relay.
-      added: () => this.ctx.changed()
-    })
+    this.writers = new WriterSet<RelayedFeed>(
+      this.channels,
+      this.stats,
+      {
+        open: (key, admission) => this.openFeed(key, null, admission),
+        announced: () => {},
+        // Members who are never online together learn each other's cores from the relay.
+        added: () => this.ctx.changed(),
+        removed: (feed) => this.discard(feed)
+      },
+      {
+        checker: this.proofs,
+        // Only cores restored from before proofs wait on trial, for a member to prove them.
+        maxUnproven: MAX_UNPROVEN,
+        perIdentity: MAX_CORES_PER_IDENTITY,
+        trials: false,
+        unchecked: this.proofs === null
+      }
+    )
   }
 
   get id(): string {
@@ -104,11 +160,22 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
 
   /** The relay link this room can be kept by again. */
   get link(): string {
-    return relayLinkOf(this.relaySecret)
+    return relayLinkOf(this.relaySecret, this.admissionKey)
   }
 
   override async _open(): Promise<void> {
-    for (const state of this.restore) this.openFeed(state.key, state)
+    // Cores with data first, should trial places run out.
+    const restore = this.restore.slice().sort((a, b) => b.seen - a.seen)
+    for (const state of restore) {
+      let admission: Admission | null = null
+      if (this.proofs === null) admission = { owner: null, device: null, proof: state.proof ?? null }
+      else if (state.proof) admission = this.proofs.check(state.key, state.proof)
+      if (admission === null && !this.writers.hasTrialRoom()) {
+        discardCore(this.ctx.store.get({ key: state.key })).catch((err) => backgroundError(this, err))
+        continue
+      }
+      this.openFeed(state.key, state, admission)
+    }
     this.restore = []
     await Promise.all([...this.writers.values()].map((f) => f.core.ready()))
     await this.prune()
@@ -120,6 +187,7 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
     this.channels.close()
     await this.ctx.leave(this.topic)
     await this.writers.close(this.forget)
+    this.ctx.quota.removeRoom(this)
     this.ctx.closed(this, this.forget)
   }
 
@@ -152,7 +220,7 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
       },
       (f, from) => {
         this.stats.pruned += f.start - from
-        this.download(f)
+        this.restartDownload(f)
       }
     )
     if (moved === null) return
@@ -173,17 +241,24 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
       name: this.name,
       joinedAt: this.joinedAt,
       ttl: this.ctx.ttl,
-      feeds: [...this.writers.values()].map((f) => ({
-        key: f.key,
-        start: f.start,
-        storedFrom: f.start,
-        seen: f.core.length,
-        marks: f.marks.slice()
-      }))
+      admissionKey: this.admissionKey,
+      // Cores without a proof are not saved: a flood of them is gone after a restart.
+      feeds: this.writers.admitted().map((f) => {
+        const saved: FeedState = {
+          key: f.key,
+          start: f.start,
+          storedFrom: f.start,
+          seen: f.core.length,
+          marks: f.marks.slice(),
+          admitted: true
+        }
+        if (f.admission?.proof) saved.proof = f.admission.proof
+        return saved
+      })
     }
   }
 
-  private openFeed(key: Buffer, state: FeedState | null): RelayedFeed {
+  private openFeed(key: Buffer, state: FeedState | null, admission: Admission | null): RelayedFeed {
     // No encryption key: Hypercore stores, verifies and serves the ciphertext as it is.
     const core = this.ctx.store.get({ key })
     const feed: RelayedFeed = {
@@ -192,7 +267,13 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
       start: state?.start ?? 0,
       hintStart: state?.start ?? 0,
       marks: state?.marks?.slice() ?? [],
-      range: null
+      ranges: new Set(),
+      local: false,
+      admission,
+      dropped: false,
+      end: 0,
+      planning: null,
+      planAgain: false
     }
     this.writers.add(feed)
     // Only to connections on which a peer proved the room.
@@ -201,26 +282,119 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error] }>() {
       this.stats.uploaded++
       this.ctx.uploaded()
     })
-    core.on('download', () => {
+    core.on('download', (_index: number, byteLength: number) => {
+      // Stored already, as Hypercore stores before it tells: the core goes, with its data.
+      if (isOversizedBlock(byteLength)) return this.dropOversized(feed)
       this.stats.downloaded++
     })
-    core.on('append', () => this.mark(feed))
+    core.on('append', () => {
+      this.mark(feed)
+      this.plan(feed)
+    })
     core
       .ready()
       .then(() => {
         this.mark(feed)
-        this.download(feed)
+        this.plan(feed)
       })
       .catch((err: Error) => backgroundError(this, err))
     return feed
   }
 
-  // Everything from the first live block on, including blocks appended later.
-  private download(feed: RelayedFeed): void {
-    if (this.closing) return
-    // An older range would fetch again the blocks that pruning just cleared.
-    feed.range?.destroy()
-    feed.range = feed.core.download({ start: feed.start, end: -1 })
+  // Decides how much of a core to keep, before any of it is fetched: its size, signed by its
+  // writer, is checked against the largest blocks a writer may write and against the quota.
+  // What fits is downloaded, from the first live block on; each append is checked again.
+  private plan(feed: RelayedFeed): void {
+    if (this.closing || feed.dropped) return
+    if (feed.planning) {
+      feed.planAgain = true
+      return
+    }
+    feed.planning = this.runPlan(feed)
+      .catch((err) => backgroundError(this, err))
+      .finally(() => {
+        feed.planning = null
+        if (feed.planAgain) {
+          feed.planAgain = false
+          this.plan(feed)
+        }
+      })
+  }
+
+  private async runPlan(feed: RelayedFeed): Promise<void> {
+    const core = feed.core
+    if (provesOversized(core)) return this.dropOversized(feed)
+    const hex = feed.key.toString('hex')
+    const quota = this.ctx.quota
+    // Without the tree nodes to measure from, the core's whole size is the bound.
+    const committed = (await byteSpan(core, feed.start, core.length)) ?? core.byteLength
+    if (this.closing || feed.dropped) return
+    const allowed = quota.allowance(this, hex)
+    let end = core.length
+    if (committed <= allowed.bytes) {
+      quota.set(this, hex, committed)
+      if (this.heldBack.delete(hex) && this.heldBack.size === 0) this.stats.quota.reached = null
+    } else {
+      quota.set(this, hex, allowed.bytes)
+      this.stats.quota.refused++
+      this.stats.quota.reached = allowed.scope
+      if (!this.heldBack.has(hex)) {
+        this.heldBack.add(hex)
+        this.emit('quota', { scope: allowed.scope, writer: feed.key, used: allowed.used, limit: allowed.limit })
+      }
+      // The oldest blocks that fit: the block holding the quota's last byte is left out.
+      end = feed.start
+      const base = await byteSpan(core, 0, feed.start)
+      if (base !== null && allowed.bytes > 0) {
+        const at = await core.seek(base + allowed.bytes, { wait: true, timeout: SEEK_TIMEOUT }).catch(() => null)
+        if (at) end = Math.max(feed.start, at[0])
+      }
+      if (this.closing || feed.dropped) return
+    }
+    this.stats.quota.used = quota.roomUsed(this)
+    this.download(feed, end)
+  }
+
+  // Blocks [start, end): only what was not asked for yet.
+  private download(feed: RelayedFeed, end: number): void {
+    if (this.closing || feed.dropped) return
+    const from = Math.max(feed.start, feed.end)
+    if (end <= from) return
+    feed.end = end
+    const range = feed.core.download({ start: from, end })
+    feed.ranges.add(range)
+    range.done().then(
+      () => feed.ranges.delete(range),
+      () => feed.ranges.delete(range)
+    )
+  }
+
+  // Pruning moved the start: older ranges would fetch again the blocks it just cleared.
+  private restartDownload(feed: RelayedFeed): void {
+    for (const range of feed.ranges) range.destroy()
+    feed.ranges.clear()
+    feed.end = feed.start
+    this.plan(feed)
+  }
+
+  private dropOversized(feed: RelayedFeed): void {
+    if (feed.dropped) return
+    this.stats.quota.oversized++
+    this.writers.drop(feed)
+  }
+
+  private discard(feed: RelayedFeed): void {
+    for (const range of feed.ranges) range.destroy()
+    feed.ranges.clear()
+    const hex = feed.key.toString('hex')
+    if (this.heldBack.delete(hex) && this.heldBack.size === 0) this.stats.quota.reached = null
+    this.ctx.quota.remove(this, hex)
+    this.stats.quota.used = this.ctx.quota.roomUsed(this)
+    discardCore(feed.core).then(
+      () => this.ctx.erased(),
+      (err: unknown) => backgroundError(this, err)
+    )
+    this.ctx.changed()
   }
 
   // Records that every block below the core's current length exists now. Marks are coarse:

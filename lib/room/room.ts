@@ -5,6 +5,7 @@ import { deriveRoomKeys, deriveWriterKeyPair, type KeyPair, type RoomKeys } from
 import { encodeRevocation, type DeviceRevocation } from '../identity/device.js'
 import { inviteLink, relayLinkOf } from '../links.js'
 import {
+  MAX_RECORD_BYTES,
   MAX_TEXT_BYTES,
   messageTextProblem,
   MessageType,
@@ -14,7 +15,7 @@ import {
   type RoomState
 } from '../messages.js'
 import { backgroundError, Resource } from '../resource.js'
-import type { Member, Message, MessagesOptions, RoomEvents, RoomKindName, RoomStats, SendOptions } from '../types.js'
+import type { Member, Message, MessagesOptions, QuotaScope, RoomEvents, RoomKindName, RoomStats, SendOptions } from '../types.js'
 import { ApplyStage } from './apply.js'
 import { RoomChannels, type Stream } from './channel.js'
 import type { RoomContext } from './context.js'
@@ -29,7 +30,12 @@ import { Outbox } from './outbox.js'
 import { Records } from './records.js'
 import { isEmoji } from '../emoji.js'
 import { Signers } from './signers.js'
-import { WriterSet } from './writers.js'
+import { discardCore, MAX_UNPROVEN, MAX_WRITERS, WriterSet } from './writers.js'
+import { makeProof, MAX_CORES_PER_IDENTITY, MemberProofs, type Admission } from './admission.js'
+import { byteSpan, isOversizedBlock, provesOversized } from './quota.js'
+
+// Blocks of a core on trial (no proof yet) fetched to see whether one verifies.
+const TRIAL_BLOCKS = 4
 
 export const MAX_PAGE = 1000
 
@@ -78,6 +84,10 @@ export class Room extends Resource<RoomEvents>() {
   private readonly expiry: Expiry
   // Runs once after opening a password room, to say `alone` if nobody else has been seen.
   private aloneTimer: ReturnType<typeof setTimeout> | null
+  // Checks the proofs that a member made a core, announced or restored.
+  private readonly proofs: MemberProofs
+  // Writers held back by the quota now: `stats.quota.reached` is set while there are any.
+  private readonly heldBack: Set<string>
 
   /** @internal Rooms are made by `Backspace.join` and `Backspace.createRoom`. */
   constructor(ctx: RoomContext, state: RoomState) {
@@ -103,10 +113,14 @@ export class Room extends Resource<RoomEvents>() {
       badProofs: 0,
       uploaded: 0,
       delivered: 0,
-      ownBlocks: 0
+      ownBlocks: 0,
+      admission: { unproven: 0, refused: 0, evicted: 0 },
+      quota: { used: 0, reached: null, refused: 0, oversized: 0 }
     }
 
     const { keys, stats } = this
+    this.proofs = new MemberProofs(keys)
+    this.heldBack = new Set()
     this.apply = new ApplyStage(ctx.identity.publicKey, () => ctx.profile().name, () => this.roster.list())
     this.channels = new RoomChannels(
       {
@@ -134,20 +148,35 @@ export class Room extends Resource<RoomEvents>() {
         presence: (p, channel) => this.roster.onPresence(p, channel)
       }
     )
-    this.writers = new WriterSet<Feed>(this.channels, stats, {
-      open: (key) => this.openRemoteFeed(key, null),
-      announced: (feed) => this.history.pump(feed),
-      added: (feeds) => {
-        for (const feed of feeds) this.emit('writer-add', feed.key)
-        ctx.changed()
+    this.writers = new WriterSet<Feed>(
+      this.channels,
+      stats,
+      {
+        open: (key, admission) => this.openRemoteFeed(key, null, admission),
+        announced: (feed) => this.history.pump(feed),
+        added: (feeds) => {
+          for (const feed of feeds) this.emit('writer-add', feed.key)
+          ctx.changed()
+        },
+        removed: (feed) => this.discard(feed)
+      },
+      {
+        checker: this.proofs,
+        maxUnproven: MAX_UNPROVEN,
+        trials: true,
+        // The account log's cores are all one identity's, one per device.
+        perIdentity: ctx.extension ? MAX_WRITERS : MAX_CORES_PER_IDENTITY
       }
-    })
+    )
     this.signers = new Signers(this.writers, (drop) => this.records.withdraw(drop), stats)
     this.roster = new Members(this, ctx, keys.id, this.signers, this.channels, stats)
     this.rejections = new Rejections(this, stats)
     this.records = new Records(this, ctx, this.apply, this.roster, this.signers, this.rejections, stats)
     this.live = new LivePath(keys.id, this.channels, this.writers, this.signers, this.records, this.rejections)
-    this.ingest = new Ingest(this, ctx, keys.id, this.apply, this.signers, this.records, this.live, this.rejections)
+    this.ingest = new Ingest(this, ctx, keys.id, this.apply, this.signers, this.records, this.live, this.rejections, {
+      verified: (feed, author, device) => this.writers.admitVerified(feed, author, device),
+      oversized: (feed) => this.dropOversized(feed)
+    })
     this.outbox = new Outbox(this, ctx, keys.id, this.writerKeyPair, this.apply, this.records, this.live, stats)
     this.history = new History(this, ctx, this.writers, this.apply.timeline, this.ingest, this.channels)
     this.expiry = new Expiry(this, ctx, this.writers, this.apply, stats)
@@ -171,7 +200,7 @@ export class Room extends Resource<RoomEvents>() {
    * for members who are offline, without the key to read them.
    */
   get relayLink(): string {
-    return relayLinkOf(this.keys.relaySecret)
+    return relayLinkOf(this.keys.relaySecret, this.keys.admission.publicKey)
   }
 
   /** The identity key of this node, the author of the messages it sends. */
@@ -198,18 +227,35 @@ export class Room extends Resource<RoomEvents>() {
     // Own blocks carry their expiry in the clear, signed with the core, for relays to verify.
     await ownCore.setEncryption(stampedEncryption(ownKey, this.keys.encryptionKey, () => this.ctx.now() + this.ctx.ttl))
     const ownState = this.restore.find((f) => b4a.equals(f.key, ownKey)) ?? null
-    const own = this.addFeed(ownKey, ownCore, true, ownState)
+    // This device's proof that a member made its core: announced with it, so members and
+    // relays admit it.
+    const ownAdmission: Admission = {
+      owner: this.ctx.identity.publicKey.toString('hex'),
+      device: this.ctx.device.keyPair.publicKey.toString('hex'),
+      proof: makeProof(this.keys, ownKey, this.ctx.device)
+    }
+    const own = this.addFeed(ownKey, ownCore, true, ownState, ownAdmission)
     own.seen = ownCore.length
     own.indexedFrom = ownCore.length
     this.stats.ownBlocks = ownCore.length
 
     for (const state of this.restore) {
       if (b4a.equals(state.key, ownKey)) continue
-      this.openRemoteFeed(state.key, state)
+      // Saved with a proof, or admitted on a verified block; files from before proofs saved
+      // every core heard of, and only those with verified blocks (length marks) were read.
+      let admission: Admission | null = null
+      if (state.proof) admission = this.proofs.check(state.key, state.proof) ?? { owner: null, device: null, proof: state.proof }
+      else if (state.admitted || (state.marks?.length ?? 0) > 0) admission = { owner: null, device: null, proof: null }
+      if (admission === null && !this.writers.hasTrialRoom()) {
+        discardCore(this.ctx.store.get({ key: state.key })).catch((err) => backgroundError(this, err))
+        continue
+      }
+      this.openRemoteFeed(state.key, state, admission)
     }
     this.restore = []
     await Promise.all([...this.writers.values()].map((f) => f.core.ready()))
     await this.outbox.open(own)
+    await this.countBytes()
 
     await this.expiry.prune()
     await this.history.load(this.ctx.historyPage, null, true)
@@ -244,6 +290,7 @@ export class Room extends Resource<RoomEvents>() {
     await this.ctx.leave(this.topic)
     // Leaving deletes what this node stored for the room.
     await this.writers.close(this.forget)
+    this.ctx.quota.removeRoom(this)
     this.ctx.closed(this, this.forget)
   }
 
@@ -415,6 +462,7 @@ export class Room extends Resource<RoomEvents>() {
     if (this.closing) return
     if (!this.opened) await this.ready()
     await this.expiry.prune()
+    await this.countBytes()
   }
 
   /**
@@ -435,21 +483,87 @@ export class Room extends Resource<RoomEvents>() {
       name: this.name,
       joinedAt: this.joinedAt,
       ttl: this.ctx.ttl,
-      feeds: this.restore.length > 0 ? this.restore : [...this.writers.values()].map((f) => f.state()),
+      // Cores only heard of are not saved: a flood of them is gone after a restart.
+      feeds: this.restore.length > 0 ? this.restore : this.writers.admitted().map((f) => f.state()),
       ...(this.locked ? { password: true } : {})
     }
   }
 
-  private openRemoteFeed(key: Buffer, state: FeedState | null): Feed {
+  private openRemoteFeed(key: Buffer, state: FeedState | null, admission: Admission | null): Feed {
     const core = this.ctx.store.get({ key, encryption: { key: this.keys.encryptionKey } })
-    const feed = this.addFeed(key, core, false, state)
-    core.on('append', () => this.history.onAppend(feed))
+    const feed = this.addFeed(key, core, false, state, admission)
+    feed.mayFetch = (index) => !feed.dropped && (feed.admission !== null || index >= feed.core.length - TRIAL_BLOCKS)
+    feed.fetchBudget = (wanted) => this.fetchBudget(feed, wanted)
+    core.on('append', () => {
+      // The writer signed this size: more bytes than blocks of the largest size allow.
+      if (provesOversized(core)) return this.dropOversized(feed)
+      this.history.onAppend(feed)
+    })
+    core.on('download', (index: number, byteLength: number) => {
+      if (isOversizedBlock(byteLength)) return this.dropOversized(feed)
+      feed.bytes += byteLength
+      this.ctx.quota.set(this, feed.hex, feed.bytes)
+      this.stats.quota.used = this.ctx.quota.roomUsed(this)
+    })
     if (this.opened) this.history.pump(feed)
     return feed
   }
 
-  private addFeed(key: Buffer, core: Hypercore, local: boolean, state: FeedState | null): Feed {
-    const feed = new Feed(key, core, local, state)
+  // Of `wanted` blocks of a remote core, how many may be fetched now: each may be as large as
+  // a block can be, so together they never take the node past its quota.
+  private fetchBudget(feed: Feed, wanted: number): number {
+    const allowed = this.ctx.quota.allowance(this, feed.hex)
+    const left = allowed.bytes - feed.bytes
+    const granted = left <= 0 ? 0 : Math.min(wanted, Math.max(1, Math.floor(left / MAX_RECORD_BYTES)))
+    if (granted >= wanted) {
+      if (this.heldBack.delete(feed.hex) && this.heldBack.size === 0) this.stats.quota.reached = null
+      return granted
+    }
+    this.stats.quota.refused++
+    this.quotaReached(feed, allowed.scope, allowed.used, allowed.limit)
+    return granted
+  }
+
+  private quotaReached(feed: Feed, scope: QuotaScope, used: number, limit: number): void {
+    this.stats.quota.reached = scope
+    if (this.heldBack.has(feed.hex)) return
+    this.heldBack.add(feed.hex)
+    this.emit('quota', { scope, writer: feed.key, used, limit })
+  }
+
+  // A block larger than any a writer may write, proven by the core's signed size or seen at
+  // download: the core goes for good, with whatever was stored of it.
+  private dropOversized(feed: Feed): void {
+    if (feed.dropped || feed.local) return
+    this.stats.quota.oversized++
+    this.writers.drop(feed)
+  }
+
+  private discard(feed: Feed): void {
+    if (feed.catchUp) clearTimeout(feed.catchUp)
+    this.heldBack.delete(feed.hex)
+    this.ctx.quota.remove(this, feed.hex)
+    this.stats.quota.used = this.ctx.quota.roomUsed(this)
+    discardCore(feed.core).then(
+      () => this.ctx.erased(),
+      (err: unknown) => backgroundError(this, err)
+    )
+  }
+
+  // Recounts what is stored of each remote core from its tree: the contiguous range read.
+  private async countBytes(): Promise<void> {
+    for (const feed of this.writers.values()) {
+      if (feed.local || feed.dropped) continue
+      const bytes = await byteSpan(feed.core, feed.storedFrom, Math.max(feed.storedFrom, feed.seen))
+      if (bytes === null) continue
+      feed.bytes = bytes
+      this.ctx.quota.set(this, feed.hex, bytes)
+    }
+    this.stats.quota.used = this.ctx.quota.roomUsed(this)
+  }
+
+  private addFeed(key: Buffer, core: Hypercore, local: boolean, state: FeedState | null, admission: Admission | null): Feed {
+    const feed = new Feed(key, core, local, state, admission)
     // Only to connections on which a peer proved the room.
     this.channels.replicate(core)
     core.on('upload', (index: number) => {

@@ -12,7 +12,8 @@ import {
   type LengthMark,
   type ProfileFields,
   type RoomState,
-  type State
+  type State,
+  writerProof
 } from '../messages.js'
 
 // The values of the local Hyperbee, one codec per entry kind. Each value starts with its
@@ -57,6 +58,10 @@ const FEED_FLAG_MARKS = 1
 const FEED_FLAG_HOLES = 2
 // Counts are checked against their caps, and the bytes left, before anything is allocated:
 // c.array allocates the count it reads first (fuzzing found it for the state file).
+// The proof that a member made the core, and whether the core was admitted at all: entries
+// written before admission proofs have neither, and a room decides what they are worth.
+const FEED_FLAG_PROOF = 4
+const FEED_FLAG_ADMITTED = 8
 const holeList = boundedArray(c.uint, MAX_HOLES)
 
 const lengthMarks = boundedArray<LengthMark>({
@@ -74,13 +79,18 @@ const lengthMarks = boundedArray<LengthMark>({
 }, MAX_LENGTH_MARKS)
 
 function feedFlags(f: FeedState): number {
-  return ((f.marks ?? []).length > 0 ? FEED_FLAG_MARKS : 0) | ((f.holes ?? []).length > 0 ? FEED_FLAG_HOLES : 0)
+  return (
+    ((f.marks ?? []).length > 0 ? FEED_FLAG_MARKS : 0) |
+    ((f.holes ?? []).length > 0 ? FEED_FLAG_HOLES : 0) |
+    (f.proof ? FEED_FLAG_PROOF : 0) |
+    (f.admitted ? FEED_FLAG_ADMITTED : 0)
+  )
 }
 
 /**
- * A writer core's progress: flags (bit 0: length marks, bit 1: holes), key, start,
- * storedFrom, seen, then the marks and the holes (blocks cleared because their messages
- * were deleted) when flagged.
+ * A writer core's progress: flags (bit 0: length marks, bit 1: holes, bit 2: proof, bit 3:
+ * admitted), key, start, storedFrom, seen, then the marks, the holes (blocks cleared because
+ * their messages were deleted) and the admission proof when flagged.
  */
 const feedRecord: Encoding<FeedState> = framed({
   preencode(state, f) {
@@ -92,6 +102,7 @@ const feedRecord: Encoding<FeedState> = framed({
     c.uint.preencode(state, f.seen)
     if (flags & FEED_FLAG_MARKS) lengthMarks.preencode(state, f.marks!)
     if (flags & FEED_FLAG_HOLES) holeList.preencode(state, f.holes!)
+    if (flags & FEED_FLAG_PROOF) writerProof.preencode(state, f.proof!)
   },
   encode(state, f) {
     const flags = feedFlags(f)
@@ -102,6 +113,7 @@ const feedRecord: Encoding<FeedState> = framed({
     c.uint.encode(state, f.seen)
     if (flags & FEED_FLAG_MARKS) lengthMarks.encode(state, f.marks!)
     if (flags & FEED_FLAG_HOLES) holeList.encode(state, f.holes!)
+    if (flags & FEED_FLAG_PROOF) writerProof.encode(state, f.proof!)
   },
   decode(state) {
     const flags = c.uint.decode(state)
@@ -120,18 +132,23 @@ const feedRecord: Encoding<FeedState> = framed({
       const holes = holeList.decode(state)
       if (holes.length > 0) f.holes = holes
     }
+    if (flags & FEED_FLAG_PROOF) f.proof = writerProof.decode(state)
+    if (flags & FEED_FLAG_ADMITTED) f.admitted = true
     return f
   }
 })
 const feedRecords = boundedArray(feedRecord)
 
 // Room flags, a later trailing field (absent in older entries). Bit 0: a named room joined
-// with a password, which UIs mark: another password is another room.
+// with a password, which UIs mark: another password is another room. Bit 1: a relayed
+// room's admission public key follows.
 const ROOM_FLAG_PASSWORD = 1
+const ROOM_FLAG_ADMISSION_KEY = 2
 
 /**
  * version, kind, secret, name, joinedAt, ttl, each writer's framed progress record, then
- * (later) flags. Older builds skip the flags.
+ * (trailing) flags and, with bit 1, a relayed room's admission public key. Older builds
+ * skip the flags.
  */
 export const roomEntry: Encoding<RoomState> = {
   preencode(state, r) {
@@ -142,7 +159,8 @@ export const roomEntry: Encoding<RoomState> = {
     c.uint.preencode(state, r.joinedAt)
     c.uint.preencode(state, r.ttl)
     feedRecords.preencode(state, r.feeds)
-    c.uint.preencode(state, r.password ? ROOM_FLAG_PASSWORD : 0)
+    c.uint.preencode(state, roomFlags(r))
+    if (r.admissionKey) c.fixed32.preencode(state, r.admissionKey)
   },
   encode(state, r) {
     c.uint.encode(state, ROOM_VERSION)
@@ -152,7 +170,8 @@ export const roomEntry: Encoding<RoomState> = {
     c.uint.encode(state, r.joinedAt)
     c.uint.encode(state, r.ttl)
     feedRecords.encode(state, r.feeds)
-    c.uint.encode(state, r.password ? ROOM_FLAG_PASSWORD : 0)
+    c.uint.encode(state, roomFlags(r))
+    if (r.admissionKey) c.fixed32.encode(state, r.admissionKey)
   },
   decode(state) {
     checkVersion(state, ROOM_VERSION, 'room entry')
@@ -168,7 +187,11 @@ export const roomEntry: Encoding<RoomState> = {
       ttl: c.uint.decode(state),
       feeds: feedRecords.decode(state)
     }
-    if (state.start < state.end && c.uint.decode(state) & ROOM_FLAG_PASSWORD) room.password = true
+    if (state.start < state.end) {
+      const flags = c.uint.decode(state)
+      if (flags & ROOM_FLAG_PASSWORD) room.password = true
+      if (flags & ROOM_FLAG_ADMISSION_KEY) room.admissionKey = c.fixed32.decode(state)
+    }
     return room
   }
 }
@@ -308,4 +331,8 @@ export const metaEntry: Encoding<StateMeta> = {
     if (version < 1) throw BackspaceError.UNSUPPORTED_VERSION(`meta entry v${version}`)
     return { generation: c.uint.decode(state) }
   }
+}
+
+function roomFlags(r: RoomState): number {
+  return (r.password ? ROOM_FLAG_PASSWORD : 0) | (r.admissionKey ? ROOM_FLAG_ADMISSION_KEY : 0)
 }

@@ -39,6 +39,12 @@ import {
   liveBlock,
   localState,
   MAX_ANNOUNCED_WRITERS,
+  MAX_SEALED_CLAIM_BYTES,
+  writerClaim,
+  writerProof,
+  type WriterProof,
+  type WriterAnnouncement,
+  type WriterClaim,
   MAX_BLOCK_RECORDS,
   MAX_EMOJI_BYTES,
   MAX_HOLES,
@@ -912,6 +918,11 @@ export function checkAnnouncement(a: Announcement): void {
     ensureBytes(w.key, 32, 'announced key')
     ensureUint(w.length, 'announced length')
     ensureUint(w.start, 'announced start')
+    if (w.proof) {
+      ensureBytes(w.proof.tag, 32, 'proof tag')
+      ensureBytes(w.proof.signature, 64, 'proof signature')
+      ensure(w.proof.sealed.byteLength <= MAX_SEALED_CLAIM_BYTES, 'sealed claim too large')
+    }
   }
 }
 
@@ -1292,6 +1303,24 @@ export const TARGETS: readonly Target[] = [
       key: rng.bytes(32), length: rng.pick([0, 5, 70000, 2 ** 40]), start: rng.pick([0, 3])
     }))
   })), checkAnnouncement),
+  codec('announcement', announcement, many(16, (rng) => {
+    const proofs = rng.chance(0.5)
+    return {
+      writers: Array.from({ length: rng.chance(0.1) ? MAX_ANNOUNCED_WRITERS : rng.int(6) }, () => {
+        const w: WriterAnnouncement = { key: rng.bytes(32), length: rng.pick([0, 5, 70000, 2 ** 40]), start: rng.pick([0, 3]) }
+        if (proofs && rng.chance(0.7)) w.proof = { tag: rng.bytes(32), sealed: rng.bytes(rng.pick([40, 300, MAX_SEALED_CLAIM_BYTES])), signature: rng.bytes(64) }
+        return w
+      })
+    }
+  }), checkAnnouncement),
+  codec('writerProof', writerProof, many(8, (rng): WriterProof => ({ tag: rng.bytes(32), sealed: rng.bytes(rng.pick([0, 40, MAX_SEALED_CLAIM_BYTES])), signature: rng.bytes(64) })), (p) => {
+    ensureBytes(p.tag, 32, 'proof tag')
+    ensure(p.sealed.byteLength <= MAX_SEALED_CLAIM_BYTES, 'sealed claim too large')
+  }),
+  codec('writerClaim', writerClaim, many(8, (rng): WriterClaim => ({ certificate: sampleCertificate(rng), signature: rng.bytes(64) })), (w) => {
+    ensureBytes(w.signature, 64, 'writer claim signature')
+    ensureBytes(w.certificate.device, 32, 'writer claim device')
+  }),
   codec('liveBlock', liveBlock, many(12, (rng) => ({ key: rng.bytes(32), index: rng.pick([0, 1, 2 ** 32]), block: sampleBlock(rng) })), checkLiveBlock),
   codec('presence', presence, many(20, (rng): Presence => {
     const p: Presence = { author: rng.bytes(32), profile: sampleProfile(rng), signature: rng.bytes(64) }
@@ -1302,7 +1331,10 @@ export const TARGETS: readonly Target[] = [
     return p
   }), checkPresence),
   codec('invite', invite, many(16, sampleInvite), checkInvite),
-  codec('relayLink', relayLink, many(4, (rng): RelayLink => ({ relaySecret: rng.bytes(32) })), (l) => ensureBytes(l.relaySecret, 32, 'relay secret')),
+  codec('relayLink', relayLink, many(4, (rng): RelayLink => ({ relaySecret: rng.bytes(32), admissionKey: rng.chance(0.5) ? rng.bytes(32) : null })), (l) => {
+    ensureBytes(l.relaySecret, 32, 'relay secret')
+    if (l.admissionKey) ensureBytes(l.admissionKey, 32, 'admission key')
+  }),
   codec('profileFields', profileFields, many(16, sampleProfile), checkProfile),
   codec('accountView', accountView, (rng) => [...many(16, sampleAccountView)(rng), sampleAccountView(rng, MAX_ACCOUNT_ROOMS)], checkAccountView),
   target<Buffer, DeviceCertificate>({
@@ -1371,7 +1403,14 @@ export const TARGETS: readonly Target[] = [
       if (b) checkBody(b)
     }
   }),
-  linkTarget('parseRelayLink', RELAY_LINK_PREFIX, (rng) => many(4, (r) => relayLinkOf(r.bytes(32)))(rng), parseRelayLink, (s) => ensureBytes(s, 32, 'relay secret'), relayLinkOf),
+  linkTarget(
+    'parseRelayLink',
+    RELAY_LINK_PREFIX,
+    (rng) => many(4, (r) => relayLinkOf(r.bytes(32), r.chance(0.5) ? r.bytes(32) : null))(rng),
+    parseRelayLink,
+    (l) => ensureBytes(l.relaySecret, 32, 'relay secret'),
+    (l) => relayLinkOf(l.relaySecret, l.admissionKey ?? null)
+  ),
   target<string, { core: Buffer; seq: number }>({
     name: 'parseMessageId',
     kind: 'string',

@@ -31,7 +31,9 @@ async function appendRaw(room: Room, blocks: Buffer[]): Promise<void> {
   r.nextSeq += 1024
 }
 
-test('forged, malformed and oversized blocks are rejected while the peer keeps working', async (t) => {
+// An oversized block is no longer one rejection among others: no honest writer writes one, so
+// the core that holds it is dropped with its data (issue 10, finding 6; test/hostile/quota.test.ts).
+test('forged and malformed blocks are rejected while the peer keeps working', async (t) => {
   const testnet = await createLocalTestnet(t)
   const honest = await create(t, testnet)
   const victim = await create(t, testnet)
@@ -58,8 +60,7 @@ test('forged, malformed and oversized blocks are rejected while the peer keeps w
     victimBlock, // replayed: the victim's real block, copied into another core
     b4a.concat([b4a.from([1, 0, 0]), b4a.alloc(300, 0xff)]), // garbage after a valid version
     b4a.alloc(2), // too short to hold a signature
-    b4a.concat([b4a.from([9]), randomBytes(100)]), // a version from the future
-    b4a.alloc(70 * 1024, 1) // oversized
+    b4a.concat([b4a.from([9]), randomBytes(100)]) // a version from the future
   ])
   await rx.send('still alive')
   const [alive] = await once<[{ text: string }]>(rh, 'message', (m) => m.text === 'still alive')
@@ -68,8 +69,7 @@ test('forged, malformed and oversized blocks are rejected while the peer keeps w
   t.is(rh.stats.rejected['invalid-signature'], 2, 'forged and replayed blocks fail verification')
   t.is(rh.stats.rejected.malformed, 2)
   t.is(rh.stats.rejected.unsupported, 1)
-  t.is(rh.stats.rejected.oversized, 1)
-  t.is(rejects.length, 6)
+  t.is(rejects.length, 5)
   t.ok(rejects.every((r) => typeof r.error.code === 'string' && b4a.equals(r.writer, internals(rx).outbox.own.key)))
   const texts = (await rh.messages()).map((m) => m.text)
   t.alike(texts, ['genuine', 'still alive'], 'only valid messages are shown')

@@ -88,7 +88,7 @@ test('a relay-link holder meets its room at the relay level only, and no other r
 
   const attacker = await Attacker.create(t, testnet)
   const kept: RawChannel[] = []
-  const hold = relayHolder(parseRelayLink(ra.relayLink))
+  const hold = relayHolder(parseRelayLink(ra.relayLink).relaySecret)
   attacker.responders.push((open) => {
     const ch = hold(open)
     if (ch) kept.push(ch)
@@ -124,7 +124,7 @@ test('a forged member proof from a relay-link holder closes the channel and is c
   const room = await victim.join('kept room', { password: 'pw' })
   const attacker = await Attacker.create(t, testnet)
   const channels: RawChannel[] = []
-  const hold = relayHolder(parseRelayLink(room.relayLink), { fakeMemberProof: randomBytes(32) })
+  const hold = relayHolder(parseRelayLink(room.relayLink).relaySecret, { fakeMemberProof: randomBytes(32) })
   attacker.responders.push((open) => {
     const ch = hold(open)
     if (ch) channels.push(ch)
