@@ -113,9 +113,12 @@ export class Identity {
     return fingerprint(this.publicKey)
   }
 
-  /** An `Anon#####` name for incognito use, stable for this key. */
+  /**
+   * An `Anon-#####` name for incognito use, stable for this key. A dash, not `#`: a `#` and
+   * hex digits read as a mention tag (`@alice#34ab`), which names never carry.
+   */
   get anonName(): string {
-    return `Anon#${String(this.publicKey.readUInt32BE(0) % 100000).padStart(5, '0')}`
+    return `Anon-${String(this.publicKey.readUInt32BE(0) % 100000).padStart(5, '0')}`
   }
 
   sign(message: Buffer): Buffer {

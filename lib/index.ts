@@ -468,7 +468,7 @@ export class Backspace extends Resource<NodeEvents>() {
     if (this.incognito) {
       const identity = Identity.generate()
       this.keys = primaryKeys(identity, { now: this.clock })
-      // Members see the same Anon##### name the UIs show for an incognito identity.
+      // Members see the same Anon-##### name the UIs show for an incognito identity.
       this.profile_ = { name: identity.anonName, status: '', away: null }
       this.scratch = await makeScratch()
       coresDir = this.scratch

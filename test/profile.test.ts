@@ -175,11 +175,17 @@ test('runCommand drives a node and reports errors as notices', async (t) => {
   t.is(a.rooms.length, 1)
 })
 
-test('incognito nodes are Anon##### to members; rooms keep their order across a restart', async (t) => {
+test('incognito nodes are Anon-##### to members; rooms keep their order across a restart', async (t) => {
   const testnet = await createLocalTestnet(t)
   const anon = await create(t, testnet, { incognito: true })
-  t.ok(/^Anon#\d{5}$/.test(anon.profile.name), `incognito name: ${anon.profile.name}`)
+  t.ok(/^Anon-\d{5}$/.test(anon.profile.name), `incognito name: ${anon.profile.name}`)
   t.is(anon.profile.name, anon.identity.anonName)
+  // And members see it whole: the display-name rule drops `#` tags, so it has none.
+  const member = await create(t, testnet)
+  const ra = await anon.join('anon-name')
+  const rm = await member.join('anon-name')
+  const [seen] = await Promise.all([receive(rm, ['from anon']), ra.send('from anon')])
+  t.is(seen[0]!.name, anon.identity.anonName, 'a member sees the Anon name whole')
 
   const storage = await t.tmp()
   const a = new Backspace({ storage, bootstrap: testnet.bootstrap })

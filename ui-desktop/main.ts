@@ -28,7 +28,7 @@ Options:
   --password-file FILE    the password that unlocks the account, or encrypts a new one:
                           the first line of FILE. BACKSPACE_PASSWORD does the same. Without
                           either, an encrypted account asks on the page
-  --incognito             an ephemeral Anon##### identity; nothing is written to disk
+  --incognito             an ephemeral Anon-##### identity; nothing is written to disk
   --link-file FILE        make the account a new device of an identity, with the link in
                           FILE from "backspace device link" on a device that has it;
                           BACKSPACE_LINK does the same, and the page can take one too. It

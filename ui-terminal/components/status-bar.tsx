@@ -8,7 +8,7 @@ export interface StatusBarProps {
   now: number
   profile: Profile
   fingerprint: string
-  /** The Anon##### name in incognito mode. */
+  /** The Anon-##### name in incognito mode. */
   anonName: string | null
   connections: number
   active: RoomView | null
