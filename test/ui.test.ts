@@ -20,6 +20,8 @@ import {
   type ChatAppProps,
   type Entry
 } from '../ui-terminal/index.js'
+import stringWidth from 'string-width'
+import { InputLine, fitLine } from '../ui-terminal/components/input-line.js'
 import { emptyLine, lineReducer, type LineAction } from '../ui-terminal/use-line-editor.js'
 import { messageRef } from '../lib/message-refs.js'
 import { create, createLocalTestnet, type Testnet } from './helpers/index.js'
@@ -977,4 +979,23 @@ test('ui: failed sends keep the text, password rooms are marked and told apart, 
   t.ok(both.includes('You are in 2 rooms named #secret'), 'the join explains the twin')
   await screen.frame('Nobody else has been seen in #secret')
   t.pass('a password room with nobody in it says another password is another room')
+})
+
+test('ui: CJK and emoji in the input line are counted in terminal cells; the prompt and cursor stay', async (t) => {
+  const width = 20
+  const screen = renderScreen(t, createElement(InputLine, { prompt: '[#本] ', width, onSubmit: () => {} }))
+  await screen.press('日本語の文字はセルを二つ使う')
+  const frame = await screen.frame('使う')
+  const line = frame.split('\n').find((l) => l.includes('使う'))!
+  t.ok(line.startsWith('[#本] '), 'the prompt is whole')
+  t.ok(stringWidth(line.trimEnd()) <= width - 1, `the line fits ${width} cells: ${line}`)
+  t.ok(line.trimEnd().endsWith('使う'), 'the last character typed and the cursor after it are shown')
+  await screen.press('😀😀')
+  const emoji = await screen.frame('😀😀')
+  const last = emoji.split('\n').find((l) => l.includes('😀'))!
+  t.ok(last.startsWith('[#本] ') && stringWidth(last.trimEnd()) <= width - 1, `emoji fit too: ${last}`)
+
+  t.alike(fitLine('ab日本', 4, 4), { before: '本', under: '', after: '' }, 'a wide character that does not fit is left out, not cut')
+  t.alike(fitLine('日本語', 0, 4), { before: '', under: '日', after: '本' })
+  t.alike(fitLine('a👨‍👩‍👧b', 1, 10), { before: 'a', under: '👨‍👩‍👧', after: 'b' }, 'a cluster is one character')
 })
