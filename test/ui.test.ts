@@ -999,3 +999,23 @@ test('ui: CJK and emoji in the input line are counted in terminal cells; the pro
   t.alike(fitLine('日本語', 0, 4), { before: '', under: '日', after: '本' })
   t.alike(fitLine('a👨‍👩‍👧b', 1, 10), { before: 'a', under: '👨‍👩‍👧', after: 'b' }, 'a cluster is one character')
 })
+
+test('ui: a wrong password from --password-file or BACKSPACE_PASSWORD falls back to the prompt', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const storage = await t.tmp()
+  const made = new Backspace({ storage, password: 'pw', bootstrap: testnet.bootstrap })
+  await made.ready()
+  const key = made.publicKey
+  await made.close()
+
+  const open = opener(t, testnet)
+  const screen = renderScreen(
+    t,
+    createElement(App, { storage, account: 'default', password: 'wrong', open })
+  )
+  await screen.frame('is wrong. Type it.')
+  await screen.frame('is encrypted with a password')
+  await screen.type('pw')
+  await screen.frame('/join <room> joins one')
+  t.ok(open.nodes[open.nodes.length - 1]!.publicKey.equals(key), 'the same identity is opened')
+})

@@ -237,7 +237,12 @@ export function useAccountSetup(opts: SetupOptions): AccountSetup {
           if (!password && (await accountIsEncrypted(storage, account))) {
             return go({ name: 'unlock' })
           }
-          return openNode(`Opening account "${account}"`, { password, phrase })
+          // A wrong password from --password-file or BACKSPACE_PASSWORD falls back to the prompt.
+          return openNode(`Opening account "${account}"`, { password, phrase }, (err) => {
+            if (!password || !isBackspaceError(err, 'WRONG_PASSWORD')) return false
+            go({ name: 'unlock' }, 'The password given (--password-file or BACKSPACE_PASSWORD) is wrong. Type it.')
+            return true
+          })
         }
         if (phrase !== undefined) return afterIdentity(Identity.fromPhrase(phrase))
         const accounts = await listAccounts(storage)
