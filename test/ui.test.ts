@@ -1,4 +1,6 @@
 import { EventEmitter } from 'events'
+import fs from 'fs'
+import path from 'path'
 import test, { type Test } from 'brittle'
 import { createElement, type ReactElement } from 'react'
 import { render } from 'ink-testing-library'
@@ -24,6 +26,7 @@ import stringWidth from 'string-width'
 import { InputLine, fitLine } from '../ui-terminal/components/input-line.js'
 import { emptyLine, lineReducer, type LineAction } from '../ui-terminal/use-line-editor.js'
 import { messageRef } from '../lib/message-refs.js'
+import { startupError } from '../lib/storage-check.js'
 import { create, createLocalTestnet, type Testnet } from './helpers/index.js'
 
 const KEY = {
@@ -455,7 +458,7 @@ test('ui: first start can import a key or go incognito', async (t) => {
   await screen.press('3')
   await screen.frame('Paste the secret key')
   await screen.type('abc')
-  await screen.frame('INVALID_SECRET_KEY')
+  await screen.frame('The secret key is not a 32-byte seed')
   await screen.press('\u001b') // Esc: back to the selector
   await screen.frame('Create a new account')
   await screen.press('4')
@@ -1009,13 +1012,84 @@ test('ui: a wrong password from --password-file or BACKSPACE_PASSWORD falls back
   await made.close()
 
   const open = opener(t, testnet)
+  const failures: Error[] = []
   const screen = renderScreen(
     t,
-    createElement(App, { storage, account: 'default', password: 'wrong', open })
+    createElement(App, { storage, account: 'default', password: 'wrong', open, onFail: (err: Error) => failures.push(err) })
   )
   await screen.frame('is wrong. Type it.')
   await screen.frame('is encrypted with a password')
   await screen.type('pw')
   await screen.frame('/join <room> joins one')
   t.ok(open.nodes[open.nodes.length - 1]!.publicKey.equals(key), 'the same identity is opened')
+  t.is(failures.length, 0)
 })
+
+test('ui: Ctrl+C at the password prompt ends the app on an error (a non-zero exit)', async (t) => {
+  const storage = await t.tmp()
+  await saveAccount(storage, 'default', Identity.generate(), { password: 'pw' })
+  const failures: Error[] = []
+  const open = async () => {
+    throw new Error('not opened')
+  }
+  const screen = renderScreen(
+    t,
+    createElement(App, { storage, account: 'default', open, onFail: (err: Error) => failures.push(err) })
+  )
+  await screen.frame('is encrypted with a password')
+  await screen.press(KEY.ctrlC)
+  await until(() => failures.length > 0)
+  t.is((failures[0] as { code?: string }).code, 'PASSWORD_REQUIRED')
+})
+
+test('ui: a storage open in another backspace is one sentence before any password, and the app ends on it', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const storage = await t.tmp()
+  const first = new Backspace({ storage, password: 'pw', bootstrap: testnet.bootstrap })
+  t.teardown(() => first.close())
+  await first.ready()
+
+  const open = opener(t, testnet)
+  const failures: Error[] = []
+  const screen = renderScreen(
+    t,
+    createElement(App, { storage, account: 'default', open, onFail: (err: Error) => failures.push(err) })
+  )
+  const frame = await screen.frame('open in another backspace')
+  t.absent(frame.includes('password'), 'no password is asked for first')
+  t.absent(frame.includes('could not be locked'), 'no raw error')
+  t.absent(frame.includes('tries again'), 'no retry that cannot help')
+  await until(() => failures.length > 0)
+  t.is((failures[0] as { code?: string }).code, 'STORAGE_IN_USE', 'the app ends on the error')
+  t.is(open.nodes.length, 0, 'no second node was opened')
+
+  // With the password given, the open itself meets the lock: the same sentence.
+  const raced = startupError(new Error('File descriptor could not be locked'), storage, 'default')
+  t.is((raced as { code?: string }).code, 'STORAGE_IN_USE')
+})
+
+test('ui: a storage path that is a file is one sentence, not ENOTDIR, and the app ends on it', async (t) => {
+  const dir = await t.tmp()
+  const storage = path.join(dir, 'file')
+  await fs.promises.writeFile(storage, 'not a directory')
+  const failures: Error[] = []
+  const open = async () => {
+    throw new Error('not opened')
+  }
+  const screen = renderScreen(
+    t,
+    createElement(App, { storage, account: 'default', open, onFail: (err: Error) => failures.push(err) })
+  )
+  const frame = await screen.frame('is a file, not a directory')
+  t.absent(frame.includes('ENOTDIR'))
+  t.absent(frame.includes('tries again'))
+  await until(() => failures.length > 0)
+  t.is((failures[0] as { code?: string }).code, 'STORAGE_UNUSABLE')
+  const raw = Object.assign(new Error('ENOTDIR: not a directory'), { code: 'ENOTDIR', path: storage })
+  t.is((startupError(raw, storage) as { code?: string }).code, 'STORAGE_UNUSABLE')
+})
+
+/** Waits for `check` to hold, polling on the event loop (not a timing assertion). */
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 2000 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10))
+}

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { Box, useApp, useInput } from 'ink'
-import { MAX_TEXT_BYTES, type Backspace } from '../lib/index.js'
+import { BackspaceError, MAX_TEXT_BYTES, type Backspace } from '../lib/index.js'
 import { pointsAtMessage } from '../lib/commands.js'
 import { shortRefs } from '../lib/message-refs.js'
 import { AccountSetup } from './components/account-setup.js'
@@ -19,22 +19,39 @@ export interface AppProps extends SetupOptions {
   room?: ChatOptions['room']
   /** Called when the user quits, before the app unmounts. */
   onQuit?: () => void
+  /**
+   * Called, before the app unmounts, when it ends on an error: a start-up problem no retry can
+   * fix, or Ctrl+C at a failure or password prompt. The caller exits non-zero with it.
+   */
+  onFail?: (err: Error) => void
 }
 
 /**
  * The whole terminal app: the first start (account selector, new account, unlock) until a
  * node is open, then the chat. The node comes from `open`, whose caller closes it.
  */
-export function App({ room, onQuit, ...setupOptions }: AppProps) {
+export function App({ room, onQuit, onFail, ...setupOptions }: AppProps) {
   const { exit } = useApp()
   const { columns } = useTerminalSize()
   const setup = useAccountSetup(setupOptions)
+  const step = setup.state.step
+  const fail = (err: Error) => {
+    onFail?.(err)
+    exit(err)
+  }
+  // A start-up problem no retry can fix: the sentence stays on the screen and the app ends.
+  useEffect(() => {
+    if (step.name === 'fatal') fail(step.reason)
+  }, [step])
   useInput(
     (input, key) => {
-      if (key.ctrl && input === 'c') {
-        onQuit?.()
-        exit()
+      if (!key.ctrl || input !== 'c') return
+      if (step.name === 'failed') {
+        return fail(step.reason instanceof Error ? step.reason : new Error(String(step.reason)))
       }
+      if (step.name === 'unlock') return fail(BackspaceError.PASSWORD_REQUIRED('cancelled'))
+      onQuit?.()
+      exit()
     },
     { isActive: setup.node === null }
   )

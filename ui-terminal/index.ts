@@ -28,7 +28,10 @@ export {
 export { layoutRows, wrapText, type PaneRow, type RowStyle } from './format.js'
 
 export interface ChatSession {
-  /** Resolves when the user quits (`/quit`, Ctrl-C) or `stop()` is called. */
+  /**
+   * Resolves when the user quits (`/quit`, Ctrl-C) or `stop()` is called; rejects with the
+   * error when the app ended on one (see `AppProps.onFail`): the caller exits non-zero.
+   */
   readonly exited: Promise<void>
   /** Unmounts the UI, as on `/quit`. */
   stop(): void
@@ -39,7 +42,7 @@ export interface ChatSession {
  * prompt first, then the chat. The app makes the node once the account is chosen; `exited`
  * resolves after the user quit and that node closed.
  */
-export function startApp(opts: Omit<AppProps, 'open' | 'onQuit'>): ChatSession {
+export function startApp(opts: Omit<AppProps, 'open' | 'onQuit' | 'onFail'>): ChatSession {
   let node: Backspace | null = null
   const open = async (options: BackspaceOptions, onMade?: (node: Backspace) => void): Promise<Backspace> => {
     const made = new Backspace(options)
@@ -54,11 +57,19 @@ export function startApp(opts: Omit<AppProps, 'open' | 'onQuit'>): ChatSession {
     }
     return made
   }
-  const instance = render(createElement(App, { ...opts, open }), { exitOnCtrlC: false })
+  let failure: Error | null = null
+  const onFail = (err: Error) => {
+    failure = err
+  }
+  const instance = render(createElement(App, { ...opts, open, onFail }), { exitOnCtrlC: false })
+  // A failure (a storage in use, a cancelled password) rejects `exited`, after the node closed.
   const exited = instance
     .waitUntilExit()
     .catch(() => {})
     .then(() => (node as Backspace | null)?.close())
+    .then(() => {
+      if (failure) throw failure
+    })
   return { exited, stop: () => instance.unmount() }
 }
 
