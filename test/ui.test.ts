@@ -1093,3 +1093,35 @@ test('ui: a storage path that is a file is one sentence, not ENOTDIR, and the ap
 async function until(check: () => boolean): Promise<void> {
   for (let i = 0; i < 2000 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10))
 }
+
+test('ui: a notice about one room shows in that room only; /clear is not "Start of" the room', async (t) => {
+  const fake = fakeChat([fakeMessage(1, { text: 'an old line' })])
+  // The fake room's methods, not its listeners.
+  const methods = Object.fromEntries(Object.entries(fake.room).filter(([k]) => !k.startsWith('_')))
+  const other: any = Object.assign(new EventEmitter(), {
+    ...methods,
+    id: 'e'.repeat(64),
+    name: 'other',
+    messages: async () => []
+  })
+  const screen = renderChat(t, fake.node)
+  await screen.frame('an old line')
+  t.ok(screen.lastFrame()!.includes('Start of #fake'), 'the whole history is loaded')
+  ;(fake.node as any).rooms = [fake.room, other]
+  fake.node.emit('room-add', other)
+  await screen.frame('#other')
+  other.emit('error', new Error('other broke'))
+  fake.room.emit('error', new Error('fake broke'))
+  const here = await screen.frame('fake broke')
+  t.absent(here.includes('other broke'), 'the error of #other is not shown in #fake')
+  await screen.press(KEY.ctrlN)
+  const there = await screen.frame(/\[#other\]/)
+  t.absent(there.includes('fake broke'), 'nor the error of #fake in #other')
+  await screen.frame('other broke')
+  await screen.press(KEY.ctrlP)
+  await screen.frame(/\[#fake\]/)
+
+  await screen.type('/clear')
+  const cleared = await screen.frame((f) => !f.includes('an old line') && f.includes('[#fake]'))
+  t.absent(cleared.includes('Start of'), 'no false "Start of #fake" after /clear')
+})

@@ -109,9 +109,10 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
   )
   const rows = useMemo(() => {
     if (!active) return laidOut
+    // After /clear the top of the pane is not the start of the room.
     const top = active.loadingOlder
       ? 'Loading older messages...'
-      : active.atStart
+      : active.atStart && active.cleared === null
         ? `Start of ${label(active, state.rooms)}.`
         : null
     if (top === null) return laidOut
@@ -125,7 +126,7 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
       author: null
     }
     return [banner, ...laidOut]
-  }, [laidOut, active?.loadingOlder, active?.atStart, active?.name, active?.kind])
+  }, [laidOut, active?.loadingOlder, active?.atStart, active?.cleared, active?.name, active?.kind])
 
   const maxScroll = Math.max(0, rows.length - paneHeight)
   const scroll = Math.min(active?.scroll ?? 0, maxScroll)
