@@ -16,6 +16,7 @@ import {
   App,
   ChatApp,
   chatReducer,
+  closeWithin,
   initialChatState,
   layoutRows,
   wrapText,
@@ -1124,4 +1125,21 @@ test('ui: a notice about one room shows in that room only; /clear is not "Start 
   await screen.type('/clear')
   const cleared = await screen.frame((f) => !f.includes('an old line') && f.includes('[#fake]'))
   t.absent(cleared.includes('Start of'), 'no false "Start of #fake" after /clear')
+})
+
+test('ui: quitting shows "Closing..." at once, and the wait for the node to close is bounded', async (t) => {
+  const fake = fakeChat([fakeMessage(1, { text: 'a line' })])
+  let quit = 0
+  const screen = renderChat(t, fake.node, { onQuit: () => quit++ })
+  await screen.frame('a line')
+  await screen.type('/quit')
+  await screen.frame('Closing...')
+  t.is(quit, 1, 'the app quits')
+
+  // A node whose close hangs (the bootstrap is gone): the wait ends anyway.
+  const hanging = { close: () => new Promise<void>(() => {}) }
+  t.is(await closeWithin(hanging, 50), 'gave-up')
+  t.is(await closeWithin({ close: async () => {} }, 60_000), 'closed')
+  t.is(await closeWithin({ close: async () => Promise.reject(new Error('x')) }, 60_000), 'closed', 'a failed close ends the wait too')
+  t.is(await closeWithin(null, 60_000), 'closed')
 })

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
-import { Box, useApp, useInput } from 'ink'
+import { Box, Text, useApp, useInput } from 'ink'
 import { BackspaceError, MAX_TEXT_BYTES, type Backspace } from '../lib/index.js'
 import { pointsAtMessage } from '../lib/commands.js'
 import { shortRefs } from '../lib/message-refs.js'
@@ -78,9 +78,16 @@ const CHROME_ROWS = 4
 /** The chat screen: title bar, room list, message pane, status bar and input line. */
 export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
   const { exit } = useApp()
+  // Quitting shows "Closing..." first: closing the node can take a while (see closeWithin),
+  // and a screen that does not answer looks frozen. The app exits once that frame is drawn.
+  const [closing, setClosing] = useState(false)
+  useEffect(() => {
+    if (closing) exit()
+  }, [closing])
   const quit = () => {
+    if (closing) return
     onQuit?.()
-    exit()
+    setClosing(true)
   }
   const chat = useChat(node, { ...opts, onQuit: quit })
   const { state, dispatch } = chat
@@ -252,6 +259,9 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
         scroll={scroll}
         activity={activity}
       />
+      {closing ? (
+        <Text color="yellow">Closing...</Text>
+      ) : (
       <InputLine
         prompt={prompt}
         width={columns}
@@ -263,6 +273,7 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
         remember={target?.mode !== 'edit'}
         submitEmpty={target?.mode === 'edit'}
       />
+      )}
     </Box>
   )
 }
