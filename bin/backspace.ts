@@ -885,5 +885,10 @@ function report(err: unknown): number {
 }
 
 main(process.argv.slice(2))
-  .catch(report)
+  .catch(async (err: unknown) => {
+    // A raw start-up error (a storage in use, a path that is a file) becomes one sentence.
+    if (isBackspaceError(err)) return report(err)
+    const { startupError } = await import('../lib/storage-check.js')
+    return report(startupError(err, null))
+  })
   .then((code) => process.exit(code))

@@ -680,14 +680,24 @@ function usageOf(info: CommandInfo): Command {
   return usage(`Usage: ${info.usage}`)
 }
 
-// The closest command name, if a typo away (at most two edits, transpositions counting one).
-function suggest(word: string): string | null {
+/**
+ * The command a typo away from `word`, or null. Only close matches: one edit for words under
+ * six letters, two from six on (a transposition counts one), and a short word must keep its
+ * first letter. Short command words a letter apart are other words, not typos: /kick is not
+ * /nick and /ban is not /back, and suggesting them would offer a command that does something else.
+ */
+export function suggest(word: string): string | null {
+  const w = word.toLowerCase()
+  const short = w.length < 6
+  const most = short ? 1 : 2
   let best: string | null = null
-  let bestDistance = 3
-  for (const c of COMMANDS) {
-    const d = editDistance(word, c.name)
+  let bestDistance = most + 1
+  for (const candidate of BY_WORD.keys()) {
+    if (candidate.length < 2 || candidate === w) continue
+    if (short && candidate[0] !== w[0]) continue
+    const d = editDistance(w, candidate)
     if (d < bestDistance) {
-      best = `/${c.name}`
+      best = `/${candidate}`
       bestDistance = d
     }
   }

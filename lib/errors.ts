@@ -34,7 +34,9 @@ const CODES = {
   DEVICE_REVOKED: 'This device has been revoked',
   NOT_ALLOWED: 'This action is not allowed',
   MESSAGE_NOT_FOUND: 'No message with this id is loaded in this room',
-  INVALID_EMOJI: 'A reaction is one emoji'
+  INVALID_EMOJI: 'A reaction is one emoji',
+  STORAGE_IN_USE: 'This storage is open in another backspace',
+  STORAGE_UNUSABLE: 'The storage directory cannot be used'
 } as const
 
 /** A stable, machine-readable error code. */

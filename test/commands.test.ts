@@ -277,3 +277,21 @@ test('commands: the order key sorts as the library orders messages', (t) => {
     .map((m) => m.id + m.seq + m.timestamp)
   t.alike(byKey, byLibrary)
 })
+
+test('commands: "did you mean" only for close matches, never for a different short word', (t) => {
+  const unknown = (line: string) => {
+    const c = parseCommand(line)
+    return c.type === 'usage' ? c.text : ''
+  }
+  t.is(unknown('/ban alice'), 'Unknown command /ban. Type /help for the list.', '/ban is not /back')
+  t.is(unknown('/kick alice'), 'Unknown command /kick. Type /help for the list.', '/kick is not /nick')
+  t.is(unknown('/frobnicate'), 'Unknown command /frobnicate. Type /help for the list.')
+  t.is(unknown('/jion x'), 'Unknown command /jion. Did you mean /join? Type /help for the list.', 'a transposition')
+  t.is(unknown('/nik x'), 'Unknown command /nik. Did you mean /nick? Type /help for the list.', 'a missing letter')
+  t.is(unknown('/whomai'), 'Unknown command /whomai. Did you mean /whoami? Type /help for the list.')
+  t.is(unknown('/devcie'), 'Unknown command /devcie. Did you mean /device? Type /help for the list.')
+  t.is(unknown('/unrect'), 'Unknown command /unrect. Did you mean /unreact? Type /help for the list.')
+  t.is(unknown('/membrs'), 'Unknown command /membrs. Did you mean /members? Type /help for the list.', 'aliases count')
+  t.is(unknown('/stats'), 'Unknown command /stats. Did you mean /status? Type /help for the list.')
+  t.is(unknown('/xyz'), 'Unknown command /xyz. Type /help for the list.', 'far from everything')
+})

@@ -286,6 +286,15 @@ test(
     }
     t.pass('the history is still there after a restart')
 
+    // A second backspace on alice's storage says so in one line, before asking for her
+    // password, and exits non-zero.
+    const again = new Terminal(t, 'alice-again', alice.args)
+    terminals.push(again)
+    await again.start()
+    const refused = await again.waitFor('backspace exited with 1', 'a non-zero exit')
+    t.ok(refused.includes('open in another backspace'), 'the storage in use is named')
+    t.absent(/password|could not be locked|tries again/i.test(refused), 'no password asked, no raw error, no retry')
+
     await alice.type('/quit')
     await bob.type('/quit')
     await alice.waitFor('backspace exited with 0')

@@ -1,4 +1,6 @@
 import { EventEmitter } from 'events'
+import fs from 'fs'
+import path from 'path'
 import test, { type Test } from 'brittle'
 import { createElement, type ReactElement } from 'react'
 import { render } from 'ink-testing-library'
@@ -14,14 +16,18 @@ import {
   App,
   ChatApp,
   chatReducer,
+  closeWithin,
   initialChatState,
   layoutRows,
   wrapText,
   type ChatAppProps,
   type Entry
 } from '../ui-terminal/index.js'
+import stringWidth from 'string-width'
+import { InputLine, fitLine } from '../ui-terminal/components/input-line.js'
 import { emptyLine, lineReducer, type LineAction } from '../ui-terminal/use-line-editor.js'
 import { messageRef } from '../lib/message-refs.js'
+import { startupError } from '../lib/storage-check.js'
 import { create, createLocalTestnet, type Testnet } from './helpers/index.js'
 
 const KEY = {
@@ -453,7 +459,7 @@ test('ui: first start can import a key or go incognito', async (t) => {
   await screen.press('3')
   await screen.frame('Paste the secret key')
   await screen.type('abc')
-  await screen.frame('INVALID_SECRET_KEY')
+  await screen.frame('The secret key is not a 32-byte seed')
   await screen.press('\u001b') // Esc: back to the selector
   await screen.frame('Create a new account')
   await screen.press('4')
@@ -977,4 +983,163 @@ test('ui: failed sends keep the text, password rooms are marked and told apart, 
   t.ok(both.includes('You are in 2 rooms named #secret'), 'the join explains the twin')
   await screen.frame('Nobody else has been seen in #secret')
   t.pass('a password room with nobody in it says another password is another room')
+})
+
+test('ui: CJK and emoji in the input line are counted in terminal cells; the prompt and cursor stay', async (t) => {
+  const width = 20
+  const screen = renderScreen(t, createElement(InputLine, { prompt: '[#本] ', width, onSubmit: () => {} }))
+  await screen.press('日本語の文字はセルを二つ使う')
+  const frame = await screen.frame('使う')
+  const line = frame.split('\n').find((l) => l.includes('使う'))!
+  t.ok(line.startsWith('[#本] '), 'the prompt is whole')
+  t.ok(stringWidth(line.trimEnd()) <= width - 1, `the line fits ${width} cells: ${line}`)
+  t.ok(line.trimEnd().endsWith('使う'), 'the last character typed and the cursor after it are shown')
+  await screen.press('😀😀')
+  const emoji = await screen.frame('😀😀')
+  const last = emoji.split('\n').find((l) => l.includes('😀'))!
+  t.ok(last.startsWith('[#本] ') && stringWidth(last.trimEnd()) <= width - 1, `emoji fit too: ${last}`)
+
+  t.alike(fitLine('ab日本', 4, 4), { before: '本', under: '', after: '' }, 'a wide character that does not fit is left out, not cut')
+  t.alike(fitLine('日本語', 0, 4), { before: '', under: '日', after: '本' })
+  t.alike(fitLine('a👨‍👩‍👧b', 1, 10), { before: 'a', under: '👨‍👩‍👧', after: 'b' }, 'a cluster is one character')
+})
+
+test('ui: a wrong password from --password-file or BACKSPACE_PASSWORD falls back to the prompt', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const storage = await t.tmp()
+  const made = new Backspace({ storage, password: 'pw', bootstrap: testnet.bootstrap })
+  await made.ready()
+  const key = made.publicKey
+  await made.close()
+
+  const open = opener(t, testnet)
+  const failures: Error[] = []
+  const screen = renderScreen(
+    t,
+    createElement(App, { storage, account: 'default', password: 'wrong', open, onFail: (err: Error) => failures.push(err) })
+  )
+  await screen.frame('is wrong. Type it.')
+  await screen.frame('is encrypted with a password')
+  await screen.type('pw')
+  await screen.frame('/join <room> joins one')
+  t.ok(open.nodes[open.nodes.length - 1]!.publicKey.equals(key), 'the same identity is opened')
+  t.is(failures.length, 0)
+})
+
+test('ui: Ctrl+C at the password prompt ends the app on an error (a non-zero exit)', async (t) => {
+  const storage = await t.tmp()
+  await saveAccount(storage, 'default', Identity.generate(), { password: 'pw' })
+  const failures: Error[] = []
+  const open = async () => {
+    throw new Error('not opened')
+  }
+  const screen = renderScreen(
+    t,
+    createElement(App, { storage, account: 'default', open, onFail: (err: Error) => failures.push(err) })
+  )
+  await screen.frame('is encrypted with a password')
+  await screen.press(KEY.ctrlC)
+  await until(() => failures.length > 0)
+  t.is((failures[0] as { code?: string }).code, 'PASSWORD_REQUIRED')
+})
+
+test('ui: a storage open in another backspace is one sentence before any password, and the app ends on it', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const storage = await t.tmp()
+  const first = new Backspace({ storage, password: 'pw', bootstrap: testnet.bootstrap })
+  t.teardown(() => first.close())
+  await first.ready()
+
+  const open = opener(t, testnet)
+  const failures: Error[] = []
+  const screen = renderScreen(
+    t,
+    createElement(App, { storage, account: 'default', open, onFail: (err: Error) => failures.push(err) })
+  )
+  const frame = await screen.frame('open in another backspace')
+  t.absent(frame.includes('password'), 'no password is asked for first')
+  t.absent(frame.includes('could not be locked'), 'no raw error')
+  t.absent(frame.includes('tries again'), 'no retry that cannot help')
+  await until(() => failures.length > 0)
+  t.is((failures[0] as { code?: string }).code, 'STORAGE_IN_USE', 'the app ends on the error')
+  t.is(open.nodes.length, 0, 'no second node was opened')
+
+  // With the password given, the open itself meets the lock: the same sentence.
+  const raced = startupError(new Error('File descriptor could not be locked'), storage, 'default')
+  t.is((raced as { code?: string }).code, 'STORAGE_IN_USE')
+})
+
+test('ui: a storage path that is a file is one sentence, not ENOTDIR, and the app ends on it', async (t) => {
+  const dir = await t.tmp()
+  const storage = path.join(dir, 'file')
+  await fs.promises.writeFile(storage, 'not a directory')
+  const failures: Error[] = []
+  const open = async () => {
+    throw new Error('not opened')
+  }
+  const screen = renderScreen(
+    t,
+    createElement(App, { storage, account: 'default', open, onFail: (err: Error) => failures.push(err) })
+  )
+  const frame = await screen.frame('is a file, not a directory')
+  t.absent(frame.includes('ENOTDIR'))
+  t.absent(frame.includes('tries again'))
+  await until(() => failures.length > 0)
+  t.is((failures[0] as { code?: string }).code, 'STORAGE_UNUSABLE')
+  const raw = Object.assign(new Error('ENOTDIR: not a directory'), { code: 'ENOTDIR', path: storage })
+  t.is((startupError(raw, storage) as { code?: string }).code, 'STORAGE_UNUSABLE')
+})
+
+/** Waits for `check` to hold, polling on the event loop (not a timing assertion). */
+async function until(check: () => boolean): Promise<void> {
+  for (let i = 0; i < 2000 && !check(); i++) await new Promise((resolve) => setTimeout(resolve, 10))
+}
+
+test('ui: a notice about one room shows in that room only; /clear is not "Start of" the room', async (t) => {
+  const fake = fakeChat([fakeMessage(1, { text: 'an old line' })])
+  // The fake room's methods, not its listeners.
+  const methods = Object.fromEntries(Object.entries(fake.room).filter(([k]) => !k.startsWith('_')))
+  const other: any = Object.assign(new EventEmitter(), {
+    ...methods,
+    id: 'e'.repeat(64),
+    name: 'other',
+    messages: async () => []
+  })
+  const screen = renderChat(t, fake.node)
+  await screen.frame('an old line')
+  t.ok(screen.lastFrame()!.includes('Start of #fake'), 'the whole history is loaded')
+  ;(fake.node as any).rooms = [fake.room, other]
+  fake.node.emit('room-add', other)
+  await screen.frame('#other')
+  other.emit('error', new Error('other broke'))
+  fake.room.emit('error', new Error('fake broke'))
+  const here = await screen.frame('fake broke')
+  t.absent(here.includes('other broke'), 'the error of #other is not shown in #fake')
+  await screen.press(KEY.ctrlN)
+  const there = await screen.frame(/\[#other\]/)
+  t.absent(there.includes('fake broke'), 'nor the error of #fake in #other')
+  await screen.frame('other broke')
+  await screen.press(KEY.ctrlP)
+  await screen.frame(/\[#fake\]/)
+
+  await screen.type('/clear')
+  const cleared = await screen.frame((f) => !f.includes('an old line') && f.includes('[#fake]'))
+  t.absent(cleared.includes('Start of'), 'no false "Start of #fake" after /clear')
+})
+
+test('ui: quitting shows "Closing..." at once, and the wait for the node to close is bounded', async (t) => {
+  const fake = fakeChat([fakeMessage(1, { text: 'a line' })])
+  let quit = 0
+  const screen = renderChat(t, fake.node, { onQuit: () => quit++ })
+  await screen.frame('a line')
+  await screen.type('/quit')
+  await screen.frame('Closing...')
+  t.is(quit, 1, 'the app quits')
+
+  // A node whose close hangs (the bootstrap is gone): the wait ends anyway.
+  const hanging = { close: () => new Promise<void>(() => {}) }
+  t.is(await closeWithin(hanging, 50), 'gave-up')
+  t.is(await closeWithin({ close: async () => {} }, 60_000), 'closed')
+  t.is(await closeWithin({ close: async () => Promise.reject(new Error('x')) }, 60_000), 'closed', 'a failed close ends the wait too')
+  t.is(await closeWithin(null, 60_000), 'closed')
 })

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
-import { Box, useApp, useInput } from 'ink'
-import { MAX_TEXT_BYTES, type Backspace } from '../lib/index.js'
+import { Box, Text, useApp, useInput } from 'ink'
+import { BackspaceError, MAX_TEXT_BYTES, type Backspace } from '../lib/index.js'
 import { pointsAtMessage } from '../lib/commands.js'
 import { shortRefs } from '../lib/message-refs.js'
 import { AccountSetup } from './components/account-setup.js'
@@ -19,22 +19,39 @@ export interface AppProps extends SetupOptions {
   room?: ChatOptions['room']
   /** Called when the user quits, before the app unmounts. */
   onQuit?: () => void
+  /**
+   * Called, before the app unmounts, when it ends on an error: a start-up problem no retry can
+   * fix, or Ctrl+C at a failure or password prompt. The caller exits non-zero with it.
+   */
+  onFail?: (err: Error) => void
 }
 
 /**
  * The whole terminal app: the first start (account selector, new account, unlock) until a
  * node is open, then the chat. The node comes from `open`, whose caller closes it.
  */
-export function App({ room, onQuit, ...setupOptions }: AppProps) {
+export function App({ room, onQuit, onFail, ...setupOptions }: AppProps) {
   const { exit } = useApp()
   const { columns } = useTerminalSize()
   const setup = useAccountSetup(setupOptions)
+  const step = setup.state.step
+  const fail = (err: Error) => {
+    onFail?.(err)
+    exit(err)
+  }
+  // A start-up problem no retry can fix: the sentence stays on the screen and the app ends.
+  useEffect(() => {
+    if (step.name === 'fatal') fail(step.reason)
+  }, [step])
   useInput(
     (input, key) => {
-      if (key.ctrl && input === 'c') {
-        onQuit?.()
-        exit()
+      if (!key.ctrl || input !== 'c') return
+      if (step.name === 'failed') {
+        return fail(step.reason instanceof Error ? step.reason : new Error(String(step.reason)))
       }
+      if (step.name === 'unlock') return fail(BackspaceError.PASSWORD_REQUIRED('cancelled'))
+      onQuit?.()
+      exit()
     },
     { isActive: setup.node === null }
   )
@@ -61,9 +78,16 @@ const CHROME_ROWS = 4
 /** The chat screen: title bar, room list, message pane, status bar and input line. */
 export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
   const { exit } = useApp()
+  // Quitting shows "Closing..." first: closing the node can take a while (see closeWithin),
+  // and a screen that does not answer looks frozen. The app exits once that frame is drawn.
+  const [closing, setClosing] = useState(false)
+  useEffect(() => {
+    if (closing) exit()
+  }, [closing])
   const quit = () => {
+    if (closing) return
     onQuit?.()
-    exit()
+    setClosing(true)
   }
   const chat = useChat(node, { ...opts, onQuit: quit })
   const { state, dispatch } = chat
@@ -92,9 +116,10 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
   )
   const rows = useMemo(() => {
     if (!active) return laidOut
+    // After /clear the top of the pane is not the start of the room.
     const top = active.loadingOlder
       ? 'Loading older messages...'
-      : active.atStart
+      : active.atStart && active.cleared === null
         ? `Start of ${label(active, state.rooms)}.`
         : null
     if (top === null) return laidOut
@@ -108,7 +133,7 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
       author: null
     }
     return [banner, ...laidOut]
-  }, [laidOut, active?.loadingOlder, active?.atStart, active?.name, active?.kind])
+  }, [laidOut, active?.loadingOlder, active?.atStart, active?.cleared, active?.name, active?.kind])
 
   const maxScroll = Math.max(0, rows.length - paneHeight)
   const scroll = Math.min(active?.scroll ?? 0, maxScroll)
@@ -234,6 +259,9 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
         scroll={scroll}
         activity={activity}
       />
+      {closing ? (
+        <Text color="yellow">Closing...</Text>
+      ) : (
       <InputLine
         prompt={prompt}
         width={columns}
@@ -245,6 +273,7 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
         remember={target?.mode !== 'edit'}
         submitEmpty={target?.mode === 'edit'}
       />
+      )}
     </Box>
   )
 }

@@ -10,6 +10,7 @@ import {
   type BackspaceError,
   type BackspaceOptions
 } from '../lib/index.js'
+import { checkStorage, isFatalStartupError, startupError } from '../lib/storage-check.js'
 
 /** The choices of the account selector, in the order shown. */
 export const SETUP_CHOICES = [
@@ -62,7 +63,9 @@ export type SetupStep =
     }
   | { readonly name: 'unlock' }
   | { readonly name: 'opening'; readonly what: string }
-  | { readonly name: 'failed' }
+  | { readonly name: 'failed'; readonly reason: unknown }
+  /** A problem no retry or password can fix (the storage is in use or unusable): the app exits. */
+  | { readonly name: 'fatal'; readonly reason: BackspaceError }
   | { readonly name: 'open' }
 
 export interface SetupState {
@@ -175,10 +178,12 @@ export function useAccountSetup(opts: SetupOptions): AccountSetup {
             setNode(n)
             go({ name: 'open' })
           },
-          (err: unknown) => {
+          (raw: unknown) => {
             opening.current = null
+            const err = startupError(raw, storage, account)
+            if (isFatalStartupError(err)) return go({ name: 'fatal', reason: err })
             if (onError?.(err)) return
-            go({ name: 'failed' }, describe(err))
+            go({ name: 'failed', reason: err }, describe(err))
           }
         )
       }
@@ -231,20 +236,29 @@ export function useAccountSetup(opts: SetupOptions): AccountSetup {
     go({ name: 'checking' })
     void (async () => {
       try {
+        // Before any password is asked for: a storage in use or unusable cannot be fixed by one.
+        await checkStorage(storage, account)
         // The library says why an existing account cannot take a link.
         if (link !== undefined) return afterSource({ kind: 'link', link })
         if (await accountExists(storage, account)) {
           if (!password && (await accountIsEncrypted(storage, account))) {
             return go({ name: 'unlock' })
           }
-          return openNode(`Opening account "${account}"`, { password, phrase })
+          // A wrong password from --password-file or BACKSPACE_PASSWORD falls back to the prompt.
+          return openNode(`Opening account "${account}"`, { password, phrase }, (err) => {
+            if (!password || !isBackspaceError(err, 'WRONG_PASSWORD')) return false
+            go({ name: 'unlock' }, 'The password given (--password-file or BACKSPACE_PASSWORD) is wrong. Type it.')
+            return true
+          })
         }
         if (phrase !== undefined) return afterIdentity(Identity.fromPhrase(phrase))
         const accounts = await listAccounts(storage)
         if (mounted.current) setOthers(accounts.filter((a) => a !== account))
         go({ name: 'choose', selected: 0 })
-      } catch (err) {
-        go({ name: 'failed' }, describe(err))
+      } catch (raw) {
+        const err = startupError(raw, storage, account)
+        if (isFatalStartupError(err)) return go({ name: 'fatal', reason: err })
+        go({ name: 'failed', reason: err }, describe(err))
       }
     })()
   }, [go, openNode, afterIdentity, afterSource])
@@ -383,12 +397,14 @@ function pickPositions(count: number, of: number): number[] {
   return [...picked].sort((a, b) => a - b)
 }
 
+/** An error as a sentence for the screen: a coded error without its code. */
 function describe(err: unknown): string {
+  if (isBackspaceError(err)) return sentence(err)
   return err instanceof Error ? err.message : String(err)
 }
 
 /** A coded error as the sentence after its code, for errors a user meets in normal use. */
-function sentence(err: BackspaceError): string {
+export function sentence(err: BackspaceError): string {
   const detail = err.message.slice(err.code.length + 2)
   return detail.endsWith('.') ? detail : `${detail}.`
 }

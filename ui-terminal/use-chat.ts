@@ -53,7 +53,10 @@ export interface Notice {
   readonly time: number
   readonly level: 'info' | 'error'
   readonly text: string
-  /** The room it belongs to, or null to show it in every room. */
+  /**
+   * The room it is shown in: the one it is about, else the one shown when it came. Null only
+   * while no room is shown: such a notice stays on that empty screen.
+   */
   readonly room: string | null
 }
 
@@ -321,7 +324,7 @@ export function selectEntries(state: ChatState): Entry[] {
   }
   const notices = state.notices.filter(
     (n) =>
-      (n.room === null || n.room === state.active) && (cleared === null || n.time > cleared.time)
+      n.room === state.active && (cleared === null || n.time > cleared.time)
   )
   const entries: Entry[] = []
   let i = 0
@@ -436,7 +439,7 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
         dispatch({ type: 'connections', connections: node.connections })
       }
       const onMembers = () => dispatch({ type: 'members', key, members: room.members() })
-      const onError = (err: Error) => notify('error', `${label(room)}: ${describe(err)}`, null)
+      const onError = (err: Error) => notify('error', `${label(room)}: ${describe(err)}`, key)
       const onWithdrawn = (message: Message) => dispatch({ type: 'withdrawn', key, id: message.id })
       const onAlone = () => notify('info', aloneNotice(room), key)
       room.on('alone', onAlone)
@@ -471,7 +474,8 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
       dispatch({ type: 'room-remove', key })
     }
 
-    const onNodeError = (err: Error) => notify('error', describe(err), null)
+    // Notices about no room in particular go to the room shown when they come, not to all.
+    const onNodeError = (err: Error) => notify('error', describe(err))
     function onUnread(key: string, counts: UnreadCounts) {
       dispatch({ type: 'unread', key, unread: counts.unread, mentions: counts.mentions })
     }
@@ -479,12 +483,11 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
       notify(
         'info',
         `A new device asks to join your identity: ${req.fingerprint}${req.name ? ` "${req.name}"` : ''}. ` +
-          'If the new device shows this same fingerprint, /device approve; otherwise /device deny.',
-        null
+          'If the new device shows this same fingerprint, /device approve; otherwise /device deny.'
       )
     const onDevices = (devices: DeviceInfo[]) => {
       if (devices.some((d) => d.current && d.revoked)) {
-        notify('error', 'This device was revoked: it no longer speaks for your identity.', null)
+        notify('error', 'This device was revoked: it no longer speaks for your identity.')
       }
     }
     const onProfile = (profile: Profile) => dispatch({ type: 'profile', profile })
@@ -590,7 +593,8 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
         if (joining) dispatch({ type: 'joining', name: joining, done: true })
       }
       if (result.room) dispatch({ type: 'switch', key: result.room.id })
-      const where = result.left ? null : (result.room?.id ?? origin)
+      // After /leave, the room shown next (the reducer knows it by now) gets the notice.
+      const where = result.left ? undefined : (result.room?.id ?? origin)
       for (const n of result.notices) notify(n.level, n.text, where)
       const shared = result.command.type === 'create' ? result.room : result.command.type === 'invite' ? room : undefined
       if (shared && result.notices.every((n) => n.level === 'info') && copyToClipboard(shared.invite)) {
@@ -693,7 +697,7 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
           dispatch({ type: 'switch', key: joined.id })
           notify('info', `Joined ${label(joined)}.`)
         },
-        (err: unknown) => notify('error', describe(err), null)
+        (err: unknown) => notify('error', describe(err))
       )
       .finally(() => dispatch({ type: 'joining', name, done: true }))
   }, [node, notify])

@@ -1,5 +1,5 @@
 import { Box, Text, useInput } from 'ink'
-import { SETUP_CHOICES, type AccountSetup as Setup } from '../use-account-setup.js'
+import { SETUP_CHOICES, sentence, type AccountSetup as Setup } from '../use-account-setup.js'
 import { InputLine } from './input-line.js'
 
 export interface AccountSetupProps {
@@ -43,7 +43,10 @@ export function AccountSetup({ setup, account, storage, width }: AccountSetupPro
           if (key.escape) setup.back()
       }
     },
-    { isActive: step.name !== 'checking' && step.name !== 'opening' && step.name !== 'open' }
+    {
+      isActive:
+        step.name !== 'checking' && step.name !== 'opening' && step.name !== 'open' && step.name !== 'fatal'
+    }
   )
 
   return (
@@ -74,6 +77,8 @@ export function AccountSetup({ setup, account, storage, width }: AccountSetupPro
         return null
       case 'failed':
         return <Text dimColor>Enter tries again. Ctrl+C quits.</Text>
+      case 'fatal':
+        return <Text color="red">{sentence(step.reason)}</Text>
       case 'choose':
         return (
           <Box flexDirection="column">

@@ -1,5 +1,6 @@
 import { useEffect, useRef } from 'react'
 import { Box, Text, useInput } from 'ink'
+import stringWidth from 'string-width'
 import { useLineEditor } from '../use-line-editor.js'
 
 export interface InputLineProps {
@@ -135,19 +136,18 @@ export function InputLine({
 
   const shown = masked ? '*'.repeat([...line.value].length) : line.value
   const cursor = masked ? [...line.value.slice(0, line.cursor)].length : line.cursor
-  const room = Math.max(1, width - prompt.length - 1 - counter.length)
-  const start = Math.max(0, cursor - room + 1)
-  const visible = shown.slice(start, start + room)
-  const at = cursor - start
+  // Widths are terminal cells, not UTF-16 units: CJK and most emoji take two.
+  const room = Math.max(1, width - stringWidth(prompt) - 1 - counter.length)
+  const { before, under, after } = fitLine(shown, cursor, room)
   return (
     <Box>
       <Text color="green" wrap="truncate-end">
         {prompt}
       </Text>
       <Text wrap="truncate-end">
-        {visible.slice(0, at)}
-        {isActive ? <Text inverse>{visible[at] ?? ' '}</Text> : (visible[at] ?? '')}
-        {visible.slice(at + 1)}
+        {before}
+        {isActive ? <Text inverse>{under || ' '}</Text> : under}
+        {after}
       </Text>
       {counter ? (
         <Box flexGrow={1} justifyContent="flex-end">
@@ -156,4 +156,39 @@ export function InputLine({
       ) : null}
     </Box>
   )
+}
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' })
+
+/**
+ * The part of `text` shown in `room` terminal cells with the cursor (a UTF-16 index) in view:
+ * the text before the cursor, the character under it ('' at the end) and the text after.
+ * Whole characters only: a wide one that does not fit is left out, never cut in half.
+ */
+export function fitLine(
+  text: string,
+  cursor: number,
+  room: number
+): { before: string; under: string; after: string } {
+  const chars = [...graphemes.segment(text)].map((g) => ({
+    text: g.segment,
+    at: g.index,
+    width: Math.max(1, stringWidth(g.segment))
+  }))
+  // The character the cursor is on; a cursor inside a cluster shows on the cluster.
+  let at = chars.findIndex((c) => c.at + c.text.length > cursor)
+  if (at === -1) at = chars.length
+  const cursorWidth = chars[at]?.width ?? 1
+  // Start as far left as lets the cursor fit.
+  let start = at
+  let used = cursorWidth
+  while (start > 0 && used + chars[start - 1]!.width <= room) used += chars[--start]!.width
+  let end = at + 1
+  while (end < chars.length && used + chars[end]!.width <= room) used += chars[end++]!.width
+  const join = (from: number, to: number) =>
+    chars
+      .slice(from, to)
+      .map((c) => c.text)
+      .join('')
+  return { before: join(start, at), under: chars[at]?.text ?? '', after: join(at + 1, end) }
 }
