@@ -2,6 +2,8 @@
 // file descriptors are its own: a member that sends at a steady rate and counts what it
 // receives, or the relay. On `restart` it closes its node and opens it again on the same
 // storage, as a user who quits and comes back: it leaves the swarm and rejoins the room.
+import v8 from 'v8'
+import vm from 'vm'
 import { Backspace, type Room } from '../lib/index.js'
 import { workerChannel } from './child.js'
 
@@ -31,6 +33,8 @@ export interface SoakCounts {
   peers: number
   messages: number
   restarts: number
+  /** V8 heap in use right after a full collection, bytes: what a leak in JavaScript grows. */
+  heap: number
 }
 
 export type SoakWorkerMessage =
@@ -46,7 +50,10 @@ let init: SoakInit | null = null
 let node: Backspace | null = null
 let room: Room | null = null
 let sender: NodeJS.Timeout | null = null
-const counts: SoakCounts = { type: 'counts', sent: 0, received: 0, failedSends: 0, errors: 0, peers: 0, messages: 0, restarts: 0 }
+const counts: SoakCounts = { type: 'counts', sent: 0, received: 0, failedSends: 0, errors: 0, peers: 0, messages: 0, restarts: 0, heap: 0 }
+// A full collection before each heap sample, so the figure is what is live, not garbage.
+v8.setFlagsFromString('--expose-gc')
+const collect = vm.runInNewContext('gc') as () => void
 
 // A text of 1 to 40 words, so blocks fall in several size buckets.
 function text(): string {
@@ -108,7 +115,8 @@ process.on('message', (msg: SoakParentMessage) => {
         break
       case 'counts': {
         const stats = node?.stats()
-        post({ ...counts, peers: stats?.peers ?? 0, messages: stats?.messages ?? 0 })
+        collect()
+        post({ ...counts, peers: stats?.peers ?? 0, messages: stats?.messages ?? 0, heap: process.memoryUsage().heapUsed })
         break
       }
       case 'close':
