@@ -1,9 +1,9 @@
 import test from 'brittle'
-import { create, createLocalTestnet, once, receive } from './helpers/index.js'
-import { expectCode } from './helpers/expect.js'
-import { decodeStrict, encodeProfile, MessageType, profileFields, type MessageRecord, type ProfileFields } from '../lib/messages.js'
-import type { Room } from '../lib/index.js'
-import { displayName, MAX_DISPLAY_NAME_CHARS, nameProblem } from '../lib/display-name.js'
+import { create, createLocalTestnet, once, receive } from '../helpers/index.js'
+import { expectCode } from '../helpers/expect.js'
+import { decodeStrict, encodeProfile, MessageType, profileFields, type MessageRecord, type ProfileFields } from '../../lib/messages.js'
+import type { Room } from '../../lib/index.js'
+import { displayName, MAX_DISPLAY_NAME_CHARS, nameProblem } from '../../lib/display-name.js'
 
 const HOSTILE_NAMES = [
   'evil\u001b]52;c;cm0gLXJmIH4=\u0007', // OSC 52: writes the victim's clipboard
