@@ -8,6 +8,7 @@ import {
   argvWarning,
   bootstrapFromFlags as bootstrapOf,
   readSecretFile,
+  passwordFromFlags,
   secretFromFlags,
   storageFromFlags as storageFlag
 } from '../lib/flags.js'
@@ -671,17 +672,7 @@ function parseCommandLine(argv: string[]): Args {
 function resolveSecrets(args: Args): Args {
   const { values } = args
   const warn = (line: string) => process.stderr.write(`backspace: ${line}\n`)
-  const password = secretFromFlags(
-    {
-      option: '--password',
-      value: values.password,
-      fileOption: '--password-file',
-      file: values['password-file'],
-      envName: 'BACKSPACE_PASSWORD',
-      form: 'line'
-    },
-    warn
-  )
+  const password = passwordFromFlags(values, warn)
   // Restoring in the chat reads no environment variable: one left set would quietly make
   // every new account from it.
   const { phrase, secretKey } =

@@ -132,3 +132,17 @@ export function argvWarning(option: string, instead: readonly string[]): string 
 function errorCode(err: unknown): string {
   return (err as NodeJS.ErrnoException).code ?? (err as Error).message
 }
+
+/**
+ * The account password, from `--password-file`, `BACKSPACE_PASSWORD`, or (with a warning)
+ * `--password`: the one rule the CLI and the desktop shell share.
+ */
+export function passwordFromFlags(
+  values: { password?: string; 'password-file'?: string },
+  warn: (line: string) => void
+): string | undefined {
+  return secretFromFlags(
+    { option: '--password', value: values.password, fileOption: '--password-file', file: values['password-file'], envName: 'BACKSPACE_PASSWORD', form: 'line' },
+    warn
+  )
+}

@@ -11,7 +11,7 @@ import {
   isBackspaceError,
   storageFromFlags
 } from '../lib/index.js'
-import { secretFromFlags } from '../lib/flags.js'
+import { passwordFromFlags, secretFromFlags } from '../lib/flags.js'
 import { startDesktop } from './server.js'
 import { DesktopSession } from './session.js'
 import { openWindow, type OpenedWindow } from './window.js'
@@ -151,17 +151,7 @@ function parseCommandLine(argv: string[]) {
 /** The password and the link, from their files, the environment, or (with a warning) argv. */
 function secretsOf(values: ReturnType<typeof parseCommandLine>) {
   const warn = (line: string) => process.stderr.write(`backspace: ${line}\n`)
-  const password = secretFromFlags(
-    {
-      option: '--password',
-      value: values.password,
-      fileOption: '--password-file',
-      file: values['password-file'],
-      envName: 'BACKSPACE_PASSWORD',
-      form: 'line'
-    },
-    warn
-  )
+  const password = passwordFromFlags(values, warn)
   const link = secretFromFlags(
     { option: '--link', value: values.link, fileOption: '--link-file', file: values['link-file'], envName: 'BACKSPACE_LINK' },
     warn
