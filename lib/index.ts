@@ -75,6 +75,24 @@ export { isMention, mentionOf, mentionTag, resolveMentions, type MentionTarget }
 export { displayName, nameProblem, MAX_DISPLAY_NAME_CHARS } from './display-name.js'
 export { compareMessages } from './timeline.js'
 export {
+  ChatModel,
+  chatReducer,
+  initialChatState,
+  noticeLevel,
+  selectEntries,
+  NOTICE_LIMIT,
+  OLDER_PAGE,
+  type ChatAction,
+  type ChatModelEvents,
+  type ChatModelOptions,
+  type ChatNotice,
+  type ChatState,
+  type Entry,
+  type NoticeBody,
+  type RoomView,
+  type Target
+} from './chat/index.js'
+export {
   COMMANDS,
   HELP_FOOTER,
   completeLine,

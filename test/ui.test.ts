@@ -248,7 +248,8 @@ test('ui: commands go through the library; mistakes are lines, never crashes', a
   t.pass('unknown commands and missing arguments explain themselves')
 
   await screen.type('/CREATE club')
-  const created = await screen.frame('[~club]')
+  // The room shows once the node adds it; the command's notice comes when it returns.
+  const created = await screen.frame((f) => f.includes('[~club]') && f.includes('Created ~club'))
   const club = node.rooms.find((r) => r.name === 'club')!
   t.ok(created.includes('Created ~club'), 'command words are case-insensitive')
 
@@ -894,8 +895,9 @@ test('ui: Alt+Up picks a message to answer or react to; commands show references
     '/react with a reference and an emoji name'
   )
 
+  // Up from none picks the newest (your answer), Up again bob's "newest one".
   await screen.press(KEY.altUp, KEY.altUp)
-  await screen.frame('[#fake] ↳ me:')
+  await screen.frame('[#fake] ↳ bob:')
   await screen.type('/react :tada:')
   await screen.frame('🎉 1')
   t.alike(
@@ -981,7 +983,10 @@ test('ui: failed sends keep the text, password rooms are marked and told apart, 
   await screen.type('/join secret right')
   await screen.frame('2 🔒#secret')
   await screen.type('/join secret wrong')
-  const both = await screen.frame((f) => (f.match(/🔒#secret·[0-9a-f]{4}/g) ?? []).length >= 2)
+  // The list shows the room once the node adds it; the join's notices come when it returns.
+  const both = await screen.frame(
+    (f) => (f.match(/🔒#secret·[0-9a-f]{4}/g) ?? []).length >= 2 && f.includes('You are in 2 rooms named')
+  )
   const secrets = a.rooms.filter((r) => r.name === 'secret')
   for (const r of secrets) t.ok(both.includes(`🔒#secret·${r.id.slice(0, 4)}`), `the room list tags ${r.id.slice(0, 4)}`)
   t.ok(both.includes('You are in 2 rooms named #secret'), 'the join explains the twin')

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
-import { Box, Text, useApp, useInput } from 'ink'
+import { Box, Text, useApp, useInput, useStdout } from 'ink'
 import { BackspaceError, MAX_TEXT_BYTES, type Backspace } from '../lib/index.js'
 import { pointsAtMessage } from '../lib/commands.js'
 import { shortRefs } from '../lib/message-refs.js'
@@ -89,7 +89,12 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
     onQuit?.()
     setClosing(true)
   }
-  const chat = useChat(node, { ...opts, onQuit: quit })
+  // A mention rings the terminal's bell (BEL), as irssi and weechat do; only on a real terminal.
+  const { stdout } = useStdout()
+  const bell = useCallback(() => {
+    if (stdout.isTTY) stdout.write('\u0007')
+  }, [stdout])
+  const chat = useChat(node, { onMention: bell, ...opts, onQuit: quit })
   const { state, dispatch } = chat
   const { columns, rows: terminalRows } = useTerminalSize()
   const now = useMinuteClock()

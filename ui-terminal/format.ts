@@ -1,4 +1,12 @@
-import { displayName, type Message, type ReplyPreview } from '../lib/index.js'
+import {
+  aloneNotice,
+  displayName,
+  HELP_FOOTER,
+  noticeLevel,
+  type Message,
+  type NoticeBody,
+  type ReplyPreview
+} from '../lib/index.js'
 import type { Entry } from './use-chat.js'
 
 /** Local wall-clock time as `HH:MM`. */
@@ -50,6 +58,7 @@ export function authorColor(publicKey: Buffer): (typeof AUTHOR_COLORS)[number] {
  * - `deleted`: the tombstone of a deleted message, after `×`
  * - `quote`: the line a reply quotes, above it; `reactions`: the reactions, under a message
  * - `info`, `error`: the UI's own notices; `day`: the line that marks a new day
+ * - `new`: the "new messages" marker above the first message that came unread
  */
 export type RowStyle =
   | 'text'
@@ -62,6 +71,7 @@ export type RowStyle =
   | 'info'
   | 'error'
   | 'day'
+  | 'new'
 
 /** One emoji on a reactions row: `👍 2`. */
 export interface ReactionChip {
@@ -111,7 +121,8 @@ const MARKS: Record<RowStyle, string> = {
   reactions: '│',
   info: '│',
   error: '│',
-  day: ' '
+  day: ' ',
+  new: ' '
 }
 
 /** The character between the nick column and the text; wrapped rows only continue the line. */
@@ -160,7 +171,11 @@ export function layoutRows(
   const rows: PaneRow[] = []
   let lastDay: string | null = null
   for (const entry of entries) {
-    const time = entry.kind === 'message' ? entry.message.timestamp : entry.notice.time
+    const time = entry.kind === 'message' ? entry.message.timestamp : entry.kind === 'notice' ? entry.notice.time : entry.time
+    if (entry.kind === 'new-marker') {
+      rows.push({ key: entry.key, time: '', nick: '--', style: 'new', continued: false, text: NEW_MARKER, author: null })
+      continue
+    }
     const today = day(time)
     if (lastDay !== null && today !== lastDay) {
       rows.push({
@@ -209,11 +224,12 @@ export function layoutRows(
         text = m.text
       }
     } else {
-      style = entry.notice.level
-      nick = entry.notice.level === 'error' ? '!!' : '--'
-      text = entry.notice.text
+      style = noticeLevel(entry.notice)
+      nick = style === 'error' ? '!!' : '--'
+      text = ''
     }
-    const lines = wrapText(text, cols.text)
+    const lines =
+      entry.kind === 'notice' ? noticeText(entry.notice).flatMap((l) => wrapText(l, cols.text)) : wrapText(text, cols.text)
     const edited = m !== null && m.edited && !m.deleted
     // "(edited)" follows the text, on a row of its own if the last one is full.
     if (edited && textWidth(lines[lines.length - 1]!) + 1 + EDITED.length > cols.text)
@@ -371,4 +387,46 @@ export function wrapText(text: string, width: number): string[] {
     out.push(line.trimEnd())
   }
   return out
+}
+
+/** The marker above the first unread message. */
+export const NEW_MARKER = '─── new messages ───'
+
+/** The keys, for /help: they belong to this screen, not to the library. */
+export const KEYS_HELP =
+  'Keys: Enter sends, Tab completes, PgUp/PgDn scroll, Alt+1..9 or Ctrl+N/Ctrl+P switch ' +
+  'rooms, Ctrl+C quits. Up on an empty line edits your last message (Esc cancels); ' +
+  'Alt+Up/Down picks a message to answer or act on; Ctrl+Up/Down recall lines.'
+
+/** How this screen words a notice: the library gives it as data. One string per line. */
+export function noticeText(n: NoticeBody): string[] {
+  switch (n.kind) {
+    case 'text':
+      return [n.text]
+    case 'help':
+      return [...[...n.commands, HELP_FOOTER].map((c) => `${c.usage.padEnd(26)} ${c.description}`), KEYS_HELP]
+    case 'alone':
+      return [aloneNotice(n.about)]
+    case 'member-join':
+      return [`${n.name || '(no name)'} ${n.fingerprint} is here`]
+    case 'member-leave':
+      return [`${n.name || '(no name)'} ${n.fingerprint} left`]
+    case 'member-rename':
+      return [`${n.from} ${n.fingerprint} is now known as ${n.to}`]
+    case 'device-request':
+      return [
+        `A new device asks to join your identity: ${n.fingerprint}${n.name ? ` "${n.name}"` : ''}. ` +
+          'If the new device shows this same fingerprint, /device approve; otherwise /device deny.'
+      ]
+    case 'device-revoked':
+      return ['This device was revoked: it no longer speaks for your identity.']
+    case 'welcome':
+      return ['Type /join <room> to join a room, or /help for the commands.']
+    case 'network':
+      return [
+        n.reachable
+          ? 'The network can be reached again.'
+          : 'The network cannot be reached: the bootstrap nodes do not answer. Check the connection; Backspace keeps trying.'
+      ]
+  }
 }

@@ -86,6 +86,8 @@ function Body({ row }: { row: PaneRow }) {
       return <Text color="red">{row.text}</Text>
     case 'day':
       return <Text dimColor>{row.text}</Text>
+    case 'new':
+      return <Text color="red">{row.text}</Text>
     case 'deleted':
       return (
         <Text dimColor italic>

@@ -1,0 +1,47 @@
+import type { ErrorCode } from '../errors.js'
+import type { CommandInfo, RoomLabelInput } from '../commands.js'
+
+/**
+ * What a chat notice says, as data: each UI words and lays it out itself, and never parses
+ * it back. `text` notices are the sentences commands return; the others are events.
+ */
+export type NoticeBody =
+  /** A sentence from a command, or an error the library reported (with its code). */
+  | { readonly kind: 'text'; readonly level: 'info' | 'error'; readonly text: string; readonly code?: ErrorCode }
+  /** `/help`: the commands, to lay out as a table. */
+  | { readonly kind: 'help'; readonly commands: readonly CommandInfo[] }
+  /** A password room in which nobody else has been seen: another password is another room. */
+  | { readonly kind: 'alone'; readonly about: RoomLabelInput }
+  /** A member came online in the room, or went offline. */
+  | { readonly kind: 'member-join' | 'member-leave'; readonly name: string; readonly fingerprint: string }
+  /** A member changed their display name. */
+  | { readonly kind: 'member-rename'; readonly from: string; readonly to: string; readonly fingerprint: string }
+  /** A new device asks to join this identity: compare the fingerprints, then approve or deny. */
+  | { readonly kind: 'device-request'; readonly fingerprint: string; readonly name: string }
+  /** This device was revoked: it no longer speaks for the identity. */
+  | { readonly kind: 'device-revoked' }
+  /** No room joined yet: how to join one. */
+  | { readonly kind: 'welcome' }
+  /**
+   * The DHT bootstrap could not be reached (`reachable` false): nobody can be found until it
+   * can. `reachable` true when it comes back.
+   */
+  | { readonly kind: 'network'; readonly reachable: boolean }
+
+/** One notice, with where and when it belongs. */
+export type ChatNotice = NoticeBody & {
+  readonly id: number
+  readonly time: number
+  /**
+   * The room it is shown in: the one it is about, else the one shown when it came. Null only
+   * while no room is shown: such a notice stays on that empty screen.
+   */
+  readonly room: string | null
+}
+
+/** `error` for errors, else `info`: for UIs that colour notices by level. */
+export function noticeLevel(n: NoticeBody): 'info' | 'error' {
+  if (n.kind === 'text') return n.level
+  if (n.kind === 'device-revoked' || (n.kind === 'network' && !n.reachable)) return 'error'
+  return 'info'
+}
