@@ -36,7 +36,8 @@ const CODES = {
   MESSAGE_NOT_FOUND: 'No message with this id is loaded in this room',
   INVALID_EMOJI: 'A reaction is one emoji',
   STORAGE_IN_USE: 'This storage is open in another backspace',
-  STORAGE_UNUSABLE: 'The storage directory cannot be used'
+  STORAGE_UNUSABLE: 'The storage directory cannot be used',
+  PHRASE_NOT_CONFIRMED: 'The new recovery phrase was not typed back yet: confirm it before creating the account'
 } as const
 
 /** A stable, machine-readable error code. */

@@ -76,6 +76,8 @@ export { displayName, nameProblem, MAX_DISPLAY_NAME_CHARS } from './display-name
 export { compareMessages } from './timeline.js'
 export {
   ChatModel,
+  CONFIRM_WORDS,
+  NewPhrase,
   chatReducer,
   initialChatState,
   noticeLevel,

@@ -1152,3 +1152,21 @@ test('ui: quitting shows "Closing..." at once, and the wait for the node to clos
   t.is(await closeWithin({ close: async () => Promise.reject(new Error('x')) }, 60_000), 'closed', 'a failed close ends the wait too')
   t.is(await closeWithin(null, 60_000), 'closed')
 })
+
+test('ui: the recovery phrase fits a 60x14 terminal, all 24 words at once', async (t) => {
+  const storage = await t.tmp()
+  const open = async (): Promise<Backspace> => {
+    throw new Error('not opened in this test')
+  }
+  const screen = renderScreen(t, createElement(App, { storage, account: 'default', open }))
+  screen.resize(60, 14)
+  await screen.frame('Create a new account')
+  await screen.press(KEY.enter)
+  const phrase = await screen.frame('Your recovery phrase')
+  const lines = phrase.split('\n')
+  const numbers = new Set([...phrase.matchAll(/(\d+)\. [a-z]+/g)].map((m) => Number(m[1])))
+  t.is(numbers.size, 24, 'words 1 to 24 are all on the screen')
+  t.ok(lines.length <= 14, `${lines.length} rows fit 14`)
+  t.ok(lines.every((l) => stringWidth(l) <= 60), 'no row is wider than 60 columns')
+  t.ok(phrase.includes('Esc goes back'), 'and the keys to go on')
+})

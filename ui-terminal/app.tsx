@@ -32,7 +32,7 @@ export interface AppProps extends SetupOptions {
  */
 export function App({ room, onQuit, onFail, ...setupOptions }: AppProps) {
   const { exit } = useApp()
-  const { columns } = useTerminalSize()
+  const { columns, rows } = useTerminalSize()
   const setup = useAccountSetup(setupOptions)
   const step = setup.state.step
   const fail = (err: Error) => {
@@ -62,6 +62,7 @@ export function App({ room, onQuit, onFail, ...setupOptions }: AppProps) {
       account={setupOptions.account}
       storage={setupOptions.storage}
       width={columns}
+      height={rows}
     />
   )
 }

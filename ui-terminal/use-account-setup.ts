@@ -6,6 +6,7 @@ import {
   listAccounts,
   isBackspaceError,
   isDeviceLink,
+  NewPhrase,
   type Backspace,
   type BackspaceError,
   type BackspaceOptions
@@ -23,8 +24,7 @@ export const SETUP_CHOICES = [
 
 export type SetupChoice = (typeof SETUP_CHOICES)[number]['key']
 
-/** How many words of a new phrase the user types back to show it was written down. */
-export const CONFIRM_WORDS = 3
+export { CONFIRM_WORDS } from '../lib/index.js'
 
 /** What a new account is made from: an identity (new, restored, imported) or a device link. */
 export type SetupSource =
@@ -35,13 +35,12 @@ export type SetupSource =
 export type SetupStep =
   | { readonly name: 'checking' }
   | { readonly name: 'choose'; readonly selected: number }
-  | { readonly name: 'show-phrase'; readonly identity: Identity }
+  /** The library's new phrase: it hands out the identity only once the words are typed back. */
+  | { readonly name: 'show-phrase'; readonly phrase: NewPhrase }
   | {
       readonly name: 'confirm-phrase'
-      readonly identity: Identity
-      /** 1-based word positions to ask for, in order. */
-      readonly positions: readonly number[]
-      /** How many of them were typed correctly so far. */
+      readonly phrase: NewPhrase
+      /** How many words were typed correctly so far (a new step object for each). */
       readonly done: number
     }
   | { readonly name: 'restore' }
@@ -284,7 +283,7 @@ export function useAccountSetup(opts: SetupOptions): AccountSetup {
       if (step.name !== 'choose') return
       switch (choice) {
         case 'create':
-          return go({ name: 'show-phrase', identity: Identity.generate() })
+          return go({ name: 'show-phrase', phrase: new NewPhrase() })
         case 'restore':
           return go({ name: 'restore' })
         case 'import':
@@ -297,25 +296,20 @@ export function useAccountSetup(opts: SetupOptions): AccountSetup {
     },
     phraseSeen() {
       if (step.name !== 'show-phrase') return
-      go({
-        name: 'confirm-phrase',
-        identity: step.identity,
-        positions: pickPositions(CONFIRM_WORDS, 24),
-        done: 0
-      })
+      step.phrase.restart()
+      go({ name: 'confirm-phrase', phrase: step.phrase, done: 0 })
     },
     confirmWord(word) {
       if (step.name !== 'confirm-phrase') return
-      const at = step.positions[step.done]!
-      const expected = step.identity.phrase.split(' ')[at - 1]
-      if (word.trim().toLowerCase() !== expected) {
+      const at = step.phrase.next
+      if (!step.phrase.confirm(word)) {
         return dispatch({
           type: 'error',
           error: `That is not word ${at}. Check what you wrote down (Esc shows the phrase again).`
         })
       }
-      if (step.done + 1 < step.positions.length) return go({ ...step, done: step.done + 1 })
-      afterIdentity(step.identity)
+      if (!step.phrase.confirmed) return go({ ...step, done: step.phrase.done })
+      afterIdentity(step.phrase.identity())
     },
     restore(phrase) {
       if (step.name !== 'restore') return
@@ -369,7 +363,7 @@ export function useAccountSetup(opts: SetupOptions): AccountSetup {
     back() {
       switch (step.name) {
         case 'confirm-phrase':
-          return go({ name: 'show-phrase', identity: step.identity })
+          return go({ name: 'show-phrase', phrase: step.phrase })
         case 'show-phrase':
         case 'restore':
         case 'import-key':
@@ -388,13 +382,6 @@ export function useAccountSetup(opts: SetupOptions): AccountSetup {
       if (step.name === 'failed') lastAttempt.current()
     }
   }
-}
-
-/** `count` distinct positions from 1 to `of`, in ascending order. */
-function pickPositions(count: number, of: number): number[] {
-  const picked = new Set<number>()
-  while (picked.size < count) picked.add(1 + Math.floor(Math.random() * of))
-  return [...picked].sort((a, b) => a - b)
 }
 
 /** An error as a sentence for the screen: a coded error without its code. */

@@ -11,3 +11,4 @@ export {
   type RoomView,
   type Target
 } from './state.js'
+export { CONFIRM_WORDS, NewPhrase } from './setup.js'

@@ -7,10 +7,12 @@ export interface AccountSetupProps {
   account: string
   storage: string | null
   width: number
+  /** The terminal's rows: a short one gets the compact phrase screen. Default 24. */
+  height?: number
 }
 
 /** The first start: the account selector, a new account's phrase and password, or unlocking. */
-export function AccountSetup({ setup, account, storage, width }: AccountSetupProps) {
+export function AccountSetup({ setup, account, storage, width, height = 24 }: AccountSetupProps) {
   const { state } = setup
   const step = state.step
   const wrap = Math.max(20, width - 1)
@@ -105,36 +107,50 @@ export function AccountSetup({ setup, account, storage, width }: AccountSetupPro
           </Box>
         )
       case 'show-phrase': {
-        const words = step.identity.phrase.split(' ')
-        const rows: string[][] = []
-        for (let i = 0; i < words.length; i += 4) rows.push(words.slice(i, i + 4))
+        const { words, fingerprint } = step.phrase
+        // As many columns as fit (at most 4): `24. abstract`, 12 cells each; 24 words in
+        // 6 rows at 60 columns, so the whole phrase fits a 60x14 terminal.
+        const cell = 13
+        const perRow = Math.max(1, Math.min(4, Math.floor((wrap + 1) / cell)))
+        const rows: string[] = []
+        for (let i = 0; i < words.length; i += perRow) {
+          rows.push(
+            words
+              .slice(i, i + perRow)
+              .map((w, k) => `${String(i + k + 1).padStart(2)}. ${w.padEnd(cell - 5)}`)
+              .join(' ')
+              .trimEnd()
+          )
+        }
+        const roomy = height >= rows.length + 9
         return (
           <Box flexDirection="column">
-            <Text>
-              Your recovery phrase. Write it down and keep it safe: it is the only way to get this
-              account back, and anyone who has it can use the account. It is shown only this once.
-            </Text>
-            <Text> </Text>
-            {rows.map((row, r) => (
-              <Text key={r}>
-                {row
-                  .map((w, i) => `${String(r * 4 + i + 1).padStart(4)}. ${w.padEnd(9)}`)
-                  .join(' ')}
+            {roomy ? (
+              <Text>
+                Your recovery phrase. Write it down and keep it safe: it is the only way to get
+                this account back, and anyone who has it can use the account. It is shown only
+                this once.
               </Text>
+            ) : (
+              <Text>Your recovery phrase: write it down, keep it secret. Shown only once.</Text>
+            )}
+            {roomy ? <Text> </Text> : null}
+            {rows.map((row, r) => (
+              <Text key={r}>{row}</Text>
             ))}
-            <Text> </Text>
-            <Text dimColor>fingerprint {step.identity.fingerprint}</Text>
-            <Text>Press Enter once it is written down. Esc goes back.</Text>
+            {roomy ? <Text> </Text> : null}
+            <Text dimColor>fingerprint {fingerprint}</Text>
+            <Text>Enter once it is written down. Esc goes back.</Text>
           </Box>
         )
       }
       case 'confirm-phrase': {
-        const at = step.positions[step.done]!
+        const at = step.phrase.next ?? 0
         return (
           <Box flexDirection="column">
             <Text>
               Confirm your recovery phrase: type word {at} ({step.done + 1} of{' '}
-              {step.positions.length}). Esc shows the phrase again.
+              {step.phrase.positions.length}). Esc shows the phrase again.
             </Text>
             <InputLine
               key={`word-${at}`}
