@@ -1,3 +1,4 @@
+import c from 'compact-encoding'
 import fs from 'fs/promises'
 import path from 'path'
 import envPaths from 'env-paths'
@@ -29,6 +30,7 @@ import {
 } from './identity.js'
 import { ERASE_COMPACTION, LocalState } from './state/local-state.js'
 import { comparePositions, ReadPositions, type UnreadCounts } from './state/read-positions.js'
+import { chatPrefsEntry, decodeEntry, MAX_INPUT_HISTORY, MAX_INPUT_LINE_BYTES, type ChatPrefs } from './state/codecs.js'
 import { encodeCertificate, generateDeviceKeyPair, MAX_DEVICE_NAME_BYTES } from './identity/device.js'
 import { DeviceRegistry, type DeviceKeys } from './identity/devices.js'
 import { Devices } from './identity/device-manager.js'
@@ -148,6 +150,7 @@ export { bootstrapFromFlags, storageFromFlags } from './flags.js'
 export { MAX_TEXT_BYTES, MAX_NAME_BYTES, MAX_STATUS_BYTES } from './messages.js'
 export type * from './types.js'
 export type { ReadPosition, UnreadCounts } from './state/read-positions.js'
+export { MAX_INPUT_HISTORY, type ChatPrefs } from './state/codecs.js'
 
 // How long after blocks are cleared the storage is compacted, so a burst shares one.
 const ERASE_DELAY = 1000
@@ -766,6 +769,36 @@ export class Backspace extends Resource<NodeEvents>() {
     // Read on one device, read on all: the account log carries the position, soon.
     if (counts.position && (!before || comparePositions(counts.position, before) > 0)) this.publishAccountSoon()
     return counts
+  }
+
+  /**
+   * What a chat screen restores on the next start: the room shown last and the lines typed.
+   * Kept in the local state, encrypted like the rest (in memory only when incognito).
+   */
+  async chatPrefs(): Promise<ChatPrefs> {
+    await this.whenOpen()
+    const value = this.localState ? await this.localState.getEntry('setting', 'chat') : null
+    if (value === null) return { lastRoom: '', history: [] }
+    try {
+      return decodeEntry(chatPrefsEntry, value, 'chat prefs')
+    } catch {
+      // Damaged or from a newer build: start without it rather than fail the screen.
+      return { lastRoom: '', history: [] }
+    }
+  }
+
+  /** Stores `prefs` (see `chatPrefs`): the last MAX_INPUT_HISTORY lines, long ones left out. */
+  async saveChatPrefs(prefs: ChatPrefs): Promise<void> {
+    await this.whenOpen()
+    if (!prefs || typeof prefs.lastRoom !== 'string' || !Array.isArray(prefs.history)) {
+      throw BackspaceError.INVALID_ARGUMENT('prefs must be { lastRoom, history }')
+    }
+    const lastRoom = /^[0-9a-f]{64}$/.test(prefs.lastRoom) ? prefs.lastRoom : ''
+    const history = prefs.history
+      .filter((l): l is string => typeof l === 'string' && Buffer.byteLength(l) <= MAX_INPUT_LINE_BYTES)
+      .slice(-MAX_INPUT_HISTORY)
+    if (!this.localState) return
+    await this.localState.putEntry('setting', 'chat', c.encode(chatPrefsEntry, { lastRoom, history }))
   }
 
   /** Counts for status bars and relays. */

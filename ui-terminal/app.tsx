@@ -278,6 +278,9 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
         onChange={onLineChange}
         remember={target?.mode !== 'edit'}
         submitEmpty={target?.mode === 'edit'}
+        multiline
+        history={state.history}
+        onRemember={chat.remember}
       />
       )}
     </Box>

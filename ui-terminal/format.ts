@@ -3,6 +3,7 @@ import {
   displayName,
   HELP_FOOTER,
   noticeLevel,
+  roomLabel,
   type Message,
   type NoticeBody,
   type ReplyPreview
@@ -420,6 +421,11 @@ export function noticeText(n: NoticeBody): string[] {
       ]
     case 'device-revoked':
       return ['This device was revoked: it no longer speaks for your identity.']
+    case 'confirm-leave':
+      return [
+        `Leaving ${roomLabel(n.about)} deletes its history on this device. ` +
+          'Type /leave again to leave, or anything else to stay.'
+      ]
     case 'welcome':
       return ['Type /join <room> to join a room, or /help for the commands.']
     case 'network':

@@ -66,6 +66,8 @@ export interface Chat {
   /** Drops the target: leaves edit mode, forgets the picked message. */
   dropTarget(): void
   dispatch(action: ChatAction): void
+  /** Keeps a line typed for recall after a restart. */
+  remember(line: string): void
 }
 
 /**
@@ -119,7 +121,8 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
       pick: (direction: -1 | 1) => model.pick(direction),
       target: () => model.target(),
       dropTarget: () => model.dropTarget(),
-      dispatch: (action: ChatAction) => model.dispatch(action)
+      dispatch: (action: ChatAction) => model.dispatch(action),
+      remember: (line: string) => model.remember(line)
     }),
     [state, model]
   )

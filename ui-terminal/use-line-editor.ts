@@ -29,6 +29,8 @@ export type LineAction =
   | { type: 'set'; value: string }
   /** Clears the line after Enter; `remember: false` keeps it out of history (passwords). */
   | { type: 'commit'; remember?: boolean }
+  /** Lines kept from before (a restart): they go before the ones typed since. */
+  | { type: 'history-load'; lines: readonly string[] }
 
 const HISTORY_LIMIT = 100
 
@@ -81,6 +83,8 @@ export function lineReducer(state: LineState, action: LineAction): LineState {
     }
     case 'set':
       return edit(state, action.value, action.value.length)
+    case 'history-load':
+      return { ...state, history: [...action.lines, ...state.history].slice(-HISTORY_LIMIT), recall: null }
     case 'commit': {
       const keep =
         action.remember !== false &&

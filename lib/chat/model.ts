@@ -1,6 +1,7 @@
 import { completeLine, parseCommand, roomLabel, runCommand, type CommandResult } from '../commands.js'
 import { isBackspaceError } from '../errors.js'
 import type { Backspace } from '../index.js'
+import { MAX_INPUT_HISTORY, type ChatPrefs } from '../state/codecs.js'
 import type { MentionTarget } from '../mentions.js'
 import { describeMessageError, lastOwnMessage, type MessageAction } from '../message-refs.js'
 import { Resource } from '../resource.js'
@@ -52,6 +53,10 @@ export class ChatModel extends Resource<ChatModelEvents>() {
   private readonly subscribers = new Set<() => void>()
   // A render is scheduled: changes until then join it.
   private flushing = false
+  // The typed lines kept across restarts, oldest first.
+  private lines: string[] = []
+  // Saving waits for the prefs of the last run, or it would overwrite them.
+  private prefsLoaded = false
 
   constructor(node: Backspace, opts: ChatModelOptions = {}) {
     super()
@@ -77,7 +82,10 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     const next = chatReducer(before, action)
     if (next === before) return
     this.state_ = next
-    if (next.active !== before.active && next.active !== null) this.markRead(next.active)
+    if (next.active !== before.active && next.active !== null) {
+      this.markRead(next.active)
+      this.savePrefs()
+    }
     // A burst of changes (a page, a join and its notices, a flood of messages) is one render.
     if (this.flushing) return
     this.flushing = true
@@ -135,7 +143,40 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     onProfile(node.profile)
     onConnections(node.connections)
     for (const room of node.rooms) this.add(room)
+    await this.restorePrefs()
     this.joinOnStart()
+  }
+
+  // The room shown last, and the lines typed, from the last run.
+  private async restorePrefs(): Promise<void> {
+    let prefs: ChatPrefs = { lastRoom: '', history: [] }
+    try {
+      prefs = await this.node.chatPrefs()
+    } catch {
+      // A closing node: nothing to restore.
+    }
+    this.lines = prefs.history.slice()
+    this.dispatch({ type: 'history', history: prefs.history })
+    if (!this.opts.room && prefs.lastRoom && this.rooms.has(prefs.lastRoom)) {
+      this.dispatch({ type: 'switch', key: prefs.lastRoom })
+    }
+    this.prefsLoaded = true
+  }
+
+  /** Keeps a typed line for recall after a restart (the last MAX_INPUT_HISTORY). */
+  remember(line: string): void {
+    if (typeof line !== 'string' || line.trim() === '') return
+    this.lines = [...this.lines, line].slice(-MAX_INPUT_HISTORY)
+    this.savePrefs()
+  }
+
+  private savePrefs(): void {
+    if (!this.prefsLoaded || this.closing) return
+    const prefs = { lastRoom: this.state_.active ?? '', history: this.lines }
+    // The node is closing: the prefs of this run are lost, nothing else.
+    Promise.resolve()
+      .then(() => this.node.saveChatPrefs(prefs))
+      .catch(() => {})
   }
 
   override async _close(): Promise<void> {
@@ -304,6 +345,14 @@ export class ChatModel extends Resource<ChatModelEvents>() {
       return this.submitTarget(target, command.type === 'say' ? command.text : line)
     }
     if (target) this.setTarget(null)
+    // `/leave` deletes the room's history: it runs only when typed twice in a row.
+    const pending = this.state_.pending
+    if (pending !== null) this.dispatch({ type: 'pending', pending: null })
+    if (command.type === 'leave' && room && !(pending?.kind === 'leave' && pending.key === room.id)) {
+      this.dispatch({ type: 'pending', pending: { kind: 'leave', key: room.id } })
+      this.notify({ kind: 'confirm-leave', about: { name: room.name, kind: room.kind, id: room.id } }, room.id)
+      return true
+    }
     const joining = command.type === 'join' ? joinLabel(command.name) : null
     if (joining) this.dispatch({ type: 'joining', name: joining, done: false })
     let result: CommandResult

@@ -20,6 +20,8 @@ export type NoticeBody =
   | { readonly kind: 'device-request'; readonly fingerprint: string; readonly name: string }
   /** This device was revoked: it no longer speaks for the identity. */
   | { readonly kind: 'device-revoked' }
+  /** `/leave` deletes the room's local history: typing it again confirms. */
+  | { readonly kind: 'confirm-leave'; readonly about: RoomLabelInput }
   /** No room joined yet: how to join one. */
   | { readonly kind: 'welcome' }
   /**

@@ -61,6 +61,10 @@ export interface ChatState {
   readonly connections: number
   /** False while the DHT bootstrap cannot be reached; true until known otherwise. */
   readonly reachable: boolean
+  /** A command waiting for the user to confirm it: `/leave` of the room `key`. */
+  readonly pending: { readonly kind: 'leave'; readonly key: string } | null
+  /** The lines typed before, kept across restarts (oldest first); null until loaded. */
+  readonly history: readonly string[] | null
 }
 
 export type ChatAction =
@@ -86,6 +90,8 @@ export type ChatAction =
   | { type: 'profile'; profile: Profile }
   | { type: 'connections'; connections: number }
   | { type: 'reachable'; reachable: boolean }
+  | { type: 'pending'; pending: ChatState['pending'] }
+  | { type: 'history'; history: readonly string[] }
 
 /** How many notices are kept; older ones scroll away for good. */
 export const NOTICE_LIMIT = 300
@@ -99,7 +105,9 @@ export const initialChatState: ChatState = {
   joining: [],
   profile: { name: '', status: '', away: null },
   connections: 0,
-  reachable: true
+  reachable: true,
+  pending: null,
+  history: null
 }
 
 /** The chat's state transitions: one action at a time, one message at a time. */
@@ -241,6 +249,10 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       return state.connections === action.connections ? state : { ...state, connections: action.connections }
     case 'reachable':
       return state.reachable === action.reachable ? state : { ...state, reachable: action.reachable }
+    case 'history':
+      return { ...state, history: action.history }
+    case 'pending':
+      return state.pending === action.pending ? state : { ...state, pending: action.pending }
   }
 }
 

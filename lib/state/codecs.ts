@@ -336,3 +336,51 @@ export const metaEntry: Encoding<StateMeta> = {
 function roomFlags(r: RoomState): number {
   return (r.password ? ROOM_FLAG_PASSWORD : 0) | (r.admissionKey ? ROOM_FLAG_ADMISSION_KEY : 0)
 }
+
+// ---------------------------------------------------------------------------
+// setting/chat: what a chat screen restores on the next start
+// ---------------------------------------------------------------------------
+
+/** What a chat screen restores on the next start. Local only, encrypted like the rest. */
+export interface ChatPrefs {
+  /** The id (topic hex) of the room shown last, or '' for none. */
+  lastRoom: string
+  /** The lines typed, oldest first, at most MAX_INPUT_HISTORY. */
+  history: string[]
+}
+
+export const CHAT_PREFS_VERSION = 1
+/** How many typed lines are kept for recall across restarts. */
+export const MAX_INPUT_HISTORY = 100
+/** A kept line is at most one message long (MAX_TEXT_BYTES); longer ones are not kept. */
+export const MAX_INPUT_LINE_BYTES = 16 * 1024
+
+const historyLine: Encoding<string> = {
+  preencode: (state, s) => c.string.preencode(state, s),
+  encode: (state, s) => c.string.encode(state, s),
+  decode(state) {
+    const s = c.string.decode(state)
+    if (Buffer.byteLength(s) > MAX_INPUT_LINE_BYTES) throw BackspaceError.DECODE_FAILED('history line too long')
+    return s
+  }
+}
+const historyLines = boundedArray(historyLine, MAX_INPUT_HISTORY)
+
+export const chatPrefsEntry: Encoding<ChatPrefs> = {
+  preencode(state, p) {
+    c.uint.preencode(state, CHAT_PREFS_VERSION)
+    c.string.preencode(state, p.lastRoom)
+    historyLines.preencode(state, p.history)
+  },
+  encode(state, p) {
+    c.uint.encode(state, CHAT_PREFS_VERSION)
+    c.string.encode(state, p.lastRoom)
+    historyLines.encode(state, p.history)
+  },
+  decode(state) {
+    checkVersion(state, CHAT_PREFS_VERSION, 'chat prefs entry')
+    const lastRoom = c.string.decode(state)
+    if (!/^(?:[0-9a-f]{64})?$/.test(lastRoom)) throw BackspaceError.DECODE_FAILED('last room is not a room id')
+    return { lastRoom, history: historyLines.decode(state) }
+  }
+}

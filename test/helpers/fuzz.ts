@@ -111,6 +111,10 @@ import {
   decodeEntry,
   MAX_RECENT,
   metaEntry,
+  chatPrefsEntry,
+  MAX_INPUT_HISTORY,
+  MAX_INPUT_LINE_BYTES,
+  type ChatPrefs,
   profileEntry,
   readEntry,
   roomEntry,
@@ -1370,6 +1374,21 @@ export const TARGETS: readonly Target[] = [
   entry('roomEntry', roomEntry, (rng) => many(12, (r) => sampleLocalState(r).rooms)(rng).flat(), checkRoomState),
   entry('profileEntry', profileEntry, many(12, sampleProfile), checkProfile),
   entry('readEntry', readEntry, many(16, sampleReadState), checkReadState),
+  entry<ChatPrefs>(
+    'chatPrefsEntry',
+    chatPrefsEntry,
+    (rng) => [
+      { lastRoom: '', history: [] },
+      { lastRoom: 'ab'.repeat(32), history: ['/join x', 'hello'] },
+      { lastRoom: 'cd'.repeat(32), history: Array.from({ length: MAX_INPUT_HISTORY }, (_, i) => `line ${i} ${rng.int(1000)}`) },
+      { lastRoom: '', history: ['é'.repeat(MAX_INPUT_LINE_BYTES / 2)] }
+    ],
+    (p) => {
+      ensure(/^(?:[0-9a-f]{64})?$/.test(p.lastRoom), `last room ${p.lastRoom}`)
+      ensure(p.history.length <= MAX_INPUT_HISTORY, `${p.history.length} history lines`)
+      ensure(p.history.every((l) => Buffer.byteLength(l) <= MAX_INPUT_LINE_BYTES), 'a history line too long')
+    }
+  ),
   entry<StateMeta>('metaEntry', metaEntry, (rng) => [0, 1, 7, 2 ** 40].map((generation) => ({ generation: generation + rng.int(2) })), (m) => ensureUint(m.generation, 'generation')),
   codec(
     'accountSecrets',

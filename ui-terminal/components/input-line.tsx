@@ -23,6 +23,15 @@ export interface InputLineProps {
   /** Also sends empty lines (a prompt where Enter alone means "none"). */
   submitEmpty?: boolean
   /**
+   * A paste of several lines is sent as one message with its line breaks (the chat line).
+   * Without it, each line break in a paste submits the line before it (a phrase, a password).
+   */
+  multiline?: boolean
+  /** Lines typed before this screen (kept across restarts); null until they are known. */
+  history?: readonly string[] | null
+  /** Called with each line kept for recall, to keep it across restarts. */
+  onRemember?: (line: string) => void
+  /**
    * Up, Down and Esc go here first. Return the line's new text to take the key, null to take
    * it and leave the line as it is, or undefined to let the line handle it (history, clear).
    * `browsing` is true while Up/Down walk through the lines sent.
@@ -52,9 +61,19 @@ export function InputLine({
   submitEmpty = false,
   onKey,
   onChange,
-  limit
+  limit,
+  multiline = false,
+  history = null,
+  onRemember
 }: InputLineProps) {
   const { line, apply, current } = useLineEditor()
+  // The kept lines are loaded once, when they become known.
+  const historyLoaded = useRef(false)
+  useEffect(() => {
+    if (history === null || historyLoaded.current) return
+    historyLoaded.current = true
+    if (history.length > 0) apply({ type: 'history-load', lines: history })
+  }, [history, apply])
   // The candidates of the last Tab, while the line still shows one of them.
   const cycle = useRef<TabCycle | null>(null)
   useEffect(() => onChange?.(line.value), [line.value, onChange])
@@ -91,6 +110,12 @@ export function InputLine({
       if (key.ctrl || key.meta) return
       // A paste arrives as one string; each line break in it sends the line before it.
       const parts = input.split(/\r\n|\r|\n/)
+      if (multiline && parts.filter((p, i) => i < parts.length - 1 || p !== '').length > 1) {
+        // Several lines pasted at once: one message with its line breaks, not one per line.
+        const { value, cursor } = current()
+        const pasted = parts.join('\n').replace(/\n+$/, '')
+        return submitText(value.slice(0, cursor) + pasted + value.slice(cursor))
+      }
       parts.forEach((part, i) => {
         if (i > 0) submit()
         apply({ type: 'insert', text: part })
@@ -119,8 +144,14 @@ export function InputLine({
 
   // Reads the editor's current state, not this render's: keys of one tick come before a render.
   function submit() {
-    const text = current().value
-    apply({ type: 'commit', remember })
+    submitText(current().value)
+  }
+
+  function submitText(text: string) {
+    if (current().value !== text) apply({ type: 'set', value: text })
+    const before = current().history
+    const after = apply({ type: 'commit', remember }).history
+    if (after !== before) onRemember?.(after[after.length - 1]!)
     cycle.current = null
     if (!submitEmpty && text.trim().length === 0) return
     const restore = (ok: unknown) => {
