@@ -25,6 +25,7 @@ import {
 } from '../ui-terminal/index.js'
 import stringWidth from 'string-width'
 import { InputLine, fitLine } from '../ui-terminal/components/input-line.js'
+import { RoomList } from '../ui-terminal/components/room-list.js'
 import { emptyLine, lineReducer, type LineAction } from '../ui-terminal/use-line-editor.js'
 import { messageRef } from '../lib/message-refs.js'
 import { startupError } from '../lib/storage-check.js'
@@ -1211,4 +1212,26 @@ test('ui: reopening shows the room shown last, and lines typed before can be rec
   await next.press(KEY.ctrlUp)
   await next.frame('[#second] hello from before')
   t.pass('Ctrl+Up recalls a line typed before the restart')
+})
+
+test('ui: at 60 columns names stay visible, and a cut room name does not look private', async (t) => {
+  const fake = fakeChat([fakeMessage(1, { text: 'narrow hello' })])
+  const screen = renderChat(t, fake.node)
+  screen.resize(60, 20)
+  const frame = await screen.frame((f) => f.includes('narrow hello') && f.split('\n')[0]!.length <= 60)
+  t.ok(/bob bbbb\s*│ narrow hello/.test(frame), 'the name and the fingerprint group show beside the text')
+
+  let state = chatReducer(initialChatState, {
+    type: 'room-add',
+    key: 'a'.repeat(64),
+    name: 'a-very-long-public-room-name',
+    kind: 'named',
+    peers: 0
+  })
+  state = chatReducer(state, { type: 'room-add', key: 'b'.repeat(64), name: 'x', kind: 'named', peers: 0 })
+  const list = render(createElement(RoomList, { rooms: state.rooms, active: state.active, width: 14, height: 5 }))
+  t.teardown(() => list.unmount())
+  const row = list.lastFrame()!.split('\n').find((l) => l.startsWith('1 '))!
+  t.ok(row.includes('1 #a-very') && row.includes('…'), `cut with an ellipsis: ${row.trim()}`)
+  t.absent(row.includes('~'), 'no ~, the mark of a private room')
 })

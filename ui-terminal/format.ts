@@ -108,7 +108,9 @@ export interface PaneColumns {
 }
 
 export function paneColumns(width: number): PaneColumns {
-  const nick = width >= 72 ? 20 : width >= 50 ? 14 : 6
+  // Narrow panes keep a short name and the fingerprint's first group: a bare fingerprint
+  // column hid every name at 60 columns.
+  const nick = width >= 72 ? 20 : width >= 40 ? 13 : 10
   return { time: 6, nick, text: Math.max(8, width - 6 - nick - 3) }
 }
 

@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink'
-import { textWidth } from '../format.js'
+import { cut, textWidth } from '../format.js'
 import { label, LOCK, type RoomView } from '../use-chat.js'
 
 export interface RoomListProps {
@@ -57,12 +57,10 @@ export function RoomList({ rooms, active, width, height }: RoomListProps) {
   )
 }
 
+/**
+ * Cuts a room's entry to `width` cells with `…`: never `~`, which starts the name of a private
+ * room, so a cut named room does not look private.
+ */
 function fitTo(text: string, width: number): string {
-  if (textWidth(text) <= width) return text
-  let out = ''
-  for (const ch of text) {
-    if (textWidth(out + ch) > width - 1) break
-    out += ch
-  }
-  return out + '~'
+  return cut(text, width)
 }
