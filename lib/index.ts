@@ -156,6 +156,8 @@ export { MAX_INPUT_HISTORY, type ChatPrefs } from './state/codecs.js'
 const ERASE_DELAY = 1000
 // How long read positions wait before the account log carries them to the other devices.
 const ACCOUNT_READS_DELAY = 2000
+/** How often an unreachable DHT is looked at again (its table refreshes by itself). */
+const REACH_CHECK_MS = 5000
 
 /** The longest any message lives, everywhere. */
 export const MAX_TTL = 7 * 24 * 60 * 60 * 1000
@@ -251,6 +253,8 @@ export interface NodeEvents {
   'room-remove': [Room]
   /** A connection to another peer opened or closed; the argument is how many are open. */
   connections: [number]
+  /** The DHT network could be reached (true) or not (false): see `reachable`. */
+  network: [boolean]
   /** This identity's profile changed (`setProfile`). */
   profile: [Profile]
   /** A room's unread counts or read position changed: a message arrived, or `markRead`. */
@@ -305,6 +309,10 @@ export class Backspace extends Resource<NodeEvents>() {
   private linkRequest: LinkRequest | null = null
   private store: Corestore | null = null
   private swarm: Hyperswarm | null = null
+  // Whether the DHT answered: null until it bootstrapped, then its routing table has nodes or not.
+  private reachable_: boolean | null = null
+  // While the DHT is unreachable, how often its routing table is looked at again.
+  private reachTimer: ReturnType<typeof setInterval> | null = null
   private localState: LocalState | null = null
   // Unread counts and read positions per room, fed by every room's messages.
   private readonly reads: ReadPositions
@@ -600,6 +608,8 @@ export class Backspace extends Resource<NodeEvents>() {
   }
 
   override async _close(): Promise<void> {
+    if (this.reachTimer) clearInterval(this.reachTimer)
+    this.reachTimer = null
     if (this.pruneTimer) clearInterval(this.pruneTimer)
     await this.devices.close()
     await Promise.allSettled(this.joining.values())
@@ -1098,6 +1108,31 @@ export class Backspace extends Resource<NodeEvents>() {
   private openSwarm(): void {
     const swarm = (this.swarm = createSwarm(this.bootstrap, { maxPeers: this.maxPeers }))
     swarm.on('connection', (conn: Stream) => this.onConnection(conn))
+    swarm.dht.fullyBootstrapped().then(
+      () => {
+        this.checkReachable()
+        // Checked again until it answers: the DHT keeps refreshing its table by itself.
+        this.reachTimer = setInterval(() => this.checkReachable(), REACH_CHECK_MS)
+        this.reachTimer.unref?.()
+      },
+      () => {}
+    )
+  }
+
+  /**
+   * Whether the DHT network can be reached: null until bootstrapping finished, then false
+   * when no bootstrap or DHT node answered (nobody can be found), true once one does.
+   */
+  get reachable(): boolean | null {
+    return this.reachable_
+  }
+
+  private checkReachable(): void {
+    if (this.closing || !this.swarm) return
+    const reachable = this.swarm.dht.table.size > 0
+    if (reachable === this.reachable_) return
+    this.reachable_ = reachable
+    this.emit('network', reachable)
   }
 
   /**

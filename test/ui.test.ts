@@ -1,3 +1,4 @@
+import dgram from 'dgram'
 import { EventEmitter } from 'events'
 import fs from 'fs'
 import path from 'path'
@@ -1234,4 +1235,20 @@ test('ui: at 60 columns names stay visible, and a cut room name does not look pr
   const row = list.lastFrame()!.split('\n').find((l) => l.startsWith('1 '))!
   t.ok(row.includes('1 #a-very') && row.includes('…'), `cut with an ellipsis: ${row.trim()}`)
   t.absent(row.includes('~'), 'no ~, the mark of a private room')
+})
+
+test('ui: an unreachable bootstrap says the network cannot be reached, not "no peers yet"', async (t) => {
+  // A bootstrap on a loopback port that nothing listens on: no DHT node ever answers.
+  const socket = dgram.createSocket('udp4')
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()))
+  const port = socket.address().port
+  await new Promise<void>((resolve) => socket.close(() => resolve()))
+  const node = new Backspace({ incognito: true, bootstrap: [{ host: '127.0.0.1', port }] })
+  t.teardown(() => node.close())
+  await node.ready()
+  const screen = renderChat(t, node)
+  const frame = await screen.frame('network unreachable')
+  t.absent(frame.includes('no peers yet'), 'the status bar says what is wrong')
+  await screen.frame('The network cannot be reached')
+  t.is(node.reachable, false, 'the library reports it')
 })

@@ -233,6 +233,8 @@ declare module 'hyperdht' {
     })
     ready(): Promise<void>
     fullyBootstrapped(): Promise<void>
+    /** The routing table: empty after bootstrapping when no DHT node answered. */
+    readonly table: { readonly size: number }
     destroy(opts?: { force?: boolean }): Promise<void>
     address(): { host: string; port: number }
     static keyPair(seed?: Buffer): { publicKey: Buffer; secretKey: Buffer }

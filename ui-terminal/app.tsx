@@ -260,6 +260,7 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
         fingerprint={node.identity.fingerprint}
         anonName={node.incognito ? node.identity.anonName : null}
         connections={state.connections}
+        reachable={state.reachable}
         active={active}
         joining={state.joining}
         scroll={scroll}

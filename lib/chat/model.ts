@@ -120,6 +120,12 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     }
     const onProfile = (profile: Profile) => this.dispatch({ type: 'profile', profile })
     const onConnections = (connections: number) => this.dispatch({ type: 'connections', connections })
+    // Unreachable is a notice and a state; reachable again only after it was not.
+    const onNetwork = (reachable: boolean) => {
+      const was = this.state_.reachable
+      this.dispatch({ type: 'reachable', reachable })
+      if (reachable !== was) this.notify({ kind: 'network', reachable })
+    }
     const onAdd = (room: Room) => this.add(room)
     const onRemove = (room: Room) => this.remove(room)
     node.on('room-add', onAdd)
@@ -130,7 +136,9 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     node.on('unread', onUnread)
     node.on('device-request', onDeviceRequest)
     node.on('device-update', onDevices)
+    node.on('network', onNetwork)
     this.detachNode = () => {
+      node.off('network', onNetwork)
       node.off('room-add', onAdd)
       node.off('room-remove', onRemove)
       node.off('error', onNodeError)
@@ -142,6 +150,7 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     }
     onProfile(node.profile)
     onConnections(node.connections)
+    if (node.reachable === false) onNetwork(false)
     for (const room of node.rooms) this.add(room)
     await this.restorePrefs()
     this.joinOnStart()

@@ -11,6 +11,8 @@ export interface StatusBarProps {
   /** The Anon-##### name in incognito mode. */
   anonName: string | null
   connections: number
+  /** False when the DHT network cannot be reached (see `Backspace.reachable`). Default true. */
+  reachable?: boolean
   active: RoomView | null
   joining: readonly string[]
   /** Rows scrolled up from the newest line of the active room. */
@@ -42,7 +44,9 @@ export function StatusBar(props: StatusBarProps) {
           text: connections === 1 ? 'online, 1 peer' : `online, ${connections} peers`,
           color: 'green'
         }
-      : { text: 'no peers yet', color: 'yellow' }
+      : props.reachable === false
+        ? { text: 'network unreachable', color: 'red' }
+        : { text: 'no peers yet', color: 'yellow' }
   )
   if (active) parts.push({ text: `${label(active)} ${membersText(active.members)}` })
   if (props.joining.length > 0)
