@@ -1252,3 +1252,17 @@ test('ui: an unreachable bootstrap says the network cannot be reached, not "no p
   await screen.frame('The network cannot be reached')
   t.is(node.reachable, false, 'the library reports it')
 })
+
+test('ui: a mention rings the bell, once, and only for a mention', async (t) => {
+  const fake = fakeChat([fakeMessage(1, { text: 'seen before' })])
+  const bells: string[] = []
+  const screen = renderChat(t, fake.node, { onMention: (m) => bells.push(m.text) })
+  await screen.frame('seen before')
+  const plain = fakeMessage(2, { text: 'no mention here', timestamp: Date.now() })
+  const mention = fakeMessage(3, { text: 'hey @me', mention: true, timestamp: Date.now() + 1 })
+  fake.list.push(plain, mention)
+  fake.room.emit('message', plain)
+  fake.room.emit('message', mention)
+  await screen.frame('hey @me')
+  t.alike(bells, ['hey @me'], 'one bell, for the mention only')
+})
