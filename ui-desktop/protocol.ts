@@ -154,6 +154,19 @@ export interface DeviceView {
   revoked: boolean
 }
 
+/** A member of a room, as its list and its profile card show it. */
+export interface MemberView {
+  /** The member's public key in hex. */
+  key: string
+  fingerprint: string
+  /** The display name, '' when none is known. */
+  name: string
+  /** Connected to this node in this room now. */
+  online: boolean
+  /** This identity. */
+  self: boolean
+}
+
 /** The whole state, sent on connect and on every phase change. */
 export interface StateView {
   phase: Phase
@@ -256,6 +269,10 @@ export interface Requests {
   join: { args: { name: string; password?: string }; result: RoomView }
   create: { args: { name?: string }; result: RoomView }
   leave: { args: { room: string }; result: {} }
+  /** A room's members: online ones first, then by name. */
+  members: { args: { room: string }; result: MemberView[] }
+  /** Sets this identity's display name (onboarding, settings). */
+  profile: { args: { name: string }; result: IdentityView }
   /** The room is on screen: the library marks it read. */
   read: { args: { room: string }; result: { unread: number; mentions: number } }
 }

@@ -42,6 +42,7 @@ import type {
   Events,
   IdentityView,
   LineResult,
+  MemberView,
   MessageView,
   Phase,
   ReactionView,
@@ -84,6 +85,7 @@ const PAGE = 50
 // Names listed per reaction, so a popular emoji cannot make a frame large.
 const MAX_WHO = 20
 const PREFIX = 'backspace:'
+const MAX_MEMBERS = 500
 
 type Args = Record<string, unknown>
 type Handler = (args: Args) => Promise<unknown>
@@ -150,7 +152,9 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       join: async (args) => this.join(args),
       create: async (args) => this.createRoom(args),
       leave: async (args) => this.leave(args),
-      read: async (args) => this.read(args)
+      read: async (args) => this.read(args),
+      members: async (args) => this.members(args),
+      profile: async (args) => this.setName(args)
     }
   }
 
@@ -644,6 +648,27 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     const room = this.room(args)
     const counts = await this.chatNode().markRead(room.id)
     return { unread: counts.unread, mentions: counts.mentions }
+  }
+
+  private members(args: Args): MemberView[] {
+    const members = this.room(args).members().map(
+      (m): MemberView => ({
+        key: m.key.toString('hex'),
+        fingerprint: m.fingerprint,
+        name: m.name,
+        online: m.online,
+        self: m.self
+      })
+    )
+    const label = (m: MemberView) => m.name || m.fingerprint
+    members.sort((a, b) => Number(b.online) - Number(a.online) || label(a).localeCompare(label(b)))
+    // Anyone can write to a public room: the list a page holds is bounded.
+    return members.slice(0, MAX_MEMBERS)
+  }
+
+  private async setName(args: Args): Promise<IdentityView> {
+    await this.chatNode().setProfile({ name: requiredString(args, 'name').trim() })
+    return this.identityView()
   }
 
   private async leave(args: Args): Promise<{}> {
