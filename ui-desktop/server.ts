@@ -16,6 +16,8 @@ import { DesktopSession, errorView, ShellError } from './session.js'
 export interface DesktopOptions {
   /** The TCP port on 127.0.0.1. 0, the default, picks a free one. */
   port?: number
+  /** Called with the number of open page sockets whenever it changes. */
+  onPages?: (count: number) => void
 }
 
 export interface DesktopServer {
@@ -158,6 +160,8 @@ export async function startDesktop(
 
   const serve = (ws: WebSocket): void => {
     ws.on('error', () => {})
+    opts.onPages?.(sockets.clients.size)
+    ws.on('close', () => opts.onPages?.(sockets.clients.size))
     ws.on('message', (data: RawData, isBinary: boolean) => {
       let frame: unknown
       try {
