@@ -278,6 +278,10 @@ main { grid-area: main; display: flex; flex-direction: column; min-width: 0; min
   .notice.help { grid-template-columns: 1fr; padding-left: 6px; }
   .notice.help dd { margin-bottom: 4px; }
   .statusbar .right { margin-left: 0; }
+  .room-header { flex-wrap: nowrap; gap: 6px; }
+  .room-header h2 { min-width: 0; }
+  /* The status bar counts the peers too. */
+  #room-peers { display: none; }
   .members { position: absolute; right: 0; top: 0; bottom: 0; z-index: 1; width: 75%; }
   .room-body { position: relative; }
 }
