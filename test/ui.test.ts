@@ -226,7 +226,9 @@ test('ui: commands go through the library; mistakes are lines, never crashes', a
   const testnet = await createLocalTestnet(t)
   const node = await create(t, testnet, { incognito: true })
   let quit = 0
-  const screen = renderChat(t, node, { onQuit: () => quit++ })
+  let quitted: () => void = () => {}
+  const quitting = new Promise<void>((resolve) => (quitted = resolve))
+  const screen = renderChat(t, node, { onQuit: () => (quit++, quitted()) })
 
   const start = await screen.frame('/join <room> joins one')
   t.ok(start.includes(node.identity.anonName), 'incognito shows its Anon name')
@@ -297,6 +299,8 @@ test('ui: commands go through the library; mistakes are lines, never crashes', a
   t.is(node.rooms.length, 1)
 
   await screen.type('/quit')
+  // The command runs after the key press returns: wait for it, not for a number of ticks.
+  await quitting
   t.is(quit, 1, '/quit asks the app to exit')
 })
 
