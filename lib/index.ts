@@ -63,7 +63,8 @@ export {
   accountPublicKey,
   accountIsLinked,
   saveAccount,
-  loadAccount
+  loadAccount,
+  changeAccountPassword
 } from './identity.js'
 export { Devices, type InviteOptions } from './identity/device-manager.js'
 export { accountDevices } from './identity/devices.js'

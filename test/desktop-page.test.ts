@@ -8,6 +8,7 @@ import path from 'path'
 import { fileURLToPath } from 'url'
 import test from 'brittle'
 import type { Page } from 'playwright-core'
+import { accountIsEncrypted } from '../lib/index.js'
 import { startDesktop } from '../ui-desktop/server.js'
 import { DesktopSession } from '../ui-desktop/session.js'
 import { CHROMIUM, createAccount, launchBrowser, startShell, typeLine, waitForMessage } from './helpers/desktop.js'
@@ -185,18 +186,19 @@ test('desktop page: a dead shell shows an overlay and takes no input; a restarte
   t.pass('the page learns its address is dead (403) and stops retrying')
 })
 
-test('desktop page: the display name in onboarding, a theme setting that stays, contrast and focus', { skip: NO_BROWSER }, async (t) => {
+test('desktop page: the display name in onboarding, settings (theme, password, words, switch), contrast and focus', { skip: NO_BROWSER }, async (t) => {
   const testnet = await createLocalTestnet(t)
   const browser = await launchBrowser()
   t.teardown(() => browser.close(), { order: -1 })
-  const shell = await startShell({ storage: await t.tmp(), bootstrap: testnet.bootstrap })
+  const storage = await t.tmp()
+  const shell = await startShell({ storage, bootstrap: testnet.bootstrap })
   t.teardown(() => shell.close(), { order: 1 })
   const context = await browser.newContext({ viewport: { width: 1000, height: 700 } })
   const page = await context.newPage()
   const errors: string[] = []
   page.on('pageerror', (err) => errors.push(err.message))
   await page.goto(shell.url)
-  await createAccount(page, { password: null, name: 'carol' })
+  const made = await createAccount(page, { password: null, name: 'carol' })
   await page.locator('#me', { hasText: 'carol' }).waitFor()
   t.is(shell.session.node!.profile.name, 'carol', 'a new user names themself during onboarding')
   await typeLine(page, '/join looks')
@@ -227,6 +229,29 @@ test('desktop page: the display name in onboarding, a theme setting that stays, 
   await page.reload()
   await page.locator('#chat').waitFor()
   t.is(await page.evaluate(() => document.documentElement.dataset.theme), 'dark', 'and stays after a reload')
+
+  // An account made without a password gets one, then shows its words only with it.
+  await page.locator('#settings-open').click()
+  await page.locator('#settings-new').fill('new secret')
+  await page.locator('#settings-repeat').fill('new secret')
+  await page.locator('#password-settings').getByRole('button', { name: 'Save the password' }).click()
+  await page.locator('#password-note', { hasText: 'new password is saved' }).waitFor()
+  t.ok(await accountIsEncrypted(storage, 'default'), 'Settings sets a password on the key file')
+  await page.locator('#settings-phrase-password').fill('not it')
+  await page.locator('#phrase-settings').getByRole('button', { name: 'Show the 24 words' }).click()
+  await page.locator('#phrase-error', { hasText: 'The password does not decrypt' }).waitFor()
+  t.pass('the words stay hidden behind a wrong password, said in a sentence')
+  await page.locator('#settings-phrase-password').fill('new secret')
+  await page.locator('#phrase-settings').getByRole('button', { name: 'Show the 24 words' }).click()
+  await page.locator('#settings-words li').nth(23).waitFor()
+  t.alike(await page.locator('#settings-words li').allTextContents(), made.words, 'after the password, the recovery words')
+
+  await page.locator('#switch-account').click()
+  await page.locator('#account-list button', { hasText: 'default' }).click()
+  await page.locator('#unlock-password').fill('new secret')
+  await page.locator('#unlock-password').press('Enter')
+  await page.locator('#room-title', { hasText: '#looks' }).waitFor()
+  t.pass('switch account: back to the account screens, and the account opens with its new password')
   t.alike(errors, [], 'no script errors')
 })
 

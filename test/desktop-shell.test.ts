@@ -516,3 +516,39 @@ test('desktop shell: closing the window it opened stops the shell', async (t) =>
   const [code] = await shell.exited
   t.is(code, 0, 'the page closed: the shell stops, exit 0')
 })
+
+test('desktop shell: account settings: a wrong current password changes nothing; the words need the password', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const storage = await t.tmp()
+  const identity = Identity.generate()
+  await saveAccount(storage, 'default', identity, { password: 'old' })
+  const { client } = await shell(t, testnet, { storage, password: 'old' })
+  const state = await client.call('state')
+  t.alike(state.chat.account, { encrypted: true, saved: true, canSwitch: true })
+
+  await t.exception(client.call('account-password', { current: 'wrong', next: 'new' }), /WRONG_PASSWORD/)
+  t.ok(await accountIsEncrypted(storage, 'default'), 'a wrong current password leaves the file as it was')
+  await t.exception(client.call('account-phrase', {}), /PASSWORD_REQUIRED/, 'the words need the password')
+  const shown = await client.call('account-phrase', { password: 'old' })
+  t.is(shown.words.join(' '), identity.phrase, 'and then are the identity phrase')
+
+  const after = await client.call('account-password', { current: 'old', next: null })
+  t.is(after.encrypted, false, 'null removes the password')
+  t.absent(await accountIsEncrypted(storage, 'default'))
+  await t.exception(client.call('account-password', { next: '' }), /BAD_REQUEST/)
+
+  const back = await client.call('account-switch')
+  t.is(back.phase, 'setup', 'switch account: the account screens again')
+  t.alike(back.setup.accounts.map((a: { name: string }) => a.name), ['default'])
+  const reopened = await client.call('setup-open', { account: 'default' })
+  t.is(reopened.phase, 'chat', 'and the account opens without a password now')
+})
+
+test('desktop shell: incognito has no account settings and cannot switch', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const { client } = await shell(t, testnet, { incognito: true })
+  const state = await client.call('state')
+  t.alike(state.chat.account, { encrypted: false, saved: false, canSwitch: false })
+  await t.exception(client.call('account-phrase', {}), /INCOGNITO/)
+  await t.exception(client.call('account-switch'), /WRONG_PHASE/)
+})

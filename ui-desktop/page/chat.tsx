@@ -634,6 +634,118 @@ function Settings(props: { onClose(): void }): JSX.Element {
           </p>
         </>
       )}
+      {s.account?.saved && <PasswordSettings encrypted={s.account.encrypted} />}
+      {s.account?.saved && <PhraseSettings encrypted={s.account.encrypted} />}
+      {s.account?.canSwitch && (
+        <>
+          <h3>Account</h3>
+          <button
+            id="switch-account"
+            type="button"
+            onClick={() => {
+              props.onClose()
+              store.link.request('account-switch').catch((err) => store.fail(err))
+            }}
+          >
+            Switch account
+          </button>
+        </>
+      )}
     </Modal>
+  )
+}
+
+function PasswordSettings(props: { encrypted: boolean }): JSX.Element {
+  const [, store] = useStore()
+  const current = useRef<HTMLInputElement>(null)
+  const next = useRef<HTMLInputElement>(null)
+  const repeat = useRef<HTMLInputElement>(null)
+  const [note, setNote] = useState<string | null>(null)
+  const submit = async (e: Event, remove: boolean) => {
+    e.preventDefault()
+    const value = remove ? null : next.current!.value
+    if (value !== null && value === '') return setNote('Type the new password, or remove the password.')
+    if (value !== null && value !== repeat.current!.value) return setNote('The two new passwords differ.')
+    try {
+      const account = await store.link.request('account-password', {
+        current: current.current?.value || undefined,
+        next: value
+      })
+      store.set({ account })
+      setNote(value === null ? 'The password is removed.' : 'The new password is saved.')
+      for (const el of [current.current, next.current, repeat.current]) if (el) el.value = ''
+    } catch (err) {
+      setNote(sentence(err))
+    }
+  }
+  return (
+    <form id="password-settings" class="panel" autocomplete="off" onSubmit={(e) => submit(e, false)}>
+      <h3>{props.encrypted ? 'Change the password' : 'Set a password'}</h3>
+      {props.encrypted && (
+        <>
+          <label for="settings-current">Current password</label>
+          <input id="settings-current" type="password" autocomplete="current-password" ref={current} />
+        </>
+      )}
+      <label for="settings-new">New password</label>
+      <input id="settings-new" type="password" autocomplete="new-password" ref={next} />
+      <label for="settings-repeat">Repeat the new password</label>
+      <input id="settings-repeat" type="password" autocomplete="new-password" ref={repeat} />
+      <div class="actions">
+        {props.encrypted && (
+          <button type="button" onClick={(e) => submit(e, true)}>
+            Remove the password
+          </button>
+        )}
+        <button class="primary">Save the password</button>
+      </div>
+      {note && <p id="password-note" class="muted" role="status">{note}</p>}
+    </form>
+  )
+}
+
+function PhraseSettings(props: { encrypted: boolean }): JSX.Element {
+  const [, store] = useStore()
+  const password = useRef<HTMLInputElement>(null)
+  const [words, setWords] = useState<string[] | null>(null)
+  const [error, setError] = useState<string | null>(null)
+  if (words) {
+    return (
+      <div class="panel">
+        <h3>Your recovery words</h3>
+        <p class="muted">Nobody else should ever see them.</p>
+        <ol id="settings-words" class="words" aria-label="Recovery words">
+          {words.map((w, i) => <li key={i}>{w}</li>)}
+        </ol>
+        <button type="button" onClick={() => setWords(null)}>Hide the words</button>
+      </div>
+    )
+  }
+  return (
+    <form
+      id="phrase-settings"
+      class="panel"
+      autocomplete="off"
+      onSubmit={async (e) => {
+        e.preventDefault()
+        try {
+          const shown = await store.link.request('account-phrase', { password: password.current?.value || undefined })
+          setError(null)
+          setWords(shown.words)
+        } catch (err) {
+          setError(sentence(err))
+        }
+      }}
+    >
+      <h3>Recovery words</h3>
+      {props.encrypted && (
+        <>
+          <label for="settings-phrase-password">Password</label>
+          <input id="settings-phrase-password" type="password" autocomplete="current-password" ref={password} />
+        </>
+      )}
+      <button>Show the 24 words</button>
+      {error && <p id="phrase-error" class="error" role="alert">{error}</p>}
+    </form>
   )
 }

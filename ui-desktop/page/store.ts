@@ -5,6 +5,7 @@
 // message objects are kept as they are unless that message changed, so a list keyed by id
 // redraws only what changed.
 import type {
+  AccountSettingsView,
   DeviceRequestView,
   ErrorView,
   Events,
@@ -44,6 +45,8 @@ export interface PageState {
   /** Why the last attempt to open a node failed. */
   error: ErrorView | null
   me: IdentityView | null
+  /** What Settings offers for the open account. */
+  account: AccountSettingsView | null
   rooms: RoomView[]
   status: StatusView
   quickReactions: string[]
@@ -96,6 +99,7 @@ export class PageStore {
       linking: null,
       error: null,
       me: null,
+      account: null,
       rooms: [],
       status: { connections: 0, peers: 0 },
       quickReactions: [],
@@ -235,6 +239,7 @@ export class PageStore {
         linking: null,
         error: null,
         me: chat.identity,
+        account: chat.account,
         rooms: chat.rooms,
         status: chat.status,
         quickReactions: chat.quickReactions,
@@ -255,7 +260,27 @@ export class PageStore {
       return
     }
     this.set({ phase: v.phase, setup: v.setup, linking: v.linking, error: v.error })
-    if (v.phase === 'closed') this.link.end()
+    if (v.phase === 'closed') return this.link.end()
+    if (this.state.me !== null) {
+      // Back on the account screens (another account): nothing of the last one stays.
+      this.set({
+        me: null,
+        account: null,
+        rooms: [],
+        current: null,
+        messages: [],
+        more: false,
+        divider: null,
+        notices: {},
+        hidden: {},
+        replyTo: null,
+        editing: null,
+        picker: null,
+        members: null,
+        profile: null
+      })
+      history.replaceState(null, '', location.search)
+    }
   }
 
   // ---------------------------------------------------------------------------
