@@ -66,6 +66,10 @@ test('desktop page: a new message adds one line; mentions notify; unread counts 
   t.absent(await first.evaluate((el: any) => el.classList.contains('grouped')), 'the first of a run shows its author')
   t.ok(await second.evaluate((el: any) => el.classList.contains('grouped')), 'the next one from the same author is grouped')
   t.is(await second.locator('.who .fp').textContent(), b.identity.fingerprint, 'still named for screen readers')
+  t.ok(
+    (await first.locator('.who').textContent())!.includes(`bob, key ${b.identity.fingerprint}`),
+    'a screen reader hears the name and the key as two things, not one run of text'
+  )
 
   // Every node the log gains for one new message is counted; the old lines are the same elements.
   await page.evaluate(() => {
