@@ -164,7 +164,10 @@ export class PageStore {
       }
       case 'room': {
         const room = data as RoomView
-        return this.set({ rooms: s.rooms.map((r) => (r.id === room.id ? room : r)) })
+        this.set({ rooms: s.rooms.map((r) => (r.id === room.id ? room : r)) })
+        // Someone came or went: an open member list follows.
+        if (room.id === s.current && s.members) void this.loadMembers()
+        return
       }
       case 'room-remove':
         return this.removeRoom((data as Events['room-remove']).room)
