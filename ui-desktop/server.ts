@@ -8,6 +8,7 @@ import type { Duplex } from 'stream'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { BackspaceError, type Backspace } from '../lib/index.js'
 import fs from 'fs'
+import { createRequire } from 'module'
 import path from 'path'
 import { fileURLToPath } from 'url'
 import { APP_PATH, IMPORTS, renderPage } from './page.js'
@@ -39,6 +40,9 @@ export const MAX_FRAME_BYTES = 1024 * 1024
 const MAX_BACKLOG = 4 * 1024 * 1024
 export const SOCKET_PATH = '/ws'
 
+// Resolves Preact's files as Node would (its exports' "default" entries), on every Node 20.
+const require = createRequire(import.meta.url)
+
 /** The files the page loads, by URL path: fixed when the module loads, nothing else is served. */
 const ASSETS: Map<string, string> = (() => {
   const assets = new Map<string, string>()
@@ -47,7 +51,7 @@ const ASSETS: Map<string, string> = (() => {
     if (/^[a-z-]+\.js$/.test(name)) assets.set(APP_PATH + name, path.join(dir, name))
   }
   for (const [specifier, url] of Object.entries(IMPORTS)) {
-    assets.set(url, fileURLToPath(import.meta.resolve(specifier)))
+    assets.set(url, require.resolve(specifier))
   }
   return assets
 })()
