@@ -8,7 +8,7 @@ import path from 'path'
 import { fileURLToPath } from 'url'
 import test from 'brittle'
 import type { Page } from 'playwright-core'
-import { accountIsEncrypted } from '../lib/index.js'
+import { accountIsEncrypted, Identity, saveAccount } from '../lib/index.js'
 import { startDesktop } from '../ui-desktop/server.js'
 import { DesktopSession } from '../ui-desktop/session.js'
 import { CHROMIUM, createAccount, launchBrowser, startShell, typeLine, waitForMessage } from './helpers/desktop.js'
@@ -271,3 +271,31 @@ function contrast(a: string, b: string): number {
   const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x)
   return (hi! + 0.05) / (lo! + 0.05)
 }
+
+test('desktop page: messages synced at start count as unread, in the badge and the title', { skip: NO_BROWSER }, async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const storage = await t.tmp()
+  await saveAccount(storage, 'default', Identity.generate())
+  const first = await startShell({ storage, bootstrap: testnet.bootstrap })
+  const a = first.session.node!
+  const a1 = await a.join('synced-one')
+  const a2 = await a.join('synced-two')
+  const b = await create(t, testnet)
+  const b2 = await b.join('synced-two')
+  await Promise.all([waitForPeers(a2), waitForPeers(b2)])
+  await first.close()
+
+  // While this shell is closed, two messages are written; they arrive when it opens again.
+  await b2.send('while you were away')
+  await b2.send('and another')
+  const shell = await startShell({ storage, bootstrap: testnet.bootstrap })
+  t.teardown(() => shell.close(), { order: 1 })
+  const browser = await launchBrowser()
+  t.teardown(() => browser.close(), { order: -1 })
+  const page = await browser.newPage()
+  await page.goto(`${shell.url}#${a1.id}`)
+  await page.locator('#room-title', { hasText: '#synced-one' }).waitFor()
+  await page.locator(`.room[data-room="${a2.id}"] .badge`, { hasText: '2' }).waitFor()
+  await page.waitForFunction(() => document.title === '(2) Backspace')
+  t.pass('the two messages synced at start are unread, in the badge and the title')
+})
