@@ -15,6 +15,7 @@ import { effectiveTime, isExpired, latestStamp, markVerified } from './expiry.js
 import type { IngestResult, Rejections } from './ingest.js'
 import type { Members } from './members.js'
 import type { Signers } from './signers.js'
+import type { Governance } from '../governance/governance.js'
 
 /**
  * Passes verified blocks' records to their reducers, and clears from disk a block whose
@@ -34,6 +35,8 @@ export class Records {
   private readonly feedsByPrefix: Map<string, Feed>
   // An edit record's text is content too: dead once the message it edits is deleted.
   private readonly editTargets: Map<string, string>
+  /** The room's governance: its operations go there, and it may refuse a message. */
+  governance: Pick<Governance, 'onRecord' | 'refuses'> | null = null
 
   constructor(
     room: RoomSelf,
@@ -92,6 +95,10 @@ export class Records {
             ? 'action'
             : null
       if (kind !== null) {
+        if (this.governance?.refuses(body.author, feed, index, id)) {
+          this.rejections.block('governance', BackspaceError.NOT_ALLOWED(`record ${id}: refused by the room's governance`), feed, index)
+          continue
+        }
         contentIds.push(id)
         const message = this.apply.addMessage(
           {
@@ -135,7 +142,9 @@ export class Records {
         continue
       }
       onlyContent = false
-      if (record.type === MessageType.REVOKE) {
+      if (record.type === MessageType.GOVERN && this.governance) {
+        this.governance.onRecord(record, id, feed, index, i, body.author)
+      } else if (record.type === MessageType.REVOKE) {
         const revocation = this.signers.onRevokeRecord(record, body.author)
         if (revocation) this.ctx.extension?.onrevocation?.(revocation)
       } else if (this.ctx.extension?.kinds.has(record.type)) {

@@ -33,6 +33,8 @@ import { Signers } from './signers.js'
 import { discardCore, MAX_UNPROVEN, MAX_WRITERS, WriterSet } from './writers.js'
 import { makeProof, MAX_CORES_PER_IDENTITY, MemberProofs, type Admission } from './admission.js'
 import { byteSpan, isOversizedBlock, provesOversized } from './quota.js'
+import { Governance, type Moderation } from '../governance/governance.js'
+import type { Role, RoomSettings } from '../governance/types.js'
 
 // Blocks of a core on trial (no proof yet) fetched to see whether one verifies.
 const TRIAL_BLOCKS = 4
@@ -88,6 +90,8 @@ export class Room extends Resource<RoomEvents>() {
   private readonly proofs: MemberProofs
   // Writers held back by the quota now: `stats.quota.reached` is set while there are any.
   private readonly heldBack: Set<string>
+  // Owner, roles, bans and settings, from the operations in members' logs (lib/governance/).
+  private readonly governance: Governance
 
   /** @internal Rooms are made by `Backspace.join` and `Backspace.createRoom`. */
   constructor(ctx: RoomContext, state: RoomState) {
@@ -108,7 +112,7 @@ export class Room extends Resource<RoomEvents>() {
       writers: 0,
       peers: 0,
       messages: 0,
-      rejected: { malformed: 0, 'invalid-signature': 0, oversized: 0, unsupported: 0, 'unauthorized-device': 0, forbidden: 0, 'unknown-kind': 0 },
+      rejected: { malformed: 0, 'invalid-signature': 0, oversized: 0, unsupported: 0, 'unauthorized-device': 0, forbidden: 0, 'unknown-kind': 0, governance: 0 },
       badAnnouncements: 0,
       badProofs: 0,
       uploaded: 0,
@@ -172,6 +176,16 @@ export class Room extends Resource<RoomEvents>() {
     this.roster = new Members(this, ctx, keys.id, this.signers, this.channels, stats)
     this.rejections = new Rejections(this, stats)
     this.records = new Records(this, ctx, this.apply, this.roster, this.signers, this.rejections, stats)
+    this.governance = new Governance({
+      identity: ctx.identity.publicKey,
+      feeds: () => this.writers.values(),
+      append: (record) => this.appendRecord(record),
+      withdraw: (drop) => this.records.withdraw(drop),
+      reject: (feed, index, err) => this.rejections.block('governance', err, feed, index),
+      emit: (event) => this.emit('governance', event),
+      error: (err) => backgroundError(this, err)
+    })
+    this.records.governance = this.governance
     this.live = new LivePath(keys.id, this.channels, this.writers, this.signers, this.records, this.rejections)
     this.ingest = new Ingest(this, ctx, keys.id, this.apply, this.signers, this.records, this.live, this.rejections, {
       verified: (feed, author, device) => this.writers.admitVerified(feed, author, device),
@@ -189,6 +203,26 @@ export class Room extends Resource<RoomEvents>() {
   }
 
   private id_: string | undefined = undefined
+
+  /** The owner's identity key, or null while no claim is known. */
+  get owner(): Buffer | null {
+    return this.governance.owner
+  }
+
+  /** The room's settings: topic, announcement, welcome, lock, slow mode... */
+  get settings(): RoomSettings {
+    return this.governance.settings
+  }
+
+  /** An identity's role here: 'owner' | 'admin' | 'op' | 'member' | 'banned'. */
+  role(key: Buffer): Role {
+    return this.governance.role(key)
+  }
+
+  /** Moderation: each call throws NOT_ALLOWED without the role it needs. */
+  get moderate(): Moderation {
+    return this.governance.moderate
+  }
 
   /** An invite string that `Backspace.join` accepts. Anyone holding it can read the room. */
   get invite(): string {
@@ -303,6 +337,7 @@ export class Room extends Resource<RoomEvents>() {
   async send(text: string, opts: SendOptions = {}): Promise<Message> {
     await this.whenWritable()
     checkText(text)
+    if (this.governance.role(this.ctx.identity.publicKey) === 'banned') throw BackspaceError.NOT_ALLOWED('you are banned from this room')
     let replyTo: string | null = null
     if (opts.replyTo !== undefined) replyTo = this.targetOf(opts.replyTo).id
     const type = replyTo !== null ? MessageType.REPLY : opts.action ? MessageType.ACTION : MessageType.TEXT
