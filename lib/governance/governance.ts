@@ -107,6 +107,8 @@ export class Governance {
   private readonly counted: Set<string>
   // An ack of the current owner is being written.
   private acking: string | null
+  // Per writer core, the latest message (in log order) that slow mode let through.
+  private readonly lastStamp: Map<string, { seq: number; stamp: number }>
   readonly moderate: Moderation
 
   constructor(host: GovernanceHost) {
@@ -118,6 +120,7 @@ export class Governance {
     this.told = new Set()
     this.counted = new Set()
     this.acking = null
+    this.lastStamp = new Map()
     this.moderate = this.makeModeration()
   }
 
@@ -188,13 +191,27 @@ export class Governance {
   }
 
   /**
-   * Whether a message in block `index` of `feed` by `author` is refused by the room's
-   * governance: its author was banned before it (by the ban's causal state), or a moderator
-   * deleted it.
+   * Why a message in block `index` of `feed` by `author` is refused by the room's governance,
+   * or null: its author was banned before it (by the ban's causal state), a moderator deleted
+   * it, or it breaks a setting (anonymous authors, the member limit, slow mode). Owners,
+   * admins and ops are exempt from the settings. Slow mode counts in the writer's log order:
+   * each message's stamp must be at least `slowMode` seconds after the one before it in the
+   * same log, so a flood in one burst is refused whatever the sender's clock says.
    */
-  refuses(author: Buffer, feed: Feed, index: number, id: string): boolean {
-    if (this.state.banHistory.size > 0 && bannedAt(this.state, author.toString('hex'), feed.idPrefix.slice(0, 32), index)) return true
-    return this.deletedBy(id, author.toString('hex'))
+  refuses(author: Buffer, feed: Feed, index: number, id: string, seq: number, timestamp: number, name: string): string | null {
+    const hex = author.toString('hex')
+    if (this.state.banHistory.size > 0 && bannedAt(this.state, hex, feed.idPrefix.slice(0, 32), index)) return 'banned'
+    if (this.deletedBy(id, hex)) return 'deleted by a moderator'
+    const settings = this.state.settings
+    if (RANK[this.roleOf(hex)] >= RANK.op) return null
+    if (!settings.allowAnonymous && isAnonymous(name)) return 'anonymous members may not write here'
+    if (this.state.admitted !== null && !this.state.admitted.has(hex)) return 'the room is full'
+    if (settings.slowMode > 0) {
+      const last = this.lastStamp.get(feed.hex)
+      if (last !== undefined && seq > last.seq && timestamp - last.stamp < settings.slowMode * 1000) return 'slow mode'
+      if (last === undefined || seq > last.seq) this.lastStamp.set(feed.hex, { seq, stamp: timestamp })
+    }
+    return null
   }
 
   // A moderator's delete holds for a message whose author ranks below the moderator.
@@ -202,6 +219,21 @@ export class Governance {
     const d = this.state.deletions.get(id)
     if (!d) return false
     return d.actor === author || RANK[this.roleOf(author)] < d.rank
+  }
+
+  /** Why this node may not send a message now, or null: refused here before any peer refuses it. */
+  sendProblem(name: string, ownCore: string, now: number): string | null {
+    const role = this.roleOf(this.me)
+    if (role === 'banned') return 'you are banned from this room'
+    if (RANK[role] >= RANK.op) return null
+    const settings = this.state.settings
+    if (!settings.allowAnonymous && isAnonymous(name)) return 'anonymous members may not write here: set a name first'
+    if (this.state.admitted !== null && !this.state.admitted.has(this.me)) return 'the room is full'
+    const last = this.lastStamp.get(ownCore)
+    if (settings.slowMode > 0 && last !== undefined && now - last.stamp < settings.slowMode * 1000) {
+      return `slow mode: wait ${Math.ceil((settings.slowMode * 1000 - (now - last.stamp)) / 1000)} s`
+    }
+    return null
   }
 
   private recompute(): void {
@@ -375,6 +407,11 @@ export function seenLength(feed: Pick<Feed, 'core' | 'seen' | 'loaded' | 'unconf
   for (const index of feed.loaded.keys()) if (index >= length) length = index + 1
   for (const index of feed.unconfirmed.keys()) if (index >= length) length = index + 1
   return length
+}
+
+/** What an incognito identity shows: no name, or its `Anon-#####` name. */
+export function isAnonymous(name: string): boolean {
+  return name === '' || /^Anon-\d{5}$/.test(name)
 }
 
 /** An operation with no fields set. */

@@ -87,6 +87,8 @@ export interface Resolved {
   banHistory: Map<string, GovRecord[]>
   /** Message ids deleted by moderators, with the actor's rank at the time. */
   deletions: Map<string, { actor: string; rank: number }>
+  /** With a member limit: the identities admitted to write (see `admittedUnder`). */
+  admitted: Set<string> | null
 }
 
 /** Whether `a` happened before `b`: `b`'s author had seen `a`'s block. */
@@ -269,7 +271,32 @@ function evaluate(order: GovRecord[], owner: string | null, voided: Set<string>)
         break
     }
   }
-  return { owner, roles, settings, applied, refused, banHistory, deletions }
+  return { owner, roles, settings, applied, refused, banHistory, deletions, admitted: null }
+}
+
+/**
+ * Who may write under a member limit, by the room's order and never by the clock: every
+ * member who had acknowledged the owner before the limit was set (its setter had seen the
+ * ack), then the next ones in the room's order of their first acknowledgement while places
+ * are left. A member's first ack is written as it joins; one that names no state sorts
+ * among the newcomers, so back-dating it cannot win a place held by an earlier member.
+ */
+function admittedUnder(order: GovRecord[], applied: GovRecord[], max: number): Set<string> {
+  let limit: GovRecord | null = null
+  for (const r of applied) if (r.op.action === GovAction.SET && r.op.setting === GovSetting.MAX_USERS) limit = r
+  const admitted = new Set<string>()
+  const first = new Map<string, GovRecord>()
+  for (const r of order) if (r.op.action === GovAction.ACK && !first.has(r.author)) first.set(r.author, r)
+  const newcomers: GovRecord[] = []
+  for (const r of first.values()) {
+    if (limit !== null && before(r, limit)) admitted.add(r.author)
+    else newcomers.push(r)
+  }
+  for (const r of newcomers) {
+    if (admitted.size >= max) break
+    admitted.add(r.author)
+  }
+  return admitted
 }
 
 function applySetting(settings: RoomSettings, setting: number, value: number): void {
@@ -304,34 +331,50 @@ function applySetting(settings: RoomSettings, setting: number, value: number): v
  * - a re-add (unban, op, admin) by someone else cannot undo a concurrent removal;
  * - otherwise each operation is judged against the state before it in the room's order, so
  *   two actors removing each other resolve by rank, then by the order's hash tie-break.
- * Voiding only grows, so the fixpoint is reached in at most as many rounds as operations.
+ * The void set is recomputed from each round's valid removals until it is stable: a removal
+ * that is itself void voids nothing. A cycle (only concurrent removals of removers make one)
+ * ends after a bounded number of rounds, with the same result on every peer.
  */
 export function resolve(records: GovRecord[], fixedOwner: string | null): Resolved {
   const order = linearise(records)
   const { owner, refused: claims } = ownerOf(order, fixedOwner)
-  const voided = new Set<string>()
-  for (;;) {
+  let voided = new Set<string>()
+  const seen = new Set<string>()
+  for (let round = 0; ; round++) {
     const result = evaluate(order, owner, voided)
-    let grew = false
-    for (const r of result.applied) {
-      if (!DOWN.has(r.op.action)) continue
-      const target = r.op.target!.toString('hex')
-      for (const o of order) {
-        if (voided.has(o.id) || o.op.action === GovAction.CLAIM || o.op.action === GovAction.ACK) continue
-        const voids =
-          (o.author === target && concurrent(o, r)) ||
-          (UP.has(o.op.action) && o.op.target!.toString('hex') === target && o.author !== r.author && concurrent(o, r))
-        if (voids) {
-          voided.add(o.id)
-          grew = true
-        }
-      }
-    }
-    if (!grew) {
+    const next = voidsOf(order, result.applied)
+    const key = [...next].sort().join(',')
+    if (sameSet(next, voided) || seen.has(key) || round > order.length + 1) {
       for (const id of claims) result.refused.add(id)
+      if (result.settings.maxUsers > 0) result.admitted = admittedUnder(order, result.applied, result.settings.maxUsers)
       return result
     }
+    seen.add(key)
+    voided = next
   }
+}
+
+// The operations the valid removals of a round void.
+function voidsOf(order: GovRecord[], applied: GovRecord[]): Set<string> {
+  const voided = new Set<string>()
+  for (const r of applied) {
+    if (!DOWN.has(r.op.action)) continue
+    const target = r.op.target!.toString('hex')
+    for (const o of order) {
+      if (o.op.action === GovAction.CLAIM || o.op.action === GovAction.ACK) continue
+      const voids =
+        (o.author === target && concurrent(o, r)) ||
+        (UP.has(o.op.action) && o.op.target!.toString('hex') === target && o.author !== r.author && concurrent(o, r))
+      if (voids) voided.add(o.id)
+    }
+  }
+  return voided
+}
+
+function sameSet(a: Set<string>, b: Set<string>): boolean {
+  if (a.size !== b.size) return false
+  for (const x of a) if (!b.has(x)) return false
+  return true
 }
 
 /**

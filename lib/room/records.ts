@@ -95,8 +95,9 @@ export class Records {
             ? 'action'
             : null
       if (kind !== null) {
-        if (this.governance?.refuses(body.author, feed, index, id)) {
-          this.rejections.block('governance', BackspaceError.NOT_ALLOWED(`record ${id}: refused by the room's governance`), feed, index)
+        const refused = this.governance?.refuses(body.author, feed, index, id, seq, timestamp, body.profile?.name ?? '') ?? null
+        if (refused !== null) {
+          this.rejections.block('governance', BackspaceError.NOT_ALLOWED(`record ${id}: ${refused}`), feed, index)
           continue
         }
         contentIds.push(id)

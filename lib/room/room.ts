@@ -337,7 +337,8 @@ export class Room extends Resource<RoomEvents>() {
   async send(text: string, opts: SendOptions = {}): Promise<Message> {
     await this.whenWritable()
     checkText(text)
-    if (this.governance.role(this.ctx.identity.publicKey) === 'banned') throw BackspaceError.NOT_ALLOWED('you are banned from this room')
+    const refused = this.governance.sendProblem(this.ctx.profile().name, this.outbox.own!.hex, this.ctx.now())
+    if (refused !== null) throw BackspaceError.NOT_ALLOWED(refused)
     let replyTo: string | null = null
     if (opts.replyTo !== undefined) replyTo = this.targetOf(opts.replyTo).id
     const type = replyTo !== null ? MessageType.REPLY : opts.action ? MessageType.ACTION : MessageType.TEXT

@@ -159,3 +159,72 @@ test('hostile governance: a banned member writing anyway is dropped and counted 
     t.absent(texts.includes('still here') || texts.includes('and again'), 'not shown')
   }
 })
+
+test('hostile governance: slow mode holds against a client that ignores it', async (t) => {
+  const { rooms, keys } = await room(t, 3, 'gov-slow')
+  const [ra, , rc] = rooms as [Room, Room, Room]
+  await ra.moderate.set({ slowMode: 60 })
+  await until(() => rooms.every((r) => r.settings.slowMode === 60))
+  await rc.send('one')
+  await until(() => rooms.every((r) => r.stats.messages >= 1))
+  await expectCode(t, rc.send('two'), 'NOT_ALLOWED')
+  const before = rooms.map(refused)
+  // The modified client floods: 20 messages in one burst.
+  const flood = Array.from({ length: 20 }, (_, i) => `flood ${i}`)
+  await Promise.all(flood.map((text) => rc.appendRecord({ type: MessageType.TEXT, text })))
+  await until(() => rooms.every((r, i) => refused(r) >= before[i]! + 20))
+  for (const r of rooms) {
+    const texts = (await r.messages()).map((m) => m.text)
+    t.ok(texts.includes('one') && !texts.some((x) => x.startsWith('flood')), 'the flood is dropped, the first message stays')
+  }
+  // The owner is exempt.
+  await ra.send('owner 1')
+  await ra.send('owner 2')
+  void keys
+})
+
+test('hostile governance: max users and anonymous writers hold against a modified client', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const a = await create(t, testnet)
+  const b = await create(t, testnet)
+  const ra = await a.join('gov-full', { password: 'pw' })
+  await ra.moderate.topic('full room')
+  await b.setProfile({ name: 'bob' })
+  const rb = await b.join('gov-full', { password: 'pw' })
+  await waitForPeers(ra)
+  await until(() => rb.owner !== null && ra.role(b.identity.publicKey) === 'member' && ra.stats.rejected.governance === 0 && ackedBy(ra, b))
+  await ra.moderate.set({ maxUsers: 1, allowAnonymous: false })
+  await until(() => rb.settings.maxUsers === 1 && !rb.settings.allowAnonymous)
+  await rb.send('member before the limit')
+
+  // A newcomer past the limit, with a name.
+  const d = await create(t, testnet)
+  await d.setProfile({ name: 'dora' })
+  const rd = await d.join('gov-full', { password: 'pw' })
+  await waitForPeers(rd, 2)
+  await until(() => rd.settings.maxUsers === 1)
+  await expectCode(t, rd.send('let me in'), 'NOT_ALLOWED')
+  // An incognito newcomer.
+  const e = await create(t, testnet, { incognito: true })
+  const re = await e.join('gov-full', { password: 'pw' })
+  await waitForPeers(re, 3)
+  await until(() => !re.settings.allowAnonymous)
+  await expectCode(t, re.send('anon here'), 'NOT_ALLOWED')
+
+  const before = [ra, rb].map(refused)
+  await rd.appendRecord({ type: MessageType.TEXT, text: 'over the limit' })
+  await re.appendRecord({ type: MessageType.TEXT, text: 'anonymous anyway' })
+  await until(() => [ra, rb].every((r, i) => refused(r) >= before[i]! + 2))
+  for (const r of [ra, rb]) {
+    const texts = (await r.messages()).map((m) => m.text)
+    t.ok(texts.includes('member before the limit'), 'the admitted member writes')
+    t.absent(texts.includes('over the limit') || texts.includes('anonymous anyway'), 'the others are dropped')
+  }
+})
+
+// Whether `member`'s acknowledgement of the owner reached `room` (it admits it under a limit).
+function ackedBy(room: Room, member: Backspace): boolean {
+  const g = (room as unknown as { governance: { records: Map<string, { author: string; op: { action: number } }> } }).governance
+  const hex = member.identity.publicKey.toString('hex')
+  return [...g.records.values()].some((r) => r.author === hex && r.op.action === GovAction.ACK)
+}
