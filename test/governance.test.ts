@@ -4,6 +4,9 @@ import { create, createLocalTestnet, receive, waitForPeers } from './helpers/ind
 import { expectCode } from './helpers/expect.js'
 import { until } from './helpers/governance.js'
 import type { Backspace, GovernanceEvent, Room } from '../lib/index.js'
+import { resolve, type GovRecord } from '../lib/governance/resolve.js'
+import { GovAction, type GovOperation } from '../lib/governance/codec.js'
+import { blank } from '../lib/governance/governance.js'
 
 async function three(t: Test, name: string) {
   const testnet = await createLocalTestnet(t)
@@ -86,4 +89,54 @@ test('governance: an op deletes a member message everywhere; a banned member is 
   await rb.moderate.ban(C)
   await until(() => rooms.every((r) => r.role(C) === 'banned'))
   t.ok((await rb.messages()).some((m) => m.text === 'before the ban'), 'messages written before the ban stay')
+})
+
+// ---------------------------------------------------------------------------
+// The resolver alone: a pure function of the set of operations.
+
+
+const KA = 'aa'.repeat(32)
+const KB = 'bb'.repeat(32)
+const KC = 'cc'.repeat(32)
+
+function rec(author: string, core: string, index: number, fields: Partial<GovOperation>, clock: Record<string, number>, hash: string): GovRecord {
+  const op: GovOperation = { ...blank(fields.action ?? GovAction.TOPIC), ...fields }
+  return { id: `${core}-${index}`, core, index, pos: 0, author, op, clock: new Map(Object.entries(clock)), hash }
+}
+
+function* orders<T>(items: T[]): Generator<T[]> {
+  if (items.length <= 1) return yield items
+  for (let i = 0; i < items.length; i++) {
+    for (const rest of orders([...items.slice(0, i), ...items.slice(i + 1)])) yield [items[i]!, ...rest]
+  }
+}
+
+test('governance resolver: the same operations give the same state in any order and any tie-break', (t) => {
+  const ca = 'a'.repeat(32)
+  const cb = 'b'.repeat(32)
+  const cc = 'c'.repeat(32)
+  for (const flip of [false, true]) {
+    const h = (x: string, y: string) => (flip ? y : x)
+    const ops = [
+      rec(KA, ca, 0, { action: GovAction.CLAIM }, {}, '01'),
+      rec(KA, ca, 1, { action: GovAction.ADMIN, target: b4a.from(KB, 'hex') }, {}, '02'),
+      rec(KA, ca, 2, { action: GovAction.OP, target: b4a.from(KC, 'hex') }, {}, '03'),
+      rec(KB, cb, 0, { action: GovAction.ACK, target: b4a.from(KA, 'hex') }, { [ca]: 1 }, '04'),
+      rec(KC, cc, 0, { action: GovAction.ACK, target: b4a.from(KA, 'hex') }, { [ca]: 1 }, '05'),
+      // The owner demotes B, having seen B's ack...
+      rec(KA, ca, 3, { action: GovAction.UNADMIN, target: b4a.from(KB, 'hex') }, { [cb]: 1 }, h('10', '20')),
+      // ...while B kicks C naming only what it saw before the demotion.
+      rec(KB, cb, 1, { action: GovAction.KICK, target: b4a.from(KC, 'hex') }, { [ca]: 3 }, h('20', '10'))
+    ]
+    let first: string | null = null
+    for (const order of orders(ops.slice(3))) {
+      const r = resolve([...ops.slice(0, 3), ...order], null)
+      const state = JSON.stringify({ owner: r.owner, roles: [...r.roles].sort(), refused: [...r.refused].sort() })
+      if (first === null) first = state
+      else if (state !== first) t.fail('order changed the result')
+      t.is(r.roles.get(KC), 'op', "the demoted admin's concurrent kick is void")
+      t.is(r.roles.get(KB), undefined, 'B is a member')
+      t.ok(r.refused.has(`${cb}-1`), 'the kick is refused')
+    }
+  }
 })
