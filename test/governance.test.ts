@@ -3,6 +3,7 @@ import b4a from 'b4a'
 import { create, createLocalTestnet, receive, waitForPeers } from './helpers/index.js'
 import { expectCode } from './helpers/expect.js'
 import { until } from './helpers/governance.js'
+import { scan } from './helpers/scan.js'
 import type { Backspace, GovernanceEvent, Room } from '../lib/index.js'
 import { resolve, type GovRecord } from '../lib/governance/resolve.js'
 import { GovAction, type GovOperation } from '../lib/governance/codec.js'
@@ -139,4 +140,73 @@ test('governance resolver: the same operations give the same state in any order 
       t.ok(r.refused.has(`${cb}-1`), 'the kick is refused')
     }
   }
+})
+
+test('governance: the wipe deletes every earlier message on every peer, from memory and disk, across a restart', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const storages = [await t.tmp(), await t.tmp(), await t.tmp()]
+  const a = await create(t, testnet, { storage: storages[0] })
+  const b = await create(t, testnet, { storage: storages[1] })
+  const c = await create(t, testnet, { storage: storages[2] })
+  const ra = await a.join('gov-wipe', { password: 'pw' })
+  await ra.moderate.topic('wipe me')
+  const rb = await b.join('gov-wipe', { password: 'pw' })
+  const rc = await c.join('gov-wipe', { password: 'pw' })
+  const rooms = [ra, rb, rc]
+  for (const r of rooms) await waitForPeers(r, 2)
+  await until(() => rooms.every((r) => r.owner !== null))
+  const doomed = ['MARKER-wipe-1-9c1e', 'MARKER-wipe-2-9c1e', 'MARKER-wipe-3-9c1e']
+  const everywhere = rooms.map((r) => receive(r, doomed))
+  for (const text of doomed) await rc.send(text)
+  await ra.send('MARKER-wipe-owner-9c1e')
+  await Promise.all(everywhere)
+
+  type FeedView = { idPrefix: string; local: boolean; holes: Set<number>; core: { length: number; has(i: number): Promise<boolean>; get(i: number, o: object): Promise<Buffer | null> } }
+  const feedsOf = (room: Room): FeedView[] => [...(room as unknown as { writers: { values(): Iterable<FeedView> } }).writers.values()]
+  const own = (room: Room) => feedsOf(room).find((f) => f.local)!
+  // The ciphertext of C's message blocks as they lie on disk, once every peer stored them.
+  const cFeed = own(rc)
+  const indexes: number[] = []
+  for (let i = 0; i < cFeed.core.length; i++) {
+    const block = await cFeed.core.get(i, {})
+    if (block && doomed.some((d) => block.includes(Buffer.from(d)))) indexes.push(i)
+  }
+  t.is(indexes.length, 3, 'three message blocks')
+  const needles = new Map<string, Buffer>()
+  for (const i of indexes) needles.set(`block ${i}`, (await cFeed.core.get(i, { raw: true }))!)
+  for (const room of [ra, rb]) {
+    const feed = feedsOf(room).find((f) => f.idPrefix === cFeed.idPrefix)!
+    for (const i of indexes) while (!(await feed.core.has(i))) await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+
+  // A member may not wipe.
+  await expectCode(t, rb.moderate.wipe(), 'NOT_ALLOWED')
+  await ra.moderate.wipe()
+  const gone = async (r: Room) => !(await r.messages()).some((m) => m.text.startsWith('MARKER-wipe'))
+  for (const r of rooms) while (!(await gone(r))) await new Promise((resolve) => setTimeout(resolve, 25))
+  for (const room of rooms) {
+    const feed = feedsOf(room).find((f) => f.idPrefix === cFeed.idPrefix)!
+    for (const i of indexes) while (await feed.core.has(i)) await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+  t.pass('every peer cleared the blocks')
+  await Promise.all([a.eraseNow(), b.eraseNow(), c.eraseNow()])
+  for (const storage of storages) t.alike(await scan(storage, needles), [], 'no wiped ciphertext on disk')
+
+  // After the wipe the room goes on; after a restart, the wiped messages stay gone.
+  const after = receive(rb, ['after the wipe'])
+  await rc.send('after the wipe')
+  await after
+  // Stored on B's disk before it closes (a block only shown live is fetched again later).
+  const cAtB = feedsOf(rb).find((f) => f.idPrefix === cFeed.idPrefix)!
+  while (!(await cAtB.core.has(cFeed.core.length - 1))) await new Promise((resolve) => setTimeout(resolve, 25))
+  await b.close()
+  const b2 = await create(t, testnet, { storage: storages[1] })
+  const rb2 = b2.rooms[0]!
+  await waitForPeers(rb2, 2)
+  await until(() => rb2.owner !== null)
+  let texts: string[] = []
+  while (!(texts = (await rb2.messages()).map((m) => m.text)).includes('after the wipe')) await new Promise((resolve) => setTimeout(resolve, 25))
+  t.pass('later messages stay')
+  t.absent(texts.some((x) => x.startsWith('MARKER-wipe')), 'wiped messages do not come back after a restart')
+  t.is(rb2.settings.topic, 'wipe me', 'the governance survives the wipe')
 })

@@ -26,10 +26,12 @@ export const GovAction = {
   /** Deletes another member's message (`message`). */
   DELETE: 12,
   /** Sets one of the room's settings (`setting`, `value`). */
-  SET: 13
+  SET: 13,
+  /** The Backspace wipe: every message block written before it (by its clock) is deleted. */
+  WIPE: 14
 } as const
 export type GovActionValue = (typeof GovAction)[keyof typeof GovAction]
-const LAST_ACTION = GovAction.SET
+const LAST_ACTION = GovAction.WIPE
 
 /** The numeric settings a SET operation may change. */
 export const GovSetting = {

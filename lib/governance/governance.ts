@@ -20,7 +20,7 @@ import {
   type GovOperation,
   type GovSettingValue
 } from './codec.js'
-import { bannedAt, defaultSettings, minRole, RANK, resolve, settingProblem, type GovRecord, type Resolved } from './resolve.js'
+import { bannedAt, wipedAt, defaultSettings, minRole, RANK, resolve, settingProblem, type GovRecord, type Resolved } from './resolve.js'
 import type { GovernanceActionName, GovernanceEvent, Role, RoomSettings } from './types.js'
 
 /** Operations a room holds; beyond it, new ones are refused and counted (see SECURITY.md). */
@@ -38,6 +38,12 @@ export interface GovernanceHost {
   withdraw(drop: (m: Message) => boolean): void
   /** Counts a refused operation or message against its block. */
   reject(feed: Feed, index: number, error: BackspaceError): void
+  /**
+   * A wipe took effect: deletes, from memory and disk, every message block of each writer
+   * that `wiped` selects (blocks that hold governance operations stay: they are the room's
+   * authority, and their messages are refused on every load).
+   */
+  wipe(wiped: (feed: Feed, index: number) => boolean): void
   emit(event: GovernanceEvent): void
   /** A background task failed. */
   error(err: unknown): void
@@ -61,6 +67,8 @@ export interface Moderation {
   unlock(): Promise<void>
   setPrivate(on?: boolean): Promise<void>
   set(patch: Partial<Pick<RoomSettings, 'slowMode' | 'maxUsers' | 'ttl' | 'allowAnonymous' | 'allowFiles'>>): Promise<void>
+  /** The Backspace wipe: every member deletes every message written before it. */
+  wipe(): Promise<void>
 }
 
 const ACTION_NAMES: Record<GovActionValue, GovernanceActionName> = {
@@ -77,7 +85,8 @@ const ACTION_NAMES: Record<GovActionValue, GovernanceActionName> = {
   [GovAction.BAN]: 'ban',
   [GovAction.UNBAN]: 'unban',
   [GovAction.DELETE]: 'delete',
-  [GovAction.SET]: 'set'
+  [GovAction.SET]: 'set',
+  [GovAction.WIPE]: 'wipe'
 }
 
 const SETTING_NAMES: Record<GovSettingValue, keyof RoomSettings> = {
@@ -143,6 +152,12 @@ export class Governance {
     return this.state.roles.get(hex) ?? 'member'
   }
 
+  /** Whether block `index` of `feed` carried an operation this node read. */
+  holdsOperation(feed: Feed, index: number): boolean {
+    for (const src of this.sources.values()) if (src.feed === feed && src.index === index) return true
+    return false
+  }
+
   /** Operations held: at most MAX_GOV_OPS. */
   get size(): number {
     return this.records.size
@@ -200,6 +215,7 @@ export class Governance {
    */
   refuses(author: Buffer, feed: Feed, index: number, id: string, seq: number, timestamp: number, name: string): string | null {
     const hex = author.toString('hex')
+    if (this.state.wipes.length > 0 && wipedAt(this.state, feed.idPrefix.slice(0, 32), index)) return 'wiped'
     if (this.state.banHistory.size > 0 && bannedAt(this.state, hex, feed.idPrefix.slice(0, 32), index)) return 'banned'
     if (this.deletedBy(id, hex)) return 'deleted by a moderator'
     const settings = this.state.settings
@@ -264,6 +280,9 @@ export class Governance {
         setting: op.setting === null ? null : SETTING_NAMES[op.setting],
         message: op.message ? `${op.message.core.toString('hex')}-${op.message.seq}` : null
       })
+    }
+    if (this.state.wipes.length > was.wipes.length || this.state.wipes.some((w) => !was.wipes.includes(w))) {
+      this.host.wipe((feed, index) => wipedAt(this.state, feed.idPrefix.slice(0, 32), index))
     }
     // Messages shown before a ban or a delete was known are taken back.
     if (this.state.banHistory.size > 0 || this.state.deletions.size > 0) {
@@ -380,6 +399,7 @@ export class Governance {
       lock: () => set(GovSetting.LOCKED, 1),
       unlock: () => set(GovSetting.LOCKED, 0),
       setPrivate: (on = true) => set(GovSetting.PRIVATE, on ? 1 : 0),
+      wipe: () => this.act(blank(GovAction.WIPE)),
       set: async (patch) => {
         if (patch === null || typeof patch !== 'object') throw BackspaceError.INVALID_ARGUMENT('settings must be an object')
         const ops: Array<[GovSettingValue, number]> = []

@@ -32,6 +32,7 @@ export function minRole(action: number): Role {
     case GovAction.OP:
     case GovAction.DEOP:
     case GovAction.SET:
+    case GovAction.WIPE:
       return 'admin'
     case GovAction.ADMIN:
     case GovAction.UNADMIN:
@@ -89,6 +90,21 @@ export interface Resolved {
   deletions: Map<string, { actor: string; rank: number }>
   /** With a member limit: the identities admitted to write (see `admittedUnder`). */
   admitted: Set<string> | null
+  /** Valid wipes, in the room's order. */
+  wipes: GovRecord[]
+}
+
+/**
+ * Whether block `index` of writer core `core` was written before a valid wipe: below the
+ * length of that core the wipe's author had seen (or, for the wiper's own core, below the
+ * wipe's own block).
+ */
+export function wipedAt(resolved: Pick<Resolved, 'wipes'>, core: string, index: number): boolean {
+  for (const w of resolved.wipes) {
+    const boundary = w.core === core ? w.index : (w.clock.get(core) ?? 0)
+    if (index < boundary) return true
+  }
+  return false
 }
 
 /** Whether `a` happened before `b`: `b`'s author had seen `a`'s block. */
@@ -271,7 +287,7 @@ function evaluate(order: GovRecord[], owner: string | null, voided: Set<string>)
         break
     }
   }
-  return { owner, roles, settings, applied, refused, banHistory, deletions, admitted: null }
+  return { owner, roles, settings, applied, refused, banHistory, deletions, admitted: null, wipes: applied.filter((r) => r.op.action === GovAction.WIPE) }
 }
 
 /**

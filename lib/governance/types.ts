@@ -37,6 +37,7 @@ export type GovernanceActionName =
   | 'unban'
   | 'delete'
   | 'set'
+  | 'wipe'
 
 /** One governance operation that took effect: who did what to whom, and the state after. */
 export interface GovernanceEvent {

@@ -21,7 +21,7 @@ import { RoomChannels, type Stream } from './channel.js'
 import type { RoomContext } from './context.js'
 import { Expiry } from './expiry.js'
 import { stampedEncryption } from './expiry-stamp.js'
-import { Feed, parseMessageId } from './feed.js'
+import { decodeBodyOrNull, Feed, parseMessageId } from './feed.js'
 import { History } from './history.js'
 import { Ingest, Rejections } from './ingest.js'
 import { LivePath } from './live.js'
@@ -183,7 +183,8 @@ export class Room extends Resource<RoomEvents>() {
       withdraw: (drop) => this.records.withdraw(drop),
       reject: (feed, index, err) => this.rejections.block('governance', err, feed, index),
       emit: (event) => this.emit('governance', event),
-      error: (err) => backgroundError(this, err)
+      error: (err) => backgroundError(this, err),
+      wipe: (wiped) => this.wipe(wiped)
     })
     this.records.governance = this.governance
     this.live = new LivePath(keys.id, this.channels, this.writers, this.signers, this.records, this.rejections)
@@ -523,6 +524,42 @@ export class Room extends Resource<RoomEvents>() {
       feeds: this.restore.length > 0 ? this.restore : this.writers.admitted().map((f) => f.state()),
       ...(this.locked ? { password: true } : {})
     }
+  }
+
+  // The Backspace wipe, here: the messages before it leave memory, and their blocks the disk.
+  private wipe(wiped: (feed: Feed, index: number) => boolean): void {
+    const feeds = [...this.writers.values()]
+    this.records.withdraw((m) => {
+      const feed = feeds.find((f) => m.id.startsWith(f.idPrefix))
+      const index = feed?.blockOf(m.seq)
+      return feed !== undefined && index !== undefined && wiped(feed, index)
+    })
+    this.clearWiped(feeds, wiped).catch((err) => backgroundError(this, err))
+  }
+
+  // Clears every stored block a wipe selects, but those that carry governance operations: the
+  // room's authority stays, and their messages are refused on every load.
+  private async clearWiped(feeds: Feed[], wiped: (feed: Feed, index: number) => boolean): Promise<void> {
+    let cleared = false
+    for (const feed of feeds) {
+      if (feed.dropped) continue
+      for (let i = feed.start; i < feed.core.length && wiped(feed, i); i++) {
+        if (this.closing) return
+        if (feed.holes.has(i) || this.governance.holdsOperation(feed, i)) continue
+        const block = await feed.core.get(i, { wait: false }).catch(() => null)
+        const body = block === null ? null : decodeBodyOrNull(block)
+        if (body && body.records.some((r) => r.type === MessageType.GOVERN)) continue
+        // Not stored here: a hole, so that reads skip it rather than wait for a block every
+        // peer deleted; should it come anyway, it is cleared again on arrival.
+        await feed.core.clear(i, i + 1)
+        feed.holes.add(i)
+        feed.loaded.get(i) && (feed.loaded.get(i)!.content = false)
+        cleared = true
+      }
+    }
+    if (!cleared) return
+    this.ctx.changed()
+    this.ctx.erased()
   }
 
   private openRemoteFeed(key: Buffer, state: FeedState | null, admission: Admission | null): Feed {
