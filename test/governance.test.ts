@@ -4,7 +4,7 @@ import { create, createLocalTestnet, receive, waitForPeers } from './helpers/ind
 import { expectCode } from './helpers/expect.js'
 import { until } from './helpers/governance.js'
 import { scan } from './helpers/scan.js'
-import type { Backspace, GovernanceEvent, Room } from '../lib/index.js'
+import { runCommand, type Backspace, type GovernanceEvent, type Room } from '../lib/index.js'
 import { resolve, type GovRecord } from '../lib/governance/resolve.js'
 import { GovAction, type GovOperation } from '../lib/governance/codec.js'
 import { blank } from '../lib/governance/governance.js'
@@ -209,4 +209,22 @@ test('governance: the wipe deletes every earlier message on every peer, from mem
   t.pass('later messages stay')
   t.absent(texts.some((x) => x.startsWith('MARKER-wipe')), 'wiped messages do not come back after a restart')
   t.is(rb2.settings.topic, 'wipe me', 'the governance survives the wipe')
+})
+
+test('governance commands: /topic, /op by partial name, /kick refused without the role, /wipe asks to confirm', async (t) => {
+  const { a, b, c, ra, rb, rc, rooms } = await three(t, 'gov-commands')
+  await b.setProfile({ name: 'bobby' })
+  await until(() => ra.members().some((m) => m.name === 'bobby'))
+  const topic = await runCommand(a, '/topic new topic', { room: ra })
+  t.is(topic.notices[0]?.level, 'info')
+  const op = await runCommand(a, '/op bob', { room: ra })
+  t.is(op.notices[0]?.level, 'info', op.notices[0]?.text)
+  await until(() => rooms.every((r) => r.settings.topic === 'new topic' && r.role(b.identity.publicKey) === 'op'))
+  const refused = await runCommand(c, `/kick ${b.identity.publicKey.toString('hex').slice(0, 8)}`, { room: rc })
+  t.is(refused.notices[0]?.code, 'NOT_ALLOWED', refused.notices[0]?.text)
+  const unconfirmed = await runCommand(a, '/wipe', { room: ra })
+  t.is(unconfirmed.notices[0]?.level, 'error', 'the wipe asks for confirmation')
+  const slow = await runCommand(a, '/slow 5', { room: ra })
+  t.is(slow.notices[0]?.level, 'info')
+  await until(() => rb.settings.slowMode === 5)
 })
