@@ -21,7 +21,7 @@ import {
   type GovSettingValue
 } from './codec.js'
 import { bannedAt, wipedAt, defaultSettings, minRole, RANK, resolve, settingProblem, type GovRecord, type Resolved } from './resolve.js'
-import type { GovernanceActionName, GovernanceEvent, Role, RoomSettings } from './types.js'
+import type { GovernanceActionName, GovernanceEvent, Moderation, Role, RoomSettings } from './types.js'
 
 /** Operations a room holds; beyond it, new ones are refused and counted (see SECURITY.md). */
 export const MAX_GOV_OPS = 1024
@@ -47,28 +47,6 @@ export interface GovernanceHost {
   emit(event: GovernanceEvent): void
   /** A background task failed. */
   error(err: unknown): void
-}
-
-/** The moderation API: each call throws NOT_ALLOWED without the role. */
-export interface Moderation {
-  claim(): Promise<void>
-  topic(text: string): Promise<void>
-  announce(text: string): Promise<void>
-  welcome(text: string): Promise<void>
-  op(key: Buffer): Promise<void>
-  deop(key: Buffer): Promise<void>
-  admin(key: Buffer): Promise<void>
-  unadmin(key: Buffer): Promise<void>
-  kick(key: Buffer, reason?: string): Promise<void>
-  ban(key: Buffer, reason?: string): Promise<void>
-  unban(key: Buffer): Promise<void>
-  deleteMessage(id: string | Message): Promise<void>
-  lock(): Promise<void>
-  unlock(): Promise<void>
-  setPrivate(on?: boolean): Promise<void>
-  set(patch: Partial<Pick<RoomSettings, 'slowMode' | 'maxUsers' | 'ttl' | 'allowAnonymous' | 'allowFiles'>>): Promise<void>
-  /** The Backspace wipe: every member deletes every message written before it. */
-  wipe(): Promise<void>
 }
 
 const ACTION_NAMES: Record<GovActionValue, GovernanceActionName> = {

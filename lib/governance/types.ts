@@ -1,4 +1,5 @@
 // The public types of room governance.
+import type { Message } from '../types.js'
 
 /** A member's standing in a room, highest first; `banned` is below every member. */
 export type Role = 'owner' | 'admin' | 'op' | 'member' | 'banned'
@@ -57,4 +58,26 @@ export interface GovernanceEvent {
   self: boolean
   owner: Buffer | null
   settings: RoomSettings
+}
+
+/** The moderation API: each call throws NOT_ALLOWED without the role. */
+export interface Moderation {
+  claim(): Promise<void>
+  topic(text: string): Promise<void>
+  announce(text: string): Promise<void>
+  welcome(text: string): Promise<void>
+  op(key: Buffer): Promise<void>
+  deop(key: Buffer): Promise<void>
+  admin(key: Buffer): Promise<void>
+  unadmin(key: Buffer): Promise<void>
+  kick(key: Buffer, reason?: string): Promise<void>
+  ban(key: Buffer, reason?: string): Promise<void>
+  unban(key: Buffer): Promise<void>
+  deleteMessage(id: string | Message): Promise<void>
+  lock(): Promise<void>
+  unlock(): Promise<void>
+  setPrivate(on?: boolean): Promise<void>
+  set(patch: Partial<Pick<RoomSettings, 'slowMode' | 'maxUsers' | 'ttl' | 'allowAnonymous' | 'allowFiles'>>): Promise<void>
+  /** The Backspace wipe: every member deletes every message written before it. */
+  wipe(): Promise<void>
 }

@@ -33,8 +33,8 @@ import { Signers } from './signers.js'
 import { discardCore, MAX_UNPROVEN, MAX_WRITERS, WriterSet } from './writers.js'
 import { makeProof, MAX_CORES_PER_IDENTITY, MemberProofs, type Admission } from './admission.js'
 import { byteSpan, isOversizedBlock, provesOversized } from './quota.js'
-import { Governance, type Moderation } from '../governance/governance.js'
-import type { Role, RoomSettings } from '../governance/types.js'
+import { Governance } from '../governance/governance.js'
+import type { Moderation, Role, RoomSettings } from '../governance/types.js'
 
 // Blocks of a core on trial (no proof yet) fetched to see whether one verifies.
 const TRIAL_BLOCKS = 4
