@@ -128,6 +128,7 @@ export { parseBootstrap, type BootstrapNode } from './network.js'
 export { bootstrapFromFlags, storageFromFlags } from './flags.js'
 export { MAX_TEXT_BYTES, MAX_NAME_BYTES, MAX_STATUS_BYTES } from './messages.js'
 export type * from './types.js'
+export type * from './governance/types.js'
 export type { ReadPosition, UnreadCounts } from './state/read-positions.js'
 
 // How long after blocks are cleared the storage is compacted, so a burst shares one.

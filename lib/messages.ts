@@ -56,7 +56,9 @@ export const MessageType = {
   /** Carries a signed device revocation, and where the revoked device's cores end. */
   REVOKE: 8,
   /** Account log only: a device's view of the account (rooms, profile), sealed in `payload`. */
-  ACCOUNT: 9
+  ACCOUNT: 9,
+  /** A room governance operation (lib/governance/codec.ts), encoded in `payload`. */
+  GOVERN: 10
 } as const
 
 /** The largest reaction: one emoji, however many code points it is built from. */
@@ -282,6 +284,7 @@ function layoutOf(type: number): Layout {
     case MessageType.REVOKE:
       return 'revoke'
     case MessageType.ACCOUNT:
+    case MessageType.GOVERN:
       return 'payload'
     default:
       return 'unknown'
