@@ -100,6 +100,7 @@ function short(k: Kind): string {
     'hypercore-encrypted': 'encrypted Hypercore',
     backspace: 'Backspace',
     cabal: 'Cabal',
+    'cabal-ram': 'Cabal in RAM',
     ws: 'ws relay'
   }[k]
 }
