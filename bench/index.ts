@@ -125,7 +125,7 @@ export const config: Config = {
   textBytes: TEXT_BYTES,
   frameBytes: FRAME_BYTES,
   mesh: {
-    members: args.members ? args.members.split(',').map(Number) : SMOKE ? [4] : FULL ? [10, 25, 50, 80] : [10, 25, 50],
+    members: args.members ? args.members.split(',').map(Number) : SMOKE ? [2, 4] : FULL ? [2, 10, 25, 50, 80] : [2, 10, 25, 50],
     maxProcs: args.procs ? Number(args.procs) : 50,
     messages: SMOKE ?? 100,
     intervalMs: 100,

@@ -80,7 +80,8 @@ export type MeshMessage =
   | { type: 'peered'; peers: number[] }
   | { type: 'expecting' }
   | { type: 'received'; nodes: NodeReceipt[]; complete: boolean }
-  | { type: 'sent'; firstNs: string; lastNs: string; ownBlocks: number; delivered: number }
+  /** lastNs: when the last send resolved; lastStampNs: when the last payload was made (sent). */
+  | { type: 'sent'; firstNs: string; lastNs: string; lastStampNs: string; ownBlocks: number; delivered: number }
   | ({ type: 'stats' } & MeshStats)
   | ({ type: 'caught-up' } & CatchupResult)
   | { type: 'closed' }
@@ -101,14 +102,21 @@ interface Counter {
 }
 let counters: Counter[] = []
 let onCount: (() => void) | null = null
+/** What node 0 showed of each tag since it opened, for a catch-up that starts with the node. */
+const shownByNode0 = new Map<string, Set<number>>()
 
 function listen(i: number, room: Room): void {
   room.on('error', () => {})
   room.on('message', (m) => {
     const now = process.hrtime.bigint()
+    const head = parseHeader(m.text)
+    if (head && i === 0) {
+      let set = shownByNode0.get(head.tag)
+      if (!set) shownByNode0.set(head.tag, (set = new Set()))
+      set.add(head.seq)
+    }
     const c = counters[i]
     if (!c) return
-    const head = parseHeader(m.text)
     if (!head || head.tag !== c.tag || c.seen.has(head.seq)) return
     c.seen.add(head.seq)
     c.receipt.got++
@@ -215,16 +223,20 @@ async function sequence(order: Extract<MeshOrder, { type: 'sequence' }>): Promis
   const room = rooms[0]![0]!
   const firstNs = process.hrtime.bigint()
   const intervalNs = BigInt(Math.round(order.intervalMs * 1e6))
+  let lastStampNs = firstNs
   for (let i = 0; i < order.count; i++) {
     const waitMs = Number(firstNs + BigInt(i) * intervalNs - process.hrtime.bigint()) / 1e6
     if (waitMs > 0) await sleep(waitMs)
-    await room.send(makePayload(order.tag, i, order.textBytes))
+    const payload = makePayload(order.tag, i, order.textBytes)
+    lastStampNs = parseHeader(payload)!.stampNs
+    await room.send(payload)
   }
   const s = room.stats
   post({
     type: 'sent',
     firstNs: String(firstNs),
     lastNs: String(process.hrtime.bigint()),
+    lastStampNs: String(lastStampNs),
     ownBlocks: s.ownBlocks,
     delivered: s.delivered
   })
@@ -245,7 +257,14 @@ async function burst(order: Extract<MeshOrder, { type: 'burst' }>): Promise<void
   const deadline = Date.now() + order.deadlineMs
   while (room.stats.delivered < room.stats.ownBlocks && Date.now() < deadline) await sleep(50)
   const s = room.stats
-  post({ type: 'sent', firstNs: String(firstNs), lastNs: String(lastNs), ownBlocks: s.ownBlocks, delivered: s.delivered })
+  post({
+    type: 'sent',
+    firstNs: String(firstNs),
+    lastNs: String(lastNs),
+    lastStampNs: String(lastNs),
+    ownBlocks: s.ownBlocks,
+    delivered: s.delivered
+  })
 }
 
 async function stats(): Promise<MeshStats> {
@@ -265,14 +284,8 @@ async function stats(): Promise<MeshStats> {
 async function catchup(order: Extract<MeshOrder, { type: 'catchup' }>): Promise<void> {
   const room = rooms[0]![0]
   if (!room) throw new Error('the reopened member has no room')
-  const seen = new Set<number>()
-  let newest = -1
-  room.on('message', (m) => {
-    const head = parseHeader(m.text)
-    if (!head || head.tag !== order.tag) return
-    seen.add(head.seq)
-    newest = Math.max(newest, head.seq)
-  })
+  let seen = shownByNode0.get(order.tag)
+  if (!seen) shownByNode0.set(order.tag, (seen = new Set()))
   let rssPeak = 0
   const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 50)
   const since = () => Number(process.hrtime.bigint() - processStartNs) / 1e6

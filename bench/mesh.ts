@@ -47,7 +47,7 @@ export interface FanoutResult {
   /** Deliveries that happened / expected (receivers × messages). */
   delivered: number
   expected: number
-  /** From the last send's return to the last receiver showing the last message, ms (null: not all within the deadline). */
+  /** From the last send to the last receiver showing every message, ms (null: not all within the deadline). */
   allHaveAllMs: number | null
   senderCpuPerMsgMs: number
   receiverCpuPerMsgMs: number
@@ -172,7 +172,7 @@ export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<Fano
     const after = await cpuOf([sender, ...receivers])
     const nodes: NodeReceipt[] = got.flatMap((g) => g.nodes)
     const complete = got.every((g) => g.complete)
-    const lastSent = BigInt(sent.lastNs)
+    const lastSent = BigInt(sent.lastStampNs)
     const lastGot = nodes.reduce((m, r) => (r.lastNs && BigInt(r.lastNs) > m ? BigInt(r.lastNs) : m), 0n)
     const peers = after.flatMap((a) => a.peers)
     const cpu = (i: number) => after[i]!.cpuMs - before[i]!.cpuMs
