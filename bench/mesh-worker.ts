@@ -306,14 +306,16 @@ async function catchup(order: Extract<MeshOrder, { type: 'catchup' }>): Promise<
     }
     while (seen.size < order.total && Date.now() < deadline) await sleep(20)
     const allShownMs = seen.size >= order.total ? since() : null
+    const rssAtEnd = process.memoryUsage().rss
     post({
       type: 'caught-up',
       latestPageMs,
       allShownMs,
       shown: seen.size,
       rssAtLatestPage,
-      rssAtEnd: process.memoryUsage().rss,
-      rssPeak
+      rssAtEnd,
+      // The 50 ms sampler can miss the moments measured directly.
+      rssPeak: Math.max(rssPeak, Number.isFinite(rssAtLatestPage) ? rssAtLatestPage : 0, rssAtEnd)
     })
   } finally {
     clearInterval(sampler)

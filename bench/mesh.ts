@@ -55,6 +55,8 @@ export interface FanoutResult {
   /** Resident memory of a receiving member's process (÷ nodes per process), bytes. */
   rssPerMember: number
   senderRss: number
+  /** Every member showed the 3 warm-up messages within 90 s before the measured run. */
+  warmed: boolean
 }
 
 export interface ChainResult {
@@ -103,14 +105,32 @@ function order(w: Mesh, msg: MeshOrder): void {
   w.send(msg)
 }
 
-async function startAll(ws: Mesh[], net: Net, counts: number[], prefix: string, relay: boolean[] = []) {
-  return Promise.all(
-    ws.map(async (w, i) => {
+/** Processes started at once: forking fifty Node processes together on two cores starves them all. */
+const START_CONCURRENCY = 4
+
+/** Forks the processes `names` a few at a time and opens their nodes; `made` gets each as it is forked. */
+async function startAll(
+  names: string[],
+  net: Net,
+  counts: number[],
+  prefix: string,
+  made: Mesh[],
+  relay: boolean[] = []
+): Promise<Array<{ dir: string; keys: string[] }>> {
+  const out: Array<{ dir: string; keys: string[] }> = []
+  let next = 0
+  const lane = async () => {
+    while (next < names.length) {
+      const i = next++
+      const w = mesh(names[i]!)
+      made[i] = w
       const dir = await fs.mkdtemp(path.join(net.root, `${prefix}-${i}-`))
       order(w, { type: 'start', bootstrap: net.bootstrap, dir, count: counts[i]!, relay: relay[i] ?? false })
-      return { dir, keys: (await w.next('started', STEP)).keys }
-    })
-  )
+      out[i] = { dir, keys: (await w.next('started', STEP)).keys }
+    }
+  }
+  await Promise.all(Array.from({ length: START_CONCURRENCY }, lane))
+  return out
 }
 
 async function closeAll(ws: Mesh[]): Promise<void> {
@@ -137,12 +157,17 @@ async function cpuOf(ws: Mesh[]): Promise<Array<{ cpuMs: number; rss: number; fd
   return Promise.all(ws.map((w) => w.next('stats')))
 }
 
-async function warm(sender: Mesh, receivers: Mesh[], cfg: MeshConfig): Promise<void> {
-  const { got } = await deliver(receivers, 'w', 3, 90_000, async () => {
+/**
+ * Three warm-up messages that every member should show before the measured run; true when
+ * they all did within WARMUP_MS. The run goes on either way and counts what arrives.
+ */
+const WARMUP_MS = 90_000
+async function warm(sender: Mesh, receivers: Mesh[], cfg: MeshConfig): Promise<boolean> {
+  const { got } = await deliver(receivers, 'w', 3, WARMUP_MS, async () => {
     order(sender, { type: 'sequence', tag: 'w', count: 3, intervalMs: 200, textBytes: cfg.textBytes })
     return sender.next('sent', STEP)
   })
-  if (!got.every((g) => g.complete)) throw new Error('not every member got the warm-up messages within 90 s')
+  return got.every((g) => g.complete)
 }
 
 export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<FanoutResult> {
@@ -152,16 +177,18 @@ export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<Fano
   const counts = Array.from({ length: processes }, (_, i) =>
     Math.max(0, Math.min(perProc, receiversCount - i * perProc))
   ).filter((c) => c > 0)
-  const sender = mesh('sender')
-  const receivers = counts.map((_, i) => mesh(`members ${i}`))
+  const all: Mesh[] = []
   try {
     progress(`fanout ${n}: starting ${counts.length + 1} processes (${perProc} node${perProc > 1 ? 's' : ''} each)`)
-    await startAll([sender, ...receivers], net, [1, ...counts], `fanout${n}`)
+    const names = ['sender', ...counts.map((_, i) => `members ${i}`)]
+    await startAll(names, net, [1, ...counts], `fanout${n}`, all)
+    const [sender, ...receivers] = all as [Mesh, ...Mesh[]]
     order(sender, { type: 'create', count: 1 })
     const { invites } = await sender.next('created', STEP)
     for (const w of receivers) order(w, { type: 'join', invites })
     await Promise.all(receivers.map((w) => w.next('joined', STEP)))
-    await warm(sender, receivers, cfg)
+    const warmed = await warm(sender, receivers, cfg)
+    if (!warmed) progress(`fanout ${n}: not every member showed the warm-up within ${WARMUP_MS / 1000} s; measuring anyway`)
     const before = await cpuOf([sender, ...receivers])
     const deadlineMs = cfg.messages * cfg.intervalMs + 60_000
     progress(`fanout ${n}: ${cfg.messages} messages at ${1000 / cfg.intervalMs} msg/s`)
@@ -197,18 +224,19 @@ export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<Fano
         max: Math.max(...peers)
       },
       rssPerMember: receiverRss / receiversCount,
-      senderRss: after[0]!.rss
+      senderRss: after[0]!.rss,
+      warmed
     }
   } finally {
-    await closeAll([sender, ...receivers])
+    await closeAll(all.filter(Boolean))
   }
 }
 
 export async function chain(net: Net, cfg: MeshConfig): Promise<ChainResult> {
-  const line = Array.from({ length: 4 }, (_, i) => mesh(`chain ${i}`))
+  const line: Mesh[] = []
   try {
     progress('chain: four members in a forced line A - B - C - D')
-    const started = await startAll(line, net, [1, 1, 1, 1], 'chain')
+    const started = await startAll(['chain 0', 'chain 1', 'chain 2', 'chain 3'], net, [1, 1, 1, 1], 'chain', line)
     const keys = started.map((s) => s.keys[0]!)
     line.forEach((w, i) => {
       const allow = [keys[i - 1], keys[i + 1]].filter((k): k is string => k !== undefined)
@@ -220,7 +248,7 @@ export async function chain(net: Net, cfg: MeshConfig): Promise<ChainResult> {
     const { invites } = await writer.next('created', STEP)
     for (const w of rest) order(w, { type: 'join', invites })
     await Promise.all(rest.map((w) => w.next('joined', STEP)))
-    await warm(writer, rest, cfg)
+    if (!(await warm(writer, rest, cfg))) progress('chain: not every member showed the warm-up; measuring anyway')
     const deadlineMs = cfg.messages * cfg.intervalMs + 60_000
     progress(`chain: ${cfg.messages} messages at ${1000 / cfg.intervalMs} msg/s`)
     const { got } = await deliver(rest, 'p', cfg.messages, deadlineMs, async () => {
@@ -235,28 +263,29 @@ export async function chain(net: Net, cfg: MeshConfig): Promise<ChainResult> {
       connections: stats.map((s) => s.peers[0] ?? NaN)
     }
   } finally {
-    await closeAll(line)
+    await closeAll(line.filter(Boolean))
   }
 }
 
 export async function catchup(net: Net, cfg: MeshConfig): Promise<CatchupFigure> {
-  const writer = mesh('catchup writer')
-  const relay = mesh('catchup relay')
-  let member = mesh('catchup member')
-  const all = () => [writer, relay, member]
+  const made: Mesh[] = []
+  let member: Mesh | null = null
+  const all = () => [...made, ...(member ? [member] : [])].filter(Boolean)
   try {
     progress(`catchup: a member, a writer and a relay; ${cfg.catchupTotal.toLocaleString('en-US')} messages while the member is away`)
-    const [, , m] = await startAll([writer, relay, member], net, [1, 1, 1], 'catchup', [false, true, false])
+    const names = ['catchup writer', 'catchup relay', 'catchup member']
+    const [, , m] = await startAll(names, net, [1, 1, 1], 'catchup', made, [false, true, false])
+    const [writer, relay, first] = made as [Mesh, Mesh, Mesh]
     const memberDir = m!.dir
     order(writer, { type: 'create', count: 1 })
     const { invites, relayLinks } = await writer.next('created', STEP)
     order(relay, { type: 'join', invites: relayLinks })
-    order(member, { type: 'join', invites })
-    await Promise.all([relay.next('joined', STEP), member.next('joined', STEP)])
-    await warm(writer, [member], cfg)
+    order(first, { type: 'join', invites })
+    await Promise.all([relay.next('joined', STEP), first.next('joined', STEP)])
+    if (!(await warm(writer, [first], cfg))) throw new Error('the member never showed the warm-up messages')
     await sleep(SETTLE_MS)
-    const [idle] = await cpuOf([member])
-    await member.close()
+    const [idle] = await cpuOf([first])
+    await first.close()
     order(writer, { type: 'burst', tag: 'p', count: cfg.catchupTotal, perTick: 100, textBytes: cfg.textBytes, deadlineMs: STEP })
     const sent = await writer.next('sent', 2 * STEP)
     const relayHadAll = sent.delivered >= sent.ownBlocks
@@ -274,11 +303,11 @@ export async function catchup(net: Net, cfg: MeshConfig): Promise<CatchupFigure>
 }
 
 export async function manyRooms(net: Net, cfg: MeshConfig): Promise<RoomsResult> {
-  const member = mesh('rooms member')
-  const other = mesh('rooms other')
+  const made: Mesh[] = []
   try {
     progress(`rooms: a member in ${cfg.rooms} rooms, another member online in each`)
-    await startAll([member, other], net, [1, 1], 'rooms')
+    await startAll(['rooms member', 'rooms other'], net, [1, 1], 'rooms', made)
+    const [member, other] = made as [Mesh, Mesh]
     await sleep(SETTLE_MS)
     const [before] = await cpuOf([member])
     order(member, { type: 'create', count: cfg.rooms })
@@ -300,7 +329,7 @@ export async function manyRooms(net: Net, cfg: MeshConfig): Promise<RoomsResult>
       idleCpuPercent: ((b!.cpuMs - a!.cpuMs) / (IDLE_SECONDS * 1000)) * 100
     }
   } finally {
-    await closeAll([member, other])
+    await closeAll(made.filter(Boolean))
   }
 }
 

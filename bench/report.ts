@@ -368,12 +368,12 @@ export function report(r: Results): string {
         'All have all = from the last send to the last member having shown every message. CPU per message from ' +
         'each process\'s own cpuUsage(); RSS per member = a receiving process\'s RSS ÷ its nodes.',
       '',
-      '| members | processes × nodes | p50 (ms) | p99 (ms) | delivered | all have all (ms) | sender CPU/msg (ms) | receiver CPU/msg (ms) | connections/member (mean, min–max) | RSS/member (MiB) | sender RSS (MiB) |',
-      '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'
+      '| members | processes × nodes | warm-up shown by all | p50 (ms) | p99 (ms) | delivered | all have all (ms) | sender CPU/msg (ms) | receiver CPU/msg (ms) | connections/member (mean, min–max) | RSS/member (MiB) | sender RSS (MiB) |',
+      '| ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'
     )
     for (const f of fans) {
       L.push(
-        `| ${f.members} | 1 + ${f.processes - 1} × ${f.nodesPerProcess} | ${ms(f.latency.p50)} | ${ms(f.latency.p99)} | ` +
+        `| ${f.members} | 1 + ${f.processes - 1} × ${f.nodesPerProcess} | ${f.warmed === false ? '**no**' : 'yes'} | ${ms(f.latency.p50)} | ${ms(f.latency.p99)} | ` +
           `${int(f.delivered)}/${int(f.expected)} | ${f.allHaveAllMs === null ? 'NOT ALL' : int(f.allHaveAllMs)} | ` +
           `${ms(f.senderCpuPerMsgMs)} | ${ms(f.receiverCpuPerMsgMs)} | ${f.connectionsPerMember.mean.toFixed(1)} ` +
           `(${f.connectionsPerMember.min}–${f.connectionsPerMember.max}) | ${mib(f.rssPerMember)} | ${mib(f.senderRss)} |`
