@@ -1127,9 +1127,17 @@ export interface LiveBlock {
   key: Buffer
   index: number
   block: Buffer
+  /**
+   * The 8 clear bytes Hypercore's block encryption will put before the block (its expiry
+   * stamp): with them a member rebuilds the stored ciphertext, and Hypercore verifies it
+   * against the core's signed tree without downloading it. Absent from older builds.
+   */
+  padding?: Buffer
 }
 
 const LIVE_VERSION = 1
+/** The clear bytes before every encrypted block (Hypercore's default encryption padding). */
+export const LIVE_PADDING_BYTES = 8
 
 export const liveBlock: Encoding<LiveBlock> = {
   preencode(state, l) {
@@ -1137,12 +1145,14 @@ export const liveBlock: Encoding<LiveBlock> = {
     c.fixed32.preencode(state, l.key)
     c.uint.preencode(state, l.index)
     c.buffer.preencode(state, l.block)
+    if (l.padding) c.fixed(LIVE_PADDING_BYTES).preencode(state, l.padding)
   },
   encode(state, l) {
     c.uint.encode(state, LIVE_VERSION)
     c.fixed32.encode(state, l.key)
     c.uint.encode(state, l.index)
     c.buffer.encode(state, l.block)
+    if (l.padding) c.fixed(LIVE_PADDING_BYTES).encode(state, l.padding)
   },
   decode(state) {
     const version = c.uint.decode(state)
@@ -1150,8 +1160,11 @@ export const liveBlock: Encoding<LiveBlock> = {
     const key = c.fixed32.decode(state)
     const index = c.uint.decode(state)
     const block = requireBuffer(c.buffer.decode(state))
+    const out: LiveBlock = { key, index, block }
+    // Trailing field (added after v1 shipped): decoded only if bytes remain; more is ignored.
+    if (state.end - state.start >= LIVE_PADDING_BYTES) out.padding = c.fixed(LIVE_PADDING_BYTES).decode(state)
     state.start = state.end
-    return { key, index, block }
+    return out
   }
 }
 

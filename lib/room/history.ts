@@ -7,6 +7,7 @@ import type { RoomContext, RoomSelf } from './context.js'
 import { isExpired } from './expiry.js'
 import { decodeBodyOrNull, type Feed } from './feed.js'
 import type { Ingest } from './ingest.js'
+import type { LivePath } from './live.js'
 
 // Live blocks are requested this many at a time per writer.
 const FETCH_WINDOW = 512
@@ -30,6 +31,7 @@ export class History {
   private readonly ingest: Pick<Ingest, 'block'>
   // While any channel is open, writers' blocks may also come live (see onAppend).
   private readonly channels: { readonly size: number }
+  private readonly live: Pick<LivePath, 'store'>
 
   constructor(
     room: RoomSelf,
@@ -37,7 +39,8 @@ export class History {
     feeds: { values(): Iterable<Feed> },
     timeline: Pick<Timeline, 'countBefore'>,
     ingest: Pick<Ingest, 'block'>,
-    channels: { readonly size: number }
+    channels: { readonly size: number },
+    live: Pick<LivePath, 'store'>
   ) {
     this.room = room
     this.ctx = ctx
@@ -45,6 +48,7 @@ export class History {
     this.timeline = timeline
     this.ingest = ingest
     this.channels = channels
+    this.live = live
   }
 
   /**
@@ -97,16 +101,26 @@ export class History {
     }
   }
 
-  // While a writer's blocks also come live on the channel, their Hypercore copies are
-  // fetched a little later and in batches: reading them at once would put this node's
-  // requests, and the writer's proof reads, on the path of the next live message.
+  // While a writer's blocks also come live on the channel, Hypercore's verified length is
+  // all this node needs of it: the blocks shown live are stored from their live copies, which
+  // Hypercore verifies against the signed tree (see live-store.ts), and nobody downloads them
+  // again. What cannot be stored that way (a frame lost, an older writer's frame without its
+  // clear bytes) is fetched a little later and in batches: reading it at once would put this
+  // node's requests, and the writer's proof reads, on the path of the next live message.
   onAppend(feed: Feed): void {
     if (feed.owner === null || this.channels.size === 0) return this.pump(feed)
     if (feed.catchUp !== null) return
-    feed.catchUp = setTimeout(() => {
-      feed.catchUp = null
-      this.pump(feed)
-    }, CATCH_UP_DELAY)
+    this.live.store(feed).then(
+      (done) => {
+        if (done) return
+        if (feed.catchUp !== null || this.room.closing) return
+        feed.catchUp = setTimeout(() => {
+          feed.catchUp = null
+          this.pump(feed)
+        }, CATCH_UP_DELAY)
+      },
+      (err: unknown) => backgroundError(this.room, err)
+    )
   }
 
   /** Delivers a writer's blocks this node has not seen yet, in order; one pump per writer at a time. */
@@ -177,7 +191,8 @@ export class History {
       } else if (!(await this.fetchLive(feed, from, length))) {
         return
       }
-      feed.seen = length
+      // Blocks stored from their live copies meanwhile may have moved it further.
+      feed.seen = Math.max(feed.seen, length)
       this.ctx.changed()
     }
   }

@@ -115,7 +115,7 @@ export class Ingest {
     }
     const { body } = decoded
     const last = body.seq + body.records.length - 1
-    if (feed.unconfirmed.size > 0) this.live.confirm(feed, index, body.seq, body.records.length)
+    if (feed.unconfirmed.size > 0) this.live.confirm(feed, index, body.seq, body.records.length, decoded.bodyBytes)
     // Hypercore has authenticated this block as the core's; if it came live first and its
     // records are loaded, it was verified then and needs no second verification.
     if (feed.loaded.has(index) || (this.apply.has(messageId(feed.key, body.seq)) && this.apply.has(messageId(feed.key, last)))) {

@@ -172,13 +172,15 @@ export class Room extends Resource<RoomEvents>() {
     this.roster = new Members(this, ctx, keys.id, this.signers, this.channels, stats)
     this.rejections = new Rejections(this, stats)
     this.records = new Records(this, ctx, this.apply, this.roster, this.signers, this.rejections, stats)
-    this.live = new LivePath(keys.id, this.channels, this.writers, this.signers, this.records, this.rejections)
+    this.live = new LivePath(keys.id, this.channels, this.writers, this.signers, this.records, this.rejections, keys.encryptionKey, (feed, bytes) =>
+      this.countStored(feed, bytes)
+    )
     this.ingest = new Ingest(this, ctx, keys.id, this.apply, this.signers, this.records, this.live, this.rejections, {
       verified: (feed, author, device) => this.writers.admitVerified(feed, author, device),
       oversized: (feed) => this.dropOversized(feed)
     })
     this.outbox = new Outbox(this, ctx, keys.id, this.writerKeyPair, this.apply, this.records, this.live, stats)
-    this.history = new History(this, ctx, this.writers, this.apply.timeline, this.ingest, this.channels)
+    this.history = new History(this, ctx, this.writers, this.apply.timeline, this.ingest, this.channels, this.live)
     this.expiry = new Expiry(this, ctx, this.writers, this.apply, stats)
   }
 
@@ -225,7 +227,8 @@ export class Room extends Resource<RoomEvents>() {
     // A core's key is the hash of its manifest, not the signer's public key.
     const ownKey = ownCore.key!
     // Own blocks carry their expiry in the clear, signed with the core, for relays to verify.
-    await ownCore.setEncryption(stampedEncryption(ownKey, this.keys.encryptionKey, () => this.ctx.now() + this.ctx.ttl))
+    const stamps = stampedEncryption(ownKey, this.keys.encryptionKey, () => this.ctx.now() + this.ctx.ttl)
+    await ownCore.setEncryption(stamps)
     const ownState = this.restore.find((f) => b4a.equals(f.key, ownKey)) ?? null
     // This device's proof that a member made its core: announced with it, so members and
     // relays admit it.
@@ -254,7 +257,7 @@ export class Room extends Resource<RoomEvents>() {
     }
     this.restore = []
     await Promise.all([...this.writers.values()].map((f) => f.core.ready()))
-    await this.outbox.open(own)
+    await this.outbox.open(own, stamps)
     await this.countBytes()
 
     await this.expiry.prune()
@@ -501,12 +504,17 @@ export class Room extends Resource<RoomEvents>() {
     })
     core.on('download', (index: number, byteLength: number) => {
       if (isOversizedBlock(byteLength)) return this.dropOversized(feed)
-      feed.bytes += byteLength
-      this.ctx.quota.set(this, feed.hex, feed.bytes)
-      this.stats.quota.used = this.ctx.quota.roomUsed(this)
+      this.countStored(feed, byteLength)
     })
     if (this.opened) this.history.pump(feed)
     return feed
+  }
+
+  // Blocks of a remote core stored here: downloaded, or stored from their live copies.
+  private countStored(feed: Feed, bytes: number): void {
+    feed.bytes += bytes
+    this.ctx.quota.set(this, feed.hex, feed.bytes)
+    this.stats.quota.used = this.ctx.quota.roomUsed(this)
   }
 
   // Of `wanted` blocks of a remote core, how many may be fetched now: each may be as large as
