@@ -158,9 +158,14 @@ export class Room extends Resource<RoomEvents>() {
           for (const feed of feeds) this.emit('writer-add', feed.key)
           ctx.changed()
         },
-        removed: (feed) => this.discard(feed)
+        removed: (feed) => this.discard(feed),
+        heard: (keys) => {
+          for (const key of keys) this.emit('writer-add', key)
+        },
+        woke: () => ctx.changed()
       },
       {
+        lazy: true,
         checker: this.proofs,
         maxUnproven: MAX_UNPROVEN,
         trials: true,
@@ -238,6 +243,15 @@ export class Room extends Resource<RoomEvents>() {
       proof: makeProof(this.keys, ownKey, this.ctx.device)
     }
     const own = this.addFeed(ownKey, ownCore, true, ownState, ownAdmission)
+    if (ownCore.length === 0) {
+      // Members hold a core announced empty without opening it: its first blocks are announced.
+      const first = (): void => {
+        if (ownCore.length === 0) return
+        ownCore.off('append', first)
+        if (!this.closing) this.channels.announce(this.writers.announcements([own]))
+      }
+      ownCore.on('append', first)
+    }
     own.seen = ownCore.length
     own.indexedFrom = ownCore.length
     this.stats.ownBlocks = ownCore.length
