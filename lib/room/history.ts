@@ -5,6 +5,7 @@ import type { Timeline } from '../timeline.js'
 import type { Message } from '../types.js'
 import type { RoomContext, RoomSelf } from './context.js'
 import { isExpired } from './expiry.js'
+import { decodeMessageBlock, type DecodedBlock } from '../messages.js'
 import { decodeBodyOrNull, type Feed } from './feed.js'
 import type { Ingest } from './ingest.js'
 import type { LivePath } from './live.js'
@@ -70,7 +71,12 @@ export class History {
       const have = this.timeline.countBefore(before, (m) => m.id.startsWith(feed.idPrefix), limit)
       if (have >= limit) return
       const to = feed.indexedFrom
-      const from = Math.max(feed.readFloor, to - Math.max(limit - have, 16))
+      // A page counts messages, not blocks: a writer that packs many messages per block is
+      // read a block or two at a time (the density of the block above tells how many).
+      const perBlock = feed.loaded.get(to)?.count ?? 1
+      const need = limit - have
+      const span = perBlock <= 1 ? Math.max(need, 16) : Math.ceil(need / perBlock)
+      const from = Math.max(feed.readFloor, to - span)
       const wait = !localOnly && feed.core.peers.length > 0
       const blocks = await feed.getRange(from, to, { wait, timeout: this.ctx.fetchTimeout })
       if (this.room.closing) return
@@ -151,7 +157,7 @@ export class History {
         // A writer seen for the first time: start at its latest page, not its beginning.
         if (length === 0) return
         const from = this.skipTo(feed, Math.max(feed.start, length - page), length)
-        const lowest = await this.fetchHistory(feed, from, length)
+        const lowest = await this.fetchLatest(feed, from, length, page)
         if (lowest === null) return
         feed.fresh = false
         feed.storedFrom = feed.indexedFrom = lowest
@@ -283,6 +289,51 @@ export class History {
       }
     }
     return missing < 0 ? from : missing + 1
+  }
+
+  // Fetches the latest `page` messages of [from, to), going back from `to` a few blocks at a
+  // time (one first, then as many as the blocks read so far say are needed), and delivers them
+  // in order. The page counts messages, so a writer that packs a thousand messages per block
+  // costs one block, not `page` of them. Returns as fetchHistory.
+  private async fetchLatest(feed: Feed, from: number, to: number, page: number): Promise<number | null> {
+    const got: Array<{ index: number; block: Buffer; decoded: DecodedBlock | null }> = []
+    let records = 0
+    let lowest = to
+    let reachable = true
+    while (lowest > from && records < page && reachable) {
+      const perBlock = got.length === 0 ? page : Math.max(1, records / got.length)
+      const span = got.length === 0 ? 1 : Math.min(FETCH_WINDOW, Math.ceil((page - records) / perBlock))
+      const start = Math.max(from, lowest - span)
+      const blocks = await feed.getRange(start, lowest, { wait: true, timeout: this.ctx.fetchTimeout })
+      if (this.room.closing) return null
+      for (let i = blocks.length - 1; i >= 0; i--) {
+        const block = blocks[i]
+        if (!block) {
+          if (feed.holes.has(start + i)) {
+            lowest = start + i
+            continue
+          }
+          if (feed.core.peers.length === 0) return null
+          // Not to be had from anyone: what lies below it waits for paging back.
+          reachable = false
+          break
+        }
+        let decoded: DecodedBlock | null = null
+        try {
+          decoded = decodeMessageBlock(block)
+          records += decoded.body.records.length
+        } catch {
+          records++ // refused by the ingest below, and counted there
+        }
+        got.push({ index: start + i, block, decoded })
+        lowest = start + i
+      }
+    }
+    for (let k = got.length - 1; k >= 0; k--) {
+      const { index, block, decoded } = got[k]!
+      this.ingest.block(feed, index, block, true, decoded)
+    }
+    return lowest
   }
 
   // Fetches [from, to) in windows and delivers each message in order. False if interrupted.
