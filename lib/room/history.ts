@@ -33,6 +33,8 @@ export class History {
   // While any channel is open, writers' blocks may also come live (see onAppend).
   private readonly channels: { readonly size: number }
   private readonly live: Pick<LivePath, 'store'>
+  /** Catch-ups that left blocks to be read on demand (tests count them). */
+  gaps: number
 
   constructor(
     room: RoomSelf,
@@ -50,6 +52,7 @@ export class History {
     this.ingest = ingest
     this.channels = channels
     this.live = live
+    this.gaps = 0
   }
 
   /**
@@ -68,7 +71,12 @@ export class History {
 
   private async loadFeed(feed: Feed, limit: number, before: Message | null, localOnly: boolean): Promise<void> {
     while (!this.room.closing && !feed.fresh && feed.indexedFrom > feed.readFloor) {
-      const have = this.timeline.countBefore(before, (m) => m.id.startsWith(feed.idPrefix), limit)
+      // Only messages from indexedFrom up count: below it lies a gap left by a catch-up, and
+      // the messages loaded before the absence sit under that gap.
+      const floorSeq = feed.loaded.get(feed.indexedFrom)?.seq ?? 0
+      const prefix = feed.idPrefix
+      const mine = (m: Message) => m.id.startsWith(prefix) && (floorSeq === 0 || Number(m.id.slice(prefix.length)) >= floorSeq)
+      const have = this.timeline.countBefore(before, mine, limit)
       if (have >= limit) return
       const to = feed.indexedFrom
       // A page counts messages, not blocks: a writer that packs many messages per block is
@@ -190,10 +198,16 @@ export class History {
         feed.seen = from
       }
       if (from >= length) return
-      if (length - from > 2 * page) {
-        // Back after a long absence: show the latest page first, then fill the gap.
-        if (!(await this.fetchLive(feed, length - page, length))) return
-        if (!(await this.fetchLive(feed, from, length - page))) return
+      if (length - from > page) {
+        // Back after a long absence: the latest page of messages, and the rest only when the
+        // timeline is paged back to it. Memory holds a window, not the week (issue 11).
+        const lowest = await this.fetchLatest(feed, from, length, page)
+        if (lowest === null) return
+        if (lowest > from) {
+          // [from, lowest) is read on demand by `load`, from indexedFrom down.
+          feed.storedFrom = feed.indexedFrom = lowest
+          this.gaps++
+        }
       } else if (!(await this.fetchLive(feed, from, length))) {
         return
       }
