@@ -1133,6 +1133,11 @@ export interface LiveBlock {
    * against the core's signed tree without downloading it. Absent from older builds.
    */
   padding?: Buffer
+  /**
+   * How many members passed the frame on since its writer sent it (0 or absent: from the
+   * writer). Sent only with `padding`, after it.
+   */
+  hops?: number
 }
 
 const LIVE_VERSION = 1
@@ -1146,6 +1151,7 @@ export const liveBlock: Encoding<LiveBlock> = {
     c.uint.preencode(state, l.index)
     c.buffer.preencode(state, l.block)
     if (l.padding) c.fixed(LIVE_PADDING_BYTES).preencode(state, l.padding)
+    if (l.padding && l.hops) c.uint.preencode(state, l.hops)
   },
   encode(state, l) {
     c.uint.encode(state, LIVE_VERSION)
@@ -1153,6 +1159,7 @@ export const liveBlock: Encoding<LiveBlock> = {
     c.uint.encode(state, l.index)
     c.buffer.encode(state, l.block)
     if (l.padding) c.fixed(LIVE_PADDING_BYTES).encode(state, l.padding)
+    if (l.padding && l.hops) c.uint.encode(state, l.hops)
   },
   decode(state) {
     const version = c.uint.decode(state)
@@ -1163,6 +1170,7 @@ export const liveBlock: Encoding<LiveBlock> = {
     const out: LiveBlock = { key, index, block }
     // Trailing field (added after v1 shipped): decoded only if bytes remain; more is ignored.
     if (state.end - state.start >= LIVE_PADDING_BYTES) out.padding = c.fixed(LIVE_PADDING_BYTES).decode(state)
+    if (out.padding && state.end > state.start) out.hops = c.uint.decode(state)
     state.start = state.end
     return out
   }

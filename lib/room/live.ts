@@ -15,6 +15,11 @@ import { storeLive } from './live-store.js'
 import type { Records } from './records.js'
 import type { Signers } from './signers.js'
 
+// A live block a member verified and showed is passed on once, to at most this many other
+// members (chosen at random), so members with no connection to its writer get it in a few
+// hops instead of waiting for Hypercore; and only this many hops from its writer.
+export const FORWARD_FANOUT = 3
+export const MAX_HOPS = 3
 // Appends of at most this many blocks are also sent straight to members online.
 const LIVE_MAX_BLOCKS = 4
 // Appends whose blocks hold more records than this are left to Hypercore alone; readers show
@@ -55,7 +60,7 @@ export class LivePath {
   private readonly onstored: (feed: Feed, bytes: number) => void
   // Blocks stored from their live copies, and blocks Hypercore still had to download after
   // they were shown live (tests count both: one delivery per message per member).
-  readonly counts: { storedLive: number; fetchedAfterLive: number }
+  readonly counts: { storedLive: number; fetchedAfterLive: number; forwarded: number; received: number }
 
   constructor(
     roomId: Buffer,
@@ -81,13 +86,39 @@ export class LivePath {
     this.encryptionKey = encryptionKey
     this.blockKeys = new WeakMap()
     this.onstored = onstored
-    this.counts = { storedLive: 0, fetchedAfterLive: 0 }
+    this.counts = { storedLive: 0, fetchedAfterLive: 0, forwarded: 0, received: 0 }
   }
 
   /** Stops the withdrawal timer; the room is closing. */
   close(): void {
     if (this.timer !== null) clearTimeout(this.timer)
     this.timer = null
+  }
+
+  // Passes a block this node just verified and showed on to a few other members. Each block is
+  // shown once per index, so each member passes it on at most once: a member cannot make
+  // another send more than FORWARD_FANOUT frames for any block its writer signed, and blocks
+  // nobody signed are never passed on. Frames without the clear bytes (older writers) are
+  // not passed on, since those who get them could not store them without a download.
+  private forward(live: LiveBlock, from: RoomChannel | null): void {
+    const hops = live.hops ?? 0
+    if (!live.padding || hops >= MAX_HOPS || this.channels.size <= 1) return
+    // A random few of the other channels (reservoir sampling, one pass).
+    const picked: RoomChannel[] = []
+    let seen = 0
+    for (const channel of this.channels) {
+      if (channel === from || !channel.member) continue
+      seen++
+      if (picked.length < FORWARD_FANOUT) picked.push(channel)
+      else {
+        const j = Math.floor(Math.random() * seen)
+        if (j < FORWARD_FANOUT) picked[j] = channel
+      }
+    }
+    if (picked.length === 0) return
+    const frame: LiveBlock = { key: live.key, index: live.index, block: live.block, padding: live.padding, hops: hops + 1 }
+    for (const channel of picked) channel.sendLive(frame)
+    this.counts.forwarded += picked.length
   }
 
   /** Whether an append of `blocks` blocks holding `records` records each goes out live. */
@@ -112,8 +143,12 @@ export class LivePath {
     return true
   }
 
-  /** A member sent a block live: shown if its writer's known signer signed it for that index. */
-  receive(live: LiveBlock): void {
+  /**
+   * A member sent a block live (its writer, or a member passing it on): shown if its writer's
+   * known signer signed it for that index, then passed on once (see `forward`).
+   */
+  receive(live: LiveBlock, from: RoomChannel | null = null): void {
+    this.counts.received++
     const feed = this.feeds.get(live.key.toString('hex'))
     // Only for a writer whose owner Hypercore has confirmed, and only what is not yet seen:
     // a member cannot slip a block into someone else's core or ahead of its real one.
@@ -143,6 +178,7 @@ export class LivePath {
       return
     }
     if (this.records.load(feed, live.index, body, true) !== 'ok') return
+    this.forward(live, from)
     const shown = { seq: body.seq, count: body.records.length, block: live.block, padding: live.padding ?? null }
     feed.unconfirmed.set(live.index, shown)
     this.shownAt.set(shown, Date.now())

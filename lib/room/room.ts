@@ -144,7 +144,7 @@ export class Room extends Resource<RoomEvents>() {
           this.emit('peer-remove', channel.remotePublicKey)
         },
         writers: (writers) => this.writers.onAnnouncement(writers),
-        live: (live) => this.live.receive(live),
+        live: (live, channel) => this.live.receive(live, channel),
         presence: (p, channel) => this.roster.onPresence(p, channel)
       }
     )

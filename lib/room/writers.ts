@@ -88,6 +88,9 @@ export class WriterSet<F extends WriterFeed> {
   // Admitted cores announced with no blocks: a member who never wrote costs a table entry, not
   // an open core replicated on every connection. Opened once someone announces a block.
   private readonly dormant: Map<string, { key: Buffer; admission: Admission }>
+  // The longest length peers announced for each opened core: a core just opened does not know
+  // its length yet, and passing it on as empty would leave it dormant further along.
+  private readonly heardLength: Map<string, number>
   // Admitted cores per owner (identity or tag) and per device, for the limits.
   private readonly owners: Map<string, number>
   private readonly devices: Map<string, number>
@@ -111,6 +114,7 @@ export class WriterSet<F extends WriterFeed> {
     this.lazy = opts.lazy ?? false
     this.unproven = new Set()
     this.dormant = new Map()
+    this.heardLength = new Map()
     this.owners = new Map()
     this.devices = new Map()
     this.banned = new Set()
@@ -169,7 +173,8 @@ export class WriterSet<F extends WriterFeed> {
     const out: WriterAnnouncement[] = []
     for (const f of feeds) {
       if (!f.local && f.admission === null) continue
-      out.push({ key: f.key, length: f.core.length, start: f.start, proof: f.admission?.proof ?? null })
+      const length = Math.max(f.core.length, f.local ? 0 : (this.heardLength.get(f.key.toString('hex')) ?? 0))
+      out.push({ key: f.key, length, start: f.start, proof: f.admission?.proof ?? null })
     }
     if (all) for (const d of this.dormant.values()) out.push({ key: d.key, length: 0, start: 0, proof: d.admission.proof })
     return out
@@ -182,7 +187,7 @@ export class WriterSet<F extends WriterFeed> {
    */
   onAnnouncement(writers: WriterAnnouncement[]): void {
     const added: F[] = []
-    const heard: Buffer[] = []
+    const heard: WriterAnnouncement[] = []
     const woken: F[] = []
     for (const w of writers) {
       const hex = w.key.toString('hex')
@@ -212,10 +217,11 @@ export class WriterSet<F extends WriterFeed> {
               this.dormant.set(hex, { key: w.key, admission })
               this.count(admission, 1)
               this.updateStats()
-              heard.push(w.key)
+              heard.push({ key: w.key, length: 0, start: 0, proof: admission.proof })
               continue
             }
             feed = this.hooks.open(w.key, admission)
+            if (w.length > 0) this.heardLength.set(hex, w.length)
             if (asleep) woken.push(feed)
             else added.push(feed)
           } else {
@@ -232,8 +238,8 @@ export class WriterSet<F extends WriterFeed> {
       this.hooks.announced(feed, hinted)
     }
     if (heard.length > 0) {
-      this.channels.announce(heard.map((key) => ({ key, length: 0, start: 0, proof: this.dormant.get(key.toString('hex'))!.admission.proof })))
-      this.hooks.heard?.(heard)
+      this.channels.announce(heard)
+      this.hooks.heard?.(heard.map((w) => w.key))
     }
     if (woken.length > 0) {
       // Passed on with their length: peers holding them dormant open them too.
@@ -284,6 +290,7 @@ export class WriterSet<F extends WriterFeed> {
     if (this.feeds.get(hex) !== feed || feed.local) return
     this.feeds.delete(hex)
     this.unproven.delete(hex)
+    this.heardLength.delete(hex)
     if (feed.admission) this.count(feed.admission, -1)
     feed.dropped = true
     this.updateStats()
