@@ -1170,7 +1170,11 @@ export const liveBlock: Encoding<LiveBlock> = {
     const out: LiveBlock = { key, index, block }
     // Trailing field (added after v1 shipped): decoded only if bytes remain; more is ignored.
     if (state.end - state.start >= LIVE_PADDING_BYTES) out.padding = c.fixed(LIVE_PADDING_BYTES).decode(state)
-    if (out.padding && state.end > state.start) out.hops = c.uint.decode(state)
+    if (out.padding && state.end > state.start) {
+      // 0 is what an absent count means: not set, so the value encodes back as it came.
+      const hops = c.uint.decode(state)
+      if (hops > 0) out.hops = hops
+    }
     state.start = state.end
     return out
   }

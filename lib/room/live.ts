@@ -6,7 +6,7 @@
 // has verified of the core, few records each, few at a time, each withdrawn unless Hypercore
 // confirms it in time.
 import b4a from 'b4a'
-import { decodeMessageBlock, type DecodedBlock, type LiveBlock } from '../messages.js'
+import { decodeMessageBlock, MAX_RECORD_BYTES, type DecodedBlock, type LiveBlock } from '../messages.js'
 import type { RoomChannel } from './channel.js'
 import Hypercore from 'hypercore'
 import type { Feed } from './feed.js'
@@ -256,7 +256,9 @@ export class LivePath {
     if (!blockKey) this.blockKeys.set(feed, (blockKey = Hypercore.blockEncryptionKey(feed.key, this.encryptionKey)))
     const stored = await storeLive(feed.core, blockKey, from, from + granted, (i) => {
       const live = feed.unconfirmed.get(i)
-      return live?.padding ? { block: live.block, padding: live.padding } : null
+      // An oversized block is left to the download, which drops its core (see Room).
+      if (!live?.padding || live.block.byteLength > MAX_RECORD_BYTES) return null
+      return { block: live.block, padding: live.padding }
     })
     if (stored.indexes.length === 0) return false
     // Hypercore verified each against the signed tree: byte for byte the writer's block.

@@ -162,7 +162,11 @@ export class Room extends Resource<RoomEvents>() {
         heard: (keys) => {
           for (const key of keys) this.emit('writer-add', key)
         },
-        woke: () => ctx.changed()
+        woke: (feeds) => {
+          // Known to be empty until now: all its blocks are new, not history to page through.
+          for (const feed of feeds) feed.fresh = false
+          ctx.changed()
+        }
       },
       {
         lazy: true,
