@@ -148,7 +148,7 @@ export class Room extends Resource<RoomEvents>() {
           this.emit('peer-remove', channel.remotePublicKey)
         },
         writers: (writers) => this.writers.onAnnouncement(writers),
-        live: (live) => this.live.receive(live),
+        live: (live, channel) => this.live.receive(live, channel),
         presence: (p, channel) => this.roster.onPresence(p, channel)
       }
     )
@@ -162,9 +162,18 @@ export class Room extends Resource<RoomEvents>() {
           for (const feed of feeds) this.emit('writer-add', feed.key)
           ctx.changed()
         },
-        removed: (feed) => this.discard(feed)
+        removed: (feed) => this.discard(feed),
+        heard: (keys) => {
+          for (const key of keys) this.emit('writer-add', key)
+        },
+        woke: (feeds) => {
+          // Known to be empty until now: all its blocks are new, not history to page through.
+          for (const feed of feeds) feed.fresh = false
+          ctx.changed()
+        }
       },
       {
+        lazy: true,
         checker: this.proofs,
         maxUnproven: MAX_UNPROVEN,
         trials: true,
@@ -187,13 +196,15 @@ export class Room extends Resource<RoomEvents>() {
       wipe: (wiped) => this.wipe(wiped)
     })
     this.records.governance = this.governance
-    this.live = new LivePath(keys.id, this.channels, this.writers, this.signers, this.records, this.rejections)
+    this.live = new LivePath(keys.id, this.channels, this.writers, this.signers, this.records, this.rejections, keys.encryptionKey, (feed, bytes) =>
+      this.countStored(feed, bytes)
+    )
     this.ingest = new Ingest(this, ctx, keys.id, this.apply, this.signers, this.records, this.live, this.rejections, {
       verified: (feed, author, device) => this.writers.admitVerified(feed, author, device),
       oversized: (feed) => this.dropOversized(feed)
     })
     this.outbox = new Outbox(this, ctx, keys.id, this.writerKeyPair, this.apply, this.records, this.live, stats)
-    this.history = new History(this, ctx, this.writers, this.apply.timeline, this.ingest, this.channels)
+    this.history = new History(this, ctx, this.writers, this.apply.timeline, this.ingest, this.channels, this.live)
     this.expiry = new Expiry(this, ctx, this.writers, this.apply, stats)
   }
 
@@ -260,7 +271,8 @@ export class Room extends Resource<RoomEvents>() {
     // A core's key is the hash of its manifest, not the signer's public key.
     const ownKey = ownCore.key!
     // Own blocks carry their expiry in the clear, signed with the core, for relays to verify.
-    await ownCore.setEncryption(stampedEncryption(ownKey, this.keys.encryptionKey, () => this.ctx.now() + this.ctx.ttl))
+    const stamps = stampedEncryption(ownKey, this.keys.encryptionKey, () => this.ctx.now() + this.ctx.ttl)
+    await ownCore.setEncryption(stamps)
     const ownState = this.restore.find((f) => b4a.equals(f.key, ownKey)) ?? null
     // This device's proof that a member made its core: announced with it, so members and
     // relays admit it.
@@ -270,6 +282,15 @@ export class Room extends Resource<RoomEvents>() {
       proof: makeProof(this.keys, ownKey, this.ctx.device)
     }
     const own = this.addFeed(ownKey, ownCore, true, ownState, ownAdmission)
+    if (ownCore.length === 0) {
+      // Members hold a core announced empty without opening it: its first blocks are announced.
+      const first = (): void => {
+        if (ownCore.length === 0) return
+        ownCore.off('append', first)
+        if (!this.closing) this.channels.announce(this.writers.announcements([own]))
+      }
+      ownCore.on('append', first)
+    }
     own.seen = ownCore.length
     own.indexedFrom = ownCore.length
     this.stats.ownBlocks = ownCore.length
@@ -289,7 +310,7 @@ export class Room extends Resource<RoomEvents>() {
     }
     this.restore = []
     await Promise.all([...this.writers.values()].map((f) => f.core.ready()))
-    await this.outbox.open(own)
+    await this.outbox.open(own, stamps)
     await this.countBytes()
 
     await this.expiry.prune()
@@ -574,12 +595,17 @@ export class Room extends Resource<RoomEvents>() {
     })
     core.on('download', (index: number, byteLength: number) => {
       if (isOversizedBlock(byteLength)) return this.dropOversized(feed)
-      feed.bytes += byteLength
-      this.ctx.quota.set(this, feed.hex, feed.bytes)
-      this.stats.quota.used = this.ctx.quota.roomUsed(this)
+      this.countStored(feed, byteLength)
     })
     if (this.opened) this.history.pump(feed)
     return feed
+  }
+
+  // Blocks of a remote core stored here: downloaded, or stored from their live copies.
+  private countStored(feed: Feed, bytes: number): void {
+    feed.bytes += bytes
+    this.ctx.quota.set(this, feed.hex, feed.bytes)
+    this.stats.quota.used = this.ctx.quota.roomUsed(this)
   }
 
   // Of `wanted` blocks of a remote core, how many may be fetched now: each may be as large as
