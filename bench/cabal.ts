@@ -1,4 +1,4 @@
-// Loads cabal-core (hypercore 9, multifeed, kappa-core) for the benchmark, with the types the
+// Loads cabal-core (hypercore 9, multifeed, kappa-core) from bench/node_modules for the benchmark, with the types the
 // bench uses. Cabal's own swarm() dials hard-coded public bootstrap nodes, so the bench never
 // calls it: peers pipe cabal.replicate() streams over TCP sockets on 127.0.0.1.
 //
@@ -10,12 +10,10 @@
 // would hold one copy; the hook below makes every require of sodium-native 3 resolve to the
 // same one, cabal-core's own. Nothing else of Cabal is changed.
 
-import { createRequire } from 'module'
 import type { EventEmitter } from 'events'
 import path from 'path'
 import type { Duplex, Readable } from 'stream'
-
-const require = createRequire(import.meta.url)
+import { benchRequire as require } from './contenders.js'
 
 export interface CabalMessage {
   key: string
@@ -41,7 +39,7 @@ export type CabalConstructor = (storage: unknown, key?: string | null, opts?: ob
 let loaded: { Cabal: CabalConstructor; ram: unknown } | null = null
 
 function dedupeSodiumNative(): void {
-  const Module = require('module') as {
+  const Module = require('node:module') as {
     _resolveFilename: (request: string, parent: unknown, ...rest: unknown[]) => string
   }
   const canonical = require.resolve('sodium-native', {
@@ -69,7 +67,8 @@ export function loadCabal(): { Cabal: CabalConstructor; ram: unknown } {
   dedupeSodiumNative()
   loaded = {
     Cabal: require('cabal-core') as CabalConstructor,
-    // In-memory storage: one random-access-memory instance per file of each feed.
+    // In-memory storage (the labelled `cabal-ram` extra): one random-access-memory instance
+    // per file of each feed. Cabal itself runs on disk, as a Cabal client does.
     ram: require('random-access-memory') as unknown
   }
   return loaded

@@ -7,6 +7,7 @@ import { LABELS, type Results } from './results.js'
 const COLORS: Record<Kind, string> = {
   backspace: '#d62728',
   cabal: '#1f77b4',
+  'cabal-ram': '#aec7e8',
   ws: '#2ca02c',
   hypercore: '#9467bd',
   'hypercore-encrypted': '#8c564b',

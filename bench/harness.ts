@@ -101,13 +101,13 @@ export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise
 export const STEP_TIMEOUT = 60_000
 
 /** A forked worker process and the messages it sent that nobody has waited for yet. */
-export class Worker {
+export class Worker<M extends { type: string } = WorkerMessage> {
   readonly name: string
   readonly child: ChildProcess
-  private readonly inbox: WorkerMessage[] = []
+  private readonly inbox: M[] = []
   private readonly waiters: Array<{
-    type: WorkerMessage['type']
-    resolve: (m: WorkerMessage) => void
+    type: M['type']
+    resolve: (m: M) => void
     reject: (err: Error) => void
   }> = []
   private failure: Error | null = null
@@ -130,7 +130,7 @@ export class Worker {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc']
     })
     children.add(this.child)
-    this.child.on('message', (msg: WorkerMessage) => this.receive(msg))
+    this.child.on('message', (msg: M) => this.receive(msg))
     this.child.on('exit', (code, signal) => {
       this.exited = true
       children.delete(this.child)
@@ -147,20 +147,17 @@ export class Worker {
   }
 
   /** The next message of this type, in order of arrival. */
-  next<T extends WorkerMessage['type']>(
-    type: T,
-    timeout = STEP_TIMEOUT
-  ): Promise<Extract<WorkerMessage, { type: T }>> {
+  next<T extends M['type']>(type: T, timeout = STEP_TIMEOUT): Promise<Extract<M, { type: T }>> {
     const i = this.inbox.findIndex((m) => m.type === type)
     if (i !== -1)
-      return Promise.resolve(this.inbox.splice(i, 1)[0] as Extract<WorkerMessage, { type: T }>)
+      return Promise.resolve(this.inbox.splice(i, 1)[0] as Extract<M, { type: T }>)
     if (this.failure) return Promise.reject(this.failure)
     return new Promise((resolve, reject) => {
       const waiter = {
         type,
-        resolve: (m: WorkerMessage) => {
+        resolve: (m: M) => {
           clearTimeout(timer)
-          resolve(m as Extract<WorkerMessage, { type: T }>)
+          resolve(m as Extract<M, { type: T }>)
         },
         reject: (err: Error) => {
           clearTimeout(timer)
@@ -189,8 +186,8 @@ export class Worker {
     if (!this.exited) this.child.kill('SIGKILL')
   }
 
-  private receive(msg: WorkerMessage): void {
-    if (msg.type === 'error') return this.fail(new Error(`${this.name}: ${msg.message}`))
+  private receive(msg: M): void {
+    if (msg.type === 'error') return this.fail(new Error(`${this.name}: ${(msg as { message?: string }).message}`))
     if (this.tap && this.tap(msg as { type: string } & Record<string, unknown>)) return
     const i = this.waiters.findIndex((w) => w.type === msg.type)
     if (i === -1) {

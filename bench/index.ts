@@ -2,22 +2,37 @@
 // the same run, all on 127.0.0.1:
 //
 //   backspace  Backspace rooms, peers in separate processes on a local DHT testnet
-//   cabal      cabal-core 16 (hypercore 9, multifeed), replicating over loopback TCP
+//   cabal      cabal-core 16 (hypercore 9, multifeed) on disk, as a Cabal client runs,
+//              replicating over loopback TCP
+//   cabal-ram  the same on random-access-memory: a labelled extra, not what a user runs
 //   ws         a central WebSocket relay (bench/ws-relay.ts) in its own process
-//   hypercore  the floor: raw Hypercore 11 append → replica get, over Hyperswarm
-//   swarm      the floor: a raw Hyperswarm socket (latency and throughput only)
+//   hypercore  the storage floor: raw Hypercore 11 append → replica get (a pull), over
+//              Hyperswarm; its throughput packs payloads into blocks as Backspace does
+//   swarm      a raw Hyperswarm socket; with the measured cost of sign, seal, unseal and
+//              verify of one block added, the live floor
 //
-// Workloads: latency (back to back, and paced at 5 ms), throughput, join (a fresh peer shows
-// the latest 50 of 10k / 100k messages), writers (10 / 100 / 1,000 writers in one room), the
-// relay at rest (10 / 100 / 1,000 rooms) and start-up. Every figure is the median of
-// `--reps` repetitions (3 by default), each with fresh processes. See docs/PERFORMANCE.md.
+// The contenders (cabal-core) are bench/package.json's, installed into bench/node_modules by
+// `npm run bench` on first use (bench/install.ts), never by `npm install`.
 //
-//   npm run bench                  the fast set (under 5 minutes)
+// Workloads: latency (back to back, and paced at a fixed rate; Backspace's "shown" and
+// "confirmed" = stored and verified), throughput, join (a fresh peer shows the latest 50 of
+// 10k / 100k messages), writers (10 / 100 / 1,000 writers in one room), the relay at rest
+// (10 / 100 / 1,000 rooms), start-up, and the room-size workloads of bench/mesh.ts: fanout
+// (10 / 25 / 50 members; 80 with --full), chain (1, 2, 3 hops), catchup (10,000 messages
+// through a relay) and rooms (a member in 100 rooms). Every pairwise figure is the median of
+// `--reps` repetitions (3 by default), each with fresh processes; the mesh workloads run once.
+// See docs/PERFORMANCE.md.
+//
+//   npm run bench                  the fast set
 //   npm run bench -- --full        everything
 //   --reps N                       repetitions per figure (default 3)
 //   --only backspace,cabal         some contenders only
 //   --workloads latency,join       some workloads only (latency, throughput, join, writers,
-//                                  relay, startup)
+//                                  relay, startup, fanout, chain, catchup, rooms)
+//   --interval MS                  the paced workloads' fixed interval (default 20 ms: 50 msg/s)
+//   --members 10,25,50             the fan-out room sizes
+//   --procs N                      the most member processes (default 50); past it, several
+//                                  nodes share a process, as the results say
 //   --messages N                   scale every count down to about N (a smoke run)
 //   --writers 10,1000              the writer counts of the writers workload
 //   --writers-budget SECONDS       how long making the writers may take (default 600, Cabal 180)
@@ -47,17 +62,20 @@ import {
   Worker
 } from './harness.js'
 import type { InitMessage, JoinResult, Kind, Role } from './protocol.js'
-import type { Config, LatencyFigure, Results, ThroughputRun } from './results.js'
+import type { Config, LatencyFigure, LiveFloor, Results, ThroughputRun } from './results.js'
 import { measureRelayAtRest } from './relay-rest.js'
 import { measureStartup } from './startup.js'
 import { report } from './report.js'
 import { measureWriters } from './writers.js'
+import { contendersInstalled } from './contenders.js'
+import { measureMesh } from './mesh.js'
+import { isCabal } from './protocol.js'
+import { seal, sign, unseal, verify, keyPairFromSeed, randomBytes as sodiumRandom } from '../lib/crypto.js'
 
 /** A chat-sized message text. */
 const TEXT_BYTES = 100
 const FRAME_BYTES = 64
 const PAGE = 50
-const PACE_MS = 5
 
 const { values: args } = parseArgs({
   options: {
@@ -70,6 +88,9 @@ const { values: args } = parseArgs({
     writers: { type: 'string' },
     'writers-budget': { type: 'string' },
     quiet: { type: 'boolean', default: false },
+    interval: { type: 'string' },
+    members: { type: 'string' },
+    procs: { type: 'string' },
     render: { type: 'string' }
   }
 })
@@ -85,7 +106,8 @@ export const config: Config = {
   smoke: SMOKE !== null,
   latencyCount: SMOKE ?? 1000,
   warmup: SMOKE ? 10 : 100,
-  paceMs: PACE_MS,
+  paceMs: args.interval ? Number(args.interval) : 20,
+  pacedCount: SMOKE ?? 500,
   throughputCount: SMOKE ? SMOKE * 5 : 10_000,
   hypercoreBatch: 200,
   joinHistories: SMOKE ? [Math.max(PAGE * 2, SMOKE * 5)] : FULL ? [10_000, 100_000] : [10_000],
@@ -101,17 +123,44 @@ export const config: Config = {
   messagesPerWriter: 10,
   relayRooms: SMOKE ? [2] : FULL ? [10, 100, 1000] : [10],
   textBytes: TEXT_BYTES,
-  frameBytes: FRAME_BYTES
+  frameBytes: FRAME_BYTES,
+  mesh: {
+    members: args.members ? args.members.split(',').map(Number) : SMOKE ? [2, 4] : FULL ? [2, 10, 25, 50, 80] : [2, 10, 25, 50],
+    maxProcs: args.procs ? Number(args.procs) : 50,
+    messages: SMOKE ?? 100,
+    intervalMs: 100,
+    catchupTotal: SMOKE ? SMOKE * 20 : 10_000,
+    rooms: SMOKE ? 5 : 100,
+    textBytes: TEXT_BYTES,
+    page: PAGE
+  }
 }
 
-/** The whole run is stopped past this, whatever happens. */
-const RUN_TIMEOUT = (SMOKE ? 3 : FULL ? 60 : 12) * 60_000 + (config.writersBudgetSeconds ?? 0) * 2000
+/** How long the parent waits for a Backspace reader to confirm what it already showed. */
+const CONFIRM_WAIT_MS = 10_000
 
-const ALL_KINDS: Kind[] = ['swarm', 'hypercore', 'hypercore-encrypted', 'backspace', 'cabal', 'ws']
+/** The whole run is stopped past this, whatever happens. */
+const RUN_TIMEOUT = (SMOKE ? 4 : FULL ? 90 : 40) * 60_000 + (config.writersBudgetSeconds ?? 0) * 2000
+
+const ALL_KINDS: Kind[] = ['swarm', 'hypercore', 'hypercore-encrypted', 'backspace', 'cabal', 'cabal-ram', 'ws']
 const DEFAULT_KINDS: Kind[] = FULL ? ALL_KINDS : ALL_KINDS.filter((k) => k !== 'hypercore-encrypted')
 const only = args.only?.split(',').map((s) => s.trim())
-const KINDS = only ? ALL_KINDS.filter((k) => only.includes(k)) : DEFAULT_KINDS
-const ALL_WORKLOADS = ['latency', 'throughput', 'join', 'writers', 'relay', 'startup'] as const
+const WANTED_KINDS = only ? ALL_KINDS.filter((k) => only.includes(k)) : DEFAULT_KINDS
+// Without bench/node_modules (`npm ci --prefix bench`), Cabal is left out and the run says so.
+const CABAL_MISSING = WANTED_KINDS.some(isCabal) && !contendersInstalled()
+const KINDS = CABAL_MISSING ? WANTED_KINDS.filter((k) => !isCabal(k)) : WANTED_KINDS
+const ALL_WORKLOADS = [
+  'latency',
+  'throughput',
+  'join',
+  'writers',
+  'relay',
+  'startup',
+  'fanout',
+  'chain',
+  'catchup',
+  'rooms'
+] as const
 type Workload = (typeof ALL_WORKLOADS)[number]
 const WORKLOADS: Workload[] = args.workloads
   ? ALL_WORKLOADS.filter((w) => args.workloads!.split(',').includes(w))
@@ -186,10 +235,45 @@ async function startWriter(group: Group, kind: Kind, net: Net, blockBytes: numbe
   return { writer, base }
 }
 
+interface SequenceRun {
+  /** Shown, µs. */
+  latencies: number[]
+  /** The writer's awaited send, µs. */
+  stored: number[]
+  /** Backspace: stored and verified by the reader, µs; null where not measured. */
+  confirmed: number[] | null
+  /** Payloads never confirmed within the sequence (Backspace). */
+  unconfirmed: number
+}
+
 interface PairRun {
-  backToBack: { latencies: number[]; stored: number[] }
-  paced: { latencies: number[]; stored: number[] }
+  backToBack: SequenceRun
+  paced: SequenceRun
   throughput: ThroughputRun | null
+}
+
+/**
+ * When each payload was confirmed: the first time the reader's stored contiguous length
+ * reached the writer's log length after that payload's append.
+ */
+function confirmedLatencies(
+  stamps: string[],
+  blocks: number[] | null,
+  stored: Array<[string, number]> | null
+): { confirmed: number[] | null; unconfirmed: number } {
+  if (!blocks || !stored) return { confirmed: null, unconfirmed: 0 }
+  const out: number[] = []
+  let unconfirmed = 0
+  let j = 0
+  for (let i = 0; i < stamps.length; i++) {
+    while (j < stored.length && stored[j]![1] < blocks[i]!) j++
+    if (j === stored.length) {
+      unconfirmed++
+      continue
+    }
+    out.push(Number(BigInt(stored[j]![0]) - BigInt(stamps[i]!)) / 1000)
+  }
+  return { confirmed: out, unconfirmed }
 }
 
 /** One repetition of latency and throughput: a fresh writer and reader. */
@@ -203,26 +287,42 @@ async function pairRun(kind: Kind, net: Net, blockBytes: number): Promise<PairRu
     await reader.next('ready')
     await Promise.all([writer.next('connected'), reader.next('connected')])
 
-    const sequence = async (tag: 'w' | 'l' | 'p', count: number, pauseMs: number) => {
+    const sequence = async (tag: 'w' | 'l' | 'p', count: number, intervalMs: number): Promise<SequenceRun> => {
       reader.send({ type: 'expect', tag, count })
       await reader.next('expecting')
-      writer.send({ type: 'sequence', tag, count, pauseMs })
-      const [sent, received] = await Promise.all([writer.next('sent'), reader.next('received')])
-      return { latencies: received.latencies, stored: sent.stored }
+      writer.send({ type: 'sequence', tag, count, intervalMs })
+      const timeout = 60_000 + count * intervalMs
+      const [sent, received] = await Promise.all([writer.next('sent', timeout), reader.next('received', timeout)])
+      // The reader reports once it showed every payload; what it stores may come later.
+      let stored = received.stored
+      if (kind === 'backspace' && sent.blocks && stored) {
+        const want = sent.blocks[sent.blocks.length - 1]!
+        for (let waited = 0; (stored.at(-1)?.[1] ?? 0) < want && waited < CONFIRM_WAIT_MS; waited += 100) {
+          await new Promise((r) => setTimeout(r, 100))
+          reader.send({ type: 'take-stored' })
+          const more = await reader.next('stored')
+          stored = [...stored, ...more.stored]
+        }
+      }
+      return {
+        latencies: received.latencies,
+        stored: sent.stored,
+        ...confirmedLatencies(sent.stamps, sent.blocks, stored)
+      }
     }
 
     await sequence('w', config.warmup, 0)
     const run: PairRun = {
       backToBack: await sequence('l', config.latencyCount, 0),
-      paced: await sequence('p', config.latencyCount, PACE_MS),
+      paced: await sequence('p', config.pacedCount, config.paceMs),
       throughput: null
     }
     if (WORKLOADS.includes('throughput')) {
       const count = config.throughputCount
       reader.send({ type: 'expect', tag: 't', count })
       await reader.next('expecting')
-      const batch = kind === 'hypercore' || kind === 'hypercore-encrypted' ? config.hypercoreBatch : 0
-      writer.send({ type: 'burst', tag: 't', count, batch })
+      const raw = kind === 'hypercore' || kind === 'hypercore-encrypted'
+      writer.send({ type: 'burst', tag: 't', count, batch: raw ? config.hypercoreBatch : 0, pack: raw })
       const [sent, received] = await Promise.all([
         writer.next('sent', 120_000),
         reader.next('received', 120_000)
@@ -255,13 +355,16 @@ async function latencyAndThroughput(results: Results, net: Net, blockBytes: numb
       }
     }
     if (runs.length === 0) continue
-    const figure = (pick: (r: PairRun) => { latencies: number[]; stored: number[] }): LatencyFigure => {
+    const figure = (pick: (r: PairRun) => SequenceRun): LatencyFigure => {
       const stats = runs.map((r) => summarize(pick(r).latencies))
+      const confirmed = runs.map((r) => pick(r).confirmed).filter((c): c is number[] => c !== null)
       return {
         runs: stats,
         median: medianOf(stats),
         cdf: cdfPoints(runs.flatMap((r) => pick(r).latencies)),
-        sendResolved: medianOf(runs.map((r) => summarize(pick(r).stored)))
+        sendResolved: medianOf(runs.map((r) => summarize(pick(r).stored))),
+        confirmed: confirmed.length > 0 ? medianOf(confirmed.map((c) => summarize(c))) : null,
+        unconfirmed: runs.reduce((s, r) => s + pick(r).unconfirmed, 0)
       }
     }
     results.latency.backToBack[kind] = figure((r) => r.backToBack)
@@ -324,6 +427,49 @@ async function join(results: Results, net: Net, blockBytes: number) {
   }
 }
 
+/**
+ * The crypto a live Backspace message costs between the two sockets, measured here with the
+ * library's own helpers on a block of the size one message makes: the sender signs and
+ * seals, the receiver unseals and verifies. Median of many runs each, µs.
+ */
+function cryptoCost(blockBytes: number): LiveFloor['cryptoUs'] {
+  const keys = keyPairFromSeed(sodiumRandom(32))
+  const key = sodiumRandom(32)
+  const block = sodiumRandom(blockBytes - 64)
+  const time = (fn: () => void) => {
+    const xs: number[] = []
+    for (let i = 0; i < 2000; i++) {
+      const t = process.hrtime.bigint()
+      fn()
+      xs.push(Number(process.hrtime.bigint() - t) / 1000)
+    }
+    return xs.slice(200).sort((a, b) => a - b)[900]!
+  }
+  const signature = sign(block, keys.secretKey)
+  const box = seal(block, key)
+  const c = {
+    sign: time(() => sign(block, keys.secretKey)),
+    seal: time(() => seal(block, key)),
+    unseal: time(() => unseal(box, key)),
+    verify: time(() => verify(signature, block, keys.publicKey)),
+    total: 0
+  }
+  c.total = c.sign + c.seal + c.unseal + c.verify
+  return c
+}
+
+function liveFloor(results: Results, blockBytes: number): void {
+  const socket = results.latency.paced.swarm?.median
+  const b2b = results.latency.backToBack.swarm?.median
+  const cryptoUs = cryptoCost(blockBytes)
+  results.liveFloor = {
+    cryptoUs,
+    pacedP50: socket ? socket.p50 + cryptoUs.total / 1000 : NaN,
+    pacedP99: socket ? socket.p99 + cryptoUs.total / 1000 : NaN,
+    backToBackP50: b2b ? b2b.p50 + cryptoUs.total / 1000 : NaN
+  }
+}
+
 // ---------------------------------------------------------------------------
 
 async function machine(): Promise<Results['machine']> {
@@ -354,7 +500,13 @@ async function main(): Promise<void> {
     writers: {},
     relay: null,
     startup: null,
+    liveFloor: null,
+    mesh: null,
     errors: []
+  }
+  if (CABAL_MISSING) {
+    results.errors.push('cabal: not measured, bench/node_modules has no cabal-core (run `npm ci --prefix bench`)')
+    progress('cabal: left out, not installed (npm ci --prefix bench)')
   }
 
   const testnet = await createTestnet(3, { host: '127.0.0.1' })
@@ -363,6 +515,7 @@ async function main(): Promise<void> {
   try {
     if (WORKLOADS.includes('latency') || WORKLOADS.includes('throughput')) {
       await latencyAndThroughput(results, net, blockBytes)
+      liveFloor(results, blockBytes)
     }
     if (WORKLOADS.includes('join')) await join(results, net, blockBytes)
     if (WORKLOADS.includes('writers')) {
@@ -373,6 +526,15 @@ async function main(): Promise<void> {
     }
     if (WORKLOADS.includes('startup')) {
       results.startup = await measureStartup(net.bootstrap, REPS, results.errors)
+    }
+    const mesh = {
+      fanout: WORKLOADS.includes('fanout'),
+      chain: WORKLOADS.includes('chain'),
+      catchup: WORKLOADS.includes('catchup'),
+      rooms: WORKLOADS.includes('rooms')
+    }
+    if (KINDS.includes('backspace') && Object.values(mesh).some(Boolean)) {
+      results.mesh = await measureMesh(mesh, net, config.mesh, results.errors)
     }
     // Last: the relay subcommand may land while the bench is being written.
     if (WORKLOADS.includes('relay') && KINDS.includes('backspace')) {

@@ -4,10 +4,14 @@
 
 /**
  * What is measured: a raw Hyperswarm socket, a raw Hypercore (plain or with block
- * encryption), a Backspace room, a Cabal (cabal-core) over a loopback TCP socket, or a
- * central WebSocket relay.
+ * encryption), a Backspace room, a Cabal (cabal-core) over a loopback TCP socket on disk as a
+ * Cabal client runs (`cabal`) or in memory (`cabal-ram`, a labelled extra), or a central
+ * WebSocket relay.
  */
-export type Kind = 'swarm' | 'hypercore' | 'hypercore-encrypted' | 'backspace' | 'cabal' | 'ws'
+export type Kind = 'swarm' | 'hypercore' | 'hypercore-encrypted' | 'backspace' | 'cabal' | 'cabal-ram' | 'ws'
+
+/** Cabal either way. */
+export const isCabal = (k: Kind | string): k is 'cabal' | 'cabal-ram' => k === 'cabal' || k === 'cabal-ram'
 /** writer = A, reader = B, joiner = a fresh peer C, server = the WebSocket relay. */
 export type Role = 'writer' | 'reader' | 'joiner' | 'server'
 
@@ -49,13 +53,15 @@ export interface InitMessage {
 
 /**
  * Parent → writer: send `count` payloads one at a time, awaiting each send (the contender's
- * own completion: stored locally, or written to the socket), then pausing `pauseMs`.
+ * own completion: stored locally, or written to the socket). With `intervalMs` > 0 the sends
+ * keep a fixed rate: payload k is sent at start + k × intervalMs (at once if the previous
+ * send resolved later than that); with 0, back to back.
  */
 export interface SequenceMessage {
   type: 'sequence'
   tag: Tag
   count: number
-  pauseMs: number
+  intervalMs: number
 }
 
 /**
@@ -67,6 +73,12 @@ export interface BurstMessage {
   tag: Tag
   count: number
   batch: number
+  /**
+   * Raw Hypercore: pack each batch's payloads into blocks of up to Backspace's target block
+   * size (lib/messages.ts TARGET_BLOCK_BYTES), as Backspace packs the sends of one tick, rather
+   * than one block per payload.
+   */
+  pack?: boolean
 }
 
 /** Parent → reader: count payloads with `tag` until `count` arrived. */
@@ -91,6 +103,8 @@ export type ParentMessage =
   | BurstMessage
   | ExpectMessage
   | JoinMessage
+  /** Parent → Backspace reader: what it stored since the last `received` or `stored`. */
+  | { type: 'take-stored' }
   | { type: 'close' }
 
 export interface JoinResult {
@@ -111,14 +125,42 @@ export type WorkerMessage =
   | { type: 'connected' }
   /** Reader: the reader is counting payloads of the announced tag. */
   | { type: 'expecting' }
-  /** Reader: every expected payload arrived. `latencies` are one-way, in microseconds. */
-  | { type: 'received'; tag: Tag; count: number; lastNs: string; latencies: number[] }
+  /**
+   * Reader: every expected payload arrived. `latencies` are one-way, in microseconds, to the
+   * payload being shown. A Backspace reader adds `stored`: each time the contiguous length of
+   * the replicas it holds grew, [time (ns), length], so the parent can tell when each message
+   * was stored and verified (confirmed), not only shown.
+   */
+  | {
+      type: 'received'
+      tag: Tag
+      count: number
+      lastNs: string
+      latencies: number[]
+      stored: Array<[string, number]> | null
+    }
   /**
    * Writer: every payload was handed over, and stored locally (for Hypercore, Backspace
    * and Cabal). `stored` has each awaited send's time until it resolved, in microseconds.
    */
-  | { type: 'sent'; tag: Tag; firstNs: string; storedNs: string; stored: number[] }
+  | {
+      type: 'sent'
+      tag: Tag
+      firstNs: string
+      storedNs: string
+      stored: number[]
+      /** Each payload's stamp (ns), for a sequence. */
+      stamps: string[]
+      /**
+       * Backspace, a sequence of awaited sends: the writer's log length once each payload was
+       * appended (one block per awaited send), or null when the log did not grow by exactly
+       * one block per send.
+       */
+      blocks: number[] | null
+    }
   | ({ type: 'joined' } & JoinResult)
+  /** Reader: the answer to `take-stored`. */
+  | { type: 'stored'; stored: Array<[string, number]> }
   /** Reader, when asked to report: one payload arrived. */
   | { type: 'got'; seq: number }
   | { type: 'closed' }

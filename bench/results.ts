@@ -6,6 +6,7 @@ import type { JoinResult, Kind } from './protocol.js'
 import type { RelayRestResult } from './relay-rest.js'
 import type { StartupResult } from './startup.js'
 import type { WritersResult } from './writers.js'
+import type { MeshConfig, MeshResults } from './mesh.js'
 
 export interface Config {
   full: boolean
@@ -13,7 +14,9 @@ export interface Config {
   smoke: boolean
   latencyCount: number
   warmup: number
+  /** The paced sequence's fixed interval between sends (ms), and how many it sends. */
   paceMs: number
+  pacedCount: number
   throughputCount: number
   hypercoreBatch: number
   joinHistories: number[]
@@ -25,6 +28,7 @@ export interface Config {
   relayRooms: number[]
   textBytes: number
   frameBytes: number
+  mesh: MeshConfig
 }
 
 export const LABELS: Record<Kind, string> = {
@@ -32,7 +36,8 @@ export const LABELS: Record<Kind, string> = {
   hypercore: 'Hypercore append → replica (floor)',
   'hypercore-encrypted': 'Hypercore, encrypted blocks',
   backspace: 'Backspace',
-  cabal: 'Cabal (cabal-core 16)',
+  cabal: 'Cabal (cabal-core 16, on disk)',
+  'cabal-ram': 'Cabal in memory (extra; not a Cabal client)',
   ws: 'WebSocket relay (central)'
 }
 
@@ -46,6 +51,23 @@ export interface LatencyFigure extends Figure<LatencyStats> {
   cdf: number[]
   /** How long the writer's awaited send took to resolve, median of repetitions. */
   sendResolved: LatencyStats
+  /**
+   * Backspace: until the reader had stored and verified the message's block (confirmed),
+   * median of repetitions; null for the others, whose delivery is the stored one.
+   */
+  confirmed: LatencyStats | null
+  /** Messages not confirmed within 10 s of the last one shown, over all repetitions. */
+  unconfirmed: number
+}
+
+/** The live floor: a raw socket one way plus the crypto a live message costs. */
+export interface LiveFloor {
+  /** Median µs of each step on a one-message block, and their sum. */
+  cryptoUs: { sign: number; seal: number; unseal: number; verify: number; total: number }
+  /** The raw socket's paced p50 / p99 plus the crypto, ms. */
+  pacedP50: number
+  pacedP99: number
+  backToBackP50: number
 }
 
 export interface ThroughputRun {
@@ -80,6 +102,8 @@ export interface Results {
   writers: Partial<Record<'backspace' | 'cabal', Record<string, WritersResult>>>
   relay: RelayRestResult | null
   startup: StartupResult | null
+  liveFloor: LiveFloor | null
+  mesh: MeshResults | null
   errors: string[]
 }
 

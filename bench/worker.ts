@@ -12,6 +12,7 @@ import net from 'net'
 import { setImmediate as immediate, setTimeout as sleep } from 'timers/promises'
 import WebSocket from 'ws'
 import { Backspace } from '../lib/index.js'
+import { TARGET_BLOCK_BYTES } from '../lib/messages.js'
 import {
   CHANNEL,
   cabalReady,
@@ -22,6 +23,7 @@ import {
   type CabalMessage
 } from './cabal.js'
 import {
+  isCabal,
   LOOPBACK_LIMITS,
   makePayload,
   parseHeader,
@@ -39,12 +41,19 @@ import { workerChannel } from './child.js'
 
 /** How a side sends and stops. A reader's transport calls `deliver` for each payload. */
 interface Transport {
-  /** Sends the payloads; resolves once they are handed over (and stored, if stored). */
-  send(payloads: string[]): Promise<void>
+  /**
+   * Sends the payloads; resolves once they are handed over (and stored, if stored). `pack`:
+   * raw Hypercore packs them into blocks as Backspace does.
+   */
+  send(payloads: string[], pack?: boolean): Promise<void>
   /** Resolves once the side is connected to its peer and ready to send or receive. */
   connected(): Promise<void>
   /** Joiner: shows the latest `page` of `total` messages, from empty storage. */
   join?(order: JoinMessage, startNs: bigint): Promise<JoinResult>
+  /** Backspace writer: the length of its own log, in blocks. */
+  ownBlocks?(): number
+  /** Backspace reader: [time, contiguous length] each time what it stored grew; then cleared. */
+  takeStored?(): Array<[string, number]>
   close(): Promise<void>
 }
 
@@ -178,7 +187,11 @@ async function hypercoreTransport(
         core.get(next).then(
           (block) => {
             const now = process.hrtime.bigint()
-            if (block) deliver(block.toString('latin1', 0, 64), now)
+            if (!block) return
+            // A packed block holds several payloads of blockBytes each.
+            for (let at = 0; at + init.blockBytes <= block.byteLength; at += init.blockBytes) {
+              deliver(block.toString('latin1', at, at + 64), now)
+            }
           },
           () => {}
         )
@@ -205,8 +218,17 @@ async function hypercoreTransport(
   return {
     key: core.key!,
     transport: {
-      async send(payloads) {
-        await core.append(payloads.map((p) => b4a.from(p, 'latin1')))
+      async send(payloads, pack) {
+        if (!pack) {
+          await core.append(payloads.map((p) => b4a.from(p, 'latin1')))
+          return
+        }
+        const perBlock = Math.max(1, Math.floor(TARGET_BLOCK_BYTES / init.blockBytes))
+        const blocks: Buffer[] = []
+        for (let i = 0; i < payloads.length; i += perBlock) {
+          blocks.push(b4a.from(payloads.slice(i, i + perBlock).join(''), 'latin1'))
+        }
+        await core.append(blocks)
       },
       connected: () => waitFor(() => core.peers.length > 0, core, 'peer-add'),
       async join(order, startNs) {
@@ -254,6 +276,7 @@ async function backspaceTransport(
   })
   // Every role listens: a writer never expects anything, except a seeder that counts writers.
   room.on('message', (m) => deliver(m.text, process.hrtime.bigint()))
+  const stored = init.role === 'reader' ? storedTracker(node, room) : null
   const transport: Transport = {
     async send(payloads) {
       // Sends in one tick are appended as one batch.
@@ -273,9 +296,58 @@ async function backspaceTransport(
         await sleep(POLL_MS)
       }
     },
-    close: () => node.close()
+    ownBlocks: () => room.stats.ownBlocks,
+    takeStored: stored ? () => stored.take() : undefined,
+    async close() {
+      await stored?.close()
+      await node.close()
+    }
   }
   return { transport, invite: room.invite }
+}
+
+/**
+ * When a Backspace reader has stored and verified blocks ("confirmed"), as opposed to showing
+ * them: a session on each writer core of the room, sampled on its `append` and `download`
+ * events and every STORED_POLL_MS, recording each growth of the longest contiguous length.
+ * The library has no public hook for this, so the sessions are opened on the node's Corestore
+ * (a private field). The reader never writes, so the longest replica is the writer's.
+ */
+const STORED_POLL_MS = 5
+function storedTracker(node: Backspace, room: { on: Function }) {
+  const store = (node as unknown as { store: Corestore | null }).store
+  const sessions: Hypercore[] = []
+  let timeline: Array<[string, number]> = []
+  let longest = 0
+  const sample = () => {
+    let len = 0
+    for (const c of sessions) len = Math.max(len, c.contiguousLength)
+    if (len > longest) {
+      longest = len
+      timeline.push([String(process.hrtime.bigint()), len])
+    }
+  }
+  room.on('writer-add', (key: Buffer) => {
+    if (!store) return
+    const core = store.get({ key })
+    sessions.push(core)
+    core.on('append', sample)
+    core.on('download', sample)
+    core.ready().then(sample, () => {})
+  })
+  const timer = setInterval(sample, STORED_POLL_MS)
+  return {
+    take() {
+      sample()
+      const out = timeline
+      timeline = []
+      return out
+    },
+    async close() {
+      clearInterval(timer)
+      await Promise.all(sessions.map((c) => c.close().catch(() => {})))
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -287,7 +359,9 @@ async function cabalTransport(
   deliver: Deliver
 ): Promise<{ transport: Transport; key: string; port: number | null }> {
   const { Cabal, ram } = loadCabal()
-  const cabal = init.role === 'writer' ? Cabal(ram) : Cabal(ram, init.coreKey)
+  // On disk (random-access-file under the worker's directory), as a Cabal client runs.
+  const storage = init.kind === 'cabal' ? init.dir : ram
+  const cabal = init.role === 'writer' ? Cabal(storage) : Cabal(storage, init.coreKey)
   await cabalReady(cabal)
   const sockets = new Set<net.Socket>()
   let connectedNs: bigint | null = null
@@ -437,7 +511,8 @@ function deliver(text: string, arrivedNs: bigint): void {
   if (got === expecting.count) {
     const done = expecting
     expecting = null
-    post({ type: 'received', tag: done.tag, count: got, lastNs: String(arrivedNs), latencies })
+    const stored = transport?.takeStored?.() ?? null
+    post({ type: 'received', tag: done.tag, count: got, lastNs: String(arrivedNs), latencies, stored })
   }
 }
 
@@ -451,17 +526,31 @@ function payloadBytes(): number {
 async function sequence(order: SequenceMessage): Promise<void> {
   const t = transport!
   const bytes = payloadBytes()
-  let firstNs = 0n
+  const firstNs = process.hrtime.bigint()
   const stored: number[] = []
+  const stamps: string[] = []
+  const blocksBefore = t.ownBlocks?.() ?? null
+  const intervalNs = BigInt(Math.round(order.intervalMs * 1e6))
   for (let i = 0; i < order.count; i++) {
-    const startNs = process.hrtime.bigint()
-    if (i === 0) firstNs = startNs
-    await t.send([makePayload(order.tag, i, bytes)])
+    if (intervalNs > 0n) {
+      // A fixed rate: payload i is due at first + i × interval, whatever the sends took.
+      const waitMs = Number(firstNs + BigInt(i) * intervalNs - process.hrtime.bigint()) / 1e6
+      if (waitMs > 0) await sleep(waitMs)
+    }
+    const payload = makePayload(order.tag, i, bytes)
+    const startNs = parseHeader(payload)!.stampNs
+    stamps.push(String(startNs))
+    await t.send([payload])
     stored.push(Number(process.hrtime.bigint() - startNs) / 1000)
-    if (order.pauseMs > 0) await sleep(order.pauseMs)
   }
   const storedNs = String(process.hrtime.bigint())
-  post({ type: 'sent', tag: order.tag, firstNs: String(firstNs), storedNs, stored })
+  const blocksAfter = t.ownBlocks?.() ?? null
+  // One block per awaited send: the log length after send i is before + i + 1.
+  const blocks =
+    blocksBefore !== null && blocksAfter === blocksBefore + order.count
+      ? stamps.map((_, i) => blocksBefore + i + 1)
+      : null
+  post({ type: 'sent', tag: order.tag, firstNs: String(firstNs), storedNs, stored, stamps, blocks })
 }
 
 async function burst(order: BurstMessage): Promise<void> {
@@ -474,7 +563,7 @@ async function burst(order: BurstMessage): Promise<void> {
       const n = Math.min(order.batch, order.count - i)
       const payloads: string[] = []
       for (let j = 0; j < n; j++) payloads.push(makePayload(order.tag, i + j, bytes))
-      sends.push(t.send(payloads))
+      sends.push(t.send(payloads, order.pack))
     }
   } else {
     for (let i = 0; i < order.count; i++) sends.push(t.send([makePayload(order.tag, i, bytes)]))
@@ -485,7 +574,9 @@ async function burst(order: BurstMessage): Promise<void> {
     tag: order.tag,
     firstNs: String(firstNs),
     storedNs: String(process.hrtime.bigint()),
-    stored: []
+    stored: [],
+    stamps: [],
+    blocks: null
   })
 }
 
@@ -507,7 +598,7 @@ async function start(msg: InitMessage): Promise<void> {
     const made = await backspaceTransport(msg, deliver)
     transport = made.transport
     if (msg.create) coreKey = made.invite
-  } else if (msg.kind === 'cabal') {
+  } else if (isCabal(msg.kind)) {
     const made = await cabalTransport(msg, deliver)
     transport = made.transport
     coreKey = made.key
@@ -561,6 +652,9 @@ process.on('message', (msg: ParentMessage) => {
       break
     case 'join':
       join(msg).catch(fail)
+      break
+    case 'take-stored':
+      post({ type: 'stored', stored: transport?.takeStored?.() ?? [] })
       break
     case 'close':
       Promise.resolve(transport?.close())

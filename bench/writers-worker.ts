@@ -84,8 +84,9 @@ async function backspaceWriter(order: WritersOrder, i: number): Promise<void> {
 }
 
 async function cabalWriter(order: WritersOrder, i: number): Promise<void> {
-  const { Cabal, ram } = loadCabal()
-  const cabal = Cabal(ram, order.room)
+  const { Cabal } = loadCabal()
+  // On disk, as a Cabal client runs.
+  const cabal = Cabal(path.join(order.dir, `w${i}`), order.room)
   await cabalReady(cabal)
   const socket = net.connect(order.port!, '127.0.0.1')
   socket.on('error', () => {})

@@ -341,6 +341,28 @@ export async function loadAccountKeys(
   }
 }
 
+/**
+ * Seals an account's key file under a new password (`next` undefined or '': none), after
+ * unlocking it with the current one. The file is replaced atomically; a wrong `current`
+ * (WRONG_PASSWORD, PASSWORD_REQUIRED) leaves it as it was.
+ */
+export async function changeAccountPassword(
+  storage: string,
+  name: string,
+  current: string | undefined,
+  next: string | undefined
+): Promise<void> {
+  const keys = await loadAccountKeys(storage, name, { password: current })
+  const { createdAt } = await readKeyFile(storage, name)
+  const password = await passwordKey(next)
+  try {
+    const record = await sealKeyFile(keys, createdAt, password)
+    await replaceAtomic(keyFilePath(storage, name), c.encode(keyFile, record))
+  } finally {
+    if (password) sodium.sodium_memzero(password.key)
+  }
+}
+
 function openSecrets(name: string, record: KeyFile, secret: Buffer): AccountKeys {
   const corrupt = (detail: string, cause?: unknown) =>
     BackspaceError.CORRUPT_KEY_FILE(`Account "${name}": ${detail}`, cause)

@@ -65,7 +65,8 @@ export {
   accountPublicKey,
   accountIsLinked,
   saveAccount,
-  loadAccount
+  loadAccount,
+  changeAccountPassword
 } from './identity.js'
 export { Devices, type InviteOptions } from './identity/device-manager.js'
 export { accountDevices } from './identity/devices.js'
@@ -149,6 +150,7 @@ export { parseBootstrap, type BootstrapNode } from './network.js'
 export { bootstrapFromFlags, storageFromFlags } from './flags.js'
 export { MAX_TEXT_BYTES, MAX_NAME_BYTES, MAX_STATUS_BYTES } from './messages.js'
 export type * from './types.js'
+export type * from './governance/types.js'
 export type { ReadPosition, UnreadCounts } from './state/read-positions.js'
 export { MAX_INPUT_HISTORY, type ChatPrefs } from './state/codecs.js'
 

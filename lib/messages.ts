@@ -56,7 +56,9 @@ export const MessageType = {
   /** Carries a signed device revocation, and where the revoked device's cores end. */
   REVOKE: 8,
   /** Account log only: a device's view of the account (rooms, profile), sealed in `payload`. */
-  ACCOUNT: 9
+  ACCOUNT: 9,
+  /** A room governance operation (lib/governance/codec.ts), encoded in `payload`. */
+  GOVERN: 10
 } as const
 
 /** The largest reaction: one emoji, however many code points it is built from. */
@@ -282,6 +284,7 @@ function layoutOf(type: number): Layout {
     case MessageType.REVOKE:
       return 'revoke'
     case MessageType.ACCOUNT:
+    case MessageType.GOVERN:
       return 'payload'
     default:
       return 'unknown'
@@ -1127,9 +1130,22 @@ export interface LiveBlock {
   key: Buffer
   index: number
   block: Buffer
+  /**
+   * The 8 clear bytes Hypercore's block encryption will put before the block (its expiry
+   * stamp): with them a member rebuilds the stored ciphertext, and Hypercore verifies it
+   * against the core's signed tree without downloading it. Absent from older builds.
+   */
+  padding?: Buffer
+  /**
+   * How many members passed the frame on since its writer sent it (0 or absent: from the
+   * writer). Sent only with `padding`, after it.
+   */
+  hops?: number
 }
 
 const LIVE_VERSION = 1
+/** The clear bytes before every encrypted block (Hypercore's default encryption padding). */
+export const LIVE_PADDING_BYTES = 8
 
 export const liveBlock: Encoding<LiveBlock> = {
   preencode(state, l) {
@@ -1137,12 +1153,16 @@ export const liveBlock: Encoding<LiveBlock> = {
     c.fixed32.preencode(state, l.key)
     c.uint.preencode(state, l.index)
     c.buffer.preencode(state, l.block)
+    if (l.padding) c.fixed(LIVE_PADDING_BYTES).preencode(state, l.padding)
+    if (l.padding && l.hops) c.uint.preencode(state, l.hops)
   },
   encode(state, l) {
     c.uint.encode(state, LIVE_VERSION)
     c.fixed32.encode(state, l.key)
     c.uint.encode(state, l.index)
     c.buffer.encode(state, l.block)
+    if (l.padding) c.fixed(LIVE_PADDING_BYTES).encode(state, l.padding)
+    if (l.padding && l.hops) c.uint.encode(state, l.hops)
   },
   decode(state) {
     const version = c.uint.decode(state)
@@ -1150,8 +1170,16 @@ export const liveBlock: Encoding<LiveBlock> = {
     const key = c.fixed32.decode(state)
     const index = c.uint.decode(state)
     const block = requireBuffer(c.buffer.decode(state))
+    const out: LiveBlock = { key, index, block }
+    // Trailing field (added after v1 shipped): decoded only if bytes remain; more is ignored.
+    if (state.end - state.start >= LIVE_PADDING_BYTES) out.padding = c.fixed(LIVE_PADDING_BYTES).decode(state)
+    if (out.padding && state.end > state.start) {
+      // 0 is what an absent count means: not set, so the value encodes back as it came.
+      const hops = c.uint.decode(state)
+      if (hops > 0) out.hops = hops
+    }
     state.start = state.end
-    return { key, index, block }
+    return out
   }
 }
 

@@ -1,3 +1,4 @@
+import type { GovernanceEvent } from './governance/types.js'
 import type { BackspaceError } from './errors.js'
 
 /** One chat message, as every member of the room sees it. */
@@ -142,6 +143,11 @@ export type RejectReason =
   | 'forbidden'
   /** A record kind this build does not know; skipped. */
   | 'unknown-kind'
+  /**
+   * A governance operation without authority (or void by the room's conflict rules), or a
+   * message the room's governance refuses: from a banned member, or against its settings.
+   */
+  | 'governance'
 
 export interface RejectEvent {
   reason: RejectReason
@@ -214,6 +220,8 @@ export interface RoomEvents {
    * password makes another room. At most once per open.
    */
   alone: []
+  /** A governance operation took effect: who did what to whom, with the room's new state. */
+  governance: [GovernanceEvent]
   /** A background task failed; the room goes on. */
   error: [Error]
   close: []

@@ -434,3 +434,121 @@ test('desktop shell: link a new device from the page; approve a request in the c
   t.is((await c.client.call('state')).error.code, 'DEVICE_LINK_DENIED')
   t.is((await a.client.event('device-request', (d) => d === null)).data, null, '/device deny closes the question too')
 })
+
+/** Starts main.js; resolves with the child, its page address and what it printed so far. */
+async function startMain(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const childEnv = { ...process.env, ...env }
+  if (!('BROWSER' in env)) delete childEnv['BROWSER']
+  const child = spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: childEnv })
+  let out = ''
+  let err = ''
+  child.stderr!.on('data', (d: Buffer) => (err += d))
+  const exited = once<[number | null]>(child, 'exit')
+  const url = await new Promise<string | null>((resolve) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d
+      const m = /Desktop page: (\S+)/.exec(out)
+      if (m) resolve(m[1]!)
+    })
+    exited.then(() => resolve(null))
+  })
+  return { child, url, exited, output: () => out, errors: () => err }
+}
+
+test('desktop shell: a second shell on the same storage reuses the first, before any password', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const bootstrap = `${testnet.bootstrap[0]!.host}:${testnet.bootstrap[0]!.port}`
+  const storage = await t.tmp()
+  await saveAccount(storage, 'default', Identity.generate(), { password: 'pw' })
+  const first = await startMain(['--storage', storage, '--bootstrap', bootstrap, '--no-open'])
+  t.teardown(() => {
+    if (first.child.exitCode === null) first.child.kill('SIGKILL')
+  })
+  t.ok(first.url, 'the first shell serves its page')
+
+  const second = await startMain(['--storage', storage, '--bootstrap', bootstrap, '--no-open'])
+  const [code] = await second.exited
+  t.is(code, 0, 'the second one exits 0')
+  t.ok(second.output().includes('already running'), 'saying a shell already runs there')
+  t.is(second.url, first.url, "and giving the first one's page, where no password was asked")
+
+  // The first one closes: its record goes, and a new shell starts normally.
+  first.child.kill('SIGTERM')
+  await first.exited
+  const third = await startMain(['--storage', storage, '--bootstrap', bootstrap, '--no-open'])
+  t.teardown(() => {
+    if (third.child.exitCode === null) third.child.kill('SIGKILL')
+  })
+  t.ok(third.url && third.url !== first.url, 'after it closed, a new shell starts with a new page')
+  third.child.kill('SIGTERM')
+  await third.exited
+})
+
+test('desktop shell: an account open in another backspace is said before the password, exit 1', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const bootstrap = `${testnet.bootstrap[0]!.host}:${testnet.bootstrap[0]!.port}`
+  const storage = await t.tmp()
+  await saveAccount(storage, 'default', Identity.generate(), { password: 'pw' })
+  // A terminal backspace (a node in this process) holds the account.
+  await create(t, testnet, { storage, password: 'pw' })
+  const shell = await startMain(['--storage', storage, '--bootstrap', bootstrap, '--no-open'])
+  const [code] = await shell.exited
+  t.is(code, 1, 'exit 1')
+  t.is(shell.url, null, 'no page was served, so no password was asked')
+  t.ok(shell.errors().includes('open in another backspace'), shell.errors().trim())
+})
+
+test('desktop shell: closing the window it opened stops the shell', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const bootstrap = `${testnet.bootstrap[0]!.host}:${testnet.bootstrap[0]!.port}`
+  // A "browser" that opens nothing: the test is the window, through its socket.
+  const shell = await startMain(['--incognito', '--bootstrap', bootstrap], {
+    BROWSER: 'true',
+    BACKSPACE_DESKTOP_IDLE_MS: '0'
+  })
+  t.teardown(() => {
+    if (shell.child.exitCode === null) shell.child.kill('SIGKILL')
+  })
+  const client = await connect(shell.url!)
+  t.is((await client.call('state')).phase, 'chat')
+  t.is(shell.child.exitCode, null, 'running while the page is open')
+  client.close()
+  const [code] = await shell.exited
+  t.is(code, 0, 'the page closed: the shell stops, exit 0')
+})
+
+test('desktop shell: account settings: a wrong current password changes nothing; the words need the password', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const storage = await t.tmp()
+  const identity = Identity.generate()
+  await saveAccount(storage, 'default', identity, { password: 'old' })
+  const { client } = await shell(t, testnet, { storage, password: 'old' })
+  const state = await client.call('state')
+  t.alike(state.chat.account, { encrypted: true, saved: true, canSwitch: true })
+
+  await t.exception(client.call('account-password', { current: 'wrong', next: 'new' }), /WRONG_PASSWORD/)
+  t.ok(await accountIsEncrypted(storage, 'default'), 'a wrong current password leaves the file as it was')
+  await t.exception(client.call('account-phrase', {}), /PASSWORD_REQUIRED/, 'the words need the password')
+  const shown = await client.call('account-phrase', { password: 'old' })
+  t.is(shown.words.join(' '), identity.phrase, 'and then are the identity phrase')
+
+  const after = await client.call('account-password', { current: 'old', next: null })
+  t.is(after.encrypted, false, 'null removes the password')
+  t.absent(await accountIsEncrypted(storage, 'default'))
+  await t.exception(client.call('account-password', { next: '' }), /BAD_REQUEST/)
+
+  const back = await client.call('account-switch')
+  t.is(back.phase, 'setup', 'switch account: the account screens again')
+  t.alike(back.setup.accounts.map((a: { name: string }) => a.name), ['default'])
+  const reopened = await client.call('setup-open', { account: 'default' })
+  t.is(reopened.phase, 'chat', 'and the account opens without a password now')
+})
+
+test('desktop shell: incognito has no account settings and cannot switch', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const { client } = await shell(t, testnet, { incognito: true })
+  const state = await client.call('state')
+  t.alike(state.chat.account, { encrypted: false, saved: false, canSwitch: false })
+  await t.exception(client.call('account-phrase', {}), /INCOGNITO/)
+  await t.exception(client.call('account-switch'), /WRONG_PHASE/)
+})

@@ -177,8 +177,11 @@ test('desktop: unlock and chat with the keyboard alone in a 480x600 window', { s
   await page.locator('#unlock-password:focus').waitFor()
   await page.keyboard.type('wrong')
   await page.keyboard.press('Enter')
-  await page.locator('#unlock-error', { hasText: 'WRONG_PASSWORD' }).waitFor()
-  t.pass('a wrong password is refused on the page')
+  await page.locator('#unlock-error', { hasText: 'The password does not decrypt' }).waitFor()
+  t.absent(
+    (await page.locator('#unlock-error').textContent())!.includes('WRONG_PASSWORD'),
+    'a wrong password is refused on the page in a sentence, without the library code'
+  )
   await page.locator('#unlock-password:focus').waitFor()
   await page.keyboard.type('open sesame')
   await page.keyboard.press('Enter')
@@ -329,8 +332,14 @@ test('desktop: the token, Host and Origin guard the page and the WebSocket', asy
 
 test('desktop: the page sets text as text, never as HTML', async (t) => {
   const page = renderPage('NONCE')
-  t.absent(/innerHTML|outerHTML|insertAdjacentHTML|document\.write/.test(page), 'no HTML parsing')
-  t.is(page.split('nonce="NONCE"').length - 1, 2, 'the style and the script carry the nonce')
+  t.is(page.split('nonce="NONCE"').length - 1, 3, 'the style, the import map and the script carry the nonce')
+  const dir = new URL('../ui-desktop/page/', import.meta.url)
+  const code = fs.readdirSync(dir).filter((f) => f.endsWith('.js'))
+  t.ok(code.includes('main.js'), 'the page code is compiled by the build')
+  for (const file of code) {
+    const text = fs.readFileSync(new URL(file, dir), 'utf8')
+    t.absent(/innerHTML|outerHTML|insertAdjacentHTML|document\.write|dangerouslySetInnerHTML|\beval\(/.test(text), `${file}: no HTML parsing`)
+  }
 })
 
 interface Reply {

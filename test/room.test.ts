@@ -227,6 +227,8 @@ test('a burst of sends shares blocks and still arrives in order', async (t) => {
   const b = await create(t, testnet)
   const ra = await a.join('burst')
   const rb = await b.join('burst')
+  // B is online before the burst: every message reaches it (a later joiner gets the latest page).
+  await waitForPeers(ra)
   const texts = Array.from({ length: 3000 }, (_, i) => `burst ${i} ${'x'.repeat(i % 50)}`)
   const atB = receive(rb, texts)
   const sent = await Promise.all(texts.map((text) => ra.send(text)))

@@ -181,7 +181,39 @@ declare module 'hypercore/lib/merkle-tree.js' {
   /** Internal: byte offsets from a core's verified tree (`index` is a tree index: 2 × block). */
   export const MerkleTree: {
     byteOffset(state: unknown, index: number): Promise<number>
+    /** How many nodes on the way up from tree index `index` are not stored (at tree length `length`). */
+    missingNodes(state: unknown, index: number, length: number): Promise<number>
+    /** A stored tree node, or null. */
+    get(state: unknown, index: number): Promise<{ index: number; size: number; hash: Buffer } | null>
   }
+}
+
+declare module 'flat-tree' {
+  interface Iterator {
+    index: number
+    sibling(): number
+    parent(): number
+  }
+  const flat: {
+    children(index: number): [number, number] | null
+    iterator(index: number): Iterator
+  }
+  export default flat
+}
+
+declare module 'hypercore-crypto' {
+  interface TreeNode {
+    index: number
+    size: number
+    hash: Buffer
+  }
+  const crypto: {
+    /** The hash of a Merkle tree leaf: a block as stored. */
+    data(value: Buffer): Buffer
+    /** The hash of two sibling Merkle tree nodes' parent. */
+    parent(a: TreeNode, b: TreeNode): Buffer
+  }
+  export default crypto
 }
 
 declare module 'corestore' {

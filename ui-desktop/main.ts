@@ -12,6 +12,8 @@ import {
   storageFromFlags
 } from '../lib/index.js'
 import { passwordFromFlags, secretFromFlags } from '../lib/flags.js'
+import { checkStorage } from '../lib/storage-check.js'
+import { findRunningShell, recordShell } from './instance.js'
 import { startDesktop } from './server.js'
 import { DesktopSession } from './session.js'
 import { openWindow, type OpenedWindow } from './window.js'
@@ -85,6 +87,19 @@ export async function runDesktop(argv: string[]): Promise<number> {
         deviceName: values['device-name']
       }).storage!
 
+  if (storage) {
+    // Before any password: a shell already on this storage gets the window instead.
+    const running = await findRunningShell(storage)
+    if (running) {
+      print(`Backspace is already running on ${storage}: showing its window`)
+      if (values['no-open']) print(`Desktop page: ${running.url}`)
+      else await openWindow(running.url)
+      return 0
+    }
+    // Another backspace (the terminal UI, a relay) holds the account: one sentence, now.
+    await checkStorage(storage, values.account ?? 'default')
+  }
+
   const signal = stopSignal()
   let session: DesktopSession | null = null
   let window: OpenedWindow | null = null
@@ -110,7 +125,23 @@ export async function runDesktop(argv: string[]): Promise<number> {
     }
     const shell: DesktopSession = session!
     shell.once('quit', () => signal.stop())
-    const desktop = await startDesktop(shell, { port })
+    // Closing the window stops the shell: once the page it opened is gone and does not come
+    // back (a reload reconnects at once), nothing else can reach it.
+    let idle: NodeJS.Timeout | null = null
+    let pages = 0
+    let seen = false
+    const checkIdle = () => {
+      if (idle) clearTimeout(idle)
+      idle = null
+      if (window && seen && pages === 0) idle = setTimeout(() => signal.stop(), IDLE_MS)
+    }
+    const onPages = (count: number) => {
+      pages = count
+      if (count > 0) seen = true
+      checkIdle()
+    }
+    const desktop = await startDesktop(shell, { port, onPages })
+    const unrecord = storage ? await recordShell(storage, desktop.url) : null
     try {
       const linking = shell.node?.linking
       if (linking) {
@@ -124,11 +155,14 @@ export async function runDesktop(argv: string[]): Promise<number> {
       print(`Desktop page: ${desktop.url}`)
       if (!values['no-open']) {
         window = await openWindow(desktop.url)
+        checkIdle()
         print(window ? `Opened with ${window.how}` : 'Open the address above in a browser')
       }
       print('Press Ctrl-C to quit')
       await signal.stopped
     } finally {
+      if (idle) clearTimeout(idle)
+      await unrecord?.()
       await desktop.close()
     }
   } finally {
@@ -137,6 +171,14 @@ export async function runDesktop(argv: string[]): Promise<number> {
     await (session as DesktopSession | null)?.close()
   }
   return 0
+}
+
+// How long a shell whose window closed waits for a page to come back before it stops.
+const IDLE_MS = idleMs(process.env['BACKSPACE_DESKTOP_IDLE_MS'])
+
+function idleMs(text: string | undefined): number {
+  const ms = Number(text)
+  return text !== undefined && /^\d+$/.test(text) && ms <= 600_000 ? ms : 15_000
 }
 
 function parseCommandLine(argv: string[]) {

@@ -3,19 +3,27 @@
 export const STYLE = String.raw`
 :root {
   color-scheme: light dark;
-  --bg: #f6f7f9; --side: #eceef2; --panel: #ffffff; --fg: #1d2026; --muted: #5f6673;
-  --line: #d5d9e0; --accent: #3563c9; --accent-fg: #ffffff; --mine: #eaf0fd;
-  --mention: #fff4d6; --mention-line: #e0a800; --error: #b42318; --ok: #2f9e44;
-  --focus: #3563c9;
+  --bg: #f6f7f9; --side: #eceef2; --panel: #ffffff; --fg: #1d2026; --muted: #555c68;
+  --line: #767d8a; --soft-line: #c9ced6; --accent: #2f5bbf; --accent-fg: #ffffff; --mine: #eaf0fd;
+  --mention: #fff4d6; --mention-line: #b88a00; --error: #b42318; --ok: #2f9e44;
+  --focus: #1d4ed8; --link: #1f4fb0;
   font: 14px/1.45 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif;
 }
+:root[data-theme=light] { color-scheme: light; }
 @media (prefers-color-scheme: dark) {
-  :root {
-    --bg: #15171c; --side: #1c1f26; --panel: #22252d; --fg: #e6e8ec; --muted: #9aa1ad;
-    --line: #333843; --accent: #7aa2f7; --accent-fg: #0d1117; --mine: #1e2940;
+  :root:not([data-theme=light]) {
+    --bg: #15171c; --side: #1c1f26; --panel: #22252d; --fg: #e6e8ec; --muted: #a3aab6;
+    --line: #7a8291; --soft-line: #3a404c; --accent: #7aa2f7; --accent-fg: #0d1117; --mine: #1e2940;
     --mention: #3a3220; --mention-line: #e0b341; --error: #ff8a80; --ok: #69db7c;
-    --focus: #9ab8ff;
+    --focus: #9ab8ff; --link: #9ab8ff;
   }
+}
+:root[data-theme=dark] {
+  color-scheme: dark;
+  --bg: #15171c; --side: #1c1f26; --panel: #22252d; --fg: #e6e8ec; --muted: #a3aab6;
+  --line: #7a8291; --soft-line: #3a404c; --accent: #7aa2f7; --accent-fg: #0d1117; --mine: #1e2940;
+  --mention: #3a3220; --mention-line: #e0b341; --error: #ff8a80; --ok: #69db7c;
+  --focus: #9ab8ff; --link: #9ab8ff;
 }
 * { box-sizing: border-box; }
 html, body { height: 100%; margin: 0; }
@@ -35,8 +43,15 @@ input, textarea {
   padding: 6px 8px;
 }
 :focus-visible, input:focus, textarea:focus {
-  outline: 2px solid var(--focus); outline-offset: 1px;
+  outline: 3px solid var(--focus); outline-offset: 2px;
 }
+/* Read by screen readers, not shown. */
+.visually-hidden {
+  position: absolute !important; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0);
+  white-space: nowrap;
+}
+a { color: var(--link); }
+#app { height: 100%; }
 label { display: block; font-weight: 600; font-size: 13px; margin: 8px 0 4px; }
 .mono { font-family: ui-monospace, 'SF Mono', Menlo, Consolas, monospace; font-size: 12px; }
 .muted { color: var(--muted); }
@@ -96,6 +111,9 @@ nav { display: flex; flex-direction: column; gap: 2px; }
 }
 .room:hover { background: var(--panel); }
 .room.active { background: var(--accent); color: var(--accent-fg); }
+/* The ring sits outside the filled active entry, in the page's colour, so it shows on it. */
+.room:focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
+.room.active:focus-visible { box-shadow: 0 0 0 2px var(--panel); }
 .room.active .muted, .room.active .tag { color: inherit; border-color: currentColor; }
 .room-name { flex: 1; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
 .room.unread .room-name { font-weight: 700; }
@@ -125,7 +143,46 @@ main { grid-area: main; display: flex; flex-direction: column; min-width: 0; min
   border-bottom: 1px solid var(--line);
 }
 .invite input { flex: 1; min-width: 0; }
+.room-body { flex: 1; display: flex; min-height: 0; }
+.timeline { flex: 1; position: relative; display: flex; flex-direction: column; min-width: 0; }
 .messages { flex: 1; overflow-y: auto; padding: 8px 16px; min-height: 0; }
+/* Long lines are hard to read: the log keeps a comfortable measure on wide windows. */
+.messages .column { max-width: 52rem; margin: 0 auto; }
+.jump {
+  position: absolute; right: 20px; bottom: 12px; z-index: 1; border-radius: 16px;
+  background: var(--accent); color: var(--accent-fg); border-color: var(--accent);
+  box-shadow: 0 1px 6px rgba(0, 0, 0, 0.25);
+}
+.unread-divider {
+  display: flex; align-items: center; gap: 8px; color: var(--error); font-size: 12px;
+  font-weight: 600; margin: 6px 0;
+}
+.unread-divider::before, .unread-divider::after {
+  content: ''; flex: 1; border-top: 1px solid var(--error);
+}
+.msg.grouped { padding-top: 0; }
+.msg.grouped time { visibility: hidden; }
+.msg.grouped:hover time, .msg.grouped:focus-within time { visibility: visible; }
+.members {
+  width: 220px; border-left: 1px solid var(--line); background: var(--side); overflow-y: auto;
+  padding: 10px;
+}
+.members h3 { font-size: 12px; text-transform: uppercase; letter-spacing: 0.06em; margin: 0 0 6px; color: var(--muted); }
+.members ul { list-style: none; margin: 0; padding: 0; }
+.member {
+  display: flex; gap: 6px; align-items: center; width: 100%; text-align: left; border: 0;
+  background: none; padding: 4px 6px; overflow: hidden; white-space: nowrap; text-overflow: ellipsis;
+}
+.member:hover { background: var(--panel); }
+.member .presence { width: 8px; height: 8px; border-radius: 50%; border: 1px solid var(--muted); flex: none; }
+.member.online .presence { background: var(--ok); border-color: var(--ok); }
+.overlay {
+  position: fixed; inset: 0; z-index: 10; display: grid; place-items: center; padding: 16px;
+  background: rgba(10, 12, 16, 0.55);
+}
+.overlay .card { text-align: center; }
+.devices { padding-left: 18px; }
+.devices .tag { margin-left: 4px; }
 .msg {
   display: grid; grid-template-columns: 3.2rem 1fr; gap: 8px; padding: 3px 6px;
   border-radius: 4px; align-items: baseline; border-left: 3px solid transparent;
@@ -208,7 +265,6 @@ main { grid-area: main; display: flex; flex-direction: column; min-width: 0; min
 .statusbar .state::before { content: '\25CF  '; color: var(--error); }
 .statusbar .state.up::before { color: var(--ok); }
 .statusbar .right { margin-left: auto; }
-.closed { padding: 40px; text-align: center; }
 
 @media (max-width: 640px) {
   .chat { grid-template-columns: 1fr; grid-template-areas: 'main' 'status'; }
@@ -222,5 +278,11 @@ main { grid-area: main; display: flex; flex-direction: column; min-width: 0; min
   .notice.help { grid-template-columns: 1fr; padding-left: 6px; }
   .notice.help dd { margin-bottom: 4px; }
   .statusbar .right { margin-left: 0; }
+  .room-header { flex-wrap: nowrap; gap: 6px; }
+  .room-header h2 { min-width: 0; }
+  /* The status bar counts the peers too. */
+  #room-peers { display: none; }
+  .members { position: absolute; right: 0; top: 0; bottom: 0; z-index: 1; width: 75%; }
+  .room-body { position: relative; }
 }
 `

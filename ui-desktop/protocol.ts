@@ -124,6 +124,17 @@ export interface ChatView {
   quickReactions: string[]
   /** The most UTF-8 bytes a message may have: the composer counts down to it. */
   maxMessageBytes: number
+  /** What Settings offers for this account. */
+  account: AccountSettingsView
+}
+
+export interface AccountSettingsView {
+  /** The account's key file is encrypted: changing it or showing the words asks for it. */
+  encrypted: boolean
+  /** Another account of the storage can be opened from here (not incognito, no --account). */
+  canSwitch: boolean
+  /** The account is saved on disk (not incognito): it has a password to set. */
+  saved: boolean
 }
 
 /** While a new device waits for approval (phase 'opening' with a device link). */
@@ -152,6 +163,19 @@ export interface DeviceView {
   primary: boolean
   current: boolean
   revoked: boolean
+}
+
+/** A member of a room, as its list and its profile card show it. */
+export interface MemberView {
+  /** The member's public key in hex. */
+  key: string
+  fingerprint: string
+  /** The display name, '' when none is known. */
+  name: string
+  /** Connected to this node in this room now. */
+  online: boolean
+  /** This identity. */
+  self: boolean
 }
 
 /** The whole state, sent on connect and on every phase change. */
@@ -256,6 +280,16 @@ export interface Requests {
   join: { args: { name: string; password?: string }; result: RoomView }
   create: { args: { name?: string }; result: RoomView }
   leave: { args: { room: string }; result: {} }
+  /** A room's members: online ones first, then by name. */
+  members: { args: { room: string }; result: MemberView[] }
+  /** Sets this identity's display name (onboarding, settings). */
+  profile: { args: { name: string }; result: IdentityView }
+  /** Re-encrypts this account's key file: `next` null for none. Asks for the current one. */
+  'account-password': { args: { current?: string; next: string | null }; result: AccountSettingsView }
+  /** The recovery words of this account, once its password is given again. */
+  'account-phrase': { args: { password?: string }; result: { words: string[] } }
+  /** Closes this account's node and goes back to the account screens. */
+  'account-switch': { args: {}; result: StateView }
   /** The room is on screen: the library marks it read. */
   read: { args: { room: string }; result: { unread: number; mentions: number } }
 }

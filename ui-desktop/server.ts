@@ -7,12 +7,18 @@ import type { AddressInfo } from 'net'
 import type { Duplex } from 'stream'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import { BackspaceError, type Backspace } from '../lib/index.js'
-import { renderPage } from './page.js'
+import fs from 'fs'
+import { createRequire } from 'module'
+import path from 'path'
+import { fileURLToPath } from 'url'
+import { APP_PATH, IMPORTS, renderPage } from './page.js'
 import { DesktopSession, errorView, ShellError } from './session.js'
 
 export interface DesktopOptions {
   /** The TCP port on 127.0.0.1. 0, the default, picks a free one. */
   port?: number
+  /** Called with the number of open page sockets whenever it changes. */
+  onPages?: (count: number) => void
 }
 
 export interface DesktopServer {
@@ -34,6 +40,34 @@ export const MAX_FRAME_BYTES = 1024 * 1024
 const MAX_BACKLOG = 4 * 1024 * 1024
 export const SOCKET_PATH = '/ws'
 
+// Resolves Preact's files as Node would (its exports' "default" entries), on every Node 20.
+const require = createRequire(import.meta.url)
+
+/** The files the page loads, by URL path: fixed when the module loads, nothing else is served. */
+const ASSETS: Map<string, string> = (() => {
+  const assets = new Map<string, string>()
+  const dir = fileURLToPath(new URL('./page/', import.meta.url))
+  for (const name of fs.existsSync(dir) ? fs.readdirSync(dir) : []) {
+    if (/^[a-z-]+\.js$/.test(name)) assets.set(APP_PATH + name, path.join(dir, name))
+  }
+  for (const [specifier, url] of Object.entries(IMPORTS)) {
+    assets.set(url, require.resolve(specifier))
+  }
+  return assets
+})()
+
+function sendAsset(res: http.ServerResponse, file: string, head: boolean): void {
+  fs.readFile(file, (err, body) => {
+    if (err) return sendText(res, 404, 'Not found')
+    res.writeHead(200, {
+      'content-type': 'text/javascript; charset=utf-8',
+      'content-length': body.length,
+      'cross-origin-resource-policy': 'same-origin'
+    })
+    res.end(head ? undefined : body)
+  })
+}
+
 /**
  * Serves the desktop page and its WebSocket over `session` (or over a ready node the caller
  * keeps and closes) on 127.0.0.1.
@@ -54,14 +88,19 @@ export async function startDesktop(
   let host = ''
   let origin = ''
 
-  /** Why a request is refused, or null when it may go on. */
-  const refusal = (req: http.IncomingMessage, url: URL): string | null => {
+  /**
+   * Why a request is refused, or null when it may go on. The page's code (public, the same in
+   * every install) is served without the token, which a module import cannot carry; the
+   * document and the WebSocket, which can drive the node, need it.
+   */
+  const refusal = (req: http.IncomingMessage, url: URL, tokenFree = false): string | null => {
     // A rebinding DNS name reaches this port with its own name in Host.
     if (req.headers.host !== host) return 'Wrong Host header'
     // Other sites' pages send their own Origin; non-browser clients send none.
     if (req.headers.origin !== undefined && req.headers.origin !== origin) {
       return 'Cross-origin requests are not allowed'
     }
+    if (tokenFree) return null
     if (!sameToken(url.searchParams.get('token') ?? '', token)) return 'Missing or wrong token'
     return null
   }
@@ -71,13 +110,15 @@ export async function startDesktop(
     res.setHeader('referrer-policy', 'no-referrer')
     res.setHeader('x-content-type-options', 'nosniff')
     const url = new URL(req.url ?? '/', origin)
-    const refused = refusal(req, url)
+    const asset = ASSETS.get(url.pathname)
+    const refused = refusal(req, url, asset !== undefined)
     if (refused) return sendText(res, 403, refused)
-    if (url.pathname !== '/') return sendText(res, 404, 'Not found')
+    if (url.pathname !== '/' && !asset) return sendText(res, 404, 'Not found')
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD')
       return sendText(res, 405, 'Method not allowed')
     }
+    if (asset) return sendAsset(res, asset, req.method === 'HEAD')
     const nonce = randomBytes(16).toString('base64')
     const body = renderPage(nonce)
     res.writeHead(200, {
@@ -85,9 +126,11 @@ export async function startDesktop(
       'content-length': Buffer.byteLength(body),
       'content-security-policy': [
         "default-src 'none'",
-        `script-src 'nonce-${nonce}'`,
+        // 'self': the page's modules and Preact, from the fixed list this server serves.
+        `script-src 'nonce-${nonce}' 'self'`,
         `style-src 'nonce-${nonce}'`,
-        `connect-src ws://${host}${SOCKET_PATH}`,
+        // 'self': after a lost socket the page asks whether its address still works (403).
+        `connect-src ws://${host}${SOCKET_PATH} 'self'`,
         'img-src data:',
         "base-uri 'none'",
         "form-action 'none'",
@@ -121,6 +164,8 @@ export async function startDesktop(
 
   const serve = (ws: WebSocket): void => {
     ws.on('error', () => {})
+    opts.onPages?.(sockets.clients.size)
+    ws.on('close', () => opts.onPages?.(sockets.clients.size))
     ws.on('message', (data: RawData, isBinary: boolean) => {
       let frame: unknown
       try {

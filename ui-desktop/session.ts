@@ -5,6 +5,8 @@ import { EventEmitter } from 'events'
 import {
   accountExists,
   accountIsEncrypted,
+  changeAccountPassword,
+  loadAccount,
   aloneNotice,
   Backspace,
   BackspaceError,
@@ -35,6 +37,7 @@ import {
   type MessageAction
 } from '../lib/message-refs.js'
 import type {
+  AccountSettingsView,
   ChatView,
   DeviceRequestView,
   DeviceView,
@@ -42,6 +45,7 @@ import type {
   Events,
   IdentityView,
   LineResult,
+  MemberView,
   MessageView,
   Phase,
   ReactionView,
@@ -84,6 +88,7 @@ const PAGE = 50
 // Names listed per reaction, so a popular emoji cannot make a frame large.
 const MAX_WHO = 20
 const PREFIX = 'backspace:'
+const MAX_MEMBERS = 500
 
 type Args = Record<string, unknown>
 type Handler = (args: Args) => Promise<unknown>
@@ -114,6 +119,8 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
   private closing: Promise<void> | null = null
   // The device request the page is asked about, until it is answered.
   private request_: DeviceRequest | null = null
+  // The open account's key file is encrypted (Settings asks for the password).
+  private encrypted = false
   // Listeners on the node and each room, removed on close.
   private readonly detachers = new Map<object, () => void>()
   private readonly handlers: Record<RequestType, Handler>
@@ -150,7 +157,12 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       join: async (args) => this.join(args),
       create: async (args) => this.createRoom(args),
       leave: async (args) => this.leave(args),
-      read: async (args) => this.read(args)
+      read: async (args) => this.read(args),
+      members: async (args) => this.members(args),
+      'account-password': async (args) => this.changePassword(args),
+      'account-phrase': async (args) => this.revealPhrase(args),
+      'account-switch': async () => this.switchAccount(),
+      profile: async (args) => this.setName(args)
     }
   }
 
@@ -367,8 +379,55 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       await node.close()
       throw BackspaceError.NODE_CLOSED()
     }
+    this.encrypted =
+      !node.incognito && this.options.storage !== undefined
+        ? await accountIsEncrypted(this.options.storage, node.account).catch(() => false)
+        : false
     this.attach(node)
     this.phase = 'chat'
+    this.broadcast('state', this.state())
+    return this.state()
+  }
+
+  private accountSettings(): AccountSettingsView {
+    const node = this.node!
+    const saved = !node.incognito && this.options.storage !== undefined && this.ownsNode
+    return { encrypted: this.encrypted, saved, canSwitch: saved && this.options.account === undefined }
+  }
+
+  /** The open account, saved on disk: what the account settings act on. */
+  private savedAccount(): { storage: string; account: string } {
+    const node = this.chatNode()
+    if (!this.accountSettings().saved) throw BackspaceError.INCOGNITO('This account is not saved on this device')
+    return { storage: this.options.storage!, account: node.account }
+  }
+
+  private async changePassword(args: Args): Promise<AccountSettingsView> {
+    const { storage, account } = this.savedAccount()
+    const next = args['next'] === null ? undefined : requiredString(args, 'next')
+    if (next === '') throw new ShellError('BAD_REQUEST', 'next must be a non-empty string, or null for none')
+    await changeAccountPassword(storage, account, optionalString(args, 'current') || undefined, next)
+    this.encrypted = next !== undefined
+    return this.accountSettings()
+  }
+
+  private async revealPhrase(args: Args): Promise<{ words: string[] }> {
+    const { storage, account } = this.savedAccount()
+    const identity = await loadAccount(storage, account, { password: optionalString(args, 'password') || undefined })
+    return { words: identity.phrase.split(' ') }
+  }
+
+  private async switchAccount(): Promise<StateView> {
+    const node = this.chatNode()
+    if (!this.accountSettings().canSwitch) throw new ShellError('WRONG_PHASE', 'This shell was started for one account')
+    for (const detach of this.detachers.values()) detach()
+    this.detachers.clear()
+    this.node = null
+    this.request_ = null
+    this.phase = 'setup'
+    this.lastError = null
+    await node.close()
+    await this.refreshSetup(node.account)
     this.broadcast('state', this.state())
     return this.state()
   }
@@ -464,7 +523,8 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       rooms: node.rooms.map((room) => this.roomView(room)),
       status: this.readStatus(),
       quickReactions: [...QUICK_REACTIONS],
-      maxMessageBytes: MAX_TEXT_BYTES
+      maxMessageBytes: MAX_TEXT_BYTES,
+      account: this.accountSettings()
     }
   }
 
@@ -644,6 +704,27 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     const room = this.room(args)
     const counts = await this.chatNode().markRead(room.id)
     return { unread: counts.unread, mentions: counts.mentions }
+  }
+
+  private members(args: Args): MemberView[] {
+    const members = this.room(args).members().map(
+      (m): MemberView => ({
+        key: m.key.toString('hex'),
+        fingerprint: m.fingerprint,
+        name: m.name,
+        online: m.online,
+        self: m.self
+      })
+    )
+    const label = (m: MemberView) => m.name || m.fingerprint
+    members.sort((a, b) => Number(b.online) - Number(a.online) || label(a).localeCompare(label(b)))
+    // Anyone can write to a public room: the list a page holds is bounded.
+    return members.slice(0, MAX_MEMBERS)
+  }
+
+  private async setName(args: Args): Promise<IdentityView> {
+    await this.chatNode().setProfile({ name: requiredString(args, 'name').trim() })
+    return this.identityView()
   }
 
   private async leave(args: Args): Promise<{}> {

@@ -2,6 +2,7 @@ import { device } from './devices.js'
 import { del, edit, me, react, reply, unreact } from './messages.js'
 import { away, back, nick, peers, status, whoami } from './profile.js'
 import { create, invite, join, leave, rooms, switchRoom } from './rooms.js'
+import { announce, anon, ban, deop, files, kick, lock, maxusers, op, privateRoom, slow, topic, ttl, unban, unlock, welcome, wipe } from './moderation.js'
 import { defineCommand, type CommandSpec } from './types.js'
 
 declare module './types.js' {
@@ -63,6 +64,23 @@ export const COMMANDS: readonly CommandSpec[] = Object.freeze([
   peers,
   whoami,
   device,
+  topic,
+  announce,
+  welcome,
+  lock,
+  unlock,
+  privateRoom,
+  kick,
+  ban,
+  unban,
+  op,
+  deop,
+  slow,
+  maxusers,
+  ttl,
+  anon,
+  files,
+  wipe,
   clear,
   help,
   quit

@@ -43,8 +43,8 @@ export interface DiscoveryHandlers {
   onopen(channel: RoomChannel): void
   onclose(channel: RoomChannel): void
   onwriters(writers: WriterAnnouncement[], channel: RoomChannel): void
-  /** A member sent a block it just stored. */
-  onlive(live: LiveBlock): void
+  /** A member sent a block it just stored (or passed on one it verified). */
+  onlive(live: LiveBlock, channel: RoomChannel): void
   /** A member said who it is (its signature is not checked yet). */
   onpresence(presence: Presence, channel: RoomChannel): void
   /** An announcement did not decrypt or decode. It is dropped; the channel stays up. */
@@ -164,7 +164,7 @@ export class RoomChannel {
         }
       })
     const message = sealed(keys.channelKey, announcement, 'announcement', (a) => handlers.onwriters(a.writers, self!))
-    const live = sealed(keys.memberKey, liveBlock, 'live block', (l) => handlers.onlive(l))
+    const live = sealed(keys.memberKey, liveBlock, 'live block', (l) => handlers.onlive(l, self!))
     const presenceMessage = sealed(keys.memberKey, presence, 'presence', (p) => handlers.onpresence(p, self!))
     self = new RoomChannel(stream, channel, { message, live, presence: presenceMessage }, keys.channelKey, keys.memberKey)
     const local = stream.publicKey
@@ -244,7 +244,7 @@ export interface ChannelHandlers {
   close(channel: RoomChannel): void
   writers(writers: WriterAnnouncement[]): void
   /** Members only: a relay cannot read live blocks. */
-  live?(live: LiveBlock): void
+  live?(live: LiveBlock, channel: RoomChannel): void
   /** Members only: a relay cannot read presence. */
   presence?(presence: Presence, channel: RoomChannel): void
 }
@@ -305,8 +305,8 @@ export class RoomChannels implements Iterable<RoomChannel> {
       onwriters: (writers) => {
         if (this.active()) this.handlers.writers(writers)
       },
-      onlive: (live) => {
-        if (this.active()) this.handlers.live?.(live)
+      onlive: (live, channel) => {
+        if (this.active() && this.channels.has(channel)) this.handlers.live?.(live, channel)
       },
       onpresence: (p, channel) => {
         if (this.active() && this.channels.has(channel)) this.handlers.presence?.(p, channel)

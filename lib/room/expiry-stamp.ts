@@ -42,12 +42,34 @@ export class StampedEncryption {
   // When a block appended now expires: this node's time plus the room's TTL.
   private readonly expiresAt: () => number
   private readonly nonce: Buffer
+  // Stamps fixed ahead of an append (see `stamp`), by index: used once, by that append.
+  private readonly fixed: Map<number, number>
 
   /** `blockKey`: `Hypercore.blockEncryptionKey(coreKey, encryptionKey)`, as the default derives it. */
   constructor(blockKey: Buffer, expiresAt: () => number) {
     this.blockKey = blockKey
     this.expiresAt = expiresAt
     this.nonce = b4a.alloc(NONCE_BYTES)
+    this.fixed = new Map()
+  }
+
+  /**
+   * Fixes the clear bytes of the block that will be appended at `index`, before it is: the
+   * live path sends them along, so members can rebuild the stored ciphertext. Bounded: an
+   * append that never comes leaves at most a few stale entries, dropped by `unfix`.
+   */
+  stamp(index: number, fork: number): Buffer {
+    const minutes = Math.min(Math.ceil(this.expiresAt() / MINUTE), 0xffffffff)
+    this.fixed.set(index, minutes)
+    const padding = b4a.alloc(PADDING)
+    c.uint32.encode({ start: 0, end: 4, buffer: padding }, minutes)
+    padding.set(tagOf(index, fork, minutes), 4)
+    return padding
+  }
+
+  /** Forgets the stamps fixed from `index` on (their append failed). */
+  unfix(from: number): void {
+    for (const index of this.fixed.keys()) if (index >= from) this.fixed.delete(index)
   }
 
   padding(): number {
@@ -56,7 +78,9 @@ export class StampedEncryption {
 
   encrypt(index: number, block: Buffer, fork: number): void {
     // Rounded up: a relay never deletes a block before it expires.
-    const minutes = Math.min(Math.ceil(this.expiresAt() / MINUTE), 0xffffffff)
+    const fixed = this.fixed.get(index)
+    if (fixed !== undefined) this.fixed.delete(index)
+    const minutes = fixed ?? Math.min(Math.ceil(this.expiresAt() / MINUTE), 0xffffffff)
     c.uint32.encode({ start: 0, end: 4, buffer: block }, minutes)
     block.set(tagOf(index, fork, minutes), 4)
     this.xor(index, block)
@@ -64,6 +88,19 @@ export class StampedEncryption {
 
   decrypt(index: number, block: Buffer): void {
     this.xor(index, block)
+  }
+
+  /** The ciphertext of `plain` at `index` with these clear bytes, as Hypercore stores it. */
+  static seal(blockKey: Buffer, index: number, padding: Buffer, plain: Buffer): Buffer {
+    const out = b4a.allocUnsafe(PADDING + plain.byteLength)
+    out.set(padding, 0)
+    out.set(plain, PADDING)
+    const nonce = b4a.alloc(NONCE_BYTES)
+    c.uint64.encode({ start: 0, end: 8, buffer: nonce }, index)
+    nonce.set(padding, 8)
+    const body = out.subarray(PADDING)
+    sodium.crypto_stream_xor(body, body, nonce, blockKey)
+    return out
   }
 
   // As Hypercore's default: the nonce is the index, then the block's clear bytes.

@@ -17,6 +17,8 @@ export interface UnconfirmedBlock {
   count: number
   /** The bytes shown: Hypercore's copy, if identical, needs no second decode. */
   block: Buffer
+  /** The clear bytes of its encryption, if the writer sent them: it can be stored without a download. */
+  padding: Buffer | null
 }
 
 /**
@@ -65,6 +67,8 @@ export class Feed {
   readonly unconfirmed = new Map<number, UnconfirmedBlock>()
   /** A scheduled, batched fetch of blocks that already arrived live. */
   catchUp: NodeJS.Timeout | null
+  /** Storing live blocks from their live copies (see live-store.ts): one run at a time. */
+  storing: Promise<boolean> | null
   /** The prefix of the ids of this core's messages. */
   readonly idPrefix: string
   /** Blocks loaded into the room this session: index → the seqs they hold. */
@@ -116,6 +120,7 @@ export class Feed {
     this.pumpAgain = false
     this.owner = null
     this.catchUp = null
+    this.storing = null
     this.idPrefix = `${key.toString('hex', 0, 16)}-`
     this.holes = new Set(state?.holes ?? [])
     this.marks = state?.marks?.map((m) => ({ time: m.time, length: m.length })) ?? []

@@ -5,8 +5,10 @@ import type { Timeline } from '../timeline.js'
 import type { Message } from '../types.js'
 import type { RoomContext, RoomSelf } from './context.js'
 import { isExpired } from './expiry.js'
+import { decodeMessageBlock, type DecodedBlock } from '../messages.js'
 import { decodeBodyOrNull, type Feed } from './feed.js'
 import type { Ingest } from './ingest.js'
+import type { LivePath } from './live.js'
 
 // Live blocks are requested this many at a time per writer.
 const FETCH_WINDOW = 512
@@ -30,6 +32,9 @@ export class History {
   private readonly ingest: Pick<Ingest, 'block'>
   // While any channel is open, writers' blocks may also come live (see onAppend).
   private readonly channels: { readonly size: number }
+  private readonly live: Pick<LivePath, 'store'>
+  /** Catch-ups that left blocks to be read on demand (tests count them). */
+  gaps: number
 
   constructor(
     room: RoomSelf,
@@ -37,7 +42,8 @@ export class History {
     feeds: { values(): Iterable<Feed> },
     timeline: Pick<Timeline, 'countBefore'>,
     ingest: Pick<Ingest, 'block'>,
-    channels: { readonly size: number }
+    channels: { readonly size: number },
+    live: Pick<LivePath, 'store'>
   ) {
     this.room = room
     this.ctx = ctx
@@ -45,6 +51,8 @@ export class History {
     this.timeline = timeline
     this.ingest = ingest
     this.channels = channels
+    this.live = live
+    this.gaps = 0
   }
 
   /**
@@ -63,10 +71,20 @@ export class History {
 
   private async loadFeed(feed: Feed, limit: number, before: Message | null, localOnly: boolean): Promise<void> {
     while (!this.room.closing && !feed.fresh && feed.indexedFrom > feed.readFloor) {
-      const have = this.timeline.countBefore(before, (m) => m.id.startsWith(feed.idPrefix), limit)
+      // Only messages from indexedFrom up count: below it lies a gap left by a catch-up, and
+      // the messages loaded before the absence sit under that gap.
+      const floorSeq = feed.loaded.get(feed.indexedFrom)?.seq ?? 0
+      const prefix = feed.idPrefix
+      const mine = (m: Message) => m.id.startsWith(prefix) && (floorSeq === 0 || Number(m.id.slice(prefix.length)) >= floorSeq)
+      const have = this.timeline.countBefore(before, mine, limit)
       if (have >= limit) return
       const to = feed.indexedFrom
-      const from = Math.max(feed.readFloor, to - Math.max(limit - have, 16))
+      // A page counts messages, not blocks: a writer that packs many messages per block is
+      // read a block or two at a time (the density of the block above tells how many).
+      const perBlock = feed.loaded.get(to)?.count ?? 1
+      const need = limit - have
+      const span = perBlock <= 1 ? Math.max(need, 16) : Math.ceil(need / perBlock)
+      const from = Math.max(feed.readFloor, to - span)
       const wait = !localOnly && feed.core.peers.length > 0
       const blocks = await feed.getRange(from, to, { wait, timeout: this.ctx.fetchTimeout })
       if (this.room.closing) return
@@ -97,16 +115,26 @@ export class History {
     }
   }
 
-  // While a writer's blocks also come live on the channel, their Hypercore copies are
-  // fetched a little later and in batches: reading them at once would put this node's
-  // requests, and the writer's proof reads, on the path of the next live message.
+  // While a writer's blocks also come live on the channel, Hypercore's verified length is
+  // all this node needs of it: the blocks shown live are stored from their live copies, which
+  // Hypercore verifies against the signed tree (see live-store.ts), and nobody downloads them
+  // again. What cannot be stored that way (a frame lost, an older writer's frame without its
+  // clear bytes) is fetched a little later and in batches: reading it at once would put this
+  // node's requests, and the writer's proof reads, on the path of the next live message.
   onAppend(feed: Feed): void {
     if (feed.owner === null || this.channels.size === 0) return this.pump(feed)
     if (feed.catchUp !== null) return
-    feed.catchUp = setTimeout(() => {
-      feed.catchUp = null
-      this.pump(feed)
-    }, CATCH_UP_DELAY)
+    this.live.store(feed).then(
+      (done) => {
+        if (done) return
+        if (feed.catchUp !== null || this.room.closing) return
+        feed.catchUp = setTimeout(() => {
+          feed.catchUp = null
+          this.pump(feed)
+        }, CATCH_UP_DELAY)
+      },
+      (err: unknown) => backgroundError(this.room, err)
+    )
   }
 
   /** Delivers a writer's blocks this node has not seen yet, in order; one pump per writer at a time. */
@@ -137,7 +165,7 @@ export class History {
         // A writer seen for the first time: start at its latest page, not its beginning.
         if (length === 0) return
         const from = this.skipTo(feed, Math.max(feed.start, length - page), length)
-        const lowest = await this.fetchHistory(feed, from, length)
+        const lowest = await this.fetchLatest(feed, from, length, page)
         if (lowest === null) return
         feed.fresh = false
         feed.storedFrom = feed.indexedFrom = lowest
@@ -170,14 +198,21 @@ export class History {
         feed.seen = from
       }
       if (from >= length) return
-      if (length - from > 2 * page) {
-        // Back after a long absence: show the latest page first, then fill the gap.
-        if (!(await this.fetchLive(feed, length - page, length))) return
-        if (!(await this.fetchLive(feed, from, length - page))) return
+      if (length - from > page) {
+        // Back after a long absence: the latest page of messages, and the rest only when the
+        // timeline is paged back to it. Memory holds a window, not the week (issue 11).
+        const lowest = await this.fetchLatest(feed, from, length, page)
+        if (lowest === null) return
+        if (lowest > from) {
+          // [from, lowest) is read on demand by `load`, from indexedFrom down.
+          feed.storedFrom = feed.indexedFrom = lowest
+          this.gaps++
+        }
       } else if (!(await this.fetchLive(feed, from, length))) {
         return
       }
-      feed.seen = length
+      // Blocks stored from their live copies meanwhile may have moved it further.
+      feed.seen = Math.max(feed.seen, length)
       this.ctx.changed()
     }
   }
@@ -268,6 +303,51 @@ export class History {
       }
     }
     return missing < 0 ? from : missing + 1
+  }
+
+  // Fetches the latest `page` messages of [from, to), going back from `to` a few blocks at a
+  // time (one first, then as many as the blocks read so far say are needed), and delivers them
+  // in order. The page counts messages, so a writer that packs a thousand messages per block
+  // costs one block, not `page` of them. Returns as fetchHistory.
+  private async fetchLatest(feed: Feed, from: number, to: number, page: number): Promise<number | null> {
+    const got: Array<{ index: number; block: Buffer; decoded: DecodedBlock | null }> = []
+    let records = 0
+    let lowest = to
+    let reachable = true
+    while (lowest > from && records < page && reachable) {
+      const perBlock = got.length === 0 ? page : Math.max(1, records / got.length)
+      const span = got.length === 0 ? 1 : Math.min(FETCH_WINDOW, Math.ceil((page - records) / perBlock))
+      const start = Math.max(from, lowest - span)
+      const blocks = await feed.getRange(start, lowest, { wait: true, timeout: this.ctx.fetchTimeout })
+      if (this.room.closing) return null
+      for (let i = blocks.length - 1; i >= 0; i--) {
+        const block = blocks[i]
+        if (!block) {
+          if (feed.holes.has(start + i)) {
+            lowest = start + i
+            continue
+          }
+          if (feed.core.peers.length === 0) return null
+          // Not to be had from anyone: what lies below it waits for paging back.
+          reachable = false
+          break
+        }
+        let decoded: DecodedBlock | null = null
+        try {
+          decoded = decodeMessageBlock(block)
+          records += decoded.body.records.length
+        } catch {
+          records++ // refused by the ingest below, and counted there
+        }
+        got.push({ index: start + i, block, decoded })
+        lowest = start + i
+      }
+    }
+    for (let k = got.length - 1; k >= 0; k--) {
+      const { index, block, decoded } = got[k]!
+      this.ingest.block(feed, index, block, true, decoded)
+    }
+    return lowest
   }
 
   // Fetches [from, to) in windows and delivers each message in order. False if interrupted.

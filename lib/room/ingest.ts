@@ -92,7 +92,7 @@ export class Ingest {
    * Verifies block `index` of `feed`, as Hypercore delivered it, and loads its records.
    * 'expired' if all of them are. The first valid block teaches the feed its owner.
    */
-  block(feed: Feed, index: number, block: Buffer, emit: boolean): IngestResult {
+  block(feed: Feed, index: number, block: Buffer, emit: boolean, predecoded: DecodedBlock | null = null): IngestResult {
     if (block.byteLength > MAX_RECORD_BYTES && !feed.local) {
       // No honest writer writes one: the core goes, with what was stored of it.
       this.admission.oversized(feed)
@@ -106,7 +106,7 @@ export class Ingest {
     }
     let decoded: DecodedBlock
     try {
-      decoded = decodeMessageBlock(block)
+      decoded = predecoded ?? decodeMessageBlock(block)
     } catch (err) {
       const e = err as BackspaceError
       const reason: RejectReason =
@@ -115,7 +115,7 @@ export class Ingest {
     }
     const { body } = decoded
     const last = body.seq + body.records.length - 1
-    if (feed.unconfirmed.size > 0) this.live.confirm(feed, index, body.seq, body.records.length)
+    if (feed.unconfirmed.size > 0) this.live.confirm(feed, index, body.seq, body.records.length, decoded.bodyBytes)
     // Hypercore has authenticated this block as the core's; if it came live first and its
     // records are loaded, it was verified then and needs no second verification.
     if (feed.loaded.has(index) || (this.apply.has(messageId(feed.key, body.seq)) && this.apply.has(messageId(feed.key, last)))) {

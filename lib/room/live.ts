@@ -6,13 +6,20 @@
 // has verified of the core, few records each, few at a time, each withdrawn unless Hypercore
 // confirms it in time.
 import b4a from 'b4a'
-import { decodeMessageBlock, type DecodedBlock, type LiveBlock } from '../messages.js'
+import { decodeMessageBlock, MAX_RECORD_BYTES, type DecodedBlock, type LiveBlock } from '../messages.js'
 import type { RoomChannel } from './channel.js'
+import Hypercore from 'hypercore'
 import type { Feed } from './feed.js'
 import { verifyBlock, type Rejections } from './ingest.js'
+import { storeLive } from './live-store.js'
 import type { Records } from './records.js'
 import type { Signers } from './signers.js'
 
+// A live block a member verified and showed is passed on once, to at most this many other
+// members (chosen at random), so members with no connection to its writer get it in a few
+// hops instead of waiting for Hypercore; and only this many hops from its writer.
+export const FORWARD_FANOUT = 3
+export const MAX_HOPS = 3
 // Appends of at most this many blocks are also sent straight to members online.
 const LIVE_MAX_BLOCKS = 4
 // Appends whose blocks hold more records than this are left to Hypercore alone; readers show
@@ -46,6 +53,14 @@ export class LivePath {
   private unconfirmed: number
   // Withdraws what Hypercore did not confirm in time; runs while anything is unconfirmed.
   private timer: NodeJS.Timeout | null
+  // The room's block encryption key: live blocks are sealed again as their cores store them.
+  private readonly encryptionKey: Buffer
+  private readonly blockKeys: WeakMap<Feed, Buffer>
+  // Called with blocks stored from live copies: what a download would have counted.
+  private readonly onstored: (feed: Feed, bytes: number) => void
+  // Blocks stored from their live copies, and blocks Hypercore still had to download after
+  // they were shown live (tests count both: one delivery per message per member).
+  readonly counts: { storedLive: number; fetchedAfterLive: number; forwarded: number; received: number }
 
   constructor(
     roomId: Buffer,
@@ -53,7 +68,9 @@ export class LivePath {
     feeds: { get(hex: string): Feed | undefined },
     signers: Pick<Signers, 'signerOf' | 'isRevokedAt'>,
     records: Pick<Records, 'load' | 'withdraw'>,
-    rejections: Rejections
+    rejections: Rejections,
+    encryptionKey: Buffer,
+    onstored: (feed: Feed, bytes: number) => void
   ) {
     this.roomId = roomId
     this.channels = channels
@@ -66,6 +83,10 @@ export class LivePath {
     this.withdrawnTo = new WeakMap()
     this.unconfirmed = 0
     this.timer = null
+    this.encryptionKey = encryptionKey
+    this.blockKeys = new WeakMap()
+    this.onstored = onstored
+    this.counts = { storedLive: 0, fetchedAfterLive: 0, forwarded: 0, received: 0 }
   }
 
   /** Stops the withdrawal timer; the room is closing. */
@@ -74,22 +95,60 @@ export class LivePath {
     this.timer = null
   }
 
+  // Passes a block this node just verified and showed on to a few other members. Each block is
+  // shown once per index, so each member passes it on at most once: a member cannot make
+  // another send more than FORWARD_FANOUT frames for any block its writer signed, and blocks
+  // nobody signed are never passed on. Frames without the clear bytes (older writers) are
+  // not passed on, since those who get them could not store them without a download.
+  private forward(live: LiveBlock, from: RoomChannel | null): void {
+    const hops = live.hops ?? 0
+    if (!live.padding || hops >= MAX_HOPS || this.channels.size <= 1) return
+    // A random few of the other channels (reservoir sampling, one pass).
+    const picked: RoomChannel[] = []
+    let seen = 0
+    for (const channel of this.channels) {
+      if (channel === from || !channel.member) continue
+      seen++
+      if (picked.length < FORWARD_FANOUT) picked.push(channel)
+      else {
+        const j = Math.floor(Math.random() * seen)
+        if (j < FORWARD_FANOUT) picked[j] = channel
+      }
+    }
+    if (picked.length === 0) return
+    const frame: LiveBlock = { key: live.key, index: live.index, block: live.block, padding: live.padding, hops: hops + 1 }
+    for (const channel of picked) channel.sendLive(frame)
+    this.counts.forwarded += picked.length
+  }
+
+  /** Whether an append of `blocks` blocks holding `records` records each goes out live. */
+  wants(blocks: number, records: number[]): boolean {
+    if (this.channels.size === 0 || blocks > LIVE_MAX_BLOCKS) return false
+    // Readers show no live block with more records: such a block waits for Hypercore.
+    return !records.some((n) => n > LIVE_MAX_RECORDS)
+  }
+
   /**
    * Sends blocks just signed for indexes `index`… of this node's core `key` to the members
-   * online. Bulk writes are left to Hypercore alone, which batches them better: false then.
+   * online, with the clear bytes their encryption will carry. Bulk writes are left to
+   * Hypercore alone, which batches them better: false then.
    */
-  send(key: Buffer, index: number, blocks: Buffer[], records: number[]): boolean {
-    if (this.channels.size === 0 || blocks.length > LIVE_MAX_BLOCKS) return false
-    // Readers show no live block with more records: such a block waits for Hypercore.
-    if (records.some((n) => n > LIVE_MAX_RECORDS)) return false
+  send(key: Buffer, index: number, blocks: Buffer[], records: number[], paddings: Buffer[] | null = null): boolean {
+    if (!this.wants(blocks.length, records)) return false
     for (let i = 0; i < blocks.length; i++) {
-      for (const channel of this.channels) channel.sendLive({ key, index: index + i, block: blocks[i]! })
+      const frame: LiveBlock = { key, index: index + i, block: blocks[i]! }
+      if (paddings) frame.padding = paddings[i]!
+      for (const channel of this.channels) channel.sendLive(frame)
     }
     return true
   }
 
-  /** A member sent a block live: shown if its writer's known signer signed it for that index. */
-  receive(live: LiveBlock): void {
+  /**
+   * A member sent a block live (its writer, or a member passing it on): shown if its writer's
+   * known signer signed it for that index, then passed on once (see `forward`).
+   */
+  receive(live: LiveBlock, from: RoomChannel | null = null): void {
+    this.counts.received++
     const feed = this.feeds.get(live.key.toString('hex'))
     // Only for a writer whose owner Hypercore has confirmed, and only what is not yet seen:
     // a member cannot slip a block into someone else's core or ahead of its real one.
@@ -119,22 +178,42 @@ export class LivePath {
       return
     }
     if (this.records.load(feed, live.index, body, true) !== 'ok') return
-    const shown = { seq: body.seq, count: body.records.length, block: live.block }
+    this.forward(live, from)
+    const shown = { seq: body.seq, count: body.records.length, block: live.block, padding: live.padding ?? null }
     feed.unconfirmed.set(live.index, shown)
     this.shownAt.set(shown, Date.now())
     this.pending.add(feed)
     this.unconfirmed++
     if (this.timer === null) this.schedule(CONFIRM_TIMEOUT)
+    // Hypercore already knows the core is this long (the frame came late): store it now.
+    if (live.index < feed.core.length && live.index === feed.seen) void this.store(feed)
   }
 
   // Hypercore delivered block `index`: if a different block had come live for that index (its
   // author's append failed after sending it), the messages shown from it are withdrawn.
-  confirm(feed: Feed, index: number, seq: number, count: number): void {
+  confirm(feed: Feed, index: number, seq: number, count: number, bodyBytes: Buffer): void {
     const live = feed.unconfirmed.get(index)
-    if (!live) return
-    this.settle(feed, index)
-    if (live.seq === seq && live.count === count) return
-    this.withdraw(feed, index, live)
+    if (live) {
+      this.counts.fetchedAfterLive++
+      this.settle(feed, index)
+      if (live.seq === seq && live.count === count) return
+      this.withdraw(feed, index, live)
+    }
+    // The same records shown live for a later index: sent before an earlier append failed,
+    // this batch then took its place. They are this block's now, confirmed.
+    for (const [other, shown] of feed.unconfirmed) {
+      if (shown.seq !== seq || shown.count !== count) continue
+      // The very records shown, not others under the same numbers.
+      let same = false
+      try {
+        same = b4a.equals(decodeMessageBlock(shown.block).bodyBytes, bodyBytes)
+      } catch {}
+      if (!same) continue
+      this.settle(feed, other)
+      feed.loaded.delete(other)
+      feed.markLoaded(index, seq, count)
+      return
+    }
   }
 
   /**
@@ -144,8 +223,52 @@ export class LivePath {
   confirmSame(feed: Feed, index: number, block: Buffer): boolean {
     const live = feed.unconfirmed.get(index)
     if (!live || !b4a.equals(live.block, block)) return false
+    this.counts.fetchedAfterLive++
     this.settle(feed, index)
     return true
+  }
+
+  /**
+   * Hypercore's verified length of `feed` reached blocks shown live: stores them from their
+   * live copies, verified by Hypercore against the writer's signed tree (see live-store.ts),
+   * so nobody downloads them again. True once every block below that length is stored and
+   * delivered; false leaves the rest to Hypercore's fetch. One run per writer at a time.
+   */
+  store(feed: Feed): Promise<boolean> {
+    const run = (feed.storing ?? Promise.resolve(true)).then(() => this.storeNow(feed))
+    const mine = run.catch(() => false)
+    feed.storing = mine
+    void mine.then(() => {
+      if (feed.storing === mine) feed.storing = null
+    })
+    return mine
+  }
+
+  private async storeNow(feed: Feed): Promise<boolean> {
+    const from = feed.seen
+    const to = feed.core.length
+    if (from >= to) return true
+    if (feed.fresh || feed.skipped !== null || feed.dropped || !feed.unconfirmed.has(from)) return false
+    // Stored here like a download: within the quota, or left to the fetch that waits for it.
+    const granted = feed.fetchBudget(to - from)
+    if (granted <= 0) return false
+    let blockKey = this.blockKeys.get(feed)
+    if (!blockKey) this.blockKeys.set(feed, (blockKey = Hypercore.blockEncryptionKey(feed.key, this.encryptionKey)))
+    const stored = await storeLive(feed.core, blockKey, from, from + granted, (i) => {
+      const live = feed.unconfirmed.get(i)
+      // An oversized block is left to the download, which drops its core (see Room).
+      if (!live?.padding || live.block.byteLength > MAX_RECORD_BYTES) return null
+      return { block: live.block, padding: live.padding }
+    })
+    if (stored.indexes.length === 0) return false
+    // Hypercore verified each against the signed tree: byte for byte the writer's block.
+    for (const i of stored.indexes) if (feed.unconfirmed.has(i)) this.settle(feed, i)
+    this.counts.storedLive += stored.indexes.length
+    this.onstored(feed, stored.bytes)
+    let seen = feed.seen
+    for (const i of stored.indexes) if (i === seen) seen++
+    if (seen > feed.seen) feed.seen = seen
+    return feed.seen >= to
   }
 
   private settle(feed: Feed, index: number): void {

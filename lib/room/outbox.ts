@@ -16,6 +16,7 @@ import type { Message } from '../types.js'
 import { opKindOf, type ApplyStage } from './apply.js'
 import type { RoomContext, RoomSelf } from './context.js'
 import { decodeBodyOrNull, messageId, messageId16, type Feed } from './feed.js'
+import type { StampedEncryption } from './expiry-stamp.js'
 import type { LivePath } from './live.js'
 import type { Records } from './records.js'
 
@@ -39,7 +40,7 @@ export class Outbox {
   private readonly roomId: Buffer
   private readonly apply: Pick<ApplyStage, 'get'>
   private readonly records: Pick<Records, 'load'>
-  private readonly live: Pick<LivePath, 'send'>
+  private readonly live: Pick<LivePath, 'send' | 'wants'>
   private readonly stats: { ownBlocks: number }
   // Own timestamps never go backwards, even if the clock does.
   private lastTimestamp: number
@@ -47,6 +48,11 @@ export class Outbox {
   private flushQueued: boolean
   // Appends run one after another, so each block is signed knowing its final index.
   private appending: Promise<void>
+  // Blocks signed and queued for appending, not appended yet: the next batch's index is
+  // the core's length plus these, known at flush without waiting for the appends before it.
+  private inFlight: number
+  // Fixes each block's expiry stamp before its append, so the live path can send it along.
+  private stamps: Pick<StampedEncryption, 'stamp' | 'unfix'> | null
 
   constructor(
     room: RoomSelf,
@@ -55,7 +61,7 @@ export class Outbox {
     writerKeyPair: KeyPair,
     apply: Pick<ApplyStage, 'get'>,
     records: Pick<Records, 'load'>,
-    live: Pick<LivePath, 'send'>,
+    live: Pick<LivePath, 'send' | 'wants'>,
     stats: { ownBlocks: number }
   ) {
     this.own_ = null
@@ -72,6 +78,8 @@ export class Outbox {
     this.batch = []
     this.flushQueued = false
     this.appending = Promise.resolve()
+    this.inFlight = 0
+    this.stamps = null
   }
 
   /** This node's writer core in the room, once the room has opened it. */
@@ -80,8 +88,9 @@ export class Outbox {
   }
 
   /** Takes over this node's core, and goes on from the sequence numbers and time it reached. */
-  async open(own: Feed): Promise<void> {
+  async open(own: Feed, stamps: Pick<StampedEncryption, 'stamp' | 'unfix'> | null = null): Promise<void> {
     this.own_ = own
+    this.stamps = stamps
     const length = own.core.length
     if (length === 0) return
     const last = await own.core.get(length - 1, { wait: false }).catch(() => null)
@@ -168,18 +177,31 @@ export class Outbox {
     this.flushQueued = false
     if (batch.length === 0) return
     const own = this.own_!
+    if (this.room.closing) {
+      const closed = BackspaceError.ROOM_CLOSED()
+      for (const p of batch) p.reject(closed)
+      return
+    }
+    // Indexes are final now: appends run one at a time, in flush order. The live frames go out
+    // at once, whatever the appends before this one still wait for (storage, a slow disk).
+    const index = own.core.length + this.inFlight
+    const bodies = Outbox.packBlocks(batch).map((group) => this.blockBody(group[0]!.seq, group.map((p) => p.record)))
+    let blocks = bodies.map((body, i) => this.signBody(index + i, body))
+    this.inFlight += blocks.length
+    const counts = bodies.map((body) => body.records.length)
+    const paddings = this.live.wants(blocks.length, counts) && this.stamps ? blocks.map((_, i) => this.stamps!.stamp(index + i, own.core.fork)) : null
+    // If an earlier append fails, these indexes are wrong: members drop what they showed once
+    // Hypercore has another block there (see LivePath.confirm).
+    const sentLive = this.live.send(own.key, index, blocks, counts, paddings)
+    const queued = blocks.length
     this.appending = this.appending.then(async () => {
-      let bodies: BlockBody[]
       try {
         if (this.room.closing) throw BackspaceError.ROOM_CLOSED()
-        const index = own.core.length
-        bodies = Outbox.packBlocks(batch).map((group) => this.blockBody(group[0]!.seq, group.map((p) => p.record)))
-        const counts = bodies.map((body) => body.records.length)
-        const blocks = bodies.map((body, i) => this.signBody(index + i, body))
-        // Sent before the append: the blocks and their indexes are final (appends run one at
-        // a time), and waiting for storage would double the latency members see. If the
-        // append fails, members drop what they showed once Hypercore has another block there.
-        if (this.live.send(own.key, index, blocks, counts)) {
+        if (own.core.length !== index) {
+          // An earlier append failed: sign again for where these blocks really go.
+          this.stamps?.unfix(index)
+          blocks = bodies.map((body, i) => this.signBody(own.core.length + i, body))
+        } else if (sentLive) {
           // The append starts on the next loop iteration, after the poll phase has put the
           // frames on the wire: its hashing, signing and synchronous RocksDB flush (about a
           // millisecond) would otherwise run in front of them. Measured in docs/PERFORMANCE.md.
@@ -187,10 +209,13 @@ export class Outbox {
         }
         await own.core.append(blocks, { keyPair: this.writerKeyPair })
       } catch (err) {
+        this.inFlight -= queued
+        this.stamps?.unfix(own.core.length)
         // The failed messages' sequence numbers stay unused; they only need to grow.
         for (const p of batch) p.reject(err as Error)
         return
       }
+      this.inFlight -= queued
       own.seen = own.core.length
       this.stats.ownBlocks = own.core.length
       // Own records pass the same apply stage as everyone else's.

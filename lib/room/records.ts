@@ -15,6 +15,7 @@ import { effectiveTime, isExpired, latestStamp, markVerified } from './expiry.js
 import type { IngestResult, Rejections } from './ingest.js'
 import type { Members } from './members.js'
 import type { Signers } from './signers.js'
+import type { Governance } from '../governance/governance.js'
 
 /**
  * Passes verified blocks' records to their reducers, and clears from disk a block whose
@@ -34,6 +35,8 @@ export class Records {
   private readonly feedsByPrefix: Map<string, Feed>
   // An edit record's text is content too: dead once the message it edits is deleted.
   private readonly editTargets: Map<string, string>
+  /** The room's governance: its operations go there, and it may refuse a message. */
+  governance: Pick<Governance, 'onRecord' | 'refuses'> | null = null
 
   constructor(
     room: RoomSelf,
@@ -77,6 +80,8 @@ export class Records {
     const contentIds: string[] = []
     let onlyContent = true
     const updated: Message[] = []
+    // Messages written before a wipe: a block of nothing else leaves the disk at once.
+    let wiped = 0
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!
       const seq = body.seq + i
@@ -92,6 +97,10 @@ export class Records {
             ? 'action'
             : null
       if (kind !== null) {
+        const refused = this.governance?.refuses(body.author, feed, index, id, seq, timestamp, body.profile?.name ?? '') ?? null
+        if (refused === 'wiped') wiped++
+        else if (refused !== null) this.rejections.block('governance', BackspaceError.NOT_ALLOWED(`record ${id}: ${refused}`), feed, index)
+        if (refused !== null) continue
         contentIds.push(id)
         const message = this.apply.addMessage(
           {
@@ -135,7 +144,9 @@ export class Records {
         continue
       }
       onlyContent = false
-      if (record.type === MessageType.REVOKE) {
+      if (record.type === MessageType.GOVERN && this.governance) {
+        this.governance.onRecord(record, id, feed, index, i, body.author)
+      } else if (record.type === MessageType.REVOKE) {
         const revocation = this.signers.onRevokeRecord(record, body.author)
         if (revocation) this.ctx.extension?.onrevocation?.(revocation)
       } else if (this.ctx.extension?.kinds.has(record.type)) {
@@ -145,6 +156,7 @@ export class Records {
         this.rejections.block('unknown-kind', BackspaceError.UNSUPPORTED_VERSION(`record kind ${record.type}`), feed, index)
       }
     }
+    if (wiped > 0 && wiped === records.length) return this.dropWiped(feed, index)
     this.stats.messages = this.apply.size
     // Ops held for a message that just loaded may have been refused as it arrived.
     this.stats.rejected.forbidden = this.apply.forbidden
@@ -170,6 +182,18 @@ export class Records {
     )
     this.ctx.changed()
     return 'expired'
+  }
+
+  // A block of messages written before a wipe, fetched from a peer that had not applied it.
+  private dropWiped(feed: Feed, index: number): 'ok' {
+    if (feed.holes.has(index) && feed.local) return 'ok'
+    feed.holes.add(index)
+    feed.core.clear(index, index + 1).then(
+      () => this.ctx.erased(),
+      (err: unknown) => backgroundError(this.room, err)
+    )
+    this.ctx.changed()
+    return 'ok'
   }
 
   /** Takes back the shown messages `drop` selects, and tells listeners. */

@@ -21,7 +21,7 @@ import { RoomChannels, type Stream } from './channel.js'
 import type { RoomContext } from './context.js'
 import { Expiry } from './expiry.js'
 import { stampedEncryption } from './expiry-stamp.js'
-import { Feed, parseMessageId } from './feed.js'
+import { decodeBodyOrNull, Feed, parseMessageId } from './feed.js'
 import { History } from './history.js'
 import { Ingest, Rejections } from './ingest.js'
 import { LivePath } from './live.js'
@@ -33,6 +33,8 @@ import { Signers } from './signers.js'
 import { discardCore, MAX_UNPROVEN, MAX_WRITERS, WriterSet } from './writers.js'
 import { makeProof, MAX_CORES_PER_IDENTITY, MemberProofs, type Admission } from './admission.js'
 import { byteSpan, isOversizedBlock, provesOversized } from './quota.js'
+import { Governance } from '../governance/governance.js'
+import type { Moderation, Role, RoomSettings } from '../governance/types.js'
 
 // Blocks of a core on trial (no proof yet) fetched to see whether one verifies.
 const TRIAL_BLOCKS = 4
@@ -88,6 +90,8 @@ export class Room extends Resource<RoomEvents>() {
   private readonly proofs: MemberProofs
   // Writers held back by the quota now: `stats.quota.reached` is set while there are any.
   private readonly heldBack: Set<string>
+  // Owner, roles, bans and settings, from the operations in members' logs (lib/governance/).
+  private readonly governance: Governance
 
   /** @internal Rooms are made by `Backspace.join` and `Backspace.createRoom`. */
   constructor(ctx: RoomContext, state: RoomState) {
@@ -108,7 +112,7 @@ export class Room extends Resource<RoomEvents>() {
       writers: 0,
       peers: 0,
       messages: 0,
-      rejected: { malformed: 0, 'invalid-signature': 0, oversized: 0, unsupported: 0, 'unauthorized-device': 0, forbidden: 0, 'unknown-kind': 0 },
+      rejected: { malformed: 0, 'invalid-signature': 0, oversized: 0, unsupported: 0, 'unauthorized-device': 0, forbidden: 0, 'unknown-kind': 0, governance: 0 },
       badAnnouncements: 0,
       badProofs: 0,
       uploaded: 0,
@@ -144,7 +148,7 @@ export class Room extends Resource<RoomEvents>() {
           this.emit('peer-remove', channel.remotePublicKey)
         },
         writers: (writers) => this.writers.onAnnouncement(writers),
-        live: (live) => this.live.receive(live),
+        live: (live, channel) => this.live.receive(live, channel),
         presence: (p, channel) => this.roster.onPresence(p, channel)
       }
     )
@@ -158,9 +162,18 @@ export class Room extends Resource<RoomEvents>() {
           for (const feed of feeds) this.emit('writer-add', feed.key)
           ctx.changed()
         },
-        removed: (feed) => this.discard(feed)
+        removed: (feed) => this.discard(feed),
+        heard: (keys) => {
+          for (const key of keys) this.emit('writer-add', key)
+        },
+        woke: (feeds) => {
+          // Known to be empty until now: all its blocks are new, not history to page through.
+          for (const feed of feeds) feed.fresh = false
+          ctx.changed()
+        }
       },
       {
+        lazy: true,
         checker: this.proofs,
         maxUnproven: MAX_UNPROVEN,
         trials: true,
@@ -172,13 +185,26 @@ export class Room extends Resource<RoomEvents>() {
     this.roster = new Members(this, ctx, keys.id, this.signers, this.channels, stats)
     this.rejections = new Rejections(this, stats)
     this.records = new Records(this, ctx, this.apply, this.roster, this.signers, this.rejections, stats)
-    this.live = new LivePath(keys.id, this.channels, this.writers, this.signers, this.records, this.rejections)
+    this.governance = new Governance({
+      identity: ctx.identity.publicKey,
+      feeds: () => this.writers.values(),
+      append: (record) => this.appendRecord(record),
+      withdraw: (drop) => this.records.withdraw(drop),
+      reject: (feed, index, err) => this.rejections.block('governance', err, feed, index),
+      emit: (event) => this.emit('governance', event),
+      error: (err) => backgroundError(this, err),
+      wipe: (wiped) => this.wipe(wiped)
+    })
+    this.records.governance = this.governance
+    this.live = new LivePath(keys.id, this.channels, this.writers, this.signers, this.records, this.rejections, keys.encryptionKey, (feed, bytes) =>
+      this.countStored(feed, bytes)
+    )
     this.ingest = new Ingest(this, ctx, keys.id, this.apply, this.signers, this.records, this.live, this.rejections, {
       verified: (feed, author, device) => this.writers.admitVerified(feed, author, device),
       oversized: (feed) => this.dropOversized(feed)
     })
     this.outbox = new Outbox(this, ctx, keys.id, this.writerKeyPair, this.apply, this.records, this.live, stats)
-    this.history = new History(this, ctx, this.writers, this.apply.timeline, this.ingest, this.channels)
+    this.history = new History(this, ctx, this.writers, this.apply.timeline, this.ingest, this.channels, this.live)
     this.expiry = new Expiry(this, ctx, this.writers, this.apply, stats)
   }
 
@@ -189,6 +215,26 @@ export class Room extends Resource<RoomEvents>() {
   }
 
   private id_: string | undefined = undefined
+
+  /** The owner's identity key, or null while no claim is known. */
+  get owner(): Buffer | null {
+    return this.governance.owner
+  }
+
+  /** The room's settings: topic, announcement, welcome, lock, slow mode... */
+  get settings(): RoomSettings {
+    return this.governance.settings
+  }
+
+  /** An identity's role here: 'owner' | 'admin' | 'op' | 'member' | 'banned'. */
+  role(key: Buffer): Role {
+    return this.governance.role(key)
+  }
+
+  /** Moderation: each call throws NOT_ALLOWED without the role it needs. */
+  get moderate(): Moderation {
+    return this.governance.moderate
+  }
 
   /** An invite string that `Backspace.join` accepts. Anyone holding it can read the room. */
   get invite(): string {
@@ -225,7 +271,8 @@ export class Room extends Resource<RoomEvents>() {
     // A core's key is the hash of its manifest, not the signer's public key.
     const ownKey = ownCore.key!
     // Own blocks carry their expiry in the clear, signed with the core, for relays to verify.
-    await ownCore.setEncryption(stampedEncryption(ownKey, this.keys.encryptionKey, () => this.ctx.now() + this.ctx.ttl))
+    const stamps = stampedEncryption(ownKey, this.keys.encryptionKey, () => this.ctx.now() + this.ctx.ttl)
+    await ownCore.setEncryption(stamps)
     const ownState = this.restore.find((f) => b4a.equals(f.key, ownKey)) ?? null
     // This device's proof that a member made its core: announced with it, so members and
     // relays admit it.
@@ -235,6 +282,15 @@ export class Room extends Resource<RoomEvents>() {
       proof: makeProof(this.keys, ownKey, this.ctx.device)
     }
     const own = this.addFeed(ownKey, ownCore, true, ownState, ownAdmission)
+    if (ownCore.length === 0) {
+      // Members hold a core announced empty without opening it: its first blocks are announced.
+      const first = (): void => {
+        if (ownCore.length === 0) return
+        ownCore.off('append', first)
+        if (!this.closing) this.channels.announce(this.writers.announcements([own]))
+      }
+      ownCore.on('append', first)
+    }
     own.seen = ownCore.length
     own.indexedFrom = ownCore.length
     this.stats.ownBlocks = ownCore.length
@@ -254,7 +310,7 @@ export class Room extends Resource<RoomEvents>() {
     }
     this.restore = []
     await Promise.all([...this.writers.values()].map((f) => f.core.ready()))
-    await this.outbox.open(own)
+    await this.outbox.open(own, stamps)
     await this.countBytes()
 
     await this.expiry.prune()
@@ -303,6 +359,8 @@ export class Room extends Resource<RoomEvents>() {
   async send(text: string, opts: SendOptions = {}): Promise<Message> {
     await this.whenWritable()
     checkText(text)
+    const refused = this.governance.sendProblem(this.ctx.profile().name, this.outbox.own!.hex, this.ctx.now())
+    if (refused !== null) throw BackspaceError.NOT_ALLOWED(refused)
     let replyTo: string | null = null
     if (opts.replyTo !== undefined) replyTo = this.targetOf(opts.replyTo).id
     const type = replyTo !== null ? MessageType.REPLY : opts.action ? MessageType.ACTION : MessageType.TEXT
@@ -489,6 +547,42 @@ export class Room extends Resource<RoomEvents>() {
     }
   }
 
+  // The Backspace wipe, here: the messages before it leave memory, and their blocks the disk.
+  private wipe(wiped: (feed: Feed, index: number) => boolean): void {
+    const feeds = [...this.writers.values()]
+    this.records.withdraw((m) => {
+      const feed = feeds.find((f) => m.id.startsWith(f.idPrefix))
+      const index = feed?.blockOf(m.seq)
+      return feed !== undefined && index !== undefined && wiped(feed, index)
+    })
+    this.clearWiped(feeds, wiped).catch((err) => backgroundError(this, err))
+  }
+
+  // Clears every stored block a wipe selects, but those that carry governance operations: the
+  // room's authority stays, and their messages are refused on every load.
+  private async clearWiped(feeds: Feed[], wiped: (feed: Feed, index: number) => boolean): Promise<void> {
+    let cleared = false
+    for (const feed of feeds) {
+      if (feed.dropped) continue
+      for (let i = feed.start; i < feed.core.length && wiped(feed, i); i++) {
+        if (this.closing) return
+        if (feed.holes.has(i) || this.governance.holdsOperation(feed, i)) continue
+        const block = await feed.core.get(i, { wait: false }).catch(() => null)
+        const body = block === null ? null : decodeBodyOrNull(block)
+        if (body && body.records.some((r) => r.type === MessageType.GOVERN)) continue
+        // Not stored here: a hole, so that reads skip it rather than wait for a block every
+        // peer deleted; should it come anyway, it is cleared again on arrival.
+        await feed.core.clear(i, i + 1)
+        feed.holes.add(i)
+        feed.loaded.get(i) && (feed.loaded.get(i)!.content = false)
+        cleared = true
+      }
+    }
+    if (!cleared) return
+    this.ctx.changed()
+    this.ctx.erased()
+  }
+
   private openRemoteFeed(key: Buffer, state: FeedState | null, admission: Admission | null): Feed {
     const core = this.ctx.store.get({ key, encryption: { key: this.keys.encryptionKey } })
     const feed = this.addFeed(key, core, false, state, admission)
@@ -501,12 +595,17 @@ export class Room extends Resource<RoomEvents>() {
     })
     core.on('download', (index: number, byteLength: number) => {
       if (isOversizedBlock(byteLength)) return this.dropOversized(feed)
-      feed.bytes += byteLength
-      this.ctx.quota.set(this, feed.hex, feed.bytes)
-      this.stats.quota.used = this.ctx.quota.roomUsed(this)
+      this.countStored(feed, byteLength)
     })
     if (this.opened) this.history.pump(feed)
     return feed
+  }
+
+  // Blocks of a remote core stored here: downloaded, or stored from their live copies.
+  private countStored(feed: Feed, bytes: number): void {
+    feed.bytes += bytes
+    this.ctx.quota.set(this, feed.hex, feed.bytes)
+    this.stats.quota.used = this.ctx.quota.roomUsed(this)
   }
 
   // Of `wanted` blocks of a remote core, how many may be fetched now: each may be as large as

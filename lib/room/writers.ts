@@ -40,6 +40,10 @@ export interface WriterSetHooks<F> {
   announced(feed: F, hinted: boolean): void
   /** Writers admitted (new, or proven after all), once they were passed on to the other peers. */
   added(feeds: F[]): void
+  /** Writers admitted with no blocks yet: known, counted, not opened (see `WriterSet`). */
+  heard?(keys: Buffer[]): void
+  /** Writers known with no blocks that were opened now: someone announced blocks. */
+  woke?(feeds: F[]): void
   /** `feed` left the set (evicted or dropped): close its core and delete what was stored. */
   removed(feed: F): void
 }
@@ -53,6 +57,8 @@ export interface WriterSetOptions {
   perIdentity: number
   /** Opens cores announced without a proof, on trial: members do, relays that check do not. */
   trials: boolean
+  /** Admitted cores announced without blocks are only noted, and opened once they have some. */
+  lazy?: boolean
   /**
    * A relay whose link carried no admission key cannot check anything: it admits what it is
    * told, as builds before proofs did, within the table's bounds (see docs/SECURITY.md).
@@ -76,8 +82,15 @@ export class WriterSet<F extends WriterFeed> {
   private readonly perIdentity: number
   private readonly trials: boolean
   private readonly unchecked: boolean
+  private readonly lazy: boolean
   // Cores on trial, oldest first (a Set keeps insertion order).
   private readonly unproven: Set<string>
+  // Admitted cores announced with no blocks: a member who never wrote costs a table entry, not
+  // an open core replicated on every connection. Opened once someone announces a block.
+  private readonly dormant: Map<string, { key: Buffer; admission: Admission }>
+  // The longest length peers announced for each opened core: a core just opened does not know
+  // its length yet, and passing it on as empty would leave it dormant further along.
+  private readonly heardLength: Map<string, number>
   // Admitted cores per owner (identity or tag) and per device, for the limits.
   private readonly owners: Map<string, number>
   private readonly devices: Map<string, number>
@@ -98,7 +111,10 @@ export class WriterSet<F extends WriterFeed> {
     this.perIdentity = opts.perIdentity
     this.trials = opts.trials
     this.unchecked = opts.unchecked ?? false
+    this.lazy = opts.lazy ?? false
     this.unproven = new Set()
+    this.dormant = new Map()
+    this.heardLength = new Map()
     this.owners = new Map()
     this.devices = new Map()
     this.banned = new Set()
@@ -108,8 +124,18 @@ export class WriterSet<F extends WriterFeed> {
     return this.feeds.size
   }
 
+  /** Admitted writers with no blocks yet, whose cores are not open. */
+  get dormantSize(): number {
+    return this.dormant.size
+  }
+
   get(hex: string): F | undefined {
     return this.feeds.get(hex)
+  }
+
+  /** Whether the writer is in the set: opened, or known with no blocks (dormant). */
+  known(hex: string): boolean {
+    return this.feeds.has(hex) || this.dormant.has(hex)
   }
 
   values(): IterableIterator<F> {
@@ -141,12 +167,16 @@ export class WriterSet<F extends WriterFeed> {
    * node verified itself, and the proof as received. Hints heard from others are never passed
    * on, nor are cores without admission.
    */
-  announcements(feeds: Iterable<F> = this.feeds.values()): WriterAnnouncement[] {
+  announcements(only?: Iterable<F>): WriterAnnouncement[] {
+    const all = only === undefined
+    const feeds = only ?? this.feeds.values()
     const out: WriterAnnouncement[] = []
     for (const f of feeds) {
       if (!f.local && f.admission === null) continue
-      out.push({ key: f.key, length: f.core.length, start: f.start, proof: f.admission?.proof ?? null })
+      const length = Math.max(f.core.length, f.local ? 0 : (this.heardLength.get(f.key.toString('hex')) ?? 0))
+      out.push({ key: f.key, length, start: f.start, proof: f.admission?.proof ?? null })
     }
+    if (all) for (const d of this.dormant.values()) out.push({ key: d.key, length: 0, start: 0, proof: d.admission.proof })
     return out
   }
 
@@ -157,9 +187,19 @@ export class WriterSet<F extends WriterFeed> {
    */
   onAnnouncement(writers: WriterAnnouncement[]): void {
     const added: F[] = []
+    const heard: WriterAnnouncement[] = []
+    const woken: F[] = []
     for (const w of writers) {
       const hex = w.key.toString('hex')
       if (this.banned.has(hex)) continue
+      const asleep = this.dormant.get(hex)
+      if (asleep) {
+        if (w.length === 0) continue
+        // It has blocks now: opened like any admitted core.
+        this.dormant.delete(hex)
+        this.count(asleep.admission, -1)
+        this.updateStats()
+      }
       let feed = this.feeds.get(hex)
       if (!feed || (!feed.local && feed.admission === null)) {
         const admission = this.unchecked
@@ -172,8 +212,18 @@ export class WriterSet<F extends WriterFeed> {
           if (feed) {
             if (this.admit(feed, admission)) added.push(feed)
           } else if (this.withinLimits(admission) && this.makeRoom()) {
+            if (w.length === 0 && this.lazy && !asleep) {
+              // Nothing to read yet: known and counted, not opened (issue 11).
+              this.dormant.set(hex, { key: w.key, admission })
+              this.count(admission, 1)
+              this.updateStats()
+              heard.push({ key: w.key, length: 0, start: 0, proof: admission.proof })
+              continue
+            }
             feed = this.hooks.open(w.key, admission)
-            added.push(feed)
+            if (w.length > 0) this.heardLength.set(hex, w.length)
+            if (asleep) woken.push(feed)
+            else added.push(feed)
           } else {
             this.stats.admission.refused++
             continue
@@ -186,6 +236,16 @@ export class WriterSet<F extends WriterFeed> {
       const hinted = this.hint(feed, w)
       if (hinted) feed.hintStart = w.start
       this.hooks.announced(feed, hinted)
+    }
+    if (heard.length > 0) {
+      this.channels.announce(heard)
+      this.hooks.heard?.(heard.map((w) => w.key))
+    }
+    if (woken.length > 0) {
+      // Passed on with their length: peers holding them dormant open them too.
+      this.channels.announce(this.announcements(woken))
+      if (this.hooks.woke) this.hooks.woke(woken)
+      else this.hooks.added(woken)
     }
     if (added.length === 0) return
     // Gossip admitted writers onwards, so members who are never online together still meet.
@@ -230,6 +290,7 @@ export class WriterSet<F extends WriterFeed> {
     if (this.feeds.get(hex) !== feed || feed.local) return
     this.feeds.delete(hex)
     this.unproven.delete(hex)
+    this.heardLength.delete(hex)
     if (feed.admission) this.count(feed.admission, -1)
     feed.dropped = true
     this.updateStats()
@@ -257,7 +318,15 @@ export class WriterSet<F extends WriterFeed> {
   // A place for an admitted core: free, or taken from a core on trial (the oldest), or from an
   // admitted core that holds nothing yet (the first admitted). Cores with blocks stay.
   private makeRoom(): boolean {
-    if (this.feeds.size < MAX_WRITERS) return true
+    if (this.feeds.size + this.dormant.size < MAX_WRITERS) return true
+    const sleeper = this.dormant.entries().next()
+    if (!sleeper.done) {
+      this.dormant.delete(sleeper.value[0])
+      this.count(sleeper.value[1].admission, -1)
+      this.stats.admission.evicted++
+      this.updateStats()
+      return true
+    }
     const oldest = this.unproven.values().next()
     if (!oldest.done) {
       this.evict(this.feeds.get(oldest.value)!)
@@ -290,7 +359,7 @@ export class WriterSet<F extends WriterFeed> {
 
   // `writers` counts the admitted cores (and this node's own), not the ones on trial.
   private updateStats(): void {
-    this.stats.writers = this.feeds.size - this.unproven.size
+    this.stats.writers = this.feeds.size - this.unproven.size + this.dormant.size
     this.stats.admission.unproven = this.unproven.size
   }
 

@@ -1,31 +1,23 @@
-// Makes docs/desktop.png: two desktop shells on a local testnet chatting, side by side.
+// Makes the desktop screenshots in docs/: the chat in light and dark, at 1280 and 480 px wide,
+// from two desktop shells chatting on a local testnet.
 //
-//   npx tsc -p . && node dist/test/helpers/desktop-screenshot.js [out.png] [--dark]
+//   npm run screenshots        (or: npx tsc -p . && node dist/test/helpers/desktop-screenshot.js [DIR])
 import fs from 'fs/promises'
 import os from 'os'
 import path from 'path'
 import { fileURLToPath } from 'url'
 import createTestnet from 'hyperdht/testnet.js'
 import type { Page } from 'playwright-core'
-import {
-  createAccount,
-  launchBrowser,
-  startShell,
-  typeLine,
-  waitForMessage,
-  type Shell
-} from './desktop.js'
+import { createAccount, launchBrowser, startShell, typeLine, waitForMessage, type Shell } from './desktop.js'
 
-const WIDTH = 760
-const HEIGHT = 560
+const SIZES = [
+  { width: 1280, height: 760 },
+  { width: 480, height: 760 }
+] as const
 
 async function main(): Promise<void> {
-  const args = process.argv.slice(2)
-  const dark = args.includes('--dark')
   const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..')
-  const out = path.resolve(
-    args.find((a) => !a.startsWith('--')) ?? path.join(root, 'docs', 'desktop.png')
-  )
+  const outDir = path.resolve(process.argv[2] ?? path.join(root, 'docs'))
 
   const testnet = await createTestnet(3, { host: '127.0.0.1' })
   const dirs: string[] = []
@@ -37,20 +29,15 @@ async function main(): Promise<void> {
       dirs.push(dir)
       const shell = await startShell({ storage: dir, bootstrap: testnet.bootstrap })
       shells.push(shell)
-      const context = await browser.newContext({
-        viewport: { width: WIDTH, height: HEIGHT },
-        colorScheme: dark ? 'dark' : 'light'
-      })
+      const context = await browser.newContext({ viewport: SIZES[0] })
       const page = await context.newPage()
       await page.goto(shell.url)
       return page
     }
     const alice = await open()
     const bob = await open()
-    await createAccount(alice, { password: 'correct horse battery staple' })
-    await createAccount(bob, { password: null })
-    await typeLine(alice, '/nick alice')
-    await typeLine(bob, '/nick bob')
+    await createAccount(alice, { password: 'correct horse battery staple', name: 'alice' })
+    await createAccount(bob, { password: null, name: 'bob' })
     await typeLine(bob, '/join random')
     await typeLine(alice, '/join random')
     await typeLine(alice, '/join lobby')
@@ -61,35 +48,41 @@ async function main(): Promise<void> {
     await typeLine(alice, 'hi bob! this window is the desktop shell')
     await waitForMessage(bob, 'this window is the desktop shell')
     await typeLine(bob, '/me waves from the other window')
-    await waitForMessage(alice, 'waves from the other window')
     await typeLine(bob, '@alice same library, same commands as the terminal')
-    await waitForMessage(alice, 'same commands as the terminal')
+    await typeLine(bob, 'the notes are at https://example.com/backspace')
+    await waitForMessage(alice, 'the notes are at')
     await typeLine(alice, 'and everything expires after 7 days')
-    await waitForMessage(bob, 'expires after 7 days')
+    await typeLine(alice, 'nothing about it is kept on a server')
+    await waitForMessage(bob, 'nothing about it is kept')
+    const line = bob.locator('.msg', { hasText: 'expires after 7 days' })
+    await line.hover()
+    await line.getByRole('button', { name: 'React' }).click()
+    await line.locator('.picker button').first().click()
+    await alice.locator('.chip').first().waitFor()
     // An unread message in the other room shows a badge.
     await typeLine(bob, '/switch random')
     await typeLine(bob, 'anyone up for lunch?')
-    await typeLine(bob, '/switch lobby')
     await alice.locator('.room .badge').first().waitFor()
-    await bob.locator('#text').fill('/peers')
-    await alice.locator('#text').fill('sounds good, @b')
-    await alice.locator('#text').press('Tab')
+    await alice.locator('#members-toggle').click()
+    await alice.locator('#members .member', { hasText: 'bob' }).waitFor()
+    await alice.locator('#text').fill('sounds good, see you there')
     await alice.locator('#text').blur()
+    await alice.mouse.move(0, 0)
 
-    const shots = await Promise.all([alice.screenshot(), bob.screenshot()])
-    const composer = await browser.newPage({
-      viewport: { width: WIDTH * 2 + 36, height: HEIGHT + 24 }
-    })
-    const frame = 'border-radius:8px;overflow:hidden;box-shadow:0 2px 10px #0005;line-height:0'
-    const img = (png: Buffer) =>
-      `<div style="${frame}"><img src="data:image/png;base64,${png.toString('base64')}"></div>`
-    const background = dark ? '#0b0c0f' : '#c9ced8'
-    await composer.setContent(
-      `<!doctype html><body style="margin:0;padding:12px;display:flex;gap:12px;` +
-        `background:${background}">${shots.map(img).join('')}</body>`
-    )
-    await composer.screenshot({ path: out })
-    process.stdout.write(`Wrote ${out}\n`)
+    await fs.mkdir(outDir, { recursive: true })
+    for (const scheme of ['light', 'dark'] as const) {
+      await alice.emulateMedia({ colorScheme: scheme })
+      for (const size of SIZES) {
+        await alice.setViewportSize(size)
+        // The member list covers the log in a narrow window: shown only in the wide one.
+        const members = (await alice.locator('#members').count()) > 0
+        if (members !== size.width > 640) await alice.locator('#members-toggle').click()
+        await alice.locator('#text').blur()
+        const out = path.join(outDir, `desktop-${scheme}-${size.width}.png`)
+        await alice.screenshot({ path: out })
+        process.stdout.write(`Wrote ${out}\n`)
+      }
+    }
   } finally {
     await browser.close()
     for (const shell of shells) await shell.close()

@@ -45,7 +45,7 @@ export function launchBrowser(): Promise<Browser> {
  */
 export async function createAccount(
   page: Page,
-  opts: { password: string | null; account?: string }
+  opts: { password: string | null; account?: string; name?: string }
 ): Promise<{ words: string[]; fingerprint: string }> {
   await page.getByRole('button', { name: /Create a new account/ }).click()
   const list = page.locator('#words li')
@@ -62,6 +62,7 @@ export async function createAccount(
   await page.locator('#step-confirm').getByRole('button', { name: 'Continue' }).click()
   await page.locator('#step-password').waitFor()
   if (opts.account !== undefined) await page.locator('#account-name').fill(opts.account)
+  if (opts.name !== undefined) await page.locator('#display-name').fill(opts.name)
   if (opts.password === null) {
     await page.getByRole('radio', { name: /No password/ }).check()
   } else {

@@ -934,6 +934,11 @@ export function checkLiveBlock(l: LiveBlock): void {
   ensureBytes(l.key, 32, 'live block key')
   ensureUint(l.index, 'live block index')
   ensureBytes(l.block, null, 'live block')
+  if (l.padding !== undefined) ensureBytes(l.padding, 8, 'live block padding')
+  if (l.hops !== undefined) {
+    ensureUint(l.hops, 'live block hops')
+    if (l.padding === undefined || l.hops === 0) throw new Error('live block hops without padding, or zero')
+  }
 }
 
 export function checkPresence(p: Presence): void {
@@ -1323,7 +1328,19 @@ export const TARGETS: readonly Target[] = [
     ensureBytes(w.signature, 64, 'writer claim signature')
     ensureBytes(w.certificate.device, 32, 'writer claim device')
   }),
-  codec('liveBlock', liveBlock, many(12, (rng) => ({ key: rng.bytes(32), index: rng.pick([0, 1, 2 ** 32]), block: sampleBlock(rng) })), checkLiveBlock),
+  codec(
+    'liveBlock',
+    liveBlock,
+    many(12, (rng): LiveBlock => {
+      const l: LiveBlock = { key: rng.bytes(32), index: rng.pick([0, 1, 2 ** 32]), block: sampleBlock(rng) }
+      // Frames from builds with stored live blocks carry the clear bytes, and forwarded ones a hop count.
+      const extra = rng.pick([0, 1, 2])
+      if (extra > 0) l.padding = rng.bytes(8)
+      if (extra > 1) l.hops = rng.pick([1, 2, 3, 200])
+      return l
+    }),
+    checkLiveBlock
+  ),
   codec('presence', presence, many(20, (rng): Presence => {
     const p: Presence = { author: rng.bytes(32), profile: sampleProfile(rng), signature: rng.bytes(64) }
     if (rng.chance(0.5)) {

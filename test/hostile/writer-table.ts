@@ -61,7 +61,7 @@ export async function junkCore(node: Backspace, blocks: Buffer[], room?: Room): 
   return core
 }
 
-type Feeds = { size: number; get(hex: string): { admission: unknown; core: Hypercore } | undefined; values(): Iterable<{ key: Buffer; admission: unknown }> }
+type Feeds = { size: number; known(hex: string): boolean; get(hex: string): { admission: unknown; core: Hypercore } | undefined; values(): Iterable<{ key: Buffer; admission: unknown }> }
 
 /** The writer table of a room or relayed room. */
 export function writersOf(room: Room | RelayedRoom): Feeds {

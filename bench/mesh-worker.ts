@@ -1,0 +1,372 @@
+// The room-size workloads' members (bench/mesh.ts): one or more Backspace nodes in one
+// process, each a whole peer with its own identity, storage directory and Hyperswarm, bound
+// to 127.0.0.1. The parent forks one process per member where the machine allows and says
+// how many nodes each holds otherwise. Node 0 of a process is the one that creates rooms and
+// sends; every node counts what it shows.
+
+import fs from 'fs/promises'
+import path from 'path'
+import { setTimeout as sleep } from 'timers/promises'
+import { Backspace, type Room } from '../lib/index.js'
+import { workerChannel } from './child.js'
+import { LOOPBACK_LIMITS, makePayload, parseHeader, type Tag } from './protocol.js'
+
+export type MeshOrder =
+  /** Open `count` nodes under `dir` (existing storage is reopened, with its rooms). */
+  | {
+      type: 'start'
+      bootstrap: Array<{ host: string; port: number }>
+      dir: string
+      count: number
+      relay?: boolean
+    }
+  /**
+   * Node i connects only to the swarm keys in allow[i] (a forced topology). Hyperswarm has a
+   * `firewall` option; the library does not pass one through, so it is set on the node's swarm.
+   */
+  | { type: 'allow'; allow: string[][] }
+  /** Node 0 creates `count` private rooms. */
+  | { type: 'create'; count: number }
+  /** Every node joins these invites (a relay node keeps the relay links instead). */
+  | { type: 'join'; invites: string[] }
+  /** Resolves once every node has at least `min` members online in its first room. */
+  | { type: 'peers'; min: number }
+  /** Every node counts payloads of `tag` until it has `count`, or `deadlineMs` passed. */
+  | { type: 'expect'; tag: Tag; count: number; deadlineMs: number }
+  /** Node 0 sends `count` payloads at a fixed rate (`intervalMs` apart; 0: back to back). */
+  | { type: 'sequence'; tag: Tag; count: number; intervalMs: number; textBytes: number }
+  /** Node 0 sends `count` payloads, `perTick` per event-loop turn, then waits for peers to fetch its log. */
+  | { type: 'burst'; tag: Tag; count: number; perTick: number; textBytes: number; deadlineMs: number }
+  /** The process's figures now. */
+  | { type: 'stats' }
+  /** A reopened member: time until its first room shows the latest page, then every message. */
+  | { type: 'catchup'; tag: Tag; total: number; page: number; deadlineMs: number }
+  | { type: 'close' }
+
+export interface NodeReceipt {
+  got: number
+  /** One-way, shown, µs. */
+  latencies: number[]
+  /** When the last payload arrived (ns), or null. */
+  lastNs: string | null
+}
+
+export interface MeshStats {
+  rss: number
+  /** user + system CPU of this process, ms. */
+  cpuMs: number
+  fds: number
+  /** Open connections of each node. */
+  peers: number[]
+}
+
+export interface CatchupResult {
+  /** From the process's start (before the node opened its storage) to the latest page shown. */
+  latestPageMs: number
+  /** To every payload shown (null: not within the deadline). */
+  allShownMs: number | null
+  shown: number
+  rssAtLatestPage: number
+  rssAtEnd: number
+  /** The highest RSS sampled meanwhile (every 50 ms). */
+  rssPeak: number
+}
+
+export type MeshMessage =
+  | { type: 'started'; keys: string[] }
+  | { type: 'allowed' }
+  | { type: 'created'; invites: string[]; relayLinks: string[] }
+  | { type: 'joined' }
+  | { type: 'peered'; peers: number[] }
+  | { type: 'expecting' }
+  | { type: 'received'; nodes: NodeReceipt[]; complete: boolean }
+  /** lastNs: when the last send resolved; lastStampNs: when the last payload was made (sent). */
+  | { type: 'sent'; firstNs: string; lastNs: string; lastStampNs: string; ownBlocks: number; delivered: number }
+  | ({ type: 'stats' } & MeshStats)
+  | ({ type: 'caught-up' } & CatchupResult)
+  | { type: 'closed' }
+
+const processStartNs = process.hrtime.bigint()
+const { post, fail } = workerChannel<MeshMessage>()
+
+let nodes: Backspace[] = []
+let relayMode = false
+const rooms: Room[][] = []
+
+// What each node counts now.
+interface Counter {
+  tag: Tag
+  count: number
+  seen: Set<number>
+  receipt: NodeReceipt
+}
+let counters: Counter[] = []
+let onCount: (() => void) | null = null
+/** What node 0 showed of each tag since it opened, for a catch-up that starts with the node. */
+const shownByNode0 = new Map<string, Set<number>>()
+
+function listen(i: number, room: Room): void {
+  room.on('error', () => {})
+  room.on('message', (m) => {
+    const now = process.hrtime.bigint()
+    const head = parseHeader(m.text)
+    if (head && i === 0) {
+      let set = shownByNode0.get(head.tag)
+      if (!set) shownByNode0.set(head.tag, (set = new Set()))
+      set.add(head.seq)
+    }
+    const c = counters[i]
+    if (!c) return
+    if (!head || head.tag !== c.tag || c.seen.has(head.seq)) return
+    c.seen.add(head.seq)
+    c.receipt.got++
+    c.receipt.latencies.push(Number(now - head.stampNs) / 1000)
+    c.receipt.lastNs = String(now)
+    if (c.receipt.got >= c.count) onCount?.()
+  })
+}
+
+async function start(order: Extract<MeshOrder, { type: 'start' }>): Promise<void> {
+  relayMode = !!order.relay
+  nodes = await Promise.all(
+    Array.from({ length: order.count }, async (_, i) => {
+      const dir = path.join(order.dir, `n${i}`)
+      await fs.mkdir(dir, { recursive: true })
+      const node = new Backspace({
+        storage: dir,
+        bootstrap: order.bootstrap,
+        relay: !!order.relay,
+        ...LOOPBACK_LIMITS
+      })
+      node.on('error', () => {})
+      await node.ready()
+      return node
+    })
+  )
+  nodes.forEach((node, i) => {
+    rooms[i] = [...node.rooms]
+    for (const room of rooms[i]!) listen(i, room)
+  })
+  post({ type: 'started', keys: nodes.map((n) => swarmOf(n)?.keyPair.publicKey.toString('hex') ?? '') })
+}
+
+interface SwarmInternals {
+  keyPair: { publicKey: Buffer }
+  _firewall: (remotePublicKey: Buffer, payload: unknown) => boolean
+}
+
+function swarmOf(node: Backspace): SwarmInternals | null {
+  return (node as unknown as { swarm: SwarmInternals | null }).swarm
+}
+
+async function create(count: number): Promise<void> {
+  const node = nodes[0]!
+  const invites: string[] = []
+  const relayLinks: string[] = []
+  for (let r = 0; r < count; r++) {
+    const room = await node.createRoom({ name: `bench ${r}` })
+    rooms[0]!.push(room)
+    listen(0, room)
+    invites.push(room.invite)
+    relayLinks.push(room.relayLink)
+  }
+  post({ type: 'created', invites, relayLinks })
+}
+
+async function join(invites: string[]): Promise<void> {
+  await Promise.all(
+    nodes.map(async (node, i) => {
+      for (const invite of invites) {
+        if (relayMode) {
+          const kept = await node.keep(invite)
+          kept.on('error', () => {})
+          continue
+        }
+        const room = await node.join(invite)
+        rooms[i]!.push(room)
+        listen(i, room)
+      }
+    })
+  )
+  post({ type: 'joined' })
+}
+
+async function peers(min: number): Promise<void> {
+  const count = (i: number) => rooms[i]?.[0]?.stats.peers ?? nodes[i]!.stats().peers
+  while (!nodes.every((_, i) => count(i) >= min)) await sleep(20)
+  post({ type: 'peered', peers: nodes.map((_, i) => count(i)) })
+}
+
+async function expect(order: Extract<MeshOrder, { type: 'expect' }>): Promise<void> {
+  counters = nodes.map(() => ({
+    tag: order.tag,
+    count: order.count,
+    seen: new Set<number>(),
+    receipt: { got: 0, latencies: [], lastNs: null }
+  }))
+  const done = () => counters.every((c) => c.receipt.got >= c.count)
+  post({ type: 'expecting' })
+  const complete = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => resolve(false), order.deadlineMs)
+    onCount = () => {
+      if (!done()) return
+      clearTimeout(timer)
+      resolve(true)
+    }
+    onCount()
+  })
+  onCount = null
+  post({ type: 'received', nodes: counters.map((c) => c.receipt), complete })
+}
+
+async function sequence(order: Extract<MeshOrder, { type: 'sequence' }>): Promise<void> {
+  const room = rooms[0]![0]!
+  const firstNs = process.hrtime.bigint()
+  const intervalNs = BigInt(Math.round(order.intervalMs * 1e6))
+  let lastStampNs = firstNs
+  for (let i = 0; i < order.count; i++) {
+    const waitMs = Number(firstNs + BigInt(i) * intervalNs - process.hrtime.bigint()) / 1e6
+    if (waitMs > 0) await sleep(waitMs)
+    const payload = makePayload(order.tag, i, order.textBytes)
+    lastStampNs = parseHeader(payload)!.stampNs
+    await room.send(payload)
+  }
+  const s = room.stats
+  post({
+    type: 'sent',
+    firstNs: String(firstNs),
+    lastNs: String(process.hrtime.bigint()),
+    lastStampNs: String(lastStampNs),
+    ownBlocks: s.ownBlocks,
+    delivered: s.delivered
+  })
+}
+
+async function burst(order: Extract<MeshOrder, { type: 'burst' }>): Promise<void> {
+  const room = rooms[0]![0]!
+  const firstNs = process.hrtime.bigint()
+  for (let i = 0; i < order.count; i += order.perTick) {
+    const sends: Promise<unknown>[] = []
+    for (let j = i; j < Math.min(order.count, i + order.perTick); j++) {
+      sends.push(room.send(makePayload(order.tag, j, order.textBytes)))
+    }
+    await Promise.all(sends)
+  }
+  const lastNs = process.hrtime.bigint()
+  // Until a peer (the relay) fetched the whole log.
+  const deadline = Date.now() + order.deadlineMs
+  while (room.stats.delivered < room.stats.ownBlocks && Date.now() < deadline) await sleep(50)
+  const s = room.stats
+  post({
+    type: 'sent',
+    firstNs: String(firstNs),
+    lastNs: String(lastNs),
+    lastStampNs: String(lastNs),
+    ownBlocks: s.ownBlocks,
+    delivered: s.delivered
+  })
+}
+
+async function stats(): Promise<MeshStats> {
+  const cpu = process.cpuUsage()
+  let fds = NaN
+  try {
+    fds = (await fs.readdir('/proc/self/fd')).length
+  } catch {}
+  return {
+    rss: process.memoryUsage().rss,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    fds,
+    peers: nodes.map((n) => n.stats().peers)
+  }
+}
+
+async function catchup(order: Extract<MeshOrder, { type: 'catchup' }>): Promise<void> {
+  const room = rooms[0]![0]
+  if (!room) throw new Error('the reopened member has no room')
+  let seen = shownByNode0.get(order.tag)
+  if (!seen) shownByNode0.set(order.tag, (seen = new Set()))
+  let rssPeak = 0
+  const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 50)
+  const since = () => Number(process.hrtime.bigint() - processStartNs) / 1e6
+  const deadline = Date.now() + order.deadlineMs
+  try {
+    // The latest page, as an app asks for it.
+    let latestPageMs = NaN
+    let rssAtLatestPage = NaN
+    while (Date.now() < deadline) {
+      const page = await room.messages({ limit: order.page })
+      const seqs = page.map((m) => parseHeader(m.text)?.seq ?? -1)
+      if (page.length >= order.page && seqs.includes(order.total - 1)) {
+        latestPageMs = since()
+        rssAtLatestPage = process.memoryUsage().rss
+        break
+      }
+      await sleep(10)
+    }
+    while (seen.size < order.total && Date.now() < deadline) await sleep(20)
+    const allShownMs = seen.size >= order.total ? since() : null
+    const rssAtEnd = process.memoryUsage().rss
+    post({
+      type: 'caught-up',
+      latestPageMs,
+      allShownMs,
+      shown: seen.size,
+      rssAtLatestPage,
+      rssAtEnd,
+      // The 50 ms sampler can miss the moments measured directly.
+      rssPeak: Math.max(rssPeak, Number.isFinite(rssAtLatestPage) ? rssAtLatestPage : 0, rssAtEnd)
+    })
+  } finally {
+    clearInterval(sampler)
+  }
+}
+
+process.on('message', (msg: MeshOrder) => {
+  const run = (p: Promise<unknown>) => p.catch(fail)
+  switch (msg.type) {
+    case 'start':
+      run(start(msg))
+      break
+    case 'allow':
+      nodes.forEach((node, i) => {
+        const swarm = swarmOf(node)
+        const allowed = new Set(msg.allow[i] ?? [])
+        if (swarm) swarm._firewall = (remote: Buffer) => !allowed.has(remote.toString('hex'))
+      })
+      post({ type: 'allowed' })
+      break
+    case 'create':
+      run(create(msg.count))
+      break
+    case 'join':
+      run(join(msg.invites))
+      break
+    case 'peers':
+      run(peers(msg.min))
+      break
+    case 'expect':
+      run(expect(msg))
+      break
+    case 'sequence':
+      run(sequence(msg))
+      break
+    case 'burst':
+      run(burst(msg))
+      break
+    case 'stats':
+      run(stats().then((s) => post({ type: 'stats', ...s })))
+      break
+    case 'catchup':
+      run(catchup(msg))
+      break
+    case 'close':
+      run(
+        Promise.all(nodes.map((n) => n.close())).then(() => {
+          post({ type: 'closed' })
+          process.disconnect()
+        })
+      )
+      break
+  }
+})

@@ -1,0 +1,392 @@
+// The room-size workloads (issue 11), Backspace only, every node on 127.0.0.1 on the bench's
+// own testnet, each bounded in count and time:
+//
+//   fanout   N members (10, 25, 50; 80 with --full), one sender at a fixed rate (10 msg/s):
+//            p50 and p99 of what the others show, time until all have all, CPU per message
+//            of the sender and of a receiver, connections and RSS per member.
+//   chain    four members forced into a line A - B - C - D (each node's swarm refuses every
+//            other peer): delivery 1, 2 and 3 hops from the writer, in the same run.
+//   catchup  a member goes offline, the writer sends 10,000 messages that a relay keeps, the
+//            writer leaves; the member comes back to the relay alone: time to the latest page,
+//            to every message, and its RSS against its own idle RSS.
+//   rooms    a member in 100 rooms (another member online in each): RSS, open fds, idle CPU.
+//
+// Each member is a process of its own while there are at most `maxProcs` of them; past it,
+// several nodes share a process and the results say how many.
+
+import fs from 'fs/promises'
+import path from 'path'
+import { setTimeout as sleep } from 'timers/promises'
+import { progress, summarize, Worker, type LatencyStats } from './harness.js'
+import type { CatchupResult, MeshMessage, MeshOrder, NodeReceipt } from './mesh-worker.js'
+
+type Net = { bootstrap: Array<{ host: string; port: number }>; root: string }
+type Mesh = Worker<MeshMessage>
+
+export interface MeshConfig {
+  members: number[]
+  /** The most member processes; past it, nodes share processes. */
+  maxProcs: number
+  /** Messages of the fan-out and chain workloads, sent at `intervalMs`. */
+  messages: number
+  intervalMs: number
+  catchupTotal: number
+  rooms: number
+  textBytes: number
+  page: number
+}
+
+export interface FanoutResult {
+  members: number
+  processes: number
+  nodesPerProcess: number
+  messages: number
+  rate: number
+  /** Shown, ms, over every receiver and message. */
+  latency: LatencyStats
+  /** Deliveries that happened / expected (receivers × messages). */
+  delivered: number
+  expected: number
+  /** From the last send to the last receiver showing every message, ms (null: not all within the deadline). */
+  allHaveAllMs: number | null
+  senderCpuPerMsgMs: number
+  receiverCpuPerMsgMs: number
+  connectionsPerMember: { mean: number; min: number; max: number }
+  /** Resident memory of a receiving member's process (÷ nodes per process), bytes. */
+  rssPerMember: number
+  senderRss: number
+  /** Every member showed the 3 warm-up messages within 90 s before the measured run. */
+  warmed: boolean
+}
+
+export interface ChainResult {
+  messages: number
+  rate: number
+  /** Index = hops from the writer (1, 2, 3). */
+  hops: Array<{ hops: number; latency: LatencyStats; delivered: number }>
+  /** Connections of each node of the line once settled; a forced line is 1, 2, 2, 1. */
+  connections: number[]
+}
+
+export interface CatchupFigure extends CatchupResult {
+  total: number
+  /** The same member's RSS while online, joined and idle, before it went offline. */
+  rssIdle: number
+  /** The relay had the writer's whole log before the writer left. */
+  relayHadAll: boolean
+}
+
+export interface RoomsResult {
+  rooms: number
+  rssBefore: number
+  rss: number
+  fds: number
+  fdsBefore: number
+  /** CPU of the member's process over IDLE_SECONDS once settled, % of one core. */
+  idleCpuPercent: number
+}
+
+export interface MeshResults {
+  fanout: Record<string, FanoutResult>
+  chain: ChainResult | null
+  catchup: CatchupFigure | null
+  rooms: RoomsResult | null
+}
+
+const STEP = 120_000
+const IDLE_SECONDS = 10
+const SETTLE_MS = 5_000
+
+function mesh(name: string): Mesh {
+  return new Worker<MeshMessage>('mesh', name, 'mesh-worker.js')
+}
+
+function order(w: Mesh, msg: MeshOrder): void {
+  w.send(msg)
+}
+
+/** Processes started at once: forking fifty Node processes together on two cores starves them all. */
+const START_CONCURRENCY = 4
+
+/** Forks the processes `names` a few at a time and opens their nodes; `made` gets each as it is forked. */
+async function startAll(
+  names: string[],
+  net: Net,
+  counts: number[],
+  prefix: string,
+  made: Mesh[],
+  relay: boolean[] = []
+): Promise<Array<{ dir: string; keys: string[] }>> {
+  const out: Array<{ dir: string; keys: string[] }> = []
+  let next = 0
+  const lane = async () => {
+    while (next < names.length) {
+      const i = next++
+      const w = mesh(names[i]!)
+      made[i] = w
+      const dir = await fs.mkdtemp(path.join(net.root, `${prefix}-${i}-`))
+      order(w, { type: 'start', bootstrap: net.bootstrap, dir, count: counts[i]!, relay: relay[i] ?? false })
+      out[i] = { dir, keys: (await w.next('started', STEP)).keys }
+    }
+  }
+  await Promise.all(Array.from({ length: START_CONCURRENCY }, lane))
+  return out
+}
+
+async function closeAll(ws: Mesh[]): Promise<void> {
+  await Promise.all(ws.map((w) => w.close()))
+}
+
+/** Every listed process counts `count` payloads of `tag` while `send` runs. */
+async function deliver(
+  receivers: Mesh[],
+  tag: 'w' | 'p',
+  count: number,
+  deadlineMs: number,
+  send: () => Promise<Extract<MeshMessage, { type: 'sent' }>>
+) {
+  for (const w of receivers) order(w, { type: 'expect', tag, count, deadlineMs })
+  await Promise.all(receivers.map((w) => w.next('expecting')))
+  const sent = await send()
+  const got = await Promise.all(receivers.map((w) => w.next('received', deadlineMs + STEP)))
+  return { sent, got }
+}
+
+async function cpuOf(ws: Mesh[]): Promise<Array<{ cpuMs: number; rss: number; fds: number; peers: number[] }>> {
+  for (const w of ws) order(w, { type: 'stats' })
+  return Promise.all(ws.map((w) => w.next('stats')))
+}
+
+/**
+ * Three warm-up messages that every member should show before the measured run; true when
+ * they all did within WARMUP_MS. The run goes on either way and counts what arrives.
+ */
+const WARMUP_MS = 90_000
+async function warm(sender: Mesh, receivers: Mesh[], cfg: MeshConfig): Promise<boolean> {
+  const { got } = await deliver(receivers, 'w', 3, WARMUP_MS, async () => {
+    order(sender, { type: 'sequence', tag: 'w', count: 3, intervalMs: 200, textBytes: cfg.textBytes })
+    return sender.next('sent', STEP)
+  })
+  return got.every((g) => g.complete)
+}
+
+export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<FanoutResult> {
+  const receiversCount = n - 1
+  const processes = Math.min(receiversCount, Math.max(1, cfg.maxProcs - 1))
+  const perProc = Math.ceil(receiversCount / processes)
+  const counts = Array.from({ length: processes }, (_, i) =>
+    Math.max(0, Math.min(perProc, receiversCount - i * perProc))
+  ).filter((c) => c > 0)
+  const all: Mesh[] = []
+  try {
+    progress(`fanout ${n}: starting ${counts.length + 1} processes (${perProc} node${perProc > 1 ? 's' : ''} each)`)
+    const names = ['sender', ...counts.map((_, i) => `members ${i}`)]
+    await startAll(names, net, [1, ...counts], `fanout${n}`, all)
+    const [sender, ...receivers] = all as [Mesh, ...Mesh[]]
+    order(sender, { type: 'create', count: 1 })
+    const { invites } = await sender.next('created', STEP)
+    for (const w of receivers) order(w, { type: 'join', invites })
+    await Promise.all(receivers.map((w) => w.next('joined', STEP)))
+    const warmed = await warm(sender, receivers, cfg)
+    if (!warmed) progress(`fanout ${n}: not every member showed the warm-up within ${WARMUP_MS / 1000} s; measuring anyway`)
+    const before = await cpuOf([sender, ...receivers])
+    // Generous: on a loaded host a big room's sender falls far behind its rate.
+    const deadlineMs = cfg.messages * cfg.intervalMs + 60_000 + n * 3000
+    progress(`fanout ${n}: ${cfg.messages} messages at ${1000 / cfg.intervalMs} msg/s`)
+    const { sent, got } = await deliver(receivers, 'p', cfg.messages, deadlineMs, async () => {
+      order(sender, { type: 'sequence', tag: 'p', count: cfg.messages, intervalMs: cfg.intervalMs, textBytes: cfg.textBytes })
+      return sender.next('sent', deadlineMs)
+    })
+    const after = await cpuOf([sender, ...receivers])
+    const nodes: NodeReceipt[] = got.flatMap((g) => g.nodes)
+    const complete = got.every((g) => g.complete)
+    const lastSent = BigInt(sent.lastStampNs)
+    const lastGot = nodes.reduce((m, r) => (r.lastNs && BigInt(r.lastNs) > m ? BigInt(r.lastNs) : m), 0n)
+    const peers = after.flatMap((a) => a.peers)
+    const cpu = (i: number) => after[i]!.cpuMs - before[i]!.cpuMs
+    let receiverCpu = 0
+    for (let i = 1; i < after.length; i++) receiverCpu += cpu(i)
+    const receiverRss = after.slice(1).reduce((s, a) => s + a.rss, 0)
+    return {
+      members: n,
+      processes: counts.length + 1,
+      nodesPerProcess: perProc,
+      messages: cfg.messages,
+      rate: 1000 / cfg.intervalMs,
+      latency: summarize(nodes.flatMap((r) => r.latencies)),
+      delivered: nodes.reduce((s, r) => s + r.got, 0),
+      expected: receiversCount * cfg.messages,
+      allHaveAllMs: complete ? Number(lastGot - lastSent) / 1e6 : null,
+      senderCpuPerMsgMs: cpu(0) / cfg.messages,
+      receiverCpuPerMsgMs: receiverCpu / receiversCount / cfg.messages,
+      connectionsPerMember: {
+        mean: peers.reduce((a, b) => a + b, 0) / peers.length,
+        min: Math.min(...peers),
+        max: Math.max(...peers)
+      },
+      rssPerMember: receiverRss / receiversCount,
+      senderRss: after[0]!.rss,
+      warmed
+    }
+  } finally {
+    await closeAll(all.filter(Boolean))
+  }
+}
+
+export async function chain(net: Net, cfg: MeshConfig): Promise<ChainResult> {
+  const line: Mesh[] = []
+  try {
+    progress('chain: four members in a forced line A - B - C - D')
+    const started = await startAll(['chain 0', 'chain 1', 'chain 2', 'chain 3'], net, [1, 1, 1, 1], 'chain', line)
+    const keys = started.map((s) => s.keys[0]!)
+    line.forEach((w, i) => {
+      const allow = [keys[i - 1], keys[i + 1]].filter((k): k is string => k !== undefined)
+      order(w, { type: 'allow', allow: [allow] })
+    })
+    await Promise.all(line.map((w) => w.next('allowed')))
+    const [writer, ...rest] = line as [Mesh, ...Mesh[]]
+    order(writer, { type: 'create', count: 1 })
+    const { invites } = await writer.next('created', STEP)
+    for (const w of rest) order(w, { type: 'join', invites })
+    await Promise.all(rest.map((w) => w.next('joined', STEP)))
+    if (!(await warm(writer, rest, cfg))) progress('chain: not every member showed the warm-up; measuring anyway')
+    const deadlineMs = cfg.messages * cfg.intervalMs + 60_000
+    progress(`chain: ${cfg.messages} messages at ${1000 / cfg.intervalMs} msg/s`)
+    const { got } = await deliver(rest, 'p', cfg.messages, deadlineMs, async () => {
+      order(writer, { type: 'sequence', tag: 'p', count: cfg.messages, intervalMs: cfg.intervalMs, textBytes: cfg.textBytes })
+      return writer.next('sent', deadlineMs)
+    })
+    const stats = await cpuOf(line)
+    return {
+      messages: cfg.messages,
+      rate: 1000 / cfg.intervalMs,
+      hops: got.map((g, i) => ({ hops: i + 1, latency: summarize(g.nodes[0]!.latencies), delivered: g.nodes[0]!.got })),
+      connections: stats.map((s) => s.peers[0] ?? NaN)
+    }
+  } finally {
+    await closeAll(line.filter(Boolean))
+  }
+}
+
+export async function catchup(net: Net, cfg: MeshConfig): Promise<CatchupFigure> {
+  const made: Mesh[] = []
+  let member: Mesh | null = null
+  const all = () => [...made, ...(member ? [member] : [])].filter(Boolean)
+  try {
+    progress(`catchup: a member, a writer and a relay; ${cfg.catchupTotal.toLocaleString('en-US')} messages while the member is away`)
+    const names = ['catchup writer', 'catchup relay', 'catchup member']
+    const [, , m] = await startAll(names, net, [1, 1, 1], 'catchup', made, [false, true, false])
+    const [writer, relay, first] = made as [Mesh, Mesh, Mesh]
+    const memberDir = m!.dir
+    order(writer, { type: 'create', count: 1 })
+    const { invites, relayLinks } = await writer.next('created', STEP)
+    order(relay, { type: 'join', invites: relayLinks })
+    order(first, { type: 'join', invites })
+    await Promise.all([relay.next('joined', STEP), first.next('joined', STEP)])
+    if (!(await warm(writer, [first], cfg))) throw new Error('the member never showed the warm-up messages')
+    await sleep(SETTLE_MS)
+    const [idle] = await cpuOf([first])
+    await first.close()
+    order(writer, { type: 'burst', tag: 'p', count: cfg.catchupTotal, perTick: 100, textBytes: cfg.textBytes, deadlineMs: STEP })
+    const sent = await writer.next('sent', 2 * STEP)
+    const relayHadAll = sent.delivered >= sent.ownBlocks
+    await writer.close()
+    progress(`catchup: the writer left (the relay ${relayHadAll ? 'had' : 'did NOT have'} its whole log); the member comes back`)
+    member = mesh('catchup member again')
+    order(member, { type: 'start', bootstrap: net.bootstrap, dir: memberDir, count: 1 })
+    await member.next('started', STEP)
+    order(member, { type: 'catchup', tag: 'p', total: cfg.catchupTotal, page: cfg.page, deadlineMs: STEP })
+    const { type: _t, ...result } = await member.next('caught-up', 2 * STEP)
+    return { ...result, total: cfg.catchupTotal, rssIdle: idle!.rss, relayHadAll }
+  } finally {
+    await closeAll(all())
+  }
+}
+
+export async function manyRooms(net: Net, cfg: MeshConfig): Promise<RoomsResult> {
+  const made: Mesh[] = []
+  try {
+    progress(`rooms: a member in ${cfg.rooms} rooms, another member online in each`)
+    await startAll(['rooms member', 'rooms other'], net, [1, 1], 'rooms', made)
+    const [member, other] = made as [Mesh, Mesh]
+    await sleep(SETTLE_MS)
+    const [before] = await cpuOf([member])
+    order(member, { type: 'create', count: cfg.rooms })
+    const { invites } = await member.next('created', STEP)
+    order(other, { type: 'join', invites })
+    await other.next('joined', STEP)
+    order(member, { type: 'peers', min: 1 })
+    await member.next('peered', STEP)
+    await sleep(SETTLE_MS)
+    const [a] = await cpuOf([member])
+    await sleep(IDLE_SECONDS * 1000)
+    const [b] = await cpuOf([member])
+    return {
+      rooms: cfg.rooms,
+      rssBefore: before!.rss,
+      rss: b!.rss,
+      fds: b!.fds,
+      fdsBefore: before!.fds,
+      idleCpuPercent: ((b!.cpuMs - a!.cpuMs) / (IDLE_SECONDS * 1000)) * 100
+    }
+  } finally {
+    await closeAll(made.filter(Boolean))
+  }
+}
+
+export async function measureMesh(
+  which: { fanout: boolean; chain: boolean; catchup: boolean; rooms: boolean },
+  net: Net,
+  cfg: MeshConfig,
+  errors: string[]
+): Promise<MeshResults> {
+  const out: MeshResults = { fanout: {}, chain: null, catchup: null, rooms: null }
+  const attempt = async <T>(what: string, run: () => Promise<T>): Promise<T | null> => {
+    try {
+      return await run()
+    } catch (err) {
+      const message = (err as Error).message
+      errors.push(`${what}: ${message}`)
+      progress(`${what}: FAILED ${message.split('\n')[0]}`)
+      return null
+    }
+  }
+  if (which.fanout) {
+    for (const n of cfg.members) {
+      const r = await attempt(`fanout ${n}`, () => fanout(n, net, cfg))
+      if (r) {
+        out.fanout[String(n)] = r
+        progress(
+          `fanout ${n}: p50 ${r.latency.p50.toFixed(2)} ms, p99 ${r.latency.p99.toFixed(2)} ms, ` +
+            `${r.delivered}/${r.expected} delivered, sender ${r.senderCpuPerMsgMs.toFixed(2)} ms CPU/msg, ` +
+            `receiver ${r.receiverCpuPerMsgMs.toFixed(2)} ms CPU/msg`
+        )
+      }
+    }
+  }
+  if (which.chain) {
+    out.chain = await attempt('chain', () => chain(net, cfg))
+    if (out.chain) {
+      progress(`chain: p50 ${out.chain.hops.map((h) => `${h.hops} hop ${h.latency.p50.toFixed(2)} ms`).join(', ')}`)
+    }
+  }
+  if (which.catchup) {
+    out.catchup = await attempt('catchup', () => catchup(net, cfg))
+    if (out.catchup) {
+      progress(
+        `catchup: latest page ${out.catchup.latestPageMs.toFixed(0)} ms, all ${out.catchup.allShownMs?.toFixed(0) ?? 'NOT'} ms, ` +
+          `peak RSS ${((out.catchup.rssPeak - out.catchup.rssIdle) / 2 ** 20).toFixed(0)} MiB over idle`
+      )
+    }
+  }
+  if (which.rooms) {
+    out.rooms = await attempt('rooms', () => manyRooms(net, cfg))
+    if (out.rooms) {
+      progress(
+        `rooms: ${out.rooms.rooms} rooms, RSS ${(out.rooms.rss / 2 ** 20).toFixed(0)} MiB, ${out.rooms.fds} fds, ` +
+          `idle CPU ${out.rooms.idleCpuPercent.toFixed(1)}%`
+      )
+    }
+  }
+  return out
+}

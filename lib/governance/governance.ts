@@ -1,0 +1,447 @@
+// A room's governance: the operations read from members' signed writer blocks, resolved into
+// an owner, roles, bans and settings (resolve.ts), the moderation API that writes new ones,
+// and what readers enforce from the result. An operation's authority comes from the block's
+// certified author and the state before it in the room's order, never from a payload field or
+// a timestamp.
+import b4a from 'b4a'
+import { hash } from '../crypto.js'
+import { BackspaceError } from '../errors.js'
+import { messageTextProblem, MessageType, type MessageRecord } from '../messages.js'
+import type { Message } from '../types.js'
+import type { Feed } from '../room/feed.js'
+import { parseMessageId } from '../room/feed.js'
+import {
+  decodeGovOperation,
+  encodeGovOperation,
+  GovAction,
+  GovSetting,
+  MAX_GOV_TEXT_BYTES,
+  type GovActionValue,
+  type GovOperation,
+  type GovSettingValue
+} from './codec.js'
+import { bannedAt, wipedAt, defaultSettings, minRole, RANK, resolve, settingProblem, type GovRecord, type Resolved } from './resolve.js'
+import type { GovernanceActionName, GovernanceEvent, Moderation, Role, RoomSettings } from './types.js'
+
+/** Operations a room holds; beyond it, new ones are refused and counted (see SECURITY.md). */
+export const MAX_GOV_OPS = 1024
+
+/** What governance needs from its room. */
+export interface GovernanceHost {
+  /** This node's identity key. */
+  readonly identity: Buffer
+  /** The room's writer cores, for the clock of a new operation. */
+  feeds(): Iterable<Feed>
+  /** Appends a record to this node's core; resolves once it is stored and loaded. */
+  append(record: Omit<MessageRecord, 'timestamp'>): Promise<void>
+  /** Takes back shown messages. */
+  withdraw(drop: (m: Message) => boolean): void
+  /** Counts a refused operation or message against its block. */
+  reject(feed: Feed, index: number, error: BackspaceError): void
+  /**
+   * A wipe took effect: deletes, from memory and disk, every message block of each writer
+   * that `wiped` selects (blocks that hold governance operations stay: they are the room's
+   * authority, and their messages are refused on every load).
+   */
+  wipe(wiped: (feed: Feed, index: number) => boolean): void
+  emit(event: GovernanceEvent): void
+  /** A background task failed. */
+  error(err: unknown): void
+}
+
+const ACTION_NAMES: Record<GovActionValue, GovernanceActionName> = {
+  [GovAction.CLAIM]: 'claim',
+  [GovAction.ACK]: 'claim',
+  [GovAction.TOPIC]: 'topic',
+  [GovAction.ANNOUNCE]: 'announce',
+  [GovAction.WELCOME]: 'welcome',
+  [GovAction.OP]: 'op',
+  [GovAction.DEOP]: 'deop',
+  [GovAction.ADMIN]: 'admin',
+  [GovAction.UNADMIN]: 'unadmin',
+  [GovAction.KICK]: 'kick',
+  [GovAction.BAN]: 'ban',
+  [GovAction.UNBAN]: 'unban',
+  [GovAction.DELETE]: 'delete',
+  [GovAction.SET]: 'set',
+  [GovAction.WIPE]: 'wipe'
+}
+
+const SETTING_NAMES: Record<GovSettingValue, keyof RoomSettings> = {
+  [GovSetting.SLOW_MODE]: 'slowMode',
+  [GovSetting.MAX_USERS]: 'maxUsers',
+  [GovSetting.TTL]: 'ttl',
+  [GovSetting.ALLOW_ANONYMOUS]: 'allowAnonymous',
+  [GovSetting.ALLOW_FILES]: 'allowFiles',
+  [GovSetting.LOCKED]: 'locked',
+  [GovSetting.PRIVATE]: 'private'
+}
+
+interface Source {
+  feed: Feed
+  index: number
+}
+
+export class Governance {
+  private readonly host: GovernanceHost
+  private readonly me: string
+  // Every verified operation, by record id, and where it came from (to count a refusal).
+  private readonly records: Map<string, GovRecord>
+  private readonly sources: Map<string, Source>
+  private state: Resolved
+  // Operations already told to listeners as applied, and refusals already counted.
+  private readonly told: Set<string>
+  private readonly counted: Set<string>
+  // An ack of the current owner is being written.
+  private acking: string | null
+  // Per writer core, the latest message (in log order) that slow mode let through.
+  private readonly lastStamp: Map<string, { seq: number; stamp: number }>
+  readonly moderate: Moderation
+
+  constructor(host: GovernanceHost) {
+    this.host = host
+    this.me = host.identity.toString('hex')
+    this.records = new Map()
+    this.sources = new Map()
+    this.state = resolve([], null)
+    this.told = new Set()
+    this.counted = new Set()
+    this.acking = null
+    this.lastStamp = new Map()
+    this.moderate = this.makeModeration()
+  }
+
+  /** The owner's identity key, or null while no claim is known. */
+  get owner(): Buffer | null {
+    return this.state.owner === null ? null : b4a.from(this.state.owner, 'hex')
+  }
+
+  get settings(): RoomSettings {
+    return { ...this.state.settings }
+  }
+
+  role(key: Buffer): Role {
+    if (!b4a.isBuffer(key) || key.byteLength !== 32) throw BackspaceError.INVALID_ARGUMENT('key must be a 32-byte identity key')
+    return this.roleOf(key.toString('hex'))
+  }
+
+  private roleOf(hex: string): Role {
+    if (hex === this.state.owner) return 'owner'
+    return this.state.roles.get(hex) ?? 'member'
+  }
+
+  /** Whether block `index` of `feed` carried an operation this node read. */
+  holdsOperation(feed: Feed, index: number): boolean {
+    for (const src of this.sources.values()) if (src.feed === feed && src.index === index) return true
+    return false
+  }
+
+  /** Operations held: at most MAX_GOV_OPS. */
+  get size(): number {
+    return this.records.size
+  }
+
+  /**
+   * A GOVERN record of a verified block: `pos` is its place in the block. Malformed payloads
+   * and operations past the bound are refused and counted.
+   */
+  onRecord(record: MessageRecord, id: string, feed: Feed, index: number, pos: number, author: Buffer): void {
+    let op: GovOperation
+    try {
+      op = decodeGovOperation(record.payload ?? b4a.alloc(0))
+    } catch (err) {
+      this.host.reject(feed, index, err instanceof BackspaceError ? err : BackspaceError.DECODE_FAILED('governance operation'))
+      return
+    }
+    this.add(op, id, feed, index, pos, author)
+  }
+
+  private add(op: GovOperation, id: string, feed: Feed, index: number, pos: number, author: Buffer): void {
+    if (this.records.has(id)) return
+    if (this.records.size >= MAX_GOV_OPS) {
+      this.host.reject(feed, index, BackspaceError.NOT_ALLOWED(`more than ${MAX_GOV_OPS} governance operations`))
+      return
+    }
+    const clock = new Map<string, number>()
+    for (const e of op.clock) {
+      const core = e.core.toString('hex')
+      clock.set(core, Math.max(clock.get(core) ?? 0, e.length))
+    }
+    const core = feed.idPrefix.slice(0, 32)
+    const r: GovRecord = {
+      id,
+      core,
+      index,
+      pos,
+      author: author.toString('hex'),
+      op,
+      clock,
+      hash: hash([b4a.from(`${core}:${index}:${pos}`)], undefined, 16).toString('hex')
+    }
+    this.records.set(id, r)
+    this.sources.set(id, { feed, index })
+    this.recompute()
+  }
+
+  /**
+   * Why a message in block `index` of `feed` by `author` is refused by the room's governance,
+   * or null: its author was banned before it (by the ban's causal state), a moderator deleted
+   * it, or it breaks a setting (anonymous authors, the member limit, slow mode). Owners,
+   * admins and ops are exempt from the settings. Slow mode counts in the writer's log order:
+   * each message's stamp must be at least `slowMode` seconds after the one before it in the
+   * same log, so a flood in one burst is refused whatever the sender's clock says.
+   */
+  refuses(author: Buffer, feed: Feed, index: number, id: string, seq: number, timestamp: number, name: string): string | null {
+    const hex = author.toString('hex')
+    if (this.state.wipes.length > 0 && wipedAt(this.state, feed.idPrefix.slice(0, 32), index)) return 'wiped'
+    if (this.state.banHistory.size > 0 && bannedAt(this.state, hex, feed.idPrefix.slice(0, 32), index)) return 'banned'
+    if (this.deletedBy(id, hex)) return 'deleted by a moderator'
+    const settings = this.state.settings
+    if (RANK[this.roleOf(hex)] >= RANK.op) return null
+    if (!settings.allowAnonymous && isAnonymous(name)) return 'anonymous members may not write here'
+    if (this.state.admitted !== null && !this.state.admitted.has(hex)) return 'the room is full'
+    if (settings.slowMode > 0) {
+      const last = this.lastStamp.get(feed.hex)
+      if (last !== undefined && seq > last.seq && timestamp - last.stamp < settings.slowMode * 1000) return 'slow mode'
+      if (last === undefined || seq > last.seq) this.lastStamp.set(feed.hex, { seq, stamp: timestamp })
+    }
+    return null
+  }
+
+  // A moderator's delete holds for a message whose author ranks below the moderator.
+  private deletedBy(id: string, author: string): boolean {
+    const d = this.state.deletions.get(id)
+    if (!d) return false
+    return d.actor === author || RANK[this.roleOf(author)] < d.rank
+  }
+
+  /** Why this node may not send a message now, or null: refused here before any peer refuses it. */
+  sendProblem(name: string, ownCore: string, now: number): string | null {
+    const role = this.roleOf(this.me)
+    if (role === 'banned') return 'you are banned from this room'
+    if (RANK[role] >= RANK.op) return null
+    const settings = this.state.settings
+    if (!settings.allowAnonymous && isAnonymous(name)) return 'anonymous members may not write here: set a name first'
+    if (this.state.admitted !== null && !this.state.admitted.has(this.me)) return 'the room is full'
+    const last = this.lastStamp.get(ownCore)
+    if (settings.slowMode > 0 && last !== undefined && now - last.stamp < settings.slowMode * 1000) {
+      return `slow mode: wait ${Math.ceil((settings.slowMode * 1000 - (now - last.stamp)) / 1000)} s`
+    }
+    return null
+  }
+
+  private recompute(): void {
+    const was = this.state
+    this.state = resolve([...this.records.values()], null)
+    for (const id of this.state.refused) {
+      if (this.counted.has(id)) continue
+      this.counted.add(id)
+      const src = this.sources.get(id)
+      const r = this.records.get(id)
+      if (src && r) this.host.reject(src.feed, src.index, BackspaceError.NOT_ALLOWED(`governance ${ACTION_NAMES[r.op.action]} by ${r.author.slice(0, 16)}`))
+    }
+    if (this.state.owner !== was.owner && this.state.owner !== null) {
+      const owner = this.state.owner
+      this.tell({ id: '', action: 'claim', actor: b4a.from(owner, 'hex'), target: null, text: '', setting: null, message: null })
+    }
+    for (const r of this.state.applied) {
+      if (this.told.has(r.id)) continue
+      this.told.add(r.id)
+      const op = r.op
+      const target = op.target
+      this.tell({
+        id: r.id,
+        action: ACTION_NAMES[op.action],
+        actor: b4a.from(r.author, 'hex'),
+        target,
+        text: op.text,
+        setting: op.setting === null ? null : SETTING_NAMES[op.setting],
+        message: op.message ? `${op.message.core.toString('hex')}-${op.message.seq}` : null
+      })
+    }
+    if (this.state.wipes.length > was.wipes.length || this.state.wipes.some((w) => !was.wipes.includes(w))) {
+      this.host.wipe((feed, index) => wipedAt(this.state, feed.idPrefix.slice(0, 32), index))
+    }
+    // Messages shown before a ban or a delete was known are taken back.
+    if (this.state.banHistory.size > 0 || this.state.deletions.size > 0) {
+      this.host.withdraw((m) => this.refusesShown(m))
+    }
+    this.ackOwner()
+  }
+
+  private refusesShown(m: Message): boolean {
+    const author = m.author.toString('hex')
+    if (this.deletedBy(m.id, author)) return true
+    if (!this.state.banHistory.has(author)) return false
+    const dash = m.id.indexOf('-')
+    const feed = this.feedOf(m.id.slice(0, dash + 1))
+    if (!feed) return false
+    const index = feed.blockOf(m.seq)
+    return index !== undefined && bannedAt(this.state, author, m.id.slice(0, dash), index)
+  }
+
+  private feedOf(prefix: string): Feed | undefined {
+    for (const feed of this.host.feeds()) if (feed.idPrefix === prefix) return feed
+    return undefined
+  }
+
+  private tell(e: Omit<GovernanceEvent, 'self' | 'owner' | 'settings'>): void {
+    this.host.emit({
+      ...e,
+      self: e.target !== null && e.target.toString('hex') === this.me,
+      owner: this.owner,
+      settings: this.settings
+    })
+  }
+
+  // Each member acknowledges the owner it sees: what settles concurrent claims of a named room
+  // for members who join later (see resolve.ts).
+  private ackOwner(): void {
+    const owner = this.state.owner
+    if (owner === null || owner === this.me || this.acking === owner) return
+    for (const r of this.records.values()) {
+      if (r.author === this.me && r.op.action === GovAction.ACK) return
+    }
+    this.acking = owner
+    this.write({ ...blank(GovAction.ACK), target: b4a.from(owner, 'hex') }).catch((err) => this.host.error(err))
+  }
+
+  // The clock of a new operation: every writer core's length as this node sees it.
+  private clock(): GovOperation['clock'] {
+    const clock: GovOperation['clock'] = []
+    for (const feed of this.host.feeds()) {
+      if (feed.local) continue
+      const length = seenLength(feed)
+      if (length > 0) clock.push({ core: feed.key.subarray(0, 16), length })
+    }
+    return clock
+  }
+
+  private async write(op: GovOperation): Promise<void> {
+    op.clock = this.clock()
+    await this.host.append({ type: MessageType.GOVERN, text: '', payload: encodeGovOperation(op) })
+  }
+
+  // Throws NOT_ALLOWED unless this identity may do `op` now.
+  private check(op: GovOperation): void {
+    const actor = this.roleOf(this.me)
+    const rank = RANK[actor]
+    const need = minRole(op.action)
+    if (rank < RANK[need]) throw BackspaceError.NOT_ALLOWED(`${ACTION_NAMES[op.action]} needs the role ${need}; you are ${actor}`)
+    if (op.target) {
+      const target = this.roleOf(op.target.toString('hex'))
+      if (RANK[target] >= rank) throw BackspaceError.NOT_ALLOWED(`you cannot act on a member whose role is ${target}`)
+    }
+    if (op.setting !== null) {
+      const problem = settingProblem(op.setting, op.value)
+      if (problem) throw BackspaceError.INVALID_ARGUMENT(problem)
+    }
+  }
+
+  private async act(op: GovOperation): Promise<void> {
+    // A room nobody has claimed is claimed by its first moderator.
+    if (this.state.owner === null) await this.claim()
+    this.check(op)
+    await this.write(op)
+  }
+
+  /** Claims the room if nobody has; NOT_ALLOWED once it has an owner. */
+  async claim(): Promise<void> {
+    if (this.state.owner === this.me) return
+    if (this.state.owner !== null) throw BackspaceError.NOT_ALLOWED('this room already has an owner')
+    await this.write(blank(GovAction.CLAIM))
+  }
+
+  private makeModeration(): Moderation {
+    const targeted = (action: GovActionValue) => (key: Buffer, reason?: string) =>
+      this.act({ ...blank(action), target: identityKey(key), text: reasonText(reason) })
+    const text = (action: GovActionValue) => (value: string) => this.act({ ...blank(action), text: govText(value) })
+    const set = (setting: GovSettingValue, value: number) => this.act({ ...blank(GovAction.SET), setting, value })
+    return {
+      claim: () => this.claim(),
+      topic: text(GovAction.TOPIC),
+      announce: text(GovAction.ANNOUNCE),
+      welcome: text(GovAction.WELCOME),
+      op: (key) => targeted(GovAction.OP)(key),
+      deop: (key) => targeted(GovAction.DEOP)(key),
+      admin: (key) => targeted(GovAction.ADMIN)(key),
+      unadmin: (key) => targeted(GovAction.UNADMIN)(key),
+      kick: targeted(GovAction.KICK),
+      ban: targeted(GovAction.BAN),
+      unban: (key) => targeted(GovAction.UNBAN)(key),
+      deleteMessage: async (target) => {
+        const id = typeof target === 'string' ? target : target?.id
+        if (typeof id !== 'string') throw BackspaceError.INVALID_ARGUMENT('target must be a message or its id')
+        await this.act({ ...blank(GovAction.DELETE), message: parseMessageId(id) })
+      },
+      lock: () => set(GovSetting.LOCKED, 1),
+      unlock: () => set(GovSetting.LOCKED, 0),
+      setPrivate: (on = true) => set(GovSetting.PRIVATE, on ? 1 : 0),
+      wipe: () => this.act(blank(GovAction.WIPE)),
+      set: async (patch) => {
+        if (patch === null || typeof patch !== 'object') throw BackspaceError.INVALID_ARGUMENT('settings must be an object')
+        const ops: Array<[GovSettingValue, number]> = []
+        if (patch.slowMode !== undefined) ops.push([GovSetting.SLOW_MODE, count(patch.slowMode, 'slowMode')])
+        if (patch.maxUsers !== undefined) ops.push([GovSetting.MAX_USERS, count(patch.maxUsers, 'maxUsers')])
+        if (patch.ttl !== undefined) ops.push([GovSetting.TTL, count(patch.ttl, 'ttl')])
+        if (patch.allowAnonymous !== undefined) ops.push([GovSetting.ALLOW_ANONYMOUS, flag(patch.allowAnonymous, 'allowAnonymous')])
+        if (patch.allowFiles !== undefined) ops.push([GovSetting.ALLOW_FILES, flag(patch.allowFiles, 'allowFiles')])
+        for (const [s, v] of ops) {
+          const problem = settingProblem(s, v)
+          if (problem) throw BackspaceError.INVALID_ARGUMENT(problem)
+        }
+        for (const [s, v] of ops) await set(s, v)
+      }
+    }
+  }
+}
+
+/**
+ * How many blocks of a writer core this node has seen: its length, or past it the blocks that
+ * came live on the channel before Hypercore stored them.
+ */
+export function seenLength(feed: Pick<Feed, 'core' | 'seen' | 'loaded' | 'unconfirmed'>): number {
+  let length = Math.max(feed.core.length, feed.seen)
+  for (const index of feed.loaded.keys()) if (index >= length) length = index + 1
+  for (const index of feed.unconfirmed.keys()) if (index >= length) length = index + 1
+  return length
+}
+
+/** What an incognito identity shows: no name, or its `Anon-#####` name. */
+export function isAnonymous(name: string): boolean {
+  return name === '' || /^Anon-\d{5}$/.test(name)
+}
+
+/** An operation with no fields set. */
+export function blank(action: GovActionValue): GovOperation {
+  return { action, target: null, text: '', message: null, setting: null, value: 0, nonce: null, clock: [] }
+}
+
+function identityKey(key: unknown): Buffer {
+  if (!b4a.isBuffer(key) || key.byteLength !== 32) throw BackspaceError.INVALID_ARGUMENT('key must be a 32-byte identity key')
+  return key
+}
+
+function govText(text: unknown): string {
+  if (typeof text !== 'string') throw BackspaceError.INVALID_ARGUMENT('text must be a string')
+  const problem = messageTextProblem(text)
+  if (problem) throw BackspaceError.INVALID_ARGUMENT(problem)
+  if (b4a.byteLength(text) > MAX_GOV_TEXT_BYTES) throw BackspaceError.MESSAGE_TOO_LARGE(`the limit is ${MAX_GOV_TEXT_BYTES} bytes`)
+  return text
+}
+
+function reasonText(reason: unknown): string {
+  return reason === undefined ? '' : govText(reason)
+}
+
+function count(value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) throw BackspaceError.INVALID_ARGUMENT(`${name} must be a whole number`)
+  return value
+}
+
+function flag(value: unknown, name: string): number {
+  if (typeof value !== 'boolean') throw BackspaceError.INVALID_ARGUMENT(`${name} must be true or false`)
+  return value ? 1 : 0
+}
+
+export { defaultSettings }

@@ -1,0 +1,83 @@
+// The public types of room governance.
+import type { Message } from '../types.js'
+
+/** A member's standing in a room, highest first; `banned` is below every member. */
+export type Role = 'owner' | 'admin' | 'op' | 'member' | 'banned'
+
+export interface RoomSettings {
+  topic: string
+  /** A persistent banner. */
+  announcement: string
+  /** Shown to each member who joins. */
+  welcome: string
+  /** Who may join from now on (see docs/SECURITY.md for what a named room can enforce). */
+  locked: boolean
+  /** Kept out of the room directory. */
+  private: boolean
+  /** Seconds between messages per member; 0 for none. Owners, admins and ops are exempt. */
+  slowMode: number
+  /** Members who may write; 0 for no limit. */
+  maxUsers: number
+  /** The room's message TTL in ms; 0 for the node's default. */
+  ttl: number
+  allowAnonymous: boolean
+  allowFiles: boolean
+}
+
+export type GovernanceActionName =
+  | 'claim'
+  | 'topic'
+  | 'announce'
+  | 'welcome'
+  | 'op'
+  | 'deop'
+  | 'admin'
+  | 'unadmin'
+  | 'kick'
+  | 'ban'
+  | 'unban'
+  | 'delete'
+  | 'set'
+  | 'wipe'
+
+/** One governance operation that took effect: who did what to whom, and the state after. */
+export interface GovernanceEvent {
+  /** The operation's record id. */
+  id: string
+  action: GovernanceActionName
+  /** The identity that acted. */
+  actor: Buffer
+  /** The identity acted on, for op/deop/admin/unadmin/kick/ban/unban. */
+  target: Buffer | null
+  /** The topic, announcement or welcome, or a reason. */
+  text: string
+  /** SET: which setting, and its new value; DELETE: the message id. */
+  setting: keyof RoomSettings | null
+  message: string | null
+  /** Whether this node's identity is the target. */
+  self: boolean
+  owner: Buffer | null
+  settings: RoomSettings
+}
+
+/** The moderation API: each call throws NOT_ALLOWED without the role. */
+export interface Moderation {
+  claim(): Promise<void>
+  topic(text: string): Promise<void>
+  announce(text: string): Promise<void>
+  welcome(text: string): Promise<void>
+  op(key: Buffer): Promise<void>
+  deop(key: Buffer): Promise<void>
+  admin(key: Buffer): Promise<void>
+  unadmin(key: Buffer): Promise<void>
+  kick(key: Buffer, reason?: string): Promise<void>
+  ban(key: Buffer, reason?: string): Promise<void>
+  unban(key: Buffer): Promise<void>
+  deleteMessage(id: string | Message): Promise<void>
+  lock(): Promise<void>
+  unlock(): Promise<void>
+  setPrivate(on?: boolean): Promise<void>
+  set(patch: Partial<Pick<RoomSettings, 'slowMode' | 'maxUsers' | 'ttl' | 'allowAnonymous' | 'allowFiles'>>): Promise<void>
+  /** The Backspace wipe: every member deletes every message written before it. */
+  wipe(): Promise<void>
+}

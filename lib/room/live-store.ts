@@ -1,0 +1,120 @@
+// One delivery per message per member (issue 11). A block shown live is stored without
+// downloading it again: the member rebuilds the block's ciphertext (the live frame carries
+// the 8 clear bytes of its encryption), hashes it into the core's Merkle tree, and hands
+// Hypercore a proof it builds itself, the block with the sibling hashes up to a node it has
+// already verified. Hypercore checks that proof exactly as one from a peer: the block is
+// stored only if its hash chains up to the tree the writer's core key signed, so what is
+// stored is byte for byte what its writer appended. If anything is missing or does not
+// verify, nothing is stored and Hypercore fetches the block as before.
+import flat from 'flat-tree'
+import crypto from 'hypercore-crypto'
+import type Hypercore from 'hypercore'
+import { MerkleTree } from 'hypercore/lib/merkle-tree.js'
+import { StampedEncryption } from './expiry-stamp.js'
+
+interface TreeNode {
+  index: number
+  size: number
+  hash: Buffer
+}
+
+// Hypercore 11.37.1's internals used here (pinned; see docs/SECURITY.md, "Live blocks").
+interface CoreInternals {
+  fork: number
+  length: number
+  core?: {
+    state: unknown
+    verify(proof: object, from: null): Promise<boolean>
+  }
+}
+
+/** A live block waiting for its Hypercore copy: its plaintext and its encryption's clear bytes. */
+export interface LiveCopy {
+  block: Buffer
+  padding: Buffer
+}
+
+/** What `storeLive` did: the blocks it stored, and their stored sizes (as 'download' counts them). */
+export interface Stored {
+  indexes: number[]
+  bytes: number
+}
+
+/**
+ * Stores blocks `[from, to)` of `core` from their live copies, each verified by Hypercore
+ * against the core's signed tree (which must already reach `to`). Stops at the first block it
+ * cannot store that way; blocks already stored are stepped over.
+ */
+export async function storeLive(
+  core: Hypercore,
+  blockKey: Buffer,
+  from: number,
+  to: number,
+  copyOf: (index: number) => LiveCopy | null
+): Promise<Stored> {
+  const stored: Stored = { indexes: [], bytes: 0 }
+  const internals = core as unknown as CoreInternals
+  const inner = internals.core
+  if (!inner || typeof inner.verify !== 'function' || to > core.length) return stored
+  const fork = core.fork
+  // Leaf hashes of the blocks whose live copies are known, and the ciphertexts.
+  const values = new Map<number, Buffer>()
+  for (let i = from; i < to; i++) {
+    const copy = copyOf(i)
+    if (copy === null) break
+    values.set(i, StampedEncryption.seal(blockKey, i, copy.padding, copy.block))
+  }
+  const nodes = new Map<number, TreeNode>()
+  const nodeOf = (index: number): TreeNode | null => {
+    const known = nodes.get(index)
+    if (known) return known
+    let node: TreeNode | null = null
+    if (index % 2 === 0) {
+      const value = values.get(index / 2)
+      if (value) node = { index, size: value.byteLength, hash: crypto.data(value) }
+    } else {
+      const [left, right] = flat.children(index)!
+      const a = nodeOf(left)
+      const b = a && nodeOf(right)
+      if (a && b) node = { index, size: a.size + b.size, hash: crypto.parent(a, b) }
+    }
+    if (node) nodes.set(index, node)
+    return node
+  }
+  const proofs: Array<{ index: number; size: number; proof: object }> = []
+  for (let i = from; i < to; i++) {
+    const value = values.get(i)
+    if (!value) break
+    if (await core.has(i)) continue
+    // How many nodes on the way up from the leaf the tree lacks: that many siblings prove it.
+    const missing = await MerkleTree.missingNodes(inner.state, 2 * i, core.length)
+    const siblings: TreeNode[] = []
+    const ite = flat.iterator(2 * i)
+    for (let k = 0; k < missing; k++) {
+      const sibling = ite.sibling()
+      const node = nodeOf(sibling) ?? (await storedNode(inner.state, sibling))
+      if (node === null) break
+      siblings.push(node)
+      ite.parent()
+    }
+    if (siblings.length < missing) break
+    const block = { index: i, value, nodes: siblings }
+    proofs.push({ index: i, size: value.byteLength - 8, proof: { fork, block, hash: null, seek: null, upgrade: null, manifest: null } })
+  }
+  // Verified together: Hypercore writes concurrent verifications in one storage batch.
+  const results = await Promise.all(proofs.map(({ proof }) => inner.verify(proof, null).catch(() => false)))
+  for (let k = 0; k < proofs.length; k++) {
+    if (!results[k]) continue
+    stored.indexes.push(proofs[k]!.index)
+    stored.bytes += proofs[k]!.size
+  }
+  return stored
+}
+
+async function storedNode(state: unknown, index: number): Promise<TreeNode | null> {
+  try {
+    return (await MerkleTree.get(state, index)) ?? null
+  } catch {
+    return null
+  }
+}

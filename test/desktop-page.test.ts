@@ -1,0 +1,301 @@
+// The desktop page's own behaviour in headless Chromium: what a new user of a chat app
+// expects (notifications, unread counts in the title, links, grouping, an unread divider,
+// jump to latest, members and profiles, a growing composer), a log that redraws only what
+// changed, a clear overlay when the shell is gone, and readable, accessible styling.
+import { spawn } from 'child_process'
+import fs from 'fs'
+import path from 'path'
+import { fileURLToPath } from 'url'
+import test from 'brittle'
+import type { Page } from 'playwright-core'
+import { accountIsEncrypted, Identity, saveAccount } from '../lib/index.js'
+import { startDesktop } from '../ui-desktop/server.js'
+import { DesktopSession } from '../ui-desktop/session.js'
+import { CHROMIUM, createAccount, launchBrowser, startShell, typeLine, waitForMessage } from './helpers/desktop.js'
+import { create, createLocalTestnet, once, waitForPeers } from './helpers/index.js'
+
+const NO_BROWSER = !fs.existsSync(CHROMIUM)
+const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'ui-desktop', 'main.js')
+
+declare const window: any
+declare const document: any
+
+test('desktop page: a new message adds one line; mentions notify; unread counts in the title survive a reload', { skip: NO_BROWSER }, async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const browser = await launchBrowser()
+  t.teardown(() => browser.close(), { order: -1 })
+  const a = await create(t, testnet)
+  await a.setProfile({ name: 'alice' })
+  const session = await DesktopSession.forNode(a)
+  const desktop = await startDesktop(session)
+  t.teardown(() => desktop.close(), { order: 0 })
+  const b = await create(t, testnet)
+  await b.setProfile({ name: 'bob' })
+  const a1 = await a.join('page-one')
+  const a2 = await a.join('page-two')
+  const b1 = await b.join('page-one')
+  const b2 = await b.join('page-two')
+  await Promise.all([waitForPeers(a1), waitForPeers(b1), waitForPeers(a2), waitForPeers(b2)])
+
+  const context = await browser.newContext({ viewport: { width: 1000, height: 700 } })
+  // The system's notifications, recorded: the page may show them.
+  await context.addInitScript(() => {
+    window.__notes = []
+    window.Notification = class {
+      static permission = 'granted'
+      static requestPermission() {
+        return Promise.resolve('granted')
+      }
+      constructor(title: string, opts: { body?: string }) {
+        window.__notes.push({ title, body: opts?.body })
+      }
+    }
+  })
+  const page = await context.newPage()
+  const errors: string[] = []
+  page.on('pageerror', (err) => errors.push(err.message))
+  await page.goto(desktop.url)
+  await page.locator(`.room[data-room="${a1.id}"]`).click()
+  await page.locator('#room-title', { hasText: '#page-one' }).waitFor()
+
+  await b1.send('first from bob')
+  await b1.send('second from bob')
+  await waitForMessage(page, 'second from bob')
+  const first = page.locator('.msg', { hasText: 'first from bob' })
+  const second = page.locator('.msg', { hasText: 'second from bob' })
+  t.absent(await first.evaluate((el: any) => el.classList.contains('grouped')), 'the first of a run shows its author')
+  t.ok(await second.evaluate((el: any) => el.classList.contains('grouped')), 'the next one from the same author is grouped')
+  t.is(await second.locator('.who .fp').textContent(), b.identity.fingerprint, 'still named for screen readers')
+  t.ok(
+    (await first.locator('.who').textContent())!.includes(`bob, key ${b.identity.fingerprint}`),
+    'a screen reader hears the name and the key as two things, not one run of text'
+  )
+
+  // Every node the log gains for one new message is counted; the old lines are the same elements.
+  await page.evaluate(() => {
+    const log = document.getElementById('messages')
+    window.__added = 0
+    document.querySelector('.msg').__marked = true
+    new window.MutationObserver((records: any[]) => {
+      for (const r of records) {
+        for (const n of r.addedNodes) window.__added += 1 + (n.querySelectorAll ? n.querySelectorAll('*').length : 0)
+      }
+    }).observe(log, { childList: true, subtree: true })
+  })
+  await b1.send('third, see https://example.com/a?b=1.')
+  await waitForMessage(page, 'third, see')
+  const added = await page.evaluate(() => window.__added)
+  t.ok(added > 0 && added <= 25, `one message adds ${added} nodes, not the whole log (was 53)`)
+  t.ok(await page.evaluate(() => document.querySelector('.msg').__marked === true), 'the older lines were kept, not redrawn')
+
+  const link = page.locator('.msg a', { hasText: 'https://example.com/a?b=1' })
+  t.is(await link.getAttribute('href'), 'https://example.com/a?b=1', 'a link is clickable, without the full stop after it')
+  t.is(await link.getAttribute('target'), '_blank', 'it opens outside the app')
+  t.ok((await link.getAttribute('rel'))!.split(' ').includes('noopener'), 'with rel=noopener')
+
+  // Another room: its messages count in the title, and a mention notifies.
+  await b2.send('over in two')
+  await page.waitForFunction(() => document.title === '(1) Backspace')
+  t.pass('the title counts unread messages')
+  await b2.send('@alice look here')
+  await page.waitForFunction(() => window.__notes.length === 1)
+  const [note] = await page.evaluate(() => window.__notes)
+  t.ok(note.title.includes('bob') && note.title.includes('#page-two'), `a mention notifies: ${note.title}`)
+  t.is(note.body, '@alice look here')
+  await page.waitForFunction(() => document.title === '(2) Backspace')
+
+  await page.reload()
+  await page.locator('#chat').waitFor()
+  await page.locator(`.room[data-room="${a2.id}"] .badge`, { hasText: '@2' }).waitFor()
+  await page.waitForFunction(() => document.title === '(2) Backspace')
+  t.pass('unread and mention counts survive a reload')
+
+  await page.locator(`.room[data-room="${a2.id}"]`).click()
+  await page.locator('#unread-divider').waitFor()
+  t.ok(
+    await page.evaluate(() => document.querySelector('#unread-divider').nextElementSibling.textContent.includes('over in two')),
+    'a "New messages" divider sits above the first unread one'
+  )
+  await page.waitForFunction(() => document.title === 'Backspace')
+  t.pass('read: the title has no count')
+
+  // Far from the end, a button jumps back to the latest.
+  for (let i = 0; i < 40; i++) await b2.send(`filler ${i}\nwith a second line`)
+  await waitForMessage(page, 'filler 39')
+  await page.locator('#messages').evaluate((el: any) => (el.scrollTop = 0))
+  await page.locator('#jump-latest').click()
+  await page.waitForFunction(() => {
+    const el = document.getElementById('messages')
+    return el.scrollHeight - el.scrollTop - el.clientHeight < 40
+  })
+  t.pass('jump to latest')
+
+  await page.locator('#members-toggle').click()
+  await page.locator('#members .member', { hasText: 'bob' }).click()
+  await page.locator('#profile-fingerprint').waitFor()
+  t.is(await page.locator('#profile-fingerprint').textContent(), b.identity.fingerprint, "a member's profile shows their fingerprint")
+  await page.keyboard.press('Escape')
+  await page.locator('#profile').waitFor({ state: 'detached' })
+
+  const composer = page.locator('#text')
+  const low = (await composer.boundingBox())!.height
+  await composer.fill('one\ntwo\nthree\nfour\nfive')
+  const high = (await composer.boundingBox())!.height
+  t.ok(high > low * 2, `the composer grows with its text (${low} -> ${high} px)`)
+  await composer.fill('')
+  const width = await page.locator('#messages .column').evaluate((el: any) => window.getComputedStyle(el).maxWidth)
+  t.not(width, 'none', `lines keep a maximum width (${width})`)
+  t.alike(errors, [], 'no script errors')
+})
+
+test('desktop page: a dead shell shows an overlay and takes no input; a restarted one (403) ends the retries', { skip: NO_BROWSER }, async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const bootstrap = `${testnet.bootstrap[0]!.host}:${testnet.bootstrap[0]!.port}`
+  const start = async (port: string) => {
+    const env = { ...process.env }
+    delete env['BROWSER']
+    const child = spawn(process.execPath, [MAIN, '--incognito', '--bootstrap', bootstrap, '--no-open', '--port', port], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env
+    })
+    t.teardown(() => {
+      if (child.exitCode === null) child.kill('SIGKILL')
+    })
+    let out = ''
+    const url = await new Promise<string>((resolve) => {
+      child.stdout!.on('data', (d: Buffer) => {
+        out += d
+        const m = /Desktop page: (\S+)/.exec(out)
+        if (m) resolve(m[1]!)
+      })
+    })
+    return { child, url }
+  }
+  const first = await start('0')
+  const browser = await launchBrowser()
+  t.teardown(() => browser.close(), { order: -1 })
+  const page: Page = await browser.newPage()
+  await page.goto(first.url)
+  await page.locator('#text').waitFor()
+  t.absent(await page.locator('#offline').count(), 'no overlay while the shell answers')
+
+  first.child.kill('SIGKILL')
+  await once(first.child, 'exit')
+  await page.locator('#offline', { hasText: 'not responding' }).waitFor()
+  t.ok(await page.locator('#text').isDisabled(), 'the composer takes no input')
+
+  // The same port, a new shell: the old page's token means nothing there.
+  await start(new URL(first.url).port)
+  await page.locator('#offline', { hasText: 'out of date' }).waitFor()
+  t.pass('the page learns its address is dead (403) and stops retrying')
+})
+
+test('desktop page: the display name in onboarding, settings (theme, password, words, switch), contrast and focus', { skip: NO_BROWSER }, async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const browser = await launchBrowser()
+  t.teardown(() => browser.close(), { order: -1 })
+  const storage = await t.tmp()
+  const shell = await startShell({ storage, bootstrap: testnet.bootstrap })
+  t.teardown(() => shell.close(), { order: 1 })
+  const context = await browser.newContext({ viewport: { width: 1000, height: 700 } })
+  const page = await context.newPage()
+  const errors: string[] = []
+  page.on('pageerror', (err) => errors.push(err.message))
+  await page.goto(shell.url)
+  const made = await createAccount(page, { password: null, name: 'carol' })
+  await page.locator('#me', { hasText: 'carol' }).waitFor()
+  t.is(shell.session.node!.profile.name, 'carol', 'a new user names themself during onboarding')
+  await typeLine(page, '/join looks')
+  await page.locator('#room-title', { hasText: '#looks' }).waitFor()
+
+  for (const scheme of ['light', 'dark'] as const) {
+    await page.emulateMedia({ colorScheme: scheme })
+    const [border, background] = await page.locator('#join-name').evaluate((el: any) => [
+      window.getComputedStyle(el).borderTopColor,
+      window.getComputedStyle(document.getElementById('sidebar')).backgroundColor
+    ])
+    const ratio = contrast(border, background)
+    t.ok(ratio >= 3, `${scheme}: field borders at ${ratio.toFixed(2)}:1 against the sidebar (at least 3:1)`)
+    await page.locator('.room.active').focus()
+    await page.keyboard.press('Shift+Tab')
+    await page.keyboard.press('Tab')
+    const [style, width, color, side] = await page.locator('.room.active').evaluate((el: any) => {
+      const s = window.getComputedStyle(el)
+      return [s.outlineStyle, s.outlineWidth, s.outlineColor, window.getComputedStyle(document.getElementById('sidebar')).backgroundColor]
+    })
+    const ring = contrast(color, side)
+    t.ok(style !== 'none' && parseFloat(width) >= 2 && ring >= 3, `${scheme}: the active room's focus ring is ${width} at ${ring.toFixed(2)}:1`)
+  }
+
+  await page.locator('#settings-open').click()
+  await page.getByRole('radio', { name: 'Dark' }).check()
+  t.is(await page.evaluate(() => document.documentElement.dataset.theme), 'dark', 'the theme applies at once')
+  await page.reload()
+  await page.locator('#chat').waitFor()
+  t.is(await page.evaluate(() => document.documentElement.dataset.theme), 'dark', 'and stays after a reload')
+
+  // An account made without a password gets one, then shows its words only with it.
+  await page.locator('#settings-open').click()
+  await page.locator('#settings-new').fill('new secret')
+  await page.locator('#settings-repeat').fill('new secret')
+  await page.locator('#password-settings').getByRole('button', { name: 'Save the password' }).click()
+  await page.locator('#password-note', { hasText: 'new password is saved' }).waitFor()
+  t.ok(await accountIsEncrypted(storage, 'default'), 'Settings sets a password on the key file')
+  await page.locator('#settings-phrase-password').fill('not it')
+  await page.locator('#phrase-settings').getByRole('button', { name: 'Show the 24 words' }).click()
+  await page.locator('#phrase-error', { hasText: 'The password does not decrypt' }).waitFor()
+  t.pass('the words stay hidden behind a wrong password, said in a sentence')
+  await page.locator('#settings-phrase-password').fill('new secret')
+  await page.locator('#phrase-settings').getByRole('button', { name: 'Show the 24 words' }).click()
+  await page.locator('#settings-words li').nth(23).waitFor()
+  t.alike(await page.locator('#settings-words li').allTextContents(), made.words, 'after the password, the recovery words')
+
+  await page.locator('#switch-account').click()
+  await page.locator('#account-list button', { hasText: 'default' }).click()
+  await page.locator('#unlock-password').fill('new secret')
+  await page.locator('#unlock-password').press('Enter')
+  await page.locator('#room-title', { hasText: '#looks' }).waitFor()
+  t.pass('switch account: back to the account screens, and the account opens with its new password')
+  t.alike(errors, [], 'no script errors')
+})
+
+/** The WCAG contrast ratio of two CSS rgb() colours. */
+function contrast(a: string, b: string): number {
+  const lum = (css: string) => {
+    const [r, g, bl] = css.match(/[\d.]+/g)!.slice(0, 3).map(Number).map((v) => {
+      const c = v / 255
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4
+    })
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * bl!
+  }
+  const [hi, lo] = [lum(a), lum(b)].sort((x, y) => y - x)
+  return (hi! + 0.05) / (lo! + 0.05)
+}
+
+test('desktop page: messages synced at start count as unread, in the badge and the title', { skip: NO_BROWSER }, async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const storage = await t.tmp()
+  await saveAccount(storage, 'default', Identity.generate())
+  const first = await startShell({ storage, bootstrap: testnet.bootstrap })
+  const a = first.session.node!
+  const a1 = await a.join('synced-one')
+  const a2 = await a.join('synced-two')
+  const b = await create(t, testnet)
+  const b2 = await b.join('synced-two')
+  await Promise.all([waitForPeers(a2), waitForPeers(b2)])
+  await first.close()
+
+  // While this shell is closed, two messages are written; they arrive when it opens again.
+  await b2.send('while you were away')
+  await b2.send('and another')
+  const shell = await startShell({ storage, bootstrap: testnet.bootstrap })
+  t.teardown(() => shell.close(), { order: 1 })
+  const browser = await launchBrowser()
+  t.teardown(() => browser.close(), { order: -1 })
+  const page = await browser.newPage()
+  await page.goto(`${shell.url}#${a1.id}`)
+  await page.locator('#room-title', { hasText: '#synced-one' }).waitFor()
+  await page.locator(`.room[data-room="${a2.id}"] .badge`, { hasText: '2' }).waitFor()
+  await page.waitForFunction(() => document.title === '(2) Backspace')
+  t.pass('the two messages synced at start are unread, in the badge and the title')
+})
