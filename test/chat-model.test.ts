@@ -127,3 +127,27 @@ test('chat model: rooms, unread and mentions, one message at a time, member line
   const help = s.notices.find((n) => n.kind === 'help')
   t.ok(help?.kind === 'help' && help.commands.some((c) => c.name === 'join'), '/help is a notice with the commands as data')
 })
+
+test('chat model: a /join with a password is not remembered; other lines survive a restart', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const storage = await t.tmp()
+  const a = await create(t, testnet, { storage })
+  const model = new ChatModel(a)
+  await model.ready()
+  await until(model, (s) => s.history !== null)
+  model.remember('/join secret-room hunter2')
+  model.remember('hello there')
+  // Saving is in the background: wait until the entry holds the plain line.
+  while (!(await a.chatPrefs()).history.includes('hello there')) await new Promise((resolve) => setTimeout(resolve, 10))
+  await model.close()
+  await a.close()
+
+  const again = await create(t, testnet, { storage })
+  const reopened = new ChatModel(again)
+  t.teardown(() => reopened.close())
+  await reopened.ready()
+  const s = await until(reopened, (x) => x.history !== null)
+  t.alike(s.history, ['hello there'], 'the plain line is kept, the password line never was')
+  const prefs = await again.chatPrefs()
+  t.absent(prefs.history.some((line) => line.includes('hunter2')), 'the password is not in the saved entry')
+})

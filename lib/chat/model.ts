@@ -175,6 +175,9 @@ export class ChatModel extends Resource<ChatModelEvents>() {
   /** Keeps a typed line for recall after a restart (the last MAX_INPUT_HISTORY). */
   remember(line: string): void {
     if (typeof line !== 'string' || line.trim() === '') return
+    // A room password stays out of the saved lines (as a shell keeps out what it is told to).
+    const command = parseCommand(line)
+    if (command.type === 'join' && command.password) return
     this.lines = [...this.lines, line].slice(-MAX_INPUT_HISTORY)
     this.savePrefs()
   }
