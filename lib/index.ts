@@ -45,7 +45,9 @@ import { createSwarm, parseBootstrap, type BootstrapNode } from './network.js'
 import { Resource } from './resource.js'
 import { makeScratch, removeStaleScratch } from './scratch.js'
 import { nameProblem } from './display-name.js'
-import { isDeviceLink, isInvite, isRelayLink, looksLikeLink, parseDeviceLink, parseInvite, parseRelayLink } from './links.js'
+import { contactLinkOf, isDeviceLink, isInvite, isRelayLink, looksLikeLink, parseDeviceLink, parseInvite, parseRelayLink } from './links.js'
+import { Social, type DmInfo, type Friend, type FriendRequest } from './social/social.js'
+import { BlockState } from './social/codecs.js'
 import { MAX_PAGE, Room } from './room/room.js'
 import type { RelayContext, RoomContext } from './room/context.js'
 import { AccountLog, type AccountRead, type AccountRoom, type AccountView } from './account/account-log.js'
@@ -68,7 +70,9 @@ export {
 export { Devices, type InviteOptions } from './identity/device-manager.js'
 export { accountDevices } from './identity/devices.js'
 export { Room } from './room/room.js'
-export { isDeviceLink, isInvite, isRelayLink } from './links.js'
+export { isDeviceLink, isInvite, isRelayLink, isContactLink, parseContactLink } from './links.js'
+export type { DmInfo, Friend, FriendRequest, SocialStats } from './social/social.js'
+export { DEFAULT_RATE, type RateRule } from './room/rate-limit.js'
 export { LINK_TTL } from './identity/pairing.js'
 export { RelayedRoom, type RelayedRoomStats } from './room/relayed.js'
 export { isMention, mentionOf, mentionTag, resolveMentions, type MentionTarget } from './mentions.js'
@@ -190,6 +194,19 @@ export interface BackspaceOptions {
   quota?: QuotaOptions
 }
 
+/** `node.friends`: requests, friends, and requests sent. */
+export interface FriendsApi {
+  /** Sends a friend request with one short message to a key (Buffer, hex, or contact link). */
+  request(key: Buffer | string, text?: string): Promise<void>
+  list(): Friend[]
+  /** Ends a friendship: the DM closes and its data is deleted on this identity's devices. */
+  remove(key: Buffer | string): Promise<void>
+  /** Requests that arrived and wait for an answer. */
+  requests(): FriendRequest[]
+  /** Requests sent and not yet accepted. */
+  sent(): Array<{ key: Buffer; name: string; fingerprint: string; text: string; at: number }>
+}
+
 /** How many connections a node keeps by default (`BackspaceOptions.maxPeers`). */
 export const DEFAULT_MAX_PEERS = 64
 /** How many inbound connections from one IP address a node keeps by default. */
@@ -229,6 +246,13 @@ export interface NodeEvents {
   'device-request': [DeviceRequest]
   /** The identity's device list changed: a device was linked or revoked. */
   'device-update': [DeviceInfo[]]
+  /**
+   * A friend request arrived: only its text is shown until it is accepted. `accept()`,
+   * `decline()` or `block()` it; requests from declined or blocked identities never come here.
+   */
+  'friend-request': [FriendRequest]
+  /** Friends, requests, blocks, DMs or friends' online status changed. */
+  'friend-update': []
   /** A background task failed; the node goes on. */
   error: [Error]
   ready: []
@@ -305,6 +329,10 @@ export class Backspace extends Resource<NodeEvents>() {
   private readonly quota: QuotaLedger
   // When the profile was last set, so the latest profile among devices wins.
   private profileAt = 0
+  // Friends, requests, blocks and DMs (lib/social); null for incognito and relays.
+  private social_: Social | null = null
+  /** Friend requests and friends. Not available incognito (INCOGNITO). */
+  readonly friends: FriendsApi
 
   constructor(opts: BackspaceOptions = {}) {
     super()
@@ -342,6 +370,13 @@ export class Backspace extends Resource<NodeEvents>() {
     } else {
       this.link = null
       this.linkDevice = null
+    }
+    this.friends = {
+      request: async (key, text = '') => (await this.whenSocial()).request(key, text),
+      list: () => this.social_?.list() ?? [],
+      remove: async (key) => (await this.whenSocial()).remove(key),
+      requests: () => this.social_?.requests() ?? [],
+      sent: () => this.social_?.sent() ?? []
     }
     this.devices = new Devices({
       incognito: this.incognito,
@@ -414,6 +449,52 @@ export class Backspace extends Resource<NodeEvents>() {
   get deviceRegistry(): DeviceRegistry {
     if (!this.registry) throw BackspaceError.NOT_READY()
     return this.registry
+  }
+
+  /** A `backspace-contact:` link with this identity's key and name: how others send a friend request. */
+  get contactLink(): string {
+    const name = this.profile_.name
+    return contactLinkOf({ key: this.publicKey, name })
+  }
+
+  /** Blocks an identity: its requests, DMs and room messages are never shown. */
+  async block(key: Buffer | string): Promise<void> {
+    await (await this.whenSocial()).setBlock(key, BlockState.BLOCKED)
+  }
+
+  async unblock(key: Buffer | string): Promise<void> {
+    await (await this.whenSocial()).setBlock(key, BlockState.NONE)
+  }
+
+  /** The identities this account blocked. */
+  blocked(): Buffer[] {
+    return this.social_?.blocked() ?? []
+  }
+
+  /**
+   * The DM with a friend: a Room (send, messages, edit, delete, react, on('message')) that only
+   * the two identities' devices read. NOT_FRIENDS until a request was accepted; BLOCKED while
+   * blocked.
+   */
+  async dm(key: Buffer | string): Promise<Room> {
+    return (await this.whenSocial()).dm(key)
+  }
+
+  /** Open DMs with friends, with unread counts and online status. */
+  get dms(): Array<DmInfo & { unread: UnreadCounts }> {
+    return (this.social_?.dmList() ?? []).map((d) => ({ ...d, unread: this.reads.get(d.room.id) }))
+  }
+
+  /** @internal What the social layer dropped. */
+  get socialStats(): { rejected: number; ignored: number } {
+    return this.social_ ? { ...this.social_.stats } : { rejected: 0, ignored: 0 }
+  }
+
+  private async whenSocial(): Promise<Social> {
+    if (this.incognito) throw BackspaceError.INCOGNITO('an incognito identity has no friends, requests or DMs')
+    await this.whenOpen()
+    if (!this.social_) throw BackspaceError.NOT_ALLOWED('a relay has no friends, requests or DMs')
+    return this.social_
   }
 
   /** The rooms this node is in. */
@@ -575,6 +656,7 @@ export class Backspace extends Resource<NodeEvents>() {
       this.accountPublishTimer = null
       if (this.accountLog) await this.accountLog.publish(this.localAccount()).catch((err) => this.backgroundError(err))
     }
+    if (this.social_) await this.social_.close()
     if (this.accountLog) await this.accountLog.close()
     await Promise.all(this.rooms.map((r) => r.close()))
     await Promise.all(this.relayedRooms.map((r) => r.close()))
@@ -722,14 +804,14 @@ export class Backspace extends Resource<NodeEvents>() {
    */
   async markRead(roomId: string, upTo?: Message): Promise<UnreadCounts> {
     await this.whenOpen()
-    const room = typeof roomId === 'string' ? this.rooms_.get(roomId) : undefined
+    const room = typeof roomId === 'string' ? (this.rooms_.get(roomId) ?? this.social_?.dmById(roomId)) : undefined
     if (!room) throw BackspaceError.INVALID_ARGUMENT('no joined room has this id')
     if (upTo !== undefined && !isMessageLike(upTo)) {
       throw BackspaceError.INVALID_ARGUMENT('upTo must be a message of this room')
     }
     // The latest page: its newest message when reading everything, else what is unread after upTo.
     const latest = await room.messages({ limit: upTo === undefined ? 1 : MAX_PAGE })
-    if (this.rooms_.get(roomId) !== room) return this.reads.get(roomId)
+    if ((this.rooms_.get(roomId) ?? this.social_?.dmById(roomId)) !== room) return this.reads.get(roomId)
     const before = this.reads.get(roomId).position
     const counts = this.reads.markRead(roomId, upTo ?? null, latest)
     // Read on one device, read on all: the account log carries the position, soon.
@@ -759,7 +841,8 @@ export class Backspace extends Resource<NodeEvents>() {
   /** Prunes expired messages in every room now. It also runs every `pruneInterval`. */
   async prune(): Promise<void> {
     await this.whenOpen()
-    await Promise.all([...this.rooms.map((r) => r.prune()), ...this.relayedRooms.map((r) => r.prune())])
+    const social = this.social_?.rooms() ?? []
+    await Promise.all([...this.rooms.map((r) => r.prune()), ...this.relayedRooms.map((r) => r.prune()), ...social.map((r) => r.prune())])
   }
 
   private newRoomState(kind: RoomState['kind'], secret: Buffer, name: string): RoomState {
@@ -905,6 +988,7 @@ export class Backspace extends Resource<NodeEvents>() {
       fetchTimeout: this.options.fetchTimeout ?? 5000,
       aloneAfter: this.options.aloneAfter ?? 30_000,
       profile: () => this.profile_,
+      hidden: (author) => this.social_?.isBlocked(author) ?? false,
       closed: (room, forget) => {
         if (!this.roomClosed(this.rooms_, room, forget)) return
         if (forget) this.reads.delete(room.id)
@@ -931,6 +1015,26 @@ export class Backspace extends Resource<NodeEvents>() {
     log.on('revocation', (rev) => this.registry?.revoke(rev))
     await log.ready()
     this.accountLog = log
+    this.social_ = new Social({
+      now: this.clock,
+      ttl: this.ttl,
+      identity: () => this.identity,
+      deviceSecretKey: () => this.deviceKeys.keyPair.secretKey,
+      profileName: () => this.profile_.name,
+      roomContext: () => this.roomContext(),
+      publish: () => this.publishAccount(),
+      request: (req) => this.emit('friend-request', req),
+      update: () => {
+        if (!this.closing) this.emit('friend-update')
+      },
+      dmOpened: (room) => {
+        const id = room.id
+        room.on('message', (m) => this.reads.message(id, m))
+        room.on('message-withdrawn', (m) => this.reads.withdrawn(id, m))
+      },
+      dmClosed: () => this.changed(),
+      error: (err) => this.backgroundError(err)
+    })
     this.reconcile(log.view())
     this.publishAccount()
   }
@@ -948,7 +1052,9 @@ export class Backspace extends Resource<NodeEvents>() {
       const position = this.reads.get(room.id).position
       if (position) reads.push({ topic: room.topic, timestamp: position.timestamp, id: position.id })
     }
-    return { profile: this.profile_, profileAt: this.profileAt, rooms, reads }
+    const view: AccountView = { profile: this.profile_, profileAt: this.profileAt, rooms, reads }
+    if (this.social_) view.social = this.social_.view()
+    return view
   }
 
   // Read positions move often (a UI marks the shown room read as messages arrive): they reach
@@ -1006,6 +1112,7 @@ export class Backspace extends Resource<NodeEvents>() {
       this.emit('profile', this.profile_)
       for (const room of this.rooms_.values()) room.publishProfile().catch((err) => this.backgroundError(err))
     }
+    this.social_?.reconcile(view.social)
   }
 
   private joinTopic(topic: Buffer, opts = { server: true, client: true }): Hyperswarm.Discovery {
@@ -1134,6 +1241,7 @@ export class Backspace extends Resource<NodeEvents>() {
     for (const room of this.rooms_.values()) room.attach(conn)
     for (const room of this.relayed_.values()) room.attach(conn)
     this.accountLog?.room.attach(conn)
+    this.social_?.attach(conn)
     // Rooms still opening attach themselves to existing streams when they finish.
   }
 
@@ -1157,6 +1265,8 @@ export class Backspace extends Resource<NodeEvents>() {
   private pruneAll(): void {
     for (const room of this.rooms_.values()) room.prune().catch((err) => this.backgroundError(err))
     for (const room of this.relayed_.values()) room.prune().catch((err) => this.backgroundError(err))
+    for (const room of this.social_?.rooms() ?? []) room.prune().catch((err) => this.backgroundError(err))
+    this.social_?.sync()
   }
 
   private async whenOpen(): Promise<void> {

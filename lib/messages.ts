@@ -56,7 +56,11 @@ export const MessageType = {
   /** Carries a signed device revocation, and where the revoked device's cores end. */
   REVOKE: 8,
   /** Account log only: a device's view of the account (rooms, profile), sealed in `payload`. */
-  ACCOUNT: 9
+  ACCOUNT: 9,
+  /** Inbox only: a friend request sealed to the inbox's owner, in `payload` (lib/social). */
+  FRIEND_REQUEST: 16,
+  /** DM only: the recipient accepted the request; the DM is open on both sides. */
+  DM_ACCEPT: 17
 } as const
 
 /** The largest reaction: one emoji, however many code points it is built from. */
@@ -271,6 +275,7 @@ function layoutOf(type: number): Layout {
     case MessageType.TEXT:
     case MessageType.ACTION:
     case MessageType.PROFILE:
+    case MessageType.DM_ACCEPT:
       return 'text'
     case MessageType.EDIT:
     case MessageType.REACT:
@@ -282,6 +287,7 @@ function layoutOf(type: number): Layout {
     case MessageType.REVOKE:
       return 'revoke'
     case MessageType.ACCOUNT:
+    case MessageType.FRIEND_REQUEST:
       return 'payload'
     default:
       return 'unknown'
@@ -696,7 +702,9 @@ export const RoomKind = {
   /** Kept by a relay: the state holds the relay secret, never the room secret. */
   RELAYED: 2,
   /** The identity's account log, which only its devices read. */
-  ACCOUNT: 3
+  ACCOUNT: 3,
+  /** A DM or an inbox (lib/social): opened from the account's contacts, never saved as a room. */
+  DM: 4
 } as const
 export type RoomKindValue = (typeof RoomKind)[keyof typeof RoomKind]
 
