@@ -1,12 +1,13 @@
 import test from 'brittle'
 import b4a from 'b4a'
 import { create, createLocalTestnet, once, receive } from './helpers/index.js'
+import { until as untilEvent } from './helpers/index.js'
 import { parseContactLink, type Backspace, type FriendRequest } from '../lib/index.js'
 import { expectCode } from './helpers/expect.js'
 
 /** Resolves once `ok()` holds, checking whenever `node` says its friends changed. */
-export async function until(node: Backspace, ok: () => boolean): Promise<void> {
-  while (!ok()) await Promise.race([once(node, 'friend-update'), new Promise((r) => setTimeout(r, 250))])
+async function until(node: Backspace, ok: () => boolean): Promise<void> {
+  await untilEvent(node, 'friend-update', ok)
 }
 
 test('contact link: key and name, checksummed; a typo is refused', async (t) => {
