@@ -46,7 +46,9 @@ import { Resource } from './resource.js'
 import { makeScratch, removeStaleScratch } from './scratch.js'
 import { nameProblem } from './display-name.js'
 import { contactLinkOf, isDeviceLink, isInvite, isRelayLink, looksLikeLink, parseDeviceLink, parseInvite, parseRelayLink } from './links.js'
-import { Social, type DmInfo, type Friend, type FriendRequest } from './social/social.js'
+import { Social, type DmInfo, type Friend, type FriendRequest, type RelayInfo } from './social/social.js'
+import { RelayServer, type RelayServerStats } from './social/relay-service.js'
+import { relayNodeLinkOf, relayLinkOf } from './links.js'
 import { BlockState } from './social/codecs.js'
 import { MAX_PAGE, Room } from './room/room.js'
 import type { RelayContext, RoomContext } from './room/context.js'
@@ -71,7 +73,9 @@ export { Devices, type InviteOptions } from './identity/device-manager.js'
 export { accountDevices } from './identity/devices.js'
 export { Room } from './room/room.js'
 export { isDeviceLink, isInvite, isRelayLink, isContactLink, parseContactLink } from './links.js'
-export type { DmInfo, Friend, FriendRequest, SocialStats } from './social/social.js'
+export type { DmInfo, Friend, FriendRequest, SocialStats, RelayInfo } from './social/social.js'
+export type { RelayServerStats } from './social/relay-service.js'
+export { isRelayNodeLink } from './links.js'
 export { DEFAULT_RATE, type RateRule } from './room/rate-limit.js'
 export { LINK_TTL } from './identity/pairing.js'
 export { RelayedRoom, type RelayedRoomStats } from './room/relayed.js'
@@ -126,6 +130,9 @@ export type { ReadPosition, UnreadCounts } from './state/read-positions.js'
 const ERASE_DELAY = 1000
 // How long read positions wait before the account log carries them to the other devices.
 const ACCOUNT_READS_DELAY = 2000
+
+/** Rooms a relay keeps at most, all users of `serveRelay()` together. */
+export const MAX_SERVED_ROOMS = 4096
 
 /** The longest any message lives, everywhere. */
 export const MAX_TTL = 7 * 24 * 60 * 60 * 1000
@@ -192,6 +199,14 @@ export interface BackspaceOptions {
    * Defaults: 64 MiB, 512 MiB and 2 GiB for a member; 64 MiB, 1 GiB and 8 GiB for a relay.
    */
   quota?: QuotaOptions
+}
+
+/** `node.relays`: blind relays that hold inboxes and DMs for friends who are offline. */
+export interface RelaysApi {
+  /** Adds a relay by the `backspace-relay-node:` link `backspace relay --serve` prints. */
+  add(link: string): Promise<void>
+  list(): RelayInfo[]
+  remove(link: string): Promise<void>
 }
 
 /** `node.friends`: requests, friends, and requests sent. */
@@ -333,6 +348,10 @@ export class Backspace extends Resource<NodeEvents>() {
   private social_: Social | null = null
   /** Friend requests and friends. Not available incognito (INCOGNITO). */
   readonly friends: FriendsApi
+  /** The relays that keep this account's inboxes and DMs for friends who are offline. */
+  readonly relays: RelaysApi
+  // Relay mode with `serveRelay()`: keeps rooms users holding its link ask it to keep.
+  private relayServer: RelayServer | null = null
 
   constructor(opts: BackspaceOptions = {}) {
     super()
@@ -370,6 +389,11 @@ export class Backspace extends Resource<NodeEvents>() {
     } else {
       this.link = null
       this.linkDevice = null
+    }
+    this.relays = {
+      add: async (link) => (await this.whenSocial()).addRelay(link),
+      list: () => this.social_?.relayList() ?? [],
+      remove: async (link) => (await this.whenSocial()).removeRelay(link)
     }
     this.friends = {
       request: async (key, text = '') => (await this.whenSocial()).request(key, text),
@@ -658,6 +682,7 @@ export class Backspace extends Resource<NodeEvents>() {
     }
     if (this.social_) await this.social_.close()
     if (this.accountLog) await this.accountLog.close()
+    this.relayServer?.close()
     await Promise.all(this.rooms.map((r) => r.close()))
     await Promise.all(this.relayedRooms.map((r) => r.close()))
     if (this.saveTimer) clearTimeout(this.saveTimer)
@@ -753,6 +778,49 @@ export class Backspace extends Resource<NodeEvents>() {
       admissionKey
     }
     return this.openRelayed(state)
+  }
+
+  /**
+   * Relay mode: serves users who hold this relay's `backspace-relay-node:` link (returned):
+   * they ask it to keep their inboxes and DMs, which it keeps blind like any room. The link's
+   * secret is made once and kept in the account directory.
+   */
+  async serveRelay(): Promise<string> {
+    await this.whenOpen()
+    if (!this.options.relay) throw BackspaceError.INVALID_ARGUMENT('serveRelay() needs a node in relay mode')
+    if (!this.relayServer) {
+      const secret = await this.relayNodeSecret()
+      const server = new RelayServer(secret, async ({ relaySecret, admissionKey }) => {
+        const before = this.relayed_.size
+        if (before >= MAX_SERVED_ROOMS) throw BackspaceError.NOT_ALLOWED('this relay keeps as many rooms as it may')
+        await this.keep(relayLinkOf(relaySecret, admissionKey))
+        return this.relayed_.size > before
+      })
+      this.relayServer = server
+      for (const stream of this.streams_) server.attach(stream)
+      await this.announce(server.keys.topic)
+    }
+    return relayNodeLinkOf({ secret: await this.relayNodeSecret() })
+  }
+
+  /** Relay mode: what users asked of `serveRelay()`. */
+  get relayServerStats(): RelayServerStats | null {
+    return this.relayServer ? { ...this.relayServer.stats } : null
+  }
+
+  private relaySecret_: Buffer | null = null
+
+  private async relayNodeSecret(): Promise<Buffer> {
+    if (this.relaySecret_) return this.relaySecret_
+    if (this.incognito || this.storage === null) return (this.relaySecret_ = randomBytes(32))
+    const file = path.join(accountDirectory(this.storage, this.account), 'relay-node')
+    try {
+      const bytes = await fs.readFile(file)
+      if (bytes.byteLength === 32) return (this.relaySecret_ = bytes)
+    } catch {}
+    const secret = randomBytes(32)
+    await fs.writeFile(file, secret, { mode: 0o600 })
+    return (this.relaySecret_ = secret)
   }
 
   /** Creates a private room with a random secret. Share `room.invite` to let others in. */
@@ -1033,7 +1101,12 @@ export class Backspace extends Resource<NodeEvents>() {
         room.on('message-withdrawn', (m) => this.reads.withdrawn(id, m))
       },
       dmClosed: () => this.changed(),
-      error: (err) => this.backgroundError(err)
+      error: (err) => this.backgroundError(err),
+      findPeers: (topic) => {
+        this.joinTopic(topic, { server: false, client: true })
+      },
+      leave: (topic) => this.leaveTopic(topic),
+      streams: () => this.streams_
     })
     this.reconcile(log.view())
     this.publishAccount()
@@ -1242,6 +1315,7 @@ export class Backspace extends Resource<NodeEvents>() {
     for (const room of this.relayed_.values()) room.attach(conn)
     this.accountLog?.room.attach(conn)
     this.social_?.attach(conn)
+    this.relayServer?.attach(conn)
     // Rooms still opening attach themselves to existing streams when they finish.
   }
 

@@ -25,7 +25,7 @@ import { Resource } from '../resource.js'
 import type { DeviceCertificate, DeviceRevocation } from '../identity/device.js'
 import { comparePositions } from '../state/read-positions.js'
 import { Room } from '../room/room.js'
-import { mergeSocial, socialView, type BlockEntry, type ContactEntry, type SocialView } from '../social/codecs.js'
+import { mergeSocial, socialView, type BlockEntry, type ContactEntry, type RelayEntry, type SocialView } from '../social/codecs.js'
 import type { RoomContext } from '../room/context.js'
 
 const NS_ACCOUNT_LOG = b4a.from('backspace/account-log/v1')
@@ -199,6 +199,7 @@ export class AccountLog extends Resource<AccountLogEvents>() {
   // Contacts and blocks, by identity key hex.
   private readonly contacts = new Map<string, ContactEntry>()
   private readonly blocks = new Map<string, BlockEntry>()
+  private readonly relays = new Map<string, RelayEntry>()
   // When this device last wrote its view; it writes again before that expires.
   private lastPublished = 0
   private lastPublishedBytes: Buffer | null = null
@@ -253,7 +254,7 @@ export class AccountLog extends Resource<AccountLogEvents>() {
       profileAt: this.profileAt,
       rooms: [...this.rooms.values()],
       reads: [...this.reads.values()],
-      social: { contacts: [...this.contacts.values()], blocks: [...this.blocks.values()] }
+      social: { contacts: [...this.contacts.values()], blocks: [...this.blocks.values()], relays: [...this.relays.values()] }
     }
   }
 
@@ -317,7 +318,7 @@ export class AccountLog extends Resource<AccountLogEvents>() {
       this.reads.set(topic, r)
       changed = true
     }
-    if (view.social && mergeSocial(this.contacts, this.blocks, view.social)) changed = true
+    if (view.social && mergeSocial(this.contacts, this.blocks, this.relays, view.social)) changed = true
     return changed
   }
 }

@@ -185,9 +185,37 @@ export interface BlockEntry {
   at: number
 }
 
+/** A relay the user added (`node.relays.add`): the secret of its relay node link. */
+export interface RelayEntry {
+  secret: Buffer
+  removed: boolean
+  at: number
+}
+
 export interface SocialView {
   contacts: ContactEntry[]
   blocks: BlockEntry[]
+  relays: RelayEntry[]
+}
+
+/** Relays one account keeps at most. */
+export const MAX_RELAYS = 16
+
+const relayEntry: Encoding<RelayEntry> = {
+  preencode(state, e) {
+    c.uint.preencode(state, e.removed ? 1 : 0)
+    c.fixed32.preencode(state, e.secret)
+    c.uint.preencode(state, e.at)
+  },
+  encode(state, e) {
+    c.uint.encode(state, e.removed ? 1 : 0)
+    c.fixed32.encode(state, e.secret)
+    c.uint.encode(state, e.at)
+  },
+  decode(state) {
+    const flags = c.uint.decode(state)
+    return { removed: (flags & 1) !== 0, secret: c.fixed32.decode(state), at: c.uint.decode(state) }
+  }
 }
 
 const SOCIAL_VERSION = 1
@@ -259,6 +287,8 @@ export const socialView: Encoding<SocialView> = {
     for (const e of v.contacts) contactEntry.preencode(state, e)
     c.uint.preencode(state, v.blocks.length)
     for (const e of v.blocks) blockEntry.preencode(state, e)
+    c.uint.preencode(state, v.relays.length)
+    for (const e of v.relays) relayEntry.preencode(state, e)
   },
   encode(state, v) {
     c.uint.encode(state, SOCIAL_VERSION)
@@ -266,6 +296,8 @@ export const socialView: Encoding<SocialView> = {
     for (const e of v.contacts) contactEntry.encode(state, e)
     c.uint.encode(state, v.blocks.length)
     for (const e of v.blocks) blockEntry.encode(state, e)
+    c.uint.encode(state, v.relays.length)
+    for (const e of v.relays) relayEntry.encode(state, e)
   },
   decode(state) {
     const version = c.uint.decode(state)
@@ -278,19 +310,34 @@ export const socialView: Encoding<SocialView> = {
     if (m > MAX_CONTACTS) throw BackspaceError.DECODE_FAILED('too many blocks')
     const blocks: BlockEntry[] = []
     for (let i = 0; i < m; i++) blocks.push(blockEntry.decode(state))
+    const r = c.uint.decode(state)
+    if (r > MAX_RELAYS) throw BackspaceError.DECODE_FAILED('too many relays')
+    const relays: RelayEntry[] = []
+    for (let i = 0; i < r; i++) relays.push(relayEntry.decode(state))
     state.start = state.end
-    return { contacts, blocks }
+    return { contacts, blocks, relays }
   }
 }
 
-export const EMPTY_SOCIAL: SocialView = Object.freeze({ contacts: [], blocks: [] }) as SocialView
 
 /**
  * Merges `from` into `into`, per key, the later `at` winning (ties: the higher state, so every
  * device ends with the same view). True if anything changed.
  */
-export function mergeSocial(into: Map<string, ContactEntry>, blocks: Map<string, BlockEntry>, from: SocialView): boolean {
+export function mergeSocial(
+  into: Map<string, ContactEntry>,
+  blocks: Map<string, BlockEntry>,
+  relays: Map<string, RelayEntry>,
+  from: SocialView
+): boolean {
   let changed = false
+  for (const e of from.relays) {
+    const k = e.secret.toString('hex')
+    const cur = relays.get(k)
+    if (cur && (cur.at > e.at || (cur.at === e.at && (cur.removed || !e.removed)))) continue
+    relays.set(k, e)
+    changed = true
+  }
   for (const e of from.contacts) {
     const k = e.key.toString('hex')
     const cur = into.get(k)

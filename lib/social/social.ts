@@ -34,10 +34,13 @@ import {
   type BlockEntry,
   type BlockStateValue,
   type ContactEntry,
-  type SocialView
+  type RelayEntry,
+  type SocialView,
+  MAX_RELAYS
 } from './codecs.js'
+import { RelayClient, type KeepLink } from './relay-service.js'
 import { deriveDmSecret, inboxEpoch, inboxSecret, inboxWriterSeed, labelledKeyPair, openSealed, sealTo, x25519PublicKey } from './keys.js'
-import { isContactLink, parseContactLink } from '../links.js'
+import { isContactLink, parseContactLink, parseRelayLink, parseRelayNodeLink, relayNodeLinkOf } from '../links.js'
 
 /** A friend, as `node.friends.list()` shows it. */
 export interface Friend {
@@ -101,6 +104,17 @@ export interface SocialHost {
   dmOpened(room: Room): void
   dmClosed(room: Room): void
   error(err: unknown): void
+  /** Looks for peers on a topic without announcing it (a relay's). */
+  findPeers(topic: Buffer): void
+  leave(topic: Buffer): Promise<void>
+  streams(): Iterable<Stream>
+}
+
+/** A relay of the account, as `node.relays.list()` shows it. */
+export interface RelayInfo {
+  link: string
+  /** Connected to it now. */
+  connected: boolean
 }
 
 export class Social {
@@ -108,6 +122,9 @@ export class Social {
   private readonly host: SocialHost
   private readonly contacts = new Map<string, ContactEntry>()
   private readonly blocks = new Map<string, BlockEntry>()
+  private readonly relays = new Map<string, RelayEntry>()
+  // The relays connected to, by secret hex.
+  private readonly clients = new Map<string, RelayClient>()
   // This identity's inboxes by epoch (only on a device that holds the identity key).
   private readonly inboxes = new Map<number, Room>()
   // Others' inboxes in which a request of this device waits, by recipient key hex.
@@ -131,19 +148,20 @@ export class Social {
 
   /** This device's view of contacts and blocks, for the account log. */
   view(): SocialView {
-    return { contacts: [...this.contacts.values()], blocks: [...this.blocks.values()] }
+    return { contacts: [...this.contacts.values()], blocks: [...this.blocks.values()], relays: [...this.relays.values()] }
   }
 
   /** Another device changed the account (or it was read on open): merge, then open and close rooms. */
   reconcile(view: SocialView | undefined): void {
     if (this.closed) return
-    if (view && mergeSocial(this.contacts, this.blocks, view)) this.host.update()
+    if (view && mergeSocial(this.contacts, this.blocks, this.relays, view)) this.host.update()
     this.sync()
   }
 
-  /** Opens what the view says is open: inboxes, DMs of friends, requests waiting. */
+  /** Opens what the view says is open: inboxes, DMs of friends, requests waiting, relays. */
   sync(): void {
     if (this.closed) return
+    this.syncRelays()
     const me = this.host.identity()
     if (me.canSign) {
       const now = inboxEpoch(this.host.now())
@@ -190,10 +208,13 @@ export class Social {
 
   attach(stream: Stream): void {
     for (const room of this.rooms()) room.attach(stream)
+    for (const client of this.clients.values()) client.attach(stream)
   }
 
   async close(): Promise<void> {
     this.closed = true
+    for (const client of this.clients.values()) client.close()
+    this.clients.clear()
     await Promise.allSettled(this.opening.values())
     const rooms = this.rooms()
     this.inboxes.clear()
@@ -315,6 +336,73 @@ export class Social {
   }
 
   // ---------------------------------------------------------------------------------------------
+  // Relays
+  // ---------------------------------------------------------------------------------------------
+
+  async addRelay(link: string): Promise<void> {
+    const { secret } = parseRelayNodeLink(link)
+    const hex = secret.toString('hex')
+    const cur = this.relays.get(hex)
+    if (cur && !cur.removed) return
+    if ([...this.relays.values()].filter((r) => !r.removed).length >= MAX_RELAYS) {
+      throw BackspaceError.INVALID_ARGUMENT(`at most ${MAX_RELAYS} relays`)
+    }
+    this.relays.set(hex, { secret, removed: false, at: Math.max(this.host.now(), (cur?.at ?? 0) + 1) })
+    this.host.publish()
+    this.sync()
+    this.host.update()
+  }
+
+  async removeRelay(link: string): Promise<void> {
+    const { secret } = parseRelayNodeLink(link)
+    const hex = secret.toString('hex')
+    const cur = this.relays.get(hex)
+    if (!cur || cur.removed) return
+    this.relays.set(hex, { secret, removed: true, at: Math.max(this.host.now(), cur.at + 1) })
+    this.host.publish()
+    this.sync()
+    this.host.update()
+  }
+
+  relayList(): RelayInfo[] {
+    return [...this.relays.values()]
+      .filter((r) => !r.removed)
+      .map((r) => ({ link: relayNodeLinkOf({ secret: r.secret }), connected: this.clients.get(r.secret.toString('hex'))?.connected ?? false }))
+  }
+
+  private roomsChanged(): void {
+    for (const client of this.clients.values()) client.update()
+  }
+
+  private syncRelays(): void {
+    for (const [hex, entry] of this.relays) {
+      const client = this.clients.get(hex)
+      if (!entry.removed && !client) {
+        const fresh = new RelayClient(entry.secret, () => this.keepLinks())
+        this.clients.set(hex, fresh)
+        for (const stream of this.host.streams()) fresh.attach(stream)
+        this.host.findPeers(fresh.keys.topic)
+      } else if (entry.removed && client) {
+        this.clients.delete(hex)
+        client.close()
+        this.host.leave(client.keys.topic).catch((err) => this.host.error(err))
+      }
+    }
+    for (const client of this.clients.values()) client.update()
+  }
+
+  // What this account asks its relays to keep: its inboxes, the inboxes its requests wait in,
+  // its DMs. Relay links only: a relay never gets a key that reads.
+  private keepLinks(): KeepLink[] {
+    const links: KeepLink[] = []
+    for (const room of this.rooms()) {
+      const { relaySecret, admissionKey } = parseRelayLink(room.relayLink)
+      if (admissionKey) links.push({ relaySecret, admissionKey })
+    }
+    return links
+  }
+
+  // ---------------------------------------------------------------------------------------------
   // DMs
   // ---------------------------------------------------------------------------------------------
 
@@ -387,7 +475,10 @@ export class Social {
     this.host.dmOpened(room)
     const opening = room
       .ready()
-      .then(() => room)
+      .then(() => {
+        this.roomsChanged()
+        return room
+      })
       .finally(() => this.opening.delete('dm:' + hex))
     this.opening.set('dm:' + hex, opening)
     return opening
@@ -446,7 +537,10 @@ export class Social {
       onrecord: (record) => this.onRequestRecord(record)
     })
     this.inboxes.set(epoch, room)
-    room.ready().catch((err) => this.host.error(err))
+    room.ready().then(
+      () => this.roomsChanged(),
+      (err) => this.host.error(err)
+    )
   }
 
   // Writes (or, after a restart, reopens) this device's request in the recipient's inbox.
@@ -456,6 +550,7 @@ export class Social {
     const room = this.inboxRoom(secret, entry.salt, undefined)
     this.outboxes.set(hex, room)
     await room.ready()
+    this.roomsChanged()
     if (!send) return
     const me = this.host.identity()
     const signed = signRequest(
