@@ -6,6 +6,7 @@ import c from 'compact-encoding'
 import { create, createLocalTestnet, once, receive } from '../helpers/index.js'
 import { until as untilEvent } from '../helpers/index.js'
 import { scan } from '../helpers/scan.js'
+import { startRelay } from '../helpers/relay-process.js'
 import type { Backspace, FriendRequest, Room } from '../../lib/index.js'
 import { randomBytes } from '../../lib/crypto.js'
 import { MessageType, type MessageRecord } from '../../lib/messages.js'
@@ -113,4 +114,101 @@ test('hostile: a third member cannot derive or read a DM; nothing of it reaches 
   await carol.close()
   const hits = await scan(carolStorage, new Map([['marker', b4a.from(marker)], ['dm secret', entry.secret]]))
   t.alike(hits, [], 'neither the message nor the DM secret is on her disk')
+})
+
+test('hostile: the relay holds DMs and requests without a message, a name, a DM secret or a friend list', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const bootstrap = `127.0.0.1:${testnet.bootstrap[0]!.port}`
+  const relayStorage = await t.tmp()
+  const relay = await startRelay(t, ['--serve', '--storage', relayStorage, '--bootstrap', bootstrap])
+  const ann = await create(t, testnet)
+  const bob = await create(t, testnet)
+  await ann.setProfile({ name: 'annMARKERNAME' })
+  await ann.relays.add(relay.link!)
+  await bob.relays.add(relay.link!)
+  const requestText = 'REQMARKER-' + randomBytes(6).toString('hex')
+  const arrived = once<[FriendRequest]>(bob, 'friend-request')
+  await ann.friends.request(bob.publicKey, requestText)
+  const bobDm = await (await arrived)[0].accept()
+  await until(ann, () => ann.friends.list().length === 1)
+  const annDm = await ann.dm(bob.publicKey)
+  const marker = 'DMMARKER-' + randomBytes(8).toString('hex')
+  await annDm.send(marker)
+  while (!(annDm.stats.delivered >= annDm.stats.ownBlocks && bobDm.stats.delivered >= bobDm.stats.ownBlocks)) {
+    await new Promise((r) => setTimeout(r, 200))
+  }
+  // The relay keeps what it was asked to keep: it has fetched ann's DM core.
+  await relay.status((l) => /served: [1-9]/.test(l))
+  relay.child.kill('SIGTERM')
+  t.is(await relay.exited, 0)
+  const contacts = (ann as unknown as { social_: { contacts: Map<string, { secret: Buffer }> } }).social_.contacts
+  const secret = contacts.get(bob.publicKey.toString('hex'))!.secret
+  const hits = await scan(
+    relayStorage,
+    new Map([
+      ['dm text', b4a.from(marker)],
+      ['request text', b4a.from(requestText)],
+      ['name', b4a.from('annMARKERNAME')],
+      ['dm secret', secret],
+      ['ann key', ann.publicKey],
+      ['bob key', bob.publicKey]
+    ])
+  )
+  t.alike(hits, [], 'no message, name, DM secret or identity key on the relay disk')
+})
+
+test('hostile: a keep channel with a wrong proof is refused and counted; the relay goes on', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const relayNode = await create(t, testnet, { relay: true })
+  const link = await relayNode.serveRelay()
+  const { parseRelayNodeLink } = await import('../../lib/links.js')
+  const { RelayClient } = await import('../../lib/social/relay-service.js')
+  const real = parseRelayNodeLink(link).secret
+  // A client with the right topic but the wrong proof key: it finds the relay, proves nothing.
+  const mallory = await create(t, testnet)
+  // A client that found the relay's topic and channel id, but cannot make its proof.
+  const wrong = new RelayClient(real, () => [{ relaySecret: randomBytes(32), admissionKey: randomBytes(32) }])
+  ;(wrong as unknown as { keys: { proofKey: Buffer } }).keys = { ...wrong.keys, proofKey: randomBytes(32) }
+  const swarm = (mallory as unknown as { swarm: { join(t: Buffer, o: object): { flushed(): Promise<void> }; on(e: string, f: (c: never) => void): void } }).swarm
+  swarm.on('connection', (conn) => wrong.attach(conn))
+  await swarm.join(wrong.keys.topic, { server: false, client: true }).flushed()
+  while (relayNode.relayServerStats!.bad === 0) await new Promise((r) => setTimeout(r, 100))
+  t.is(relayNode.relayServerStats!.bad, 1, 'the bad proof is counted')
+  t.is(relayNode.relayServerStats!.kept, 0, 'nothing kept for a client without the link')
+  t.is(relayNode.relayedRooms.length, 0)
+
+  // A real user: still served.
+  const ann = await create(t, testnet)
+  await ann.relays.add(link)
+  while (relayNode.relayServerStats!.kept < 2) await new Promise((r) => setTimeout(r, 100))
+  t.ok(relayNode.relayedRooms.length >= 2, 'the inboxes of a real user are kept')
+})
+
+test('hostile: a relay whose quota is full refuses past it and never crashes', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const bootstrap = `127.0.0.1:${testnet.bootstrap[0]!.port}`
+  const relay = await startRelay(t, ['--serve', '--storage', await t.tmp(), '--bootstrap', bootstrap, '--max-storage', '1M'])
+  const clock = { time: Date.now() }
+  const now = () => clock.time
+  const ann = await create(t, testnet, { now })
+  const bob = await create(t, testnet, { now })
+  await ann.relays.add(relay.link!)
+  const arrived = once<[FriendRequest]>(bob, 'friend-request')
+  await ann.friends.request(bob.publicKey, 'hi')
+  await (await arrived)[0].accept()
+  await until(ann, () => ann.friends.list().length === 1)
+  const dm = await ann.dm(bob.publicKey)
+  const big = 'x'.repeat(15_000)
+  // 2 MB of DM, one message a second by the DM's clock: within the rate limit, past the quota.
+  for (let i = 0; i < 140; i++) {
+    clock.time += 1000
+    await dm.send(`${i} ${big}`)
+  }
+  const line = await relay.status((l) => l.includes('quota is reached'))
+  t.ok(line.includes('quota is reached'), `the status line says so: ${line}`)
+  const status = await relay.status((l) => l.startsWith('relay  peers'))
+  t.ok(status.includes('of 1.0 MB') || status.includes('of 1 MB') || /of 1(\.0)? MB/.test(status), `status: ${status}`)
+  t.is(relay.child.exitCode, null, 'the relay is still running')
+  relay.child.kill('SIGTERM')
+  t.is(await relay.exited, 0)
 })
