@@ -84,8 +84,11 @@ export { displayName, nameProblem, MAX_DISPLAY_NAME_CHARS } from './display-name
 export { compareMessages } from './timeline.js'
 export {
   COMMANDS,
+  HELP_FOOTER,
   completeLine,
+  defineCommand,
   describeDevice,
+  findCommand,
   parseCommand,
   pointsAtMessage,
   roomLabel,
@@ -93,11 +96,19 @@ export {
   aloneNotice,
   runCommand,
   type RoomLabelInput,
+  type ArgSpec,
   type Command,
   type CommandInfo,
   type CommandContext,
+  type CommandMap,
+  type CommandOutput,
   type CommandResult,
-  type Notice
+  type CommandScope,
+  type CommandSpec,
+  type CommandType,
+  type CompletionInput,
+  type Notice,
+  type RoomListing
 } from './commands.js'
 export {
   describeMessageError,

@@ -4,8 +4,11 @@ import { EventEmitter } from 'events'
 import test from 'brittle'
 import {
   BackspaceError,
+  COMMANDS,
   compareMessages,
   completeLine,
+  findCommand,
+  HELP_FOOTER,
   parseCommand,
   runCommand,
   type Backspace,
@@ -294,4 +297,29 @@ test('commands: "did you mean" only for close matches, never for a different sho
   t.is(unknown('/membrs'), 'Unknown command /membrs. Did you mean /members? Type /help for the list.', 'aliases count')
   t.is(unknown('/stats'), 'Unknown command /stats. Did you mean /status? Type /help for the list.')
   t.is(unknown('/xyz'), 'Unknown command /xyz. Type /help for the list.', 'far from everything')
+})
+
+test('commands: one registry entry per command, read by parse, help, completion and suggestions', async (t) => {
+  const words = new Set<string>()
+  for (const spec of COMMANDS) {
+    for (const word of [spec.name, ...spec.aliases]) {
+      t.absent(words.has(word), `/${word} is one command's word`)
+      words.add(word)
+      t.is(findCommand(word.toUpperCase()), spec, `/${word} finds its entry`)
+    }
+    t.ok(spec.usage.startsWith(`/${spec.name}`), `${spec.name}: its usage starts with it`)
+    t.ok(completeLine(`/${spec.name.slice(0, 2)}`, []).includes(`/${spec.name} `), `${spec.name}: Tab completes it`)
+    const bare = parseCommand(`/${spec.name}`)
+    t.ok(bare.type === spec.name || bare.type === 'usage', `${spec.name}: a bare /${spec.name} is it, or its usage`)
+  }
+  t.is(parseCommand('/leave now').type, 'usage', 'a command without arguments refuses some')
+
+  const help = await runCommand(node, '/help')
+  t.is(help.help, COMMANDS, '/help gives the registry as data')
+  t.alike(help.notices, [], 'and no padded text lines')
+  t.is(HELP_FOOTER.usage, '//text')
+
+  const rooms = await runCommand({ rooms: [] } as unknown as Backspace, '/rooms')
+  t.alike(rooms.rooms, [], '/rooms gives the rooms as data')
+  t.is(rooms.notices[0]!.text, 'No rooms joined. /join <room> joins one.')
 })

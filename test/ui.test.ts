@@ -226,7 +226,9 @@ test('ui: commands go through the library; mistakes are lines, never crashes', a
   const testnet = await createLocalTestnet(t)
   const node = await create(t, testnet, { incognito: true })
   let quit = 0
-  const screen = renderChat(t, node, { onQuit: () => quit++ })
+  let quitted: () => void = () => {}
+  const quitting = new Promise<void>((resolve) => (quitted = resolve))
+  const screen = renderChat(t, node, { onQuit: () => (quit++, quitted()) })
 
   const start = await screen.frame('/join <room> joins one')
   t.ok(start.includes(node.identity.anonName), 'incognito shows its Anon name')
@@ -297,6 +299,8 @@ test('ui: commands go through the library; mistakes are lines, never crashes', a
   t.is(node.rooms.length, 1)
 
   await screen.type('/quit')
+  // The command runs after the key press returns: wait for it, not for a number of ticks.
+  await quitting
   t.is(quit, 1, '/quit asks the app to exit')
 })
 
@@ -405,14 +409,21 @@ test('ui: first start creates an account: selector, phrase confirmation, passwor
   t.is(words.size, 24, 'the 24 words are shown')
   await screen.press(KEY.enter)
 
+  // Each answer is seen on screen before Enter: under load a key pressed while a step's input
+  // hook is being replaced can go to the step before, and the test would wait forever.
+  const answer = async (text: string, shown = text) => {
+    await screen.press(text)
+    await screen.frame(shown)
+    await screen.press(KEY.enter)
+  }
   const ask = async () => Number(/Word (\d+):/.exec(await screen.frame(/Word \d+:/))![1])
   const firstAsked = await ask()
-  await screen.type('wrongword')
+  await answer('wrongword')
   await screen.frame(`That is not word ${firstAsked}`)
-  await screen.type(words.get(firstAsked)!)
+  await answer(words.get(firstAsked)!)
   for (let i = 2; i <= 3; i++) {
     const at = Number(/Word (\d+):/.exec(await screen.frame(`(${i} of 3)`))![1])
-    await screen.type(words.get(at)!)
+    await answer(words.get(at)!)
   }
 
   await screen.frame('Choose a password')
@@ -421,11 +432,11 @@ test('ui: first start creates an account: selector, phrase confirmation, passwor
   t.absent(masked.includes('s3cret'), 'the password is masked')
   await screen.press(KEY.enter)
   await screen.frame('Type it again')
-  await screen.type('other')
+  await answer('other', '*****')
   await screen.frame('The two passwords differ')
-  await screen.type('s3cret')
+  await answer('s3cret', '******')
   await screen.frame('Type it again')
-  await screen.type('s3cret')
+  await answer('s3cret', '******')
   await screen.frame('/join <room> joins one')
   t.ok(await accountIsEncrypted(storage, 'default'), 'the new account is encrypted')
 })

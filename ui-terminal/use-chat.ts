@@ -3,6 +3,7 @@ import {
   aloneNotice,
   compareMessages,
   completeLine,
+  HELP_FOOTER,
   roomLabel,
   isBackspaceError,
   parseCommand,
@@ -600,7 +601,11 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
       if (shared && result.notices.every((n) => n.level === 'info') && copyToClipboard(shared.invite)) {
         notify('info', 'The invite is on the clipboard too, if this terminal allows it (OSC 52).', where)
       }
-      if (result.help) notify('info', KEYS_HELP, where)
+      if (result.help) {
+        // The library gives the table as data; this screen lays it out.
+        for (const c of [...result.help, HELP_FOOTER]) notify('info', `${c.usage.padEnd(26)} ${c.description}`, where)
+        notify('info', KEYS_HELP, where)
+      }
       if (result.clear && origin !== null)
         dispatch({ type: 'clear', key: origin, time: Date.now() })
       if (result.quit) optsRef.current.onQuit?.()

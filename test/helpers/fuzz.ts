@@ -968,10 +968,8 @@ export function checkAccountView(v: AccountView): void {
   }
 }
 
-const COMMAND_TYPES = new Set([
-  'say', 'me', 'join', 'create', 'invite', 'leave', 'rooms', 'switch', 'nick', 'clear', 'away', 'back', 'status',
-  'peers', 'whoami', 'quit', 'help', 'usage', 'none', 'device', 'reply', 'edit', 'delete', 'react', 'unreact'
-])
+// The registry's commands, and the three a line is without one.
+const COMMAND_TYPES = new Set<string>(['say', 'usage', 'none', ...COMMANDS.map((c) => c.name)])
 
 export function checkCommand(cmd: Command): void {
   ensure(COMMAND_TYPES.has(cmd.type), `command type ${cmd.type}`)
