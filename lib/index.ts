@@ -254,7 +254,7 @@ export interface NodeStats {
 }
 
 export interface NodeEvents {
-  /** A room was joined, created or restored. */
+  /** A room was joined, created or restored, or a DM with a friend opened (`room.kind === 'dm'`). */
   'room-add': [Room]
   /** A room was left or closed. */
   'room-remove': [Room]
@@ -1112,6 +1112,12 @@ export class Backspace extends Resource<NodeEvents>() {
         room.on('message-withdrawn', (m) => this.reads.withdrawn(id, m))
       },
       dmClosed: () => this.changed(),
+      dmShown: (room) => {
+        if (!this.closing) this.emit('room-add', room)
+      },
+      dmHidden: (room) => {
+        if (!this.closing) this.emit('room-remove', room)
+      },
       error: (err) => this.backgroundError(err),
       findPeers: (topic) => {
         this.joinTopic(topic, { server: false, client: true })

@@ -2,7 +2,7 @@ import test from 'brittle'
 import b4a from 'b4a'
 import { create, createLocalTestnet, once, receive } from './helpers/index.js'
 import { until as untilEvent } from './helpers/index.js'
-import { parseContactLink, type Backspace, type FriendRequest } from '../lib/index.js'
+import { parseContactLink, runCommand, type Backspace, type FriendRequest } from '../lib/index.js'
 import { expectCode } from './helpers/expect.js'
 
 /** Resolves once `ok()` holds, checking whenever `node` says its friends changed. */
@@ -109,6 +109,8 @@ test('block and unblock: no requests, no DM, no room messages; unblock undoes it
   await rooms[2]!.send('from carol')
   await atCarol
   await atBob
+  // Ann's message is stored at bob too, only never shown: wait until it is there.
+  while (rooms[1]!.stats.messages < 2) await new Promise((r) => setTimeout(r, 100))
   const page = await rooms[1]!.messages()
   t.absent(page.some((m) => m.text === 'from ann'), 'a blocked author is not in the page')
   t.absent(shown.includes('from ann'), 'nor in events')
@@ -130,4 +132,50 @@ test('incognito cannot send or accept requests', async (t) => {
   await expectCode(t, anon.block(bob.publicKey), 'INCOGNITO')
   t.is(anon.friends.list().length, 0)
   t.ok(b4a.isBuffer(anon.publicKey))
+})
+
+test('commands: /friend, /requests, /dm (/msg, /query), /friends, /block, /unblock, /unfriend, /relay', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const ann = await create(t, testnet)
+  const bob = await create(t, testnet)
+  await ann.setProfile({ name: 'ann' })
+  await bob.setProfile({ name: 'bob' })
+  const texts = (r: { notices: Array<{ text: string }> }) => r.notices.map((n) => n.text).join(' | ')
+
+  const arrived = once<[FriendRequest]>(bob, 'friend-request')
+  const sent = await runCommand(ann, `/friend ${bob.contactLink} hi bob`)
+  t.ok(texts(sent).includes('Friend request sent to bob'), texts(sent))
+  await arrived
+  const listed = await runCommand(bob, '/requests')
+  t.is(listed.requests?.length, 1)
+  t.ok(texts(listed).includes('ann') && texts(listed).includes('hi bob'), texts(listed))
+  const accepted = await runCommand(bob, '/requests accept ann')
+  t.is(accepted.room?.kind, 'dm', 'accepting shows the DM')
+  await until(ann, () => ann.friends.list().length === 1)
+
+  const opened = await runCommand(ann, '/dm bob hello from a command')
+  t.is(opened.room?.kind, 'dm')
+  const alias = await runCommand(ann, '/msg bob')
+  t.is(alias.room?.id, opened.room?.id, '/msg is /dm')
+  const query = await runCommand(ann, '/query bob')
+  t.is(query.room?.id, opened.room?.id, '/query is /dm')
+  const friends = await runCommand(ann, '/friends')
+  t.is(friends.friends?.length, 1)
+  t.ok(texts(friends).includes('bob'), texts(friends))
+
+  const blocked = await runCommand(ann, '/block bob')
+  t.ok(texts(blocked).includes('Blocked'), texts(blocked))
+  t.is(ann.blocked().length, 1)
+  const fp = ann.friends.list()[0]!.fingerprint
+  const unblocked = await runCommand(ann, `/unblock ${fp}`)
+  t.ok(texts(unblocked).includes('Unblocked'), texts(unblocked))
+  t.is(ann.blocked().length, 0)
+  const nobody = await runCommand(ann, '/dm zed')
+  t.ok(nobody.notices.some((n) => n.level === 'error'), texts(nobody))
+  const gone = await runCommand(ann, '/unfriend bob')
+  t.ok(texts(gone).includes('no longer your friend'), texts(gone))
+  const relays = await runCommand(ann, '/relay list')
+  t.is(relays.relays?.length, 0)
+  const bad = await runCommand(ann, '/relay add nonsense')
+  t.ok(bad.notices.some((n) => n.level === 'error'), texts(bad))
 })

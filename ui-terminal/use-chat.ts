@@ -11,6 +11,7 @@ import {
   type Backspace,
   type DeviceInfo,
   type DeviceRequest,
+  type FriendRequest,
   type Member,
   type MentionTarget,
   type Message,
@@ -486,6 +487,12 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
         `A new device asks to join your identity: ${req.fingerprint}${req.name ? ` "${req.name}"` : ''}. ` +
           'If the new device shows this same fingerprint, /device approve; otherwise /device deny.'
       )
+    const onFriendRequest = (req: FriendRequest) =>
+      notify(
+        'info',
+        `${req.name || 'Someone'} (${req.fingerprint}) asks to be your friend: "${req.text}". ` +
+          `/requests accept ${req.fingerprint}, or /requests decline ${req.fingerprint} (they cannot tell).`
+      )
     const onDevices = (devices: DeviceInfo[]) => {
       if (devices.some((d) => d.current && d.revoked)) {
         notify('error', 'This device was revoked: it no longer speaks for your identity.')
@@ -501,6 +508,7 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
     node.on('connections', onConnections)
     node.on('unread', onUnread)
     node.on('device-request', onDeviceRequest)
+    node.on('friend-request', onFriendRequest)
     node.on('device-update', onDevices)
     // Read again now: the state was first made before these listeners existed.
     onProfile(node.profile)
@@ -509,6 +517,7 @@ export function useChat(node: Backspace, opts: ChatOptions = {}): Chat {
     return () => {
       node.off('connections', onConnections)
       node.off('device-request', onDeviceRequest)
+      node.off('friend-request', onFriendRequest)
       node.off('device-update', onDevices)
       node.off('room-add', add)
       node.off('room-remove', remove)

@@ -2,6 +2,7 @@ import { device } from './devices.js'
 import { del, edit, me, react, reply, unreact } from './messages.js'
 import { away, back, nick, peers, status, whoami } from './profile.js'
 import { create, invite, join, leave, rooms, switchRoom } from './rooms.js'
+import { block, dm, friend, friends, relay, requests, unblock, unfriend } from './social.js'
 import { defineCommand, type CommandSpec } from './types.js'
 
 declare module './types.js' {
@@ -62,6 +63,14 @@ export const COMMANDS: readonly CommandSpec[] = Object.freeze([
   back,
   peers,
   whoami,
+  friend,
+  unfriend,
+  friends,
+  requests,
+  dm,
+  block,
+  unblock,
+  relay,
   device,
   clear,
   help,

@@ -103,6 +103,9 @@ export interface SocialHost {
   update(): void
   dmOpened(room: Room): void
   dmClosed(room: Room): void
+  /** A DM with a friend is open (and shows in room lists), or no longer. */
+  dmShown(room: Room): void
+  dmHidden(room: Room): void
   error(err: unknown): void
   /** Looks for peers on a topic without announcing it (a relay's). */
   findPeers(topic: Buffer): void
@@ -136,6 +139,8 @@ export class Social {
   private readonly shown = new Set<string>()
   // Requests waiting for an answer, by sender key hex.
   private readonly pending = new Map<string, FriendRequest>()
+  // DM rooms shown to the node's room lists (open, with a friend).
+  private readonly shownDms = new Set<Room>()
   private closed = false
 
   constructor(host: SocialHost) {
@@ -232,7 +237,7 @@ export class Social {
       if (e.state !== ContactState.FRIEND) continue
       out.push({
         key: e.key,
-        name: e.name,
+        name: this.nameOf(hex) || e.name,
         fingerprint: fingerprint(e.key),
         online: this.online(hex),
         since: e.since,
@@ -256,6 +261,12 @@ export class Social {
 
   isFriend(key: Buffer): boolean {
     return this.contacts.get(key.toString('hex'))?.state === ContactState.FRIEND
+  }
+
+  // The name a friend goes by now, as their blocks in the DM say.
+  private nameOf(hex: string): string {
+    const room = this.dms.get(hex)
+    return room?.members().find((m) => !m.self && m.key.toString('hex') === hex)?.name ?? ''
   }
 
   private online(hex: string): boolean {
@@ -426,7 +437,7 @@ export class Social {
     for (const [hex, room] of this.dms) {
       const e = this.contacts.get(hex)
       if (!e || e.state !== ContactState.FRIEND) continue
-      out.push({ key: e.key, name: e.name, fingerprint: fingerprint(e.key), room, online: this.online(hex) })
+      out.push({ key: e.key, name: this.nameOf(hex) || e.name, fingerprint: fingerprint(e.key), room, online: this.online(hex) })
     }
     return out
   }
@@ -457,6 +468,7 @@ export class Social {
       },
       closed: (room) => {
         if (this.dms.get(hex) === room) this.dms.delete(hex)
+        if (this.shownDms.delete(room)) this.host.dmHidden(room)
         this.host.dmClosed(room)
       }
     }
@@ -477,11 +489,20 @@ export class Social {
       .ready()
       .then(() => {
         this.roomsChanged()
+        this.show(hex)
         return room
       })
       .finally(() => this.opening.delete('dm:' + hex))
     this.opening.set('dm:' + hex, opening)
     return opening
+  }
+
+  // Tells the node a DM is one with a friend, once it is open.
+  private show(hex: string): void {
+    const room = this.dms.get(hex)
+    if (!room || !room.opened || room.closing || this.shownDms.has(room) || !this.isFriend(Buffer.from(hex, 'hex'))) return
+    this.shownDms.add(room)
+    this.host.dmShown(room)
   }
 
   private closeDm(hex: string, leave: boolean): void {
@@ -498,6 +519,7 @@ export class Social {
     if (!e || e.state !== ContactState.OUTGOING) return
     const now = this.host.now()
     this.contacts.set(hex, { ...e, state: ContactState.FRIEND, since: now, at: Math.max(now, e.at + 1), text: '' })
+    this.show(hex)
     this.host.publish()
     this.host.update()
     this.sync()
