@@ -48,6 +48,7 @@ import { nameProblem } from './display-name.js'
 import { contactLinkOf, isDeviceLink, isInvite, isRelayLink, looksLikeLink, parseDeviceLink, parseInvite, parseRelayLink } from './links.js'
 import { Social, type DmInfo, type Friend, type FriendRequest, type RelayInfo } from './social/social.js'
 import { RelayServer, type RelayServerStats } from './social/relay-service.js'
+import { checkRule, DEFAULT_RATE, type RateRule } from './room/rate-limit.js'
 import { relayNodeLinkOf, relayLinkOf } from './links.js'
 import { BlockState } from './social/codecs.js'
 import { MAX_PAGE, Room } from './room/room.js'
@@ -210,6 +211,13 @@ export interface BackspaceOptions {
    * Defaults: 64 MiB, 512 MiB and 2 GiB for a member; 64 MiB, 1 GiB and 8 GiB for a relay.
    */
   quota?: QuotaOptions
+  /**
+   * The rate limit in every room and DM, which this node holds its own sends to
+   * (RATE_LIMITED) and applies to every writer it reads: default 15 messages in 10 s (by
+   * the writers' own log order and stamps). `false` for none: bulk tools and tests only,
+   * since readers with the default drop what goes past it.
+   */
+  rateLimit?: RateRule | false
 }
 
 /** `node.relays`: blind relays that hold inboxes and DMs for friends who are offline. */
@@ -355,6 +363,8 @@ export class Backspace extends Resource<NodeEvents>() {
   private readonly quota: QuotaLedger
   // When the profile was last set, so the latest profile among devices wins.
   private profileAt = 0
+  // The rate limit of every room and DM; null for none.
+  private readonly rateRule: RateRule | null
   // Friends, requests, blocks and DMs (lib/social); null for incognito and relays.
   private social_: Social | null = null
   /** Friend requests and friends. Not available incognito (INCOGNITO). */
@@ -372,6 +382,11 @@ export class Backspace extends Resource<NodeEvents>() {
       throw BackspaceError.INVALID_ARGUMENT(`ttl must be more than 0 and at most ${MAX_TTL} ms`)
     }
     this.options = opts
+    try {
+      this.rateRule = opts.rateLimit === undefined ? DEFAULT_RATE : opts.rateLimit === false ? null : checkRule(opts.rateLimit)
+    } catch {
+      throw BackspaceError.INVALID_ARGUMENT('rateLimit is { count, window } with a positive whole count, or false')
+    }
     this.maxPeers = checkLimit('maxPeers', opts.maxPeers ?? DEFAULT_MAX_PEERS)
     this.maxPeersPerIp = checkLimit('maxPeersPerIp', opts.maxPeersPerIp ?? DEFAULT_MAX_PEERS_PER_IP)
     this.incognito = !!opts.incognito
@@ -1067,6 +1082,7 @@ export class Backspace extends Resource<NodeEvents>() {
       fetchTimeout: this.options.fetchTimeout ?? 5000,
       aloneAfter: this.options.aloneAfter ?? 30_000,
       profile: () => this.profile_,
+      rateLimit: this.rateRule,
       hidden: (author) => this.social_?.isBlocked(author) ?? false,
       closed: (room, forget) => {
         if (!this.roomClosed(this.rooms_, room, forget)) return

@@ -1,7 +1,7 @@
 import test from 'brittle'
 import { create, createLocalTestnet, manualClock, once, receive } from './helpers/index.js'
 import { until as untilEvent } from './helpers/index.js'
-import { Backspace, type FriendRequest, type Room } from '../lib/index.js'
+import { Backspace, DEFAULT_RATE, type FriendRequest, type Room } from '../lib/index.js'
 import { expectCode } from './helpers/expect.js'
 import { startRelay } from './helpers/relay-process.js'
 
@@ -52,8 +52,8 @@ test('both devices of one identity see the whole DM, and both write in it', asyn
 test('DM: edit, delete, react; a sender is rate limited (RATE_LIMITED) and the limit lifts', async (t) => {
   const testnet = await createLocalTestnet(t)
   const clock = manualClock()
-  const ann = await create(t, testnet, { now: clock.now })
-  const bob = await create(t, testnet, { now: clock.now })
+  const ann = await create(t, testnet, { now: clock.now, rateLimit: DEFAULT_RATE })
+  const bob = await create(t, testnet, { now: clock.now, rateLimit: DEFAULT_RATE })
   const [annDm, bobDm] = await befriend(ann, bob)
 
   const m = await annDm.send('typo')

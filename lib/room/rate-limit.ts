@@ -41,26 +41,27 @@ export function isRateLimited(type: number): boolean {
 export class RateLimit {
   /** Records dropped by readers because they broke the rule. */
   dropped = 0
-  private rule: RateRule
+  private rule: RateRule | null
   private readonly stamps = new Map<string, Map<number, number>>()
 
-  constructor(rule: RateRule = DEFAULT_RATE) {
-    this.rule = checkRule(rule)
+  /** `null`: no limit (a node made with `rateLimit: false`). */
+  constructor(rule: RateRule | null = DEFAULT_RATE) {
+    this.rule = rule === null ? null : checkRule(rule)
   }
 
-  /** The rule in force. */
-  get current(): Readonly<RateRule> {
+  /** The rule in force, or null for none. */
+  get current(): Readonly<RateRule> | null {
     return this.rule
   }
 
   /** The hook for slow mode: a new rule for this room, applied to records checked from now on. */
-  setRule(rule: RateRule): void {
-    this.rule = checkRule(rule)
+  setRule(rule: RateRule | null): void {
+    this.rule = rule === null ? null : checkRule(rule)
   }
 
   /** True if `writer`'s record at `seq`, stamped `timestamp`, keeps to the rule. */
   allows(writer: string, seq: number, timestamp: number, type: number): boolean {
-    if (!isRateLimited(type)) return true
+    if (this.rule === null || !isRateLimited(type)) return true
     const before = this.stamps.get(writer)?.get(seq - this.rule.count)
     return before === undefined || timestamp - before >= this.rule.window
   }
@@ -70,7 +71,7 @@ export class RateLimit {
     let m = this.stamps.get(writer)
     if (!m) this.stamps.set(writer, (m = new Map()))
     m.set(seq, timestamp)
-    const keep = this.rule.count + SLACK
+    const keep = (this.rule?.count ?? 0) + SLACK
     if (m.size > keep) {
       const floor = Math.max(...m.keys()) - keep
       for (const s of m.keys()) if (s < floor) m.delete(s)
@@ -91,7 +92,8 @@ export class RateLimit {
   }
 }
 
-function checkRule(rule: RateRule): RateRule {
+export function checkRule(rule: RateRule): RateRule {
+  if (rule === null || typeof rule !== 'object') throw new RangeError('a rate rule is { count, window }')
   if (!Number.isInteger(rule.count) || rule.count < 1 || !Number.isFinite(rule.window) || rule.window < 0) {
     throw new RangeError('a rate rule is a positive count and a window of 0 ms or more')
   }

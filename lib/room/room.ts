@@ -33,7 +33,7 @@ import { Signers } from './signers.js'
 import { discardCore, MAX_UNPROVEN, MAX_WRITERS, WriterSet } from './writers.js'
 import { makeProof, MAX_CORES_PER_IDENTITY, MemberProofs, type Admission } from './admission.js'
 import { byteSpan, isOversizedBlock, provesOversized } from './quota.js'
-import { RateLimit } from './rate-limit.js'
+import { DEFAULT_RATE, RateLimit } from './rate-limit.js'
 
 // Blocks of a core on trial (no proof yet) fetched to see whether one verifies.
 const TRIAL_BLOCKS = 4
@@ -125,7 +125,7 @@ export class Room extends Resource<RoomEvents>() {
     const { keys, stats } = this
     this.proofs = new MemberProofs(keys)
     this.heldBack = new Set()
-    this.rate = new RateLimit()
+    this.rate = new RateLimit(ctx.rateLimit === undefined ? DEFAULT_RATE : ctx.rateLimit)
     this.apply = new ApplyStage(ctx.identity.publicKey, () => ctx.profile().name, () => this.roster.list())
     this.channels = new RoomChannels(
       {
@@ -361,8 +361,9 @@ export class Room extends Resource<RoomEvents>() {
     const own = this.outbox.own
     if (own) {
       const seq = this.outbox.next
-      if (!this.rate.allows(own.hex, seq, record.timestamp, record.type)) {
-        return Promise.reject(BackspaceError.RATE_LIMITED(`at most ${this.rate.current.count} messages in ${this.rate.current.window / 1000} s`))
+      const rule = this.rate.current
+      if (rule && !this.rate.allows(own.hex, seq, record.timestamp, record.type)) {
+        return Promise.reject(BackspaceError.RATE_LIMITED(`at most ${rule.count} messages in ${rule.window / 1000} s`))
       }
       this.rate.note(own.hex, seq, record.timestamp)
     }

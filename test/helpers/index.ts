@@ -15,6 +15,8 @@ export async function create(t: Test, testnet: Testnet, opts: BackspaceOptions =
   const node = new Backspace({
     storage: opts.incognito ? undefined : (opts.storage ?? (await t.tmp())),
     bootstrap: testnet.bootstrap,
+    // Tests of other things send bursts; the rate limit's own tests ask for it.
+    rateLimit: false,
     ...opts
   })
   t.teardown(() => node.close())

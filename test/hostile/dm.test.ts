@@ -7,7 +7,7 @@ import { create, createLocalTestnet, once, receive } from '../helpers/index.js'
 import { until as untilEvent } from '../helpers/index.js'
 import { scan } from '../helpers/scan.js'
 import { startRelay } from '../helpers/relay-process.js'
-import type { Backspace, FriendRequest, Room } from '../../lib/index.js'
+import { DEFAULT_RATE, type Backspace, type FriendRequest, type Room } from '../../lib/index.js'
 import { randomBytes } from '../../lib/crypto.js'
 import { MessageType, type MessageRecord } from '../../lib/messages.js'
 import { friendRequest, signRequest } from '../../lib/social/codecs.js'
@@ -73,8 +73,8 @@ test('hostile: forged, misaddressed and foreign-sealed requests are dropped and 
 
 test('hostile: a modified client floods a DM past the rate limit; the reader drops and counts', async (t) => {
   const testnet = await createLocalTestnet(t)
-  const mallory = await create(t, testnet)
-  const bob = await create(t, testnet)
+  const mallory = await create(t, testnet, { rateLimit: DEFAULT_RATE })
+  const bob = await create(t, testnet, { rateLimit: DEFAULT_RATE })
   const [malDm, bobDm] = await befriend(mallory, bob)
   // Past the sender's check: straight to the outbox, all at one instant.
   const outbox = (malDm as unknown as { outbox: { enqueue(r: MessageRecord): Promise<unknown>; stamp(): number } }).outbox
@@ -190,8 +190,8 @@ test('hostile: a relay whose quota is full refuses past it and never crashes', a
   const relay = await startRelay(t, ['--serve', '--storage', await t.tmp(), '--bootstrap', bootstrap, '--max-storage', '1M'])
   const clock = { time: Date.now() }
   const now = () => clock.time
-  const ann = await create(t, testnet, { now })
-  const bob = await create(t, testnet, { now })
+  const ann = await create(t, testnet, { now, rateLimit: DEFAULT_RATE })
+  const bob = await create(t, testnet, { now, rateLimit: DEFAULT_RATE })
   await ann.relays.add(relay.link!)
   const arrived = once<[FriendRequest]>(bob, 'friend-request')
   await ann.friends.request(bob.publicKey, 'hi')
