@@ -11,10 +11,12 @@
 import b4a from 'b4a'
 import c from 'compact-encoding'
 import Protomux from 'protomux'
-import { channelProof, connectionChannelId, hash, secretEquals } from '../crypto.js'
+import { channelProof, connectionChannelId, hash, secretEquals, type ConnectionKeys } from '../crypto.js'
 import { BackspaceError } from '../errors.js'
 import { decodeStrict, type Encoding } from '../messages.js'
-import type { Stream } from '../room/channel.js'
+
+/** A connection, as far as the keep channel needs it. */
+type Stream = object & ConnectionKeys
 
 export const KEEP_PROTOCOL = 'backspace/keep/v1'
 /** Rooms one keep message may name. */

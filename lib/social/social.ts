@@ -22,7 +22,7 @@ import { decodeStrict, EMPTY_PROFILE, MessageType, RoomKind, type MessageRecord,
 import { backgroundError } from '../resource.js'
 import type { RoomContext } from '../room/context.js'
 import { Room } from '../room/room.js'
-import type { Stream } from '../room/channel.js'
+import type { ConnectionKeys } from '../crypto.js'
 import {
   BlockState,
   ContactState,
@@ -87,6 +87,9 @@ export interface SocialStats {
   ignored: number
 }
 
+/** A connection, as far as the social layer needs it. */
+type Stream = object & ConnectionKeys
+
 /** @internal What the social layer needs from its node. */
 export interface SocialHost {
   now(): number
@@ -120,6 +123,7 @@ export interface RelayInfo {
   connected: boolean
 }
 
+/** @internal The social layer of a node: `Backspace` makes one and exposes it as `friends`, `dm`, `block`, `relays`. */
 export class Social {
   readonly stats: SocialStats = { rejected: 0, ignored: 0 }
   private readonly host: SocialHost
