@@ -577,7 +577,8 @@ export class Room extends Resource<RoomEvents>() {
   // Recounts what is stored of each remote core from its tree: the contiguous range read.
   private async countBytes(): Promise<void> {
     for (const feed of this.writers.values()) {
-      if (feed.local || feed.dropped) continue
+      // A core closed meanwhile (the node closing under a room still opening) has nothing to count.
+      if (feed.local || feed.dropped || feed.core.closing) continue
       const bytes = await byteSpan(feed.core, feed.storedFrom, Math.max(feed.storedFrom, feed.seen))
       if (bytes === null) continue
       feed.bytes = bytes

@@ -146,6 +146,8 @@ export class Social {
   // DM rooms shown to the node's room lists (open, with a friend).
   private readonly shownDms = new Set<Room>()
   private closed = false
+  // Rooms being closed or left in the background: close() waits for them.
+  private readonly closings = new Set<Promise<void>>()
 
   constructor(host: SocialHost) {
     this.host = host
@@ -178,7 +180,7 @@ export class Social {
       for (const [epoch, room] of this.inboxes) {
         if (epoch < now - 1) {
           this.inboxes.delete(epoch)
-          room.leave().catch((err) => this.host.error(err))
+          this.track(room.leave())
         }
       }
     }
@@ -193,9 +195,14 @@ export class Social {
       if (waiting && !outbox && me.canSign) this.openOutbox(entry, false).catch((err) => this.host.error(err))
       if (!waiting && outbox) {
         this.outboxes.delete(hex)
-        outbox.close().catch((err) => this.host.error(err))
+        this.track(outbox.close())
       }
     }
+  }
+
+  private track(closing: Promise<void>): void {
+    const p = closing.catch((err) => this.host.error(err)).finally(() => this.closings.delete(p))
+    this.closings.add(p)
   }
 
   private expired(entry: ContactEntry): boolean {
@@ -225,6 +232,7 @@ export class Social {
     for (const client of this.clients.values()) client.close()
     this.clients.clear()
     await Promise.allSettled(this.opening.values())
+    await Promise.allSettled(this.closings)
     const rooms = this.rooms()
     this.inboxes.clear()
     this.outboxes.clear()
@@ -513,7 +521,7 @@ export class Social {
     const room = this.dms.get(hex)
     if (!room) return
     this.dms.delete(hex)
-    ;(leave ? room.leave() : room.close()).catch((err) => this.host.error(err))
+    this.track(leave ? room.leave() : room.close())
   }
 
   // A DM_ACCEPT from the other identity: a request this identity sent was accepted.
