@@ -58,7 +58,11 @@ export const MessageType = {
   /** Account log only: a device's view of the account (rooms, profile), sealed in `payload`. */
   ACCOUNT: 9,
   /** A room governance operation (lib/governance/codec.ts), encoded in `payload`. */
-  GOVERN: 10
+  GOVERN: 10,
+  /** Inbox only: a friend request sealed to the inbox's owner, in `payload` (lib/social). */
+  FRIEND_REQUEST: 16,
+  /** DM only: the recipient accepted the request; the DM is open on both sides. */
+  DM_ACCEPT: 17
 } as const
 
 /** The largest reaction: one emoji, however many code points it is built from. */
@@ -273,6 +277,7 @@ function layoutOf(type: number): Layout {
     case MessageType.TEXT:
     case MessageType.ACTION:
     case MessageType.PROFILE:
+    case MessageType.DM_ACCEPT:
       return 'text'
     case MessageType.EDIT:
     case MessageType.REACT:
@@ -285,6 +290,7 @@ function layoutOf(type: number): Layout {
       return 'revoke'
     case MessageType.ACCOUNT:
     case MessageType.GOVERN:
+    case MessageType.FRIEND_REQUEST:
       return 'payload'
     default:
       return 'unknown'
@@ -699,7 +705,9 @@ export const RoomKind = {
   /** Kept by a relay: the state holds the relay secret, never the room secret. */
   RELAYED: 2,
   /** The identity's account log, which only its devices read. */
-  ACCOUNT: 3
+  ACCOUNT: 3,
+  /** A DM or an inbox (lib/social): opened from the account's contacts, never saved as a room. */
+  DM: 4
 } as const
 export type RoomKindValue = (typeof RoomKind)[keyof typeof RoomKind]
 

@@ -113,6 +113,11 @@ export class Outbox {
   }
 
   // Own timestamps never go backwards, even if the clock does.
+  /** The seq the next record enqueued gets. */
+  get next(): number {
+    return this.nextSeq
+  }
+
   stamp(): number {
     return (this.lastTimestamp = Math.max(this.ctx.now(), this.lastTimestamp))
   }

@@ -16,6 +16,7 @@ import type { IngestResult, Rejections } from './ingest.js'
 import type { Members } from './members.js'
 import type { Signers } from './signers.js'
 import type { Governance } from '../governance/governance.js'
+import type { RateLimit } from './rate-limit.js'
 
 /**
  * Passes verified blocks' records to their reducers, and clears from disk a block whose
@@ -23,12 +24,14 @@ import type { Governance } from '../governance/governance.js'
  */
 export class Records {
   private readonly room: RoomSelf
-  private readonly ctx: Pick<RoomContext, 'now' | 'ttl' | 'identity' | 'extension' | 'changed' | 'erased'>
+  private readonly ctx: Pick<RoomContext, 'now' | 'ttl' | 'identity' | 'extension' | 'changed' | 'erased' | 'hidden'>
   private readonly apply: ApplyStage
   private readonly members: Pick<Members, 'fromBlock'>
   private readonly signers: Pick<Signers, 'onRevokeRecord'>
   private readonly rejections: Rejections
-  private readonly stats: Pick<RoomStats, 'messages' | 'rejected'>
+  private readonly stats: Pick<RoomStats, 'messages' | 'rejected' | 'rateLimited'>
+  // The room's rate limit: a writer's records past it are dropped and counted.
+  private readonly rate: RateLimit | null
   // Blocks whose every record is a message: when all are deleted, the block is cleared.
   // The writer cores whose blocks were loaded, by the prefix of their messages' ids, to find
   // the block of a deleted message (one entry per writer, none per message).
@@ -40,13 +43,15 @@ export class Records {
 
   constructor(
     room: RoomSelf,
-    ctx: Pick<RoomContext, 'now' | 'ttl' | 'identity' | 'extension' | 'changed' | 'erased'>,
+    ctx: Pick<RoomContext, 'now' | 'ttl' | 'identity' | 'extension' | 'changed' | 'erased' | 'hidden'>,
     apply: ApplyStage,
     members: Pick<Members, 'fromBlock'>,
     signers: Pick<Signers, 'onRevokeRecord'>,
     rejections: Rejections,
-    stats: Pick<RoomStats, 'messages' | 'rejected'>
+    stats: Pick<RoomStats, 'messages' | 'rejected' | 'rateLimited'>,
+    rate: RateLimit | null = null
   ) {
+    this.rate = rate
     this.room = room
     this.ctx = ctx
     this.apply = apply
@@ -90,6 +95,10 @@ export class Records {
       // to the bottom, nor outlive the TTL; the same value after a restart.
       const timestamp = effectiveTime(record.timestamp, verified.at)
       if (isExpired(timestamp, now, ttl)) continue
+      if (this.rate && !this.rate.admit(feed.hex, seq, record.timestamp, record.type)) {
+        this.stats.rateLimited = this.rate.dropped
+        continue
+      }
       const kind: MessageKind | null =
         record.type === MessageType.TEXT || record.type === MessageType.REPLY
           ? 'text'
@@ -118,7 +127,7 @@ export class Records {
           },
           updated
         )
-        if (message && emit) this.room.emit('message', message)
+        if (message && emit && !(this.ctx.hidden?.(body.author) && !self)) this.room.emit('message', message)
         continue
       }
       const op = opKindOf(record.type)
