@@ -148,7 +148,8 @@ test('a peer cannot make the victim open or serve a core by asking for its disco
   await rb.send('secret')
   const attacker = await Attacker.create(t, testnet)
   const conn = await attacker.join(ra.topic)
-  await until(() => attacker.opensOf(conn, PROTOCOL).length === 3)
+  // Rooms A and B, the account log, and the identity's two inboxes (lib/social).
+  await until(() => attacker.opensOf(conn, PROTOCOL).length === 5)
 
   // A stranger who somehow learnt a discovery key of room B's core asks for it directly.
   // Hypercore's own handshake: flags, then a capability (which the stranger cannot make).
