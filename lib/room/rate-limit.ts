@@ -4,7 +4,8 @@
 // are held to it before appending (RATE_LIMITED); every reader applies the same rule to what it
 // shows, so a modified client that floods is cut by its readers. Log order, not the reader's
 // wall clock: a member who reconnects after a while does not trip it (SimpleX, member send
-// limits). Room slow mode (issue 12) tightens the rule per room through `setRule`.
+// limits). Room slow mode (issue 12) is a second rule on top, enforced by the room's
+// governance (lib/governance/governance.ts, `refuses`), in the same log order.
 import { MessageType } from '../messages.js'
 
 export interface RateRule {
