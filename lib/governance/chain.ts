@@ -53,14 +53,19 @@ export class GovernanceChain {
     if (prev === undefined || prev === null) return
     if (prev < index && chain.read.has(prev)) return
     chain.pending.push([index, prev])
-    if (!chain.running) {
-      chain.running = true
-      this.run(feed, chain)
-        .catch((err: unknown) => this.host.error(err))
-        .finally(() => {
-          chain.running = false
-        })
-    }
+    this.kick(feed, chain)
+  }
+
+  // One run per writer at a time; pointers that came in as it ended get a run of their own.
+  private kick(feed: Feed, chain: FeedChain): void {
+    if (chain.running) return
+    chain.running = true
+    this.run(feed, chain)
+      .catch((err: unknown) => this.host.error(err))
+      .finally(() => {
+        chain.running = false
+        if (chain.pending.length > 0 && !this.host.closing) this.kick(feed, chain)
+      })
   }
 
   /** Whether the chain of `feed` is being followed now (tests wait for it to settle). */
@@ -85,6 +90,8 @@ export class GovernanceChain {
   }
 
   private async run(feed: Feed, chain: FeedChain): Promise<void> {
+    // Let the blocks loaded in the same pass name their pointers first.
+    await Promise.resolve()
     for (let next = chain.pending.pop(); next !== undefined; next = chain.pending.pop()) {
       let [from, at] = next
       for (;;) {
