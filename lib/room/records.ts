@@ -17,6 +17,7 @@ import type { Members } from './members.js'
 import type { Signers } from './signers.js'
 import type { Governance } from '../governance/governance.js'
 import type { RateLimit } from './rate-limit.js'
+import type { GovernanceChain } from '../governance/chain.js'
 
 /**
  * Passes verified blocks' records to their reducers, and clears from disk a block whose
@@ -40,6 +41,8 @@ export class Records {
   private readonly editTargets: Map<string, string>
   /** The room's governance: its operations go there, and it may refuse a message. */
   governance: Pick<Governance, 'onRecord' | 'refuses'> | null = null
+  /** Follows each writer's pointers to its earlier governance blocks (lib/governance/chain.ts). */
+  chain: Pick<GovernanceChain, 'onBlock'> | null = null
 
   constructor(
     room: RoomSelf,
@@ -165,6 +168,7 @@ export class Records {
         this.rejections.block('unknown-kind', BackspaceError.UNSUPPORTED_VERSION(`record kind ${record.type}`), feed, index)
       }
     }
+    this.chain?.onBlock(feed, index, body)
     if (wiped > 0 && wiped === records.length) return this.dropWiped(feed, index)
     this.stats.messages = this.apply.size
     // Ops held for a message that just loaded may have been refused as it arrived.
@@ -177,6 +181,26 @@ export class Records {
     }
     for (const m of updated) this.room.emit('message-update', m)
     return 'ok'
+  }
+
+  /**
+   * Passes only the governance operations of a verified block to governance: a block reached
+   * by a writer's governance chain, outside the window of history loaded. Its messages are
+   * not shown; they load if the timeline is paged back to them.
+   */
+  loadGovernance(feed: Feed, index: number, body: BlockBody): void {
+    const governance = this.governance
+    if (!governance) return
+    const now = this.ctx.now()
+    const ttl = this.ctx.ttl
+    const verified = markVerified(feed, index, latestStamp(body), now, ttl)
+    if (verified.changed) this.ctx.changed()
+    for (let i = 0; i < body.records.length; i++) {
+      const record = body.records[i]!
+      if (record.type !== MessageType.GOVERN) continue
+      if (isExpired(effectiveTime(record.timestamp, verified.at), now, ttl)) continue
+      governance.onRecord(record, feed.idPrefix + (body.seq + i), feed, index, i, body.author)
+    }
   }
 
   // A block whose records all expired is not kept, even when it sits after live blocks (it was

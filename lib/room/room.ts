@@ -34,6 +34,7 @@ import { discardCore, MAX_UNPROVEN, MAX_WRITERS, WriterSet } from './writers.js'
 import { makeProof, MAX_CORES_PER_IDENTITY, MemberProofs, type Admission } from './admission.js'
 import { byteSpan, isOversizedBlock, provesOversized } from './quota.js'
 import { Governance } from '../governance/governance.js'
+import { GovernanceChain } from '../governance/chain.js'
 import type { Moderation, Role, RoomSettings } from '../governance/types.js'
 import { DEFAULT_RATE, RateLimit } from './rate-limit.js'
 
@@ -93,8 +94,10 @@ export class Room extends Resource<RoomEvents>() {
   private readonly heldBack: Set<string>
   // Owner, roles, bans and settings, from the operations in members' logs (lib/governance/).
   private readonly governance: Governance
-  /** @internal The room's rate limit (lib/room/rate-limit.ts); slow mode sets its rule. */
+  /** @internal The room's rate limit (lib/room/rate-limit.ts). */
   readonly rate: RateLimit
+  // Each writer's pointers back to its earlier governance blocks, followed past the loaded window.
+  private readonly chain: GovernanceChain
 
   /** @internal Rooms are made by `Backspace.join` and `Backspace.createRoom`. */
   constructor(ctx: RoomContext, state: RoomState) {
@@ -208,6 +211,18 @@ export class Room extends Resource<RoomEvents>() {
       verified: (feed, author, device) => this.writers.admitVerified(feed, author, device),
       oversized: (feed) => this.dropOversized(feed)
     })
+    const room = this
+    this.chain = new GovernanceChain({
+      get closing() {
+        return room.closing !== null
+      },
+      fetchTimeout: ctx.fetchTimeout,
+      verified: (feed, index, block) => this.ingest.verified(feed, index, block),
+      loadGovernance: (feed, index, body) => this.records.loadGovernance(feed, index, body),
+      reject: (feed, index, err) => this.rejections.block('governance', err, feed, index),
+      error: (err) => backgroundError(this, err)
+    })
+    this.records.chain = this.chain
     this.outbox = new Outbox(this, ctx, keys.id, this.writerKeyPair, this.apply, this.records, this.live, stats)
     this.history = new History(this, ctx, this.writers, this.apply.timeline, this.ingest, this.channels, this.live)
     this.expiry = new Expiry(this, ctx, this.writers, this.apply, stats)
