@@ -4,6 +4,8 @@ import { until as untilEvent } from './helpers/index.js'
 import { Backspace, DEFAULT_RATE, type FriendRequest, type Room } from '../lib/index.js'
 import { expectCode } from './helpers/expect.js'
 import { startRelay } from './helpers/relay-process.js'
+import { RateLimit } from '../lib/room/rate-limit.js'
+import { MessageType } from '../lib/messages.js'
 
 async function until(node: Backspace, ok: () => boolean): Promise<void> {
   await untilEvent(node, 'friend-update', ok)
@@ -152,4 +154,15 @@ test('offline delivery: two users never online together request, accept and DM b
 
   relay.child.kill('SIGTERM')
   t.is(await relay.exited, 0, 'the relay closes cleanly')
+})
+
+test('rate limit: a writer\'s stamps stay bounded however long its log, and none are kept without a rule', (t) => {
+  const limit = new RateLimit(DEFAULT_RATE)
+  for (let seq = 0; seq < 10_000; seq++) limit.admit('w', seq, seq * 1_000, MessageType.TEXT)
+  const held = (l: RateLimit) => (l as unknown as { stamps: Map<string, Map<number, number>> }).stamps.get('w')?.size ?? 0
+  t.ok(held(limit) <= 2 * (DEFAULT_RATE.count + 64), `at most ${2 * (DEFAULT_RATE.count + 64)} stamps held (${held(limit)})`)
+  t.is(limit.dropped, 0, 'one a second never trips 15 in 10 s')
+  const off = new RateLimit(null)
+  for (let seq = 0; seq < 100; seq++) off.admit('w', seq, 0, MessageType.TEXT)
+  t.is(held(off), 0, 'no rule: nothing held')
 })

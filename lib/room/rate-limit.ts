@@ -37,7 +37,7 @@ export function isRateLimited(type: number): boolean {
 
 /**
  * One room's limiter: the stamps of each writer's recent records by seq. Bounded: at most
- * `count + SLACK` stamps per writer, and the room bounds its writers.
+ * `2 * (count + SLACK)` stamps per writer, and the room bounds its writers.
  */
 export class RateLimit {
   /** Records dropped by readers because they broke the rule. */
@@ -67,14 +67,21 @@ export class RateLimit {
     return before === undefined || timestamp - before >= this.rule.window
   }
 
-  /** Remembers a record's stamp (every kind: the rule counts places in the log). */
+  /**
+   * Remembers a record's stamp (every kind: the rule counts places in the log). Nothing is
+   * kept without a rule. A writer's stamps are trimmed to the newest `count + SLACK` once they
+   * reach twice that, so the trim costs O(1) per record, not a scan of the map each time.
+   */
   note(writer: string, seq: number, timestamp: number): void {
+    if (this.rule === null) return
     let m = this.stamps.get(writer)
     if (!m) this.stamps.set(writer, (m = new Map()))
     m.set(seq, timestamp)
-    const keep = (this.rule?.count ?? 0) + SLACK
-    if (m.size > keep) {
-      const floor = Math.max(...m.keys()) - keep
+    const keep = this.rule.count + SLACK
+    if (m.size > 2 * keep) {
+      let top = seq
+      for (const s of m.keys()) if (s > top) top = s
+      const floor = top - keep
       for (const s of m.keys()) if (s < floor) m.delete(s)
     }
   }
