@@ -1,5 +1,5 @@
 import test from 'brittle'
-import { create, createLocalTestnet, once, receive } from '../helpers/index.js'
+import { create, createLocalTestnet, once, receive, until } from '../helpers/index.js'
 import { expectCode } from '../helpers/expect.js'
 import { decodeStrict, encodeProfile, MessageType, profileFields, type MessageRecord, type ProfileFields } from '../../lib/messages.js'
 import type { Room } from '../../lib/index.js'
@@ -101,6 +101,9 @@ test('a name that passes the wire but not the display rule reaches members clean
   await rl.send('hello')
   const [m] = await got
   t.is(m!.name, 'alice', 'the message shows the cleaned name')
-  const member = rr.members().find((x) => x.key.equals(liar.identity.publicKey))
+  // The member list learns the profile from the block too, after the message event.
+  const named = () => rr.members().find((x) => x.key.equals(liar.identity.publicKey) && x.name !== '')
+  await until(rr as Room, 'member-update', () => named() !== undefined)
+  const member = named()
   t.is(member?.name, 'alice', 'and so does the member list')
 })
