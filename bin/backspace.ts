@@ -70,6 +70,10 @@ Options:
                           empty lines and lines starting with # are skipped (repeatable)
   --invite LINK           relay: keep this private room (repeatable)
   --interval SECONDS      relay: how often the status line is printed (default 5)
+  --serve                 relay: print a backspace-relay-node: link; users who add it
+                          (/relay add) have it keep their inboxes and DMs, blind
+  --max-storage SIZE      relay: the most it stores, e.g. 500M or 4G (default 4G); past
+                          it, writers are held back (refused), never crashing
   --port N                bootstrap: the UDP port to listen on (default 49736; 0 picks one)
   -h, --help              show this help
   -v, --version           show the version
@@ -102,6 +106,8 @@ const OPTIONS = {
   'join-file': { type: 'string', multiple: true },
   invite: { type: 'string', multiple: true },
   interval: { type: 'string' },
+  serve: { type: 'boolean' },
+  'max-storage': { type: 'string' },
   phrase: { type: 'string' },
   'phrase-file': { type: 'string' },
   'secret-key': { type: 'string' },
@@ -136,7 +142,7 @@ const ACCEPTS: Record<Command, readonly Option[]> = {
     'link-file',
     'device-name'
   ],
-  relay: ['storage', 'account', ...PASSWORD, 'bootstrap', 'join', 'join-file', 'invite', 'interval'],
+  relay: ['storage', 'account', ...PASSWORD, 'bootstrap', 'join', 'join-file', 'invite', 'interval', 'serve', 'max-storage'],
   bootstrap: ['port'],
   id: [],
   device: [],
@@ -165,6 +171,19 @@ const IMPORT_SOURCES = ['phrase', 'phrase-file', 'secret-key', 'secret-key-file'
 // Not 49737: every HyperDHT node tries that port first, so a peer could take it.
 const DEFAULT_BOOTSTRAP_PORT = 49736
 const DEFAULT_RELAY_ACCOUNT = 'relay'
+// What a relay stores at most unless --max-storage says otherwise.
+const DEFAULT_MAX_STORAGE = 4 * 1024 * 1024 * 1024
+
+/** A size: bytes, or a number with K, M, G or T (powers of 1024). Throws INVALID_ARGUMENT. */
+function parseSize(flag: string, value: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?$/i.exec(value.trim())
+  const units: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }
+  const bytes = m ? Math.floor(Number(m[1]) * units[m[2]!.toUpperCase()]!) : NaN
+  if (!Number.isFinite(bytes) || bytes < 1024 * 1024) {
+    throw BackspaceError.INVALID_ARGUMENT(`${flag} must be a size of at least 1M, like 500M or 4G`)
+  }
+  return bytes
+}
 
 // Hints for errors a user can fix from the command line.
 const HINTS: Partial<Record<ErrorCode, string>> = {
@@ -291,11 +310,13 @@ async function relay({ values, password, joins }: Args): Promise<number> {
     }
   }
   const account = values.account ?? DEFAULT_RELAY_ACCOUNT
-  const noRooms = 'the relay has no rooms: give --join ROOM, --join-file FILE or --invite LINK'
+  const serve = values.serve === true
+  const maxStorage = values['max-storage'] === undefined ? DEFAULT_MAX_STORAGE : parseSize('--max-storage', values['max-storage'])
+  const noRooms = 'the relay has no rooms: give --join ROOM, --join-file FILE, --invite LINK or --serve'
   const storage = await storageOf(values.storage, account)
   const exists = await accountExists(storage, account)
   // Without rooms to keep, a relay that never ran has nothing to do: say so before creating it.
-  if (joins.length + invites.length === 0 && !exists) throw BackspaceError.INVALID_ARGUMENT(noRooms)
+  if (joins.length + invites.length === 0 && !exists && !serve) throw BackspaceError.INVALID_ARGUMENT(noRooms)
   if (exists && password === undefined && (await accountIsEncrypted(storage, account))) {
     password = await askPassword(`Password for "${account}": `)
   }
@@ -304,7 +325,8 @@ async function relay({ values, password, joins }: Args): Promise<number> {
     account,
     password,
     bootstrap: bootstrapOf(values.bootstrap),
-    relay: true
+    relay: true,
+    quota: { total: maxStorage, room: Math.min(maxStorage, 1024 * 1024 * 1024), writer: Math.min(maxStorage, 64 * 1024 * 1024) }
   })
   let stopping: (() => void) | null = null
   const stopped = new Promise<void>((resolve) => (stopping = resolve))
@@ -318,14 +340,17 @@ async function relay({ values, password, joins }: Args): Promise<number> {
     }
     for (const link of invites) await node.keep(link)
     const rooms = node.relayedRooms
-    if (rooms.length === 0) throw BackspaceError.INVALID_ARGUMENT(noRooms)
-    print(`backspace relay: keeping ${rooms.map((r) => r.name).join(', ')} (blind: it cannot read them)`)
+    if (rooms.length === 0 && !serve) throw BackspaceError.INVALID_ARGUMENT(noRooms)
+    if (serve) print(`backspace relay: serving ${await node.serveRelay()}`)
+    if (rooms.length > 0) print(`backspace relay: keeping ${rooms.map((r) => r.name).join(', ')} (blind: it cannot read them)`)
     const status = async () => {
       const s = node.stats()
       const bytes = await node.diskUsage()
       print(
-        `relay  peers ${s.peers}  rooms ${s.rooms}  writers ${s.writers}  stored ${formatBytes(bytes)}  relayed ${s.relayed}`
+        `relay  peers ${s.peers}  rooms ${s.rooms}  writers ${s.writers}  stored ${formatBytes(bytes)} of ${formatBytes(maxStorage)}  relayed ${s.relayed}`
       )
+      const served = node.relayServerStats
+      if (served) print(`relay  served: ${served.kept} rooms kept for users, ${served.refused} refused, ${served.bad} bad`)
       for (const room of node.relayedRooms) {
         const q = room.stats.quota
         if (q.reached) print(`relay  ${room.name}: the ${q.reached} quota is reached; some writers are held back (${formatBytes(q.used)} kept)`)

@@ -35,6 +35,9 @@ const CODES = {
   NOT_ALLOWED: 'This action is not allowed',
   MESSAGE_NOT_FOUND: 'No message with this id is loaded in this room',
   INVALID_EMOJI: 'A reaction is one emoji',
+  NOT_FRIENDS: 'This identity is not a friend: send a friend request first',
+  BLOCKED: 'This identity is blocked: unblock it first',
+  RATE_LIMITED: 'Too many messages at once: wait a few seconds',
   STORAGE_IN_USE: 'This storage is open in another backspace',
   STORAGE_UNUSABLE: 'The storage directory cannot be used',
   PHRASE_NOT_CONFIRMED: 'The new recovery phrase was not typed back yet: confirm it before creating the account'

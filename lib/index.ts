@@ -47,7 +47,12 @@ import { createSwarm, parseBootstrap, type BootstrapNode } from './network.js'
 import { Resource } from './resource.js'
 import { makeScratch, removeStaleScratch } from './scratch.js'
 import { nameProblem } from './display-name.js'
-import { isDeviceLink, isInvite, isRelayLink, looksLikeLink, parseDeviceLink, parseInvite, parseRelayLink } from './links.js'
+import { contactLinkOf, isDeviceLink, isInvite, isRelayLink, looksLikeLink, parseDeviceLink, parseInvite, parseRelayLink } from './links.js'
+import { Social, type DmInfo, type Friend, type FriendRequest, type RelayInfo } from './social/social.js'
+import { RelayServer, type RelayServerStats } from './social/relay-service.js'
+import { checkRule, DEFAULT_RATE, type RateRule } from './room/rate-limit.js'
+import { relayNodeLinkOf, relayLinkOf } from './links.js'
+import { BlockState } from './social/codecs.js'
 import { MAX_PAGE, Room } from './room/room.js'
 import type { RelayContext, RoomContext } from './room/context.js'
 import { AccountLog, type AccountRead, type AccountRoom, type AccountView } from './account/account-log.js'
@@ -71,7 +76,11 @@ export {
 export { Devices, type InviteOptions } from './identity/device-manager.js'
 export { accountDevices } from './identity/devices.js'
 export { Room } from './room/room.js'
-export { isDeviceLink, isInvite, isRelayLink } from './links.js'
+export { isDeviceLink, isInvite, isRelayLink, isContactLink, parseContactLink } from './links.js'
+export type { DmInfo, Friend, FriendRequest, SocialStats, RelayInfo } from './social/social.js'
+export type { RelayServerStats } from './social/relay-service.js'
+export { isRelayNodeLink } from './links.js'
+export { DEFAULT_RATE, type RateRule } from './room/rate-limit.js'
 export { LINK_TTL } from './identity/pairing.js'
 export { RelayedRoom, type RelayedRoomStats } from './room/relayed.js'
 export { isMention, mentionOf, mentionTag, resolveMentions, type MentionTarget } from './mentions.js'
@@ -161,6 +170,9 @@ const ACCOUNT_READS_DELAY = 2000
 /** How often an unreachable DHT is looked at again (its table refreshes by itself). */
 const REACH_CHECK_MS = 5000
 
+/** Rooms a relay keeps at most, all users of `serveRelay()` together. */
+export const MAX_SERVED_ROOMS = 4096
+
 /** The longest any message lives, everywhere. */
 export const MAX_TTL = 7 * 24 * 60 * 60 * 1000
 export const DEFAULT_ACCOUNT = 'default'
@@ -226,6 +238,34 @@ export interface BackspaceOptions {
    * Defaults: 64 MiB, 512 MiB and 2 GiB for a member; 64 MiB, 1 GiB and 8 GiB for a relay.
    */
   quota?: QuotaOptions
+  /**
+   * The rate limit in every room and DM, which this node holds its own sends to
+   * (RATE_LIMITED) and applies to every writer it reads: default 15 messages in 10 s (by
+   * the writers' own log order and stamps). `false` for none: bulk tools and tests only,
+   * since readers with the default drop what goes past it.
+   */
+  rateLimit?: RateRule | false
+}
+
+/** `node.relays`: blind relays that hold inboxes and DMs for friends who are offline. */
+export interface RelaysApi {
+  /** Adds a relay by the `backspace-relay-node:` link `backspace relay --serve` prints. */
+  add(link: string): Promise<void>
+  list(): RelayInfo[]
+  remove(link: string): Promise<void>
+}
+
+/** `node.friends`: requests, friends, and requests sent. */
+export interface FriendsApi {
+  /** Sends a friend request with one short message to a key (Buffer, hex, or contact link). */
+  request(key: Buffer | string, text?: string): Promise<void>
+  list(): Friend[]
+  /** Ends a friendship: the DM closes and its data is deleted on this identity's devices. */
+  remove(key: Buffer | string): Promise<void>
+  /** Requests that arrived and wait for an answer. */
+  requests(): FriendRequest[]
+  /** Requests sent and not yet accepted. */
+  sent(): Array<{ key: Buffer; name: string; fingerprint: string; text: string; at: number }>
 }
 
 /** How many connections a node keeps by default (`BackspaceOptions.maxPeers`). */
@@ -249,7 +289,7 @@ export interface NodeStats {
 }
 
 export interface NodeEvents {
-  /** A room was joined, created or restored. */
+  /** A room was joined, created or restored, or a DM with a friend opened (`room.kind === 'dm'`). */
   'room-add': [Room]
   /** A room was left or closed. */
   'room-remove': [Room]
@@ -269,6 +309,13 @@ export interface NodeEvents {
   'device-request': [DeviceRequest]
   /** The identity's device list changed: a device was linked or revoked. */
   'device-update': [DeviceInfo[]]
+  /**
+   * A friend request arrived: only its text is shown until it is accepted. `accept()`,
+   * `decline()` or `block()` it; requests from declined or blocked identities never come here.
+   */
+  'friend-request': [FriendRequest]
+  /** Friends, requests, blocks, DMs or friends' online status changed. */
+  'friend-update': []
   /** A background task failed; the node goes on. */
   error: [Error]
   ready: []
@@ -349,6 +396,16 @@ export class Backspace extends Resource<NodeEvents>() {
   private readonly quota: QuotaLedger
   // When the profile was last set, so the latest profile among devices wins.
   private profileAt = 0
+  // The rate limit of every room and DM; null for none.
+  private readonly rateRule: RateRule | null
+  // Friends, requests, blocks and DMs (lib/social); null for incognito and relays.
+  private social_: Social | null = null
+  /** Friend requests and friends. Not available incognito (INCOGNITO). */
+  readonly friends: FriendsApi
+  /** The relays that keep this account's inboxes and DMs for friends who are offline. */
+  readonly relays: RelaysApi
+  // Relay mode with `serveRelay()`: keeps rooms users holding its link ask it to keep.
+  private relayServer: RelayServer | null = null
 
   constructor(opts: BackspaceOptions = {}) {
     super()
@@ -358,6 +415,11 @@ export class Backspace extends Resource<NodeEvents>() {
       throw BackspaceError.INVALID_ARGUMENT(`ttl must be more than 0 and at most ${MAX_TTL} ms`)
     }
     this.options = opts
+    try {
+      this.rateRule = opts.rateLimit === undefined ? DEFAULT_RATE : opts.rateLimit === false ? null : checkRule(opts.rateLimit)
+    } catch {
+      throw BackspaceError.INVALID_ARGUMENT('rateLimit is { count, window } with a positive whole count, or false')
+    }
     this.maxPeers = checkLimit('maxPeers', opts.maxPeers ?? DEFAULT_MAX_PEERS)
     this.maxPeersPerIp = checkLimit('maxPeersPerIp', opts.maxPeersPerIp ?? DEFAULT_MAX_PEERS_PER_IP)
     this.incognito = !!opts.incognito
@@ -386,6 +448,18 @@ export class Backspace extends Resource<NodeEvents>() {
     } else {
       this.link = null
       this.linkDevice = null
+    }
+    this.relays = {
+      add: async (link) => (await this.whenSocial()).addRelay(link),
+      list: () => this.social_?.relayList() ?? [],
+      remove: async (link) => (await this.whenSocial()).removeRelay(link)
+    }
+    this.friends = {
+      request: async (key, text = '') => (await this.whenSocial()).request(key, text),
+      list: () => this.social_?.list() ?? [],
+      remove: async (key) => (await this.whenSocial()).remove(key),
+      requests: () => this.social_?.requests() ?? [],
+      sent: () => this.social_?.sent() ?? []
     }
     this.devices = new Devices({
       incognito: this.incognito,
@@ -458,6 +532,52 @@ export class Backspace extends Resource<NodeEvents>() {
   get deviceRegistry(): DeviceRegistry {
     if (!this.registry) throw BackspaceError.NOT_READY()
     return this.registry
+  }
+
+  /** A `backspace-contact:` link with this identity's key and name: how others send a friend request. */
+  get contactLink(): string {
+    const name = this.profile_.name
+    return contactLinkOf({ key: this.publicKey, name })
+  }
+
+  /** Blocks an identity: its requests, DMs and room messages are never shown. */
+  async block(key: Buffer | string): Promise<void> {
+    await (await this.whenSocial()).setBlock(key, BlockState.BLOCKED)
+  }
+
+  async unblock(key: Buffer | string): Promise<void> {
+    await (await this.whenSocial()).setBlock(key, BlockState.NONE)
+  }
+
+  /** The identities this account blocked. */
+  blocked(): Buffer[] {
+    return this.social_?.blocked() ?? []
+  }
+
+  /**
+   * The DM with a friend: a Room (send, messages, edit, delete, react, on('message')) that only
+   * the two identities' devices read. NOT_FRIENDS until a request was accepted; BLOCKED while
+   * blocked.
+   */
+  async dm(key: Buffer | string): Promise<Room> {
+    return (await this.whenSocial()).dm(key)
+  }
+
+  /** Open DMs with friends, with unread counts and online status. */
+  get dms(): Array<DmInfo & { unread: UnreadCounts }> {
+    return (this.social_?.dmList() ?? []).map((d) => ({ ...d, unread: this.reads.get(d.room.id) }))
+  }
+
+  /** @internal What the social layer dropped. */
+  get socialStats(): { rejected: number; ignored: number } {
+    return this.social_ ? { ...this.social_.stats } : { rejected: 0, ignored: 0 }
+  }
+
+  private async whenSocial(): Promise<Social> {
+    if (this.incognito) throw BackspaceError.INCOGNITO('an incognito identity has no friends, requests or DMs')
+    await this.whenOpen()
+    if (!this.social_) throw BackspaceError.NOT_ALLOWED('a relay has no friends, requests or DMs')
+    return this.social_
   }
 
   /** The rooms this node is in. */
@@ -621,7 +741,9 @@ export class Backspace extends Resource<NodeEvents>() {
       this.accountPublishTimer = null
       if (this.accountLog) await this.accountLog.publish(this.localAccount()).catch((err) => this.backgroundError(err))
     }
+    if (this.social_) await this.social_.close()
     if (this.accountLog) await this.accountLog.close()
+    this.relayServer?.close()
     await Promise.all(this.rooms.map((r) => r.close()))
     await Promise.all(this.relayedRooms.map((r) => r.close()))
     if (this.saveTimer) clearTimeout(this.saveTimer)
@@ -719,6 +841,49 @@ export class Backspace extends Resource<NodeEvents>() {
     return this.openRelayed(state)
   }
 
+  /**
+   * Relay mode: serves users who hold this relay's `backspace-relay-node:` link (returned):
+   * they ask it to keep their inboxes and DMs, which it keeps blind like any room. The link's
+   * secret is made once and kept in the account directory.
+   */
+  async serveRelay(): Promise<string> {
+    await this.whenOpen()
+    if (!this.options.relay) throw BackspaceError.INVALID_ARGUMENT('serveRelay() needs a node in relay mode')
+    if (!this.relayServer) {
+      const secret = await this.relayNodeSecret()
+      const server = new RelayServer(secret, async ({ relaySecret, admissionKey }) => {
+        const before = this.relayed_.size
+        if (before >= MAX_SERVED_ROOMS) throw BackspaceError.NOT_ALLOWED('this relay keeps as many rooms as it may')
+        await this.keep(relayLinkOf(relaySecret, admissionKey))
+        return this.relayed_.size > before
+      })
+      this.relayServer = server
+      for (const stream of this.streams_) server.attach(stream)
+      await this.announce(server.keys.topic)
+    }
+    return relayNodeLinkOf({ secret: await this.relayNodeSecret() })
+  }
+
+  /** Relay mode: what users asked of `serveRelay()`. */
+  get relayServerStats(): RelayServerStats | null {
+    return this.relayServer ? { ...this.relayServer.stats } : null
+  }
+
+  private relaySecret_: Buffer | null = null
+
+  private async relayNodeSecret(): Promise<Buffer> {
+    if (this.relaySecret_) return this.relaySecret_
+    if (this.incognito || this.storage === null) return (this.relaySecret_ = randomBytes(32))
+    const file = path.join(accountDirectory(this.storage, this.account), 'relay-node')
+    try {
+      const bytes = await fs.readFile(file)
+      if (bytes.byteLength === 32) return (this.relaySecret_ = bytes)
+    } catch {}
+    const secret = randomBytes(32)
+    await fs.writeFile(file, secret, { mode: 0o600 })
+    return (this.relaySecret_ = secret)
+  }
+
   /** Creates a private room with a random secret. Share `room.invite` to let others in. */
   async createRoom(opts: CreateRoomOptions = {}): Promise<Room> {
     await this.whenOpen()
@@ -768,14 +933,14 @@ export class Backspace extends Resource<NodeEvents>() {
    */
   async markRead(roomId: string, upTo?: Message): Promise<UnreadCounts> {
     await this.whenOpen()
-    const room = typeof roomId === 'string' ? this.rooms_.get(roomId) : undefined
+    const room = typeof roomId === 'string' ? (this.rooms_.get(roomId) ?? this.social_?.dmById(roomId)) : undefined
     if (!room) throw BackspaceError.INVALID_ARGUMENT('no joined room has this id')
     if (upTo !== undefined && !isMessageLike(upTo)) {
       throw BackspaceError.INVALID_ARGUMENT('upTo must be a message of this room')
     }
     // The latest page: its newest message when reading everything, else what is unread after upTo.
     const latest = await room.messages({ limit: upTo === undefined ? 1 : MAX_PAGE })
-    if (this.rooms_.get(roomId) !== room) return this.reads.get(roomId)
+    if ((this.rooms_.get(roomId) ?? this.social_?.dmById(roomId)) !== room) return this.reads.get(roomId)
     const before = this.reads.get(roomId).position
     const counts = this.reads.markRead(roomId, upTo ?? null, latest)
     // Read on one device, read on all: the account log carries the position, soon.
@@ -835,7 +1000,8 @@ export class Backspace extends Resource<NodeEvents>() {
   /** Prunes expired messages in every room now. It also runs every `pruneInterval`. */
   async prune(): Promise<void> {
     await this.whenOpen()
-    await Promise.all([...this.rooms.map((r) => r.prune()), ...this.relayedRooms.map((r) => r.prune())])
+    const social = this.social_?.rooms() ?? []
+    await Promise.all([...this.rooms.map((r) => r.prune()), ...this.relayedRooms.map((r) => r.prune()), ...social.map((r) => r.prune())])
   }
 
   private newRoomState(kind: RoomState['kind'], secret: Buffer, name: string): RoomState {
@@ -981,6 +1147,8 @@ export class Backspace extends Resource<NodeEvents>() {
       fetchTimeout: this.options.fetchTimeout ?? 5000,
       aloneAfter: this.options.aloneAfter ?? 30_000,
       profile: () => this.profile_,
+      rateLimit: this.rateRule,
+      hidden: (author) => this.social_?.isBlocked(author) ?? false,
       closed: (room, forget) => {
         if (!this.roomClosed(this.rooms_, room, forget)) return
         if (forget) this.reads.delete(room.id)
@@ -1007,6 +1175,37 @@ export class Backspace extends Resource<NodeEvents>() {
     log.on('revocation', (rev) => this.registry?.revoke(rev))
     await log.ready()
     this.accountLog = log
+    this.social_ = new Social({
+      now: this.clock,
+      ttl: this.ttl,
+      identity: () => this.identity,
+      deviceSecretKey: () => this.deviceKeys.keyPair.secretKey,
+      profileName: () => this.profile_.name,
+      roomContext: () => this.roomContext(),
+      publish: () => this.publishAccount(),
+      request: (req) => this.emit('friend-request', req),
+      update: () => {
+        if (!this.closing) this.emit('friend-update')
+      },
+      dmOpened: (room) => {
+        const id = room.id
+        room.on('message', (m) => this.reads.message(id, m))
+        room.on('message-withdrawn', (m) => this.reads.withdrawn(id, m))
+      },
+      dmClosed: () => this.changed(),
+      dmShown: (room) => {
+        if (!this.closing) this.emit('room-add', room)
+      },
+      dmHidden: (room) => {
+        if (!this.closing) this.emit('room-remove', room)
+      },
+      error: (err) => this.backgroundError(err),
+      findPeers: (topic) => {
+        this.joinTopic(topic, { server: false, client: true })
+      },
+      leave: (topic) => this.leaveTopic(topic),
+      streams: () => this.streams_
+    })
     this.reconcile(log.view())
     this.publishAccount()
   }
@@ -1024,7 +1223,9 @@ export class Backspace extends Resource<NodeEvents>() {
       const position = this.reads.get(room.id).position
       if (position) reads.push({ topic: room.topic, timestamp: position.timestamp, id: position.id })
     }
-    return { profile: this.profile_, profileAt: this.profileAt, rooms, reads }
+    const view: AccountView = { profile: this.profile_, profileAt: this.profileAt, rooms, reads }
+    if (this.social_) view.social = this.social_.view()
+    return view
   }
 
   // Read positions move often (a UI marks the shown room read as messages arrive): they reach
@@ -1082,6 +1283,7 @@ export class Backspace extends Resource<NodeEvents>() {
       this.emit('profile', this.profile_)
       for (const room of this.rooms_.values()) room.publishProfile().catch((err) => this.backgroundError(err))
     }
+    this.social_?.reconcile(view.social)
   }
 
   private joinTopic(topic: Buffer, opts = { server: true, client: true }): Hyperswarm.Discovery {
@@ -1235,6 +1437,8 @@ export class Backspace extends Resource<NodeEvents>() {
     for (const room of this.rooms_.values()) room.attach(conn)
     for (const room of this.relayed_.values()) room.attach(conn)
     this.accountLog?.room.attach(conn)
+    this.social_?.attach(conn)
+    this.relayServer?.attach(conn)
     // Rooms still opening attach themselves to existing streams when they finish.
   }
 
@@ -1258,6 +1462,8 @@ export class Backspace extends Resource<NodeEvents>() {
   private pruneAll(): void {
     for (const room of this.rooms_.values()) room.prune().catch((err) => this.backgroundError(err))
     for (const room of this.relayed_.values()) room.prune().catch((err) => this.backgroundError(err))
+    for (const room of this.social_?.rooms() ?? []) room.prune().catch((err) => this.backgroundError(err))
+    this.social_?.sync()
   }
 
   private async whenOpen(): Promise<void> {

@@ -13,10 +13,14 @@ import { hash } from './crypto.js'
 import { BackspaceError } from './errors.js'
 import { decodeStrict, invite, relayLink, type Encoding, type Invite, type RelayLink } from './messages.js'
 import { deviceLink, type DeviceLink } from './identity/pairing-messages.js'
+import { contactRecord, type Contact } from './social/codecs.js'
+import { relayNodeRecord, type RelayNode } from './social/relay-service.js'
 
 export const INVITE_PREFIX = 'backspace:'
 export const RELAY_LINK_PREFIX = 'backspace-relay:'
 export const DEVICE_LINK_PREFIX = 'backspace-device:'
+export const CONTACT_LINK_PREFIX = 'backspace-contact:'
+export const RELAY_NODE_PREFIX = 'backspace-relay-node:'
 
 function encodeLink<T>(prefix: string, enc: Encoding<T>, value: T): string {
   return prefix + z32.encode(c.encode(enc, value))
@@ -86,6 +90,7 @@ export function looksLikeLink(text: string): boolean {
   if (typeof text !== 'string') return false
   const t = text.trim()
   if (t.startsWith(INVITE_PREFIX) || t.startsWith(RELAY_LINK_PREFIX) || t.startsWith(DEVICE_LINK_PREFIX)) return true
+  if (t.startsWith(CONTACT_LINK_PREFIX) || t.startsWith(RELAY_NODE_PREFIX)) return true
   // A word of letters and dashes, a colon, then a long run of z-base-32 without spaces.
   return /^[a-z][a-z-]{3,20}:\s*[a-z0-9]{24,}$/i.test(t)
 }
@@ -154,4 +159,32 @@ export function parseDeviceLink(text: string): DeviceLink {
 
 export function isDeviceLink(text: string): boolean {
   return typeof text === 'string' && text.trim().startsWith(DEVICE_LINK_PREFIX)
+}
+
+/** A contact link: an identity key and a display name, with a checksum (lib/social). */
+export function contactLinkOf(value: Contact): string {
+  return encodeCheckedLink(CONTACT_LINK_PREFIX, contactRecord, value)
+}
+
+/** Parses a contact link. Throws INVALID_INVITE, with a sentence. */
+export function parseContactLink(text: string): Contact {
+  return decodeCheckedLink(text, CONTACT_LINK_PREFIX, contactRecord, 'contact link')
+}
+
+export function isContactLink(text: string): boolean {
+  return typeof text === 'string' && hasPrefix(text, CONTACT_LINK_PREFIX)
+}
+
+/** A relay node link: what `backspace relay --serve` prints, and `node.relays.add` takes. */
+export function relayNodeLinkOf(value: RelayNode): string {
+  return encodeCheckedLink(RELAY_NODE_PREFIX, relayNodeRecord, value)
+}
+
+/** Parses a relay node link. Throws INVALID_INVITE, with a sentence. */
+export function parseRelayNodeLink(text: string): RelayNode {
+  return decodeCheckedLink(text, RELAY_NODE_PREFIX, relayNodeRecord, 'relay node link')
+}
+
+export function isRelayNodeLink(text: string): boolean {
+  return typeof text === 'string' && hasPrefix(text, RELAY_NODE_PREFIX)
 }

@@ -58,7 +58,11 @@ export const MessageType = {
   /** Account log only: a device's view of the account (rooms, profile), sealed in `payload`. */
   ACCOUNT: 9,
   /** A room governance operation (lib/governance/codec.ts), encoded in `payload`. */
-  GOVERN: 10
+  GOVERN: 10,
+  /** Inbox only: a friend request sealed to the inbox's owner, in `payload` (lib/social). */
+  FRIEND_REQUEST: 16,
+  /** DM only: the recipient accepted the request; the DM is open on both sides. */
+  DM_ACCEPT: 17
 } as const
 
 /** The largest reaction: one emoji, however many code points it is built from. */
@@ -188,6 +192,18 @@ export interface BlockBody {
   profile?: ProfileFields | null
   /** v2: the certificate of the device that signed the block. */
   certificate?: DeviceCertificate | null
+  /**
+   * The index of this writer's latest block before this one that holds a GOVERN record (flag
+   * bit 2); absent when there is none, and in older blocks. Readers follow these pointers
+   * back from a writer's newest block to learn its governance operations without loading its
+   * history (lib/governance/chain.ts); one that does not point lower is refused there.
+   */
+  govPrev?: number | null
+}
+
+/** Whether a block holds a governance operation: what a `govPrev` pointer must land on. */
+export function holdsGovernance(body: Pick<BlockBody, 'records'>): boolean {
+  return body.records.some((r) => r.type === MessageType.GOVERN)
 }
 
 const BLOCK_VERSION_IDENTITY = 1
@@ -199,6 +215,8 @@ const BLOCK_FLAG_PROFILE = 1
  */
 const BLOCK_FLAG_PADDED = 2
 const PAD_TAIL_BYTES = 2
+/** The block names the writer's previous block holding a governance operation (`govPrev`). */
+const BLOCK_FLAG_GOV_PREV = 4
 /** The most messages one block may carry. */
 export const MAX_BLOCK_RECORDS = 1024
 
@@ -273,6 +291,7 @@ function layoutOf(type: number): Layout {
     case MessageType.TEXT:
     case MessageType.ACTION:
     case MessageType.PROFILE:
+    case MessageType.DM_ACCEPT:
       return 'text'
     case MessageType.EDIT:
     case MessageType.REACT:
@@ -285,6 +304,7 @@ function layoutOf(type: number): Layout {
       return 'revoke'
     case MessageType.ACCOUNT:
     case MessageType.GOVERN:
+    case MessageType.FRIEND_REQUEST:
       return 'payload'
     default:
       return 'unknown'
@@ -361,7 +381,9 @@ const recordFields: Encoding<MessageRecord> = {
 const messageRecord: Encoding<MessageRecord> = framed(recordFields)
 
 function blockBodyCodec(padded: boolean): Encoding<BlockBody> {
-  const flagsOf = (b: BlockBody) => (b.profile ? BLOCK_FLAG_PROFILE : 0) | (padded ? BLOCK_FLAG_PADDED : 0)
+  const hasGovPrev = (b: BlockBody) => typeof b.govPrev === 'number'
+  const flagsOf = (b: BlockBody) =>
+    (b.profile ? BLOCK_FLAG_PROFILE : 0) | (padded ? BLOCK_FLAG_PADDED : 0) | (hasGovPrev(b) ? BLOCK_FLAG_GOV_PREV : 0)
   return {
     preencode(state, b) {
       c.uint.preencode(state, b.certificate ? BLOCK_VERSION_DEVICE : BLOCK_VERSION_IDENTITY)
@@ -372,6 +394,7 @@ function blockBodyCodec(padded: boolean): Encoding<BlockBody> {
       c.uint.preencode(state, b.records.length)
       for (const r of b.records) messageRecord.preencode(state, r)
       if (b.profile) profileFields.preencode(state, b.profile)
+      if (hasGovPrev(b)) c.uint.preencode(state, b.govPrev!)
       // The zeros are left to encodeBlockBody, which alone knows the bucket; this is the tail.
       if (padded) state.end += PAD_TAIL_BYTES
     },
@@ -384,6 +407,7 @@ function blockBodyCodec(padded: boolean): Encoding<BlockBody> {
       c.uint.encode(state, b.records.length)
       for (const r of b.records) messageRecord.encode(state, r)
       if (b.profile) profileFields.encode(state, b.profile)
+      if (hasGovPrev(b)) c.uint.encode(state, b.govPrev!)
       if (padded) {
         // Zeros up to the tail, then their count: the body ends exactly at state.end.
         const zeros = state.end - PAD_TAIL_BYTES - state.start
@@ -413,11 +437,14 @@ function blockBodyCodec(padded: boolean): Encoding<BlockBody> {
       const records: MessageRecord[] = []
       for (let i = 0; i < count; i++) records.push(messageRecord.decode(state))
       const profile = flags & BLOCK_FLAG_PROFILE ? profileFields.decode(state) : null
+      const govPrev = flags & BLOCK_FLAG_GOV_PREV ? c.uint.decode(state) : null
+      if (govPrev !== null && !Number.isSafeInteger(govPrev)) throw BackspaceError.DECODE_FAILED('govPrev out of range')
       // Anything left belongs to fields added by a later minor revision; ignore it.
       state.start = state.end = end
       const body: BlockBody = { author, seq, records }
       if (profile) body.profile = profile
       if (certificate) body.certificate = certificate
+      if (govPrev !== null) body.govPrev = govPrev
       return body
     }
   }
@@ -699,7 +726,9 @@ export const RoomKind = {
   /** Kept by a relay: the state holds the relay secret, never the room secret. */
   RELAYED: 2,
   /** The identity's account log, which only its devices read. */
-  ACCOUNT: 3
+  ACCOUNT: 3,
+  /** A DM or an inbox (lib/social): opened from the account's contacts, never saved as a room. */
+  DM: 4
 } as const
 export type RoomKindValue = (typeof RoomKind)[keyof typeof RoomKind]
 

@@ -188,6 +188,8 @@ export interface RoomStats {
   admission: AdmissionStats
   /** Bytes held of other writers' cores, and whether a quota holds one back. */
   quota: QuotaStats
+  /** Records dropped because their writer broke the rate limit (lib/room/rate-limit.ts). */
+  rateLimited: number
 }
 
 export interface RoomEvents {
@@ -244,7 +246,7 @@ export interface CreateRoomOptions {
   name?: string
 }
 
-export type RoomKindName = 'named' | 'private'
+export type RoomKindName = 'named' | 'private' | 'dm'
 
 /** Bytes a node holds of other peers' writer cores. */
 export interface QuotaOptions {

@@ -156,3 +156,23 @@ test('an announcement claiming too many writers is refused before allocating', a
   c.uint.encode(state, 1_000_000)
   await expectCode(t, () => decodeStrict(announcement, state.buffer, 'announce'), 'DECODE_FAILED')
 })
+
+test('a block names its writer\'s previous governance block behind a flag; blocks without it are unchanged', async (t) => {
+  const plain = encodeBlockBody({ author, seq: 3, records: [text('x')] })
+  t.absent('govPrev' in decodeMessageBlock(encodeMessageBlock(plain, randomBytes(64))).body, 'no pointer, no field')
+  t.is(plain[1]! & 4, 0, 'the flag is set only when a pointer is written')
+  for (const govPrev of [0, 1, 300, 2 ** 40]) {
+    const body = encodeBlockBody({ author, seq: 3, records: [text('x')], profile: { name: 'n', status: '', away: null }, govPrev })
+    const decoded = decodeMessageBlock(encodeMessageBlock(body, randomBytes(64))).body
+    t.is(decoded.govPrev, govPrev)
+    t.is(decoded.profile?.name, 'n', 'the profile before it still reads')
+    // Unpadded too (older readers skip it there as a field a later revision appended, as the
+    // test 'fields a newer build appends are skipped' shows).
+    const old = encodeBlockBody({ author, seq: 3, records: [text('x')], govPrev }, false)
+    t.is(decodeMessageBlock(encodeMessageBlock(old, randomBytes(64))).body.govPrev, govPrev)
+  }
+  // The flag without its field does not decode.
+  const cut = b4a.from(encodeBlockBody({ author, seq: 3, records: [text('x')] }, false))
+  cut[1] = cut[1]! | 4
+  await expectCode(t, () => decodeMessageBlock(encodeMessageBlock(cut, randomBytes(64))), 'DECODE_FAILED')
+})

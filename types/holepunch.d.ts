@@ -60,6 +60,15 @@ declare module 'sodium-universal' {
   export const crypto_pwhash_ALG_ARGON2ID13: number
   export function randombytes_buf(buf: Buffer): void
   export function sodium_memzero(buf: Buffer): void
+  export const crypto_box_PUBLICKEYBYTES: number
+  export const crypto_box_SECRETKEYBYTES: number
+  export const crypto_box_SEALBYTES: number
+  export const crypto_scalarmult_BYTES: number
+  export function crypto_sign_ed25519_pk_to_curve25519(x25519Pk: Buffer, ed25519Pk: Buffer): void
+  export function crypto_sign_ed25519_sk_to_curve25519(x25519Sk: Buffer, ed25519Sk: Buffer): void
+  export function crypto_scalarmult(q: Buffer, n: Buffer, p: Buffer): void
+  export function crypto_box_seal(c: Buffer, m: Buffer, pk: Buffer): void
+  export function crypto_box_seal_open(m: Buffer, c: Buffer, pk: Buffer, sk: Buffer): boolean
   export function sodium_memcmp(a: Buffer, b: Buffer): boolean
   export function crypto_sign_seed_keypair(pk: Buffer, sk: Buffer, seed: Buffer): void
   export function crypto_sign_detached(sig: Buffer, msg: Buffer, sk: Buffer): void

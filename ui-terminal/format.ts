@@ -421,6 +421,11 @@ export function noticeText(n: NoticeBody): string[] {
         `A new device asks to join your identity: ${n.fingerprint}${n.name ? ` "${n.name}"` : ''}. ` +
           'If the new device shows this same fingerprint, /device approve; otherwise /device deny.'
       ]
+    case 'friend-request':
+      return [
+        `${n.name || 'Someone'} (${n.fingerprint}) asks to be your friend: "${n.text}". ` +
+          `/requests accept ${n.fingerprint}, or /requests decline ${n.fingerprint} (they cannot tell).`
+      ]
     case 'device-revoked':
       return ['This device was revoked: it no longer speaks for your identity.']
     case 'confirm-leave':

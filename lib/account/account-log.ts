@@ -11,6 +11,7 @@ import { BackspaceError } from '../errors.js'
 import { deriveRoomKeys, hash } from '../crypto.js'
 import {
   decodeStrict,
+  framed,
   MessageType,
   profileFields,
   RoomKind,
@@ -24,6 +25,7 @@ import { Resource } from '../resource.js'
 import type { DeviceCertificate, DeviceRevocation } from '../identity/device.js'
 import { comparePositions } from '../state/read-positions.js'
 import { Room } from '../room/room.js'
+import { mergeSocial, socialView, type BlockEntry, type ContactEntry, type RelayEntry, type SocialView } from '../social/codecs.js'
 import type { RoomContext } from '../room/context.js'
 
 const NS_ACCOUNT_LOG = b4a.from('backspace/account-log/v1')
@@ -62,7 +64,11 @@ export interface AccountView {
   rooms: AccountRoom[]
   /** Read positions (a later field: absent in records of older builds). */
   reads: AccountRead[]
+  /** Contacts (friends, requests sent) and blocks (a later field: absent in older records). */
+  social?: SocialView
 }
+
+const socialField = framed(socialView)
 
 const MAX_READ_ID = 64
 
@@ -126,6 +132,7 @@ export const accountView: Encoding<AccountView> = {
     for (const r of v.rooms) accountRoom.preencode(state, r)
     c.uint.preencode(state, v.reads.length)
     for (const r of v.reads) accountRead.preencode(state, r)
+    if (v.social) socialField.preencode(state, v.social)
   },
   encode(state, v) {
     c.uint.encode(state, VIEW_VERSION)
@@ -135,6 +142,7 @@ export const accountView: Encoding<AccountView> = {
     for (const r of v.rooms) accountRoom.encode(state, r)
     c.uint.encode(state, v.reads.length)
     for (const r of v.reads) accountRead.encode(state, r)
+    if (v.social) socialField.encode(state, v.social)
   },
   decode(state) {
     const version = c.uint.decode(state)
@@ -151,9 +159,10 @@ export const accountView: Encoding<AccountView> = {
       if (n > MAX_ACCOUNT_ROOMS) throw BackspaceError.DECODE_FAILED('too many read positions in an account view')
       for (let i = 0; i < n; i++) reads.push(accountRead.decode(state))
     }
+    const social = state.start < state.end ? socialField.decode(state) : undefined
     // Fields a later build appends are skipped.
     state.start = state.end
-    return { profile, profileAt, rooms, reads }
+    return social ? { profile, profileAt, rooms, reads, social } : { profile, profileAt, rooms, reads }
   }
 }
 
@@ -187,6 +196,10 @@ export class AccountLog extends Resource<AccountLogEvents>() {
   // The furthest read position any device reached, by topic hex.
   private readonly reads = new Map<string, AccountRead>()
   private profileAt = 0
+  // Contacts and blocks, by identity key hex.
+  private readonly contacts = new Map<string, ContactEntry>()
+  private readonly blocks = new Map<string, BlockEntry>()
+  private readonly relays = new Map<string, RelayEntry>()
   // When this device last wrote its view; it writes again before that expires.
   private lastPublished = 0
   private lastPublishedBytes: Buffer | null = null
@@ -240,7 +253,8 @@ export class AccountLog extends Resource<AccountLogEvents>() {
       profile: this.profile ?? { name: '', status: '', away: null },
       profileAt: this.profileAt,
       rooms: [...this.rooms.values()],
-      reads: [...this.reads.values()]
+      reads: [...this.reads.values()],
+      social: { contacts: [...this.contacts.values()], blocks: [...this.blocks.values()], relays: [...this.relays.values()] }
     }
   }
 
@@ -304,6 +318,7 @@ export class AccountLog extends Resource<AccountLogEvents>() {
       this.reads.set(topic, r)
       changed = true
     }
+    if (view.social && mergeSocial(this.contacts, this.blocks, this.relays, view.social)) changed = true
     return changed
   }
 }

@@ -8,6 +8,7 @@ import { Resource } from '../resource.js'
 import type { Room } from '../room/room.js'
 import type { UnreadCounts } from '../state/read-positions.js'
 import type { DeviceInfo, DeviceRequest, Member, Message, Profile } from '../types.js'
+import type { FriendRequest } from '../social/social.js'
 import type { NoticeBody } from './notices.js'
 import { chatReducer, initialChatState, type ChatAction, type ChatState, type Target } from './state.js'
 
@@ -115,6 +116,8 @@ export class ChatModel extends Resource<ChatModelEvents>() {
       this.dispatch({ type: 'unread', key, unread: counts.unread, mentions: counts.mentions })
     const onDeviceRequest = (req: DeviceRequest) =>
       this.notify({ kind: 'device-request', fingerprint: req.fingerprint, name: req.name })
+    const onFriendRequest = (req: FriendRequest) =>
+      this.notify({ kind: 'friend-request', fingerprint: req.fingerprint, name: req.name, text: req.text })
     const onDevices = (devices: DeviceInfo[]) => {
       if (devices.some((d) => d.current && d.revoked)) this.notify({ kind: 'device-revoked' })
     }
@@ -135,6 +138,7 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     node.on('connections', onConnections)
     node.on('unread', onUnread)
     node.on('device-request', onDeviceRequest)
+    node.on('friend-request', onFriendRequest)
     node.on('device-update', onDevices)
     node.on('network', onNetwork)
     this.detachNode = () => {
@@ -146,6 +150,7 @@ export class ChatModel extends Resource<ChatModelEvents>() {
       node.off('connections', onConnections)
       node.off('unread', onUnread)
       node.off('device-request', onDeviceRequest)
+      node.off('friend-request', onFriendRequest)
       node.off('device-update', onDevices)
     }
     onProfile(node.profile)

@@ -18,6 +18,8 @@ export type NoticeBody =
   | { readonly kind: 'member-rename'; readonly from: string; readonly to: string; readonly fingerprint: string }
   /** A new device asks to join this identity: compare the fingerprints, then approve or deny. */
   | { readonly kind: 'device-request'; readonly fingerprint: string; readonly name: string }
+  /** Someone asks to be a friend: only their short message is shown until it is accepted. */
+  | { readonly kind: 'friend-request'; readonly fingerprint: string; readonly name: string; readonly text: string }
   /** This device was revoked: it no longer speaks for the identity. */
   | { readonly kind: 'device-revoked' }
   /** `/leave` deletes the room's local history: typing it again confirms. */

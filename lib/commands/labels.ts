@@ -9,12 +9,12 @@ export interface RoomLabelInput {
 }
 
 /**
- * `#name` for a named room, `~label` for a private one. When another room of `among` shows
+ * `#name` for a named room, `~label` for a private one, `@name` for a DM. When another room of `among` shows
  * the same, the room's short tag follows (`#secret·1a2b`): a wrong password makes a room of
  * the same name, and two identical entries cannot be told apart.
  */
 export function roomLabel(room: RoomLabelInput, among: readonly RoomLabelInput[] = []): string {
-  const base = (room.kind === 'named' ? '#' : '~') + room.name
+  const base = (room.kind === 'named' ? '#' : room.kind === 'dm' ? '@' : '~') + room.name
   if (room.id === undefined) return base
   const twin = among.some((r) => r.id !== room.id && r.kind === room.kind && r.name === room.name)
   return twin ? `${base}·${roomTag(room.id)}` : base

@@ -3,6 +3,7 @@ import { del, edit, me, react, reply, unreact } from './messages.js'
 import { away, back, nick, peers, status, whoami } from './profile.js'
 import { create, invite, join, leave, rooms, switchRoom } from './rooms.js'
 import { announce, anon, ban, deop, files, kick, lock, maxusers, op, privateRoom, slow, topic, ttl, unban, unlock, welcome, wipe } from './moderation.js'
+import { block, dm, friend, friends, relay, requests, unblock, unfriend } from './social.js'
 import { defineCommand, type CommandSpec } from './types.js'
 
 declare module './types.js' {
@@ -63,6 +64,14 @@ export const COMMANDS: readonly CommandSpec[] = Object.freeze([
   back,
   peers,
   whoami,
+  friend,
+  unfriend,
+  friends,
+  requests,
+  dm,
+  block,
+  unblock,
+  relay,
   device,
   topic,
   announce,

@@ -52,6 +52,10 @@ export interface RoomContext extends NodeContext<Room> {
   readonly device: RoomDevice
   /** Revocations of this identity's own devices, to carry to the room's members. */
   revocations(): DeviceRevocation[]
+  /** The rate limit of the room's writers (lib/room/rate-limit.ts): default 15 in 10 s; null for none. */
+  readonly rateLimit?: import('./rate-limit.js').RateRule | null
+  /** Authors this identity blocked: their messages are kept but never shown (lib/social). */
+  hidden?(author: Buffer): boolean
   /** For a log that is not a chat room (the account log): its own record kinds and rules. */
   readonly extension?: RoomExtension
 }

@@ -4,7 +4,7 @@
 import b4a from 'b4a'
 import { messageSignable, verify } from '../crypto.js'
 import { BackspaceError } from '../errors.js'
-import { decodeMessageBlock, MAX_RECORD_BYTES, type DecodedBlock } from '../messages.js'
+import { decodeMessageBlock, MAX_RECORD_BYTES, type BlockBody, type DecodedBlock } from '../messages.js'
 import { backgroundError } from '../resource.js'
 import type { RejectReason, RoomStats } from '../types.js'
 import type { ApplyStage } from './apply.js'
@@ -121,26 +121,63 @@ export class Ingest {
     if (feed.loaded.has(index) || (this.apply.has(messageId(feed.key, body.seq)) && this.apply.has(messageId(feed.key, last)))) {
       return this.loadedAgain(feed, index)
     }
-    const signer = this.signers.signerOf(body)
-    if (signer === null) {
-      return this.rejections.block('unauthorized-device', BackspaceError.BAD_SIGNATURE(`block ${index}: no valid device certificate`), feed, index)
-    }
-    if (!verifyBlock(this.roomId, feed, index, decoded, signer)) {
-      return this.rejections.block('invalid-signature', BackspaceError.BAD_SIGNATURE(`block ${index}`), feed, index)
-    }
-    // One core, one signer: a block by any other key is not this writer's.
-    if (feed.owner !== null && !b4a.equals(feed.owner, signer)) {
-      return this.rejections.block('unauthorized-device', BackspaceError.BAD_SIGNATURE(`block ${index}: another device`), feed, index)
-    }
-    if (this.signers.isRevokedAt(signer, feed, index, body)) {
-      return this.rejections.block('unauthorized-device', BackspaceError.DEVICE_REVOKED(`block ${index}`), feed, index)
-    }
-    if (this.ctx.extension?.ownIdentityOnly && !b4a.equals(body.author, this.ctx.identity.publicKey)) {
-      return this.rejections.block('unauthorized-device', BackspaceError.NOT_ALLOWED(`block ${index}: another identity`), feed, index)
-    }
+    const signer = this.check(feed, index, decoded)
+    if (signer === null) return 'rejected'
     if (feed.owner === null) feed.owner = signer
     if (feed.admission === null && !feed.local) this.admission.verified(feed, body.author, signer)
     return this.records.load(feed, index, body, emit)
+  }
+
+  /**
+   * Block `index` of `feed`, as Hypercore delivered it, decoded and verified like any block
+   * (refusals counted), without loading its records: for the governance chain. Null if refused.
+   */
+  verified(feed: Feed, index: number, block: Buffer): BlockBody | null {
+    if (block.byteLength > MAX_RECORD_BYTES) {
+      this.rejections.block('oversized', BackspaceError.MESSAGE_TOO_LARGE(`block ${index}: ${block.byteLength} bytes`), feed, index)
+      return null
+    }
+    let decoded: DecodedBlock
+    try {
+      decoded = decodeMessageBlock(block)
+    } catch (err) {
+      const e = err as BackspaceError
+      const reason: RejectReason = e.code === 'UNSUPPORTED_VERSION' ? 'unsupported' : 'malformed'
+      this.rejections.block(reason, e, feed, index)
+      return null
+    }
+    const signer = this.check(feed, index, decoded)
+    if (signer === null) return null
+    if (feed.owner === null) feed.owner = signer
+    return decoded.body
+  }
+
+  // The signer of a decoded block if it verifies as block `index` of `feed`; else counts why not.
+  private check(feed: Feed, index: number, decoded: DecodedBlock): Buffer | null {
+    const { body } = decoded
+    const signer = this.signers.signerOf(body)
+    if (signer === null) {
+      this.rejections.block('unauthorized-device', BackspaceError.BAD_SIGNATURE(`block ${index}: no valid device certificate`), feed, index)
+      return null
+    }
+    if (!verifyBlock(this.roomId, feed, index, decoded, signer)) {
+      this.rejections.block('invalid-signature', BackspaceError.BAD_SIGNATURE(`block ${index}`), feed, index)
+      return null
+    }
+    // One core, one signer: a block by any other key is not this writer's.
+    if (feed.owner !== null && !b4a.equals(feed.owner, signer)) {
+      this.rejections.block('unauthorized-device', BackspaceError.BAD_SIGNATURE(`block ${index}: another device`), feed, index)
+      return null
+    }
+    if (this.signers.isRevokedAt(signer, feed, index, body)) {
+      this.rejections.block('unauthorized-device', BackspaceError.DEVICE_REVOKED(`block ${index}`), feed, index)
+      return null
+    }
+    if (this.ctx.extension?.ownIdentityOnly && !b4a.equals(body.author, this.ctx.identity.publicKey)) {
+      this.rejections.block('unauthorized-device', BackspaceError.NOT_ALLOWED(`block ${index}: another identity`), feed, index)
+      return null
+    }
+    return signer
   }
 
   private loadedAgain(feed: Feed, index: number): 'ok' {

@@ -9,6 +9,7 @@ import {
   MAX_BLOCK_RECORDS,
   recordSize,
   TARGET_BLOCK_BYTES,
+  holdsGovernance,
   type BlockBody,
   type MessageRecord
 } from '../messages.js'
@@ -53,6 +54,10 @@ export class Outbox {
   private inFlight: number
   // Fixes each block's expiry stamp before its append, so the live path can send it along.
   private stamps: Pick<StampedEncryption, 'stamp' | 'unfix'> | null
+  // The index of this node's latest block holding a governance operation, and the last few
+  // (to fall back on if an append fails), for the pointer each new block carries.
+  private govHead: number | null = null
+  private readonly govHeads: number[] = []
 
   constructor(
     room: RoomSelf,
@@ -96,6 +101,7 @@ export class Outbox {
     const last = await own.core.get(length - 1, { wait: false }).catch(() => null)
     const body = last ? decodeBodyOrNull(last) : null
     if (body) {
+      this.govHead = holdsGovernance(body) ? length - 1 : (body.govPrev ?? null)
       this.nextSeq = body.seq + body.records.length
       this.lastTimestamp = body.records[body.records.length - 1]!.timestamp
     } else {
@@ -113,6 +119,11 @@ export class Outbox {
   }
 
   // Own timestamps never go backwards, even if the clock does.
+  /** The seq the next record enqueued gets. */
+  get next(): number {
+    return this.nextSeq
+  }
+
   stamp(): number {
     return (this.lastTimestamp = Math.max(this.ctx.now(), this.lastTimestamp))
   }
@@ -186,6 +197,9 @@ export class Outbox {
     // at once, whatever the appends before this one still wait for (storage, a slow disk).
     const index = own.core.length + this.inFlight
     const bodies = Outbox.packBlocks(batch).map((group) => this.blockBody(group[0]!.seq, group.map((p) => p.record)))
+    // Each block names this writer's previous block holding a governance operation, so that a
+    // reader who loads only the latest page still finds every operation (lib/governance/chain.ts).
+    this.chainGovernance(bodies, index)
     let blocks = bodies.map((body, i) => this.signBody(index + i, body))
     this.inFlight += blocks.length
     const counts = bodies.map((body) => body.records.length)
@@ -200,6 +214,8 @@ export class Outbox {
         if (own.core.length !== index) {
           // An earlier append failed: sign again for where these blocks really go.
           this.stamps?.unfix(index)
+          this.govHead = this.govHeadAt(own.core.length)
+          this.chainGovernance(bodies, own.core.length)
           blocks = bodies.map((body, i) => this.signBody(own.core.length + i, body))
         } else if (sentLive) {
           // The append starts on the next loop iteration, after the poll phase has put the
@@ -211,6 +227,8 @@ export class Outbox {
       } catch (err) {
         this.inFlight -= queued
         this.stamps?.unfix(own.core.length)
+        // These blocks are not in the core: the head falls back below them.
+        this.govHead = this.govHeadAt(own.core.length)
         // The failed messages' sequence numbers stay unused; they only need to grow.
         for (const p of batch) p.reject(err as Error)
         return
@@ -223,6 +241,26 @@ export class Outbox {
       for (let i = 0; i < bodies.length; i++) this.records.load(own, first + i, bodies[i]!, true)
       for (const p of batch) p.resolve(this.resultOf(own, p))
     })
+  }
+
+  // Sets each body's pointer to the previous governance block, the first at `index`.
+  private chainGovernance(bodies: BlockBody[], index: number): void {
+    for (let i = 0; i < bodies.length; i++) {
+      const body = bodies[i]!
+      if (this.govHead !== null && this.govHead < index + i) body.govPrev = this.govHead
+      else delete body.govPrev
+      if (holdsGovernance(body)) {
+        this.govHeads.push(index + i)
+        if (this.govHeads.length > 64) this.govHeads.shift()
+        this.govHead = index + i
+      }
+    }
+  }
+
+  // The latest governance block this node wrote below `length`, as far as it remembers.
+  private govHeadAt(length: number): number | null {
+    for (let i = this.govHeads.length - 1; i >= 0; i--) if (this.govHeads[i]! < length) return this.govHeads[i]!
+    return this.govHead !== null && this.govHead < length ? this.govHead : null
   }
 
   private resultOf(own: Feed, p: PendingSend): Message | null {

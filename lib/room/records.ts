@@ -16,6 +16,8 @@ import type { IngestResult, Rejections } from './ingest.js'
 import type { Members } from './members.js'
 import type { Signers } from './signers.js'
 import type { Governance } from '../governance/governance.js'
+import type { RateLimit } from './rate-limit.js'
+import type { GovernanceChain } from '../governance/chain.js'
 
 /**
  * Passes verified blocks' records to their reducers, and clears from disk a block whose
@@ -23,12 +25,14 @@ import type { Governance } from '../governance/governance.js'
  */
 export class Records {
   private readonly room: RoomSelf
-  private readonly ctx: Pick<RoomContext, 'now' | 'ttl' | 'identity' | 'extension' | 'changed' | 'erased'>
+  private readonly ctx: Pick<RoomContext, 'now' | 'ttl' | 'identity' | 'extension' | 'changed' | 'erased' | 'hidden'>
   private readonly apply: ApplyStage
   private readonly members: Pick<Members, 'fromBlock'>
   private readonly signers: Pick<Signers, 'onRevokeRecord'>
   private readonly rejections: Rejections
-  private readonly stats: Pick<RoomStats, 'messages' | 'rejected'>
+  private readonly stats: Pick<RoomStats, 'messages' | 'rejected' | 'rateLimited'>
+  // The room's rate limit: a writer's records past it are dropped and counted.
+  private readonly rate: RateLimit | null
   // Blocks whose every record is a message: when all are deleted, the block is cleared.
   // The writer cores whose blocks were loaded, by the prefix of their messages' ids, to find
   // the block of a deleted message (one entry per writer, none per message).
@@ -37,16 +41,20 @@ export class Records {
   private readonly editTargets: Map<string, string>
   /** The room's governance: its operations go there, and it may refuse a message. */
   governance: Pick<Governance, 'onRecord' | 'refuses'> | null = null
+  /** Follows each writer's pointers to its earlier governance blocks (lib/governance/chain.ts). */
+  chain: Pick<GovernanceChain, 'onBlock'> | null = null
 
   constructor(
     room: RoomSelf,
-    ctx: Pick<RoomContext, 'now' | 'ttl' | 'identity' | 'extension' | 'changed' | 'erased'>,
+    ctx: Pick<RoomContext, 'now' | 'ttl' | 'identity' | 'extension' | 'changed' | 'erased' | 'hidden'>,
     apply: ApplyStage,
     members: Pick<Members, 'fromBlock'>,
     signers: Pick<Signers, 'onRevokeRecord'>,
     rejections: Rejections,
-    stats: Pick<RoomStats, 'messages' | 'rejected'>
+    stats: Pick<RoomStats, 'messages' | 'rejected' | 'rateLimited'>,
+    rate: RateLimit | null = null
   ) {
+    this.rate = rate
     this.room = room
     this.ctx = ctx
     this.apply = apply
@@ -90,6 +98,10 @@ export class Records {
       // to the bottom, nor outlive the TTL; the same value after a restart.
       const timestamp = effectiveTime(record.timestamp, verified.at)
       if (isExpired(timestamp, now, ttl)) continue
+      if (this.rate && !this.rate.admit(feed.hex, seq, record.timestamp, record.type)) {
+        this.stats.rateLimited = this.rate.dropped
+        continue
+      }
       const kind: MessageKind | null =
         record.type === MessageType.TEXT || record.type === MessageType.REPLY
           ? 'text'
@@ -118,7 +130,7 @@ export class Records {
           },
           updated
         )
-        if (message && emit) this.room.emit('message', message)
+        if (message && emit && !(this.ctx.hidden?.(body.author) && !self)) this.room.emit('message', message)
         continue
       }
       const op = opKindOf(record.type)
@@ -156,6 +168,7 @@ export class Records {
         this.rejections.block('unknown-kind', BackspaceError.UNSUPPORTED_VERSION(`record kind ${record.type}`), feed, index)
       }
     }
+    this.chain?.onBlock(feed, index, body)
     if (wiped > 0 && wiped === records.length) return this.dropWiped(feed, index)
     this.stats.messages = this.apply.size
     // Ops held for a message that just loaded may have been refused as it arrived.
@@ -168,6 +181,26 @@ export class Records {
     }
     for (const m of updated) this.room.emit('message-update', m)
     return 'ok'
+  }
+
+  /**
+   * Passes only the governance operations of a verified block to governance: a block reached
+   * by a writer's governance chain, outside the window of history loaded. Its messages are
+   * not shown; they load if the timeline is paged back to them.
+   */
+  loadGovernance(feed: Feed, index: number, body: BlockBody): void {
+    const governance = this.governance
+    if (!governance) return
+    const now = this.ctx.now()
+    const ttl = this.ctx.ttl
+    const verified = markVerified(feed, index, latestStamp(body), now, ttl)
+    if (verified.changed) this.ctx.changed()
+    for (let i = 0; i < body.records.length; i++) {
+      const record = body.records[i]!
+      if (record.type !== MessageType.GOVERN) continue
+      if (isExpired(effectiveTime(record.timestamp, verified.at), now, ttl)) continue
+      governance.onRecord(record, feed.idPrefix + (body.seq + i), feed, index, i, body.author)
+    }
   }
 
   // A block whose records all expired is not kept, even when it sits after live blocks (it was

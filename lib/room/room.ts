@@ -34,7 +34,9 @@ import { discardCore, MAX_UNPROVEN, MAX_WRITERS, WriterSet } from './writers.js'
 import { makeProof, MAX_CORES_PER_IDENTITY, MemberProofs, type Admission } from './admission.js'
 import { byteSpan, isOversizedBlock, provesOversized } from './quota.js'
 import { Governance } from '../governance/governance.js'
+import { GovernanceChain } from '../governance/chain.js'
 import type { Moderation, Role, RoomSettings } from '../governance/types.js'
+import { DEFAULT_RATE, RateLimit } from './rate-limit.js'
 
 // Blocks of a core on trial (no proof yet) fetched to see whether one verifies.
 const TRIAL_BLOCKS = 4
@@ -92,6 +94,10 @@ export class Room extends Resource<RoomEvents>() {
   private readonly heldBack: Set<string>
   // Owner, roles, bans and settings, from the operations in members' logs (lib/governance/).
   private readonly governance: Governance
+  /** @internal The room's rate limit (lib/room/rate-limit.ts). */
+  readonly rate: RateLimit
+  // Each writer's pointers back to its earlier governance blocks, followed past the loaded window.
+  private readonly chain: GovernanceChain
 
   /** @internal Rooms are made by `Backspace.join` and `Backspace.createRoom`. */
   constructor(ctx: RoomContext, state: RoomState) {
@@ -100,7 +106,7 @@ export class Room extends Resource<RoomEvents>() {
     this.secret = state.secret
     this.keys = deriveRoomKeys(state.secret)
     this.name = state.name
-    this.kind = state.kind === RoomKind.PRIVATE ? 'private' : 'named'
+    this.kind = state.kind === RoomKind.PRIVATE ? 'private' : state.kind === RoomKind.DM ? 'dm' : 'named'
     this.locked = this.kind === 'named' && state.password === true
     this.aloneTimer = null
     this.topic = this.keys.topic
@@ -119,12 +125,14 @@ export class Room extends Resource<RoomEvents>() {
       delivered: 0,
       ownBlocks: 0,
       admission: { unproven: 0, refused: 0, evicted: 0 },
-      quota: { used: 0, reached: null, refused: 0, oversized: 0 }
+      quota: { used: 0, reached: null, refused: 0, oversized: 0 },
+      rateLimited: 0
     }
 
     const { keys, stats } = this
     this.proofs = new MemberProofs(keys)
     this.heldBack = new Set()
+    this.rate = new RateLimit(ctx.rateLimit === undefined ? DEFAULT_RATE : ctx.rateLimit)
     this.apply = new ApplyStage(ctx.identity.publicKey, () => ctx.profile().name, () => this.roster.list())
     this.channels = new RoomChannels(
       {
@@ -184,7 +192,7 @@ export class Room extends Resource<RoomEvents>() {
     this.signers = new Signers(this.writers, (drop) => this.records.withdraw(drop), stats)
     this.roster = new Members(this, ctx, keys.id, this.signers, this.channels, stats)
     this.rejections = new Rejections(this, stats)
-    this.records = new Records(this, ctx, this.apply, this.roster, this.signers, this.rejections, stats)
+    this.records = new Records(this, ctx, this.apply, this.roster, this.signers, this.rejections, stats, this.rate)
     this.governance = new Governance({
       identity: ctx.identity.publicKey,
       feeds: () => this.writers.values(),
@@ -203,6 +211,18 @@ export class Room extends Resource<RoomEvents>() {
       verified: (feed, author, device) => this.writers.admitVerified(feed, author, device),
       oversized: (feed) => this.dropOversized(feed)
     })
+    const room = this
+    this.chain = new GovernanceChain({
+      get closing() {
+        return room.closing !== null
+      },
+      fetchTimeout: ctx.fetchTimeout,
+      verified: (feed, index, block) => this.ingest.verified(feed, index, block),
+      loadGovernance: (feed, index, body) => this.records.loadGovernance(feed, index, body),
+      reject: (feed, index, err) => this.rejections.block('governance', err, feed, index),
+      error: (err) => backgroundError(this, err)
+    })
+    this.records.chain = this.chain
     this.outbox = new Outbox(this, ctx, keys.id, this.writerKeyPair, this.apply, this.records, this.live, stats)
     this.history = new History(this, ctx, this.writers, this.apply.timeline, this.ingest, this.channels, this.live)
     this.expiry = new Expiry(this, ctx, this.writers, this.apply, stats)
@@ -367,7 +387,7 @@ export class Room extends Resource<RoomEvents>() {
     // A `/me` reply is not a thing: a reply is always text.
     const record: MessageRecord = { type, timestamp: this.outbox.stamp(), text }
     if (replyTo !== null) record.target = parseMessageId(replyTo)
-    return (await this.outbox.enqueue(record))!
+    return (await this.enqueue(record))!
   }
 
   /** Replaces the text of one of this identity's messages; members see it with "(edited)". */
@@ -377,7 +397,7 @@ export class Room extends Resource<RoomEvents>() {
     const m = this.ownTarget(target)
     if (m.deleted) throw BackspaceError.NOT_ALLOWED('a deleted message cannot be edited')
     if (m.text === text) return m
-    return (await this.outbox.enqueue({ type: MessageType.EDIT, timestamp: this.outbox.stamp(), text, target: parseMessageId(m.id) }))!
+    return (await this.enqueue({ type: MessageType.EDIT, timestamp: this.outbox.stamp(), text, target: parseMessageId(m.id) }))!
   }
 
   /** Deletes one of this identity's messages everywhere: it becomes a tombstone. */
@@ -385,7 +405,7 @@ export class Room extends Resource<RoomEvents>() {
     await this.whenWritable()
     const m = this.ownTarget(target)
     if (m.deleted) return
-    await this.outbox.enqueue({ type: MessageType.DELETE, timestamp: this.outbox.stamp(), text: '', target: parseMessageId(m.id) })
+    await this.enqueue({ type: MessageType.DELETE, timestamp: this.outbox.stamp(), text: '', target: parseMessageId(m.id) })
   }
 
   /** Adds this identity's `emoji` reaction to a message (once per emoji). */
@@ -406,7 +426,21 @@ export class Room extends Resource<RoomEvents>() {
     const mine = m.reactions.find((r) => r.emoji === emoji)?.self ?? false
     if (mine === add) return
     const type = add ? MessageType.REACT : MessageType.UNREACT
-    await this.outbox.enqueue({ type, timestamp: this.outbox.stamp(), text: emoji, target: parseMessageId(m.id) })
+    await this.enqueue({ type, timestamp: this.outbox.stamp(), text: emoji, target: parseMessageId(m.id) })
+  }
+
+  // Every record this node appends passes here: held to the rate limit readers apply.
+  private enqueue(record: MessageRecord): Promise<Message | null> {
+    const own = this.outbox.own
+    if (own) {
+      const seq = this.outbox.next
+      const rule = this.rate.current
+      if (rule && !this.rate.allows(own.hex, seq, record.timestamp, record.type)) {
+        return Promise.reject(BackspaceError.RATE_LIMITED(`at most ${rule.count} messages in ${rule.window / 1000} s`))
+      }
+      this.rate.note(own.hex, seq, record.timestamp)
+    }
+    return this.outbox.enqueue(record)
   }
 
   /** The loaded message with this id, in its current state. */
@@ -422,7 +456,7 @@ export class Room extends Resource<RoomEvents>() {
   async applyRevocation(revocation: DeviceRevocation): Promise<void> {
     await this.whenOpen()
     const cuts = this.signers.revokeOwn(revocation)
-    await this.outbox.enqueue({
+    await this.enqueue({
       type: MessageType.REVOKE,
       timestamp: this.outbox.stamp(),
       text: '',
@@ -440,7 +474,7 @@ export class Room extends Resource<RoomEvents>() {
   /** @internal Appends a record of the room's extension kinds; resolves once stored. */
   async appendRecord(record: Omit<MessageRecord, 'timestamp'>): Promise<void> {
     await this.whenWritable()
-    await this.outbox.enqueue({ ...record, timestamp: this.outbox.stamp() })
+    await this.enqueue({ ...record, timestamp: this.outbox.stamp() })
   }
 
   // A device its identity revoked speaks for nobody: it stops writing, here as everywhere.
@@ -489,7 +523,7 @@ export class Room extends Resource<RoomEvents>() {
     if (!this.opened) await this.ready()
     this.roster.publishOwn()
     for (const m of this.apply.refreshAll()) if (m.mention) this.emit('message-update', m)
-    await this.outbox.enqueue({ type: MessageType.PROFILE, timestamp: this.outbox.stamp(), text: '' })
+    await this.enqueue({ type: MessageType.PROFILE, timestamp: this.outbox.stamp(), text: '' })
   }
 
   /**
@@ -512,7 +546,12 @@ export class Room extends Resource<RoomEvents>() {
     }
     await this.history.load(limit, before, false)
     const now = this.ctx.now()
-    return this.apply.timeline.page(limit, before, (m) => !this.expiry.isExpired(m.timestamp, now))
+    const hidden = this.ctx.hidden
+    return this.apply.timeline.page(
+      limit,
+      before,
+      (m) => !this.expiry.isExpired(m.timestamp, now) && !(hidden && !m.self && hidden(m.author))
+    )
   }
 
   /** Deletes expired messages from memory and their blocks from disk. Runs periodically too. */
@@ -536,7 +575,7 @@ export class Room extends Resource<RoomEvents>() {
   /** @internal The record the node persists for this room. */
   state(): RoomState {
     return {
-      kind: this.kind === 'private' ? RoomKind.PRIVATE : RoomKind.NAMED,
+      kind: this.kind === 'private' ? RoomKind.PRIVATE : this.kind === 'dm' ? RoomKind.DM : RoomKind.NAMED,
       secret: this.secret,
       name: this.name,
       joinedAt: this.joinedAt,
@@ -652,7 +691,8 @@ export class Room extends Resource<RoomEvents>() {
   // Recounts what is stored of each remote core from its tree: the contiguous range read.
   private async countBytes(): Promise<void> {
     for (const feed of this.writers.values()) {
-      if (feed.local || feed.dropped) continue
+      // A core closed meanwhile (the node closing under a room still opening) has nothing to count.
+      if (feed.local || feed.dropped || feed.core.closing) continue
       const bytes = await byteSpan(feed.core, feed.storedFrom, Math.max(feed.storedFrom, feed.seen))
       if (bytes === null) continue
       feed.bytes = bytes

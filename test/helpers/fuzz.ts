@@ -95,7 +95,13 @@ import {
   parseInvite,
   parseRelayLink,
   RELAY_LINK_PREFIX,
-  relayLinkOf
+  relayLinkOf,
+  parseContactLink,
+  contactLinkOf,
+  CONTACT_LINK_PREFIX,
+  parseRelayNodeLink,
+  relayNodeLinkOf,
+  RELAY_NODE_PREFIX
 } from '../../lib/links.js'
 import { decodeBodyOrNull, messageId16, parseMessageId } from '../../lib/room/feed.js'
 import {
@@ -1437,6 +1443,22 @@ export const TARGETS: readonly Target[] = [
       if (b) checkBody(b)
     }
   }),
+  linkTarget(
+    'parseContactLink',
+    CONTACT_LINK_PREFIX,
+    (rng) => many(8, (r) => contactLinkOf({ key: r.bytes(32), name: r.pick(['', 'ann', 'Zoë K', '山田']) }))(rng),
+    parseContactLink,
+    (v) => ensureBytes(v.key, 32, 'contact key'),
+    contactLinkOf
+  ),
+  linkTarget(
+    'parseRelayNodeLink',
+    RELAY_NODE_PREFIX,
+    (rng) => many(4, (r) => relayNodeLinkOf({ secret: r.bytes(32) }))(rng),
+    parseRelayNodeLink,
+    (v) => ensureBytes(v.secret, 32, 'relay node secret'),
+    relayNodeLinkOf
+  ),
   linkTarget(
     'parseRelayLink',
     RELAY_LINK_PREFIX,

@@ -15,6 +15,8 @@ export async function create(t: Test, testnet: Testnet, opts: BackspaceOptions =
   const node = new Backspace({
     storage: opts.incognito ? undefined : (opts.storage ?? (await t.tmp())),
     bootstrap: testnet.bootstrap,
+    // Tests of other things send bursts; the rate limit's own tests ask for it.
+    rateLimit: false,
     ...opts
   })
   t.teardown(() => node.close())
@@ -73,3 +75,26 @@ export function manualClock(start = Date.now()): { now: () => number; advance: (
 }
 
 export const DAY = 24 * 60 * 60 * 1000
+
+/**
+ * Resolves once `ok()` holds, checking it on every `event` of `emitter` and at least every
+ * 250 ms (a state that changes without an event is still seen). Leaves no listener behind.
+ */
+export async function until(
+  emitter: EventEmitter | { on: Function; off: Function },
+  event: string,
+  ok: () => boolean
+): Promise<void> {
+  const e = emitter as EventEmitter
+  while (!ok()) {
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        e.off(event, done)
+        resolve()
+      }
+      const timer = setTimeout(done, 250)
+      e.on(event, done)
+    })
+  }
+}

@@ -2,10 +2,11 @@
 // governance operations without the library's checks, or with a clock of its choosing.
 import test, { type Test } from 'brittle'
 import b4a from 'b4a'
-import { create, createLocalTestnet, waitForPeers } from '../helpers/index.js'
+import { create, createLocalTestnet, receive, waitForPeers } from '../helpers/index.js'
 import { expectCode } from '../helpers/expect.js'
 import { currentClock, inject, until } from '../helpers/governance.js'
-import { GovAction } from '../../lib/governance/codec.js'
+import { blank } from '../../lib/governance/governance.js'
+import { encodeGovOperation, GovAction } from '../../lib/governance/codec.js'
 import { MessageType } from '../../lib/messages.js'
 import { randomBytes } from '../../lib/crypto.js'
 import type { Backspace, Room } from '../../lib/index.js'
@@ -21,7 +22,7 @@ async function room(t: Test, count: number, name: string) {
   for (const r of rooms) await waitForPeers(r, count - 1)
   const owner = nodes[0]!.identity.publicKey
   await until(() => rooms.every((r) => r.owner !== null && b4a.equals(r.owner, owner)))
-  return { nodes, rooms, keys: nodes.map((n) => n.identity.publicKey) }
+  return { testnet, nodes, rooms, keys: nodes.map((n) => n.identity.publicKey) }
 }
 
 const refused = (r: Room) => r.stats.rejected.governance
@@ -228,3 +229,65 @@ function ackedBy(room: Room, member: Backspace): boolean {
   const hex = member.identity.publicKey.toString('hex')
   return [...g.records.values()].some((r) => r.author === hex && r.op.action === GovAction.ACK)
 }
+
+test('hostile governance: a writer whose governance pointers go forward, at itself, at a plain block or round a loop is refused and counted', async (t) => {
+  const { testnet, rooms, keys } = await room(t, 3, 'gov-chain-hostile')
+  const [ra, rb, rm] = rooms as [Room, Room, Room]
+  await ra.moderate.op(keys[1]!)
+  await until(() => rooms.every((r) => r.role(keys[1]!) === 'op'))
+  type Out = {
+    own: { key: Buffer; core: { length: number; append(b: Buffer[], o: object): Promise<unknown> } }
+    writerKeyPair: object
+    nextSeq: number
+    signBody(index: number, body: object): Buffer
+    blockBody(seq: number, records: Array<{ type: number; timestamp: number; text: string; payload?: Buffer }>): { govPrev?: number }
+  }
+  const out = (rm as unknown as { outbox: Out }).outbox
+  const base = out.own.core.length
+  const now = Date.now()
+  const text = (s: string) => ({ type: MessageType.TEXT, timestamp: now, text: s })
+  const gov = (s: string) => ({ type: MessageType.GOVERN, timestamp: now, text: '', payload: encodeGovOperation({ ...blank(GovAction.TOPIC), text: s, clock: currentClock(rm) }) })
+  const plan: Array<[ReturnType<typeof text> | ReturnType<typeof gov>, number]> = [
+    [text('points forward'), base + 3],
+    [text('points at itself'), base + 1],
+    [text('points at a plain block'), base],
+    [gov('loop one'), base + 4], // with the next block, a loop: forward from here
+    [gov('loop two'), base + 3],
+    [text('enters the loop'), base + 4]
+  ]
+  const blocks = plan.map(([record, govPrev], i) => {
+    const body = out.blockBody(out.nextSeq + i, [record])
+    body.govPrev = govPrev
+    return out.signBody(base + i, body)
+  })
+  out.nextSeq += plan.length
+  const pointers = (r: Room) => {
+    const refused = new Set<number>()
+    r.on('reject', (e) => {
+      if (e.reason === 'governance' && b4a.equals(e.writer, out.own.key) && /governance pointer/.test(e.error.message)) refused.add(e.index)
+    })
+    return refused
+  }
+  const seenBy = [ra, rb].map(pointers)
+  await out.own.core.append(blocks, { keyPair: out.writerKeyPair })
+  const expected = [base, base + 1, base + 2, base + 3]
+  await until(() => seenBy.every((s) => expected.every((i) => s.has(i))))
+  for (const s of seenBy) t.alike([...s].sort((x, y) => x - y), expected, 'exactly the blocks with a bad pointer are counted')
+
+  for (const r of [ra, rb]) {
+    t.is(r.settings.topic, 'owned', 'the honest state is unaffected')
+    t.is(r.role(keys[1]!), 'op')
+    t.ok(r.owner !== null && b4a.equals(r.owner, keys[0]!))
+  }
+
+  // A joiner that reads the window afresh refuses them too, and knows the honest state.
+  const joiner = await create(t, testnet)
+  const rj = await joiner.join('gov-chain-hostile', { password: 'pw' })
+  await until(() => rj.owner !== null && rj.role(keys[1]!) === 'op' && rj.stats.rejected.governance >= expected.length)
+  t.is(rj.settings.topic, 'owned', 'the joiner sees the honest topic')
+  // The hostile writer's honest messages still arrive: nothing crashed.
+  const arrived = [ra, rb, rj].map((r) => receive(r, ['after the bad pointers']))
+  await rm.send('after the bad pointers')
+  await Promise.all(arrived)
+  t.pass('the peers go on')
+})
