@@ -5,7 +5,7 @@ import path from 'path'
 import { fileURLToPath } from 'url'
 import test from 'brittle'
 import WebSocket from 'ws'
-import { accountIsEncrypted, Identity, saveAccount } from '../lib/index.js'
+import { accountExists, accountIsEncrypted, CONFIRM_WORDS, Identity, saveAccount } from '../lib/index.js'
 import { startDesktop } from '../ui-desktop/server.js'
 import { DesktopSession } from '../ui-desktop/session.js'
 import { create, createLocalTestnet, once, waitForPeers, type Testnet } from './helpers/index.js'
@@ -100,6 +100,31 @@ test('desktop shell: a new account from the page, then chat through runCommand',
   )
   const made = await client.call('setup-generate')
   t.is(made.words.length, 24)
+  t.is(made.positions.length, CONFIRM_WORDS, 'the shell names the words to type back')
+  // A client that skips the confirmation the page asks for gets no account.
+  const skipped = await client.call('setup-create', { source: 'new', password: null }).catch((e: any) => e)
+  t.is(skipped.code, 'PHRASE_NOT_CONFIRMED', "the library's confirmation is enforced")
+  t.ok(/^PHRASE_NOT_CONFIRMED: [A-Z][a-z ]+/.test(skipped.message), 'with a sentence for the page')
+  t.absent(await accountExists(storage, 'default'), 'and no account on disk')
+  t.is(session.node, null, 'nor a node')
+  const typed = made.positions.map((p: number) => made.words[p - 1])
+  const wrongAt = made.positions[1]
+  const mistyped = await client.call('setup-confirm', {
+    words: typed.map((w: string, i: number) => (i === 1 ? w + 'x' : w))
+  })
+  t.alike(mistyped, { confirmed: false, wrong: wrongAt }, 'a wrong word is named')
+  await t.exception(
+    client.call('setup-create', { source: 'new', password: null }),
+    /PHRASE_NOT_CONFIRMED/,
+    'the words before the wrong one do not count'
+  )
+  await t.exception(client.call('setup-confirm', { words: typed.slice(1) }), /BAD_REQUEST/, 'every word asked')
+  await t.exception(client.call('setup-confirm', { words: 'x' }), /BAD_REQUEST/)
+  t.alike(
+    await client.call('setup-confirm', { words: typed.map((w: string) => ` ${w.toUpperCase()} `) }),
+    { confirmed: true, wrong: null },
+    'case and outer spaces do not matter'
+  )
   await t.exception(
     client.call('setup-create', { source: 'new' }),
     /BAD_REQUEST/,

@@ -221,8 +221,17 @@ export interface LineResult {
 /** The requests, by type, with their arguments and results. */
 export interface Requests {
   state: { args: {}; result: StateView }
-  /** A fresh identity for a new account; its words stay on the page until confirmed. */
-  'setup-generate': { args: {}; result: { words: string[]; fingerprint: string } }
+  /**
+   * A fresh identity for a new account; its words stay on the page until confirmed. The
+   * account can be created from it only once `setup-confirm` accepted the words at
+   * `positions` (1-based); before that `setup-create` fails with PHRASE_NOT_CONFIRMED.
+   */
+  'setup-generate': { args: {}; result: { words: string[]; fingerprint: string; positions: number[] } }
+  /**
+   * The words typed back for `positions`, in order. `wrong` is the first position whose word
+   * does not match (nothing is confirmed then), null once all do.
+   */
+  'setup-confirm': { args: { words: string[] }; result: { confirmed: boolean; wrong: number | null } }
   /** Checks a phrase or secret key before the password step. */
   'setup-preview': {
     args: { source: 'phrase' | 'secret-key'; value: string }

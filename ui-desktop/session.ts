@@ -16,6 +16,7 @@ import {
   isInvite,
   listAccounts,
   MAX_TEXT_BYTES,
+  NewPhrase,
   parseCommand,
   roomTag,
   runCommand,
@@ -112,8 +113,9 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
   // Whether close() closes the node: not when an embedder handed its own.
   private ownsNode = true
   private setup: SetupView | null = null
-  // The identity whose words the page shows, until the account is created from it.
-  private pending: Identity | null = null
+  // The new identity whose words the page shows, until the account is created from it. The
+  // library's NewPhrase hands it out only once the page typed the asked words back.
+  private pending: NewPhrase | null = null
   private lastError: ErrorView | null = null
   private status: StatusView = { connections: 0, peers: 0 }
   private closing: Promise<void> | null = null
@@ -132,6 +134,7 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     this.handlers = {
       state: async () => this.state(),
       'setup-generate': async () => this.generate(),
+      'setup-confirm': async (args) => this.confirmWords(args),
       'setup-preview': async (args) => this.preview(args),
       'setup-create': async (args) => this.create(args),
       'setup-open': async (args) => this.openAccount(args),
@@ -260,10 +263,34 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     }
   }
 
-  private generate(): { words: string[]; fingerprint: string } {
+  private generate(): Requests['setup-generate']['result'] {
     this.inPhase('setup')
-    this.pending = Identity.generate()
-    return { words: this.pending.phrase.split(' '), fingerprint: this.pending.fingerprint }
+    this.pending = new NewPhrase()
+    const { words, fingerprint, positions } = this.pending
+    return { words: [...words], fingerprint, positions: [...positions] }
+  }
+
+  /**
+   * Checks the words typed back for the positions `setup-generate` named, in order. Each call
+   * starts over (the page sends them all at once); the first wrong one is named.
+   */
+  private confirmWords(args: Args): Requests['setup-confirm']['result'] {
+    this.inPhase('setup')
+    const phrase = this.pending
+    if (!phrase) throw new ShellError('BAD_REQUEST', 'Generate the words first')
+    const words = args['words']
+    if (
+      !Array.isArray(words) ||
+      words.length !== phrase.positions.length ||
+      !words.every((w) => typeof w === 'string' && w.length <= 64)
+    ) {
+      throw new ShellError('BAD_REQUEST', `words must be the ${phrase.positions.length} words asked for`)
+    }
+    phrase.restart()
+    for (const word of words as string[]) {
+      if (!phrase.confirm(word)) return { confirmed: false, wrong: phrase.next }
+    }
+    return { confirmed: true, wrong: null }
   }
 
   private preview(args: Args): { fingerprint: string } {
@@ -275,9 +302,10 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
   private async create(args: Args): Promise<StateView> {
     this.inPhase('setup', 'unlock')
     const source = oneOf(args, 'source', ['new', 'phrase', 'secret-key'] as const)
+    if (source === 'new' && !this.pending) throw new ShellError('BAD_REQUEST', 'Generate the words first')
+    // PHRASE_NOT_CONFIRMED, from the library, until the page typed the asked words back.
     const identity =
-      source === 'new' ? this.pending : imported(source, requiredString(args, 'value'))
-    if (!identity) throw new ShellError('BAD_REQUEST', 'Generate the words first')
+      source === 'new' ? this.pending!.identity() : imported(source, requiredString(args, 'value'))
     const account = this.options.account ?? optionalString(args, 'account') ?? this.setup!.account
     const password = this.options.password ?? choosePassword(args)
     if (await accountExists(this.options.storage!, account)) {

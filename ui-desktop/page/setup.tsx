@@ -104,7 +104,13 @@ export function Setup(): JSX.Element {
                 onClick={() =>
                   ask(async () => {
                     const made = await store.link.request('setup-generate')
-                    setFlow({ source: 'new', words: made.words, fingerprint: made.fingerprint })
+                    setFlow({
+                      source: 'new',
+                      words: made.words,
+                      fingerprint: made.fingerprint,
+                      // 0-based indexes of the words the shell asks for.
+                      confirm: made.positions.map((p) => p - 1)
+                    })
                     go('words')
                   })
                 }
@@ -147,10 +153,7 @@ export function Setup(): JSX.Element {
               <button
                 type="button"
                 class="primary"
-                onClick={() => {
-                  setFlow({ ...flow!, confirm: confirmIndexes() })
-                  go('confirm')
-                }}
+                onClick={() => go('confirm')}
               >
                 I wrote them down
               </button>
@@ -240,14 +243,8 @@ function useAutofocus<T extends HTMLElement>(): { readonly current: T | null } {
   return ref
 }
 
-function confirmIndexes(): number[] {
-  // Three different words, picked at random: enough to catch a careless copy.
-  const picked = new Set<number>()
-  while (picked.size < 3) picked.add(Math.floor(Math.random() * 24))
-  return [...picked].sort((a, b) => a - b)
-}
-
 function Confirm(props: { flow: Flow; onBack(): void; onDone(): void }): JSX.Element {
+  const [, store] = useStore()
   const [error, setError] = useState<string | null>(null)
   const form = useRef<HTMLFormElement>(null)
   useEffect(() => form.current?.querySelector('input')?.focus(), [])
@@ -259,15 +256,16 @@ function Confirm(props: { flow: Flow; onBack(): void; onDone(): void }): JSX.Ele
       ref={form}
       onSubmit={(e) => {
         e.preventDefault()
-        for (const input of form.current!.querySelectorAll<HTMLInputElement>('.confirm-word')) {
-          const i = Number(input.dataset['index'])
-          if (input.value.trim().toLowerCase() !== props.flow.words![i]) {
-            setError(`Word ${i + 1} does not match. Check your copy.`)
-            input.focus()
-            return
-          }
-        }
-        props.onDone()
+        // The shell checks them: the library creates the account only once they match.
+        const inputs = [...form.current!.querySelectorAll<HTMLInputElement>('.confirm-word')]
+        store.link.request('setup-confirm', { words: inputs.map((input) => input.value) }).then(
+          (answer) => {
+            if (answer.confirmed) return props.onDone()
+            setError(`Word ${answer.wrong} does not match. Check your copy.`)
+            inputs.find((input) => Number(input.dataset['index']) + 1 === answer.wrong)?.focus()
+          },
+          (err) => setError(sentence(err))
+        )
       }}
     >
       <h2>Confirm your words</h2>
