@@ -34,9 +34,16 @@ export function TitleBar({ width, active, rooms = [] }: TitleBarProps) {
   )
 }
 
-/** A topic on one row: line breaks and control characters become spaces. */
+// Controls, format characters (bidi overrides and isolates, zero widths), private use, line
+// and paragraph separators: none may break the row or reorder what follows it on the bar.
+const HIDDEN = /[\p{Cc}\p{Cf}\p{Co}\p{Cs}\p{Zl}\p{Zp}]+/gu
+
+/**
+ * A topic or announcement (anyone with the role writes them) on one row of a bar: line breaks
+ * and hidden characters become spaces, so nothing moves the member list that follows.
+ */
 export function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim()
+  return text.replace(HIDDEN, ' ').replace(/\s+/gu, ' ').trim()
 }
 
 // Higher roles first, as IRC lists ops before voices.
