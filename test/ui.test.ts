@@ -1326,7 +1326,7 @@ test('ui: role marks, topic, announcement, welcome and governance lines; a reque
 
   // A friend request: a notice that says how to answer; /requests lists it; accept opens the DM.
   await b.friends.request(a.publicKey, 'let us talk')
-  await screen.frame((f) => f.includes('asks to be your friend') && f.includes('/requests accept'))
+  await screen.frame((f) => f.includes('asks to be your friend') && f.includes(`/accept ${b.identity.fingerprint},`) && f.includes(`/decline ${b.identity.fingerprint}`))
   await screen.type('/requests')
   await screen.frame(`${b.identity.fingerprint}): let us talk`)
   t.pass('the request shows with how to accept or decline; /requests lists it')
@@ -1342,6 +1342,15 @@ test('ui: role marks, topic, announcement, welcome and governance lines; a reque
   await bobDm.send('psst')
   await screen.frame(/2 ● bob\s+1/)
   t.alike(bells, ['psst'], 'a DM message rings the bell')
+
+  // /decline by name: the request is gone, and nothing opens.
+  await c.setProfile({ name: 'carl' })
+  await c.friends.request(a.publicKey, 'me too')
+  await screen.frame('"me too"')
+  await screen.type('/decline carl')
+  await screen.frame(`Declined carl (${c.identity.fingerprint})`)
+  t.is(a.friends.requests().length, 0, 'no request waits')
+  t.absent(screen.lastFrame()!.includes('3 ● carl'), 'no DM with carl')
   await screen.type('/dm bob back to you')
   await screen.frame((f) => f.includes('[@bob]') && new RegExp(`ann ${fp(a)} » back to you`).test(f))
   t.pass('/dm bob text sends in the DM and selects it')

@@ -435,7 +435,7 @@ export function noticeText(n: NoticeBody): string[] {
     case 'friend-request':
       return [
         `${n.name || 'Someone'} (${n.fingerprint}) asks to be your friend: "${n.text}". ` +
-          `/requests accept ${n.fingerprint}, or /requests decline ${n.fingerprint} (they cannot tell).`
+          `/accept ${n.fingerprint}, or /decline ${n.fingerprint} (they cannot tell).`
       ]
     case 'device-revoked':
       return ['This device was revoked: it no longer speaks for your identity.']
