@@ -197,6 +197,11 @@ test('chat model: roles, settings and governance lines on a member who did not a
   t.ok(op && op.target?.self === true && op.actor.name === 'bob', 'ann was made an op by bob')
   t.absent(s.notices.some((n) => n.kind === 'governance' && (n as { action: string }).action === 'claim'), 'claims are not lines')
 
+  // ann, an op now, sets the topic: one line, the same as everyone sees, not two.
+  t.ok(await model.submit('/topic from ann'), 'an op sets the topic')
+  s = await until(model, (x) => x.notices.some((n) => n.kind === 'governance' && n.action === 'topic' && n.actor.self && n.text === 'from ann'))
+  t.absent(s.notices.some((n) => n.kind === 'text' && n.text.includes('from ann')), 'the command does not repeat the line')
+
   // A friend request is a notice; /requests lists it; accepting opens the DM, listed after rooms.
   await b.friends.request(a.publicKey, 'let us talk')
   s = await until(model, (x) => x.notices.some((n) => n.kind === 'friend-request' && n.text === 'let us talk'))

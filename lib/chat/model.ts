@@ -67,6 +67,9 @@ export class ChatModel extends Resource<ChatModelEvents>() {
   private readonly unwelcomed = new Set<string>()
   // The node's clock when this model started: rooms joined after it are new joins.
   private readonly startedAt: number
+  // Governance lines of this identity's own operations so far: a moderation command whose
+  // operation already shows as one does not say it again.
+  private ownGovernance = 0
 
   constructor(node: Backspace, opts: ChatModelOptions = {}) {
     super()
@@ -332,6 +335,7 @@ export class ChatModel extends Resource<ChatModelEvents>() {
   /** A governance operation as a line in its room, the same on every member's screen. */
   private governanceNotice(room: Room, e: GovernanceEvent): void {
     if (e.action === 'claim') return
+    if (e.actor.equals(this.node.publicKey)) this.ownGovernance++
     const members = room.members()
     const person = (key: Buffer): NoticePerson => ({
       name: members.find((m) => m.key.equals(key))?.name ?? '',
@@ -468,6 +472,7 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     }
     const joining = command.type === 'join' ? joinLabel(command.name) : null
     if (joining) this.dispatch({ type: 'joining', name: joining, done: false })
+    const governed = this.ownGovernance
     let result: CommandResult
     try {
       result = await runCommand(this.node, line, { room, messages: this.activeMessages(), selected: target?.id })
@@ -477,7 +482,10 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     if (result.room) this.dispatch({ type: 'switch', key: result.room.id })
     // After /leave, the room shown next (the reducer knows it by now) gets the notice.
     const where = result.left ? undefined : (result.room?.id ?? origin)
+    // A moderation command's sentence repeats the governance line its operation just made.
+    const echoed = this.ownGovernance > governed && result.notices.every((n) => n.level === 'info')
     for (const n of result.notices) {
+      if (echoed) continue
       this.notify(n.code === undefined ? { kind: 'text', level: n.level, text: n.text } : { kind: 'text', level: n.level, text: n.text, code: n.code }, where)
     }
     if (result.help) this.notify({ kind: 'help', commands: result.help }, where)
