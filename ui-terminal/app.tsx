@@ -106,7 +106,8 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
   const listWidth = columns >= 70 ? 18 : columns >= 50 ? 14 : 0
   const paneWidth = Math.max(10, columns - listWidth)
   // The room's announcement is a banner of its own under the title bar.
-  const announcement = active?.settings.announcement ? oneLine(active.settings.announcement) : ''
+  const announcement =
+    active && active.kind !== 'dm' && active.settings.announcement ? oneLine(active.settings.announcement) : ''
   const paneHeight = Math.max(3, terminalRows - CHROME_ROWS - (announcement ? 1 : 0))
 
   // While the line is a command that takes a message reference, the pane shows them.
