@@ -1355,7 +1355,6 @@ test('ui: role marks, topic, announcement, welcome and governance lines; a reque
   await screen.frame((f) => f.includes('[@bob]') && new RegExp(`ann ${fp(a)} » back to you`).test(f))
   t.pass('/dm bob text sends in the DM and selects it')
 
-  await bobDm.close()
   await b.close()
   await screen.frame(/2 ○ bob/)
   t.pass('the dot goes hollow when the friend goes offline')
