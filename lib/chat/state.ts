@@ -1,5 +1,6 @@
 import type { Member, Message, Profile, RoomKindName } from '../types.js'
 import type { Role, RoomSettings } from '../governance/types.js'
+import { defaultSettings } from '../governance/resolve.js'
 import { compareMessages } from '../timeline.js'
 import type { ChatNotice, NoticeBody } from './notices.js'
 
@@ -58,18 +59,7 @@ export interface DmPeer {
 }
 
 /** A room's settings before any governance operation is known. */
-export const DEFAULT_SETTINGS: RoomSettings = Object.freeze({
-  topic: '',
-  announcement: '',
-  welcome: '',
-  locked: false,
-  private: false,
-  slowMode: 0,
-  maxUsers: 0,
-  ttl: 0,
-  allowAnonymous: true,
-  allowFiles: true
-})
+export const DEFAULT_SETTINGS: RoomSettings = Object.freeze(defaultSettings())
 
 /** The mark shown beside a name for each role (IRC's): `~` owner, `&` admin, `@` op. */
 export const ROLE_MARKS: Readonly<Record<Role, string>> = Object.freeze({
