@@ -8,6 +8,7 @@ import { Resource } from '../resource.js'
 import type { Room } from '../room/room.js'
 import type { UnreadCounts } from '../state/read-positions.js'
 import type { DeviceInfo, DeviceRequest, Member, Message, Profile } from '../types.js'
+import type { GovernanceEvent } from '../governance/types.js'
 import type { FriendRequest } from '../social/social.js'
 import type { NoticeBody } from './notices.js'
 import { chatReducer, initialChatState, type ChatAction, type ChatState, type Target } from './state.js'
@@ -20,6 +21,12 @@ export interface ChatModelOptions {
   room?: { name: string; password?: string | undefined } | undefined
   /** How many of the latest messages of a room are loaded at first. Default 200. */
   historyLimit?: number
+  /**
+   * `false`: the model shows no room itself (`active` stays null, nothing is marked read by
+   * it, the last room is neither restored nor saved). For a UI with several views at once,
+   * such as the desktop's pages, each of which marks what it shows read. Default true.
+   */
+  activeRoom?: boolean
 }
 
 export interface ChatModelEvents {
@@ -31,6 +38,10 @@ export interface ChatModelEvents {
   command: [CommandResult, Room | undefined]
   /** A message from someone else mentions this identity (the room's key): ring a bell, notify. */
   mention: [Message, string]
+  /** Every action applied, in order: for a UI that forwards changes one at a time. */
+  action: [ChatAction]
+  /** A governance operation took effect in a room (the room's key). */
+  governance: [GovernanceEvent, string]
   error: [Error]
 }
 
@@ -83,6 +94,7 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     const next = chatReducer(before, action)
     if (next === before) return
     this.state_ = next
+    this.emit('action', action)
     if (next.active !== before.active && next.active !== null) {
       this.markRead(next.active)
       this.savePrefs()
@@ -157,6 +169,8 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     onConnections(node.connections)
     if (node.reachable === false) onNetwork(false)
     for (const room of node.rooms) this.add(room)
+    // DMs opened before the model: later ones come as room-add.
+    for (const dm of node.dms) this.add(dm.room)
     await this.restorePrefs()
     this.joinOnStart()
   }
@@ -171,7 +185,7 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     }
     this.lines = prefs.history.slice()
     this.dispatch({ type: 'history', history: prefs.history })
-    if (!this.opts.room && prefs.lastRoom && this.rooms.has(prefs.lastRoom)) {
+    if (this.opts.activeRoom !== false && !this.opts.room && prefs.lastRoom && this.rooms.has(prefs.lastRoom)) {
       this.dispatch({ type: 'switch', key: prefs.lastRoom })
     }
     this.prefsLoaded = true
@@ -188,7 +202,7 @@ export class ChatModel extends Resource<ChatModelEvents>() {
   }
 
   private savePrefs(): void {
-    if (!this.prefsLoaded || this.closing) return
+    if (!this.prefsLoaded || this.closing || this.opts.activeRoom === false) return
     const prefs = { lastRoom: this.state_.active ?? '', history: this.lines }
     // The node is closing: the prefs of this run are lost, nothing else.
     Promise.resolve()
@@ -232,6 +246,8 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     const onError = (err: Error) => this.error(`${room.name}: ${describe(err)}`, key)
     const onWithdrawn = (message: Message) => this.dispatch({ type: 'withdrawn', key, id: message.id })
     const onAlone = () => this.notify({ kind: 'alone', about: { name: room.name, kind: room.kind, id: room.id } }, key)
+    const onGovernance = (event: GovernanceEvent) => this.emit('governance', event, key)
+    room.on('governance', onGovernance)
     room.on('alone', onAlone)
     room.on('message', onMessage)
     room.on('message-update', onUpdate)
@@ -241,6 +257,7 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     room.on('member-update', onMembers)
     room.on('error', onError)
     this.detach.set(key, () => {
+      room.off('governance', onGovernance)
       room.off('alone', onAlone)
       room.off('message', onMessage)
       room.off('message-update', onUpdate)
@@ -250,7 +267,8 @@ export class ChatModel extends Resource<ChatModelEvents>() {
       room.off('member-update', onMembers)
       room.off('error', onError)
     })
-    this.dispatch({ type: 'room-add', key, name: room.name, kind: room.kind, peers: room.stats.peers, locked: room.locked })
+    const show = this.opts.activeRoom !== false
+    this.dispatch({ type: 'room-add', key, name: room.name, kind: room.kind, peers: room.stats.peers, locked: room.locked, show })
     const counts = this.node.unread(key)
     this.dispatch({ type: 'unread', key, unread: counts.unread, mentions: counts.mentions })
     onMembers()

@@ -68,7 +68,8 @@ export interface ChatState {
 }
 
 export type ChatAction =
-  | { type: 'room-add'; key: string; name: string; kind: RoomKindName; peers: number; locked?: boolean }
+  /** `show: false` leaves `active` alone (a model without an active room). */
+  | { type: 'room-add'; key: string; name: string; kind: RoomKindName; peers: number; locked?: boolean; show?: boolean }
   | { type: 'room-remove'; key: string }
   | { type: 'page'; key: string; messages: readonly Message[]; limit: number }
   | { type: 'older-loading'; key: string }
@@ -132,7 +133,8 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
         newFrom: null,
         scroll: 0
       }
-      return { ...state, rooms: [...state.rooms, view], active: state.active ?? key }
+      const active = action.show === false ? state.active : (state.active ?? key)
+      return { ...state, rooms: [...state.rooms, view], active }
     }
     case 'room-remove': {
       const rooms = state.rooms.filter((r) => r.key !== action.key)
