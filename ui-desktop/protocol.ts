@@ -58,8 +58,13 @@ export interface RoomView {
   /** The room's topic and its announcement (a banner), '' for none: the header shows them. */
   topic: string
   announcement: string
-  /** This identity's role here: owners and admins get the settings panel. */
+  /** This identity's role here. */
   role: Role
+  /**
+   * The settings panel may change the settings: owner or admin, or nobody owns the room yet
+   * (the first change claims it, as the library rules). The library checks again.
+   */
+  canEditSettings: boolean
   /** Who holds a role above member, for the marks beside names (`~` owner, `&` admin, `@` op). */
   staff: StaffView[]
 }
@@ -79,7 +84,7 @@ export interface RoomSettingsView {
   role: Role
   /** The owner's fingerprint, null while no owner is known. */
   owner: string | null
-  /** Owner or admin: the panel can change the settings (the library checks again). */
+  /** Owner or admin, or no owner yet: the panel can change them (the library checks again). */
   canEdit: boolean
 }
 

@@ -656,6 +656,7 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       if (role === 'admin' || role === 'op') staff.push({ key, role })
     }
     const counts = this.node!.unread(room.id)
+    const role = room.role(this.node!.publicKey)
     return {
       id: room.id,
       name: room.name,
@@ -668,7 +669,8 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       tag: roomTag(room.id),
       topic: room.settings.topic,
       announcement: room.settings.announcement,
-      role: room.role(this.node!.publicKey),
+      role,
+      canEditSettings: mayEditSettings(room, role),
       staff
     }
   }
@@ -947,7 +949,7 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       settings: { ...room.settings },
       role,
       owner: owner ? fingerprint(owner) : null,
-      canEdit: role === 'owner' || role === 'admin'
+      canEdit: mayEditSettings(room, role)
     }
   }
 
@@ -1046,6 +1048,11 @@ function choosePassword(args: Args): string | undefined {
     throw new ShellError('BAD_REQUEST', 'password must be a non-empty string, or null for none')
   }
   return value
+}
+
+/** Owner or admin, or a room nobody owns yet (acting claims it). */
+function mayEditSettings(room: Room, role: string): boolean {
+  return role === 'owner' || role === 'admin' || (room.owner === null && room.kind !== 'dm')
 }
 
 function hex(key: Buffer): string {

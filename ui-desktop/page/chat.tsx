@@ -91,7 +91,7 @@ export function Chat(): JSX.Element {
               Members
             </button>
           )}
-          {room && (room.role === 'owner' || room.role === 'admin') && (
+          {room?.canEditSettings && (
             <button id="room-settings-open" type="button" onClick={() => store.openRoomSettings()}>
               Room settings
             </button>
