@@ -643,6 +643,8 @@ test('desktop shell: room settings through room.moderate; governance lines and r
   const a = await create(t, testnet)
   const b = await create(t, testnet)
   await a.setProfile({ name: 'ann' })
+  // A member with a name: the room will refuse anonymous ones.
+  await b.setProfile({ name: 'bob' })
   const session = await DesktopSession.forNode(a)
   const desktop = await startDesktop(session)
   t.teardown(() => desktop.close())
