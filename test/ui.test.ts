@@ -769,6 +769,7 @@ function fakeChat(initial: Message[]) {
   })
   const node: any = Object.assign(new EventEmitter(), {
     rooms: [room],
+    dms: [],
     profile: { name: 'me', status: '', away: null },
     connections: 1,
     incognito: false,
