@@ -139,6 +139,7 @@ main { grid-area: main; display: flex; flex-direction: column; min-width: 0; min
   text-overflow: ellipsis; white-space: nowrap;
 }
 .drawer-toggle { display: none; }
+.room-header button { white-space: nowrap; }
 .invite {
   display: flex; gap: 6px; align-items: center; padding: 6px 16px; background: var(--panel);
   border-bottom: 1px solid var(--line);

@@ -117,7 +117,7 @@ export function Chat(): JSX.Element {
           {s.link === 'up' ? 'Connected' : s.link === 'reconnecting' || s.link === 'connecting' ? 'Reconnecting' : 'Closed'}
         </span>
         <span id="peer-count">{plural(s.status.peers, 'peer', 'peers')}</span>
-        <span id="room-count">{plural(s.rooms.length, 'room', 'rooms')}</span>
+        <span id="room-count">{plural(s.rooms.filter((r) => r.kind !== 'dm').length, 'room', 'rooms')}</span>
         <span id="whoami" class="right mono">
           {s.me ? (s.me.name ? `${s.me.name} ` : '') + s.me.fingerprint : ''}
         </span>
@@ -631,6 +631,21 @@ function Profile(props: { member: MemberView }): JSX.Element {
               }
             >
               {asked ? 'Request sent' : 'Add friend'}
+            </button>
+          )}
+          {friend && (
+            <button
+              id="profile-unfriend"
+              type="button"
+              onClick={() =>
+                run(async () => {
+                  if (!confirm(`Remove ${m.name || m.fingerprint} from your friends? Your DM with them closes.`)) return
+                  store.set({ social: await store.link.request('friend-remove', { key: m.key }) })
+                  setNote('No longer friends.')
+                })
+              }
+            >
+              Remove friend
             </button>
           )}
           <button
