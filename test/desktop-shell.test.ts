@@ -636,6 +636,10 @@ test('desktop shell: friends, requests and DMs; profiles by key; hostile argumen
   t.ok(blocked.blocked.some((x: any) => x.key === bKey), 'blocked')
   const unblocked = await client.call('block', { key: bKey, blocked: false })
   t.absent(unblocked.blocked.some((x: any) => x.key === bKey), 'and unblocked')
+  const removed = await client.call('friend-remove', { key: bKey })
+  t.is(removed.friends.length, 0, 'Remove friend ends the friendship')
+  await client.event('room-remove', (r) => r.room === dmId)
+  t.pass('and the DM leaves the room list')
 })
 
 test('desktop shell: room settings through room.moderate; governance lines and role marks reach the page', async (t) => {
