@@ -306,6 +306,9 @@ main { grid-area: main; display: flex; flex-direction: column; min-width: 0; min
   .statusbar .right { margin-left: 0; }
   .room-header { flex-wrap: nowrap; gap: 6px; }
   .room-header h2 { min-width: 0; }
+  .title-block { min-width: 6em; }
+  /* One row in a narrow window: a long label takes two lines rather than push Leave out. */
+  .room-header button { white-space: normal; }
   /* The status bar counts the peers too. */
   #room-peers { display: none; }
   .members { position: absolute; right: 0; top: 0; bottom: 0; z-index: 1; width: 75%; }
