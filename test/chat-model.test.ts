@@ -237,3 +237,30 @@ test('chat model: roles, settings and governance lines on a member who did not a
   view = s.rooms.find((r) => r.key === ra.id)!
   t.is(view.settings.welcome, 'read the pins')
 })
+
+test('chat model without an active room: counts stay for each view to clear, DMs are rooms, actions one at a time', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const a = await create(t, testnet)
+  const b = await create(t, testnet)
+  await a.setProfile({ name: 'ann' })
+  await b.setProfile({ name: 'bob' })
+  const ra = await a.join('no-active')
+  const rb = await b.join('no-active')
+  await waitForPeers(ra)
+  // A DM opened before the model: it is one of the model's rooms too.
+  const asked = new Promise<any>((resolve) => a.once('friend-request', resolve))
+  await b.friends.request(a.publicKey, 'hi')
+  const dm = await (await asked).accept()
+  const model = new ChatModel(a, { activeRoom: false })
+  t.teardown(() => model.close())
+  const actions: string[] = []
+  model.on('action', (action) => actions.push(action.type))
+  await model.ready()
+  t.is(model.state.active, null, 'no room is shown by the model')
+  t.ok(model.state.rooms.some((r) => r.key === dm.id && r.kind === 'dm'), 'the DM opened before it is a room')
+  await rb.send('unseen one')
+  const s = await until(model, (st) => st.rooms.find((r) => r.key === ra.id)?.unread === 1)
+  t.is(s.active, null, 'a message does not make its room the shown one')
+  t.is(a.unread(ra.id).unread, 1, 'nor does the model mark it read: the views do')
+  t.ok(actions.includes('message') && actions.includes('unread'), 'each action is told, for UIs that forward them')
+})

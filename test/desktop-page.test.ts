@@ -12,7 +12,7 @@ import { accountIsEncrypted, Identity, saveAccount } from '../lib/index.js'
 import { startDesktop } from '../ui-desktop/server.js'
 import { DesktopSession } from '../ui-desktop/session.js'
 import { CHROMIUM, createAccount, launchBrowser, startShell, typeLine, waitForMessage } from './helpers/desktop.js'
-import { create, createLocalTestnet, once, waitForPeers } from './helpers/index.js'
+import { create, createLocalTestnet, once, until as untilLib, waitForPeers } from './helpers/index.js'
 
 const NO_BROWSER = !fs.existsSync(CHROMIUM)
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'ui-desktop', 'main.js')
@@ -330,5 +330,124 @@ test('desktop page: the shell checks the confirmed words; a wrong one is named a
   await page.locator('#step-confirm').getByRole('button', { name: 'Continue' }).click()
   await page.locator('#step-password').waitFor()
   t.pass('the right words lead on to the password step')
+  t.alike(errors, [], 'no script errors')
+})
+
+test('desktop page: friends panel, requests with buttons, DMs that notify and count, profiles from names, room settings', { skip: NO_BROWSER }, async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const browser = await launchBrowser()
+  t.teardown(() => browser.close(), { order: -1 })
+  const a = await create(t, testnet)
+  await a.setProfile({ name: 'ann' })
+  const session = await DesktopSession.forNode(a)
+  const desktop = await startDesktop(session)
+  t.teardown(() => desktop.close(), { order: 0 })
+  const b = await create(t, testnet)
+  await b.setProfile({ name: 'bob' })
+  const c = await create(t, testnet)
+  await c.setProfile({ name: 'cy' })
+  const ra = await a.join('page-social')
+  const rb = await b.join('page-social')
+  const rc = await c.join('page-social')
+  await Promise.all([waitForPeers(ra, 2), waitForPeers(rb), waitForPeers(rc)])
+
+  const context = await browser.newContext({ viewport: { width: 1100, height: 800 } })
+  await context.addInitScript(() => {
+    window.__notes = []
+    window.Notification = class {
+      static permission = 'granted'
+      static requestPermission() {
+        return Promise.resolve('granted')
+      }
+      constructor(title: string, opts: { body?: string }) {
+        window.__notes.push({ title, body: opts?.body })
+      }
+    }
+  })
+  const page = await context.newPage()
+  const errors: string[] = []
+  page.on('pageerror', (err) => errors.push(err.message))
+  page.on('dialog', (d) => void d.accept())
+  await page.goto(desktop.url)
+  await page.locator(`.room[data-room="${ra.id}"]`).click()
+  await page.locator('#friends').waitFor()
+  t.ok((await page.locator('#friends').textContent())!.includes('No friends yet'), 'an empty friends panel says how to add one')
+
+  // A request arrives: Accept, Decline and Block; Accept opens the DM in the list.
+  await b.friends.request(a.publicKey, 'hi ann, bob here')
+  const request = page.locator('#friend-requests .request', { hasText: 'hi ann, bob here' })
+  await request.waitFor()
+  t.is(await request.locator('button').count(), 3, 'a request has Accept, Decline and Block')
+  await request.locator('button[data-answer="accept"]').click()
+  await page.locator('#friends .member', { hasText: 'bob' }).waitFor()
+  await page.locator('#dms .room.dm', { hasText: 'bob' }).waitFor()
+  t.pass('accepted: bob is a friend, with a DM')
+  await page.locator('#friends .member.online', { hasText: 'bob' }).waitFor()
+  t.pass('a friend online has a green dot')
+  await page.locator('#room-title', { hasText: 'bob' }).waitFor()
+  t.pass('accepting opens the DM')
+  // Back in the room: a DM from bob counts in the list and the title, and notifies.
+  await page.locator(`.room[data-room="${ra.id}"]`).click()
+  await page.locator('#room-title', { hasText: '#page-social' }).waitFor()
+  await untilLib(b, 'friend-update', () => b.friends.list().length === 1)
+  const bobDm = await b.dm(a.publicKey)
+  await bobDm.send('psst, ann')
+  await page.locator('#dms .room.dm .badge', { hasText: '1' }).waitFor()
+  await page.waitForFunction(() => document.title === '(1) Backspace')
+  t.pass('the title counts the DM')
+  await page.waitForFunction(() => window.__notes.some((n: any) => n.body === 'psst, ann'))
+  const note = (await page.evaluate(() => window.__notes)).find((n: any) => n.body === 'psst, ann')
+  t.ok(note.title.includes('bob') && note.title.includes('direct message'), `a DM notifies: ${note.title}`)
+  t.is(await page.locator('#rooms .room.dm').count(), 0, 'DMs are not listed among the rooms')
+
+  // A name in the timeline opens that identity's profile: fingerprint, Add friend, Block.
+  await rc.send('cy says hi')
+  await waitForMessage(page, 'cy says hi')
+  await page.locator('.msg', { hasText: 'cy says hi' }).locator('.who-link').click()
+  await page.locator('#profile-fingerprint').waitFor()
+  t.is(await page.locator('#profile-fingerprint').textContent(), c.identity.fingerprint, 'the profile of the name clicked')
+  t.ok(await page.locator('#profile-dm').isDisabled(), 'no DM before they accept')
+  const asked = once<[unknown]>(c, 'friend-request')
+  await page.locator('#profile-friend').click()
+  await asked
+  await page.locator('#profile-friend', { hasText: 'Request sent' }).waitFor()
+  t.pass('Add friend sends a request')
+  await page.locator('#profile-block', { hasText: 'Block' }).click()
+  await page.locator('#profile-block', { hasText: 'Unblock' }).waitFor()
+  t.ok(a.blocked().some((k) => k.equals(c.publicKey)), 'Block blocks in the library')
+  await page.locator('#profile-block').click()
+  await page.locator('#profile-block', { hasText: /^Block$/ }).waitFor()
+  t.is(a.blocked().length, 0, 'and Unblock undoes it')
+  await page.keyboard.press('Escape')
+  await page.locator('#profile').waitFor({ state: 'detached' })
+
+  // Bob's profile from the friends panel: Message opens the DM.
+  await page.locator('#friends .member', { hasText: 'bob' }).click()
+  await page.locator('#profile-dm').click()
+  await page.locator('#room-title', { hasText: 'bob' }).waitFor()
+  await waitForMessage(page, 'psst, ann')
+  await page.waitForFunction(() => document.title === 'Backspace')
+  t.pass('Message opens the DM, read')
+
+  // Room settings: topic and announcement in the header, a governance line, the owner's mark.
+  await page.locator(`.room[data-room="${ra.id}"]`).click()
+  await typeLine(page, 'my room now')
+  await page.locator('#room-settings-open').click()
+  await page.locator('#room-settings-form input[name="topic"]').fill('all about pages')
+  await page.locator('#room-settings-form input[name="announcement"]').fill('meeting at noon')
+  await page.locator('#room-settings-form input[name="slowMode"]').fill('3')
+  await page.locator('#room-settings-save').click()
+  await page.locator('#room-settings-saved').waitFor()
+  await page.keyboard.press('Escape')
+  await page.locator('#room-topic', { hasText: 'all about pages' }).waitFor()
+  await page.locator('#room-announcement', { hasText: 'meeting at noon' }).waitFor()
+  t.pass('topic and announcement in the header')
+  await page.locator('.notice', { hasText: 'ann' }).filter({ hasText: 'set the topic: all about pages' }).waitFor()
+  await page.locator('.notice', { hasText: 'set slow mode to 3 s' }).waitFor()
+  t.pass('governance operations are lines in the timeline')
+  await page.locator('.msg', { hasText: 'my room now' }).locator('.role', { hasText: '~' }).waitFor()
+  t.pass("the owner's mark beside their name")
+  await untilLib(rb, 'governance', () => rb.settings.topic === 'all about pages')
+  t.is(rb.settings.slowMode, 3, 'the settings reached the other members')
   t.alike(errors, [], 'no script errors')
 })

@@ -8,7 +8,7 @@ import WebSocket from 'ws'
 import { accountExists, accountIsEncrypted, CONFIRM_WORDS, Identity, saveAccount } from '../lib/index.js'
 import { startDesktop } from '../ui-desktop/server.js'
 import { DesktopSession } from '../ui-desktop/session.js'
-import { create, createLocalTestnet, once, waitForPeers, type Testnet } from './helpers/index.js'
+import { create, createLocalTestnet, once, until, waitForPeers, type Testnet } from './helpers/index.js'
 
 const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'ui-desktop', 'main.js')
 
@@ -576,4 +576,133 @@ test('desktop shell: incognito has no account settings and cannot switch', async
   t.alike(state.chat.account, { encrypted: false, saved: false, canSwitch: false })
   await t.exception(client.call('account-phrase', {}), /INCOGNITO/)
   await t.exception(client.call('account-switch'), /WRONG_PHASE/)
+})
+
+test('desktop shell: friends, requests and DMs; profiles by key; hostile arguments are refused', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const a = await create(t, testnet)
+  const b = await create(t, testnet)
+  await a.setProfile({ name: 'ann' })
+  await b.setProfile({ name: 'bob' })
+  const session = await DesktopSession.forNode(a)
+  const desktop = await startDesktop(session)
+  t.teardown(() => desktop.close())
+  const client = await connect(desktop.url)
+  const bKey = b.publicKey.toString('hex')
+
+  const empty = await client.call('social')
+  t.alike([empty.available, empty.friends, empty.requests, empty.dms], [true, [], [], []], 'no friends yet')
+  // A hostile page: every argument is checked before the library sees it.
+  const bad = async (type: string, args: Record<string, unknown>, what: string) => {
+    const err = await client.call(type, args).catch((e: any) => e)
+    t.is(err.code, 'BAD_REQUEST', what)
+  }
+  await bad('member', { key: 'zz' }, 'a key that is not 64 hex digits')
+  await bad('member', { key: { length: 64 } }, 'a key that is not a string')
+  await bad('block', { key: bKey, blocked: 'yes' }, 'blocked must be a boolean')
+  await bad('block', { key: a.publicKey.toString('hex'), blocked: true }, 'nobody blocks themselves')
+  await bad('friend-answer', { key: bKey, answer: 'maybe' }, 'an answer that is not one of three')
+  await bad('friend-answer', { key: bKey, answer: 'accept' }, 'no request from that key')
+  await bad('friend-request', { key: bKey, text: 'x'.repeat(2000) }, 'a note over 1 KiB')
+  t.is((await client.call('dm', { key: bKey }).catch((e: any) => e)).code, 'NOT_FRIENDS', 'no DM before a friendship')
+
+  const card = await client.call('member', { key: bKey, name: 'from a message' })
+  t.alike(
+    [card.fingerprint, card.name, card.self, card.role],
+    [b.identity.fingerprint, 'from a message', false, 'member'],
+    'a profile card from a key alone: the fingerprint is the library\'s'
+  )
+
+  // A request arrives: the page hears of it, accepts, and the DM is a room with unread counts.
+  await b.friends.request(a.publicKey, 'hi, it is bob')
+  const asked = await client.event('social', (s) => s.requests.length === 1)
+  t.alike([asked.data.requests[0].key, asked.data.requests[0].text], [bKey, 'hi, it is bob'], 'the request with its note')
+  const answered = await client.call('friend-answer', { key: bKey, answer: 'accept' })
+  t.is(answered.room.kind, 'dm', 'accepting opens the DM')
+  t.is(answered.social.friends[0].key, bKey, 'bob is a friend')
+  t.is(answered.social.requests.length, 0, 'the request is answered')
+  const dmId = answered.room.id
+  await until(b, 'friend-update', () => b.friends.list().length === 1)
+  const bobDm = await b.dm(a.publicKey)
+  await bobDm.send('a direct hello')
+  const arrived = await client.event('message', (m) => m.room === dmId)
+  t.is(arrived.data.message.text, 'a direct hello', 'a DM message comes like a room message')
+  const counted = await client.event('social', (s) => s.dms.some((d: any) => d.room === dmId && d.unread === 1))
+  t.is(counted.data.dms[0].name, 'bob', 'the DM list names the friend and counts unread')
+  t.ok((await client.call('messages', { room: dmId })).messages.some((m: any) => m.text === 'a direct hello'), 'its history pages like a room')
+  t.is((await client.call('dm', { key: bKey })).id, dmId, 'Message on the profile opens the same DM')
+
+  const blocked = await client.call('block', { key: bKey, blocked: true })
+  t.ok(blocked.blocked.some((x: any) => x.key === bKey), 'blocked')
+  const unblocked = await client.call('block', { key: bKey, blocked: false })
+  t.absent(unblocked.blocked.some((x: any) => x.key === bKey), 'and unblocked')
+  const removed = await client.call('friend-remove', { key: bKey })
+  t.is(removed.friends.length, 0, 'Remove friend ends the friendship')
+  await client.event('room-remove', (r) => r.room === dmId)
+  t.pass('and the DM leaves the room list')
+})
+
+test('desktop shell: room settings through room.moderate; governance lines and role marks reach the page', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const a = await create(t, testnet)
+  const b = await create(t, testnet)
+  await a.setProfile({ name: 'ann' })
+  // A member with a name: the room will refuse anonymous ones.
+  await b.setProfile({ name: 'bob' })
+  const session = await DesktopSession.forNode(a)
+  const desktop = await startDesktop(session)
+  t.teardown(() => desktop.close())
+  const client = await connect(desktop.url)
+  const sessionB = await DesktopSession.forNode(b)
+  t.teardown(() => sessionB.close())
+
+  const room = await client.call('create', { name: 'ruled' })
+  t.ok(room.canEditSettings, 'nobody owns the new room yet: its creator may set it up (and so claim it)')
+  const rb = await b.join(room.invite)
+  await waitForPeers(rb)
+  const before = await client.call('room-settings', { room: room.id })
+  t.alike([before.canEdit, before.settings.topic], [true, ''], 'the panel for the creator')
+
+  const bad = async (patch: unknown, what: string) => {
+    const err = await client.call('room-settings-set', { room: room.id, patch }).catch((e: any) => e)
+    t.is(err.code, 'BAD_REQUEST', what)
+  }
+  await bad('topic', 'a patch that is not an object')
+  await bad({ owner: 'me' }, 'a field that is not a setting')
+  await bad({ slowMode: -1 }, 'a negative count')
+  await bad({ maxUsers: 1.5 }, 'a count that is not whole')
+  await bad({ topic: 5 }, 'a topic that is not a string')
+  await bad({ locked: 'yes' }, 'a flag that is not a boolean')
+  const tooLong = await client.call('room-settings-set', { room: room.id, patch: { ttl: 8 * 24 * 3600 * 1000 } }).catch((e: any) => e)
+  t.is(tooLong.code, 'INVALID_ARGUMENT', 'the library bounds the TTL (at most 7 days)')
+
+  const after = await client.call('room-settings-set', {
+    room: room.id,
+    patch: { topic: 'rules of the room', announcement: 'be kind', slowMode: 5, allowAnonymous: false }
+  })
+  t.alike(
+    [after.settings.topic, after.settings.announcement, after.settings.slowMode, after.settings.allowAnonymous],
+    ['rules of the room', 'be kind', 5, false],
+    'the settings changed'
+  )
+  const line = await client.event('governance', (g) => g.room === room.id && g.event.action === 'topic')
+  t.alike([line.data.event.text, line.data.event.actor.name], ['rules of the room', 'ann'], 'a governance line: who set what')
+  await client.event('governance', (g) => g.event.action === 'set' && g.event.setting === 'slowMode' && g.event.value === 5)
+  const header = await client.event('room', (r) => r.id === room.id && r.announcement === 'be kind')
+  t.is(header.data.topic, 'rules of the room', 'the room view carries topic and announcement for the header')
+  t.ok(header.data.canEditSettings && header.data.role === 'owner', 'the first change claimed the room')
+  t.ok(header.data.staff.some((s: any) => s.key === a.publicKey.toString('hex') && s.role === 'owner'), 'the owner is marked')
+
+  // b's own page: a member sees the settings, cannot change them.
+  await until(rb, 'governance', () => rb.settings.topic === 'rules of the room')
+  const theirs = (await sessionB.request('room-settings', { room: rb.id })) as any
+  t.alike([theirs.canEdit, theirs.role, theirs.settings.topic], [false, 'member', 'rules of the room'], 'a member sees them, read-only')
+  const refused = await sessionB.request('room-settings-set', { room: rb.id, patch: { topic: 'mine now' } }).catch((e: any) => e) as any
+  t.is(refused.code, 'NOT_ALLOWED', 'and the library refuses a member')
+
+  await rb.send('hello from b')
+  await client.event('message', (m) => m.room === room.id && m.message.text === 'hello from b')
+  const members = await client.call('members', { room: room.id })
+  t.is(members.find((m: any) => m.self).role, 'owner', 'member lists carry roles')
+  t.is(members.find((m: any) => !m.self)?.role ?? 'member', 'member')
 })

@@ -37,6 +37,7 @@ button {
 button:hover { border-color: var(--muted); }
 button.primary { background: var(--accent); border-color: var(--accent); color: var(--accent-fg); }
 button.link { border: 0; background: none; color: var(--accent); padding: 2px 0; }
+button.danger { color: var(--error); border-color: var(--error); }
 button:disabled { opacity: 0.6; cursor: default; }
 input, textarea {
   width: 100%; border: 1px solid var(--line); background: var(--panel); border-radius: 6px;
@@ -138,6 +139,7 @@ main { grid-area: main; display: flex; flex-direction: column; min-width: 0; min
   text-overflow: ellipsis; white-space: nowrap;
 }
 .drawer-toggle { display: none; }
+.room-header button { white-space: nowrap; }
 .invite {
   display: flex; gap: 6px; align-items: center; padding: 6px 16px; background: var(--panel);
   border-bottom: 1px solid var(--line);
@@ -195,6 +197,30 @@ main { grid-area: main; display: flex; flex-direction: column; min-width: 0; min
 .name, bdi { unicode-bidi: isolate; }
 .who .name { font-weight: 600; margin-right: 4px; }
 .who .fp { color: var(--muted); unicode-bidi: isolate; direction: ltr; }
+/* A name opens its profile: a button that looks like the name it is. */
+.who-link { border: 0; background: none; padding: 0; font: inherit; color: inherit; text-align: left; cursor: pointer; }
+.who-link:hover .name { text-decoration: underline; }
+.role { color: var(--accent); font-weight: 700; margin-right: 2px; }
+.title-block { flex: 1; min-width: 6em; overflow: hidden; }
+.title-block h2 { flex: none; }
+.topic { margin: 0; font-size: 12px; overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
+.announcement {
+  margin: 0; padding: 6px 16px; background: var(--mention); border-bottom: 1px solid var(--line);
+  border-left: 3px solid var(--mention-line); white-space: pre-wrap; overflow-wrap: anywhere;
+}
+.social { display: flex; flex-direction: column; gap: 6px; }
+.social h2 {
+  font-size: 11px; text-transform: uppercase; letter-spacing: 0.06em; color: var(--muted); margin: 0;
+}
+.social ul { list-style: none; margin: 0; padding: 0; }
+.room.dm .presence { width: 8px; height: 8px; border-radius: 50%; border: 1px solid var(--muted); flex: none; }
+.room.dm.online .presence { background: var(--ok); border-color: var(--ok); }
+.request { padding: 6px; border: 1px solid var(--line); border-radius: 4px; margin-bottom: 4px; overflow-wrap: anywhere; }
+.request-text { margin: 4px 0; white-space: pre-wrap; }
+.request-actions, .profile-actions { display: flex; gap: 6px; flex-wrap: wrap; }
+#room-settings-form label { display: flex; flex-direction: column; gap: 2px; margin-bottom: 8px; }
+#room-settings-form label.check { flex-direction: row; align-items: center; gap: 6px; }
+#room-settings-form fieldset { border: 0; padding: 0; margin: 0; }
 .room .lock { margin-right: 2px; }
 .room .room-tag { color: var(--muted); }
 .msg .text { white-space: pre-wrap; overflow-wrap: anywhere; }
@@ -280,6 +306,9 @@ main { grid-area: main; display: flex; flex-direction: column; min-width: 0; min
   .statusbar .right { margin-left: 0; }
   .room-header { flex-wrap: nowrap; gap: 6px; }
   .room-header h2 { min-width: 0; }
+  .title-block { min-width: 6em; }
+  /* One row in a narrow window: a long label takes two lines rather than push Leave out. */
+  .room-header button { white-space: normal; }
   /* The status bar counts the peers too. */
   #room-peers { display: none; }
   .members { position: absolute; right: 0; top: 0; bottom: 0; z-index: 1; width: 75%; }

@@ -5,7 +5,7 @@
 //   shell -> page   { event, data }                       something happened
 //
 // The views are plain data the library returned; the page only formats them.
-import type { RoomKindName } from '../lib/index.js'
+import type { GovernanceActionName, Role, RoomKindName, RoomSettings } from '../lib/index.js'
 
 /** Where the shell is: no node yet (setup, unlock), the node opening, or chatting. */
 export type Phase = 'setup' | 'unlock' | 'opening' | 'chat' | 'closed'
@@ -55,6 +55,128 @@ export interface RoomView {
   locked: boolean
   /** A short fingerprint of the room id, shown when two rooms share a name. */
   tag: string
+  /** The room's topic and its announcement (a banner), '' for none: the header shows them. */
+  topic: string
+  announcement: string
+  /** This identity's role here. */
+  role: Role
+  /**
+   * The settings panel may change the settings: owner or admin, or nobody owns the room yet
+   * (the first change claims it, as the library rules). The library checks again.
+   */
+  canEditSettings: boolean
+  /** Who holds a role above member, for the marks beside names (`~` owner, `&` admin, `@` op). */
+  staff: StaffView[]
+}
+
+/** A member with a role above member; at most 500 per room. */
+export interface StaffView {
+  /** The identity key in hex. */
+  key: string
+  role: 'owner' | 'admin' | 'op'
+}
+
+/** A room's settings, as its settings panel shows them. */
+export interface RoomSettingsView {
+  room: string
+  settings: RoomSettings
+  /** This identity's role in the room. */
+  role: Role
+  /** The owner's fingerprint, null while no owner is known. */
+  owner: string | null
+  /** Owner or admin, or no owner yet: the panel can change them (the library checks again). */
+  canEdit: boolean
+}
+
+/** What `room-settings-set` may change; fields left out stay as they are. */
+export interface RoomSettingsPatch {
+  topic?: string
+  announcement?: string
+  welcome?: string
+  /** Seconds between messages per member; 0 for none. */
+  slowMode?: number
+  /** 0 for no limit. */
+  maxUsers?: number
+  /** The room's message TTL in ms, at most 7 days; 0 for the default. */
+  ttl?: number
+  allowAnonymous?: boolean
+  /** Who may join from now on. */
+  locked?: boolean
+}
+
+/** An identity in a governance line. */
+export interface ActorView {
+  key: string
+  /** '' when the room knows no name for it. */
+  name: string
+  fingerprint: string
+}
+
+/** A governance operation that took effect: a line in the room's timeline. */
+export interface GovernanceView {
+  id: string
+  action: GovernanceActionName
+  actor: ActorView
+  /** Whom it acted on (op, kick, ban...), else null. */
+  target: ActorView | null
+  /** The topic, announcement or welcome, or a reason. */
+  text: string
+  /** `set`: which setting, and its new value. */
+  setting: keyof RoomSettings | null
+  value: string | number | boolean | null
+  /** This identity is the target. */
+  self: boolean
+  /** When this shell saw it, ms since the epoch (operations carry no trusted time). */
+  time: number
+}
+
+/** A friend, with the presence only friends see. */
+export interface FriendView {
+  key: string
+  name: string
+  fingerprint: string
+  online: boolean
+  since: number
+}
+
+/** A friend request that arrived: only its note is shown until it is answered. */
+export interface FriendRequestView {
+  key: string
+  /** The name the sender gave; not verified. */
+  name: string
+  fingerprint: string
+  text: string
+  timestamp: number
+}
+
+/** A request this identity sent that is not accepted yet. */
+export interface SentRequestView {
+  key: string
+  name: string
+  fingerprint: string
+  text: string
+  at: number
+}
+
+/** An open DM: the room id names it in every room request. */
+export interface DmView {
+  key: string
+  name: string
+  fingerprint: string
+  room: string
+  online: boolean
+  unread: number
+}
+
+/** Friends, requests, DMs and blocks; each list at most 500. */
+export interface SocialView {
+  /** False incognito: no friends, requests or DMs there. */
+  available: boolean
+  friends: FriendView[]
+  requests: FriendRequestView[]
+  sent: SentRequestView[]
+  dms: DmView[]
+  blocked: { key: string; fingerprint: string }[]
 }
 
 /** A message as the page sees it. */
@@ -176,6 +298,8 @@ export interface MemberView {
   online: boolean
   /** This identity. */
   self: boolean
+  /** The member's role in the room. */
+  role: Role
 }
 
 /** The whole state, sent on connect and on every phase change. */
@@ -301,6 +425,30 @@ export interface Requests {
   'account-switch': { args: {}; result: StateView }
   /** The room is on screen: the library marks it read. */
   read: { args: { room: string }; result: { unread: number; mentions: number } }
+  /**
+   * One identity's profile card: as a member of `room` when given (role, presence), else
+   * from its key (`name` is the page's fallback when the shell knows none).
+   */
+  member: { args: { room?: string | null; key: string; name?: string }; result: MemberView }
+  /** Friends, requests, DMs and blocks. */
+  social: { args: {}; result: SocialView }
+  /** Sends a friend request with a short note (at most 1 KiB). */
+  'friend-request': { args: { key: string; text?: string }; result: SocialView }
+  /** Answers a request that arrived; `accept` answers with the DM's room. */
+  'friend-answer': {
+    args: { key: string; answer: 'accept' | 'decline' | 'block' }
+    result: { room: RoomView | null; social: SocialView }
+  }
+  /** Ends a friendship (the DM closes). */
+  'friend-remove': { args: { key: string }; result: SocialView }
+  /** Blocks or unblocks an identity. */
+  block: { args: { key: string; blocked: boolean }; result: SocialView }
+  /** Opens the DM with a friend (NOT_FRIENDS otherwise). */
+  dm: { args: { key: string }; result: RoomView }
+  /** A room's settings and this identity's role there. */
+  'room-settings': { args: { room: string }; result: RoomSettingsView }
+  /** Changes settings through `room.moderate` (NOT_ALLOWED without the role). */
+  'room-settings-set': { args: { room: string; patch: RoomSettingsPatch }; result: RoomSettingsView }
 }
 
 /** The events, by name, with their data. */
@@ -324,6 +472,10 @@ export interface Events {
   devices: DeviceView[]
   /** A line for one room from the library, not an answer to a request (the `alone` notice). */
   notice: { room: string; level: 'info' | 'error'; text: string }
+  /** Friends, requests, DMs (and their unread counts) or blocks changed. */
+  social: SocialView
+  /** A governance operation took effect in a room; a `room` event with its new view follows. */
+  governance: { room: string; event: GovernanceView }
 }
 
 export type RequestType = keyof Requests

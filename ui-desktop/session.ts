@@ -10,7 +10,9 @@ import {
   aloneNotice,
   Backspace,
   BackspaceError,
+  ChatModel,
   completeLine,
+  fingerprint,
   Identity,
   isBackspaceError,
   isInvite,
@@ -21,13 +23,14 @@ import {
   roomTag,
   runCommand,
   type BackspaceOptions,
+  type ChatAction,
   type DeviceInfo,
+  type GovernanceEvent,
   type DeviceRequest,
   type MentionTarget,
   type Message,
   type Profile,
-  type Room,
-  type UnreadCounts
+  type Room
 } from '../lib/index.js'
 import {
   describeMessageError,
@@ -42,8 +45,12 @@ import type {
   ChatView,
   DeviceRequestView,
   DeviceView,
+  DmView,
   ErrorView,
   Events,
+  FriendRequestView,
+  FriendView,
+  GovernanceView,
   IdentityView,
   LineResult,
   MemberView,
@@ -52,9 +59,14 @@ import type {
   ReactionView,
   Requests,
   RequestType,
+  RoomSettingsPatch,
+  RoomSettingsView,
   RoomView,
+  SentRequestView,
   SetupView,
   ShellErrorCode,
+  SocialView,
+  StaffView,
   StateView,
   StatusView
 } from './protocol.js'
@@ -90,6 +102,10 @@ const PAGE = 50
 const MAX_WHO = 20
 const PREFIX = 'backspace:'
 const MAX_MEMBERS = 500
+// Friends, requests, DMs, blocks and staff listed at most: a view a page holds is bounded.
+const MAX_LIST = 500
+// A friend request's note, in UTF-8 bytes (the library caps it too).
+const MAX_NOTE_BYTES = 1024
 
 type Args = Record<string, unknown>
 type Handler = (args: Args) => Promise<unknown>
@@ -123,8 +139,12 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
   private request_: DeviceRequest | null = null
   // The open account's key file is encrypted (Settings asks for the password).
   private encrypted = false
-  // Listeners on the node and each room, removed on close.
+  // Listeners on the node and the chat model, removed on close.
   private readonly detachers = new Map<object, () => void>()
+  // The library's chat model over the open node: rooms, unread counts, room events.
+  private model: ChatModel | null = null
+  // A 'social' event is queued for the next turn.
+  private socialQueued = false
   private readonly handlers: Record<RequestType, Handler>
 
   private constructor(options: SessionOptions, phase: Phase) {
@@ -165,7 +185,19 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       'account-password': async (args) => this.changePassword(args),
       'account-phrase': async (args) => this.revealPhrase(args),
       'account-switch': async () => this.switchAccount(),
-      profile: async (args) => this.setName(args)
+      profile: async (args) => this.setName(args),
+      member: async (args) => this.member(args),
+      social: async () => this.socialView(),
+      'friend-request': async (args) => this.requestFriend(args),
+      'friend-answer': async (args) => this.answerFriend(args),
+      'friend-remove': async (args) => {
+        await this.chatNode().friends.remove(identityKey(args))
+        return this.socialView()
+      },
+      block: async (args) => this.setBlocked(args),
+      dm: async (args) => this.roomView(await this.chatNode().dm(identityKey(args))),
+      'room-settings': async (args) => this.roomSettings(this.room(args)),
+      'room-settings-set': async (args) => this.setRoomSettings(args)
     }
   }
 
@@ -209,7 +241,7 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     await node.ready()
     const session = new DesktopSession({}, 'chat')
     session.ownsNode = false
-    session.attach(node)
+    await session.attach(node)
     return session
   }
 
@@ -237,8 +269,10 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     this.closing ??= (async () => {
       this.phase = 'closed'
       this.pending = null
+      const model = this.model
       for (const detach of this.detachers.values()) detach()
       this.detachers.clear()
+      await model?.close()
       // A node still opening is closed too: ready-resource waits for the open first.
       if (this.node && this.ownsNode) await this.node.close()
     })()
@@ -411,7 +445,7 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       !node.incognito && this.options.storage !== undefined
         ? await accountIsEncrypted(this.options.storage, node.account).catch(() => false)
         : false
-    this.attach(node)
+    await this.attach(node)
     this.phase = 'chat'
     this.broadcast('state', this.state())
     return this.state()
@@ -448,8 +482,10 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
   private async switchAccount(): Promise<StateView> {
     const node = this.chatNode()
     if (!this.accountSettings().canSwitch) throw new ShellError('WRONG_PHASE', 'This shell was started for one account')
+    const model = this.model
     for (const detach of this.detachers.values()) detach()
     this.detachers.clear()
+    await model?.close()
     this.node = null
     this.request_ = null
     this.phase = 'setup'
@@ -464,23 +500,21 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
   // Chat
   // -------------------------------------------------------------------------
 
-  private attach(node: Backspace): void {
+  // The library's chat model renders the node: the room list (DMs too), unread counts, and
+  // each room's events. The shell forwards its actions to the pages one at a time; which room a
+  // page shows is the page's, so the model runs without an active room.
+  private async attach(node: Backspace): Promise<void> {
     this.node = node
-    const onAdd = (room: Room) => {
-      this.watch(room)
-      this.broadcast('room-add', this.roomView(room))
-      this.updateStatus()
-    }
-    const onRemove = (room: Room) => {
-      this.detachers.get(room)?.()
-      this.detachers.delete(room)
-      this.broadcast('room-remove', { room: room.id })
-      this.updateStatus()
+    const model = new ChatModel(node, { activeRoom: false, historyLimit: PAGE })
+    this.model = model
+    const onAction = (action: ChatAction) => this.forward(action)
+    const onGovernance = (event: GovernanceEvent, key: string) => {
+      const room = model.room(key)
+      if (!room) return
+      this.broadcast('governance', { room: key, event: governanceView(room, event) })
+      this.broadcast('room', this.roomView(room))
     }
     const onProfile = (_profile: Profile) => this.broadcast('identity', this.identityView())
-    const onUnread = (room: string, counts: UnreadCounts) =>
-      this.broadcast('unread', { room, unread: counts.unread, mentions: counts.mentions })
-    node.on('unread', onUnread)
     const onDeviceRequest = (request: DeviceRequest) => {
       this.request_ = request
       this.broadcast('device-request', requestView(request))
@@ -490,58 +524,155 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       if (this.request_ && node.devices.pending !== this.request_) this.endRequest(this.request_)
       this.broadcast('devices', devices.map(deviceView))
     }
-    node.on('room-add', onAdd)
-    node.on('room-remove', onRemove)
+    const onSocial = () => this.socialChanged()
+    model.on('action', onAction)
+    model.on('governance', onGovernance)
     node.on('profile', onProfile)
     node.on('device-request', onDeviceRequest)
     node.on('device-update', onDevices)
-    const onConnections = () => this.updateStatus()
-    node.on('connections', onConnections)
+    node.on('friend-update', onSocial)
+    node.on('friend-request', onSocial)
     this.detachers.set(node, () => {
-      node.off('room-add', onAdd)
-      node.off('room-remove', onRemove)
+      model.off('action', onAction)
+      model.off('governance', onGovernance)
       node.off('profile', onProfile)
       node.off('device-request', onDeviceRequest)
       node.off('device-update', onDevices)
-      node.off('connections', onConnections)
-      node.off('unread', onUnread)
+      node.off('friend-update', onSocial)
+      node.off('friend-request', onSocial)
+      this.model = null
+      void model.close()
     })
-    for (const room of node.rooms) this.watch(room)
+    await model.ready()
     this.status = this.readStatus()
   }
 
-  private watch(room: Room): void {
-    if (this.detachers.has(room)) return
-    const onMessage = (m: Message) =>
-      this.broadcast('message', { room: room.id, message: this.messageView(room, m) })
-    const onUpdate = (m: Message) =>
-      this.broadcast('message-update', { room: room.id, message: this.messageView(room, m) })
-    const onWithdrawn = (m: Message) =>
-      this.broadcast('message-withdrawn', { room: room.id, id: m.id })
-    const onPeers = () => {
-      this.broadcast('room', this.roomView(room))
-      this.updateStatus()
+  /** One action of the chat model, as the event the pages take. */
+  private forward(action: ChatAction): void {
+    if (this.phase !== 'chat') return
+    switch (action.type) {
+      case 'room-add':
+      case 'peers':
+      case 'members': {
+        const room = this.model?.room(action.key)
+        if (!room) return
+        this.broadcast(action.type === 'room-add' ? 'room-add' : 'room', this.roomView(room))
+        if (action.type === 'room-add' && room.kind === 'dm') this.socialChanged()
+        return this.updateStatus()
+      }
+      case 'room-remove':
+        this.broadcast('room-remove', { room: action.key })
+        return this.updateStatus()
+      case 'message':
+      case 'update': {
+        const room = this.model?.room(action.key)
+        if (!room) return
+        const name = action.type === 'message' ? 'message' : 'message-update'
+        return this.broadcast(name, { room: action.key, message: this.messageView(room, action.message) })
+      }
+      case 'withdrawn':
+        return this.broadcast('message-withdrawn', { room: action.key, id: action.id })
+      case 'unread': {
+        this.broadcast('unread', { room: action.key, unread: action.unread, mentions: action.mentions })
+        // The DM list carries the counts too.
+        if (this.model?.room(action.key)?.kind === 'dm') this.socialChanged()
+        return
+      }
+      case 'connections':
+        return this.updateStatus()
+      case 'notice': {
+        // The model's notices that belong to one room and that the page words as the library
+        // does; member comings and goings stay out of the log (the member list shows them).
+        const n = action.notice
+        const room = action.room ? this.model?.room(action.room) : undefined
+        if (n.kind === 'alone' && room) this.broadcast('notice', { room: room.id, level: 'info', text: aloneNotice(room) })
+        return
+      }
+      default:
+        return
     }
-    const onAlone = () =>
-      this.broadcast('notice', { room: room.id, level: 'info', text: aloneNotice(room) })
-    room.on('alone', onAlone)
-    room.on('message', onMessage)
-    room.on('message-update', onUpdate)
-    room.on('message-withdrawn', onWithdrawn)
-    room.on('peer-add', onPeers)
-    room.on('peer-remove', onPeers)
-    this.detachers.set(room, () => {
-      room.off('alone', onAlone)
-      room.off('message', onMessage)
-      room.off('message-update', onUpdate)
-      room.off('message-withdrawn', onWithdrawn)
-      room.off('peer-add', onPeers)
-      room.off('peer-remove', onPeers)
+  }
+
+  // Friends, requests and DMs changed: one event with the whole (bounded) view, coalesced.
+  private socialChanged(): void {
+    if (this.socialQueued) return
+    this.socialQueued = true
+    setImmediate(() => {
+      this.socialQueued = false
+      if (this.phase === 'chat' && this.node) this.broadcast('social', this.socialView())
     })
   }
 
+  private socialView(): SocialView {
+    const node = this.chatNode()
+    if (node.incognito) return { available: false, friends: [], requests: [], sent: [], dms: [], blocked: [] }
+    const friends = node.friends.list().slice(0, MAX_LIST).map(
+      (f): FriendView => ({ key: hex(f.key), name: f.name, fingerprint: f.fingerprint, online: f.online, since: f.since })
+    )
+    const label = (x: { name: string; fingerprint: string }) => x.name || x.fingerprint
+    friends.sort((a, b) => Number(b.online) - Number(a.online) || label(a).localeCompare(label(b)))
+    return {
+      available: true,
+      friends,
+      requests: node.friends.requests().slice(0, MAX_LIST).map(
+        (r): FriendRequestView => ({
+          key: hex(r.from),
+          name: r.name,
+          fingerprint: r.fingerprint,
+          text: r.text,
+          timestamp: r.timestamp
+        })
+      ),
+      sent: node.friends.sent().slice(0, MAX_LIST).map(
+        (r): SentRequestView => ({ key: hex(r.key), name: r.name, fingerprint: r.fingerprint, text: r.text, at: r.at })
+      ),
+      dms: node.dms.slice(0, MAX_LIST).map(
+        (d): DmView => ({
+          key: hex(d.key),
+          name: d.name,
+          fingerprint: d.fingerprint,
+          room: d.room.id,
+          online: d.online,
+          unread: d.unread.unread
+        })
+      ),
+      blocked: node.blocked().slice(0, MAX_LIST).map((key) => ({ key: hex(key), fingerprint: fingerprint(key) }))
+    }
+  }
+
   private roomView(room: Room): RoomView {
-    return roomView(room, this.node!.unread(room.id))
+    const staff: StaffView[] = []
+    const seen = new Set<string>()
+    const owner = room.owner
+    if (owner) {
+      staff.push({ key: hex(owner), role: 'owner' })
+      seen.add(hex(owner))
+    }
+    for (const m of room.members()) {
+      const key = hex(m.key)
+      if (seen.has(key) || staff.length >= MAX_LIST) continue
+      seen.add(key)
+      const role = room.role(m.key)
+      if (role === 'admin' || role === 'op') staff.push({ key, role })
+    }
+    const counts = this.node!.unread(room.id)
+    const role = room.role(this.node!.publicKey)
+    return {
+      id: room.id,
+      name: room.name,
+      kind: room.kind,
+      peers: room.stats.peers,
+      invite: room.invite,
+      unread: counts.unread,
+      mentions: counts.mentions,
+      locked: room.locked,
+      tag: roomTag(room.id),
+      topic: room.settings.topic,
+      announcement: room.settings.announcement,
+      role,
+      canEditSettings: mayEditSettings(room, role),
+      staff
+    }
   }
 
   private chatView(): ChatView {
@@ -644,7 +775,8 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
 
   private room(args: Args, key = 'room'): Room {
     const id = requiredString(args, key)
-    const room = this.chatNode().room(id)
+    this.chatNode()
+    const room = this.model?.room(id)
     if (!room) throw new ShellError('UNKNOWN_ROOM', 'No open room has this id')
     return room
   }
@@ -735,19 +867,115 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
   }
 
   private members(args: Args): MemberView[] {
-    const members = this.room(args).members().map(
+    const room = this.room(args)
+    const view = this.model?.state.rooms.find((r) => r.key === room.id)
+    const members = (view?.members ?? room.members()).map(
       (m): MemberView => ({
         key: m.key.toString('hex'),
         fingerprint: m.fingerprint,
         name: m.name,
         online: m.online,
-        self: m.self
+        self: m.self,
+        role: room.role(m.key)
       })
     )
     const label = (m: MemberView) => m.name || m.fingerprint
     members.sort((a, b) => Number(b.online) - Number(a.online) || label(a).localeCompare(label(b)))
     // Anyone can write to a public room: the list a page holds is bounded.
     return members.slice(0, MAX_MEMBERS)
+  }
+
+  /**
+   * One identity as a profile card shows it: from the room's members when it is one, else
+   * from the key alone (a name in an old message, a friend).
+   */
+  private member(args: Args): MemberView {
+    const node = this.chatNode()
+    const key = identityKey(args)
+    const room = args['room'] === null || args['room'] === undefined ? undefined : this.room(args)
+    const view = room ? this.model?.state.rooms.find((r) => r.key === room.id) : undefined
+    const m = view?.members.find((x) => x.key.equals(key))
+    const friend = node.friends.list().find((f) => f.key.equals(key))
+    return {
+      key: hex(key),
+      fingerprint: fingerprint(key),
+      name: m?.name || friend?.name || optionalName(args),
+      online: m?.online ?? friend?.online ?? false,
+      self: key.equals(node.publicKey),
+      role: room ? room.role(key) : 'member'
+    }
+  }
+
+  private async requestFriend(args: Args): Promise<SocialView> {
+    const node = this.chatNode()
+    const text = optionalString(args, 'text') ?? ''
+    if (Buffer.byteLength(text) > MAX_NOTE_BYTES) {
+      throw new ShellError('BAD_REQUEST', `text must be at most ${MAX_NOTE_BYTES} bytes`)
+    }
+    await node.friends.request(identityKey(args), text)
+    return this.socialView()
+  }
+
+  /** Accepts, declines or blocks a request that arrived; accepting answers with the DM. */
+  private async answerFriend(args: Args): Promise<{ room: RoomView | null; social: SocialView }> {
+    const node = this.chatNode()
+    const key = identityKey(args)
+    const answer = oneOf(args, 'answer', ['accept', 'decline', 'block'] as const)
+    const request = node.friends.requests().find((r) => r.from.equals(key))
+    if (!request) throw new ShellError('BAD_REQUEST', 'No friend request from this key is waiting')
+    let room: RoomView | null = null
+    if (answer === 'accept') room = this.roomView(await request.accept())
+    else if (answer === 'decline') await request.decline()
+    else await request.block()
+    return { room, social: this.socialView() }
+  }
+
+  private async setBlocked(args: Args): Promise<SocialView> {
+    const node = this.chatNode()
+    const key = identityKey(args)
+    const blocked = args['blocked']
+    if (typeof blocked !== 'boolean') throw new ShellError('BAD_REQUEST', 'blocked must be true or false')
+    if (key.equals(node.publicKey)) throw new ShellError('BAD_REQUEST', 'You cannot block yourself')
+    if (blocked) await node.block(key)
+    else await node.unblock(key)
+    return this.socialView()
+  }
+
+  private roomSettings(room: Room): RoomSettingsView {
+    const role = room.role(this.chatNode().publicKey)
+    const owner = room.owner
+    return {
+      room: room.id,
+      settings: { ...room.settings },
+      role,
+      owner: owner ? fingerprint(owner) : null,
+      canEdit: mayEditSettings(room, role)
+    }
+  }
+
+  /**
+   * Changes a room's settings through `room.moderate`, one operation per field that differs.
+   * Every field is checked here first (the page is not trusted); the library checks the role
+   * and the bounds and answers NOT_ALLOWED or INVALID_ARGUMENT.
+   */
+  private async setRoomSettings(args: Args): Promise<RoomSettingsView> {
+    const room = this.room(args)
+    const patch = settingsPatch(args['patch'])
+    const now = room.settings
+    const m = room.moderate
+    if (patch.topic !== undefined && patch.topic !== now.topic) await m.topic(patch.topic)
+    if (patch.announcement !== undefined && patch.announcement !== now.announcement) await m.announce(patch.announcement)
+    if (patch.welcome !== undefined && patch.welcome !== now.welcome) await m.welcome(patch.welcome)
+    const set: Parameters<typeof m.set>[0] = {}
+    if (patch.slowMode !== undefined && patch.slowMode !== now.slowMode) set.slowMode = patch.slowMode
+    if (patch.maxUsers !== undefined && patch.maxUsers !== now.maxUsers) set.maxUsers = patch.maxUsers
+    if (patch.ttl !== undefined && patch.ttl !== now.ttl) set.ttl = patch.ttl
+    if (patch.allowAnonymous !== undefined && patch.allowAnonymous !== now.allowAnonymous) {
+      set.allowAnonymous = patch.allowAnonymous
+    }
+    if (Object.keys(set).length > 0) await m.set(set)
+    if (patch.locked !== undefined && patch.locked !== now.locked) await (patch.locked ? m.lock() : m.unlock())
+    return this.roomSettings(room)
   }
 
   private async setName(args: Args): Promise<IdentityView> {
@@ -775,20 +1003,6 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
 
   private broadcast<K extends keyof Events>(name: K, data: Events[K]): void {
     this.emit('event', name, data)
-  }
-}
-
-export function roomView(room: Room, counts: UnreadCounts): RoomView {
-  return {
-    id: room.id,
-    name: room.name,
-    kind: room.kind,
-    peers: room.stats.peers,
-    invite: room.invite,
-    unread: counts.unread,
-    mentions: counts.mentions,
-    locked: room.locked,
-    tag: roomTag(room.id)
   }
 }
 
@@ -834,6 +1048,94 @@ function choosePassword(args: Args): string | undefined {
     throw new ShellError('BAD_REQUEST', 'password must be a non-empty string, or null for none')
   }
   return value
+}
+
+/** Owner or admin, or a room nobody owns yet (acting claims it). */
+function mayEditSettings(room: Room, role: string): boolean {
+  return role === 'owner' || role === 'admin' || (room.owner === null && room.kind !== 'dm')
+}
+
+function hex(key: Buffer): string {
+  return key.toString('hex')
+}
+
+/** `key`: an identity's public key, 64 hex digits. */
+function identityKey(args: Args): Buffer {
+  const value = args['key']
+  if (typeof value !== 'string' || !/^[0-9a-f]{64}$/i.test(value)) {
+    throw new ShellError('BAD_REQUEST', 'key must be an identity key in hex (64 digits)')
+  }
+  return Buffer.from(value, 'hex')
+}
+
+/** A name the page already showed for a key, as a fallback for the card. Never trusted. */
+function optionalName(args: Args): string {
+  const value = args['name']
+  return typeof value === 'string' ? value.slice(0, 64) : ''
+}
+
+const TEXT_SETTINGS = ['topic', 'announcement', 'welcome'] as const
+const COUNT_SETTINGS = ['slowMode', 'maxUsers', 'ttl'] as const
+const FLAG_SETTINGS = ['allowAnonymous', 'locked'] as const
+
+/** The settings a page may change, checked field by field; anything else is refused. */
+function settingsPatch(value: unknown): RoomSettingsPatch {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ShellError('BAD_REQUEST', 'patch must be an object')
+  }
+  const input = value as Record<string, unknown>
+  const known = new Set<string>([...TEXT_SETTINGS, ...COUNT_SETTINGS, ...FLAG_SETTINGS])
+  for (const key of Object.keys(input)) {
+    if (!known.has(key)) throw new ShellError('BAD_REQUEST', `patch.${key} is not a room setting`)
+  }
+  const patch: RoomSettingsPatch = {}
+  for (const key of TEXT_SETTINGS) {
+    const v = input[key]
+    if (v === undefined) continue
+    if (typeof v !== 'string' || v.length > 4096) throw new ShellError('BAD_REQUEST', `patch.${key} must be a string`)
+    patch[key] = v
+  }
+  for (const key of COUNT_SETTINGS) {
+    const v = input[key]
+    if (v === undefined) continue
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+      throw new ShellError('BAD_REQUEST', `patch.${key} must be a whole number, 0 or more`)
+    }
+    patch[key] = v
+  }
+  for (const key of FLAG_SETTINGS) {
+    const v = input[key]
+    if (v === undefined) continue
+    if (typeof v !== 'boolean') throw new ShellError('BAD_REQUEST', `patch.${key} must be true or false`)
+    patch[key] = v
+  }
+  return patch
+}
+
+/** A governance operation as one timeline line: who did what to whom, by name and key. */
+function governanceView(room: Room, e: GovernanceEvent): GovernanceView {
+  const names = memberNames(room)
+  const who = (key: Buffer | null) =>
+    key === null ? null : { key: hex(key), name: nameOf(names, key), fingerprint: fingerprint(key) }
+  let value: string | number | boolean | null = null
+  if (e.setting !== null) value = e.settings[e.setting]
+  return {
+    id: e.id,
+    action: e.action,
+    actor: who(e.actor)!,
+    target: who(e.target),
+    text: e.text,
+    setting: e.setting,
+    value,
+    self: e.self,
+    time: Date.now()
+  }
+}
+
+function nameOf(names: Map<string, string>, key: Buffer): string {
+  const name = names.get(hex(key)) ?? ''
+  // memberNames falls back to the fingerprint: the view carries that apart.
+  return name === fingerprint(key) ? '' : name
 }
 
 function optionalString(args: Args, key: string): string | undefined {

@@ -22,6 +22,12 @@ export interface ChatModelOptions {
   room?: { name: string; password?: string | undefined } | undefined
   /** How many of the latest messages of a room are loaded at first. Default 200. */
   historyLimit?: number
+  /**
+   * `false`: the model shows no room itself (`active` stays null, nothing is marked read by
+   * it, the last room is neither restored nor saved). For a UI with several views at once,
+   * such as the desktop's pages, each of which marks what it shows read. Default true.
+   */
+  activeRoom?: boolean
 }
 
 export interface ChatModelEvents {
@@ -36,6 +42,10 @@ export interface ChatModelEvents {
    * a bell, notify.
    */
   mention: [Message, string]
+  /** Every action applied, in order: for a UI that forwards changes one at a time. */
+  action: [ChatAction]
+  /** A governance operation took effect in a room (the room's key). */
+  governance: [GovernanceEvent, string]
   error: [Error]
 }
 
@@ -96,6 +106,7 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     const next = chatReducer(before, action)
     if (next === before) return
     this.state_ = next
+    this.emit('action', action)
     if (next.active !== before.active && next.active !== null) {
       this.markRead(next.active)
       this.savePrefs()
@@ -192,7 +203,7 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     }
     this.lines = prefs.history.slice()
     this.dispatch({ type: 'history', history: prefs.history })
-    if (!this.opts.room && prefs.lastRoom && this.rooms.has(prefs.lastRoom)) {
+    if (this.opts.activeRoom !== false && !this.opts.room && prefs.lastRoom && this.rooms.has(prefs.lastRoom)) {
       this.dispatch({ type: 'switch', key: prefs.lastRoom })
     }
     this.prefsLoaded = true
@@ -209,7 +220,7 @@ export class ChatModel extends Resource<ChatModelEvents>() {
   }
 
   private savePrefs(): void {
-    if (!this.prefsLoaded || this.closing) return
+    if (!this.prefsLoaded || this.closing || this.opts.activeRoom === false) return
     const prefs = { lastRoom: this.state_.active ?? '', history: this.lines }
     // The node is closing: the prefs of this run are lost, nothing else.
     Promise.resolve()
@@ -257,6 +268,7 @@ export class ChatModel extends Resource<ChatModelEvents>() {
       this.syncGovernance(room)
       const welcomed = this.welcome(room, event)
       if (!(welcomed && event.action === 'welcome')) this.governanceNotice(room, event)
+      this.emit('governance', event, key)
     }
     const onError = (err: Error) => this.error(`${room.name}: ${describe(err)}`, key)
     const onWithdrawn = (message: Message) => this.dispatch({ type: 'withdrawn', key, id: message.id })
@@ -281,7 +293,8 @@ export class ChatModel extends Resource<ChatModelEvents>() {
       room.off('member-update', onMembers)
       room.off('error', onError)
     })
-    this.dispatch({ type: 'room-add', key, name: room.name, kind: room.kind, peers: room.stats.peers, locked: room.locked })
+    const show = this.opts.activeRoom !== false
+    this.dispatch({ type: 'room-add', key, name: room.name, kind: room.kind, peers: room.stats.peers, locked: room.locked, show })
     const counts = this.node.unread(key)
     this.dispatch({ type: 'unread', key, unread: counts.unread, mentions: counts.mentions })
     onMembers()

@@ -136,7 +136,8 @@ export interface ChatState {
 }
 
 export type ChatAction =
-  | { type: 'room-add'; key: string; name: string; kind: RoomKindName; peers: number; locked?: boolean }
+  /** `show: false` leaves `active` alone (a model without an active room). */
+  | { type: 'room-add'; key: string; name: string; kind: RoomKindName; peers: number; locked?: boolean; show?: boolean }
   | { type: 'room-remove'; key: string }
   | { type: 'page'; key: string; messages: readonly Message[]; limit: number }
   | { type: 'older-loading'; key: string }
@@ -208,7 +209,8 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
         settings: DEFAULT_SETTINGS,
         peer: null
       }
-      return { ...state, rooms: [...state.rooms, view], active: state.active ?? key }
+      const active = action.show === false ? state.active : (state.active ?? key)
+      return { ...state, rooms: [...state.rooms, view], active }
     }
     case 'room-remove': {
       const rooms = state.rooms.filter((r) => r.key !== action.key)

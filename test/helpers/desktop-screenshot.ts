@@ -59,6 +59,23 @@ async function main(): Promise<void> {
     await line.getByRole('button', { name: 'React' }).click()
     await line.locator('.picker button').first().click()
     await alice.locator('.chip').first().waitFor()
+    // Alice sets the lobby up: a topic, and an announcement as a banner.
+    await alice.locator('#room-settings-open').click()
+    await alice.locator('#room-settings-form input[name="topic"]').fill('say hi, then pick a room')
+    await alice.locator('#room-settings-form input[name="announcement"]').fill('release party on Friday, 18:00')
+    await alice.locator('#room-settings-save').click()
+    await alice.locator('#room-settings-saved').waitFor()
+    await alice.keyboard.press('Escape')
+    await alice.locator('#room-announcement').waitFor()
+    // Bob asks to be friends from alice's name; she accepts, and a DM opens.
+    await bob.locator('.msg', { hasText: 'this window is the desktop shell' }).locator('.who-link').click()
+    await bob.locator('#profile-friend').click()
+    await bob.locator('#profile-friend', { hasText: 'Request sent' }).waitFor()
+    await bob.keyboard.press('Escape')
+    await alice.locator('#friend-requests button[data-answer="accept"]').click()
+    await alice.locator('#dms .room.dm').waitFor()
+    await alice.locator('.room', { hasText: '#lobby' }).click()
+    await alice.locator('#friends .member.online').waitFor()
     // An unread message in the other room shows a badge.
     await typeLine(bob, '/switch random')
     await typeLine(bob, 'anyone up for lunch?')

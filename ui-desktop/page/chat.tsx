@@ -5,10 +5,10 @@
 // header, messages and composer, the member list, and the status bar.
 import type { JSX } from 'preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
-import type { DeviceView, MemberView, RoomView } from '../protocol.js'
+import type { DeviceView, MemberView, RoomSettingsPatch, RoomSettingsView, RoomView } from '../protocol.js'
 import { useStore } from './context.js'
 import type { PageStore } from './store.js'
-import { messageBytes, plural, sentence } from './text.js'
+import { messageBytes, plural, roleMark, sentence } from './text.js'
 import { Timeline } from './timeline.js'
 
 export function Chat(): JSX.Element {
@@ -67,9 +67,16 @@ export function Chat(): JSX.Element {
           >
             {unreadTotal ? `Rooms (${unreadTotal})` : 'Rooms'}
           </button>
-          <h2 id="room-title" title={room ? store.label(room) : ''}>
-            {room ? store.label(room) : 'No room open'}
-          </h2>
+          <div class="title-block">
+            <h2 id="room-title" title={room ? store.label(room) : ''}>
+              {room ? store.label(room) : 'No room open'}
+            </h2>
+            {room?.topic && (
+              <p id="room-topic" class="topic muted" title={room.topic}>
+                {room.topic}
+              </p>
+            )}
+          </div>
           <span id="room-peers" class="muted">
             {room ? `${plural(room.peers, 'peer', 'peers')} here` : ''}
           </span>
@@ -84,9 +91,20 @@ export function Chat(): JSX.Element {
               Members
             </button>
           )}
+          {room?.canEditSettings && (
+            <button id="room-settings-open" type="button" onClick={() => store.openRoomSettings()}>
+              Room settings
+            </button>
+          )}
           {room && <LeaveButton room={room} />}
         </header>
-        {room && <Invite invite={room.invite} />}
+        {room?.announcement && (
+          <p id="room-announcement" class="announcement" role="note">
+            <span class="visually-hidden">Announcement: </span>
+            {room.announcement}
+          </p>
+        )}
+        {room && room.kind !== 'dm' && <Invite invite={room.invite} />}
         <div class="room-body">
           <Timeline />
           {s.members && <Members members={s.members} />}
@@ -99,13 +117,14 @@ export function Chat(): JSX.Element {
           {s.link === 'up' ? 'Connected' : s.link === 'reconnecting' || s.link === 'connecting' ? 'Reconnecting' : 'Closed'}
         </span>
         <span id="peer-count">{plural(s.status.peers, 'peer', 'peers')}</span>
-        <span id="room-count">{plural(s.rooms.length, 'room', 'rooms')}</span>
+        <span id="room-count">{plural(s.rooms.filter((r) => r.kind !== 'dm').length, 'room', 'rooms')}</span>
         <span id="whoami" class="right mono">
           {s.me ? (s.me.name ? `${s.me.name} ` : '') + s.me.fingerprint : ''}
         </span>
       </div>
       {s.profile && <Profile member={s.profile} />}
       {settings && <Settings onClose={() => setSettings(false)} />}
+      {s.roomSettings && <RoomSettingsPanel view={s.roomSettings} />}
     </div>
   )
 }
@@ -145,7 +164,7 @@ function Sidebar(props: { onPicked(): void; onSettings(): void }): JSX.Element {
       </header>
       <nav id="rooms" aria-label="Rooms">
         {s.rooms.length === 0 && <div class="muted">No rooms yet</div>}
-        {s.rooms.map((room) => {
+        {s.rooms.filter((room) => room.kind !== 'dm').map((room) => {
           const active = room.id === s.current
           // The room on screen is being read: its count only shows while the page is hidden.
           const shown = active && s.visible
@@ -183,6 +202,7 @@ function Sidebar(props: { onPicked(): void; onSettings(): void }): JSX.Element {
           )
         })}
       </nav>
+      <Social onPicked={props.onPicked} />
       <JoinForm onDone={props.onPicked} />
       <CreateForm onDone={props.onPicked} />
     </aside>
@@ -507,6 +527,11 @@ function Members(props: { members: MemberView[] }): JSX.Element {
               onClick={() => store.set({ profile: m })}
             >
               <span class="presence" aria-hidden="true" />
+              {roleMark(m.role) && (
+                <span class="role" title={m.role}>
+                  {roleMark(m.role)}
+                </span>
+              )}
               {m.name ? <bdi class="name">{m.name}</bdi> : <span class="mono">{m.fingerprint}</span>}
               {m.self && <span class="muted"> (you)</span>}
               <span class="visually-hidden">{m.online ? ', online' : ', offline'}</span>
@@ -545,11 +570,28 @@ function Modal(props: { id: string; title: string; onClose(): void; children: pr
 }
 
 function Profile(props: { member: MemberView }): JSX.Element {
-  const [, store] = useStore()
+  const [s, store] = useStore()
   const m = props.member
+  const social = s.social
+  const friend = social?.friends.some((f) => f.key === m.key) ?? false
+  const asked = social?.sent.some((r) => r.key === m.key) ?? false
+  const blocked = social?.blocked.some((b) => b.key === m.key) ?? false
+  const [note, setNote] = useState<string | null>(null)
+  const run = async (fn: () => Promise<void>) => {
+    try {
+      await fn()
+    } catch (err) {
+      setNote(sentence(err))
+    }
+  }
+  const where = m.self ? 'This is you.' : m.online ? 'Online now.' : 'Not online here now.'
+  const mark = roleMark(m.role)
   return (
     <Modal id="profile" title={m.name || 'No name'} onClose={() => store.set({ profile: null })}>
-      <p class="muted">{m.self ? 'This is you.' : m.online ? 'Online in this room now.' : 'Not online in this room now.'}</p>
+      <p class="muted">
+        {where}
+        {mark && ` Role here: ${m.role} (${mark}).`}
+      </p>
       <p>Key fingerprint</p>
       <p id="profile-fingerprint" class="mono fingerprint">
         {m.fingerprint}
@@ -558,6 +600,262 @@ function Profile(props: { member: MemberView }): JSX.Element {
         Names are not unique: compare this fingerprint with the one they tell you in person to be
         sure who this is.
       </p>
+      {!m.self && social?.available && (
+        <div class="profile-actions">
+          <button
+            id="profile-dm"
+            type="button"
+            class="primary"
+            disabled={!friend || blocked}
+            title={friend ? '' : 'Direct messages open once they accept a friend request'}
+            onClick={() =>
+              run(async () => {
+                const room = await store.link.request('dm', { key: m.key })
+                store.set({ profile: null })
+                opened(store, room, () => {})
+              })
+            }
+          >
+            Message
+          </button>
+          {!friend && (
+            <button
+              id="profile-friend"
+              type="button"
+              disabled={asked || blocked}
+              onClick={() =>
+                run(async () => {
+                  store.set({ social: await store.link.request('friend-request', { key: m.key, text: '' }) })
+                  setNote('Friend request sent.')
+                })
+              }
+            >
+              {asked ? 'Request sent' : 'Add friend'}
+            </button>
+          )}
+          {friend && (
+            <button
+              id="profile-unfriend"
+              type="button"
+              onClick={() =>
+                run(async () => {
+                  if (!confirm(`Remove ${m.name || m.fingerprint} from your friends? Your DM with them closes.`)) return
+                  store.set({ social: await store.link.request('friend-remove', { key: m.key }) })
+                  setNote('No longer friends.')
+                })
+              }
+            >
+              Remove friend
+            </button>
+          )}
+          <button
+            id="profile-block"
+            type="button"
+            class={blocked ? '' : 'danger'}
+            onClick={() =>
+              run(async () => {
+                if (!blocked && !confirm(`Block ${m.name || m.fingerprint}? You will not see their requests, DMs or messages.`)) return
+                store.set({ social: await store.link.request('block', { key: m.key, blocked: !blocked }) })
+                setNote(blocked ? 'Unblocked.' : 'Blocked.')
+              })
+            }
+          >
+            {blocked ? 'Unblock' : 'Block'}
+          </button>
+        </div>
+      )}
+      {note && (
+        <p id="profile-note" class="muted" role="status">
+          {note}
+        </p>
+      )}
+    </Modal>
+  )
+}
+
+/** Direct messages with unread counts, friends with their presence, and requests to answer. */
+function Social(props: { onPicked(): void }): JSX.Element | null {
+  const [s, store] = useStore()
+  const social = s.social
+  if (!social || !social.available) return null
+  const dms = s.rooms.filter((r) => r.kind === 'dm')
+  const online = (room: RoomView) => social.dms.find((d) => d.room === room.id)?.online ?? false
+  return (
+    <section id="social" class="social" aria-label="Friends and direct messages">
+      <h2>Direct messages</h2>
+      <nav id="dms" aria-label="Direct messages">
+        {dms.length === 0 && <div class="muted">None yet</div>}
+        {dms.map((room) => {
+          const active = room.id === s.current
+          const unread = active && s.visible ? 0 : room.unread
+          const label = store.label(room)
+          return (
+            <button
+              key={room.id}
+              type="button"
+              class={'room dm' + (active ? ' active' : '') + (unread ? ' unread' : '') + (online(room) ? ' online' : '')}
+              aria-current={active ? 'true' : undefined}
+              aria-label={label + (online(room) ? ', online' : '') + (unread ? ', ' + plural(unread, 'unread message', 'unread messages') : '')}
+              data-room={room.id}
+              onClick={() => {
+                store.select(room.id)
+                props.onPicked()
+                document.getElementById('text')?.focus()
+              }}
+            >
+              <span class="presence" aria-hidden="true" />
+              <bdi class="room-name">{label}</bdi>
+              {unread > 0 && <span class="badge">{unread}</span>}
+            </button>
+          )
+        })}
+      </nav>
+      {social.requests.length > 0 && (
+        <>
+          <h2>Friend requests</h2>
+          <ul id="friend-requests" class="requests">
+            {social.requests.map((r) => (
+              <li key={r.key} class="request" data-key={r.key}>
+                <div>
+                  {r.name && <bdi class="name">{r.name}</bdi>} <span class="mono fp">{r.fingerprint}</span>
+                </div>
+                {r.text && <p class="request-text">{r.text}</p>}
+                <div class="request-actions">
+                  {(['accept', 'decline', 'block'] as const).map((answer) => (
+                    <button
+                      key={answer}
+                      type="button"
+                      class={answer === 'accept' ? 'primary' : answer === 'block' ? 'danger' : ''}
+                      data-answer={answer}
+                      onClick={async () => {
+                        try {
+                          const result = await store.link.request('friend-answer', { key: r.key, answer })
+                          store.set({ social: result.social })
+                          if (result.room) opened(store, result.room, props.onPicked)
+                        } catch (err) {
+                          store.fail(err)
+                        }
+                      }}
+                    >
+                      {answer === 'accept' ? 'Accept' : answer === 'decline' ? 'Decline' : 'Block'}
+                    </button>
+                  ))}
+                </div>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      <h2>Friends</h2>
+      <ul id="friends" class="friends">
+        {social.friends.length === 0 && <li class="muted">No friends yet: open a member's profile to add one</li>}
+        {social.friends.map((f) => (
+          <li key={f.key}>
+            <button
+              type="button"
+              class={f.online ? 'member online' : 'member'}
+              data-key={f.key}
+              onClick={() => store.openProfile(f.key, f.name)}
+            >
+              <span class="presence" aria-hidden="true" />
+              {f.name ? <bdi class="name">{f.name}</bdi> : <span class="mono">{f.fingerprint}</span>}
+              <span class="visually-hidden">{f.online ? ', online' : ', offline'}</span>
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
+  )
+}
+
+/** A room's settings for its owner and admins, through `room.moderate`. */
+function RoomSettingsPanel(props: { view: RoomSettingsView }): JSX.Element {
+  const [, store] = useStore()
+  const v = props.view
+  const st = v.settings
+  const [error, setError] = useState<string | null>(null)
+  const [saved, setSaved] = useState(false)
+  const [busy, setBusy] = useState(false)
+  const form = useRef<HTMLFormElement>(null)
+  const save = async (e: Event) => {
+    e.preventDefault()
+    const f = form.current!
+    const value = (name: string) => (f.elements.namedItem(name) as HTMLInputElement).value
+    const checked = (name: string) => (f.elements.namedItem(name) as HTMLInputElement).checked
+    const count = (name: string) => {
+      const n = Number(value(name))
+      if (!Number.isInteger(n) || n < 0) throw new Error(`${name}: a whole number, 0 or more`)
+      return n
+    }
+    setBusy(true)
+    setSaved(false)
+    try {
+      const patch: RoomSettingsPatch = {
+        topic: value('topic'),
+        announcement: value('announcement'),
+        welcome: value('welcome'),
+        slowMode: count('slowMode'),
+        maxUsers: count('maxUsers'),
+        ttl: count('ttlHours') * 3600000,
+        allowAnonymous: checked('allowAnonymous'),
+        locked: checked('locked')
+      }
+      const next = await store.link.request('room-settings-set', { room: v.room, patch })
+      store.set({ roomSettings: next })
+      setError(null)
+      setSaved(true)
+    } catch (err) {
+      setError(sentence(err))
+    } finally {
+      setBusy(false)
+    }
+  }
+  return (
+    <Modal id="room-settings" title="Room settings" onClose={() => store.set({ roomSettings: null })}>
+      <p class="muted">
+        {`Your role: ${v.role}.`} {v.owner ? `Owner: ${v.owner}.` : 'No owner known yet.'}
+      </p>
+      <form id="room-settings-form" ref={form} onSubmit={(e) => void save(e)} autocomplete="off">
+        <fieldset disabled={!v.canEdit || busy}>
+          <label>
+            Topic <input name="topic" value={st.topic} maxLength={1024} />
+          </label>
+          <label>
+            Announcement (a banner for everyone) <input name="announcement" value={st.announcement} maxLength={1024} />
+          </label>
+          <label>
+            Welcome (shown to each new member) <input name="welcome" value={st.welcome} maxLength={1024} />
+          </label>
+          <label>
+            Slow mode, seconds between messages (0: off) <input name="slowMode" type="number" min="0" value={st.slowMode} />
+          </label>
+          <label>
+            Member limit (0: none) <input name="maxUsers" type="number" min="0" value={st.maxUsers} />
+          </label>
+          <label>
+            Message lifetime in hours (0: default, at most 168) <input name="ttlHours" type="number" min="0" max="168" value={Math.round(st.ttl / 3600000)} />
+          </label>
+          <label class="check">
+            <input name="allowAnonymous" type="checkbox" checked={st.allowAnonymous} /> Allow incognito members
+          </label>
+          <label class="check">
+            <input name="locked" type="checkbox" checked={st.locked} /> Locked: nobody new may join
+          </label>
+          <button id="room-settings-save" class="primary">
+            Save
+          </button>
+        </fieldset>
+      </form>
+      {error && (
+        <p id="room-settings-error" class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {saved && !error && (
+        <p id="room-settings-saved" class="muted" role="status">
+          Saved.
+        </p>
+      )}
     </Modal>
   )
 }

@@ -9,19 +9,22 @@ import type {
   DeviceRequestView,
   ErrorView,
   Events,
+  GovernanceView,
   IdentityView,
   LineResult,
   LinkingView,
   MemberView,
   MessageView,
   Phase,
+  RoomSettingsView,
   RoomView,
   SetupView,
+  SocialView,
   StateView,
   StatusView
 } from '../protocol.js'
 import { ShellLink, type LinkState } from './link.js'
-import { roomLabel, sentence } from './text.js'
+import { governanceLine, roleMark, roomLabel, sentence } from './text.js'
 
 const PAGE = 50
 // Notices are transient: a long session keeps the last ones per room.
@@ -75,6 +78,10 @@ export interface PageState {
   profile: MemberView | null
   /** The page is on screen (not a hidden tab or a minimised window). */
   visible: boolean
+  /** Friends, requests, DMs and blocks, as the shell last said. */
+  social: SocialView | null
+  /** The settings panel of the room shown, while open. */
+  roomSettings: RoomSettingsView | null
 }
 
 type Listener = () => void
@@ -116,7 +123,9 @@ export class PageStore {
       deviceRequest: null,
       members: null,
       profile: null,
-      visible: !document.hidden
+      visible: !document.hidden,
+      social: null,
+      roomSettings: null
     }
     link.onState((s) => {
       this.set({ link: s })
@@ -145,6 +154,11 @@ export class PageStore {
   }
 
   label(room: RoomView): string {
+    if (room.kind === 'dm') {
+      // A DM is named by the friend: their name, else their fingerprint.
+      const dm = this.state.social?.dms.find((d) => d.room === room.id)
+      if (dm) return dm.name || dm.fingerprint
+    }
     return roomLabel(room, this.state.rooms)
   }
 
@@ -210,17 +224,24 @@ export class PageStore {
         const n = data as Events['notice']
         return this.addNotice(n.room, n.level, n.text)
       }
+      case 'social':
+        return this.set({ social: data as SocialView })
+      case 'governance': {
+        const g = data as Events['governance']
+        return this.addGovernance(g.room, g.event)
+      }
     }
   }
 
-  /** A mention from someone else, in a room not being read: the system's notification. */
+  /** A mention or a DM from someone else, in a room not being read: the system's notification. */
   private notify(room: string, m: MessageView): void {
-    if (!m.mention || m.self || m.deleted) return
+    const where = this.state.rooms.find((r) => r.id === room)
+    const dm = where?.kind === 'dm'
+    if (!(m.mention || dm) || m.self || m.deleted) return
     if (room === this.state.current && this.state.visible) return
     if (typeof Notification === 'undefined' || Notification.permission !== 'granted') return
-    const where = this.state.rooms.find((r) => r.id === room)
     const who = m.name || m.fingerprint
-    const title = where ? `${who} in ${this.label(where)}` : who
+    const title = dm ? `${who} (direct message)` : where ? `${who} in ${this.label(where)}` : who
     try {
       const note = new Notification(title, { body: m.text.slice(0, 200), tag: m.id })
       note.onclick = () => {
@@ -257,6 +278,7 @@ export class PageStore {
       } else {
         void this.refresh()
       }
+      void this.loadSocial()
       if (typeof Notification !== 'undefined' && Notification.permission === 'default') {
         Notification.requestPermission().catch(() => {})
       }
@@ -280,7 +302,9 @@ export class PageStore {
         editing: null,
         picker: null,
         members: null,
-        profile: null
+        profile: null,
+        social: null,
+        roomSettings: null
       })
       history.replaceState(null, '', location.search)
     }
@@ -301,7 +325,8 @@ export class PageStore {
       picker: null,
       replyTo: null,
       members: null,
-      profile: null
+      profile: null,
+      roomSettings: null
     })
     history.replaceState(null, '', location.search + (id ? '#' + id : ''))
     if (id) {
@@ -482,6 +507,48 @@ export class PageStore {
       this.link.end()
       this.set({ phase: 'closed' })
     }
+  }
+
+  /** A governance operation, worded as one line of its room's timeline. */
+  addGovernance(room: string, event: GovernanceView): void {
+    this.addNotice(room, 'info', governanceLine(event))
+    // An open settings panel shows what is now in force.
+    if (this.state.roomSettings?.room === room) void this.openRoomSettings()
+  }
+
+  async loadSocial(): Promise<void> {
+    try {
+      this.set({ social: await this.link.request('social') })
+    } catch (err) {
+      this.fail(err)
+    }
+  }
+
+  /** Opens the profile card of an identity; in the room shown, with its role there. */
+  async openProfile(key: string, name = ''): Promise<void> {
+    try {
+      const member = await this.link.request('member', { room: this.state.current, key, name })
+      this.set({ profile: member })
+    } catch (err) {
+      this.fail(err)
+    }
+  }
+
+  /** Opens (or refreshes) the settings panel of the room shown. */
+  async openRoomSettings(): Promise<void> {
+    const id = this.state.current
+    if (!id) return
+    try {
+      const view = await this.link.request('room-settings', { room: id })
+      if (this.state.current === id) this.set({ roomSettings: view })
+    } catch (err) {
+      this.fail(err)
+    }
+  }
+
+  /** The staff mark of an identity in the room shown: `~` owner, `&` admin, `@` op. */
+  mark(key: string): string {
+    return roleMark(this.currentRoom()?.staff.find((x) => x.key === key)?.role ?? 'member')
   }
 
   /** Opens the member panel of the room shown, or refreshes it. */

@@ -2,7 +2,7 @@
 /// <reference lib="dom.iterable" />
 // Small pure helpers the page formats with. No chat rule lives here: names, mentions, order and
 // limits come from the library through the shell.
-import type { RoomView } from '../protocol.js'
+import type { ActorView, GovernanceView, RoomView } from '../protocol.js'
 
 export function clock(ms: number): string {
   const d = new Date(ms)
@@ -29,6 +29,70 @@ export function sameDay(a: number, b: number): boolean {
 export function roomLabel(room: RoomView, rooms: readonly RoomView[]): string {
   const twin = rooms.some((r) => r.id !== room.id && r.kind === room.kind && r.name === room.name)
   return (room.kind === 'named' ? '#' : '~') + room.name + (twin ? '·' + room.tag : '')
+}
+
+/** The mark beside a name for a role: `~` owner, `&` admin, `@` op. */
+export function roleMark(role: string): string {
+  return role === 'owner' ? '~' : role === 'admin' ? '&' : role === 'op' ? '@' : ''
+}
+
+const SETTING_NAMES: Record<string, string> = {
+  slowMode: 'slow mode',
+  maxUsers: 'the member limit',
+  ttl: 'the message lifetime',
+  allowAnonymous: 'anonymous members',
+  allowFiles: 'files',
+  locked: 'the lock',
+  private: 'privacy'
+}
+
+/** A governance operation as one sentence: who did what to whom. */
+export function governanceLine(e: GovernanceView): string {
+  const who = (a: ActorView | null) => (a ? (a.name ? `${a.name} (${a.fingerprint})` : a.fingerprint) : 'someone')
+  const actor = who(e.actor)
+  const target = e.self ? 'you' : who(e.target)
+  const reason = e.text ? `: ${e.text}` : ''
+  switch (e.action) {
+    case 'claim':
+      return `${actor} owns this room`
+    case 'topic':
+      return e.text ? `${actor} set the topic: ${e.text}` : `${actor} cleared the topic`
+    case 'announce':
+      return e.text ? `${actor} announced: ${e.text}` : `${actor} removed the announcement`
+    case 'welcome':
+      return e.text ? `${actor} set the welcome: ${e.text}` : `${actor} removed the welcome`
+    case 'op':
+      return `${actor} made ${target} an op`
+    case 'deop':
+      return `${target} is no longer an op (by ${actor})`
+    case 'admin':
+      return `${actor} made ${target} an admin`
+    case 'unadmin':
+      return `${target} is no longer an admin (by ${actor})`
+    case 'kick':
+      return `${target} was kicked by ${actor}${reason}`
+    case 'ban':
+      return `${target} was banned by ${actor}${reason}`
+    case 'unban':
+      return `${target} was unbanned by ${actor}`
+    case 'delete':
+      return `${actor} deleted a message`
+    case 'wipe':
+      return `${actor} wiped the room's history`
+    case 'set': {
+      const name = e.setting ? (SETTING_NAMES[e.setting] ?? e.setting) : 'a setting'
+      return `${actor} set ${name} to ${settingValue(e.setting, e.value)}`
+    }
+  }
+}
+
+function settingValue(setting: string | null, value: GovernanceView['value']): string {
+  if (typeof value === 'boolean') return value ? 'on' : 'off'
+  if (typeof value !== 'number') return String(value)
+  if (setting === 'slowMode') return value === 0 ? 'off' : `${value} s`
+  if (setting === 'maxUsers') return value === 0 ? 'none' : String(value)
+  if (setting === 'ttl') return value === 0 ? 'the default' : `${Math.round(value / 3600000)} h`
+  return String(value)
 }
 
 /**

@@ -13,6 +13,7 @@ import { clock, dayLabel, linkify, sameDay } from './text.js'
 
 // Messages from one author this close together are one group: the name shows once.
 const GROUP_MS = 5 * 60 * 1000
+const ROLE_TITLES: Record<string, string> = { '~': 'owner', '&': 'admin', '@': 'op' }
 
 type Row =
   | { kind: 'message'; key: string; m: MessageView; grouped: boolean }
@@ -138,6 +139,7 @@ export function Timeline(): JSX.Element {
                     answering={s.replyTo?.id === row.m.id}
                     editing={s.editing === row.m.id && !row.m.deleted}
                     picker={s.picker === row.m.id ? s.quickReactions : null}
+                    mark={store.mark(row.m.author)}
                     store={store}
                   />
                 )
@@ -238,6 +240,8 @@ interface LineProps {
   editing: boolean
   /** The quick reactions while the picker is open on this line. */
   picker: string[] | null
+  /** The author's role mark in this room: `~`, `&`, `@` or ''. */
+  mark: string
   store: PageStore
 }
 
@@ -250,12 +254,13 @@ class MessageLine extends Component<LineProps> {
       p.grouped !== next.grouped ||
       p.answering !== next.answering ||
       p.editing !== next.editing ||
-      p.picker !== next.picker
+      p.picker !== next.picker ||
+      p.mark !== next.mark
     )
   }
 
   override render(): JSX.Element {
-    const { m, grouped, answering, editing, picker, store } = this.props
+    const { m, grouped, answering, editing, picker, mark, store } = this.props
     const date = new Date(m.timestamp)
     const classes = ['msg']
     if (m.self) classes.push('mine')
@@ -281,10 +286,23 @@ class MessageLine extends Component<LineProps> {
               between them for screen readers: no name can reorder, hide or run into it. */}
           <span class={grouped ? 'who visually-hidden' : 'who'} title={m.author}>
             {m.kind === 'action' && !m.deleted && '* '}
-            {m.name && <bdi class="name">{m.name}</bdi>}
-            {m.name && <span class="visually-hidden">, key</span>}
-            {m.name && ' '}
-            <span class="fp mono">{m.fingerprint}</span>
+            {mark && (
+              <span class="role" title={ROLE_TITLES[mark]}>
+                {mark}
+              </span>
+            )}
+            {/* A click opens the author's profile: fingerprint, DM, friend, block. */}
+            <button
+              type="button"
+              class="who-link"
+              tabIndex={grouped ? -1 : 0}
+              onClick={() => store.openProfile(m.author, m.name)}
+            >
+              {m.name && <bdi class="name">{m.name}</bdi>}
+              {m.name && <span class="visually-hidden">, key</span>}
+              {m.name && ' '}
+              <span class="fp mono">{m.fingerprint}</span>
+            </button>
             <span class="visually-hidden">:</span>
           </span>{' '}
           {m.deleted ? (
