@@ -63,7 +63,8 @@ const NS = {
   admission: b4a.from('backspace/admission-key/v1'),
   admit: b4a.from('backspace/admit/v1'),
   writerClaim: b4a.from('backspace/writer-claim/v1'),
-  memberTag: b4a.from('backspace/member-tag/v1')
+  memberTag: b4a.from('backspace/member-tag/v1'),
+  ownedRoom: b4a.from('backspace/owned-room/v1')
 }
 
 export function randomBytes(n: number): Buffer {
@@ -188,6 +189,16 @@ export function deriveRoomKeys(secret: Buffer): RoomKeys {
     admission: deriveAdmissionKeyPair(secret),
     ...deriveRelayKeys(relaySecret)
   }
+}
+
+/**
+ * The secret of a room made by `createRoom()`: a hash of its owner's identity key and a random
+ * nonce. An invite carries the owner and the nonce, never the secret alone, so whoever joins
+ * derives the secret from the owner it names: an invite that names another owner opens
+ * another room, and nobody can claim the room ahead of its creator.
+ */
+export function ownedRoomSecret(owner: Buffer, nonce: Buffer): Buffer {
+  return hash([NS.ownedRoom, owner, nonce])
 }
 
 /**

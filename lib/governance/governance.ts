@@ -30,6 +30,11 @@ export const MAX_GOV_OPS = 1024
 export interface GovernanceHost {
   /** This node's identity key. */
   readonly identity: Buffer
+  /**
+   * The owner the room's secret commits to (a room made by createRoom, joined by a v2 invite),
+   * or null: then the room is claimed like a named room.
+   */
+  readonly fixedOwner: Buffer | null
   /** The room's writer cores, for the clock of a new operation. */
   feeds(): Iterable<Feed>
   /** Appends a record to this node's core; resolves once it is stored and loaded. */
@@ -89,6 +94,8 @@ export class Governance {
   private readonly records: Map<string, GovRecord>
   private readonly sources: Map<string, Source>
   private state: Resolved
+  // The owner the room's secret commits to, hex, or null.
+  private readonly fixedOwner: string | null
   // Operations already told to listeners as applied, and refusals already counted.
   private readonly told: Set<string>
   private readonly counted: Set<string>
@@ -103,7 +110,8 @@ export class Governance {
     this.me = host.identity.toString('hex')
     this.records = new Map()
     this.sources = new Map()
-    this.state = resolve([], null)
+    this.fixedOwner = host.fixedOwner ? host.fixedOwner.toString('hex') : null
+    this.state = resolve([], this.fixedOwner)
     this.told = new Set()
     this.counted = new Set()
     this.acking = null
@@ -232,7 +240,7 @@ export class Governance {
 
   private recompute(): void {
     const was = this.state
-    this.state = resolve([...this.records.values()], null)
+    this.state = resolve([...this.records.values()], this.fixedOwner)
     for (const id of this.state.refused) {
       if (this.counted.has(id)) continue
       this.counted.add(id)

@@ -1,7 +1,7 @@
 import b4a from 'b4a'
 import type Hypercore from 'hypercore'
 import { BackspaceError } from '../errors.js'
-import { deriveRoomKeys, deriveWriterKeyPair, type KeyPair, type RoomKeys } from '../crypto.js'
+import { deriveRoomKeys, deriveWriterKeyPair, ownedRoomSecret, type KeyPair, type RoomKeys } from '../crypto.js'
 import { encodeRevocation, type DeviceRevocation } from '../identity/device.js'
 import { inviteLink, relayLinkOf } from '../links.js'
 import {
@@ -12,6 +12,7 @@ import {
   RoomKind,
   type FeedState,
   type MessageRecord,
+  type RoomOwner,
   type RoomState
 } from '../messages.js'
 import { backgroundError, Resource } from '../resource.js'
@@ -63,6 +64,8 @@ export class Room extends Resource<RoomEvents>() {
 
   private readonly ctx: RoomContext
   private readonly secret: Buffer
+  // A room made by createRoom(): its owner and the nonce of its secret, for v2 invites.
+  private readonly ownerRecord: RoomOwner | null
   private readonly keys: RoomKeys
   // Per device and room: two devices of one identity never write the same core, and nobody
   // can link a device's cores across rooms.
@@ -104,6 +107,9 @@ export class Room extends Resource<RoomEvents>() {
     super()
     this.ctx = ctx
     this.secret = state.secret
+    // Only an owner the secret really commits to counts (a restored state is ours, but check).
+    this.ownerRecord =
+      state.owner && b4a.equals(ownedRoomSecret(state.owner.identity, state.owner.nonce), state.secret) ? state.owner : null
     this.keys = deriveRoomKeys(state.secret)
     this.name = state.name
     this.kind = state.kind === RoomKind.PRIVATE ? 'private' : state.kind === RoomKind.DM ? 'dm' : 'named'
@@ -195,6 +201,7 @@ export class Room extends Resource<RoomEvents>() {
     this.records = new Records(this, ctx, this.apply, this.roster, this.signers, this.rejections, stats, this.rate)
     this.governance = new Governance({
       identity: ctx.identity.publicKey,
+      fixedOwner: this.ownerRecord?.identity ?? null,
       feeds: () => this.writers.values(),
       append: (record) => this.appendRecord(record),
       withdraw: (drop) => this.records.withdraw(drop),
@@ -258,7 +265,7 @@ export class Room extends Resource<RoomEvents>() {
 
   /** An invite string that `Backspace.join` accepts. Anyone holding it can read the room. */
   get invite(): string {
-    return inviteLink({ secret: this.secret, name: this.name })
+    return inviteLink({ secret: this.secret, name: this.name, owner: this.ownerRecord })
   }
 
   /**
@@ -582,7 +589,8 @@ export class Room extends Resource<RoomEvents>() {
       ttl: this.ctx.ttl,
       // Cores only heard of are not saved: a flood of them is gone after a restart.
       feeds: this.restore.length > 0 ? this.restore : this.writers.admitted().map((f) => f.state()),
-      ...(this.locked ? { password: true } : {})
+      ...(this.locked ? { password: true } : {}),
+      ...(this.ownerRecord ? { owner: this.ownerRecord } : {})
     }
   }
 
