@@ -37,8 +37,11 @@ export interface GovernanceHost {
   readonly fixedOwner: Buffer | null
   /** The room's writer cores, for the clock of a new operation. */
   feeds(): Iterable<Feed>
-  /** Appends a record to this node's core; resolves once it is stored and loaded. */
-  append(record: Omit<MessageRecord, 'timestamp'>): Promise<void>
+  /**
+   * Appends a record to this node's core; resolves once it is stored and loaded. `follow` is
+   * given the record's seq and may return a record to append right after it, in the same block.
+   */
+  append(record: Omit<MessageRecord, 'timestamp'>, follow?: (seq: number) => Omit<MessageRecord, 'timestamp'> | null): Promise<void>
   /** Takes back shown messages. */
   withdraw(drop: (m: Message) => boolean): void
   /** Counts a refused operation or message against its block. */
@@ -52,6 +55,22 @@ export interface GovernanceHost {
   emit(event: GovernanceEvent): void
   /** A background task failed. */
   error(err: unknown): void
+  /**
+   * The record that starts a key epoch after this node's own kick, ban or lock, whose GOVERN
+   * record gets `seq`: appended in the same block, so nothing is sent between the two. Null
+   * where the room has no epochs (named rooms).
+   */
+  rotation?(seq: number, removed: Buffer | null): Omit<MessageRecord, 'timestamp'> | null
+  /** The resolved state changed (roles, removals, settings). */
+  settled?(): void
+}
+
+/** What a key epoch needs to know of the operation that caused it. */
+export interface EpochCause {
+  /** Its place in the room's order of applied operations: later causes make later epochs. */
+  order: number
+  /** Its author, hex. */
+  actor: string
 }
 
 const ACTION_NAMES: Record<GovActionValue, GovernanceActionName> = {
@@ -142,6 +161,35 @@ export class Governance {
   holdsOperation(feed: Feed, index: number): boolean {
     for (const src of this.sources.values()) if (src.feed === feed && src.index === index) return true
     return false
+  }
+
+  /**
+   * Whether `hex` is out of the room's key epochs: its last kick or ban in the room's order is
+   * not followed by an unban.
+   */
+  removed(hex: string): boolean {
+    let out = false
+    for (const r of this.state.applied) {
+      const a = r.op.action
+      if (a !== GovAction.KICK && a !== GovAction.BAN && a !== GovAction.UNBAN) continue
+      if (r.op.target!.toString('hex') !== hex) continue
+      out = a !== GovAction.UNBAN
+    }
+    return out
+  }
+
+  /**
+   * The applied operation with record id `id` if it may cause a key epoch: a kick, a ban, or a
+   * lock. Null while it is unknown, refused or void.
+   */
+  epochCause(id: string): EpochCause | null {
+    const order = this.state.applied.findIndex((r) => r.id === id)
+    if (order === -1) return null
+    const r = this.state.applied[order]!
+    const a = r.op.action
+    const locks = a === GovAction.SET && r.op.setting === GovSetting.LOCKED && r.op.value === 1
+    if (a !== GovAction.KICK && a !== GovAction.BAN && !locks) return null
+    return { order, actor: r.author }
   }
 
   /** Operations held: at most MAX_GOV_OPS. */
@@ -275,6 +323,7 @@ export class Governance {
       this.host.withdraw((m) => this.refusesShown(m))
     }
     this.ackOwner()
+    this.host.settled?.()
   }
 
   private refusesShown(m: Message): boolean {
@@ -327,7 +376,10 @@ export class Governance {
 
   private async write(op: GovOperation): Promise<void> {
     op.clock = this.clock()
-    await this.host.append({ type: MessageType.GOVERN, text: '', payload: encodeGovOperation(op) })
+    const locks = op.action === GovAction.SET && op.setting === GovSetting.LOCKED && op.value === 1
+    const removes = op.action === GovAction.KICK || op.action === GovAction.BAN
+    const follow = (removes || locks) && this.host.rotation ? (seq: number) => this.host.rotation!(seq, removes ? op.target : null) : undefined
+    await this.host.append({ type: MessageType.GOVERN, text: '', payload: encodeGovOperation(op) }, follow)
   }
 
   // Throws NOT_ALLOWED unless this identity may do `op` now.
