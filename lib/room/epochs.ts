@@ -158,7 +158,7 @@ export class Epochs {
   /** @internal The keys held now, by epoch id (tests check what a node holds). */
   heldKeys(): Map<string, Buffer> {
     const out = new Map<string, Buffer>()
-    for (const e of this.epochs.values()) if (e.key !== null) out.set(e.id, e.key)
+    for (const e of this.epochs.values()) if (e.key !== null && this.valid(e)) out.set(e.id, e.key)
     return out
   }
 
