@@ -4,7 +4,7 @@
 // certified author and the state before it in the room's order, never from a payload field or
 // a timestamp.
 import b4a from 'b4a'
-import { hash } from '../crypto.js'
+import { accessSignable, hash, lockKeyPair, sign } from '../crypto.js'
 import { BackspaceError } from '../errors.js'
 import { messageTextProblem, MessageType, type MessageRecord } from '../messages.js'
 import type { Message } from '../types.js'
@@ -35,6 +35,8 @@ export interface GovernanceHost {
    * or null: then the room is claimed like a named room.
    */
   readonly fixedOwner: Buffer | null
+  /** The room id: it salts a lock's password. */
+  readonly roomId: Buffer
   /** The room's writer cores, for the clock of a new operation. */
   feeds(): Iterable<Feed>
   /**
@@ -88,7 +90,8 @@ const ACTION_NAMES: Record<GovActionValue, GovernanceActionName> = {
   [GovAction.UNBAN]: 'unban',
   [GovAction.DELETE]: 'delete',
   [GovAction.SET]: 'set',
-  [GovAction.WIPE]: 'wipe'
+  [GovAction.WIPE]: 'wipe',
+  [GovAction.ACCESS]: 'access'
 }
 
 const SETTING_NAMES: Record<GovSettingValue, keyof RoomSettings> = {
@@ -192,6 +195,11 @@ export class Governance {
     return { order, actor: r.author }
   }
 
+  /** Whether `hex` may join now: the room is not locked, or the lock lets it in. */
+  mayJoin(hex: string): boolean {
+    return this.state.lockedIn === null || this.state.lockedIn.has(hex)
+  }
+
   /** Operations held: at most MAX_GOV_OPS. */
   get size(): number {
     return this.records.size
@@ -256,6 +264,7 @@ export class Governance {
     if (RANK[this.roleOf(hex)] >= RANK.op) return null
     if (!settings.allowAnonymous && isAnonymous(name)) return 'anonymous members may not write here'
     if (this.state.admitted !== null && !this.state.admitted.has(hex)) return 'the room is full'
+    if (this.state.lockedIn !== null && !this.state.lockedIn.has(hex)) return 'the room is locked'
     if (settings.slowMode > 0) {
       const last = this.lastStamp.get(feed.hex)
       if (last !== undefined && seq > last.seq && timestamp - last.stamp < settings.slowMode * 1000) return 'slow mode'
@@ -279,6 +288,9 @@ export class Governance {
     const settings = this.state.settings
     if (!settings.allowAnonymous && isAnonymous(name)) return 'anonymous members may not write here: set a name first'
     if (this.state.admitted !== null && !this.state.admitted.has(this.me)) return 'the room is full'
+    if (this.state.lockedIn !== null && !this.state.lockedIn.has(this.me)) {
+      return this.state.lock?.op.key ? 'the room is locked: enter its password first' : 'the room is locked'
+    }
     const last = this.lastStamp.get(ownCore)
     if (settings.slowMode > 0 && last !== undefined && now - last.stamp < settings.slowMode * 1000) {
       return `slow mode: wait ${Math.ceil((settings.slowMode * 1000 - (now - last.stamp)) / 1000)} s`
@@ -349,6 +361,11 @@ export class Governance {
       owner: this.owner,
       settings: this.settings
     })
+  }
+
+  /** Acknowledges the owner now if it is known and not acknowledged yet (a member joining). */
+  acknowledge(): void {
+    this.ackOwner()
   }
 
   // Each member acknowledges the owner it sees: what settles concurrent claims of a named room
@@ -434,7 +451,23 @@ export class Governance {
         if (typeof id !== 'string') throw BackspaceError.INVALID_ARGUMENT('target must be a message or its id')
         await this.act({ ...blank(GovAction.DELETE), message: parseMessageId(id) })
       },
-      lock: () => set(GovSetting.LOCKED, 1),
+      lock: async (password) => {
+        if (password === undefined || password === '') return set(GovSetting.LOCKED, 1)
+        if (typeof password !== 'string') throw BackspaceError.INVALID_ARGUMENT('password must be a string')
+        const { publicKey } = await lockKeyPair(password, this.host.roomId)
+        await this.act({ ...blank(GovAction.SET), setting: GovSetting.LOCKED, value: 1, key: publicKey })
+      },
+      enter: async (password) => {
+        if (typeof password !== 'string' || password === '') throw BackspaceError.INVALID_ARGUMENT('password must be a string')
+        const lock = this.state.lock
+        if (lock === null) throw BackspaceError.INVALID_ARGUMENT('the room is not locked')
+        if (this.mayJoin(this.me)) return
+        if (!lock.op.key) throw BackspaceError.NOT_ALLOWED('the room is locked without a password')
+        const pair = await lockKeyPair(password, this.host.roomId)
+        if (!b4a.equals(pair.publicKey, lock.op.key)) throw BackspaceError.NOT_ALLOWED('wrong password')
+        const proof = sign(accessSignable(lock.id, this.host.identity), pair.secretKey)
+        await this.write({ ...blank(GovAction.ACCESS), proof })
+      },
       unlock: () => set(GovSetting.LOCKED, 0),
       setPrivate: (on = true) => set(GovSetting.PRIVATE, on ? 1 : 0),
       wipe: () => this.act(blank(GovAction.WIPE)),

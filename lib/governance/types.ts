@@ -39,6 +39,7 @@ export type GovernanceActionName =
   | 'delete'
   | 'set'
   | 'wipe'
+  | 'access'
 
 /** One governance operation that took effect: who did what to whom, and the state after. */
 export interface GovernanceEvent {
@@ -74,8 +75,14 @@ export interface Moderation {
   ban(key: Buffer, reason?: string): Promise<void>
   unban(key: Buffer): Promise<void>
   deleteMessage(id: string | Message): Promise<void>
-  lock(): Promise<void>
+  /**
+   * Locks the room: nobody new may join from now on. With a password, a newcomer who knows it
+   * gets in with `enter(password)`. In a created room this starts a key epoch.
+   */
+  lock(password?: string): Promise<void>
   unlock(): Promise<void>
+  /** Proves the current lock's password, as a newcomer: every reader lets this identity in. */
+  enter(password: string): Promise<void>
   setPrivate(on?: boolean): Promise<void>
   set(patch: Partial<Pick<RoomSettings, 'slowMode' | 'maxUsers' | 'ttl' | 'allowAnonymous' | 'allowFiles'>>): Promise<void>
   /** The Backspace wipe: every member deletes every message written before it. */

@@ -47,8 +47,8 @@ export interface EpochsHost {
   readonly governance: {
     removed(hex: string): boolean
     epochCause(id: string): EpochCause | null
-    readonly owner: Buffer | null
-    readonly settings: { locked: boolean }
+    /** Not locked out: the room is unlocked, or its lock lets this identity in. */
+    mayJoin(hex: string): boolean
   }
   /** The member devices admitted to the room (this node's own included): identity hex, device key. */
   devices(): Array<{ identity: string; device: Buffer }>
@@ -444,26 +444,17 @@ export class Epochs {
     })
   }
 
-  // Grants the current key to admitted devices that lack it: not to removed identities, and,
-  // while the room is locked, only to identities that already held a key of the room.
+  // Grants the current key to admitted devices that lack it: not to removed identities, nor,
+  // while the room is locked, to those its lock keeps out.
   private async review(): Promise<void> {
     const e = this.current_
     if (e === null || e.key === null) return
-    const locked = this.host.governance.settings.locked
-    const members = new Set<string>()
-    if (locked) {
-      const owner = this.host.governance.owner
-      if (owner) members.add(owner.toString('hex'))
-      for (const d of this.host.devices()) {
-        for (const x of this.epochs.values()) if (x.holders.has(d.device.toString('hex'))) members.add(d.identity)
-      }
-    }
     const wanted: Array<{ identity: string; device: Buffer }> = []
     for (const d of this.host.devices()) {
       const hex = d.device.toString('hex')
       if (e.holders.has(hex) || this.granted.has(`${e.id}:${hex}`)) continue
       if (this.host.governance.removed(d.identity)) continue
-      if (locked && !members.has(d.identity)) continue
+      if (!this.host.governance.mayJoin(d.identity)) continue
       wanted.push(d)
     }
     if (wanted.length === 0) return

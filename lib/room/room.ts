@@ -207,6 +207,7 @@ export class Room extends Resource<RoomEvents>() {
     this.governance = new Governance({
       identity: ctx.identity.publicKey,
       fixedOwner: this.ownerRecord?.identity ?? null,
+      roomId: this.keys.id,
       feeds: () => this.writers.values(),
       append: (record, follow) => this.appendRecord(record, follow),
       withdraw: (drop) => this.records.withdraw(drop),
@@ -397,6 +398,9 @@ export class Room extends Resource<RoomEvents>() {
     await this.expiry.prune()
     await this.history.load(this.ctx.historyPage, null, true)
     this.carryRevocations()
+    // A member of a created room acknowledges its owner as it joins: its first block, which a
+    // later lock counts as having been in the room before it (lib/governance/resolve.ts).
+    if (this.ownerRecord && own.core.length === 0) this.governance.acknowledge()
 
     this.ctx.join(this.topic)
     for (const stream of this.ctx.streams()) this.attach(stream)
