@@ -4,7 +4,9 @@
 import test from 'brittle'
 import { create, createLocalTestnet, receive, waitForPeers } from './helpers/index.js'
 import { expectCode } from './helpers/expect.js'
-import { until } from './helpers/governance.js'
+import { inject, until } from './helpers/governance.js'
+import { GovAction } from '../lib/governance/codec.js'
+import { randomBytes } from '../lib/crypto.js'
 import { MessageType } from '../lib/messages.js'
 import type { Room } from '../lib/index.js'
 
@@ -78,6 +80,11 @@ test('lock: in a named room readers drop a newcomer\'s messages, which is all th
   await rc.appendRecord({ type: MessageType.TEXT, text: 'written anyway' })
   await until(() => [ra, rb].every((r, i) => r.stats.rejected.governance > before[i]!))
   for (const r of [ra, rb]) t.absent((await texts(r)).includes('written anyway'))
+  // A forged access proof (no password) is refused and counted; the newcomer stays out.
+  const forged = [ra, rb].map((r) => r.stats.rejected.governance)
+  await inject(rc, GovAction.ACCESS, { proof: randomBytes(64) })
+  await until(() => [ra, rb].every((r, i) => r.stats.rejected.governance > forged[i]!))
+  await expectCode(t, rc.send('still out'), 'NOT_ALLOWED')
   // B was in before the lock and still writes.
   const got = receive(ra, ['b is in'])
   await rb.send('b is in')
