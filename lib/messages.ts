@@ -1362,7 +1362,7 @@ export const invite: Encoding<Invite> = {
     // the invitee keeps it, and a longer one made its account log unreadable to its devices.
     if ([...name].length > MAX_ROOM_NAME_LENGTH) throw BackspaceError.DECODE_FAILED('invite name too long')
     state.start = state.end
-    return { secret, name, owner }
+    return owner ? { secret, name, owner } : { secret, name }
   }
 }
 

@@ -88,3 +88,15 @@ export interface Moderation {
   /** The Backspace wipe: every member deletes every message written before it. */
   wipe(): Promise<void>
 }
+
+/** A created room's key epochs as this node sees them (`room.keyEpochs`). */
+export interface KeyEpochStats {
+  /** The current epoch's id, or null while the room key is the content key. */
+  current: string | null
+  /** Epoch keys held now. */
+  keys: number
+  /** Sealed records this node could not open (no key: what removal means). */
+  unreadable: number
+  /** Epoch keys deleted because all their messages expired. */
+  deleted: number
+}

@@ -14,7 +14,8 @@ import { BackspaceError } from '../errors.js'
 import { MAX_EPOCH_KEYS, MessageType, type BlockBody, type EpochKeyState, type MessageRecord, type Target } from '../messages.js'
 import { openSealed, sealTo } from '../social/keys.js'
 import type { EpochCause } from '../governance/governance.js'
-import type { RoomDevice } from './context.js'
+import type { KeyEpochStats } from '../governance/types.js'
+import type { KeyPair } from '../crypto.js'
 import { messageId16, type Feed } from './feed.js'
 import {
   decodeEpochRecord,
@@ -41,7 +42,8 @@ const MAX_HOLDERS = 4096
 export interface EpochsHost {
   /** This node's identity, hex. */
   readonly identity: string
-  readonly device: RoomDevice
+  /** This node's device: epoch keys are sealed to its key pair. */
+  readonly device: { readonly keyPair: KeyPair }
   now(): number
   readonly ttl: number
   readonly governance: {
@@ -63,15 +65,8 @@ export interface EpochsHost {
   error(err: unknown): void
 }
 
-/** Counters the room shows in `stats.epochs`. */
-export interface EpochStats {
-  /** Epoch keys held now. */
-  keys: number
-  /** Sealed records this node could not open (no key, which is what removal means). */
-  unreadable: number
-  /** Epoch keys deleted because all their messages expired. */
-  deleted: number
-}
+/** Counters the room shows in `room.keyEpochs`. */
+export type EpochStats = Omit<KeyEpochStats, 'current'>
 
 interface Epoch {
   id: string

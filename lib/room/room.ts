@@ -37,9 +37,9 @@ import { makeProof, MAX_CORES_PER_IDENTITY, MemberProofs, type Admission } from 
 import { byteSpan, isOversizedBlock, provesOversized } from './quota.js'
 import { Governance } from '../governance/governance.js'
 import { GovernanceChain } from '../governance/chain.js'
-import type { Moderation, Role, RoomSettings } from '../governance/types.js'
+import type { KeyEpochStats, Moderation, Role, RoomSettings } from '../governance/types.js'
 import { DEFAULT_RATE, RateLimit } from './rate-limit.js'
-import { Epochs, type EpochStats } from './epochs.js'
+import { Epochs } from './epochs.js'
 
 // Blocks of a core on trial (no proof yet) fetched to see whether one verifies.
 const TRIAL_BLOCKS = 4
@@ -298,7 +298,7 @@ export class Room extends Resource<RoomEvents>() {
    * keys held, records this node could not open, and keys deleted once their messages expired.
    * Null in named rooms, whose keys come from the name and password.
    */
-  get keyEpochs(): (EpochStats & { current: string | null }) | null {
+  get keyEpochs(): KeyEpochStats | null {
     return this.epochs ? { ...this.epochs.stats, current: this.epochs.current } : null
   }
 
