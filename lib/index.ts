@@ -104,6 +104,13 @@ export {
   type ChatState,
   type Entry,
   type NoticeBody,
+  type NoticePerson,
+  type DmPeer,
+  DEFAULT_SETTINGS,
+  ROLE_MARKS,
+  roleOf,
+  roomOrder,
+  orderedRooms,
   type RoomView,
   type Target
 } from './chat/index.js'

@@ -8,10 +8,13 @@ import {
   Identity,
   isBackspaceError,
   NewPhrase,
+  orderedRooms,
+  roleOf,
   selectEntries,
+  type ChatNotice,
   type ChatState
 } from '../lib/index.js'
-import { create, createLocalTestnet, waitForPeers } from './helpers/index.js'
+import { create, createLocalTestnet, until as untilEvent, waitForPeers } from './helpers/index.js'
 
 /** Resolves with the model's state once `match` holds for it (now or after a change). */
 function until(model: ChatModel, match: (s: ChatState) => boolean): Promise<ChatState> {
@@ -150,4 +153,87 @@ test('chat model: a /join with a password is not remembered; other lines survive
   t.alike(s.history, ['hello there'], 'the plain line is kept, the password line never was')
   const prefs = await again.chatPrefs()
   t.absent(prefs.history.some((line) => line.includes('hunter2')), 'the password is not in the saved entry')
+})
+
+test('chat model: roles, settings and governance lines on a member who did not act; the welcome once; DMs and requests', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const a = await create(t, testnet)
+  const b = await create(t, testnet)
+  await a.setProfile({ name: 'ann' })
+  await b.setProfile({ name: 'bob' })
+  // bob owns the room before ann joins, with a welcome for newcomers.
+  const rb = await b.join('gov-model')
+  await rb.moderate.topic('first topic')
+  await rb.moderate.welcome('read the pins')
+  const model = new ChatModel(a)
+  t.teardown(() => model.close())
+  await model.ready()
+  const mentions: string[] = []
+  model.on('mention', (m) => mentions.push(m.text))
+
+  t.ok(await model.submit('/join gov-model'), 'joined')
+  const ra = a.rooms[0]!
+  await waitForPeers(ra)
+  let s = await until(model, (x) => x.rooms.some((r) => r.key === ra.id && r.owner === b.publicKey.toString('hex')))
+  let view = s.rooms.find((r) => r.key === ra.id)!
+  t.is(roleOf(view, b.publicKey), 'owner', 'the owner, by key')
+  s = await until(model, (x) => x.notices.some((n) => n.kind === 'room-welcome'))
+  const welcome = s.notices.filter((n) => n.kind === 'room-welcome')
+  t.is(welcome.length, 1, 'the welcome, once')
+  t.ok(welcome[0]!.kind === 'room-welcome' && welcome[0]!.text === 'read the pins' && welcome[0]!.room === ra.id, 'in the room joined')
+
+  await rb.moderate.topic('second topic')
+  await rb.moderate.set({ slowMode: 5 })
+  await rb.moderate.op(a.publicKey)
+  s = await until(model, (x) => {
+    const v = x.rooms.find((r) => r.key === ra.id)!
+    return roleOf(v, a.publicKey) === 'op' && v.settings.slowMode === 5 && v.settings.topic === 'second topic'
+  })
+  const gov = s.notices.filter((n): n is Extract<ChatNotice, { kind: 'governance' }> => n.kind === 'governance' && n.room === ra.id)
+  const topic = gov.find((n) => n.action === 'topic' && n.text === 'second topic')
+  t.ok(topic && topic.actor.name === 'bob' && !topic.actor.self, 'ann sees bob set the topic: a typed notice')
+  t.ok(gov.some((n) => n.action === 'set' && n.setting === 'slowMode' && n.value === 5), 'slow mode, with its value')
+  const op = gov.find((n) => n.action === 'op')
+  t.ok(op && op.target?.self === true && op.actor.name === 'bob', 'ann was made an op by bob')
+  t.absent(s.notices.some((n) => n.kind === 'governance' && (n as { action: string }).action === 'claim'), 'claims are not lines')
+
+  // ann, an op now, sets the topic: one line, the same as everyone sees, not two.
+  t.ok(await model.submit('/topic from ann'), 'an op sets the topic')
+  s = await until(model, (x) => x.notices.some((n) => n.kind === 'governance' && n.action === 'topic' && n.actor.self && n.text === 'from ann'))
+  t.absent(s.notices.some((n) => n.kind === 'text' && n.text.includes('from ann')), 'the command does not repeat the line')
+
+  // A friend request is a notice; /requests lists it; accepting opens the DM, listed after rooms.
+  await b.friends.request(a.publicKey, 'let us talk')
+  s = await until(model, (x) => x.notices.some((n) => n.kind === 'friend-request' && n.text === 'let us talk'))
+  t.pass('the request is a notice')
+  await model.submit('/requests')
+  s = await until(model, (x) => x.notices.some((n) => n.kind === 'text' && n.text.includes(': let us talk')))
+  // With one request waiting, /accept needs no name.
+  await model.submit('/accept')
+  s = await until(model, (x) => x.rooms.some((r) => r.kind === 'dm' && r.peer?.online === true) && x.active !== ra.id)
+  const dm = s.rooms.find((r) => r.kind === 'dm')!
+  t.is(s.active, dm.key, 'accepting shows the DM')
+  t.is(dm.peer?.key, b.publicKey.toString('hex'), 'the DM knows its friend')
+  t.alike(orderedRooms(s).map((r) => r.kind), ['named', 'dm'], 'DMs come after rooms')
+
+  // A DM message while another room is shown: unread, counted as a mention, and a bell.
+  model.dispatch({ type: 'switch', key: ra.id })
+  await until(model, (x) => x.active === ra.id)
+  await untilEvent(b, 'friend-update', () => b.friends.list().some((f) => f.key.equals(a.publicKey)))
+  const bobDm = await b.dm(a.publicKey)
+  await bobDm.send('psst')
+  s = await until(model, (x) => x.rooms.some((r) => r.kind === 'dm' && r.unread === 1 && r.mentions === 1))
+  t.alike(mentions, ['psst'], 'a DM message rings like a mention')
+
+  // /dm by name from the room opens the DM and shows it.
+  t.ok(await model.submit('/dm bob back to you'), '/dm by name runs')
+  s = await until(model, (x) => x.active === dm.key)
+  await until(model, (x) => x.rooms.find((r) => r.key === dm.key)!.messages.some((m) => m.text === 'back to you' && m.self))
+  t.pass('/dm bob text sends in the DM and selects it')
+
+  await b.close()
+  s = await until(model, (x) => x.rooms.find((r) => r.key === dm.key)!.peer?.online === false)
+  t.pass('the friend going offline is seen')
+  view = s.rooms.find((r) => r.key === ra.id)!
+  t.is(view.settings.welcome, 'read the pins')
 })

@@ -8,10 +8,12 @@ import { render } from 'ink-testing-library'
 import {
   accountIsEncrypted,
   Backspace,
+  DEFAULT_SETTINGS,
   Identity,
   saveAccount,
   type BackspaceOptions,
-  type Message
+  type Message,
+  type NoticeBody
 } from '../lib/index.js'
 import {
   App,
@@ -27,10 +29,12 @@ import {
 import stringWidth from 'string-width'
 import { InputLine, fitLine } from '../ui-terminal/components/input-line.js'
 import { RoomList } from '../ui-terminal/components/room-list.js'
+import { oneLine, TitleBar } from '../ui-terminal/components/title-bar.js'
+import { noticeText } from '../ui-terminal/format.js'
 import { emptyLine, lineReducer, type LineAction } from '../ui-terminal/use-line-editor.js'
 import { messageRef } from '../lib/message-refs.js'
 import { startupError } from '../lib/storage-check.js'
-import { create, createLocalTestnet, type Testnet } from './helpers/index.js'
+import { create, createLocalTestnet, until as untilEvent, type Testnet } from './helpers/index.js'
 
 const KEY = {
   enter: '\r',
@@ -719,6 +723,10 @@ function fakeChat(initial: Message[]) {
     stats: { peers: 1 },
     invite: 'backspace:fake',
     members: () => [],
+    joinedAt: 0,
+    owner: null,
+    settings: { ...DEFAULT_SETTINGS },
+    role: () => 'member',
     messages: async () => {
       fetches++
       return list.slice()
@@ -775,7 +783,9 @@ function fakeChat(initial: Message[]) {
     identity: { fingerprint: 'aaaa-aaaa-aaaa-aaaa', anonName: 'Anon' },
     publicKey: Buffer.alloc(32, 1),
     unread: () => ({ unread: 0, mentions: 0 }),
-    markRead: async () => ({ unread: 0, mentions: 0 })
+    markRead: async () => ({ unread: 0, mentions: 0 }),
+    now: () => Date.now(),
+    dms: []
   })
   return { node: node as Backspace, room, list, calls, fetches: () => fetches, change }
 }
@@ -1272,4 +1282,119 @@ test('ui: a mention rings the bell, once, and only for a mention', async (t) => 
   fake.room.emit('message', mention)
   await screen.frame('hey @me')
   t.alike(bells, ['hey @me'], 'one bell, for the mention only')
+})
+
+test('ui: role marks, topic, announcement, welcome and governance lines; a request, /requests, the DMs section, /dm', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const a = await create(t, testnet)
+  const b = await create(t, testnet)
+  const c = await create(t, testnet)
+  await a.setProfile({ name: 'ann' })
+  await b.setProfile({ name: 'bob' })
+  await c.setProfile({ name: 'carl' })
+  // bob owns the room, with a topic, an announcement and a welcome, before ann comes.
+  const rb = await b.join('gov-ui')
+  await rb.moderate.topic('first topic')
+  await rb.moderate.announce('be kind')
+  await rb.moderate.welcome('read the pins')
+  await c.join('gov-ui')
+  const bells: string[] = []
+  const screen = renderChat(t, a, { room: { name: 'gov-ui' }, onMention: (m) => bells.push(m.text) })
+
+  await screen.frame('Welcome to #gov-ui: read the pins')
+  await screen.frame((f) => f.includes('Announcement: be kind') && f.includes('first topic |'))
+  t.pass('the welcome on joining; the announcement as a banner; the topic in the title bar')
+  await screen.frame((f) => f.includes('~bob') && f.includes('carl'))
+  t.pass('the owner is marked ~ in the member list')
+  await rb.send('hello all')
+  await screen.frame(new RegExp(`~bob ${fp(b)} │ hello all`))
+  t.pass('and beside the name in the message lines')
+
+  // Governance by bob: lines on ann's screen, who did not act.
+  await rb.moderate.op(a.publicKey)
+  await screen.frame(`bob ${fp(b)} made you an operator (@)`)
+  await screen.type('thanks')
+  await screen.frame(new RegExp(`@ann ${fp(a)} » thanks`))
+  t.pass('made an op: a line, and the @ mark on your own lines')
+  await rb.moderate.kick(c.publicKey, 'spam')
+  await screen.frame(`carl ${fp(c)} was kicked by bob ${fp(b)} (spam)`)
+  await rb.moderate.topic('second topic')
+  await screen.frame((f) => f.includes(`bob ${fp(b)} set the topic to: second topic`) && f.includes('second topic |'))
+  await rb.moderate.set({ slowMode: 5 })
+  await screen.frame(`bob ${fp(b)} set slow mode: one message per 5 s`)
+  t.pass('kick, topic and slow mode are lines in the room; the title bar follows the topic')
+
+  // A friend request: a notice that says how to answer; /requests lists it; accept opens the DM.
+  await b.friends.request(a.publicKey, 'let us talk')
+  await screen.frame((f) => f.includes('asks to be your friend') && f.includes(`/accept ${b.identity.fingerprint},`) && f.includes(`/decline ${b.identity.fingerprint}`))
+  await screen.type('/requests')
+  await screen.frame(`${b.identity.fingerprint}): let us talk`)
+  t.pass('the request shows with how to accept or decline; /requests lists it')
+  await screen.type(`/requests accept ${b.identity.fingerprint}`)
+  const dmShown = await screen.frame((f) => f.includes('[@bob]') && /DMs[^\n]*\n2 ● bob/.test(f))
+  t.ok(/1 #gov-ui/.test(dmShown), 'the DM is listed under DMs, after the rooms, with an online dot')
+
+  // A DM message while the room is shown: counted on the DM's entry, and a bell.
+  await screen.press(KEY.alt(1))
+  await screen.frame('[#gov-ui]')
+  await untilEvent(b, 'friend-update', () => b.friends.list().some((f) => f.key.equals(a.publicKey)))
+  const bobDm = await b.dm(a.publicKey)
+  await bobDm.send('psst')
+  await screen.frame(/2 ● bob\s+1/)
+  t.alike(bells, ['psst'], 'a DM message rings the bell')
+
+  // /decline by name: the request is gone, and nothing opens.
+  await c.setProfile({ name: 'carl' })
+  await c.friends.request(a.publicKey, 'me too')
+  await screen.frame('"me too"')
+  await screen.type('/decline carl')
+  await screen.frame(`Declined carl (${c.identity.fingerprint})`)
+  t.is(a.friends.requests().length, 0, 'no request waits')
+  t.absent(screen.lastFrame()!.includes('3 ● carl'), 'no DM with carl')
+  await screen.type('/dm bob back to you')
+  await screen.frame((f) => f.includes('[@bob]') && new RegExp(`ann ${fp(a)} » back to you`).test(f))
+  t.pass('/dm bob text sends in the DM and selects it')
+
+  await b.close()
+  await screen.frame(/2 ○ bob/)
+  t.pass('the dot goes hollow when the friend goes offline')
+})
+
+test('ui: governance lines are worded for each action; a hostile topic cannot break or reorder the title bar', (t) => {
+  const person = (name: string, self = false) => ({ name, fingerprint: '1111-2222-3333-4444', self })
+  const line = (action: string, extra: Record<string, unknown> = {}) =>
+    noticeText({
+      kind: 'governance',
+      action: action as 'kick',
+      actor: person('alice'),
+      target: person('bob'),
+      text: '',
+      setting: null,
+      value: null,
+      ...extra
+    } as NoticeBody)[0]
+  t.is(line('ban', { text: 'spam' }), 'bob 1111-2222 was banned by alice 1111-2222 (spam)')
+  t.is(line('kick', { target: person('me', true) }), 'you were kicked by alice 1111-2222')
+  t.is(line('deop'), 'alice 1111-2222 took operator status from bob 1111-2222')
+  t.is(line('unban'), 'alice 1111-2222 lifted the ban on bob 1111-2222')
+  t.is(line('wipe', { target: null }), 'alice 1111-2222 wiped the room: every message before this is gone, for everyone')
+  t.is(line('set', { setting: 'slowMode', value: 0 }), 'alice 1111-2222 turned slow mode off')
+  t.is(line('set', { setting: 'locked', value: true }), 'alice 1111-2222 locked the room: nobody new may join')
+  t.is(line('topic', { text: '' }), 'alice 1111-2222 cleared the topic')
+
+  const view = chatReducer(initialChatState, { type: 'room-add', key: 'a'.repeat(64), name: 'general', kind: 'named', peers: 0 })
+  const hostile = chatReducer(view, {
+    type: 'governance',
+    key: 'a'.repeat(64),
+    owner: null,
+    roles: {},
+    settings: { ...DEFAULT_SETTINGS, topic: 'evil\u202e topic\nsecond row\u2066', announcement: 'a\r\nb' }
+  })
+  const screen = render(createElement(TitleBar, { width: 80, active: hostile.rooms[0]!, rooms: hostile.rooms }))
+  t.teardown(() => screen.unmount())
+  const frame = screen.lastFrame() ?? ''
+  t.absent(/[\u202a-\u202e\u2066-\u2069]/.test(frame), 'no bidi control reaches the terminal')
+  t.is(frame.split('\n').length, 1, 'the title bar stays one row')
+  t.ok(frame.includes('evil topic second row |'), 'the topic, on one row')
+  t.is(oneLine('a\r\nb'), 'a b', 'an announcement too')
 })

@@ -1,6 +1,6 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react'
 import { Box, Text, useApp, useInput, useStdout } from 'ink'
-import { BackspaceError, MAX_TEXT_BYTES, type Backspace } from '../lib/index.js'
+import { BackspaceError, MAX_TEXT_BYTES, orderedRooms, type Backspace } from '../lib/index.js'
 import { pointsAtMessage } from '../lib/commands.js'
 import { shortRefs } from '../lib/message-refs.js'
 import { AccountSetup } from './components/account-setup.js'
@@ -8,7 +8,7 @@ import { InputLine } from './components/input-line.js'
 import { MessagePane } from './components/message-pane.js'
 import { RoomList } from './components/room-list.js'
 import { StatusBar } from './components/status-bar.js'
-import { TitleBar } from './components/title-bar.js'
+import { oneLine, TitleBar } from './components/title-bar.js'
 import { cut, layoutRows, type PaneRow } from './format.js'
 import { useAccountSetup, type SetupOptions } from './use-account-setup.js'
 import { label, selectEntries, useChat, type ChatOptions } from './use-chat.js'
@@ -101,9 +101,14 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
   const now = useMinuteClock()
 
   const active = state.rooms.find((r) => r.key === state.active) ?? null
+  // Rooms, then DMs: the order the room list numbers them in.
+  const ordered = useMemo(() => orderedRooms(state), [state.rooms])
   const listWidth = columns >= 70 ? 18 : columns >= 50 ? 14 : 0
   const paneWidth = Math.max(10, columns - listWidth)
-  const paneHeight = Math.max(3, terminalRows - CHROME_ROWS)
+  // The room's announcement is a banner of its own under the title bar.
+  const announcement =
+    active && active.kind !== 'dm' && active.settings.announcement ? oneLine(active.settings.announcement) : ''
+  const paneHeight = Math.max(3, terminalRows - CHROME_ROWS - (announcement ? 1 : 0))
 
   // While the line is a command that takes a message reference, the pane shows them.
   const [showRefs, setShowRefs] = useState(false)
@@ -117,8 +122,8 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
 
   const entries = useMemo(() => selectEntries(state), [state.rooms, state.active, state.notices])
   const laidOut = useMemo(
-    () => layoutRows(entries, paneWidth, { refs, selected: target?.id ?? null }),
-    [entries, paneWidth, refs, target?.id]
+    () => layoutRows(entries, paneWidth, { refs, selected: target?.id ?? null, roles: active?.roles ?? {} }),
+    [entries, paneWidth, refs, target?.id, active?.roles]
   )
   const rows = useMemo(() => {
     if (!active) return laidOut
@@ -209,7 +214,7 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
     if (key.ctrl && input === 'n') return dispatch({ type: 'switch-by', delta: 1 })
     if (key.ctrl && input === 'p') return dispatch({ type: 'switch-by', delta: -1 })
     if (key.meta && /^[1-9]$/.test(input)) {
-      const target = state.rooms[Number(input) - 1]
+      const target = ordered[Number(input) - 1]
       if (target) dispatch({ type: 'switch', key: target.key })
       return
     }
@@ -236,12 +241,19 @@ export function ChatApp({ node, onQuit, ...opts }: ChatAppProps) {
   const activity =
     listWidth > 0
       ? null
-      : state.rooms.flatMap((r, i) =>
+      : ordered.flatMap((r, i) =>
           r.unread > 0 || r.mentions > 0 ? [{ index: i + 1, mention: r.mentions > 0 }] : []
         )
   return (
     <Box flexDirection="column" width={columns} height={terminalRows - 1}>
       <TitleBar width={columns} active={active} rooms={state.rooms} />
+      {announcement ? (
+        <Box width={columns} height={1}>
+          <Text wrap="truncate-end" color="yellow" bold>
+            {`Announcement: ${announcement}`}
+          </Text>
+        </Box>
+      ) : null}
       <Box height={paneHeight}>
         {listWidth > 0 ? (
           <RoomList

@@ -3,10 +3,14 @@ import {
   displayName,
   HELP_FOOTER,
   noticeLevel,
+  ROLE_MARKS,
   roomLabel,
   type Message,
   type NoticeBody,
-  type ReplyPreview
+  type NoticePerson,
+  type ReplyPreview,
+  type Role,
+  type RoomSettings
 } from '../lib/index.js'
 import type { Entry } from './use-chat.js'
 
@@ -137,12 +141,16 @@ export function mark(row: Pick<PaneRow, 'style' | 'continued'>): string {
  * The name and key fingerprint shown for an author, fitted to `width` columns. Names are
  * not unique, so the fingerprint always shows; a long name is cut first.
  */
-export function nickOf(message: Pick<Message, 'name' | 'fingerprint'>, width: number): string {
+export function nickOf(
+  message: Pick<Message, 'name' | 'fingerprint'>,
+  width: number,
+  role: Role = 'member'
+): string {
   const groups = message.fingerprint.split('-')
   const fp = groups.slice(0, width >= 16 ? 2 : 1).join('-')
   // The library cleans names on ingest; this is the last line before the terminal, so nothing
   // that moves the cursor or reverses text ever reaches it, whatever the source.
-  const shown = displayName(message.name)
+  const shown = ROLE_MARKS[role] + displayName(message.name)
   if (!shown) return fit(fp, width)
   const room = width - fp.length - 1
   if (room < 3) return fit(fp, width)
@@ -160,6 +168,8 @@ export interface LayoutOptions {
   refs?: ReadonlyMap<string, string> | null
   /** The id of the message the input line works on, to highlight. */
   selected?: string | null
+  /** Roles by identity key in hex (`RoomView.roles`): a mark goes before the name. */
+  roles?: Readonly<Record<string, Role>>
 }
 
 const EDITED = '(edited)'
@@ -172,6 +182,7 @@ export function layoutRows(
 ): PaneRow[] {
   const cols = paneColumns(width)
   const rows: PaneRow[] = []
+  const roleOf = (m: Message): Role => opts.roles?.[m.author.toString('hex')] ?? 'member'
   let lastDay: string | null = null
   for (const entry of entries) {
     const time = entry.kind === 'message' ? entry.message.timestamp : entry.kind === 'notice' ? entry.notice.time : entry.time
@@ -215,15 +226,15 @@ export function layoutRows(
       author = m.author
       if (m.deleted) {
         style = 'deleted'
-        nick = nickOf(m, cols.nick)
+        nick = nickOf(m, cols.nick, roleOf(m))
         text = 'message deleted'
       } else if (m.kind === 'action') {
         style = 'action'
         nick = ''
-        text = `${nickOf(m, cols.nick)} ${m.text}`
+        text = `${nickOf(m, cols.nick, roleOf(m))} ${m.text}`
       } else {
         style = m.self ? 'own' : m.mention ? 'mention' : 'text'
-        nick = nickOf(m, cols.nick)
+        nick = nickOf(m, cols.nick, roleOf(m))
         text = m.text
       }
     } else {
@@ -424,7 +435,7 @@ export function noticeText(n: NoticeBody): string[] {
     case 'friend-request':
       return [
         `${n.name || 'Someone'} (${n.fingerprint}) asks to be your friend: "${n.text}". ` +
-          `/requests accept ${n.fingerprint}, or /requests decline ${n.fingerprint} (they cannot tell).`
+          `/accept ${n.fingerprint}, or /decline ${n.fingerprint} (they cannot tell).`
       ]
     case 'device-revoked':
       return ['This device was revoked: it no longer speaks for your identity.']
@@ -435,11 +446,81 @@ export function noticeText(n: NoticeBody): string[] {
       ]
     case 'welcome':
       return ['Type /join <room> to join a room, or /help for the commands.']
+    case 'governance':
+      return [governanceText(n)]
+    case 'room-welcome':
+      return [`Welcome to ${roomLabel(n.about)}: ${n.text}`]
     case 'network':
       return [
         n.reachable
           ? 'The network can be reached again.'
           : 'The network cannot be reached: the bootstrap nodes do not answer. Check the connection; Backspace keeps trying.'
       ]
+  }
+}
+
+/** `ann 19a8-fd32`, or `you`: names are not unique, so the fingerprint's start goes along. */
+function who(p: NoticePerson): string {
+  if (p.self) return 'you'
+  const fp = p.fingerprint.split('-').slice(0, 2).join('-')
+  const name = displayName(p.name)
+  return name ? `${name} ${fp}` : fp
+}
+
+/** A governance line: "bob was kicked by alice (spam)", "alice set the topic to ...". */
+function governanceText(n: Extract<NoticeBody, { kind: 'governance' }>): string {
+  const actor = who(n.actor)
+  const target = n.target ? who(n.target) : 'someone'
+  const reason = n.text ? ` (${n.text})` : ''
+  switch (n.action) {
+    case 'kick':
+      return `${target} ${n.target?.self ? 'were' : 'was'} kicked by ${actor}${reason}`
+    case 'ban':
+      return `${target} ${n.target?.self ? 'were' : 'was'} banned by ${actor}${reason}`
+    case 'unban':
+      return `${actor} lifted the ban on ${target}`
+    case 'op':
+      return `${actor} made ${target} an operator (@)`
+    case 'deop':
+      return `${actor} took operator status from ${target}`
+    case 'admin':
+      return `${actor} made ${target} an admin (&)`
+    case 'unadmin':
+      return `${actor} took admin status from ${target}`
+    case 'topic':
+      return n.text ? `${actor} set the topic to: ${n.text}` : `${actor} cleared the topic`
+    case 'announce':
+      return n.text ? `${actor} set the announcement: ${n.text}` : `${actor} cleared the announcement`
+    case 'welcome':
+      return n.text ? `${actor} set the welcome message: ${n.text}` : `${actor} cleared the welcome message`
+    case 'delete':
+      return `${actor} deleted a message`
+    case 'wipe':
+      return `${actor} wiped the room: every message before this is gone, for everyone`
+    case 'set':
+      return `${actor} ${settingText(n.setting, n.value)}`
+  }
+}
+
+function settingText(setting: keyof RoomSettings | null, value: RoomSettings[keyof RoomSettings] | null): string {
+  const on = value === true
+  const n = typeof value === 'number' ? value : 0
+  switch (setting) {
+    case 'slowMode':
+      return n > 0 ? `set slow mode: one message per ${n} s` : 'turned slow mode off'
+    case 'maxUsers':
+      return n > 0 ? `limited the room to ${n} members` : 'lifted the member limit'
+    case 'ttl':
+      return n > 0 ? `set messages to last ${Math.round(n / 3_600_000)} hours` : 'set messages to last the default time'
+    case 'allowAnonymous':
+      return on ? 'allowed anonymous members' : 'stopped allowing anonymous members'
+    case 'allowFiles':
+      return on ? 'allowed files' : 'stopped allowing files'
+    case 'locked':
+      return on ? 'locked the room: nobody new may join' : 'unlocked the room'
+    case 'private':
+      return on ? 'made the room private' : 'listed the room'
+    default:
+      return 'changed a setting'
   }
 }

@@ -1,11 +1,17 @@
 export { ChatModel, OLDER_PAGE, type ChatModelEvents, type ChatModelOptions } from './model.js'
-export { noticeLevel, type ChatNotice, type NoticeBody } from './notices.js'
+export { noticeLevel, type ChatNotice, type NoticeBody, type NoticePerson } from './notices.js'
 export {
   chatReducer,
+  DEFAULT_SETTINGS,
   initialChatState,
   NOTICE_LIMIT,
+  orderedRooms,
+  ROLE_MARKS,
+  roleOf,
+  roomOrder,
   selectEntries,
   type ChatAction,
+  type DmPeer,
   type ChatState,
   type Entry,
   type RoomView,

@@ -9,8 +9,10 @@ import type { Room } from '../room/room.js'
 import type { UnreadCounts } from '../state/read-positions.js'
 import type { DeviceInfo, DeviceRequest, Member, Message, Profile } from '../types.js'
 import type { FriendRequest } from '../social/social.js'
-import type { NoticeBody } from './notices.js'
-import { chatReducer, initialChatState, type ChatAction, type ChatState, type Target } from './state.js'
+import type { GovernanceEvent, Role } from '../governance/types.js'
+import { fingerprint } from '../identity.js'
+import type { NoticeBody, NoticePerson } from './notices.js'
+import { chatReducer, initialChatState, type ChatAction, type ChatState, type DmPeer, type Target } from './state.js'
 
 /** Messages fetched per page back beyond what is loaded. */
 export const OLDER_PAGE = 100
@@ -29,7 +31,10 @@ export interface ChatModelEvents {
   quit: []
   /** A line ran as a command (or a message): its full result, for a UI's extras. */
   command: [CommandResult, Room | undefined]
-  /** A message from someone else mentions this identity (the room's key): ring a bell, notify. */
+  /**
+   * A message from someone else mentions this identity, or came in a DM (the room's key): ring
+   * a bell, notify.
+   */
   mention: [Message, string]
   error: [Error]
 }
@@ -58,6 +63,13 @@ export class ChatModel extends Resource<ChatModelEvents>() {
   private lines: string[] = []
   // Saving waits for the prefs of the last run, or it would overwrite them.
   private prefsLoaded = false
+  // Rooms joined since this model started whose welcome message was not shown yet.
+  private readonly unwelcomed = new Set<string>()
+  // The node's clock when this model started: rooms joined after it are new joins.
+  private readonly startedAt: number
+  // Governance lines of this identity's own operations so far: a moderation command whose
+  // operation already shows as one does not say it again.
+  private ownGovernance = 0
 
   constructor(node: Backspace, opts: ChatModelOptions = {}) {
     super()
@@ -65,6 +77,7 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     this.opts = opts
     this.limit = opts.historyLimit ?? 200
     this.state_ = { ...initialChatState, profile: node.profile, connections: node.connections }
+    this.startedAt = node.now()
   }
 
   /** The state now: a new object after every change, so UIs can compare by identity. */
@@ -129,6 +142,10 @@ export class ChatModel extends Resource<ChatModelEvents>() {
       this.dispatch({ type: 'reachable', reachable })
       if (reachable !== was) this.notify({ kind: 'network', reachable })
     }
+    // A friend's name or presence changed: the DMs' peers.
+    const onFriends = () => {
+      for (const view of this.state_.rooms) if (view.kind === 'dm') this.syncPeer(view.key)
+    }
     const onAdd = (room: Room) => this.add(room)
     const onRemove = (room: Room) => this.remove(room)
     node.on('room-add', onAdd)
@@ -141,7 +158,9 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     node.on('friend-request', onFriendRequest)
     node.on('device-update', onDevices)
     node.on('network', onNetwork)
+    node.on('friend-update', onFriends)
     this.detachNode = () => {
+      node.off('friend-update', onFriends)
       node.off('network', onNetwork)
       node.off('room-add', onAdd)
       node.off('room-remove', onRemove)
@@ -157,6 +176,8 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     onConnections(node.connections)
     if (node.reachable === false) onNetwork(false)
     for (const room of node.rooms) this.add(room)
+    // DMs with friends opened before this model: they are rooms too, listed after the others.
+    for (const dm of node.dms) this.add(dm.room)
     await this.restorePrefs()
     this.joinOnStart()
   }
@@ -217,7 +238,7 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     const onMessage = (message: Message) => {
       if (this.state_.active === key) this.markRead(key)
       this.dispatch({ type: 'message', key, message })
-      if (message.mention && !message.self) this.emit('mention', message, key)
+      if (!message.self && (message.mention || room.kind === 'dm')) this.emit('mention', message, key)
     }
     const onUpdate = (message: Message) => this.dispatch({ type: 'update', key, message })
     const onPeers = () => {
@@ -227,7 +248,15 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     const onMembers = (changed?: Member) => {
       const before = this.view(key)?.members ?? []
       if (changed && !changed.self) this.memberNotice(key, before, changed)
-      this.dispatch({ type: 'members', key, members: room.members() })
+      const members = room.members()
+      this.dispatch({ type: 'members', key, members })
+      // A member seen for the first time may hold a role already.
+      this.syncGovernance(room)
+    }
+    const onGovernance = (event: GovernanceEvent) => {
+      this.syncGovernance(room)
+      const welcomed = this.welcome(room, event)
+      if (!(welcomed && event.action === 'welcome')) this.governanceNotice(room, event)
     }
     const onError = (err: Error) => this.error(`${room.name}: ${describe(err)}`, key)
     const onWithdrawn = (message: Message) => this.dispatch({ type: 'withdrawn', key, id: message.id })
@@ -240,7 +269,9 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     room.on('peer-remove', onPeers)
     room.on('member-update', onMembers)
     room.on('error', onError)
+    room.on('governance', onGovernance)
     this.detach.set(key, () => {
+      room.off('governance', onGovernance)
       room.off('alone', onAlone)
       room.off('message', onMessage)
       room.off('message-update', onUpdate)
@@ -254,7 +285,75 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     const counts = this.node.unread(key)
     this.dispatch({ type: 'unread', key, unread: counts.unread, mentions: counts.mentions })
     onMembers()
+    if (room.kind === 'dm') this.syncPeer(key)
+    else if (room.joinedAt >= this.startedAt) {
+      this.unwelcomed.add(key)
+      this.welcome(room, null)
+    }
     void this.loadFirstPage(room)
+  }
+
+  /** The room's owner, roles and settings, from the library, into its view. */
+  private syncGovernance(room: Room): void {
+    const roles: Record<string, Role> = {}
+    for (const m of room.members()) {
+      const role = room.role(m.key)
+      if (role !== 'member') roles[m.key.toString('hex')] = role
+    }
+    const owner = room.owner
+    if (owner) roles[owner.toString('hex')] = 'owner'
+    this.dispatch({ type: 'governance', key: room.id, owner: owner ? owner.toString('hex') : null, roles, settings: room.settings })
+  }
+
+  /** A DM's friend as `node.dms` tells it: name and presence. */
+  private syncPeer(key: string): void {
+    const dm = this.node.dms.find((d) => d.room.id === key)
+    const peer: DmPeer | null = dm
+      ? { key: dm.key.toString('hex'), name: dm.name, fingerprint: dm.fingerprint, online: dm.online }
+      : null
+    this.dispatch({ type: 'peer', key, peer })
+  }
+
+  /**
+   * A room joined since this model started shows its welcome message once, as soon as one is
+   * known (it comes with the room's governance, often after the join). Not when you set it.
+   */
+  private welcome(room: Room, event: GovernanceEvent | null): boolean {
+    const key = room.id
+    if (!this.unwelcomed.has(key)) return false
+    if (event && event.action === 'welcome' && event.actor.equals(this.node.publicKey)) {
+      this.unwelcomed.delete(key)
+      return false
+    }
+    const text = event ? event.settings.welcome : room.settings.welcome
+    if (text === '') return false
+    this.unwelcomed.delete(key)
+    this.notify({ kind: 'room-welcome', about: { name: room.name, kind: room.kind, id: key }, text }, key)
+    return true
+  }
+
+  /** A governance operation as a line in its room, the same on every member's screen. */
+  private governanceNotice(room: Room, e: GovernanceEvent): void {
+    if (e.action === 'claim') return
+    if (e.actor.equals(this.node.publicKey)) this.ownGovernance++
+    const members = room.members()
+    const person = (key: Buffer): NoticePerson => ({
+      name: members.find((m) => m.key.equals(key))?.name ?? '',
+      fingerprint: fingerprint(key),
+      self: key.equals(this.node.publicKey)
+    })
+    this.notify(
+      {
+        kind: 'governance',
+        action: e.action,
+        actor: person(e.actor),
+        target: e.target ? person(e.target) : null,
+        text: e.text,
+        setting: e.setting,
+        value: e.setting === null ? null : e.settings[e.setting]
+      },
+      room.id
+    )
   }
 
   /** A member came online, went offline, or took another name: one line in the room. */
@@ -289,6 +388,7 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     this.detach.get(key)?.()
     this.detach.delete(key)
     this.rooms.delete(key)
+    this.unwelcomed.delete(key)
     this.dispatch({ type: 'room-remove', key })
   }
 
@@ -372,6 +472,7 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     }
     const joining = command.type === 'join' ? joinLabel(command.name) : null
     if (joining) this.dispatch({ type: 'joining', name: joining, done: false })
+    const governed = this.ownGovernance
     let result: CommandResult
     try {
       result = await runCommand(this.node, line, { room, messages: this.activeMessages(), selected: target?.id })
@@ -381,7 +482,10 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     if (result.room) this.dispatch({ type: 'switch', key: result.room.id })
     // After /leave, the room shown next (the reducer knows it by now) gets the notice.
     const where = result.left ? undefined : (result.room?.id ?? origin)
+    // A moderation command's sentence repeats the governance line its operation just made.
+    const echoed = this.ownGovernance > governed && result.notices.every((n) => n.level === 'info')
     for (const n of result.notices) {
+      if (echoed) continue
       this.notify(n.code === undefined ? { kind: 'text', level: n.level, text: n.text } : { kind: 'text', level: n.level, text: n.text, code: n.code }, where)
     }
     if (result.help) this.notify({ kind: 'help', commands: result.help }, where)

@@ -1,5 +1,15 @@
 import type { ErrorCode } from '../errors.js'
 import type { CommandInfo, RoomLabelInput } from '../commands.js'
+import type { GovernanceActionName, RoomSettings } from '../governance/types.js'
+
+/** Someone a notice is about: a name is not unique, so the fingerprint goes with it. */
+export interface NoticePerson {
+  /** Their display name in the room (cleaned by the library), or '' when none is known. */
+  readonly name: string
+  readonly fingerprint: string
+  /** This identity. */
+  readonly self: boolean
+}
 
 /**
  * What a chat notice says, as data: each UI words and lays it out itself, and never parses
@@ -31,6 +41,23 @@ export type NoticeBody =
    * can. `reachable` true when it comes back.
    */
   | { readonly kind: 'network'; readonly reachable: boolean }
+  /**
+   * A governance operation took effect in the room (every member sees it): `actor` did
+   * `action` to `target`. `text` is the topic, announcement or welcome set (or a kick or ban
+   * reason); for `set`, `setting` names the setting and `value` is its new value. Owner claims
+   * are not told: the owner's mark shows them.
+   */
+  | {
+      readonly kind: 'governance'
+      readonly action: Exclude<GovernanceActionName, 'claim'>
+      readonly actor: NoticePerson
+      readonly target: NoticePerson | null
+      readonly text: string
+      readonly setting: keyof RoomSettings | null
+      readonly value: RoomSettings[keyof RoomSettings] | null
+    }
+  /** The room's welcome message, shown once to a member who just joined it. */
+  | { readonly kind: 'room-welcome'; readonly about: RoomLabelInput; readonly text: string }
 
 /** One notice, with where and when it belongs. */
 export type ChatNotice = NoticeBody & {

@@ -1,4 +1,5 @@
 import type { Member, Message, Profile, RoomKindName } from '../types.js'
+import type { Role, RoomSettings } from '../governance/types.js'
 import { compareMessages } from '../timeline.js'
 import type { ChatNotice, NoticeBody } from './notices.js'
 
@@ -31,6 +32,83 @@ export interface RoomView {
   readonly newFrom: string | null
   /** How far the UI is scrolled up from the newest line, in its own units; 0 follows new messages. */
   readonly scroll: number
+  /** The owner's identity key in hex (`room.owner`), or null while unknown. */
+  readonly owner: string | null
+  /**
+   * Members' roles above or below `member` (`room.role(key)`), by identity key in hex: owners,
+   * admins, ops and the banned among the members known. Anyone absent is a plain member.
+   * Read it with `roleOf`; `ROLE_MARKS` gives the mark shown beside a name.
+   */
+  readonly roles: Readonly<Record<string, Role>>
+  /** The room's settings (`room.settings`): topic, announcement, welcome, slow mode... */
+  readonly settings: RoomSettings
+  /** For a DM (`kind === 'dm'`): the friend it is with, and whether they are online. Else null. */
+  readonly peer: DmPeer | null
+}
+
+/** The other side of a DM, as `node.dms` tells it. */
+export interface DmPeer {
+  /** Their identity key in hex. */
+  readonly key: string
+  /** The name they go by now (their latest profile in the DM), or the one they gave. */
+  readonly name: string
+  readonly fingerprint: string
+  /** One of their devices is connected in the DM now (presence only friends see). */
+  readonly online: boolean
+}
+
+/** A room's settings before any governance operation is known. */
+export const DEFAULT_SETTINGS: RoomSettings = Object.freeze({
+  topic: '',
+  announcement: '',
+  welcome: '',
+  locked: false,
+  private: false,
+  slowMode: 0,
+  maxUsers: 0,
+  ttl: 0,
+  allowAnonymous: true,
+  allowFiles: true
+})
+
+/** The mark shown beside a name for each role (IRC's): `~` owner, `&` admin, `@` op. */
+export const ROLE_MARKS: Readonly<Record<Role, string>> = Object.freeze({
+  owner: '~',
+  admin: '&',
+  op: '@',
+  member: '',
+  banned: ''
+})
+
+/** A member's role in a room view: `key` is an identity key, as a Buffer or in hex. */
+export function roleOf(view: Pick<RoomView, 'roles'>, key: Buffer | string): Role {
+  const hex = typeof key === 'string' ? key : key.toString('hex')
+  return view.roles[hex] ?? 'member'
+}
+
+/**
+ * The room list in the order to show it: rooms (not DMs) in the order they were joined, then
+ * the DMs, the latest conversation first (then by name). Numbers (`Alt+1..9`) and
+ * next/previous follow this order.
+ */
+export function roomOrder(state: Pick<ChatState, 'rooms'>): { rooms: RoomView[]; dms: RoomView[] } {
+  const rooms = state.rooms.filter((r) => r.kind !== 'dm')
+  const dms = state.rooms
+    .filter((r) => r.kind === 'dm')
+    .map((r) => ({ r, at: r.messages[r.messages.length - 1]?.timestamp ?? 0 }))
+    .sort((x, y) => y.at - x.at || dmName(x.r).localeCompare(dmName(y.r)))
+    .map((x) => x.r)
+  return { rooms, dms }
+}
+
+/** `roomOrder` as one list: rooms, then DMs. */
+export function orderedRooms(state: Pick<ChatState, 'rooms'>): RoomView[] {
+  const { rooms, dms } = roomOrder(state)
+  return [...rooms, ...dms]
+}
+
+function dmName(r: RoomView): string {
+  return r.peer?.name || r.name
 }
 
 /**
@@ -92,6 +170,10 @@ export type ChatAction =
   | { type: 'reachable'; reachable: boolean }
   | { type: 'pending'; pending: ChatState['pending'] }
   | { type: 'history'; history: readonly string[] }
+  /** The room's governance now: after a governance event, or a member change. */
+  | { type: 'governance'; key: string; owner: string | null; roles: Readonly<Record<string, Role>>; settings: RoomSettings }
+  /** A DM's friend: their name or online status changed. */
+  | { type: 'peer'; key: string; peer: DmPeer | null }
 
 /** How many notices are kept; older ones scroll away for good. */
 export const NOTICE_LIMIT = 300
@@ -130,7 +212,11 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
         members: [],
         cleared: null,
         newFrom: null,
-        scroll: 0
+        scroll: 0,
+        owner: null,
+        roles: {},
+        settings: DEFAULT_SETTINGS,
+        peer: null
       }
       return { ...state, rooms: [...state.rooms, view], active: state.active ?? key }
     }
@@ -174,10 +260,11 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       // The room shown is being read: the model marks it read in the library as it shows it.
       const shown = action.key === state.active
       const unread = shown ? 0 : action.unread
-      const mentions = shown ? 0 : action.mentions
-      return updateRoom(state, action.key, (r) =>
-        r.unread === unread && r.mentions === mentions ? r : markNew({ ...r, unread, mentions }, unread)
-      )
+      return updateRoom(state, action.key, (r) => {
+        // Every message in a DM is for you: it counts as a mention.
+        const mentions = shown ? 0 : r.kind === 'dm' ? unread : action.mentions
+        return r.unread === unread && r.mentions === mentions ? r : markNew({ ...r, unread, mentions }, unread)
+      })
     }
     case 'update':
       return updateRoom(state, action.key, (r) => {
@@ -210,10 +297,11 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
         target: state.target?.key === action.key ? state.target : null
       }
     case 'switch-by': {
-      const n = state.rooms.length
+      const order = orderedRooms(state)
+      const n = order.length
       if (n < 2) return state
-      const at = state.rooms.findIndex((r) => r.key === state.active)
-      const next = state.rooms[(((at + action.delta) % n) + n) % n]!
+      const at = order.findIndex((r) => r.key === state.active)
+      const next = order[(((at + action.delta) % n) + n) % n]!
       return chatReducer(state, { type: 'switch', key: next.key })
     }
     case 'scroll':
@@ -253,7 +341,24 @@ export function chatReducer(state: ChatState, action: ChatAction): ChatState {
       return { ...state, history: action.history }
     case 'pending':
       return state.pending === action.pending ? state : { ...state, pending: action.pending }
+    case 'governance':
+      return updateRoom(state, action.key, (r) =>
+        r.owner === action.owner && sameRecord(r.roles, action.roles) && sameRecord(r.settings, action.settings)
+          ? r
+          : { ...r, owner: action.owner, roles: action.roles, settings: action.settings }
+      )
+    case 'peer':
+      return updateRoom(state, action.key, (r) =>
+        r.peer === action.peer || (r.peer !== null && action.peer !== null && sameRecord(r.peer, action.peer))
+          ? r
+          : { ...r, peer: action.peer }
+      )
   }
+}
+
+function sameRecord<T extends object>(a: T, b: T): boolean {
+  const ka = Object.keys(a) as (keyof T)[]
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k])
 }
 
 /**

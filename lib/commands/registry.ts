@@ -3,7 +3,7 @@ import { del, edit, me, react, reply, unreact } from './messages.js'
 import { away, back, nick, peers, status, whoami } from './profile.js'
 import { create, invite, join, leave, rooms, switchRoom } from './rooms.js'
 import { announce, anon, ban, deop, files, kick, lock, maxusers, op, privateRoom, slow, topic, ttl, unban, unlock, welcome, wipe } from './moderation.js'
-import { block, dm, friend, friends, relay, requests, unblock, unfriend } from './social.js'
+import { accept, block, decline, dm, friend, friends, relay, requests, unblock, unfriend } from './social.js'
 import { defineCommand, type CommandSpec } from './types.js'
 
 declare module './types.js' {
@@ -68,6 +68,8 @@ export const COMMANDS: readonly CommandSpec[] = Object.freeze([
   unfriend,
   friends,
   requests,
+  accept,
+  decline,
   dm,
   block,
   unblock,

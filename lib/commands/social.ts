@@ -9,7 +9,7 @@ import { fingerprint } from '../identity.js'
 import { isContactLink, parseContactLink } from '../links.js'
 import { plural } from './labels.js'
 import { usageText } from './parse.js'
-import { defineCommand } from './types.js'
+import { defineCommand, type CommandOutput, type CommandScope } from './types.js'
 
 declare module './types.js' {
   interface CommandMap {
@@ -20,6 +20,8 @@ declare module './types.js' {
     dm: { who: string; text?: string }
     friends: Record<never, never>
     requests: { action?: 'accept' | 'decline' | 'block'; who?: string }
+    accept: { who?: string }
+    decline: { who?: string }
     relay: { action: 'list' } | { action: 'add' | 'remove'; link: string }
   }
   interface CommandOutput {
@@ -188,7 +190,8 @@ export const requests = defineCommand({
     if (!action || typeof values.who !== 'string') return usageText(spec)
     return { action, who: values.who }
   },
-  async run({ node, room, info, error }, command) {
+  async run(scope, command) {
+    const { node, info } = scope
     const waiting = node.friends.requests()
     if (!command.action) {
       info(`${plural(waiting.length, 'friend request')}:`)
@@ -196,19 +199,54 @@ export const requests = defineCommand({
       if (waiting.length > 0) info('/requests accept <who>, /requests decline <who> or /requests block <who>.')
       return { requests: waiting }
     }
-    const who = resolvePerson(node, room, command.who!)
-    if (typeof who === 'string') return error(who)
-    const request = waiting.find((r) => b4a.equals(r.from, who.key))
-    if (!request) return error(`No request from ${who.label} is waiting.`)
-    if (command.action === 'accept') {
-      const conversation = await request.accept()
-      info(`You and ${who.label} are friends now.`)
-      return { room: conversation }
-    }
-    if (command.action === 'decline') await request.decline()
-    else await request.block()
-    info(command.action === 'decline' ? `Declined ${who.label}; their later requests will not show.` : `Blocked ${who.label}.`)
+    return answer(scope, command.action, command.who)
   }
+})
+
+// Accepts, declines or blocks the request from `word`; without a word, the only one waiting.
+async function answer(scope: CommandScope, action: 'accept' | 'decline' | 'block', word: string | undefined): Promise<CommandOutput | void> {
+  const { node, room, info, error } = scope
+  const waiting = node.friends.requests()
+  let request: FriendRequest | undefined
+  let who: Person | string
+  if (word === undefined) {
+    if (waiting.length !== 1) {
+      return error(waiting.length === 0 ? 'No friend request is waiting.' : `${plural(waiting.length, 'friend request')} wait: say whose (/requests lists them).`)
+    }
+    const only = waiting[0]!
+    request = only
+    who = { key: only.from, label: label(only.name, only.from) }
+  } else {
+    who = resolvePerson(node, room, word)
+    if (typeof who === 'string') return error(who)
+    const key = who.key
+    request = waiting.find((r) => b4a.equals(r.from, key))
+  }
+  if (!request) return error(`No request from ${who.label} is waiting.`)
+  if (action === 'accept') {
+    const conversation = await request.accept()
+    info(`You and ${who.label} are friends now.`)
+    return { room: conversation }
+  }
+  if (action === 'decline') await request.decline()
+  else await request.block()
+  info(action === 'decline' ? `Declined ${who.label}; their later requests will not show.` : `Blocked ${who.label}.`)
+}
+
+export const accept = defineCommand({
+  name: 'accept',
+  usage: '/accept [who]',
+  description: 'accept a friend request (without who: the only one waiting); the DM opens',
+  args: [{ name: 'who', kind: 'word', optional: true }],
+  run: (scope, command) => answer(scope, 'accept', command.who)
+})
+
+export const decline = defineCommand({
+  name: 'decline',
+  usage: '/decline [who]',
+  description: 'decline a friend request (without who: the only one waiting); they cannot tell',
+  args: [{ name: 'who', kind: 'word', optional: true }],
+  run: (scope, command) => answer(scope, 'decline', command.who)
 })
 
 export const relay = defineCommand({
