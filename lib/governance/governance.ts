@@ -75,7 +75,8 @@ export interface EpochCause {
   actor: string
 }
 
-const ACTION_NAMES: Record<GovActionValue, GovernanceActionName> = {
+// ACCESS is not told to listeners (UIs have no line for it yet): its name is for errors only.
+const ACTION_NAMES: Record<GovActionValue, GovernanceActionName | 'access'> = {
   [GovAction.CLAIM]: 'claim',
   [GovAction.ACK]: 'claim',
   [GovAction.TOPIC]: 'topic',
@@ -316,10 +317,12 @@ export class Governance {
       if (this.told.has(r.id)) continue
       this.told.add(r.id)
       const op = r.op
+      const action = ACTION_NAMES[op.action]
+      if (action === 'access') continue
       const target = op.target
       this.tell({
         id: r.id,
-        action: ACTION_NAMES[op.action],
+        action,
         actor: b4a.from(r.author, 'hex'),
         target,
         text: op.text,

@@ -39,7 +39,6 @@ export type GovernanceActionName =
   | 'delete'
   | 'set'
   | 'wipe'
-  | 'access'
 
 /** One governance operation that took effect: who did what to whom, and the state after. */
 export interface GovernanceEvent {
