@@ -63,7 +63,10 @@ const NS = {
   admission: b4a.from('backspace/admission-key/v1'),
   admit: b4a.from('backspace/admit/v1'),
   writerClaim: b4a.from('backspace/writer-claim/v1'),
-  memberTag: b4a.from('backspace/member-tag/v1')
+  memberTag: b4a.from('backspace/member-tag/v1'),
+  ownedRoom: b4a.from('backspace/owned-room/v1'),
+  lockSalt: b4a.from('backspace/lock-salt/v1'),
+  access: b4a.from('backspace/lock-access/v1')
 }
 
 export function randomBytes(n: number): Buffer {
@@ -188,6 +191,32 @@ export function deriveRoomKeys(secret: Buffer): RoomKeys {
     admission: deriveAdmissionKeyPair(secret),
     ...deriveRelayKeys(relaySecret)
   }
+}
+
+/**
+ * The secret of a room made by `createRoom()`: a hash of its owner's identity key and a random
+ * nonce. An invite carries the owner and the nonce, never the secret alone, so whoever joins
+ * derives the secret from the owner it names: an invite that names another owner opens
+ * another room, and nobody can claim the room ahead of its creator.
+ */
+export function ownedRoomSecret(owner: Buffer, nonce: Buffer): Buffer {
+  return hash([NS.ownedRoom, owner, nonce])
+}
+
+/**
+ * The key pair of a room lock's password: Argon2id over the password, salted by the room id,
+ * seeds it. The lock operation carries the public half; a newcomer who knows the password
+ * signs its access with the secret half. Whoever reads the log can only guess passwords at
+ * the cost of Argon2id each.
+ */
+export async function lockKeyPair(password: string, roomId: Buffer): Promise<KeyPair> {
+  const salt = hash([NS.lockSalt, roomId], undefined, PWHASH_SALTBYTES)
+  return keyPairFromSeed(await passwordHash(b4a.from(password.normalize('NFKC')), salt))
+}
+
+/** What a newcomer's access proof signs: the lock it answers (its record id) and the identity. */
+export function accessSignable(lockId: string, identity: Buffer): Buffer {
+  return b4a.concat([NS.access, b4a.from(lockId), identity])
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   deriveDeviceRegistryKey,
   deriveRoomKeys,
   normalizeRoomName,
+  ownedRoomSecret,
   randomBytes,
   type KeyPair
 } from './crypto.js'
@@ -788,6 +789,8 @@ export class Backspace extends Resource<NodeEvents>() {
     if (isInvite(nameOrInvite)) {
       const inv = parseInvite(nameOrInvite)
       state = this.newRoomState(RoomKind.PRIVATE, inv.secret, inv.name || 'private room')
+      // A v2 invite names the owner, and its secret is derived from it: the owner is verified.
+      if (inv.owner) state.owner = inv.owner
     } else {
       if (looksLikeLink(nameOrInvite)) {
         throw BackspaceError.INVALID_INVITE('this looks like a link with a typo in its start; copy the whole backspace: link again')
@@ -895,7 +898,11 @@ export class Backspace extends Resource<NodeEvents>() {
   async createRoom(opts: CreateRoomOptions = {}): Promise<Room> {
     await this.whenOpen()
     const name = opts.name === undefined ? 'private room' : normalizeRoomName(opts.name)
-    return this.openRoom(this.newRoomState(RoomKind.PRIVATE, randomBytes(32), name))
+    // Owned by its creator: the secret commits to the creator's identity (`ownedRoomSecret`).
+    const owner = { identity: this.identity.publicKey, nonce: randomBytes(32) }
+    const state = this.newRoomState(RoomKind.PRIVATE, ownedRoomSecret(owner.identity, owner.nonce), name)
+    state.owner = owner
+    return this.openRoom(state)
   }
 
   /** This identity's display name, status and away message, shown to members of its rooms. */
@@ -1105,7 +1112,9 @@ export class Backspace extends Resource<NodeEvents>() {
     const topicHex = deriveRoomKeys(fresh.secret).topic.toString('hex')
     const existing = this.rooms_.get(topicHex) ?? this.joining.get(topicHex)
     if (existing) return existing
-    const state = this.parked.get(topicHex) ?? fresh
+    const parked = this.parked.get(topicHex)
+    // A room parked from an older invite learns its owner from a v2 invite.
+    const state = parked ? (parked.owner || !fresh.owner ? parked : { ...parked, owner: fresh.owner }) : fresh
 
     const opening = (async () => {
       const room = new Room(this.roomContext(), state)

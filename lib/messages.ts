@@ -2,7 +2,7 @@ import c from 'compact-encoding'
 import b4a from 'b4a'
 import sodium from 'sodium-universal'
 import { BackspaceError } from './errors.js'
-import { MAX_ROOM_NAME_LENGTH, PWHASH_SALTBYTES } from './crypto.js'
+import { MAX_ROOM_NAME_LENGTH, ownedRoomSecret, PWHASH_SALTBYTES } from './crypto.js'
 import { deviceCertificate, type DeviceCertificate } from './identity/device.js'
 
 /** The compact-encoding state a codec reads and writes. */
@@ -59,6 +59,13 @@ export const MessageType = {
   ACCOUNT: 9,
   /** A room governance operation (lib/governance/codec.ts), encoded in `payload`. */
   GOVERN: 10,
+  /**
+   * A room key epoch (lib/room/epoch-codec.ts): a new content key sealed to member devices
+   * after a kick, a ban or a lock, or the current key granted to devices that joined since.
+   */
+  EPOCH: 11,
+  /** A record sealed under an epoch's key (lib/room/epoch-codec.ts), in `payload`. */
+  SEALED: 12,
   /** Inbox only: a friend request sealed to the inbox's owner, in `payload` (lib/social). */
   FRIEND_REQUEST: 16,
   /** DM only: the recipient accepted the request; the DM is open on both sides. */
@@ -201,9 +208,22 @@ export interface BlockBody {
   govPrev?: number | null
 }
 
-/** Whether a block holds a governance operation: what a `govPrev` pointer must land on. */
+/**
+ * Whether a block holds a governance operation or a key epoch record: what a `govPrev` pointer
+ * must land on, so that a node that loaded only a window of history still learns both.
+ */
 export function holdsGovernance(body: Pick<BlockBody, 'records'>): boolean {
-  return body.records.some((r) => r.type === MessageType.GOVERN)
+  return body.records.some((r) => r.type === MessageType.GOVERN || r.type === MessageType.EPOCH)
+}
+
+/** Encodes one record alone (type, timestamp and its fields), as it sits inside a block. */
+export function encodeRecord(record: MessageRecord): Buffer {
+  return c.encode(messageRecord, record)
+}
+
+/** Decodes one record encoded by `encodeRecord`, held to the limits of records in blocks. */
+export function decodeRecord(buf: Buffer): MessageRecord {
+  return decodeStrict(messageRecord, buf, 'record')
 }
 
 const BLOCK_VERSION_IDENTITY = 1
@@ -304,6 +324,8 @@ function layoutOf(type: number): Layout {
       return 'revoke'
     case MessageType.ACCOUNT:
     case MessageType.GOVERN:
+    case MessageType.EPOCH:
+    case MessageType.SEALED:
     case MessageType.FRIEND_REQUEST:
       return 'payload'
     default:
@@ -779,7 +801,25 @@ export interface RoomState {
   password?: boolean
   /** A relayed room: the room's admission public key, from a relay link that carries it. */
   admissionKey?: Buffer | null
+  /** A room made by `createRoom()`: its owner and the nonce of its secret (from a v2 invite). */
+  owner?: RoomOwner | null
+  /** The room's key epochs this node holds (lib/room/epochs.ts): kept only in the sealed local state. */
+  epochs?: EpochKeyState[]
 }
+
+/** One key epoch as this node keeps it. */
+export interface EpochKeyState {
+  /** The id of the record that started the epoch: its writer core's first 16 bytes, and seq. */
+  id: Target
+  /** The GOVERN operation (kick, ban or lock) that caused it. */
+  cause: Target
+  key: Buffer
+  /** The latest time a record sealed under it is due to expire, or when it stopped being current. */
+  lastUse: number
+}
+
+/** Epoch keys kept per room: older ones are dropped (their messages expire first). */
+export const MAX_EPOCH_KEYS = 64
 
 export interface LocalState {
   rooms: RoomState[]
@@ -1270,35 +1310,59 @@ export interface Invite {
   secret: Buffer
   /** A label the inviter gave the room; shown to the invitee, never sent to the DHT. */
   name: string
+  /**
+   * v2, a room made by `createRoom()`: its owner's identity and the nonce that, with it, makes
+   * the secret (`ownedRoomSecret`). Null in v1 invites, whose rooms are claimed like named ones.
+   */
+  owner?: RoomOwner | null
+}
+
+/** Who made a room, and the nonce its secret was derived with. */
+export interface RoomOwner {
+  identity: Buffer
+  nonce: Buffer
 }
 
 const INVITE_VERSION = 1
+/** v2: the owner and the nonce instead of the secret, which the reader derives from them. */
+const INVITE_VERSION_OWNED = 2
 const INVITE_FLAG_NAME = 1
 
 export const invite: Encoding<Invite> = {
   preencode(state, i) {
-    c.uint.preencode(state, INVITE_VERSION)
+    c.uint.preencode(state, i.owner ? INVITE_VERSION_OWNED : INVITE_VERSION)
     c.uint.preencode(state, i.name ? INVITE_FLAG_NAME : 0)
-    c.fixed32.preencode(state, i.secret)
+    if (i.owner) {
+      c.fixed32.preencode(state, i.owner.identity)
+      c.fixed32.preencode(state, i.owner.nonce)
+    } else c.fixed32.preencode(state, i.secret)
     if (i.name) c.string.preencode(state, i.name)
   },
   encode(state, i) {
-    c.uint.encode(state, INVITE_VERSION)
+    c.uint.encode(state, i.owner ? INVITE_VERSION_OWNED : INVITE_VERSION)
     c.uint.encode(state, i.name ? INVITE_FLAG_NAME : 0)
-    c.fixed32.encode(state, i.secret)
+    if (i.owner) {
+      c.fixed32.encode(state, i.owner.identity)
+      c.fixed32.encode(state, i.owner.nonce)
+    } else c.fixed32.encode(state, i.secret)
     if (i.name) c.string.encode(state, i.name)
   },
   decode(state) {
     const version = c.uint.decode(state)
-    if (version !== INVITE_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`invite v${version}`)
+    if (version !== INVITE_VERSION && version !== INVITE_VERSION_OWNED) throw BackspaceError.UNSUPPORTED_VERSION(`invite v${version}`)
     const flags = c.uint.decode(state)
-    const secret = c.fixed32.decode(state)
+    let owner: RoomOwner | null = null
+    let secret: Buffer
+    if (version === INVITE_VERSION_OWNED) {
+      owner = { identity: c.fixed32.decode(state), nonce: c.fixed32.decode(state) }
+      secret = ownedRoomSecret(owner.identity, owner.nonce)
+    } else secret = c.fixed32.decode(state)
     const name = flags & INVITE_FLAG_NAME ? c.string.decode(state) : ''
     // Fuzzing found: the name was unbounded. Inviters send a room name (normalizeRoomName);
     // the invitee keeps it, and a longer one made its account log unreadable to its devices.
     if ([...name].length > MAX_ROOM_NAME_LENGTH) throw BackspaceError.DECODE_FAILED('invite name too long')
     state.start = state.end
-    return { secret, name }
+    return owner ? { secret, name, owner } : { secret, name }
   }
 }
 

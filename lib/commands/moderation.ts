@@ -11,7 +11,7 @@ declare module './types.js' {
     topic: { text: string }
     announce: { text: string }
     welcome: { text: string }
-    lock: Record<never, never>
+    lock: { password: string }
     unlock: Record<never, never>
     private: { state: string }
     kick: { who: string; reason: string }
@@ -93,10 +93,14 @@ export const welcome = textCommand('welcome', 'set the welcome shown to each mem
 
 export const lock = defineCommand({
   name: 'lock',
-  usage: '/lock',
-  description: 'lock the room: nobody new may join',
-  args: [],
-  run: (scope) => inRoom(async (room, { info }) => (await room.moderate.lock(), info('The room is locked.')))(scope)
+  usage: '/lock [password]',
+  description: 'lock the room: nobody new may join (with a password, those who know it may)',
+  args: [{ name: 'password', kind: 'text', optional: true, default: '' }],
+  run: (scope, command) =>
+    inRoom(async (room, { info }) => {
+      await room.moderate.lock(command.password || undefined)
+      info(command.password ? 'The room is locked; newcomers who know the password may enter.' : 'The room is locked.')
+    })(scope)
 })
 
 export const unlock = defineCommand({

@@ -28,10 +28,15 @@ export const GovAction = {
   /** Sets one of the room's settings (`setting`, `value`). */
   SET: 13,
   /** The Backspace wipe: every message block written before it (by its clock) is deleted. */
-  WIPE: 14
+  WIPE: 14,
+  /**
+   * A newcomer's proof that it knows the password of the current lock (`proof`): readers let
+   * it in while the room is locked, and in a created room members give it the epoch key.
+   */
+  ACCESS: 15
 } as const
 export type GovActionValue = (typeof GovAction)[keyof typeof GovAction]
-const LAST_ACTION = GovAction.WIPE
+const LAST_ACTION = GovAction.ACCESS
 
 /** The numeric settings a SET operation may change. */
 export const GovSetting = {
@@ -68,6 +73,10 @@ export interface GovOperation {
   nonce: Buffer | null
   /** The writer cores' lengths the author had seen: the causal state of the operation. */
   clock: ClockEntry[]
+  /** A lock with a password: the public key derived from it (`lockKeyPair`), which checks access proofs. */
+  key?: Buffer | null
+  /** ACCESS: the signature, by the lock's password key, over the lock and the newcomer (`accessSignable`). */
+  proof?: Buffer | null
 }
 
 /** Writer cores one operation may name; a room has at most this many writers anyway. */
@@ -83,7 +92,9 @@ const FLAG_TEXT = 2
 const FLAG_MESSAGE = 4
 const FLAG_SETTING = 8
 const FLAG_NONCE = 16
-const KNOWN_FLAGS = 31
+const FLAG_KEY = 32
+const FLAG_PROOF = 64
+const KNOWN_FLAGS = 127
 
 function flagsOf(op: GovOperation): number {
   return (
@@ -91,7 +102,9 @@ function flagsOf(op: GovOperation): number {
     (op.text ? FLAG_TEXT : 0) |
     (op.message ? FLAG_MESSAGE : 0) |
     (op.setting !== null ? FLAG_SETTING : 0) |
-    (op.nonce ? FLAG_NONCE : 0)
+    (op.nonce ? FLAG_NONCE : 0) |
+    (op.key ? FLAG_KEY : 0) |
+    (op.proof ? FLAG_PROOF : 0)
   )
 }
 
@@ -126,6 +139,8 @@ export const govOperation: Encoding<GovOperation> = {
       c.uint.preencode(state, op.value)
     }
     if (op.nonce) c.fixed32.preencode(state, op.nonce)
+    if (op.key) c.fixed32.preencode(state, op.key)
+    if (op.proof) c.fixed64.preencode(state, op.proof)
     c.uint.preencode(state, op.clock.length)
     for (const e of op.clock) clockEntry.preencode(state, e)
   },
@@ -144,6 +159,8 @@ export const govOperation: Encoding<GovOperation> = {
       c.uint.encode(state, op.value)
     }
     if (op.nonce) c.fixed32.encode(state, op.nonce)
+    if (op.key) c.fixed32.encode(state, op.key)
+    if (op.proof) c.fixed64.encode(state, op.proof)
     c.uint.encode(state, op.clock.length)
     for (const e of op.clock) clockEntry.encode(state, e)
   },
@@ -170,11 +187,13 @@ export const govOperation: Encoding<GovOperation> = {
       if (value > MAX_SETTING_VALUE) throw BackspaceError.DECODE_FAILED('setting value out of range')
     }
     const nonce = flags & FLAG_NONCE ? c.fixed32.decode(state) : null
+    const key = flags & FLAG_KEY ? c.fixed32.decode(state) : null
+    const proof = flags & FLAG_PROOF ? c.fixed64.decode(state) : null
     const count = c.uint.decode(state)
     if (count > MAX_CLOCK_ENTRIES || count > state.end - state.start) throw BackspaceError.DECODE_FAILED(`${count} clock entries`)
     const clock: ClockEntry[] = []
     for (let i = 0; i < count; i++) clock.push(clockEntry.decode(state))
-    const op: GovOperation = { action: action as GovActionValue, target, text, message, setting, value, nonce, clock }
+    const op: GovOperation = { action: action as GovActionValue, target, text, message, setting, value, nonce, clock, key, proof }
     const shape = shapeProblem(op)
     if (shape) throw BackspaceError.DECODE_FAILED(shape)
     return op
@@ -190,6 +209,9 @@ export function shapeProblem(op: GovOperation): string | null {
   if ((op.action === GovAction.DELETE) !== (op.message !== null)) return `governance action ${op.action}: message`
   if ((op.action === GovAction.SET) !== (op.setting !== null)) return `governance action ${op.action}: setting`
   if (op.nonce !== null && op.action !== GovAction.CLAIM) return `governance action ${op.action}: nonce`
+  const locks = op.action === GovAction.SET && op.setting === GovSetting.LOCKED && op.value === 1
+  if ((op.key ?? null) !== null && !locks) return `governance action ${op.action}: key`
+  if ((op.action === GovAction.ACCESS) !== ((op.proof ?? null) !== null)) return `governance action ${op.action}: proof`
   if (op.text && op.action !== GovAction.TOPIC && op.action !== GovAction.ANNOUNCE && op.action !== GovAction.WELCOME && op.action !== GovAction.KICK && op.action !== GovAction.BAN) {
     return `governance action ${op.action}: text`
   }

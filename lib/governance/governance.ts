@@ -4,7 +4,7 @@
 // certified author and the state before it in the room's order, never from a payload field or
 // a timestamp.
 import b4a from 'b4a'
-import { hash } from '../crypto.js'
+import { accessSignable, hash, lockKeyPair, sign } from '../crypto.js'
 import { BackspaceError } from '../errors.js'
 import { messageTextProblem, MessageType, type MessageRecord } from '../messages.js'
 import type { Message } from '../types.js'
@@ -30,10 +30,20 @@ export const MAX_GOV_OPS = 1024
 export interface GovernanceHost {
   /** This node's identity key. */
   readonly identity: Buffer
+  /**
+   * The owner the room's secret commits to (a room made by createRoom, joined by a v2 invite),
+   * or null: then the room is claimed like a named room.
+   */
+  readonly fixedOwner: Buffer | null
+  /** The room id: it salts a lock's password. */
+  readonly roomId: Buffer
   /** The room's writer cores, for the clock of a new operation. */
   feeds(): Iterable<Feed>
-  /** Appends a record to this node's core; resolves once it is stored and loaded. */
-  append(record: Omit<MessageRecord, 'timestamp'>): Promise<void>
+  /**
+   * Appends a record to this node's core; resolves once it is stored and loaded. `follow` is
+   * given the record's seq and may return a record to append right after it, in the same block.
+   */
+  append(record: Omit<MessageRecord, 'timestamp'>, follow?: (seq: number) => Omit<MessageRecord, 'timestamp'> | null): Promise<void>
   /** Takes back shown messages. */
   withdraw(drop: (m: Message) => boolean): void
   /** Counts a refused operation or message against its block. */
@@ -47,9 +57,26 @@ export interface GovernanceHost {
   emit(event: GovernanceEvent): void
   /** A background task failed. */
   error(err: unknown): void
+  /**
+   * The record that starts a key epoch after this node's own kick, ban or lock, whose GOVERN
+   * record gets `seq`: appended in the same block, so nothing is sent between the two. Null
+   * where the room has no epochs (named rooms).
+   */
+  rotation?(seq: number, removed: Buffer | null): Omit<MessageRecord, 'timestamp'> | null
+  /** The resolved state changed (roles, removals, settings). */
+  settled?(): void
 }
 
-const ACTION_NAMES: Record<GovActionValue, GovernanceActionName> = {
+/** What a key epoch needs to know of the operation that caused it. */
+export interface EpochCause {
+  /** Its place in the room's order of applied operations: later causes make later epochs. */
+  order: number
+  /** Its author, hex. */
+  actor: string
+}
+
+// ACCESS is not told to listeners (UIs have no line for it yet): its name is for errors only.
+const ACTION_NAMES: Record<GovActionValue, GovernanceActionName | 'access'> = {
   [GovAction.CLAIM]: 'claim',
   [GovAction.ACK]: 'claim',
   [GovAction.TOPIC]: 'topic',
@@ -64,7 +91,8 @@ const ACTION_NAMES: Record<GovActionValue, GovernanceActionName> = {
   [GovAction.UNBAN]: 'unban',
   [GovAction.DELETE]: 'delete',
   [GovAction.SET]: 'set',
-  [GovAction.WIPE]: 'wipe'
+  [GovAction.WIPE]: 'wipe',
+  [GovAction.ACCESS]: 'access'
 }
 
 const SETTING_NAMES: Record<GovSettingValue, keyof RoomSettings> = {
@@ -89,6 +117,8 @@ export class Governance {
   private readonly records: Map<string, GovRecord>
   private readonly sources: Map<string, Source>
   private state: Resolved
+  // The owner the room's secret commits to, hex, or null.
+  private readonly fixedOwner: string | null
   // Operations already told to listeners as applied, and refusals already counted.
   private readonly told: Set<string>
   private readonly counted: Set<string>
@@ -103,7 +133,8 @@ export class Governance {
     this.me = host.identity.toString('hex')
     this.records = new Map()
     this.sources = new Map()
-    this.state = resolve([], null)
+    this.fixedOwner = host.fixedOwner ? host.fixedOwner.toString('hex') : null
+    this.state = resolve([], this.fixedOwner)
     this.told = new Set()
     this.counted = new Set()
     this.acking = null
@@ -134,6 +165,40 @@ export class Governance {
   holdsOperation(feed: Feed, index: number): boolean {
     for (const src of this.sources.values()) if (src.feed === feed && src.index === index) return true
     return false
+  }
+
+  /**
+   * Whether `hex` is out of the room's key epochs: its last kick or ban in the room's order is
+   * not followed by an unban.
+   */
+  removed(hex: string): boolean {
+    let out = false
+    for (const r of this.state.applied) {
+      const a = r.op.action
+      if (a !== GovAction.KICK && a !== GovAction.BAN && a !== GovAction.UNBAN) continue
+      if (r.op.target!.toString('hex') !== hex) continue
+      out = a !== GovAction.UNBAN
+    }
+    return out
+  }
+
+  /**
+   * The applied operation with record id `id` if it may cause a key epoch: a kick, a ban, or a
+   * lock. Null while it is unknown, refused or void.
+   */
+  epochCause(id: string): EpochCause | null {
+    const order = this.state.applied.findIndex((r) => r.id === id)
+    if (order === -1) return null
+    const r = this.state.applied[order]!
+    const a = r.op.action
+    const locks = a === GovAction.SET && r.op.setting === GovSetting.LOCKED && r.op.value === 1
+    if (a !== GovAction.KICK && a !== GovAction.BAN && !locks) return null
+    return { order, actor: r.author }
+  }
+
+  /** Whether `hex` may join now: the room is not locked, or the lock lets it in. */
+  mayJoin(hex: string): boolean {
+    return this.state.lockedIn === null || this.state.lockedIn.has(hex)
   }
 
   /** Operations held: at most MAX_GOV_OPS. */
@@ -200,6 +265,7 @@ export class Governance {
     if (RANK[this.roleOf(hex)] >= RANK.op) return null
     if (!settings.allowAnonymous && isAnonymous(name)) return 'anonymous members may not write here'
     if (this.state.admitted !== null && !this.state.admitted.has(hex)) return 'the room is full'
+    if (this.state.lockedIn !== null && !this.state.lockedIn.has(hex)) return 'the room is locked'
     if (settings.slowMode > 0) {
       const last = this.lastStamp.get(feed.hex)
       if (last !== undefined && seq > last.seq && timestamp - last.stamp < settings.slowMode * 1000) return 'slow mode'
@@ -223,6 +289,9 @@ export class Governance {
     const settings = this.state.settings
     if (!settings.allowAnonymous && isAnonymous(name)) return 'anonymous members may not write here: set a name first'
     if (this.state.admitted !== null && !this.state.admitted.has(this.me)) return 'the room is full'
+    if (this.state.lockedIn !== null && !this.state.lockedIn.has(this.me)) {
+      return this.state.lock?.op.key ? 'the room is locked: enter its password first' : 'the room is locked'
+    }
     const last = this.lastStamp.get(ownCore)
     if (settings.slowMode > 0 && last !== undefined && now - last.stamp < settings.slowMode * 1000) {
       return `slow mode: wait ${Math.ceil((settings.slowMode * 1000 - (now - last.stamp)) / 1000)} s`
@@ -232,7 +301,7 @@ export class Governance {
 
   private recompute(): void {
     const was = this.state
-    this.state = resolve([...this.records.values()], null)
+    this.state = resolve([...this.records.values()], this.fixedOwner)
     for (const id of this.state.refused) {
       if (this.counted.has(id)) continue
       this.counted.add(id)
@@ -248,10 +317,12 @@ export class Governance {
       if (this.told.has(r.id)) continue
       this.told.add(r.id)
       const op = r.op
+      const action = ACTION_NAMES[op.action]
+      if (action === 'access') continue
       const target = op.target
       this.tell({
         id: r.id,
-        action: ACTION_NAMES[op.action],
+        action,
         actor: b4a.from(r.author, 'hex'),
         target,
         text: op.text,
@@ -267,6 +338,7 @@ export class Governance {
       this.host.withdraw((m) => this.refusesShown(m))
     }
     this.ackOwner()
+    this.host.settled?.()
   }
 
   private refusesShown(m: Message): boolean {
@@ -294,6 +366,11 @@ export class Governance {
     })
   }
 
+  /** Acknowledges the owner now if it is known and not acknowledged yet (a member joining). */
+  acknowledge(): void {
+    this.ackOwner()
+  }
+
   // Each member acknowledges the owner it sees: what settles concurrent claims of a named room
   // for members who join later (see resolve.ts).
   private ackOwner(): void {
@@ -319,7 +396,10 @@ export class Governance {
 
   private async write(op: GovOperation): Promise<void> {
     op.clock = this.clock()
-    await this.host.append({ type: MessageType.GOVERN, text: '', payload: encodeGovOperation(op) })
+    const locks = op.action === GovAction.SET && op.setting === GovSetting.LOCKED && op.value === 1
+    const removes = op.action === GovAction.KICK || op.action === GovAction.BAN
+    const follow = (removes || locks) && this.host.rotation ? (seq: number) => this.host.rotation!(seq, removes ? op.target : null) : undefined
+    await this.host.append({ type: MessageType.GOVERN, text: '', payload: encodeGovOperation(op) }, follow)
   }
 
   // Throws NOT_ALLOWED unless this identity may do `op` now.
@@ -374,7 +454,23 @@ export class Governance {
         if (typeof id !== 'string') throw BackspaceError.INVALID_ARGUMENT('target must be a message or its id')
         await this.act({ ...blank(GovAction.DELETE), message: parseMessageId(id) })
       },
-      lock: () => set(GovSetting.LOCKED, 1),
+      lock: async (password) => {
+        if (password === undefined || password === '') return set(GovSetting.LOCKED, 1)
+        if (typeof password !== 'string') throw BackspaceError.INVALID_ARGUMENT('password must be a string')
+        const { publicKey } = await lockKeyPair(password, this.host.roomId)
+        await this.act({ ...blank(GovAction.SET), setting: GovSetting.LOCKED, value: 1, key: publicKey })
+      },
+      enter: async (password) => {
+        if (typeof password !== 'string' || password === '') throw BackspaceError.INVALID_ARGUMENT('password must be a string')
+        const lock = this.state.lock
+        if (lock === null) throw BackspaceError.INVALID_ARGUMENT('the room is not locked')
+        if (this.mayJoin(this.me)) return
+        if (!lock.op.key) throw BackspaceError.NOT_ALLOWED('the room is locked without a password')
+        const pair = await lockKeyPair(password, this.host.roomId)
+        if (!b4a.equals(pair.publicKey, lock.op.key)) throw BackspaceError.NOT_ALLOWED('wrong password')
+        const proof = sign(accessSignable(lock.id, this.host.identity), pair.secretKey)
+        await this.write({ ...blank(GovAction.ACCESS), proof })
+      },
       unlock: () => set(GovSetting.LOCKED, 0),
       setPrivate: (on = true) => set(GovSetting.PRIVATE, on ? 1 : 0),
       wipe: () => this.act(blank(GovAction.WIPE)),

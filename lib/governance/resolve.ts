@@ -2,6 +2,7 @@
 // that holds the same operations computes the same owner, roles, bans and settings, whatever
 // order they arrived in. No wall-clock time is read here: operations are ordered by the causal
 // state each names (the writer cores' lengths its author had seen), then by a hash.
+import { accessSignable, verify } from '../crypto.js'
 import { GovAction, GovSetting, type GovOperation } from './codec.js'
 import type { Role, RoomSettings } from './types.js'
 
@@ -37,6 +38,8 @@ export function minRole(action: number): Role {
     case GovAction.ADMIN:
     case GovAction.UNADMIN:
       return 'owner'
+    case GovAction.ACCESS:
+      return 'member'
     default:
       return 'op'
   }
@@ -92,6 +95,13 @@ export interface Resolved {
   admitted: Set<string> | null
   /** Valid wipes, in the room's order. */
   wipes: GovRecord[]
+  /** While the room is locked: the lock in force. */
+  lock: GovRecord | null
+  /**
+   * While the room is locked, the identities let in (see `lockedIn`); null when it is not.
+   * Readers drop the messages of everyone else, and created rooms give them no epoch key.
+   */
+  lockedIn: Set<string> | null
 }
 
 /**
@@ -208,6 +218,8 @@ function evaluate(order: GovRecord[], owner: string | null, voided: Set<string>)
   const refused = new Set<string>()
   const banHistory = new Map<string, GovRecord[]>()
   const deletions = new Map<string, { actor: string; rank: number }>()
+  let lock: GovRecord | null = null
+  const access = new Set<string>()
   for (const r of order) {
     const { op } = r
     if (op.action === GovAction.CLAIM || op.action === GovAction.ACK) continue
@@ -239,6 +251,11 @@ function evaluate(order: GovRecord[], owner: string | null, voided: Set<string>)
       }
     }
     if (op.action === GovAction.SET && settingProblem(op.setting!, op.value) !== null) {
+      refused.add(r.id)
+      continue
+    }
+    // Access answers the lock in force, with a signature by its password's key.
+    if (op.action === GovAction.ACCESS && (lock === null || !lock.op.key || !verify(op.proof!, accessSignable(lock.id, Buffer.from(r.author, 'hex')), lock.op.key))) {
       refused.add(r.id)
       continue
     }
@@ -284,10 +301,19 @@ function evaluate(order: GovRecord[], owner: string | null, voided: Set<string>)
       }
       case GovAction.SET:
         applySetting(settings, op.setting!, op.value)
+        if (op.setting === GovSetting.LOCKED) {
+          lock = op.value === 1 ? r : null
+          access.clear()
+        }
+        break
+      case GovAction.ACCESS:
+        access.add(r.author)
         break
     }
   }
-  return { owner, roles, settings, applied, refused, banHistory, deletions, admitted: null, wipes: applied.filter((r) => r.op.action === GovAction.WIPE) }
+  const wipes = applied.filter((r) => r.op.action === GovAction.WIPE)
+  const lockedIn = lock === null ? null : lockedInUnder(order, lock, owner, roles, access)
+  return { owner, roles, settings, applied, refused, banHistory, deletions, admitted: null, wipes, lock, lockedIn }
 }
 
 /**
@@ -313,6 +339,20 @@ function admittedUnder(order: GovRecord[], applied: GovRecord[], max: number): S
     admitted.add(r.author)
   }
   return admitted
+}
+
+/**
+ * Who is in while `lock` holds, by the room's order and never by the clock: the owner, admins
+ * and ops, the lock's author, every member who had acknowledged the owner before the lock
+ * (its author had seen the ack), and every newcomer who proved the lock's password since.
+ */
+function lockedInUnder(order: GovRecord[], lock: GovRecord, owner: string | null, roles: Map<string, Role>, access: Set<string>): Set<string> {
+  const inside = new Set<string>(access)
+  inside.add(lock.author)
+  if (owner !== null) inside.add(owner)
+  for (const [who, role] of roles) if (RANK[role] >= RANK.op) inside.add(who)
+  for (const r of order) if (r.op.action === GovAction.ACK && before(r, lock)) inside.add(r.author)
+  return inside
 }
 
 function applySetting(settings: RoomSettings, setting: number, value: number): void {

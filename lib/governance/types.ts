@@ -74,10 +74,28 @@ export interface Moderation {
   ban(key: Buffer, reason?: string): Promise<void>
   unban(key: Buffer): Promise<void>
   deleteMessage(id: string | Message): Promise<void>
-  lock(): Promise<void>
+  /**
+   * Locks the room: nobody new may join from now on. With a password, a newcomer who knows it
+   * gets in with `enter(password)`. In a created room this starts a key epoch.
+   */
+  lock(password?: string): Promise<void>
   unlock(): Promise<void>
+  /** Proves the current lock's password, as a newcomer: every reader lets this identity in. */
+  enter(password: string): Promise<void>
   setPrivate(on?: boolean): Promise<void>
   set(patch: Partial<Pick<RoomSettings, 'slowMode' | 'maxUsers' | 'ttl' | 'allowAnonymous' | 'allowFiles'>>): Promise<void>
   /** The Backspace wipe: every member deletes every message written before it. */
   wipe(): Promise<void>
+}
+
+/** A created room's key epochs as this node sees them (`room.keyEpochs`). */
+export interface KeyEpochStats {
+  /** The current epoch's id, or null while the room key is the content key. */
+  current: string | null
+  /** Epoch keys held now. */
+  keys: number
+  /** Sealed records this node could not open (no key: what removal means). */
+  unreadable: number
+  /** Epoch keys deleted because all their messages expired. */
+  deleted: number
 }

@@ -23,6 +23,8 @@ import type { Records } from './records.js'
 
 interface PendingSend {
   record: MessageRecord
+  /** The record as written, when `record` is its sealed form (lib/room/epochs.ts). */
+  plain: MessageRecord | null
   seq: number
   // With the message the record made or changed, once stored; null for other records.
   resolve: (m: Message | null) => void
@@ -129,10 +131,10 @@ export class Outbox {
   }
 
   // Resolves, once stored, with the message a record made or changed (null for others).
-  enqueue(record: MessageRecord): Promise<Message | null> {
+  enqueue(record: MessageRecord, plain: MessageRecord | null = null): Promise<Message | null> {
     const seq = this.nextSeq++
     return new Promise<Message | null>((resolve, reject) => {
-      this.batch.push({ record, seq, resolve, reject })
+      this.batch.push({ record, plain, seq, resolve, reject })
       if (!this.flushQueued) {
         this.flushQueued = true
         queueMicrotask(() => this.flush())
@@ -264,7 +266,7 @@ export class Outbox {
   }
 
   private resultOf(own: Feed, p: PendingSend): Message | null {
-    const { record } = p
+    const record = p.plain ?? p.record
     if (opKindOf(record.type) !== null && record.target) {
       return this.apply.get(messageId16(record.target.core, record.target.seq)) ?? null
     }

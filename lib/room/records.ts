@@ -18,6 +18,7 @@ import type { Signers } from './signers.js'
 import type { Governance } from '../governance/governance.js'
 import type { RateLimit } from './rate-limit.js'
 import type { GovernanceChain } from '../governance/chain.js'
+import type { Epochs } from './epochs.js'
 
 /**
  * Passes verified blocks' records to their reducers, and clears from disk a block whose
@@ -43,6 +44,8 @@ export class Records {
   governance: Pick<Governance, 'onRecord' | 'refuses'> | null = null
   /** Follows each writer's pointers to its earlier governance blocks (lib/governance/chain.ts). */
   chain: Pick<GovernanceChain, 'onBlock'> | null = null
+  /** The room's key epochs (lib/room/epochs.ts): EPOCH records go there, SEALED ones open there. */
+  epochs: Pick<Epochs, 'open' | 'onRecord'> | null = null
 
   constructor(
     room: RoomSelf,
@@ -70,7 +73,7 @@ export class Records {
    * Passes a verified block's records to the apply stage, each at its effective time (see
    * expiry.ts): its stamp, but never later than when this node first verified the block.
    */
-  load(feed: Feed, index: number, body: BlockBody, emit: boolean): IngestResult {
+  load(feed: Feed, index: number, body: BlockBody, emit: boolean, only: ReadonlySet<number> | null = null): IngestResult {
     const records = body.records
     const now = this.ctx.now()
     const ttl = this.ctx.ttl
@@ -86,12 +89,22 @@ export class Records {
     const device = body.certificate ? body.certificate.device : body.author
     const name = displayName(body.profile?.name ?? '')
     const contentIds: string[] = []
-    let onlyContent = true
+    let onlyContent = only === null
     const updated: Message[] = []
     // Messages written before a wipe: a block of nothing else leaves the disk at once.
     let wiped = 0
     for (let i = 0; i < records.length; i++) {
-      const record = records[i]!
+      // A retry loads only the sealed records whose epoch key just arrived.
+      if (only !== null && !only.has(i)) continue
+      let record = records[i]!
+      if (record.type === MessageType.SEALED) {
+        const inner = this.epochs?.open(record, feed, index, body, i) ?? null
+        if (inner === null) {
+          onlyContent = false
+          continue
+        }
+        record = inner
+      }
       const seq = body.seq + i
       const id = feed.idPrefix + seq
       // A stamp from the future counts from when the block arrived, so it cannot pin itself
@@ -158,6 +171,8 @@ export class Records {
       onlyContent = false
       if (record.type === MessageType.GOVERN && this.governance) {
         this.governance.onRecord(record, id, feed, index, i, body.author)
+      } else if (record.type === MessageType.EPOCH && this.epochs) {
+        this.epochs.onRecord(record, id, feed, index, body.author.toString('hex'))
       } else if (record.type === MessageType.REVOKE) {
         const revocation = this.signers.onRevokeRecord(record, body.author)
         if (revocation) this.ctx.extension?.onrevocation?.(revocation)
@@ -168,8 +183,8 @@ export class Records {
         this.rejections.block('unknown-kind', BackspaceError.UNSUPPORTED_VERSION(`record kind ${record.type}`), feed, index)
       }
     }
-    this.chain?.onBlock(feed, index, body)
-    if (wiped > 0 && wiped === records.length) return this.dropWiped(feed, index)
+    if (only === null) this.chain?.onBlock(feed, index, body)
+    if (only === null && wiped > 0 && wiped === records.length) return this.dropWiped(feed, index)
     this.stats.messages = this.apply.size
     // Ops held for a message that just loaded may have been refused as it arrived.
     this.stats.rejected.forbidden = this.apply.forbidden
@@ -197,9 +212,10 @@ export class Records {
     if (verified.changed) this.ctx.changed()
     for (let i = 0; i < body.records.length; i++) {
       const record = body.records[i]!
-      if (record.type !== MessageType.GOVERN) continue
+      if (record.type !== MessageType.GOVERN && record.type !== MessageType.EPOCH) continue
       if (isExpired(effectiveTime(record.timestamp, verified.at), now, ttl)) continue
-      governance.onRecord(record, feed.idPrefix + (body.seq + i), feed, index, i, body.author)
+      if (record.type === MessageType.EPOCH) this.epochs?.onRecord(record, feed.idPrefix + (body.seq + i), feed, index, body.author.toString('hex'))
+      else governance.onRecord(record, feed.idPrefix + (body.seq + i), feed, index, i, body.author)
     }
   }
 

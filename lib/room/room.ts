@@ -1,10 +1,11 @@
 import b4a from 'b4a'
 import type Hypercore from 'hypercore'
 import { BackspaceError } from '../errors.js'
-import { deriveRoomKeys, deriveWriterKeyPair, type KeyPair, type RoomKeys } from '../crypto.js'
+import { deriveRoomKeys, deriveWriterKeyPair, ownedRoomSecret, type KeyPair, type RoomKeys } from '../crypto.js'
 import { encodeRevocation, type DeviceRevocation } from '../identity/device.js'
 import { inviteLink, relayLinkOf } from '../links.js'
 import {
+  holdsGovernance,
   MAX_RECORD_BYTES,
   MAX_TEXT_BYTES,
   messageTextProblem,
@@ -12,6 +13,7 @@ import {
   RoomKind,
   type FeedState,
   type MessageRecord,
+  type RoomOwner,
   type RoomState
 } from '../messages.js'
 import { backgroundError, Resource } from '../resource.js'
@@ -35,8 +37,9 @@ import { makeProof, MAX_CORES_PER_IDENTITY, MemberProofs, type Admission } from 
 import { byteSpan, isOversizedBlock, provesOversized } from './quota.js'
 import { Governance } from '../governance/governance.js'
 import { GovernanceChain } from '../governance/chain.js'
-import type { Moderation, Role, RoomSettings } from '../governance/types.js'
+import type { KeyEpochStats, Moderation, Role, RoomSettings } from '../governance/types.js'
 import { DEFAULT_RATE, RateLimit } from './rate-limit.js'
+import { Epochs } from './epochs.js'
 
 // Blocks of a core on trial (no proof yet) fetched to see whether one verifies.
 const TRIAL_BLOCKS = 4
@@ -63,6 +66,8 @@ export class Room extends Resource<RoomEvents>() {
 
   private readonly ctx: RoomContext
   private readonly secret: Buffer
+  // A room made by createRoom(): its owner and the nonce of its secret, for v2 invites.
+  private readonly ownerRecord: RoomOwner | null
   private readonly keys: RoomKeys
   // Per device and room: two devices of one identity never write the same core, and nobody
   // can link a device's cores across rooms.
@@ -98,12 +103,17 @@ export class Room extends Resource<RoomEvents>() {
   readonly rate: RateLimit
   // Each writer's pointers back to its earlier governance blocks, followed past the loaded window.
   private readonly chain: GovernanceChain
+  // Key epochs, in rooms made by createRoom (lib/room/epochs.ts); null in named rooms and logs.
+  private readonly epochs: Epochs | null
 
   /** @internal Rooms are made by `Backspace.join` and `Backspace.createRoom`. */
   constructor(ctx: RoomContext, state: RoomState) {
     super()
     this.ctx = ctx
     this.secret = state.secret
+    // Only an owner the secret really commits to counts (a restored state is ours, but check).
+    this.ownerRecord =
+      state.owner && b4a.equals(ownedRoomSecret(state.owner.identity, state.owner.nonce), state.secret) ? state.owner : null
     this.keys = deriveRoomKeys(state.secret)
     this.name = state.name
     this.kind = state.kind === RoomKind.PRIVATE ? 'private' : state.kind === RoomKind.DM ? 'dm' : 'named'
@@ -169,6 +179,7 @@ export class Room extends Resource<RoomEvents>() {
         added: (feeds) => {
           for (const feed of feeds) this.emit('writer-add', feed.key)
           ctx.changed()
+          this.epochs?.onDevice()
         },
         removed: (feed) => this.discard(feed),
         heard: (keys) => {
@@ -195,15 +206,41 @@ export class Room extends Resource<RoomEvents>() {
     this.records = new Records(this, ctx, this.apply, this.roster, this.signers, this.rejections, stats, this.rate)
     this.governance = new Governance({
       identity: ctx.identity.publicKey,
+      fixedOwner: this.ownerRecord?.identity ?? null,
+      roomId: this.keys.id,
       feeds: () => this.writers.values(),
-      append: (record) => this.appendRecord(record),
+      append: (record, follow) => this.appendRecord(record, follow),
       withdraw: (drop) => this.records.withdraw(drop),
       reject: (feed, index, err) => this.rejections.block('governance', err, feed, index),
       emit: (event) => this.emit('governance', event),
       error: (err) => backgroundError(this, err),
-      wipe: (wiped) => this.wipe(wiped)
+      wipe: (wiped) => this.wipe(wiped),
+      rotation: (seq, removed) => (this.epochs && this.outbox.own ? this.epochs.start(this.outbox.own.key, seq, removed) : null),
+      settled: () => this.epochs?.onGovernance()
     })
     this.records.governance = this.governance
+    this.epochs =
+      this.kind === 'private' && !ctx.extension
+        ? new Epochs(
+            {
+              identity: ctx.identity.publicKey.toString('hex'),
+              device: ctx.device,
+              now: () => ctx.now(),
+              ttl: ctx.ttl,
+              governance: this.governance,
+              devices: () => this.memberDevices(),
+              append: (record) => this.appendRecord(record),
+              retry: (feed, index, body, positions) => {
+                if (!this.closing && !feed.dropped) this.records.load(feed, index, body, true, positions)
+              },
+              reject: (feed, index, err) => this.rejections.block('governance', err, feed, index),
+              changed: () => ctx.changed(),
+              error: (err) => backgroundError(this, err)
+            },
+            state.epochs ?? []
+          )
+        : null
+    this.records.epochs = this.epochs
     this.live = new LivePath(keys.id, this.channels, this.writers, this.signers, this.records, this.rejections, keys.encryptionKey, (feed, bytes) =>
       this.countStored(feed, bytes)
     )
@@ -256,9 +293,34 @@ export class Room extends Resource<RoomEvents>() {
     return this.governance.moderate
   }
 
+  /**
+   * The room's key epochs: the current one (null while the room key is the content key), the
+   * keys held, records this node could not open, and keys deleted once their messages expired.
+   * Null in named rooms, whose keys come from the name and password.
+   */
+  get keyEpochs(): KeyEpochStats | null {
+    return this.epochs ? { ...this.epochs.stats, current: this.epochs.current } : null
+  }
+
+  /** @internal The epoch keys this node holds (tests check what a removed member lacks). */
+  heldEpochKeys(): Map<string, Buffer> {
+    return this.epochs?.heldKeys() ?? new Map()
+  }
+
+  // The member devices admitted here, as their proofs or verified blocks named them.
+  private memberDevices(): Array<{ identity: string; device: Buffer }> {
+    const out: Array<{ identity: string; device: Buffer }> = []
+    for (const feed of this.writers.values()) {
+      const a = feed.admission
+      if (feed.local || feed.dropped || !a || a.owner === null || a.device === null) continue
+      out.push({ identity: a.owner, device: b4a.from(a.device, 'hex') })
+    }
+    return out
+  }
+
   /** An invite string that `Backspace.join` accepts. Anyone holding it can read the room. */
   get invite(): string {
-    return inviteLink({ secret: this.secret, name: this.name })
+    return inviteLink({ secret: this.secret, name: this.name, owner: this.ownerRecord })
   }
 
   /**
@@ -336,6 +398,9 @@ export class Room extends Resource<RoomEvents>() {
     await this.expiry.prune()
     await this.history.load(this.ctx.historyPage, null, true)
     this.carryRevocations()
+    // A member of a created room acknowledges its owner as it joins: its first block, which a
+    // later lock counts as having been in the room before it (lib/governance/resolve.ts).
+    if (this.ownerRecord && own.core.length === 0) this.governance.acknowledge()
 
     this.ctx.join(this.topic)
     for (const stream of this.ctx.streams()) this.attach(stream)
@@ -440,7 +505,9 @@ export class Room extends Resource<RoomEvents>() {
       }
       this.rate.note(own.hex, seq, record.timestamp)
     }
-    return this.outbox.enqueue(record)
+    // In a room with key epochs, what members read is sealed under the current epoch's key.
+    const sealed = this.epochs ? this.epochs.seal(record) : record
+    return this.outbox.enqueue(sealed, sealed === record ? null : record)
   }
 
   /** The loaded message with this id, in its current state. */
@@ -472,9 +539,17 @@ export class Room extends Resource<RoomEvents>() {
   }
 
   /** @internal Appends a record of the room's extension kinds; resolves once stored. */
-  async appendRecord(record: Omit<MessageRecord, 'timestamp'>): Promise<void> {
+  async appendRecord(
+    record: Omit<MessageRecord, 'timestamp'>,
+    follow?: (seq: number) => Omit<MessageRecord, 'timestamp'> | null
+  ): Promise<void> {
     await this.whenWritable()
-    await this.enqueue({ ...record, timestamp: this.outbox.stamp() })
+    const seq = this.outbox.next
+    const first = this.enqueue({ ...record, timestamp: this.outbox.stamp() })
+    // Enqueued in the same tick: the same block, so nothing is sent between the two.
+    const next = follow ? follow(seq) : null
+    if (next) await Promise.all([first, this.enqueue({ ...next, timestamp: this.outbox.stamp() })])
+    else await first
   }
 
   // A device its identity revoked speaks for nobody: it stops writing, here as everywhere.
@@ -559,6 +634,7 @@ export class Room extends Resource<RoomEvents>() {
     if (this.closing) return
     if (!this.opened) await this.ready()
     await this.expiry.prune()
+    this.epochs?.prune(this.ctx.now())
     await this.countBytes()
   }
 
@@ -582,7 +658,9 @@ export class Room extends Resource<RoomEvents>() {
       ttl: this.ctx.ttl,
       // Cores only heard of are not saved: a flood of them is gone after a restart.
       feeds: this.restore.length > 0 ? this.restore : this.writers.admitted().map((f) => f.state()),
-      ...(this.locked ? { password: true } : {})
+      ...(this.locked ? { password: true } : {}),
+      ...(this.ownerRecord ? { owner: this.ownerRecord } : {}),
+      ...(this.epochs ? { epochs: this.epochs.saved() } : {})
     }
   }
 
@@ -608,7 +686,7 @@ export class Room extends Resource<RoomEvents>() {
         if (feed.holes.has(i) || this.governance.holdsOperation(feed, i)) continue
         const block = await feed.core.get(i, { wait: false }).catch(() => null)
         const body = block === null ? null : decodeBodyOrNull(block)
-        if (body && body.records.some((r) => r.type === MessageType.GOVERN)) continue
+        if (body && holdsGovernance(body)) continue
         // Not stored here: a hole, so that reads skip it rather than wait for a block every
         // peer deleted; should it come anyway, it is cleared again on arrival.
         await feed.core.clear(i, i + 1)

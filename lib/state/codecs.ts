@@ -11,6 +11,8 @@ import {
   type FeedState,
   type LengthMark,
   type ProfileFields,
+  type EpochKeyState,
+  MAX_EPOCH_KEYS,
   type RoomState,
   type State,
   writerProof
@@ -144,6 +146,43 @@ const feedRecords = boundedArray(feedRecord)
 // room's admission public key follows.
 const ROOM_FLAG_PASSWORD = 1
 const ROOM_FLAG_ADMISSION_KEY = 2
+/** Bit 2: a room made by createRoom(): its owner's identity and the nonce of its secret follow. */
+const ROOM_FLAG_OWNER = 4
+/** Bit 3: the room's key epochs this node holds follow (bounded by MAX_EPOCH_KEYS). */
+const ROOM_FLAG_EPOCHS = 8
+
+const epochTarget = {
+  preencode(state: State, t: { core: Buffer; seq: number }) {
+    c.fixed(16).preencode(state, t.core)
+    c.uint.preencode(state, t.seq)
+  },
+  encode(state: State, t: { core: Buffer; seq: number }) {
+    c.fixed(16).encode(state, t.core)
+    c.uint.encode(state, t.seq)
+  },
+  decode(state: State) {
+    return { core: c.fixed(16).decode(state), seq: c.uint.decode(state) }
+  }
+}
+
+const epochKeyState: Encoding<EpochKeyState> = {
+  preencode(state, e) {
+    epochTarget.preencode(state, e.id)
+    epochTarget.preencode(state, e.cause)
+    c.fixed32.preencode(state, e.key)
+    c.uint.preencode(state, e.lastUse)
+  },
+  encode(state, e) {
+    epochTarget.encode(state, e.id)
+    epochTarget.encode(state, e.cause)
+    c.fixed32.encode(state, e.key)
+    c.uint.encode(state, e.lastUse)
+  },
+  decode(state) {
+    return { id: epochTarget.decode(state), cause: epochTarget.decode(state), key: c.fixed32.decode(state), lastUse: c.uint.decode(state) }
+  }
+}
+const epochKeyStates = boundedArray(epochKeyState, MAX_EPOCH_KEYS)
 
 /**
  * version, kind, secret, name, joinedAt, ttl, each writer's framed progress record, then
@@ -161,6 +200,11 @@ export const roomEntry: Encoding<RoomState> = {
     feedRecords.preencode(state, r.feeds)
     c.uint.preencode(state, roomFlags(r))
     if (r.admissionKey) c.fixed32.preencode(state, r.admissionKey)
+    if (r.owner) {
+      c.fixed32.preencode(state, r.owner.identity)
+      c.fixed32.preencode(state, r.owner.nonce)
+    }
+    if (r.epochs && r.epochs.length > 0) epochKeyStates.preencode(state, r.epochs)
   },
   encode(state, r) {
     c.uint.encode(state, ROOM_VERSION)
@@ -172,6 +216,11 @@ export const roomEntry: Encoding<RoomState> = {
     feedRecords.encode(state, r.feeds)
     c.uint.encode(state, roomFlags(r))
     if (r.admissionKey) c.fixed32.encode(state, r.admissionKey)
+    if (r.owner) {
+      c.fixed32.encode(state, r.owner.identity)
+      c.fixed32.encode(state, r.owner.nonce)
+    }
+    if (r.epochs && r.epochs.length > 0) epochKeyStates.encode(state, r.epochs)
   },
   decode(state) {
     checkVersion(state, ROOM_VERSION, 'room entry')
@@ -191,6 +240,8 @@ export const roomEntry: Encoding<RoomState> = {
       const flags = c.uint.decode(state)
       if (flags & ROOM_FLAG_PASSWORD) room.password = true
       if (flags & ROOM_FLAG_ADMISSION_KEY) room.admissionKey = c.fixed32.decode(state)
+      if (flags & ROOM_FLAG_OWNER) room.owner = { identity: c.fixed32.decode(state), nonce: c.fixed32.decode(state) }
+      if (flags & ROOM_FLAG_EPOCHS) room.epochs = epochKeyStates.decode(state)
     }
     return room
   }
@@ -334,7 +385,12 @@ export const metaEntry: Encoding<StateMeta> = {
 }
 
 function roomFlags(r: RoomState): number {
-  return (r.password ? ROOM_FLAG_PASSWORD : 0) | (r.admissionKey ? ROOM_FLAG_ADMISSION_KEY : 0)
+  return (
+    (r.password ? ROOM_FLAG_PASSWORD : 0) |
+    (r.admissionKey ? ROOM_FLAG_ADMISSION_KEY : 0) |
+    (r.owner ? ROOM_FLAG_OWNER : 0) |
+    (r.epochs && r.epochs.length > 0 ? ROOM_FLAG_EPOCHS : 0)
+  )
 }
 
 // ---------------------------------------------------------------------------

@@ -131,6 +131,20 @@ import { COMMANDS, parseCommand, type Command } from '../../lib/commands.js'
 import type { MessageRef } from '../../lib/message-refs.js'
 import { MAX_ROOM_NAME_LENGTH, normalizeRoomName, PWHASH_INTERACTIVE, PWHASH_SALTBYTES } from '../../lib/crypto.js'
 import { Identity } from '../../lib/identity.js'
+import { decodeRecord, encodeRecord } from '../../lib/messages.js'
+import { ownedRoomSecret } from '../../lib/crypto.js'
+import {
+  decodeEpochRecord,
+  decodeSealedRecord,
+  encodeEpochRecord,
+  epochRecord,
+  MAX_EPOCH_RECIPIENTS,
+  MAX_SEALED_BYTES,
+  SEALED_KEY_BYTES,
+  sealedRecord,
+  type EpochRecord,
+  type SealedRecord
+} from '../../lib/room/epoch-codec.js'
 
 // ---------------------------------------------------------------------------
 // A seeded generator (sfc32): the same seed gives the same inputs on every machine
@@ -959,6 +973,11 @@ export function checkPresence(p: Presence): void {
 
 export function checkInvite(i: Invite): void {
   ensureBytes(i.secret, 32, 'invite secret')
+  if (i.owner) {
+    ensureBytes(i.owner.identity, 32, 'invite owner')
+    ensureBytes(i.owner.nonce, 32, 'invite nonce')
+    ensure(b4a.equals(i.secret, ownedRoomSecret(i.owner.identity, i.owner.nonce)), 'a v2 invite whose secret is not its owner\'s')
+  }
   // Invite names are room names (normalizeRoomName): the invitee stores and shows this, and
   // its account log carries it to the identity's other devices.
   ensure(typeof i.name === 'string' && [...i.name].length <= MAX_ROOM_NAME_LENGTH, `invite name of ${[...i.name].length} code points`)
@@ -1195,7 +1214,40 @@ function sampleAccountView(rng: Rng, maxRooms = 8): AccountView {
 }
 
 function sampleInvite(rng: Rng): Invite {
-  return { secret: rng.bytes(32), name: rng.pick(['', ...ROOM_NAMES.slice(0, 5), 'ǆ'.repeat(MAX_ROOM_NAME_LENGTH), '👋'.repeat(MAX_ROOM_NAME_LENGTH)]) }
+  const name = rng.pick(['', ...ROOM_NAMES.slice(0, 5), 'ǆ'.repeat(MAX_ROOM_NAME_LENGTH), '👋'.repeat(MAX_ROOM_NAME_LENGTH)])
+  if (rng.chance(0.5)) return { secret: rng.bytes(32), name }
+  // v2: the owner and the nonce; the secret is derived from them.
+  const owner = { identity: rng.bytes(32), nonce: rng.bytes(32) }
+  return { secret: ownedRoomSecret(owner.identity, owner.nonce), name, owner }
+}
+
+function sampleEpochRecord(rng: Rng): EpochRecord {
+  const count = rng.pick([0, 1, 3, MAX_EPOCH_RECIPIENTS])
+  const recipients = Array.from({ length: count }, () => ({ device: rng.bytes(32), box: rng.bytes(SEALED_KEY_BYTES) }))
+  const at = { core: rng.bytes(16), seq: rng.pick([0, 1, 2 ** 40]) }
+  if (rng.chance(0.5)) return { cause: at, check: rng.bytes(16), epoch: null, recipients }
+  return { cause: null, check: null, epoch: at, recipients: recipients.length === 0 ? [{ device: rng.bytes(32), box: rng.bytes(SEALED_KEY_BYTES) }] : recipients }
+}
+
+function checkEpochRecord(e: EpochRecord): void {
+  ensure((e.cause === null) !== (e.epoch === null), 'an epoch record that starts and grants, or neither')
+  ensure(e.recipients.length <= MAX_EPOCH_RECIPIENTS, `${e.recipients.length} recipients`)
+  ensure(e.cause !== null || e.recipients.length > 0, 'a grant to nobody')
+  if (e.check) ensureBytes(e.check, 16, 'key check')
+  for (const r of e.recipients) {
+    ensureBytes(r.device, 32, 'recipient device')
+    ensureBytes(r.box, SEALED_KEY_BYTES, 'sealed key')
+  }
+}
+
+function sampleSealedRecord(rng: Rng): SealedRecord {
+  return { epoch: { core: rng.bytes(16), seq: rng.pick([0, 7, 2 ** 40]) }, box: rng.bytes(rng.pick([40, 200, MAX_SEALED_BYTES])) }
+}
+
+function checkSealedRecord(s: SealedRecord): void {
+  ensureBytes(s.epoch.core, 16, 'epoch core')
+  ensureUint(s.epoch.seq, 'epoch seq')
+  ensure(s.box.byteLength >= 40 && s.box.byteLength <= MAX_SEALED_BYTES, `a sealed box of ${s.box.byteLength} bytes`)
 }
 
 function sampleDeviceLink(rng: Rng): DeviceLink {
@@ -1379,6 +1431,32 @@ export const TARGETS: readonly Target[] = [
     decode: decodeRevocation,
     check: checkRevocation,
     encode: encodeRevocation
+  }),
+  target<Buffer, MessageRecord>({
+    name: 'decodeRecord',
+    kind: 'bytes',
+    samples: (rng) => RECORD_TYPES.map((type) => encodeRecord(sampleRecord(rng, type))),
+    decode: decodeRecord,
+    check: (r) => checkRecord(r, 0),
+    encode: encodeRecord
+  }),
+  codec('epochRecord', epochRecord, many(16, sampleEpochRecord), checkEpochRecord),
+  target<Buffer, EpochRecord>({
+    name: 'decodeEpochRecord',
+    kind: 'bytes',
+    samples: (rng) => many(8, sampleEpochRecord)(rng).map(encodeEpochRecord),
+    decode: decodeEpochRecord,
+    check: checkEpochRecord,
+    encode: encodeEpochRecord
+  }),
+  codec('sealedRecord', sealedRecord, many(8, sampleSealedRecord), checkSealedRecord),
+  target<Buffer, SealedRecord>({
+    name: 'decodeSealedRecord',
+    kind: 'bytes',
+    samples: (rng) => many(8, sampleSealedRecord)(rng).map((v) => c.encode(sealedRecord, v)),
+    decode: decodeSealedRecord,
+    check: checkSealedRecord,
+    encode: (v) => c.encode(sealedRecord, v)
   }),
   linkTarget('parseInvite', INVITE_PREFIX, (rng) => many(16, sampleInvite)(rng).map(inviteLink), parseInvite, checkInvite, inviteLink),
   linkTarget(
