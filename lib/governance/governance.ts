@@ -136,6 +136,13 @@ export class Governance {
     return false
   }
 
+  /** The blocks of `feed` below `end` that carried an operation this node read, ascending. */
+  operationBlocks(feed: Feed, end: number): number[] {
+    const out = new Set<number>()
+    for (const src of this.sources.values()) if (src.feed === feed && src.index < end) out.add(src.index)
+    return [...out].sort((a, b) => a - b)
+  }
+
   /** Operations held: at most MAX_GOV_OPS. */
   get size(): number {
     return this.records.size

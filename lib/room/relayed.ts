@@ -1,4 +1,5 @@
 import type Hypercore from 'hypercore'
+import { clearBlocks } from './clear-blocks.js'
 import { deriveRelayKeys } from '../crypto.js'
 import { MAX_LENGTH_MARKS, RoomKind, type FeedState, type LengthMark, type RoomState } from '../messages.js'
 import { relayLinkOf } from '../links.js'
@@ -11,6 +12,8 @@ import { discardCore, MAX_UNPROVEN, WriterSet } from './writers.js'
 import type { AdmissionStats, QuotaEvent, QuotaStats } from '../types.js'
 import { MAX_CORES_PER_IDENTITY, RelayProofs, type Admission } from './admission.js'
 import { byteSpan, isOversizedBlock, provesOversized } from './quota.js'
+import { isWiped, MAX_PENDING_WIPES, mergeCuts, type WipeCut, type WipeNotice, wipeSignable } from './wipe-notice.js'
+import { verify } from '../crypto.js'
 
 // How long a relay waits for the tree nodes that tell where its quota ends in a core.
 const SEEK_TIMEOUT = 10_000
@@ -26,6 +29,10 @@ export interface RelayedRoomStats {
   downloaded: number
   /** Blocks deleted because they expired. */
   pruned: number
+  /** Blocks deleted because a member's wipe notice named them. */
+  wiped: number
+  /** Wipe notices refused: not signed with the room's admission key (or no key to check). */
+  badWipes: number
   badAnnouncements: number
   /** Opens of the room's channel whose proof of the relay secret did not verify. */
   badProofs: number
@@ -62,6 +69,8 @@ interface RelayedFeed {
   /** The quota check under way, and whether another was asked for meanwhile. */
   planning: Promise<void> | null
   planAgain: boolean
+  /** Blocks members wiped (lib/room/wipe-notice.ts): never fetched, cleared if they come. */
+  cut: WipeCut | null
 }
 
 /**
@@ -92,6 +101,8 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
   private readonly heldBack: Set<string>
   private restore: FeedState[]
   private forget: boolean
+  // Wipe notices for cores this relay does not keep yet, by core key: at most MAX_PENDING_WIPES.
+  private readonly pendingWipes: Map<string, WipeCut>
 
   /** @internal */
   constructor(ctx: RelayContext, state: RoomState) {
@@ -107,12 +118,15 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
     this.admissionKey = state.admissionKey ?? null
     this.proofs = this.admissionKey ? new RelayProofs(this.topic, this.admissionKey) : null
     this.heldBack = new Set()
+    this.pendingWipes = new Map()
     this.stats = {
       writers: 0,
       peers: 0,
       uploaded: 0,
       downloaded: 0,
       pruned: 0,
+      wiped: 0,
+      badWipes: 0,
       badAnnouncements: 0,
       badProofs: 0,
       checked: this.proofs !== null,
@@ -131,7 +145,8 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
       cores: () => [...this.writers.values()].map((f) => f.core),
       open: (channel) => channel.announce(this.writers.announcements()),
       close: () => {},
-      writers: (writers) => this.writers.onAnnouncement(writers)
+      writers: (writers) => this.writers.onAnnouncement(writers),
+      wipe: (notice) => this.onWipe(notice)
     })
     this.writers = new WriterSet<RelayedFeed>(
       this.channels,
@@ -216,10 +231,11 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
           marksDropped = true
         }
         // Then blocks whose verified expiry stamp has passed, even if first seen late.
-        return stampedBoundary(f.core, Math.min(boundary, f.core.length), now)
+        return stampedBoundary(f.core, Math.min(boundary, f.core.length), now, (i) => isWiped(f.cut, i))
       },
       (f, from) => {
         this.stats.pruned += f.start - from
+        if (f.cut !== null && f.start >= f.cut.length) f.cut = null
         this.restartDownload(f)
       }
     )
@@ -253,6 +269,7 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
           admitted: true
         }
         if (f.admission?.proof) saved.proof = f.admission.proof
+        if (f.cut !== null) saved.wipe = { length: f.cut.length, keep: f.cut.keep.slice() }
         return saved
       })
     }
@@ -273,7 +290,13 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
       dropped: false,
       end: 0,
       planning: null,
-      planAgain: false
+      planAgain: false,
+      cut: state?.wipe ? { length: state.wipe.length, keep: state.wipe.keep.slice() } : null
+    }
+    const pending = this.pendingWipes.get(key.toString('hex'))
+    if (pending) {
+      this.pendingWipes.delete(key.toString('hex'))
+      feed.cut = mergeCuts(feed.cut, pending) ?? feed.cut
     }
     this.writers.add(feed)
     // Only to connections on which a peer proved the room.
@@ -282,9 +305,17 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
       this.stats.uploaded++
       this.ctx.uploaded()
     })
-    core.on('download', (_index: number, byteLength: number) => {
+    core.on('download', (index: number, byteLength: number) => {
       // Stored already, as Hypercore stores before it tells: the core goes, with its data.
       if (isOversizedBlock(byteLength)) return this.dropOversized(feed)
+      // A wiped block asked for before the notice came: it leaves again at once.
+      if (isWiped(feed.cut, index)) {
+        clearBlocks(core, index, index + 1).then(
+          () => this.ctx.erased(),
+          (err: unknown) => backgroundError(this, err)
+        )
+        return
+      }
       this.stats.downloaded++
     })
     core.on('append', () => {
@@ -295,6 +326,8 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
       .ready()
       .then(() => {
         this.mark(feed)
+        // Cleared again after a restart: a crash may have come between a notice and its clear.
+        if (feed.cut !== null) return this.clearWiped(feed)
         this.plan(feed)
       })
       .catch((err: Error) => backgroundError(this, err))
@@ -361,12 +394,80 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
     const from = Math.max(feed.start, feed.end)
     if (end <= from) return
     feed.end = end
-    const range = feed.core.download({ start: from, end })
+    const cut = feed.cut
+    if (cut !== null && from < cut.length) {
+      // Below a wipe's cut, only the blocks it kept (governance), then the rest from the cut on.
+      const kept = cut.keep.filter((i) => i >= from && i < end)
+      if (kept.length > 0) this.track(feed, feed.core.download({ blocks: kept }))
+      if (end > cut.length) this.track(feed, feed.core.download({ start: cut.length, end }))
+      return
+    }
+    this.track(feed, feed.core.download({ start: from, end }))
+  }
+
+  private track(feed: RelayedFeed, range: { destroy(): void; done(): Promise<void> }): void {
     feed.ranges.add(range)
     range.done().then(
       () => feed.ranges.delete(range),
       () => feed.ranges.delete(range)
     )
+  }
+
+  // A member's notice that a wipe deleted blocks of a core. The relay cannot read the wipe, so
+  // it checks what it can: the room's admission key signed this cut of this core, in this room.
+  private onWipe(notice: WipeNotice): void {
+    if (this.closing) return
+    if (this.admissionKey === null || !verify(notice.signature, wipeSignable(this.topic, notice.core, notice), this.admissionKey)) {
+      this.stats.badWipes++
+      return
+    }
+    const hex = notice.core.toString('hex')
+    const cut = { length: notice.length, keep: notice.keep }
+    const feed = this.writers.get(hex)
+    if (feed === undefined) {
+      const merged = mergeCuts(this.pendingWipes.get(hex) ?? null, cut)
+      if (merged === null) return
+      this.pendingWipes.delete(hex)
+      this.pendingWipes.set(hex, merged)
+      if (this.pendingWipes.size > MAX_PENDING_WIPES) this.pendingWipes.delete(this.pendingWipes.keys().next().value!)
+      return
+    }
+    if (feed.dropped) return
+    const merged = mergeCuts(feed.cut, cut)
+    if (merged === null) return
+    feed.cut = merged
+    this.ctx.changed()
+    this.clearWiped(feed).catch((err) => backgroundError(this, err))
+  }
+
+  // Deletes the wiped blocks of a core from disk (Hypercore's clear, then the node compacts),
+  // stops fetching them, and moves the start past the cut when nothing below it stays.
+  private async clearWiped(feed: RelayedFeed): Promise<void> {
+    const cut = feed.cut
+    if (cut === null || this.closing || feed.dropped) return
+    for (const range of feed.ranges) range.destroy()
+    feed.ranges.clear()
+    feed.end = feed.start
+    await feed.core.ready()
+    const to = Math.min(cut.length, feed.core.length)
+    let from = feed.start
+    let cleared = 0
+    for (const keep of [...cut.keep.filter((i) => i >= from && i < to), to]) {
+      if (keep > from) {
+        if (this.closing || feed.dropped) return
+        for (let i = from; i < keep; i++) if (await feed.core.has(i)) cleared++
+        await clearBlocks(feed.core, from, keep)
+      }
+      from = keep + 1
+    }
+    this.stats.wiped += cleared
+    if (!cut.keep.some((i) => i >= feed.start)) {
+      feed.start = Math.max(feed.start, cut.length)
+      feed.hintStart = Math.max(feed.hintStart, feed.start)
+    }
+    if (cleared > 0) this.ctx.erased()
+    this.ctx.changed()
+    this.plan(feed)
   }
 
   // Pruning moved the start: older ranges would fetch again the blocks it just cleared.

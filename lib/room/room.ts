@@ -1,4 +1,5 @@
 import b4a from 'b4a'
+import { clearBlocks } from './clear-blocks.js'
 import type Hypercore from 'hypercore'
 import { BackspaceError } from '../errors.js'
 import { deriveRoomKeys, deriveWriterKeyPair, type KeyPair, type RoomKeys } from '../crypto.js'
@@ -31,6 +32,7 @@ import { Records } from './records.js'
 import { isEmoji } from '../emoji.js'
 import { Signers } from './signers.js'
 import { discardCore, MAX_UNPROVEN, MAX_WRITERS, WriterSet } from './writers.js'
+import { makeWipeNotice, type WipeNotice } from './wipe-notice.js'
 import { makeProof, MAX_CORES_PER_IDENTITY, MemberProofs, type Admission } from './admission.js'
 import { byteSpan, isOversizedBlock, provesOversized } from './quota.js'
 import { Governance } from '../governance/governance.js'
@@ -98,6 +100,8 @@ export class Room extends Resource<RoomEvents>() {
   readonly rate: RateLimit
   // Each writer's pointers back to its earlier governance blocks, followed past the loaded window.
   private readonly chain: GovernanceChain
+  // Which blocks the room's wipes selected, from governance; null before any wipe.
+  private wiped: ((feed: Feed, index: number) => boolean) | null = null
 
   /** @internal Rooms are made by `Backspace.join` and `Backspace.createRoom`. */
   constructor(ctx: RoomContext, state: RoomState) {
@@ -148,6 +152,8 @@ export class Room extends Resource<RoomEvents>() {
         cores: () => [...this.writers.values()].map((f) => f.core),
         open: (channel) => {
           channel.announce(this.writers.announcements())
+          // A relay learns of wipes from each member it meets (lib/room/wipe-notice.ts).
+          if (!channel.member) for (const notice of this.wipeNotices()) channel.sendWipe(notice)
           this.roster.sendPresence(channel)
           this.emit('peer-add', channel.remotePublicKey)
         },
@@ -588,6 +594,7 @@ export class Room extends Resource<RoomEvents>() {
 
   // The Backspace wipe, here: the messages before it leave memory, and their blocks the disk.
   private wipe(wiped: (feed: Feed, index: number) => boolean): void {
+    this.wiped = wiped
     const feeds = [...this.writers.values()]
     this.records.withdraw((m) => {
       const feed = feeds.find((f) => m.id.startsWith(f.idPrefix))
@@ -595,6 +602,33 @@ export class Room extends Resource<RoomEvents>() {
       return feed !== undefined && index !== undefined && wiped(feed, index)
     })
     this.clearWiped(feeds, wiped).catch((err) => backgroundError(this, err))
+    for (const channel of this.channels) {
+      if (!channel.member) for (const notice of this.wipeNotices()) channel.sendWipe(notice)
+    }
+  }
+
+  // What relays are told of the wipes: per writer core, every block below the latest wipe's
+  // cut, but those that hold governance operations. Signed with the admission key pair.
+  private wipeNotices(): WipeNotice[] {
+    const wiped = this.wiped
+    if (wiped === null) return []
+    const notices: WipeNotice[] = []
+    for (const feed of this.writers.values()) {
+      if (feed.dropped) continue
+      // Wipes select a prefix of each core: the first index not wiped, by bisection (a wipe's
+      // author may have seen more of a core than this node has).
+      let lo = 0
+      let hi = 2 ** 40
+      while (lo < hi) {
+        const mid = Math.floor((lo + hi) / 2)
+        if (wiped(feed, mid)) lo = mid + 1
+        else hi = mid
+      }
+      if (lo === 0) continue
+      const cut = { length: lo, keep: this.governance.operationBlocks(feed, lo) }
+      notices.push(makeWipeNotice(this.topic, feed.key, cut, this.keys.admission))
+    }
+    return notices
   }
 
   // Clears every stored block a wipe selects, but those that carry governance operations: the
@@ -611,7 +645,7 @@ export class Room extends Resource<RoomEvents>() {
         if (body && body.records.some((r) => r.type === MessageType.GOVERN)) continue
         // Not stored here: a hole, so that reads skip it rather than wait for a block every
         // peer deleted; should it come anyway, it is cleared again on arrival.
-        await feed.core.clear(i, i + 1)
+        await clearBlocks(feed.core, i, i + 1)
         feed.holes.add(i)
         feed.loaded.get(i) && (feed.loaded.get(i)!.content = false)
         cleared = true
