@@ -136,6 +136,11 @@ export class Governance {
     return false
   }
 
+  /** The room's TTL setting in ms (0: the node's), without copying the settings. */
+  get ttl(): number {
+    return this.state.settings.ttl
+  }
+
   /** The blocks of `feed` below `end` that carried an operation this node read, ascending. */
   operationBlocks(feed: Feed, end: number): number[] {
     const out = new Set<number>()

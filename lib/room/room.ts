@@ -64,6 +64,8 @@ export class Room extends Resource<RoomEvents>() {
   readonly stats: RoomStats
 
   private readonly ctx: RoomContext
+  // The node's TTL, which the room's own setting can only shorten.
+  private readonly nodeTtl: number
   private readonly secret: Buffer
   private readonly keys: RoomKeys
   // Per device and room: two devices of one identity never write the same core, and nobody
@@ -104,8 +106,14 @@ export class Room extends Resource<RoomEvents>() {
   private wiped: ((feed: Feed, index: number) => boolean) | null = null
 
   /** @internal Rooms are made by `Backspace.join` and `Backspace.createRoom`. */
-  constructor(ctx: RoomContext, state: RoomState) {
+  constructor(nodeCtx: RoomContext, state: RoomState) {
     super()
+    // Every part of the room reads its TTL here: the node's, or the room's setting if shorter
+    // (issue 12). One place, so expiry, ingest, history and the own core's stamps agree.
+    const ctx: RoomContext = Object.create(nodeCtx, {
+      ttl: { enumerable: true, get: () => roomTtl(nodeCtx.ttl, this.governance as Governance | undefined) }
+    })
+    this.nodeTtl = nodeCtx.ttl
     this.ctx = ctx
     this.secret = state.secret
     this.keys = deriveRoomKeys(state.secret)
@@ -205,7 +213,11 @@ export class Room extends Resource<RoomEvents>() {
       append: (record) => this.appendRecord(record),
       withdraw: (drop) => this.records.withdraw(drop),
       reject: (feed, index, err) => this.rejections.block('governance', err, feed, index),
-      emit: (event) => this.emit('governance', event),
+      emit: (event) => {
+        // A shorter TTL takes effect at once: what it expired leaves memory and disk now.
+        if (event.setting === 'ttl') this.expiry.prune().catch((err) => backgroundError(this, err))
+        this.emit('governance', event)
+      },
       error: (err) => backgroundError(this, err),
       wipe: (wiped) => this.wipe(wiped)
     })
@@ -585,7 +597,7 @@ export class Room extends Resource<RoomEvents>() {
       secret: this.secret,
       name: this.name,
       joinedAt: this.joinedAt,
-      ttl: this.ctx.ttl,
+      ttl: this.nodeTtl,
       // Cores only heard of are not saved: a flood of them is gone after a restart.
       feeds: this.restore.length > 0 ? this.restore : this.writers.admitted().map((f) => f.state()),
       ...(this.locked ? { password: true } : {})
@@ -761,4 +773,10 @@ function checkText(text: unknown): asserts text is string {
 
 function checkEmoji(emoji: unknown): asserts emoji is string {
   if (!isEmoji(emoji)) throw BackspaceError.INVALID_EMOJI(`${JSON.stringify(String(emoji)).slice(0, 40)} is not one emoji`)
+}
+
+/** A room's TTL: the node's, or the room's own setting (at most 7 days) when it is shorter. */
+export function roomTtl(nodeTtl: number, governance: Pick<Governance, 'ttl'> | undefined): number {
+  const own = governance?.ttl ?? 0
+  return own > 0 && own < nodeTtl ? own : nodeTtl
 }
