@@ -9,7 +9,7 @@ import type { RelayContext } from './context.js'
 import { clearExpired } from './expiry.js'
 import { stampedBoundary } from './expiry-stamp.js'
 import { discardCore, MAX_UNPROVEN, WriterSet } from './writers.js'
-import type { AdmissionStats, QuotaEvent, QuotaStats } from '../types.js'
+import type { AdmissionStats, QuotaEvent, QuotaScope, QuotaStats } from '../types.js'
 import { MAX_CORES_PER_IDENTITY, RelayProofs, type Admission } from './admission.js'
 import { byteSpan, isOversizedBlock, provesOversized } from './quota.js'
 import { isWiped, MAX_PENDING_WIPES, mergeCuts, type WipeCut, type WipeNotice, wipeSignable } from './wipe-notice.js'
@@ -17,6 +17,8 @@ import { verify } from '../crypto.js'
 
 // How long a relay waits for the tree nodes that tell where its quota ends in a core.
 const SEEK_TIMEOUT = 10_000
+// Evictions one quota check may make before it holds the writer back instead.
+const MAX_EVICTIONS_PER_PLAN = 64
 
 export interface RelayedRoomStats {
   /** Writer cores kept. */
@@ -33,6 +35,10 @@ export interface RelayedRoomStats {
   wiped: number
   /** Wipe notices refused: not signed with the room's admission key (or no key to check). */
   badWipes: number
+  /** Blocks given up, oldest received first, to make room under the quota (issue 13). */
+  evicted: number
+  /** Their bytes. */
+  evictedBytes: number
   badAnnouncements: number
   /** Opens of the room's channel whose proof of the relay secret did not verify. */
   badProofs: number
@@ -71,6 +77,11 @@ interface RelayedFeed {
   planAgain: boolean
   /** Blocks members wiped (lib/room/wipe-notice.ts): never fetched, cleared if they come. */
   cut: WipeCut | null
+  /**
+   * Bytes below `start`, measured when blocks were evicted: the tree nodes that measure from
+   * `start` may be gone with them, and the quota must not count the evicted bytes again.
+   */
+  below: number | null
 }
 
 /**
@@ -127,6 +138,8 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
       pruned: 0,
       wiped: 0,
       badWipes: 0,
+      evicted: 0,
+      evictedBytes: 0,
       badAnnouncements: 0,
       badProofs: 0,
       checked: this.proofs !== null,
@@ -291,7 +304,8 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
       end: 0,
       planning: null,
       planAgain: false,
-      cut: state?.wipe ? { length: state.wipe.length, keep: state.wipe.keep.slice() } : null
+      cut: state?.wipe ? { length: state.wipe.length, keep: state.wipe.keep.slice() } : null,
+      below: null
     }
     const pending = this.pendingWipes.get(key.toString('hex'))
     if (pending) {
@@ -360,9 +374,21 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
     const hex = feed.key.toString('hex')
     const quota = this.ctx.quota
     // Without the tree nodes to measure from, the core's whole size is the bound.
-    const committed = (await byteSpan(core, feed.start, core.length)) ?? core.byteLength
+    const measure = async () => (await byteSpan(core, feed.start, core.length)) ?? Math.max(0, core.byteLength - (feed.below ?? 0))
+    let committed = await measure()
     if (this.closing || feed.dropped) return
-    const allowed = quota.allowance(this, hex)
+    let allowed = quota.allowance(this, hex)
+    // Over the quota, the oldest data received goes first (this writer's or, as the limit that
+    // stops it says, the room's or the whole relay's), down to each core's latest block.
+    let evicted = false
+    for (let round = 0; committed > allowed.bytes && round < MAX_EVICTIONS_PER_PLAN; round++) {
+      if (!(await this.evictOldest(feed, allowed.scope, committed - allowed.bytes))) break
+      evicted = true
+      if (this.closing || feed.dropped) return
+      committed = await measure()
+      allowed = quota.allowance(this, hex)
+    }
+    if (evicted) this.emit('quota', { scope: allowed.scope, writer: feed.key, used: allowed.used, limit: allowed.limit })
     let end = core.length
     if (committed <= allowed.bytes) {
       quota.set(this, hex, committed)
@@ -386,6 +412,77 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
     }
     this.stats.quota.used = quota.roomUsed(this)
     this.download(feed, end)
+  }
+
+  // Frees `need` bytes, or what it can, from the oldest data received in the scope of the
+  // limit that was reached: false if nothing is left to evict (only each core's latest block).
+  private async evictOldest(feed: RelayedFeed, scope: QuotaScope, need: number): Promise<boolean> {
+    const rooms: RelayedRoom[] = scope === 'total' ? [...(this.ctx.relayedRooms?.() ?? [this])] : [this]
+    let best: { room: RelayedRoom; feed: RelayedFeed; time: number; length: number } | null = null
+    for (const room of rooms) {
+      const oldest = room.oldestData(scope === 'writer' ? feed : null)
+      if (oldest && (best === null || oldest.time < best.time)) best = { room, ...oldest }
+    }
+    if (best === null) return false
+    // Within the oldest mark, only as many blocks as the bytes needed.
+    let target = best.length
+    const f = best.feed
+    const span = await byteSpan(f.core, f.start, target)
+    const base = span !== null && span > need ? await byteSpan(f.core, 0, f.start) : null
+    if (base !== null) {
+      // From the tree nodes stored here only: data already held is measured without asking.
+      const at = await f.core.seek(base + need, { wait: false }).catch(() => null)
+      if (at) target = Math.min(target, at[0] + 1)
+    }
+    // At least one block: every round frees something, or says nothing is left.
+    return (await best.room.evict(f, Math.max(target, f.start + 1))) > 0
+  }
+
+  /**
+   * @internal The oldest data this relay may evict here: the oldest length mark past a core's
+   * start, within what was asked for and never its latest block; of `only` if given.
+   */
+  oldestData(only: RelayedFeed | null): { feed: RelayedFeed; time: number; length: number } | null {
+    let best: { feed: RelayedFeed; time: number; length: number } | null = null
+    for (const f of this.writers.values()) {
+      if (f.dropped || (only !== null && f !== only)) continue
+      // What was asked for (its tree nodes are here to measure it), and never the latest block.
+      const limit = Math.min(f.core.length - 1, f.end)
+      if (limit <= f.start) continue
+      const mark = f.marks.find((m) => m.length > f.start)
+      if (!mark) continue
+      if (best === null || mark.time < best.time) best = { feed: f, time: mark.time, length: Math.min(mark.length, limit) }
+    }
+    return best
+  }
+
+  /** @internal Gives up blocks [start, target) of `feed` for the quota: cleared, never fetched again. */
+  async evict(feed: RelayedFeed, target: number): Promise<number> {
+    const from = feed.start
+    if (target <= from || this.closing || feed.dropped) return 0
+    // Only what can be measured from the verified tree: the ledger must shrink by what goes.
+    const span = await byteSpan(feed.core, from, target)
+    if (span === null || !Number.isFinite(span)) return 0
+    const bytes = span
+    const below = await byteSpan(feed.core, 0, target)
+    if (below !== null) feed.below = below
+    for (const range of feed.ranges) range.destroy()
+    feed.ranges.clear()
+    feed.start = Math.max(feed.start, target)
+    feed.hintStart = Math.max(feed.hintStart, feed.start)
+    feed.end = feed.start
+    while (feed.marks.length > 0 && feed.marks[0]!.length <= feed.start) feed.marks.shift()
+    if (feed.cut !== null && feed.start >= feed.cut.length) feed.cut = null
+    await clearBlocks(feed.core, from, feed.start)
+    this.stats.evicted += feed.start - from
+    this.stats.evictedBytes += bytes
+    const hex = feed.key.toString('hex')
+    this.ctx.quota.set(this, hex, Math.max(0, this.ctx.quota.writerUsed(this, hex) - bytes))
+    this.stats.quota.used = this.ctx.quota.roomUsed(this)
+    this.ctx.erased()
+    this.ctx.changed()
+    this.plan(feed)
+    return feed.start - from
   }
 
   // Blocks [start, end): only what was not asked for yet.
