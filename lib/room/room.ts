@@ -775,8 +775,8 @@ function checkEmoji(emoji: unknown): asserts emoji is string {
   if (!isEmoji(emoji)) throw BackspaceError.INVALID_EMOJI(`${JSON.stringify(String(emoji)).slice(0, 40)} is not one emoji`)
 }
 
-/** A room's TTL: the node's, or the room's own setting (at most 7 days) when it is shorter. */
-export function roomTtl(nodeTtl: number, governance: Pick<Governance, 'ttl'> | undefined): number {
+// A room's TTL: the node's, or the room's own setting (at most 7 days) when it is shorter.
+function roomTtl(nodeTtl: number, governance: { readonly ttl: number } | undefined): number {
   const own = governance?.ttl ?? 0
   return own > 0 && own < nodeTtl ? own : nodeTtl
 }
