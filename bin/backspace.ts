@@ -346,8 +346,15 @@ async function relay({ values, password, joins }: Args): Promise<number> {
     const status = async () => {
       const s = node.stats()
       const bytes = await node.diskUsage()
+      // Over the quota the oldest data goes first (issue 13): how much went, since the start.
+      let evicted = 0
+      let evictedBytes = 0
+      for (const room of node.relayedRooms) {
+        evicted += room.stats.evicted
+        evictedBytes += room.stats.evictedBytes
+      }
       print(
-        `relay  peers ${s.peers}  rooms ${s.rooms}  writers ${s.writers}  stored ${formatBytes(bytes)} of ${formatBytes(maxStorage)}  relayed ${s.relayed}`
+        `relay  peers ${s.peers}  rooms ${s.rooms}  writers ${s.writers}  stored ${formatBytes(bytes)} of ${formatBytes(maxStorage)}  relayed ${s.relayed}  evicted ${evicted} blocks (${formatBytes(evictedBytes)})`
       )
       const served = node.relayServerStats
       if (served) print(`relay  served: ${served.kept} rooms kept for users, ${served.refused} refused, ${served.bad} bad`)

@@ -1064,7 +1064,11 @@ export class Backspace extends Resource<NodeEvents>() {
   }
 
   private relayContext(): RelayContext {
-    return { ...this.sharedContext(), closed: (room, forget) => this.roomClosed(this.relayed_, room, forget) }
+    return {
+      ...this.sharedContext(),
+      closed: (room, forget) => this.roomClosed(this.relayed_, room, forget),
+      relayedRooms: () => this.relayed_.values()
+    }
   }
 
   /** A room or relayed room closed: forget it if it was left, else park its state. */

@@ -777,6 +777,8 @@ export interface FeedState {
   proof?: WriterProof | null
   /** Admitted: by a proof, or (members) by a block this node verified. Older files: absent. */
   admitted?: boolean
+  /** A relay: the blocks a member's wipe notice named (lib/room/wipe-notice.ts). */
+  wipe?: { length: number; keep: number[] }
 }
 
 /** Cleared blocks remembered per writer; older ones are simply fetched and dropped again. */

@@ -30,6 +30,7 @@ import * as pairingMessages from '../lib/identity/pairing-messages.js'
 import * as stateCodecs from '../lib/state/codecs.js'
 import * as links from '../lib/links.js'
 import * as feed from '../lib/room/feed.js'
+import * as wipeNotices from '../lib/room/wipe-notice.js'
 import * as commands from '../lib/commands.js'
 import * as epochCodec from '../lib/room/epoch-codec.js'
 import { inviteLink, parseInvite } from '../lib/links.js'
@@ -70,7 +71,7 @@ test('fuzz: 100,000 hostile inputs over every decoder and link parser, no except
 test('fuzz: every exported codec and decoder has a target', async (t) => {
   const isCodec = (v: unknown) =>
     typeof v === 'object' && v !== null && ['preencode', 'encode', 'decode'].every((k) => typeof (v as Record<string, unknown>)[k] === 'function')
-  const modules = { messages, device, accountLog, pairingMessages, stateCodecs, links, feed, commands, epochCodec }
+  const modules = { messages, device, accountLog, pairingMessages, stateCodecs, links, feed, commands, epochCodec, wipeNotices }
   // The generic wrappers: every codec they run has a target of its own.
   const wrappers = ['decodeStrict', 'decodeEntry']
   const names = new Set(TARGETS.map((x) => x.name))

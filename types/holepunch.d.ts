@@ -169,7 +169,7 @@ declare module 'hypercore' {
     /** Compacts this core's key range in the storage (RocksDB). */
     compact(): Promise<void>
     info(opts?: { storage?: boolean }): Promise<{ contiguousLength: number; length: number }>
-    download(range?: { start?: number; end?: number; linear?: boolean }): {
+    download(range?: { start?: number; end?: number; linear?: boolean; blocks?: number[] }): {
       done(): Promise<void>
       destroy(): void
     }

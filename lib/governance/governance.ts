@@ -201,6 +201,18 @@ export class Governance {
     return this.state.lockedIn === null || this.state.lockedIn.has(hex)
   }
 
+  /** The room's TTL setting in ms (0: the node's), without copying the settings. */
+  get ttl(): number {
+    return this.state.settings.ttl
+  }
+
+  /** The blocks of `feed` below `end` that carried an operation this node read, ascending. */
+  operationBlocks(feed: Feed, end: number): number[] {
+    const out = new Set<number>()
+    for (const src of this.sources.values()) if (src.feed === feed && src.index < end) out.add(src.index)
+    return [...out].sort((a, b) => a - b)
+  }
+
   /** Operations held: at most MAX_GOV_OPS. */
   get size(): number {
     return this.records.size

@@ -18,6 +18,7 @@ import {
   type Presence,
   type WriterAnnouncement
 } from '../messages.js'
+import { wipeNotice, type WipeNotice } from './wipe-notice.js'
 
 export const PROTOCOL = 'backspace/room/v2'
 
@@ -47,6 +48,8 @@ export interface DiscoveryHandlers {
   onlive(live: LiveBlock, channel: RoomChannel): void
   /** A member said who it is (its signature is not checked yet). */
   onpresence(presence: Presence, channel: RoomChannel): void
+  /** A wipe notice (its signature is not checked yet). */
+  onwipe(notice: WipeNotice, channel: RoomChannel): void
   /** An announcement did not decrypt or decode. It is dropped; the channel stays up. */
   onbadannouncement(error: BackspaceError): void
   /** The peer opened the channel with a proof that did not verify: the channel is closed. */
@@ -71,6 +74,8 @@ export class RoomChannel {
   private readonly message: Protomux.Message<Buffer>
   private readonly live: Protomux.Message<Buffer>
   private readonly presence: Protomux.Message<Buffer>
+  // Wipe notices, for relays (lib/room/wipe-notice.ts); last, so older builds ignore it.
+  private readonly wipe: Protomux.Message<Buffer>
   private readonly key: Buffer
   private readonly memberKey: Buffer | null
   // Whether the peer's proof verified: until then the channel carries nothing either way.
@@ -81,7 +86,12 @@ export class RoomChannel {
   private constructor(
     stream: Stream,
     channel: Protomux.Channel,
-    messages: { message: Protomux.Message<Buffer>; live: Protomux.Message<Buffer>; presence: Protomux.Message<Buffer> },
+    messages: {
+      message: Protomux.Message<Buffer>
+      live: Protomux.Message<Buffer>
+      presence: Protomux.Message<Buffer>
+      wipe: Protomux.Message<Buffer>
+    },
     key: Buffer,
     memberKey: Buffer | null
   ) {
@@ -90,6 +100,7 @@ export class RoomChannel {
     this.message = messages.message
     this.live = messages.live
     this.presence = messages.presence
+    this.wipe = messages.wipe
     this.key = key
     this.memberKey = memberKey
     this.remotePublicKey = stream.remotePublicKey
@@ -166,7 +177,8 @@ export class RoomChannel {
     const message = sealed(keys.channelKey, announcement, 'announcement', (a) => handlers.onwriters(a.writers, self!))
     const live = sealed(keys.memberKey, liveBlock, 'live block', (l) => handlers.onlive(l, self!))
     const presenceMessage = sealed(keys.memberKey, presence, 'presence', (p) => handlers.onpresence(p, self!))
-    self = new RoomChannel(stream, channel, { message, live, presence: presenceMessage }, keys.channelKey, keys.memberKey)
+    const wipe = sealed(keys.channelKey, wipeNotice, 'wipe notice', (n) => handlers.onwipe(n, self!))
+    self = new RoomChannel(stream, channel, { message, live, presence: presenceMessage, wipe }, keys.channelKey, keys.memberKey)
     const local = stream.publicKey
     const remote = stream.remotePublicKey
     channel.open(
@@ -209,6 +221,12 @@ export class RoomChannel {
     this.presence.send(seal(c.encode(presence, value), this.memberKey))
   }
 
+  /** Tells a relay which blocks a wipe deleted: only to peers that are not members. */
+  sendWipe(notice: WipeNotice): void {
+    if (!this.verified || this.member_ || this.channel.closed) return
+    this.wipe.send(seal(c.encode(wipeNotice, notice), this.key))
+  }
+
   close(): void {
     if (!this.channel.closed) this.channel.close()
   }
@@ -247,6 +265,8 @@ export interface ChannelHandlers {
   live?(live: LiveBlock, channel: RoomChannel): void
   /** Members only: a relay cannot read presence. */
   presence?(presence: Presence, channel: RoomChannel): void
+  /** Relays only: a member's notice of a wipe. */
+  wipe?(notice: WipeNotice, channel: RoomChannel): void
 }
 
 /**
@@ -310,6 +330,9 @@ export class RoomChannels implements Iterable<RoomChannel> {
       },
       onpresence: (p, channel) => {
         if (this.active() && this.channels.has(channel)) this.handlers.presence?.(p, channel)
+      },
+      onwipe: (notice, channel) => {
+        if (this.active() && this.channels.has(channel)) this.handlers.wipe?.(notice, channel)
       },
       onbadannouncement: () => {
         this.stats.badAnnouncements++

@@ -35,7 +35,10 @@ export interface NodeContext<R> {
 }
 
 /** @internal What a relayed room needs from its node. */
-export type RelayContext = NodeContext<RelayedRoom>
+export interface RelayContext extends NodeContext<RelayedRoom> {
+  /** Every room the relay keeps: over the total quota, the oldest data of any goes first. */
+  relayedRooms?(): Iterable<RelayedRoom>
+}
 
 /** @internal What a room needs from its node. */
 export interface RoomContext extends NodeContext<Room> {

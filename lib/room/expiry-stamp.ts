@@ -132,11 +132,16 @@ export function stampedExpiry(raw: Buffer, index: number, fork: number): number 
 /**
  * The first block from `from` on whose stamp has not passed at `now`: a relay deletes below it.
  * Goes block by block, and stops at the first block that is not stored or has no stamp, so
- * a writer's stamps need not be in order. Each prune reads the blocks it deletes, and one more.
+ * a writer's stamps need not be in order; `gone` blocks are passed over. Each prune reads the blocks it deletes, and one more.
  */
-export async function stampedBoundary(core: Hypercore, from: number, now: number): Promise<number> {
+export async function stampedBoundary(core: Hypercore, from: number, now: number, gone?: (index: number) => boolean): Promise<number> {
   let i = from
   while (i < core.length) {
+    // A block deleted for another reason (a relay's wiped blocks) is no reason to stop.
+    if (gone?.(i)) {
+      i++
+      continue
+    }
     const raw = await core.get(i, { wait: false, raw: true }).catch(() => null)
     const expiry = raw === null ? null : stampedExpiry(raw, i, core.fork)
     if (expiry === null || expiry > now) break

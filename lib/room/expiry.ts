@@ -9,6 +9,7 @@
 // value is the same after a restart. The timeline orders by it, `messages()` filters by it,
 // and pruning deletes by it, in memory and on disk.
 import type { ApplyStage } from './apply.js'
+import { clearBlocks } from './clear-blocks.js'
 import type { RoomContext, RoomSelf } from './context.js'
 import { decodeBodyOrNull, type Feed } from './feed.js'
 import { MAX_LENGTH_MARKS, type BlockBody, type LengthMark } from '../messages.js'
@@ -124,7 +125,7 @@ export async function clearExpired<F extends WriterFeed>(
     if (closing()) return null
     const boundary = await boundaryOf(feed)
     if (boundary <= feed.start) continue
-    await feed.core.clear(feed.start, boundary)
+    await clearBlocks(feed.core, feed.start, boundary)
     const from = feed.start
     feed.start = boundary
     cleared(feed, from)

@@ -1,6 +1,7 @@
 // The way in for blocks Hypercore delivers: decode, then verify (a valid device certificate,
 // the signature over the block's place in its core, one signer per core, no revoked device,
 // the extension's rule), then hand the records on. Every block refused is counted.
+import { clearBlocks } from './clear-blocks.js'
 import b4a from 'b4a'
 import { messageSignable, verify } from '../crypto.js'
 import { BackspaceError } from '../errors.js'
@@ -183,7 +184,7 @@ export class Ingest {
   private loadedAgain(feed: Feed, index: number): 'ok' {
     // Fetched while its delete was being applied: clear it again.
     if (feed.holes.has(index)) {
-      feed.core.clear(index, index + 1).then(
+      clearBlocks(feed.core, index, index + 1).then(
         () => this.ctx.erased(),
         (err: unknown) => backgroundError(this.room, err)
       )

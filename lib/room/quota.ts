@@ -47,6 +47,10 @@ export class QuotaLedger {
     return this.total
   }
 
+  writerUsed(room: object, writer: string): number {
+    return this.rooms.get(room)?.writers.get(writer) ?? 0
+  }
+
   roomUsed(room: object): number {
     return this.rooms.get(room)?.used ?? 0
   }

@@ -1,6 +1,7 @@
 // Records reach room state here, and only here: a verified block's records go, by kind, to
 // the apply stage (messages and the ops that change them), to the signers (revocations) or
 // to the room's extension. Autobase's apply(nodes, view) is the model.
+import { clearBlocks } from './clear-blocks.js'
 import b4a from 'b4a'
 import { BackspaceError } from '../errors.js'
 import { MessageType, type BlockBody } from '../messages.js'
@@ -225,7 +226,7 @@ export class Records {
   private dropExpired(feed: Feed, index: number): 'expired' {
     if (feed.local || index < feed.start || index >= feed.core.length || feed.holes.has(index)) return 'expired'
     feed.holes.add(index)
-    feed.core.clear(index, index + 1).then(
+    clearBlocks(feed.core, index, index + 1).then(
       () => this.ctx.erased(),
       (err: unknown) => backgroundError(this.room, err)
     )
@@ -237,7 +238,7 @@ export class Records {
   private dropWiped(feed: Feed, index: number): 'ok' {
     if (feed.holes.has(index) && feed.local) return 'ok'
     feed.holes.add(index)
-    feed.core.clear(index, index + 1).then(
+    clearBlocks(feed.core, index, index + 1).then(
       () => this.ctx.erased(),
       (err: unknown) => backgroundError(this.room, err)
     )
@@ -267,7 +268,7 @@ export class Records {
     }
     block.content = false
     feed.holes.add(index)
-    feed.core.clear(index, index + 1).then(
+    clearBlocks(feed.core, index, index + 1).then(
       () => this.ctx.erased(),
       (err: unknown) => backgroundError(this.room, err)
     )

@@ -1,4 +1,5 @@
 import type Hypercore from 'hypercore'
+import { clearBlocks } from './clear-blocks.js'
 import { deriveRelayKeys } from '../crypto.js'
 import { MAX_LENGTH_MARKS, RoomKind, type FeedState, type LengthMark, type RoomState } from '../messages.js'
 import { relayLinkOf } from '../links.js'
@@ -8,12 +9,16 @@ import type { RelayContext } from './context.js'
 import { clearExpired } from './expiry.js'
 import { stampedBoundary } from './expiry-stamp.js'
 import { discardCore, MAX_UNPROVEN, WriterSet } from './writers.js'
-import type { AdmissionStats, QuotaEvent, QuotaStats } from '../types.js'
+import type { AdmissionStats, QuotaEvent, QuotaScope, QuotaStats } from '../types.js'
 import { MAX_CORES_PER_IDENTITY, RelayProofs, type Admission } from './admission.js'
 import { byteSpan, isOversizedBlock, provesOversized } from './quota.js'
+import { isWiped, MAX_PENDING_WIPES, mergeCuts, type WipeCut, type WipeNotice, wipeSignable } from './wipe-notice.js'
+import { verify } from '../crypto.js'
 
 // How long a relay waits for the tree nodes that tell where its quota ends in a core.
 const SEEK_TIMEOUT = 10_000
+// Evictions one quota check may make before it holds the writer back instead.
+const MAX_EVICTIONS_PER_PLAN = 64
 
 export interface RelayedRoomStats {
   /** Writer cores kept. */
@@ -26,6 +31,14 @@ export interface RelayedRoomStats {
   downloaded: number
   /** Blocks deleted because they expired. */
   pruned: number
+  /** Blocks deleted because a member's wipe notice named them. */
+  wiped: number
+  /** Wipe notices refused: not signed with the room's admission key (or no key to check). */
+  badWipes: number
+  /** Blocks given up, oldest received first, to make room under the quota (issue 13). */
+  evicted: number
+  /** Their bytes. */
+  evictedBytes: number
   badAnnouncements: number
   /** Opens of the room's channel whose proof of the relay secret did not verify. */
   badProofs: number
@@ -62,6 +75,13 @@ interface RelayedFeed {
   /** The quota check under way, and whether another was asked for meanwhile. */
   planning: Promise<void> | null
   planAgain: boolean
+  /** Blocks members wiped (lib/room/wipe-notice.ts): never fetched, cleared if they come. */
+  cut: WipeCut | null
+  /**
+   * Bytes below `start`, measured when blocks were evicted: the tree nodes that measure from
+   * `start` may be gone with them, and the quota must not count the evicted bytes again.
+   */
+  below: number | null
 }
 
 /**
@@ -92,6 +112,8 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
   private readonly heldBack: Set<string>
   private restore: FeedState[]
   private forget: boolean
+  // Wipe notices for cores this relay does not keep yet, by core key: at most MAX_PENDING_WIPES.
+  private readonly pendingWipes: Map<string, WipeCut>
 
   /** @internal */
   constructor(ctx: RelayContext, state: RoomState) {
@@ -107,12 +129,17 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
     this.admissionKey = state.admissionKey ?? null
     this.proofs = this.admissionKey ? new RelayProofs(this.topic, this.admissionKey) : null
     this.heldBack = new Set()
+    this.pendingWipes = new Map()
     this.stats = {
       writers: 0,
       peers: 0,
       uploaded: 0,
       downloaded: 0,
       pruned: 0,
+      wiped: 0,
+      badWipes: 0,
+      evicted: 0,
+      evictedBytes: 0,
       badAnnouncements: 0,
       badProofs: 0,
       checked: this.proofs !== null,
@@ -131,7 +158,8 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
       cores: () => [...this.writers.values()].map((f) => f.core),
       open: (channel) => channel.announce(this.writers.announcements()),
       close: () => {},
-      writers: (writers) => this.writers.onAnnouncement(writers)
+      writers: (writers) => this.writers.onAnnouncement(writers),
+      wipe: (notice) => this.onWipe(notice)
     })
     this.writers = new WriterSet<RelayedFeed>(
       this.channels,
@@ -216,10 +244,11 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
           marksDropped = true
         }
         // Then blocks whose verified expiry stamp has passed, even if first seen late.
-        return stampedBoundary(f.core, Math.min(boundary, f.core.length), now)
+        return stampedBoundary(f.core, Math.min(boundary, f.core.length), now, (i) => isWiped(f.cut, i))
       },
       (f, from) => {
         this.stats.pruned += f.start - from
+        if (f.cut !== null && f.start >= f.cut.length) f.cut = null
         this.restartDownload(f)
       }
     )
@@ -253,6 +282,7 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
           admitted: true
         }
         if (f.admission?.proof) saved.proof = f.admission.proof
+        if (f.cut !== null) saved.wipe = { length: f.cut.length, keep: f.cut.keep.slice() }
         return saved
       })
     }
@@ -273,7 +303,14 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
       dropped: false,
       end: 0,
       planning: null,
-      planAgain: false
+      planAgain: false,
+      cut: state?.wipe ? { length: state.wipe.length, keep: state.wipe.keep.slice() } : null,
+      below: null
+    }
+    const pending = this.pendingWipes.get(key.toString('hex'))
+    if (pending) {
+      this.pendingWipes.delete(key.toString('hex'))
+      feed.cut = mergeCuts(feed.cut, pending) ?? feed.cut
     }
     this.writers.add(feed)
     // Only to connections on which a peer proved the room.
@@ -282,9 +319,17 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
       this.stats.uploaded++
       this.ctx.uploaded()
     })
-    core.on('download', (_index: number, byteLength: number) => {
+    core.on('download', (index: number, byteLength: number) => {
       // Stored already, as Hypercore stores before it tells: the core goes, with its data.
       if (isOversizedBlock(byteLength)) return this.dropOversized(feed)
+      // A wiped block asked for before the notice came: it leaves again at once.
+      if (isWiped(feed.cut, index)) {
+        clearBlocks(core, index, index + 1).then(
+          () => this.ctx.erased(),
+          (err: unknown) => backgroundError(this, err)
+        )
+        return
+      }
       this.stats.downloaded++
     })
     core.on('append', () => {
@@ -295,6 +340,8 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
       .ready()
       .then(() => {
         this.mark(feed)
+        // Cleared again after a restart: a crash may have come between a notice and its clear.
+        if (feed.cut !== null) return this.clearWiped(feed)
         this.plan(feed)
       })
       .catch((err: Error) => backgroundError(this, err))
@@ -327,9 +374,21 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
     const hex = feed.key.toString('hex')
     const quota = this.ctx.quota
     // Without the tree nodes to measure from, the core's whole size is the bound.
-    const committed = (await byteSpan(core, feed.start, core.length)) ?? core.byteLength
+    const measure = async () => (await byteSpan(core, feed.start, core.length)) ?? Math.max(0, core.byteLength - (feed.below ?? 0))
+    let committed = await measure()
     if (this.closing || feed.dropped) return
-    const allowed = quota.allowance(this, hex)
+    let allowed = quota.allowance(this, hex)
+    // Over the quota, the oldest data received goes first (this writer's or, as the limit that
+    // stops it says, the room's or the whole relay's), down to each core's latest block.
+    let evicted = false
+    for (let round = 0; committed > allowed.bytes && round < MAX_EVICTIONS_PER_PLAN; round++) {
+      if (!(await this.evictOldest(feed, allowed.scope, committed - allowed.bytes))) break
+      evicted = true
+      if (this.closing || feed.dropped) return
+      committed = await measure()
+      allowed = quota.allowance(this, hex)
+    }
+    if (evicted) this.emit('quota', { scope: allowed.scope, writer: feed.key, used: allowed.used, limit: allowed.limit })
     let end = core.length
     if (committed <= allowed.bytes) {
       quota.set(this, hex, committed)
@@ -355,18 +414,157 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
     this.download(feed, end)
   }
 
+  // Frees `need` bytes, or what it can, from the oldest data received in the scope of the
+  // limit that was reached: false if nothing is left to evict (only each core's latest block).
+  private async evictOldest(feed: RelayedFeed, scope: QuotaScope, need: number): Promise<boolean> {
+    const rooms: RelayedRoom[] = scope === 'total' ? [...(this.ctx.relayedRooms?.() ?? [this])] : [this]
+    let best: { room: RelayedRoom; feed: RelayedFeed; time: number; length: number } | null = null
+    for (const room of rooms) {
+      const oldest = room.oldestData(scope === 'writer' ? feed : null)
+      if (oldest && (best === null || oldest.time < best.time)) best = { room, ...oldest }
+    }
+    if (best === null) return false
+    // Within the oldest mark, only as many blocks as the bytes needed.
+    let target = best.length
+    const f = best.feed
+    const span = await byteSpan(f.core, f.start, target)
+    const base = span !== null && span > need ? await byteSpan(f.core, 0, f.start) : null
+    if (base !== null) {
+      // From the tree nodes stored here only: data already held is measured without asking.
+      const at = await f.core.seek(base + need, { wait: false }).catch(() => null)
+      if (at) target = Math.min(target, at[0] + 1)
+    }
+    // At least one block: every round frees something, or says nothing is left.
+    return (await best.room.evict(f, Math.max(target, f.start + 1))) > 0
+  }
+
+  /**
+   * @internal The oldest data this relay may evict here: the oldest length mark past a core's
+   * start, within what was asked for and never its latest block; of `only` if given.
+   */
+  oldestData(only: RelayedFeed | null): { feed: RelayedFeed; time: number; length: number } | null {
+    let best: { feed: RelayedFeed; time: number; length: number } | null = null
+    for (const f of this.writers.values()) {
+      if (f.dropped || (only !== null && f !== only)) continue
+      // What was asked for (its tree nodes are here to measure it), and never the latest block.
+      const limit = Math.min(f.core.length - 1, f.end)
+      if (limit <= f.start) continue
+      const mark = f.marks.find((m) => m.length > f.start)
+      if (!mark) continue
+      if (best === null || mark.time < best.time) best = { feed: f, time: mark.time, length: Math.min(mark.length, limit) }
+    }
+    return best
+  }
+
+  /** @internal Gives up blocks [start, target) of `feed` for the quota: cleared, never fetched again. */
+  async evict(feed: RelayedFeed, target: number): Promise<number> {
+    const from = feed.start
+    if (target <= from || this.closing || feed.dropped) return 0
+    // Only what can be measured from the verified tree: the ledger must shrink by what goes.
+    const span = await byteSpan(feed.core, from, target)
+    if (span === null || !Number.isFinite(span)) return 0
+    const bytes = span
+    const below = await byteSpan(feed.core, 0, target)
+    if (below !== null) feed.below = below
+    for (const range of feed.ranges) range.destroy()
+    feed.ranges.clear()
+    feed.start = Math.max(feed.start, target)
+    feed.hintStart = Math.max(feed.hintStart, feed.start)
+    feed.end = feed.start
+    while (feed.marks.length > 0 && feed.marks[0]!.length <= feed.start) feed.marks.shift()
+    if (feed.cut !== null && feed.start >= feed.cut.length) feed.cut = null
+    await clearBlocks(feed.core, from, feed.start)
+    this.stats.evicted += feed.start - from
+    this.stats.evictedBytes += bytes
+    const hex = feed.key.toString('hex')
+    this.ctx.quota.set(this, hex, Math.max(0, this.ctx.quota.writerUsed(this, hex) - bytes))
+    this.stats.quota.used = this.ctx.quota.roomUsed(this)
+    this.ctx.erased()
+    this.ctx.changed()
+    this.plan(feed)
+    return feed.start - from
+  }
+
   // Blocks [start, end): only what was not asked for yet.
   private download(feed: RelayedFeed, end: number): void {
     if (this.closing || feed.dropped) return
     const from = Math.max(feed.start, feed.end)
     if (end <= from) return
     feed.end = end
-    const range = feed.core.download({ start: from, end })
+    const cut = feed.cut
+    if (cut !== null && from < cut.length) {
+      // Below a wipe's cut, only the blocks it kept (governance), then the rest from the cut on.
+      const kept = cut.keep.filter((i) => i >= from && i < end)
+      if (kept.length > 0) this.track(feed, feed.core.download({ blocks: kept }))
+      if (end > cut.length) this.track(feed, feed.core.download({ start: cut.length, end }))
+      return
+    }
+    this.track(feed, feed.core.download({ start: from, end }))
+  }
+
+  private track(feed: RelayedFeed, range: { destroy(): void; done(): Promise<void> }): void {
     feed.ranges.add(range)
     range.done().then(
       () => feed.ranges.delete(range),
       () => feed.ranges.delete(range)
     )
+  }
+
+  // A member's notice that a wipe deleted blocks of a core. The relay cannot read the wipe, so
+  // it checks what it can: the room's admission key signed this cut of this core, in this room.
+  private onWipe(notice: WipeNotice): void {
+    if (this.closing) return
+    if (this.admissionKey === null || !verify(notice.signature, wipeSignable(this.topic, notice.core, notice), this.admissionKey)) {
+      this.stats.badWipes++
+      return
+    }
+    const hex = notice.core.toString('hex')
+    const cut = { length: notice.length, keep: notice.keep }
+    const feed = this.writers.get(hex)
+    if (feed === undefined) {
+      const merged = mergeCuts(this.pendingWipes.get(hex) ?? null, cut)
+      if (merged === null) return
+      this.pendingWipes.delete(hex)
+      this.pendingWipes.set(hex, merged)
+      if (this.pendingWipes.size > MAX_PENDING_WIPES) this.pendingWipes.delete(this.pendingWipes.keys().next().value!)
+      return
+    }
+    if (feed.dropped) return
+    const merged = mergeCuts(feed.cut, cut)
+    if (merged === null) return
+    feed.cut = merged
+    this.ctx.changed()
+    this.clearWiped(feed).catch((err) => backgroundError(this, err))
+  }
+
+  // Deletes the wiped blocks of a core from disk (Hypercore's clear, then the node compacts),
+  // stops fetching them, and moves the start past the cut when nothing below it stays.
+  private async clearWiped(feed: RelayedFeed): Promise<void> {
+    const cut = feed.cut
+    if (cut === null || this.closing || feed.dropped) return
+    for (const range of feed.ranges) range.destroy()
+    feed.ranges.clear()
+    feed.end = feed.start
+    await feed.core.ready()
+    const to = Math.min(cut.length, feed.core.length)
+    let from = feed.start
+    let cleared = 0
+    for (const keep of [...cut.keep.filter((i) => i >= from && i < to), to]) {
+      if (keep > from) {
+        if (this.closing || feed.dropped) return
+        for (let i = from; i < keep; i++) if (await feed.core.has(i)) cleared++
+        await clearBlocks(feed.core, from, keep)
+      }
+      from = keep + 1
+    }
+    this.stats.wiped += cleared
+    if (!cut.keep.some((i) => i >= feed.start)) {
+      feed.start = Math.max(feed.start, cut.length)
+      feed.hintStart = Math.max(feed.hintStart, feed.start)
+    }
+    if (cleared > 0) this.ctx.erased()
+    this.ctx.changed()
+    this.plan(feed)
   }
 
   // Pruning moved the start: older ranges would fetch again the blocks it just cleared.

@@ -1,4 +1,5 @@
 import b4a from 'b4a'
+import { clearBlocks } from './clear-blocks.js'
 import type Hypercore from 'hypercore'
 import { BackspaceError } from '../errors.js'
 import { deriveRoomKeys, deriveWriterKeyPair, ownedRoomSecret, type KeyPair, type RoomKeys } from '../crypto.js'
@@ -33,6 +34,7 @@ import { Records } from './records.js'
 import { isEmoji } from '../emoji.js'
 import { Signers } from './signers.js'
 import { discardCore, MAX_UNPROVEN, MAX_WRITERS, WriterSet } from './writers.js'
+import { makeWipeNotice, type WipeNotice } from './wipe-notice.js'
 import { makeProof, MAX_CORES_PER_IDENTITY, MemberProofs, type Admission } from './admission.js'
 import { byteSpan, isOversizedBlock, provesOversized } from './quota.js'
 import { Governance } from '../governance/governance.js'
@@ -65,6 +67,8 @@ export class Room extends Resource<RoomEvents>() {
   readonly stats: RoomStats
 
   private readonly ctx: RoomContext
+  // The node's TTL, which the room's own setting can only shorten.
+  private readonly nodeTtl: number
   private readonly secret: Buffer
   // A room made by createRoom(): its owner and the nonce of its secret, for v2 invites.
   private readonly ownerRecord: RoomOwner | null
@@ -105,10 +109,18 @@ export class Room extends Resource<RoomEvents>() {
   private readonly chain: GovernanceChain
   // Key epochs, in rooms made by createRoom (lib/room/epochs.ts); null in named rooms and logs.
   private readonly epochs: Epochs | null
+  // Which blocks the room's wipes selected, from governance; null before any wipe.
+  private wiped: ((feed: Feed, index: number) => boolean) | null = null
 
   /** @internal Rooms are made by `Backspace.join` and `Backspace.createRoom`. */
-  constructor(ctx: RoomContext, state: RoomState) {
+  constructor(nodeCtx: RoomContext, state: RoomState) {
     super()
+    // Every part of the room reads its TTL here: the node's, or the room's setting if shorter
+    // (issue 12). One place, so expiry, ingest, history and the own core's stamps agree.
+    const ctx: RoomContext = Object.create(nodeCtx, {
+      ttl: { enumerable: true, get: () => roomTtl(nodeCtx.ttl, this.governance as Governance | undefined) }
+    })
+    this.nodeTtl = nodeCtx.ttl
     this.ctx = ctx
     this.secret = state.secret
     // Only an owner the secret really commits to counts (a restored state is ours, but check).
@@ -158,6 +170,8 @@ export class Room extends Resource<RoomEvents>() {
         cores: () => [...this.writers.values()].map((f) => f.core),
         open: (channel) => {
           channel.announce(this.writers.announcements())
+          // A relay learns of wipes from each member it meets (lib/room/wipe-notice.ts).
+          if (!channel.member) for (const notice of this.wipeNotices()) channel.sendWipe(notice)
           this.roster.sendPresence(channel)
           this.emit('peer-add', channel.remotePublicKey)
         },
@@ -212,7 +226,11 @@ export class Room extends Resource<RoomEvents>() {
       append: (record, follow) => this.appendRecord(record, follow),
       withdraw: (drop) => this.records.withdraw(drop),
       reject: (feed, index, err) => this.rejections.block('governance', err, feed, index),
-      emit: (event) => this.emit('governance', event),
+      emit: (event) => {
+        // A shorter TTL takes effect at once: what it expired leaves memory and disk now.
+        if (event.setting === 'ttl') this.expiry.prune().catch((err) => backgroundError(this, err))
+        this.emit('governance', event)
+      },
       error: (err) => backgroundError(this, err),
       wipe: (wiped) => this.wipe(wiped),
       rotation: (seq, removed) => (this.epochs && this.outbox.own ? this.epochs.start(this.outbox.own.key, seq, removed) : null),
@@ -226,7 +244,10 @@ export class Room extends Resource<RoomEvents>() {
               identity: ctx.identity.publicKey.toString('hex'),
               device: ctx.device,
               now: () => ctx.now(),
-              ttl: ctx.ttl,
+              // The room's TTL, read each time: a shorter ttl setting retires keys sooner.
+              get ttl() {
+                return ctx.ttl
+              },
               governance: this.governance,
               devices: () => this.memberDevices(),
               append: (record) => this.appendRecord(record),
@@ -655,7 +676,7 @@ export class Room extends Resource<RoomEvents>() {
       secret: this.secret,
       name: this.name,
       joinedAt: this.joinedAt,
-      ttl: this.ctx.ttl,
+      ttl: this.nodeTtl,
       // Cores only heard of are not saved: a flood of them is gone after a restart.
       feeds: this.restore.length > 0 ? this.restore : this.writers.admitted().map((f) => f.state()),
       ...(this.locked ? { password: true } : {}),
@@ -666,6 +687,7 @@ export class Room extends Resource<RoomEvents>() {
 
   // The Backspace wipe, here: the messages before it leave memory, and their blocks the disk.
   private wipe(wiped: (feed: Feed, index: number) => boolean): void {
+    this.wiped = wiped
     const feeds = [...this.writers.values()]
     this.records.withdraw((m) => {
       const feed = feeds.find((f) => m.id.startsWith(f.idPrefix))
@@ -673,6 +695,33 @@ export class Room extends Resource<RoomEvents>() {
       return feed !== undefined && index !== undefined && wiped(feed, index)
     })
     this.clearWiped(feeds, wiped).catch((err) => backgroundError(this, err))
+    for (const channel of this.channels) {
+      if (!channel.member) for (const notice of this.wipeNotices()) channel.sendWipe(notice)
+    }
+  }
+
+  // What relays are told of the wipes: per writer core, every block below the latest wipe's
+  // cut, but those that hold governance operations. Signed with the admission key pair.
+  private wipeNotices(): WipeNotice[] {
+    const wiped = this.wiped
+    if (wiped === null) return []
+    const notices: WipeNotice[] = []
+    for (const feed of this.writers.values()) {
+      if (feed.dropped) continue
+      // Wipes select a prefix of each core: the first index not wiped, by bisection (a wipe's
+      // author may have seen more of a core than this node has).
+      let lo = 0
+      let hi = 2 ** 40
+      while (lo < hi) {
+        const mid = Math.floor((lo + hi) / 2)
+        if (wiped(feed, mid)) lo = mid + 1
+        else hi = mid
+      }
+      if (lo === 0) continue
+      const cut = { length: lo, keep: this.governance.operationBlocks(feed, lo) }
+      notices.push(makeWipeNotice(this.topic, feed.key, cut, this.keys.admission))
+    }
+    return notices
   }
 
   // Clears every stored block a wipe selects, but those that carry governance operations: the
@@ -689,7 +738,7 @@ export class Room extends Resource<RoomEvents>() {
         if (body && holdsGovernance(body)) continue
         // Not stored here: a hole, so that reads skip it rather than wait for a block every
         // peer deleted; should it come anyway, it is cleared again on arrival.
-        await feed.core.clear(i, i + 1)
+        await clearBlocks(feed.core, i, i + 1)
         feed.holes.add(i)
         feed.loaded.get(i) && (feed.loaded.get(i)!.content = false)
         cleared = true
@@ -805,4 +854,10 @@ function checkText(text: unknown): asserts text is string {
 
 function checkEmoji(emoji: unknown): asserts emoji is string {
   if (!isEmoji(emoji)) throw BackspaceError.INVALID_EMOJI(`${JSON.stringify(String(emoji)).slice(0, 40)} is not one emoji`)
+}
+
+// A room's TTL: the node's, or the room's own setting (at most 7 days) when it is shorter.
+function roomTtl(nodeTtl: number, governance: { readonly ttl: number } | undefined): number {
+  const own = governance?.ttl ?? 0
+  return own > 0 && own < nodeTtl ? own : nodeTtl
 }

@@ -64,6 +64,8 @@ const FEED_FLAG_HOLES = 2
 // written before admission proofs have neither, and a room decides what they are worth.
 const FEED_FLAG_PROOF = 4
 const FEED_FLAG_ADMITTED = 8
+// A relay's wipe cut: every block below `length` was wiped but those in `keep`.
+const FEED_FLAG_WIPE = 16
 const holeList = boundedArray(c.uint, MAX_HOLES)
 
 const lengthMarks = boundedArray<LengthMark>({
@@ -85,14 +87,16 @@ function feedFlags(f: FeedState): number {
     ((f.marks ?? []).length > 0 ? FEED_FLAG_MARKS : 0) |
     ((f.holes ?? []).length > 0 ? FEED_FLAG_HOLES : 0) |
     (f.proof ? FEED_FLAG_PROOF : 0) |
-    (f.admitted ? FEED_FLAG_ADMITTED : 0)
+    (f.admitted ? FEED_FLAG_ADMITTED : 0) |
+    (f.wipe ? FEED_FLAG_WIPE : 0)
   )
 }
 
 /**
  * A writer core's progress: flags (bit 0: length marks, bit 1: holes, bit 2: proof, bit 3:
- * admitted), key, start, storedFrom, seen, then the marks, the holes (blocks cleared because
- * their messages were deleted) and the admission proof when flagged.
+ * admitted, bit 4: a relay's wipe cut), key, start, storedFrom, seen, then the marks, the holes
+ * (blocks cleared because their messages were deleted), the admission proof and the wipe cut
+ * (length, kept blocks) when flagged.
  */
 const feedRecord: Encoding<FeedState> = framed({
   preencode(state, f) {
@@ -105,6 +109,10 @@ const feedRecord: Encoding<FeedState> = framed({
     if (flags & FEED_FLAG_MARKS) lengthMarks.preencode(state, f.marks!)
     if (flags & FEED_FLAG_HOLES) holeList.preencode(state, f.holes!)
     if (flags & FEED_FLAG_PROOF) writerProof.preencode(state, f.proof!)
+    if (flags & FEED_FLAG_WIPE) {
+      c.uint.preencode(state, f.wipe!.length)
+      holeList.preencode(state, f.wipe!.keep)
+    }
   },
   encode(state, f) {
     const flags = feedFlags(f)
@@ -116,6 +124,10 @@ const feedRecord: Encoding<FeedState> = framed({
     if (flags & FEED_FLAG_MARKS) lengthMarks.encode(state, f.marks!)
     if (flags & FEED_FLAG_HOLES) holeList.encode(state, f.holes!)
     if (flags & FEED_FLAG_PROOF) writerProof.encode(state, f.proof!)
+    if (flags & FEED_FLAG_WIPE) {
+      c.uint.encode(state, f.wipe!.length)
+      holeList.encode(state, f.wipe!.keep)
+    }
   },
   decode(state) {
     const flags = c.uint.decode(state)
@@ -136,6 +148,7 @@ const feedRecord: Encoding<FeedState> = framed({
     }
     if (flags & FEED_FLAG_PROOF) f.proof = writerProof.decode(state)
     if (flags & FEED_FLAG_ADMITTED) f.admitted = true
+    if (flags & FEED_FLAG_WIPE) f.wipe = { length: c.uint.decode(state), keep: holeList.decode(state) }
     return f
   }
 })

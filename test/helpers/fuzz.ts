@@ -127,6 +127,7 @@ import {
   type ReadState,
   type StateMeta
 } from '../../lib/state/codecs.js'
+import { MAX_WIPE_KEEP, wipeNotice, type WipeNotice } from '../../lib/room/wipe-notice.js'
 import { COMMANDS, parseCommand, type Command } from '../../lib/commands.js'
 import type { MessageRef } from '../../lib/message-refs.js'
 import { MAX_ROOM_NAME_LENGTH, normalizeRoomName, PWHASH_INTERACTIVE, PWHASH_SALTBYTES } from '../../lib/crypto.js'
@@ -1408,6 +1409,16 @@ export const TARGETS: readonly Target[] = [
     return p
   }), checkPresence),
   codec('invite', invite, many(16, sampleInvite), checkInvite),
+  codec('wipeNotice', wipeNotice, many(8, (rng): WipeNotice => {
+    const length = rng.int(5000)
+    const keep = length === 0 ? [] : [...new Set(Array.from({ length: rng.pick([0, 1, 5]) }, () => rng.int(length)))].sort((a, b) => a - b)
+    return { core: rng.bytes(32), length, keep, signature: rng.bytes(64) }
+  }), (n) => {
+    ensureBytes(n.core, 32, 'wipe core')
+    ensureBytes(n.signature, 64, 'wipe signature')
+    ensure(n.keep.length <= MAX_WIPE_KEEP, 'keep list')
+    for (let i = 0; i < n.keep.length; i++) ensure(n.keep[i]! < n.length && (i === 0 || n.keep[i]! > n.keep[i - 1]!), 'keep order')
+  }),
   codec('relayLink', relayLink, many(4, (rng): RelayLink => ({ relaySecret: rng.bytes(32), admissionKey: rng.chance(0.5) ? rng.bytes(32) : null })), (l) => {
     ensureBytes(l.relaySecret, 32, 'relay secret')
     if (l.admissionKey) ensureBytes(l.admissionKey, 32, 'admission key')

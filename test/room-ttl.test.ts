@@ -1,0 +1,109 @@
+// Issue 12: a room's own message TTL (`moderate.set({ ttl })`, at most 7 days) is enforced by
+// every reader's prune, and by relays through the expiry stamps its writers put on their blocks.
+import test from 'brittle'
+import type { RelayedRoom, Room } from '../lib/index.js'
+import { create, createLocalTestnet, manualClock, receive, waitForPeers } from './helpers/index.js'
+import { expectCode } from './helpers/expect.js'
+import { until } from './helpers/governance.js'
+import { scan } from './helpers/scan.js'
+
+type CoreView = { length: number; has(i: number): Promise<boolean>; get(i: number, o: object): Promise<Buffer | null> }
+type FeedView = { key: Buffer; local: boolean; core: CoreView }
+const HOUR = 60 * 60 * 1000
+
+const feedsOf = (room: Room | RelayedRoom): FeedView[] => [...(room as unknown as { writers: { values(): Iterable<FeedView> } }).writers.values()]
+const feedOf = (room: Room | RelayedRoom, key: Buffer): FeedView | undefined => feedsOf(room).find((f) => f.key.equals(key))
+
+async function poll(cond: () => Promise<boolean>): Promise<void> {
+  while (!(await cond())) await new Promise((resolve) => setTimeout(resolve, 25))
+}
+
+// The message blocks of `own` whose text is one of `texts`, with their ciphertext as stored.
+async function blocksOf(own: FeedView, texts: string[]): Promise<Map<number, Buffer>> {
+  const out = new Map<number, Buffer>()
+  for (let i = 0; i < own.core.length; i++) {
+    const block = await own.core.get(i, {})
+    if (block && texts.some((x) => block.includes(Buffer.from(x)))) out.set(i, (await own.core.get(i, { raw: true }))!)
+  }
+  return out
+}
+
+async function storedEverywhere(rooms: Array<Room | RelayedRoom>, key: Buffer, indexes: Iterable<number>): Promise<void> {
+  for (const room of rooms) {
+    await poll(async () => {
+      const feed = feedOf(room, key)
+      if (!feed) return false
+      for (const i of indexes) if (!(await feed.core.has(i))) return false
+      return true
+    })
+  }
+}
+
+test('room ttl: messages expire after the room TTL on every member and at the relay, and leave the disk', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const clock = manualClock()
+  const storages = [await t.tmp(), await t.tmp(), await t.tmp(), await t.tmp()]
+  const relay = await create(t, testnet, { storage: storages[3], relay: true, now: clock.now })
+  const a = await create(t, testnet, { storage: storages[0], now: clock.now })
+  const b = await create(t, testnet, { storage: storages[1], now: clock.now })
+  const ra = await a.join('room-ttl', { password: 'pw' })
+  await ra.moderate.topic('short lived')
+  await until(() => ra.owner !== null)
+  const rb = await b.join('room-ttl', { password: 'pw' })
+  await waitForPeers(rb, 1)
+  await until(() => rb.owner !== null)
+  const kept = await relay.keep(ra.relayLink)
+
+  await expectCode(t, ra.moderate.set({ ttl: 8 * 24 * HOUR }), 'INVALID_ARGUMENT')
+  await expectCode(t, rb.moderate.set({ ttl: HOUR }), 'NOT_ALLOWED')
+  await ra.moderate.set({ ttl: HOUR, allowFiles: false })
+  await ra.moderate.setPrivate(true)
+  await until(() => rb.settings.ttl === HOUR && rb.settings.private && !rb.settings.allowFiles)
+  t.pass('the ttl, private and allowFiles settings reach members')
+
+  // C joins after the setting: every block it writes is stamped with the room's TTL.
+  const c = await create(t, testnet, { storage: storages[2], now: clock.now })
+  const rc = await c.join('room-ttl', { password: 'pw' })
+  await until(() => rc.settings.ttl === HOUR)
+  const fromA = ['MARKER-ttl-a-1-77e0', 'MARKER-ttl-a-2-77e0']
+  const fromC = ['MARKER-ttl-c-1-77e0', 'MARKER-ttl-c-2-77e0']
+  const everywhere = [ra, rb, rc].map((r) => receive(r, [...fromA, ...fromC]))
+  for (const text of fromA) await ra.send(text)
+  for (const text of fromC) await rc.send(text)
+  await Promise.all(everywhere)
+  const ownA = feedsOf(ra).find((f) => f.local)!
+  const ownC = feedsOf(rc).find((f) => f.local)!
+  const blocksA = await blocksOf(ownA, fromA)
+  const blocksC = await blocksOf(ownC, fromC)
+  t.is(blocksA.size + blocksC.size, 4, 'four message blocks')
+  await storedEverywhere([rb, rc, kept], ownA.key, blocksA.keys())
+  await storedEverywhere([ra, rb, kept], ownC.key, blocksC.keys())
+
+  // Not yet: within the room's TTL everything stays.
+  clock.advance(HOUR / 2)
+  await Promise.all([a.prune(), b.prune(), c.prune(), relay.prune()])
+  t.is((await rb.messages()).filter((m) => m.text.startsWith('MARKER-ttl')).length, 4, 'alive within the room ttl')
+
+  clock.advance(HOUR)
+  await Promise.all([a.prune(), b.prune(), c.prune(), relay.prune()])
+  for (const room of [ra, rb, rc]) {
+    t.absent((await room.messages()).some((m) => m.text.startsWith('MARKER-ttl')), 'expired after the room ttl, well before 7 days')
+  }
+  for (const room of [ra, rb, rc]) {
+    for (const [key, blocks] of [[ownA.key, blocksA], [ownC.key, blocksC]] as const) {
+      const feed = feedOf(room, key)!
+      for (const i of blocks.keys()) t.absent(await feed.core.has(i), `block ${i} cleared on a member`)
+    }
+  }
+  // The relay cannot read, but C's blocks carry the room's TTL in their expiry stamps.
+  const atRelay = feedOf(kept, ownC.key)!
+  for (const i of blocksC.keys()) t.absent(await atRelay.core.has(i), `C's block ${i} cleared at the relay by its stamp`)
+
+  await Promise.all([a.eraseNow(), b.eraseNow(), c.eraseNow(), relay.eraseNow()])
+  const needles = new Map<string, Buffer>()
+  for (const [i, raw] of blocksA) needles.set(`A block ${i}`, raw)
+  for (const [i, raw] of blocksC) needles.set(`C block ${i}`, raw)
+  for (const storage of storages.slice(0, 3)) t.alike(await scan(storage, needles), [], 'no expired ciphertext on a member disk')
+  const cNeedles = new Map([...needles].filter(([k]) => k.startsWith('C')))
+  t.alike(await scan(storages[3]!, cNeedles), [], 'none of C\'s on the relay disk')
+})
