@@ -200,9 +200,12 @@ export class History {
         feed.seen = from
       }
       if (from >= length) return
-      if (length - from > page) {
+      if (length - from > page && !this.shownSince(feed, from, length)) {
         // Back after a long absence: the latest page of messages, and the rest only when the
-        // timeline is paged back to it. Memory holds a window, not the week (issue 11).
+        // timeline is paged back to it. Memory holds a window, not the week (issue 11). Not
+        // when blocks past `from` were shown live: then this is a block the live path could
+        // not store (a frame lost or refused) in a conversation this node is following, and
+        // its messages are delivered like the rest, or they would never be shown.
         const lowest = await this.fetchLatest(feed, from, length, page)
         if (lowest === null) return
         if (lowest > from) {
@@ -217,6 +220,13 @@ export class History {
       feed.seen = Math.max(feed.seen, length)
       this.ctx.changed()
     }
+  }
+
+  // Whether any block in [from, to) was shown live.
+  private shownSince(feed: Feed, from: number, to: number): boolean {
+    if (feed.loaded.size === 0) return false
+    for (let i = to - 1; i >= from; i--) if (feed.loaded.has(i)) return true
+    return false
   }
 
   // Where a read of [from, …) begins: at a peer's unchecked word that the blocks below it
