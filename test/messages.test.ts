@@ -11,6 +11,8 @@ import {
   keyFile,
   localState,
   MAX_RECORD_BYTES,
+  MAX_TEXT_BYTES,
+  messageTextProblem,
   MessageType,
   paddedBlockSize,
   recordSize,
@@ -103,6 +105,47 @@ test('blocks are padded to size buckets, inside the signed bytes, and read stric
   over.writeUInt16LE(zeros + 128, over.byteLength - 2)
   t.is(over.byteLength + 64, 512)
   await expectCode(t, () => decodeMessageBlock(encodeMessageBlock(over, randomBytes(64))), 'DECODE_FAILED')
+})
+
+test('text checks of the decoder: controls one unit at a time, lengths counted after decoding', async (t) => {
+  // The loop that replaced /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/ agrees with it on every unit.
+  const controls = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/
+  let disagree = 0
+  for (let u = 0; u <= 0xffff; u++) {
+    const s = 'ab' + String.fromCharCode(u) + 'c'
+    if ((messageTextProblem(s) !== null) !== controls.test(s)) disagree++
+  }
+  t.is(disagree, 0, 'the same units refused')
+  t.is(messageTextProblem('tab\tand\nline'), null)
+  t.ok(messageTextProblem('bell\u0007') && messageTextProblem('cr\r') && messageTextProblem('csi\u009b'))
+
+  // Invalid UTF-8 decodes to U+FFFD, three bytes each: a text of few bytes on the wire can
+  // still be too long once decoded, and is refused as its writer's would have been.
+  const withBytes = (type: number, length: number, byte: number) => {
+    const record = { type, timestamp: 5, text: 'x'.repeat(length), ...(type === MessageType.REACT ? { target: { core: b4a.alloc(16, 1), seq: 1 } } : {}) }
+    const body = encodeBlockBody({ author, seq: 1, records: [record] })
+    const at = body.indexOf('x'.repeat(length))
+    body.fill(byte, at, at + length)
+    return encodeMessageBlock(body, randomBytes(64))
+  }
+  const over = Math.ceil((MAX_TEXT_BYTES + 1) / 3)
+  t.is(decodeMessageBlock(withBytes(MessageType.TEXT, over, 0x78)).body.records[0]!.text.length, over, 'as ASCII it fits')
+  await expectCode(t, () => decodeMessageBlock(withBytes(MessageType.TEXT, over, 0xff)), 'DECODE_FAILED')
+  t.is(decodeMessageBlock(withBytes(MessageType.TEXT, over - 1, 0xff)).body.records[0]!.text.length, over - 1, 'one less fits')
+  t.is(decodeMessageBlock(withBytes(MessageType.REACT, 10, 0xff)).body.records[0]!.text.length, 10, 'a reaction of 30 bytes fits')
+  await expectCode(t, () => decodeMessageBlock(withBytes(MessageType.REACT, 11, 0xff)), 'DECODE_FAILED')
+  await expectCode(t, () => decodeMessageBlock(withBytes(MessageType.TEXT, 20, 0x1b)), 'DECODE_FAILED')
+
+  // Padding: a byte set anywhere in it is refused, its first byte as its last.
+  const padded = encodeBlockBody({ author, seq: 1, records: [text('hello')] })
+  const zeros = padded.readUInt16LE(padded.byteLength - 2)
+  t.ok(zeros > 1)
+  for (const at of [padded.byteLength - 2 - zeros, padded.byteLength - 3]) {
+    const bad = b4a.from(padded)
+    bad[at] = 1
+    await expectCode(t, () => decodeMessageBlock(encodeMessageBlock(bad, randomBytes(64))), 'DECODE_FAILED')
+  }
+  t.is(decodeMessageBlock(encodeMessageBlock(padded, randomBytes(64))).body.records[0]!.text, 'hello')
 })
 
 test('malformed blocks are coded errors, never partial objects', async (t) => {

@@ -12,8 +12,10 @@ import type { LivePath } from './live.js'
 
 // Live blocks are requested this many at a time per writer.
 const FETCH_WINDOW = 512
-// How long the Hypercore copy of live-delivered blocks may wait, in ms, to be fetched in bulk.
-const CATCH_UP_DELAY = 100
+// How long, in ms, blocks shown live wait for their Hypercore copy to be stored (from their
+// live copies, or fetched) in one batch: per block, that storage was most of a reader's work
+// per message (docs/PERFORMANCE.md, issue 9's criterion). eccd2e9 fetched them this late too.
+export const STORE_DELAY = 100
 
 type HistoryContext = Pick<RoomContext, 'historyPage' | 'fetchTimeout' | 'changed' | 'erased' | 'now' | 'ttl'>
 
@@ -118,23 +120,23 @@ export class History {
   // While a writer's blocks also come live on the channel, Hypercore's verified length is
   // all this node needs of it: the blocks shown live are stored from their live copies, which
   // Hypercore verifies against the signed tree (see live-store.ts), and nobody downloads them
-  // again. What cannot be stored that way (a frame lost, an older writer's frame without its
-  // clear bytes) is fetched a little later and in batches: reading it at once would put this
-  // node's requests, and the writer's proof reads, on the path of the next live message.
+  // again. That happens a little later and in batches (STORE_DELAY): one verification and one
+  // storage write for the blocks of many appends instead of several writes per block, and
+  // none of it on the path of the next live message. What cannot be stored that way (a frame
+  // lost, an older writer's frame without its clear bytes) is then fetched, in batches too.
   onAppend(feed: Feed): void {
     if (feed.owner === null || this.channels.size === 0) return this.pump(feed)
     if (feed.catchUp !== null) return
-    this.live.store(feed).then(
-      (done) => {
-        if (done) return
-        if (feed.catchUp !== null || this.room.closing) return
-        feed.catchUp = setTimeout(() => {
-          feed.catchUp = null
-          this.pump(feed)
-        }, CATCH_UP_DELAY)
-      },
-      (err: unknown) => backgroundError(this.room, err)
-    )
+    feed.catchUp = setTimeout(() => {
+      feed.catchUp = null
+      if (this.room.closing) return
+      this.live.store(feed).then(
+        (done) => {
+          if (!done && !this.room.closing) this.pump(feed)
+        },
+        (err: unknown) => backgroundError(this.room, err)
+      )
+    }, STORE_DELAY)
   }
 
   /** Delivers a writer's blocks this node has not seen yet, in order; one pump per writer at a time. */
@@ -198,9 +200,12 @@ export class History {
         feed.seen = from
       }
       if (from >= length) return
-      if (length - from > page) {
+      if (length - from > page && !this.shownSince(feed, from, length)) {
         // Back after a long absence: the latest page of messages, and the rest only when the
-        // timeline is paged back to it. Memory holds a window, not the week (issue 11).
+        // timeline is paged back to it. Memory holds a window, not the week (issue 11). Not
+        // when blocks past `from` were shown live: then this is a block the live path could
+        // not store (a frame lost or refused) in a conversation this node is following, and
+        // its messages are delivered like the rest, or they would never be shown.
         const lowest = await this.fetchLatest(feed, from, length, page)
         if (lowest === null) return
         if (lowest > from) {
@@ -215,6 +220,13 @@ export class History {
       feed.seen = Math.max(feed.seen, length)
       this.ctx.changed()
     }
+  }
+
+  // Whether any block in [from, to) was shown live.
+  private shownSince(feed: Feed, from: number, to: number): boolean {
+    if (feed.loaded.size === 0) return false
+    for (let i = to - 1; i >= from; i--) if (feed.loaded.has(i)) return true
+    return false
   }
 
   // Where a read of [from, …) begins: at a peer's unchecked word that the blocks below it

@@ -31,6 +31,8 @@ export const LIVE_WINDOW = 16
 // Blocks shown from the channel and not yet confirmed by Hypercore, at most: per writer, and in
 // the room. More wait for Hypercore.
 const MAX_UNCONFIRMED = 64
+// Blocks of a writer shown and not yet stored that are stored at once, not with the next batch.
+const STORE_BATCH = MAX_UNCONFIRMED / 2
 const MAX_UNCONFIRMED_ROOM = 256
 // How long, in ms, a block shown from the channel may wait for its Hypercore copy before its
 // messages are withdrawn. Hypercore delivers it in well under a second when its author stored it.
@@ -185,8 +187,9 @@ export class LivePath {
     this.pending.add(feed)
     this.unconfirmed++
     if (this.timer === null) this.schedule(CONFIRM_TIMEOUT)
-    // Hypercore already knows the core is this long (the frame came late): store it now.
-    if (live.index < feed.core.length && live.index === feed.seen) void this.store(feed)
+    // Hypercore already knows the core is this long (the frame came late): store it now. So
+    // too when many blocks wait for the batch (see History.onAppend), rather than refuse more.
+    if (live.index < feed.core.length && (live.index === feed.seen || feed.unconfirmed.size >= STORE_BATCH)) void this.store(feed)
   }
 
   // Hypercore delivered block `index`: if a different block had come live for that index (its

@@ -70,6 +70,10 @@ export class ReadPositions {
   // room, sent once the loop turn that delivered them is done.
   private readonly grown = new Set<string>()
   private noticeQueued = false
+  // Messages delivered this loop turn, counted once it is done: the node's listener runs before
+  // the app's, so counting is kept off the path of every message shown (docs/PERFORMANCE.md).
+  // Every read of the counts counts them first.
+  private pending: Array<{ roomId: string; m: Message }> = []
 
   constructor(onChange: (roomId: string, counts: UnreadCounts) => void) {
     this.onChange = onChange
@@ -77,16 +81,19 @@ export class ReadPositions {
 
   /** Replaces the states with the stored ones, without change events. */
   load(stored: ReadonlyMap<string, ReadState>): void {
+    this.settle()
     this.states.clear()
     for (const [id, state] of stored) this.states.set(id, fromStored(state))
   }
 
   get(roomId: string): UnreadCounts {
+    this.settle()
     return counts(this.states.get(roomId) ?? NONE)
   }
 
   /** The state of every room that has one, for saving. */
   entries(): ReadonlyMap<string, ReadState> {
+    this.settle()
     const out = new Map<string, ReadState>()
     for (const [id, r] of this.states) out.set(id, toStored(r))
     return out
@@ -94,6 +101,20 @@ export class ReadPositions {
 
   /** A room delivered a message: one more unread if it is from someone else and not yet read. */
   message(roomId: string, m: Message): void {
+    this.pending.push({ roomId, m })
+    if (this.noticeQueued) return
+    this.noticeQueued = true
+    setImmediate(() => this.notice())
+  }
+
+  private settle(): void {
+    if (this.pending.length === 0) return
+    const pending = this.pending
+    this.pending = []
+    for (const { roomId, m } of pending) this.count(roomId, m)
+  }
+
+  private count(roomId: string, m: Message): void {
     // Called for every message: the common cases (a later timestamp) skip the id parsing.
     const newest = this.newest.get(roomId)
     if (!newest) this.newest.set(roomId, { timestamp: m.timestamp, id: m.id })
@@ -113,13 +134,11 @@ export class ReadPositions {
     cur.unread++
     if (m.mention) cur.mentions++
     this.grown.add(roomId)
-    if (this.noticeQueued) return
-    this.noticeQueued = true
-    setImmediate(() => this.notice())
   }
 
   private notice(): void {
     this.noticeQueued = false
+    this.settle()
     const rooms = [...this.grown]
     this.grown.clear()
     for (const roomId of rooms) {
@@ -130,6 +149,7 @@ export class ReadPositions {
 
   /** A message shown live was never stored: if it was counted, it no longer is. */
   withdrawn(roomId: string, m: Message): void {
+    this.settle()
     const cur = this.states.get(roomId)
     if (!cur || m.self || cur.unread === 0 || (cur.position && comparePositions(m, cur.position) <= 0))
       return
@@ -145,6 +165,7 @@ export class ReadPositions {
    * after `upTo` when the page reaches back to it.
    */
   markRead(roomId: string, upTo: ReadPosition | null, latest: readonly Message[]): UnreadCounts {
+    this.settle()
     const cur = this.states.get(roomId) ?? NONE
     let target: ReadPosition | null = upTo
     if (upTo === null) {
@@ -182,6 +203,7 @@ export class ReadPositions {
 
   /** The room was left: its state goes. */
   delete(roomId: string): void {
+    this.settle()
     this.states.delete(roomId)
     this.newest.delete(roomId)
     this.grown.delete(roomId)
