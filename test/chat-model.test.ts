@@ -12,7 +12,8 @@ import {
   roleOf,
   selectEntries,
   type ChatNotice,
-  type ChatState
+  type ChatState,
+  type GovernanceEvent
 } from '../lib/index.js'
 import { create, createLocalTestnet, until as untilEvent, waitForPeers } from './helpers/index.js'
 
@@ -161,15 +162,19 @@ test('chat model: roles, settings and governance lines on a member who did not a
   const b = await create(t, testnet)
   await a.setProfile({ name: 'ann' })
   await b.setProfile({ name: 'bob' })
-  // bob owns the room before ann joins, with a welcome for newcomers.
+  // bob owns the room before ann joins, with a welcome for newcomers, and has moderated.
   const rb = await b.join('gov-model')
+  const early = Date.now()
   await rb.moderate.topic('first topic')
   await rb.moderate.welcome('read the pins')
+  await rb.moderate.set({ allowFiles: false })
   const model = new ChatModel(a)
   t.teardown(() => model.close())
   await model.ready()
   const mentions: string[] = []
   model.on('mention', (m) => mentions.push(m.text))
+  const told: GovernanceEvent[] = []
+  model.on('governance', (e) => told.push(e))
 
   t.ok(await model.submit('/join gov-model'), 'joined')
   const ra = a.rooms[0]!
@@ -181,6 +186,12 @@ test('chat model: roles, settings and governance lines on a member who did not a
   const welcome = s.notices.filter((n) => n.kind === 'room-welcome')
   t.is(welcome.length, 1, 'the welcome, once')
   t.ok(welcome[0]!.kind === 'room-welcome' && welcome[0]!.text === 'read the pins' && welcome[0]!.room === ra.id, 'in the room joined')
+  // What bob did before ann joined is history: the view holds its result, and no line says it.
+  s = await until(model, (x) => x.rooms.some((r) => r.key === ra.id && r.settings.topic === 'first topic' && !r.settings.allowFiles))
+  const old = told.find((e) => e.action === 'topic' && e.text === 'first topic')
+  t.ok(old && old.replayed && old.timestamp >= early - 1000 && old.timestamp <= Date.now(), 'the old topic is told as replayed, with its time')
+  t.absent(s.notices.some((n) => n.kind === 'governance'), 'a late joiner gets no line for what happened before it joined')
+  t.is(s.rooms.find((r) => r.key === ra.id)!.unread, 0, 'nor an unread count')
 
   await rb.moderate.topic('second topic')
   await rb.moderate.set({ slowMode: 5 })
@@ -195,6 +206,8 @@ test('chat model: roles, settings and governance lines on a member who did not a
   t.ok(gov.some((n) => n.action === 'set' && n.setting === 'slowMode' && n.value === 5), 'slow mode, with its value')
   const op = gov.find((n) => n.action === 'op')
   t.ok(op && op.target?.self === true && op.actor.name === 'bob', 'ann was made an op by bob')
+  t.ok(told.some((e) => e.action === 'topic' && e.text === 'second topic' && !e.replayed), 'what comes live is not replayed')
+  t.absent(gov.some((n) => n.text === 'first topic' || n.action === 'welcome'), 'still no line for the old ones')
   t.absent(s.notices.some((n) => n.kind === 'governance' && (n as { action: string }).action === 'claim'), 'claims are not lines')
 
   // ann, an op now, sets the topic: one line, the same as everyone sees, not two.

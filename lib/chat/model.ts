@@ -44,7 +44,10 @@ export interface ChatModelEvents {
   mention: [Message, string]
   /** Every action applied, in order: for a UI that forwards changes one at a time. */
   action: [ChatAction]
-  /** A governance operation took effect in a room (the room's key). */
+  /**
+   * A governance operation took effect in a room (the room's key), live or replayed from
+   * history (`event.replayed`): the model makes a line only of live ones (see `ChatModel`).
+   */
   governance: [GovernanceEvent, string]
   error: [Error]
 }
@@ -54,6 +57,14 @@ export interface ChatModelEvents {
  * kept across restarts), a window of each room's timeline that takes changes one message at
  * a time, members, and notices as typed data. A UI renders `state` on every `change` and
  * hands typed lines to `submit`; it keeps no chat rules of its own.
+ *
+ * Governance: an operation that arrives live is one line in its room, at the time it came.
+ * One replayed from history (`GovernanceEvent.replayed`: a late joiner reading the room's
+ * past, a restart, a catch-up after an absence, another device's history) is folded: no
+ * line, no bell, no unread count; what it left (owner, roles, topic, announcement, settings)
+ * is in the room's view. A newcomer sees the room as it is, not a wall of old kicks. The
+ * room's welcome is shown once, to a room joined since the model started, with the welcome
+ * the room had when it was joined: a welcome set live later is a plain governance line.
  */
 export class ChatModel extends Resource<ChatModelEvents>() {
   readonly node: Backspace
@@ -77,7 +88,7 @@ export class ChatModel extends Resource<ChatModelEvents>() {
   private readonly unwelcomed = new Set<string>()
   // The node's clock when this model started: rooms joined after it are new joins.
   private readonly startedAt: number
-  // Governance lines of this identity's own operations so far: a moderation command whose
+  // Governance lines of operations this device wrote so far: a moderation command whose
   // operation already shows as one does not say it again.
   private ownGovernance = 0
 
@@ -267,7 +278,7 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     const onGovernance = (event: GovernanceEvent) => {
       this.syncGovernance(room)
       const welcomed = this.welcome(room, event)
-      if (!(welcomed && event.action === 'welcome')) this.governanceNotice(room, event)
+      if (!event.replayed && !(welcomed && event.action === 'welcome')) this.governanceNotice(room, event)
       this.emit('governance', event, key)
     }
     const onError = (err: Error) => this.error(`${room.name}: ${describe(err)}`, key)
@@ -329,12 +340,13 @@ export class ChatModel extends Resource<ChatModelEvents>() {
 
   /**
    * A room joined since this model started shows its welcome message once, as soon as one is
-   * known (it comes with the room's governance, often after the join). Not when you set it.
+   * known (it comes with the room's history, often after the join). Not one set live after
+   * the join, by you or anyone: that is a governance line like any other.
    */
   private welcome(room: Room, event: GovernanceEvent | null): boolean {
     const key = room.id
     if (!this.unwelcomed.has(key)) return false
-    if (event && event.action === 'welcome' && event.actor.equals(this.node.publicKey)) {
+    if (event && event.action === 'welcome' && !event.replayed) {
       this.unwelcomed.delete(key)
       return false
     }
@@ -345,10 +357,11 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     return true
   }
 
-  /** A governance operation as a line in its room, the same on every member's screen. */
+  /** A live governance operation as a line in its room, the same on every member's screen. */
   private governanceNotice(room: Room, e: GovernanceEvent): void {
     if (e.action === 'claim') return
-    if (e.actor.equals(this.node.publicKey)) this.ownGovernance++
+    // Written by this device (its writer core's ids), not by another device of this identity.
+    if (e.id.startsWith(room.writerKey.toString('hex', 0, 16) + '-')) this.ownGovernance++
     const members = room.members()
     const person = (key: Buffer): NoticePerson => ({
       name: members.find((m) => m.key.equals(key))?.name ?? '',
