@@ -166,6 +166,7 @@ test('chat model: roles, settings and governance lines on a member who did not a
   const rb = await b.join('gov-model')
   const early = Date.now()
   await rb.moderate.topic('first topic')
+  await rb.moderate.welcome('an old welcome')
   await rb.moderate.welcome('read the pins')
   await rb.moderate.set({ allowFiles: false })
   const model = new ChatModel(a)
@@ -185,7 +186,7 @@ test('chat model: roles, settings and governance lines on a member who did not a
   s = await until(model, (x) => x.notices.some((n) => n.kind === 'room-welcome'))
   const welcome = s.notices.filter((n) => n.kind === 'room-welcome')
   t.is(welcome.length, 1, 'the welcome, once')
-  t.ok(welcome[0]!.kind === 'room-welcome' && welcome[0]!.text === 'read the pins' && welcome[0]!.room === ra.id, 'in the room joined')
+  t.ok(welcome[0]!.kind === 'room-welcome' && welcome[0]!.text === 'read the pins' && welcome[0]!.room === ra.id, 'in the room joined: the latest, not the one it replaced')
   // What bob did before ann joined is history: the view holds its result, and no line says it.
   s = await until(model, (x) => x.rooms.some((r) => r.key === ra.id && r.settings.topic === 'first topic' && !r.settings.allowFiles))
   const old = told.find((e) => e.action === 'topic' && e.text === 'first topic')

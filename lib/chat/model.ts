@@ -86,6 +86,8 @@ export class ChatModel extends Resource<ChatModelEvents>() {
   private prefsLoaded = false
   // Rooms joined since this model started whose welcome message was not shown yet.
   private readonly unwelcomed = new Set<string>()
+  // Of those, the ones whose welcome is looked at again once the current burst of history is in.
+  private readonly welcomeQueued = new Set<string>()
   // The node's clock when this model started: rooms joined after it are new joins.
   private readonly startedAt: number
   // Governance lines of operations this device wrote so far: a moderation command whose
@@ -277,8 +279,8 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     }
     const onGovernance = (event: GovernanceEvent) => {
       this.syncGovernance(room)
-      const welcomed = this.welcome(room, event)
-      if (!event.replayed && !(welcomed && event.action === 'welcome')) this.governanceNotice(room, event)
+      this.welcome(room, event)
+      if (!event.replayed) this.governanceNotice(room, event)
       this.emit('governance', event, key)
     }
     const onError = (err: Error) => this.error(`${room.name}: ${describe(err)}`, key)
@@ -340,21 +342,33 @@ export class ChatModel extends Resource<ChatModelEvents>() {
 
   /**
    * A room joined since this model started shows its welcome message once, as soon as one is
-   * known (it comes with the room's history, often after the join). Not one set live after
-   * the join, by you or anyone: that is a governance line like any other.
+   * known (it comes with the room's history, often after the join). A history read in one
+   * burst tells each operation with the state up to it, so the welcome is read once the burst
+   * is in: the latest, not one it replaced. A welcome set live after the join, by you or
+   * anyone, is a governance line like any other instead.
    */
-  private welcome(room: Room, event: GovernanceEvent | null): boolean {
+  private welcome(room: Room, event: GovernanceEvent | null): void {
     const key = room.id
-    if (!this.unwelcomed.has(key)) return false
+    if (!this.unwelcomed.has(key)) return
     if (event && event.action === 'welcome' && !event.replayed) {
       this.unwelcomed.delete(key)
-      return false
+      return
     }
-    const text = event ? event.settings.welcome : room.settings.welcome
-    if (text === '') return false
+    if (!event) return this.showWelcome(room)
+    if (this.welcomeQueued.has(key)) return
+    this.welcomeQueued.add(key)
+    setImmediate(() => {
+      this.welcomeQueued.delete(key)
+      if (!this.closing && this.rooms.get(key) === room) this.showWelcome(room)
+    })
+  }
+
+  private showWelcome(room: Room): void {
+    const key = room.id
+    const text = room.settings.welcome
+    if (!this.unwelcomed.has(key) || text === '') return
     this.unwelcomed.delete(key)
     this.notify({ kind: 'room-welcome', about: { name: room.name, kind: room.kind, id: key }, text }, key)
-    return true
   }
 
   /** A live governance operation as a line in its room, the same on every member's screen. */
