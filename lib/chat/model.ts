@@ -65,6 +65,7 @@ export interface ChatModelEvents {
  * is in the room's view. A newcomer sees the room as it is, not a wall of old kicks. The
  * room's welcome is shown once, to a room joined since the model started, with the welcome
  * the room had when it was joined: a welcome set live later is a plain governance line.
+ * Lock access proofs (`room.on('access')`) are not lines: they change no role or setting.
  */
 export class ChatModel extends Resource<ChatModelEvents>() {
   readonly node: Backspace
