@@ -84,6 +84,20 @@ test('relay wipe: a relay deletes the wiped blocks from disk, keeps governance, 
   const tip = own.core.length
   await poll(async () => atRelay.core.length >= tip && (await atRelay.core.has(tip - 1)))
   t.ok(await atRelay.core.has(0), 'the block that claimed the room stays (governance)')
+
+  // A member's notice that claims the core's whole future (a huge length, keeping every block
+  // that exists) must not make the relay refuse the writer's later blocks: that would silence
+  // the writer for every member who is offline. The relay holds a cut to the length it has.
+  const admission = (ra as unknown as { keys: { admission: { publicKey: Buffer; secretKey: Buffer } } }).keys.admission
+  const existing = Array.from({ length: tip }, (_, i) => i)
+  channel.sendWipe(makeWipeNotice(kept.topic, own.key, { length: 2 ** 40, keep: existing }, admission))
+  const later = 'after a notice that claims the future 51d2'
+  await ra.send(later)
+  const tip2 = own.core.length
+  await poll(async () => atRelay.core.length >= tip2 && (await atRelay.core.has(tip2 - 1)))
+  t.pass('the relay still keeps the writer\'s later blocks')
+  const heldCut = (atRelay as unknown as { cut: { length: number } | null }).cut
+  t.ok(heldCut !== null && heldCut.length <= tip2, 'the cut is held to the core\'s length')
   await a.close()
 
   // A restart keeps the cut: the relay does not fetch the wiped blocks again, nor serve them.

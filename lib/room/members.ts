@@ -92,7 +92,9 @@ export class Members {
    */
   fromBlock(author: Buffer, wire: ProfileFields | null | undefined, time: number, self: boolean): MemberState {
     const member = this.member(author)
-    if (wire && !self && time > member.profileTime) {
+    // At the same millisecond as a presence, the block wins: a presence sent when the channel
+    // opened must not hide the profile of a message written just after it.
+    if (wire && !self && time >= member.profileTime) {
       const profile = shown(wire)
       const changed = !sameProfile(member.profile, profile)
       member.profile = profile

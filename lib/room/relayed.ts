@@ -78,6 +78,11 @@ interface RelayedFeed {
   /** Blocks members wiped (lib/room/wipe-notice.ts): never fetched, cleared if they come. */
   cut: WipeCut | null
   /**
+   * A notice that came before this relay had the core: applied, held to the core's length,
+   * once that length is known.
+   */
+  pendingCut: WipeCut | null
+  /**
    * Bytes below `start`, measured when blocks were evicted: the tree nodes that measure from
    * `start` may be gone with them, and the quota must not count the evicted bytes again.
    */
@@ -305,12 +310,13 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
       planning: null,
       planAgain: false,
       cut: state?.wipe ? { length: state.wipe.length, keep: state.wipe.keep.slice() } : null,
+      pendingCut: null,
       below: null
     }
     const pending = this.pendingWipes.get(key.toString('hex'))
     if (pending) {
       this.pendingWipes.delete(key.toString('hex'))
-      feed.cut = mergeCuts(feed.cut, pending) ?? feed.cut
+      feed.pendingCut = pending
     }
     this.writers.add(feed)
     // Only to connections on which a peer proved the room.
@@ -334,12 +340,14 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
     })
     core.on('append', () => {
       this.mark(feed)
+      if (this.applyPendingCut(feed)) return
       this.plan(feed)
     })
     core
       .ready()
       .then(() => {
         this.mark(feed)
+        if (this.applyPendingCut(feed)) return
         // Cleared again after a restart: a crash may have come between a notice and its clear.
         if (feed.cut !== null) return this.clearWiped(feed)
         this.plan(feed)
@@ -530,11 +538,28 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
       return
     }
     if (feed.dropped) return
-    const merged = mergeCuts(feed.cut, cut)
-    if (merged === null) return
+    this.applyCut(feed, cut)
+  }
+
+  // A cut names blocks that exist: it is held to the core's length as this relay verified it.
+  // Unbounded, one member's notice with a huge length would make the relay refuse every later
+  // block of the writer, silencing it for members who are offline.
+  private applyCut(feed: RelayedFeed, cut: WipeCut): boolean {
+    const length = Math.min(cut.length, feed.core.length)
+    const merged = mergeCuts(feed.cut, { length, keep: cut.keep.filter((i) => i < length) })
+    if (merged === null) return false
     feed.cut = merged
     this.ctx.changed()
     this.clearWiped(feed).catch((err) => backgroundError(this, err))
+    return true
+  }
+
+  // A notice held until the core had a length (see `pendingCut`).
+  private applyPendingCut(feed: RelayedFeed): boolean {
+    const pending = feed.pendingCut
+    if (pending === null || feed.core.length === 0 || feed.dropped || this.closing) return false
+    feed.pendingCut = null
+    return this.applyCut(feed, pending)
   }
 
   // Deletes the wiped blocks of a core from disk (Hypercore's clear, then the node compacts),
