@@ -215,6 +215,16 @@ test('chat model: roles, settings and governance lines on a member who did not a
   t.ok(await model.submit('/topic from ann'), 'an op sets the topic')
   s = await until(model, (x) => x.notices.some((n) => n.kind === 'governance' && n.action === 'topic' && n.actor.self && n.text === 'from ann'))
   t.absent(s.notices.some((n) => n.kind === 'text' && n.text.includes('from ann')), 'the command does not repeat the line')
+  // A kick in a named room: the line once, and the sentence on what a named room cannot enforce.
+  const c = await create(t, testnet)
+  await c.setProfile({ name: 'cat' })
+  await c.join('gov-model')
+  await until(model, (x) => x.rooms.find((r) => r.key === ra.id)!.members.some((m) => m.name === 'cat'))
+  t.ok(await model.submit('/kick cat'), 'an op kicks a member')
+  s = await until(model, (x) => x.notices.some((n) => n.kind === 'governance' && n.action === 'kick' && n.actor.self && n.target?.name === 'cat'))
+  const said = s.notices.filter((n) => n.kind === 'text' && n.room === ra.id).map((n) => (n.kind === 'text' ? n.text : ''))
+  t.ok(said.some((text) => text.includes('can still read it')), 'what a named room cannot enforce is said')
+  t.absent(said.some((text) => text.includes('was kicked')), 'the kick itself is said once, by its line')
 
   // A friend request is a notice; /requests lists it; accepting opens the DM, listed after rooms.
   await b.friends.request(a.publicKey, 'let us talk')

@@ -523,10 +523,11 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     if (result.room) this.dispatch({ type: 'switch', key: result.room.id })
     // After /leave, the room shown next (the reducer knows it by now) gets the notice.
     const where = result.left ? undefined : (result.room?.id ?? origin)
-    // A moderation command's sentence repeats the governance line its operation just made.
+    // A moderation command's first sentence repeats the governance line its operation just
+    // made; what it adds after that (what a named room cannot enforce) is still said.
     const echoed = this.ownGovernance > governed && result.notices.every((n) => n.level === 'info')
-    for (const n of result.notices) {
-      if (echoed) continue
+    for (const [i, n] of result.notices.entries()) {
+      if (echoed && i === 0) continue
       this.notify(n.code === undefined ? { kind: 'text', level: n.level, text: n.text } : { kind: 'text', level: n.level, text: n.text, code: n.code }, where)
     }
     if (result.help) this.notify({ kind: 'help', commands: result.help }, where)
