@@ -1,4 +1,4 @@
-import type { GovernanceEvent } from './governance/types.js'
+import type { AccessEvent, GovernanceEvent } from './governance/types.js'
 import type { BackspaceError } from './errors.js'
 
 /** One chat message, as every member of the room sees it. */
@@ -224,6 +224,8 @@ export interface RoomEvents {
   alone: []
   /** A governance operation took effect: who did what to whom, with the room's new state. */
   governance: [GovernanceEvent]
+  /** A newcomer proved the lock's password (`moderate.enter`): it may write while the lock holds. */
+  access: [AccessEvent]
   /** A background task failed; the room goes on. */
   error: [Error]
   close: []

@@ -12,7 +12,8 @@ import {
   roleOf,
   selectEntries,
   type ChatNotice,
-  type ChatState
+  type ChatState,
+  type GovernanceEvent
 } from '../lib/index.js'
 import { create, createLocalTestnet, until as untilEvent, waitForPeers } from './helpers/index.js'
 
@@ -161,15 +162,20 @@ test('chat model: roles, settings and governance lines on a member who did not a
   const b = await create(t, testnet)
   await a.setProfile({ name: 'ann' })
   await b.setProfile({ name: 'bob' })
-  // bob owns the room before ann joins, with a welcome for newcomers.
+  // bob owns the room before ann joins, with a welcome for newcomers, and has moderated.
   const rb = await b.join('gov-model')
+  const early = Date.now()
   await rb.moderate.topic('first topic')
+  await rb.moderate.welcome('an old welcome')
   await rb.moderate.welcome('read the pins')
+  await rb.moderate.set({ allowFiles: false })
   const model = new ChatModel(a)
   t.teardown(() => model.close())
   await model.ready()
   const mentions: string[] = []
   model.on('mention', (m) => mentions.push(m.text))
+  const told: GovernanceEvent[] = []
+  model.on('governance', (e) => told.push(e))
 
   t.ok(await model.submit('/join gov-model'), 'joined')
   const ra = a.rooms[0]!
@@ -180,7 +186,13 @@ test('chat model: roles, settings and governance lines on a member who did not a
   s = await until(model, (x) => x.notices.some((n) => n.kind === 'room-welcome'))
   const welcome = s.notices.filter((n) => n.kind === 'room-welcome')
   t.is(welcome.length, 1, 'the welcome, once')
-  t.ok(welcome[0]!.kind === 'room-welcome' && welcome[0]!.text === 'read the pins' && welcome[0]!.room === ra.id, 'in the room joined')
+  t.ok(welcome[0]!.kind === 'room-welcome' && welcome[0]!.text === 'read the pins' && welcome[0]!.room === ra.id, 'in the room joined: the latest, not the one it replaced')
+  // What bob did before ann joined is history: the view holds its result, and no line says it.
+  s = await until(model, (x) => x.rooms.some((r) => r.key === ra.id && r.settings.topic === 'first topic' && !r.settings.allowFiles))
+  const old = told.find((e) => e.action === 'topic' && e.text === 'first topic')
+  t.ok(old && old.replayed && old.timestamp >= early - 1000 && old.timestamp <= Date.now(), 'the old topic is told as replayed, with its time')
+  t.absent(s.notices.some((n) => n.kind === 'governance'), 'a late joiner gets no line for what happened before it joined')
+  t.is(s.rooms.find((r) => r.key === ra.id)!.unread, 0, 'nor an unread count')
 
   await rb.moderate.topic('second topic')
   await rb.moderate.set({ slowMode: 5 })
@@ -195,12 +207,24 @@ test('chat model: roles, settings and governance lines on a member who did not a
   t.ok(gov.some((n) => n.action === 'set' && n.setting === 'slowMode' && n.value === 5), 'slow mode, with its value')
   const op = gov.find((n) => n.action === 'op')
   t.ok(op && op.target?.self === true && op.actor.name === 'bob', 'ann was made an op by bob')
+  t.ok(told.some((e) => e.action === 'topic' && e.text === 'second topic' && !e.replayed), 'what comes live is not replayed')
+  t.absent(gov.some((n) => n.text === 'first topic' || n.action === 'welcome'), 'still no line for the old ones')
   t.absent(s.notices.some((n) => n.kind === 'governance' && (n as { action: string }).action === 'claim'), 'claims are not lines')
 
   // ann, an op now, sets the topic: one line, the same as everyone sees, not two.
   t.ok(await model.submit('/topic from ann'), 'an op sets the topic')
   s = await until(model, (x) => x.notices.some((n) => n.kind === 'governance' && n.action === 'topic' && n.actor.self && n.text === 'from ann'))
   t.absent(s.notices.some((n) => n.kind === 'text' && n.text.includes('from ann')), 'the command does not repeat the line')
+  // A kick in a named room: the line once, and the sentence on what a named room cannot enforce.
+  const c = await create(t, testnet)
+  await c.setProfile({ name: 'cat' })
+  await c.join('gov-model')
+  await until(model, (x) => x.rooms.find((r) => r.key === ra.id)!.members.some((m) => m.name === 'cat'))
+  t.ok(await model.submit('/kick cat'), 'an op kicks a member')
+  s = await until(model, (x) => x.notices.some((n) => n.kind === 'governance' && n.action === 'kick' && n.actor.self && n.target?.name === 'cat'))
+  const said = s.notices.filter((n) => n.kind === 'text' && n.room === ra.id).map((n) => (n.kind === 'text' ? n.text : ''))
+  t.ok(said.some((text) => text.includes('can still read it')), 'what a named room cannot enforce is said')
+  t.absent(said.some((text) => text.includes('was kicked')), 'the kick itself is said once, by its line')
 
   // A friend request is a notice; /requests lists it; accepting opens the DM, listed after rooms.
   await b.friends.request(a.publicKey, 'let us talk')

@@ -4,7 +4,7 @@
 // knows the owner and topic, made before that window.
 import test from 'brittle'
 import b4a from 'b4a'
-import type { Room } from '../lib/index.js'
+import type { GovernanceEvent, Room } from '../lib/index.js'
 import { MessageType } from '../lib/messages.js'
 import { create, createLocalTestnet, waitForPeers } from './helpers/index.js'
 import { until } from './helpers/governance.js'
@@ -50,8 +50,12 @@ test('governance chain: a returning member and a new joiner enforce a ban made b
   // B comes back, and D joins for the first time: each loads only the latest page of A's log.
   const b2 = await create(t, testnet, { storage: bStorage })
   const rb2 = b2.rooms[0]!
+  const told = new Map<Room, GovernanceEvent[]>([[rb2, []]])
+  rb2.on('governance', (e) => told.get(rb2)!.push(e))
   const d = await create(t, testnet)
   const rd = await d.join('gov-chain', { password: 'pw' })
+  told.set(rd, [])
+  rd.on('governance', (e) => told.get(rd)!.push(e))
   for (const r of [rb2, rd]) await shows(r, `m${MISSED - 1}`)
 
   t.comment('caught up')
@@ -67,6 +71,11 @@ test('governance chain: a returning member and a new joiner enforce a ban made b
     const shown = await r.messages({ limit: 100 })
     t.absent(shown.some((m) => m.text === 'banned but writing'), `${label}: the banned member's message is not shown`)
     t.absent(shown.some((m) => m.text === 'm0'), `${label}: the chain put no old message into the timeline`)
+    // What happened before it caught up is history, not news: told as replayed, with its time.
+    const events = told.get(r)!
+    const ban = events.find((e) => e.action === 'ban')
+    t.ok(ban && ban.replayed && ban.timestamp > 0 && ban.timestamp <= Date.now(), `${label}: the ban is told as replayed, with its time`)
+    t.ok(events.length > 0 && events.every((e) => e.replayed), `${label}: every operation caught up with is replayed`)
   }
 
   // And what the banned member writes now is refused and counted by both.

@@ -8,7 +8,7 @@ import { inject, until } from './helpers/governance.js'
 import { GovAction } from '../lib/governance/codec.js'
 import { randomBytes } from '../lib/crypto.js'
 import { MessageType } from '../lib/messages.js'
-import type { Room } from '../lib/index.js'
+import type { AccessEvent, Room } from '../lib/index.js'
 
 const texts = (r: Room) => r.messages({ limit: 100 }).then((ms) => ms.map((m) => m.text))
 
@@ -40,8 +40,17 @@ test('lock: in a created room a newcomer gets no key until it proves the passwor
   await expectCode(t, rj.send('hello?'), 'NOT_ALLOWED')
   await expectCode(t, rj.moderate.enter('wrong'), 'NOT_ALLOWED')
 
+  // The proof is told as an access event (not a governance line): typed, with the lock.
+  const seen: AccessEvent[] = []
+  const mine: AccessEvent[] = []
+  ra.on('access', (e) => seen.push(e))
+  rj.on('access', (e) => mine.push(e))
   await rj.moderate.enter('open sesame')
   await until(() => rj.heldEpochKeys().has(epoch))
+  await until(() => seen.length > 0 && mine.length > 0)
+  const J = j.identity.publicKey
+  t.ok(seen[0]!.actor.equals(J) && !seen[0]!.self && seen[0]!.lock !== '' && !seen[0]!.replayed, 'the owner is told who entered, live')
+  t.ok(mine[0]!.self && mine[0]!.lock === seen[0]!.lock && mine[0]!.timestamp > 0, 'the newcomer too, with the same lock')
   const got = receive(ra, ['let in'])
   await rj.send('let in')
   await got
@@ -81,10 +90,13 @@ test('lock: in a named room readers drop a newcomer\'s messages, which is all th
   await until(() => [ra, rb].every((r, i) => r.stats.rejected.governance > before[i]!))
   for (const r of [ra, rb]) t.absent((await texts(r)).includes('written anyway'))
   // A forged access proof (no password) is refused and counted; the newcomer stays out.
+  const told: AccessEvent[] = []
+  for (const r of [ra, rb]) r.on('access', (e) => told.push(e))
   const forged = [ra, rb].map((r) => r.stats.rejected.governance)
   await inject(rc, GovAction.ACCESS, { proof: randomBytes(64) })
   await until(() => [ra, rb].every((r, i) => r.stats.rejected.governance > forged[i]!))
   await expectCode(t, rc.send('still out'), 'NOT_ALLOWED')
+  t.is(told.length, 0, 'a forged proof is never told as an access')
   // B was in before the lock and still writes.
   const got = receive(ra, ['b is in'])
   await rb.send('b is in')

@@ -44,7 +44,10 @@ export interface ChatModelEvents {
   mention: [Message, string]
   /** Every action applied, in order: for a UI that forwards changes one at a time. */
   action: [ChatAction]
-  /** A governance operation took effect in a room (the room's key). */
+  /**
+   * A governance operation took effect in a room (the room's key), live or replayed from
+   * history (`event.replayed`): the model makes a line only of live ones (see `ChatModel`).
+   */
   governance: [GovernanceEvent, string]
   error: [Error]
 }
@@ -54,6 +57,15 @@ export interface ChatModelEvents {
  * kept across restarts), a window of each room's timeline that takes changes one message at
  * a time, members, and notices as typed data. A UI renders `state` on every `change` and
  * hands typed lines to `submit`; it keeps no chat rules of its own.
+ *
+ * Governance: an operation that arrives live is one line in its room, at the time it came.
+ * One replayed from history (`GovernanceEvent.replayed`: a late joiner reading the room's
+ * past, a restart, a catch-up after an absence, another device's history) is folded: no
+ * line, no bell, no unread count; what it left (owner, roles, topic, announcement, settings)
+ * is in the room's view. A newcomer sees the room as it is, not a wall of old kicks. The
+ * room's welcome is shown once, to a room joined since the model started, with the welcome
+ * the room had when it was joined: a welcome set live later is a plain governance line.
+ * Lock access proofs (`room.on('access')`) are not lines: they change no role or setting.
  */
 export class ChatModel extends Resource<ChatModelEvents>() {
   readonly node: Backspace
@@ -75,9 +87,11 @@ export class ChatModel extends Resource<ChatModelEvents>() {
   private prefsLoaded = false
   // Rooms joined since this model started whose welcome message was not shown yet.
   private readonly unwelcomed = new Set<string>()
+  // Of those, the ones whose welcome is looked at again once the current burst of history is in.
+  private readonly welcomeQueued = new Set<string>()
   // The node's clock when this model started: rooms joined after it are new joins.
   private readonly startedAt: number
-  // Governance lines of this identity's own operations so far: a moderation command whose
+  // Governance lines of operations this device wrote so far: a moderation command whose
   // operation already shows as one does not say it again.
   private ownGovernance = 0
 
@@ -266,8 +280,8 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     }
     const onGovernance = (event: GovernanceEvent) => {
       this.syncGovernance(room)
-      const welcomed = this.welcome(room, event)
-      if (!(welcomed && event.action === 'welcome')) this.governanceNotice(room, event)
+      this.welcome(room, event)
+      if (!event.replayed) this.governanceNotice(room, event)
       this.emit('governance', event, key)
     }
     const onError = (err: Error) => this.error(`${room.name}: ${describe(err)}`, key)
@@ -329,26 +343,40 @@ export class ChatModel extends Resource<ChatModelEvents>() {
 
   /**
    * A room joined since this model started shows its welcome message once, as soon as one is
-   * known (it comes with the room's governance, often after the join). Not when you set it.
+   * known (it comes with the room's history, often after the join). A history read in one
+   * burst tells each operation with the state up to it, so the welcome is read once the burst
+   * is in: the latest, not one it replaced. A welcome set live after the join, by you or
+   * anyone, is a governance line like any other instead.
    */
-  private welcome(room: Room, event: GovernanceEvent | null): boolean {
+  private welcome(room: Room, event: GovernanceEvent | null): void {
     const key = room.id
-    if (!this.unwelcomed.has(key)) return false
-    if (event && event.action === 'welcome' && event.actor.equals(this.node.publicKey)) {
+    if (!this.unwelcomed.has(key)) return
+    if (event && event.action === 'welcome' && !event.replayed) {
       this.unwelcomed.delete(key)
-      return false
+      return
     }
-    const text = event ? event.settings.welcome : room.settings.welcome
-    if (text === '') return false
-    this.unwelcomed.delete(key)
-    this.notify({ kind: 'room-welcome', about: { name: room.name, kind: room.kind, id: key }, text }, key)
-    return true
+    if (!event) return this.showWelcome(room)
+    if (this.welcomeQueued.has(key)) return
+    this.welcomeQueued.add(key)
+    setImmediate(() => {
+      this.welcomeQueued.delete(key)
+      if (!this.closing && this.rooms.get(key) === room) this.showWelcome(room)
+    })
   }
 
-  /** A governance operation as a line in its room, the same on every member's screen. */
+  private showWelcome(room: Room): void {
+    const key = room.id
+    const text = room.settings.welcome
+    if (!this.unwelcomed.has(key) || text === '') return
+    this.unwelcomed.delete(key)
+    this.notify({ kind: 'room-welcome', about: { name: room.name, kind: room.kind, id: key }, text }, key)
+  }
+
+  /** A live governance operation as a line in its room, the same on every member's screen. */
   private governanceNotice(room: Room, e: GovernanceEvent): void {
     if (e.action === 'claim') return
-    if (e.actor.equals(this.node.publicKey)) this.ownGovernance++
+    // Written by this device (its writer core's ids), not by another device of this identity.
+    if (e.id.startsWith(room.writerKey.toString('hex', 0, 16) + '-')) this.ownGovernance++
     const members = room.members()
     const person = (key: Buffer): NoticePerson => ({
       name: members.find((m) => m.key.equals(key))?.name ?? '',
@@ -495,10 +523,11 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     if (result.room) this.dispatch({ type: 'switch', key: result.room.id })
     // After /leave, the room shown next (the reducer knows it by now) gets the notice.
     const where = result.left ? undefined : (result.room?.id ?? origin)
-    // A moderation command's sentence repeats the governance line its operation just made.
+    // A moderation command's first sentence repeats the governance line its operation just
+    // made; what it adds after that (what a named room cannot enforce) is still said.
     const echoed = this.ownGovernance > governed && result.notices.every((n) => n.level === 'info')
-    for (const n of result.notices) {
-      if (echoed) continue
+    for (const [i, n] of result.notices.entries()) {
+      if (echoed && i === 0) continue
       this.notify(n.code === undefined ? { kind: 'text', level: n.level, text: n.text } : { kind: 'text', level: n.level, text: n.text, code: n.code }, where)
     }
     if (result.help) this.notify({ kind: 'help', commands: result.help }, where)

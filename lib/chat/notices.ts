@@ -45,7 +45,8 @@ export type NoticeBody =
    * A governance operation took effect in the room (every member sees it): `actor` did
    * `action` to `target`. `text` is the topic, announcement or welcome set (or a kick or ban
    * reason); for `set`, `setting` names the setting and `value` is its new value. Owner claims
-   * are not told: the owner's mark shows them.
+   * are not told: the owner's mark shows them. Only live operations are told: those replayed
+   * from history are folded into the room's view (see `ChatModel`).
    */
   | {
       readonly kind: 'governance'

@@ -19,6 +19,8 @@ declare module './types.js' {
     unban: { who: string }
     op: { who: string }
     deop: { who: string }
+    admin: { who: string }
+    unadmin: { who: string }
     slow: { seconds: string }
     maxusers: { count: string }
     ttl: { hours: string }
@@ -153,7 +155,7 @@ const NAMED_LIMIT = {
 export const kick = removal('kick', 'kick a member out of the room', 'was kicked')
 export const ban = removal('ban', 'ban a member: their messages are dropped by everyone', 'was banned')
 
-const grant = (name: 'unban' | 'op' | 'deop', description: string, done: string) =>
+const grant = (name: 'unban' | 'op' | 'deop' | 'admin' | 'unadmin', description: string, done: string) =>
   defineCommand({
     name,
     usage: `/${name} <name or fingerprint>`,
@@ -170,6 +172,8 @@ const grant = (name: 'unban' | 'op' | 'deop', description: string, done: string)
 export const unban = grant('unban', 'lift a ban', 'is no longer banned')
 export const op = grant('op', 'make a member an operator', 'is now an operator')
 export const deop = grant('deop', 'take operator status away', 'is no longer an operator')
+export const admin = grant('admin', 'make a member an admin (the owner only)', 'is now an admin')
+export const unadmin = grant('unadmin', 'take admin status away (the owner only)', 'is no longer an admin')
 
 export const slow = defineCommand({
   name: 'slow',

@@ -2,7 +2,7 @@ import { device } from './devices.js'
 import { del, edit, me, react, reply, unreact } from './messages.js'
 import { away, back, nick, peers, status, whoami } from './profile.js'
 import { create, invite, join, leave, rooms, switchRoom } from './rooms.js'
-import { announce, anon, ban, deop, files, kick, lock, maxusers, op, privateRoom, slow, topic, ttl, unban, unlock, welcome, wipe } from './moderation.js'
+import { admin, announce, anon, ban, deop, files, kick, lock, maxusers, op, privateRoom, slow, topic, ttl, unadmin, unban, unlock, welcome, wipe } from './moderation.js'
 import { accept, block, decline, dm, friend, friends, relay, requests, unblock, unfriend } from './social.js'
 import { defineCommand, type CommandSpec } from './types.js'
 
@@ -86,6 +86,8 @@ export const COMMANDS: readonly CommandSpec[] = Object.freeze([
   unban,
   op,
   deop,
+  admin,
+  unadmin,
   slow,
   maxusers,
   ttl,

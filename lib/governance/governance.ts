@@ -21,7 +21,7 @@ import {
   type GovSettingValue
 } from './codec.js'
 import { bannedAt, wipedAt, defaultSettings, minRole, RANK, resolve, settingProblem, type GovRecord, type Resolved } from './resolve.js'
-import type { GovernanceActionName, GovernanceEvent, Moderation, Role, RoomSettings } from './types.js'
+import type { AccessEvent, GovernanceActionName, GovernanceEvent, Moderation, Role, RoomSettings } from './types.js'
 
 /** Operations a room holds; beyond it, new ones are refused and counted (see SECURITY.md). */
 export const MAX_GOV_OPS = 1024
@@ -55,6 +55,8 @@ export interface GovernanceHost {
    */
   wipe(wiped: (feed: Feed, index: number) => boolean): void
   emit(event: GovernanceEvent): void
+  /** A newcomer's proof of the lock's password took effect. */
+  access?(event: AccessEvent): void
   /** A background task failed. */
   error(err: unknown): void
   /**
@@ -75,7 +77,7 @@ export interface EpochCause {
   actor: string
 }
 
-// ACCESS is not told to listeners (UIs have no line for it yet): its name is for errors only.
+// ACCESS is told apart (AccessEvent): it changes no role or setting. Its name here is for errors.
 const ACTION_NAMES: Record<GovActionValue, GovernanceActionName | 'access'> = {
   [GovAction.CLAIM]: 'claim',
   [GovAction.ACK]: 'claim',
@@ -110,12 +112,22 @@ interface Source {
   index: number
 }
 
+/** When an operation says it happened, and how it reached this node (GovernanceEvent's fields). */
+export interface OperationTime {
+  /** Its record's effective time (ms): display only. */
+  timestamp: number
+  /** Read from history (storage, a catch-up, a governance chain), not live. */
+  replayed: boolean
+}
+
 export class Governance {
   private readonly host: GovernanceHost
   private readonly me: string
   // Every verified operation, by record id, and where it came from (to count a refusal).
   private readonly records: Map<string, GovRecord>
   private readonly sources: Map<string, Source>
+  // When each operation says it happened and whether it was replayed: for listeners only.
+  private readonly times: Map<string, OperationTime>
   private state: Resolved
   // The owner the room's secret commits to, hex, or null.
   private readonly fixedOwner: string | null
@@ -133,6 +145,7 @@ export class Governance {
     this.me = host.identity.toString('hex')
     this.records = new Map()
     this.sources = new Map()
+    this.times = new Map()
     this.fixedOwner = host.fixedOwner ? host.fixedOwner.toString('hex') : null
     this.state = resolve([], this.fixedOwner)
     this.told = new Set()
@@ -219,10 +232,11 @@ export class Governance {
   }
 
   /**
-   * A GOVERN record of a verified block: `pos` is its place in the block. Malformed payloads
-   * and operations past the bound are refused and counted.
+   * A GOVERN record of a verified block: `pos` is its place in the block, `time` when it says
+   * it happened and whether it was replayed (told to listeners, never used to decide).
+   * Malformed payloads and operations past the bound are refused and counted.
    */
-  onRecord(record: MessageRecord, id: string, feed: Feed, index: number, pos: number, author: Buffer): void {
+  onRecord(record: MessageRecord, id: string, feed: Feed, index: number, pos: number, author: Buffer, time: OperationTime): void {
     let op: GovOperation
     try {
       op = decodeGovOperation(record.payload ?? b4a.alloc(0))
@@ -230,10 +244,10 @@ export class Governance {
       this.host.reject(feed, index, err instanceof BackspaceError ? err : BackspaceError.DECODE_FAILED('governance operation'))
       return
     }
-    this.add(op, id, feed, index, pos, author)
+    this.add(op, id, feed, index, pos, author, time)
   }
 
-  private add(op: GovOperation, id: string, feed: Feed, index: number, pos: number, author: Buffer): void {
+  private add(op: GovOperation, id: string, feed: Feed, index: number, pos: number, author: Buffer, time: OperationTime): void {
     if (this.records.has(id)) return
     if (this.records.size >= MAX_GOV_OPS) {
       this.host.reject(feed, index, BackspaceError.NOT_ALLOWED(`more than ${MAX_GOV_OPS} governance operations`))
@@ -257,6 +271,7 @@ export class Governance {
     }
     this.records.set(id, r)
     this.sources.set(id, { feed, index })
+    this.times.set(id, { timestamp: time.timestamp, replayed: time.replayed })
     this.recompute()
   }
 
@@ -323,24 +338,37 @@ export class Governance {
     }
     if (this.state.owner !== was.owner && this.state.owner !== null) {
       const owner = this.state.owner
-      this.tell({ id: '', action: 'claim', actor: b4a.from(owner, 'hex'), target: null, text: '', setting: null, message: null })
+      // The claim that won, if one did (an owner the room's secret fixes needs none).
+      let claim: OperationTime | undefined
+      for (const r of this.records.values()) if (r.author === owner && r.op.action === GovAction.CLAIM) claim ??= this.times.get(r.id)
+      this.tell(
+        { id: '', action: 'claim', actor: b4a.from(owner, 'hex'), target: null, text: '', setting: null, message: null },
+        claim ?? { timestamp: 0, replayed: true }
+      )
     }
     for (const r of this.state.applied) {
       if (this.told.has(r.id)) continue
       this.told.add(r.id)
       const op = r.op
       const action = ACTION_NAMES[op.action]
-      if (action === 'access') continue
+      const time = this.times.get(r.id) ?? { timestamp: 0, replayed: true }
+      if (action === 'access') {
+        this.host.access?.({ id: r.id, actor: b4a.from(r.author, 'hex'), lock: this.lockBefore(r), self: r.author === this.me, ...time })
+        continue
+      }
       const target = op.target
-      this.tell({
-        id: r.id,
-        action,
-        actor: b4a.from(r.author, 'hex'),
-        target,
-        text: op.text,
-        setting: op.setting === null ? null : SETTING_NAMES[op.setting],
-        message: op.message ? `${op.message.core.toString('hex')}-${op.message.seq}` : null
-      })
+      this.tell(
+        {
+          id: r.id,
+          action,
+          actor: b4a.from(r.author, 'hex'),
+          target,
+          text: op.text,
+          setting: op.setting === null ? null : SETTING_NAMES[op.setting],
+          message: op.message ? `${op.message.core.toString('hex')}-${op.message.seq}` : null
+        },
+        time
+      )
     }
     if (this.state.wipes.length > was.wipes.length || this.state.wipes.some((w) => !was.wipes.includes(w))) {
       this.host.wipe((feed, index) => wipedAt(this.state, feed.idPrefix.slice(0, 32), index))
@@ -351,6 +379,17 @@ export class Governance {
     }
     this.ackOwner()
     this.host.settled?.()
+  }
+
+  // The record id of the lock in force at an applied ACCESS: the last lock before it in the
+  // room's order (resolve.ts let it in only if it answered that lock).
+  private lockBefore(access: GovRecord): string {
+    const applied = this.state.applied
+    for (let i = applied.indexOf(access) - 1; i >= 0; i--) {
+      const r = applied[i]!
+      if (r.op.action === GovAction.SET && r.op.setting === GovSetting.LOCKED) return r.id
+    }
+    return ''
   }
 
   private refusesShown(m: Message): boolean {
@@ -369,12 +408,14 @@ export class Governance {
     return undefined
   }
 
-  private tell(e: Omit<GovernanceEvent, 'self' | 'owner' | 'settings'>): void {
+  private tell(e: Omit<GovernanceEvent, 'self' | 'owner' | 'settings' | 'timestamp' | 'replayed'>, time: OperationTime): void {
     this.host.emit({
       ...e,
       self: e.target !== null && e.target.toString('hex') === this.me,
       owner: this.owner,
-      settings: this.settings
+      settings: this.settings,
+      timestamp: time.timestamp,
+      replayed: time.replayed
     })
   }
 

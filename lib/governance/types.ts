@@ -58,6 +58,40 @@ export interface GovernanceEvent {
   self: boolean
   owner: Buffer | null
   settings: RoomSettings
+  /**
+   * When its author says it happened (ms), taken like a message's: never later than when this
+   * node first verified its block. For display only: wall clock never decides authority.
+   */
+  timestamp: number
+  /**
+   * True when it comes from history rather than live: read from this node's storage (a
+   * restart), from a writer's history while joining or catching up after an absence, or
+   * through a writer's chain of governance blocks. The state it leaves (`owner`, `settings`,
+   * roles) is current either way; a UI folds replayed events instead of showing each as news
+   * (lib/chat does). Claim events take the owner's claim's time and this flag.
+   */
+  replayed: boolean
+}
+
+/**
+ * A newcomer proved the password of the room's lock (`moderate.enter`): every reader lets it
+ * write while that lock holds, and in a created room members give it the epoch key. Told as
+ * `room.on('access')`, apart from `governance`: it changes no role or setting, and chat UIs
+ * show no line for it.
+ */
+export interface AccessEvent {
+  /** The operation's record id. */
+  id: string
+  /** The newcomer's identity. */
+  actor: Buffer
+  /** The record id of the lock whose password it proved. */
+  lock: string
+  /** Whether this node's identity is the newcomer. */
+  self: boolean
+  /** As GovernanceEvent's: display only. */
+  timestamp: number
+  /** As GovernanceEvent's. */
+  replayed: boolean
 }
 
 /** The moderation API: each call throws NOT_ALLOWED without the role. */

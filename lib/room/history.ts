@@ -307,7 +307,7 @@ export class History {
       for (let i = 0; i < blocks.length; i++) {
         const block = blocks[i]
         if (block) {
-          this.ingest.block(feed, start + i, block, true)
+          this.ingest.block(feed, start + i, block, true, null, true)
         } else if (!feed.holes.has(start + i)) {
           if (feed.core.peers.length === 0) return null
           missing = start + i
@@ -357,7 +357,7 @@ export class History {
     }
     for (let k = got.length - 1; k >= 0; k--) {
       const { index, block, decoded } = got[k]!
-      this.ingest.block(feed, index, block, true, decoded)
+      this.ingest.block(feed, index, block, true, decoded, true)
     }
     return lowest
   }

@@ -91,9 +91,10 @@ export class Ingest {
 
   /**
    * Verifies block `index` of `feed`, as Hypercore delivered it, and loads its records.
-   * 'expired' if all of them are. The first valid block teaches the feed its owner.
+   * 'expired' if all of them are. The first valid block teaches the feed its owner. `replay`:
+   * history being caught up with, not live (Records.load).
    */
-  block(feed: Feed, index: number, block: Buffer, emit: boolean, predecoded: DecodedBlock | null = null): IngestResult {
+  block(feed: Feed, index: number, block: Buffer, emit: boolean, predecoded: DecodedBlock | null = null, replay = false): IngestResult {
     if (block.byteLength > MAX_RECORD_BYTES && !feed.local) {
       // No honest writer writes one: the core goes, with what was stored of it.
       this.admission.oversized(feed)
@@ -126,7 +127,7 @@ export class Ingest {
     if (signer === null) return 'rejected'
     if (feed.owner === null) feed.owner = signer
     if (feed.admission === null && !feed.local) this.admission.verified(feed, body.author, signer)
-    return this.records.load(feed, index, body, emit)
+    return this.records.load(feed, index, body, emit, null, replay)
   }
 
   /**

@@ -41,6 +41,9 @@ export class Records {
   private readonly feedsByPrefix: Map<string, Feed>
   // An edit record's text is content too: dead once the message it edits is deleted.
   private readonly editTargets: Map<string, string>
+  // When this session began: a block verified before it was seen in an earlier one, so its
+  // governance operations are replayed, not news (GovernanceEvent.replayed).
+  private readonly openedAt: number
   /** The room's governance: its operations go there, and it may refuse a message. */
   governance: Pick<Governance, 'onRecord' | 'refuses'> | null = null
   /** Follows each writer's pointers to its earlier governance blocks (lib/governance/chain.ts). */
@@ -68,13 +71,15 @@ export class Records {
     this.stats = stats
     this.feedsByPrefix = new Map()
     this.editTargets = new Map()
+    this.openedAt = ctx.now()
   }
 
   /**
    * Passes a verified block's records to the apply stage, each at its effective time (see
    * expiry.ts): its stamp, but never later than when this node first verified the block.
+   * `replay`: the block is history being caught up with, not live (see History).
    */
-  load(feed: Feed, index: number, body: BlockBody, emit: boolean, only: ReadonlySet<number> | null = null): IngestResult {
+  load(feed: Feed, index: number, body: BlockBody, emit: boolean, only: ReadonlySet<number> | null = null, replay = false): IngestResult {
     const records = body.records
     const now = this.ctx.now()
     const ttl = this.ctx.ttl
@@ -84,6 +89,9 @@ export class Records {
     // The block's time: that of its latest record. It has expired once all of them have.
     const blockTime = effectiveTime(stamp, verified.at)
     if (isExpired(blockTime, now, ttl)) return this.dropExpired(feed, index)
+    // Governance told from here is history: paged or read at open (no events), caught up
+    // with, or verified in an earlier session (a restart).
+    const replayed = replay || !emit || verified.at < this.openedAt
     feed.markLoaded(index, body.seq, records.length)
     const self = b4a.equals(body.author, this.ctx.identity.publicKey)
     const member = this.members.fromBlock(body.author, body.profile, blockTime, self)
@@ -171,7 +179,7 @@ export class Records {
       }
       onlyContent = false
       if (record.type === MessageType.GOVERN && this.governance) {
-        this.governance.onRecord(record, id, feed, index, i, body.author)
+        this.governance.onRecord(record, id, feed, index, i, body.author, { timestamp, replayed })
       } else if (record.type === MessageType.EPOCH && this.epochs) {
         this.epochs.onRecord(record, id, feed, index, body.author.toString('hex'))
       } else if (record.type === MessageType.REVOKE) {
@@ -214,9 +222,11 @@ export class Records {
     for (let i = 0; i < body.records.length; i++) {
       const record = body.records[i]!
       if (record.type !== MessageType.GOVERN && record.type !== MessageType.EPOCH) continue
-      if (isExpired(effectiveTime(record.timestamp, verified.at), now, ttl)) continue
+      const timestamp = effectiveTime(record.timestamp, verified.at)
+      if (isExpired(timestamp, now, ttl)) continue
       if (record.type === MessageType.EPOCH) this.epochs?.onRecord(record, feed.idPrefix + (body.seq + i), feed, index, body.author.toString('hex'))
-      else governance.onRecord(record, feed.idPrefix + (body.seq + i), feed, index, i, body.author)
+      // Reached by a chain's pointer, below the window read: always history.
+      else governance.onRecord(record, feed.idPrefix + (body.seq + i), feed, index, i, body.author, { timestamp, replayed: true })
     }
   }
 

@@ -231,6 +231,7 @@ export class Room extends Resource<RoomEvents>() {
         if (event.setting === 'ttl') this.expiry.prune().catch((err) => backgroundError(this, err))
         this.emit('governance', event)
       },
+      access: (event) => this.emit('access', event),
       error: (err) => backgroundError(this, err),
       wipe: (wiped) => this.wipe(wiped),
       rotation: (seq, removed) => (this.epochs && this.outbox.own ? this.epochs.start(this.outbox.own.key, seq, removed) : null),
