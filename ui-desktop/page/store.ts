@@ -24,7 +24,7 @@ import type {
   StatusView
 } from '../protocol.js'
 import { ShellLink, type LinkState } from './link.js'
-import { governanceLine, roleMark, roomLabel, sentence } from './text.js'
+import { governanceLine, memberLine, roleMark, roomLabel, sentence } from './text.js'
 
 const PAGE = 50
 // Notices are transient: a long session keeps the last ones per room.
@@ -38,6 +38,8 @@ export interface NoticeLine {
   /** /help: the commands as a table. */
   table: { usage: string; description: string }[] | null
   time: number
+  /** `member`: someone came, went or took another name (drawn quieter). */
+  kind: 'text' | 'member'
 }
 
 export interface PageState {
@@ -229,6 +231,10 @@ export class PageStore {
       case 'governance': {
         const g = data as Events['governance']
         return this.addGovernance(g.room, g.event)
+      }
+      case 'member-line': {
+        const v = data as Events['member-line']
+        return this.addNotice(v.room, 'info', memberLine(v), null, 'member')
       }
     }
   }
@@ -466,10 +472,11 @@ export class PageStore {
     room: string,
     level: 'info' | 'error',
     text: string,
-    table: NoticeLine['table'] = null
+    table: NoticeLine['table'] = null,
+    kind: NoticeLine['kind'] = 'text'
   ): void {
     const list = [...(this.state.notices[room] ?? [])]
-    list.push({ key: this.nextNotice++, level, text, table, time: Date.now() })
+    list.push({ key: this.nextNotice++, level, text, table, time: Date.now(), kind })
     this.set({ notices: { ...this.state.notices, [room]: list.slice(-MAX_NOTICES) } })
   }
 
