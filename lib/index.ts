@@ -235,8 +235,10 @@ export interface BackspaceOptions {
    */
   relay?: boolean
   /**
-   * The most connections this node keeps open: Hyperswarm stops looking for more once it has
-   * this many, and inbound connections beyond it are closed at once. Default 64.
+   * The most connections this node keeps open: inbound connections beyond it are closed at
+   * once. The node dials three eighths of it itself (24 of 64) and keeps the rest for peers
+   * that dial it, so a newcomer to a room larger than this still finds members with room for
+   * it. Default 64.
    */
   maxPeers?: number
   /**

@@ -43,13 +43,36 @@ export function isLoopback(host: string): boolean {
  * traffic to this machine's other addresses.
  */
 export function createSwarm(bootstrap: BootstrapNode[] | null, opts: { maxPeers?: number } = {}): Hyperswarm {
-  if (bootstrap === null) return new Hyperswarm({ maxPeers: opts.maxPeers })
+  const limits = swarmLimits(opts.maxPeers)
+  if (bootstrap === null) return new Hyperswarm(limits)
   // An empty list means offline: no DHT to reach, so nothing to bind beyond loopback either.
   const local = bootstrap.every((n) => isLoopback(n.host))
   const dht = local
     ? // On loopback every node is directly reachable, so no holepunching is needed.
       new HyperDHT({ bootstrap, host: '127.0.0.1', ephemeral: true, firewalled: false })
     : new HyperDHT({ bootstrap })
-  return new Hyperswarm({ dht, maxPeers: opts.maxPeers })
+  return new Hyperswarm({ dht, ...limits })
+}
+
+/**
+ * @internal
+ * How many connections a node dials itself, out of the `maxPeers` it keeps: three eighths
+ * (24 of 64), the rest left for peers that dial it.
+ *
+ * If a node dialled until it held `maxPeers`, the members of a room of more than `maxPeers`
+ * could fill up with connections to each other and then refuse a newcomer on every side: it
+ * would find the room and never reach it. Since every connection was dialled by one of its
+ * ends, a room of N members now holds at most N x 24 connections, an average of 48 per member
+ * against 64 slots, so a quarter of all slots stay free however large the room, and messages
+ * cross the rest of the mesh by forwarding (lib/room/live.ts). A joiner still dials up to 24
+ * members, so small rooms stay a full mesh. Tested in test/hostile/connections.test.ts.
+ */
+export function dialLimit(maxPeers: number): number {
+  return Math.max(1, Math.floor((maxPeers * 3) / 8))
+}
+
+function swarmLimits(maxPeers: number | undefined): { maxPeers?: number; maxClientConnections?: number } {
+  if (maxPeers === undefined) return {}
+  return { maxPeers, maxClientConnections: dialLimit(maxPeers) }
 }
 

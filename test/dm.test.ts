@@ -49,6 +49,16 @@ test('both devices of one identity see the whole DM, and both write in it', asyn
   await fromBob
   const page = await phoneDm.messages()
   for (const text of ['from laptop', 'from phone', 'from bob']) t.ok(page.some((m) => m.text === text), `the phone has "${text}"`)
+
+  // Blocks are part of the account too: a block made on one device holds on the other, and
+  // an unblock there lifts it here.
+  const stranger = await create(t, testnet)
+  await ann.block(stranger.publicKey)
+  await until(phone, () => phone.blocked().some((k) => k.equals(stranger.publicKey)))
+  t.pass('a block made on the laptop reaches the phone')
+  await phone.unblock(stranger.publicKey)
+  await until(ann, () => ann.blocked().length === 0)
+  t.pass('an unblock made on the phone reaches the laptop')
 })
 
 test('DM: edit, delete, react; a sender is rate limited (RATE_LIMITED) and the limit lifts', async (t) => {

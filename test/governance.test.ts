@@ -228,4 +228,8 @@ test('governance commands: /topic, /op by partial name, /kick refused without th
   const slow = await runCommand(a, '/slow 5', { room: ra })
   t.is(slow.notices[0]?.level, 'info')
   await until(() => rb.settings.slowMode === 5)
+  // In a named room a removal says what it cannot do: the name and password still read it.
+  const kicked = await runCommand(a, `/kick ${c.identity.publicKey.toString('hex').slice(0, 8)}`, { room: ra })
+  t.is(kicked.notices[0]?.level, 'info', kicked.notices[0]?.text)
+  t.ok(/can still read it/.test(kicked.notices[1]?.text ?? ''), 'a kick in a named room says the member can still read it')
 })

@@ -332,6 +332,7 @@ declare module 'hyperswarm' {
       keyPair?: { publicKey: Buffer; secretKey: Buffer }
       bootstrap?: Array<{ host: string; port: number }>
       maxPeers?: number
+      maxClientConnections?: number
       backoffs?: number[]
       jitter?: number
     })

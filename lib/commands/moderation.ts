@@ -139,8 +139,16 @@ const removal = (name: 'kick' | 'ban', description: string, done: string) =>
         const m = target(room, command.who)
         await room.moderate[name](m.key, command.reason || undefined)
         info(`${label(m)} ${done}.`)
+        // Said plainly where it matters: in a named room the keys come from the name and
+        // password, so no removal can stop someone who knows them from reading.
+        if (room.kind === 'named') info(NAMED_LIMIT[name])
       })(scope)
   })
+
+const NAMED_LIMIT = {
+  kick: 'In a room opened by name and password, anyone who knows them can still read it and come back; /ban stops their messages from being shown.',
+  ban: 'In a room opened by name and password, anyone who knows them can still read it; the ban stops their messages from being shown to anyone.'
+} as const
 
 export const kick = removal('kick', 'kick a member out of the room', 'was kicked')
 export const ban = removal('ban', 'ban a member: their messages are dropped by everyone', 'was banned')

@@ -4,8 +4,9 @@
 import test from 'brittle'
 import { fork, type ChildProcess } from 'child_process'
 import { fileURLToPath } from 'url'
-import type { Backspace } from '../../lib/index.js'
-import { create, createLocalTestnet } from '../helpers/index.js'
+import type { Backspace, Room } from '../../lib/index.js'
+import { dialLimit } from '../../lib/network.js'
+import { create, createLocalTestnet, receive, waitForPeers } from '../helpers/index.js'
 import { Attacker, until, type Connection } from './attacker.js'
 import { expectCode } from '../helpers/expect.js'
 
@@ -97,4 +98,34 @@ test('inbound connections beyond maxPeers are refused, and the limits are checke
     await expectCode(t, () => create(t, testnet, { storage, maxPeers: bad }), 'INVALID_ARGUMENT')
     await expectCode(t, () => create(t, testnet, { storage, maxPeersPerIp: bad }), 'INVALID_ARGUMENT')
   }
+})
+
+test('a newcomer to a room larger than maxPeers still reaches it: members keep slots for peers that dial them', async (t) => {
+  // When a node dialled until it held maxPeers, the first maxPeers + 1 members of a room
+  // became a full mesh in which everyone refused everyone else: the next member found the room
+  // and never got in. A node now dials at most dialLimit(maxPeers) itself.
+  const MAX = 8
+  t.is(dialLimit(64), 24)
+  t.is(dialLimit(MAX), 3)
+  const testnet = await createLocalTestnet(t)
+  const nodes: Backspace[] = []
+  const rooms: Room[] = []
+  const add = async (): Promise<Room> => {
+    const node = await create(t, testnet, { maxPeers: MAX, maxPeersPerIp: 100 })
+    const room = await node.join('crowded')
+    nodes.push(node)
+    rooms.push(room)
+    return room
+  }
+  for (let i = 0; i <= MAX; i++) await add()
+  // Let the first MAX + 1 members settle into their mesh (with the old dialling, a full one).
+  await Promise.all(rooms.map((r) => waitForPeers(r, dialLimit(MAX))))
+  const late = [await add(), await add()]
+  await Promise.all(late.map((r) => waitForPeers(r, 1)))
+  t.pass('both newcomers reached members of the full room')
+  const hello = late.map((r) => receive(r, ['hello, crowd']))
+  await rooms[0]!.send('hello, crowd')
+  await Promise.all(hello)
+  t.pass("the first member's message reaches the newcomers")
+  t.ok(nodes.every((n) => n.connections <= MAX), 'no node holds more than maxPeers connections')
 })
