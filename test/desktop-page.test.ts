@@ -462,6 +462,10 @@ test('desktop page: friends panel, requests with buttons, DMs that notify and co
     ['Kick', 'Ban', 'Make op', 'Make admin'],
     "the owner's buttons on a member's card"
   )
+  t.ok(
+    (await page.locator('#profile-named-limit').textContent())!.includes('anyone who knows them can still read it'),
+    'in a named room the card says plainly what a kick or a ban cannot do'
+  )
   await page.locator('#profile-reason').fill('spam')
   await mod.locator('button[data-action="ban"]').click()
   await page.locator('#profile-note', { hasText: 'is banned' }).waitFor()

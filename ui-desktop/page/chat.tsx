@@ -665,7 +665,7 @@ function Profile(props: { member: MemberView }): JSX.Element {
         </div>
       )}
       {m.actions.length > 0 && s.current && (
-        <Moderation member={m} room={s.current} onNote={setNote} />
+        <Moderation member={m} room={s.current} named={store.currentRoom()?.kind === 'named'} onNote={setNote} />
       )}
       {note && (
         <p id="profile-note" class="muted" role="status">
@@ -680,7 +680,7 @@ function Profile(props: { member: MemberView }): JSX.Element {
  * The moderation buttons of a profile card: only what the shell says this identity may do to
  * the member here. Kick and ban ask first and take an optional reason.
  */
-function Moderation(props: { member: MemberView; room: string; onNote(text: string): void }): JSX.Element {
+function Moderation(props: { member: MemberView; room: string; named: boolean; onNote(text: string): void }): JSX.Element {
   const [, store] = useStore()
   const m = props.member
   const reason = useRef<HTMLInputElement>(null)
@@ -707,6 +707,12 @@ function Moderation(props: { member: MemberView; room: string; onNote(text: stri
   return (
     <section id="profile-moderation" class="moderation" aria-label="Moderation">
       <h3>Moderation</h3>
+      {removes && props.named && (
+        <p id="profile-named-limit" class="muted">
+          In a room opened by name and password, anyone who knows them can still read it: a kicked
+          member can come back, and a ban only stops their messages from being shown.
+        </p>
+      )}
       {removes && (
         <>
           <label for="profile-reason">Reason (optional, everyone in the room sees it)</label>
