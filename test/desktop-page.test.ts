@@ -477,6 +477,13 @@ test('desktop page: friends panel, requests with buttons, DMs that notify and co
   t.pass('and reached the banned member')
   await mod.locator('button[data-action="unban"]').click()
   await page.locator('#profile-note', { hasText: 'no longer banned' }).waitFor()
+  // Banned from elsewhere (the composer, another device): the open card follows.
+  await mod.locator('button[data-action="ban"]').waitFor()
+  await ra.moderate.ban(c.publicKey)
+  await mod.locator('button[data-action="unban"]').waitFor()
+  t.is(await mod.locator('button').count(), 1, 'an open card follows a ban made elsewhere')
+  await ra.moderate.unban(c.publicKey)
+  await mod.locator('button[data-action="ban"]').waitFor()
   await page.keyboard.press('Escape')
   await page.locator('#profile').waitFor({ state: 'detached' })
   await page.locator('#members .member', { hasText: 'bob' }).click()

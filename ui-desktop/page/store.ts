@@ -521,6 +521,9 @@ export class PageStore {
     this.addNotice(room, 'info', governanceLine(event))
     // An open settings panel shows what is now in force.
     if (this.state.roomSettings?.room === room) void this.openRoomSettings()
+    // So does an open profile card: a role changed, theirs or this identity's, and with it the
+    // moderation it offers.
+    if (this.state.profile && room === this.state.current) void this.refreshProfile()
   }
 
   async loadSocial(): Promise<void> {
@@ -532,10 +535,24 @@ export class PageStore {
   }
 
   /** Opens the profile card of an identity; in the room shown, with its role there. */
-  async openProfile(key: string, name = ''): Promise<void> {
+  /** The open profile card again, unless it was closed or another opened meanwhile. */
+  private async refreshProfile(): Promise<void> {
+    const card = this.state.profile
+    const room = this.state.current
+    if (!card) return
     try {
-      const member = await this.link.request('member', { room: this.state.current, key, name })
-      this.set({ profile: member })
+      const member = await this.link.request('member', { room, key: card.key, name: card.name })
+      if (this.state.current === room && this.state.profile?.key === card.key) this.set({ profile: member })
+    } catch {
+      // Left or closed meanwhile: the card stays as it was.
+    }
+  }
+
+  async openProfile(key: string, name = ''): Promise<void> {
+    const room = this.state.current
+    try {
+      const member = await this.link.request('member', { room, key, name })
+      if (this.state.current === room) this.set({ profile: member })
     } catch (err) {
       this.fail(err)
     }
