@@ -112,7 +112,11 @@ export {
   roomOrder,
   orderedRooms,
   type RoomView,
-  type Target
+  type Target,
+  MEMBER_ACTIONS,
+  memberActionRefusal,
+  memberActions,
+  type MemberAction
 } from './chat/index.js'
 export {
   COMMANDS,

@@ -9,6 +9,9 @@ import {
   isBackspaceError,
   NewPhrase,
   orderedRooms,
+  MEMBER_ACTIONS,
+  memberActionRefusal,
+  memberActions,
   roleOf,
   selectEntries,
   type ChatNotice,
@@ -287,4 +290,30 @@ test('chat model without an active room: counts stay for each view to clear, DMs
   t.is(s.active, null, 'a message does not make its room the shown one')
   t.is(a.unread(ra.id).unread, 1, 'nor does the model mark it read: the views do')
   t.ok(actions.includes('message') && actions.includes('unread'), 'each action is told, for UIs that forward them')
+  t.alike(model.complete('hi @bo', ra.id), ['hi @bob '], 'Tab completes in the room a view names, with no room shown')
+  t.alike(model.complete('hi @bo'), [], 'and without one, only commands')
+})
+
+test('chat model: the moderation a member card may offer, and why the rest is refused', (t) => {
+  t.alike(memberActions('owner', 'member'), ['kick', 'ban', 'op', 'admin'])
+  t.alike(memberActions('owner', 'admin'), ['kick', 'ban', 'unadmin'])
+  t.alike(memberActions('admin', 'op'), ['kick', 'ban', 'deop'])
+  t.alike(memberActions('admin', 'admin'), [], 'nothing on an equal')
+  t.alike(memberActions('op', 'member'), ['kick', 'ban'], 'an op grants nothing')
+  t.alike(memberActions('op', 'banned'), ['unban'])
+  t.alike(memberActions('member', 'member'), [])
+  t.alike(memberActions('banned', 'member'), [])
+  // Every action left out has a sentence.
+  const roles = ['owner', 'admin', 'op', 'member', 'banned'] as const
+  for (const mine of roles) {
+    for (const theirs of roles) {
+      for (const action of MEMBER_ACTIONS) {
+        if (memberActions(mine, theirs).includes(action)) continue
+        const text = memberActionRefusal(action, 'bob', mine, theirs)
+        if (!/^\S.*\.$/.test(text) || /[A-Z]{2,}_/.test(text)) t.fail(`${mine} ${action} ${theirs}: ${text}`)
+      }
+    }
+  }
+  t.is(memberActionRefusal('op', 'bob', 'op', 'member'), 'Only an admin or the owner may make an op bob; you are an op here.')
+  t.is(memberActionRefusal('kick', 'bob', 'op', 'admin'), 'You cannot kick bob: their role (admin) is not below yours (op).')
 })

@@ -244,7 +244,9 @@ test('desktop page: the display name in onboarding, settings (theme, password, w
   await page.locator('#settings-phrase-password').fill('not it')
   await page.locator('#phrase-settings').getByRole('button', { name: 'Show the 24 words' }).click()
   await page.locator('#phrase-error', { hasText: 'The password does not decrypt' }).waitFor()
-  t.pass('the words stay hidden behind a wrong password, said in a sentence')
+  t.is(await page.locator('#phrase-error').textContent(), 'The password does not decrypt this account.', 'the words stay hidden behind a wrong password, said in a sentence without its code')
+  await page.locator('#settings .devices li', { hasText: 'this device' }).waitFor()
+  t.pass('Settings lists the identity\'s devices, this one marked')
   await page.locator('#settings-phrase-password').fill('new secret')
   await page.locator('#phrase-settings').getByRole('button', { name: 'Show the 24 words' }).click()
   await page.locator('#settings-words li').nth(23).waitFor()
@@ -449,5 +451,80 @@ test('desktop page: friends panel, requests with buttons, DMs that notify and co
   t.pass("the owner's mark beside their name")
   await untilLib(rb, 'governance', () => rb.settings.topic === 'all about pages')
   t.is(rb.settings.slowMode, 3, 'the settings reached the other members')
+
+  // Moderation on a member's profile: only what the owner may do, then Unban for the banned.
+  await page.locator('#members-toggle').click()
+  await page.locator('#members .member', { hasText: 'cy' }).click()
+  const mod = page.locator('#profile-moderation')
+  await mod.waitFor()
+  t.alike(
+    await mod.locator('button').allTextContents(),
+    ['Kick', 'Ban', 'Make op', 'Make admin'],
+    "the owner's buttons on a member's card"
+  )
+  t.ok(
+    (await page.locator('#profile-named-limit').textContent())!.includes('anyone who knows them can still read it'),
+    'in a named room the card says plainly what a kick or a ban cannot do'
+  )
+  await page.locator('#profile-reason').fill('spam')
+  await mod.locator('button[data-action="ban"]').click()
+  await page.locator('#profile-note', { hasText: 'is banned' }).waitFor()
+  await mod.locator('button[data-action="unban"]').waitFor()
+  t.is(await mod.locator('button').count(), 1, 'a banned member: only Unban')
+  await page.locator('.notice', { hasText: 'was banned by ann' }).filter({ hasText: ': spam' }).waitFor()
+  t.pass('the ban, with its reason, is a line in the timeline')
+  await untilLib(rc, 'governance', () => rc.role(c.publicKey) === 'banned')
+  t.pass('and reached the banned member')
+  await mod.locator('button[data-action="unban"]').click()
+  await page.locator('#profile-note', { hasText: 'no longer banned' }).waitFor()
+  // Banned from elsewhere (the composer, another device): the open card follows.
+  await mod.locator('button[data-action="ban"]').waitFor()
+  await ra.moderate.ban(c.publicKey)
+  await mod.locator('button[data-action="unban"]').waitFor()
+  t.is(await mod.locator('button').count(), 1, 'an open card follows a ban made elsewhere')
+  await ra.moderate.unban(c.publicKey)
+  await mod.locator('button[data-action="ban"]').waitFor()
+  await page.keyboard.press('Escape')
+  await page.locator('#profile').waitFor({ state: 'detached' })
+  await page.locator('#members .member', { hasText: 'bob' }).click()
+  await page.locator('#profile-moderation button[data-action="op"]').click()
+  await page.locator('#profile-moderation button[data-action="deop"]').waitFor()
+  await page.keyboard.press('Escape')
+  await page.locator('#members .member', { hasText: 'bob' }).locator('.role', { hasText: '@' }).waitFor()
+  t.pass('Make op: the member list marks bob @')
+  // Bob's page would offer nothing on ann's card; a page that asks anyway gets a sentence.
+  const bobSession = await DesktopSession.forNode(b)
+  t.teardown(() => bobSession.close())
+  await untilLib(rb, 'governance', () => rb.role(b.publicKey) === 'op')
+  const onAnn = (await bobSession.request('member', { room: rb.id, key: a.publicKey.toString('hex') })) as { actions: string[] }
+  t.alike(onAnn.actions, [], "an op has no buttons on the owner's card")
+
+  // Someone takes another name: a quiet line in the room.
+  await c.setProfile({ name: 'cyrus' })
+  await page.locator('.notice.member-line', { hasText: 'cy (' }).filter({ hasText: 'is now known as cyrus' }).waitFor()
+  t.pass('a rename is a line in the room')
+
+  // Add a friend by contact link: a typo is a sentence, the right link sends the request.
+  const d = await create(t, testnet)
+  await d.setProfile({ name: 'dee' })
+  const link = d.contactLink
+  const at = link.length - 6
+  await page.locator('#friend-add-who').fill(link.slice(0, at) + (link[at] === 'y' ? 'b' : 'y') + link.slice(at + 1))
+  await page.locator('#friend-add').getByRole('button', { name: 'Send request' }).click()
+  const bad = page.locator('#friend-add-error', { hasText: 'typo' })
+  await bad.waitFor()
+  t.absent(/[A-Z]+_[A-Z_]+/.test((await bad.textContent())!), `a sentence without the code: ${await bad.textContent()}`)
+  await page.locator('#friend-add-who').fill('ann-from-the-park')
+  await page.locator('#friend-add').getByRole('button', { name: 'Send request' }).click()
+  await page.locator('#friend-add-error', { hasText: 'neither a contact link' }).waitFor()
+  t.pass('text that is no key nor link is said so')
+  const dAsked = once<[unknown]>(d, 'friend-request')
+  await page.locator('#friend-add-who').fill(link)
+  await page.locator('#friend-add-text').fill('hi dee, ann here')
+  await page.locator('#friend-add').getByRole('button', { name: 'Send request' }).click()
+  await page.locator('#friend-add-done').waitFor()
+  await dAsked
+  t.is(d.friends.requests()[0]!.text, 'hi dee, ann here', 'the request from the form arrived with its note')
+  t.is(await page.locator('#contact-link').inputValue(), a.contactLink, 'your own contact link is there to share')
   t.alike(errors, [], 'no script errors')
 })

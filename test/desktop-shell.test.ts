@@ -184,9 +184,10 @@ test('desktop shell: a new account from the page, then chat through runCommand',
     '/help as data'
   )
   t.ok((await client.call('complete', { room: joined.room, text: '/jo' })).includes('/join '))
-  t.ok(
-    (await client.call('complete', { room: joined.room, text: 'hi @Z' })).includes('hi @Zed '),
-    'names complete from the members'
+  t.alike(
+    await client.call('complete', { room: joined.room, text: 'hi @Z' }),
+    [],
+    "Tab offers others' names from the chat model, not your own (as in the terminal)"
   )
   await t.exception(client.call('line', { room: 'ab'.repeat(32), text: 'x' }), /UNKNOWN_ROOM/)
 
@@ -705,4 +706,126 @@ test('desktop shell: room settings through room.moderate; governance lines and r
   const members = await client.call('members', { room: room.id })
   t.is(members.find((m: any) => m.self).role, 'owner', 'member lists carry roles')
   t.is(members.find((m: any) => !m.self)?.role ?? 'member', 'member')
+})
+
+test('desktop shell: moderation from a profile card, friends by contact link, member lines, Tab from the model', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const a = await create(t, testnet)
+  const b = await create(t, testnet)
+  const c = await create(t, testnet)
+  await a.setProfile({ name: 'ann' })
+  await b.setProfile({ name: 'bob' })
+  await c.setProfile({ name: 'cy' })
+  const session = await DesktopSession.forNode(a)
+  const desktop = await startDesktop(session)
+  t.teardown(() => desktop.close())
+  const client = await connect(desktop.url)
+  const sessionB = await DesktopSession.forNode(b)
+  t.teardown(() => sessionB.close())
+  const aKey = a.publicKey.toString('hex')
+  const bKey = b.publicKey.toString('hex')
+  const cKey = c.publicKey.toString('hex')
+
+  const room = await client.call('create', { name: 'modded' })
+  const ra = a.rooms.find((r) => r.id === room.id)!
+  const rb = await b.join(room.invite)
+  await waitForPeers(rb)
+
+  // Someone came: a line of data for the page, which words it.
+  const joined = await client.event('member-line', (l) => l.room === room.id && l.kind === 'join' && l.fingerprint === b.identity.fingerprint)
+  t.is(joined.data.name, 'bob', 'a join line with the name and fingerprint')
+  await b.setProfile({ name: 'bobby' })
+  const renamed = await client.event('member-line', (l) => l.room === room.id && l.kind === 'rename')
+  t.alike([renamed.data.from, renamed.data.name], ['bob', 'bobby'], 'a rename line: the old name and the new')
+
+  // A hostile page: every argument is checked before the library sees it.
+  const code = async (args: Record<string, unknown>) => (await client.call('moderate', args).catch((e: any) => e)).code
+  t.is(await code({ room: room.id, key: bKey, action: 'nuke' }), 'BAD_REQUEST', 'an action that is not one of seven')
+  t.is(await code({ room: room.id, key: 'zz', action: 'kick' }), 'BAD_REQUEST', 'a key that is not 64 hex digits')
+  t.is(await code({ room: room.id, key: bKey, action: 'kick', reason: 'x'.repeat(2000) }), 'BAD_REQUEST', 'a reason over 1 KiB')
+  t.is(await code({ room: room.id, key: bKey, action: 'op', reason: 'why' }), 'BAD_REQUEST', 'a reason only with a kick or a ban')
+  t.is(await code({ room: room.id, key: bKey, action: 'kick', reason: 5 }), 'BAD_REQUEST', 'a reason that is not a string')
+  t.is(await code({ room: 'nope', key: bKey, action: 'kick' }), 'UNKNOWN_ROOM')
+
+  // A named room nobody owns yet: no buttons, and a page that asks anyway claims nothing.
+  const open = await a.join('unowned-here')
+  t.alike((await client.call('member', { room: open.id, key: bKey })).actions, [], 'no moderation in a room nobody owns')
+  const unowned = await client.call('moderate', { room: open.id, key: bKey, action: 'kick' }).catch((e: any) => e)
+  t.is(unowned.code, 'NOT_ALLOWED')
+  t.ok(/^NOT_ALLOWED: Nobody owns this room yet/.test(unowned.message), `a sentence: ${unowned.message}`)
+  t.is(open.owner, null, 'and the request did not claim the room')
+
+  t.ok(ra.owner?.equals(a.publicKey), 'a created room is owned by its creator')
+  await until(rb, 'governance', () => rb.owner !== null)
+  const card = await client.call('member', { room: room.id, key: bKey })
+  t.alike(card.actions, ['kick', 'ban', 'op', 'admin'], "the owner's card of a member: kick, ban, op, admin")
+  t.alike((await client.call('member', { room: room.id, key: aKey })).actions, [], 'nothing on your own card')
+  t.ok((await client.call('members', { room: room.id })).every((m: any) => Array.isArray(m.actions)), 'member lists carry the actions too')
+
+  // A member's page: no buttons, and a sentence from the library's roles.
+  const theirs = (await sessionB.request('member', { room: rb.id, key: aKey })) as any
+  t.alike(theirs.actions, [], 'a member may not act on the owner')
+  const refused = (await sessionB.request('moderate', { room: rb.id, key: aKey, action: 'kick' }).catch((e: any) => e)) as any
+  t.is(refused.code, 'NOT_ALLOWED')
+  t.ok(/^NOT_ALLOWED: Only an op, an admin or the owner may kick ann \(.+\); you are a member here\.$/.test(refused.message), refused.message)
+  t.is(ra.role(a.publicKey), 'owner', 'nothing changed')
+
+  const opped = await client.call('moderate', { room: room.id, key: bKey, action: 'op' })
+  t.alike([opped.role, opped.actions], ['op', ['kick', 'ban', 'deop', 'admin']], 'made an op: the card now offers deop')
+  await until(rb, 'governance', () => rb.role(b.publicKey) === 'op')
+  const up = (await sessionB.request('moderate', { room: rb.id, key: aKey, action: 'kick' }).catch((e: any) => e)) as any
+  t.ok(/their role \(owner\) is not below yours \(op\)/.test(up.message), `an op cannot kick the owner: ${up.message}`)
+  const grant = (await sessionB.request('moderate', { room: rb.id, key: cKey, action: 'op' }).catch((e: any) => e)) as any
+  t.ok(/^NOT_ALLOWED: Only an admin or the owner may make an op/.test(grant.message), `nor make ops: ${grant.message}`)
+
+  // A ban with a reason, then an unban: each a governance line.
+  const banned = await client.call('moderate', { room: room.id, key: cKey, action: 'ban', reason: 'spam' })
+  t.alike([banned.role, banned.actions], ['banned', ['unban']], 'banned: the card offers only unban')
+  const line = await client.event('governance', (g) => g.room === room.id && g.event.action === 'ban')
+  t.alike([line.data.event.text, line.data.event.target.key], ['spam', cKey], 'the ban line carries the reason')
+  const twice = await client.call('moderate', { room: room.id, key: cKey, action: 'ban' }).catch((e: any) => e)
+  t.ok(/is banned: unban them first/.test(twice.message), `a second ban is refused with a sentence: ${twice.message}`)
+  const unbanned = await client.call('moderate', { room: room.id, key: cKey, action: 'unban' })
+  t.is(unbanned.role, 'member', 'unbanned')
+  const kicked = await client.call('moderate', { room: room.id, key: bKey, action: 'kick', reason: '' })
+  t.is(kicked.key, bKey, 'a kick answers with the card')
+  await client.event('governance', (g) => g.room === room.id && g.event.action === 'kick' && g.event.target.key === bKey)
+  t.pass('the kick reached the timeline')
+
+  // Tab completes from the chat model: its members, never a fetch, and not your own name.
+  let fetched = 0
+  const messages = ra.messages.bind(ra)
+  ra.messages = (async (...args: Parameters<typeof ra.messages>) => (fetched++, messages(...args))) as typeof ra.messages
+  t.alike(await client.call('complete', { room: room.id, text: 'hi @bob' }), ['hi @bobby '], 'a member of the room')
+  t.alike(await client.call('complete', { room: room.id, text: 'hi @an' }), [], 'not yourself, as in the terminal')
+  t.is(fetched, 0, 'no page of messages fetched for Tab')
+  t.is((await client.call('complete', { room: 'nope', text: 'x' }).catch((e: any) => e)).code, 'UNKNOWN_ROOM')
+
+  // Friends by contact link or key, from the friends panel.
+  const social = await client.call('social')
+  t.is(social.contactLink, a.contactLink, 'the social view carries your contact link to share')
+  const who = async (value: unknown, extra: Record<string, unknown> = {}) =>
+    client.call('friend-request', { who: value, ...extra }).catch((e: any) => e)
+  const junk = await who('not a key')
+  t.is(junk.code, 'INVALID_ARGUMENT')
+  t.ok(/^INVALID_ARGUMENT: That is neither a contact link/.test(junk.message), 'a sentence for what is neither')
+  const link = c.contactLink
+  const at = link.length - 5
+  const typo = await who(link.slice(0, at) + (link[at] === 'y' ? 'b' : 'y') + link.slice(at + 1))
+  t.is(typo.code, 'INVALID_INVITE', 'a typo in a contact link fails its checksum')
+  t.ok(/typo/.test(typo.message), typo.message)
+  t.is((await who(link, { key: cKey })).code, 'BAD_REQUEST', 'key or who, not both')
+  t.is((await who(42)).code, 'BAD_REQUEST', 'who must be a string')
+  t.is(a.friends.sent().length, 0, 'nothing was sent for any of these')
+  const asked = once(c, 'friend-request')
+  const sent = await who(` ${link} `, { text: 'hi cy' })
+  t.ok(sent.sent.some((r: any) => r.key === cKey), 'a contact link sends a request')
+  await asked
+  t.is(c.friends.requests()[0]!.text, 'hi cy', 'with its note')
+  const byKey = await who(bKey.toUpperCase())
+  t.ok(byKey.sent.some((r: any) => r.key === bKey), 'a key pasted in works too')
+
+  await rb.leave()
+  const left = await client.event('member-line', (l) => l.room === room.id && l.kind === 'leave')
+  t.is(left.data.name, 'bobby', 'a leave line')
 })

@@ -218,6 +218,10 @@ main { grid-area: main; display: flex; flex-direction: column; min-width: 0; min
 .request { padding: 6px; border: 1px solid var(--line); border-radius: 4px; margin-bottom: 4px; overflow-wrap: anywhere; }
 .request-text { margin: 4px 0; white-space: pre-wrap; }
 .request-actions, .profile-actions { display: flex; gap: 6px; flex-wrap: wrap; }
+.moderation { margin-top: 12px; padding-top: 8px; border-top: 1px solid var(--line); display: flex; flex-direction: column; gap: 6px; }
+.moderation h3 { margin: 0; font-size: 14px; }
+.contact-link { display: flex; gap: 4px; }
+.contact-link input { flex: 1; min-width: 0; }
 #room-settings-form label { display: flex; flex-direction: column; gap: 2px; margin-bottom: 8px; }
 #room-settings-form label.check { flex-direction: row; align-items: center; gap: 6px; }
 #room-settings-form fieldset { border: 0; padding: 0; margin: 0; }
@@ -272,6 +276,7 @@ main { grid-area: main; display: flex; flex-direction: column; min-width: 0; min
 }
 .notice.help dd { margin: 0; color: var(--muted); }
 .notice.error { color: var(--error); margin: 0; }
+.notice.member-line { font-size: 12px; padding-top: 1px; padding-bottom: 1px; }
 .day { text-align: center; color: var(--muted); font-size: 12px; margin: 10px 0 4px; }
 .older { display: block; margin: 0 auto 10px; }
 .placeholder { text-align: center; padding: 40px 12px; }

@@ -5,7 +5,7 @@
 //   shell -> page   { event, data }                       something happened
 //
 // The views are plain data the library returned; the page only formats them.
-import type { GovernanceActionName, Role, RoomKindName, RoomSettings } from '../lib/index.js'
+import type { GovernanceActionName, MemberAction, Role, RoomKindName, RoomSettings } from '../lib/index.js'
 
 /** Where the shell is: no node yet (setup, unlock), the node opening, or chatting. */
 export type Phase = 'setup' | 'unlock' | 'opening' | 'chat' | 'closed'
@@ -177,6 +177,8 @@ export interface SocialView {
   sent: SentRequestView[]
   dms: DmView[]
   blocked: { key: string; fingerprint: string }[]
+  /** This identity's contact link (`backspace-contact:`) for others to add it; '' incognito. */
+  contactLink: string
 }
 
 /** A message as the page sees it. */
@@ -300,6 +302,28 @@ export interface MemberView {
   self: boolean
   /** The member's role in the room. */
   role: Role
+  /**
+   * What this identity may do to them in the room, as the library's roles allow: only to a
+   * role below its own (admin and unadmin for the owner), unban for the banned. Empty outside
+   * a room, in a DM, and for yourself.
+   */
+  actions: ModerationAction[]
+}
+
+/** A moderation action on one member, from the profile card (`moderate`): the library's. */
+export type ModerationAction = MemberAction
+
+/** A member of a room came online, went offline, or took another name: one line in the room. */
+export interface MemberLineView {
+  room: string
+  kind: 'join' | 'leave' | 'rename'
+  /** The name now ('' when none is known). */
+  name: string
+  /** For `rename`, the name before; else ''. */
+  from: string
+  fingerprint: string
+  /** When this shell saw it, ms since the epoch. */
+  time: number
 }
 
 /** The whole state, sent on connect and on every phase change. */
@@ -432,8 +456,12 @@ export interface Requests {
   member: { args: { room?: string | null; key: string; name?: string }; result: MemberView }
   /** Friends, requests, DMs and blocks. */
   social: { args: {}; result: SocialView }
-  /** Sends a friend request with a short note (at most 1 KiB). */
-  'friend-request': { args: { key: string; text?: string }; result: SocialView }
+  /**
+   * Sends a friend request with a short note (at most 1 KiB), to an identity key (64 hex
+   * digits) or, from the friends panel, to whatever was pasted in `who`: a key or a contact
+   * link (checked with its checksum: a typo is INVALID_INVITE with a sentence).
+   */
+  'friend-request': { args: { key?: string; who?: string; text?: string }; result: SocialView }
   /** Answers a request that arrived; `accept` answers with the DM's room. */
   'friend-answer': {
     args: { key: string; answer: 'accept' | 'decline' | 'block' }
@@ -447,6 +475,14 @@ export interface Requests {
   dm: { args: { key: string }; result: RoomView }
   /** A room's settings and this identity's role there. */
   'room-settings': { args: { room: string }; result: RoomSettingsView }
+  /**
+   * Kicks, bans, unbans, ops, deops, admins or unadmins one member through `room.moderate`.
+   * Answers with their card as it is now; NOT_ALLOWED (with a sentence) without the role.
+   */
+  moderate: {
+    args: { room: string; key: string; action: ModerationAction; reason?: string }
+    result: MemberView
+  }
   /** Changes settings through `room.moderate` (NOT_ALLOWED without the role). */
   'room-settings-set': { args: { room: string; patch: RoomSettingsPatch }; result: RoomSettingsView }
 }
@@ -476,6 +512,8 @@ export interface Events {
   social: SocialView
   /** A governance operation took effect in a room; a `room` event with its new view follows. */
   governance: { room: string; event: GovernanceView }
+  /** A member came online, went offline or took another name (the chat model's notices). */
+  'member-line': MemberLineView
 }
 
 export type RequestType = keyof Requests

@@ -11,12 +11,16 @@ import {
   Backspace,
   BackspaceError,
   ChatModel,
-  completeLine,
   fingerprint,
   Identity,
   isBackspaceError,
+  isContactLink,
   isInvite,
+  MEMBER_ACTIONS,
+  memberActionRefusal,
+  memberActions,
   listAccounts,
+  parseContactLink,
   MAX_TEXT_BYTES,
   NewPhrase,
   parseCommand,
@@ -27,7 +31,6 @@ import {
   type DeviceInfo,
   type GovernanceEvent,
   type DeviceRequest,
-  type MentionTarget,
   type Message,
   type Profile,
   type Room
@@ -55,6 +58,7 @@ import type {
   LineResult,
   MemberView,
   MessageView,
+  ModerationAction,
   Phase,
   ReactionView,
   Requests,
@@ -196,6 +200,7 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       },
       block: async (args) => this.setBlocked(args),
       dm: async (args) => this.roomView(await this.chatNode().dm(identityKey(args))),
+      moderate: async (args) => this.moderate(args),
       'room-settings': async (args) => this.roomSettings(this.room(args)),
       'room-settings-set': async (args) => this.setRoomSettings(args)
     }
@@ -581,11 +586,18 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       case 'connections':
         return this.updateStatus()
       case 'notice': {
-        // The model's notices that belong to one room and that the page words as the library
-        // does; member comings and goings stay out of the log (the member list shows them).
+        // The model's notices that belong to one room and that the page words itself: the
+        // `alone` sentence, and members coming, going and taking another name, as data.
         const n = action.notice
         const room = action.room ? this.model?.room(action.room) : undefined
-        if (n.kind === 'alone' && room) this.broadcast('notice', { room: room.id, level: 'info', text: aloneNotice(room) })
+        if (!room) return
+        if (n.kind === 'alone') this.broadcast('notice', { room: room.id, level: 'info', text: aloneNotice(room) })
+        else if (n.kind === 'member-join' || n.kind === 'member-leave') {
+          const kind = n.kind === 'member-join' ? 'join' : 'leave'
+          this.broadcast('member-line', { room: room.id, kind, name: n.name, from: '', fingerprint: n.fingerprint, time: action.time })
+        } else if (n.kind === 'member-rename') {
+          this.broadcast('member-line', { room: room.id, kind: 'rename', name: n.to, from: n.from, fingerprint: n.fingerprint, time: action.time })
+        }
         return
       }
       default:
@@ -605,7 +617,7 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
 
   private socialView(): SocialView {
     const node = this.chatNode()
-    if (node.incognito) return { available: false, friends: [], requests: [], sent: [], dms: [], blocked: [] }
+    if (node.incognito) return { available: false, friends: [], requests: [], sent: [], dms: [], blocked: [], contactLink: '' }
     const friends = node.friends.list().slice(0, MAX_LIST).map(
       (f): FriendView => ({ key: hex(f.key), name: f.name, fingerprint: f.fingerprint, online: f.online, since: f.since })
     )
@@ -636,7 +648,8 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
           unread: d.unread.unread
         })
       ),
-      blocked: node.blocked().slice(0, MAX_LIST).map((key) => ({ key: hex(key), fingerprint: fingerprint(key) }))
+      blocked: node.blocked().slice(0, MAX_LIST).map((key) => ({ key: hex(key), fingerprint: fingerprint(key) })),
+      contactLink: node.contactLink
     }
   }
 
@@ -830,18 +843,16 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     }
   }
 
-  private async complete(args: Args): Promise<string[]> {
+  /**
+   * Tab completion from the chat model, as in the terminal: its members and loaded messages of
+   * the room, never a fetch of its own.
+   */
+  private complete(args: Args): string[] {
     this.chatNode()
     const room = this.optionalRoom(args)
-    const messages = room ? await room.messages({ limit: PAGE }) : []
-    // Members by key, so that Tab offers `@alice#34ab` when two are called alice.
-    const targets = new Map<string, MentionTarget>()
-    for (const m of room?.members() ?? []) if (m.name) targets.set(m.key.toString('hex'), m)
-    for (const m of messages) {
-      const hex = m.author.toString('hex')
-      if (m.name && !targets.has(hex)) targets.set(hex, { name: m.name, key: m.author })
-    }
-    return completeLine(requiredString(args, 'text'), [...targets.values()], messages)
+    const text = requiredString(args, 'text')
+    if (!this.model) throw new ShellError('WRONG_PHASE', 'Choose an account first')
+    return this.model.complete(text, room?.id ?? null)
   }
 
   private async join(args: Args): Promise<RoomView> {
@@ -876,7 +887,8 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
         name: m.name,
         online: m.online,
         self: m.self,
-        role: room.role(m.key)
+        role: room.role(m.key),
+        actions: this.moderationActions(room, m.key)
       })
     )
     const label = (m: MemberView) => m.name || m.fingerprint
@@ -902,8 +914,58 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
       name: m?.name || friend?.name || optionalName(args),
       online: m?.online ?? friend?.online ?? false,
       self: key.equals(node.publicKey),
-      role: room ? room.role(key) : 'member'
+      role: room ? room.role(key) : 'member',
+      actions: room ? this.moderationActions(room, key) : []
     }
+  }
+
+  /**
+   * What this identity may do to `key` in `room`: the library's `memberActions` for the two
+   * roles. Nothing in a DM, to yourself, or while the room has no owner (acting would claim it:
+   * Room settings says so, a profile button would not).
+   */
+  private moderationActions(room: Room, key: Buffer): ModerationAction[] {
+    const me = this.chatNode().publicKey
+    if (room.kind === 'dm' || room.owner === null || key.equals(me)) return []
+    return memberActions(room.role(me), room.role(key))
+  }
+
+  /**
+   * One moderation action from a profile card, through `room.moderate`. The page is not
+   * trusted: the action, the key and the reason are checked here, an action the card would not
+   * offer is refused with a sentence, and the library checks the role again.
+   */
+  private async moderate(args: Args): Promise<MemberView> {
+    const node = this.chatNode()
+    const room = this.room(args)
+    const key = identityKey(args)
+    const action = oneOf(args, 'action', MEMBER_ACTIONS)
+    const reason = optionalString(args, 'reason')
+    if (reason !== undefined && reason !== '' && action !== 'kick' && action !== 'ban') {
+      throw new ShellError('BAD_REQUEST', 'only a kick or a ban takes a reason')
+    }
+    if (reason !== undefined && Buffer.byteLength(reason) > MAX_REASON_BYTES) {
+      throw new ShellError('BAD_REQUEST', `reason must be at most ${MAX_REASON_BYTES} bytes`)
+    }
+    const who = this.member({ room: room.id, key: hex(key) })
+    const label = who.name ? `${who.name} (${who.fingerprint})` : who.fingerprint
+    const refused = () => {
+      if (who.self) return `You cannot moderate yourself.`
+      if (room.kind === 'dm') return 'Nobody moderates a direct message.'
+      if (room.owner === null) return 'Nobody owns this room yet: claim it in Room settings first.'
+      return memberActionRefusal(action, label, room.role(node.publicKey), room.role(key))
+    }
+    if (!this.moderationActions(room, key).includes(action)) throw BackspaceError.NOT_ALLOWED(refused())
+    const m = room.moderate
+    try {
+      if (action === 'kick' || action === 'ban') await m[action](key, reason || undefined)
+      else await m[action](key)
+    } catch (err) {
+      // The roles changed under the page (a concurrent deop): said as a sentence too.
+      if (isBackspaceError(err, 'NOT_ALLOWED')) throw BackspaceError.NOT_ALLOWED(refused())
+      throw err
+    }
+    return this.member({ room: room.id, key: hex(key) })
   }
 
   private async requestFriend(args: Args): Promise<SocialView> {
@@ -912,7 +974,7 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     if (Buffer.byteLength(text) > MAX_NOTE_BYTES) {
       throw new ShellError('BAD_REQUEST', `text must be at most ${MAX_NOTE_BYTES} bytes`)
     }
-    await node.friends.request(identityKey(args), text)
+    await node.friends.request(friendTarget(args), text)
     return this.socialView()
   }
 
@@ -1057,6 +1119,29 @@ function mayEditSettings(room: Room, role: string): boolean {
 
 function hex(key: Buffer): string {
   return key.toString('hex')
+}
+
+// A kick or ban reason, in UTF-8 bytes (the library bounds governance text too).
+const MAX_REASON_BYTES = 1024
+
+/**
+ * Whom a friend request goes to: `key` (64 hex digits, from a profile), or `who`, what was
+ * pasted in the friends panel: a key, or a contact link whose checksum holds.
+ */
+function friendTarget(args: Args): Buffer | string {
+  if (args['who'] === undefined) return identityKey(args)
+  if (args['key'] !== undefined) throw new ShellError('BAD_REQUEST', 'give key or who, not both')
+  const who = requiredString(args, 'who').trim()
+  if (who.length > 4096) throw new ShellError('BAD_REQUEST', 'who is too long for a key or a contact link')
+  if (/^[0-9a-f]{64}$/i.test(who)) return Buffer.from(who, 'hex')
+  if (isContactLink(who)) {
+    // INVALID_INVITE with a sentence for a typo or a cut link: nothing is sent.
+    parseContactLink(who)
+    return who
+  }
+  throw BackspaceError.INVALID_ARGUMENT(
+    'That is neither a contact link (it starts with backspace-contact:) nor an identity key (64 hex digits). Ask them for their contact link: it is in their friends panel.'
+  )
 }
 
 /** `key`: an identity's public key, 64 hex digits. */

@@ -18,3 +18,4 @@ export {
   type Target
 } from './state.js'
 export { CONFIRM_WORDS, NewPhrase } from './setup.js'
+export { MEMBER_ACTIONS, memberActionRefusal, memberActions, type MemberAction } from './moderation.js'

@@ -539,9 +539,12 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     return !(sending && result.notices.some((n) => n.level === 'error' && n.code !== undefined))
   }
 
-  /** Tab completion for the input: commands, then names in the active room. */
-  complete(line: string): string[] {
-    const view = this.view(this.state_.active)
+  /**
+   * Tab completion for the input: commands, then names in the active room, or in the room
+   * `key` names (a UI with several views, such as the desktop's pages, says which).
+   */
+  complete(line: string, key: string | null = this.state_.active): string[] {
+    const view = this.view(key)
     // Members by key, so that Tab offers `@alice#34ab` when two are called alice.
     const targets = new Map<string, MentionTarget>()
     for (const m of view?.members ?? []) if (m.name && !m.self) targets.set(m.key.toString('hex'), m)

@@ -5,10 +5,10 @@
 // header, messages and composer, the member list, and the status bar.
 import type { JSX } from 'preact'
 import { useEffect, useRef, useState } from 'preact/hooks'
-import type { DeviceView, MemberView, RoomSettingsPatch, RoomSettingsView, RoomView } from '../protocol.js'
+import type { DeviceView, MemberView, ModerationAction, RoomSettingsPatch, RoomSettingsView, RoomView } from '../protocol.js'
 import { useStore } from './context.js'
 import type { PageStore } from './store.js'
-import { messageBytes, plural, roleMark, sentence } from './text.js'
+import { ACTION_LABELS, actionDone, messageBytes, plural, roleMark, sentence } from './text.js'
 import { Timeline } from './timeline.js'
 
 export function Chat(): JSX.Element {
@@ -664,12 +664,76 @@ function Profile(props: { member: MemberView }): JSX.Element {
           </button>
         </div>
       )}
+      {m.actions.length > 0 && s.current && (
+        <Moderation member={m} room={s.current} named={store.currentRoom()?.kind === 'named'} onNote={setNote} />
+      )}
       {note && (
         <p id="profile-note" class="muted" role="status">
           {note}
         </p>
       )}
     </Modal>
+  )
+}
+
+/**
+ * The moderation buttons of a profile card: only what the shell says this identity may do to
+ * the member here. Kick and ban ask first and take an optional reason.
+ */
+function Moderation(props: { member: MemberView; room: string; named: boolean; onNote(text: string): void }): JSX.Element {
+  const [, store] = useStore()
+  const m = props.member
+  const reason = useRef<HTMLInputElement>(null)
+  const [busy, setBusy] = useState(false)
+  const who = m.name ? `${m.name} (${m.fingerprint})` : m.fingerprint
+  const removes = m.actions.includes('kick') || m.actions.includes('ban')
+  const act = async (action: ModerationAction) => {
+    if ((action === 'kick' || action === 'ban') && !confirm(`${action === 'kick' ? 'Kick' : 'Ban'} ${who}?`)) return
+    setBusy(true)
+    try {
+      const text = reason.current?.value ?? ''
+      const args = action === 'kick' || action === 'ban' ? { room: props.room, key: m.key, action, reason: text } : { room: props.room, key: m.key, action }
+      const card = await store.link.request('moderate', args)
+      if (reason.current) reason.current.value = ''
+      // The room shown may have changed meanwhile: the card follows only its own room.
+      if (store.state.profile?.key === m.key) store.set({ profile: card })
+      props.onNote(actionDone(action, who))
+    } catch (err) {
+      props.onNote(sentence(err))
+    } finally {
+      setBusy(false)
+    }
+  }
+  return (
+    <section id="profile-moderation" class="moderation" aria-label="Moderation">
+      <h3>Moderation</h3>
+      {removes && props.named && (
+        <p id="profile-named-limit" class="muted">
+          In a room opened by name and password, anyone who knows them can still read it: a kicked
+          member can come back, and a ban only stops their messages from being shown.
+        </p>
+      )}
+      {removes && (
+        <>
+          <label for="profile-reason">Reason (optional, everyone in the room sees it)</label>
+          <input id="profile-reason" ref={reason} maxLength={500} autocomplete="off" />
+        </>
+      )}
+      <div class="profile-actions">
+        {m.actions.map((action) => (
+          <button
+            key={action}
+            type="button"
+            data-action={action}
+            class={action === 'kick' || action === 'ban' ? 'danger' : ''}
+            disabled={busy}
+            onClick={() => void act(action)}
+          >
+            {ACTION_LABELS[action]}
+          </button>
+        ))}
+      </div>
+    </section>
   )
 }
 
@@ -748,7 +812,7 @@ function Social(props: { onPicked(): void }): JSX.Element | null {
       )}
       <h2>Friends</h2>
       <ul id="friends" class="friends">
-        {social.friends.length === 0 && <li class="muted">No friends yet: open a member's profile to add one</li>}
+        {social.friends.length === 0 && <li class="muted">No friends yet: open a member's profile, or add one below</li>}
         {social.friends.map((f) => (
           <li key={f.key}>
             <button
@@ -764,7 +828,65 @@ function Social(props: { onPicked(): void }): JSX.Element | null {
           </li>
         ))}
       </ul>
+      <AddFriend />
+      {social.contactLink && <ContactLink link={social.contactLink} />}
     </section>
+  )
+}
+
+/** A friend request to a key or a contact link pasted in, as `/friend KEY-or-link text` does. */
+function AddFriend(): JSX.Element {
+  const [, store] = useStore()
+  const who = useRef<HTMLInputElement>(null)
+  const text = useRef<HTMLInputElement>(null)
+  const [done, setDone] = useState<string | null>(null)
+  const [busy, error, submit] = useFormAction(async () => {
+    setDone(null)
+    const social = await store.link.request('friend-request', { who: who.current!.value, text: text.current!.value })
+    store.set({ social })
+    who.current!.value = ''
+    text.current!.value = ''
+    setDone('Friend request sent. They see only your note until they accept.')
+  })
+  return (
+    <form id="friend-add" class="panel" autocomplete="off" onSubmit={submit}>
+      <h2>Add a friend</h2>
+      <input id="friend-add-who" placeholder="Contact link or key" aria-label="Their contact link or key" required ref={who} />
+      <input id="friend-add-text" placeholder="A short note (optional)" aria-label="A note with the request" maxLength={500} ref={text} />
+      <button disabled={busy}>Send request</button>
+      {error && <p id="friend-add-error" class="error" role="alert">{error}</p>}
+      {done && !error && <p id="friend-add-done" class="muted" role="status">{done}</p>}
+    </form>
+  )
+}
+
+/** This identity's contact link, for others to paste into their Add a friend. */
+function ContactLink(props: { link: string }): JSX.Element {
+  const input = useRef<HTMLInputElement>(null)
+  const [copied, setCopied] = useState('Copy')
+  return (
+    <div class="panel">
+      <h2 id="contact-link-title">Your contact link</h2>
+      <div class="contact-link">
+        <input id="contact-link" class="mono" readOnly aria-labelledby="contact-link-title" value={props.link} ref={input} />
+        <button
+          id="contact-link-copy"
+          type="button"
+          onClick={async () => {
+            try {
+              await navigator.clipboard.writeText(props.link)
+              setCopied('Copied')
+            } catch {
+              input.current!.focus()
+              input.current!.select()
+              setCopied('Press Ctrl+C')
+            }
+          }}
+        >
+          {copied}
+        </button>
+      </div>
+    </div>
   )
 }
 

@@ -24,7 +24,7 @@ import type {
   StatusView
 } from '../protocol.js'
 import { ShellLink, type LinkState } from './link.js'
-import { governanceLine, roleMark, roomLabel, sentence } from './text.js'
+import { governanceLine, memberLine, roleMark, roomLabel, sentence } from './text.js'
 
 const PAGE = 50
 // Notices are transient: a long session keeps the last ones per room.
@@ -38,6 +38,8 @@ export interface NoticeLine {
   /** /help: the commands as a table. */
   table: { usage: string; description: string }[] | null
   time: number
+  /** `member`: someone came, went or took another name (drawn quieter). */
+  kind: 'text' | 'member'
 }
 
 export interface PageState {
@@ -229,6 +231,10 @@ export class PageStore {
       case 'governance': {
         const g = data as Events['governance']
         return this.addGovernance(g.room, g.event)
+      }
+      case 'member-line': {
+        const v = data as Events['member-line']
+        return this.addNotice(v.room, 'info', memberLine(v), null, 'member')
       }
     }
   }
@@ -466,10 +472,11 @@ export class PageStore {
     room: string,
     level: 'info' | 'error',
     text: string,
-    table: NoticeLine['table'] = null
+    table: NoticeLine['table'] = null,
+    kind: NoticeLine['kind'] = 'text'
   ): void {
     const list = [...(this.state.notices[room] ?? [])]
-    list.push({ key: this.nextNotice++, level, text, table, time: Date.now() })
+    list.push({ key: this.nextNotice++, level, text, table, time: Date.now(), kind })
     this.set({ notices: { ...this.state.notices, [room]: list.slice(-MAX_NOTICES) } })
   }
 
@@ -514,6 +521,9 @@ export class PageStore {
     this.addNotice(room, 'info', governanceLine(event))
     // An open settings panel shows what is now in force.
     if (this.state.roomSettings?.room === room) void this.openRoomSettings()
+    // So does an open profile card: a role changed, theirs or this identity's, and with it the
+    // moderation it offers.
+    if (this.state.profile && room === this.state.current) void this.refreshProfile()
   }
 
   async loadSocial(): Promise<void> {
@@ -525,10 +535,24 @@ export class PageStore {
   }
 
   /** Opens the profile card of an identity; in the room shown, with its role there. */
-  async openProfile(key: string, name = ''): Promise<void> {
+  /** The open profile card again, unless it was closed or another opened meanwhile. */
+  private async refreshProfile(): Promise<void> {
+    const card = this.state.profile
+    const room = this.state.current
+    if (!card) return
     try {
-      const member = await this.link.request('member', { room: this.state.current, key, name })
-      this.set({ profile: member })
+      const member = await this.link.request('member', { room, key: card.key, name: card.name })
+      if (this.state.current === room && this.state.profile?.key === card.key) this.set({ profile: member })
+    } catch {
+      // Left or closed meanwhile: the card stays as it was.
+    }
+  }
+
+  async openProfile(key: string, name = ''): Promise<void> {
+    const room = this.state.current
+    try {
+      const member = await this.link.request('member', { room, key, name })
+      if (this.state.current === room) this.set({ profile: member })
     } catch (err) {
       this.fail(err)
     }

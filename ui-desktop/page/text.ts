@@ -2,7 +2,7 @@
 /// <reference lib="dom.iterable" />
 // Small pure helpers the page formats with. No chat rule lives here: names, mentions, order and
 // limits come from the library through the shell.
-import type { ActorView, GovernanceView, RoomView } from '../protocol.js'
+import type { ActorView, GovernanceView, MemberLineView, ModerationAction, RoomView } from '../protocol.js'
 
 export function clock(ms: number): string {
   const d = new Date(ms)
@@ -83,6 +83,44 @@ export function governanceLine(e: GovernanceView): string {
       const name = e.setting ? (SETTING_NAMES[e.setting] ?? e.setting) : 'a setting'
       return `${actor} set ${name} to ${settingValue(e.setting, e.value)}`
     }
+  }
+}
+
+/** A member coming, going or taking another name, as one line of its room (as the terminal says it). */
+export function memberLine(v: MemberLineView): string {
+  const who = `${v.name || 'someone'} (${v.fingerprint})`
+  if (v.kind === 'rename') return `${v.from || 'someone'} (${v.fingerprint}) is now known as ${v.name}`
+  return v.kind === 'join' ? `${who} is here` : `${who} left`
+}
+
+/** The label of a moderation button on a profile card. */
+export const ACTION_LABELS: Record<ModerationAction, string> = {
+  kick: 'Kick',
+  ban: 'Ban',
+  unban: 'Unban',
+  op: 'Make op',
+  deop: 'Remove op',
+  admin: 'Make admin',
+  unadmin: 'Remove admin'
+}
+
+/** What the card says once a moderation action went through. */
+export function actionDone(action: ModerationAction, who: string): string {
+  switch (action) {
+    case 'kick':
+      return `${who} was kicked.`
+    case 'ban':
+      return `${who} is banned.`
+    case 'unban':
+      return `${who} is no longer banned.`
+    case 'op':
+      return `${who} is now an op.`
+    case 'deop':
+      return `${who} is no longer an op.`
+    case 'admin':
+      return `${who} is now an admin.`
+    case 'unadmin':
+      return `${who} is no longer an admin.`
   }
 }
 

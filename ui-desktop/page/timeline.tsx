@@ -504,6 +504,7 @@ function Notice(props: { notice: NoticeLine }): JSX.Element {
       </dl>
     )
   }
-  return <p class={`notice ${n.level}`} role={n.level === 'error' ? 'alert' : undefined}>{n.text}</p>
+  const cls = `notice ${n.level}` + (n.kind === 'member' ? ' member-line' : '')
+  return <p class={cls} role={n.level === 'error' ? 'alert' : undefined}>{n.text}</p>
 }
 
