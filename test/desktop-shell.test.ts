@@ -706,6 +706,27 @@ test('desktop shell: room settings through room.moderate; governance lines and r
   const members = await client.call('members', { room: room.id })
   t.is(members.find((m: any) => m.self).role, 'owner', 'member lists carry roles')
   t.is(members.find((m: any) => !m.self)?.role ?? 'member', 'member')
+
+  // A late joiner's page: what was done before it came is the room's state, not lines.
+  const c = await create(t, testnet)
+  await c.setProfile({ name: 'cy' })
+  const sessionC = await DesktopSession.forNode(c)
+  t.teardown(() => sessionC.close())
+  const lines: any[] = []
+  sessionC.on('event', (name: string, data: any) => {
+    if (name === 'governance') lines.push(data.event)
+  })
+  const rc = await c.join(room.invite)
+  await until(rc, 'governance', () => rc.settings.topic === 'rules of the room')
+  await client.call('room-settings-set', { room: room.id, patch: { topic: 'a live one' } })
+  await until(rc, 'governance', () => rc.settings.topic === 'a live one')
+  await new Promise<void>((resolve) => {
+    const check = () => (lines.some((e) => e.text === 'a live one') ? resolve() : setTimeout(check, 25))
+    check()
+  })
+  const live = lines.find((e) => e.text === 'a live one')
+  t.ok(Math.abs(live.time - Date.now()) < 60_000, "a line carries the operation's time")
+  t.absent(lines.some((e) => e.text === 'rules of the room'), 'an operation from before the join is no line on the late page')
 })
 
 test('desktop shell: moderation from a profile card, friends by contact link, member lines, Tab from the model', async (t) => {

@@ -516,7 +516,9 @@ export class DesktopSession extends EventEmitter<SessionEvents> {
     const onGovernance = (event: GovernanceEvent, key: string) => {
       const room = model.room(key)
       if (!room) return
-      this.broadcast('governance', { room: key, event: governanceView(room, event) })
+      // Replayed operations (a late join, a restart, history caught up with) change the room's
+      // state, not its timeline: the chat model folds them, and so does the page.
+      if (!event.replayed) this.broadcast('governance', { room: key, event: governanceView(room, event) })
       this.broadcast('room', this.roomView(room))
     }
     const onProfile = (_profile: Profile) => this.broadcast('identity', this.identityView())
@@ -1213,7 +1215,7 @@ function governanceView(room: Room, e: GovernanceEvent): GovernanceView {
     setting: e.setting,
     value,
     self: e.self,
-    time: Date.now()
+    time: e.timestamp
   }
 }
 
