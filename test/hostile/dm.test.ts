@@ -204,8 +204,11 @@ test('hostile: a relay whose quota is full refuses past it and never crashes', a
     clock.time += 1000
     await dm.send(`${i} ${big}`)
   }
-  const line = await relay.status((l) => l.includes('quota is reached'))
-  t.ok(line.includes('quota is reached'), `the status line says so: ${line}`)
+  // Past the quota the relay evicts the oldest blocks first, and holds writers back only
+  // what it cannot free that way (issue 13): which of the two a run shows depends on what the
+  // relay had measured when the flood came. Either is said on the status line.
+  const line = await relay.status((l) => l.includes('quota is reached') || /evicted [1-9]\d* blocks/.test(l))
+  t.ok(line.includes('quota is reached') || line.includes('evicted'), `the status line says so: ${line}`)
   const status = await relay.status((l) => l.startsWith('relay  peers'))
   t.ok(status.includes('of 1.0 MB') || status.includes('of 1 MB') || /of 1(\.0)? MB/.test(status), `status: ${status}`)
   t.is(relay.child.exitCode, null, 'the relay is still running')
