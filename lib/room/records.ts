@@ -47,6 +47,11 @@ export class Records {
   chain: Pick<GovernanceChain, 'onBlock'> | null = null
   /** The room's key epochs (lib/room/epochs.ts): EPOCH records go there, SEALED ones open there. */
   epochs: Pick<Epochs, 'open' | 'onRecord'> | null = null
+  /**
+   * The node's own hook (unread counting): told of each message just before the room's
+   * `message` listeners, without a second listener for every emit to copy and call.
+   */
+  delivered: ((m: Message) => void) | null = null
 
   constructor(
     room: RoomSelf,
@@ -123,7 +128,7 @@ export class Records {
             ? 'action'
             : null
       if (kind !== null) {
-        const refused = this.governance?.refuses(body.author, feed, index, id, seq, timestamp, body.profile?.name ?? '') ?? null
+        const refused = this.governance?.refuses(member.hex, feed, index, id, seq, timestamp, body.profile?.name ?? '') ?? null
         if (refused === 'wiped') wiped++
         else if (refused !== null) this.rejections.block('governance', BackspaceError.NOT_ALLOWED(`record ${id}: ${refused}`), feed, index)
         if (refused !== null) continue
@@ -144,7 +149,10 @@ export class Records {
           },
           updated
         )
-        if (message && emit && !(this.ctx.hidden?.(body.author) && !self)) this.room.emit('message', message)
+        if (message && emit && !(this.ctx.hidden?.(body.author) && !self)) {
+          this.delivered?.(message)
+          this.room.emit('message', message)
+        }
         continue
       }
       const op = opKindOf(record.type)
