@@ -6,6 +6,7 @@
 // has verified of the core, few records each, few at a time, each withdrawn unless Hypercore
 // confirms it in time.
 import b4a from 'b4a'
+import { equalBytes } from '../bytes.js'
 import { decodeMessageBlock, MAX_RECORD_BYTES, type DecodedBlock, type LiveBlock } from '../messages.js'
 import type { RoomChannel } from './channel.js'
 import Hypercore from 'hypercore'
@@ -171,7 +172,7 @@ export class LivePath {
     // Honest writers send none larger; such a block is shown once Hypercore has it.
     if (body.records.length > LIVE_MAX_RECORDS) return
     const signer = this.signers.signerOf(body)
-    if (signer === null || !b4a.equals(signer, feed.owner) || !verifyBlock(this.roomId, feed, live.index, decoded, signer)) {
+    if (signer === null || !equalBytes(signer, feed.owner) || !verifyBlock(this.roomId, feed, live.index, decoded, signer)) {
       this.rejections.live()
       return
     }

@@ -3,6 +3,7 @@
 // to the room's extension. Autobase's apply(nodes, view) is the model.
 import { clearBlocks } from './clear-blocks.js'
 import b4a from 'b4a'
+import { equalBytes } from '../bytes.js'
 import { BackspaceError } from '../errors.js'
 import { MessageType, type BlockBody } from '../messages.js'
 import { displayName } from '../display-name.js'
@@ -90,7 +91,7 @@ export class Records {
     const blockTime = effectiveTime(stamp, verified.at)
     if (isExpired(blockTime, now, ttl)) return this.dropExpired(feed, index)
     feed.markLoaded(index, body.seq, records.length)
-    const self = b4a.equals(body.author, this.ctx.identity.publicKey)
+    const self = equalBytes(body.author, this.ctx.identity.publicKey)
     const member = this.members.fromBlock(body.author, body.profile, blockTime, self)
     const device = body.certificate ? body.certificate.device : body.author
     const name = displayName(body.profile?.name ?? '')
