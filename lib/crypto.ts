@@ -346,10 +346,24 @@ export function messageSignable(roomId: Buffer, coreKey: Buffer, seq: number, bo
   o += 32
   buf.set(coreKey, o)
   o += 32
-  buf.writeBigUInt64LE(BigInt(seq), o)
+  writeUint64LE(buf, seq, o)
   o += 8
   buf.set(body, o)
   return buf
+}
+
+// What `buf.writeBigUInt64LE(BigInt(n), o)` writes, without a BigInt for each block signed or
+// verified (docs/PERFORMANCE.md); anything but a safe non-negative integer takes that way and
+// throws as it did.
+function writeUint64LE(buf: Buffer, n: number, o: number): void {
+  if (!Number.isSafeInteger(n) || n < 0) {
+    buf.writeBigUInt64LE(BigInt(n), o)
+    return
+  }
+  let lo = n % 0x100000000
+  let hi = (n - lo) / 0x100000000
+  for (let i = 0; i < 4; i++, lo >>>= 8) buf[o + i] = lo & 0xff
+  for (let i = 4; i < 8; i++, hi >>>= 8) buf[o + i] = hi & 0xff
 }
 
 /** What a presence message signs: the room, the sender's Noise key on the connection, the profile. */

@@ -1130,7 +1130,7 @@ export class Backspace extends Resource<NodeEvents>() {
       const room = new Room(this.roomContext(), state)
       // From the start: a room delivers live messages as soon as it opens.
       const id = room.id
-      room.on('message', (m) => this.reads.message(id, m))
+      room.onDelivered((m) => this.reads.message(id, m))
       room.on('message-withdrawn', (m) => this.reads.withdrawn(id, m))
       try {
         await room.ready()
@@ -1215,7 +1215,7 @@ export class Backspace extends Resource<NodeEvents>() {
       },
       dmOpened: (room) => {
         const id = room.id
-        room.on('message', (m) => this.reads.message(id, m))
+        room.onDelivered((m) => this.reads.message(id, m))
         room.on('message-withdrawn', (m) => this.reads.withdrawn(id, m))
       },
       dmClosed: () => this.changed(),

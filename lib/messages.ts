@@ -1,5 +1,6 @@
 import c from 'compact-encoding'
 import b4a from 'b4a'
+import { equalBytesAt } from './bytes.js'
 import sodium from 'sodium-universal'
 import { BackspaceError } from './errors.js'
 import { MAX_ROOM_NAME_LENGTH, ownedRoomSecret, PWHASH_SALTBYTES } from './crypto.js'
@@ -492,9 +493,8 @@ const certificates: Array<{ bytes: Buffer; value: DeviceCertificate }> = []
 function decodeCertificate(state: { buffer: Buffer; start: number; end: number }): DeviceCertificate {
   const { buffer, start } = state
   for (const cached of certificates) {
-    const end = start + cached.bytes.byteLength
-    if (end <= state.end && cached.bytes.compare(buffer, start, end) === 0) {
-      state.start = end
+    if (equalBytesAt(cached.bytes, buffer, start, state.end)) {
+      state.start = start + cached.bytes.byteLength
       return cached.value
     }
   }

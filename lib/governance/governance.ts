@@ -276,15 +276,15 @@ export class Governance {
   }
 
   /**
-   * Why a message in block `index` of `feed` by `author` is refused by the room's governance,
-   * or null: its author was banned before it (by the ban's causal state), a moderator deleted
-   * it, or it breaks a setting (anonymous authors, the member limit, slow mode). Owners,
-   * admins and ops are exempt from the settings. Slow mode counts in the writer's log order:
+   * Why a message in block `index` of `feed` by the author whose key in hex is `hex` is refused
+   * by the room's governance, or null: its author was banned before it (by the ban's causal
+   * state), a moderator deleted it, or it breaks a setting (anonymous authors, the member
+   * limit, slow mode). Owners, admins and ops are exempt from the settings. Slow mode counts
+   * in the writer's log order:
    * each message's stamp must be at least `slowMode` seconds after the one before it in the
    * same log, so a flood in one burst is refused whatever the sender's clock says.
    */
-  refuses(author: Buffer, feed: Feed, index: number, id: string, seq: number, timestamp: number, name: string): string | null {
-    const hex = author.toString('hex')
+  refuses(hex: string, feed: Feed, index: number, id: string, seq: number, timestamp: number, name: string): string | null {
     if (this.state.wipes.length > 0 && wipedAt(this.state, feed.idPrefix.slice(0, 32), index)) return 'wiped'
     if (this.state.banHistory.size > 0 && bannedAt(this.state, hex, feed.idPrefix.slice(0, 32), index)) return 'banned'
     if (this.deletedBy(id, hex)) return 'deleted by a moderator'

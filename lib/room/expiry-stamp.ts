@@ -44,6 +44,8 @@ export class StampedEncryption {
   private readonly nonce: Buffer
   // Stamps fixed ahead of an append (see `stamp`), by index: used once, by that append.
   private readonly fixed: Map<number, number>
+  // The clear bytes computed last, for `index` under `fork` in minute `minutes`.
+  private ready: { index: number; fork: number; minutes: number; padding: Buffer } | null = null
 
   /** `blockKey`: `Hypercore.blockEncryptionKey(coreKey, encryptionKey)`, as the default derives it. */
   constructor(blockKey: Buffer, expiresAt: () => number) {
@@ -59,11 +61,35 @@ export class StampedEncryption {
    * append that never comes leaves at most a few stale entries, dropped by `unfix`.
    */
   stamp(index: number, fork: number): Buffer {
-    const minutes = Math.min(Math.ceil(this.expiresAt() / MINUTE), 0xffffffff)
+    const minutes = this.minutesNow()
     this.fixed.set(index, minutes)
+    return this.paddingOf(index, fork, minutes)
+  }
+
+  /**
+   * Computes, off the send path, the clear bytes the block at `index` would get if it were
+   * appended within the current minute: `stamp` and `encrypt` then find them ready instead of
+   * hashing while a live frame waits to leave (docs/PERFORMANCE.md). Only a cache: a stamp of
+   * another index, fork or minute is computed as before.
+   */
+  prepare(index: number, fork: number): void {
+    this.paddingOf(index, fork, this.minutesNow())
+  }
+
+  // Rounded up: a relay never deletes a block before it expires.
+  private minutesNow(): number {
+    return Math.min(Math.ceil(this.expiresAt() / MINUTE), 0xffffffff)
+  }
+
+  // The clear bytes of a block: its expiry in minutes, then the tag. The last ones computed are
+  // kept (one entry): the next append's, prepared while nothing waits.
+  private paddingOf(index: number, fork: number, minutes: number): Buffer {
+    const ready = this.ready
+    if (ready !== null && ready.index === index && ready.fork === fork && ready.minutes === minutes) return ready.padding
     const padding = b4a.alloc(PADDING)
     c.uint32.encode({ start: 0, end: 4, buffer: padding }, minutes)
     padding.set(tagOf(index, fork, minutes), 4)
+    this.ready = { index, fork, minutes, padding }
     return padding
   }
 
@@ -77,12 +103,9 @@ export class StampedEncryption {
   }
 
   encrypt(index: number, block: Buffer, fork: number): void {
-    // Rounded up: a relay never deletes a block before it expires.
     const fixed = this.fixed.get(index)
     if (fixed !== undefined) this.fixed.delete(index)
-    const minutes = fixed ?? Math.min(Math.ceil(this.expiresAt() / MINUTE), 0xffffffff)
-    c.uint32.encode({ start: 0, end: 4, buffer: block }, minutes)
-    block.set(tagOf(index, fork, minutes), 4)
+    block.set(this.paddingOf(index, fork, fixed ?? this.minutesNow()), 0)
     this.xor(index, block)
   }
 

@@ -6,6 +6,7 @@
 // has verified of the core, few records each, few at a time, each withdrawn unless Hypercore
 // confirms it in time.
 import b4a from 'b4a'
+import { equalBytes } from '../bytes.js'
 import { decodeMessageBlock, MAX_RECORD_BYTES, type DecodedBlock, type LiveBlock } from '../messages.js'
 import type { RoomChannel } from './channel.js'
 import Hypercore from 'hypercore'
@@ -53,6 +54,8 @@ export class LivePath {
   // blocks are not shown again until Hypercore has verified the core past it.
   private readonly withdrawnTo: WeakMap<Feed, number>
   private unconfirmed: number
+  // The writer of the last live frame received (see `receive`).
+  private lastFeed: Feed | null = null
   // Withdraws what Hypercore did not confirm in time; runs while anything is unconfirmed.
   private timer: NodeJS.Timeout | null
   // The room's block encryption key: live blocks are sealed again as their cores store them.
@@ -151,7 +154,14 @@ export class LivePath {
    */
   receive(live: LiveBlock, from: RoomChannel | null = null): void {
     this.counts.received++
-    const feed = this.feeds.get(live.key.toString('hex'))
+    // Live frames come writer after writer of the same core: the last one found answers
+    // without hex and a lookup, while it is still in the room's set (a core that leaves it is
+    // marked dropped, and never comes back as the same Feed).
+    let feed = this.lastFeed
+    if (feed === null || feed.dropped || !equalBytes(feed.key, live.key)) {
+      feed = this.feeds.get(live.key.toString('hex')) ?? null
+      this.lastFeed = feed
+    }
     // Only for a writer whose owner Hypercore has confirmed, and only what is not yet seen:
     // a member cannot slip a block into someone else's core or ahead of its real one.
     if (!feed || feed.local || feed.owner === null || live.index < feed.start) return
@@ -171,7 +181,7 @@ export class LivePath {
     // Honest writers send none larger; such a block is shown once Hypercore has it.
     if (body.records.length > LIVE_MAX_RECORDS) return
     const signer = this.signers.signerOf(body)
-    if (signer === null || !b4a.equals(signer, feed.owner) || !verifyBlock(this.roomId, feed, live.index, decoded, signer)) {
+    if (signer === null || !equalBytes(signer, feed.owner) || !verifyBlock(this.roomId, feed, live.index, decoded, signer)) {
       this.rejections.live()
       return
     }

@@ -10,6 +10,8 @@ import type { Signers } from './signers.js'
 
 export interface MemberState {
   key: Buffer
+  /** `key` in hex, the members' map key: computed once, not for each block. */
+  hex: string
   fingerprint: string
   profile: ProfileFields
   // The timestamp of the block the profile came from: older blocks never overwrite it.
@@ -62,6 +64,7 @@ export class Members {
     if (!m) {
       m = {
         key: author,
+        hex,
         fingerprint: fingerprint(author),
         profile: { name: '', status: '', away: null },
         profileTime: 0,

@@ -55,7 +55,7 @@ export class Outbox {
   // the core's length plus these, known at flush without waiting for the appends before it.
   private inFlight: number
   // Fixes each block's expiry stamp before its append, so the live path can send it along.
-  private stamps: Pick<StampedEncryption, 'stamp' | 'unfix'> | null
+  private stamps: Pick<StampedEncryption, 'stamp' | 'unfix' | 'prepare'> | null
   // The index of this node's latest block holding a governance operation, and the last few
   // (to fall back on if an append fails), for the pointer each new block carries.
   private govHead: number | null = null
@@ -95,7 +95,7 @@ export class Outbox {
   }
 
   /** Takes over this node's core, and goes on from the sequence numbers and time it reached. */
-  async open(own: Feed, stamps: Pick<StampedEncryption, 'stamp' | 'unfix'> | null = null): Promise<void> {
+  async open(own: Feed, stamps: Pick<StampedEncryption, 'stamp' | 'unfix' | 'prepare'> | null = null): Promise<void> {
     this.own_ = own
     this.stamps = stamps
     const length = own.core.length
@@ -167,6 +167,8 @@ export class Outbox {
 
   // Splits a batch of sends into blocks that stay under the target block size.
   private static packBlocks(batch: PendingSend[]): PendingSend[][] {
+    // One send (the common case when messages are typed): a block of its own, whatever its size.
+    if (batch.length === 1) return [batch]
     const blocks: PendingSend[][] = []
     let current: PendingSend[] = []
     let size = 0
@@ -242,6 +244,8 @@ export class Outbox {
       const first = own.core.length - bodies.length
       for (let i = 0; i < bodies.length; i++) this.records.load(own, first + i, bodies[i]!, true)
       for (const p of batch) p.resolve(this.resultOf(own, p))
+      // The next block's expiry stamp, computed now rather than while its live frame waits.
+      if (sentLive) this.stamps?.prepare(own.core.length + this.inFlight, own.core.fork)
     })
   }
 

@@ -3,6 +3,7 @@
 // to the room's extension. Autobase's apply(nodes, view) is the model.
 import { clearBlocks } from './clear-blocks.js'
 import b4a from 'b4a'
+import { equalBytes } from '../bytes.js'
 import { BackspaceError } from '../errors.js'
 import { MessageType, type BlockBody } from '../messages.js'
 import { displayName } from '../display-name.js'
@@ -50,6 +51,11 @@ export class Records {
   chain: Pick<GovernanceChain, 'onBlock'> | null = null
   /** The room's key epochs (lib/room/epochs.ts): EPOCH records go there, SEALED ones open there. */
   epochs: Pick<Epochs, 'open' | 'onRecord'> | null = null
+  /**
+   * The node's own hook (unread counting): told of each message just before the room's
+   * `message` listeners, without a second listener for every emit to copy and call.
+   */
+  delivered: ((m: Message) => void) | null = null
 
   constructor(
     room: RoomSelf,
@@ -93,7 +99,7 @@ export class Records {
     // with, or verified in an earlier session (a restart).
     const replayed = replay || !emit || verified.at < this.openedAt
     feed.markLoaded(index, body.seq, records.length)
-    const self = b4a.equals(body.author, this.ctx.identity.publicKey)
+    const self = equalBytes(body.author, this.ctx.identity.publicKey)
     const member = this.members.fromBlock(body.author, body.profile, blockTime, self)
     const device = body.certificate ? body.certificate.device : body.author
     const name = displayName(body.profile?.name ?? '')
@@ -131,7 +137,7 @@ export class Records {
             ? 'action'
             : null
       if (kind !== null) {
-        const refused = this.governance?.refuses(body.author, feed, index, id, seq, timestamp, body.profile?.name ?? '') ?? null
+        const refused = this.governance?.refuses(member.hex, feed, index, id, seq, timestamp, body.profile?.name ?? '') ?? null
         if (refused === 'wiped') wiped++
         else if (refused !== null) this.rejections.block('governance', BackspaceError.NOT_ALLOWED(`record ${id}: ${refused}`), feed, index)
         if (refused !== null) continue
@@ -152,7 +158,10 @@ export class Records {
           },
           updated
         )
-        if (message && emit && !(this.ctx.hidden?.(body.author) && !self)) this.room.emit('message', message)
+        if (message && emit && !(this.ctx.hidden?.(body.author) && !self)) {
+          this.delivered?.(message)
+          this.room.emit('message', message)
+        }
         continue
       }
       const op = opKindOf(record.type)

@@ -464,7 +464,9 @@ export class Room extends Resource<RoomEvents>() {
   }
 
   async send(text: string, opts: SendOptions = {}): Promise<Message> {
-    await this.whenWritable()
+    // Every message passes here: an open room checks without an await (docs/PERFORMANCE.md).
+    if (!this.opened || this.closing) await this.whenOpen()
+    this.checkDevice()
     checkText(text)
     const refused = this.governance.sendProblem(this.ctx.profile().name, this.outbox.own!.hex, this.ctx.now())
     if (refused !== null) throw BackspaceError.NOT_ALLOWED(refused)
@@ -532,6 +534,14 @@ export class Room extends Resource<RoomEvents>() {
     return this.outbox.enqueue(sealed, sealed === record ? null : record)
   }
 
+  /**
+   * @internal The node counts unread messages here: `fn` sees each message this room delivers,
+   * just before its `message` listeners do.
+   */
+  onDelivered(fn: ((m: Message) => void) | null): void {
+    this.records.delivered = fn
+  }
+
   /** The loaded message with this id, in its current state. */
   message(id: string): Message | undefined {
     return this.apply.get(id)
@@ -576,8 +586,11 @@ export class Room extends Resource<RoomEvents>() {
 
   // A device its identity revoked speaks for nobody: it stops writing, here as everywhere.
   private async whenWritable(): Promise<void> {
-    // Every send passes here: an open room skips the extra await.
     if (!this.opened || this.closing) await this.whenOpen()
+    this.checkDevice()
+  }
+
+  private checkDevice(): void {
     const device = this.ctx.device.certificate.device
     if (this.ctx.revocations().some((r) => b4a.equals(r.device, device))) {
       throw BackspaceError.DEVICE_REVOKED('this device was revoked by its identity; it can no longer write')

@@ -150,6 +150,9 @@ export class WriterSet<F extends WriterFeed> {
   /** Adds a feed its owner opened: its own, restored, or announced (through `hooks.open`). */
   add(feed: F): F {
     const hex = feed.key.toString('hex')
+    // A Feed that is not in the set is dropped: the live path trusts that (LivePath.receive).
+    const replaced = this.feeds.get(hex)
+    if (replaced !== undefined && replaced !== feed) replaced.dropped = true
     this.feeds.set(hex, feed)
     if (feed.admission) this.count(feed.admission, 1)
     else if (!feed.local) this.unproven.add(hex)
