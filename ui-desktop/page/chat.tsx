@@ -307,30 +307,35 @@ function LeaveButton(props: { room: RoomView }): JSX.Element {
   )
 }
 
-function Invite(props: { invite: string }): JSX.Element {
-  const [copied, setCopied] = useState<string>('Copy')
+/**
+ * A Copy button for a read-only field's text: its label, its click handler, and the field's
+ * ref. Without clipboard access the field is selected for Ctrl+C. A new text resets the label.
+ */
+function useCopy(text: string) {
+  const [label, setLabel] = useState<string>('Copy')
   const input = useRef<HTMLInputElement>(null)
-  useEffect(() => setCopied('Copy'), [props.invite])
+  useEffect(() => setLabel('Copy'), [text])
+  const copy = async (): Promise<void> => {
+    try {
+      await navigator.clipboard.writeText(text)
+      setLabel('Copied')
+    } catch {
+      input.current!.focus()
+      input.current!.select()
+      setLabel('Press Ctrl+C')
+    }
+  }
+  return { label, copy, input }
+}
+
+function Invite(props: { invite: string }): JSX.Element {
+  const { label, copy, input } = useCopy(props.invite)
   return (
     <div id="invite" class="invite">
       <span class="muted">Invite</span>
       <input id="invite-text" class="mono" readOnly aria-label="Invite link" value={props.invite} ref={input} />
-      <button
-        id="invite-copy"
-        type="button"
-        onClick={async () => {
-          try {
-            await navigator.clipboard.writeText(props.invite)
-            setCopied('Copied')
-          } catch {
-            // Without clipboard access, select it for Ctrl+C.
-            input.current!.focus()
-            input.current!.select()
-            setCopied('Press Ctrl+C')
-          }
-        }}
-      >
-        {copied}
+      <button id="invite-copy" type="button" onClick={copy}>
+        {label}
       </button>
     </div>
   )
@@ -862,28 +867,14 @@ function AddFriend(): JSX.Element {
 
 /** This identity's contact link, for others to paste into their Add a friend. */
 function ContactLink(props: { link: string }): JSX.Element {
-  const input = useRef<HTMLInputElement>(null)
-  const [copied, setCopied] = useState('Copy')
+  const { label, copy, input } = useCopy(props.link)
   return (
     <div class="panel">
       <h2 id="contact-link-title">Your contact link</h2>
       <div class="contact-link">
         <input id="contact-link" class="mono" readOnly aria-labelledby="contact-link-title" value={props.link} ref={input} />
-        <button
-          id="contact-link-copy"
-          type="button"
-          onClick={async () => {
-            try {
-              await navigator.clipboard.writeText(props.link)
-              setCopied('Copied')
-            } catch {
-              input.current!.focus()
-              input.current!.select()
-              setCopied('Press Ctrl+C')
-            }
-          }}
-        >
-          {copied}
+        <button id="contact-link-copy" type="button" onClick={copy}>
+          {label}
         </button>
       </div>
     </div>
