@@ -7,7 +7,7 @@
 import fs from 'fs/promises'
 import path from 'path'
 import { setTimeout as sleep } from 'timers/promises'
-import { Backspace, type Room } from '../lib/index.js'
+import { Backspace, type Message, type Room } from '../lib/index.js'
 import { workerChannel } from './child.js'
 import { LOOPBACK_LIMITS, makePayload, parseHeader, type Tag } from './protocol.js'
 
@@ -63,7 +63,7 @@ export interface MeshStats {
 export interface CatchupResult {
   /** From the process's start (before the node opened its storage) to the latest page shown. */
   latestPageMs: number
-  /** To every payload shown (null: not within the deadline). */
+  /** To every payload shown, or paged back to (null: not within the deadline). */
   allShownMs: number | null
   shown: number
   rssAtLatestPage: number
@@ -304,14 +304,28 @@ async function catchup(order: Extract<MeshOrder, { type: 'catchup' }>): Promise<
       }
       await sleep(10)
     }
-    while (seen.size < order.total && Date.now() < deadline) await sleep(20)
-    const allShownMs = seen.size >= order.total ? since() : null
+    // The rest on demand, as a reader scrolling back asks for it: page after page, each
+    // fetched from the relay as it is asked for. Each payload counts once, shown or paged.
+    const paged = new Set<number>(seen)
+    let oldest: Message | null = null
+    const first = await room.messages({ limit: order.page })
+    for (const m of first) paged.add(parseHeader(m.text)?.seq ?? -1)
+    oldest = first[0] ?? null
+    while (paged.size < order.total && oldest !== null && Date.now() < deadline) {
+      const older = await room.messages({ limit: order.page, before: oldest })
+      if (older.length === 0) break
+      for (const m of older) paged.add(parseHeader(m.text)?.seq ?? -1)
+      oldest = older[0]!
+      rssPeak = Math.max(rssPeak, process.memoryUsage().rss)
+    }
+    paged.delete(-1)
+    const allShownMs = paged.size >= order.total ? since() : null
     const rssAtEnd = process.memoryUsage().rss
     post({
       type: 'caught-up',
       latestPageMs,
       allShownMs,
-      shown: seen.size,
+      shown: paged.size,
       rssAtLatestPage,
       rssAtEnd,
       // The 50 ms sampler can miss the moments measured directly.

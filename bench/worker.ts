@@ -52,6 +52,8 @@ interface Transport {
   join?(order: JoinMessage, startNs: bigint): Promise<JoinResult>
   /** Backspace writer: the length of its own log, in blocks. */
   ownBlocks?(): number
+  /** Backspace writer: resolves once every send so far is stored in its log. */
+  flush?(): Promise<void>
   /** Backspace reader: [time, contiguous length] each time what it stored grew; then cleared. */
   takeStored?(): Array<[string, number]>
   close(): Promise<void>
@@ -297,6 +299,7 @@ async function backspaceTransport(
       }
     },
     ownBlocks: () => room.stats.ownBlocks,
+    flush: () => room.flush(),
     takeStored: stored ? () => stored.take() : undefined,
     async close() {
       await stored?.close()
@@ -544,6 +547,8 @@ async function sequence(order: SequenceMessage): Promise<void> {
     stored.push(Number(process.hrtime.bigint() - startNs) / 1000)
   }
   const storedNs = String(process.hrtime.bigint())
+  // Sends resolve once shown and sent; the last few may still wait for their append.
+  await t.flush?.()
   const blocksAfter = t.ownBlocks?.() ?? null
   // One block per awaited send: the log length after send i is before + i + 1.
   const blocks =

@@ -175,6 +175,10 @@ export type * from './governance/types.js'
 export type { ReadPosition, UnreadCounts } from './state/read-positions.js'
 export { MAX_INPUT_HISTORY, type ChatPrefs } from './state/codecs.js'
 
+// How long a change waits before the local state is saved, so that a burst shares one save;
+// bookkeeping that every message moves (unread counts, expiry marks) waits longer.
+const SAVE_DELAY = 200
+const ROUTINE_SAVE_DELAY = 2000
 // How long after blocks are cleared the storage is compacted, so a burst shares one.
 const ERASE_DELAY = 1000
 // How long read positions wait before the account log carries them to the other devices.
@@ -377,6 +381,8 @@ export class Backspace extends Resource<NodeEvents>() {
   // While the DHT is unreachable, how often its routing table is looked at again.
   private reachTimer: ReturnType<typeof setInterval> | null = null
   private localState: LocalState | null = null
+  // Where rooms journal the sends they resolved before storing them (lib/room/journal.ts).
+  private journal: { dir: string; key: Buffer } | null = null
   // Unread counts and read positions per room, fed by every room's messages.
   private readonly reads: ReadPositions
   private readonly rooms_ = new Map<string, Room>()
@@ -394,6 +400,7 @@ export class Backspace extends Resource<NodeEvents>() {
   private profile_: ProfileFields = { ...EMPTY_PROFILE }
   private relayed = 0
   private saveTimer: NodeJS.Timeout | null = null
+  private saveAt = Infinity
   private pruneTimer: NodeJS.Timeout | null = null
   // Incognito keeps its cores in a RAM-backed directory, removed on close.
   private scratch: string | null = null
@@ -445,7 +452,7 @@ export class Backspace extends Resource<NodeEvents>() {
     this.ttl = ttl
     this.quota = new QuotaLedger(quotaLimits(opts.quota, opts.relay ? RELAY_QUOTA : MEMBER_QUOTA))
     this.reads = new ReadPositions((roomId, counts) => {
-      this.changed()
+      this.changed(ROUTINE_SAVE_DELAY)
       this.emit('unread', roomId, counts)
     })
     if (opts.deviceName !== undefined) {
@@ -695,6 +702,7 @@ export class Backspace extends Resource<NodeEvents>() {
     const store = this.incognito ? null : this.store
     const legacyFile = accountDir ? path.join(accountDir, 'state') : undefined
     this.localState = new LocalState({ store, key: stateKey, legacyFile, legacyKey })
+    if (accountDir && !this.incognito) this.journal = { dir: path.join(accountDir, 'outbox'), key: stateKey }
     await this.localState.ready()
     if (!this.incognito) this.profile_ = this.localState.profile
     this.reads.load(this.localState.reads())
@@ -1060,7 +1068,7 @@ export class Backspace extends Resource<NodeEvents>() {
       join: (topic) => this.joinTopic(topic),
       leave: (topic) => this.leaveTopic(topic),
       streams: () => this.streams_,
-      changed: () => this.changed(),
+      changed: (routine) => this.changed(routine ? ROUTINE_SAVE_DELAY : SAVE_DELAY),
       uploaded: () => {
         this.relayed++
       },
@@ -1166,6 +1174,7 @@ export class Backspace extends Resource<NodeEvents>() {
   private roomContext(): RoomContext {
     return {
       ...this.sharedContext(),
+      journal: this.journal,
       identity: this.identity,
       historyPage: this.options.historyPage ?? 50,
       device: { keyPair: this.deviceKeys.keyPair, certificate: this.deviceKeys.certificate },
@@ -1468,12 +1477,20 @@ export class Backspace extends Resource<NodeEvents>() {
     // Rooms still opening attach themselves to existing streams when they finish.
   }
 
-  private changed(): void {
-    if (this.incognito || this.saveTimer || this.closing) return
+  // Saves the local state soon: `delay` ms from now, or sooner if a save is due sooner.
+  private changed(delay = SAVE_DELAY): void {
+    if (this.incognito || this.closing) return
+    const at = Date.now() + delay
+    if (this.saveTimer) {
+      if (at >= this.saveAt) return
+      clearTimeout(this.saveTimer)
+    }
+    this.saveAt = at
     this.saveTimer = setTimeout(() => {
       this.saveTimer = null
+      this.saveAt = Infinity
       this.saveState().catch((err) => this.backgroundError(err))
-    }, 200)
+    }, delay)
   }
 
   private async saveState(): Promise<void> {

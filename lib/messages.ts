@@ -565,6 +565,12 @@ export function recordSize(record: MessageRecord): number {
   return state.end
 }
 
+/** Decodes a block's signed bytes (its body, without the signature), held to the same rules. */
+export function decodeBlockBody(bytes: Buffer): BlockBody {
+  if (bytes.byteLength > MAX_RECORD_BYTES - SIGNATURE_BYTES) throw BackspaceError.MESSAGE_TOO_LARGE('block too large')
+  return decodeStrict(blockBody, bytes, 'block')
+}
+
 /** A block is the encoded body followed by the author's 64-byte signature. */
 export function encodeMessageBlock(body: Buffer, signature: Buffer): Buffer {
   return b4a.concat([body, signature])

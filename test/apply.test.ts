@@ -18,6 +18,7 @@ interface Outbox {
 
 async function appendRecords(room: Room, records: MessageRecord[]): Promise<void> {
   const r = (room as unknown as { outbox: Outbox }).outbox
+  await room.flush()
   const block = r.signBlock(r.own.core.length, r.nextSeq, records)
   r.nextSeq += records.length
   await r.own.core.append([block], { keyPair: r.writerKeyPair })

@@ -645,6 +645,7 @@ test('cli: relay --join-file keeps the rooms of a file, with their passwords', a
   await member.ready()
   const room = await member.join('alpha', { password: 'pw 1' })
   await room.send('kept by the relay')
+  await room.flush()
   // Another password would be another room: the relay would never fetch them.
   const delivered = () => room.stats.ownBlocks > 0 && room.stats.delivered >= room.stats.ownBlocks
   t.ok(await waitFor(delivered), 'the relay fetched the member blocks')

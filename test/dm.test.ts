@@ -110,6 +110,7 @@ test('offline delivery: two users never online together request, accept and DM b
   }
   // Every block of this node's own log in `room` reached a peer (the relay: nobody else is online).
   const delivered = async (node: Backspace, room: Room) => {
+    await room.flush()
     while (!(room.stats.ownBlocks > 0 && room.stats.delivered >= room.stats.ownBlocks)) {
       await Promise.race([once(room, 'peer-add'), new Promise((r) => setTimeout(r, 200))])
     }

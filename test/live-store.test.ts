@@ -2,7 +2,7 @@
 // earlier append. Counts, never timings.
 import test from 'brittle'
 import type { Room } from '../lib/index.js'
-import { create, createLocalTestnet, receive, waitForPeers } from './helpers/index.js'
+import { create, createLocalTestnet, once, receive, waitForPeers } from './helpers/index.js'
 
 interface FeedView {
   seen: number
@@ -24,6 +24,7 @@ function feedOf(reader: Room, writer: Room): FeedView {
 
 // Resolves once `reader` has stored every block of `writer`'s core and confirmed all it showed.
 async function settled(reader: Room, writer: Room): Promise<void> {
+  await writer.flush()
   const length = internals(writer).outbox.own.core.length
   for (;;) {
     const feed = internals(reader).writers.get(internals(writer).outbox.own.key.toString('hex'))
@@ -142,8 +143,12 @@ test('a failed append: later batches are signed again for their real index', asy
     }
     return append(...args)
   }
-  const lost = ra.send('lost')
-  lost.catch(() => {})
+  // A send resolves once shown and sent live; its append fails afterwards: the message is
+  // taken back, and the room says why.
+  const failed = once<[Error]>(ra, 'error')
+  const withdrawn = once<[{ text: string }]>(ra, 'message-withdrawn', (m: { text: string }) => m.text === 'lost')
+  const lost = await ra.send('lost')
+  t.is(lost.text, 'lost', 'the send resolved with the message shown')
   // Each send its own batch: the first append is under way (stalled) before the second flush.
   while (calls === 0) await new Promise((resolve) => setImmediate(resolve))
   const kept = receive(rb, ['kept'])
@@ -151,7 +156,10 @@ test('a failed append: later batches are signed again for their real index', asy
   // The second batch is flushed (its live frame signed for index 2) before the first fails.
   await new Promise((resolve) => setImmediate(resolve))
   release()
-  await t.exception(lost, /disk full/)
+  const [err] = await failed
+  t.ok(/disk full/.test(err.message), 'the failed append is reported')
+  await withdrawn
+  t.absent((await ra.messages()).some((m) => m.text === 'lost'), 'and the lost message is no longer shown')
   await sentKept
   await kept
   await settled(rb, ra)
@@ -159,4 +167,49 @@ test('a failed append: later batches are signed again for their real index', asy
   const texts = (await rb.messages()).map((m) => m.text)
   t.alike(texts, ['warm', 'kept'], 'the member shows what was stored, not the lost message')
   t.is(feedOf(rb, ra).unconfirmed.size, 0, 'nothing shown live waits for confirmation')
+})
+
+test('sends that go out live share an append, and are stored before close', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const [a, b] = await Promise.all([create(t, testnet), create(t, testnet)])
+  const ra = await a.join('shared-append')
+  const rb = await b.join('shared-append')
+  await waitForPeers(ra)
+  const warm = receive(rb, ['warm'])
+  await ra.send('warm')
+  await warm
+  await settled(rb, ra)
+
+  const core = internals(ra).outbox.own.core
+  const append = core.append.bind(core)
+  let appends = 0
+  core.append = async (...args: unknown[]) => {
+    appends++
+    return append(...args)
+  }
+  const N = 5
+  const got = receive(rb, Array.from({ length: N }, (_, i) => `s${i}`))
+  const sent = []
+  for (let i = 0; i < N; i++) {
+    // Each its own send, as typed: a block each, shown at once here and at the member.
+    sent.push(await ra.send(`s${i}`))
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  t.alike(sent.map((m) => m.text), Array.from({ length: N }, (_, i) => `s${i}`), 'each send resolves with its message')
+  t.alike((await ra.messages()).slice(-N).map((m) => m.text), sent.map((m) => m.text), 'shown to the sender at once')
+  await got
+  await ra.flush()
+  t.is(core.length, N + 1, 'a block per send')
+  t.ok(appends < N, `${N} sends, ${appends} appends: they shared`)
+  await settled(rb, ra)
+  t.alike((await rb.messages()).map((m) => m.text), ['warm', ...sent.map((m) => m.text)], 'the member confirmed them all')
+
+  // Sent and then closed at once: the log has them when the room opens again.
+  const last = receive(rb, ['just before close'])
+  await ra.send('just before close')
+  await last
+  await a.close()
+  const again = await create(t, testnet, { storage: a.storage! })
+  const reopened = await again.join('shared-append')
+  t.is((await reopened.messages()).at(-1)?.text, 'just before close', 'stored before close resolved')
 })

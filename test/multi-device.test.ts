@@ -101,6 +101,8 @@ test("a revoked device's later blocks are rejected by the room's other members",
     }
   }).outbox
   const rejected = once(rc, 'reject', (e: { reason: string }) => e.reason === 'unauthorized-device')
+  // What was sent is stored first: the block goes right after it.
+  await rb.flush()
   const block = outbox.signBlock(outbox.own.core.length, outbox.nextSeq++, [{ type: MessageType.TEXT, timestamp: Date.now(), text: 'send me money' }])
   await outbox.own.core.append([block], { keyPair: outbox.writerKeyPair })
   await rejected

@@ -18,7 +18,10 @@ test('relay quota: a flood into a full relay evicts the oldest data first, the s
     await node.ready()
     return node
   }
-  const delivered = (room: Room) => relay.status(() => room.stats.ownBlocks > 0 && room.stats.delivered >= room.stats.ownBlocks)
+  const delivered = async (room: Room) => {
+    await room.flush()
+    await relay.status(() => room.stats.ownBlocks > 0 && room.stats.delivered >= room.stats.ownBlocks)
+  }
 
   const a = await open()
   const ra = await a.join('full-relay', { password: 'pw' })

@@ -39,6 +39,7 @@ test('relay wipe: a relay deletes the wiped blocks from disk, keeps governance, 
 
   const doomed = ['MARKER-relay-wipe-1-51d2', 'MARKER-relay-wipe-2-51d2', 'MARKER-relay-wipe-3-51d2']
   for (const text of doomed) await ra.send(text)
+  await ra.flush()
   const own = ownFeed(ra)
   const length = own.core.length
   await poll(async () => {

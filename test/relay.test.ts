@@ -23,6 +23,7 @@ test('two members who are never online together get each other messages through 
   }
   // Waits until the relay has fetched every block of this member's own log.
   const delivered = async (room: Room) => {
+    await room.flush()
     await relay.status(() => room.stats.ownBlocks > 0 && room.stats.delivered >= room.stats.ownBlocks)
   }
 

@@ -18,6 +18,7 @@ test('a relay keeps a room from its relay link, serves it, and never holds what 
   await expectCode(t, a.keep(room.relayLink), 'INVALID_ARGUMENT')
 
   await room.send('meet at the old mill')
+  await room.flush()
   while (room.stats.delivered < room.stats.ownBlocks) await new Promise((r) => setTimeout(r, 20))
   t.is(kept.stats.writers, 1)
   await a.close()

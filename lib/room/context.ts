@@ -19,8 +19,12 @@ export interface NodeContext<R> {
   join(topic: Buffer): void
   leave(topic: Buffer): Promise<void>
   streams(): Iterable<Stream>
-  /** Something persistent changed; the node saves its state soon. */
-  changed(): void
+  /**
+   * Something persistent changed; the node saves its state soon. `routine`: bookkeeping that
+   * every block moves (expiry marks, how far a core was read), saved less often: after a crash
+   * it is worked out again.
+   */
+  changed(routine?: boolean): void
   /** The room closed; with `forget` it was left and must not be restored. */
   closed(room: R, forget: boolean): void
   /** A block of this room was sent to a peer. */
@@ -59,6 +63,11 @@ export interface RoomContext extends NodeContext<Room> {
   readonly rateLimit?: import('./rate-limit.js').RateRule | null
   /** Authors this identity blocked: their messages are kept but never shown (lib/social). */
   hidden?(author: Buffer): boolean
+  /**
+   * Where each room's outbox journal goes (lib/room/journal.ts), and the device's local key
+   * that seals it; null when nothing goes to disk (incognito).
+   */
+  readonly journal: { readonly dir: string; readonly key: Buffer } | null
   /** For a log that is not a chat room (the account log): its own record kinds and rules. */
   readonly extension?: RoomExtension
 }

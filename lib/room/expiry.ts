@@ -205,7 +205,7 @@ export class Expiry {
       }
     }
     this.stats.messages = this.apply.size
-    if (changed || marksDropped) this.ctx.changed()
+    if (changed || marksDropped) this.ctx.changed(true)
   }
 
   /**

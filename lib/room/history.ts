@@ -218,7 +218,7 @@ export class History {
       }
       // Blocks stored from their live copies meanwhile may have moved it further.
       feed.seen = Math.max(feed.seen, length)
-      this.ctx.changed()
+      this.ctx.changed(true)
     }
   }
 

@@ -45,7 +45,7 @@ export class LivePath {
   private readonly channels: { readonly size: number } & Iterable<RoomChannel>
   private readonly feeds: { get(hex: string): Feed | undefined }
   private readonly signers: Pick<Signers, 'signerOf' | 'isRevokedAt'>
-  private readonly records: Pick<Records, 'load' | 'withdraw'>
+  private readonly records: Pick<Records, 'load' | 'withdraw' | 'expired'>
   private readonly rejections: Rejections
   // Writers with blocks shown and not yet confirmed, and when each such block was shown.
   private readonly pending: Set<Feed>
@@ -72,7 +72,7 @@ export class LivePath {
     channels: { readonly size: number } & Iterable<RoomChannel>,
     feeds: { get(hex: string): Feed | undefined },
     signers: Pick<Signers, 'signerOf' | 'isRevokedAt'>,
-    records: Pick<Records, 'load' | 'withdraw'>,
+    records: Pick<Records, 'load' | 'withdraw' | 'expired'>,
     rejections: Rejections,
     encryptionKey: Buffer,
     onstored: (feed: Feed, bytes: number) => void
@@ -100,8 +100,8 @@ export class LivePath {
     this.timer = null
   }
 
-  // Passes a block this node just verified and showed on to a few other members. Each block is
-  // shown once per index, so each member passes it on at most once: a member cannot make
+  // Passes a block this node just verified, and is about to show, on to a few other members.
+  // Each block is shown once per index, so each member passes it on at most once: a member cannot make
   // another send more than FORWARD_FANOUT frames for any block its writer signed, and blocks
   // nobody signed are never passed on. Frames without the clear bytes (older writers) are
   // not passed on, since those who get them could not store them without a download.
@@ -189,8 +189,11 @@ export class LivePath {
       this.rejections.live()
       return
     }
-    if (this.records.load(feed, live.index, body, true) !== 'ok') return
+    // Passed on before it is shown here: each hop adds a verification, not a whole apply. Not
+    // an expired block, which is not shown and so could be sent again and again.
+    if (this.records.expired(body)) return
     this.forward(live, from)
+    if (this.records.load(feed, live.index, body, true) !== 'ok') return
     const shown = { seq: body.seq, count: body.records.length, block: live.block, padding: live.padding ?? null }
     feed.unconfirmed.set(live.index, shown)
     this.shownAt.set(shown, Date.now())

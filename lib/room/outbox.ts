@@ -2,22 +2,27 @@
 // the target size, signed for their final index and appended one batch after another. Own
 // records then pass the same apply stage as everyone else's.
 import { messageSignable, sign, type KeyPair } from '../crypto.js'
+import { equalBytes } from '../bytes.js'
 import { BackspaceError } from '../errors.js'
 import {
+  decodeBlockBody,
   encodeBlockBody,
   encodeMessageBlock,
   MAX_BLOCK_RECORDS,
   recordSize,
   TARGET_BLOCK_BYTES,
   holdsGovernance,
+  MessageType,
   type BlockBody,
   type MessageRecord
 } from '../messages.js'
+import { backgroundError } from '../resource.js'
 import type { Message } from '../types.js'
 import { opKindOf, type ApplyStage } from './apply.js'
 import type { RoomContext, RoomSelf } from './context.js'
 import { decodeBodyOrNull, messageId, messageId16, type Feed } from './feed.js'
 import type { StampedEncryption } from './expiry-stamp.js'
+import type { OutboxJournal } from './journal.js'
 import type { LivePath } from './live.js'
 import type { Records } from './records.js'
 
@@ -31,6 +36,38 @@ interface PendingSend {
   reject: (err: Error) => void
 }
 
+// Blocks flushed and sent live, waiting to be appended together.
+interface QueuedAppend {
+  index: number
+  bodies: BlockBody[]
+  blocks: Buffer[]
+  batch: PendingSend[]
+  sentLive: boolean
+  // Its records were applied, and its sends resolved, before the append.
+  shown: boolean
+}
+
+// Record kinds shown before their block is stored: what a member shows from a live frame, and
+// what a failed append can take back. Not governance, epochs, revocations or deletes.
+const SHOWN_BEFORE_APPEND: ReadonlySet<number> = new Set([
+  MessageType.TEXT,
+  MessageType.ACTION,
+  MessageType.REPLY,
+  MessageType.EDIT,
+  MessageType.REACT,
+  MessageType.UNREACT,
+  MessageType.PROFILE
+])
+
+// Sends that went out live are appended to Hypercore together, at most this long (ms) after
+// the previous append: members show them from the live frames at once, and one append (one
+// tree signature, one storage write, one upgrade and one stored batch at every member) then
+// confirms several. The first send after a quiet spell is appended at once.
+export const APPEND_WINDOW = 1000
+// A backlog this long is appended at once: readers take live blocks only a little ahead of
+// what Hypercore verified (LIVE_WINDOW in live.ts).
+const APPEND_MAX_BLOCKS = 8
+
 export class Outbox {
   private own_: Feed | null
   // The sequence number of this node's next message (not block) in the room.
@@ -42,7 +79,7 @@ export class Outbox {
   // The room id that block signatures cover.
   private readonly roomId: Buffer
   private readonly apply: Pick<ApplyStage, 'get'>
-  private readonly records: Pick<Records, 'load'>
+  private readonly records: Pick<Records, 'load' | 'withdraw'>
   private readonly live: Pick<LivePath, 'send' | 'wants'>
   private readonly stats: { ownBlocks: number }
   // Own timestamps never go backwards, even if the clock does.
@@ -54,12 +91,25 @@ export class Outbox {
   // Blocks signed and queued for appending, not appended yet: the next batch's index is
   // the core's length plus these, known at flush without waiting for the appends before it.
   private inFlight: number
+  // The index the next flushed block gets: the core's length plus the blocks in flight,
+  // counted here rather than read from the core, whose length grows before an append's
+  // caller learns it has (a flush in between would count the same blocks twice).
+  private nextIndex = 0
   // Fixes each block's expiry stamp before its append, so the live path can send it along.
   private stamps: Pick<StampedEncryption, 'stamp' | 'unfix' | 'prepare'> | null
   // The index of this node's latest block holding a governance operation, and the last few
   // (to fall back on if an append fails), for the pointer each new block carries.
   private govHead: number | null = null
   private readonly govHeads: number[] = []
+  /** Where sends that resolved before their append wait until it (null: nothing on disk). */
+  readonly journal: OutboxJournal | null
+  // Groups journaled and not yet appended (or failed): the journal empties when none are left.
+  private journaled = 0
+  // Blocks signed and sent live, waiting for the append window (see APPEND_WINDOW).
+  private queued: QueuedAppend[] = []
+  private queuedBlocks = 0
+  private appendTimer: NodeJS.Timeout | null = null
+  private lastAppendAt = 0
 
   constructor(
     room: RoomSelf,
@@ -67,10 +117,12 @@ export class Outbox {
     roomId: Buffer,
     writerKeyPair: KeyPair,
     apply: Pick<ApplyStage, 'get'>,
-    records: Pick<Records, 'load'>,
+    records: Pick<Records, 'load' | 'withdraw'>,
     live: Pick<LivePath, 'send' | 'wants'>,
-    stats: { ownBlocks: number }
+    stats: { ownBlocks: number },
+    journal: OutboxJournal | null = null
   ) {
+    this.journal = journal
     this.own_ = null
     this.nextSeq = 0
     this.writerKeyPair = writerKeyPair
@@ -99,17 +151,59 @@ export class Outbox {
     this.own_ = own
     this.stamps = stamps
     const length = own.core.length
-    if (length === 0) return
-    const last = await own.core.get(length - 1, { wait: false }).catch(() => null)
-    const body = last ? decodeBodyOrNull(last) : null
-    if (body) {
-      this.govHead = holdsGovernance(body) ? length - 1 : (body.govPrev ?? null)
-      this.nextSeq = body.seq + body.records.length
-      this.lastTimestamp = body.records[body.records.length - 1]!.timestamp
-    } else {
-      // The last block is gone (pruned) or unreadable: sequence numbers only need to grow.
-      this.nextSeq = length * MAX_BLOCK_RECORDS
+    if (length > 0) {
+      const last = await own.core.get(length - 1, { wait: false }).catch(() => null)
+      const body = last ? decodeBodyOrNull(last) : null
+      if (body) {
+        this.govHead = holdsGovernance(body) ? length - 1 : (body.govPrev ?? null)
+        this.nextSeq = body.seq + body.records.length
+        this.lastTimestamp = body.records[body.records.length - 1]!.timestamp
+      } else {
+        // The last block is gone (pruned) or unreadable: sequence numbers only need to grow.
+        this.nextSeq = length * MAX_BLOCK_RECORDS
+      }
     }
+    await this.recover(own)
+    this.nextIndex = own.core.length
+  }
+
+  // Sends that resolved before their append, and did not reach it before the process ended:
+  // stored now, ahead of anything new, under their sequence numbers (the same message ids
+  // members may have shown live).
+  private async recover(own: Feed): Promise<void> {
+    if (!this.journal) return
+    const bodies: BlockBody[] = []
+    let seq = this.nextSeq
+    for (const bytes of this.journal.read()) {
+      let body: BlockBody
+      try {
+        body = decodeBlockBody(bytes)
+      } catch {
+        break
+      }
+      if (body.seq < seq) continue // stored before the process ended
+      if (body.seq !== seq || body.records.length === 0 || !equalBytes(body.author, this.ctx.identity.publicKey)) break
+      bodies.push(body)
+      seq += body.records.length
+    }
+    if (bodies.length > 0) {
+      const at = own.core.length
+      await own.core.append(bodies.map((body, i) => this.signBody(at + i, body)), { keyPair: this.writerKeyPair })
+      this.nextSeq = seq
+      const last = bodies[bodies.length - 1]!
+      this.lastTimestamp = Math.max(this.lastTimestamp, last.records[last.records.length - 1]!.timestamp)
+      this.stats.ownBlocks = own.core.length
+      // Read like the rest of the core when the room loads its history.
+      own.seen = own.indexedFrom = own.core.length
+    }
+    this.journal.clear()
+  }
+
+  /** Appends what waits for the window now, and resolves once every append so far is done. */
+  async stored(): Promise<void> {
+    if (this.batch.length > 0) this.flush()
+    this.appendQueued()
+    await this.appending
   }
 
   /** Rejects what was not appended yet, and waits for the append under way. */
@@ -117,6 +211,8 @@ export class Outbox {
     const closed = BackspaceError.ROOM_CLOSED()
     for (const pending of this.batch) pending.reject(closed)
     this.batch = []
+    // What was sent live is stored before the room closes.
+    this.appendQueued()
     await this.appending
   }
 
@@ -199,54 +295,139 @@ export class Outbox {
     }
     // Indexes are final now: appends run one at a time, in flush order. The live frames go out
     // at once, whatever the appends before this one still wait for (storage, a slow disk).
-    const index = own.core.length + this.inFlight
+    // (Never below the core's length: a test, or a tool, may append to the core directly.)
+    const index = Math.max(this.nextIndex, own.core.length)
+    if (index > this.nextIndex) this.nextIndex = index
     const bodies = Outbox.packBlocks(batch).map((group) => this.blockBody(group[0]!.seq, group.map((p) => p.record)))
     // Each block names this writer's previous block holding a governance operation, so that a
     // reader who loads only the latest page still finds every operation (lib/governance/chain.ts).
     this.chainGovernance(bodies, index)
     let blocks = bodies.map((body, i) => this.signBody(index + i, body))
     this.inFlight += blocks.length
+    this.nextIndex += blocks.length
     const counts = bodies.map((body) => body.records.length)
     const paddings = this.live.wants(blocks.length, counts) && this.stamps ? blocks.map((_, i) => this.stamps!.stamp(index + i, own.core.fork)) : null
     // If an earlier append fails, these indexes are wrong: members drop what they showed once
     // Hypercore has another block there (see LivePath.confirm).
     const sentLive = this.live.send(own.key, index, blocks, counts, paddings)
-    const queued = blocks.length
+    // Messages, edits and reactions that went out live are shown here at once, as members show
+    // them, and their sends resolve; they are stored with the next append (see APPEND_WINDOW).
+    // Journaled first, so that a crash before the append loses none of them.
+    const early =
+      sentLive &&
+      batch.every((p) => SHOWN_BEFORE_APPEND.has((p.plain ?? p.record).type)) &&
+      (this.journal === null || this.journal.append(bodies.map((body) => encodeBlockBody(body))))
+    if (early && this.journal) this.journaled++
+    this.queued.push({ index, bodies, blocks, batch, sentLive, shown: early })
+    this.queuedBlocks += blocks.length
+    if (early) {
+      for (let i = 0; i < bodies.length; i++) this.records.load(own, index + i, bodies[i]!, true)
+      for (const p of batch) p.resolve(this.resultOf(own, p))
+    }
+    // Bulk writes, governance, deletes (whose text must leave the disk, so the block they
+    // clear must be there) and a backlog as long as readers take live blocks ahead of
+    // Hypercore are appended at once; a few live sends wait for the window to share one append.
+    if (!early || this.queuedBlocks >= APPEND_MAX_BLOCKS) this.appendQueued()
+    else if (this.appendTimer === null) {
+      const wait = Math.max(0, this.lastAppendAt + APPEND_WINDOW - Date.now())
+      this.appendTimer = setTimeout(() => this.appendQueued(), wait)
+    }
+  }
+
+  // Appends every queued block in one `core.append`: one tree signature, one storage write and
+  // one upgrade for each member, whatever number of sends it carries.
+  private appendQueued(): void {
+    if (this.appendTimer !== null) clearTimeout(this.appendTimer)
+    this.appendTimer = null
+    const groups = this.queued
+    if (groups.length === 0) return
+    this.queued = []
+    const queued = this.queuedBlocks
+    this.queuedBlocks = 0
+    this.lastAppendAt = Date.now()
+    const own = this.own_!
+    const bodies = groups.flatMap((g) => g.bodies)
+    const sentLive = groups.some((g) => g.sentLive)
+    let blocks = groups.flatMap((g) => g.blocks)
+    // How many of these the journal holds (counted before a re-sign clears `shown`).
+    const journaled = this.journal ? groups.filter((g) => g.shown).length : 0
     this.appending = this.appending.then(async () => {
       try {
-        if (this.room.closing) throw BackspaceError.ROOM_CLOSED()
-        if (own.core.length !== index) {
-          // An earlier append failed: sign again for where these blocks really go.
-          this.stamps?.unfix(index)
+        if (!Outbox.inPlace(groups, own.core.length)) {
+          // An earlier append failed: sign again for where these blocks really go. What was
+          // shown from them is taken back, and shown again at its new index once stored.
+          for (const g of groups) if (g.shown) this.unshow(own, g)
+          this.stamps?.unfix(groups[0]!.index)
           this.govHead = this.govHeadAt(own.core.length)
           this.chainGovernance(bodies, own.core.length)
           blocks = bodies.map((body, i) => this.signBody(own.core.length + i, body))
-        } else if (sentLive) {
-          // The append starts on the next loop iteration, after the poll phase has put the
-          // frames on the wire: its hashing, signing and synchronous RocksDB flush (about a
-          // millisecond) would otherwise run in front of them. Measured in docs/PERFORMANCE.md.
-          await new Promise<void>((resolve) => setTimeout(resolve, 0))
         }
         await own.core.append(blocks, { keyPair: this.writerKeyPair })
       } catch (err) {
         this.inFlight -= queued
+        // Blocks flushed after these were signed for places they will not have: their appends
+        // sign them again (see inPlace); new ones go right after them.
+        this.nextIndex = own.core.length + this.inFlight
         this.stamps?.unfix(own.core.length)
         // These blocks are not in the core: the head falls back below them.
         this.govHead = this.govHeadAt(own.core.length)
-        // The failed messages' sequence numbers stay unused; they only need to grow.
-        for (const p of batch) p.reject(err as Error)
+        // The failed messages' sequence numbers stay unused; they only need to grow. Messages
+        // shown before the append are taken back (edits and reactions stay applied here until
+        // the room reopens), and the room reports why.
+        const shown = groups.filter((g) => g.shown)
+        this.unjournal(journaled)
+        for (const g of groups) if (!g.shown) for (const p of g.batch) p.reject(err as Error)
+        for (const g of shown) this.unshow(own, g)
+        if (shown.length > 0 && !this.room.closing) backgroundError(this.room, err)
         return
       }
       this.inFlight -= queued
       own.seen = own.core.length
       this.stats.ownBlocks = own.core.length
+      this.unjournal(journaled)
       // Own records pass the same apply stage as everyone else's.
-      const first = own.core.length - bodies.length
-      for (let i = 0; i < bodies.length; i++) this.records.load(own, first + i, bodies[i]!, true)
-      for (const p of batch) p.resolve(this.resultOf(own, p))
+      let at = own.core.length - bodies.length
+      for (const g of groups) {
+        if (!g.shown) {
+          for (let i = 0; i < g.bodies.length; i++) this.records.load(own, at + i, g.bodies[i]!, true)
+          for (const p of g.batch) p.resolve(this.resultOf(own, p))
+        }
+        at += g.bodies.length
+      }
       // The next block's expiry stamp, computed now rather than while its live frame waits.
-      if (sentLive) this.stamps?.prepare(own.core.length + this.inFlight, own.core.fork)
+      if (sentLive) this.stamps?.prepare(this.nextIndex, own.core.fork)
     })
+  }
+
+  // `count` journaled groups were appended (or failed): with none left, the journal empties.
+  private unjournal(count: number): void {
+    if (!this.journal || count === 0) return
+    this.journaled -= count
+    if (this.journaled <= 0) {
+      this.journaled = 0
+      this.journal.clear()
+    }
+  }
+
+  // Whether each group was signed for the place it takes when appended after `length` blocks.
+  private static inPlace(groups: QueuedAppend[], length: number): boolean {
+    let at = length
+    for (const g of groups) {
+      if (g.index !== at) return false
+      at += g.blocks.length
+    }
+    return true
+  }
+
+  // Takes back what was shown from a group of blocks before its append, which failed or moved.
+  private unshow(own: Feed, g: QueuedAppend): void {
+    g.shown = false
+    for (let i = 0; i < g.bodies.length; i++) {
+      const body = g.bodies[i]!
+      own.loaded.delete(g.index + i)
+      const end = body.seq + body.records.length
+      this.records.withdraw((m) => m.seq >= body.seq && m.seq < end && m.id.startsWith(own.idPrefix))
+    }
   }
 
   // Sets each body's pointer to the previous governance block, the first at `index`.

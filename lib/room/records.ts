@@ -91,7 +91,7 @@ export class Records {
     const ttl = this.ctx.ttl
     const stamp = latestStamp(body)
     const verified = markVerified(feed, index, stamp, now, ttl)
-    if (verified.changed) this.ctx.changed()
+    if (verified.changed) this.ctx.changed(true)
     // The block's time: that of its latest record. It has expired once all of them have.
     const blockTime = effectiveTime(stamp, verified.at)
     if (isExpired(blockTime, now, ttl)) return this.dropExpired(feed, index)
@@ -216,6 +216,12 @@ export class Records {
     return 'ok'
   }
 
+  /** Whether every record of a block just verified has expired: it would not be shown. */
+  expired(body: BlockBody): boolean {
+    const now = this.ctx.now()
+    return isExpired(latestStamp(body), now, this.ctx.ttl)
+  }
+
   /**
    * Passes only the governance operations of a verified block to governance: a block reached
    * by a writer's governance chain, outside the window of history loaded. Its messages are
@@ -227,7 +233,7 @@ export class Records {
     const now = this.ctx.now()
     const ttl = this.ctx.ttl
     const verified = markVerified(feed, index, latestStamp(body), now, ttl)
-    if (verified.changed) this.ctx.changed()
+    if (verified.changed) this.ctx.changed(true)
     for (let i = 0; i < body.records.length; i++) {
       const record = body.records[i]!
       if (record.type !== MessageType.GOVERN && record.type !== MessageType.EPOCH) continue

@@ -29,6 +29,7 @@ import { History } from './history.js'
 import { Ingest, Rejections } from './ingest.js'
 import { LivePath } from './live.js'
 import { Members } from './members.js'
+import { OutboxJournal } from './journal.js'
 import { Outbox } from './outbox.js'
 import { Records } from './records.js'
 import { isEmoji } from '../emoji.js'
@@ -282,7 +283,8 @@ export class Room extends Resource<RoomEvents>() {
       error: (err) => backgroundError(this, err)
     })
     this.records.chain = this.chain
-    this.outbox = new Outbox(this, ctx, keys.id, this.writerKeyPair, this.apply, this.records, this.live, stats)
+    const journal = ctx.journal ? new OutboxJournal(ctx.journal.dir, ctx.journal.key, keys.id) : null
+    this.outbox = new Outbox(this, ctx, keys.id, this.writerKeyPair, this.apply, this.records, this.live, stats, journal)
     this.history = new History(this, ctx, this.writers, this.apply.timeline, this.ingest, this.channels, this.live)
     this.expiry = new Expiry(this, ctx, this.writers, this.apply, stats)
   }
@@ -449,6 +451,8 @@ export class Room extends Resource<RoomEvents>() {
     this.live.close()
     this.channels.close()
     await appended
+    // Everything sent is stored now; leaving removes the journal's file too.
+    this.outbox.journal?.close(this.forget)
     await this.expiry.close()
     await this.ctx.leave(this.topic)
     // Leaving deletes what this node stored for the room.
@@ -461,6 +465,15 @@ export class Room extends Resource<RoomEvents>() {
   async leave(): Promise<void> {
     this.forget = true
     await this.close()
+  }
+
+  /**
+   * Resolves once everything sent so far is stored in this node's log. A send resolves as soon
+   * as its message is shown here and sent to the members online; the log stores it within
+   * about a second (with the sends around it, in one append), and before `close()` resolves.
+   */
+  async flush(): Promise<void> {
+    await this.outbox.stored()
   }
 
   async send(text: string, opts: SendOptions = {}): Promise<Message> {

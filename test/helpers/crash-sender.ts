@@ -3,14 +3,20 @@
 // kills it with SIGKILL at random moments; every acknowledged message must survive.
 import { Backspace } from '../../lib/index.js'
 
-const [storage, room, from] = process.argv.slice(2) as [string, string, string]
-// Offline: sending needs no peer, and the kills come sooner without a DHT to join.
+const [storage, room, from, bootstrap] = process.argv.slice(2) as [string, string, string, string | undefined]
+// Offline: sending needs no peer, and the kills come sooner without a DHT to join. With a
+// bootstrap node, it first waits for a member online: its sends then resolve before their
+// append (lib/room/outbox.ts), from the journal's keeping.
 // It sends as fast as it can: this is about crashes, not the rate limit.
-const node = new Backspace({ storage, bootstrap: [], rateLimit: false })
+const [host, port] = bootstrap ? bootstrap.split(':') : []
+const node = new Backspace({ storage, bootstrap: bootstrap ? [{ host: host!, port: Number(port) }] : [], rateLimit: false })
 await node.ready()
 const r = await node.join(room)
+while (bootstrap && r.stats.peers < 1) await new Promise((resolve) => setTimeout(resolve, 20))
 process.stdout.write('ready\n')
+const queued = () => (r as unknown as { outbox: { queued: unknown[] } }).outbox.queued.length > 0
 for (let n = Number(from); ; n++) {
   await r.send(`crash ${n}`)
-  process.stdout.write(`ack ${n}\n`)
+  // "early": acknowledged while its block still waits for the append.
+  process.stdout.write(`ack ${n}${queued() ? ' early' : ''}\n`)
 }

@@ -28,6 +28,7 @@ import {
   announcement,
   channelEnvelope,
   channelHandshake,
+  decodeBlockBody,
   decodeMessageBlock,
   decodeStrict,
   encodeBlockBody,
@@ -1337,6 +1338,20 @@ export const TARGETS: readonly Target[] = [
     encode: (d) => encodeMessageBlock(encodeBlockBody(d.body), d.signature),
     // The re-encoded body is canonical, so its bytes may differ; its meaning may not.
     project: (d) => ({ body: d.body, signature: d.signature })
+  }),
+  target<Buffer, BlockBody>({
+    name: 'decodeBlockBody',
+    kind: 'bytes',
+    weight: 1,
+    // What the outbox journal keeps (lib/room/journal.ts): a block less its signature.
+    samples: (rng) => sampleBlocks(rng).map((b) => b.subarray(0, b.byteLength - 64)),
+    decode: decodeBlockBody,
+    check: (body, input) => {
+      ensure(input.byteLength <= MAX_RECORD_BYTES - 64, 'an oversized body decoded')
+      checkBody(body)
+    },
+    encode: (body) => encodeBlockBody(body),
+    project: (body) => body
   }),
   codec('keyFile', keyFile, sampleKeyFiles, checkKeyFile),
   target<Buffer, LocalState>({

@@ -134,6 +134,7 @@ test('hostile: the relay holds DMs and requests without a message, a name, a DM 
   const annDm = await ann.dm(bob.publicKey)
   const marker = 'DMMARKER-' + randomBytes(8).toString('hex')
   await annDm.send(marker)
+  await annDm.flush()
   while (!(annDm.stats.delivered >= annDm.stats.ownBlocks && bobDm.stats.delivered >= bobDm.stats.ownBlocks)) {
     await new Promise((r) => setTimeout(r, 200))
   }

@@ -149,6 +149,7 @@ test('a relay told a lying floor deletes nothing unexpired and keeps fetching', 
   const kept = await relay.keep(ra.relayLink)
   const texts = Array.from({ length: 12 }, (_, i) => `kept ${i}`)
   for (const text of texts) await ra.send(text)
+  await ra.flush()
   await waitForPeers(ra)
   const aKey = ra.writerKey
   const feed = feedOf(kept, aKey)

@@ -61,6 +61,7 @@ test('hostile governance: an operation replayed from another room does not verif
   await ra.moderate.op(keys[1]!)
   type Own = { own: { core: { length: number; get(i: number): Promise<Buffer>; append(b: Buffer[], o: object): Promise<unknown> } }; writerKeyPair: object }
   const outA = (ra as unknown as { outbox: Own }).outbox
+  await Promise.all([ra.flush(), r2m.flush()])
   const block = await outA.own.core.get(outA.own.core.length - 1)
   const outM = (r2m as unknown as { outbox: Own }).outbox
   const rejected = r2a.stats.rejected['invalid-signature'] + r2a.stats.rejected['unauthorized-device']
@@ -243,6 +244,7 @@ test('hostile governance: a writer whose governance pointers go forward, at itse
     blockBody(seq: number, records: Array<{ type: number; timestamp: number; text: string; payload?: Buffer }>): { govPrev?: number }
   }
   const out = (rm as unknown as { outbox: Out }).outbox
+  await rm.flush()
   const base = out.own.core.length
   const now = Date.now()
   const text = (s: string) => ({ type: MessageType.TEXT, timestamp: now, text: s })

@@ -47,6 +47,7 @@ test('phantom live blocks far ahead of the core or stuffed with records are neve
   rr.on('message', (m) => {
     if (m.text.startsWith('phantom')) shown++
   })
+  await rx.flush()
   const length = internals(rx).outbox.own.core.length
   for (let i = 0; i < 200; i++) sendPhantom(rx, 1e9 + i, 1024, 'phantom far')
   for (let i = 0; i < 3; i++) sendPhantom(rx, length + 1000 + i, 64, 'phantom ahead')
@@ -82,6 +83,7 @@ test('a live block Hypercore never confirms is withdrawn', async (t) => {
   // Signed for the next index of the member's core, and never stored there.
   const withdrawn = once<[{ text: string }]>(rr, 'message-withdrawn')
   const shown = receive(rr, ['never stored 0'])
+  await rx.flush()
   sendPhantom(rx, internals(rx).outbox.own.core.length, 1, 'never stored')
   await shown
   const [gone] = await withdrawn

@@ -46,6 +46,7 @@ test('a member whose block carries a hostile name is rejected whole', async (t) 
     ctx: { profile(): ProfileFields }
     signBlock(index: number, seq: number, records: MessageRecord[]): Buffer
   } }).outbox
+  await rl.flush()
   const honest = r.ctx.profile
   r.ctx.profile = () => ({ name: HOSTILE_NAMES[0]!, status: '', away: null })
   const block = r.signBlock(r.own.core.length, r.nextSeq++, [{ type: MessageType.TEXT, timestamp: Date.now(), text: 'hi' }])

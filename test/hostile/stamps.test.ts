@@ -33,6 +33,7 @@ function feedOf(room: Room, key: Buffer): FeedView {
 // Appends one text block stamped `timestamp` to the room's own core; returns its index.
 async function appendStamped(room: Room, text: string, timestamp: number): Promise<number> {
   const o = outbox(room)
+  await room.flush()
   const index = o.own.core.length
   const block = o.signBlock(index, o.nextSeq, [{ type: MessageType.TEXT, timestamp, text }])
   await o.own.core.append([block], { keyPair: o.writerKeyPair })
@@ -52,6 +53,7 @@ async function until(condition: () => boolean | Promise<boolean>): Promise<boole
 
 // Resolves once `room` has delivered from Hypercore, and stored, every block `writer` wrote.
 async function stored(t: Test, room: Room, writer: Room): Promise<void> {
+  await writer.flush()
   const length = outbox(writer).own.core.length
   const feed = feedOf(room, outbox(writer).own.key)
   t.ok(await until(async () => feed.seen >= length && (await feed.core.has(length - 1))), 'the reader stored the writer\'s blocks')
