@@ -193,7 +193,8 @@ test('sends that go out live share an append, and are stored before close', asyn
   for (let i = 0; i < N; i++) {
     // Each its own send, as typed: a block each, shown at once here and at the member.
     sent.push(await ra.send(`s${i}`))
-    await new Promise((resolve) => setTimeout(resolve, 10))
+    // A little apart, as typed (sends that follow at once are appended as they come).
+    await new Promise((resolve) => setTimeout(resolve, 25))
   }
   t.alike(sent.map((m) => m.text), Array.from({ length: N }, (_, i) => `s${i}`), 'each send resolves with its message')
   t.alike((await ra.messages()).slice(-N).map((m) => m.text), sent.map((m) => m.text), 'shown to the sender at once')

@@ -82,6 +82,7 @@ test('relay wipe: a relay deletes the wiped blocks from disk, keeps governance, 
   t.pass('the relay cleared the wiped blocks')
   const after = 'after the wipe 51d2'
   await ra.send(after)
+  await ra.flush()
   const tip = own.core.length
   await poll(async () => atRelay.core.length >= tip && (await atRelay.core.has(tip - 1)))
   t.ok(await atRelay.core.has(0), 'the block that claimed the room stays (governance)')
@@ -94,6 +95,7 @@ test('relay wipe: a relay deletes the wiped blocks from disk, keeps governance, 
   channel.sendWipe(makeWipeNotice(kept.topic, own.key, { length: 2 ** 40, keep: existing }, admission))
   const later = 'after a notice that claims the future 51d2'
   await ra.send(later)
+  await ra.flush()
   const tip2 = own.core.length
   await poll(async () => atRelay.core.length >= tip2 && (await atRelay.core.has(tip2 - 1)))
   t.pass('the relay still keeps the writer\'s later blocks')

@@ -45,6 +45,10 @@ interface QueuedAppend {
   sentLive: boolean
   // Its records were applied, and its sends resolved, before the append.
   shown: boolean
+  // The journal holds it.
+  journaled: boolean
+  // Its append started: it is shown, if not yet, once that append is done.
+  appended: boolean
 }
 
 // Record kinds shown before their block is stored: what a member shows from a live frame, and
@@ -67,6 +71,9 @@ export const APPEND_WINDOW = 1000
 // A backlog this long is appended at once: readers take live blocks only a little ahead of
 // what Hypercore verified (LIVE_WINDOW in live.ts).
 const APPEND_MAX_BLOCKS = 8
+// Sends at most this many ms after the previous one are appended at once, as they come: a
+// sender that goes as fast as its appends (a bot, a burst) gains nothing from the window.
+const EARLY_GAP = 10
 
 export class Outbox {
   private own_: Feed | null
@@ -110,6 +117,7 @@ export class Outbox {
   private queuedBlocks = 0
   private appendTimer: NodeJS.Timeout | null = null
   private lastAppendAt = 0
+  private lastFlushAt = 0
 
   constructor(
     room: RoomSelf,
@@ -202,7 +210,7 @@ export class Outbox {
   /** Appends what waits for the window now, and resolves once every append so far is done. */
   async stored(): Promise<void> {
     if (this.batch.length > 0) this.flush()
-    this.appendQueued()
+    this.appendQueued(false)
     await this.appending
   }
 
@@ -212,7 +220,7 @@ export class Outbox {
     for (const pending of this.batch) pending.reject(closed)
     this.batch = []
     // What was sent live is stored before the room closes.
-    this.appendQueued()
+    this.appendQueued(false)
     await this.appending
   }
 
@@ -310,33 +318,53 @@ export class Outbox {
     // If an earlier append fails, these indexes are wrong: members drop what they showed once
     // Hypercore has another block there (see LivePath.confirm).
     const sentLive = this.live.send(own.key, index, blocks, counts, paddings)
-    // Messages, edits and reactions that went out live are shown here at once, as members show
-    // them, and their sends resolve; they are stored with the next append (see APPEND_WINDOW).
-    // Journaled first, so that a crash before the append loses none of them.
+    // Messages, edits and reactions that went out live are shown here too, and their sends
+    // resolve, before their append: they are stored with the next one (see APPEND_WINDOW),
+    // and kept in the journal until then. Only sends that come apart (typed, paced), and a
+    // few blocks in flight at most: sends that follow each other at once are batched by the
+    // appends they wait for, and a sender far ahead of its appends would send live frames
+    // past what readers take (LIVE_WINDOW).
+    const now = Date.now()
+    const apart = now - this.lastFlushAt >= EARLY_GAP
+    this.lastFlushAt = now
     const early =
-      sentLive &&
-      batch.every((p) => SHOWN_BEFORE_APPEND.has((p.plain ?? p.record).type)) &&
-      (this.journal === null || this.journal.append(bodies.map((body) => encodeBlockBody(body))))
-    if (early && this.journal) this.journaled++
-    this.queued.push({ index, bodies, blocks, batch, sentLive, shown: early })
+      sentLive && apart && this.inFlight <= APPEND_MAX_BLOCKS && batch.every((p) => SHOWN_BEFORE_APPEND.has((p.plain ?? p.record).type))
+    const group: QueuedAppend = { index, bodies, blocks, batch, sentLive, shown: false, journaled: false, appended: false }
+    this.queued.push(group)
     this.queuedBlocks += blocks.length
-    if (early) {
-      for (let i = 0; i < bodies.length; i++) this.records.load(own, index + i, bodies[i]!, true)
-      for (const p of batch) p.resolve(this.resultOf(own, p))
-    }
     // Bulk writes, governance, deletes (whose text must leave the disk, so the block they
     // clear must be there) and a backlog as long as readers take live blocks ahead of
     // Hypercore are appended at once; a few live sends wait for the window to share one append.
-    if (!early || this.queuedBlocks >= APPEND_MAX_BLOCKS) this.appendQueued()
+    if (!early || this.queuedBlocks >= APPEND_MAX_BLOCKS) this.appendQueued(sentLive)
     else if (this.appendTimer === null) {
-      const wait = Math.max(0, this.lastAppendAt + APPEND_WINDOW - Date.now())
-      this.appendTimer = setTimeout(() => this.appendQueued(), wait)
+      const wait = Math.max(0, this.lastAppendAt + APPEND_WINDOW - now)
+      this.appendTimer = setTimeout(() => this.appendQueued(false), wait)
     }
+    // On the next loop iteration, once the poll phase has put the live frames on the wire:
+    // the journal's write and this node's own apply would otherwise run in front of them.
+    if (early) setTimeout(() => this.showEarly(own, group), 0)
+  }
+
+  // Journals a group sent live, then shows it here and resolves its sends, unless its append
+  // came first (which shows it itself) or the journal cannot take it (it is appended now).
+  private showEarly(own: Feed, g: QueuedAppend): void {
+    if (g.appended || g.shown || this.room.closing) return
+    if (this.journal) {
+      if (!this.journal.append(g.bodies.map((body) => encodeBlockBody(body)))) {
+        if (this.queued.includes(g)) this.appendQueued(false)
+        return
+      }
+      g.journaled = true
+      this.journaled++
+    }
+    g.shown = true
+    for (let i = 0; i < g.bodies.length; i++) this.records.load(own, g.index + i, g.bodies[i]!, true)
+    for (const p of g.batch) p.resolve(this.resultOf(own, p))
   }
 
   // Appends every queued block in one `core.append`: one tree signature, one storage write and
   // one upgrade for each member, whatever number of sends it carries.
-  private appendQueued(): void {
+  private appendQueued(justSent = false): void {
     if (this.appendTimer !== null) clearTimeout(this.appendTimer)
     this.appendTimer = null
     const groups = this.queued
@@ -349,8 +377,6 @@ export class Outbox {
     const bodies = groups.flatMap((g) => g.bodies)
     const sentLive = groups.some((g) => g.sentLive)
     let blocks = groups.flatMap((g) => g.blocks)
-    // How many of these the journal holds (counted before a re-sign clears `shown`).
-    const journaled = this.journal ? groups.filter((g) => g.shown).length : 0
     this.appending = this.appending.then(async () => {
       try {
         if (!Outbox.inPlace(groups, own.core.length)) {
@@ -361,7 +387,13 @@ export class Outbox {
           this.govHead = this.govHeadAt(own.core.length)
           this.chainGovernance(bodies, own.core.length)
           blocks = bodies.map((body, i) => this.signBody(own.core.length + i, body))
+        } else if (justSent) {
+          // The append starts on the next loop iteration, after the poll phase has put the
+          // frames on the wire: its hashing, signing and synchronous RocksDB flush (about a
+          // millisecond) would otherwise run in front of them. Measured in docs/PERFORMANCE.md.
+          await new Promise<void>((resolve) => setTimeout(resolve, 0))
         }
+        for (const g of groups) g.appended = true
         await own.core.append(blocks, { keyPair: this.writerKeyPair })
       } catch (err) {
         this.inFlight -= queued
@@ -375,7 +407,7 @@ export class Outbox {
         // shown before the append are taken back (edits and reactions stay applied here until
         // the room reopens), and the room reports why.
         const shown = groups.filter((g) => g.shown)
-        this.unjournal(journaled)
+        this.unjournal(groups)
         for (const g of groups) if (!g.shown) for (const p of g.batch) p.reject(err as Error)
         for (const g of shown) this.unshow(own, g)
         if (shown.length > 0 && !this.room.closing) backgroundError(this.room, err)
@@ -384,7 +416,7 @@ export class Outbox {
       this.inFlight -= queued
       own.seen = own.core.length
       this.stats.ownBlocks = own.core.length
-      this.unjournal(journaled)
+      this.unjournal(groups)
       // Own records pass the same apply stage as everyone else's.
       let at = own.core.length - bodies.length
       for (const g of groups) {
@@ -399,8 +431,10 @@ export class Outbox {
     })
   }
 
-  // `count` journaled groups were appended (or failed): with none left, the journal empties.
-  private unjournal(count: number): void {
+  // These groups were appended (or failed): with no journaled group left, the journal empties.
+  private unjournal(groups: QueuedAppend[]): void {
+    let count = 0
+    for (const g of groups) if (g.journaled) count++
     if (!this.journal || count === 0) return
     this.journaled -= count
     if (this.journaled <= 0) {

@@ -102,6 +102,8 @@ type TreeCore = Hypercore & { state: { length: number; byteLength: number }; pad
  */
 export async function byteSpan(core: Hypercore, from: number, to: number): Promise<number | null> {
   const { state, padding } = core as TreeCore
+  // A session closed meanwhile (its node is closing while the room opens) has no state.
+  if (!state) return null
   // Offsets past the tree's roots throw before Hypercore flushes its read batch, and an
   // unflushed batch keeps the storage from closing: stay within the verified length.
   const length = state.length

@@ -16,6 +16,8 @@ while (bootstrap && r.stats.peers < 1) await new Promise((resolve) => setTimeout
 process.stdout.write('ready\n')
 const queued = () => (r as unknown as { outbox: { queued: unknown[] } }).outbox.queued.length > 0
 for (let n = Number(from); ; n++) {
+  // Online, a little apart, as typed: such sends resolve before their append.
+  if (bootstrap) await new Promise((resolve) => setTimeout(resolve, 15))
   await r.send(`crash ${n}`)
   // "early": acknowledged while its block still waits for the append.
   process.stdout.write(`ack ${n}${queued() ? ' early' : ''}\n`)

@@ -9,6 +9,7 @@ import b4a from 'b4a'
 import fs from 'fs/promises'
 import path from 'path'
 import { randomBytes } from '../../lib/crypto.js'
+import { OutboxJournal } from '../../lib/room/journal.js'
 
 const SENDER = fileURLToPath(new URL('../helpers/crash-sender.js', import.meta.url))
 const KILLS = 5
@@ -132,18 +133,20 @@ test('a damaged outbox journal is skipped: the room opens with what it stored', 
   const got = receive(rr, ['kept'])
   await rs.send('kept')
   await got
+  // Where the room's journal is (whether or not this send went through it).
+  const journal = (sender as unknown as { journal: { dir: string; key: Buffer } }).journal
+  const file = new OutboxJournal(journal.dir, journal.key, (rs as unknown as { keys: { id: Buffer } }).keys.id).file
   await sender.close()
-  const dir = path.join(storage, 'accounts', 'default', 'outbox')
-  const files = await fs.readdir(dir)
-  t.is(files.length, 1, 'the room has a journal file')
-  t.is((await fs.stat(path.join(dir, files[0]!))).size, 0, 'emptied once everything was stored')
+  const emptied = await fs.stat(file).then((s) => s.size === 0, () => true)
+  t.ok(emptied, 'no journal left with anything in it once everything was stored')
   // A frame that claims more than the file holds, then garbage; then plain garbage.
   for (const bytes of [b4a.concat([b4a.from([0xff, 0xff, 0, 0]), randomBytes(64)]), randomBytes(4096)]) {
-    await fs.writeFile(path.join(dir, files[0]!), bytes)
+    await fs.mkdir(path.dirname(file), { recursive: true })
+    await fs.writeFile(file, bytes)
     const again = await create(t, testnet, { storage })
     const room = again.rooms.find((r) => r.name === 'damaged-journal')!
     t.alike((await room.messages()).map((m) => m.text), ['kept'], 'nothing added, nothing lost')
     await again.close()
-    t.is((await fs.stat(path.join(dir, files[0]!))).size, 0, 'and the damaged journal is emptied')
+    t.is((await fs.stat(file)).size, 0, 'and the damaged journal is emptied')
   }
 })
