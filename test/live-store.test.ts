@@ -122,10 +122,12 @@ test('live frames do not wait for an earlier append', async (t) => {
 
 test('a failed append: later batches are signed again for their real index', async (t) => {
   const testnet = await createLocalTestnet(t)
-  const [a, b] = await Promise.all([create(t, testnet), create(t, testnet)])
+  // Three members: with one member online, sends are appended as they come (see Outbox).
+  const [a, b, c] = await Promise.all([create(t, testnet), create(t, testnet), create(t, testnet)])
   const ra = await a.join('failed-append')
   const rb = await b.join('failed-append')
-  await waitForPeers(ra)
+  await c.join('failed-append')
+  await waitForPeers(ra, 2)
   const warm = receive(rb, ['warm'])
   await ra.send('warm')
   await warm
@@ -171,10 +173,12 @@ test('a failed append: later batches are signed again for their real index', asy
 
 test('sends that go out live share an append, and are stored before close', async (t) => {
   const testnet = await createLocalTestnet(t)
-  const [a, b] = await Promise.all([create(t, testnet), create(t, testnet)])
+  // Three members: with one member online, sends are appended as they come (see Outbox).
+  const [a, b, c] = await Promise.all([create(t, testnet), create(t, testnet), create(t, testnet)])
   const ra = await a.join('shared-append')
   const rb = await b.join('shared-append')
-  await waitForPeers(ra)
+  await c.join('shared-append')
+  await waitForPeers(ra, 2)
   const warm = receive(rb, ['warm'])
   await ra.send('warm')
   await warm

@@ -126,6 +126,11 @@ export class LivePath {
     this.counts.forwarded += picked.length
   }
 
+  /** How many members this node is connected to in the room. */
+  get peers(): number {
+    return this.channels.size
+  }
+
   /** Whether an append of `blocks` blocks holding `records` records each goes out live. */
   wants(blocks: number, records: number[]): boolean {
     if (this.channels.size === 0 || blocks > LIVE_MAX_BLOCKS) return false

@@ -74,6 +74,9 @@ const APPEND_MAX_BLOCKS = 8
 // Sends at most this many ms after the previous one are appended at once, as they come: a
 // sender that goes as fast as its appends (a bot, a burst) gains nothing from the window.
 const EARLY_GAP = 10
+// With one member online (a DM, a pair), each append costs one reader one upgrade: the window
+// saves little there, and latency is all that matters. It starts at two.
+const EARLY_MIN_PEERS = 2
 
 export class Outbox {
   private own_: Feed | null
@@ -87,7 +90,7 @@ export class Outbox {
   private readonly roomId: Buffer
   private readonly apply: Pick<ApplyStage, 'get'>
   private readonly records: Pick<Records, 'load' | 'withdraw'>
-  private readonly live: Pick<LivePath, 'send' | 'wants'>
+  private readonly live: Pick<LivePath, 'send' | 'wants' | 'peers'>
   private readonly stats: { ownBlocks: number }
   // Own timestamps never go backwards, even if the clock does.
   private lastTimestamp: number
@@ -126,7 +129,7 @@ export class Outbox {
     writerKeyPair: KeyPair,
     apply: Pick<ApplyStage, 'get'>,
     records: Pick<Records, 'load' | 'withdraw'>,
-    live: Pick<LivePath, 'send' | 'wants'>,
+    live: Pick<LivePath, 'send' | 'wants' | 'peers'>,
     stats: { ownBlocks: number },
     journal: OutboxJournal | null = null
   ) {
@@ -320,15 +323,18 @@ export class Outbox {
     const sentLive = this.live.send(own.key, index, blocks, counts, paddings)
     // Messages, edits and reactions that went out live are shown here too, and their sends
     // resolve, before their append: they are stored with the next one (see APPEND_WINDOW),
-    // and kept in the journal until then. Only sends that come apart (typed, paced), and a
-    // few blocks in flight at most: sends that follow each other at once are batched by the
+    // and kept in the journal until then. Only with two members online or more, only sends
+    // that come apart (typed, paced), and a few blocks in flight at most: sends that follow each other at once are batched by the
     // appends they wait for, and a sender far ahead of its appends would send live frames
     // past what readers take (LIVE_WINDOW).
     const now = Date.now()
     const apart = now - this.lastFlushAt >= EARLY_GAP
     this.lastFlushAt = now
     const early =
-      sentLive && apart && this.inFlight <= APPEND_MAX_BLOCKS && batch.every((p) => SHOWN_BEFORE_APPEND.has((p.plain ?? p.record).type))
+      sentLive &&
+      this.live.peers >= EARLY_MIN_PEERS &&
+      apart &&
+      this.inFlight <= APPEND_MAX_BLOCKS && batch.every((p) => SHOWN_BEFORE_APPEND.has((p.plain ?? p.record).type))
     const group: QueuedAppend = { index, bodies, blocks, batch, sentLive, shown: false, journaled: false, appended: false }
     this.queued.push(group)
     this.queuedBlocks += blocks.length

@@ -5,14 +5,14 @@ import { Backspace } from '../../lib/index.js'
 
 const [storage, room, from, bootstrap] = process.argv.slice(2) as [string, string, string, string | undefined]
 // Offline: sending needs no peer, and the kills come sooner without a DHT to join. With a
-// bootstrap node, it first waits for a member online: its sends then resolve before their
+// bootstrap node, it first waits for two members online: its sends then resolve before their
 // append (lib/room/outbox.ts), from the journal's keeping.
 // It sends as fast as it can: this is about crashes, not the rate limit.
 const [host, port] = bootstrap ? bootstrap.split(':') : []
 const node = new Backspace({ storage, bootstrap: bootstrap ? [{ host: host!, port: Number(port) }] : [], rateLimit: false })
 await node.ready()
 const r = await node.join(room)
-while (bootstrap && r.stats.peers < 1) await new Promise((resolve) => setTimeout(resolve, 20))
+while (bootstrap && r.stats.peers < 2) await new Promise((resolve) => setTimeout(resolve, 20))
 process.stdout.write('ready\n')
 const queued = () => (r as unknown as { outbox: { queued: unknown[] } }).outbox.queued.length > 0
 for (let n = Number(from); ; n++) {

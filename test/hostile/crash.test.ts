@@ -94,9 +94,11 @@ test('crash safety with a member online: sends acknowledged before their append 
   const testnet = await createLocalTestnet(t)
   const storage = await t.tmp()
   const room = 'crash-safety-online'
-  // A member online, so that the sender's sends go out live and resolve before their append.
+  // Two members online, so that the sender's sends go out live and resolve before their append.
   const reader = await create(t, testnet)
   const rr = await reader.join(room)
+  const other = await create(t, testnet)
+  const ro = await other.join(room)
   const { host, port } = testnet.bootstrap[0]!
   const acked = new Set<number>()
   const early = new Set<number>()
@@ -120,6 +122,7 @@ test('crash safety with a member online: sends acknowledged before their append 
   const ids = (await own.messages({ limit: 1000 })).map((m) => m.id)
   t.is(new Set(ids).size, ids.length, 'no message stored twice')
   await rr.close()
+  await ro.close()
 })
 
 test('a damaged outbox journal is skipped: the room opens with what it stored', async (t) => {
