@@ -1,8 +1,8 @@
 // Issue 11: one delivery per message per member, and live frames that never wait for an
 // earlier append. Counts, never timings.
-import test from 'brittle'
-import type { Room } from '../lib/index.js'
-import { create, createLocalTestnet, once, receive, waitForPeers } from './helpers/index.js'
+import test, { type Test } from 'brittle'
+import type { Backspace, Room } from '../lib/index.js'
+import { create, createLocalTestnet, once, receive, waitForPeers, type Testnet } from './helpers/index.js'
 
 interface FeedView {
   seen: number
@@ -120,18 +120,24 @@ test('live frames do not wait for an earlier append', async (t) => {
   t.is(internals(ra).outbox.own.core.length, 3)
 })
 
-test('a failed append: later batches are signed again for their real index', async (t) => {
+// A writer `a` and two more members in room `name`, its first message shown and stored by
+// `rb`. Three: with one member online, sends are appended as they come (see Outbox).
+async function threeMembers(t: Test, name: string): Promise<{ testnet: Testnet; a: Backspace; ra: Room; rb: Room }> {
   const testnet = await createLocalTestnet(t)
-  // Three members: with one member online, sends are appended as they come (see Outbox).
   const [a, b, c] = await Promise.all([create(t, testnet), create(t, testnet), create(t, testnet)])
-  const ra = await a.join('failed-append')
-  const rb = await b.join('failed-append')
-  await c.join('failed-append')
+  const ra = await a.join(name)
+  const rb = await b.join(name)
+  await c.join(name)
   await waitForPeers(ra, 2)
   const warm = receive(rb, ['warm'])
   await ra.send('warm')
   await warm
   await settled(rb, ra)
+  return { testnet, a, ra, rb }
+}
+
+test('a failed append: later batches are signed again for their real index', async (t) => {
+  const { ra, rb } = await threeMembers(t, 'failed-append')
 
   const core = internals(ra).outbox.own.core
   const append = core.append.bind(core)
@@ -172,17 +178,7 @@ test('a failed append: later batches are signed again for their real index', asy
 })
 
 test('sends that go out live share an append, and are stored before close', async (t) => {
-  const testnet = await createLocalTestnet(t)
-  // Three members: with one member online, sends are appended as they come (see Outbox).
-  const [a, b, c] = await Promise.all([create(t, testnet), create(t, testnet), create(t, testnet)])
-  const ra = await a.join('shared-append')
-  const rb = await b.join('shared-append')
-  await c.join('shared-append')
-  await waitForPeers(ra, 2)
-  const warm = receive(rb, ['warm'])
-  await ra.send('warm')
-  await warm
-  await settled(rb, ra)
+  const { testnet, a, ra, rb } = await threeMembers(t, 'shared-append')
 
   const core = internals(ra).outbox.own.core
   const append = core.append.bind(core)

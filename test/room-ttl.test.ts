@@ -70,6 +70,8 @@ test('room ttl: messages expire after the room TTL on every member and at the re
   const everywhere = [ra, rb, rc].map((r) => receive(r, [...fromA, ...fromC]))
   for (const text of fromA) await ra.send(text)
   for (const text of fromC) await rc.send(text)
+  // Stored now (sends resolve before their append when members are online).
+  await Promise.all([ra.flush(), rc.flush()])
   await Promise.all(everywhere)
   const ownA = feedsOf(ra).find((f) => f.local)!
   const ownC = feedsOf(rc).find((f) => f.local)!
