@@ -1,6 +1,7 @@
 // This node's writes to a room: the sends of one tick are batched, packed into blocks under
-// the target size, signed for their final index and appended one batch after another. Own
-// records then pass the same apply stage as everyone else's.
+// the target size, signed for their final index and appended one batch after another; sends
+// that went out live may share an append (APPEND_WINDOW), kept in the journal until then.
+// Own records then pass the same apply stage as everyone else's.
 import { messageSignable, sign, type KeyPair } from '../crypto.js'
 import { equalBytes } from '../bytes.js'
 import { BackspaceError } from '../errors.js'
@@ -98,8 +99,8 @@ export class Outbox {
   private flushQueued: boolean
   // Appends run one after another, so each block is signed knowing its final index.
   private appending: Promise<void>
-  // Blocks signed and queued for appending, not appended yet: the next batch's index is
-  // the core's length plus these, known at flush without waiting for the appends before it.
+  // Blocks signed and queued for appending, not appended yet (in the window's queue or in an
+  // append under way): a few at most are acknowledged before their append.
   private inFlight: number
   // The index the next flushed block gets: the core's length plus the blocks in flight,
   // counted here rather than read from the core, whose length grows before an append's
