@@ -347,14 +347,18 @@ async function relay({ values, password, joins }: Args): Promise<number> {
       const s = node.stats()
       const bytes = await node.diskUsage()
       // Over the quota the oldest data goes first (issue 13): how much went, since the start.
+      // What the quota counts (the blocks kept) against its limit, and apart from it the disk
+      // the storage takes, which runs ahead of it until RocksDB compacts what was evicted.
       let evicted = 0
       let evictedBytes = 0
+      let kept = 0
       for (const room of node.relayedRooms) {
         evicted += room.stats.evicted
         evictedBytes += room.stats.evictedBytes
+        kept += room.stats.quota.used
       }
       print(
-        `relay  peers ${s.peers}  rooms ${s.rooms}  writers ${s.writers}  stored ${formatBytes(bytes)} of ${formatBytes(maxStorage)}  relayed ${s.relayed}  evicted ${evicted} blocks (${formatBytes(evictedBytes)})`
+        `relay  peers ${s.peers}  rooms ${s.rooms}  writers ${s.writers}  kept ${formatBytes(kept)} of ${formatBytes(maxStorage)}  disk ${formatBytes(bytes)}  relayed ${s.relayed}  evicted ${evicted} blocks (${formatBytes(evictedBytes)})`
       )
       const served = node.relayServerStats
       if (served) print(`relay  served: ${served.kept} rooms kept for users, ${served.refused} refused, ${served.bad} bad`)

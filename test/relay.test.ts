@@ -48,7 +48,7 @@ test('two members who are never online together get each other messages through 
 
   const line = await relay.status((l) => field(l, 'relayed') >= 2)
   t.ok(field(line, 'rooms') === 1 && field(line, 'writers') >= 2, `status: ${line}`)
-  t.ok(/stored \d+(\.\d+)? (B|KB|MB)/.test(line), 'the status line shows the bytes stored')
+  t.ok(/kept \d+(\.\d+)? (B|KB|MB) of .* disk \d+(\.\d+)? (B|KB|MB)/.test(line), 'the status line shows the bytes kept and the disk they take')
 
   relay.child.kill('SIGTERM')
   t.is(await relay.exited, 0, 'SIGTERM closes the relay cleanly')
