@@ -45,7 +45,7 @@ export class LivePath {
   private readonly channels: { readonly size: number } & Iterable<RoomChannel>
   private readonly feeds: { get(hex: string): Feed | undefined }
   private readonly signers: Pick<Signers, 'signerOf' | 'isRevokedAt'>
-  private readonly records: Pick<Records, 'load' | 'withdraw' | 'expired'>
+  private readonly records: Pick<Records, 'load' | 'withdrawBlock' | 'expired'>
   private readonly rejections: Rejections
   // Writers with blocks shown and not yet confirmed, and when each such block was shown.
   private readonly pending: Set<Feed>
@@ -72,7 +72,7 @@ export class LivePath {
     channels: { readonly size: number } & Iterable<RoomChannel>,
     feeds: { get(hex: string): Feed | undefined },
     signers: Pick<Signers, 'signerOf' | 'isRevokedAt'>,
-    records: Pick<Records, 'load' | 'withdraw' | 'expired'>,
+    records: Pick<Records, 'load' | 'withdrawBlock' | 'expired'>,
     rejections: Rejections,
     encryptionKey: Buffer,
     onstored: (feed: Feed, bytes: number) => void
@@ -301,10 +301,7 @@ export class LivePath {
   // Takes back the messages shown from a live block; Hypercore's copy, if it ever comes, is
   // then loaded like any other block.
   private withdraw(feed: Feed, index: number, live: { seq: number; count: number }): void {
-    feed.loaded.delete(index)
-    const end = live.seq + live.count
-    const prefix = feed.idPrefix
-    this.records.withdraw((m) => m.seq >= live.seq && m.seq < end && m.id.startsWith(prefix))
+    this.records.withdrawBlock(feed, index, live.seq, live.count)
   }
 
   private schedule(delay: number): void {

@@ -90,7 +90,7 @@ export class Outbox {
   // The room id that block signatures cover.
   private readonly roomId: Buffer
   private readonly apply: Pick<ApplyStage, 'get'>
-  private readonly records: Pick<Records, 'load' | 'withdraw'>
+  private readonly records: Pick<Records, 'load' | 'withdrawBlock'>
   private readonly live: Pick<LivePath, 'send' | 'wants' | 'peers'>
   private readonly stats: { ownBlocks: number }
   // Own timestamps never go backwards, even if the clock does.
@@ -129,7 +129,7 @@ export class Outbox {
     roomId: Buffer,
     writerKeyPair: KeyPair,
     apply: Pick<ApplyStage, 'get'>,
-    records: Pick<Records, 'load' | 'withdraw'>,
+    records: Pick<Records, 'load' | 'withdrawBlock'>,
     live: Pick<LivePath, 'send' | 'wants' | 'peers'>,
     stats: { ownBlocks: number },
     journal: OutboxJournal | null = null
@@ -325,9 +325,9 @@ export class Outbox {
     // Messages, edits and reactions that went out live are shown here too, and their sends
     // resolve, before their append: they are stored with the next one (see APPEND_WINDOW),
     // and kept in the journal until then. Only with two members online or more, only sends
-    // that come apart (typed, paced), and a few blocks in flight at most: sends that follow each other at once are batched by the
-    // appends they wait for, and a sender far ahead of its appends would send live frames
-    // past what readers take (LIVE_WINDOW).
+    // that come apart (typed, paced), and a few blocks in flight at most: sends that follow
+    // each other at once are batched by the appends they wait for, and a sender far ahead of
+    // its appends would send live frames past what readers take (LIVE_WINDOW).
     const now = Date.now()
     const apart = now - this.lastFlushAt >= EARLY_GAP
     this.lastFlushAt = now
@@ -463,12 +463,7 @@ export class Outbox {
   // Takes back what was shown from a group of blocks before its append, which failed or moved.
   private unshow(own: Feed, g: QueuedAppend): void {
     g.shown = false
-    for (let i = 0; i < g.bodies.length; i++) {
-      const body = g.bodies[i]!
-      own.loaded.delete(g.index + i)
-      const end = body.seq + body.records.length
-      this.records.withdraw((m) => m.seq >= body.seq && m.seq < end && m.id.startsWith(own.idPrefix))
-    }
+    for (let i = 0; i < g.bodies.length; i++) this.records.withdrawBlock(own, g.index + i, g.bodies[i]!.seq, g.bodies[i]!.records.length)
   }
 
   // Sets each body's pointer to the previous governance block, the first at `index`.

@@ -271,6 +271,18 @@ export class Records {
     return 'ok'
   }
 
+  /**
+   * Takes back the messages of block `index` of `feed` (records `seq`… `seq + count - 1`),
+   * shown before Hypercore stored that block: a live copy it did not confirm, or an own block
+   * whose append failed or moved.
+   */
+  withdrawBlock(feed: Feed, index: number, seq: number, count: number): void {
+    feed.loaded.delete(index)
+    const end = seq + count
+    const prefix = feed.idPrefix
+    this.withdraw((m) => m.seq >= seq && m.seq < end && m.id.startsWith(prefix))
+  }
+
   /** Takes back the shown messages `drop` selects, and tells listeners. */
   withdraw(drop: (m: Message) => boolean): void {
     const withdrawn = this.apply.removeWhere(drop)

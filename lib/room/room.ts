@@ -468,9 +468,10 @@ export class Room extends Resource<RoomEvents>() {
   }
 
   /**
-   * Resolves once everything sent so far is stored in this node's log. A send resolves as soon
-   * as its message is shown here and sent to the members online; the log stores it within
-   * about a second (with the sends around it, in one append), and before `close()` resolves.
+   * Resolves once everything sent so far is stored in this node's log. With two members online
+   * or more, a send that comes apart from the previous one resolves once its message is shown
+   * here and sent to them; the log stores it within about a second (with the sends around it,
+   * in one append; the outbox journal keeps it meanwhile), and before `close()` resolves.
    */
   async flush(): Promise<void> {
     await this.outbox.stored()

@@ -1,9 +1,9 @@
 // Crash safety: a sender killed with SIGKILL again and again, at random points of its
 // sending, loses no message that `send` had acknowledged, on its own disk or for a reader.
-import test from 'brittle'
+import test, { type Test } from 'brittle'
 import { spawn } from 'child_process'
 import { fileURLToPath } from 'url'
-import { Backspace } from '../../lib/index.js'
+import { Backspace, type Room } from '../../lib/index.js'
 import { create, createLocalTestnet, receive, waitForPeers } from '../helpers/index.js'
 import b4a from 'b4a'
 import fs from 'fs/promises'
@@ -60,6 +60,18 @@ async function runAndKill(
   return last + 1
 }
 
+// Reopens the sender's storage and checks that its room holds every acknowledged message.
+async function ownDisk(t: Test, storage: string, room: string, acked: Set<number>, bootstrap: Array<{ host: string; port: number }>): Promise<Room> {
+  const sender = new Backspace({ storage, bootstrap })
+  t.teardown(() => sender.close())
+  await sender.ready()
+  const own = sender.rooms.find((r) => r.name === room)!
+  const stored = new Set((await own.messages({ limit: 1000 })).map((m) => m.text))
+  const lost = [...acked].filter((n) => !stored.has(`crash ${n}`))
+  t.alike(lost, [], 'every acknowledged message is on the sender after restarting')
+  return own
+}
+
 test('crash safety: a sender killed with SIGKILL five times loses no acknowledged message', async (t) => {
   const testnet = await createLocalTestnet(t)
   const storage = await t.tmp()
@@ -70,13 +82,7 @@ test('crash safety: a sender killed with SIGKILL five times loses no acknowledge
   t.ok(acked.size >= KILLS * 3, `${acked.size} messages acknowledged across ${KILLS} kills`)
 
   // The sender's own disk holds every acknowledged message.
-  const sender = new Backspace({ storage, bootstrap: testnet.bootstrap })
-  t.teardown(() => sender.close())
-  await sender.ready()
-  const own = sender.rooms.find((r) => r.name === room)!
-  const stored = new Set((await own.messages({ limit: 1000 })).map((m) => m.text))
-  const lost = [...acked].filter((n) => !stored.has(`crash ${n}`))
-  t.alike(lost, [], 'every acknowledged message is on the sender after restarting')
+  await ownDisk(t, storage, room, acked, testnet.bootstrap)
 
   // And a reader who joins afterwards gets them all from it.
   const reader = await create(t, testnet)
@@ -111,13 +117,7 @@ test('crash safety with a member online: sends acknowledged before their append 
   t.ok(journals.length === 1 && journals.every((bytes) => !bytes.includes('crash ')), 'the journal holds no plaintext')
 
   // The sender's own disk (read offline) holds every acknowledged message.
-  const sender = new Backspace({ storage, bootstrap: [] })
-  t.teardown(() => sender.close())
-  await sender.ready()
-  const own = sender.rooms.find((r) => r.name === room)!
-  const stored = new Set((await own.messages({ limit: 1000 })).map((m) => m.text))
-  const lost = [...acked].filter((n) => !stored.has(`crash ${n}`))
-  t.alike(lost, [], 'every acknowledged message is on the sender after restarting')
+  const own = await ownDisk(t, storage, room, acked, [])
   // (A text may be there twice: sent, stored, killed before its "ack", and sent again.)
   const ids = (await own.messages({ limit: 1000 })).map((m) => m.id)
   t.is(new Set(ids).size, ids.length, 'no message stored twice')
