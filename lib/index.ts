@@ -29,7 +29,7 @@ import {
   assertAccountName,
   type AccountKeys
 } from './identity.js'
-import { ERASE_COMPACTION, LocalState } from './state/local-state.js'
+import { eraseDeleted, LocalState } from './state/local-state.js'
 import { comparePositions, ReadPositions, type UnreadCounts } from './state/read-positions.js'
 import { chatPrefsEntry, decodeEntry, MAX_INPUT_HISTORY, MAX_INPUT_LINE_BYTES, type ChatPrefs } from './state/codecs.js'
 import { encodeCertificate, generateDeviceKeyPair, MAX_DEVICE_NAME_BYTES } from './identity/device.js'
@@ -1119,7 +1119,7 @@ export class Backspace extends Resource<NodeEvents>() {
   async eraseNow(): Promise<void> {
     const run = async (): Promise<void> => {
       if (!this.store || this.incognito) return
-      await this.store.storage.compact(ERASE_COMPACTION)
+      await eraseDeleted(this.store)
     }
     this.erasing = this.erasing.then(run, run)
     await this.erasing

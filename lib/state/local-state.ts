@@ -36,11 +36,29 @@ const COMPACT_RATIO = 4
 const COMPACT_MIN_BLOCKS = 128
 
 // RocksDB only drops deleted values from its files when it compacts them; blob files (values
-// from 4 KiB) only when their garbage collection is forced. 1 = force, 2 = force.
+// from 4 KiB) only when their garbage collection is forced. 1 = force, 2 = force. Exclusive:
+// no background compaction runs beside it (rocksdb-native's default lets one, and a file
+// that one holds was left as it was).
 export const ERASE_COMPACTION = {
+  exclusive: true,
   blobGarbageCollectionPolicy: 1,
   blobGarbageCollectionAgeCutoff: 1,
   bottommostLevelCompaction: 2
+}
+
+const erasing = new WeakMap<object, Promise<void>>()
+
+/**
+ * Compacts the whole storage so that deleted values leave its files. One erase at a time per
+ * storage, whoever asks (the node after clears, the local state after a rewrite): two manual
+ * compactions of one database at once could leave files to each other.
+ */
+export function eraseDeleted(store: Corestore): Promise<void> {
+  const storage = store.storage
+  const run = (): Promise<void> => storage.compact(ERASE_COMPACTION)
+  const next = (erasing.get(storage) ?? Promise.resolve()).then(run, run)
+  erasing.set(storage, next.catch(() => {}))
+  return next
 }
 
 export interface LocalStateOptions {
@@ -399,7 +417,7 @@ export class LocalState extends Resource<{}>() {
     await old.core.truncate(0)
     if (!erase) await old.core.compact()
     await old.close()
-    if (erase) await this.store!.storage.compact(ERASE_COMPACTION)
+    if (erase) await eraseDeleted(this.store!)
     this.eraseDue = false
     this.rekeyDue = false
     this.compactions++
