@@ -120,6 +120,8 @@ export class Outbox {
   private queued: QueuedAppend[] = []
   private queuedBlocks = 0
   private appendTimer: NodeJS.Timeout | null = null
+  // The timer is the next loop iteration's, after a live send (see appendSoon).
+  private appendSoonQueued = false
   private lastAppendAt = 0
   private lastFlushAt = 0
 
@@ -214,7 +216,7 @@ export class Outbox {
   /** Appends what waits for the window now, and resolves once every append so far is done. */
   async stored(): Promise<void> {
     if (this.batch.length > 0) this.flush()
-    this.appendQueued(false)
+    this.appendQueued()
     await this.appending
   }
 
@@ -224,7 +226,7 @@ export class Outbox {
     for (const pending of this.batch) pending.reject(closed)
     this.batch = []
     // What was sent live is stored before the room closes.
-    this.appendQueued(false)
+    this.appendQueued()
     await this.appending
   }
 
@@ -342,10 +344,12 @@ export class Outbox {
     // Bulk writes, governance, deletes (whose text must leave the disk, so the block they
     // clear must be there) and a backlog as long as readers take live blocks ahead of
     // Hypercore are appended at once; a few live sends wait for the window to share one append.
-    if (!early || this.queuedBlocks >= APPEND_MAX_BLOCKS) this.appendQueued(sentLive)
-    else if (this.appendTimer === null) {
+    if (!early || this.queuedBlocks >= APPEND_MAX_BLOCKS) {
+      if (sentLive) this.appendSoon()
+      else this.appendQueued()
+    } else if (this.appendTimer === null) {
       const wait = Math.max(0, this.lastAppendAt + APPEND_WINDOW - now)
-      this.appendTimer = setTimeout(() => this.appendQueued(false), wait)
+      this.appendTimer = setTimeout(() => this.appendQueued(), wait)
     }
     // On the next loop iteration, once the poll phase has put the live frames on the wire:
     // the journal's write and this node's own apply would otherwise run in front of them.
@@ -358,7 +362,7 @@ export class Outbox {
     if (g.appended || g.shown || this.room.closing) return
     if (this.journal) {
       if (!this.journal.append(g.bodies.map((body) => encodeBlockBody(body)))) {
-        if (this.queued.includes(g)) this.appendQueued(false)
+        if (this.queued.includes(g)) this.appendQueued()
         return
       }
       g.journaled = true
@@ -369,11 +373,25 @@ export class Outbox {
     for (const p of g.batch) p.resolve(this.resultOf(own, p))
   }
 
+  // After a live send, the append starts on the next loop iteration, once the poll phase has
+  // put the frames on the wire: its hashing, signing and synchronous RocksDB flush (about a
+  // millisecond) would otherwise run in front of them, and so would the promise chain that
+  // waits for it (measured in docs/PERFORMANCE.md: nothing of ours runs between a live frame
+  // and its socket write). Replaces a window's timer, not an earlier call's: sends that keep
+  // coming must not keep putting the append off.
+  private appendSoon(): void {
+    if (this.appendSoonQueued) return
+    if (this.appendTimer !== null) clearTimeout(this.appendTimer)
+    this.appendSoonQueued = true
+    this.appendTimer = setTimeout(() => this.appendQueued(), 0)
+  }
+
   // Appends every queued block in one `core.append`: one tree signature, one storage write and
   // one upgrade for each member, whatever number of sends it carries.
-  private appendQueued(justSent = false): void {
+  private appendQueued(): void {
     if (this.appendTimer !== null) clearTimeout(this.appendTimer)
     this.appendTimer = null
+    this.appendSoonQueued = false
     const groups = this.queued
     if (groups.length === 0) return
     this.queued = []
@@ -394,11 +412,6 @@ export class Outbox {
           this.govHead = this.govHeadAt(own.core.length)
           this.chainGovernance(bodies, own.core.length)
           blocks = bodies.map((body, i) => this.signBody(own.core.length + i, body))
-        } else if (justSent) {
-          // The append starts on the next loop iteration, after the poll phase has put the
-          // frames on the wire: its hashing, signing and synchronous RocksDB flush (about a
-          // millisecond) would otherwise run in front of them. Measured in docs/PERFORMANCE.md.
-          await new Promise<void>((resolve) => setTimeout(resolve, 0))
         }
         for (const g of groups) g.appended = true
         await own.core.append(blocks, { keyPair: this.writerKeyPair })
