@@ -217,6 +217,11 @@ function loadLibrary() {
   return import('../lib/index.js')
 }
 
+// Commands that only read or write key files load this part alone: no network stack.
+function loadAccounts() {
+  return import('../lib/accounts.js')
+}
+
 async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'desktop') {
     // The desktop shell parses its own options; load it only when asked for.
@@ -414,7 +419,7 @@ async function device(args: Args): Promise<number> {
   if (sub === 'revoke' && args.target === undefined) {
     throw BackspaceError.INVALID_ARGUMENT('device revoke needs the device: its key or fingerprint (see backspace device list)')
   }
-  const { accountExists, accountIsEncrypted } = await loadLibrary()
+  const { accountExists, accountIsEncrypted } = await loadAccounts()
   const account = args.values.account ?? 'default'
   const storage = await storageOf(args.values.storage, account)
   // Linking or revoking never creates an identity: the account must be there.
@@ -437,7 +442,7 @@ async function device(args: Args): Promise<number> {
 }
 
 async function listDevices(storage: string, account: string, password: string | undefined): Promise<number> {
-  const { accountDevices, describeDevice } = await loadLibrary()
+  const { accountDevices, describeDevice } = await loadAccounts()
   for (const d of await accountDevices(storage, account, { password })) print(describeDevice(d))
   return 0
 }
@@ -540,7 +545,7 @@ async function askYesNo(prompt: string): Promise<boolean> {
 }
 
 async function listIds({ values }: Args): Promise<number> {
-  const { accountIsEncrypted, listAccounts } = await loadLibrary()
+  const { accountIsEncrypted, listAccounts } = await loadAccounts()
   const storage = await storageOf(values.storage)
   const names = await listAccounts(storage)
   if (names.length === 0) {
@@ -555,7 +560,7 @@ async function listIds({ values }: Args): Promise<number> {
 }
 
 async function showId(sub: 'show' | 'phrase' | 'export', { values, password }: Args): Promise<number> {
-  const { accountExists, accountIsEncrypted, accountPublicKey, fingerprint, loadAccount } = await loadLibrary()
+  const { accountExists, accountIsEncrypted, accountPublicKey, fingerprint, loadAccount } = await loadAccounts()
   const account = values.account ?? 'default'
   const storage = await storageOf(values.storage, account)
   if (!(await accountExists(storage, account))) {
@@ -589,7 +594,7 @@ async function showId(sub: 'show' | 'phrase' | 'export', { values, password }: A
 }
 
 async function importId({ values, password, phrase, secretKey }: Args): Promise<number> {
-  const { accountExists, Identity, saveAccount } = await loadLibrary()
+  const { accountExists, Identity, saveAccount } = await loadAccounts()
   if (phrase === undefined && secretKey === undefined) {
     if (!process.stdin.isTTY) {
       throw BackspaceError.INVALID_ARGUMENT(
@@ -613,7 +618,7 @@ async function importId({ values, password, phrase, secretKey }: Args): Promise<
 }
 
 async function identity({ values, password, phrase }: Args): Promise<number> {
-  const { accountExists, accountIsEncrypted, Identity, loadAccount, saveAccount } = await loadLibrary()
+  const { accountExists, accountIsEncrypted, Identity, loadAccount, saveAccount } = await loadAccounts()
   const account = values.account ?? 'default'
   const storage = await storageOf(values.storage, account)
   const restored = phrase ? Identity.fromPhrase(phrase) : null
@@ -819,9 +824,9 @@ function parsePositive(flag: string, text: string): number {
 
 /** The storage directory, resolved the way the library resolves it (the platform default). */
 async function storageOf(storage: string | undefined, account?: string): Promise<string> {
-  const { Backspace } = await loadLibrary()
-  // Constructing a node opens nothing; it only resolves and checks its options.
-  return new Backspace({ storage: storageFlag(storage), account }).storage!
+  const { assertAccountName, resolveStorage } = await loadAccounts()
+  if (account !== undefined) assertAccountName(account)
+  return resolveStorage(storageFlag(storage))
 }
 
 /** Reads a password from the terminal without echoing it; without a terminal, PASSWORD_REQUIRED. */

@@ -1,6 +1,7 @@
 import fs from 'fs/promises'
 import { constants as fsConstants } from 'fs'
 import path from 'path'
+import envPaths from 'env-paths'
 import b4a from 'b4a'
 import sodium from 'sodium-universal'
 import bip39 from 'bip39'
@@ -180,6 +181,14 @@ export interface AccountKeys {
   device: KeyPair
   certificate: DeviceCertificate
   accountKey: Buffer
+}
+
+/**
+ * The storage directory a node opens: `storage` if given, else the platform's data directory
+ * for Backspace (`~/.local/share/backspace` on Linux). Absolute either way.
+ */
+export function resolveStorage(storage?: string): string {
+  return path.resolve(storage ?? envPaths('backspace', { suffix: '' }).data)
 }
 
 export function assertAccountName(name: string): void {

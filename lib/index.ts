@@ -1,7 +1,6 @@
 import c from 'compact-encoding'
 import fs from 'fs/promises'
 import path from 'path'
-import envPaths from 'env-paths'
 import Corestore from 'corestore'
 import type Hyperswarm from 'hyperswarm'
 import { BackspaceError } from './errors.js'
@@ -27,8 +26,10 @@ import {
   loadAccountKeys,
   primaryKeys,
   assertAccountName,
+  resolveStorage,
   type AccountKeys
 } from './identity.js'
+import { DEFAULT_ACCOUNT } from './accounts.js'
 import { eraseDeleted, LocalState } from './state/local-state.js'
 import { comparePositions, ReadPositions, type UnreadCounts } from './state/read-positions.js'
 import { chatPrefsEntry, decodeEntry, MAX_INPUT_HISTORY, MAX_INPUT_LINE_BYTES, type ChatPrefs } from './state/codecs.js'
@@ -76,6 +77,7 @@ export {
 } from './identity.js'
 export { Devices, type InviteOptions } from './identity/device-manager.js'
 export { accountDevices } from './identity/devices.js'
+export { DEFAULT_ACCOUNT, resolveStorage } from './accounts.js'
 export { Room } from './room/room.js'
 export { isDeviceLink, isInvite, isRelayLink, isContactLink, parseContactLink } from './links.js'
 export type { DmInfo, Friend, FriendRequest, SocialStats, RelayInfo } from './social/social.js'
@@ -191,7 +193,6 @@ export const MAX_SERVED_ROOMS = 4096
 
 /** The longest any message lives, everywhere. */
 export const MAX_TTL = 7 * 24 * 60 * 60 * 1000
-export const DEFAULT_ACCOUNT = 'default'
 
 export interface BackspaceOptions {
   /** Where accounts and rooms live. Defaults to the platform's data directory. */
@@ -444,7 +445,7 @@ export class Backspace extends Resource<NodeEvents>() {
     this.maxPeers = checkLimit('maxPeers', opts.maxPeers ?? DEFAULT_MAX_PEERS)
     this.maxPeersPerIp = checkLimit('maxPeersPerIp', opts.maxPeersPerIp ?? DEFAULT_MAX_PEERS_PER_IP)
     this.incognito = !!opts.incognito
-    this.storage = this.incognito ? null : path.resolve(opts.storage ?? envPaths('backspace', { suffix: '' }).data)
+    this.storage = this.incognito ? null : resolveStorage(opts.storage)
     this.account = opts.account ?? DEFAULT_ACCOUNT
     if (!this.incognito) assertAccountName(this.account)
     this.bootstrap = opts.bootstrap ? parseBootstrap(opts.bootstrap) : null
