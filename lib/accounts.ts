@@ -1,6 +1,6 @@
 // The accounts on this machine, without the network stack: key files, their devices, and
 // where the storage is. The CLI's `identity`, `id`, `accounts` and `device list` commands load
-// this instead of the whole library, and answer in about half the time.
+// this instead of the whole library: about 0.3 s of CPU instead of 0.5 s.
 export {
   Identity,
   accountExists,
