@@ -190,8 +190,6 @@ declare module 'hypercore/lib/merkle-tree.js' {
   /** Internal: byte offsets from a core's verified tree (`index` is a tree index: 2 × block). */
   export const MerkleTree: {
     byteOffset(state: unknown, index: number): Promise<number>
-    /** How many nodes on the way up from tree index `index` are not stored (at tree length `length`). */
-    missingNodes(state: unknown, index: number, length: number): Promise<number>
     /** A stored tree node, or null. */
     get(state: unknown, index: number): Promise<{ index: number; size: number; hash: Buffer } | null>
   }
@@ -200,12 +198,17 @@ declare module 'hypercore/lib/merkle-tree.js' {
 declare module 'flat-tree' {
   interface Iterator {
     index: number
+    /** The span of the node: 2 for a leaf, doubling with each level up. */
+    factor: number
     sibling(): number
     parent(): number
+    /** Whether `index` lies in the span of the node the iterator is at. */
+    contains(index: number): boolean
   }
   const flat: {
     children(index: number): [number, number] | null
     iterator(index: number): Iterator
+    sibling(index: number): number
   }
   export default flat
 }

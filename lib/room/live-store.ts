@@ -9,7 +9,6 @@
 import flat from 'flat-tree'
 import crypto from 'hypercore-crypto'
 import type Hypercore from 'hypercore'
-import { MerkleTree } from 'hypercore/lib/merkle-tree.js'
 import { StampedEncryption } from './expiry-stamp.js'
 
 interface TreeNode {
@@ -23,9 +22,15 @@ interface CoreInternals {
   fork: number
   length: number
   core?: {
-    state: unknown
+    state: { storage?: { read(): TreeReads } }
     verify(proof: object, from: null): Promise<boolean>
   }
+}
+
+// hypercore-storage's read batch: reads queued, then flushed together in one native call.
+interface TreeReads {
+  getTreeNode(index: number): Promise<TreeNode | null>
+  tryFlush(): void
 }
 
 /** A live block waiting for its Hypercore copy: its plaintext and its encryption's clear bytes. */
@@ -81,21 +86,52 @@ export async function storeLive(
     if (node) nodes.set(index, node)
     return node
   }
-  const proofs: Array<{ index: number; size: number; proof: object }> = []
+  // Which blocks need storing, and for each the levels from its leaf up to the first node that
+  // spans past the tree's end: the first stored one among them ends its proof.
+  const head = 2 * core.length
+  const pending: Array<{ index: number; value: Buffer; levels: number[] }> = []
   for (let i = from; i < to; i++) {
     const value = values.get(i)
     if (!value) break
     if (await core.has(i)) continue
-    // How many nodes on the way up from the leaf the tree lacks: that many siblings prove it.
-    const missing = await MerkleTree.missingNodes(inner.state, 2 * i, core.length)
-    const siblings: TreeNode[] = []
     const ite = flat.iterator(2 * i)
+    // As Hypercore's missingNodes: a leaf not in the tree yet has no proof to build.
+    if (ite.index + ite.factor / 2 - 1 >= head) break
+    const levels: number[] = []
+    while (!ite.contains(head)) {
+      levels.push(ite.index)
+      ite.parent()
+    }
+    pending.push({ index: i, value, levels })
+  }
+  // Whether each level is stored, read in one batch for all the blocks (Hypercore's
+  // missingNodes reads one level at a time, each in a batch of its own: most of a member's
+  // reads per message, docs/PERFORMANCE.md); then the stored siblings the proofs need.
+  const onDisk = await readTreeNodes(inner.state, new Set(pending.flatMap((p) => p.levels)))
+  if (onDisk === null) return stored
+  const siblingsNeeded = new Set<number>()
+  const missingOf = pending.map(({ levels }) => {
+    let missing = 0
+    while (missing < levels.length && !onDisk.has(levels[missing]!)) missing++
     for (let k = 0; k < missing; k++) {
-      const sibling = ite.sibling()
-      const node = nodeOf(sibling) ?? (await storedNode(inner.state, sibling))
+      const sibling = flat.sibling(levels[k]!)
+      if (nodeOf(sibling) === null) siblingsNeeded.add(sibling)
+    }
+    return missing
+  })
+  const storedSiblings = siblingsNeeded.size > 0 ? await readTreeNodes(inner.state, siblingsNeeded) : new Map<number, TreeNode>()
+  if (storedSiblings === null) return stored
+  const proofs: Array<{ index: number; size: number; proof: object }> = []
+  for (let p = 0; p < pending.length; p++) {
+    const { index: i, value, levels } = pending[p]!
+    const missing = missingOf[p]!
+    // How many nodes on the way up from the leaf the tree lacks: that many siblings prove it.
+    const siblings: TreeNode[] = []
+    for (let k = 0; k < missing; k++) {
+      const sibling = flat.sibling(levels[k]!)
+      const node = nodeOf(sibling) ?? storedSiblings.get(sibling) ?? null
       if (node === null) break
       siblings.push(node)
-      ite.parent()
     }
     if (siblings.length < missing) break
     const block = { index: i, value, nodes: siblings }
@@ -111,9 +147,16 @@ export async function storeLive(
   return stored
 }
 
-async function storedNode(state: unknown, index: number): Promise<TreeNode | null> {
+// The stored tree nodes among `indexes`, read in one batch; null if the storage cannot be read.
+async function readTreeNodes(state: { storage?: { read(): TreeReads } }, indexes: Set<number>): Promise<Map<number, TreeNode> | null> {
+  const found = new Map<number, TreeNode>()
+  if (indexes.size === 0) return found
   try {
-    return (await MerkleTree.get(state, index)) ?? null
+    const rx = state.storage!.read()
+    const reads = [...indexes].map((index) => rx.getTreeNode(index).then((node) => node && found.set(index, node)))
+    rx.tryFlush()
+    await Promise.all(reads)
+    return found
   } catch {
     return null
   }
