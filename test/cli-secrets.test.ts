@@ -4,7 +4,7 @@ import { spawn } from 'child_process'
 import path from 'path'
 import { Backspace, Identity } from '../lib/index.js'
 import { createLocalTestnet } from './helpers/index.js'
-import { BIN, NOWHERE, NO_SECRETS, deviceLink, hasScript, isOneErrorLine, restoredOther, run, runOnTerminal, secretFile, warnings, type Run } from './helpers/cli.js'
+import { BIN, endsWithTest, NOWHERE, NO_SECRETS, deviceLink, hasScript, isOneErrorLine, restoredOther, run, runOnTerminal, secretFile, warnings, type Run } from './helpers/cli.js'
 
 test('cli: --help names the ways to give a secret that others cannot read', async (t) => {
   const help = await run(['--help'])
@@ -231,15 +231,7 @@ test('cli: relay --join-file keeps the rooms of a file, with their passwords', a
     [BIN, 'relay', '--storage', await t.tmp(), '--bootstrap', bootstrap, '--interval', '0.2', '--join-file', rooms],
     { env: { ...process.env, ...NO_SECRETS, BACKSPACE_DEBUG: '' }, stdio: ['ignore', 'pipe', 'pipe'] }
   )
-  const kill = () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  }
-  // Ends with this test, or with this process if the test cannot finish.
-  process.once('exit', kill)
-  t.teardown(() => {
-    process.off('exit', kill)
-    kill()
-  })
+  endsWithTest(t, child)
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
   let stdout = ''
   let stderr = ''

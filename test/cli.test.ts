@@ -2,7 +2,7 @@ import test from 'brittle'
 import { spawn } from 'child_process'
 import { Backspace, Identity, saveAccount } from '../lib/index.js'
 import { createLocalTestnet, receive, waitForPeers } from './helpers/index.js'
-import { BIN, NOWHERE, isOneErrorLine, lines, restoredOther, run, secretFile } from './helpers/cli.js'
+import { BIN, endsWithTest, NOWHERE, isOneErrorLine, lines, restoredOther, run, secretFile } from './helpers/cli.js'
 
 test('cli: --help and --version', async (t) => {
   const help = await run(['--help'])
@@ -122,15 +122,7 @@ test('cli: bootstrap runs a local DHT that peers meet on, and stops on SIGTERM',
   const child = spawn(process.execPath, [BIN, 'bootstrap', '--port', '0'], {
     stdio: ['ignore', 'pipe', 'pipe']
   })
-  // The bootstrap never ends by itself: make sure it ends with this test, or with this process.
-  const kill = () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  }
-  process.once('exit', kill)
-  t.teardown(() => {
-    process.off('exit', kill)
-    kill()
-  })
+  endsWithTest(t, child)
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)))
   let stdout = ''
   child.stdout.setEncoding('utf8')

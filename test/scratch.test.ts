@@ -2,12 +2,11 @@ import test from 'brittle'
 import { spawn } from 'child_process'
 import fs from 'fs/promises'
 import path from 'path'
-import { fileURLToPath } from 'url'
 import { Backspace } from '../lib/index.js'
 import { pidNamespace, removeStaleScratch, SCRATCH_PREFIX, scratchRoots } from '../lib/scratch.js'
 import { createLocalTestnet } from './helpers/index.js'
+import { BIN, endsWithTest } from './helpers/cli.js'
 
-const BIN = fileURLToPath(new URL('../bin/backspace.js', import.meta.url))
 
 /** The PID of a process that has ended. */
 async function deadPid(): Promise<number> {
@@ -81,15 +80,7 @@ test('scratch: the next start removes the directory of an incognito node killed 
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, BACKSPACE_DEBUG: '' }
   })
-  const kill = () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
-  }
-  // Ends with this test, or with this process if the test cannot finish.
-  process.once('exit', kill)
-  t.teardown(() => {
-    process.off('exit', kill)
-    kill()
-  })
+  endsWithTest(t, child)
   let out = ''
   child.stdout.setEncoding('utf8')
   child.stderr.resume()

@@ -1,7 +1,7 @@
 // Helpers of the CLI tests (test/cli*.test.ts): the real binary, run to completion or on a
 // terminal, and the secrets given to it.
 import { type Test } from 'brittle'
-import { spawn } from 'child_process'
+import { spawn, type ChildProcess } from 'child_process'
 import fs from 'fs/promises'
 import path from 'path'
 import { fileURLToPath } from 'url'
@@ -32,17 +32,8 @@ export function run(args: string[], env: Record<string, string> = {}): Promise<R
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let stdout = ''
-  let stderr = ''
   child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-  const limit = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS)
-  return new Promise((resolve, reject) => {
-    child.on('error', reject)
-    child.on('close', (code, signal) => {
-      clearTimeout(limit)
-      resolve({ code, signal, stdout, stderr })
-    })
-  })
+  return settle(child, () => stdout)
 }
 
 export function lines(text: string): string[] {
@@ -100,7 +91,6 @@ export function runOnTerminal(args: string[], env: Record<string, string>, answe
     stdio: ['pipe', 'pipe', 'pipe']
   })
   let stdout = ''
-  let stderr = ''
   const pending = [...answers]
   child.stdout.setEncoding('utf8').on('data', (d: string) => {
     stdout += d
@@ -110,14 +100,35 @@ export function runOnTerminal(args: string[], env: Record<string, string>, answe
       child.stdin.write(answer + '\r')
     }
   })
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  return settle(child, () => stdout)
+}
+
+/**
+ * Resolves once `child` exits, with its exit and all it printed (`stdout()` gives what its
+ * caller collected, stderr is collected here); killed after RUN_LIMIT_MS.
+ */
+function settle(child: ChildProcess, stdout: () => string): Promise<Run> {
+  let stderr = ''
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
   const limit = setTimeout(() => child.kill('SIGKILL'), RUN_LIMIT_MS)
   return new Promise((resolve, reject) => {
     child.on('error', reject)
     child.on('close', (code, signal) => {
       clearTimeout(limit)
-      child.stdin.destroy()
-      resolve({ code, signal, stdout, stderr })
+      child.stdin?.destroy()
+      resolve({ code, signal, stdout: stdout(), stderr })
     })
+  })
+}
+
+/** Kills `child` when the test ends, or when this process exits if the test cannot finish. */
+export function endsWithTest(t: Test, child: ChildProcess): void {
+  const kill = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+  }
+  process.once('exit', kill)
+  t.teardown(() => {
+    process.off('exit', kill)
+    kill()
   })
 }
