@@ -1118,11 +1118,9 @@ export class Backspace extends Resource<NodeEvents>() {
 
   /** @internal Compacts the storage now (after any compaction under way); tests await it. */
   async eraseNow(): Promise<void> {
-    const run = async (): Promise<void> => {
-      if (!this.store || this.incognito) return
-      await eraseDeleted(this.store)
-    }
-    this.erasing = this.erasing.then(run, run)
+    if (!this.store || this.incognito) return
+    // eraseDeleted queues erases per storage: the latest one ends after every earlier one.
+    this.erasing = eraseDeleted(this.store)
     await this.erasing
   }
 
