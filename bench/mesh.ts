@@ -51,6 +51,12 @@ export interface FanoutResult {
   allHaveAllMs: number | null
   senderCpuPerMsgMs: number
   receiverCpuPerMsgMs: number
+  /** The same processes' CPU over FANOUT_IDLE_MS just before the run, while the room is quiet: ms of CPU per second. */
+  senderIdleCpuMsPerS: number
+  receiverIdleCpuMsPerS: number
+  /** CPU per message less what the idle rate would have burnt over the run's duration. */
+  senderNetCpuPerMsgMs: number
+  receiverNetCpuPerMsgMs: number
   connectionsPerMember: { mean: number; min: number; max: number }
   /** Resident memory of a receiving member's process (÷ nodes per process), bytes. */
   rssPerMember: number
@@ -95,6 +101,10 @@ export interface MeshResults {
 
 const STEP = 120_000
 const IDLE_SECONDS = 10
+// The fan-out room's quiet spell before its run: a settle after the warm-up, then the window
+// whose CPU is the idle rate.
+const FANOUT_SETTLE_MS = 2000
+const FANOUT_IDLE_MS = 5000
 const SETTLE_MS = 5_000
 
 function mesh(name: string): Mesh {
@@ -189,7 +199,15 @@ export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<Fano
     await Promise.all(receivers.map((w) => w.next('joined', STEP)))
     const warmed = await warm(sender, receivers, cfg)
     if (!warmed) progress(`fanout ${n}: not every member showed the warm-up within ${WARMUP_MS / 1000} s; measuring anyway`)
+    // The room's quiet cost (keep-alives, DHT upkeep, timers), measured over the same processes,
+    // so that CPU per message can be read net of it as well as gross.
+    await sleep(FANOUT_SETTLE_MS)
+    const idleFrom = await cpuOf([sender, ...receivers])
+    const idleStart = process.hrtime.bigint()
+    await sleep(FANOUT_IDLE_MS)
     const before = await cpuOf([sender, ...receivers])
+    const idleSeconds = Number(process.hrtime.bigint() - idleStart) / 1e9
+    const runStart = process.hrtime.bigint()
     // Generous: on a loaded host a big room's sender falls far behind its rate.
     const deadlineMs = cfg.messages * cfg.intervalMs + 60_000 + n * 3000
     progress(`fanout ${n}: ${cfg.messages} messages at ${1000 / cfg.intervalMs} msg/s`)
@@ -198,14 +216,21 @@ export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<Fano
       return sender.next('sent', deadlineMs)
     })
     const after = await cpuOf([sender, ...receivers])
+    const runSeconds = Number(process.hrtime.bigint() - runStart) / 1e9
     const nodes: NodeReceipt[] = got.flatMap((g) => g.nodes)
     const complete = got.every((g) => g.complete)
     const lastSent = BigInt(sent.lastStampNs)
     const lastGot = nodes.reduce((m, r) => (r.lastNs && BigInt(r.lastNs) > m ? BigInt(r.lastNs) : m), 0n)
     const peers = after.flatMap((a) => a.peers)
     const cpu = (i: number) => after[i]!.cpuMs - before[i]!.cpuMs
+    const idleRate = (i: number) => (before[i]!.cpuMs - idleFrom[i]!.cpuMs) / idleSeconds
     let receiverCpu = 0
-    for (let i = 1; i < after.length; i++) receiverCpu += cpu(i)
+    let receiverIdle = 0
+    for (let i = 1; i < after.length; i++) {
+      receiverCpu += cpu(i)
+      receiverIdle += idleRate(i)
+    }
+    const receiverIdlePerMember = receiverIdle / receiversCount
     const receiverRss = after.slice(1).reduce((s, a) => s + a.rss, 0)
     return {
       members: n,
@@ -219,6 +244,10 @@ export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<Fano
       allHaveAllMs: complete ? Number(lastGot - lastSent) / 1e6 : null,
       senderCpuPerMsgMs: cpu(0) / cfg.messages,
       receiverCpuPerMsgMs: receiverCpu / receiversCount / cfg.messages,
+      senderIdleCpuMsPerS: idleRate(0),
+      receiverIdleCpuMsPerS: receiverIdlePerMember,
+      senderNetCpuPerMsgMs: (cpu(0) - idleRate(0) * runSeconds) / cfg.messages,
+      receiverNetCpuPerMsgMs: (receiverCpu / receiversCount - receiverIdlePerMember * runSeconds) / cfg.messages,
       connectionsPerMember: {
         mean: peers.reduce((a, b) => a + b, 0) / peers.length,
         min: Math.min(...peers),
@@ -359,7 +388,9 @@ export async function measureMesh(
         progress(
           `fanout ${n}: p50 ${r.latency.p50.toFixed(2)} ms, p99 ${r.latency.p99.toFixed(2)} ms, ` +
             `${r.delivered}/${r.expected} delivered, sender ${r.senderCpuPerMsgMs.toFixed(2)} ms CPU/msg, ` +
-            `receiver ${r.receiverCpuPerMsgMs.toFixed(2)} ms CPU/msg`
+            `receiver ${r.receiverCpuPerMsgMs.toFixed(2)} ms CPU/msg ` +
+            `(net of idle: ${r.senderNetCpuPerMsgMs.toFixed(2)} / ${r.receiverNetCpuPerMsgMs.toFixed(2)}; ` +
+            `idle ${r.senderIdleCpuMsPerS.toFixed(1)} / ${r.receiverIdleCpuMsPerS.toFixed(1)} ms/s)`
         )
       }
     }

@@ -82,6 +82,8 @@ export class RoomChannel {
   private verified: boolean
   // Whether the peer proved the room secret too (and this node holds it): member-only messages flow.
   private member_: boolean
+  /** The peer's device, once a presence it signed for this connection verified (lib/room/members.ts). */
+  device: Buffer | null = null
 
   private constructor(
     stream: Stream,
@@ -256,6 +258,8 @@ export class Pairings {
 export interface ChannelHandlers {
   /** The room's cores: they replicate on a connection once its channel is proven, and only then. */
   cores(): Iterable<Hypercore>
+  /** Places the cores on a channel just proven, instead of replicating every one (lib/room/topology.ts). */
+  place?(channel: RoomChannel): void
   /** A channel opened, its peer proved the room, and it counts as a peer. */
   open(channel: RoomChannel): void
   /** A channel that was open closed. */
@@ -314,7 +318,8 @@ export class RoomChannels implements Iterable<RoomChannel> {
         if (!this.active()) return channel.close()
         this.channels.add(channel)
         this.stats.peers = this.channels.size
-        for (const core of this.handlers.cores()) replicateOn(core, stream)
+        if (this.handlers.place) this.handlers.place(channel)
+        else for (const core of this.handlers.cores()) replicateOn(core, stream)
         this.handlers.open(channel)
       },
       onclose: (channel) => {
@@ -393,14 +398,14 @@ function checkProof(handshake: unknown, keys: ChannelKeys, stream: Stream): bool
  * else attaches cores to connections (no `store.replicate`), so a peer replicates only the
  * cores of rooms it proved, and cannot make this node open a core by asking for its discovery key.
  */
-function replicateOn(core: Hypercore, stream: Stream): void {
+export function replicateOn(core: Hypercore, stream: object): Promise<void> | void {
   if (core.closing || core.closed) return
   // Hypercore destroys the whole connection if a core it attaches fails to open: attach opened ones.
   if (core.opened) {
     core.replicate(stream)
     return
   }
-  core.ready().then(
+  return core.ready().then(
     () => {
       if (!core.closing && !(stream as { destroyed?: boolean }).destroyed) core.replicate(stream)
     },

@@ -13,6 +13,7 @@ import Hypercore from 'hypercore'
 import type { Feed } from './feed.js'
 import { verifyBlock, type Rejections } from './ingest.js'
 import { storeLive } from './live-store.js'
+import { replicatesOn } from './topology.js'
 import type { Records } from './records.js'
 import type { Signers } from './signers.js'
 
@@ -105,14 +106,17 @@ export class LivePath {
   // another send more than FORWARD_FANOUT frames for any block its writer signed, and blocks
   // nobody signed are never passed on. Frames without the clear bytes (older writers) are
   // not passed on, since those who get them could not store them without a download.
-  private forward(live: LiveBlock, from: RoomChannel | null): void {
+  // Only to members who take the writer's core from this node (lib/room/topology.ts): a member
+  // connected to the writer replicates the core with the writer alone, and has the frame already.
+  private forward(feed: Feed, live: LiveBlock, from: RoomChannel | null): void {
     const hops = live.hops ?? 0
     if (!live.padding || hops >= MAX_HOPS || this.channels.size <= 1) return
     // A random few of the other channels (reservoir sampling, one pass).
     const picked: RoomChannel[] = []
     let seen = 0
     for (const channel of this.channels) {
-      if (channel === from || !channel.member) continue
+      if (channel === from || !channel.member || !replicatesOn(feed.core, channel.stream)) continue
+      if (channel.device !== null && feed.owner !== null && equalBytes(channel.device, feed.owner)) continue
       seen++
       if (picked.length < FORWARD_FANOUT) picked.push(channel)
       else {
@@ -197,7 +201,7 @@ export class LivePath {
     // Passed on before it is shown here: each hop adds a verification, not a whole apply. Not
     // an expired block, which is not shown and so could be sent again and again.
     if (this.records.expired(body)) return
-    this.forward(live, from)
+    this.forward(feed, live, from)
     if (this.records.load(feed, live.index, body, true) !== 'ok') return
     const shown = { seq: body.seq, count: body.records.length, block: live.block, padding: live.padding ?? null }
     feed.unconfirmed.set(live.index, shown)

@@ -132,6 +132,8 @@ export class Members {
       this.stats.badAnnouncements++
       return
     }
+    // The peer is this device: the cores it writes replicate with it (lib/room/topology.ts).
+    channel.device = signer
     if (b4a.equals(p.author, this.ctx.identity.publicKey)) return
     const member = this.member(p.author)
     member.channels.add(channel)

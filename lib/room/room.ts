@@ -20,6 +20,7 @@ import {
 import { backgroundError, Resource } from '../resource.js'
 import type { Member, Message, MessagesOptions, QuotaScope, RoomEvents, RoomKindName, RoomStats, SendOptions } from '../types.js'
 import { ApplyStage } from './apply.js'
+import { Topology } from './topology.js'
 import { RoomChannels, type Stream } from './channel.js'
 import type { RoomContext } from './context.js'
 import { Expiry } from './expiry.js'
@@ -85,6 +86,8 @@ export class Room extends Resource<RoomEvents>() {
   // The apply stage: the only place where verified records become messages and their state.
   private readonly apply: ApplyStage
   private readonly channels: RoomChannels
+  // Which connections each core replicates on.
+  private readonly topology: Topology
   private readonly writers: WriterSet<Feed>
   private readonly signers: Signers
   // The members this node knows of; `members()` is the public view of it.
@@ -169,6 +172,7 @@ export class Room extends Resource<RoomEvents>() {
       stats,
       {
         cores: () => [...this.writers.values()].map((f) => f.core),
+        place: (channel) => this.topology.opened(channel),
         open: (channel) => {
           channel.announce(this.writers.announcements())
           // A relay learns of wipes from each member it meets (lib/room/wipe-notice.ts).
@@ -178,11 +182,16 @@ export class Room extends Resource<RoomEvents>() {
         },
         close: (channel) => {
           this.roster.disconnected(channel)
+          // A writer may have gone with it: its cores are needed from the others now.
+          this.topology.soon()
           this.emit('peer-remove', channel.remotePublicKey)
         },
         writers: (writers) => this.writers.onAnnouncement(writers),
         live: (live, channel) => this.live.receive(live, channel),
-        presence: (p, channel) => this.roster.onPresence(p, channel)
+        presence: (p, channel) => {
+          this.roster.onPresence(p, channel)
+          this.topology.soon()
+        }
       }
     )
     this.writers = new WriterSet<Feed>(
@@ -215,6 +224,7 @@ export class Room extends Resource<RoomEvents>() {
         perIdentity: ctx.extension ? MAX_WRITERS : MAX_CORES_PER_IDENTITY
       }
     )
+    this.topology = new Topology(this.channels, () => this.writers.values())
     this.signers = new Signers(this.writers, (drop) => this.records.withdraw(drop), stats)
     this.roster = new Members(this, ctx, keys.id, this.signers, this.channels, stats)
     this.rejections = new Rejections(this, stats)
@@ -449,6 +459,7 @@ export class Room extends Resource<RoomEvents>() {
     const appended = this.outbox.close()
     this.history.close()
     this.live.close()
+    this.topology.close()
     this.channels.close()
     await appended
     // Everything sent is stored now; leaving removes the journal's file too.
@@ -858,8 +869,8 @@ export class Room extends Resource<RoomEvents>() {
 
   private addFeed(key: Buffer, core: Hypercore, local: boolean, state: FeedState | null, admission: Admission | null): Feed {
     const feed = new Feed(key, core, local, state, admission)
-    // Only to connections on which a peer proved the room.
-    this.channels.replicate(core)
+    // Only to connections on which a peer proved the room, and only where needed (topology.ts).
+    this.topology.added(feed)
     core.on('upload', (index: number) => {
       this.stats.uploaded++
       if (local && index >= this.stats.delivered) this.stats.delivered = index + 1
