@@ -22,6 +22,9 @@ import type { Feed } from './feed.js'
 const CHECK_INTERVAL = 3000
 // An open the peer has not answered (it did not know the core yet) is made again after this long.
 const REOPEN_AFTER = 5000
+// A change is acted on after this many ms, once for all the changes meanwhile: a peer that
+// sends presence after presence costs one check per this long, not one per message.
+const SOON = 50
 
 /** The replication state Hypercore keeps per core, as far as this file needs it (internal). */
 interface Replicator {
@@ -46,7 +49,7 @@ export class Topology {
   // Per connection, the cores this node opened on it itself (it needed them), and when.
   private readonly mine = new WeakMap<object, Map<Hypercore, number>>()
   private timer: NodeJS.Timeout | null = null
-  private queued: NodeJS.Immediate | null = null
+  private queued: NodeJS.Timeout | null = null
   private closed = false
   /** Cores opened on a connection, and closed on one because their writer came online. */
   readonly counts = { opened: 0, closed: 0 }
@@ -59,7 +62,7 @@ export class Topology {
   close(): void {
     this.closed = true
     if (this.timer !== null) clearInterval(this.timer)
-    if (this.queued !== null) clearImmediate(this.queued)
+    if (this.queued !== null) clearTimeout(this.queued)
     this.timer = null
     this.queued = null
   }
@@ -87,10 +90,10 @@ export class Topology {
   /** Something that decides placement changed (a peer said who it is, a channel closed). */
   soon(): void {
     if (this.closed || this.queued !== null) return
-    this.queued = setImmediate(() => {
+    this.queued = setTimeout(() => {
       this.queued = null
       this.check()
-    })
+    }, SOON)
   }
 
   /** Places every core on every channel. */
