@@ -4,11 +4,20 @@
 // download.
 import test from 'brittle'
 import type { Backspace, Room } from '../lib/index.js'
-import { create, createLocalTestnet, receive, waitForPeers } from './helpers/index.js'
+import { create, createLocalTestnet, receive, until, waitForPeers } from './helpers/index.js'
 
 interface Internals {
   outbox: { own: { key: Buffer; core: { length: number } } }
-  writers: { get(hex: string): { seen: number; unconfirmed: Map<number, unknown>; core: { length: number; on(e: 'download', fn: () => void): void } } | undefined }
+  writers: {
+    get(hex: string):
+      | {
+          seen: number
+          owner: Buffer | null
+          unconfirmed: Map<number, unknown>
+          core: { length: number; peers: Array<{ remotePublicKey: Buffer }>; on(e: 'download', fn: () => void): void }
+        }
+      | undefined
+  }
   live: { counts: { storedLive: number; forwarded: number; received: number } }
 }
 const internals = (room: Room) => room as unknown as Internals
@@ -54,7 +63,17 @@ test('a chain A - B - C: C gets A\'s messages live through B, and downloads none
   await warm
   await settled(rc, ra)
 
-  const feed = internals(rc).writers.get(internals(ra).outbox.own.key.toString('hex'))!
+  // B takes A's core from A alone once it knows A signs it, and serves it to C, who needs it
+  // from B (lib/room/topology.ts); wait for that to settle.
+  const aHex = internals(ra).outbox.own.key.toString('hex')
+  const servesC = () => {
+    const atB = internals(rb).writers.get(aHex)
+    return atB !== undefined && atB.owner !== null && atB.core.peers.some((p) => p.remotePublicKey.equals(swarmOf(c).keyPair.publicKey))
+  }
+  await until(rb, 'message', servesC)
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  await until(rb, 'message', servesC)
+  const feed = internals(rc).writers.get(aHex)!
   let downloads = 0
   feed.core.on('download', () => downloads++)
   const before = { stored: internals(rc).live.counts.storedLive, forwarded: internals(rb).live.counts.forwarded }

@@ -53,6 +53,8 @@ export interface IngestAdmission {
   verified(feed: Feed, author: Buffer, device: Buffer): void
   /** A block larger than any a writer may write: the core is dropped and its data cleared. */
   oversized(feed: Feed): void
+  /** The first verified block taught the feed its owner (where its core replicates may change). */
+  owner?(feed: Feed): void
 }
 
 export class Ingest {
@@ -125,7 +127,7 @@ export class Ingest {
     }
     const signer = this.check(feed, index, decoded)
     if (signer === null) return 'rejected'
-    if (feed.owner === null) feed.owner = signer
+    if (feed.owner === null) this.learnOwner(feed, signer)
     if (feed.admission === null && !feed.local) this.admission.verified(feed, body.author, signer)
     return this.records.load(feed, index, body, emit, null, replay)
   }
@@ -150,8 +152,13 @@ export class Ingest {
     }
     const signer = this.check(feed, index, decoded)
     if (signer === null) return null
-    if (feed.owner === null) feed.owner = signer
+    if (feed.owner === null) this.learnOwner(feed, signer)
     return decoded.body
+  }
+
+  private learnOwner(feed: Feed, signer: Buffer): void {
+    feed.owner = signer
+    this.admission.owner?.(feed)
   }
 
   // The signer of a decoded block if it verifies as block `index` of `feed`; else counts why not.

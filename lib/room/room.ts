@@ -279,7 +279,8 @@ export class Room extends Resource<RoomEvents>() {
     )
     this.ingest = new Ingest(this, ctx, keys.id, this.apply, this.signers, this.records, this.live, this.rejections, {
       verified: (feed, author, device) => this.writers.admitVerified(feed, author, device),
-      oversized: (feed) => this.dropOversized(feed)
+      oversized: (feed) => this.dropOversized(feed),
+      owner: () => this.topology.soon()
     })
     const room = this
     this.chain = new GovernanceChain({

@@ -6,7 +6,9 @@
 //   - the peer is a relay (it keeps every core for members offline), or
 //   - the core is this node's own (the peer needs it from its writer), or the peer's, or
 //   - this node does not know the core's writer yet (no block of it verified), or is not
-//     connected to that writer: then it takes the core from whoever has it, as before.
+//     connected to that writer: then it takes the core from a few members (SPREAD), picked
+//     by the distance between their key and the core's, so the choice is the same at every
+//     check while the connections are, and a core's readers do not all talk to each other.
 // Only the side that needs a core opens it; the other answers the open. A side that opened a
 // core it no longer needs (its writer came online) closes it, and a side that still needs a
 // core the peer closed opens it again. Nothing a peer sends decides what this node replicates:
@@ -22,6 +24,14 @@ import type { Feed } from './feed.js'
 const CHECK_INTERVAL = 3000
 // An open the peer has not answered (it did not know the core yet) is made again after this long.
 const REOPEN_AFTER = 5000
+// A session that was open and closed (the peer no longer needed it, but this node does) is
+// opened again after this long (ms) from this node's previous open of it: at once, mostly, but
+// a peer that closes every session cannot make this node open it more than once a second.
+const REOPEN_CLOSED_AFTER = 1000
+// How many members a node takes a core from when it is not connected to the core's writer.
+export const SPREAD = 4
+// A core none of whose blocks verified after this long (ms) is opened on every connection.
+const UNKNOWN_WRITER_GRACE = 10_000
 // A change is acted on after this many ms, once for all the changes meanwhile: a peer that
 // sends presence after presence costs one check per this long, not one per message.
 const SOON = 50
@@ -46,10 +56,18 @@ export function replicatesOn(core: Hypercore, stream: object): boolean {
 export class Topology {
   private readonly channels: Iterable<RoomChannel>
   private readonly feeds: () => Iterable<Feed>
+  // Cores whose writer is not known yet (no block verified), since when (ms).
+  private readonly unknownSince = new WeakMap<Feed, number>()
+  // Per connection, cores whose open session closed (the peer closed it, say): opened again
+  // sooner than an open that was never answered.
+  private readonly closedOn = new WeakMap<object, Set<Hypercore>>()
+  // Per connection, when this node last opened again a core whose session had closed.
+  private readonly reopened = new WeakMap<object, Map<Hypercore, number>>()
   // Per connection, the cores this node opened on it itself (it needed them), and when.
   private readonly mine = new WeakMap<object, Map<Hypercore, number>>()
   private timer: NodeJS.Timeout | null = null
   private queued: NodeJS.Timeout | null = null
+  private waiting: NodeJS.Timeout | null = null
   private closed = false
   /** Cores opened on a connection, and closed on one because their writer came online. */
   readonly counts = { opened: 0, closed: 0 }
@@ -63,6 +81,8 @@ export class Topology {
     this.closed = true
     if (this.timer !== null) clearInterval(this.timer)
     if (this.queued !== null) clearTimeout(this.queued)
+    if (this.waiting !== null) clearTimeout(this.waiting)
+    this.waiting = null
     this.timer = null
     this.queued = null
   }
@@ -75,16 +95,22 @@ export class Topology {
       this.timer.unref?.()
     }
     const online = this.online()
-    for (const feed of this.feeds()) this.place(feed, channel, online)
+    for (const feed of this.feeds()) this.place(feed, channel, online, this.picks(feed))
   }
 
   /** A core the room just opened: places it on every channel, and watches its sessions. */
   added(feed: Feed): void {
     if (this.closed) return
     // A session that closed may be one this node still needs (the peer closed its side).
-    feed.core.on('peer-remove', () => this.soon())
+    feed.core.on('peer-remove', (peer: { stream: object }) => {
+      let cores = this.closedOn.get(peer.stream)
+      if (!cores) this.closedOn.set(peer.stream, (cores = new Set()))
+      cores.add(feed.core)
+      this.soon()
+    })
     const online = this.online()
-    for (const channel of this.channels) this.place(feed, channel, online)
+    const picks = this.picks(feed)
+    for (const channel of this.channels) this.place(feed, channel, online, picks)
   }
 
   /** Something that decides placement changed (a peer said who it is, a channel closed). */
@@ -96,23 +122,62 @@ export class Topology {
     }, SOON)
   }
 
+  // A check once `ms` have passed (a reopen that must wait), unless one comes sooner.
+  private later(ms: number): void {
+    if (this.closed || this.waiting !== null) return
+    this.waiting = setTimeout(() => {
+      this.waiting = null
+      this.check()
+    }, Math.max(ms, SOON))
+  }
+
   /** Places every core on every channel. */
   check(): void {
     if (this.closed) return
     const online = this.online()
-    const feeds = [...this.feeds()]
-    for (const channel of this.channels) {
-      if (!channel.opened) continue
-      for (const feed of feeds) this.place(feed, channel, online)
+    for (const feed of this.feeds()) {
+      const picks = this.picks(feed)
+      for (const channel of this.channels) if (channel.opened) this.place(feed, channel, online, picks)
     }
   }
 
-  /** Whether `feed` replicates with the peer on `channel` (see the top of this file). */
-  needed(feed: Feed, channel: RoomChannel, online: Set<string>): boolean {
-    if (!channel.member || feed.local || feed.owner === null) return true
+  /**
+   * Whether this node opens `feed`'s core on `channel` (see the top of this file); `picks` is
+   * what `picks(feed)` returned for the same channels.
+   */
+  needed(feed: Feed, channel: RoomChannel, online: Set<string>, picks: Set<RoomChannel>): boolean {
+    if (!channel.member || feed.local) return true
+    const device = channel.device === null ? null : b4a.toString(channel.device, 'hex')
+    if (feed.owner === null) {
+      // No block verified yet: the device that claimed the core when it was announced, a few
+      // members, and every member once that has not been enough for a while.
+      if (device !== null && device === feed.admission?.device) return true
+      if (picks.has(channel)) return true
+      let since = this.unknownSince.get(feed)
+      if (since === undefined) this.unknownSince.set(feed, (since = Date.now()))
+      return Date.now() - since >= UNKNOWN_WRITER_GRACE
+    }
     const owner = b4a.toString(feed.owner, 'hex')
-    if (channel.device !== null && b4a.toString(channel.device, 'hex') === owner) return true
-    return !online.has(owner)
+    if (device === owner) return true
+    if (online.has(owner)) return false
+    return picks.has(channel)
+  }
+
+  /**
+   * The SPREAD member channels whose peer's key is closest to the core's (XOR of the first
+   * four bytes): where this node takes the core from while its writer is not connected.
+   */
+  picks(feed: Feed): Set<RoomChannel> {
+    const dk = feed.core.discoveryKey
+    const members: Array<{ channel: RoomChannel; distance: number }> = []
+    for (const channel of this.channels) {
+      if (!channel.member || !channel.opened) continue
+      const distance = dk === null ? 0 : (channel.remotePublicKey.readUInt32BE(0) ^ dk.readUInt32BE(0)) >>> 0
+      members.push({ channel, distance })
+    }
+    if (members.length <= SPREAD) return new Set(members.map((m) => m.channel))
+    members.sort((x, y) => x.distance - y.distance)
+    return new Set(members.slice(0, SPREAD).map((m) => m.channel))
   }
 
   // The devices this node has a member channel to, as hex.
@@ -124,20 +189,31 @@ export class Topology {
     return out
   }
 
-  private place(feed: Feed, channel: RoomChannel, online: Set<string>): void {
+  private place(feed: Feed, channel: RoomChannel, online: Set<string>, picks: Set<RoomChannel>): void {
     const core = feed.core
     if (feed.dropped || core.closing || core.closed) return
     const stream = channel.stream
     let mine = this.mine.get(stream)
-    if (this.needed(feed, channel, online)) {
+    if (this.needed(feed, channel, online, picks)) {
       if (replicatesOn(core, stream)) return
-      const at = mine?.get(core)
-      if (at !== undefined && Date.now() - at < REOPEN_AFTER) return
+      const now = Date.now()
+      if (this.closedOn.get(stream)?.has(core)) {
+        // Closed after it was open: at once, but not more than once a second.
+        const last = this.reopened.get(stream)?.get(core) ?? 0
+        if (now - last < REOPEN_CLOSED_AFTER) return this.later(last + REOPEN_CLOSED_AFTER - now)
+        this.closedOn.get(stream)!.delete(core)
+        let reopened = this.reopened.get(stream)
+        if (!reopened) this.reopened.set(stream, (reopened = new Map()))
+        reopened.set(core, now)
+      } else {
+        const at = mine?.get(core)
+        if (at !== undefined && now - at < REOPEN_AFTER) return this.later(at + REOPEN_AFTER - now)
+      }
       // Opened before and closed (by the peer, or unanswered): open it anew.
       const r = replicatorOf(core)
       if (r !== null && r.attached(Protomux.from(stream))) r.detachFrom(Protomux.from(stream))
       if (!mine) this.mine.set(stream, (mine = new Map()))
-      mine.set(core, Date.now())
+      mine.set(core, now)
       this.counts.opened++
       replicateOn(core, stream)
       return
