@@ -117,7 +117,8 @@ export class Worker<M extends { type: string } = WorkerMessage> {
 
   constructor(kind: Kind | string, role: Role | string, script = 'worker.js', args: string[] = []) {
     this.name = `${kind} ${role}`
-    const execArgv: string[] = []
+    // The mesh workloads read the live heap after a full collection (bench/mesh-worker.ts).
+    const execArgv: string[] = script === 'mesh-worker.js' ? ['--expose-gc'] : []
     const prof = process.env.BENCH_CPU_PROF
     if (prof)
       execArgv.push(

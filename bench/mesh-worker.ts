@@ -38,7 +38,7 @@ export type MeshOrder =
   /** Node 0 sends `count` payloads, `perTick` per event-loop turn, then waits for peers to fetch its log. */
   | { type: 'burst'; tag: Tag; count: number; perTick: number; textBytes: number; deadlineMs: number }
   /** The process's figures now. */
-  | { type: 'stats' }
+  | { type: 'stats'; gc?: boolean }
   /** A reopened member: time until its first room shows the latest page, then every message. */
   | { type: 'catchup'; tag: Tag; total: number; page: number; deadlineMs: number }
   | { type: 'close' }
@@ -58,6 +58,8 @@ export interface MeshStats {
   fds: number
   /** Open connections of each node. */
   peers: number[]
+  /** The JS heap in use after a full collection, bytes (NaN unless asked and the process exposes gc). */
+  liveHeap: number
 }
 
 export interface CatchupResult {
@@ -267,8 +269,15 @@ async function burst(order: Extract<MeshOrder, { type: 'burst' }>): Promise<void
   })
 }
 
-async function stats(): Promise<MeshStats> {
+async function stats(gc = false): Promise<MeshStats> {
   const cpu = process.cpuUsage()
+  // After the CPU reading: the collection's own CPU is not counted in the window that ends here.
+  const collect = (globalThis as { gc?: () => void }).gc
+  let liveHeap = NaN
+  if (gc && collect) {
+    collect()
+    liveHeap = process.memoryUsage().heapUsed
+  }
   let fds = NaN
   try {
     fds = (await fs.readdir('/proc/self/fd')).length
@@ -277,7 +286,8 @@ async function stats(): Promise<MeshStats> {
     rss: process.memoryUsage().rss,
     cpuMs: (cpu.user + cpu.system) / 1000,
     fds,
-    peers: nodes.map((n) => n.stats().peers)
+    peers: nodes.map((n) => n.stats().peers),
+    liveHeap
   }
 }
 
@@ -369,7 +379,7 @@ process.on('message', (msg: MeshOrder) => {
       run(burst(msg))
       break
     case 'stats':
-      run(stats().then((s) => post({ type: 'stats', ...s })))
+      run(stats(msg.gc === true).then((s) => post({ type: 'stats', ...s })))
       break
     case 'catchup':
       run(catchup(msg))

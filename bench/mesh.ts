@@ -60,6 +60,8 @@ export interface FanoutResult {
   connectionsPerMember: { mean: number; min: number; max: number }
   /** Resident memory of a receiving member's process (÷ nodes per process), bytes. */
   rssPerMember: number
+  /** The JS heap a receiving member's process holds after a full collection (÷ nodes per process), bytes. */
+  liveHeapPerMember: number
   senderRss: number
   /** Every member showed the 3 warm-up messages within 90 s before the measured run. */
   warmed: boolean
@@ -162,8 +164,8 @@ async function deliver(
   return { sent, got }
 }
 
-async function cpuOf(ws: Mesh[]): Promise<Array<{ cpuMs: number; rss: number; fds: number; peers: number[] }>> {
-  for (const w of ws) order(w, { type: 'stats' })
+async function cpuOf(ws: Mesh[], gc = false): Promise<Array<{ cpuMs: number; rss: number; fds: number; peers: number[]; liveHeap: number }>> {
+  for (const w of ws) order(w, { type: 'stats', gc })
   return Promise.all(ws.map((w) => w.next('stats')))
 }
 
@@ -217,6 +219,8 @@ export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<Fano
     })
     const after = await cpuOf([sender, ...receivers])
     const runSeconds = Number(process.hrtime.bigint() - runStart) / 1e9
+    // Last, since a full collection costs CPU: what the members hold, not what V8 reserved.
+    const heaps = await cpuOf([sender, ...receivers], true)
     const nodes: NodeReceipt[] = got.flatMap((g) => g.nodes)
     const complete = got.every((g) => g.complete)
     const lastSent = BigInt(sent.lastStampNs)
@@ -254,6 +258,7 @@ export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<Fano
         max: Math.max(...peers)
       },
       rssPerMember: receiverRss / receiversCount,
+      liveHeapPerMember: heaps.slice(1).reduce((sum, h) => sum + h.liveHeap, 0) / receiversCount,
       senderRss: after[0]!.rss,
       warmed
     }

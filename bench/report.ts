@@ -103,6 +103,13 @@ export function headline(r: Results): { ratios: string[]; targets: Target[] } {
       measured: `${x.toFixed(2)} MiB`,
       pass: pass(x <= 0.1, x)
     })
+    const live = (hi.liveHeapPerMember - lo.liveHeapPerMember) / (hi.members - lo.members) / 2 ** 20
+    if (Number.isFinite(live)) {
+      ratios.push(
+        `live JS heap per member online (after a full collection, ${lo.members} → ${hi.members} members) = ${live.toFixed(2)} MiB; ` +
+          `the rest of the RSS slope is heap V8 reserved`
+      )
+    }
   }
   const cu = r.mesh?.catchup
   if (cu) {
