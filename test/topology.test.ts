@@ -105,3 +105,36 @@ test('topology: a member replaying the writer\'s presence is not taken for the w
   await new Promise((resolve) => setTimeout(resolve, 200))
   t.is(sessions(rb, ra).join(), swarmKey(a).toString('hex'), "b still takes a's core from a alone")
 })
+
+test('topology: a member that closes every session of a core makes this node open it again at most once a second', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const [a, b, m] = await Promise.all([create(t, testnet), create(t, testnet), create(t, testnet)])
+  const [ra, rb, rm] = [await a.join('closer'), await b.join('closer'), await m.join('closer')]
+  await Promise.all([waitForPeers(ra, 2), waitForPeers(rb, 2), waitForPeers(rm, 2)])
+  const got = [receive(rb, ['from a']), receive(rm, ['from a'])]
+  await ra.send('from a')
+  await Promise.all(got)
+  const aHex = internals(ra).outbox.own.key.toString('hex')
+  // a leaves: b can take a's core from m alone, and m closes every session of it at once.
+  await a.close()
+  interface HostileCore {
+    peers: Array<{ channel: { close(): void } }>
+    on(e: 'peer-add', fn: (peer: { channel: { close(): void } }) => void): void
+  }
+  const hostile = rm as unknown as { topology: { close(): void }; writers: { get(hex: string): { core: HostileCore } | undefined } }
+  hostile.topology.close()
+  const core = hostile.writers.get(aHex)!.core
+  core.on('peer-add', (peer) => peer.channel.close())
+  // Wait for b to have opened it on m (a's channel closed), then close what is open.
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  for (const peer of [...core.peers]) peer.channel.close()
+  const counts = (internals(rb) as unknown as { topology: { counts: { opened: number } } }).topology.counts
+  const before = counts.opened
+  const ms = 3500
+  await new Promise((resolve) => setTimeout(resolve, ms))
+  const opens = counts.opened - before
+  t.comment(`b opened a's core on m ${opens} times in ${ms} ms`)
+  t.ok(opens >= 1, 'b keeps asking for the core it needs')
+  t.ok(opens <= Math.ceil(ms / 1000) + 1, 'at most once a second')
+  t.is((await rb.messages({ limit: 5 })).filter((msg) => msg.text === 'from a').length, 1, "b keeps a's message")
+})
