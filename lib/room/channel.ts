@@ -82,8 +82,8 @@ export class RoomChannel {
   private verified: boolean
   // Whether the peer proved the room secret too (and this node holds it): member-only messages flow.
   private member_: boolean
-  /** The peer's device, once a presence it signed for this connection verified (lib/room/members.ts). */
-  device: Buffer | null = null
+  private device_: Buffer | null = null
+  private deviceHex_: string | null = null
 
   private constructor(
     stream: Stream,
@@ -195,6 +195,21 @@ export class RoomChannel {
   /** Open, and the peer's proof verified. */
   get opened(): boolean {
     return this.verified && this.channel.opened && !this.channel.closed
+  }
+
+  /** The peer's device, once a presence it signed for this connection verified (lib/room/members.ts). */
+  get device(): Buffer | null {
+    return this.device_
+  }
+
+  set device(key: Buffer | null) {
+    this.device_ = key
+    this.deviceHex_ = key === null ? null : b4a.toString(key, 'hex')
+  }
+
+  /** `device` as hex. */
+  get deviceHex(): string | null {
+    return this.deviceHex_
   }
 
   /** Whether the peer proved the room secret (a member), not only the relay secret. */

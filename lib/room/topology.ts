@@ -56,6 +56,8 @@ export function replicatesOn(core: Hypercore, stream: object): boolean {
 export class Topology {
   private readonly channels: Iterable<RoomChannel>
   private readonly feeds: () => Iterable<Feed>
+  // Writers' device keys as hex, computed once per key.
+  private readonly hexes = new WeakMap<Buffer, string>()
   // Cores whose writer is not known yet (no block verified), since when (ms).
   private readonly unknownSince = new WeakMap<Feed, number>()
   // Per connection, cores whose open session closed (the peer closed it, say): opened again
@@ -147,7 +149,7 @@ export class Topology {
    */
   needed(feed: Feed, channel: RoomChannel, online: Set<string>, picks: Set<RoomChannel>): boolean {
     if (!channel.member || feed.local) return true
-    const device = channel.device === null ? null : b4a.toString(channel.device, 'hex')
+    const device = channel.deviceHex
     if (feed.owner === null) {
       // No block verified yet: the device that claimed the core when it was announced, a few
       // members, and every member once that has not been enough for a while.
@@ -157,7 +159,8 @@ export class Topology {
       if (since === undefined) this.unknownSince.set(feed, (since = Date.now()))
       return Date.now() - since >= UNKNOWN_WRITER_GRACE
     }
-    const owner = b4a.toString(feed.owner, 'hex')
+    let owner = this.hexes.get(feed.owner)
+    if (owner === undefined) this.hexes.set(feed.owner, (owner = b4a.toString(feed.owner, 'hex')))
     if (device === owner) return true
     if (online.has(owner)) return false
     return picks.has(channel)
@@ -184,7 +187,7 @@ export class Topology {
   private online(): Set<string> {
     const out = new Set<string>()
     for (const channel of this.channels) {
-      if (channel.member && channel.device !== null && channel.opened) out.add(b4a.toString(channel.device, 'hex'))
+      if (channel.member && channel.deviceHex !== null && channel.opened) out.add(channel.deviceHex)
     }
     return out
   }
