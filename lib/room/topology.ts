@@ -11,8 +11,9 @@
 //     check while the connections are, and a core's readers do not all talk to each other.
 // Only the side that needs a core opens it; the other answers the open. A side that opened a
 // core it no longer needs (its writer came online) closes it, and a side that still needs a
-// core the peer closed opens it again. Nothing a peer sends decides what this node replicates:
-// it can only open a core this node holds, which this node answers, as it always did.
+// core the peer closed opens it again. What a peer can make this node do: answer its open of
+// a core this node holds (as always), and, by the presence it signs for this connection (a
+// replay does not verify), be taken for the writer of the cores its own device signs.
 import b4a from 'b4a'
 import type Hypercore from 'hypercore'
 import Protomux from 'protomux'
