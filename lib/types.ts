@@ -219,7 +219,8 @@ export interface RoomEvents {
   /**
    * A password room (`room.locked`) in which nobody else has been seen, neither online nor in
    * its history, a while (`aloneAfter`, 30 s) after it opened: tell the user that another
-   * password makes another room. At most once per open.
+   * password makes another room. At most once per open; `room.alone` says so to a listener
+   * that attaches later.
    */
   alone: []
   /** A governance operation took effect: who did what to whom, with the room's new state. */

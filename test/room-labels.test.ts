@@ -2,7 +2,8 @@
 // entries get a tag, and a password room where nobody shows up says why that may be.
 import test from 'brittle'
 import { roomLabel, runCommand } from '../lib/commands.js'
-import { create, createLocalTestnet, once } from './helpers/index.js'
+import { ChatModel } from '../lib/index.js'
+import { create, createLocalTestnet, once, until } from './helpers/index.js'
 
 test('password rooms: marked, told apart by a tag, and kept marked across a restart', async (t) => {
   const testnet = await createLocalTestnet(t)
@@ -35,4 +36,30 @@ test('password rooms: alone when nobody else has been seen after aloneAfter', as
   const room = await node.join('secret-alone', { password: 'typo' })
   await once(room, 'alone')
   t.pass('a password room with nobody in it says so')
+})
+
+test('password rooms: a listener that comes after the alone event still learns it (room.alone)', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const node = await create(t, testnet, { aloneAfter: 50 })
+  const room = await node.join('secret-late', { password: 'typo' })
+  if (!room.alone) await once(room, 'alone')
+  t.ok(room.alone, 'the room says it is alone')
+  // A chat model made now (a UI that adds the room once join() returned, late under load).
+  const model = new ChatModel(node)
+  t.teardown(() => model.close())
+  await model.ready()
+  await new Promise<void>((resolve) => {
+    const check = () => {
+      if (!model.state.notices.some((n) => n.kind === 'alone')) return
+      model.off('change', check)
+      resolve()
+    }
+    model.on('change', check)
+    check()
+  })
+  t.pass('the model shows the alone notice all the same')
+  const other = await create(t, testnet)
+  await other.join('secret-late', { password: 'typo' })
+  await until(room, 'peer-add', () => room.stats.peers > 0)
+  t.absent(room.alone, 'no longer alone once someone is seen')
 })

@@ -296,6 +296,8 @@ export class ChatModel extends Resource<ChatModelEvents>() {
     room.on('member-update', onMembers)
     room.on('error', onError)
     room.on('governance', onGovernance)
+    // The event may have come before the room was added here (join() still saving under load).
+    if (room.alone) onAlone()
     this.detach.set(key, () => {
       room.off('governance', onGovernance)
       room.off('alone', onAlone)

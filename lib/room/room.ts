@@ -101,6 +101,7 @@ export class Room extends Resource<RoomEvents>() {
   private readonly expiry: Expiry
   // Runs once after opening a password room, to say `alone` if nobody else has been seen.
   private aloneTimer: ReturnType<typeof setTimeout> | null
+  private alone_ = false
   // Checks the proofs that a member made a core, announced or restored.
   private readonly proofs: MemberProofs
   // Writers held back by the quota now: `stats.quota.reached` is set while there are any.
@@ -443,10 +444,21 @@ export class Room extends Resource<RoomEvents>() {
     if (this.locked && !this.seenOthers()) {
       this.aloneTimer = setTimeout(() => {
         this.aloneTimer = null
-        if (!this.closing && !this.seenOthers()) this.emit('alone')
+        if (this.closing || this.seenOthers()) return
+        this.alone_ = true
+        this.emit('alone')
       }, this.ctx.aloneAfter)
       this.aloneTimer.unref?.()
     }
+  }
+
+  /**
+   * Whether the room emitted `alone` (a password room in which nobody else was seen for
+   * `aloneAfter` after it opened) and still has seen nobody: for a listener that attaches
+   * after the event, such as a UI that adds the room once `join()` returns.
+   */
+  get alone(): boolean {
+    return this.alone_ && !this.seenOthers()
   }
 
   /** Anyone other than this identity: online now, or an author in what this node holds. */
