@@ -132,7 +132,10 @@ export const config: Config = {
     catchupTotal: SMOKE ? SMOKE * 20 : 10_000,
     rooms: SMOKE ? 5 : 100,
     textBytes: TEXT_BYTES,
-    page: PAGE
+    page: PAGE,
+    // The fan-out's quiet spell before its run (a settle, then the idle-rate window).
+    settleMs: SMOKE ? 100 : 2000,
+    idleMs: SMOKE ? 500 : 5000
   }
 }
 

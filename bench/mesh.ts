@@ -34,6 +34,9 @@ export interface MeshConfig {
   rooms: number
   textBytes: number
   page: number
+  /** Before the fan-out's run: a settle after the warm-up, then the window whose CPU is the idle rate (ms). */
+  settleMs: number
+  idleMs: number
 }
 
 export interface FanoutResult {
@@ -51,7 +54,7 @@ export interface FanoutResult {
   allHaveAllMs: number | null
   senderCpuPerMsgMs: number
   receiverCpuPerMsgMs: number
-  /** The same processes' CPU over FANOUT_IDLE_MS just before the run, while the room is quiet: ms of CPU per second. */
+  /** The same processes' CPU over `idleMs` just before the run, while the room is quiet: ms of CPU per second. */
   senderIdleCpuMsPerS: number
   receiverIdleCpuMsPerS: number
   /** CPU per message less what the idle rate would have burnt over the run's duration. */
@@ -103,10 +106,6 @@ export interface MeshResults {
 
 const STEP = 120_000
 const IDLE_SECONDS = 10
-// The fan-out room's quiet spell before its run: a settle after the warm-up, then the window
-// whose CPU is the idle rate.
-const FANOUT_SETTLE_MS = 2000
-const FANOUT_IDLE_MS = 5000
 const SETTLE_MS = 5_000
 
 function mesh(name: string): Mesh {
@@ -203,10 +202,10 @@ export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<Fano
     if (!warmed) progress(`fanout ${n}: not every member showed the warm-up within ${WARMUP_MS / 1000} s; measuring anyway`)
     // The room's quiet cost (keep-alives, DHT upkeep, timers), measured over the same processes,
     // so that CPU per message can be read net of it as well as gross.
-    await sleep(FANOUT_SETTLE_MS)
+    await sleep(cfg.settleMs)
     const idleFrom = await cpuOf([sender, ...receivers])
     const idleStart = process.hrtime.bigint()
-    await sleep(FANOUT_IDLE_MS)
+    await sleep(cfg.idleMs)
     const before = await cpuOf([sender, ...receivers])
     const idleSeconds = Number(process.hrtime.bigint() - idleStart) / 1e9
     const runStart = process.hrtime.bigint()

@@ -118,6 +118,8 @@ test('bench harness: the room-size workloads deliver everything on a small scale
   t.is(f.delivered, f.expected, 'fan-out: both receivers showed every message')
   t.is(f.expected, 2 * f.messages)
   t.ok(isNumber(f.senderCpuPerMsgMs) && isNumber(f.receiverCpuPerMsgMs) && f.rssPerMember > 0, 'CPU and RSS figures')
+  t.ok(isNumber(f.receiverIdleCpuMsPerS) && isNumber(f.receiverNetCpuPerMsgMs), 'idle CPU and CPU net of it')
+  t.ok(f.liveHeapPerMember > 0, 'the live heap after a full collection')
   t.alike(r.mesh.chain.connections, [1, 2, 2, 1], 'the chain was a line')
   t.alike(
     r.mesh.chain.hops.map((h: { hops: number; delivered: number }) => [h.hops, h.delivered]),
