@@ -157,7 +157,11 @@ export class Ingest {
   }
 
   private learnOwner(feed: Feed, signer: Buffer): void {
-    feed.owner = signer
+    // A copy of its own: the key is a slice of a decoded block (often of an 8 KiB pool slab),
+    // and the feed keeps it as long as the room is open.
+    const owner = Buffer.alloc(signer.byteLength)
+    signer.copy(owner)
+    feed.owner = owner
     this.admission.owner?.(feed)
   }
 
