@@ -1,7 +1,9 @@
 // Issue 11: a core replicates with its writer alone while the writer is online (every member
 // already has its blocks from the writer, so members need not tell each other they have them);
 // when the writer goes, members take its core from each other, and a newcomer gets its history
-// from them. A member that replays the writer's presence is not taken for the writer.
+// from them. Hostile members: one that replays the writer's presence is not taken for the
+// writer, and one that closes every session of a core makes this node open it again at most
+// once a second.
 import test from 'brittle'
 import type { Backspace, Room } from '../lib/index.js'
 import type { Presence } from '../lib/messages.js'
