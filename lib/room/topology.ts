@@ -54,6 +54,16 @@ export function replicatesOn(core: Hypercore, stream: object): boolean {
   return r !== null && r.peers.some((p) => p.stream === stream)
 }
 
+/** What this node did with a core on one connection. */
+interface Placement {
+  /** This node opened the session itself (it needed it), so it may close it. */
+  opened: boolean
+  /** When it last opened it, ms. */
+  openedAt: number
+  /** A session there closed after it was open (the peer closed it, say). */
+  closed: boolean
+}
+
 export class Topology {
   private readonly channels: Iterable<RoomChannel>
   private readonly feeds: () => Iterable<Feed>
@@ -61,19 +71,14 @@ export class Topology {
   private readonly hexes = new WeakMap<Buffer, string>()
   // Cores whose writer is not known yet (no block verified), since when (ms).
   private readonly unknownSince = new WeakMap<Feed, number>()
-  // Per connection, cores whose open session closed (the peer closed it, say): opened again
-  // sooner than an open that was never answered.
-  private readonly closedOn = new WeakMap<object, Set<Hypercore>>()
-  // Per connection, when this node last opened again a core whose session had closed.
-  private readonly reopened = new WeakMap<object, Map<Hypercore, number>>()
-  // Per connection, the cores this node opened on it itself (it needed them), and when.
-  private readonly mine = new WeakMap<object, Map<Hypercore, number>>()
+  // Per connection and core, what this node did there (see `Placement`).
+  private readonly placed = new WeakMap<object, Map<Hypercore, Placement>>()
   private timer: NodeJS.Timeout | null = null
   private queued: NodeJS.Timeout | null = null
   private waiting: NodeJS.Timeout | null = null
   private closed = false
-  /** Cores opened on a connection, and closed on one because their writer came online. */
-  readonly counts = { opened: 0, closed: 0 }
+  /** Cores opened on a connection, closed on one because their writer came online, and checks run. */
+  readonly counts = { opened: 0, closed: 0, checks: 0 }
 
   constructor(channels: Iterable<RoomChannel>, feeds: () => Iterable<Feed>) {
     this.channels = channels
@@ -106,9 +111,7 @@ export class Topology {
     if (this.closed) return
     // A session that closed may be one this node still needs (the peer closed its side).
     feed.core.on('peer-remove', (peer: { stream: object }) => {
-      let cores = this.closedOn.get(peer.stream)
-      if (!cores) this.closedOn.set(peer.stream, (cores = new Set()))
-      cores.add(feed.core)
+      this.placement(peer.stream, feed.core).closed = true
       this.soon()
     })
     const online = this.online()
@@ -125,6 +128,14 @@ export class Topology {
     }, SOON)
   }
 
+  private placement(stream: object, core: Hypercore): Placement {
+    let cores = this.placed.get(stream)
+    if (!cores) this.placed.set(stream, (cores = new Map()))
+    let p = cores.get(core)
+    if (!p) cores.set(core, (p = { opened: false, openedAt: -Infinity, closed: false }))
+    return p
+  }
+
   // A check once `ms` have passed (a reopen that must wait), unless one comes sooner.
   private later(ms: number): void {
     if (this.closed || this.waiting !== null) return
@@ -137,6 +148,7 @@ export class Topology {
   /** Places every core on every channel. */
   check(): void {
     if (this.closed) return
+    this.counts.checks++
     const online = this.online()
     for (const feed of this.feeds()) {
       const picks = this.picks(feed)
@@ -197,34 +209,27 @@ export class Topology {
     const core = feed.core
     if (feed.dropped || core.closing || core.closed) return
     const stream = channel.stream
-    let mine = this.mine.get(stream)
+    const at = this.placed.get(stream)?.get(core)
     if (this.needed(feed, channel, online, picks)) {
       if (replicatesOn(core, stream)) return
       const now = Date.now()
-      if (this.closedOn.get(stream)?.has(core)) {
-        // Closed after it was open: at once, but not more than once a second.
-        const last = this.reopened.get(stream)?.get(core) ?? 0
-        if (now - last < REOPEN_CLOSED_AFTER) return this.later(last + REOPEN_CLOSED_AFTER - now)
-        this.closedOn.get(stream)!.delete(core)
-        let reopened = this.reopened.get(stream)
-        if (!reopened) this.reopened.set(stream, (reopened = new Map()))
-        reopened.set(core, now)
-      } else {
-        const at = mine?.get(core)
-        if (at !== undefined && now - at < REOPEN_AFTER) return this.later(at + REOPEN_AFTER - now)
-      }
-      // Opened before and closed (by the peer, or unanswered): open it anew.
+      // A session that was open and closed: again at once, but not more than once a second.
+      // An open never answered: again after REOPEN_AFTER.
+      const wait = at === undefined ? 0 : at.openedAt + (at.closed ? REOPEN_CLOSED_AFTER : REOPEN_AFTER) - now
+      if (wait > 0) return this.later(wait)
       const r = replicatorOf(core)
       if (r !== null && r.attached(Protomux.from(stream))) r.detachFrom(Protomux.from(stream))
-      if (!mine) this.mine.set(stream, (mine = new Map()))
-      mine.set(core, now)
+      const p = this.placement(stream, core)
+      p.opened = true
+      p.openedAt = now
+      p.closed = false
       this.counts.opened++
       replicateOn(core, stream)
       return
     }
-    if (mine?.has(core) && replicatesOn(core, stream)) {
+    if (at?.opened && replicatesOn(core, stream)) {
       // Opened here while needed, and not needed any more: close this side's session.
-      mine.delete(core)
+      at.opened = false
       this.counts.closed++
       const r = replicatorOf(core)!
       r.detachFrom(Protomux.from(stream))
