@@ -7,7 +7,7 @@
 // confirms it in time.
 import b4a from 'b4a'
 import { equalBytes } from '../bytes.js'
-import { decodeMessageBlock, MAX_RECORD_BYTES, type DecodedBlock, type LiveBlock } from '../messages.js'
+import { decodeMessageBlock, MAX_RECORD_BYTES, MessageType, type BlockBody, type DecodedBlock, type LiveBlock } from '../messages.js'
 import type { RoomChannel } from './channel.js'
 import Hypercore from 'hypercore'
 import type { Feed } from './feed.js'
@@ -39,6 +39,15 @@ const MAX_UNCONFIRMED_ROOM = 256
 // How long, in ms, a block shown from the channel may wait for its Hypercore copy before its
 // messages are withdrawn. Hypercore delivers it in well under a second when its author stored it.
 export const CONFIRM_TIMEOUT = 10_000
+
+// Record kinds whose whole effect, shown from a live block, `Records.withdrawBlock` takes back:
+// messages. A block with anything else (edits, reactions, governance) is verified first.
+const WITHDRAWABLE: ReadonlySet<number> = new Set([MessageType.TEXT, MessageType.ACTION, MessageType.REPLY])
+
+function withdrawable(body: BlockBody): boolean {
+  for (const r of body.records) if (!WITHDRAWABLE.has(r.type)) return false
+  return true
+}
 
 export class LivePath {
   // The room id that block signatures cover.
@@ -190,19 +199,35 @@ export class LivePath {
     // Honest writers send none larger; such a block is shown once Hypercore has it.
     if (body.records.length > LIVE_MAX_RECORDS) return
     const signer = this.signers.signerOf(body)
-    if (signer === null || !equalBytes(signer, feed.owner) || !verifyBlock(this.roomId, feed, live.index, decoded, signer)) {
+    if (signer === null || !equalBytes(signer, feed.owner) || this.signers.isRevokedAt(signer, feed, live.index, body)) {
       this.rejections.live()
       return
     }
-    if (this.signers.isRevokedAt(signer, feed, live.index, body)) {
-      this.rejections.live()
-      return
-    }
-    // Passed on before it is shown here: each hop adds a verification, not a whole apply. Not
-    // an expired block, which is not shown and so could be sent again and again.
+    // Not an expired block, which is not shown and so could be sent again and again.
     if (this.records.expired(body)) return
-    this.forward(feed, live, from)
-    if (this.records.load(feed, live.index, body, true) !== 'ok') return
+    // A block of messages straight from its writer's device, on the connection that device
+    // proved with a presence signed for that connection's Noise key (Members.onPresence), is
+    // the device's word already: it is shown first, and its signature checked right after, in
+    // the same turn, before it is passed on or kept for storing. One that fails is withdrawn
+    // and counted (test/hostile/live.test.ts). Anything else is checked before it is shown.
+    if (from !== null && from.device !== null && equalBytes(from.device, signer) && withdrawable(body)) {
+      const loaded = this.records.load(feed, live.index, body, true)
+      if (!verifyBlock(this.roomId, feed, live.index, decoded, signer)) {
+        if (loaded === 'ok') this.records.withdrawBlock(feed, live.index, body.seq, body.records.length)
+        this.rejections.live()
+        return
+      }
+      this.forward(feed, live, from)
+      if (loaded !== 'ok') return
+    } else {
+      if (!verifyBlock(this.roomId, feed, live.index, decoded, signer)) {
+        this.rejections.live()
+        return
+      }
+      // Passed on before it is shown here: each hop adds a verification, not a whole apply.
+      this.forward(feed, live, from)
+      if (this.records.load(feed, live.index, body, true) !== 'ok') return
+    }
     const shown = { seq: body.seq, count: body.records.length, block: live.block, padding: live.padding ?? null }
     feed.unconfirmed.set(live.index, shown)
     this.shownAt.set(shown, Date.now())

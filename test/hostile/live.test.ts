@@ -1,6 +1,8 @@
 // The live path against a member with a valid writer who sends validly signed blocks that
-// Hypercore never confirms: far ahead of its core, stuffed with records, or never stored.
+// Hypercore never confirms (far ahead of its core, stuffed with records, or never stored),
+// blocks whose signature does not verify, and blocks changed by a member who passes them on.
 import test from 'brittle'
+import b4a from 'b4a'
 import { MessageType } from '../../lib/messages.js'
 import type { Room } from '../../lib/index.js'
 import { create, createLocalTestnet, once, receive, waitForPeers } from '../helpers/index.js'
@@ -11,7 +13,7 @@ interface Internals {
     nextSeq: number
     signBlock(index: number, seq: number, records: Array<{ type: number; timestamp: number; text: string }>): Buffer
   }
-  channels: Iterable<{ sendLive(l: { key: Buffer; index: number; block: Buffer }): void }>
+  channels: Iterable<{ sendLive(l: { key: Buffer; index: number; block: Buffer; padding?: Buffer }): void }>
 }
 
 function internals(room: Room): Internals {
@@ -30,7 +32,7 @@ function sendPhantom(room: Room, index: number, count: number, text: string): vo
   for (const channel of channels) channel.sendLive({ key: outbox.own.key, index, block })
 }
 
-type FeedView = { unconfirmed: Map<number, unknown> }
+type FeedView = { unconfirmed: Map<number, { seq: number }> }
 
 test('phantom live blocks far ahead of the core or stuffed with records are never shown', async (t) => {
   const testnet = await createLocalTestnet(t)
@@ -91,4 +93,94 @@ test('a live block Hypercore never confirms is withdrawn', async (t) => {
   t.alike((await rr.messages()).map((m) => m.text), ['x hello'], 'only the stored message remains')
   const feed = (rr as unknown as { writers: { get(hex: string): FeedView } }).writers.get(internals(rx).outbox.own.key.toString('hex'))
   t.is(feed.unconfirmed.size, 0)
+})
+
+// A block straight from its writer's device is shown before its signature is checked (the
+// connection is that device's, proved by its signed presence), and checked in the same turn.
+test('a live block from its writer with a bad signature is withdrawn at once, counted, and never kept', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const reader = await create(t, testnet)
+  const hostile = await create(t, testnet)
+  const rr = await reader.join('bad signature')
+  const rx = await hostile.join('bad signature')
+  const hello = receive(rr, ['x hello'])
+  await rx.send('x hello')
+  await hello
+  await waitForPeers(rx)
+  await rx.flush()
+
+  const events: string[] = []
+  rr.on('message', (m) => {
+    if (m.text.startsWith('forged')) {
+      events.push('shown')
+      // Still in the turn that showed it: the check has not run yet when listeners see it...
+      queueMicrotask(() => events.push(rr.message(m.id) ? 'still held' : 'gone'))
+    }
+  })
+  rr.on('message-withdrawn', (m) => {
+    if (m.text.startsWith('forged')) events.push('withdrawn')
+  })
+  const bad = rr.stats.badAnnouncements
+  const { outbox, channels } = internals(rx)
+  const index = outbox.own.core.length
+  const forgedSeq = phantomSeq++
+  const block = b4a.from(outbox.signBlock(index, forgedSeq, [{ type: MessageType.TEXT, timestamp: Date.now(), text: 'forged 0' }]))
+  block[block.byteLength - 1] = block[block.byteLength - 1]! ^ 0xff // the signature's last byte
+  for (const channel of channels) channel.sendLive({ key: outbox.own.key, index, block })
+
+  const marker = receive(rr, ['x marker'])
+  await rx.send('x marker')
+  await marker
+  // ...and by the end of that turn it is withdrawn, before anything else could read it.
+  t.alike(events, ['shown', 'withdrawn', 'gone'], 'shown, then withdrawn in the same turn')
+  t.is(rr.stats.badAnnouncements, bad + 1, 'the bad block is counted')
+  const feed = (rr as unknown as { writers: { get(hex: string): FeedView } }).writers.get(outbox.own.key.toString('hex'))
+  t.ok(
+    [...feed.unconfirmed.values()].every((u) => u.seq !== forgedSeq),
+    'it waits for no confirmation: it is never stored from its live copy'
+  )
+  t.alike((await rr.messages()).map((m) => m.text), ['x hello', 'x marker'])
+})
+
+test('a block changed by a member who is not its writer is never shown', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const [w, h, v] = await Promise.all([create(t, testnet), create(t, testnet), create(t, testnet)])
+  const rw = await w.join('changed')
+  const rh = await h.join('changed')
+  const rv = await v.join('changed')
+  await Promise.all([rw, rh, rv].map((r) => waitForPeers(r, 2)))
+
+  // The hostile member keeps the writer's live frames.
+  const captured: Array<{ key: Buffer; index: number; block: Buffer; padding?: Buffer }> = []
+  const live = (rh as unknown as { live: { receive(l: (typeof captured)[0], from: unknown): void } }).live
+  const receiveLive = live.receive.bind(live)
+  live.receive = (l, from) => {
+    captured.push(l)
+    receiveLive(l, from)
+  }
+  const got = [rh, rv].map((r) => receive(r, ['w original']))
+  await rw.send('w original')
+  await Promise.all(got)
+  const frame = captured.find((l) => l.key.equals(internals(rw).outbox.own.key))
+  t.ok(frame, 'the hostile member holds a real frame of the writer')
+
+  let shown = 0
+  rv.on('message', (m) => {
+    if (m.text === 'w 0riginal') shown++
+  })
+  const bad = rv.stats.badAnnouncements
+  // The writer's block with one letter of its text changed, for the writer's next index, as
+  // if first-hand: the victim checks the signature before it shows anything.
+  const block = b4a.from(frame!.block)
+  const at = block.indexOf(b4a.from('original'))
+  block[at] = '0'.charCodeAt(0)
+  const next = internals(rw).outbox.own.core.length
+  for (const channel of internals(rh).channels) channel.sendLive({ key: frame!.key, index: next, block, padding: frame!.padding })
+
+  const marker = receive(rv, ['h marker'])
+  await rh.send('h marker')
+  await marker
+  t.is(shown, 0, 'the changed block was not shown')
+  t.ok(rv.stats.badAnnouncements > bad, 'and it was counted')
+  t.alike((await rv.messages()).map((m) => m.text), ['w original', 'h marker'])
 })
