@@ -27,6 +27,8 @@ export interface MemberState {
  */
 export class Members {
   private readonly members: Map<string, MemberState>
+  // The entry `member()` returned last (entries are never removed).
+  private last: MemberState | null = null
   private readonly room: RoomSelf
   private readonly ctx: Pick<RoomContext, 'identity' | 'profile' | 'now' | 'device'>
   // The room id that presence signatures cover.
@@ -59,6 +61,9 @@ export class Members {
   }
 
   member(author: Buffer): MemberState {
+    // Blocks come author after author: the last one answers without hex and a lookup.
+    const last = this.last
+    if (last !== null && (last.key === author || b4a.equals(last.key, author))) return last
     const hex = author.toString('hex')
     let m = this.members.get(hex)
     if (!m) {
@@ -72,7 +77,7 @@ export class Members {
       }
       this.members.set(hex, m)
     }
-    return m
+    return (this.last = m)
   }
 
   view(m: MemberState): Member {
