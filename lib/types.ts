@@ -197,7 +197,9 @@ export interface RoomEvents {
   message: [Message]
   /**
    * A message shown from the live channel was never stored by its author (its append
-   * failed), and Hypercore now holds another block in its place. Remove it from view.
+   * failed, and Hypercore now holds another block in its place, or nothing came in time), or
+   * its block's signature failed the check that follows a message straight from its
+   * writer's device (in the same turn). Remove it from view.
    */
   'message-withdrawn': [Message]
   /**
