@@ -110,16 +110,17 @@ export class LivePath {
     this.timer = null
   }
 
-  // Passes a block this node just verified, and is about to show, on to a few other members.
-  // Each block is shown once per index, so each member passes it on at most once: a member cannot make
-  // another send more than FORWARD_FANOUT frames for any block its writer signed, and blocks
-  // nobody signed are never passed on. Frames without the clear bytes (older writers) are
-  // not passed on, since those who get them could not store them without a download.
-  // Only to members who take the writer's core from this node (lib/room/topology.ts): a member
-  // connected to the writer replicates the core with the writer alone, and has the frame already.
-  private forward(feed: Feed, live: LiveBlock, from: RoomChannel | null): void {
+  // The few other members a block this node is about to show is passed on to, and the frame
+  // they get. Each block is shown once per index, so each member passes it on at most once: a
+  // member cannot make another send more than FORWARD_FANOUT frames for any block its writer
+  // signed, and a block is passed on only once its signature is checked (`receive`). Frames
+  // without the clear bytes (older writers) are not passed on, since those who get them could
+  // not store them without a download. Only to members who take the writer's core from this
+  // node (lib/room/topology.ts): a member connected to the writer replicates the core with
+  // the writer alone, and has the frame already. Null: nobody.
+  private forwardTo(feed: Feed, live: LiveBlock, from: RoomChannel | null): { frame: LiveBlock; to: RoomChannel[] } | null {
     const hops = live.hops ?? 0
-    if (!live.padding || hops >= MAX_HOPS || this.channels.size <= 1) return
+    if (!live.padding || hops >= MAX_HOPS || this.channels.size <= 1) return null
     // A random few of the other channels (reservoir sampling, one pass).
     const picked: RoomChannel[] = []
     let seen = 0
@@ -133,10 +134,14 @@ export class LivePath {
         if (j < FORWARD_FANOUT) picked[j] = channel
       }
     }
-    if (picked.length === 0) return
-    const frame: LiveBlock = { key: live.key, index: live.index, block: live.block, padding: live.padding, hops: hops + 1 }
-    for (const channel of picked) channel.sendLive(frame)
-    this.counts.forwarded += picked.length
+    if (picked.length === 0) return null
+    return { frame: { key: live.key, index: live.index, block: live.block, padding: live.padding, hops: hops + 1 }, to: picked }
+  }
+
+  private forward(forward: { frame: LiveBlock; to: RoomChannel[] } | null): void {
+    if (forward === null) return
+    for (const channel of forward.to) channel.sendLive(forward.frame)
+    this.counts.forwarded += forward.to.length
   }
 
   /** How many members this node is connected to in the room. */
@@ -205,27 +210,28 @@ export class LivePath {
     }
     // Not an expired block, which is not shown and so could be sent again and again.
     if (this.records.expired(body)) return
+    const forward = this.forwardTo(feed, live, from)
     // A block of messages straight from its writer's device, on the connection that device
     // proved with a presence signed for that connection's Noise key (Members.onPresence), is
-    // the device's word already: it is shown first, and its signature checked right after, in
-    // the same turn, before it is passed on or kept for storing. One that fails is withdrawn
-    // and counted (test/hostile/live.test.ts). Anything else is checked before it is shown.
-    if (from !== null && from.device !== null && equalBytes(from.device, signer) && withdrawable(body)) {
+    // the device's word already: when nobody is to get it from this node, it is shown first,
+    // and its signature checked right after, in the same turn, before it is kept for storing.
+    // One that fails is withdrawn and counted (test/hostile/live.test.ts). Anything else is
+    // checked before it is shown, and a block to pass on is checked and passed on first: each
+    // hop then adds a verification, not a whole apply.
+    if (forward === null && from !== null && from.device !== null && equalBytes(from.device, signer) && withdrawable(body)) {
       const loaded = this.records.load(feed, live.index, body, true)
       if (!verifyBlock(this.roomId, feed, live.index, decoded, signer)) {
         if (loaded === 'ok') this.records.withdrawBlock(feed, live.index, body.seq, body.records.length)
         this.rejections.live()
         return
       }
-      this.forward(feed, live, from)
       if (loaded !== 'ok') return
     } else {
       if (!verifyBlock(this.roomId, feed, live.index, decoded, signer)) {
         this.rejections.live()
         return
       }
-      // Passed on before it is shown here: each hop adds a verification, not a whole apply.
-      this.forward(feed, live, from)
+      this.forward(forward)
       if (this.records.load(feed, live.index, body, true) !== 'ok') return
     }
     const shown = { seq: body.seq, count: body.records.length, block: live.block, padding: live.padding ?? null }
