@@ -63,6 +63,9 @@ export class LivePath {
   // Per writer, the highest index of a block withdrawn for want of confirmation: its live
   // blocks are not shown again until Hypercore has verified the core past it.
   private readonly withdrawnTo: WeakMap<Feed, number>
+  // Writers whose device sent a block straight to this node that failed its signature check:
+  // their blocks are checked before they are shown from then on (see `receive`).
+  private readonly checkFirst = new WeakSet<Feed>()
   private unconfirmed: number
   // The writer of the last live frame received (see `receive`).
   private lastFeed: Feed | null = null
@@ -218,9 +221,12 @@ export class LivePath {
     // One that fails is withdrawn and counted (test/hostile/live.test.ts). Anything else is
     // checked before it is shown, and a block to pass on is checked and passed on first: each
     // hop then adds a verification, not a whole apply.
-    if (forward === null && from !== null && from.device !== null && equalBytes(from.device, signer) && withdrawable(body)) {
+    // A writer whose device sent one block that failed its check gets every later one checked
+    // first: it can make a member show and withdraw one message of its own, not a stream of them.
+    if (forward === null && from !== null && from.device !== null && !this.checkFirst.has(feed) && equalBytes(from.device, signer) && withdrawable(body)) {
       const loaded = this.records.load(feed, live.index, body, true)
       if (!verifyBlock(this.roomId, feed, live.index, decoded, signer)) {
+        this.checkFirst.add(feed)
         if (loaded === 'ok') this.records.withdrawBlock(feed, live.index, body.seq, body.records.length)
         this.rejections.live()
         return
