@@ -191,7 +191,7 @@ export class Room extends Resource<RoomEvents>() {
         live: (live, channel) => this.live.receive(live, channel),
         presence: (p, channel) => {
           this.roster.onPresence(p, channel)
-          this.topology.soon()
+          this.topology.soon({ channel })
         }
       }
     )
@@ -281,7 +281,7 @@ export class Room extends Resource<RoomEvents>() {
     this.ingest = new Ingest(this, ctx, keys.id, this.apply, this.signers, this.records, this.live, this.rejections, {
       verified: (feed, author, device) => this.writers.admitVerified(feed, author, device),
       oversized: (feed) => this.dropOversized(feed),
-      owner: () => this.topology.soon()
+      owner: (feed) => this.topology.soon({ feed })
     })
     const room = this
     this.chain = new GovernanceChain({

@@ -62,6 +62,11 @@ interface Placement {
   openedAt: number
   /** A session there closed after it was open (the peer closed it, say). */
   closed: boolean
+  /**
+   * This node answers the peer's open of the core there (`answer`): paired once, until
+   * Hypercore's replicator is detached from the connection, which unpairs it.
+   */
+  answered: boolean
 }
 
 export class Topology {
@@ -75,10 +80,18 @@ export class Topology {
   private readonly placed = new WeakMap<object, Map<Hypercore, Placement>>()
   private timer: NodeJS.Timeout | null = null
   private queued: NodeJS.Timeout | null = null
+  // What the queued check looks at: everything, or the channels and cores a change touched.
+  private dirtyAll = false
+  private readonly dirtyChannels = new Set<RoomChannel>()
+  private readonly dirtyFeeds = new Set<Feed>()
   private waiting: NodeJS.Timeout | null = null
   private closed = false
-  /** Cores opened on a connection, closed on one because their writer came online, and checks run. */
-  readonly counts = { opened: 0, closed: 0, checks: 0 }
+  /**
+   * Cores opened on a connection, closed on one because their writer came online, checks run
+   * (`full`: of every core on every connection), and placements looked at (one core on one
+   * connection).
+   */
+  readonly counts = { opened: 0, closed: 0, checks: 0, full: 0, places: 0 }
 
   constructor(channels: Iterable<RoomChannel>, feeds: () => Iterable<Feed>) {
     this.channels = channels
@@ -103,7 +116,7 @@ export class Topology {
       this.timer.unref?.()
     }
     const online = this.online()
-    for (const feed of this.feeds()) this.place(feed, channel, online, this.picks(feed))
+    for (const feed of this.feeds()) this.place(feed, channel, online, this.lazyPicks(feed))
   }
 
   /** A core the room just opened: places it on every channel, and watches its sessions. */
@@ -112,27 +125,82 @@ export class Topology {
     // A session that closed may be one this node still needs (the peer closed its side).
     feed.core.on('peer-remove', (peer: { stream: object }) => {
       this.placement(peer.stream, feed.core).closed = true
-      this.soon()
+      this.soon({ feed })
     })
-    const online = this.online()
-    const picks = this.picks(feed)
-    for (const channel of this.channels) this.place(feed, channel, online, picks)
+    this.placeFeed(feed, this.online())
   }
 
-  /** Something that decides placement changed (a peer said who it is, a channel closed). */
-  soon(): void {
-    if (this.closed || this.queued !== null) return
+  /**
+   * Something that decides placement changed: with no argument, anything (a channel closed, so
+   * every core's picks may have); `channel`: its peer said which device it is, so the cores on
+   * that channel, and the cores that device writes, are placed again; `feed`: that core's
+   * writer became known, or one of its sessions closed. Changes within SOON ms are acted on
+   * together, and a change costs a row or a column of the cores × channels table, not all of
+   * it: joining a room of N members costs each member O(N²) placements, not O(N³).
+   */
+  soon(change: { channel?: RoomChannel; feed?: Feed } = {}): void {
+    if (this.closed) return
+    if (change.channel) this.dirtyChannels.add(change.channel)
+    if (change.feed) this.dirtyFeeds.add(change.feed)
+    if (!change.channel && !change.feed) this.dirtyAll = true
+    if (this.queued !== null) return
     this.queued = setTimeout(() => {
       this.queued = null
-      this.check()
+      this.recheck()
     }, SOON)
+  }
+
+  // Acts on the changes `soon` collected.
+  private recheck(): void {
+    if (this.dirtyAll) {
+      this.dirtyAll = false
+      this.dirtyChannels.clear()
+      this.dirtyFeeds.clear()
+      return this.check()
+    }
+    const channels = [...this.dirtyChannels]
+    const feeds = new Set(this.dirtyFeeds)
+    this.dirtyChannels.clear()
+    this.dirtyFeeds.clear()
+    if (this.closed) return
+    this.counts.checks++
+    const online = this.online()
+    // A device that just proved itself: the cores it writes are not needed from others now.
+    const devices = new Set<string>()
+    for (const channel of channels) if (channel.deviceHex !== null) devices.add(channel.deviceHex)
+    if (devices.size > 0) {
+      for (const feed of this.feeds()) if (feed.owner !== null && devices.has(this.hexOf(feed.owner))) feeds.add(feed)
+    }
+    for (const channel of channels) {
+      if (!channel.opened) continue
+      for (const feed of this.feeds()) if (!feeds.has(feed)) this.place(feed, channel, online, this.lazyPicks(feed))
+    }
+    for (const feed of feeds) this.placeFeed(feed, online)
+  }
+
+  // Places one core on every open channel.
+  private placeFeed(feed: Feed, online: Set<string>): void {
+    const picks = this.lazyPicks(feed)
+    for (const channel of this.channels) if (channel.opened) this.place(feed, channel, online, picks)
+  }
+
+  // `picks(feed)`, computed only if a placement asks for it (its writer is not online) and once.
+  private lazyPicks(feed: Feed): () => Set<RoomChannel> {
+    let picks: Set<RoomChannel> | null = null
+    return () => (picks ??= this.picks(feed))
+  }
+
+  private hexOf(key: Buffer): string {
+    let hex = this.hexes.get(key)
+    if (hex === undefined) this.hexes.set(key, (hex = b4a.toString(key, 'hex')))
+    return hex
   }
 
   private placement(stream: object, core: Hypercore): Placement {
     let cores = this.placed.get(stream)
     if (!cores) this.placed.set(stream, (cores = new Map()))
     let p = cores.get(core)
-    if (!p) cores.set(core, (p = { opened: false, openedAt: -Infinity, closed: false }))
+    if (!p) cores.set(core, (p = { opened: false, openedAt: -Infinity, closed: false, answered: false }))
     return p
   }
 
@@ -149,34 +217,31 @@ export class Topology {
   check(): void {
     if (this.closed) return
     this.counts.checks++
+    this.counts.full++
     const online = this.online()
-    for (const feed of this.feeds()) {
-      const picks = this.picks(feed)
-      for (const channel of this.channels) if (channel.opened) this.place(feed, channel, online, picks)
-    }
+    for (const feed of this.feeds()) this.placeFeed(feed, online)
   }
 
   /**
-   * Whether this node opens `feed`'s core on `channel` (see the top of this file); `picks` is
-   * what `picks(feed)` returned for the same channels.
+   * Whether this node opens `feed`'s core on `channel` (see the top of this file); `picks`
+   * gives what `picks(feed)` returns for the same channels.
    */
-  needed(feed: Feed, channel: RoomChannel, online: Set<string>, picks: Set<RoomChannel>): boolean {
+  needed(feed: Feed, channel: RoomChannel, online: Set<string>, picks: () => Set<RoomChannel>): boolean {
     if (!channel.member || feed.local) return true
     const device = channel.deviceHex
     if (feed.owner === null) {
       // No block verified yet: the device that claimed the core when it was announced, a few
       // members, and every member once that has not been enough for a while.
       if (device !== null && device === feed.admission?.device) return true
-      if (picks.has(channel)) return true
+      if (picks().has(channel)) return true
       let since = this.unknownSince.get(feed)
       if (since === undefined) this.unknownSince.set(feed, (since = Date.now()))
       return Date.now() - since >= UNKNOWN_WRITER_GRACE
     }
-    let owner = this.hexes.get(feed.owner)
-    if (owner === undefined) this.hexes.set(feed.owner, (owner = b4a.toString(feed.owner, 'hex')))
+    const owner = this.hexOf(feed.owner)
     if (device === owner) return true
     if (online.has(owner)) return false
-    return picks.has(channel)
+    return picks().has(channel)
   }
 
   /**
@@ -205,8 +270,9 @@ export class Topology {
     return out
   }
 
-  private place(feed: Feed, channel: RoomChannel, online: Set<string>, picks: Set<RoomChannel>): void {
+  private place(feed: Feed, channel: RoomChannel, online: Set<string>, picks: () => Set<RoomChannel>): void {
     const core = feed.core
+    this.counts.places++
     if (feed.dropped || core.closing || core.closed) return
     const stream = channel.stream
     const at = this.placed.get(stream)?.get(core)
@@ -218,8 +284,9 @@ export class Topology {
       const wait = at === undefined ? 0 : at.openedAt + (at.closed ? REOPEN_CLOSED_AFTER : REOPEN_AFTER) - now
       if (wait > 0) return this.later(wait)
       const r = replicatorOf(core)
-      if (r !== null && r.attached(Protomux.from(stream))) r.detachFrom(Protomux.from(stream))
       const p = this.placement(stream, core)
+      if (r !== null && r.attached(Protomux.from(stream))) r.detachFrom(Protomux.from(stream))
+      p.answered = false
       p.opened = true
       p.openedAt = now
       p.closed = false
@@ -233,16 +300,21 @@ export class Topology {
       this.counts.closed++
       const r = replicatorOf(core)!
       r.detachFrom(Protomux.from(stream))
+      at.answered = false
       for (const peer of [...r.peers]) if (peer.stream === stream) peer.channel.close()
     }
+    if (at?.answered) return
     this.answer(core, stream)
   }
 
-  // Answers the peer's open of `core` on `stream`, unless Hypercore already does (it does once attached).
+  // Answers the peer's open of `core` on `stream`, unless Hypercore already does (it does once
+  // attached). Once per connection and core: every check of a core it does not need would
+  // otherwise pair it again (protomux keys the pairing by the core's discovery key in hex).
   private answer(core: Hypercore, stream: object): void {
     const mux = Protomux.from(stream)
     const r = replicatorOf(core)
     if (r === null || r.attached(mux) || core.discoveryKey === null) return
+    this.placement(stream, core).answered = true
     mux.pair({ protocol: 'hypercore/alpha', id: core.discoveryKey }, () => {
       if (this.closed || core.closing || core.closed) return
       // Hypercore creates its session on the next microtask, before protomux checks for one.

@@ -75,7 +75,7 @@ test('topology: a member that closes every session of a core makes this node ope
   t.is((await rb.messages({ limit: 5 })).filter((msg) => msg.text === 'from a').length, 1, "b keeps a's message")
 })
 
-test('topology: a member flooding presence costs a placement check per 50 ms, not one per message', async (t) => {
+test('topology: a member flooding presence costs a placement check per 50 ms, not one per message, and a row and a column each', async (t) => {
   const testnet = await createLocalTestnet(t)
   const [a, b, m] = await Promise.all([create(t, testnet), create(t, testnet), create(t, testnet)])
   const [ra, rb, rm] = [await a.join('flood'), await b.join('flood'), await m.join('flood')]
@@ -89,6 +89,8 @@ test('topology: a member flooding presence costs a placement check per 50 ms, no
   rb.on('member-update', () => updates++)
   const N = 300
   const checks = internals(rb).topology.counts.checks
+  const places = internals(rb).topology.counts.places
+  const full = internals(rb).topology.counts.full
   const started = Date.now()
   for (let i = 0; i < N; i++) roster.sendPresence(toB)
   await until(rb, 'member-update', () => updates >= N)
@@ -97,5 +99,11 @@ test('topology: a member flooding presence costs a placement check per 50 ms, no
   const ran = internals(rb).topology.counts.checks - checks
   t.comment(`${N} presences in ${elapsed} ms: ${ran} placement checks`)
   t.ok(ran <= Math.ceil(elapsed / 50) + 2, 'one check per 50 ms at most (and one per 3 s besides)')
+  // A presence re-places the cores on its channel and the cores its device writes, not every
+  // core on every connection: only the 3 s safety net does that.
+  const looked = internals(rb).topology.counts.places - places
+  const fullChecks = internals(rb).topology.counts.full - full
+  t.comment(`${looked} placements looked at, ${fullChecks} full checks`)
+  t.ok(fullChecks <= Math.floor(elapsed / 3000) + 1, 'no presence made b check every core on every connection')
   t.is(sessions(rb, ra).join(), swarmKey(a).toString('hex'), "b still takes a's core from a alone")
 })
