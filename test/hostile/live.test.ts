@@ -1,7 +1,7 @@
 // The live path against a member with a valid writer who sends validly signed blocks that
 // Hypercore never confirms (far ahead of its core, stuffed with records, or never stored),
 // blocks whose signature does not verify, and blocks changed by a member who passes them on.
-import test from 'brittle'
+import test, { type Test } from 'brittle'
 import b4a from 'b4a'
 import { MessageType } from '../../lib/messages.js'
 import type { Room } from '../../lib/index.js'
@@ -32,18 +32,24 @@ function sendPhantom(room: Room, index: number, count: number, text: string): vo
   for (const channel of channels) channel.sendLive({ key: outbox.own.key, index, block })
 }
 
-type FeedView = { unconfirmed: Map<number, { seq: number }> }
-
-test('phantom live blocks far ahead of the core or stuffed with records are never shown', async (t) => {
+// A reader and a hostile member in room `name`, connected, after one real message of the member's.
+async function meet(t: Test, name: string): Promise<{ rr: Room; rx: Room }> {
   const testnet = await createLocalTestnet(t)
   const reader = await create(t, testnet)
   const hostile = await create(t, testnet)
-  const rr = await reader.join('phantoms')
-  const rx = await hostile.join('phantoms')
+  const rr = await reader.join(name)
+  const rx = await hostile.join(name)
   const hello = receive(rr, ['x hello'])
   await rx.send('x hello')
   await hello
   await waitForPeers(rx)
+  return { rr, rx }
+}
+
+type FeedView = { unconfirmed: Map<number, { seq: number }> }
+
+test('phantom live blocks far ahead of the core or stuffed with records are never shown', async (t) => {
+  const { rr, rx } = await meet(t, 'phantoms')
 
   let shown = 0
   rr.on('message', (m) => {
@@ -72,15 +78,7 @@ test('phantom live blocks far ahead of the core or stuffed with records are neve
 })
 
 test('a live block Hypercore never confirms is withdrawn', async (t) => {
-  const testnet = await createLocalTestnet(t)
-  const reader = await create(t, testnet)
-  const hostile = await create(t, testnet)
-  const rr = await reader.join('unconfirmed')
-  const rx = await hostile.join('unconfirmed')
-  const hello = receive(rr, ['x hello'])
-  await rx.send('x hello')
-  await hello
-  await waitForPeers(rx)
+  const { rr, rx } = await meet(t, 'unconfirmed')
 
   // Signed for the next index of the member's core, and never stored there.
   const withdrawn = once<[{ text: string }]>(rr, 'message-withdrawn')
@@ -98,15 +96,7 @@ test('a live block Hypercore never confirms is withdrawn', async (t) => {
 // A block straight from its writer's device is shown before its signature is checked (the
 // connection is that device's, proved by its signed presence), and checked in the same turn.
 test('a live block from its writer with a bad signature is withdrawn at once, counted, never kept, and not shown again', async (t) => {
-  const testnet = await createLocalTestnet(t)
-  const reader = await create(t, testnet)
-  const hostile = await create(t, testnet)
-  const rr = await reader.join('bad signature')
-  const rx = await hostile.join('bad signature')
-  const hello = receive(rr, ['x hello'])
-  await rx.send('x hello')
-  await hello
-  await waitForPeers(rx)
+  const { rr, rx } = await meet(t, 'bad signature')
   await rx.flush()
 
   const events: string[] = []
