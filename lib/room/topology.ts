@@ -84,6 +84,8 @@ export class Topology {
   private dirtyAll = false
   private readonly dirtyChannels = new Set<RoomChannel>()
   private readonly dirtyFeeds = new Set<Feed>()
+  // Cores whose reopen on some connection waits (see `later`).
+  private readonly waitingFeeds = new Set<Feed>()
   private waiting: NodeJS.Timeout | null = null
   private closed = false
   /**
@@ -204,12 +206,17 @@ export class Topology {
     return p
   }
 
-  // A check once `ms` have passed (a reopen that must wait), unless one comes sooner.
-  private later(ms: number): void {
-    if (this.closed || this.waiting !== null) return
+  // Places `feed` again once `ms` have passed (a reopen that must wait), with any other core
+  // waiting by then: a peer that closes sessions costs a column per reopen, not the table.
+  private later(ms: number, feed: Feed): void {
+    if (this.closed) return
+    this.waitingFeeds.add(feed)
+    if (this.waiting !== null) return
     this.waiting = setTimeout(() => {
       this.waiting = null
-      this.check()
+      for (const f of this.waitingFeeds) this.dirtyFeeds.add(f)
+      this.waitingFeeds.clear()
+      this.recheck()
     }, Math.max(ms, SOON))
   }
 
@@ -282,7 +289,7 @@ export class Topology {
       // A session that was open and closed: again at once, but not more than once a second.
       // An open never answered: again after REOPEN_AFTER.
       const wait = at === undefined ? 0 : at.openedAt + (at.closed ? REOPEN_CLOSED_AFTER : REOPEN_AFTER) - now
-      if (wait > 0) return this.later(wait)
+      if (wait > 0) return this.later(wait, feed)
       const r = replicatorOf(core)
       const p = this.placement(stream, core)
       if (r !== null && r.attached(Protomux.from(stream))) r.detachFrom(Protomux.from(stream))
