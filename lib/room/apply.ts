@@ -344,6 +344,19 @@ function compareOps(a: OpInput, b: OpInput): number {
   return compareMessages(a as unknown as Message, b as unknown as Message)
 }
 
+/** The record kinds that become a message, and its kind. */
+export function messageKindOf(type: number): MessageKind | null {
+  switch (type) {
+    case MessageType.TEXT:
+    case MessageType.REPLY:
+      return 'text'
+    case MessageType.ACTION:
+      return 'action'
+    default:
+      return null
+  }
+}
+
 /** The record kinds that change another message, and the op they make. */
 export function opKindOf(type: number): OpKind | null {
   switch (type) {

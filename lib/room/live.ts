@@ -7,7 +7,8 @@
 // confirms it in time.
 import b4a from 'b4a'
 import { equalBytes } from '../bytes.js'
-import { decodeMessageBlock, MAX_RECORD_BYTES, MessageType, type BlockBody, type DecodedBlock, type LiveBlock } from '../messages.js'
+import { decodeMessageBlock, MAX_RECORD_BYTES, type BlockBody, type DecodedBlock, type LiveBlock } from '../messages.js'
+import { messageKindOf } from './apply.js'
 import type { RoomChannel } from './channel.js'
 import Hypercore from 'hypercore'
 import type { Feed } from './feed.js'
@@ -40,12 +41,10 @@ const MAX_UNCONFIRMED_ROOM = 256
 // messages are withdrawn. Hypercore delivers it in well under a second when its author stored it.
 export const CONFIRM_TIMEOUT = 10_000
 
-// Record kinds whose whole effect, shown from a live block, `Records.withdrawBlock` takes back:
-// messages. A block with anything else (edits, reactions, governance) is verified first.
-const WITHDRAWABLE: ReadonlySet<number> = new Set([MessageType.TEXT, MessageType.ACTION, MessageType.REPLY])
-
+// Whether `Records.withdrawBlock` takes back the whole effect of showing this block: it holds
+// messages only. A block with anything else (edits, reactions, governance) is verified first.
 function withdrawable(body: BlockBody): boolean {
-  for (const r of body.records) if (!WITHDRAWABLE.has(r.type)) return false
+  for (const r of body.records) if (messageKindOf(r.type) === null) return false
   return true
 }
 

@@ -9,8 +9,8 @@ import { MessageType, type BlockBody } from '../messages.js'
 import { displayName } from '../display-name.js'
 import { isEmoji } from '../emoji.js'
 import { backgroundError } from '../resource.js'
-import type { Message, MessageKind, RoomStats } from '../types.js'
-import { opKindOf, type ApplyStage } from './apply.js'
+import type { Message, RoomStats } from '../types.js'
+import { messageKindOf, opKindOf, type ApplyStage } from './apply.js'
 import type { RoomContext, RoomSelf } from './context.js'
 import { messageId, messageId16, type Feed } from './feed.js'
 import { effectiveTime, isExpired, latestStamp, markVerified } from './expiry.js'
@@ -130,12 +130,7 @@ export class Records {
         this.stats.rateLimited = this.rate.dropped
         continue
       }
-      const kind: MessageKind | null =
-        record.type === MessageType.TEXT || record.type === MessageType.REPLY
-          ? 'text'
-          : record.type === MessageType.ACTION
-            ? 'action'
-            : null
+      const kind = messageKindOf(record.type)
       if (kind !== null) {
         const refused = this.governance?.refuses(member.hex, feed, index, id, seq, timestamp, body.profile?.name ?? '') ?? null
         if (refused === 'wiped') wiped++
