@@ -60,6 +60,18 @@ export interface FanoutResult {
   /** CPU per message less what the idle rate would have burnt over the run's duration. */
   senderNetCpuPerMsgMs: number
   receiverNetCpuPerMsgMs: number
+  /**
+   * After the paced run, the same sender sends `backToBack.messages` back to back (each send
+   * awaited, then the next): a receiver's CPU per message then, gross and net of the idle rate,
+   * the cost the paced figure is held to (within 2x).
+   */
+  backToBack?: {
+    messages: number
+    /** From the first send to the last receiver showing every message, ms (null: not all within the deadline). */
+    durationMs: number | null
+    receiverCpuPerMsgMs: number
+    receiverNetCpuPerMsgMs: number
+  } | null
   connectionsPerMember: { mean: number; min: number; max: number }
   /** Resident memory of a receiving member's process (÷ nodes per process), bytes. */
   rssPerMember: number
@@ -107,6 +119,8 @@ export interface MeshResults {
 const STEP = 120_000
 const IDLE_SECONDS = 10
 const SETTLE_MS = 5_000
+// The fan-out's back-to-back run sends this many times the paced run's messages.
+const BACK_TO_BACK_FACTOR = 3
 
 function mesh(name: string): Mesh {
   return new Worker<MeshMessage>('mesh', name, 'mesh-worker.js')
@@ -151,7 +165,7 @@ async function closeAll(ws: Mesh[]): Promise<void> {
 /** Every listed process counts `count` payloads of `tag` while `send` runs. */
 async function deliver(
   receivers: Mesh[],
-  tag: 'w' | 'p',
+  tag: 'w' | 'p' | 'l',
   count: number,
   deadlineMs: number,
   send: () => Promise<Extract<MeshMessage, { type: 'sent' }>>
@@ -218,6 +232,15 @@ export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<Fano
     })
     const after = await cpuOf([sender, ...receivers])
     const runSeconds = Number(process.hrtime.bigint() - runStart) / 1e9
+    // The same room back to back: the cost per message the paced one is held to.
+    const burstCount = cfg.messages * BACK_TO_BACK_FACTOR
+    const burstStart = process.hrtime.bigint()
+    const burst = await deliver(receivers, 'l', burstCount, deadlineMs, async () => {
+      order(sender, { type: 'sequence', tag: 'l', count: burstCount, intervalMs: 0, textBytes: cfg.textBytes })
+      return sender.next('sent', deadlineMs)
+    })
+    const afterBurst = await cpuOf([sender, ...receivers])
+    const burstSeconds = Number(process.hrtime.bigint() - burstStart) / 1e9
     // Last, since a full collection costs CPU: what the members hold, not what V8 reserved.
     const heaps = await cpuOf([sender, ...receivers], true)
     const nodes: NodeReceipt[] = got.flatMap((g) => g.nodes)
@@ -234,6 +257,11 @@ export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<Fano
       receiverIdle += idleRate(i)
     }
     const receiverIdlePerMember = receiverIdle / receiversCount
+    let burstCpu = 0
+    for (let i = 1; i < afterBurst.length; i++) burstCpu += afterBurst[i]!.cpuMs - after[i]!.cpuMs
+    const burstNodes: NodeReceipt[] = burst.got.flatMap((g) => g.nodes)
+    const burstLast = burstNodes.reduce((m, r) => (r.lastNs && BigInt(r.lastNs) > m ? BigInt(r.lastNs) : m), 0n)
+    const burstComplete = burst.got.every((g) => g.complete)
     const receiverRss = after.slice(1).reduce((s, a) => s + a.rss, 0)
     return {
       members: n,
@@ -251,6 +279,12 @@ export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<Fano
       receiverIdleCpuMsPerS: receiverIdlePerMember,
       senderNetCpuPerMsgMs: (cpu(0) - idleRate(0) * runSeconds) / cfg.messages,
       receiverNetCpuPerMsgMs: (receiverCpu / receiversCount - receiverIdlePerMember * runSeconds) / cfg.messages,
+      backToBack: {
+        messages: burstCount,
+        durationMs: burstComplete ? Number(burstLast - BigInt(burst.sent.firstNs)) / 1e6 : null,
+        receiverCpuPerMsgMs: burstCpu / receiversCount / burstCount,
+        receiverNetCpuPerMsgMs: (burstCpu / receiversCount - receiverIdlePerMember * burstSeconds) / burstCount
+      },
       connectionsPerMember: {
         mean: peers.reduce((a, b) => a + b, 0) / peers.length,
         min: Math.min(...peers),
@@ -394,7 +428,11 @@ export async function measureMesh(
             `${r.delivered}/${r.expected} delivered, sender ${r.senderCpuPerMsgMs.toFixed(2)} ms CPU/msg, ` +
             `receiver ${r.receiverCpuPerMsgMs.toFixed(2)} ms CPU/msg ` +
             `(net of idle: ${r.senderNetCpuPerMsgMs.toFixed(2)} / ${r.receiverNetCpuPerMsgMs.toFixed(2)}; ` +
-            `idle ${r.senderIdleCpuMsPerS.toFixed(1)} / ${r.receiverIdleCpuMsPerS.toFixed(1)} ms/s)`
+            `idle ${r.senderIdleCpuMsPerS.toFixed(1)} / ${r.receiverIdleCpuMsPerS.toFixed(1)} ms/s)` +
+            (r.backToBack
+              ? `; back to back ${r.backToBack.messages}: receiver ${r.backToBack.receiverCpuPerMsgMs.toFixed(2)} ms CPU/msg ` +
+                `(net ${r.backToBack.receiverNetCpuPerMsgMs.toFixed(2)}), all had all ${r.backToBack.durationMs === null ? 'NOT ALL' : `${r.backToBack.durationMs.toFixed(0)} ms after the first send`}`
+              : '')
         )
       }
     }

@@ -120,6 +120,9 @@ test('bench harness: the room-size workloads deliver everything on a small scale
   t.ok(isNumber(f.senderCpuPerMsgMs) && isNumber(f.receiverCpuPerMsgMs) && f.rssPerMember > 0, 'CPU and RSS figures')
   t.ok(isNumber(f.receiverIdleCpuMsPerS) && isNumber(f.receiverNetCpuPerMsgMs), 'idle CPU and CPU net of it')
   t.ok(f.liveHeapPerMember > 0, 'the live heap after a full collection')
+  t.is(f.backToBack.messages, 3 * f.messages, 'back to back: three times the paced run')
+  t.ok(f.backToBack.durationMs !== null, 'back to back: every receiver showed every message')
+  t.ok(isNumber(f.backToBack.receiverCpuPerMsgMs) && isNumber(f.backToBack.receiverNetCpuPerMsgMs), 'back-to-back CPU figures')
   t.alike(r.mesh.chain.connections, [1, 2, 2, 1], 'the chain was a line')
   t.alike(
     r.mesh.chain.hops.map((h: { hops: number; delivered: number }) => [h.hops, h.delivered]),
