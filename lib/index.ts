@@ -180,7 +180,7 @@ export { MAX_INPUT_HISTORY, type ChatPrefs } from './state/codecs.js'
 // How long a change waits before the local state is saved, so that a burst shares one save;
 // bookkeeping that every message moves (unread counts, expiry marks) waits longer.
 const SAVE_DELAY = 200
-const ROUTINE_SAVE_DELAY = 2000
+const ROUTINE_SAVE_DELAY = 5000
 // How long after blocks are cleared the storage is compacted, so a burst shares one.
 const ERASE_DELAY = 1000
 // How long read positions wait before the account log carries them to the other devices.

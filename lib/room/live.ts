@@ -30,7 +30,7 @@ const LIVE_MAX_BLOCKS = 4
 export const LIVE_MAX_RECORDS = 32
 // How far past a writer's verified length a live block may sit: a few appends that Hypercore
 // has not announced yet. Anything further waits for Hypercore.
-export const LIVE_WINDOW = 16
+export const LIVE_WINDOW = 32
 // Blocks shown from the channel and not yet confirmed by Hypercore, at most: per writer, and in
 // the room. More wait for Hypercore.
 const MAX_UNCONFIRMED = 64

@@ -68,10 +68,10 @@ const SHOWN_BEFORE_APPEND: ReadonlySet<number> = new Set([
 // the previous append: members show them from the live frames at once, and one append (one
 // tree signature, one storage write, one upgrade and one stored batch at every member) then
 // confirms several. The first send after a quiet spell is appended at once.
-export const APPEND_WINDOW = 1000
+export const APPEND_WINDOW = 2000
 // A backlog this long is appended at once: readers take live blocks only a little ahead of
 // what Hypercore verified (LIVE_WINDOW in live.ts).
-const APPEND_MAX_BLOCKS = 8
+const APPEND_MAX_BLOCKS = 16
 // Sends at most this many ms after the previous one are appended at once, as they come: a
 // sender that goes as fast as its appends (a bot, a burst) gains nothing from the window.
 const EARLY_GAP = 10
