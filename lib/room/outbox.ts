@@ -78,6 +78,14 @@ const EARLY_GAP = 10
 // With one member online (a DM, a pair), each append costs one reader one upgrade: the window
 // saves little there, and latency is all that matters. It starts at two.
 const EARLY_MIN_PEERS = 2
+// A send that comes apart from the previous one and is appended at once (one member online, or
+// a record kind shown only once stored) starts its append this many ms after its live frames,
+// not on the next loop turn: the append's hashing, tree signature and RocksDB flush (about a
+// millisecond of CPU) then run after the members that got the frames showed them and passed
+// them on, not beside them. On one machine shared by several peers (the bench's forced chain
+// on two cores) the next hop waited for a core: 2 hops took 2.1-2.3x the first, and 1.8x with
+// this delay. The send resolves a few ms later; sends that follow at once are not delayed.
+const APPEND_DEFER = 4
 
 export class Outbox {
   private own_: Feed | null
@@ -345,7 +353,7 @@ export class Outbox {
     // clear must be there) and a backlog as long as readers take live blocks ahead of
     // Hypercore are appended at once; a few live sends wait for the window to share one append.
     if (!early || this.queuedBlocks >= APPEND_MAX_BLOCKS) {
-      if (sentLive) this.appendSoon()
+      if (sentLive) this.appendSoon(apart && !early ? APPEND_DEFER : 0)
       else this.appendQueued()
     } else if (this.appendTimer === null) {
       const wait = Math.max(0, this.lastAppendAt + APPEND_WINDOW - now)
@@ -373,17 +381,17 @@ export class Outbox {
     for (const p of g.batch) p.resolve(this.resultOf(own, p))
   }
 
-  // After a live send, the append starts on the next loop iteration, once the poll phase has
-  // put the frames on the wire: its hashing, signing and synchronous RocksDB flush (about a
-  // millisecond) would otherwise run in front of them, and so would the promise chain that
-  // waits for it (measured in docs/PERFORMANCE.md: nothing of ours runs between a live frame
-  // and its socket write). Replaces a window's timer, not an earlier call's: sends that keep
-  // coming must not keep putting the append off.
-  private appendSoon(): void {
+  // After a live send, the append starts on the next loop iteration (or `delay` ms later, see
+  // APPEND_DEFER), once the poll phase has put the frames on the wire: its hashing, signing and
+  // synchronous RocksDB flush (about a millisecond) would otherwise run in front of them, and
+  // so would the promise chain that waits for it (measured in docs/PERFORMANCE.md: nothing of
+  // ours runs between a live frame and its socket write). Replaces a window's timer, not an
+  // earlier call's: sends that keep coming must not keep putting the append off.
+  private appendSoon(delay = 0): void {
     if (this.appendSoonQueued) return
     if (this.appendTimer !== null) clearTimeout(this.appendTimer)
     this.appendSoonQueued = true
-    this.appendTimer = setTimeout(() => this.appendQueued(), 0)
+    this.appendTimer = setTimeout(() => this.appendQueued(), delay)
   }
 
   // Appends every queued block in one `core.append`: one tree signature, one storage write and
