@@ -54,6 +54,17 @@ export function replicatesOn(core: Hypercore, stream: object): boolean {
   return r !== null && r.peers.some((p) => p.stream === stream)
 }
 
+/**
+ * One core as one pass of placements sees it, each part computed at most once and only if a
+ * placement asks: its picks (only while its writer is offline), and the connections it has a
+ * session on. A core open on every connection (this node's own) has a session per member, so
+ * asking `replicatesOn` for each connection cost O(members²) per pass.
+ */
+interface FeedPass {
+  picks(): Set<RoomChannel>
+  replicates(stream: object): boolean
+}
+
 /** What this node did with a core on one connection. */
 interface Placement {
   /** This node opened the session itself (it needed it), so it may close it. */
@@ -118,7 +129,7 @@ export class Topology {
       this.timer.unref?.()
     }
     const online = this.online()
-    for (const feed of this.feeds()) this.place(feed, channel, online, this.lazyPicks(feed))
+    for (const feed of this.feeds()) this.place(feed, channel, online, this.pass(feed))
   }
 
   /** A core the room just opened: places it on every channel, and watches its sessions. */
@@ -173,23 +184,40 @@ export class Topology {
     if (devices.size > 0) {
       for (const feed of this.feeds()) if (feed.owner !== null && devices.has(this.hexOf(feed.owner))) feeds.add(feed)
     }
+    // One pass per core for all the channels: its picks and sessions are looked up once.
+    const passes = new Map<Feed, FeedPass>()
     for (const channel of channels) {
       if (!channel.opened) continue
-      for (const feed of this.feeds()) if (!feeds.has(feed)) this.place(feed, channel, online, this.lazyPicks(feed))
+      for (const feed of this.feeds()) {
+        if (feeds.has(feed)) continue
+        let pass = passes.get(feed)
+        if (!pass) passes.set(feed, (pass = this.pass(feed)))
+        this.place(feed, channel, online, pass)
+      }
     }
     for (const feed of feeds) this.placeFeed(feed, online)
   }
 
   // Places one core on every open channel.
   private placeFeed(feed: Feed, online: Set<string>): void {
-    const picks = this.lazyPicks(feed)
-    for (const channel of this.channels) if (channel.opened) this.place(feed, channel, online, picks)
+    const pass = this.pass(feed)
+    for (const channel of this.channels) if (channel.opened) this.place(feed, channel, online, pass)
   }
 
-  // `picks(feed)`, computed only if a placement asks for it (its writer is not online) and once.
-  private lazyPicks(feed: Feed): () => Set<RoomChannel> {
+  // See `FeedPass`: the sessions are read when first asked, before this pass opens or closes any.
+  private pass(feed: Feed): FeedPass {
     let picks: Set<RoomChannel> | null = null
-    return () => (picks ??= this.picks(feed))
+    let streams: Set<object> | null = null
+    return {
+      picks: () => (picks ??= this.picks(feed)),
+      replicates: (stream) => {
+        if (streams === null) {
+          streams = new Set()
+          for (const peer of replicatorOf(feed.core)?.peers ?? []) streams.add(peer.stream)
+        }
+        return streams.has(stream)
+      }
+    }
   }
 
   private hexOf(key: Buffer): string {
@@ -277,14 +305,14 @@ export class Topology {
     return out
   }
 
-  private place(feed: Feed, channel: RoomChannel, online: Set<string>, picks: () => Set<RoomChannel>): void {
+  private place(feed: Feed, channel: RoomChannel, online: Set<string>, pass: FeedPass): void {
     const core = feed.core
     this.counts.places++
     if (feed.dropped || core.closing || core.closed) return
     const stream = channel.stream
     const at = this.placed.get(stream)?.get(core)
-    if (this.needed(feed, channel, online, picks)) {
-      if (replicatesOn(core, stream)) return
+    if (this.needed(feed, channel, online, pass.picks)) {
+      if (pass.replicates(stream)) return
       const now = Date.now()
       // A session that was open and closed: again at once, but not more than once a second.
       // An open never answered: again after REOPEN_AFTER.
@@ -301,7 +329,7 @@ export class Topology {
       replicateOn(core, stream)
       return
     }
-    if (at?.opened && replicatesOn(core, stream)) {
+    if (at?.opened && pass.replicates(stream)) {
       // Opened here while needed, and not needed any more: close this side's session.
       at.opened = false
       this.counts.closed++
