@@ -77,6 +77,8 @@ export interface FanoutResult {
   rssPerMember: number
   /** The JS heap a receiving member's process holds after a full collection (÷ nodes per process), bytes. */
   liveHeapPerMember: number
+  /** The same processes' RSS right after that collection (÷ nodes per process), bytes: without the garbage of the run. */
+  rssAfterGcPerMember?: number
   senderRss: number
   /** Every member showed the 3 warm-up messages within 90 s before the measured run. */
   warmed: boolean
@@ -292,6 +294,7 @@ export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<Fano
       },
       rssPerMember: receiverRss / receiversCount,
       liveHeapPerMember: heaps.slice(1).reduce((sum, h) => sum + h.liveHeap, 0) / receiversCount,
+      rssAfterGcPerMember: heaps.slice(1).reduce((sum, h) => sum + h.rss, 0) / receiversCount,
       senderRss: after[0]!.rss,
       warmed
     }

@@ -114,10 +114,15 @@ export function headline(r: Results): { ratios: string[]; targets: Target[] } {
       pass: pass(x <= 0.1, x)
     })
     const live = (hi.liveHeapPerMember - lo.liveHeapPerMember) / (hi.members - lo.members) / 2 ** 20
+    const afterGc =
+      hi.rssAfterGcPerMember !== undefined && lo.rssAfterGcPerMember !== undefined
+        ? (hi.rssAfterGcPerMember - lo.rssAfterGcPerMember) / (hi.members - lo.members) / 2 ** 20
+        : NaN
     if (Number.isFinite(live)) {
       ratios.push(
-        `live JS heap per member online (after a full collection, ${lo.members} → ${hi.members} members) = ${live.toFixed(2)} MiB; ` +
-          `the rest of the RSS slope is heap V8 reserved`
+        `live JS heap per member online (after a full collection, ${lo.members} → ${hi.members} members) = ${live.toFixed(2)} MiB` +
+          (Number.isFinite(afterGc) ? `; RSS right after that collection ${afterGc.toFixed(2)} MiB per member` : '') +
+          `; the rest of the RSS slope is heap V8 reserved`
       )
     }
   }
