@@ -82,6 +82,11 @@ export interface FanoutResult {
   senderRss: number
   /** Every member showed the 3 warm-up messages within 90 s before the measured run. */
   warmed: boolean
+  /**
+   * From the warm-up's end until no member's connection count changed for MESH_STEADY_MS (the
+   * mesh stopped forming), ms; null if it still changed after MESH_SETTLE_MAX_MS.
+   */
+  meshSettledMs?: number | null
 }
 
 export interface ChainResult {
@@ -185,6 +190,29 @@ async function cpuOf(ws: Mesh[], gc = false): Promise<Array<{ cpuMs: number; rss
 }
 
 /**
+ * Waits until no member's connection count changed over three looks `cfg.settleMs` apart (6 s;
+ * a smoke run's 0.3 s): how long that took (ms), or null if it still changed after
+ * MESH_SETTLE_MAX_MS. Small rooms settle at once.
+ */
+const MESH_SETTLE_MAX_MS = 180_000
+async function meshSettled(ws: Mesh[], cfg: MeshConfig): Promise<number | null> {
+  const start = Date.now()
+  let last = ''
+  let steadySince = start
+  while (Date.now() - start < MESH_SETTLE_MAX_MS) {
+    const now = (await cpuOf(ws)).flatMap((s) => s.peers).join(',')
+    if (now !== last) {
+      last = now
+      steadySince = Date.now()
+    } else if (Date.now() - steadySince >= 3 * cfg.settleMs) {
+      return steadySince - start
+    }
+    await sleep(cfg.settleMs)
+  }
+  return null
+}
+
+/**
  * Three warm-up messages that every member should show before the measured run; true when
  * they all did within WARMUP_MS. The run goes on either way and counts what arrives.
  */
@@ -216,6 +244,10 @@ export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<Fano
     await Promise.all(receivers.map((w) => w.next('joined', STEP)))
     const warmed = await warm(sender, receivers, cfg)
     if (!warmed) progress(`fanout ${n}: not every member showed the warm-up within ${WARMUP_MS / 1000} s; measuring anyway`)
+    // A large room keeps connecting for a while after everyone has a message: the run below
+    // measures the room formed, not forming.
+    const meshSettledMs = await meshSettled([sender, ...receivers], cfg)
+    if (meshSettledMs === null) progress(`fanout ${n}: connections still changing after ${MESH_SETTLE_MAX_MS / 1000} s; measuring anyway`)
     // The room's quiet cost (keep-alives, DHT upkeep, timers), measured over the same processes,
     // so that CPU per message can be read net of it as well as gross.
     await sleep(cfg.settleMs)
@@ -296,7 +328,8 @@ export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<Fano
       liveHeapPerMember: heaps.slice(1).reduce((sum, h) => sum + h.liveHeap, 0) / receiversCount,
       rssAfterGcPerMember: heaps.slice(1).reduce((sum, h) => sum + h.rss, 0) / receiversCount,
       senderRss: after[0]!.rss,
-      warmed
+      warmed,
+      meshSettledMs
     }
   } finally {
     await closeAll(all.filter(Boolean))
@@ -432,6 +465,7 @@ export async function measureMesh(
             `receiver ${r.receiverCpuPerMsgMs.toFixed(2)} ms CPU/msg ` +
             `(net of idle: ${r.senderNetCpuPerMsgMs.toFixed(2)} / ${r.receiverNetCpuPerMsgMs.toFixed(2)}; ` +
             `idle ${r.senderIdleCpuMsPerS.toFixed(1)} / ${r.receiverIdleCpuMsPerS.toFixed(1)} ms/s)` +
+            (r.meshSettledMs === undefined ? '' : `; connections settled ${r.meshSettledMs === null ? 'NEVER' : `${(r.meshSettledMs / 1000).toFixed(0)} s`} after the warm-up`) +
             (r.backToBack
               ? `; back to back ${r.backToBack.messages}: receiver ${r.backToBack.receiverCpuPerMsgMs.toFixed(2)} ms CPU/msg ` +
                 `(net ${r.backToBack.receiverNetCpuPerMsgMs.toFixed(2)}), all had all ${r.backToBack.durationMs === null ? 'NOT ALL' : `${r.backToBack.durationMs.toFixed(0)} ms after the first send`}`

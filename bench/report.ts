@@ -221,6 +221,12 @@ function short(k: Kind): string {
   }[k]
 }
 
+// How long the fan-out's mesh took to stop changing after the warm-up, for its table.
+function settled(ms: number | null | undefined): string {
+  if (ms === undefined) return ''
+  return ms === null ? '; connections **never settled**' : `; connections settled in ${Math.round(ms / 1000)} s`
+}
+
 export function report(r: Results): string {
   const L: string[] = []
   const m = r.machine
@@ -402,7 +408,7 @@ export function report(r: Results): string {
     )
     for (const f of fans) {
       L.push(
-        `| ${f.members} | 1 + ${f.processes - 1} × ${f.nodesPerProcess} | ${f.warmed === false ? '**no**' : 'yes'} | ${ms(f.latency.p50)} | ${ms(f.latency.p99)} | ` +
+        `| ${f.members} | 1 + ${f.processes - 1} × ${f.nodesPerProcess} | ${f.warmed === false ? '**no**' : 'yes'}${settled(f.meshSettledMs)} | ${ms(f.latency.p50)} | ${ms(f.latency.p99)} | ` +
           `${int(f.delivered)}/${int(f.expected)} | ${f.allHaveAllMs === null ? 'NOT ALL' : int(f.allHaveAllMs)} | ` +
           `${ms(f.senderCpuPerMsgMs)} | ${ms(f.receiverCpuPerMsgMs)} | ${ms(f.receiverNetCpuPerMsgMs)} | ` +
           `${f.backToBack ? `${ms(f.backToBack.receiverCpuPerMsgMs)}, ${ms(f.backToBack.receiverNetCpuPerMsgMs)} (${int(f.backToBack.messages)} msgs)` : '—'} | ` +
