@@ -83,8 +83,8 @@ export interface FanoutResult {
   /** Every member showed the 3 warm-up messages within 90 s before the measured run. */
   warmed: boolean
   /**
-   * From the warm-up's end until no member's connection count changed for MESH_STEADY_MS (the
-   * mesh stopped forming), ms; null if it still changed after MESH_SETTLE_MAX_MS.
+   * From the warm-up's end until no member's connection count changed (the mesh stopped
+   * forming; see `meshSettled`), ms; null if it still changed after MESH_SETTLE_MAX_MS.
    */
   meshSettledMs?: number | null
 }
@@ -167,6 +167,11 @@ async function startAll(
 
 async function closeAll(ws: Mesh[]): Promise<void> {
   await Promise.all(ws.map((w) => w.close()))
+}
+
+/** When the last of these receipts' nodes showed its last payload (hrtime ns; 0n if none did). */
+function lastShown(nodes: NodeReceipt[]): bigint {
+  return nodes.reduce((m, r) => (r.lastNs && BigInt(r.lastNs) > m ? BigInt(r.lastNs) : m), 0n)
 }
 
 /** Every listed process counts `count` payloads of `tag` while `send` runs. */
@@ -280,7 +285,7 @@ export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<Fano
     const nodes: NodeReceipt[] = got.flatMap((g) => g.nodes)
     const complete = got.every((g) => g.complete)
     const lastSent = BigInt(sent.lastStampNs)
-    const lastGot = nodes.reduce((m, r) => (r.lastNs && BigInt(r.lastNs) > m ? BigInt(r.lastNs) : m), 0n)
+    const lastGot = lastShown(nodes)
     const peers = after.flatMap((a) => a.peers)
     const cpu = (i: number) => after[i]!.cpuMs - before[i]!.cpuMs
     const idleRate = (i: number) => (before[i]!.cpuMs - idleFrom[i]!.cpuMs) / idleSeconds
@@ -293,8 +298,7 @@ export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<Fano
     const receiverIdlePerMember = receiverIdle / receiversCount
     let burstCpu = 0
     for (let i = 1; i < afterBurst.length; i++) burstCpu += afterBurst[i]!.cpuMs - after[i]!.cpuMs
-    const burstNodes: NodeReceipt[] = burst.got.flatMap((g) => g.nodes)
-    const burstLast = burstNodes.reduce((m, r) => (r.lastNs && BigInt(r.lastNs) > m ? BigInt(r.lastNs) : m), 0n)
+    const burstLast = lastShown(burst.got.flatMap((g) => g.nodes))
     const burstComplete = burst.got.every((g) => g.complete)
     const receiverRss = after.slice(1).reduce((s, a) => s + a.rss, 0)
     return {
