@@ -45,7 +45,7 @@ import {
   type ProfileFields,
   type RoomState
 } from './messages.js'
-import { createSwarm, parseBootstrap, type BootstrapNode } from './network.js'
+import { createSwarm, parseBootstrap, ROOM_DIAL_LIMIT, roomDialBudget, type BootstrapNode } from './network.js'
 import { Resource } from './resource.js'
 import { makeScratch, removeStaleScratch } from './scratch.js'
 import { nameProblem } from './display-name.js'
@@ -56,7 +56,7 @@ import { checkRule, DEFAULT_RATE, type RateRule } from './room/rate-limit.js'
 import { relayNodeLinkOf, relayLinkOf } from './links.js'
 import { BlockState } from './social/codecs.js'
 import { MAX_PAGE, Room } from './room/room.js'
-import type { RelayContext, RoomContext } from './room/context.js'
+import type { RelayContext, RoomContext, TopicLookup } from './room/context.js'
 import { AccountLog, type AccountRead, type AccountRoom, type AccountView } from './account/account-log.js'
 import { RelayedRoom } from './room/relayed.js'
 import { MEMBER_QUOTA, QuotaLedger, quotaLimits, RELAY_QUOTA } from './room/quota.js'
@@ -187,6 +187,12 @@ const ERASE_DELAY = 1000
 const ACCOUNT_READS_DELAY = 2000
 /** How often an unreachable DHT is looked at again (its table refreshes by itself). */
 const REACH_CHECK_MS = 5000
+/**
+ * How long after a room's first lookup its second one starts, in ms: the channels on the
+ * connections the first one made have opened by then, so the second dials only what is left
+ * of `roomDialLimit`.
+ */
+const LOOKUP_SETTLE_MS = 1000
 
 /** Rooms a relay keeps at most, all users of `serveRelay()` together. */
 export const MAX_SERVED_ROOMS = 4096
@@ -252,6 +258,13 @@ export interface BackspaceOptions {
    */
   maxPeersPerIp?: number
   /**
+   * How many members of each room this node dials itself. Past it, the node answers members
+   * who dial it but looks for no more, so a member of a large room holds about twice this many
+   * connections for it, and messages reach the rest by forwarding. Members who dial this node
+   * do not count. Default 8; a room of up to nine members is a full mesh.
+   */
+  roomDialLimit?: number
+  /**
    * Bytes of other peers' cores this node holds at most: per writer, per room, in all. A
    * writer past it is not fetched further, and `room.stats.quota` and a `quota` event say so.
    * Defaults: 64 MiB, 512 MiB and 2 GiB for a member; 64 MiB, 1 GiB and 8 GiB for a relay.
@@ -286,6 +299,9 @@ export interface FriendsApi {
   /** Requests sent and not yet accepted. */
   sent(): Array<{ key: Buffer; name: string; fingerprint: string; text: string; at: number }>
 }
+
+/** How many members of each room a node dials by default (`BackspaceOptions.roomDialLimit`). */
+export const DEFAULT_ROOM_DIAL_LIMIT = ROOM_DIAL_LIMIT
 
 /** How many connections a node keeps by default (`BackspaceOptions.maxPeers`). */
 export const DEFAULT_MAX_PEERS = 64
@@ -397,6 +413,7 @@ export class Backspace extends Resource<NodeEvents>() {
   private readonly inboundByHost = new Map<string, number>()
   private readonly maxPeers: number
   private readonly maxPeersPerIp: number
+  private readonly roomDialLimit: number
   private refused = 0
   private profile_: ProfileFields = { ...EMPTY_PROFILE }
   private relayed = 0
@@ -444,6 +461,7 @@ export class Backspace extends Resource<NodeEvents>() {
     }
     this.maxPeers = checkLimit('maxPeers', opts.maxPeers ?? DEFAULT_MAX_PEERS)
     this.maxPeersPerIp = checkLimit('maxPeersPerIp', opts.maxPeersPerIp ?? DEFAULT_MAX_PEERS_PER_IP)
+    this.roomDialLimit = checkLimit('roomDialLimit', opts.roomDialLimit ?? ROOM_DIAL_LIMIT)
     this.incognito = !!opts.incognito
     this.storage = this.incognito ? null : resolveStorage(opts.storage)
     this.account = opts.account ?? DEFAULT_ACCOUNT
@@ -1173,6 +1191,7 @@ export class Backspace extends Resource<NodeEvents>() {
   private roomContext(): RoomContext {
     return {
       ...this.sharedContext(),
+      joinRoom: (topic) => this.joinRoomTopic(topic),
       journal: this.journal,
       identity: this.identity,
       historyPage: this.options.historyPage ?? 50,
@@ -1320,16 +1339,43 @@ export class Backspace extends Resource<NodeEvents>() {
     this.social_?.reconcile(view.social)
   }
 
-  private joinTopic(topic: Buffer, opts = { server: true, client: true }): Hyperswarm.Discovery {
+  private joinTopic(
+    topic: Buffer,
+    opts: { server: boolean; client: boolean; limit?: number } = { server: true, client: true },
+    settle = 0
+  ): Hyperswarm.Discovery {
     const discovery = this.swarm!.join(topic, opts)
     // Two peers that join at the same moment can each look the topic up before the other's
     // announcement lands, and would then wait for Hyperswarm's next refresh, minutes away.
-    // One more lookup once this node's own announcement is in closes that window.
+    // One more lookup once this node's own announcement is in closes that window. A refresh
+    // sets the lookup's limit, so it passes the one in force then, `settle` ms after the first
+    // lookup's connections were made: long enough for a room to count their channels.
+    const again = (): void => {
+      if (this.closing) return
+      discovery.refresh({ ...opts, limit: discovery.discovery?.limit ?? opts.limit }).catch(() => {})
+    }
     discovery
       .flushed()
-      .then(() => (this.closing ? undefined : discovery.refresh(opts)))
+      .then(() => {
+        if (settle === 0) return again()
+        setTimeout(again, settle).unref?.()
+      })
       .catch(() => {})
     return discovery
+  }
+
+  /**
+   * A room's topic: announced, and looked up dialling at most `roomDialLimit` of its members
+   * (lib/network.ts ROOM_DIAL_LIMIT). Hyperswarm reads a topic's limit as each lookup starts,
+   * its own refresh every ten minutes included, so the room keeps it at what it may still dial.
+   */
+  private joinRoomTopic(topic: Buffer): TopicLookup {
+    const discovery = this.joinTopic(topic, { server: true, client: true, limit: this.roomDialLimit }, LOOKUP_SETTLE_MS)
+    return {
+      dialled: (count) => {
+        if (discovery.discovery) discovery.discovery.limit = roomDialBudget(this.roomDialLimit, count)
+      }
+    }
   }
 
   /** Announces `topic` as a server only, and resolves once peers can find this node on it. */

@@ -325,7 +325,10 @@ declare module 'hyperswarm' {
     }
     interface Discovery {
       flushed(): Promise<void>
-      refresh(opts?: { client?: boolean; server?: boolean }): Promise<void>
+      /** `limit`: how many peers a lookup passes on to be dialled (Infinity when left out). */
+      refresh(opts?: { client?: boolean; server?: boolean; limit?: number }): Promise<void>
+      /** The topic's discovery, shared by its sessions; `limit` is read when a lookup starts. */
+      discovery?: { limit: number }
       destroy(): Promise<void>
     }
   }
@@ -343,7 +346,7 @@ declare module 'hyperswarm' {
     keyPair: { publicKey: Buffer; secretKey: Buffer }
     connections: Set<Hyperswarm.Connection>
     peers: Map<string, Hyperswarm.PeerInfo>
-    join(topic: Buffer, opts?: { server?: boolean; client?: boolean }): Hyperswarm.Discovery
+    join(topic: Buffer, opts?: { server?: boolean; client?: boolean; limit?: number }): Hyperswarm.Discovery
     leave(topic: Buffer): Promise<void>
     flush(): Promise<void>
     listen(): Promise<void>

@@ -11,11 +11,21 @@ import type { QuotaLedger } from './quota.js'
 import type { RelayedRoom } from './relayed.js'
 import type { Room } from './room.js'
 
+/** @internal A room's lookup of its topic on the DHT. */
+export interface TopicLookup {
+  /**
+   * `count` of the room's channels are on connections this node dialled: its lookups dial
+   * at most `roomDialBudget(count)` more members (lib/network.ts).
+   */
+  dialled(count: number): void
+}
+
 /** @internal What rooms and relayed rooms both need from their node. */
 export interface NodeContext<R> {
   readonly store: Corestore
   now(): number
   readonly ttl: number
+  /** Announces and looks up the topic; a relay dials every member it finds. */
   join(topic: Buffer): void
   leave(topic: Buffer): Promise<void>
   streams(): Iterable<Stream>
@@ -46,6 +56,8 @@ export interface RelayContext extends NodeContext<RelayedRoom> {
 
 /** @internal What a room needs from its node. */
 export interface RoomContext extends NodeContext<Room> {
+  /** Announces and looks up the room's topic, dialling a bounded number of its members. */
+  joinRoom(topic: Buffer): TopicLookup
   readonly identity: Identity
   /** Messages per writer fetched when a writer is first seen or on start. */
   readonly historyPage: number

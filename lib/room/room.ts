@@ -22,7 +22,7 @@ import type { Member, Message, MessagesOptions, QuotaScope, RoomEvents, RoomKind
 import { ApplyStage } from './apply.js'
 import { Topology } from './topology.js'
 import { RoomChannels, type Stream } from './channel.js'
-import type { RoomContext } from './context.js'
+import type { RoomContext, TopicLookup } from './context.js'
 import { Expiry } from './expiry.js'
 import { stampedEncryption } from './expiry-stamp.js'
 import { decodeBodyOrNull, Feed, parseMessageId } from './feed.js'
@@ -101,6 +101,8 @@ export class Room extends Resource<RoomEvents>() {
   private readonly expiry: Expiry
   // Runs once after opening a password room, to say `alone` if nobody else has been seen.
   private aloneTimer: ReturnType<typeof setTimeout> | null
+  // The room's lookup of its topic, once opened: told how many members this node dialled.
+  private lookup: TopicLookup | null = null
   private alone_ = false
   // Checks the proofs that a member made a core, announced or restored.
   private readonly proofs: MemberProofs
@@ -179,12 +181,14 @@ export class Room extends Resource<RoomEvents>() {
           // A relay learns of wipes from each member it meets (lib/room/wipe-notice.ts).
           if (!channel.member) for (const notice of this.wipeNotices()) channel.sendWipe(notice)
           this.roster.sendPresence(channel)
+          this.countDialled()
           this.emit('peer-add', channel.remotePublicKey)
         },
         close: (channel) => {
           this.roster.disconnected(channel)
           // A writer may have gone with it: its cores are needed from the others now.
           this.topology.soon()
+          this.countDialled()
           this.emit('peer-remove', channel.remotePublicKey)
         },
         writers: (writers) => this.writers.onAnnouncement(writers),
@@ -438,7 +442,8 @@ export class Room extends Resource<RoomEvents>() {
     // later lock counts as having been in the room before it (lib/governance/resolve.ts).
     if (this.ownerRecord && own.core.length === 0) this.governance.acknowledge()
 
-    this.ctx.join(this.topic)
+    this.lookup = this.ctx.joinRoom(this.topic)
+    this.countDialled()
     for (const stream of this.ctx.streams()) this.attach(stream)
     for (const feed of this.writers.values()) if (!feed.local) this.history.pump(feed)
     if (this.locked && !this.seenOthers()) {
@@ -462,6 +467,15 @@ export class Room extends Resource<RoomEvents>() {
   }
 
   /** Anyone other than this identity: online now, or an author in what this node holds. */
+  // Channels on connections this node dialled bound how many more members its lookups dial
+  // (lib/network.ts ROOM_DIAL_LIMIT); those that dialled this node do not count.
+  private countDialled(): void {
+    if (this.lookup === null) return
+    let dialled = 0
+    for (const channel of this.channels) if ((channel.stream as { isInitiator?: boolean }).isInitiator === true) dialled++
+    this.lookup.dialled(dialled)
+  }
+
   private seenOthers(): boolean {
     return this.stats.peers > 0 || this.roster.list().some((m) => !m.self)
   }

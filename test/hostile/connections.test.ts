@@ -4,7 +4,7 @@
 import test from 'brittle'
 import { fork, type ChildProcess } from 'child_process'
 import { fileURLToPath } from 'url'
-import type { Backspace, Room } from '../../lib/index.js'
+import { DEFAULT_ROOM_DIAL_LIMIT, type Backspace, type Room } from '../../lib/index.js'
 import { dialLimit } from '../../lib/network.js'
 import { create, createLocalTestnet, receive, waitForPeers } from '../helpers/index.js'
 import { Attacker, until, type Connection } from './attacker.js'
@@ -128,4 +128,53 @@ test('a newcomer to a room larger than maxPeers still reaches it: members keep s
   await Promise.all(hello)
   t.pass("the first member's message reaches the newcomers")
   t.ok(nodes.every((n) => n.connections <= MAX), 'no node holds more than maxPeers connections')
+})
+
+// What a member's lookups may still dial in `room`, and how many of its channels there are on
+// connections it dialled (Hyperswarm's discovery for the topic, and the room's channels).
+function dialState(node: Backspace, room: Room): { limit: number; dialled: number } {
+  const swarm = (node as unknown as { swarm: { _discovery: Map<string, { limit: number }> } }).swarm
+  const channels = (room as unknown as { channels: Iterable<{ stream: { isInitiator?: boolean } }> }).channels
+  let dialled = 0
+  for (const channel of channels) if (channel.stream.isInitiator === true) dialled++
+  return { limit: swarm._discovery.get(room.topic.toString('hex'))!.limit, dialled }
+}
+
+test('a member dials at most roomDialLimit members of a room, members who dial it do not use that up, and every message reaches everyone', async (t) => {
+  // Issue 11: a member of a large room held a connection to every member it found, each with
+  // its buffers and replication sessions, so its memory grew with the room.
+  const LIMIT = 2
+  t.is(DEFAULT_ROOM_DIAL_LIMIT, 8)
+  const testnet = await createLocalTestnet(t)
+  const nodes: Backspace[] = []
+  const rooms: Room[] = []
+  for (let i = 0; i < 6; i++) {
+    const node = await create(t, testnet, { roomDialLimit: LIMIT, maxPeersPerIp: 100 })
+    nodes.push(node)
+    rooms.push(await node.join('sparse'))
+  }
+  await Promise.all(rooms.map((r) => waitForPeers(r, 1)))
+  // Each member's second lookup starts a second after its first one's connections were made.
+  await new Promise((resolve) => setTimeout(resolve, 1500))
+  const states = rooms.map((r, i) => dialState(nodes[i]!, r))
+  const inbound = rooms.map((r, i) => r.stats.peers - states[i]!.dialled)
+  t.comment(`dialled ${states.map((s) => s.dialled).join(', ')}; dialled by others ${inbound.join(', ')}`)
+  t.ok(states.every((s) => s.dialled <= LIMIT), `no member dialled more than ${LIMIT}`)
+  t.ok(
+    states.every((s) => s.limit === LIMIT - s.dialled),
+    'what each may still dial is its limit less what it dialled'
+  )
+  t.ok(inbound.some((n) => n > 0), 'members were dialled by others, which used none of their budget')
+  t.ok(
+    rooms.every((r) => r.stats.peers <= rooms.length - 1),
+    'no member holds more channels than there are other members'
+  )
+  // Sent from a member connected to only some of the others: it reaches all of them.
+  const sender = rooms.reduce((a, b) => (b.stats.peers < a.stats.peers ? b : a))
+  const text = 'hello, sparse room'
+  const heard = rooms.filter((r) => r !== sender).map((r) => receive(r, [text]))
+  await sender.send(text)
+  await Promise.all(heard)
+  t.pass(`a member with ${sender.stats.peers} of ${rooms.length - 1} members connected reached every member`)
+  await expectCode(t, () => create(t, testnet, { roomDialLimit: 0 }), 'INVALID_ARGUMENT')
 })
