@@ -73,16 +73,17 @@ export function dialLimit(maxPeers: number): number {
 
 /**
  * @internal
- * How many members of one room a node dials itself by default: past that, it dials nobody else for the
- * room and only answers the members who dial it. Every member dialling eight others at random
- * (a DHT node answers a lookup with a random sample of the topic's announcements) makes each
- * member hold about sixteen connections in a room of any size, and a random graph where each
- * member picks eight is connected; messages cross it by forwarding (lib/room/live.ts) within
- * a hop or two. A room of ten is still a full mesh. Without the bound a member of a large room
- * held a connection to every member it found, up to `dialLimit` dials plus everyone who dialled
- * it, each with its streams, buffers and replication sessions: memory and the CPU to form the
- * room grew with the room (issue 11). Only connections this node dialled count, so members
- * (or one member's many nodes) who dial it cannot make it stop dialling.
+ * How many members of one room a node dials itself by default: past that, it dials nobody
+ * else for the room and only answers the members who dial it. Every member dialling eight
+ * others at random (a DHT node answers a lookup with a random sample of the topic's
+ * announcements) makes each member hold about sixteen connections in a room of any size, and
+ * a random graph in which each member picks eight others is connected with high probability;
+ * messages cross it by forwarding (lib/room/live.ts) within a hop or two. A room of up to nine
+ * is still a full mesh. Without the bound a member of a large room held a connection to every
+ * member it found, up to `dialLimit` dials plus everyone who dialled it, each with its
+ * streams, buffers and replication sessions: memory and the CPU to form the room grew with the
+ * room (issue 11). Only connections this node dialled count, so members (or one member's many
+ * nodes) who dial it cannot make it stop dialling.
  */
 export const ROOM_DIAL_LIMIT = 8
 

@@ -15,7 +15,7 @@ import type { Room } from './room.js'
 export interface TopicLookup {
   /**
    * `count` of the room's channels are on connections this node dialled: its lookups dial
-   * at most `roomDialBudget(count)` more members (lib/network.ts).
+   * at most `roomDialLimit` less that many more members (lib/network.ts `roomDialBudget`).
    */
   dialled(count: number): void
 }
