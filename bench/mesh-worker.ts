@@ -49,6 +49,13 @@ export interface NodeReceipt {
   latencies: number[]
   /** When the last payload arrived (ns), or null. */
   lastNs: string | null
+  /** Payloads of the tag shown and then withdrawn (their Hypercore copy did not come in time). */
+  withdrawn: number
+  /**
+   * Gaps a catch-up left in the node's first room meanwhile: it showed a writer's latest page
+   * and left older blocks for paging back (lib/room/history.ts).
+   */
+  gaps: number
 }
 
 export interface MeshStats {
@@ -99,7 +106,8 @@ const rooms: Room[][] = []
 interface Counter {
   tag: Tag
   count: number
-  seen: Set<number>
+  /** Payloads shown (and not withdrawn since), with their one-way latency in µs. */
+  seen: Map<number, number>
   receipt: NodeReceipt
 }
 let counters: Counter[] = []
@@ -120,11 +128,18 @@ function listen(i: number, room: Room): void {
     const c = counters[i]
     if (!c) return
     if (!head || head.tag !== c.tag || c.seen.has(head.seq)) return
-    c.seen.add(head.seq)
+    c.seen.set(head.seq, Number(now - head.stampNs) / 1000)
     c.receipt.got++
-    c.receipt.latencies.push(Number(now - head.stampNs) / 1000)
     c.receipt.lastNs = String(now)
     if (c.receipt.got >= c.count) onCount?.()
+  })
+  // A payload shown and then withdrawn is not delivered (unless it is shown again).
+  room.on('message-withdrawn', (m) => {
+    const head = parseHeader(m.text)
+    const c = counters[i]
+    if (!c || !head || head.tag !== c.tag || !c.seen.delete(head.seq)) return
+    c.receipt.got--
+    c.receipt.withdrawn++
   })
 }
 
@@ -199,13 +214,24 @@ async function peers(min: number): Promise<void> {
   post({ type: 'peered', peers: nodes.map((_, i) => count(i)) })
 }
 
+// The catch-up gaps node i's first room left so far (internal to the room's history).
+function gapsOf(i: number): number {
+  const room = rooms[i]?.[0] as unknown as { history?: { gaps?: unknown } } | undefined
+  if (room === undefined) return 0
+  const gaps = room.history?.gaps
+  // Loudly, so the bench's smoke test notices when the room's internals move.
+  if (typeof gaps !== 'number') throw new Error('a room no longer keeps history.gaps')
+  return gaps
+}
+
 async function expect(order: Extract<MeshOrder, { type: 'expect' }>): Promise<void> {
   counters = nodes.map(() => ({
     tag: order.tag,
     count: order.count,
-    seen: new Set<number>(),
-    receipt: { got: 0, latencies: [], lastNs: null }
+    seen: new Map<number, number>(),
+    receipt: { got: 0, latencies: [], lastNs: null, withdrawn: 0, gaps: 0 }
   }))
+  const gapsBefore = nodes.map((_, i) => gapsOf(i))
   const done = () => counters.every((c) => c.receipt.got >= c.count)
   post({ type: 'expecting' })
   const complete = await new Promise<boolean>((resolve) => {
@@ -218,6 +244,10 @@ async function expect(order: Extract<MeshOrder, { type: 'expect' }>): Promise<vo
     onCount()
   })
   onCount = null
+  counters.forEach((c, i) => {
+    c.receipt.latencies = [...c.seen.values()]
+    c.receipt.gaps = gapsOf(i) - gapsBefore[i]!
+  })
   post({ type: 'received', nodes: counters.map((c) => c.receipt), complete })
 }
 

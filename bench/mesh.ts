@@ -39,6 +39,29 @@ export interface MeshConfig {
   idleMs: number
 }
 
+/** Over the receivers of one run, at its deadline. */
+export interface Shortfall {
+  /** Receivers that had not shown every payload. */
+  members: number
+  /** Payloads shown and then withdrawn, never shown again. */
+  withdrawn: number
+  /** Catch-up gaps left meanwhile: a writer's latest page shown, older blocks left for paging back. */
+  gaps: number
+}
+
+function shortfallOf(nodes: NodeReceipt[], count: number): Shortfall {
+  return {
+    members: nodes.filter((r) => r.got < count).length,
+    withdrawn: nodes.reduce((sum, r) => sum + r.withdrawn, 0),
+    gaps: nodes.reduce((sum, r) => sum + r.gaps, 0)
+  }
+}
+
+function shortText(s: Shortfall | undefined): string {
+  if (!s || s.members === 0) return ''
+  return `: ${s.members} members short, ${s.withdrawn} payloads withdrawn, ${s.gaps} catch-up gaps`
+}
+
 export interface FanoutResult {
   members: number
   processes: number
@@ -52,6 +75,8 @@ export interface FanoutResult {
   expected: number
   /** From the last send to the last receiver showing every message, ms (null: not all within the deadline). */
   allHaveAllMs: number | null
+  /** Why deliveries fell short, if they did (see `Shortfall`). */
+  shortfall?: Shortfall
   senderCpuPerMsgMs: number
   receiverCpuPerMsgMs: number
   /** The same processes' CPU over `idleMs` just before the run, while the room is quiet: ms of CPU per second. */
@@ -71,6 +96,7 @@ export interface FanoutResult {
     durationMs: number | null
     receiverCpuPerMsgMs: number
     receiverNetCpuPerMsgMs: number
+    shortfall?: Shortfall
   } | null
   connectionsPerMember: { mean: number; min: number; max: number }
   /** Resident memory of a receiving member's process (÷ nodes per process), bytes. */
@@ -311,6 +337,7 @@ export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<Fano
       delivered: nodes.reduce((s, r) => s + r.got, 0),
       expected: receiversCount * cfg.messages,
       allHaveAllMs: complete ? Number(lastGot - lastSent) / 1e6 : null,
+      shortfall: shortfallOf(nodes, cfg.messages),
       senderCpuPerMsgMs: cpu(0) / cfg.messages,
       receiverCpuPerMsgMs: receiverCpu / receiversCount / cfg.messages,
       senderIdleCpuMsPerS: idleRate(0),
@@ -321,7 +348,8 @@ export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<Fano
         messages: burstCount,
         durationMs: burstComplete ? Number(burstLast - BigInt(burst.sent.firstNs)) / 1e6 : null,
         receiverCpuPerMsgMs: burstCpu / receiversCount / burstCount,
-        receiverNetCpuPerMsgMs: (burstCpu / receiversCount - receiverIdlePerMember * burstSeconds) / burstCount
+        receiverNetCpuPerMsgMs: (burstCpu / receiversCount - receiverIdlePerMember * burstSeconds) / burstCount,
+        shortfall: shortfallOf(burst.got.flatMap((g) => g.nodes), burstCount)
       },
       connectionsPerMember: {
         mean: peers.reduce((a, b) => a + b, 0) / peers.length,
@@ -472,8 +500,10 @@ export async function measureMesh(
             (r.meshSettledMs === undefined ? '' : `; connections settled ${r.meshSettledMs === null ? 'NEVER' : `${(r.meshSettledMs / 1000).toFixed(0)} s`} after the warm-up`) +
             (r.backToBack
               ? `; back to back ${r.backToBack.messages}: receiver ${r.backToBack.receiverCpuPerMsgMs.toFixed(2)} ms CPU/msg ` +
-                `(net ${r.backToBack.receiverNetCpuPerMsgMs.toFixed(2)}), all had all ${r.backToBack.durationMs === null ? 'NOT ALL' : `${r.backToBack.durationMs.toFixed(0)} ms after the first send`}`
-              : '')
+                `(net ${r.backToBack.receiverNetCpuPerMsgMs.toFixed(2)}), all had all ${r.backToBack.durationMs === null ? 'NOT ALL' : `${r.backToBack.durationMs.toFixed(0)} ms after the first send`}` +
+                shortText(r.backToBack.shortfall)
+              : '') +
+            (r.allHaveAllMs === null ? `; paced${shortText(r.shortfall)}` : '')
         )
       }
     }
