@@ -49,7 +49,10 @@ export interface NodeReceipt {
   latencies: number[]
   /** When the last payload arrived (ns), or null. */
   lastNs: string | null
-  /** Payloads of the tag shown and then withdrawn (their Hypercore copy did not come in time). */
+  /**
+   * Payloads of the tag withdrawn after they were shown (their Hypercore copy did not come in
+   * time); one shown again afterwards counts in `got` again.
+   */
   withdrawn: number
   /**
    * Gaps a catch-up left in the node's first room meanwhile: it showed a writer's latest page

@@ -43,7 +43,7 @@ export interface MeshConfig {
 export interface Shortfall {
   /** Receivers that had not shown every payload. */
   members: number
-  /** Payloads shown and then withdrawn, never shown again. */
+  /** Withdrawals of shown payloads (a payload shown again after one counts as delivered). */
   withdrawn: number
   /** Catch-up gaps left meanwhile: a writer's latest page shown, older blocks left for paging back. */
   gaps: number
