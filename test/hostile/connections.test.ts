@@ -178,3 +178,21 @@ test('a member dials at most roomDialLimit members of a room, members who dial i
   t.pass(`a member with ${sender.stats.peers} of ${rooms.length - 1} members connected reached every member`)
   await expectCode(t, () => create(t, testnet, { roomDialLimit: 0 }), 'INVALID_ARGUMENT')
 })
+
+test('a stranger that announces on a room topic and takes a member dial uses none of the room dial budget', async (t) => {
+  // It cannot open the room's channel, so the connection never counts as a member dialled.
+  const testnet = await createLocalTestnet(t)
+  const victim = await create(t, testnet, { roomDialLimit: 1 })
+  const room = await victim.join('decoy')
+  const stranger = await Attacker.create(t, testnet)
+  const dialled = stranger.nextConnection()
+  await stranger.swarm.join(room.topic, { server: true, client: false }).flushed()
+  // The room's next lookup (Hyperswarm's own refresh, ten minutes on) finds the stranger.
+  const swarm = (victim as unknown as { swarm: { _discovery: Map<string, { refresh(): Promise<void> }> } }).swarm
+  await swarm._discovery.get(room.topic.toString('hex'))!.refresh()
+  const conn = await dialled
+  t.ok(conn.isInitiator === false, 'the member dialled the stranger')
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  t.is(room.stats.peers, 0, 'no room channel opened with it')
+  t.alike(dialState(victim, room), { limit: 1, dialled: 0 }, 'the whole budget is left for members')
+})
