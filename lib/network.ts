@@ -83,7 +83,9 @@ export function dialLimit(maxPeers: number): number {
  * member it found, up to `dialLimit` dials plus everyone who dialled it, each with its
  * streams, buffers and replication sessions: memory and the CPU to form the room grew with the
  * room (issue 11). Only connections this node dialled count, so members (or one member's many
- * nodes) who dial it cannot make it stop dialling.
+ * nodes) who dial it cannot make it stop dialling. Hyperswarm counts against a lookup's limit
+ * every announcement it passes on, this node's own and members already connected included, so
+ * a lookup may dial fewer than what is left; the next one dials more.
  */
 export const ROOM_DIAL_LIMIT = 8
 
