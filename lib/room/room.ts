@@ -443,7 +443,6 @@ export class Room extends Resource<RoomEvents>() {
     if (this.ownerRecord && own.core.length === 0) this.governance.acknowledge()
 
     this.lookup = this.ctx.joinRoom(this.topic)
-    this.countDialled()
     for (const stream of this.ctx.streams()) this.attach(stream)
     for (const feed of this.writers.values()) if (!feed.local) this.history.pump(feed)
     if (this.locked && !this.seenOthers()) {
