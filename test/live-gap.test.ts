@@ -2,15 +2,18 @@
 // while the writer goes on: more than a history page of blocks come after it before the
 // catch-up runs. That is not an absence, and the missed message is still delivered, not left
 // for paging back (found by the bench: one message of a thousand never shown, under load).
-import test from 'brittle'
+// So too when Hypercore's copies come late: blocks shown live wait while the writer's core
+// grows, and those withdrawn after all are shown again, not skipped (the bench at 80 members).
+import test, { type Test } from 'brittle'
 import type { Room } from '../lib/index.js'
+import { CONFIRM_TIMEOUT, MAX_CONFIRM_WAIT, withdrawAt } from '../lib/room/live.js'
 import { create, createLocalTestnet, receive, waitForPeers } from './helpers/index.js'
 
 interface LiveBlockFrame {
   index: number
 }
 interface Internals {
-  outbox: { own: { core: { length: number } } }
+  outbox: { own: { core: { length: number; append: (...args: unknown[]) => Promise<unknown> } } }
   live: { receive(frame: LiveBlockFrame, from: unknown): void }
   history: { gaps: number }
 }
@@ -44,4 +47,98 @@ test('a live frame missed in a conversation: its message still comes, past a pag
   const got = await all
   t.is(got.length, COUNT, 'every message shown, the missed one too')
   t.is(internals(rb).history.gaps, 0, 'no gap left for paging back')
+})
+
+// Makes the writer's next appends land late, one after another: the first `delays[0]` ms after
+// it is asked for, the next `delays[1]` ms after that, and so on. Its live frames go out at once.
+// `asked(n)` resolves once the writer asked for its nth append.
+function delayAppends(room: Room, delays: number[]): { asked(n: number): Promise<void> } {
+  const core = internals(room).outbox.own.core
+  const append = core.append.bind(core)
+  let calls = 0
+  core.append = async (...args: unknown[]) => {
+    const delay = delays[calls++] ?? 0
+    if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay))
+    return append(...args)
+  }
+  return {
+    async asked(n) {
+      while (calls < n) await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+  }
+}
+
+async function pair(t: Test, page: number): Promise<{ ra: Room; rb: Room }> {
+  const testnet = await createLocalTestnet(t)
+  const a = await create(t, testnet, { historyPage: page })
+  const b = await create(t, testnet, { historyPage: page })
+  const ra = await a.join('late')
+  const rb = await b.join('late')
+  await waitForPeers(ra)
+  await waitForPeers(rb)
+  const hello = receive(rb, ['hello'])
+  await ra.send('hello')
+  await hello
+  await ra.flush()
+  return { ra, rb }
+}
+
+test('withdrawAt: a block waits while its core grows, CONFIRM_TIMEOUT at least and MAX_CONFIRM_WAIT at most', (t) => {
+  const shown = 1_000_000
+  t.is(withdrawAt(shown, 0), shown + CONFIRM_TIMEOUT, 'a core that never grew: CONFIRM_TIMEOUT after it was shown')
+  t.is(withdrawAt(shown, shown - 5000), shown + CONFIRM_TIMEOUT, 'grown before it was shown: the same')
+  t.is(withdrawAt(shown, shown + 8000), shown + 8000 + CONFIRM_TIMEOUT, 'grown since: CONFIRM_TIMEOUT after that')
+  t.is(withdrawAt(shown, shown + MAX_CONFIRM_WAIT), shown + MAX_CONFIRM_WAIT, 'a core that keeps growing: MAX_CONFIRM_WAIT at most')
+})
+
+test('a live block whose Hypercore copy comes after CONFIRM_TIMEOUT, while the core grows, is kept, not withdrawn', async (t) => {
+  const { ra, rb } = await pair(t, 50)
+  let withdrawn = 0
+  rb.on('message-withdrawn', () => withdrawn++)
+  // The first append lands after 0.6 CONFIRM_TIMEOUT, the second 0.6 CONFIRM_TIMEOUT after it:
+  // the second block waits 1.2 CONFIRM_TIMEOUT, but the core grew meanwhile.
+  const step = Math.round(CONFIRM_TIMEOUT * 0.6)
+  const appends = delayAppends(ra, [step, step])
+  const first = receive(rb, ['slow 1'])
+  const one = ra.send('slow 1')
+  await first
+  // A block of its own, in the next append.
+  await appends.asked(1)
+  const second = receive(rb, ['slow 2'])
+  const two = ra.send('slow 2')
+  await second
+  await Promise.all([one, two])
+  // Stored from their live copies once Hypercore's length reached them: nothing left waiting.
+  const feed = (rb as unknown as { writers: { get(hex: string): { unconfirmed: Map<number, unknown> } } }).writers.get(
+    (ra as unknown as { outbox: { own: { key: Buffer } } }).outbox.own.key.toString('hex')
+  )
+  while (feed.unconfirmed.size > 0) await new Promise((resolve) => setTimeout(resolve, 100))
+  t.is(withdrawn, 0, 'nothing shown was withdrawn')
+  t.alike((await rb.messages()).map((m) => m.text), ['hello', 'slow 1', 'slow 2'])
+})
+
+test('live blocks withdrawn because Hypercore came late are shown again, past a page of them, with no gap', async (t) => {
+  const PAGE = 4
+  const { ra, rb } = await pair(t, PAGE)
+  // Nothing the writer sends now is stored until after CONFIRM_TIMEOUT: every block shown live
+  // is withdrawn, and then more than a page of blocks reach Hypercore at once.
+  delayAppends(ra, [CONFIRM_TIMEOUT + 1000])
+  const texts = Array.from({ length: PAGE * 3 }, (_, i) => `late ${i}`)
+  const live = receive(rb, texts)
+  const withdrawn = new Set<string>()
+  rb.on('message-withdrawn', (m) => withdrawn.add(m.text))
+  const sends: Array<Promise<unknown>> = []
+  for (const text of texts) {
+    const shown = receive(rb, [text])
+    sends.push(ra.send(text))
+    await shown
+  }
+  await live
+  const again = receive(rb, texts)
+  await Promise.all(sends)
+  t.is(withdrawn.size, texts.length, 'each was withdrawn when its copy did not come in time')
+  const back = await Promise.race([again, new Promise<null>((resolve) => setTimeout(() => resolve(null), CONFIRM_TIMEOUT))])
+  t.ok(back !== null && back.length === texts.length, 'and every one shown again once Hypercore had it')
+  t.is(internals(rb).history.gaps, 0, 'none left for paging back')
+  t.alike((await rb.messages()).map((m) => m.text), ['hello', ...texts])
 })

@@ -65,6 +65,13 @@ export class Feed {
   owner: Buffer | null
   /** Blocks shown from the channel that Hypercore has not delivered yet: index → messages. */
   readonly unconfirmed = new Map<number, UnconfirmedBlock>()
+  /**
+   * One past the highest index this node showed from the channel this session, withdrawn or
+   * not: below it, this node was following the writer live (see History's catch-up).
+   */
+  liveTo: number
+  /** When, ms, Hypercore's verified length of the core last grew this session (0: never). */
+  grewAt: number
   /** A scheduled, batched fetch of blocks that already arrived live. */
   catchUp: NodeJS.Timeout | null
   /** Storing live blocks from their live copies (see live-store.ts): one run at a time. */
@@ -119,6 +126,8 @@ export class Feed {
     this.pumping = null
     this.pumpAgain = false
     this.owner = null
+    this.liveTo = 0
+    this.grewAt = 0
     this.catchUp = null
     this.storing = null
     this.idPrefix = `${key.toString('hex', 0, 16)}-`

@@ -200,12 +200,14 @@ export class History {
         feed.seen = from
       }
       if (from >= length) return
-      if (length - from > page && !this.shownSince(feed, from, length)) {
+      if (length - from > page && feed.liveTo <= from && !this.shownSince(feed, from, length)) {
         // Back after a long absence: the latest page of messages, and the rest only when the
         // timeline is paged back to it. Memory holds a window, not the week (issue 11). Not
-        // when blocks past `from` were shown live: then this is a block the live path could
-        // not store (a frame lost or refused) in a conversation this node is following, and
-        // its messages are delivered like the rest, or they would never be shown.
+        // when blocks past `from` came live this session, shown or since withdrawn: then this
+        // node is following the conversation, and blocks the live path could not store (a
+        // frame lost or refused, or withdrawn because Hypercore's copy came late) are
+        // delivered like the rest, or they would never be shown. At 80 members writing back
+        // to back, members online the whole time skipped whole runs of messages this way.
         const lowest = await this.fetchLatest(feed, from, length, page)
         if (lowest === null) return
         if (lowest > from) {

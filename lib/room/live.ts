@@ -38,8 +38,27 @@ const MAX_UNCONFIRMED = 64
 const STORE_BATCH = MAX_UNCONFIRMED / 2
 const MAX_UNCONFIRMED_ROOM = 256
 // How long, in ms, a block shown from the channel may wait for its Hypercore copy before its
-// messages are withdrawn. Hypercore delivers it in well under a second when its author stored it.
+// messages are withdrawn. Hypercore delivers it in well under a second when its author stored
+// it, on a machine that keeps up. On one that does not (80 members writing back to back on two
+// cores: docs/PERFORMANCE.md), Hypercore's copies of a writer came in more than 10 s late while
+// its verified length kept growing, and members withdrew thousands of messages their writers
+// had stored. So a block waits while Hypercore makes progress on its core: it is withdrawn
+// once CONFIRM_TIMEOUT has passed both since it was shown and since the core's verified length
+// last grew, and at the latest MAX_CONFIRM_WAIT after it was shown.
 export const CONFIRM_TIMEOUT = 10_000
+// The longest, in ms, a block shown from the channel waits for Hypercore's copy. What a writer
+// gains by appending now and then while a block it never stores waits (ahead of its core, at
+// most LIVE_WINDOW blocks): that block shown for this long instead of CONFIRM_TIMEOUT. A
+// writer that appends past it has it contradicted, and withdrawn, as its copy arrives.
+export const MAX_CONFIRM_WAIT = 30_000
+
+/**
+ * When, ms, a block shown from the channel at `shownAt` is withdrawn if Hypercore has not
+ * confirmed it, given when the core's verified length last grew (`grewAt`, 0 for never).
+ */
+export function withdrawAt(shownAt: number, grewAt: number): number {
+  return Math.max(shownAt + CONFIRM_TIMEOUT, Math.min(grewAt + CONFIRM_TIMEOUT, shownAt + MAX_CONFIRM_WAIT))
+}
 
 // Whether `Records.withdrawBlock` takes back the whole effect of showing this block: it holds
 // messages only. A block with anything else (edits, reactions, governance) is verified first.
@@ -241,6 +260,7 @@ export class LivePath {
     }
     const shown = { seq: body.seq, count: body.records.length, block: live.block, padding: live.padding ?? null }
     feed.unconfirmed.set(live.index, shown)
+    if (live.index >= feed.liveTo) feed.liveTo = live.index + 1
     this.shownAt.set(shown, Date.now())
     this.pending.add(feed)
     this.unconfirmed++
@@ -348,17 +368,17 @@ export class LivePath {
     this.timer = setTimeout(() => this.expire(), Math.max(delay, 0))
   }
 
-  // Withdraws the blocks shown longer ago than CONFIRM_TIMEOUT that Hypercore never confirmed:
-  // their author never stored them (or a member signed blocks it never meant to store).
+  // Withdraws the blocks Hypercore did not confirm in time (see `withdrawAt`): their author
+  // never stored them (or a member signed blocks it never meant to store).
   private expire(): void {
     this.timer = null
     const now = Date.now()
     let next = Infinity
     for (const feed of [...this.pending]) {
       for (const [index, live] of [...feed.unconfirmed]) {
-        const shownAt = this.shownAt.get(live) ?? 0
-        if (shownAt > now - CONFIRM_TIMEOUT) {
-          next = Math.min(next, shownAt)
+        const at = withdrawAt(this.shownAt.get(live) ?? 0, feed.grewAt)
+        if (at > now) {
+          next = Math.min(next, at)
           continue
         }
         this.settle(feed, index)
@@ -366,6 +386,6 @@ export class LivePath {
         this.withdrawnTo.set(feed, Math.max(index, this.withdrawnTo.get(feed) ?? -1))
       }
     }
-    if (next !== Infinity) this.schedule(next + CONFIRM_TIMEOUT - now)
+    if (next !== Infinity) this.schedule(next - now)
   }
 }

@@ -822,6 +822,7 @@ export class Room extends Resource<RoomEvents>() {
     core.on('append', () => {
       // The writer signed this size: more bytes than blocks of the largest size allow.
       if (provesOversized(core)) return this.dropOversized(feed)
+      feed.grewAt = Date.now()
       this.history.onAppend(feed)
     })
     core.on('download', (index: number, byteLength: number) => {
