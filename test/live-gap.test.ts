@@ -142,3 +142,47 @@ test('live blocks withdrawn because Hypercore came late are shown again, past a 
   t.is(internals(rb).history.gaps, 0, 'none left for paging back')
   t.alike((await rb.messages()).map((m) => m.text), ['hello', ...texts])
 })
+
+interface PausableInternals {
+  topology: { place: (...args: unknown[]) => void; check(): void }
+  channels: Iterable<{ stream: object }>
+  writers: { get(hex: string): { core: { length: number; core: { replicator: Replicator } } } | undefined }
+  outbox: { own: { key: Buffer } }
+}
+interface Replicator {
+  peers: Array<{ stream: object; channel: { close(): void } }>
+  detachFrom(mux: object): void
+}
+
+test('a member online the whole time whose copies of a writer come in one step of more than a page gets every message, with no gap', async (t) => {
+  const PAGE = 4
+  const { ra, rb } = await pair(t, PAGE)
+  const { default: Protomux } = await import('protomux')
+  const rbi = rb as unknown as PausableInternals
+  const feed = rbi.writers.get((ra as unknown as PausableInternals).outbox.own.key.toString('hex'))!
+  // The reader takes nothing of the writer's core for a while, and no live frame: its copies
+  // lag (through members who lag, at 80 members), and then come in one step.
+  const live = internals(rb).live
+  const receiveLive = live.receive.bind(live)
+  live.receive = () => {}
+  const place = rbi.topology.place
+  rbi.topology.place = () => {}
+  const replicator = feed.core.core.replicator
+  for (const channel of rbi.channels) replicator.detachFrom(Protomux.from(channel.stream))
+  for (const peer of [...replicator.peers]) peer.channel.close()
+  const before = feed.core.length
+
+  const texts = Array.from({ length: PAGE * 3 }, (_, i) => `lagging ${i}`)
+  const all = receive(rb, texts)
+  for (const text of texts) await ra.send(text)
+  await ra.flush()
+  t.is(feed.core.length, before, 'the reader had none of them yet')
+
+  rbi.topology.place = place
+  live.receive = receiveLive
+  rbi.topology.check()
+  const got = await Promise.race([all, new Promise<null>((resolve) => setTimeout(() => resolve(null), CONFIRM_TIMEOUT))])
+  t.ok(got !== null && got.length === texts.length, 'every message shown')
+  t.ok(feed.core.length - before > PAGE, 'in a step of more than a page')
+  t.is(internals(rb).history.gaps, 0, 'none left for paging back')
+})

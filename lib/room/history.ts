@@ -37,6 +37,9 @@ export class History {
   private readonly live: Pick<LivePath, 'store'>
   /** Catch-ups that left blocks to be read on demand (tests count them). */
   gaps: number
+  // Since when (the room's clock) this node has been connected to someone in the room without
+  // a break; null while it is not. Blocks stamped since then were written while it was here.
+  private onlineSince: number | null
 
   constructor(
     room: RoomSelf,
@@ -55,6 +58,13 @@ export class History {
     this.channels = channels
     this.live = live
     this.gaps = 0
+    this.onlineSince = null
+  }
+
+  /** A channel of the room opened or closed (`channels.size` counts them already). */
+  connections(): void {
+    if (this.channels.size === 0) this.onlineSince = null
+    else this.onlineSince ??= this.ctx.now()
   }
 
   /**
@@ -200,14 +210,13 @@ export class History {
         feed.seen = from
       }
       if (from >= length) return
-      if (length - from > page && feed.liveTo <= from && !this.shownSince(feed, from, length)) {
+      if (length - from > page && !this.following(feed, from, length) && !(await this.writtenOnline(feed, from))) {
         // Back after a long absence: the latest page of messages, and the rest only when the
         // timeline is paged back to it. Memory holds a window, not the week (issue 11). Not
-        // when blocks past `from` came live this session, shown or since withdrawn: then this
-        // node is following the conversation, and blocks the live path could not store (a
-        // frame lost or refused, or withdrawn because Hypercore's copy came late) are
-        // delivered like the rest, or they would never be shown. At 80 members writing back
-        // to back, members online the whole time skipped whole runs of messages this way.
+        // for a node following the conversation (see `following` and `writtenOnline`): the
+        // blocks it fell behind on are delivered like the rest, or they would never be shown.
+        // At 80 members, members online the whole time skipped whole runs of messages when
+        // Hypercore's copies came in late and in large steps.
         const lowest = await this.fetchLatest(feed, from, length, page)
         if (lowest === null) return
         if (lowest > from) {
@@ -224,11 +233,27 @@ export class History {
     }
   }
 
-  // Whether any block in [from, to) was shown live.
-  private shownSince(feed: Feed, from: number, to: number): boolean {
+  // Whether blocks in [from, to) came live this session, still shown or since withdrawn
+  // because Hypercore's copy came late: this node was following the writer there, and what
+  // the live path could not store (a frame lost or refused, a copy withdrawn) is delivered.
+  private following(feed: Feed, from: number, to: number): boolean {
+    if (feed.liveTo > from) return true
     if (feed.loaded.size === 0) return false
     for (let i = to - 1; i >= from; i--) if (feed.loaded.has(i)) return true
     return false
+  }
+
+  // Whether block `index`, the first this node has not read, was stamped while this node has
+  // been connected to the room: writers stamp in order, so everything after it was written
+  // while this node was here, and it fell behind (the copies came through members who lagged,
+  // in large steps), not away. One block fetched to tell; a writer that stamps its blocks
+  // late can make this node read them all, as it can by appending less than a page at a time.
+  private async writtenOnline(feed: Feed, index: number): Promise<boolean> {
+    const since = this.onlineSince
+    if (since === null) return false
+    const [block] = await feed.getRange(index, index + 1, { wait: true, timeout: this.ctx.fetchTimeout })
+    const body = block ? decodeBodyOrNull(block) : null
+    return body !== null && body.records[0]!.timestamp >= since
   }
 
   // Where a read of [from, …) begins: at a peer's unchecked word that the blocks below it

@@ -181,6 +181,7 @@ export class Room extends Resource<RoomEvents>() {
           // A relay learns of wipes from each member it meets (lib/room/wipe-notice.ts).
           if (!channel.member) for (const notice of this.wipeNotices()) channel.sendWipe(notice)
           this.roster.sendPresence(channel)
+          this.history.connections()
           this.countDialled()
           this.emit('peer-add', channel.remotePublicKey)
         },
@@ -188,6 +189,7 @@ export class Room extends Resource<RoomEvents>() {
           this.roster.disconnected(channel)
           // A writer may have gone with it: its cores are needed from the others now.
           this.topology.soon()
+          this.history.connections()
           this.countDialled()
           this.emit('peer-remove', channel.remotePublicKey)
         },
