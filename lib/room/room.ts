@@ -467,7 +467,6 @@ export class Room extends Resource<RoomEvents>() {
     return this.alone_ && !this.seenOthers()
   }
 
-  /** Anyone other than this identity: online now, or an author in what this node holds. */
   // Channels on connections this node dialled bound how many more members its lookups dial
   // (lib/network.ts ROOM_DIAL_LIMIT); those that dialled this node do not count.
   private countDialled(): void {
@@ -477,6 +476,7 @@ export class Room extends Resource<RoomEvents>() {
     this.lookup.dialled(dialled)
   }
 
+  /** Anyone other than this identity: online now, or an author in what this node holds. */
   private seenOthers(): boolean {
     return this.stats.peers > 0 || this.roster.list().some((m) => !m.self)
   }
