@@ -59,6 +59,26 @@ export interface NodeReceipt {
    * and left older blocks for paging back (lib/room/history.ts).
    */
   gaps: number
+  /**
+   * For a node short at the deadline, where its copy of the sender's core stood (the remote
+   * core that is longest in its first room); null otherwise.
+   */
+  behind: CoreProgress | null
+}
+
+/** How far a node had a writer's core: verified, stored contiguously, and read (internal). */
+export interface CoreProgress {
+  /** Hypercore's verified length. */
+  length: number
+  contiguous: number
+  /** Blocks below this were delivered (the room's `Feed.seen`). */
+  read: number
+  /** Blocks shown live, waiting for Hypercore. */
+  unconfirmed: number
+  /** Replication sessions of the core. */
+  sessions: number
+  /** Whether a read of it was running. */
+  pumping: boolean
 }
 
 export interface MeshStats {
@@ -217,6 +237,31 @@ async function peers(min: number): Promise<void> {
   post({ type: 'peered', peers: nodes.map((_, i) => count(i)) })
 }
 
+interface FeedInternals {
+  local: boolean
+  seen: number
+  pumping: unknown
+  unconfirmed: Map<number, unknown>
+  core: { length: number; contiguousLength: number; peers: unknown[] }
+}
+
+// Node i's copy of the longest remote core in its first room (the sender's, in the fan-out).
+function progressOf(i: number): CoreProgress | null {
+  const room = rooms[i]?.[0] as unknown as { writers?: { values(): Iterable<FeedInternals> } } | undefined
+  if (room?.writers === undefined) throw new Error('a room no longer keeps its writers')
+  let best: FeedInternals | null = null
+  for (const feed of room.writers.values()) if (!feed.local && (best === null || feed.core.length > best.core.length)) best = feed
+  if (best === null) return null
+  return {
+    length: best.core.length,
+    contiguous: best.core.contiguousLength,
+    read: best.seen,
+    unconfirmed: best.unconfirmed.size,
+    sessions: best.core.peers.length,
+    pumping: best.pumping !== null
+  }
+}
+
 // The catch-up gaps node i's first room left so far (internal to the room's history).
 function gapsOf(i: number): number {
   const room = rooms[i]?.[0] as unknown as { history?: { gaps?: unknown } } | undefined
@@ -232,7 +277,7 @@ async function expect(order: Extract<MeshOrder, { type: 'expect' }>): Promise<vo
     tag: order.tag,
     count: order.count,
     seen: new Map<number, number>(),
-    receipt: { got: 0, latencies: [], lastNs: null, withdrawn: 0, gaps: 0 }
+    receipt: { got: 0, latencies: [], lastNs: null, withdrawn: 0, gaps: 0, behind: null }
   }))
   const gapsBefore = nodes.map((_, i) => gapsOf(i))
   const done = () => counters.every((c) => c.receipt.got >= c.count)
@@ -250,6 +295,9 @@ async function expect(order: Extract<MeshOrder, { type: 'expect' }>): Promise<vo
   counters.forEach((c, i) => {
     c.receipt.latencies = [...c.seen.values()]
     c.receipt.gaps = gapsOf(i) - gapsBefore[i]!
+    // Read for every node, so that the smoke test notices when the room's internals move.
+    const progress = progressOf(i)
+    if (c.receipt.got < c.count) c.receipt.behind = progress
   })
   post({ type: 'received', nodes: counters.map((c) => c.receipt), complete })
 }

@@ -18,7 +18,7 @@ import fs from 'fs/promises'
 import path from 'path'
 import { setTimeout as sleep } from 'timers/promises'
 import { progress, summarize, Worker, type LatencyStats } from './harness.js'
-import type { CatchupResult, MeshMessage, MeshOrder, NodeReceipt } from './mesh-worker.js'
+import type { CatchupResult, MeshMessage, MeshOrder, NodeReceipt, CoreProgress } from './mesh-worker.js'
 
 type Net = { bootstrap: Array<{ host: string; port: number }>; root: string }
 type Mesh = Worker<MeshMessage>
@@ -47,19 +47,36 @@ export interface Shortfall {
   withdrawn: number
   /** Catch-up gaps left meanwhile: a writer's latest page shown, older blocks left for paging back. */
   gaps: number
+  /** Where the short members' copies of the sender's core stood (see `CoreProgress`). */
+  behind?: CoreProgress[]
 }
 
 function shortfallOf(nodes: NodeReceipt[], count: number): Shortfall {
   return {
     members: nodes.filter((r) => r.got < count).length,
     withdrawn: nodes.reduce((sum, r) => sum + r.withdrawn, 0),
-    gaps: nodes.reduce((sum, r) => sum + r.gaps, 0)
+    gaps: nodes.reduce((sum, r) => sum + r.gaps, 0),
+    behind: nodes.flatMap((r) => (r.got < count && r.behind ? [r.behind] : []))
   }
+}
+
+function span(values: number[]): string {
+  const lo = Math.min(...values)
+  const hi = Math.max(...values)
+  return lo === hi ? String(lo) : `${lo}-${hi}`
 }
 
 function shortText(s: Shortfall | undefined): string {
   if (!s || s.members === 0) return ''
-  return `: ${s.members} members short, ${s.withdrawn} payloads withdrawn, ${s.gaps} catch-up gaps`
+  let text = `: ${s.members} members short, ${s.withdrawn} payloads withdrawn, ${s.gaps} catch-up gaps`
+  const b = s.behind ?? []
+  if (b.length > 0) {
+    text +=
+      ` (their copy of the sender's core: verified ${span(b.map((p) => p.length))}, stored ${span(b.map((p) => p.contiguous))},` +
+      ` read ${span(b.map((p) => p.read))}, ${span(b.map((p) => p.unconfirmed))} live waiting, ${span(b.map((p) => p.sessions))} sessions,` +
+      ` ${b.filter((p) => p.pumping).length} reading)`
+  }
+  return text
 }
 
 export interface FanoutResult {
