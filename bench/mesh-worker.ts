@@ -77,8 +77,11 @@ export interface CoreProgress {
   unconfirmed: number
   /** Replication sessions of the core. */
   sessions: number
-  /** Whether a read of it was running. */
+  /** Whether a read of it was running, and a store of blocks from their live copies. */
   pumping: boolean
+  storing: boolean
+  /** Reads the room tried again because a block could not be had (all its writers). */
+  retried: number
 }
 
 export interface MeshStats {
@@ -241,14 +244,15 @@ interface FeedInternals {
   local: boolean
   seen: number
   pumping: unknown
+  storing: unknown
   unconfirmed: Map<number, unknown>
   core: { length: number; contiguousLength: number; peers: unknown[] }
 }
 
 // Node i's copy of the longest remote core in its first room (the sender's, in the fan-out).
 function progressOf(i: number): CoreProgress | null {
-  const room = rooms[i]?.[0] as unknown as { writers?: { values(): Iterable<FeedInternals> } } | undefined
-  if (room?.writers === undefined) throw new Error('a room no longer keeps its writers')
+  const room = rooms[i]?.[0] as unknown as { writers?: { values(): Iterable<FeedInternals> }; history?: { retried?: unknown } } | undefined
+  if (room?.writers === undefined || typeof room.history?.retried !== 'number') throw new Error('a room no longer keeps its writers or history.retried')
   let best: FeedInternals | null = null
   for (const feed of room.writers.values()) if (!feed.local && (best === null || feed.core.length > best.core.length)) best = feed
   if (best === null) return null
@@ -258,7 +262,9 @@ function progressOf(i: number): CoreProgress | null {
     read: best.seen,
     unconfirmed: best.unconfirmed.size,
     sessions: best.core.peers.length,
-    pumping: best.pumping !== null
+    pumping: best.pumping !== null,
+    storing: best.storing !== null,
+    retried: room.history.retried
   }
 }
 

@@ -186,3 +186,26 @@ test('a member online the whole time whose copies of a writer come in one step o
   t.ok(feed.core.length - before > PAGE, 'in a step of more than a page')
   t.is(internals(rb).history.gaps, 0, 'none left for paging back')
 })
+
+test('a read of new blocks that Hypercore cancels is tried again, without waiting for the next append', async (t) => {
+  const { ra, rb } = await pair(t, 50)
+  const live = internals(rb).live
+  live.receive = () => {}
+  type Gets = { getRange(from: number, to: number, opts: object): Promise<Array<Buffer | null>> }
+  const feed = (rb as unknown as { writers: { get(hex: string): Gets } }).writers.get(
+    (ra as unknown as { outbox: { own: { key: Buffer } } }).outbox.own.key.toString('hex')
+  )
+  // The first read of the new block fails as a cancelled request does (a session closed).
+  const getRange = feed.getRange.bind(feed)
+  let failed = 0
+  feed.getRange = async (from, to, opts) => {
+    if (failed++ === 0) return new Array<Buffer | null>(to - from).fill(null)
+    return getRange(from, to, opts)
+  }
+  const got = receive(rb, ['once more'])
+  await ra.send('once more')
+  const shown = await Promise.race([got, new Promise<null>((resolve) => setTimeout(() => resolve(null), CONFIRM_TIMEOUT))])
+  t.ok(shown !== null, 'shown, though nothing more was written')
+  t.ok(failed >= 2, 'after a read that failed')
+  t.is((rb as unknown as { history: { retried: number } }).history.retried, 1, 'tried again once')
+})

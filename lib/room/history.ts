@@ -16,6 +16,12 @@ const FETCH_WINDOW = 512
 // live copies, or fetched) in one batch: per block, that storage was most of a reader's work
 // per message (docs/PERFORMANCE.md, issue 9's criterion). eccd2e9 fetched them this late too.
 export const STORE_DELAY = 100
+// A read of a writer's new blocks that could not have one of them (Hypercore cancelled the
+// request: the session it waited on closed, say) is tried again this long after (ms), then
+// twice as long each time it fails again, up to RETRY_MAX. Before, it waited for the writer's
+// next append, and at 80 members members whose last blocks failed so never showed them.
+const RETRY_FIRST = 1000
+const RETRY_MAX = 60_000
 
 type HistoryContext = Pick<RoomContext, 'historyPage' | 'fetchTimeout' | 'changed' | 'erased' | 'now' | 'ttl'>
 
@@ -37,9 +43,13 @@ export class History {
   private readonly live: Pick<LivePath, 'store'>
   /** Catch-ups that left blocks to be read on demand (tests count them). */
   gaps: number
+  /** Reads of new blocks tried again because a block could not be had (see RETRY_FIRST). */
+  retried: number
   // Since when (the room's clock) this node has been connected to someone in the room without
   // a break; null while it is not. Blocks stamped since then were written while it was here.
   private onlineSince: number | null
+  // Reads to try again (see RETRY_FIRST): the timer, and the delay of the next one.
+  private readonly retries = new Map<Feed, { timer: NodeJS.Timeout | null; delay: number }>()
 
   constructor(
     room: RoomSelf,
@@ -58,6 +68,7 @@ export class History {
     this.channels = channels
     this.live = live
     this.gaps = 0
+    this.retried = 0
     this.onlineSince = null
   }
 
@@ -79,6 +90,30 @@ export class History {
   /** Stops the catch-ups that were scheduled. */
   close(): void {
     for (const feed of this.feeds.values()) if (feed.catchUp) clearTimeout(feed.catchUp)
+    for (const retry of this.retries.values()) if (retry.timer) clearTimeout(retry.timer)
+    this.retries.clear()
+  }
+
+  // A read of `feed`'s new blocks could not have them all: tried again later, while the room
+  // is connected (a channel that opens reads every writer again anyway).
+  private retryLater(feed: Feed): void {
+    if (this.room.closing || feed.dropped || this.channels.size === 0) return
+    let retry = this.retries.get(feed)
+    if (!retry) this.retries.set(feed, (retry = { timer: null, delay: RETRY_FIRST }))
+    if (retry.timer !== null) return
+    const delay = retry.delay
+    retry.delay = Math.min(delay * 2, RETRY_MAX)
+    this.retried++
+    retry.timer = setTimeout(() => {
+      retry.timer = null
+      this.pump(feed)
+    }, delay)
+  }
+
+  // A read of `feed` reached the core's length: the next failure waits RETRY_FIRST again.
+  private caughtUp(feed: Feed): void {
+    const retry = this.retries.get(feed)
+    if (retry && retry.timer === null) this.retries.delete(feed)
   }
 
   private async loadFeed(feed: Feed, limit: number, before: Message | null, localOnly: boolean): Promise<void> {
@@ -178,7 +213,7 @@ export class History {
         if (length === 0) return
         const from = this.skipTo(feed, Math.max(feed.start, length - page), length)
         const lowest = await this.fetchLatest(feed, from, length, page)
-        if (lowest === null) return
+        if (lowest === null) return this.retryLater(feed)
         feed.fresh = false
         feed.storedFrom = feed.indexedFrom = lowest
         feed.seen = length
@@ -193,7 +228,7 @@ export class History {
         const lowest = await this.fetchHistory(feed, begin, skipped.to)
         if (lowest === null) {
           feed.skipped = skipped
-          return
+          return this.retryLater(feed)
         }
         // Joined to what is stored and loaded above them, if nothing lies between.
         if (feed.storedFrom <= skipped.to) feed.storedFrom = Math.min(feed.storedFrom, lowest)
@@ -218,17 +253,19 @@ export class History {
         // At 80 members, members online the whole time skipped whole runs of messages when
         // Hypercore's copies came in late and in large steps.
         const lowest = await this.fetchLatest(feed, from, length, page)
-        if (lowest === null) return
+        if (lowest === null) return this.retryLater(feed)
         if (lowest > from) {
           // [from, lowest) is read on demand by `load`, from indexedFrom down.
           feed.storedFrom = feed.indexedFrom = lowest
           this.gaps++
         }
       } else if (!(await this.fetchLive(feed, from, length))) {
+        this.retryLater(feed)
         return
       }
       // Blocks stored from their live copies meanwhile may have moved it further.
       feed.seen = Math.max(feed.seen, length)
+      this.caughtUp(feed)
       this.ctx.changed(true)
     }
   }
@@ -399,7 +436,7 @@ export class History {
         const block = blocks[i]
         if (!block) {
           if (feed.holes.has(start + i)) continue // cleared: its messages were deleted
-          return false // the session closed under us
+          return false // the request was cancelled (its session closed): tried again later
         }
         this.ingest.block(feed, start + i, block, true)
       }
