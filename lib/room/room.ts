@@ -206,7 +206,11 @@ export class Room extends Resource<RoomEvents>() {
       stats,
       {
         open: (key, admission) => this.openRemoteFeed(key, null, admission),
-        announced: (feed) => this.history.pump(feed),
+        announced: (feed, _hinted, length) => {
+          // Longer than this node holds it: an idle core is taken from more members again.
+          if (length > feed.core.length) this.topology.heard(feed)
+          this.history.pump(feed)
+        },
         added: (feeds) => {
           for (const feed of feeds) this.emit('writer-add', feed.key)
           ctx.changed()
@@ -231,7 +235,13 @@ export class Room extends Resource<RoomEvents>() {
         perIdentity: ctx.extension ? MAX_WRITERS : MAX_CORES_PER_IDENTITY
       }
     )
-    this.topology = new Topology(this.channels, () => this.writers.values())
+    this.topology = new Topology(this.channels, () => this.writers.values(), {
+      // A peer that may have narrowed a core learns that it grew (lib/room/topology.ts).
+      tell: (feed, channels) => {
+        const writers = this.writers.announcements([feed])
+        if (writers.length > 0) for (const channel of channels) channel.announce(writers)
+      }
+    })
     this.signers = new Signers(this.writers, (drop) => this.records.withdraw(drop), stats)
     this.roster = new Members(this, ctx, keys.id, this.signers, this.channels, stats)
     this.rejections = new Rejections(this, stats)

@@ -11,9 +11,31 @@
 //     check while the connections are, and a core's readers do not all talk to each other.
 // Only the side that needs a core opens it; the other answers the open. A side that opened a
 // core it no longer needs (its writer came online) closes it, and a side that still needs a
-// core the peer closed opens it again. What a peer can make this node do: answer its open of
-// a core this node holds (as always), and, by the presence it signs for this connection (a
-// replay does not verify), be taken for the writer of the cores its own device signs.
+// core the peer closed opens it again.
+//
+// Each session costs memory whatever the core holds (Hypercore's peer state, bitfields, a
+// protomux channel: about 12 KiB of heap and buffers, measured on a member joining a room of
+// 40, where it held five sessions per core of a member it was not connected to), and most cores
+// in a room are idle: every member writes one block on joining, and many never write again. So
+// a core this node has caught up with (no peer announces it longer, nothing of it is being
+// fetched) whose length has not moved for IDLE_AFTER is idle, and taken from IDLE_SPREAD
+// members instead of SPREAD; the sessions this node opened beyond those are closed. It is wide
+// again once it grows (an upgrade reaching this node over a session left), once a peer
+// announces it longer than this node holds it, once something of it is fetched, or once its
+// picks change. A session closed for idleness is not a lost path: both of its sides remember it
+// (either may have closed it, as either may have opened it), and whichever side's copy of the
+// core grows next tells the other (a writer announcement, with the new length) unless a session
+// is open between them again by then; the side told widens and opens its picks, the side that
+// grew widens and opens its own. So every pair of members that would replicate the core while
+// it is wide learns of its growth, as before, one announcement and an open later. A peer told
+// of the growth is not told again until another session of the core closes between them.
+//
+// What a peer can make this node do: answer its open of a core this node holds (as always),
+// and, by the presence it signs for this connection (a replay does not verify), be taken for
+// the writer of the cores its own device signs; by announcing a core longer than it is, keep
+// that core wide here (what every core was before idle cores were narrowed); by closing a
+// session, be told once when the core next grows here (one announcement per close, and this
+// node opens a session the peer closed at most once a second).
 import b4a from 'b4a'
 import type Hypercore from 'hypercore'
 import Protomux from 'protomux'
@@ -36,12 +58,24 @@ const UNKNOWN_WRITER_GRACE = 10_000
 // A change is acted on after this many ms, once for all the changes meanwhile: a peer that
 // sends presence after presence costs one check per this long, not one per message.
 const SOON = 50
+// A core caught up here whose length has not moved for this long (ms) is idle (see the top).
+export const IDLE_AFTER = 30_000
+// How many members an idle core is taken from while its writer is not connected: the closest
+// of its picks, so that an upgrade still reaches this node over a session most of the time,
+// and the announcement of a closed session's other side is only the fallback.
+export const IDLE_SPREAD = 1
 
 /** The replication state Hypercore keeps per core, as far as this file needs it (internal). */
 interface Replicator {
-  peers: Array<{ stream: object; channel: { close(): void } }>
+  peers: Array<{ stream: object; channel: { close(): void }; remoteLength: number }>
   attached(mux: object): boolean
   detachFrom(mux: object): void
+  // What this node is fetching of the core: blocks, a newer length, byte seeks, ranges
+  // (Hypercore 11's internals: were they gone, no core would be idle, as before).
+  _blocks?: { isEmpty(): boolean }
+  _upgrade?: object | null
+  _seeks?: unknown[]
+  _ranges?: unknown[]
 }
 
 function replicatorOf(core: Hypercore): Replicator | null {
@@ -63,6 +97,8 @@ export function replicatesOn(core: Hypercore, stream: object): boolean {
 interface FeedPass {
   picks(): Set<RoomChannel>
   replicates(stream: object): boolean
+  /** The core is idle here (see the top of this file): taken from IDLE_SPREAD members. */
+  idle(): boolean
 }
 
 /** What this node did with a core on one connection. */
@@ -78,6 +114,17 @@ interface Placement {
    * Hypercore's replicator is detached from the connection, which unpairs it.
    */
   answered: boolean
+  /**
+   * A session there closed (either side closed it, an idle core's say): the peer is told when
+   * this node's copy of the core next grows, unless a session is open there again by then.
+   */
+  tell: boolean
+}
+
+/** What the topology asks of the room. */
+export interface TopologyHooks {
+  /** Tells the peers on `channels` how long `feed`'s core is here now (a writer announcement). */
+  tell(feed: Feed, channels: RoomChannel[]): void
 }
 
 export class Topology {
@@ -99,16 +146,37 @@ export class Topology {
   private readonly waitingFeeds = new Set<Feed>()
   private waiting: NodeJS.Timeout | null = null
   private closed = false
+  private readonly hooks: TopologyHooks
+  // When each core last grew here, or was heard to be longer, or was fetched from, or its
+  // picks changed (ms): it is idle IDLE_AFTER after that, if caught up.
+  private readonly activeAt = new WeakMap<Feed, number>()
+  // When each core last grew here (ms), or was added.
+  private readonly grewAt = new WeakMap<Feed, number>()
+  // Cores whose last placement took them as idle: they are placed again once they wake.
+  private readonly narrowed = new WeakSet<Feed>()
+  // Cores with a session closed on some connection (`Placement.tell`): their next growth
+  // looks for whom to tell; any other growth costs nothing here.
+  private readonly tellPending = new WeakSet<Feed>()
+  // Per core, which of its SPREAD picks it had (a sum of their keys' first four bytes) when
+  // last placed wide: a core whose picks changed meanwhile is wide again, so that each pick it
+  // closes when it narrows again is a pick that remembers to tell this node.
+  private readonly widePicks = new WeakMap<Feed, number>()
+  /** How long (ms) a caught-up core waits for growth before it is idle; tests make it short. */
+  idleAfter = IDLE_AFTER
+  /** How many members an idle core is taken from; tests set 0 to see announcements alone work. */
+  idleSpread = IDLE_SPREAD
   /**
-   * Cores opened on a connection, closed on one because their writer came online, checks run
-   * (`full`: of every core on every connection), and placements looked at (one core on one
-   * connection).
+   * Cores opened on a connection, closed on one because their writer came online or they
+   * went idle, checks run (`full`: of every core on every connection), placements looked at
+   * (one core on one connection), cores placed as idle (`narrowed`, once each time one goes
+   * idle), and peers told of a core's growth (`told`).
    */
-  readonly counts = { opened: 0, closed: 0, checks: 0, full: 0, places: 0 }
+  readonly counts = { opened: 0, closed: 0, checks: 0, full: 0, places: 0, narrowed: 0, told: 0 }
 
-  constructor(channels: Iterable<RoomChannel>, feeds: () => Iterable<Feed>) {
+  constructor(channels: Iterable<RoomChannel>, feeds: () => Iterable<Feed>, hooks: TopologyHooks) {
     this.channels = channels
     this.feeds = feeds
+    this.hooks = hooks
   }
 
   close(): void {
@@ -135,12 +203,65 @@ export class Topology {
   /** A core the room just opened: places it on every channel, and watches its sessions. */
   added(feed: Feed): void {
     if (this.closed) return
-    // A session that closed may be one this node still needs (the peer closed its side).
+    const now = Date.now()
+    this.activeAt.set(feed, now)
+    this.grewAt.set(feed, now)
+    // A session that closed may be one this node still needs (the peer closed its side). One
+    // that closed once the core had been silent a while here (half of idleAfter: the two
+    // sides saw its last growth at about the same time) was closed for the core's idleness,
+    // by either side: its peer is told when the core next grows here (see the top of this
+    // file). One that closed while the core grew (its writer came online, say) was not, and
+    // its peer is not told: a tell is a writer announcement, and one that comes while blocks
+    // arrive live may have the peer fetch blocks it would have stored from their live copies.
     feed.core.on('peer-remove', (peer: { stream: object }) => {
-      this.placement(peer.stream, feed.core).closed = true
+      const p = this.placement(peer.stream, feed.core)
+      p.closed = true
+      if (!feed.local && Date.now() - (this.grewAt.get(feed) ?? 0) >= this.idleAfter / 2) {
+        p.tell = true
+        this.tellPending.add(feed)
+      }
       this.soon({ feed })
     })
+    // Hypercore emits 'append' for an upgrade from a peer too: the core grew here.
+    if (!feed.local) feed.core.on('append', () => this.grew(feed))
     this.placeFeed(feed, this.online())
+  }
+
+  /**
+   * `feed`'s core grew here: it is not idle, and the peers on connections where a session of
+   * it closed are told, where none is open again (they may have narrowed it, and learn of the
+   * growth from nobody else). Costs a lookup in two sets unless the core was idle or lost a
+   * session since it last grew.
+   */
+  grew(feed: Feed): void {
+    if (this.closed || feed.dropped) return
+    const now = Date.now()
+    this.activeAt.set(feed, now)
+    this.grewAt.set(feed, now)
+    if (this.narrowed.delete(feed)) this.soon({ feed })
+    if (!this.tellPending.delete(feed)) return
+    const pass = this.pass(feed)
+    const told: RoomChannel[] = []
+    for (const channel of this.channels) {
+      const p = this.placed.get(channel.stream)?.get(feed.core)
+      if (p === undefined || !p.tell) continue
+      p.tell = false
+      if (channel.opened && channel.member && !pass.replicates(channel.stream)) told.push(channel)
+    }
+    if (told.length === 0) return
+    this.counts.told += told.length
+    this.hooks.tell(feed, told)
+  }
+
+  /**
+   * A peer announced `feed`'s core longer than this node holds it: wide again, so that this
+   * node takes it from SPREAD members, one of whom (or the peer itself, opening towards this
+   * node as its copy grew) has the blocks.
+   */
+  heard(feed: Feed): void {
+    if (this.closed || feed.local) return
+    this.activeAt.set(feed, Date.now())
+    if (this.narrowed.delete(feed)) this.soon({ feed })
   }
 
   /**
@@ -208,16 +329,66 @@ export class Topology {
   private pass(feed: Feed): FeedPass {
     let picks: Set<RoomChannel> | null = null
     let streams: Set<object> | null = null
-    return {
-      picks: () => (picks ??= this.picks(feed)),
+    let idle: boolean | null = null
+    const pass: FeedPass = {
+      picks: () => (picks ??= this.picksOf(feed, pass)),
       replicates: (stream) => {
         if (streams === null) {
           streams = new Set()
           for (const peer of replicatorOf(feed.core)?.peers ?? []) streams.add(peer.stream)
         }
         return streams.has(stream)
+      },
+      idle: () => {
+        if (idle === null) {
+          idle = this.isIdle(feed)
+          if (!idle) this.narrowed.delete(feed)
+          else if (!this.narrowed.has(feed)) {
+            this.narrowed.add(feed)
+            this.counts.narrowed++
+          }
+        }
+        return idle
       }
     }
+    return pass
+  }
+
+  // Whether `feed` is idle here (see the top of this file): not grown, heard longer or changed
+  // picks for idleAfter, no peer on a session announcing it longer, and nothing of it wanted.
+  private isIdle(feed: Feed): boolean {
+    if (feed.local) return false
+    const r = replicatorOf(feed.core)
+    if (r === null) return false
+    const now = Date.now()
+    if (now - (this.activeAt.get(feed) ?? now) < this.idleAfter) return false
+    const fetching =
+      r._blocks === undefined || !r._blocks.isEmpty() || r._upgrade != null || (r._seeks?.length ?? 0) > 0 || (r._ranges?.length ?? 0) > 0
+    if (fetching) {
+      // A read of it waits (history paged back, say): wide, so that it is had from anyone.
+      this.activeAt.set(feed, now)
+      return false
+    }
+    const length = feed.core.length
+    for (const peer of r.peers) if (peer.remoteLength > length) return false
+    return true
+  }
+
+  // The members this node takes `feed` from while its writer is not connected: its SPREAD
+  // picks, or the closest IDLE_SPREAD of them while it is idle and its picks are those it had
+  // when last wide.
+  private picksOf(feed: Feed, pass: FeedPass): Set<RoomChannel> {
+    const sorted = this.sortedPicks(feed)
+    let sum = 0
+    for (const channel of sorted) sum = (sum + channel.remotePublicKey.readUInt32BE(0)) % 0x100000000
+    if (sorted.length > this.idleSpread && pass.idle()) {
+      if (this.widePicks.get(feed) === sum) return new Set(sorted.slice(0, this.idleSpread))
+      // New picks since it was last wide: wide again, for IDLE_AFTER.
+      this.activeAt.set(feed, Date.now())
+      this.narrowed.delete(feed)
+    }
+    this.widePicks.set(feed, sum)
+    return new Set(sorted)
   }
 
   private hexOf(key: Buffer): string {
@@ -230,7 +401,7 @@ export class Topology {
     let cores = this.placed.get(stream)
     if (!cores) this.placed.set(stream, (cores = new Map()))
     let p = cores.get(core)
-    if (!p) cores.set(core, (p = { opened: false, openedAt: -Infinity, closed: false, answered: false }))
+    if (!p) cores.set(core, (p = { opened: false, openedAt: -Infinity, closed: false, answered: false, tell: false }))
     return p
   }
 
@@ -258,32 +429,36 @@ export class Topology {
   }
 
   /**
-   * Whether this node opens `feed`'s core on `channel` (see the top of this file); `picks`
-   * gives what `picks(feed)` returns for the same channels.
+   * Whether this node opens `feed`'s core on `channel` (see the top of this file); `pass`
+   * gives the core's picks for the same channels, and whether it is idle.
    */
-  needed(feed: Feed, channel: RoomChannel, online: Set<string>, picks: () => Set<RoomChannel>): boolean {
+  private needed(feed: Feed, channel: RoomChannel, online: Set<string>, pass: FeedPass): boolean {
     if (!channel.member || feed.local) return true
     const device = channel.deviceHex
     if (feed.owner === null) {
       // No block verified yet: the device that claimed the core when it was announced, a few
-      // members, and every member once that has not been enough for a while.
+      // members, and every member once that has not been enough for a while; but a few again
+      // once the core is idle here: this node has all that its peers announce of it, and it
+      // is not fetching any of it (a block it gave up on at joining, say, and has not asked
+      // for since), so nothing is to be found on the other connections.
       if (device !== null && device === feed.admission?.device) return true
-      if (picks().has(channel)) return true
+      if (pass.picks().has(channel)) return true
       let since = this.unknownSince.get(feed)
       if (since === undefined) this.unknownSince.set(feed, (since = Date.now()))
-      return Date.now() - since >= UNKNOWN_WRITER_GRACE
+      return Date.now() - since >= UNKNOWN_WRITER_GRACE && !pass.idle()
     }
     const owner = this.hexOf(feed.owner)
     if (device === owner) return true
     if (online.has(owner)) return false
-    return picks().has(channel)
+    return pass.picks().has(channel)
   }
 
   /**
    * The SPREAD member channels whose peer's key is closest to the core's (XOR of the first
-   * four bytes): where this node takes the core from while its writer is not connected.
+   * four bytes), closest first: where this node takes the core from while its writer is not
+   * connected.
    */
-  picks(feed: Feed): Set<RoomChannel> {
+  private sortedPicks(feed: Feed): RoomChannel[] {
     const dk = feed.core.discoveryKey
     const members: Array<{ channel: RoomChannel; distance: number }> = []
     for (const channel of this.channels) {
@@ -291,9 +466,8 @@ export class Topology {
       const distance = dk === null ? 0 : (channel.remotePublicKey.readUInt32BE(0) ^ dk.readUInt32BE(0)) >>> 0
       members.push({ channel, distance })
     }
-    if (members.length <= SPREAD) return new Set(members.map((m) => m.channel))
     members.sort((x, y) => x.distance - y.distance)
-    return new Set(members.slice(0, SPREAD).map((m) => m.channel))
+    return members.slice(0, SPREAD).map((m) => m.channel)
   }
 
   // The devices this node has a member channel to, as hex.
@@ -311,7 +485,7 @@ export class Topology {
     if (feed.dropped || core.closing || core.closed) return
     const stream = channel.stream
     const at = this.placed.get(stream)?.get(core)
-    if (this.needed(feed, channel, online, pass.picks)) {
+    if (this.needed(feed, channel, online, pass)) {
       if (pass.replicates(stream)) return
       const now = Date.now()
       // A session that was open and closed: again at once, but not more than once a second.

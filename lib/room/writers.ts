@@ -36,8 +36,11 @@ export interface WriterFeed {
 export interface WriterSetHooks<F> {
   /** Opens the core of a writer first heard of from a peer, and adds it to the set. */
   open(key: Buffer, admission: Admission | null): F
-  /** A peer announced `feed`; `hinted` when its word on expiry moved the feed's hint. */
-  announced(feed: F, hinted: boolean): void
+  /**
+   * A peer announced `feed`; `hinted` when its word on expiry moved the feed's hint; `length`
+   * is the length the peer announced (its word only).
+   */
+  announced(feed: F, hinted: boolean, length: number): void
   /** Writers admitted (new, or proven after all), once they were passed on to the other peers. */
   added(feeds: F[]): void
   /** Writers admitted with no blocks yet: known, counted, not opened (see `WriterSet`). */
@@ -238,7 +241,7 @@ export class WriterSet<F extends WriterFeed> {
       }
       const hinted = this.hint(feed, w)
       if (hinted) feed.hintStart = w.start
-      this.hooks.announced(feed, hinted)
+      this.hooks.announced(feed, hinted, w.length)
     }
     if (heard.length > 0) {
       this.channels.announce(heard)
