@@ -57,3 +57,42 @@ test('catch-up after an absence holds the latest page; paging back fetches the r
   }
   t.alike(all.map((m) => m.text), ['before', ...Array.from({ length: MISSED }, (_, i) => `m${i}`)], 'every message, in order')
 })
+
+test('a writer whose latest block nobody could give yet is read again, not skipped: its messages show and its writer is known', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const a = await create(t, testnet)
+  const b = await create(t, testnet)
+  // A created room: each member's first block, its acknowledgement of the owner, is written
+  // as it joins, so a member's core is never empty when the others hear of it.
+  const ra = await a.createRoom({ name: 'first block' })
+  const rb = await b.join(ra.invite)
+  await waitForPeers(rb)
+  const hello = receive(rb, ['hello'])
+  await ra.send('hello')
+  await hello
+
+  // The next writer's first read here finds none of its blocks to be had (its peers had not
+  // stored them yet, say), as a fetch that times out does.
+  type Latest = (feed: unknown, from: number, to: number, page: number) => Promise<number | null>
+  const history = (rb as unknown as { history: { fetchLatest: Latest; retried: number } }).history
+  const fetchLatest = history.fetchLatest.bind(history)
+  let refused = 0
+  history.fetchLatest = async (feed, from, to, page) => {
+    if (refused++ === 0) return to
+    return fetchLatest(feed, from, to, page)
+  }
+  const c = await create(t, testnet)
+  const rc = await c.join(ra.invite)
+  // Its first block (its acknowledgement of the owner) is read after all, with nothing more
+  // written: its writer is known here.
+  const key = (rc as unknown as Internals).outbox.own.key.toString('hex')
+  const writers = (rb as unknown as { writers: { get(hex: string): { owner: Buffer | null } | undefined } }).writers
+  const deadline = Date.now() + 10_000
+  while (!writers.get(key)?.owner && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+  t.ok(writers.get(key)?.owner, 'its writer is known, from its first block')
+  t.ok(refused >= 2 && history.retried >= 1, 'after a read that had nothing, tried again')
+  const late = receive(rb, ['late joiner'])
+  await rc.send('late joiner')
+  await late
+  t.pass('and its messages show')
+})

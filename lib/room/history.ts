@@ -214,6 +214,10 @@ export class History {
         const from = this.skipTo(feed, Math.max(feed.start, length - page), length)
         const lowest = await this.fetchLatest(feed, from, length, page)
         if (lowest === null) return this.retryLater(feed)
+        // Not one block to be had yet (a member that just joined, whose peers have not stored
+        // its first block): still new, and tried again, or its writer stays unknown here and
+        // its core on every connection.
+        if (lowest === length && from < length) return this.retryLater(feed)
         feed.fresh = false
         feed.storedFrom = feed.indexedFrom = lowest
         feed.seen = length
