@@ -80,6 +80,9 @@ export interface CoreProgress {
   /** Whether a read of it was running, and a store of blocks from their live copies. */
   pumping: boolean
   storing: boolean
+  /** Whether the core was admitted (not on trial), and whether the block at `read` may be fetched. */
+  admitted: boolean
+  fetchable: boolean
   /** Reads the room tried again because a block could not be had (all its writers). */
   retried: number
 }
@@ -245,6 +248,8 @@ interface FeedInternals {
   seen: number
   pumping: unknown
   storing: unknown
+  admission: unknown
+  mayFetch(index: number): boolean
   unconfirmed: Map<number, unknown>
   core: { length: number; contiguousLength: number; peers: unknown[] }
 }
@@ -264,6 +269,8 @@ function progressOf(i: number): CoreProgress | null {
     sessions: best.core.peers.length,
     pumping: best.pumping !== null,
     storing: best.storing !== null,
+    admitted: best.admission !== null,
+    fetchable: best.mayFetch(best.seen),
     retried: room.history.retried
   }
 }
