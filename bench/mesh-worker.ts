@@ -85,6 +85,8 @@ export interface CoreProgress {
   fetchable: boolean
   /** Reads the room tried again because a block could not be had (all its writers). */
   retried: number
+  /** What Hypercore answered when asked for the block at `read` at the deadline (2 s). */
+  next?: string
 }
 
 export interface MeshStats {
@@ -251,15 +253,31 @@ interface FeedInternals {
   admission: unknown
   mayFetch(index: number): boolean
   unconfirmed: Map<number, unknown>
-  core: { length: number; contiguousLength: number; peers: unknown[] }
+  core: {
+    length: number
+    contiguousLength: number
+    peers: unknown[]
+    has(index: number): Promise<boolean>
+    get(index: number, opts: { wait: boolean; timeout: number }): Promise<unknown>
+  }
 }
 
-// Node i's copy of the longest remote core in its first room (the sender's, in the fan-out).
-function progressOf(i: number): CoreProgress | null {
-  const room = rooms[i]?.[0] as unknown as { writers?: { values(): Iterable<FeedInternals> }; history?: { retried?: unknown } } | undefined
-  if (room?.writers === undefined || typeof room.history?.retried !== 'number') throw new Error('a room no longer keeps its writers or history.retried')
+type RoomInternals = { writers?: { values(): Iterable<FeedInternals> }; history?: { retried?: unknown } }
+
+// The longest remote core in node i's first room (the sender's, in the fan-out).
+function longestFeed(i: number): FeedInternals | null {
+  const room = rooms[i]?.[0] as unknown as RoomInternals | undefined
+  if (room?.writers === undefined) throw new Error('a room no longer keeps its writers')
   let best: FeedInternals | null = null
   for (const feed of room.writers.values()) if (!feed.local && (best === null || feed.core.length > best.core.length)) best = feed
+  return best
+}
+
+// Node i's copy of the sender's core.
+function progressOf(i: number): CoreProgress | null {
+  const room = rooms[i]?.[0] as unknown as RoomInternals | undefined
+  if (typeof room?.history?.retried !== 'number') throw new Error('a room no longer keeps history.retried')
+  const best = longestFeed(i)
   if (best === null) return null
   return {
     length: best.core.length,
@@ -271,7 +289,7 @@ function progressOf(i: number): CoreProgress | null {
     storing: best.storing !== null,
     admitted: best.admission !== null,
     fetchable: best.mayFetch(best.seen),
-    retried: room.history.retried
+    retried: room.history.retried as number
   }
 }
 
@@ -312,6 +330,19 @@ async function expect(order: Extract<MeshOrder, { type: 'expect' }>): Promise<vo
     const progress = progressOf(i)
     if (c.receipt.got < c.count) c.receipt.behind = progress
   })
+  // What a short member's Hypercore says when asked for the next block it has not read.
+  await Promise.all(
+    counters.map(async (c, i) => {
+      const behind = c.receipt.behind
+      const feed = behind ? longestFeed(i) : null
+      if (!behind || !feed || feed.seen >= feed.core.length) return
+      const at = feed.seen
+      behind.next = await Promise.all([feed.core.has(at), feed.core.get(at, { wait: true, timeout: 2000 })]).then(
+        ([has]) => `had (stored: ${has})`,
+        (err: { code?: string; message?: string }) => err.code ?? err.message ?? String(err)
+      )
+    })
+  )
   post({ type: 'received', nodes: counters.map((c) => c.receipt), complete })
 }
 
