@@ -87,6 +87,8 @@ export interface CoreProgress {
   retried: number
   /** What Hypercore answered when asked for the block at `read` at the deadline (2 s). */
   next?: string
+  /** The code of the last error a read of the core's blocks ended with, if any. */
+  fetchError: string | null
 }
 
 export interface MeshStats {
@@ -251,6 +253,7 @@ interface FeedInternals {
   pumping: unknown
   storing: unknown
   admission: unknown
+  fetchError: string | null
   mayFetch(index: number): boolean
   unconfirmed: Map<number, unknown>
   core: {
@@ -289,6 +292,7 @@ function progressOf(i: number): CoreProgress | null {
     storing: best.storing !== null,
     admitted: best.admission !== null,
     fetchable: best.mayFetch(best.seen),
+    fetchError: best.fetchError,
     retried: room.history.retried as number
   }
 }

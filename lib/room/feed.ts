@@ -96,6 +96,8 @@ export class Feed {
   admission: Admission | null
   /** Set once the core left the room's set: nothing more is fetched for it. */
   dropped: boolean
+  /** The code of the last error a read of a block ended with (Hypercore's), for diagnostics. */
+  fetchError: string | null
   /** Bytes of this core stored here, as far as this node counts them (see Room's quota). */
   bytes: number
   /**
@@ -137,6 +139,7 @@ export class Feed {
     this.markOpen = false
     this.admission = admission
     this.dropped = false
+    this.fetchError = null
     this.bytes = 0
     this.mayFetch = () => true
     this.fetchBudget = (wanted) => wanted
@@ -206,7 +209,12 @@ export class Feed {
         gets.push(Promise.resolve(null))
         continue
       }
-      gets.push(this.core.get(i, remote[i - from] ? getOpts : localOnly).catch(() => null))
+      gets.push(
+        this.core.get(i, remote[i - from] ? getOpts : localOnly).catch((err: { code?: unknown }) => {
+          this.fetchError = typeof err?.code === 'string' ? err.code : 'ERROR'
+          return null
+        })
+      )
     }
     return Promise.all(gets)
   }

@@ -19,9 +19,11 @@ export const STORE_DELAY = 100
 // A read of a writer's new blocks that could not have one of them (Hypercore cancelled the
 // request: the session it waited on closed, say) is tried again this long after (ms), then
 // twice as long each time it fails again, up to RETRY_MAX. Before, it waited for the writer's
-// next append, and at 80 members members whose last blocks failed so never showed them.
+// next append, and at 80 members members whose last blocks failed so never showed them. At
+// the end of such a run the block a short member had not read came within 2 s when asked, so
+// the failures pass: RETRY_MAX is short, one read per writer every 10 s at most.
 const RETRY_FIRST = 1000
-const RETRY_MAX = 60_000
+const RETRY_MAX = 10_000
 
 type HistoryContext = Pick<RoomContext, 'historyPage' | 'fetchTimeout' | 'changed' | 'erased' | 'now' | 'ttl'>
 
