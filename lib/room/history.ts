@@ -24,6 +24,9 @@ export const STORE_DELAY = 100
 // the failures pass: RETRY_MAX is short, one read per writer every 10 s at most.
 const RETRY_FIRST = 1000
 const RETRY_MAX = 10_000
+// A writer none of whose latest blocks could be had yet (see runPump) waits up to this long
+// (ms) between reads: cores announced by a member and never served cost a read a minute each.
+const RETRY_MAX_NEW = 60_000
 
 type HistoryContext = Pick<RoomContext, 'historyPage' | 'fetchTimeout' | 'changed' | 'erased' | 'now' | 'ttl'>
 
@@ -96,15 +99,22 @@ export class History {
     this.retries.clear()
   }
 
+  /** A core left the room: nothing of it is tried again. */
+  forget(feed: Feed): void {
+    const retry = this.retries.get(feed)
+    if (retry?.timer) clearTimeout(retry.timer)
+    this.retries.delete(feed)
+  }
+
   // A read of `feed`'s new blocks could not have them all: tried again later, while the room
-  // is connected (a channel that opens reads every writer again anyway).
-  private retryLater(feed: Feed): void {
-    if (this.room.closing || feed.dropped || this.channels.size === 0) return
+  // is connected (a channel that opens reads every writer again anyway), at most `max` ms on.
+  private retryLater(feed: Feed, max = RETRY_MAX): void {
+    if (this.room.closing || feed.dropped || this.channels.size === 0) return this.forget(feed)
     let retry = this.retries.get(feed)
     if (!retry) this.retries.set(feed, (retry = { timer: null, delay: RETRY_FIRST }))
     if (retry.timer !== null) return
-    const delay = retry.delay
-    retry.delay = Math.min(delay * 2, RETRY_MAX)
+    const delay = Math.min(retry.delay, max)
+    retry.delay = Math.min(delay * 2, max)
     this.retried++
     retry.timer = setTimeout(() => {
       retry.timer = null
@@ -219,7 +229,7 @@ export class History {
         // Not one block to be had yet (a member that just joined, whose peers have not stored
         // its first block): still new, and tried again, or its writer stays unknown here and
         // its core on every connection.
-        if (lowest === length && from < length) return this.retryLater(feed)
+        if (lowest === length && from < length) return this.retryLater(feed, RETRY_MAX_NEW)
         feed.fresh = false
         feed.storedFrom = feed.indexedFrom = lowest
         feed.seen = length

@@ -884,6 +884,7 @@ export class Room extends Resource<RoomEvents>() {
 
   private discard(feed: Feed): void {
     if (feed.catchUp) clearTimeout(feed.catchUp)
+    this.history.forget(feed)
     this.heldBack.delete(feed.hex)
     this.ctx.quota.remove(this, feed.hex)
     this.stats.quota.used = this.ctx.quota.roomUsed(this)
