@@ -3,8 +3,9 @@
 // firewalled from each other), C gets A's messages live through B and stores them without a
 // download.
 import test from 'brittle'
-import type { Backspace, Room } from '../lib/index.js'
+import type { Room } from '../lib/index.js'
 import { create, createLocalTestnet, receive, until, waitForPeers } from './helpers/index.js'
+import { firewall, swarmKey } from './helpers/topology.js'
 
 interface Internals {
   outbox: { own: { key: Buffer; core: { length: number } } }
@@ -22,19 +23,6 @@ interface Internals {
 }
 const internals = (room: Room) => room as unknown as Internals
 
-interface SwarmView {
-  keyPair: { publicKey: Buffer }
-  _firewall: (remotePublicKey: Buffer) => boolean
-}
-const swarmOf = (node: Backspace) => (node as unknown as { swarm: SwarmView }).swarm
-
-// Hyperswarm's own firewall (set on the live swarm): the two nodes never connect.
-function firewall(x: Backspace, y: Backspace): void {
-  const kx = swarmOf(x).keyPair.publicKey
-  const ky = swarmOf(y).keyPair.publicKey
-  swarmOf(x)._firewall = (key) => key.equals(ky)
-  swarmOf(y)._firewall = (key) => key.equals(kx)
-}
 
 async function settled(reader: Room, writer: Room): Promise<void> {
   const key = internals(writer).outbox.own.key.toString('hex')
@@ -68,7 +56,7 @@ test('a chain A - B - C: C gets A\'s messages live through B, and downloads none
   const aHex = internals(ra).outbox.own.key.toString('hex')
   const servesC = () => {
     const atB = internals(rb).writers.get(aHex)
-    return atB !== undefined && atB.owner !== null && atB.core.peers.some((p) => p.remotePublicKey.equals(swarmOf(c).keyPair.publicKey))
+    return atB !== undefined && atB.owner !== null && atB.core.peers.some((p) => p.remotePublicKey.equals(swarmKey(c)))
   }
   await until(rb, 'message', servesC)
   await new Promise((resolve) => setTimeout(resolve, 300))

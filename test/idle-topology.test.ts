@@ -5,9 +5,9 @@
 // to W: R takes W's core from all three while it is wide, from one once it is idle, and with
 // `idleSpread` 0 from none, when only the members' word that the core grew wakes it.
 import test, { type Test } from 'brittle'
-import type { Backspace, Room } from '../lib/index.js'
+import type { Room } from '../lib/index.js'
 import { create, createLocalTestnet, receive, until, waitForPeers } from './helpers/index.js'
-import { internals as topologyInternals, sessions } from './helpers/topology.js'
+import { firewall, internals as topologyInternals, sessions } from './helpers/topology.js'
 
 interface IdleInternals {
   topology: {
@@ -19,19 +19,6 @@ interface IdleInternals {
 }
 const internals = (room: Room) => room as unknown as IdleInternals
 
-interface SwarmView {
-  keyPair: { publicKey: Buffer }
-  _firewall: (remotePublicKey: Buffer) => boolean
-}
-const swarmOf = (node: Backspace) => (node as unknown as { swarm: SwarmView }).swarm
-
-// Hyperswarm's own firewall (set on the live swarm): the two nodes never connect.
-function firewall(x: Backspace, y: Backspace): void {
-  const kx = swarmOf(x).keyPair.publicKey
-  const ky = swarmOf(y).keyPair.publicKey
-  swarmOf(x)._firewall = (key) => key.equals(ky)
-  swarmOf(y)._firewall = (key) => key.equals(kx)
-}
 
 // How long a caught-up core waits for growth here before it is idle (30 s in the library):
 // short while a test waits for R to narrow W's core, and long while it waits for R to take it

@@ -24,3 +24,17 @@ export function sessions(reader: Room, writer: Room): string[] {
   const feed = internals(reader).writers.get(internals(writer).outbox.own.key.toString('hex'))
   return feed ? feed.core.peers.map((p) => p.remotePublicKey.toString('hex')).sort() : []
 }
+
+interface SwarmView {
+  keyPair: { publicKey: Buffer }
+  _firewall: (remotePublicKey: Buffer) => boolean
+}
+const swarmOf = (node: Backspace) => (node as unknown as { swarm: SwarmView }).swarm
+
+/** Hyperswarm's own firewall (set on the live swarm): the two nodes never connect. */
+export function firewall(x: Backspace, y: Backspace): void {
+  const kx = swarmOf(x).keyPair.publicKey
+  const ky = swarmOf(y).keyPair.publicKey
+  swarmOf(x)._firewall = (key) => key.equals(ky)
+  swarmOf(y)._firewall = (key) => key.equals(kx)
+}
