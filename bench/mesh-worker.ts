@@ -89,6 +89,8 @@ export interface CoreProgress {
   next?: string
   /** The code of the last error a read of the core's blocks ended with, if any. */
   fetchError: string | null
+  /** The node's last background error in its rooms (code and message), if any. */
+  roomError?: string
 }
 
 export interface MeshStats {
@@ -148,8 +150,14 @@ let onCount: (() => void) | null = null
 /** What node 0 showed of each tag since it opened, for a catch-up that starts with the node. */
 const shownByNode0 = new Map<string, Set<number>>()
 
+/** Each node's last background error in its rooms, if any. */
+const roomErrors = new Map<number, string>()
+
 function listen(i: number, room: Room): void {
-  room.on('error', () => {})
+  // Background errors (a read that threw, say) end that work without a trace otherwise.
+  room.on('error', (err: { code?: unknown; message?: unknown }) => {
+    roomErrors.set(i, `${typeof err?.code === 'string' ? err.code : 'ERROR'}: ${String(err?.message ?? err).slice(0, 120)}`)
+  })
   room.on('message', (m) => {
     const now = process.hrtime.bigint()
     const head = parseHeader(m.text)
@@ -332,7 +340,11 @@ async function expect(order: Extract<MeshOrder, { type: 'expect' }>): Promise<vo
     c.receipt.gaps = gapsOf(i) - gapsBefore[i]!
     // Read for every node, so that the smoke test notices when the room's internals move.
     const progress = progressOf(i)
-    if (c.receipt.got < c.count) c.receipt.behind = progress
+    if (c.receipt.got < c.count && progress) {
+      c.receipt.behind = progress
+      const error = roomErrors.get(i)
+      if (error !== undefined) progress.roomError = error
+    }
   })
   // What a short member's Hypercore says when asked for the next block it has not read.
   await Promise.all(

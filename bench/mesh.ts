@@ -76,7 +76,8 @@ function shortText(s: Shortfall | undefined): string {
       ` read ${span(b.map((p) => p.read))}, ${span(b.map((p) => p.unconfirmed))} live waiting, ${span(b.map((p) => p.sessions))} sessions,` +
       ` ${b.filter((p) => p.pumping).length} reading, ${b.filter((p) => p.storing).length} storing, ${b.filter((p) => !p.admitted).length} on trial, ${b.filter((p) => !p.fetchable).length} not to fetch, reads tried again ${span(b.map((p) => p.retried))}` +
       `${b.some((p) => p.next) ? `; asked for the next block: ${[...new Set(b.map((p) => p.next ?? 'none'))].join(', ')}` : ''}` +
-      `; last read error: ${[...new Set(b.map((p) => p.fetchError ?? 'none'))].join(', ')})`
+      `; last read error: ${[...new Set(b.map((p) => p.fetchError ?? 'none'))].join(', ')}` +
+      `; last room error: ${[...new Set(b.map((p) => p.roomError ?? 'none'))].join(' | ')})`
   }
   return text
 }
