@@ -1499,6 +1499,11 @@ export class Backspace extends Resource<NodeEvents>() {
     }
     this.streams_.add(conn)
     this.emit('connections', this.streams_.size)
+    // Each room shared over this connection listens for its close (its channel's pairing), so
+    // two nodes with ten rooms in common passed Node's default of ten listeners and printed a
+    // MaxListenersExceededWarning into the terminal. They are bounded by the rooms and go with
+    // the connection.
+    ;(conn as unknown as { setMaxListeners?(n: number): void }).setMaxListeners?.(0)
     conn.once('close', () => {
       this.streams_.delete(conn)
       if (host !== null) {
