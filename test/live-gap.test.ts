@@ -20,17 +20,8 @@ interface Internals {
 const internals = (room: Room) => room as unknown as Internals
 
 test('a live frame missed in a conversation: its message still comes, past a page of later ones', async (t) => {
-  const testnet = await createLocalTestnet(t)
   const PAGE = 4
-  const a = await create(t, testnet, { historyPage: PAGE })
-  const b = await create(t, testnet, { historyPage: PAGE })
-  const ra = await a.join('gap')
-  const rb = await b.join('gap')
-  await waitForPeers(ra)
-  await waitForPeers(rb)
-  const hello = receive(rb, ['hello'])
-  await ra.send('hello')
-  await hello
+  const { ra, rb } = await pair(t, PAGE)
 
   // The reader drops the live frame of one block; the writer sends a block every few ms, so
   // when the reader's catch-up runs (STORE_DELAY later) more than a page came after it.

@@ -70,7 +70,7 @@ export class Feed {
    * not: below it, this node was following the writer live (see History's catch-up).
    */
   liveTo: number
-  /** When, ms, Hypercore's verified length of the core last grew this session (0: never). */
+  /** When, ms, Hypercore's verified length of the core last grew here, or the core was opened. */
   grewAt: number
   /** A scheduled, batched fetch of blocks that already arrived live. */
   catchUp: NodeJS.Timeout | null
@@ -129,7 +129,7 @@ export class Feed {
     this.pumpAgain = false
     this.owner = null
     this.liveTo = 0
-    this.grewAt = 0
+    this.grewAt = Date.now()
     this.catchUp = null
     this.storing = null
     this.idPrefix = `${key.toString('hex', 0, 16)}-`

@@ -54,7 +54,7 @@ export const MAX_CONFIRM_WAIT = 30_000
 
 /**
  * When, ms, a block shown from the channel at `shownAt` is withdrawn if Hypercore has not
- * confirmed it, given when the core's verified length last grew (`grewAt`, 0 for never).
+ * confirmed it, given when the core's verified length last grew (`grewAt`).
  */
 export function withdrawAt(shownAt: number, grewAt: number): number {
   return Math.max(shownAt + CONFIRM_TIMEOUT, Math.min(grewAt + CONFIRM_TIMEOUT, shownAt + MAX_CONFIRM_WAIT))

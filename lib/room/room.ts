@@ -835,6 +835,7 @@ export class Room extends Resource<RoomEvents>() {
       // The writer signed this size: more bytes than blocks of the largest size allow.
       if (provesOversized(core)) return this.dropOversized(feed)
       feed.grewAt = Date.now()
+      this.topology.grew(feed)
       this.history.onAppend(feed)
     })
     core.on('download', (index: number, byteLength: number) => {

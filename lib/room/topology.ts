@@ -150,8 +150,6 @@ export class Topology {
   // When each core last grew here, or was heard to be longer, or was fetched from, or its
   // picks changed (ms): it is idle IDLE_AFTER after that, if caught up.
   private readonly activeAt = new WeakMap<Feed, number>()
-  // When each core last grew here (ms), or was added.
-  private readonly grewAt = new WeakMap<Feed, number>()
   // Cores whose last placement took them as idle: they are placed again once they wake.
   private readonly narrowed = new WeakSet<Feed>()
   // Cores with a session closed on some connection (`Placement.tell`): their next growth
@@ -205,7 +203,6 @@ export class Topology {
     if (this.closed) return
     const now = Date.now()
     this.activeAt.set(feed, now)
-    this.grewAt.set(feed, now)
     // A session that closed may be one this node still needs (the peer closed its side). One
     // that closed once the core had been silent a while here (half of idleAfter: the two
     // sides saw its last growth at about the same time) was closed for the core's idleness,
@@ -216,28 +213,25 @@ export class Topology {
     feed.core.on('peer-remove', (peer: { stream: object }) => {
       const p = this.placement(peer.stream, feed.core)
       p.closed = true
-      if (!feed.local && Date.now() - (this.grewAt.get(feed) ?? 0) >= this.idleAfter / 2) {
+      if (!feed.local && Date.now() - feed.grewAt >= this.idleAfter / 2) {
         p.tell = true
         this.tellPending.add(feed)
       }
       this.soon({ feed })
     })
-    // Hypercore emits 'append' for an upgrade from a peer too: the core grew here.
-    if (!feed.local) feed.core.on('append', () => this.grew(feed))
     this.placeFeed(feed, this.online())
   }
 
   /**
-   * `feed`'s core grew here: it is not idle, and the peers on connections where a session of
+   * `feed`'s core grew here (the room calls this on Hypercore's 'append', which an upgrade
+   * from a peer emits too, after setting `feed.grewAt`): it is not idle, and the peers on connections where a session of
    * it closed are told, where none is open again (they may have narrowed it, and learn of the
    * growth from nobody else). Costs a lookup in two sets unless the core was idle or lost a
    * session since it last grew.
    */
   grew(feed: Feed): void {
     if (this.closed || feed.dropped) return
-    const now = Date.now()
-    this.activeAt.set(feed, now)
-    this.grewAt.set(feed, now)
+    this.activeAt.set(feed, feed.grewAt)
     if (this.narrowed.delete(feed)) this.soon({ feed })
     if (!this.tellPending.delete(feed)) return
     const pass = this.pass(feed)
