@@ -59,6 +59,8 @@ export interface NodeReceipt {
    * and left older blocks for paging back (lib/room/history.ts).
    */
   gaps: number
+  /** Stalled reads the node's first room restarted meanwhile (lib/room/history.ts, `stalls`). */
+  stalls: number
   /**
    * For a node short at the deadline, where its copy of the sender's core stood (the remote
    * core that is longest in its first room); null otherwise.
@@ -89,6 +91,10 @@ export interface CoreProgress {
   next?: string
   /** The code of the last error a read of the core's blocks ended with, if any. */
   fetchError: string | null
+  /** How the last read of the core's new blocks ended (the room's `Feed.readEnd`). */
+  readEnd: string
+  /** The room's latest stalled reads, restarted (`History.stalled`). */
+  stalled: string[]
   /** The node's last background error in its rooms (code and message), if any. */
   roomError?: string
 }
@@ -262,6 +268,7 @@ interface FeedInternals {
   storing: unknown
   admission: unknown
   fetchError: string | null
+  readEnd: string
   mayFetch(index: number): boolean
   unconfirmed: Map<number, unknown>
   core: {
@@ -273,7 +280,7 @@ interface FeedInternals {
   }
 }
 
-type RoomInternals = { writers?: { values(): Iterable<FeedInternals> }; history?: { retried?: unknown } }
+type RoomInternals = { writers?: { values(): Iterable<FeedInternals> }; history?: { retried?: unknown; stalled?: string[] } }
 
 // The longest remote core in node i's first room (the sender's, in the fan-out).
 function longestFeed(i: number): FeedInternals | null {
@@ -288,6 +295,7 @@ function longestFeed(i: number): FeedInternals | null {
 function progressOf(i: number): CoreProgress | null {
   const room = rooms[i]?.[0] as unknown as RoomInternals | undefined
   if (typeof room?.history?.retried !== 'number') throw new Error('a room no longer keeps history.retried')
+  if (!Array.isArray(room.history.stalled)) throw new Error('a room no longer keeps history.stalled')
   const best = longestFeed(i)
   if (best === null) return null
   return {
@@ -301,6 +309,8 @@ function progressOf(i: number): CoreProgress | null {
     admitted: best.admission !== null,
     fetchable: best.mayFetch(best.seen),
     fetchError: best.fetchError,
+    readEnd: best.readEnd,
+    stalled: [...room.history.stalled],
     retried: room.history.retried as number
   }
 }
@@ -315,14 +325,24 @@ function gapsOf(i: number): number {
   return gaps
 }
 
+// The stalled reads node i's first room restarted so far (internal to the room's history).
+function stallsOf(i: number): number {
+  const room = rooms[i]?.[0] as unknown as { history?: { stalls?: unknown } } | undefined
+  if (room === undefined) return 0
+  const stalls = room.history?.stalls
+  if (typeof stalls !== 'number') throw new Error('a room no longer keeps history.stalls')
+  return stalls
+}
+
 async function expect(order: Extract<MeshOrder, { type: 'expect' }>): Promise<void> {
   counters = nodes.map(() => ({
     tag: order.tag,
     count: order.count,
     seen: new Map<number, number>(),
-    receipt: { got: 0, latencies: [], lastNs: null, withdrawn: 0, gaps: 0, behind: null }
+    receipt: { got: 0, latencies: [], lastNs: null, withdrawn: 0, gaps: 0, stalls: 0, behind: null }
   }))
   const gapsBefore = nodes.map((_, i) => gapsOf(i))
+  const stallsBefore = nodes.map((_, i) => stallsOf(i))
   const done = () => counters.every((c) => c.receipt.got >= c.count)
   post({ type: 'expecting' })
   const complete = await new Promise<boolean>((resolve) => {
@@ -338,6 +358,7 @@ async function expect(order: Extract<MeshOrder, { type: 'expect' }>): Promise<vo
   counters.forEach((c, i) => {
     c.receipt.latencies = [...c.seen.values()]
     c.receipt.gaps = gapsOf(i) - gapsBefore[i]!
+    c.receipt.stalls = stallsOf(i) - stallsBefore[i]!
     // Read for every node, so that the smoke test notices when the room's internals move.
     const progress = progressOf(i)
     if (c.receipt.got < c.count && progress) {

@@ -47,6 +47,11 @@ export interface Shortfall {
   withdrawn: number
   /** Catch-up gaps left meanwhile: a writer's latest page shown, older blocks left for paging back. */
   gaps: number
+  /**
+   * Writers found behind with nothing reading them, and read again by the room's sweep
+   * (lib/room/history.ts): each a read that should have been started and was not.
+   */
+  stalls?: number
   /** Where the short members' copies of the sender's core stood (see `CoreProgress`). */
   behind?: CoreProgress[]
 }
@@ -56,6 +61,7 @@ function shortfallOf(nodes: NodeReceipt[], count: number): Shortfall {
     members: nodes.filter((r) => r.got < count).length,
     withdrawn: nodes.reduce((sum, r) => sum + r.withdrawn, 0),
     gaps: nodes.reduce((sum, r) => sum + r.gaps, 0),
+    stalls: nodes.reduce((sum, r) => sum + (r.stalls ?? 0), 0),
     behind: nodes.flatMap((r) => (r.got < count && r.behind ? [r.behind] : []))
   }
 }
@@ -67,8 +73,9 @@ function span(values: number[]): string {
 }
 
 function shortText(s: Shortfall | undefined): string {
-  if (!s || s.members === 0) return ''
-  let text = `: ${s.members} members short, ${s.withdrawn} payloads withdrawn, ${s.gaps} catch-up gaps`
+  const stalls = s?.stalls ? ` (${s.stalls} stalled reads restarted)` : ''
+  if (!s || s.members === 0) return stalls
+  let text = `: ${s.members} members short, ${s.withdrawn} payloads withdrawn, ${s.gaps} catch-up gaps${stalls}`
   const b = s.behind ?? []
   if (b.length > 0) {
     text +=
@@ -77,6 +84,7 @@ function shortText(s: Shortfall | undefined): string {
       ` ${b.filter((p) => p.pumping).length} reading, ${b.filter((p) => p.storing).length} storing, ${b.filter((p) => !p.admitted).length} on trial, ${b.filter((p) => !p.fetchable).length} not to fetch, reads tried again ${span(b.map((p) => p.retried))}` +
       `${b.some((p) => p.next) ? `; asked for the next block: ${[...new Set(b.map((p) => p.next ?? 'none'))].join(', ')}` : ''}` +
       `; last read error: ${[...new Set(b.map((p) => p.fetchError ?? 'none'))].join(', ')}` +
+      `; last read ended: ${[...new Set(b.map((p) => p.readEnd))].join(' | ')}` +
       `; last room error: ${[...new Set(b.map((p) => p.roomError ?? 'none'))].join(' | ')})`
   }
   return text

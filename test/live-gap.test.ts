@@ -200,3 +200,35 @@ test('a read of new blocks that Hypercore cancels is tried again, without waitin
   t.ok(failed >= 2, 'after a read that failed')
   t.is((rb as unknown as { history: { retried: number } }).history.retried, 1, 'tried again once')
 })
+
+test('a writer left behind with nothing reading it is read again within a sweep, and the stall is counted', async (t) => {
+  const { ra, rb } = await pair(t, 50)
+  // Nothing but the sweep starts a read of the writer's new block: no live frame, and the
+  // read its append and its announcement would start is lost (a trigger that never fires).
+  internals(rb).live.receive = () => {}
+  type Sweeping = { pump(feed: unknown): void; sweepStalls(): void; stalls: number; stalled: string[] }
+  const history = (rb as unknown as { history: Sweeping }).history
+  const pump = history.pump.bind(history)
+  const sweep = history.sweepStalls.bind(history)
+  let sweeping = false
+  let dropped = 0
+  history.pump = (feed) => {
+    if (sweeping) pump(feed)
+    else dropped++
+  }
+  history.sweepStalls = () => {
+    sweeping = true
+    try {
+      sweep()
+    } finally {
+      sweeping = false
+    }
+  }
+  const got = receive(rb, ['found'])
+  await ra.send('found')
+  const shown = await Promise.race([got, new Promise<null>((resolve) => setTimeout(() => resolve(null), CONFIRM_TIMEOUT))])
+  t.ok(shown !== null, 'shown, though no read was started for it')
+  t.ok(dropped >= 1, 'the read its append would start was lost')
+  t.ok(history.stalls >= 1, 'the stall is counted')
+  t.ok(history.stalled.some((note) => /read \d+ of \d+/.test(note)), `and described: ${history.stalled[0]}`)
+})

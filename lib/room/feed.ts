@@ -98,6 +98,8 @@ export class Feed {
   dropped: boolean
   /** The code of the last error a read of a block ended with (Hypercore's), for diagnostics. */
   fetchError: string | null
+  /** How the last read of new blocks ended, and the length it read to (see History), for diagnostics. */
+  readEnd: string
   /** Bytes of this core stored here, as far as this node counts them (see Room's quota). */
   bytes: number
   /**
@@ -140,6 +142,7 @@ export class Feed {
     this.admission = admission
     this.dropped = false
     this.fetchError = null
+    this.readEnd = 'none'
     this.bytes = 0
     this.mayFetch = () => true
     this.fetchBudget = (wanted) => wanted

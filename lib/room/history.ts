@@ -27,6 +27,15 @@ const RETRY_MAX = 10_000
 // A writer none of whose latest blocks could be had yet (see runPump) waits up to this long
 // (ms) between reads: cores announced by a member and never served cost a read a minute each.
 const RETRY_MAX_NEW = 60_000
+// How often (ms), while the room is connected, writers are checked for a read that should be
+// running and is not: a core verified past what this node has read, with no read, store or
+// retry running or scheduled for it. Every path that leaves a core so is meant to schedule
+// one; at 80 members one member in a run still stopped a few blocks short of the last append,
+// with nothing running and no error (docs/PERFORMANCE.md). The check reads such a core again
+// and counts it (`stalls`), so a lost trigger costs a second, not the message.
+const SWEEP_EVERY = 1000
+// How many of the latest stalls `stalled` describes.
+const STALLS_KEPT = 8
 
 type HistoryContext = Pick<RoomContext, 'historyPage' | 'fetchTimeout' | 'changed' | 'erased' | 'now' | 'ttl'>
 
@@ -50,6 +59,11 @@ export class History {
   gaps: number
   /** Reads of new blocks tried again because a block could not be had (see RETRY_FIRST). */
   retried: number
+  /** Writers found behind with nothing reading them, read again (see SWEEP_EVERY). */
+  stalls: number
+  /** The latest few of those, for diagnostics: where the core stood and how its last read ended. */
+  readonly stalled: string[]
+  private sweep: NodeJS.Timeout | null
   // Since when (the room's clock) this node has been connected to someone in the room without
   // a break; null while it is not. Blocks stamped since then were written while it was here.
   private onlineSince: number | null
@@ -74,13 +88,43 @@ export class History {
     this.live = live
     this.gaps = 0
     this.retried = 0
+    this.stalls = 0
+    this.stalled = []
+    this.sweep = null
     this.onlineSince = null
   }
 
   /** A channel of the room opened or closed (`channels.size` counts them already). */
   connections(): void {
-    if (this.channels.size === 0) this.onlineSince = null
-    else this.onlineSince ??= this.ctx.now()
+    if (this.channels.size === 0) {
+      this.onlineSince = null
+      this.stopSweep()
+      return
+    }
+    this.onlineSince ??= this.ctx.now()
+    if (this.sweep === null && !this.room.closing) {
+      this.sweep = setInterval(() => this.sweepStalls(), SWEEP_EVERY)
+      this.sweep.unref()
+    }
+  }
+
+  private stopSweep(): void {
+    if (this.sweep !== null) clearInterval(this.sweep)
+    this.sweep = null
+  }
+
+  // Reads the writers that are behind with nothing under way to read them (see SWEEP_EVERY).
+  private sweepStalls(): void {
+    if (this.room.closing) return this.stopSweep()
+    for (const feed of this.feeds.values()) {
+      if (feed.local || feed.dropped || feed.seen >= feed.core.length) continue
+      if (feed.pumping !== null || feed.storing !== null || feed.catchUp !== null) continue
+      if (this.retries.get(feed)?.timer) continue
+      this.stalls++
+      const note = `${feed.hex.slice(0, 8)} read ${feed.seen} of ${feed.core.length} (stored ${feed.core.contiguousLength}, live ${feed.unconfirmed.size}, to ${feed.liveTo}); last read: ${feed.readEnd}`
+      if (this.stalled.push(note) > STALLS_KEPT) this.stalled.shift()
+      this.pump(feed)
+    }
   }
 
   /**
@@ -94,6 +138,7 @@ export class History {
 
   /** Stops the catch-ups that were scheduled. */
   close(): void {
+    this.stopSweep()
     for (const feed of this.feeds.values()) if (feed.catchUp) clearTimeout(feed.catchUp)
     for (const retry of this.retries.values()) if (retry.timer) clearTimeout(retry.timer)
     this.retries.clear()
@@ -108,7 +153,8 @@ export class History {
 
   // A read of `feed`'s new blocks could not have them all: tried again later, while the room
   // is connected (a channel that opens reads every writer again anyway), at most `max` ms on.
-  private retryLater(feed: Feed, max = RETRY_MAX): void {
+  private retryLater(feed: Feed, max: number, why: string): void {
+    this.ended(feed, why)
     if (this.room.closing || feed.dropped || this.channels.size === 0) return this.forget(feed)
     let retry = this.retries.get(feed)
     if (!retry) this.retries.set(feed, (retry = { timer: null, delay: RETRY_FIRST }))
@@ -120,6 +166,10 @@ export class History {
       retry.timer = null
       this.pump(feed)
     }, delay)
+  }
+
+  private ended(feed: Feed, why: string): void {
+    feed.readEnd = why
   }
 
   // A read of `feed` reached the core's length: the next failure waits RETRY_FIRST again.
@@ -222,14 +272,14 @@ export class History {
       this.checkHint(feed)
       if (feed.fresh) {
         // A writer seen for the first time: start at its latest page, not its beginning.
-        if (length === 0) return
+        if (length === 0) return this.ended(feed, 'new, empty')
         const from = this.skipTo(feed, Math.max(feed.start, length - page), length)
         const lowest = await this.fetchLatest(feed, from, length, page)
-        if (lowest === null) return this.retryLater(feed)
+        if (lowest === null) return this.retryLater(feed, RETRY_MAX, `new, interrupted at ${length}`)
         // Not one block to be had yet (a member that just joined, whose peers have not stored
         // its first block): still new, and tried again, or its writer stays unknown here and
         // its core on every connection.
-        if (lowest === length && from < length) return this.retryLater(feed, RETRY_MAX_NEW)
+        if (lowest === length && from < length) return this.retryLater(feed, RETRY_MAX_NEW, `new, none had of ${length}`)
         feed.fresh = false
         feed.storedFrom = feed.indexedFrom = lowest
         feed.seen = length
@@ -244,7 +294,7 @@ export class History {
         const lowest = await this.fetchHistory(feed, begin, skipped.to)
         if (lowest === null) {
           feed.skipped = skipped
-          return this.retryLater(feed)
+          return this.retryLater(feed, RETRY_MAX, `stepped over, interrupted at ${skipped.to}`)
         }
         // Joined to what is stored and loaded above them, if nothing lies between.
         if (feed.storedFrom <= skipped.to) feed.storedFrom = Math.min(feed.storedFrom, lowest)
@@ -260,7 +310,7 @@ export class History {
         feed.indexedFrom = Math.max(feed.indexedFrom, from)
         feed.seen = from
       }
-      if (from >= length) return
+      if (from >= length) return this.ended(feed, `read to ${length}`)
       if (length - from > page && !this.following(feed, from, length) && !(await this.writtenOnline(feed, from))) {
         // Back after a long absence: the latest page of messages, and the rest only when the
         // timeline is paged back to it. Memory holds a window, not the week (issue 11). Not
@@ -269,15 +319,14 @@ export class History {
         // At 80 members, members online the whole time skipped whole runs of messages when
         // Hypercore's copies came in late and in large steps.
         const lowest = await this.fetchLatest(feed, from, length, page)
-        if (lowest === null) return this.retryLater(feed)
+        if (lowest === null) return this.retryLater(feed, RETRY_MAX, `back, interrupted at ${length}`)
         if (lowest > from) {
           // [from, lowest) is read on demand by `load`, from indexedFrom down.
           feed.storedFrom = feed.indexedFrom = lowest
           this.gaps++
         }
       } else if (!(await this.fetchLive(feed, from, length))) {
-        this.retryLater(feed)
-        return
+        return this.retryLater(feed, RETRY_MAX, `not had, ${from} to ${length}`)
       }
       // Blocks stored from their live copies meanwhile may have moved it further.
       feed.seen = Math.max(feed.seen, length)

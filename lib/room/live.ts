@@ -319,8 +319,9 @@ export class LivePath {
     const run = (feed.storing ?? Promise.resolve(true)).then(() => this.storeNow(feed))
     const mine = run.catch(() => false)
     feed.storing = mine
-    void mine.then(() => {
+    void mine.then((done) => {
       if (feed.storing === mine) feed.storing = null
+      feed.readEnd = `stored live to ${feed.seen} of ${feed.core.length}${done ? '' : ', not all'}`
     })
     return mine
   }
