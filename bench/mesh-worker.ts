@@ -93,6 +93,8 @@ export interface CoreProgress {
   fetchError: string | null
   /** How the last read of the core's new blocks ended (the room's `Feed.readEnd`). */
   readEnd: string
+  /** Waits for a block that Hypercore ended with no block and no error (`Feed.emptyReads`). */
+  emptyReads: number
   /** The room's latest stalled reads, restarted (`History.stalled`). */
   stalled: string[]
   /** The node's last background error in its rooms (code and message), if any. */
@@ -269,6 +271,7 @@ interface FeedInternals {
   admission: unknown
   fetchError: string | null
   readEnd: string
+  emptyReads: number
   mayFetch(index: number): boolean
   unconfirmed: Map<number, unknown>
   core: {
@@ -310,6 +313,7 @@ function progressOf(i: number): CoreProgress | null {
     fetchable: best.mayFetch(best.seen),
     fetchError: best.fetchError,
     readEnd: best.readEnd,
+    emptyReads: best.emptyReads,
     stalled: [...room.history.stalled],
     retried: room.history.retried as number
   }

@@ -85,6 +85,7 @@ function shortText(s: Shortfall | undefined): string {
       `${b.some((p) => p.next) ? `; asked for the next block: ${[...new Set(b.map((p) => p.next ?? 'none'))].join(', ')}` : ''}` +
       `; last read error: ${[...new Set(b.map((p) => p.fetchError ?? 'none'))].join(', ')}` +
       `; last read ended: ${[...new Set(b.map((p) => p.readEnd))].join(' | ')}` +
+      `; reads that ended empty ${span(b.map((p) => p.emptyReads ?? 0))}` +
       `; last room error: ${[...new Set(b.map((p) => p.roomError ?? 'none'))].join(' | ')})`
   }
   return text

@@ -232,3 +232,25 @@ test('a writer left behind with nothing reading it is read again within a sweep,
   t.ok(history.stalls >= 1, 'the stall is counted')
   t.ok(history.stalled.some((note) => /read \d+ of \d+/.test(note)), `and described: ${history.stalled[0]}`)
 })
+
+test('a wait for a block that Hypercore ends with no block and no error is asked again at once', async (t) => {
+  const { ra, rb } = await pair(t, 50)
+  internals(rb).live.receive = () => {}
+  type Reads = { core: { get(index: number, opts: { wait?: boolean }): Promise<unknown> }; emptyReads: number }
+  const feed = (rb as unknown as { writers: { get(hex: string): Reads } }).writers.get(
+    (ra as unknown as { outbox: { own: { key: Buffer } } }).outbox.own.key.toString('hex')
+  )
+  // The first wait for the new block ends empty, as Hypercore's did at 80 members.
+  const get = feed.core.get.bind(feed.core)
+  let emptied = 0
+  feed.core.get = async (index, opts) => {
+    if (opts?.wait === true && emptied++ === 0) return null
+    return get(index, opts)
+  }
+  const got = receive(rb, ['asked again'])
+  await ra.send('asked again')
+  await got
+  t.ok(emptied >= 2, 'shown after a wait that ended empty, asked again')
+  t.is(feed.emptyReads, 1, 'counted')
+  t.is((rb as unknown as { history: { retried: number } }).history.retried, 0, 'with no read tried again later')
+})

@@ -98,6 +98,8 @@ export class Feed {
   dropped: boolean
   /** The code of the last error a read of a block ended with (Hypercore's), for diagnostics. */
   fetchError: string | null
+  /** Waits for a block from peers that Hypercore ended with no block and no error (see `fetch`). */
+  emptyReads: number
   /** How the last read of new blocks ended, and the length it read to (see History), for diagnostics. */
   readEnd: string
   /** Bytes of this core stored here, as far as this node counts them (see Room's quota). */
@@ -143,6 +145,7 @@ export class Feed {
     this.dropped = false
     this.fetchError = null
     this.readEnd = 'none'
+    this.emptyReads = 0
     this.bytes = 0
     this.mayFetch = () => true
     this.fetchBudget = (wanted) => wanted
@@ -212,14 +215,26 @@ export class Feed {
         gets.push(Promise.resolve(null))
         continue
       }
-      gets.push(
-        this.core.get(i, remote[i - from] ? getOpts : localOnly).catch((err: { code?: unknown }) => {
-          this.fetchError = typeof err?.code === 'string' ? err.code : 'ERROR'
-          return null
-        })
-      )
+      gets.push(remote[i - from] ? this.fetch(i, getOpts) : this.get(i, localOnly))
     }
     return Promise.all(gets)
+  }
+
+  // A block from peers. Hypercore can end a wait for one with no block and no error (at 80
+  // members, reads of a writer's last blocks did so again and again while one get of the
+  // same block, asked at the end, had it): asked once more then, which waits for it afresh.
+  private async fetch(index: number, opts: { wait: boolean; timeout?: number }): Promise<Buffer | null> {
+    const block = await this.get(index, opts)
+    if (block !== null || this.dropped || this.holes.has(index)) return block
+    this.emptyReads++
+    return this.get(index, opts)
+  }
+
+  private get(index: number, opts: { wait: boolean; timeout?: number }): Promise<Buffer | null> {
+    return this.core.get(index, opts).catch((err: { code?: unknown }) => {
+      this.fetchError = typeof err?.code === 'string' ? err.code : 'ERROR'
+      return null
+    })
   }
 }
 

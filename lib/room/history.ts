@@ -501,7 +501,9 @@ export class History {
         const block = blocks[i]
         if (!block) {
           if (feed.holes.has(start + i)) continue // cleared: its messages were deleted
-          return false // the request was cancelled (its session closed): tried again later
+          // The request was cancelled (its session closed): tried again later, from here.
+          if (feed.seen >= start && feed.seen < start + i) feed.seen = start + i
+          return false
         }
         this.ingest.block(feed, start + i, block, true)
       }
