@@ -41,6 +41,8 @@ export type MeshOrder =
   | { type: 'stats'; gc?: boolean }
   /** A reopened member: time until its first room shows the latest page, then every message. */
   | { type: 'catchup'; tag: Tag; total: number; page: number; deadlineMs: number }
+  /** The target's moment (2 s after the last send): where each node still short stood. */
+  | { type: 'mark' }
   | { type: 'close' }
 
 export interface NodeReceipt {
@@ -66,6 +68,13 @@ export interface NodeReceipt {
    * core that is longest in its first room); null otherwise.
    */
   behind: CoreProgress | null
+  /**
+   * For a node short at the target's moment (the `mark` order, 2 s after the last send), how
+   * many payloads it lacked and where its copy of the sender's core stood; null otherwise.
+   */
+  late: (CoreProgress & { missing: number }) | null
+  /** Waits for a block that Hypercore ended empty in the node's first room, over the run (all writers). */
+  emptyReads: number
 }
 
 /** How far a node had a writer's core: verified, stored contiguously, and read (internal). */
@@ -329,6 +338,24 @@ function gapsOf(i: number): number {
   return gaps
 }
 
+// The waits for a block Hypercore ended empty, over node i's first room's writers.
+function emptyReadsOf(i: number): number {
+  const room = rooms[i]?.[0] as unknown as RoomInternals | undefined
+  if (room === undefined) return 0
+  let sum = 0
+  for (const feed of room.writers?.values() ?? []) sum += feed.emptyReads
+  return sum
+}
+
+// Where each node still short stands at the target's moment (see the `mark` order).
+function mark(): void {
+  counters.forEach((c, i) => {
+    if (c.receipt.got >= c.count || c.receipt.late !== null) return
+    const progress = progressOf(i)
+    if (progress) c.receipt.late = { ...progress, missing: c.count - c.receipt.got }
+  })
+}
+
 // The stalled reads node i's first room restarted so far (internal to the room's history).
 function stallsOf(i: number): number {
   const room = rooms[i]?.[0] as unknown as { history?: { stalls?: unknown } } | undefined
@@ -343,10 +370,11 @@ async function expect(order: Extract<MeshOrder, { type: 'expect' }>): Promise<vo
     tag: order.tag,
     count: order.count,
     seen: new Map<number, number>(),
-    receipt: { got: 0, latencies: [], lastNs: null, withdrawn: 0, gaps: 0, stalls: 0, behind: null }
+    receipt: { got: 0, latencies: [], lastNs: null, withdrawn: 0, gaps: 0, stalls: 0, behind: null, late: null, emptyReads: 0 }
   }))
   const gapsBefore = nodes.map((_, i) => gapsOf(i))
   const stallsBefore = nodes.map((_, i) => stallsOf(i))
+  const emptyBefore = nodes.map((_, i) => emptyReadsOf(i))
   const done = () => counters.every((c) => c.receipt.got >= c.count)
   post({ type: 'expecting' })
   const complete = await new Promise<boolean>((resolve) => {
@@ -363,6 +391,7 @@ async function expect(order: Extract<MeshOrder, { type: 'expect' }>): Promise<vo
     c.receipt.latencies = [...c.seen.values()]
     c.receipt.gaps = gapsOf(i) - gapsBefore[i]!
     c.receipt.stalls = stallsOf(i) - stallsBefore[i]!
+    c.receipt.emptyReads = emptyReadsOf(i) - emptyBefore[i]!
     // Read for every node, so that the smoke test notices when the room's internals move.
     const progress = progressOf(i)
     if (c.receipt.got < c.count && progress) {
@@ -549,6 +578,9 @@ process.on('message', (msg: MeshOrder) => {
       break
     case 'catchup':
       run(catchup(msg))
+      break
+    case 'mark':
+      mark()
       break
     case 'close':
       run(

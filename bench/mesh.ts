@@ -52,6 +52,11 @@ export interface Shortfall {
    * (lib/room/history.ts): each a read that should have been started and was not.
    */
   stalls?: number
+  /** Waits for a block that Hypercore ended empty, asked again (lib/room/feed.ts), all members. */
+  emptyReads?: number
+  /** Members short 2 s after the last send, and where their copies of the sender's core stood then. */
+  late?: number
+  lateAt?: Array<CoreProgress & { missing: number }>
   /** Where the short members' copies of the sender's core stood (see `CoreProgress`). */
   behind?: CoreProgress[]
 }
@@ -62,6 +67,9 @@ function shortfallOf(nodes: NodeReceipt[], count: number): Shortfall {
     withdrawn: nodes.reduce((sum, r) => sum + r.withdrawn, 0),
     gaps: nodes.reduce((sum, r) => sum + r.gaps, 0),
     stalls: nodes.reduce((sum, r) => sum + (r.stalls ?? 0), 0),
+    emptyReads: nodes.reduce((sum, r) => sum + (r.emptyReads ?? 0), 0),
+    late: nodes.filter((r) => r.late).length,
+    lateAt: nodes.flatMap((r) => (r.late ? [r.late] : [])),
     behind: nodes.flatMap((r) => (r.got < count && r.behind ? [r.behind] : []))
   }
 }
@@ -73,22 +81,31 @@ function span(values: number[]): string {
 }
 
 function shortText(s: Shortfall | undefined): string {
-  const stalls = s?.stalls ? ` (${s.stalls} stalled reads restarted)` : ''
-  if (!s || s.members === 0) return stalls
-  let text = `: ${s.members} members short, ${s.withdrawn} payloads withdrawn, ${s.gaps} catch-up gaps${stalls}`
+  if (!s) return ''
+  const notes = [
+    s.stalls ? `${s.stalls} stalled reads restarted` : '',
+    s.emptyReads ? `${s.emptyReads} empty waits asked again` : '',
+    s.late ? `${s.late} members short 2 s after the last send, missing ${span((s.lateAt ?? []).map((p) => p.missing))} (${where(s.lateAt ?? [])})` : ''
+  ].filter((n) => n !== '')
+  const noted = notes.length > 0 ? ` [${notes.join('; ')}]` : ''
+  if (s.members === 0) return noted
   const b = s.behind ?? []
-  if (b.length > 0) {
-    text +=
-      ` (their copy of the sender's core: verified ${span(b.map((p) => p.length))}, stored ${span(b.map((p) => p.contiguous))},` +
-      ` read ${span(b.map((p) => p.read))}, ${span(b.map((p) => p.unconfirmed))} live waiting, ${span(b.map((p) => p.sessions))} sessions,` +
-      ` ${b.filter((p) => p.pumping).length} reading, ${b.filter((p) => p.storing).length} storing, ${b.filter((p) => !p.admitted).length} on trial, ${b.filter((p) => !p.fetchable).length} not to fetch, reads tried again ${span(b.map((p) => p.retried))}` +
-      `${b.some((p) => p.next) ? `; asked for the next block: ${[...new Set(b.map((p) => p.next ?? 'none'))].join(', ')}` : ''}` +
-      `; last read error: ${[...new Set(b.map((p) => p.fetchError ?? 'none'))].join(', ')}` +
-      `; last read ended: ${[...new Set(b.map((p) => p.readEnd))].join(' | ')}` +
-      `; reads that ended empty ${span(b.map((p) => p.emptyReads ?? 0))}` +
-      `; last room error: ${[...new Set(b.map((p) => p.roomError ?? 'none'))].join(' | ')})`
-  }
-  return text
+  return `: ${s.members} members short, ${s.withdrawn} payloads withdrawn, ${s.gaps} catch-up gaps${noted}` + (b.length > 0 ? ` (${where(b)})` : '')
+}
+
+// Where members' copies of the sender's core stood.
+function where(b: CoreProgress[]): string {
+  if (b.length === 0) return ''
+  return (
+    `their copy of the sender's core: verified ${span(b.map((p) => p.length))}, stored ${span(b.map((p) => p.contiguous))},` +
+    ` read ${span(b.map((p) => p.read))}, ${span(b.map((p) => p.unconfirmed))} live waiting, ${span(b.map((p) => p.sessions))} sessions,` +
+    ` ${b.filter((p) => p.pumping).length} reading, ${b.filter((p) => p.storing).length} storing, ${b.filter((p) => !p.admitted).length} on trial, ${b.filter((p) => !p.fetchable).length} not to fetch, reads tried again ${span(b.map((p) => p.retried))}` +
+    `${b.some((p) => p.next) ? `; asked for the next block: ${[...new Set(b.map((p) => p.next ?? 'none'))].join(', ')}` : ''}` +
+    `; last read error: ${[...new Set(b.map((p) => p.fetchError ?? 'none'))].join(', ')}` +
+    `; last read ended: ${[...new Set(b.map((p) => p.readEnd))].join(' | ')}` +
+    `; reads that ended empty ${span(b.map((p) => p.emptyReads ?? 0))}` +
+    `; last room error: ${[...new Set(b.map((p) => p.roomError ?? 'none'))].join(' | ')}`
+  )
 }
 
 export interface FanoutResult {
@@ -240,7 +257,12 @@ async function deliver(
   for (const w of receivers) order(w, { type: 'expect', tag, count, deadlineMs })
   await Promise.all(receivers.map((w) => w.next('expecting')))
   const sent = await send()
+  // Where every member still short stood when the 80-member target's 2 s were up.
+  const marking = setTimeout(() => {
+    for (const w of receivers) order(w, { type: 'mark' })
+  }, 2000)
   const got = await Promise.all(receivers.map((w) => w.next('received', deadlineMs + STEP)))
+  clearTimeout(marking)
   return { sent, got }
 }
 
@@ -532,7 +554,7 @@ export async function measureMesh(
                 `(net ${r.backToBack.receiverNetCpuPerMsgMs.toFixed(2)}), all had all ${r.backToBack.durationMs === null ? 'NOT ALL' : `${r.backToBack.durationMs.toFixed(0)} ms after the first send`}` +
                 shortText(r.backToBack.shortfall)
               : '') +
-            (r.allHaveAllMs === null ? `; paced${shortText(r.shortfall)}` : '')
+            (shortText(r.shortfall) === '' ? '' : `; paced${shortText(r.shortfall)}`)
         )
       }
     }

@@ -123,8 +123,10 @@ test('bench harness: the room-size workloads deliver everything on a small scale
   t.is(f.backToBack.messages, 3 * f.messages, 'back to back: three times the paced run')
   t.ok(f.backToBack.durationMs !== null, 'back to back: every receiver showed every message')
   t.ok(isNumber(f.backToBack.receiverCpuPerMsgMs) && isNumber(f.backToBack.receiverNetCpuPerMsgMs), 'back-to-back CPU figures')
-  t.alike(f.shortfall, { members: 0, withdrawn: 0, gaps: 0, behind: [] }, 'paced: nobody short, nothing withdrawn, no gap')
-  t.alike(f.backToBack.shortfall, { members: 0, withdrawn: 0, gaps: 0, behind: [] }, 'back to back: the same')
+  // Who was short 2 s after the last send (`late`) depends on the machine's load: not checked.
+  const settled = (s: typeof f.shortfall) => s && { members: s.members, withdrawn: s.withdrawn, gaps: s.gaps, stalls: s.stalls, behind: s.behind }
+  t.alike(settled(f.shortfall), { members: 0, withdrawn: 0, gaps: 0, stalls: 0, behind: [] }, 'paced: nobody short, nothing withdrawn, no gap, no read lost')
+  t.alike(settled(f.backToBack.shortfall), { members: 0, withdrawn: 0, gaps: 0, stalls: 0, behind: [] }, 'back to back: the same')
   t.alike(r.mesh.chain.connections, [1, 2, 2, 1], 'the chain was a line')
   t.alike(
     r.mesh.chain.hops.map((h: { hops: number; delivered: number }) => [h.hops, h.delivered]),
