@@ -104,6 +104,11 @@ export interface CoreProgress {
   readEnd: string
   /** Waits for a block that Hypercore ended with no block and no error (`Feed.emptyReads`). */
   emptyReads: number
+  /** Blocks its reads wanted and did not ask peers for, over the quota or on trial (`Feed.notFetched`). */
+  notFetched: number
+  /** Whether the core was still new here (nothing read yet), and whether its writer was known. */
+  fresh: boolean
+  ownerKnown: boolean
   /** The room's latest stalled reads, restarted (`History.stalled`). */
   stalled: string[]
   /** The node's last background error in its rooms (code and message), if any. */
@@ -281,6 +286,9 @@ interface FeedInternals {
   fetchError: string | null
   readEnd: string
   emptyReads: number
+  notFetched: number
+  fresh: boolean
+  owner: unknown
   mayFetch(index: number): boolean
   unconfirmed: Map<number, unknown>
   core: {
@@ -323,6 +331,9 @@ function progressOf(i: number): CoreProgress | null {
     fetchError: best.fetchError,
     readEnd: best.readEnd,
     emptyReads: best.emptyReads,
+    notFetched: best.notFetched,
+    fresh: best.fresh,
+    ownerKnown: best.owner !== null,
     stalled: [...room.history.stalled],
     retried: room.history.retried as number
   }

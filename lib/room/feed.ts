@@ -100,6 +100,8 @@ export class Feed {
   fetchError: string | null
   /** Waits for a block from peers that Hypercore ended with no block and no error (see `fetch`). */
   emptyReads: number
+  /** Blocks a read wanted from peers and did not ask for: over the quota, or on trial (diagnostics). */
+  notFetched: number
   /** How the last read of new blocks ended, and the length it read to (see History), for diagnostics. */
   readEnd: string
   /** Bytes of this core stored here, as far as this node counts them (see Room's quota). */
@@ -146,6 +148,7 @@ export class Feed {
     this.fetchError = null
     this.readEnd = 'none'
     this.emptyReads = 0
+    this.notFetched = 0
     this.bytes = 0
     this.mayFetch = () => true
     this.fetchBudget = (wanted) => wanted
@@ -207,6 +210,7 @@ export class Feed {
       for (const i of missing) {
         const fetch = budget > 0 && this.mayFetch(i)
         if (fetch) budget--
+        else this.notFetched++
         remote[i - from] = fetch
       }
     }
