@@ -105,7 +105,7 @@ export interface CoreProgress {
   /** Waits for a block that Hypercore ended with no block and no error (`Feed.emptyReads`). */
   emptyReads: number
   /** Blocks its reads wanted and did not ask peers for, over the quota or on trial (`Feed.notFetched`). */
-  notFetched: number
+  notFetched: { quota: number; gated: number }
   /** Whether the core was still new here (nothing read yet), and whether its writer was known. */
   fresh: boolean
   ownerKnown: boolean
@@ -286,7 +286,7 @@ interface FeedInternals {
   fetchError: string | null
   readEnd: string
   emptyReads: number
-  notFetched: number
+  notFetched: { quota: number; gated: number }
   fresh: boolean
   owner: unknown
   mayFetch(index: number): boolean
@@ -331,7 +331,7 @@ function progressOf(i: number): CoreProgress | null {
     fetchError: best.fetchError,
     readEnd: best.readEnd,
     emptyReads: best.emptyReads,
-    notFetched: best.notFetched,
+    notFetched: { ...best.notFetched },
     fresh: best.fresh,
     ownerKnown: best.owner !== null,
     stalled: [...room.history.stalled],

@@ -103,7 +103,7 @@ function where(b: CoreProgress[]): string {
     `${b.some((p) => p.next) ? `; asked for the next block: ${[...new Set(b.map((p) => p.next ?? 'none'))].join(', ')}` : ''}` +
     `; last read error: ${[...new Set(b.map((p) => p.fetchError ?? 'none'))].join(', ')}` +
     `; last read ended: ${[...new Set(b.map((p) => p.readEnd))].join(' | ')}` +
-    `; reads that ended empty ${span(b.map((p) => p.emptyReads ?? 0))}, blocks not asked for ${span(b.map((p) => p.notFetched ?? 0))}` +
+    `; reads that ended empty ${span(b.map((p) => p.emptyReads ?? 0))}, blocks not asked for: over the quota ${span(b.map((p) => p.notFetched?.quota ?? 0))}, on trial ${span(b.map((p) => p.notFetched?.gated ?? 0))}` +
     `, ${b.filter((p) => p.fresh).length} still new, ${b.filter((p) => p.ownerKnown === false).length} with the writer unknown` +
     `; last room error: ${[...new Set(b.map((p) => p.roomError ?? 'none'))].join(' | ')}`
   )

@@ -100,8 +100,11 @@ export class Feed {
   fetchError: string | null
   /** Waits for a block from peers that Hypercore ended with no block and no error (see `fetch`). */
   emptyReads: number
-  /** Blocks a read wanted from peers and did not ask for: over the quota, or on trial (diagnostics). */
-  notFetched: number
+  /**
+   * Blocks a read wanted from peers and did not ask for (diagnostics): over the quota, or
+   * not to be fetched (`mayFetch`: on trial, or dropped).
+   */
+  readonly notFetched = { quota: 0, gated: 0 }
   /** How the last read of new blocks ended, and the length it read to (see History), for diagnostics. */
   readEnd: string
   /** Bytes of this core stored here, as far as this node counts them (see Room's quota). */
@@ -148,7 +151,6 @@ export class Feed {
     this.fetchError = null
     this.readEnd = 'none'
     this.emptyReads = 0
-    this.notFetched = 0
     this.bytes = 0
     this.mayFetch = () => true
     this.fetchBudget = (wanted) => wanted
@@ -208,9 +210,11 @@ export class Feed {
       }
       let budget = missing.length > 0 ? this.fetchBudget(missing.length) : 0
       for (const i of missing) {
-        const fetch = budget > 0 && this.mayFetch(i)
+        const allowed = this.mayFetch(i)
+        const fetch = budget > 0 && allowed
         if (fetch) budget--
-        else this.notFetched++
+        else if (allowed) this.notFetched.quota++
+        else this.notFetched.gated++
         remote[i - from] = fetch
       }
     }
