@@ -106,6 +106,9 @@ export interface CoreProgress {
   emptyReads: number
   /** Blocks its reads wanted and did not ask peers for, over the quota or on trial (`Feed.notFetched`). */
   notFetched: { quota: number; gated: number }
+  /** Bytes of the core this node counts against its quota (`Feed.bytes`), and the room's quota figures. */
+  bytes: number
+  quota: { used: number; reached: string | null; refused: number } | null
   /** Whether the core was still new here (nothing read yet), and whether its writer was known. */
   fresh: boolean
   ownerKnown: boolean
@@ -289,6 +292,7 @@ interface FeedInternals {
   notFetched: { quota: number; gated: number }
   fresh: boolean
   owner: unknown
+  bytes: number
   mayFetch(index: number): boolean
   unconfirmed: Map<number, unknown>
   core: {
@@ -300,7 +304,11 @@ interface FeedInternals {
   }
 }
 
-type RoomInternals = { writers?: { values(): Iterable<FeedInternals> }; history?: { retried?: unknown; stalled?: string[] } }
+type RoomInternals = {
+  writers?: { values(): Iterable<FeedInternals> }
+  history?: { retried?: unknown; stalled?: string[] }
+  stats?: { quota?: { used: number; reached: string | null; refused: number } }
+}
 
 // The longest remote core in node i's first room (the sender's, in the fan-out).
 function longestFeed(i: number): FeedInternals | null {
@@ -332,6 +340,8 @@ function progressOf(i: number): CoreProgress | null {
     readEnd: best.readEnd,
     emptyReads: best.emptyReads,
     notFetched: { ...best.notFetched },
+    bytes: best.bytes,
+    quota: room.stats?.quota ? { ...room.stats.quota } : null,
     fresh: best.fresh,
     ownerKnown: best.owner !== null,
     stalled: [...room.history.stalled],

@@ -104,6 +104,8 @@ function where(b: CoreProgress[]): string {
     `; last read error: ${[...new Set(b.map((p) => p.fetchError ?? 'none'))].join(', ')}` +
     `; last read ended: ${[...new Set(b.map((p) => p.readEnd))].join(' | ')}` +
     `; reads that ended empty ${span(b.map((p) => p.emptyReads ?? 0))}, blocks not asked for: over the quota ${span(b.map((p) => p.notFetched?.quota ?? 0))}, on trial ${span(b.map((p) => p.notFetched?.gated ?? 0))}` +
+    `; bytes counted against the quota ${span(b.map((p) => Math.round((p.bytes ?? 0) / 1024)))} KiB, the room's ${span(b.map((p) => Math.round((p.quota?.used ?? 0) / 1024)))} KiB` +
+    ` (reached: ${[...new Set(b.map((p) => p.quota?.reached ?? 'none'))].join(', ')}; refusals ${span(b.map((p) => p.quota?.refused ?? 0))})` +
     `, ${b.filter((p) => p.fresh).length} still new, ${b.filter((p) => p.ownerKnown === false).length} with the writer unknown` +
     `; last room error: ${[...new Set(b.map((p) => p.roomError ?? 'none'))].join(' | ')}`
   )
