@@ -254,3 +254,20 @@ test('a wait for a block that Hypercore ends with no block and no error is asked
   t.is(feed.emptyReads, 1, 'counted')
   t.is((rb as unknown as { history: { retried: number } }).history.retried, 0, 'with no read tried again later')
 })
+
+test('a block size that is not a number does not stop a writer being read (the quota stays a count)', async (t) => {
+  const { ra, rb } = await pair(t, 50)
+  internals(rb).live.receive = () => {}
+  type Counted = { core: { emit(event: string, ...args: unknown[]): boolean }; bytes: number }
+  const feed = (rb as unknown as { writers: { get(hex: string): Counted } }).writers.get(
+    (ra as unknown as { outbox: { own: { key: Buffer } } }).outbox.own.key.toString('hex')
+  )
+  // A 'download' whose size came out NaN, as one did at 80 members.
+  feed.core.emit('download', 0, Number.NaN)
+  t.ok(Number.isFinite(feed.bytes), `the count stays a number (${feed.bytes})`)
+  const got = receive(rb, ['still read'])
+  await ra.send('still read')
+  const shown = await Promise.race([got, new Promise<null>((resolve) => setTimeout(() => resolve(null), CONFIRM_TIMEOUT))])
+  t.ok(shown !== null, 'the next block is fetched')
+  t.ok(Number.isFinite((rb as unknown as { stats: { quota: { used: number } } }).stats.quota.used), 'and the room quota figure is a number')
+})
