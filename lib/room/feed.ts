@@ -105,7 +105,7 @@ export class Feed {
    * not to be fetched (`mayFetch`: on trial, or dropped).
    */
   readonly notFetched = { quota: 0, gated: 0 }
-  /** How the last read of new blocks ended, and the length it read to (see History), for diagnostics. */
+  /** How the last read of new blocks ended (see History), for diagnostics. */
   readEnd: string
   /** Bytes of this core stored here, as far as this node counts them (see Room's quota). */
   bytes: number

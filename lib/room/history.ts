@@ -154,7 +154,7 @@ export class History {
   // A read of `feed`'s new blocks could not have them all: tried again later, while the room
   // is connected (a channel that opens reads every writer again anyway), at most `max` ms on.
   private retryLater(feed: Feed, max: number, why: string): void {
-    this.ended(feed, why)
+    feed.readEnd = why
     if (this.room.closing || feed.dropped || this.channels.size === 0) return this.forget(feed)
     let retry = this.retries.get(feed)
     if (!retry) this.retries.set(feed, (retry = { timer: null, delay: RETRY_FIRST }))
@@ -166,10 +166,6 @@ export class History {
       retry.timer = null
       this.pump(feed)
     }, delay)
-  }
-
-  private ended(feed: Feed, why: string): void {
-    feed.readEnd = why
   }
 
   // A read of `feed` reached the core's length: the next failure waits RETRY_FIRST again.
@@ -272,7 +268,10 @@ export class History {
       this.checkHint(feed)
       if (feed.fresh) {
         // A writer seen for the first time: start at its latest page, not its beginning.
-        if (length === 0) return this.ended(feed, 'new, empty')
+        if (length === 0) {
+          feed.readEnd = 'new, empty'
+          return
+        }
         const from = this.skipTo(feed, Math.max(feed.start, length - page), length)
         const lowest = await this.fetchLatest(feed, from, length, page)
         if (lowest === null) return this.retryLater(feed, RETRY_MAX, `new, interrupted at ${length}`)
@@ -310,7 +309,10 @@ export class History {
         feed.indexedFrom = Math.max(feed.indexedFrom, from)
         feed.seen = from
       }
-      if (from >= length) return this.ended(feed, `read to ${length}`)
+      if (from >= length) {
+        feed.readEnd = 'read to the end'
+        return
+      }
       if (length - from > page && !this.following(feed, from, length) && !(await this.writtenOnline(feed, from))) {
         // Back after a long absence: the latest page of messages, and the rest only when the
         // timeline is paged back to it. Memory holds a window, not the week (issue 11). Not

@@ -321,7 +321,7 @@ export class LivePath {
     feed.storing = mine
     void mine.then((done) => {
       if (feed.storing === mine) feed.storing = null
-      feed.readEnd = `stored live to ${feed.seen} of ${feed.core.length}${done ? '' : ', not all'}`
+      feed.readEnd = done ? 'stored live' : 'stored live, not all'
     })
     return mine
   }

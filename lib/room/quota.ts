@@ -98,7 +98,8 @@ type TreeCore = Hypercore & { state: { length: number; byteLength: number }; pad
 
 /**
  * Bytes of blocks [from, to) of `core`, from its verified Merkle tree (without the blocks),
- * or null when the tree nodes needed are not stored here.
+ * or null when the tree nodes needed are not stored here. Never NaN: rooms and relays put it
+ * in the quota ledger, where one NaN makes every later budget NaN.
  */
 export async function byteSpan(core: Hypercore, from: number, to: number): Promise<number | null> {
   const { state, padding } = core as TreeCore
@@ -113,7 +114,8 @@ export async function byteSpan(core: Hypercore, from: number, to: number): Promi
     // Tree sizes count each block's encryption padding; Hypercore's byteLength does not.
     const end = to === length ? state.byteLength : await MerkleTree.byteOffset(state, 2 * to)
     const start = from === 0 ? 0 : await MerkleTree.byteOffset(state, 2 * from)
-    return Math.max(0, end - start - (padding ?? 0) * (to - from))
+    const bytes = end - start - (padding ?? 0) * (to - from)
+    return Number.isFinite(bytes) ? Math.max(0, bytes) : null
   } catch {
     return null
   }

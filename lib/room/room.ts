@@ -848,10 +848,10 @@ export class Room extends Resource<RoomEvents>() {
 
   // Blocks of a remote core stored here: downloaded, or stored from their live copies.
   private countStored(feed: Feed, bytes: number): void {
-    // A size that is not a count (NaN came in at 80 members, from an event whose source is not
-    // found yet) would poison the ledger: every later budget of the writer, and of the room,
-    // came out NaN, and reads of its blocks never asked a peer again. Counted as the largest
-    // block instead, so the quota stays an upper bound.
+    // A size that is not a count would poison the ledger: at 80 members a NaN did, every later
+    // budget of the writer and of the room came out NaN, and reads of its blocks never asked
+    // a peer again (which event brought it is not found; `byteSpan` is guarded the same way).
+    // Counted as the largest block instead, so the quota stays an upper bound.
     if (!Number.isFinite(bytes) || bytes < 0) bytes = MAX_RECORD_BYTES
     feed.bytes += bytes
     this.ctx.quota.set(this, feed.hex, feed.bytes)
@@ -906,7 +906,7 @@ export class Room extends Resource<RoomEvents>() {
       // A core closed meanwhile (the node closing under a room still opening) has nothing to count.
       if (feed.local || feed.dropped || feed.core.closing) continue
       const bytes = await byteSpan(feed.core, feed.storedFrom, Math.max(feed.storedFrom, feed.seen))
-      if (bytes === null || !Number.isFinite(bytes)) continue
+      if (bytes === null) continue
       feed.bytes = bytes
       this.ctx.quota.set(this, feed.hex, bytes)
     }

@@ -224,9 +224,9 @@ export class Topology {
 
   /**
    * `feed`'s core grew here (the room calls this on Hypercore's 'append', which an upgrade
-   * from a peer emits too, after setting `feed.grewAt`): it is not idle, and the peers on connections where a session of
-   * it closed are told, where none is open again (they may have narrowed it, and learn of the
-   * growth from nobody else). Costs a lookup in two sets unless the core was idle or lost a
+   * from a peer emits too, after setting `feed.grewAt`): it is not idle, and the peers on
+   * connections where a session of it closed are told, where none is open again (they may
+   * have narrowed it, and learn of the growth from nobody else). Costs a lookup in two sets unless the core was idle or lost a
    * session since it last grew.
    */
   grew(feed: Feed): void {
