@@ -43,6 +43,8 @@ export type MeshOrder =
   | { type: 'catchup'; tag: Tag; total: number; page: number; deadlineMs: number }
   /** The target's moment (2 s after the last send): where each node still short stood. */
   | { type: 'mark' }
+  /** Which member devices each node's first room has a channel open to (the sender's, at the mark). */
+  | { type: 'channels' }
   | { type: 'close' }
 
 export interface NodeReceipt {
@@ -116,6 +118,34 @@ export interface CoreProgress {
   stalled: string[]
   /** The node's last background error in its rooms (code and message), if any. */
   roomError?: string
+  /** Whether the core is the sender's (its writer signed the payloads shown), or only the longest remote one. */
+  senders: boolean
+  /** This node's device key, hex. */
+  self: string | null
+  /** Where the room's topology (lib/room/topology.ts) places the core, by its internals. */
+  placed: TopologyView | null
+}
+
+/** The room's topology's view of one core (internal). */
+export interface TopologyView {
+  /** Member channels open, and whether one is to the core's writer (and its stream destroyed). */
+  channels: number
+  writerOnline: boolean
+  writerStreamDestroyed: boolean | null
+  /** Whether the topology takes the core as idle, and its picks while the writer is offline. */
+  narrowed: boolean
+  picks: number
+  /** Over the channels: sessions this node opened, answered pairings, closed sessions, tells pending. */
+  opened: number
+  answered: number
+  closed: number
+  tell: number
+  /** The lengths the core's sessions' peers announced. */
+  remoteLengths: number[]
+  /** The transport of the connection to the writer, if one is open (udx-native's figures). */
+  writerLink: Record<string, number> | null
+  /** Whether the writer's room had a channel open to this node at the mark (filled in by the parent). */
+  writerSeesMe?: boolean
 }
 
 export interface MeshStats {
@@ -153,6 +183,7 @@ export type MeshMessage =
   | { type: 'sent'; firstNs: string; lastNs: string; lastStampNs: string; ownBlocks: number; delivered: number }
   | ({ type: 'stats' } & MeshStats)
   | ({ type: 'caught-up' } & CatchupResult)
+  | { type: 'channels'; nodes: Array<{ self: string | null; members: string[] }> }
   | { type: 'closed' }
 
 const processStartNs = process.hrtime.bigint()
@@ -161,6 +192,8 @@ const { post, fail } = workerChannel<MeshMessage>()
 let nodes: Backspace[] = []
 let relayMode = false
 const rooms: Room[][] = []
+// The device key (hex) that signed the payloads shown: the sender's (see `longestFeed`).
+let senderDevice: string | null = null
 
 // What each node counts now.
 interface Counter {
@@ -186,6 +219,7 @@ function listen(i: number, room: Room): void {
   room.on('message', (m) => {
     const now = process.hrtime.bigint()
     const head = parseHeader(m.text)
+    if (head && senderDevice === null) senderDevice = m.device.toString('hex')
     if (head && i === 0) {
       let set = shownByNode0.get(head.tag)
       if (!set) shownByNode0.set(head.tag, (set = new Set()))
@@ -311,12 +345,83 @@ type RoomInternals = {
 }
 
 // The longest remote core in node i's first room (the sender's, in the fan-out).
+// Node i's copy of the sender's core: the one its writer's device signed the payloads shown
+// with, or, before any was shown, the longest remote core in node i's first room.
 function longestFeed(i: number): FeedInternals | null {
   const room = rooms[i]?.[0] as unknown as RoomInternals | undefined
   if (room?.writers === undefined) throw new Error('a room no longer keeps its writers')
   let best: FeedInternals | null = null
-  for (const feed of room.writers.values()) if (!feed.local && (best === null || feed.core.length > best.core.length)) best = feed
+  for (const feed of room.writers.values()) {
+    if (feed.local) continue
+    if (senderDevice !== null && Buffer.isBuffer(feed.owner) && feed.owner.toString('hex') === senderDevice) return feed
+    if (best === null || feed.core.length > best.core.length) best = feed
+  }
   return best
+}
+
+interface TopologyInternals {
+  channels: Iterable<{ member: boolean; opened: boolean; deviceHex: string | null; stream: { destroyed?: boolean; rawStream?: Record<string, unknown> } }>
+  narrowed: WeakSet<object>
+  placed: WeakMap<object, Map<object, { opened: boolean; answered: boolean; closed: boolean; tell: boolean }>>
+  sortedPicks(feed: object): unknown[]
+}
+
+// Node i's device key, hex: the owner of its own core in its first room.
+function selfOf(i: number): string | null {
+  const room = rooms[i]?.[0] as unknown as RoomInternals | undefined
+  for (const feed of room?.writers?.values() ?? []) if (feed.local && Buffer.isBuffer(feed.owner)) return feed.owner.toString('hex')
+  return null
+}
+
+// Which member devices each node's first room has a channel open to.
+function channelsOf(i: number): string[] {
+  const topology = (rooms[i]?.[0] as unknown as { topology?: TopologyInternals } | undefined)?.topology
+  const out: string[] = []
+  for (const channel of topology?.channels ?? []) if (channel.member && channel.opened && channel.deviceHex !== null) out.push(channel.deviceHex)
+  return out
+}
+
+// Where node i's room places `feed`'s core (internal to lib/room/topology.ts).
+function topologyOf(i: number, feed: FeedInternals): TopologyView | null {
+  const topology = (rooms[i]?.[0] as unknown as { topology?: TopologyInternals } | undefined)?.topology
+  if (topology === undefined || typeof topology.sortedPicks !== 'function') throw new Error('a room no longer keeps its topology')
+  const owner = Buffer.isBuffer(feed.owner) ? feed.owner.toString('hex') : null
+  const view: TopologyView = {
+    channels: 0,
+    writerOnline: false,
+    writerStreamDestroyed: null,
+    narrowed: topology.narrowed.has(feed),
+    picks: topology.sortedPicks(feed).length,
+    opened: 0,
+    answered: 0,
+    closed: 0,
+    tell: 0,
+    remoteLengths: (feed.core.peers as Array<{ remoteLength?: number }>).map((p) => p.remoteLength ?? -1),
+    writerLink: null
+  }
+  for (const channel of topology.channels) {
+    if (!channel.member || !channel.opened) continue
+    view.channels++
+    if (owner !== null && channel.deviceHex === owner) {
+      view.writerOnline = true
+      view.writerStreamDestroyed = channel.stream.destroyed === true
+      const raw = channel.stream.rawStream
+      if (raw) {
+        view.writerLink = {}
+        for (const k of ['rtt', 'cwnd', 'rtoCount', 'retransmits', 'fastRecoveries', 'inflight', 'bytesTransmitted', 'bytesReceived', 'packetsReceived']) {
+          const v = raw[k]
+          if (typeof v === 'number') view.writerLink[k] = v
+        }
+      }
+    }
+    const p = topology.placed.get(channel.stream)?.get(feed.core)
+    if (p === undefined) continue
+    if (p.opened) view.opened++
+    if (p.answered) view.answered++
+    if (p.closed) view.closed++
+    if (p.tell) view.tell++
+  }
+  return view
 }
 
 // Node i's copy of the sender's core.
@@ -345,7 +450,10 @@ function progressOf(i: number): CoreProgress | null {
     fresh: best.fresh,
     ownerKnown: best.owner !== null,
     stalled: [...room.history.stalled],
-    retried: room.history.retried as number
+    retried: room.history.retried as number,
+    senders: senderDevice !== null && Buffer.isBuffer(best.owner) && best.owner.toString('hex') === senderDevice,
+    placed: topologyOf(i, best),
+    self: selfOf(i)
   }
 }
 
@@ -602,6 +710,9 @@ process.on('message', (msg: MeshOrder) => {
       break
     case 'mark':
       mark()
+      break
+    case 'channels':
+      post({ type: 'channels', nodes: nodes.map((_, i) => ({ self: selfOf(i), members: channelsOf(i) })) })
       break
     case 'close':
       run(

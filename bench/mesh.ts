@@ -107,6 +107,11 @@ function where(b: CoreProgress[]): string {
     `; bytes counted against the quota ${span(b.map((p) => Math.round((p.bytes ?? 0) / 1024)))} KiB, the room's ${span(b.map((p) => Math.round((p.quota?.used ?? 0) / 1024)))} KiB` +
     ` (reached: ${[...new Set(b.map((p) => p.quota?.reached ?? 'none'))].join(', ')}; refusals ${span(b.map((p) => p.quota?.refused ?? 0))})` +
     `, ${b.filter((p) => p.fresh).length} still new, ${b.filter((p) => p.ownerKnown === false).length} with the writer unknown` +
+    `, ${b.filter((p) => p.senders === false).length} not known to be the sender's` +
+    `; placed: ${b.filter((p) => p.placed?.writerOnline).length} connected to the sender, ${b.filter((p) => p.placed?.narrowed).length} idle,` +
+    ` ${span(b.map((p) => p.placed?.picks ?? 0))} picks, opened ${span(b.map((p) => p.placed?.opened ?? 0))}, answered ${span(b.map((p) => p.placed?.answered ?? 0))},` +
+    ` closed ${span(b.map((p) => p.placed?.closed ?? 0))}, tells pending ${span(b.map((p) => p.placed?.tell ?? 0))}` +
+    `, ${b.filter((p) => p.placed?.writerOnline && p.placed.writerSeesMe === false).length} connected to a sender not connected to them` +
     `; last room error: ${[...new Set(b.map((p) => p.roomError ?? 'none'))].join(' | ')}`
   )
 }
@@ -255,7 +260,8 @@ async function deliver(
   tag: 'w' | 'p' | 'l',
   count: number,
   deadlineMs: number,
-  send: () => Promise<Extract<MeshMessage, { type: 'sent' }>>
+  send: () => Promise<Extract<MeshMessage, { type: 'sent' }>>,
+  sender?: Mesh
 ) {
   for (const w of receivers) order(w, { type: 'expect', tag, count, deadlineMs })
   await Promise.all(receivers.map((w) => w.next('expecting')))
@@ -263,9 +269,15 @@ async function deliver(
   // Where every member still short stood when the 80-member target's 2 s were up.
   const marking = setTimeout(() => {
     for (const w of receivers) order(w, { type: 'mark' })
+    if (sender) order(sender, { type: 'channels' })
   }, 2000)
   const got = await Promise.all(receivers.map((w) => w.next('received', deadlineMs + STEP)))
   clearTimeout(marking)
+  if (sender) {
+    // Whether the sender had a channel open to each member its copy says it is connected to.
+    const seen = new Set((await sender.next('channels', STEP)).nodes[0]?.members ?? [])
+    for (const g of got) for (const r of g.nodes) if (r.late?.placed && r.late.self !== null) r.late.placed.writerSeesMe = seen.has(r.late.self)
+  }
   return { sent, got }
 }
 
@@ -348,7 +360,7 @@ export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<Fano
     const { sent, got } = await deliver(receivers, 'p', cfg.messages, deadlineMs, async () => {
       order(sender, { type: 'sequence', tag: 'p', count: cfg.messages, intervalMs: cfg.intervalMs, textBytes: cfg.textBytes })
       return sender.next('sent', deadlineMs)
-    })
+    }, sender)
     const after = await cpuOf([sender, ...receivers])
     const runSeconds = Number(process.hrtime.bigint() - runStart) / 1e9
     // The same room back to back: the cost per message the paced one is held to.
@@ -357,7 +369,7 @@ export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<Fano
     const burst = await deliver(receivers, 'l', burstCount, deadlineMs, async () => {
       order(sender, { type: 'sequence', tag: 'l', count: burstCount, intervalMs: 0, textBytes: cfg.textBytes })
       return sender.next('sent', deadlineMs)
-    })
+    }, sender)
     const afterBurst = await cpuOf([sender, ...receivers])
     const burstSeconds = Number(process.hrtime.bigint() - burstStart) / 1e9
     // Last, since a full collection costs CPU: what the members hold, not what V8 reserved.

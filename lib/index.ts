@@ -253,6 +253,14 @@ export interface BackspaceOptions {
    */
   maxPeers?: number
   /**
+   * How long a connection may stay silent, in ms, before it is closed: nothing received from
+   * the peer, not even the keep-alive every peer sends after 5 s without traffic. A connection
+   * whose other end is gone (or which stopped passing packets) is otherwise kept for minutes,
+   * while the transport backs off its retries, and this node takes the peer for online and
+   * waits for it. Default 20 s; at least 1 s.
+   */
+  connectionTimeout?: number
+  /**
    * The most inbound connections from one IP address; more are closed at once. Default 16.
    * Peers behind one NAT share an address, so keep it well above one.
    */
@@ -305,6 +313,8 @@ export const DEFAULT_ROOM_DIAL_LIMIT = ROOM_DIAL_LIMIT
 
 /** How many connections a node keeps by default (`BackspaceOptions.maxPeers`). */
 export const DEFAULT_MAX_PEERS = 64
+/** How long a connection may stay silent before it is closed, by default (`BackspaceOptions.connectionTimeout`). */
+export const DEFAULT_CONNECTION_TIMEOUT = 20_000
 /** How many inbound connections from one IP address a node keeps by default. */
 export const DEFAULT_MAX_PEERS_PER_IP = 16
 
@@ -413,6 +423,7 @@ export class Backspace extends Resource<NodeEvents>() {
   private readonly inboundByHost = new Map<string, number>()
   private readonly maxPeers: number
   private readonly maxPeersPerIp: number
+  private readonly connectionTimeout: number
   private readonly roomDialLimit: number
   private refused = 0
   private profile_: ProfileFields = { ...EMPTY_PROFILE }
@@ -461,6 +472,8 @@ export class Backspace extends Resource<NodeEvents>() {
     }
     this.maxPeers = checkLimit('maxPeers', opts.maxPeers ?? DEFAULT_MAX_PEERS)
     this.maxPeersPerIp = checkLimit('maxPeersPerIp', opts.maxPeersPerIp ?? DEFAULT_MAX_PEERS_PER_IP)
+    this.connectionTimeout = checkLimit('connectionTimeout', opts.connectionTimeout ?? DEFAULT_CONNECTION_TIMEOUT)
+    if (this.connectionTimeout < 1000) throw BackspaceError.INVALID_ARGUMENT('connectionTimeout must be at least 1000 ms')
     this.roomDialLimit = checkLimit('roomDialLimit', opts.roomDialLimit ?? ROOM_DIAL_LIMIT)
     this.incognito = !!opts.incognito
     this.storage = this.incognito ? null : resolveStorage(opts.storage)
@@ -1497,6 +1510,9 @@ export class Backspace extends Resource<NodeEvents>() {
       }
       this.inboundByHost.set(host, fromHost + 1)
     }
+    // A peer that is gone without a word (or a path that stopped passing packets) goes quiet:
+    // every live peer sends something at least every 5 s (Hyperswarm's keep-alive).
+    conn.setTimeout(this.connectionTimeout)
     this.streams_.add(conn)
     this.emit('connections', this.streams_.size)
     // Each room shared over this connection listens for its close (its channel's pairing), so

@@ -317,6 +317,8 @@ declare module 'hyperswarm' {
       /** True on the end that dialled: false for an inbound connection. */
       isInitiator: boolean
       userData: unknown
+      /** Closes the connection once nothing was received from the peer for `ms` (0: never). */
+      setTimeout(ms: number): void
     }
     interface PeerInfo {
       publicKey: Buffer

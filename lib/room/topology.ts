@@ -6,7 +6,9 @@
 //   - the peer is a relay (it keeps every core for members offline), or
 //   - the core is this node's own (the peer needs it from its writer), or the peer's, or
 //   - this node does not know the core's writer yet (no block of it verified), or is not
-//     connected to that writer: then it takes the core from a few members (SPREAD), picked
+//     connected to that writer, or is and the writer serves no session of the core on the
+//     connection WRITER_GRACE after it opened (its end lost the room's channel, say, while
+//     this end kept it): then it takes the core from a few members (SPREAD), picked
 //     by the distance between their key and the core's, so the choice is the same at every
 //     check while the connections are, and a core's readers do not all talk to each other.
 // Only the side that needs a core opens it; the other answers the open. A side that opened a
@@ -55,6 +57,9 @@ const REOPEN_CLOSED_AFTER = 1000
 export const SPREAD = 4
 // A core none of whose blocks verified after this long (ms) is opened on every connection.
 const UNKNOWN_WRITER_GRACE = 10_000
+// How long (ms) after a channel to a writer opened a session of the writer's core is waited
+// for on it, before the core is taken from other members as if the writer were offline.
+export const WRITER_GRACE = 5000
 // A change is acted on after this many ms, once for all the changes meanwhile: a peer that
 // sends presence after presence costs one check per this long, not one per message.
 const SOON = 50
@@ -101,6 +106,9 @@ interface FeedPass {
   idle(): boolean
 }
 
+/** The devices this node has a member channel open to (hex), each with its channels. */
+type Online = Map<string, RoomChannel[]>
+
 /** What this node did with a core on one connection. */
 interface Placement {
   /** This node opened the session itself (it needed it), so it may close it. */
@@ -134,6 +142,9 @@ export class Topology {
   private readonly hexes = new WeakMap<Buffer, string>()
   // Cores whose writer is not known yet (no block verified), since when (ms).
   private readonly unknownSince = new WeakMap<Feed, number>()
+  // When each channel opened here, and each core was added (ms), for WRITER_GRACE.
+  private readonly openedAt = new WeakMap<RoomChannel, number>()
+  private readonly addedAt = new WeakMap<Feed, number>()
   // Per connection and core, what this node did there (see `Placement`).
   private readonly placed = new WeakMap<object, Map<Hypercore, Placement>>()
   private timer: NodeJS.Timeout | null = null
@@ -161,6 +172,8 @@ export class Topology {
   private readonly widePicks = new WeakMap<Feed, number>()
   /** How long (ms) a caught-up core waits for growth before it is idle; tests make it short. */
   idleAfter = IDLE_AFTER
+  /** How long (ms) a connected writer has to serve its core before it is taken from others (WRITER_GRACE). */
+  writerGrace = WRITER_GRACE
   /** How many members an idle core is taken from; tests set 0 to see announcements alone work. */
   idleSpread = IDLE_SPREAD
   /**
@@ -190,6 +203,7 @@ export class Topology {
   /** A channel opened (its peer proved the room): places every core on it. */
   opened(channel: RoomChannel): void {
     if (this.closed) return
+    this.openedAt.set(channel, Date.now())
     if (this.timer === null) {
       this.timer = setInterval(() => this.check(), CHECK_INTERVAL)
       this.timer.unref?.()
@@ -203,6 +217,7 @@ export class Topology {
     if (this.closed) return
     const now = Date.now()
     this.activeAt.set(feed, now)
+    this.addedAt.set(feed, now)
     // A session that closed may be one this node still needs (the peer closed its side). One
     // that closed once the core had been silent a while here (half of idleAfter: the two
     // sides saw its last growth at about the same time) was closed for the core's idleness,
@@ -213,6 +228,10 @@ export class Topology {
     feed.core.on('peer-remove', (peer: { stream: object }) => {
       const p = this.placement(peer.stream, feed.core)
       p.closed = true
+      // Whoever opens the next session there owns it: were `opened` kept, this node would close
+      // a session the peer opened later because it needs it, every time it was opened, once a
+      // second, for as long as this node does not need the core there itself.
+      p.opened = false
       if (!feed.local && Date.now() - feed.grewAt >= this.idleAfter / 2) {
         p.tell = true
         this.tellPending.add(feed)
@@ -314,7 +333,7 @@ export class Topology {
   }
 
   // Places one core on every open channel.
-  private placeFeed(feed: Feed, online: Set<string>): void {
+  private placeFeed(feed: Feed, online: Online): void {
     const pass = this.pass(feed)
     for (const channel of this.channels) if (channel.opened) this.place(feed, channel, online, pass)
   }
@@ -426,7 +445,7 @@ export class Topology {
    * Whether this node opens `feed`'s core on `channel` (see the top of this file); `pass`
    * gives the core's picks for the same channels, and whether it is idle.
    */
-  private needed(feed: Feed, channel: RoomChannel, online: Set<string>, pass: FeedPass): boolean {
+  private needed(feed: Feed, channel: RoomChannel, online: Online, pass: FeedPass): boolean {
     if (!channel.member || feed.local) return true
     const device = channel.deviceHex
     if (feed.owner === null) {
@@ -443,8 +462,28 @@ export class Topology {
     }
     const owner = this.hexOf(feed.owner)
     if (device === owner) return true
-    if (online.has(owner)) return false
+    if (this.servedByWriter(feed, online.get(owner), pass)) return false
     return pass.picks().has(channel)
+  }
+
+  /**
+   * Whether the writer, connected on `channels`, serves its core here: a session of it is open
+   * on one of them, or one of them (or the core here) is less than WRITER_GRACE old (the writer
+   * opens its core on every member channel, so a session is a round trip away). A connection to the writer that
+   * carries no session of its core after that is no path to it (the writer's side of the
+   * connection may have lost the room's channel while this side kept it): the core is taken
+   * from picks as if the writer were offline, and the live blocks that neighbours pass on reach
+   * this node too, since they pass them on to members who take the core from them.
+   */
+  private servedByWriter(feed: Feed, channels: RoomChannel[] | undefined, pass: FeedPass): boolean {
+    if (channels === undefined) return false
+    const now = Date.now()
+    const added = this.addedAt.get(feed) ?? now
+    for (const channel of channels) {
+      if (pass.replicates(channel.stream)) return true
+      if (now - Math.max(added, this.openedAt.get(channel) ?? now) < this.writerGrace) return true
+    }
+    return false
   }
 
   /**
@@ -464,16 +503,19 @@ export class Topology {
     return members.slice(0, SPREAD).map((m) => m.channel)
   }
 
-  // The devices this node has a member channel to, as hex.
-  private online(): Set<string> {
-    const out = new Set<string>()
+  // The devices this node has a member channel to, as hex, and their channels.
+  private online(): Online {
+    const out: Online = new Map()
     for (const channel of this.channels) {
-      if (channel.member && channel.deviceHex !== null && channel.opened) out.add(channel.deviceHex)
+      if (!channel.member || channel.deviceHex === null || !channel.opened) continue
+      const list = out.get(channel.deviceHex)
+      if (list === undefined) out.set(channel.deviceHex, [channel])
+      else list.push(channel)
     }
     return out
   }
 
-  private place(feed: Feed, channel: RoomChannel, online: Set<string>, pass: FeedPass): void {
+  private place(feed: Feed, channel: RoomChannel, online: Online, pass: FeedPass): void {
     const core = feed.core
     this.counts.places++
     if (feed.dropped || core.closing || core.closed) return

@@ -14,7 +14,7 @@ export interface Internals {
   channels: Iterable<Channel>
   roster: { onPresence(p: Presence, channel: Channel): void }
   live: { counts: { forwarded: number } }
-  topology: { counts: { opened: number; closed: number; checks: number; full: number; places: number }; close(): void }
+  topology: { counts: { opened: number; closed: number; checks: number; full: number; places: number }; close(): void; writerGrace: number }
 }
 export const internals = (room: Room) => room as unknown as Internals
 export const swarmKey = (node: Backspace) => (node as unknown as { swarm: { keyPair: { publicKey: Buffer } } }).swarm.keyPair.publicKey

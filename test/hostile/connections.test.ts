@@ -203,3 +203,27 @@ test('a stranger that announces on a room topic and takes a member dial uses non
   t.is(room.stats.peers, 0, 'no room channel opened with it')
   t.alike(dialState(victim, room), { limit: LIMIT, dialled: 0 }, 'the whole budget is left for members')
 })
+
+test('a connection whose peer goes silent is closed after connectionTimeout, and the peer goes offline', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const [a, b] = await Promise.all([create(t, testnet), create(t, testnet, { connectionTimeout: 1500 })])
+  const [ra, rb] = [await a.join('quiet'), await b.join('quiet')]
+  await Promise.all([waitForPeers(ra, 1), waitForPeers(rb, 1)])
+  const hello = receive(rb, ['hello'])
+  await ra.send('hello')
+  await hello
+  // a's end stops passing anything to b, keep-alives included, while the transport under it
+  // still acknowledges b's packets: what b sees of a peer whose process hangs, or of a path
+  // that lost a's end of the connection.
+  const conn = [...(ra as unknown as { channels: Iterable<{ stream: { rawStream: { write(b: unknown): boolean } } }> }).channels][0]!.stream
+  conn.rawStream.write = () => true
+  const deadline = Date.now() + 8000
+  await until(() => b.connections === 0 || Date.now() > deadline)
+  t.is(b.connections, 0, 'b closed the silent connection')
+  t.is(rb.stats.peers, 0, 'and no longer counts a as online in the room')
+
+  const storage = await t.tmp()
+  for (const bad of [0, 999, 1.5, -1]) {
+    await expectCode(t, () => create(t, testnet, { storage, connectionTimeout: bad }), 'INVALID_ARGUMENT')
+  }
+})

@@ -1,8 +1,10 @@
 // Hostile members against the replication topology (lib/room/topology.ts): a member that
 // replays the writer's presence is not taken for the writer; one that closes every session of
 // a core makes this node open it again at most once a second; one that floods presence costs
-// one placement check per 50 ms, not one per message.
+// one placement check per 50 ms, not one per message; a writer connected to this node that
+// does not serve its core on the connection does not keep its blocks from this node.
 import test from 'brittle'
+import Protomux from 'protomux'
 import type { Presence } from '../../lib/messages.js'
 import { create, createLocalTestnet, receive, until, waitForPeers } from '../helpers/index.js'
 import { internals, sessions, swarmKey } from '../helpers/topology.js'
@@ -106,4 +108,51 @@ test('topology: a member flooding presence costs a placement check per 50 ms, no
   t.comment(`${looked} placements looked at, ${fullChecks} full checks`)
   t.ok(fullChecks <= Math.floor(elapsed / 3000) + 1, 'no presence made b check every core on every connection')
   t.is(sessions(rb, ra).join(), swarmKey(a).toString('hex'), "b still takes a's core from a alone")
+})
+
+test('topology: a connected writer that stops serving its core on the connection does not cut a member off from it', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const [w, b, c] = await Promise.all([create(t, testnet), create(t, testnet), create(t, testnet)])
+  const [rw, rb, rc] = [await w.join('withheld'), await b.join('withheld'), await c.join('withheld')]
+  // A connection's writer gets this long to serve its core (5 s by default).
+  internals(rb).topology.writerGrace = 300
+  await Promise.all([waitForPeers(rw, 2), waitForPeers(rb, 2), waitForPeers(rc, 2)])
+  const hello = [receive(rb, ['hello']), receive(rc, ['hello'])]
+  await rw.send('hello')
+  await Promise.all(hello)
+  const wKey = swarmKey(w).toString('hex')
+  await until(rb, 'message', () => sessions(rb, rw).join() === wKey)
+  t.pass("b takes w's core from w alone")
+
+  // w keeps its room channel to b open (presence and live frames flow on) but closes its
+  // core's session there and neither opens nor answers one again: what b sees when the
+  // writer's end of the connection lost the room while b's end kept it. b takes w for online.
+  const topology = internals(rw).topology as unknown as { place(feed: unknown, channel: { stream: object }, ...rest: unknown[]): void }
+  const toB = [...internals(rw).channels].find((ch) => ch.stream.remotePublicKey.equals(swarmKey(b)))!
+  const place = topology.place.bind(topology)
+  topology.place = (feed, channel, ...rest) => {
+    if (channel.stream !== toB.stream) place(feed, channel, ...rest)
+  }
+  interface Replicated {
+    core: { replicator: { detachFrom(mux: object): void } }
+    peers: Array<{ stream: object; channel: { close(): void } }>
+    length: number
+  }
+  const own = (internals(rw) as unknown as { outbox: { own: { core: Replicated } } }).outbox.own.core
+  own.core.replicator.detachFrom(Protomux.from(toB.stream))
+  for (const peer of [...own.peers]) if (peer.stream === toB.stream) peer.channel.close()
+  await until(rb, 'message', () => sessions(rb, rw).length === 0 || sessions(rb, rw).join() === swarmKey(c).toString('hex'))
+
+  const texts = ['one', 'two', 'three']
+  const got = [receive(rb, texts), receive(rc, texts)]
+  for (const text of texts) await rw.send(text)
+  await Promise.all(got)
+  const wHex = internals(rw).outbox.own.key.toString('hex')
+  const copy = () => (internals(rb) as unknown as { writers: { get(hex: string): { core: { length: number } } | undefined } }).writers.get(wHex)
+  const deadline = Date.now() + 10_000
+  await until(rb, 'message', () => (copy()?.core.length ?? 0) >= own.length || Date.now() > deadline)
+  t.is(copy()?.core.length, own.length, "b verified w's new blocks through Hypercore, not only their live frames")
+  t.ok(!sessions(rb, rw).includes(wKey), 'no session of the core with w itself')
+  t.ok(sessions(rb, rw).includes(swarmKey(c).toString('hex')), 'b takes the core from c, as if w were offline')
+  t.is((await rb.messages({ limit: 10 })).filter((m) => texts.includes(m.text)).length, 3, 'b shows the three messages')
 })
