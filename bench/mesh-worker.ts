@@ -155,6 +155,8 @@ export interface MeshStats {
   fds: number
   /** Open connections of each node. */
   peers: number[]
+  /** Connections the process's nodes closed because nothing arrived on them for `connectionTimeout`. */
+  timedOut: number
   /** The JS heap in use after a full collection, bytes (NaN unless asked and the process exposes gc). */
   liveHeap: number
 }
@@ -611,6 +613,7 @@ async function stats(gc = false): Promise<MeshStats> {
     cpuMs: (cpu.user + cpu.system) / 1000,
     fds,
     peers: nodes.map((n) => n.stats().peers),
+    timedOut: nodes.reduce((sum, n) => sum + n.stats().timedOut, 0),
     liveHeap
   }
 }

@@ -153,6 +153,8 @@ export interface FanoutResult {
     shortfall?: Shortfall
   } | null
   connectionsPerMember: { mean: number; min: number; max: number }
+  /** Connections closed for silence (`connectionTimeout`) by all the nodes, from their start to the end of the run. */
+  timedOut: number
   /** Resident memory of a receiving member's process (÷ nodes per process), bytes. */
   rssPerMember: number
   /** The JS heap a receiving member's process holds after a full collection (÷ nodes per process), bytes. */
@@ -284,7 +286,7 @@ async function deliver(
   return { sent, got }
 }
 
-async function cpuOf(ws: Mesh[], gc = false): Promise<Array<{ cpuMs: number; rss: number; fds: number; peers: number[]; liveHeap: number }>> {
+async function cpuOf(ws: Mesh[], gc = false): Promise<Array<{ cpuMs: number; rss: number; fds: number; peers: number[]; liveHeap: number; timedOut: number }>> {
   for (const w of ws) order(w, { type: 'stats', gc })
   return Promise.all(ws.map((w) => w.next('stats')))
 }
@@ -425,6 +427,7 @@ export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<Fano
         min: Math.min(...peers),
         max: Math.max(...peers)
       },
+      timedOut: heaps.reduce((sum, h) => sum + h.timedOut, 0),
       rssPerMember: receiverRss / receiversCount,
       liveHeapPerMember: heaps.slice(1).reduce((sum, h) => sum + h.liveHeap, 0) / receiversCount,
       rssAfterGcPerMember: heaps.slice(1).reduce((sum, h) => sum + h.rss, 0) / receiversCount,
@@ -567,6 +570,7 @@ export async function measureMesh(
             `(net of idle: ${r.senderNetCpuPerMsgMs.toFixed(2)} / ${r.receiverNetCpuPerMsgMs.toFixed(2)}; ` +
             `idle ${r.senderIdleCpuMsPerS.toFixed(1)} / ${r.receiverIdleCpuMsPerS.toFixed(1)} ms/s)` +
             (r.meshSettledMs === undefined ? '' : `; connections settled ${r.meshSettledMs === null ? 'NEVER' : `${(r.meshSettledMs / 1000).toFixed(0)} s`} after the warm-up`) +
+            `; ${r.timedOut} connections closed for silence` +
             (r.backToBack
               ? `; back to back ${r.backToBack.messages}: receiver ${r.backToBack.receiverCpuPerMsgMs.toFixed(2)} ms CPU/msg ` +
                 `(net ${r.backToBack.receiverNetCpuPerMsgMs.toFixed(2)}), all had all ${r.backToBack.durationMs === null ? 'NOT ALL' : `${r.backToBack.durationMs.toFixed(0)} ms after the first send`}` +

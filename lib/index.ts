@@ -331,6 +331,8 @@ export interface NodeStats {
   relayed: number
   /** Inbound connections closed at once because of `maxPeers` or `maxPeersPerIp`. */
   refused: number
+  /** Connections closed because nothing arrived on them for `connectionTimeout`. */
+  timedOut: number
 }
 
 export interface NodeEvents {
@@ -426,6 +428,7 @@ export class Backspace extends Resource<NodeEvents>() {
   private readonly connectionTimeout: number
   private readonly roomDialLimit: number
   private refused = 0
+  private timedOut = 0
   private profile_: ProfileFields = { ...EMPTY_PROFILE }
   private relayed = 0
   private saveTimer: NodeJS.Timeout | null = null
@@ -1048,7 +1051,7 @@ export class Backspace extends Resource<NodeEvents>() {
     }
     for (const room of this.relayed_.values()) writers += room.stats.writers
     const rooms = this.rooms_.size + this.relayed_.size
-    return { peers: this.streams_.size, rooms, writers, messages, relayed: this.relayed, refused: this.refused }
+    return { peers: this.streams_.size, rooms, writers, messages, relayed: this.relayed, refused: this.refused, timedOut: this.timedOut }
   }
 
   /** Bytes this node's account uses on disk (0 for incognito). Walks the directory. */
@@ -1494,7 +1497,10 @@ export class Backspace extends Resource<NodeEvents>() {
 
   private onConnection(conn: Stream): void {
     // A peer resetting its connection is normal; it must never crash the process.
-    conn.on('error', () => {})
+    conn.on('error', (err: Error) => {
+      // Hyperswarm's secret stream ends a connection silent for `connectionTimeout` so.
+      if (err?.message === 'Stream timed out') this.timedOut++
+    })
     if (this.closing) {
       conn.destroy()
       return

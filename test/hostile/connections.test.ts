@@ -220,6 +220,8 @@ test('a connection whose peer goes silent is closed after connectionTimeout, and
   const deadline = Date.now() + 8000
   await until(() => b.connections === 0 || Date.now() > deadline)
   t.is(b.connections, 0, 'b closed the silent connection')
+  t.is(b.stats().timedOut, 1, 'and counted it')
+  t.is(a.stats().timedOut, 0, 'a counted none')
   t.is(rb.stats.peers, 0, 'and no longer counts a as online in the room')
 
   const storage = await t.tmp()
