@@ -153,8 +153,12 @@ export interface FanoutResult {
     shortfall?: Shortfall
   } | null
   connectionsPerMember: { mean: number; min: number; max: number }
-  /** Connections closed for silence (`connectionTimeout`) by all the nodes, from their start to the end of the run. */
+  /**
+   * Connections closed for silence (`connectionTimeout`) by all the nodes: from their start to
+   * the end of the run, and during the paced run alone.
+   */
   timedOut: number
+  timedOutPaced: number
   /** Resident memory of a receiving member's process (÷ nodes per process), bytes. */
   rssPerMember: number
   /** The JS heap a receiving member's process holds after a full collection (÷ nodes per process), bytes. */
@@ -428,6 +432,7 @@ export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<Fano
         max: Math.max(...peers)
       },
       timedOut: heaps.reduce((sum, h) => sum + h.timedOut, 0),
+      timedOutPaced: after.reduce((sum, h) => sum + h.timedOut, 0) - before.reduce((sum, h) => sum + h.timedOut, 0),
       rssPerMember: receiverRss / receiversCount,
       liveHeapPerMember: heaps.slice(1).reduce((sum, h) => sum + h.liveHeap, 0) / receiversCount,
       rssAfterGcPerMember: heaps.slice(1).reduce((sum, h) => sum + h.rss, 0) / receiversCount,
@@ -570,7 +575,7 @@ export async function measureMesh(
             `(net of idle: ${r.senderNetCpuPerMsgMs.toFixed(2)} / ${r.receiverNetCpuPerMsgMs.toFixed(2)}; ` +
             `idle ${r.senderIdleCpuMsPerS.toFixed(1)} / ${r.receiverIdleCpuMsPerS.toFixed(1)} ms/s)` +
             (r.meshSettledMs === undefined ? '' : `; connections settled ${r.meshSettledMs === null ? 'NEVER' : `${(r.meshSettledMs / 1000).toFixed(0)} s`} after the warm-up`) +
-            `; ${r.timedOut} connections closed for silence` +
+            `; ${r.timedOut} connections closed for silence (${r.timedOutPaced} during the paced run)` +
             (r.backToBack
               ? `; back to back ${r.backToBack.messages}: receiver ${r.backToBack.receiverCpuPerMsgMs.toFixed(2)} ms CPU/msg ` +
                 `(net ${r.backToBack.receiverNetCpuPerMsgMs.toFixed(2)}), all had all ${r.backToBack.durationMs === null ? 'NOT ALL' : `${r.backToBack.durationMs.toFixed(0)} ms after the first send`}` +
