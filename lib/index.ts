@@ -257,7 +257,8 @@ export interface BackspaceOptions {
    * the peer, not even the keep-alive every peer sends after 5 s without traffic. A connection
    * whose other end is gone (or which stopped passing packets) is otherwise kept for minutes,
    * while the transport backs off its retries, and this node takes the peer for online and
-   * waits for it. Default 20 s; at least 1 s.
+   * waits for it. Default 20 s; at least 10 s, twice the keep-alive, so that a healthy peer
+   * with nothing to say is never closed.
    */
   connectionTimeout?: number
   /**
@@ -315,6 +316,11 @@ export const DEFAULT_ROOM_DIAL_LIMIT = ROOM_DIAL_LIMIT
 export const DEFAULT_MAX_PEERS = 64
 /** How long a connection may stay silent before it is closed, by default (`BackspaceOptions.connectionTimeout`). */
 export const DEFAULT_CONNECTION_TIMEOUT = 20_000
+/**
+ * The shortest `connectionTimeout`: twice the keep-alive peers send after 5 s without traffic
+ * (Hyperswarm's default), so that a healthy peer with nothing to say is never closed.
+ */
+export const MIN_CONNECTION_TIMEOUT = 10_000
 /** How many inbound connections from one IP address a node keeps by default. */
 export const DEFAULT_MAX_PEERS_PER_IP = 16
 
@@ -476,7 +482,9 @@ export class Backspace extends Resource<NodeEvents>() {
     this.maxPeers = checkLimit('maxPeers', opts.maxPeers ?? DEFAULT_MAX_PEERS)
     this.maxPeersPerIp = checkLimit('maxPeersPerIp', opts.maxPeersPerIp ?? DEFAULT_MAX_PEERS_PER_IP)
     this.connectionTimeout = checkLimit('connectionTimeout', opts.connectionTimeout ?? DEFAULT_CONNECTION_TIMEOUT)
-    if (this.connectionTimeout < 1000) throw BackspaceError.INVALID_ARGUMENT('connectionTimeout must be at least 1000 ms')
+    if (this.connectionTimeout < MIN_CONNECTION_TIMEOUT) {
+      throw BackspaceError.INVALID_ARGUMENT(`connectionTimeout must be at least ${MIN_CONNECTION_TIMEOUT} ms`)
+    }
     this.roomDialLimit = checkLimit('roomDialLimit', opts.roomDialLimit ?? ROOM_DIAL_LIMIT)
     this.incognito = !!opts.incognito
     this.storage = this.incognito ? null : resolveStorage(opts.storage)
