@@ -468,12 +468,13 @@ export class Topology {
 
   /**
    * Whether the writer, connected on `channels`, serves its core here: a session of it is open
-   * on one of them, or one of them (or the core here) is less than WRITER_GRACE old (the writer
-   * opens its core on every member channel, so a session is a round trip away). A connection to the writer that
-   * carries no session of its core after that is no path to it (the writer's side of the
-   * connection may have lost the room's channel while this side kept it): the core is taken
-   * from picks as if the writer were offline, and the live blocks that neighbours pass on reach
-   * this node too, since they pass them on to members who take the core from them.
+   * on one of them, or one of them (or the core here) is less than WRITER_GRACE old (the
+   * writer opens its core on every member channel, so a session is a round trip away). A
+   * connection to the writer that carries no session of its core after that is no path to it
+   * (the writer's side of the connection may have lost the room's channel while this side kept
+   * it): the core is taken from picks as if the writer were offline, and the live blocks that
+   * neighbours pass on reach this node too, since they pass them on to members who take the
+   * core from them.
    */
   private servedByWriter(feed: Feed, channels: RoomChannel[] | undefined, pass: FeedPass): boolean {
     if (channels === undefined) return false
