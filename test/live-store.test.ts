@@ -214,3 +214,41 @@ test('sends that go out live share an append, and are stored before close', asyn
   const reopened = await again.join('shared-append')
   t.is((await reopened.messages()).at(-1)?.text, 'just before close', 'stored before close resolved')
 })
+
+test('a member that missed one live frame fetches that block alone and stores the rest from their copies', async (t) => {
+  const { ra, rb } = await threeMembers(t, 'lost-frame')
+  const own = internals(ra).outbox.own
+  const base = own.core.length
+  const N = 8
+  const lost = base + 3
+  // The frame of one block never reaches `rb` (lost on the way, or held back by a member
+  // passing frames on): its messages come through Hypercore.
+  const live = (rb as unknown as { live: { receive(frame: { index: number }, from: unknown): void } }).live
+  const receiveLive = live.receive.bind(live)
+  let dropped = 0
+  live.receive = (frame, from) => {
+    if (frame.index === lost) {
+      dropped++
+      return
+    }
+    receiveLive(frame, from)
+  }
+  const feed = feedOf(rb, ra)
+  const downloaded: number[] = []
+  feed.core.on('download', (index) => downloaded.push(index))
+  const storedBefore = internals(rb).live.counts.storedLive
+  const texts = Array.from({ length: N }, (_, i) => `g${i}`)
+  const got = receive(rb, texts)
+  for (const text of texts) {
+    await ra.send(text)
+    // Apart, as typed: the sends after the first share the append window.
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
+  await got
+  await settled(rb, ra)
+  t.is(dropped, 1, 'one frame was lost')
+  t.alike(downloaded, [lost], 'only the block whose frame was lost was downloaded')
+  t.is(internals(rb).live.counts.storedLive - storedBefore, N - 1, 'every other block was stored from its live copy')
+  t.alike((await rb.messages({ limit: N })).map((m) => m.text), texts, 'every message shown once, in order')
+  for (let i = base; i < base + N; i++) t.ok(await feed.core.has(i), `block ${i} is stored`)
+})

@@ -230,16 +230,20 @@ export class History {
   onAppend(feed: Feed): void {
     if (feed.owner === null || this.channels.size === 0) return this.pump(feed)
     if (feed.catchUp !== null) return
-    feed.catchUp = setTimeout(() => {
-      feed.catchUp = null
-      if (this.room.closing) return
-      this.live.store(feed).then(
-        (done) => {
-          if (!done && !this.room.closing) this.pump(feed)
-        },
-        (err: unknown) => backgroundError(this.room, err)
-      )
-    }, STORE_DELAY)
+    feed.catchUp = setTimeout(() => this.catchUp(feed), STORE_DELAY)
+  }
+
+  // Stores what came live below the core's new length; what cannot be stored so is fetched
+  // (see fetchLive: only the blocks that came with no frame).
+  private catchUp(feed: Feed): void {
+    feed.catchUp = null
+    if (this.room.closing) return
+    this.live.store(feed).then(
+      (done) => {
+        if (!done && !this.room.closing) this.pump(feed)
+      },
+      (err: unknown) => backgroundError(this.room, err)
+    )
   }
 
   /** Delivers a writer's blocks this node has not seen yet, in order; one pump per writer at a time. */
@@ -495,8 +499,18 @@ export class History {
 
   // Fetches [from, to) in windows and delivers each message in order. False if interrupted.
   private async fetchLive(feed: Feed, from: number, to: number): Promise<boolean> {
-    for (let start = from; start < to; start += FETCH_WINDOW) {
-      const end = Math.min(to, start + FETCH_WINDOW)
+    for (let start = from, end = from; start < to; start = end) {
+      end = Math.min(to, start + FETCH_WINDOW)
+      // Blocks shown live are stored from their copies: only those that came with none are
+      // fetched (a frame lost on the way, say), and then the rest are stored around them. At
+      // 80 members, one missing frame made a member download every block after it again.
+      if (feed.unconfirmed.size > 0) {
+        if (!(await this.fetchUncopied(feed, Math.max(start, feed.seen), end))) return false
+        if (feed.seen < end) await this.live.store(feed)
+        if (this.room.closing) return false
+        if (feed.seen >= end) continue
+        start = Math.max(start, feed.seen)
+      }
       const blocks = await feed.getRange(start, end, { wait: true })
       if (this.room.closing) return false
       for (let i = 0; i < blocks.length; i++) {
@@ -510,6 +524,28 @@ export class History {
         this.ingest.block(feed, start + i, block, true)
       }
       if (feed.seen >= start && feed.seen < end) feed.seen = end
+    }
+    return true
+  }
+
+  // Fetches and delivers the blocks in [from, to) with no live copy waiting and not delivered
+  // yet; false if one could not be had (tried again later, as any read).
+  private async fetchUncopied(feed: Feed, from: number, to: number): Promise<boolean> {
+    for (let i = from; i < to; ) {
+      if (feed.unconfirmed.has(i) || feed.loaded.has(i)) {
+        i++
+        continue
+      }
+      let end = i + 1
+      while (end < to && !feed.unconfirmed.has(end) && !feed.loaded.has(end)) end++
+      const blocks = await feed.getRange(i, end, { wait: true })
+      if (this.room.closing) return false
+      for (let k = 0; k < blocks.length; k++) {
+        const block = blocks[k]
+        if (block) this.ingest.block(feed, i + k, block, true)
+        else if (!feed.holes.has(i + k)) return false
+      }
+      i = end
     }
     return true
   }

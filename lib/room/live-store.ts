@@ -47,8 +47,10 @@ export interface Stored {
 
 /**
  * Stores blocks `[from, to)` of `core` from their live copies, each verified by Hypercore
- * against the core's signed tree (which must already reach `to`). Stops at the first block it
- * cannot store that way; blocks already stored are stepped over.
+ * against the core's signed tree (which must already reach `to`). Blocks already stored are
+ * stepped over, with or without a copy (a block that came with none and was downloaded: its
+ * hash is on disk, and proves its neighbours). Stops at the first block it can neither store
+ * that way nor step over.
  */
 export async function storeLive(
   core: Hypercore,
@@ -64,10 +66,13 @@ export async function storeLive(
   const fork = core.fork
   // Leaf hashes of the blocks whose live copies are known, and the ciphertexts.
   const values = new Map<number, Buffer>()
+  // Blocks with no copy that are stored already: stepped over, whatever their copies say.
+  const held = new Set<number>()
   for (let i = from; i < to; i++) {
     const copy = copyOf(i)
-    if (copy === null) break
-    values.set(i, StampedEncryption.seal(blockKey, i, copy.padding, copy.block))
+    if (copy !== null) values.set(i, StampedEncryption.seal(blockKey, i, copy.padding, copy.block))
+    else if (await core.has(i)) held.add(i)
+    else break
   }
   const nodes = new Map<number, TreeNode>()
   const nodeOf = (index: number): TreeNode | null => {
@@ -91,6 +96,7 @@ export async function storeLive(
   const head = 2 * core.length
   const pending: Array<{ index: number; value: Buffer; levels: number[] }> = []
   for (let i = from; i < to; i++) {
+    if (held.has(i)) continue
     const value = values.get(i)
     if (!value) break
     if (await core.has(i)) continue

@@ -327,8 +327,12 @@ export class LivePath {
   }
 
   private async storeNow(feed: Feed): Promise<boolean> {
-    const from = feed.seen
     const to = feed.core.length
+    // Blocks that came with no live copy and were fetched and delivered (History's fetchLive)
+    // are stepped over.
+    let from = feed.seen
+    while (from < to && this.delivered(feed, from) && (await feed.core.has(from))) from++
+    if (from > feed.seen) feed.seen = from
     if (from >= to) return true
     if (feed.fresh || feed.skipped !== null || feed.dropped || !feed.unconfirmed.has(from)) return false
     // Stored here like a download: within the quota, or left to the fetch that waits for it.
@@ -347,10 +351,17 @@ export class LivePath {
     for (const i of stored.indexes) if (feed.unconfirmed.has(i)) this.settle(feed, i)
     this.counts.storedLive += stored.indexes.length
     this.onstored(feed, stored.bytes)
+    const done = new Set(stored.indexes)
     let seen = feed.seen
-    for (const i of stored.indexes) if (i === seen) seen++
+    while (seen < to && (done.has(seen) || (this.delivered(feed, seen) && (await feed.core.has(seen))))) seen++
     if (seen > feed.seen) feed.seen = seen
     return feed.seen >= to
+  }
+
+  // Whether block `index` of `feed` was delivered from Hypercore's copy: loaded, and not shown
+  // live waiting for its copy.
+  private delivered(feed: Feed, index: number): boolean {
+    return feed.loaded.has(index) && !feed.unconfirmed.has(index)
   }
 
   private settle(feed: Feed, index: number): void {
