@@ -119,6 +119,7 @@ export class Worker<M extends { type: string } = WorkerMessage> {
     this.name = `${kind} ${role}`
     // The mesh workloads read the live heap after a full collection (bench/mesh-worker.ts).
     const execArgv: string[] = script === 'mesh-worker.js' ? ['--expose-gc'] : []
+    if (process.env.BENCH_EXEC_ARGV) execArgv.push(...process.env.BENCH_EXEC_ARGV.split(' ').filter(Boolean))
     const prof = process.env.BENCH_CPU_PROF
     if (prof)
       execArgv.push(

@@ -41,6 +41,15 @@
 //   --render FILE.json             run nothing: print the table of a results JSON and redraw
 //                                  its SVG chart next to it
 //   BENCH_CPU_PROF=dir             workers run with --cpu-prof
+//   BENCH_EXEC_ARGV="--flag …"     more Node/V8 flags for the workers (an experiment's, never a figure's)
+//   BENCH_TRACE=dir                workers write where their time went (bench/trace.ts): the
+//                                  latency workload, each side's GC pauses and loop stalls with
+//                                  the stamps of what it sent or showed (read them with
+//                                  `node dist/bench/tail-report.js dir`); the mesh workloads,
+//                                  each process's storage batches, frames and protocol messages
+//                                  over the paced run. BENCH_TRACE_PROF=1 adds a CPU profile of
+//                                  the latency workload's paced sender.
+//   BENCH_PACED_AGAIN=1            the fan-out repeats its paced run after the back-to-back one
 //   BENCH_DEBUG=1                  workers log their connections
 
 import { randomBytes } from 'crypto'

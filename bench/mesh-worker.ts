@@ -9,6 +9,7 @@ import path from 'path'
 import { setTimeout as sleep } from 'timers/promises'
 import { Backspace, type Message, type Room } from '../lib/index.js'
 import { workerChannel } from './child.js'
+import { PhaseCounters, TRACE_DIR } from './trace.js'
 import { LOOPBACK_LIMITS, makePayload, parseHeader, type Tag } from './protocol.js'
 
 export type MeshOrder =
@@ -459,6 +460,21 @@ function progressOf(i: number): CoreProgress | null {
   }
 }
 
+interface LiveCounts {
+  storedLive: number
+  fetchedAfterLive: number
+  forwarded: number
+  received: number
+}
+
+// Node i's first room's live-path counters (internal to the room).
+function liveCountsOf(i: number): LiveCounts {
+  const room = rooms[i]?.[0] as unknown as { live?: { counts?: LiveCounts } } | undefined
+  const counts = room?.live?.counts
+  if (room !== undefined && typeof counts?.received !== 'number') throw new Error('a room no longer keeps live.counts')
+  return { storedLive: 0, fetchedAfterLive: 0, forwarded: 0, received: 0, ...counts }
+}
+
 // The catch-up gaps node i's first room left so far (internal to the room's history).
 function gapsOf(i: number): number {
   const room = rooms[i]?.[0] as unknown as { history?: { gaps?: unknown } } | undefined
@@ -497,6 +513,9 @@ function stallsOf(i: number): number {
 }
 
 async function expect(order: Extract<MeshOrder, { type: 'expect' }>): Promise<void> {
+  // BENCH_TRACE: what this process did over the paced run (bench/trace.ts).
+  const phase = TRACE_DIR && order.tag === 'p' ? new PhaseCounters() : null
+  const liveBefore = phase ? nodes.map((_, i) => liveCountsOf(i)) : []
   counters = nodes.map(() => ({
     tag: order.tag,
     count: order.count,
@@ -544,6 +563,17 @@ async function expect(order: Extract<MeshOrder, { type: 'expect' }>): Promise<vo
       )
     })
   )
+  if (phase) {
+    const counts = phase.stop()
+    await fs.mkdir(TRACE_DIR!, { recursive: true })
+    // What each node's live path did meanwhile: frames received, passed on, stored, downloaded again.
+    const live = nodes.map((_, i) => {
+      const now = liveCountsOf(i)
+      const before = liveBefore[i]!
+      return Object.fromEntries(Object.entries(now).map(([k, v]) => [k, v - (before[k as keyof LiveCounts] ?? 0)]))
+    })
+    await fs.writeFile(path.join(TRACE_DIR!, `mesh-${process.pid}.json`), JSON.stringify({ nodes: nodes.length, ...counts, live }))
+  }
   post({ type: 'received', nodes: counters.map((c) => c.receipt), complete })
 }
 

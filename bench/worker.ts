@@ -38,6 +38,7 @@ import {
 } from './protocol.js'
 import { startRelay } from './ws-relay.js'
 import { workerChannel } from './child.js'
+import { TRACE_DIR, TailRecorder } from './trace.js'
 
 /** How a side sends and stops. A reader's transport calls `deliver` for each payload. */
 interface Transport {
@@ -90,6 +91,8 @@ async function until(check: () => boolean): Promise<void> {
   while (!check()) await sleep(2)
 }
 
+// BENCH_TRACE: GC pauses and loop stalls, written with each paced or back-to-back run (bench/trace.ts).
+const tail = TRACE_DIR ? new TailRecorder(TRACE_DIR) : null
 const msSince = (ns: bigint) => Number(process.hrtime.bigint() - ns) / 1e6
 
 function joinResult(startNs: bigint, connectedNs: bigint | null, shown: number): JoinResult {
@@ -501,6 +504,8 @@ let expecting: ExpectMessage | null = null
 let got = 0
 let latencies: number[] = []
 const seen = new Set<number>()
+// With BENCH_TRACE: the seq of each latency, in the same order.
+const shownSeqs: number[] = []
 
 function deliver(text: string, arrivedNs: bigint): void {
   const head = parseHeader(text)
@@ -510,11 +515,13 @@ function deliver(text: string, arrivedNs: bigint): void {
   seen.add(head.seq)
   got++
   latencies.push(Number(arrivedNs - head.stampNs) / 1000)
+  if (tail) shownSeqs.push(head.seq)
   if (expecting.report) post({ type: 'got', seq: head.seq })
   if (got === expecting.count) {
     const done = expecting
     expecting = null
     const stored = transport?.takeStored?.() ?? null
+    tail?.write(`shown-${done.tag}`, { latencies, seqs: shownSeqs.splice(0) }).catch(fail)
     post({ type: 'received', tag: done.tag, count: got, lastNs: String(arrivedNs), latencies, stored })
   }
 }
@@ -534,6 +541,7 @@ async function sequence(order: SequenceMessage): Promise<void> {
   const stamps: string[] = []
   const blocksBefore = t.ownBlocks?.() ?? null
   const intervalNs = BigInt(Math.round(order.intervalMs * 1e6))
+  if (order.tag === 'p') await tail?.profile()
   for (let i = 0; i < order.count; i++) {
     if (intervalNs > 0n) {
       // A fixed rate: payload i is due at first + i × interval, whatever the sends took.
@@ -555,6 +563,7 @@ async function sequence(order: SequenceMessage): Promise<void> {
     blocksBefore !== null && blocksAfter === blocksBefore + order.count
       ? stamps.map((_, i) => blocksBefore + i + 1)
       : null
+  await tail?.write(`sent-${order.tag}`, { stamps, stored })
   post({ type: 'sent', tag: order.tag, firstNs: String(firstNs), storedNs, stored, stamps, blocks })
 }
 
