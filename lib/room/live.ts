@@ -22,6 +22,11 @@ import type { Signers } from './signers.js'
 // members (chosen at random), so members with no connection to its writer get it in a few
 // hops instead of waiting for Hypercore; and only this many hops from its writer.
 export const FORWARD_FANOUT = 3
+// A verified live block is passed on to every member that takes its writer's core from this
+// node, up to this many (chosen at random past it): each such member is counting on this node
+// for the core, so a frame it does not get is a block it downloads (at 80 members, a third of
+// all blocks at some members when frames went to three members at random).
+export const FORWARD_MAX = 16
 export const MAX_HOPS = 3
 // Appends of at most this many blocks are also sent straight to members online.
 const LIVE_MAX_BLOCKS = 4
@@ -51,6 +56,15 @@ export const CONFIRM_TIMEOUT = 10_000
 // most LIVE_WINDOW blocks): that block shown for this long instead of CONFIRM_TIMEOUT. A
 // writer that appends past it has it contradicted, and withdrawn, as its copy arrives.
 export const MAX_CONFIRM_WAIT = 30_000
+
+// Reservoir sampling: `item`, the `seen`-th candidate, takes a place in `out` (at most `max`).
+function sample<T>(out: T[], item: T, seen: number, max: number): void {
+  if (out.length < max) out.push(item)
+  else {
+    const j = Math.floor(Math.random() * seen)
+    if (j < max) out[j] = item
+  }
+}
 
 /**
  * When, ms, a block shown from the channel at `shownAt` is withdrawn if Hypercore has not
@@ -131,33 +145,37 @@ export class LivePath {
     this.timer = null
   }
 
-  // The few other members a block this node is about to show is passed on to, and the frame
-  // they get. Each block is shown once per index, so each member passes it on at most once: a
-  // member cannot make another send more than FORWARD_FANOUT frames for any block its writer
+  // The other members a block this node is about to show is passed on to, and the frame they
+  // get. Each block is shown once per index, so each member passes it on at most once: a
+  // member cannot make another send more than FORWARD_MAX frames for any block its writer
   // signed, and a block is passed on only once its signature is checked (`receive`). Frames
   // without the clear bytes (older writers) are not passed on, since those who get them could
-  // not store them without a download. Only to members who take the writer's core from this
-  // node (lib/room/topology.ts): a member connected to the writer replicates the core with
-  // the writer alone, and has the frame already. Null: nobody.
+  // not store them without a download. Only to members who replicate the writer's core with
+  // this node (lib/room/topology.ts): a member connected to the writer replicates the core
+  // with the writer alone, and has the frame already. Null: nobody.
   private forwardTo(feed: Feed, live: LiveBlock, from: RoomChannel | null): { frame: LiveBlock; to: RoomChannel[] } | null {
     const hops = live.hops ?? 0
     if (!live.padding || hops >= MAX_HOPS || this.channels.size <= 1) return null
-    // A random few of the other channels (reservoir sampling, one pass).
+    // The members who take the core from this node (up to FORWARD_MAX), then, up to
+    // FORWARD_FANOUT in all, a random few of the others replicating it here (this node's own
+    // picks); reservoir sampling, one pass.
     const picked: RoomChannel[] = []
-    let seen = 0
+    const rest: RoomChannel[] = []
+    let served = 0
+    let others = 0
     for (const channel of this.channels) {
       if (channel === from || !channel.member || !replicatesOn(feed.core, channel.stream)) continue
       if (channel.device !== null && feed.owner !== null && equalBytes(channel.device, feed.owner)) continue
-      seen++
-      if (picked.length < FORWARD_FANOUT) picked.push(channel)
-      else {
-        const j = Math.floor(Math.random() * seen)
-        if (j < FORWARD_FANOUT) picked[j] = channel
-      }
+      if (this.servesTo?.(feed, channel)) sample(picked, channel, ++served, FORWARD_MAX)
+      else sample(rest, channel, ++others, FORWARD_FANOUT)
     }
+    for (const channel of rest) if (picked.length < FORWARD_FANOUT) picked.push(channel)
     if (picked.length === 0) return null
     return { frame: { key: live.key, index: live.index, block: live.block, padding: live.padding, hops: hops + 1 }, to: picked }
   }
+
+  /** Whether the peer on a channel takes a core from this node (Topology.servesTo); set by the room. */
+  servesTo: ((feed: Feed, channel: RoomChannel) => boolean) | null = null
 
   private forward(forward: { frame: LiveBlock; to: RoomChannel[] } | null): void {
     if (forward === null) return

@@ -404,6 +404,15 @@ export class Topology {
     return new Set(sorted)
   }
 
+  /**
+   * Whether the peer on `channel` takes `feed`'s core from this node: a session of it is open
+   * there that this node did not open (the peer did: it needs the core there, from here).
+   */
+  servesTo(feed: Feed, channel: RoomChannel): boolean {
+    if (!replicatesOn(feed.core, channel.stream)) return false
+    return !(this.placed.get(channel.stream)?.get(feed.core)?.opened ?? false)
+  }
+
   private hexOf(key: Buffer): string {
     let hex = this.hexes.get(key)
     if (hex === undefined) this.hexes.set(key, (hex = b4a.toString(key, 'hex')))

@@ -38,3 +38,9 @@ export function firewall(x: Backspace, y: Backspace): void {
   swarmOf(x)._firewall = (key) => key.equals(ky)
   swarmOf(y)._firewall = (key) => key.equals(kx)
 }
+
+/** Hyperswarm's own firewall: `node` connects to the nodes in `peers` and to no one else. */
+export function allowOnly(node: Backspace, peers: Backspace[]): void {
+  const keys = peers.map((p) => swarmOf(p).keyPair.publicKey)
+  swarmOf(node)._firewall = (key) => !keys.some((k) => k.equals(key))
+}

@@ -1,10 +1,10 @@
 // Forwarding live blocks (issue 11) against a hostile member: replays of real blocks, frames
 // that claim to be first-hand, and junk. A member passes on only blocks it verified and showed,
-// each once, to at most FORWARD_FANOUT others: nothing a member sends makes it send more.
+// each once, to at most FORWARD_MAX others: nothing a member sends makes it send more.
 import test from 'brittle'
 import b4a from 'b4a'
 import sodium from 'sodium-universal'
-import { FORWARD_FANOUT } from '../../lib/room/live.js'
+import { FORWARD_MAX } from '../../lib/room/live.js'
 import type { Room } from '../../lib/index.js'
 import { create, createLocalTestnet, receive, waitForPeers } from '../helpers/index.js'
 
@@ -69,7 +69,7 @@ test('a hostile member cannot make a member pass live blocks on more than once, 
   }
   const forwardedBefore = internals(rv).live.counts.forwarded
   const receivedBefore = internals(rv).live.counts.received
-  t.ok(forwardedBefore <= (N + 1) * FORWARD_FANOUT, `the victim passed each block on at most ${FORWARD_FANOUT} times`)
+  t.ok(forwardedBefore <= (N + 1) * FORWARD_MAX, `the victim passed each block on at most ${FORWARD_MAX} times`)
 
   // Replays of every real frame, claimed first-hand, many times over; and junk under the
   // writer's key, for the next indexes.
@@ -93,7 +93,7 @@ test('a hostile member cannot make a member pass live blocks on more than once, 
   t.comment(`replayed and junk frames received: ${received}; passed on because of them: ${forwarded}`)
   t.ok(received >= REPEAT * (real.length + 1), 'the victim read them all')
   // Only the marker (one block of the hostile member's own) may be passed on.
-  t.ok(forwarded <= FORWARD_FANOUT, 'none of the replays or junk was passed on')
+  t.ok(forwarded <= FORWARD_MAX, 'none of the replays or junk was passed on')
   t.is(rv.stats.messages, N + 2, 'the victim shows the real messages only')
 
   // And everyone still talks.
