@@ -18,14 +18,14 @@ import { replicatesOn } from './topology.js'
 import type { Records } from './records.js'
 import type { Signers } from './signers.js'
 
-// A live block a member verified and showed is passed on once, to at most this many other
-// members (chosen at random), so members with no connection to its writer get it in a few
-// hops instead of waiting for Hypercore; and only this many hops from its writer.
+// A live block a member verified and showed is passed on once, so members with no connection
+// to its writer get it in a few hops instead of waiting for Hypercore: to every member that
+// takes the writer's core from this node, up to FORWARD_MAX (chosen at random past it), and to
+// make up FORWARD_FANOUT, to others replicating the core here, chosen at random; and only
+// MAX_HOPS hops from its writer. A member that takes the core from this node counts on it: a
+// frame it does not get is a block it downloads (at 80 members, up to a third of all blocks
+// at some members when frames went to three members at random).
 export const FORWARD_FANOUT = 3
-// A verified live block is passed on to every member that takes its writer's core from this
-// node, up to this many (chosen at random past it): each such member is counting on this node
-// for the core, so a frame it does not get is a block it downloads (at 80 members, a third of
-// all blocks at some members when frames went to three members at random).
 export const FORWARD_MAX = 16
 export const MAX_HOPS = 3
 // Appends of at most this many blocks are also sent straight to members online.
@@ -108,6 +108,8 @@ export class LivePath {
   private readonly blockKeys: WeakMap<Feed, Buffer>
   // Called with blocks stored from live copies: what a download would have counted.
   private readonly onstored: (feed: Feed, bytes: number) => void
+  // Whether the peer on a channel takes a core from this node (Topology.servesTo).
+  private readonly servesTo: (feed: Feed, channel: RoomChannel) => boolean
   // Blocks stored from their live copies, and blocks Hypercore still had to download after
   // they were shown live (tests count both: one delivery per message per member).
   readonly counts: { storedLive: number; fetchedAfterLive: number; forwarded: number; received: number }
@@ -120,7 +122,8 @@ export class LivePath {
     records: Pick<Records, 'load' | 'withdrawBlock' | 'expired'>,
     rejections: Rejections,
     encryptionKey: Buffer,
-    onstored: (feed: Feed, bytes: number) => void
+    onstored: (feed: Feed, bytes: number) => void,
+    servesTo: (feed: Feed, channel: RoomChannel) => boolean
   ) {
     this.roomId = roomId
     this.channels = channels
@@ -136,6 +139,7 @@ export class LivePath {
     this.encryptionKey = encryptionKey
     this.blockKeys = new WeakMap()
     this.onstored = onstored
+    this.servesTo = servesTo
     this.counts = { storedLive: 0, fetchedAfterLive: 0, forwarded: 0, received: 0 }
   }
 
@@ -166,16 +170,13 @@ export class LivePath {
     for (const channel of this.channels) {
       if (channel === from || !channel.member || !replicatesOn(feed.core, channel.stream)) continue
       if (channel.device !== null && feed.owner !== null && equalBytes(channel.device, feed.owner)) continue
-      if (this.servesTo?.(feed, channel)) sample(picked, channel, ++served, FORWARD_MAX)
+      if (this.servesTo(feed, channel)) sample(picked, channel, ++served, FORWARD_MAX)
       else sample(rest, channel, ++others, FORWARD_FANOUT)
     }
     for (const channel of rest) if (picked.length < FORWARD_FANOUT) picked.push(channel)
     if (picked.length === 0) return null
     return { frame: { key: live.key, index: live.index, block: live.block, padding: live.padding, hops: hops + 1 }, to: picked }
   }
-
-  /** Whether the peer on a channel takes a core from this node (Topology.servesTo); set by the room. */
-  servesTo: ((feed: Feed, channel: RoomChannel) => boolean) | null = null
 
   private forward(forward: { frame: LiveBlock; to: RoomChannel[] } | null): void {
     if (forward === null) return
@@ -346,13 +347,15 @@ export class LivePath {
 
   private async storeNow(feed: Feed): Promise<boolean> {
     const to = feed.core.length
+    if (feed.seen >= to) return true
+    if (feed.fresh || feed.skipped !== null || feed.dropped) return false
     // Blocks that came with no live copy and were fetched and delivered (History's fetchLive)
     // are stepped over.
     let from = feed.seen
     while (from < to && this.delivered(feed, from) && (await feed.core.has(from))) from++
     if (from > feed.seen) feed.seen = from
     if (from >= to) return true
-    if (feed.fresh || feed.skipped !== null || feed.dropped || !feed.unconfirmed.has(from)) return false
+    if (!feed.unconfirmed.has(from)) return false
     // Stored here like a download: within the quota, or left to the fetch that waits for it.
     const granted = feed.fetchBudget(to - from)
     if (granted <= 0) return false

@@ -291,10 +291,17 @@ export class Room extends Resource<RoomEvents>() {
           )
         : null
     this.records.epochs = this.epochs
-    this.live = new LivePath(keys.id, this.channels, this.writers, this.signers, this.records, this.rejections, keys.encryptionKey, (feed, bytes) =>
-      this.countStored(feed, bytes)
+    this.live = new LivePath(
+      keys.id,
+      this.channels,
+      this.writers,
+      this.signers,
+      this.records,
+      this.rejections,
+      keys.encryptionKey,
+      (feed, bytes) => this.countStored(feed, bytes),
+      (feed, channel) => this.topology.servesTo(feed, channel)
     )
-    this.live.servesTo = (feed, channel) => this.topology.servesTo(feed, channel)
     this.ingest = new Ingest(this, ctx, keys.id, this.apply, this.signers, this.records, this.live, this.rejections, {
       verified: (feed, author, device) => this.writers.admitVerified(feed, author, device),
       oversized: (feed) => this.dropOversized(feed),
