@@ -101,12 +101,15 @@ test('a star: B passes each of A\'s blocks on to every member who takes A\'s cor
   await Promise.all(rcs.map((r) => settled(r, ra)))
   // B serves A's core to all four, who opened it there, once they know A signs it.
   const aHex = internals(ra).outbox.own.key.toString('hex')
-  const topology = (rb as unknown as { topology: { servesTo(feed: unknown, channel: unknown): boolean } }).topology
+  const topology = (rb as unknown as { topology: { openedHere(feed: unknown, channel: unknown): boolean } }).topology
   const channels = (rb as unknown as { channels: Iterable<{ stream: { remotePublicKey: Buffer } }> }).channels
   const servesAll = () => {
     const atB = internals(rb).writers.get(aHex)
     if (atB === undefined || atB.owner === null) return false
-    const served = [...channels].filter((ch) => topology.servesTo(atB, ch)).map((ch) => ch.stream.remotePublicKey)
+    const sessions = atB.core.peers.map((p) => p.remotePublicKey)
+    const served = [...channels]
+      .filter((ch) => sessions.some((k) => k.equals(ch.stream.remotePublicKey)) && !topology.openedHere(atB, ch))
+      .map((ch) => ch.stream.remotePublicKey)
     return cs.every((c) => served.some((k) => k.equals(swarmKey(c))))
   }
   while (!servesAll()) await new Promise((resolve) => setTimeout(resolve, 20))

@@ -108,8 +108,9 @@ export class LivePath {
   private readonly blockKeys: WeakMap<Feed, Buffer>
   // Called with blocks stored from live copies: what a download would have counted.
   private readonly onstored: (feed: Feed, bytes: number) => void
-  // Whether the peer on a channel takes a core from this node (Topology.servesTo).
-  private readonly servesTo: (feed: Feed, channel: RoomChannel) => boolean
+  // Whether this node opened a core on a channel itself (Topology.openedHere): where a core
+  // replicates and this node did not open it, the peer takes it from here.
+  private readonly openedHere: (feed: Feed, channel: RoomChannel) => boolean
   // Blocks stored from their live copies, and blocks Hypercore still had to download after
   // they were shown live (tests count both: one delivery per message per member).
   readonly counts: { storedLive: number; fetchedAfterLive: number; forwarded: number; received: number }
@@ -123,7 +124,7 @@ export class LivePath {
     rejections: Rejections,
     encryptionKey: Buffer,
     onstored: (feed: Feed, bytes: number) => void,
-    servesTo: (feed: Feed, channel: RoomChannel) => boolean
+    openedHere: (feed: Feed, channel: RoomChannel) => boolean
   ) {
     this.roomId = roomId
     this.channels = channels
@@ -139,7 +140,7 @@ export class LivePath {
     this.encryptionKey = encryptionKey
     this.blockKeys = new WeakMap()
     this.onstored = onstored
-    this.servesTo = servesTo
+    this.openedHere = openedHere
     this.counts = { storedLive: 0, fetchedAfterLive: 0, forwarded: 0, received: 0 }
   }
 
@@ -170,7 +171,7 @@ export class LivePath {
     for (const channel of this.channels) {
       if (channel === from || !channel.member || !replicatesOn(feed.core, channel.stream)) continue
       if (channel.device !== null && feed.owner !== null && equalBytes(channel.device, feed.owner)) continue
-      if (this.servesTo(feed, channel)) sample(picked, channel, ++served, FORWARD_MAX)
+      if (!this.openedHere(feed, channel)) sample(picked, channel, ++served, FORWARD_MAX)
       else sample(rest, channel, ++others, FORWARD_FANOUT)
     }
     for (const channel of rest) if (picked.length < FORWARD_FANOUT) picked.push(channel)

@@ -300,7 +300,7 @@ export class Room extends Resource<RoomEvents>() {
       this.rejections,
       keys.encryptionKey,
       (feed, bytes) => this.countStored(feed, bytes),
-      (feed, channel) => this.topology.servesTo(feed, channel)
+      (feed, channel) => this.topology.openedHere(feed, channel)
     )
     this.ingest = new Ingest(this, ctx, keys.id, this.apply, this.signers, this.records, this.live, this.rejections, {
       verified: (feed, author, device) => this.writers.admitVerified(feed, author, device),

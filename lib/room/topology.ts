@@ -405,12 +405,11 @@ export class Topology {
   }
 
   /**
-   * Whether the peer on `channel` takes `feed`'s core from this node: a session of it is open
-   * there that this node did not open (the peer did: it needs the core there, from here).
+   * Whether this node opened `feed`'s core on `channel` itself (it takes the core from there).
+   * A session there that it did not open, the peer did: the peer takes the core from here.
    */
-  servesTo(feed: Feed, channel: RoomChannel): boolean {
-    if (!replicatesOn(feed.core, channel.stream)) return false
-    return !(this.placed.get(channel.stream)?.get(feed.core)?.opened ?? false)
+  openedHere(feed: Feed, channel: RoomChannel): boolean {
+    return this.placed.get(channel.stream)?.get(feed.core)?.opened ?? false
   }
 
   private hexOf(key: Buffer): string {
