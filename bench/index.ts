@@ -49,6 +49,8 @@
 //                                  each process's storage batches, frames and protocol messages
 //                                  over the paced run. BENCH_TRACE_PROF=1 adds a CPU profile of
 //                                  the latency workload's paced sender.
+//   BENCH_PROF=dir                 each mesh worker writes a CPU profile of its paced run alone
+//                                  (mesh-<pid>.cpuprofile; nothing else patched)
 //   BENCH_PACED_AGAIN=1            the fan-out repeats its paced run after the back-to-back one
 //   BENCH_DEBUG=1                  workers log their connections
 

@@ -9,7 +9,7 @@ import path from 'path'
 import { setTimeout as sleep } from 'timers/promises'
 import { Backspace, type Message, type Room } from '../lib/index.js'
 import { workerChannel } from './child.js'
-import { PhaseCounters, TRACE_DIR } from './trace.js'
+import { PhaseCounters, PhaseProfile, PROF_DIR, TRACE_DIR } from './trace.js'
 import { LOOPBACK_LIMITS, makePayload, parseHeader, type Tag } from './protocol.js'
 
 export type MeshOrder =
@@ -516,6 +516,8 @@ async function expect(order: Extract<MeshOrder, { type: 'expect' }>): Promise<vo
   // BENCH_TRACE: what this process did over the paced run (bench/trace.ts).
   const phase = TRACE_DIR && order.tag === 'p' ? new PhaseCounters() : null
   const liveBefore = phase ? nodes.map((_, i) => liveCountsOf(i)) : []
+  const profile = PROF_DIR && order.tag === 'p' ? new PhaseProfile() : null
+  await profile?.start()
   counters = nodes.map(() => ({
     tag: order.tag,
     count: order.count,
@@ -563,6 +565,7 @@ async function expect(order: Extract<MeshOrder, { type: 'expect' }>): Promise<vo
       )
     })
   )
+  await profile?.stop(path.join(PROF_DIR!, `mesh-${process.pid}.cpuprofile`))
   if (phase) {
     const counts = phase.stop()
     await fs.mkdir(TRACE_DIR!, { recursive: true })

@@ -25,6 +25,8 @@ const require = createRequire(import.meta.url)
 /** Where traces go, or null when tracing is off. */
 export const TRACE_DIR: string | null = process.env.BENCH_TRACE || null
 const TRACE_PROF = !!process.env.BENCH_TRACE_PROF
+/** Where the mesh workers write a CPU profile of the paced run alone (BENCH_PROF=dir), or null. */
+export const PROF_DIR: string | null = process.env.BENCH_PROF || null
 
 // An event-loop turn this much longer (ms) than the 1 ms probe interval counts as a stall.
 const STALL_MS = 0.5
@@ -94,6 +96,35 @@ export class TailRecorder {
     return new Promise((resolve, reject) =>
       this.session!.post(method, params, (err, result) => (err ? reject(err) : resolve(result)))
     )
+  }
+}
+
+/**
+ * A CPU profile of one phase of this process, with nothing else patched or recorded
+ * (BENCH_PROF): where a receiver's CPU per message goes, without the counters' own cost.
+ */
+export class PhaseProfile {
+  private readonly session = new Session()
+
+  constructor() {
+    this.session.connect()
+  }
+
+  async start(intervalUs = 100): Promise<void> {
+    await this.post('Profiler.enable')
+    await this.post('Profiler.setSamplingInterval', { interval: intervalUs })
+    await this.post('Profiler.start')
+  }
+
+  async stop(file: string): Promise<void> {
+    const { profile } = (await this.post('Profiler.stop')) as { profile: object }
+    this.session.disconnect()
+    fs.mkdirSync(path.dirname(file), { recursive: true })
+    fs.writeFileSync(file, JSON.stringify(profile))
+  }
+
+  private post(method: string, params: object = {}): Promise<unknown> {
+    return new Promise((resolve, reject) => this.session.post(method, params, (err, result) => (err ? reject(err) : resolve(result))))
   }
 }
 

@@ -6,12 +6,12 @@ import { spawn } from 'child_process'
 import fs from 'fs'
 import path from 'path'
 import { fileURLToPath } from 'url'
-import test from 'brittle'
+import test, { hook } from 'brittle'
 import type { Page } from 'playwright-core'
 import { accountIsEncrypted, Identity, saveAccount } from '../lib/index.js'
 import { startDesktop } from '../ui-desktop/server.js'
 import { DesktopSession } from '../ui-desktop/session.js'
-import { CHROMIUM, createAccount, launchBrowser, startShell, typeLine, waitForMessage } from './helpers/desktop.js'
+import { CHROMIUM, browserFor, closeBrowser, createAccount, startShell, typeLine, waitForMessage } from './helpers/desktop.js'
 import { create, createLocalTestnet, once, until as untilLib, waitForPeers } from './helpers/index.js'
 
 const NO_BROWSER = !fs.existsSync(CHROMIUM)
@@ -22,8 +22,7 @@ declare const document: any
 
 test('desktop page: a new message adds one line; mentions notify; unread counts in the title survive a reload', { skip: NO_BROWSER }, async (t) => {
   const testnet = await createLocalTestnet(t)
-  const browser = await launchBrowser()
-  t.teardown(() => browser.close(), { order: -1 })
+  const browser = await browserFor(t)
   const a = await create(t, testnet)
   await a.setProfile({ name: 'alice' })
   const session = await DesktopSession.forNode(a)
@@ -172,8 +171,7 @@ test('desktop page: a dead shell shows an overlay and takes no input; a restarte
     return { child, url }
   }
   const first = await start('0')
-  const browser = await launchBrowser()
-  t.teardown(() => browser.close(), { order: -1 })
+  const browser = await browserFor(t)
   const page: Page = await browser.newPage()
   await page.goto(first.url)
   await page.locator('#text').waitFor()
@@ -192,8 +190,7 @@ test('desktop page: a dead shell shows an overlay and takes no input; a restarte
 
 test('desktop page: the display name in onboarding, settings (theme, password, words, switch), contrast and focus', { skip: NO_BROWSER }, async (t) => {
   const testnet = await createLocalTestnet(t)
-  const browser = await launchBrowser()
-  t.teardown(() => browser.close(), { order: -1 })
+  const browser = await browserFor(t)
   const storage = await t.tmp()
   const shell = await startShell({ storage, bootstrap: testnet.bootstrap })
   t.teardown(() => shell.close(), { order: 1 })
@@ -292,8 +289,7 @@ test('desktop page: messages synced at start count as unread, in the badge and t
   await b2.send('and another')
   const shell = await startShell({ storage, bootstrap: testnet.bootstrap })
   t.teardown(() => shell.close(), { order: 1 })
-  const browser = await launchBrowser()
-  t.teardown(() => browser.close(), { order: -1 })
+  const browser = await browserFor(t)
   const page = await browser.newPage()
   await page.goto(`${shell.url}#${a1.id}`)
   await page.locator('#room-title', { hasText: '#synced-one' }).waitFor()
@@ -304,8 +300,7 @@ test('desktop page: messages synced at start count as unread, in the badge and t
 
 test('desktop page: the shell checks the confirmed words; a wrong one is named and keeps the page on the step', { skip: NO_BROWSER }, async (t) => {
   const testnet = await createLocalTestnet(t)
-  const browser = await launchBrowser()
-  t.teardown(() => browser.close(), { order: -1 })
+  const browser = await browserFor(t)
   const storage = await t.tmp()
   const shell = await startShell({ storage, bootstrap: testnet.bootstrap })
   t.teardown(() => shell.close(), { order: 0 })
@@ -337,8 +332,7 @@ test('desktop page: the shell checks the confirmed words; a wrong one is named a
 
 test('desktop page: friends panel, requests with buttons, DMs that notify and count, profiles from names, room settings', { skip: NO_BROWSER }, async (t) => {
   const testnet = await createLocalTestnet(t)
-  const browser = await launchBrowser()
-  t.teardown(() => browser.close(), { order: -1 })
+  const browser = await browserFor(t)
   const a = await create(t, testnet)
   await a.setProfile({ name: 'ann' })
   const session = await DesktopSession.forNode(a)
@@ -528,3 +522,5 @@ test('desktop page: friends panel, requests with buttons, DMs that notify and co
   t.is(await page.locator('#contact-link').inputValue(), a.contactLink, 'your own contact link is there to share')
   t.alike(errors, [], 'no script errors')
 })
+
+hook('close the browser', closeBrowser)

@@ -3,9 +3,9 @@
 // and WebSocket requests.
 import fs from 'fs'
 import http from 'http'
-import test from 'brittle'
+import test, { hook } from 'brittle'
 import createTestnet from 'hyperdht/testnet.js'
-import type { Browser, Page } from 'playwright-core'
+import type { Page } from 'playwright-core'
 import WebSocket from 'ws'
 import { accountIsEncrypted, Identity, saveAccount } from '../lib/index.js'
 import { renderPage } from '../ui-desktop/page.js'
@@ -14,8 +14,10 @@ import { DesktopSession } from '../ui-desktop/session.js'
 import {
   createAccount,
   CHROMIUM,
-  launchBrowser,
+  browserFor,
+  closeBrowser,
   startShell,
+  type TestBrowser,
   typeLine,
   waitForMessage
 } from './helpers/desktop.js'
@@ -28,7 +30,7 @@ const ROOM = 'desk-e2e'
 const NO_BROWSER = !fs.existsSync(CHROMIUM)
 
 /** A page that records its script errors, so the test can say there were none. */
-async function openPage(browser: Browser, url: string, errors: string[]): Promise<Page> {
+async function openPage(browser: TestBrowser, url: string, errors: string[]): Promise<Page> {
   const context = await browser.newContext({ viewport: { width: 900, height: 640 } })
   const page = await context.newPage()
   page.on('pageerror', (err) => errors.push(err.message))
@@ -40,8 +42,7 @@ test('desktop: two shells chat through their pages in a real browser', { skip: N
   const testnet = await createTestnet(3, { host: '127.0.0.1' })
   // Browsers and shells close first, the DHT last, whatever happened.
   t.teardown(() => testnet.destroy(), { order: 2 })
-  const browser = await launchBrowser()
-  t.teardown(() => browser.close(), { order: -1 })
+  const browser = await browserFor(t)
   const storageA = await t.tmp()
   const storageB = await t.tmp()
   const a = await startShell({ storage: storageA, bootstrap: testnet.bootstrap })
@@ -168,8 +169,7 @@ test('desktop: unlock and chat with the keyboard alone in a 480x600 window', { s
   const shell = await startShell({ storage, bootstrap: testnet.bootstrap })
   t.teardown(() => shell.close(), { order: 1 })
   t.is(shell.session.phase, 'unlock', 'an encrypted account without --password: unlock')
-  const browser = await launchBrowser()
-  t.teardown(() => browser.close(), { order: -1 })
+  const browser = await browserFor(t)
   const context = await browser.newContext({ viewport: { width: 480, height: 600 } })
   const page = await context.newPage()
   const errors: string[] = []
@@ -235,8 +235,7 @@ test('desktop: link a new device on one page, approve it in a dialog on the othe
   t.teardown(() => a.close(), { order: 1 })
   const b = await startShell({ storage: await t.tmp(), bootstrap: testnet.bootstrap })
   t.teardown(() => b.close(), { order: 1 })
-  const browser = await launchBrowser()
-  t.teardown(() => browser.close(), { order: -1 })
+  const browser = await browserFor(t)
   const errors: string[] = []
   const pageA = await openPage(browser, a.url, errors)
   const pageB = await openPage(browser, b.url, errors)
@@ -317,8 +316,7 @@ test('desktop: the token, Host and Origin guard the page and the WebSocket', asy
   })
   await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve))
   t.teardown(() => new Promise<void>((resolve) => evil.close(() => resolve())))
-  const browser = await launchBrowser()
-  t.teardown(() => browser.close(), { order: -1 })
+  const browser = await browserFor(t)
   const tab = await browser.newPage()
   await tab.goto(`http://127.0.0.1:${(evil.address() as { port: number }).port}/`)
   const outcome = await tab.evaluate(
@@ -388,8 +386,7 @@ function socket(
 
 test('desktop: names isolated, long text kept, password rooms marked and told apart, mentions by key', { skip: NO_BROWSER }, async (t) => {
   const testnet = await createLocalTestnet(t)
-  const browser = await launchBrowser()
-  t.teardown(() => browser.close(), { order: -1 })
+  const browser = await browserFor(t)
   const a = await create(t, testnet, { aloneAfter: 1500 })
   const session = await DesktopSession.forNode(a)
   const desktop = await startDesktop(session)
@@ -478,3 +475,5 @@ test('desktop: names isolated, long text kept, password rooms marked and told ap
   t.pass('nobody seen in a password room: the page says another password is another room')
   t.alike(errors, [], 'no script errors')
 })
+
+hook('close the browser', closeBrowser)

@@ -31,4 +31,6 @@ declare module 'brittle' {
   }
   const test: TestFn
   export default test
+  /** Runs in file order like a test, whatever `solo` picks: set-up and tear-down for a file. */
+  export function hook(name: string, fn: (t: Test) => unknown): void
 }

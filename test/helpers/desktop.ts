@@ -1,6 +1,6 @@
 // Driving desktop shells in a real browser: shared by test/desktop.test.ts and the
 // screenshot script (desktop-screenshot.ts).
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core'
 import type { BootstrapNode } from '../../lib/index.js'
 import { startDesktop, type DesktopServer } from '../../ui-desktop/server.js'
 import { DesktopSession } from '../../ui-desktop/session.js'
@@ -37,6 +37,41 @@ export async function startShell(opts: {
 /** Headless Debian Chromium; tests run as root, hence no sandbox. */
 export function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] })
+}
+
+/** What a test opens pages with: fresh contexts of one browser, closed when the test ends. */
+export interface TestBrowser {
+  newContext(options?: BrowserContextOptions): Promise<BrowserContext>
+  newPage(options?: BrowserContextOptions): Promise<Page>
+}
+
+let shared: Promise<Browser> | null = null
+
+/**
+ * One Chromium for a whole test file (launching one costs seconds of CPU): each test gets its
+ * own contexts (no storage, cookies or pages shared), closed first among its teardowns, before
+ * the shells they talk to. The file ends with `hook(..., closeBrowser)`.
+ */
+export async function browserFor(t: { teardown(fn: () => unknown, opts?: { order?: number }): void }): Promise<TestBrowser> {
+  shared ??= launchBrowser()
+  const browser = await shared
+  const contexts: BrowserContext[] = []
+  t.teardown(async () => {
+    for (const context of contexts) await context.close().catch(() => {})
+  }, { order: -1 })
+  const newContext = async (options?: BrowserContextOptions) => {
+    const context = await browser.newContext(options)
+    contexts.push(context)
+    return context
+  }
+  return { newContext, newPage: async (options) => (await newContext(options)).newPage() }
+}
+
+/** Closes the file's browser, if a test opened it. */
+export async function closeBrowser(): Promise<void> {
+  const browser = shared
+  shared = null
+  if (browser) await (await browser).close()
 }
 
 /**
