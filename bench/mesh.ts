@@ -174,6 +174,11 @@ export interface FanoutResult {
   /** Every member showed the 3 warm-up messages within 90 s before the measured run. */
   warmed: boolean
   /**
+   * How the warm-up spread: ms from its first send until each member showed all three
+   * (members that did: p50, p90, the last), and where the members that did not stood.
+   */
+  warmup?: { shownBy: number; of: number; p50Ms: number | null; p90Ms: number | null; lastMs: number | null; short: Shortfall }
+  /**
    * From the warm-up's end until no member's connection count changed (the mesh stopped
    * forming; see `meshSettled`), ms; null if it still changed after MESH_SETTLE_MAX_MS.
    */
@@ -328,12 +333,19 @@ async function meshSettled(ws: Mesh[], cfg: MeshConfig): Promise<number | null> 
  * they all did within WARMUP_MS. The run goes on either way and counts what arrives.
  */
 const WARMUP_MS = 90_000
-async function warm(sender: Mesh, receivers: Mesh[], cfg: MeshConfig): Promise<boolean> {
+async function warm(sender: Mesh, receivers: Mesh[], cfg: MeshConfig): Promise<{ warmed: boolean; warmup: NonNullable<FanoutResult['warmup']> }> {
   const { got } = await deliver(receivers, 'w', 3, WARMUP_MS, async () => {
     order(sender, { type: 'sequence', tag: 'w', count: 3, intervalMs: 200, textBytes: cfg.textBytes })
     return sender.next('sent', STEP)
   })
-  return got.every((g) => g.complete)
+  const nodes = got.flatMap((g) => g.nodes)
+  // The first message's latency plus 400 ms of sending: when a member had the three.
+  const done = nodes.filter((r) => r.got >= 3).map((r) => Math.max(...r.latencies) / 1000 + 400).sort((a, b) => a - b)
+  const at = (q: number) => (done.length === 0 ? null : done[Math.min(done.length - 1, Math.floor((q * done.length) / 100))]!)
+  return {
+    warmed: got.every((g) => g.complete),
+    warmup: { shownBy: done.length, of: nodes.length, p50Ms: at(50), p90Ms: at(90), lastMs: done.length ? done[done.length - 1]! : null, short: shortfallOf(nodes, 3) }
+  }
 }
 
 export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<FanoutResult> {
@@ -353,8 +365,8 @@ export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<Fano
     const { invites } = await sender.next('created', STEP)
     for (const w of receivers) order(w, { type: 'join', invites })
     await Promise.all(receivers.map((w) => w.next('joined', STEP)))
-    const warmed = await warm(sender, receivers, cfg)
-    if (!warmed) progress(`fanout ${n}: not every member showed the warm-up within ${WARMUP_MS / 1000} s; measuring anyway`)
+    const { warmed, warmup } = await warm(sender, receivers, cfg)
+    if (!warmed) progress(`fanout ${n}: not every member showed the warm-up within ${WARMUP_MS / 1000} s; measuring anyway${shortText(warmup.short)}`)
     // A large room keeps connecting for a while after everyone has a message: the run below
     // measures the room formed, not forming.
     const meshSettledMs = await meshSettled([sender, ...receivers], cfg)
@@ -468,6 +480,7 @@ export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<Fano
       rssAfterGcPerMember: heaps.slice(1).reduce((sum, h) => sum + h.rss, 0) / receiversCount,
       senderRss: after[0]!.rss,
       warmed,
+      warmup,
       meshSettledMs
     }
   } finally {
@@ -491,7 +504,7 @@ export async function chain(net: Net, cfg: MeshConfig): Promise<ChainResult> {
     const { invites } = await writer.next('created', STEP)
     for (const w of rest) order(w, { type: 'join', invites })
     await Promise.all(rest.map((w) => w.next('joined', STEP)))
-    if (!(await warm(writer, rest, cfg))) progress('chain: not every member showed the warm-up; measuring anyway')
+    if (!(await warm(writer, rest, cfg)).warmed) progress('chain: not every member showed the warm-up; measuring anyway')
     const deadlineMs = cfg.messages * cfg.intervalMs + 60_000
     progress(`chain: ${cfg.messages} messages at ${1000 / cfg.intervalMs} msg/s`)
     const { got } = await deliver(rest, 'p', cfg.messages, deadlineMs, async () => {
@@ -525,7 +538,7 @@ export async function catchup(net: Net, cfg: MeshConfig): Promise<CatchupFigure>
     order(relay, { type: 'join', invites: relayLinks })
     order(first, { type: 'join', invites })
     await Promise.all([relay.next('joined', STEP), first.next('joined', STEP)])
-    if (!(await warm(writer, [first], cfg))) throw new Error('the member never showed the warm-up messages')
+    if (!(await warm(writer, [first], cfg)).warmed) throw new Error('the member never showed the warm-up messages')
     await sleep(SETTLE_MS)
     const [idle] = await cpuOf([first])
     await first.close()

@@ -408,7 +408,7 @@ export function report(r: Results): string {
     )
     for (const f of fans) {
       L.push(
-        `| ${f.members} | 1 + ${f.processes - 1} × ${f.nodesPerProcess} | ${f.warmed === false ? '**no**' : 'yes'}${settled(f.meshSettledMs)} | ${ms(f.latency.p50)} | ${ms(f.latency.p99)} | ` +
+        `| ${f.members} | 1 + ${f.processes - 1} × ${f.nodesPerProcess} | ${f.warmed === false ? `**no**${f.warmup ? ` (${f.warmup.shownBy} of ${f.warmup.of})` : ''}` : 'yes'}${settled(f.meshSettledMs)} | ${ms(f.latency.p50)} | ${ms(f.latency.p99)} | ` +
           `${int(f.delivered)}/${int(f.expected)} | ${f.allHaveAllMs === null ? 'NOT ALL' : int(f.allHaveAllMs)} | ` +
           `${ms(f.senderCpuPerMsgMs)} | ${ms(f.receiverCpuPerMsgMs)} | ${ms(f.receiverNetCpuPerMsgMs)} | ` +
           `${f.backToBack ? `${ms(f.backToBack.receiverCpuPerMsgMs)}, ${ms(f.backToBack.receiverNetCpuPerMsgMs)} (${int(f.backToBack.messages)} msgs)` : '—'} | ` +
