@@ -53,7 +53,11 @@ let shared: Promise<Browser> | null = null
  * the shells they talk to. The file ends with `hook(..., closeBrowser)`.
  */
 export async function browserFor(t: { teardown(fn: () => unknown, opts?: { order?: number }): void }): Promise<TestBrowser> {
-  shared ??= launchBrowser()
+  // A launch that failed is tried again by the next test, not handed to every test after it.
+  shared ??= launchBrowser().catch((err: unknown) => {
+    shared = null
+    throw err
+  })
   const browser = await shared
   const contexts: BrowserContext[] = []
   t.teardown(async () => {
