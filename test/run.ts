@@ -1,4 +1,5 @@
-// Runs the test files in parallel, each file in its own brittle process, a few at a time.
+// Runs the test files in parallel, each file in its own brittle process (the light ones a few
+// to a process: see `groupLight`), a few processes at a time.
 //
 // Most of a test's time is spent waiting on the network and on timers, so five files at once
 // finish in well under half the time of one process running them all, on two cores too.
@@ -24,7 +25,8 @@ const durationsFile = path.join(root, 'test', 'durations.json')
 const brittle = path.join(root, 'node_modules', 'brittle', 'cmd.js')
 
 interface Outcome {
-  file: string
+  /** One file, or a few light ones that shared a process (see `groupLight`). */
+  files: string[]
   passed: number
   total: number
   code: number | null
@@ -52,10 +54,11 @@ function key(file: string): string {
   return path.relative(here, file).split(path.sep).join('/')
 }
 
-function runFile(file: string): Promise<Outcome> {
+function runFiles(files: string[]): Promise<Outcome> {
   const started = Date.now()
+  const name = files.map(key).join(', ')
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [brittle, '--timeout', '120000', path.relative(root, file)], {
+    const child = spawn(process.execPath, [brittle, '--timeout', '120000', ...files.map((f) => path.relative(root, f))], {
       cwd: root,
       stdio: ['ignore', 'pipe', 'pipe']
     })
@@ -67,12 +70,41 @@ function runFile(file: string): Promise<Outcome> {
       const ms = Date.now() - started
       const summary = /^# tests = (\d+)\/(\d+) pass/m.exec(output)
       const passed = summary ? Number(summary[1]) : 0
-      // A file that died before its summary counts as one failed test.
+      // A process that died before its summary counts as one failed test.
       const total = summary ? Number(summary[2]) : Math.max(1, passed)
-      process.stdout.write(`\n# file ${key(file)} (${(ms / 1000).toFixed(1)} s, exit ${code})\n${output}`)
-      resolve({ file, passed, total, code, ms })
+      process.stdout.write(`\n# file ${name} (${(ms / 1000).toFixed(1)} s, exit ${code})\n${output}`)
+      resolve({ files, passed, total, code, ms })
     })
   })
+}
+
+// Files that took less than this (ms) in the recorded run (five at a time, so about a third of
+// that alone) share a process with other light ones, up to GROUP_MS of them: starting a process costs about 0.8 s of CPU (Node, brittle and
+// the library's modules), which was most of what a small file cost, and the suite is CPU-bound
+// on two cores (docs/PERFORMANCE.md, session 16): 70 files in 31 processes ran in 275 s and
+// 456 s of CPU, against 296 - 320 s and 509 - 539 s in 70. Each file still runs whole, one after the
+// other, and their tests count one by one; files that change process-wide state (the
+// environment, exit handlers) always run alone.
+const LIGHT_MS = 20_000
+const GROUP_MS = 60_000
+const ALONE = new Set(['cli.test.js', 'cli-secrets.test.js', 'tui-e2e.test.js', 'hostile/crash.test.js'])
+
+// The light files in groups (first fit, the slowest first); every other file on its own.
+function groupLight(files: string[], cost: (f: string) => number): string[][] {
+  const units: string[][] = []
+  const groups: Array<{ files: string[]; ms: number }> = []
+  for (const file of [...files].sort((a, b) => cost(b) - cost(a))) {
+    const ms = cost(file)
+    if (ms >= LIGHT_MS || ALONE.has(key(file))) {
+      units.push([file])
+      continue
+    }
+    let group = groups.find((g) => g.ms + ms <= GROUP_MS)
+    if (!group) groups.push((group = { files: [], ms: 0 }))
+    group.files.push(file)
+    group.ms += ms
+  }
+  return [...units, ...groups.map((g) => g.files)]
 }
 
 async function main(): Promise<void> {
@@ -83,7 +115,8 @@ async function main(): Promise<void> {
   const durations = readDurations()
   // Unknown files are guessed slow, so a new file never starts last.
   const cost = (f: string): number => durations[key(f)] ?? 60_000
-  const queue = [...files].sort((a, b) => cost(b) - cost(a))
+  const unitCost = (unit: string[]): number => unit.reduce((sum, f) => sum + cost(f), 0)
+  const queue = groupLight(files, cost).sort((a, b) => unitCost(b) - unitCost(a))
   // Five at a time on two cores: the files wait on the network and on timers as much as they
   // compute (measured: 397 s of CPU in 245 s with four, 290 s with three, 314 s with two; on a
   // slower day, 323 s with four, 296 s with five).
@@ -91,7 +124,7 @@ async function main(): Promise<void> {
   const started = Date.now()
   const outcomes: Outcome[] = []
   const worker = async (): Promise<void> => {
-    for (let file = queue.shift(); file; file = queue.shift()) outcomes.push(await runFile(file))
+    for (let unit = queue.shift(); unit; unit = queue.shift()) outcomes.push(await runFiles(unit))
   }
   await Promise.all(Array.from({ length: jobs }, worker))
 
@@ -99,12 +132,17 @@ async function main(): Promise<void> {
   const total = outcomes.reduce((n, o) => n + o.total, 0)
   const failedFiles = outcomes.filter((o) => o.code !== 0 || o.passed !== o.total)
   if (record) {
+    // A group's time is shared among its files as their recorded times were.
     const next: Record<string, number> = {}
-    for (const o of [...outcomes].sort((a, b) => key(a.file).localeCompare(key(b.file)))) next[key(o.file)] = o.ms
-    writeFileSync(durationsFile, JSON.stringify(next, null, 2) + '\n')
+    for (const o of outcomes) {
+      const sum = unitCost(o.files)
+      for (const f of o.files) next[key(f)] = Math.round((o.ms * cost(f)) / sum)
+    }
+    const sorted = Object.fromEntries(Object.entries(next).sort(([a], [b]) => a.localeCompare(b)))
+    writeFileSync(durationsFile, JSON.stringify(sorted, null, 2) + '\n')
   }
-  process.stdout.write(`\n# ${files.length} files, ${jobs} at a time, ${((Date.now() - started) / 1000).toFixed(1)} s\n`)
-  for (const o of failedFiles) process.stdout.write(`# failed: ${key(o.file)} (${o.passed}/${o.total}, exit ${o.code})\n`)
+  process.stdout.write(`\n# ${files.length} files in ${outcomes.length} processes, ${jobs} at a time, ${((Date.now() - started) / 1000).toFixed(1)} s\n`)
+  for (const o of failedFiles) process.stdout.write(`# failed: ${o.files.map(key).join(', ')} (${o.passed}/${o.total}, exit ${o.code})\n`)
   process.stdout.write(`# tests = ${passed}/${total} pass\n`)
   process.stdout.write(failedFiles.length === 0 ? '\n# ok\n' : '\n# not ok\n')
   process.exitCode = failedFiles.length === 0 ? 0 : 1
