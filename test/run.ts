@@ -1,8 +1,8 @@
 // Runs the test files in parallel, each file in its own brittle process (the light ones a few
 // to a process: see `groupLight`), a few processes at a time.
 //
-// Most of a test's time is spent waiting on the network and on timers, so five files at once
-// finish in well under half the time of one process running them all, on two cores too.
+// Most of a test's time is spent waiting on the network and on timers, so five processes at
+// once finish in well under half the time of one running them all, on two cores too.
 // Each file's output is printed whole when it ends, so files never interleave, and the run
 // ends with brittle's own summary line ("# tests = P/T pass"), summed over every file, that
 // .ci/run reads.
@@ -79,12 +79,12 @@ function runFiles(files: string[]): Promise<Outcome> {
 }
 
 // Files that took less than this (ms) in the recorded run (five at a time, so about a third of
-// that alone) share a process with other light ones, up to GROUP_MS of them: starting a process costs about 0.8 s of CPU (Node, brittle and
-// the library's modules), which was most of what a small file cost, and the suite is CPU-bound
-// on two cores (docs/PERFORMANCE.md, session 16): 70 files in 31 processes ran in 275 s and
-// 456 s of CPU, against 296 - 320 s and 509 - 539 s in 70. Each file still runs whole, one after the
-// other, and their tests count one by one; files that change process-wide state (the
-// environment, exit handlers) always run alone.
+// that alone) share a process with other light ones, up to GROUP_MS of them. Starting a
+// process costs about 0.8 s of CPU (Node, brittle and the library's modules), which was most
+// of what a small file cost, and the suite is CPU-bound on two cores (docs/PERFORMANCE.md,
+// session 16): 70 files in 31 processes ran in 275 s and 456 s of CPU, against 296 - 320 s and
+// 509 - 539 s in 70. Each file still runs whole, one after the other, and their tests count one
+// by one; files that change process-wide state (the environment, exit handlers) run alone.
 const LIGHT_MS = 20_000
 const GROUP_MS = 60_000
 const ALONE = new Set(['cli.test.js', 'cli-secrets.test.js', 'tui-e2e.test.js', 'hostile/crash.test.js'])
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
   const cost = (f: string): number => durations[key(f)] ?? 60_000
   const unitCost = (unit: string[]): number => unit.reduce((sum, f) => sum + cost(f), 0)
   const queue = groupLight(files, cost).sort((a, b) => unitCost(b) - unitCost(a))
-  // Five at a time on two cores: the files wait on the network and on timers as much as they
+  // Five processes at a time on two cores: the files wait on the network and on timers as much as they
   // compute (measured: 397 s of CPU in 245 s with four, 290 s with three, 314 s with two; on a
   // slower day, 323 s with four, 296 s with five).
   const jobs = Math.max(1, Number(process.env['BACKSPACE_TEST_JOBS']) || Math.min(5, 2 * cpus().length + 1))
@@ -141,7 +141,7 @@ async function main(): Promise<void> {
     const sorted = Object.fromEntries(Object.entries(next).sort(([a], [b]) => a.localeCompare(b)))
     writeFileSync(durationsFile, JSON.stringify(sorted, null, 2) + '\n')
   }
-  process.stdout.write(`\n# ${files.length} files in ${outcomes.length} processes, ${jobs} at a time, ${((Date.now() - started) / 1000).toFixed(1)} s\n`)
+  process.stdout.write(`\n# ${files.length} files in ${outcomes.length} process${outcomes.length === 1 ? '' : 'es'}, ${jobs} at a time, ${((Date.now() - started) / 1000).toFixed(1)} s\n`)
   for (const o of failedFiles) process.stdout.write(`# failed: ${o.files.map(key).join(', ')} (${o.passed}/${o.total}, exit ${o.code})\n`)
   process.stdout.write(`# tests = ${passed}/${total} pass\n`)
   process.stdout.write(failedFiles.length === 0 ? '\n# ok\n' : '\n# not ok\n')
