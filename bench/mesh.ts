@@ -339,7 +339,8 @@ async function warm(sender: Mesh, receivers: Mesh[], cfg: MeshConfig): Promise<{
     return sender.next('sent', STEP)
   })
   const nodes = got.flatMap((g) => g.nodes)
-  // The first message's latency plus 400 ms of sending: when a member had the three.
+  // When a member had all three, from the first send, at most: the slowest one's latency plus
+  // the 400 ms between the first send and the last.
   const done = nodes.filter((r) => r.got >= 3).map((r) => Math.max(...r.latencies) / 1000 + 400).sort((a, b) => a - b)
   const at = (q: number) => (done.length === 0 ? null : done[Math.min(done.length - 1, Math.floor((q * done.length) / 100))]!)
   return {
