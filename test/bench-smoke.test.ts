@@ -117,6 +117,7 @@ test('bench harness: the room-size workloads deliver everything on a small scale
   const f = r.mesh.fanout['3']
   t.is(f.delivered, f.expected, 'fan-out: both receivers showed every message')
   t.is(f.expected, 2 * f.messages)
+  t.ok(f.warmup && f.warmup.shownBy === f.warmup.of && isNumber(f.warmup.p50Ms) && isNumber(f.warmup.lastMs), 'the warm-up: when each member had it')
   t.ok(isNumber(f.senderCpuPerMsgMs) && isNumber(f.receiverCpuPerMsgMs) && f.rssPerMember > 0, 'CPU and RSS figures')
   t.ok(isNumber(f.receiverIdleCpuMsPerS) && isNumber(f.receiverNetCpuPerMsgMs), 'idle CPU and CPU net of it')
   t.ok(f.liveHeapPerMember > 0, 'the live heap after a full collection')
