@@ -46,7 +46,7 @@ export class TailRecorder {
   private readonly stalls: TailTrace['stalls'] = []
   private readonly observer: PerformanceObserver
   private readonly probe: NodeJS.Timeout
-  private session: Session | null = null
+  private profiler: PhaseProfile | null = null
 
   constructor(private readonly dir: string) {
     fs.mkdirSync(dir, { recursive: true })
@@ -71,31 +71,20 @@ export class TailRecorder {
 
   /** Starts a CPU profile (50 µs samples) if BENCH_TRACE_PROF is set. */
   async profile(): Promise<void> {
-    if (!TRACE_PROF || this.session) return
-    this.session = new Session()
-    this.session.connect()
-    await this.post('Profiler.enable')
-    await this.post('Profiler.setSamplingInterval', { interval: 50 })
-    await this.post('Profiler.start')
+    if (!TRACE_PROF || this.profiler) return
+    this.profiler = new PhaseProfile()
+    await this.profiler.start(50)
   }
 
   /** Writes `<name>-<pid>.json` (the trace and `extra`), and the profile if one runs. */
   async write(name: string, extra: object): Promise<void> {
     const base = path.join(this.dir, `${name}-${process.pid}`)
-    if (this.session) {
-      const { profile } = (await this.post('Profiler.stop')) as { profile: object }
-      this.session.disconnect()
-      this.session = null
-      fs.writeFileSync(base + '.cpuprofile', JSON.stringify(profile))
+    if (this.profiler) {
+      await this.profiler.stop(base + '.cpuprofile')
+      this.profiler = null
     }
     const trace: TailTrace = { gcs: this.gcs, stalls: this.stalls }
     fs.writeFileSync(base + '.json', JSON.stringify({ ...trace, ...extra }))
-  }
-
-  private post(method: string, params: object = {}): Promise<unknown> {
-    return new Promise((resolve, reject) =>
-      this.session!.post(method, params, (err, result) => (err ? reject(err) : resolve(result)))
-    )
   }
 }
 

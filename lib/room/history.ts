@@ -511,17 +511,12 @@ export class History {
         if (feed.seen >= end) continue
         start = Math.max(start, feed.seen)
       }
-      const blocks = await feed.getRange(start, end, { wait: true })
+      const had = await this.deliver(feed, start, end)
       if (this.room.closing) return false
-      for (let i = 0; i < blocks.length; i++) {
-        const block = blocks[i]
-        if (!block) {
-          if (feed.holes.has(start + i)) continue // cleared: its messages were deleted
-          // The request was cancelled (its session closed): tried again later, from here.
-          if (feed.seen >= start && feed.seen < start + i) feed.seen = start + i
-          return false
-        }
-        this.ingest.block(feed, start + i, block, true)
+      if (had < end) {
+        // The request was cancelled (its session closed): tried again later, from here.
+        if (feed.seen >= start && feed.seen < had) feed.seen = had
+        return false
       }
       if (feed.seen >= start && feed.seen < end) feed.seen = end
     }
@@ -538,15 +533,23 @@ export class History {
       }
       let end = i + 1
       while (end < to && !feed.unconfirmed.has(end) && !feed.loaded.has(end)) end++
-      const blocks = await feed.getRange(i, end, { wait: true })
-      if (this.room.closing) return false
-      for (let k = 0; k < blocks.length; k++) {
-        const block = blocks[k]
-        if (block) this.ingest.block(feed, i + k, block, true)
-        else if (!feed.holes.has(i + k)) return false
-      }
+      if ((await this.deliver(feed, i, end)) < end || this.room.closing) return false
       i = end
     }
     return true
+  }
+
+  // Fetches blocks [start, end) and delivers them in order, stepping over cleared ones (their
+  // messages were deleted): the index of the first that could not be had, or `end`. Nothing is
+  // delivered once the room is closing.
+  private async deliver(feed: Feed, start: number, end: number): Promise<number> {
+    const blocks = await feed.getRange(start, end, { wait: true })
+    if (this.room.closing) return start
+    for (let i = 0; i < blocks.length; i++) {
+      const block = blocks[i]
+      if (block) this.ingest.block(feed, start + i, block, true)
+      else if (!feed.holes.has(start + i)) return start + i
+    }
+    return end
   }
 }

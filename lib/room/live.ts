@@ -352,8 +352,7 @@ export class LivePath {
     if (feed.fresh || feed.skipped !== null || feed.dropped) return false
     // Blocks that came with no live copy and were fetched and delivered (History's fetchLive)
     // are stepped over.
-    let from = feed.seen
-    while (from < to && this.delivered(feed, from) && (await feed.core.has(from))) from++
+    const from = await this.stepOver(feed, feed.seen, to)
     if (from > feed.seen) feed.seen = from
     if (from >= to) return true
     if (!feed.unconfirmed.has(from)) return false
@@ -373,17 +372,20 @@ export class LivePath {
     for (const i of stored.indexes) if (feed.unconfirmed.has(i)) this.settle(feed, i)
     this.counts.storedLive += stored.indexes.length
     this.onstored(feed, stored.bytes)
-    const done = new Set(stored.indexes)
-    let seen = feed.seen
-    while (seen < to && (done.has(seen) || (this.delivered(feed, seen) && (await feed.core.has(seen))))) seen++
+    const seen = await this.stepOver(feed, feed.seen, to, new Set(stored.indexes))
     if (seen > feed.seen) feed.seen = seen
     return feed.seen >= to
   }
 
-  // Whether block `index` of `feed` was delivered from Hypercore's copy: loaded, and not shown
-  // live waiting for its copy.
-  private delivered(feed: Feed, index: number): boolean {
-    return feed.loaded.has(index) && !feed.unconfirmed.has(index)
+  // The first index from `from` (below `to`) that is neither among `stored` nor delivered from
+  // Hypercore's copy (loaded, not shown live waiting for its copy) and on disk.
+  private async stepOver(feed: Feed, from: number, to: number, stored: Set<number> | null = null): Promise<number> {
+    while (from < to) {
+      if (stored?.has(from)) from++
+      else if (feed.loaded.has(from) && !feed.unconfirmed.has(from) && (await feed.core.has(from))) from++
+      else break
+    }
+    return from
   }
 
   private settle(feed: Feed, index: number): void {
