@@ -89,6 +89,10 @@ export interface CoreProgress {
   read: number
   /** Blocks shown live, waiting for Hypercore. */
   unconfirmed: number
+  /** Their indexes. */
+  unconfirmedAt: number[]
+  /** Live frames the room received so far, of any writer (LivePath.counts). */
+  liveReceived: number
   /** Replication sessions of the core. */
   sessions: number
   /** Whether a read of it was running, and a store of blocks from their live copies. */
@@ -439,6 +443,8 @@ function progressOf(i: number): CoreProgress | null {
     contiguous: best.core.contiguousLength,
     read: best.seen,
     unconfirmed: best.unconfirmed.size,
+    unconfirmedAt: [...best.unconfirmed.keys()].sort((a, b) => a - b),
+    liveReceived: liveCountsOf(i).received,
     sessions: best.core.peers.length,
     pumping: best.pumping !== null,
     storing: best.storing !== null,

@@ -63,6 +63,7 @@ const NS = {
   admission: b4a.from('backspace/admission-key/v1'),
   admit: b4a.from('backspace/admit/v1'),
   writerClaim: b4a.from('backspace/writer-claim/v1'),
+  coreClaim: b4a.from('backspace/core-claim/v1'),
   memberTag: b4a.from('backspace/member-tag/v1'),
   ownedRoom: b4a.from('backspace/owned-room/v1'),
   lockSalt: b4a.from('backspace/lock-salt/v1'),
@@ -238,6 +239,14 @@ export function admissionSignable(topic: Buffer, coreKey: Buffer, tag: Buffer, s
 /** What a device signs to claim a writer core in a room: only members can check it. */
 export function writerClaimSignable(roomId: Buffer, coreKey: Buffer): Buffer {
   return b4a.concat([NS.writerClaim, roomId, coreKey])
+}
+
+/**
+ * What a writer core's own key pair signs to name the device that writes it, in a room: with
+ * the device's claim on the core, the core and the device each vouch for the other.
+ */
+export function coreClaimSignable(roomId: Buffer, coreKey: Buffer, device: Buffer): Buffer {
+  return b4a.concat([NS.coreClaim, roomId, coreKey, device])
 }
 
 /**

@@ -1042,6 +1042,19 @@ export interface WriterClaim {
   certificate: DeviceCertificate
   /** The device's signature over the room id and the core key. */
   signature: Buffer
+  /**
+   * The core's side (version 2): the key pair that signs the core names the device. Without
+   * it (version 1, builds before it) any member device could claim any core.
+   */
+  core: CoreClaim | null
+}
+
+/** A writer core's key pair vouching for the device that claims it (see `WriterClaim`). */
+export interface CoreClaim {
+  /** The public key the core's blocks are signed with; the core key is its manifest's hash. */
+  signer: Buffer
+  /** `signer`'s signature over the room id, the core key and the device key. */
+  signature: Buffer
 }
 
 export interface Announcement {
@@ -1051,7 +1064,10 @@ export interface Announcement {
 const ANNOUNCE_VERSION = 1
 /** Trailing section flag: one optional proof per writer follows, in order. */
 const ANNOUNCE_FLAG_PROOFS = 1
-/** A sealed claim: nonce, MAC, a certificate (with a name of at most 64 bytes), a signature. */
+/**
+ * A sealed claim: nonce, MAC, a certificate (with a name of at most 64 bytes), a signature,
+ * and the core's signer and signature: about 410 bytes at most.
+ */
 export const MAX_SEALED_CLAIM_BYTES = 512
 
 const writerAnnouncement: Encoding<WriterAnnouncement> = {
@@ -1093,23 +1109,37 @@ export const writerProof: Encoding<WriterProof> = {
   }
 }
 
-const WRITER_CLAIM_VERSION = 1
+// Version 2 adds the core's side of the claim; version 1 (builds before it, and proofs they
+// saved) still decodes, with none.
+const WRITER_CLAIM_VERSION = 2
+const WRITER_CLAIM_V1 = 1
 
 export const writerClaim: Encoding<WriterClaim> = {
   preencode(state, w) {
-    c.uint.preencode(state, WRITER_CLAIM_VERSION)
+    c.uint.preencode(state, w.core ? WRITER_CLAIM_VERSION : WRITER_CLAIM_V1)
     deviceCertificate.preencode(state, w.certificate)
     c.fixed64.preencode(state, w.signature)
+    if (w.core) {
+      c.fixed32.preencode(state, w.core.signer)
+      c.fixed64.preencode(state, w.core.signature)
+    }
   },
   encode(state, w) {
-    c.uint.encode(state, WRITER_CLAIM_VERSION)
+    c.uint.encode(state, w.core ? WRITER_CLAIM_VERSION : WRITER_CLAIM_V1)
     deviceCertificate.encode(state, w.certificate)
     c.fixed64.encode(state, w.signature)
+    if (w.core) {
+      c.fixed32.encode(state, w.core.signer)
+      c.fixed64.encode(state, w.core.signature)
+    }
   },
   decode(state) {
     const version = c.uint.decode(state)
-    if (version !== WRITER_CLAIM_VERSION) throw BackspaceError.UNSUPPORTED_VERSION(`writer claim v${version}`)
-    return { certificate: deviceCertificate.decode(state), signature: c.fixed64.decode(state) }
+    if (version !== WRITER_CLAIM_VERSION && version !== WRITER_CLAIM_V1) throw BackspaceError.UNSUPPORTED_VERSION(`writer claim v${version}`)
+    const certificate = deviceCertificate.decode(state)
+    const signature = c.fixed64.decode(state)
+    const core = version === WRITER_CLAIM_V1 ? null : { signer: c.fixed32.decode(state), signature: c.fixed64.decode(state) }
+    return { certificate, signature, core }
   }
 }
 

@@ -140,6 +140,8 @@ declare module 'hypercore' {
     }
   }
   class Hypercore extends EventEmitter {
+    /** The key of a core signed by `signer`: the hash of its default manifest. */
+    static key(signer: Buffer): Buffer
     key: Buffer | null
     discoveryKey: Buffer | null
     length: number

@@ -4,8 +4,10 @@
 // an identity; limits count per identity, so one member cannot crowd the others out.
 import c from 'compact-encoding'
 import b4a from 'b4a'
+import Hypercore from 'hypercore'
 import {
   admissionSignable,
+  coreClaimSignable,
   memberTag,
   seal,
   sign,
@@ -31,13 +33,23 @@ export interface Admission {
   owner: string | null
   /** The claiming device (hex), for members; null for relays. */
   device: string | null
+  /**
+   * The core's own key pair named `device` too (a version 2 claim): the device's blocks are
+   * the core's, so they may be shown before Hypercore delivered one (LivePath.receive). A
+   * device's claim alone binds nothing: any member device can claim any core.
+   */
+  bound?: boolean
   /** The proof as received, passed on verbatim; null when admitted on a verified block. */
   proof: WriterProof | null
 }
 
 /** Checks proofs: a member fully, a relay only the admission key's signature. */
 export interface ProofChecker {
-  check(coreKey: Buffer, proof: WriterProof): Admission | null
+  /**
+   * The admission a proof gives `coreKey`, or null. `saved`: a proof this node stored itself,
+   * which builds before version 2 claims stored without the core's side (see `Admission.bound`).
+   */
+  check(coreKey: Buffer, proof: WriterProof, saved?: boolean): Admission | null
 }
 
 /** The keys a member makes and checks proofs with. */
@@ -49,13 +61,18 @@ export interface MemberAdmissionKeys {
   admission: KeyPair
 }
 
-/** This device's proof that it made `coreKey`, in the room of `keys`. */
+/**
+ * This device's proof that it made `coreKey`, in the room of `keys`; with the key pair that
+ * signs the core (`writer`), the core names the device too (see `Admission.bound`).
+ */
 export function makeProof(
   keys: MemberAdmissionKeys,
   coreKey: Buffer,
-  device: { keyPair: KeyPair; certificate: DeviceCertificate }
+  device: { keyPair: KeyPair; certificate: DeviceCertificate },
+  writer: KeyPair | null = null
 ): WriterProof {
-  const claim = { certificate: device.certificate, signature: sign(writerClaimSignable(keys.id, coreKey), device.keyPair.secretKey) }
+  const core = writer ? { signer: writer.publicKey, signature: sign(coreClaimSignable(keys.id, coreKey, device.certificate.device), writer.secretKey) } : null
+  const claim = { certificate: device.certificate, signature: sign(writerClaimSignable(keys.id, coreKey), device.keyPair.secretKey), core }
   const sealed = seal(c.encode(writerClaim, claim), keys.memberKey)
   const tag = memberTag(keys.id, device.certificate.identity)
   const signature = sign(admissionSignable(keys.topic, coreKey, tag, sealed), keys.admission.secretKey)
@@ -70,7 +87,7 @@ export class MemberProofs implements ProofChecker {
     this.keys = keys
   }
 
-  check(coreKey: Buffer, proof: WriterProof): Admission | null {
+  check(coreKey: Buffer, proof: WriterProof, saved = false): Admission | null {
     const { keys } = this
     if (!verify(proof.signature, admissionSignable(keys.topic, coreKey, proof.tag, proof.sealed), keys.admission.publicKey)) return null
     const plain = unseal(proof.sealed, keys.memberKey)
@@ -87,7 +104,15 @@ export class MemberProofs implements ProofChecker {
     // The tag relays count by must be this identity's, or a member could spread its cores
     // over made-up tags at relays while members count them right.
     if (!b4a.equals(proof.tag, memberTag(keys.id, cert.identity))) return null
-    return { owner: cert.identity.toString('hex'), device: cert.device.toString('hex'), proof }
+    // The core's side: the core key is its signer's manifest hash (as Hypercore makes it for a
+    // core opened with that key pair), and the signer names this device. Required of proofs
+    // from the network, so no member claims another's core; one saved before claims carried it
+    // admits the core as then, and its owner is learnt from its first verified block.
+    const core = claim.core
+    if (core === null) return saved ? { owner: cert.identity.toString('hex'), device: cert.device.toString('hex'), proof, bound: false } : null
+    if (!b4a.equals(Hypercore.key(core.signer), coreKey)) return null
+    if (!verify(core.signature, coreClaimSignable(keys.id, coreKey, cert.device), core.signer)) return null
+    return { owner: cert.identity.toString('hex'), device: cert.device.toString('hex'), proof, bound: true }
   }
 }
 

@@ -421,7 +421,7 @@ export class Room extends Resource<RoomEvents>() {
     const ownAdmission: Admission = {
       owner: this.ctx.identity.publicKey.toString('hex'),
       device: this.ctx.device.keyPair.publicKey.toString('hex'),
-      proof: makeProof(this.keys, ownKey, this.ctx.device)
+      proof: makeProof(this.keys, ownKey, this.ctx.device, this.writerKeyPair)
     }
     const own = this.addFeed(ownKey, ownCore, true, ownState, ownAdmission)
     if (ownCore.length === 0) {
@@ -442,7 +442,7 @@ export class Room extends Resource<RoomEvents>() {
       // Saved with a proof, or admitted on a verified block; files from before proofs saved
       // every core heard of, and only those with verified blocks (length marks) were read.
       let admission: Admission | null = null
-      if (state.proof) admission = this.proofs.check(state.key, state.proof) ?? { owner: null, device: null, proof: state.proof }
+      if (state.proof) admission = this.proofs.check(state.key, state.proof, true) ?? { owner: null, device: null, proof: state.proof }
       else if (state.admitted || (state.marks?.length ?? 0) > 0) admission = { owner: null, device: null, proof: null }
       if (admission === null && !this.writers.hasTrialRoom()) {
         discardCore(this.ctx.store.get({ key: state.key })).catch((err) => backgroundError(this, err))

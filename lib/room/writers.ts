@@ -199,21 +199,20 @@ export class WriterSet<F extends WriterFeed> {
       const hex = w.key.toString('hex')
       if (this.banned.has(hex)) continue
       const asleep = this.dormant.get(hex)
+      let checked: Admission | null | undefined
       if (asleep) {
         if (w.length === 0) continue
-        // It has blocks now: opened like any admitted core.
+        // It has blocks now: opened like any admitted core, on a valid proof. A peer's word
+        // without one leaves it asleep, admitted as it was, rather than put it on trial.
+        checked = this.admissionOf(w)
+        if (checked === null) continue
         this.dormant.delete(hex)
         this.count(asleep.admission, -1)
         this.updateStats()
       }
       let feed = this.feeds.get(hex)
       if (!feed || (!feed.local && feed.admission === null)) {
-        const admission = this.unchecked
-          ? { owner: null, device: null, proof: w.proof ?? null }
-          : w.proof && this.checker
-            ? this.checker.check(w.key, w.proof)
-            : null
-        if (w.proof && this.checker && admission === null) this.stats.admission.refused++
+        const admission = checked === undefined ? this.admissionOf(w) : checked
         if (admission) {
           if (feed) {
             if (this.admit(feed, admission)) added.push(feed)
@@ -257,6 +256,15 @@ export class WriterSet<F extends WriterFeed> {
     // Gossip admitted writers onwards, so members who are never online together still meet.
     this.channels.announce(this.announcements(added))
     this.hooks.added(added)
+  }
+
+  // The admission a writer's proof gives, or null (a refusal counted when there was a proof).
+  private admissionOf(w: WriterAnnouncement): Admission | null {
+    if (this.unchecked) return { owner: null, device: null, proof: w.proof ?? null }
+    if (!w.proof || !this.checker) return null
+    const admission = this.checker.check(w.key, w.proof)
+    if (admission === null) this.stats.admission.refused++
+    return admission
   }
 
   /**

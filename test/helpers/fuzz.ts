@@ -1398,10 +1398,23 @@ export const TARGETS: readonly Target[] = [
     ensureBytes(p.tag, 32, 'proof tag')
     ensure(p.sealed.byteLength <= MAX_SEALED_CLAIM_BYTES, 'sealed claim too large')
   }),
-  codec('writerClaim', writerClaim, many(8, (rng): WriterClaim => ({ certificate: sampleCertificate(rng), signature: rng.bytes(64) })), (w) => {
-    ensureBytes(w.signature, 64, 'writer claim signature')
-    ensureBytes(w.certificate.device, 32, 'writer claim device')
-  }),
+  codec(
+    'writerClaim',
+    writerClaim,
+    many(8, (rng): WriterClaim => ({
+      certificate: sampleCertificate(rng),
+      signature: rng.bytes(64),
+      core: rng.chance(0.7) ? { signer: rng.bytes(32), signature: rng.bytes(64) } : null
+    })),
+    (w) => {
+      ensureBytes(w.signature, 64, 'writer claim signature')
+      ensureBytes(w.certificate.device, 32, 'writer claim device')
+      if (w.core) {
+        ensureBytes(w.core.signer, 32, 'core claim signer')
+        ensureBytes(w.core.signature, 64, 'core claim signature')
+      }
+    }
+  ),
   codec(
     'liveBlock',
     liveBlock,

@@ -7,7 +7,7 @@ import type { RelayedRoom, Room } from '../../lib/index.js'
 import { MAX_CORES_PER_DEVICE, MAX_CORES_PER_IDENTITY } from '../../lib/room/admission.js'
 import { MAX_UNPROVEN } from '../../lib/room/writers.js'
 import { create, createLocalTestnet, receive, waitForPeers, waitForWriters } from '../helpers/index.js'
-import { announceRaw, newDevice, proofFor, randomWriter, until, writersOf } from './writer-table.js'
+import { announceRaw, claimedCore, newDevice, randomWriter, until, writersOf } from './writer-table.js'
 
 const FLOOD = 2000
 
@@ -96,15 +96,9 @@ test('a member flooding cores under its own identity is held to its limits, and 
   await until(() => kept.stats.writers === 2 && rm.stats.peers >= 2)
 
   // Cores claimed by 40 new devices of m's identity, and 5 more by m's own device.
-  const byDevices = Array.from({ length: 40 }, () => {
-    const key = randomBytes(32)
-    return { key, length: 0, start: 0, proof: proofFor(rm, key, newDevice(m)) }
-  })
+  const byDevices = Array.from({ length: 40 }, () => ({ ...claimedCore(rm, newDevice(m)), length: 0, start: 0 }))
   const own = (m as unknown as { deviceKeys: { keyPair: never; certificate: never } }).deviceKeys
-  const byOwnDevice = Array.from({ length: 5 }, () => {
-    const key = randomBytes(32)
-    return { key, length: 0, start: 0, proof: proofFor(rm, key, own) }
-  })
+  const byOwnDevice = Array.from({ length: 5 }, () => ({ ...claimedCore(rm, own), length: 0, start: 0 }))
   announceRaw(rm, [...byOwnDevice, ...byDevices])
   await flushed(rm, [ra, kept])
 

@@ -6,7 +6,7 @@ import type Hypercore from 'hypercore'
 import type { QuotaEvent } from '../../lib/index.js'
 import { MAX_RECORD_BYTES } from '../../lib/messages.js'
 import { create, createLocalTestnet, once, waitForWriters } from '../helpers/index.js'
-import { announceRaw, deafen, junkCore, newDevice, proofFor, storeOf, until, writersOf } from './writer-table.js'
+import { announceRaw, deafen, junkCore, newDevice, proofForCore, storeOf, until, writersOf } from './writer-table.js'
 
 const KiB = 1024
 
@@ -33,8 +33,8 @@ test('a relay downloads nothing of a core whose signed size proves an oversized 
   const big = await junkCore(m, Array.from({ length: 40 }, () => Buffer.alloc(60 * KiB, 0x62)), rm)
   const quota = once<[QuotaEvent]>(kept, 'quota')
   announceRaw(rm, [
-    { key: huge.key!, length: huge.length, start: 0, proof: proofFor(rm, huge.key!, newDevice(m)) },
-    { key: big.key!, length: big.length, start: 0, proof: proofFor(rm, big.key!, newDevice(m)) }
+    { key: huge.key!, length: huge.length, start: 0, proof: proofForCore(rm, huge, newDevice(m)) },
+    { key: big.key!, length: big.length, start: 0, proof: proofForCore(rm, big, newDevice(m)) }
   ])
 
   const [event] = await quota
@@ -78,7 +78,7 @@ test('a member stores no oversized block and drops the core, and holds back a wr
   // 30 blocks of 60 KiB: within the block limit, past the member's writer quota.
   const big = await junkCore(m, Array.from({ length: 30 }, () => Buffer.alloc(60 * KiB, 0x66)), rm)
   const quota = once<[QuotaEvent]>(ra, 'quota', (e) => e.writer.equals(big.key!))
-  announceRaw(rm, [sneaky, huge, big].map((core) => ({ key: core.key!, length: core.length, start: 0, proof: proofFor(rm, core.key!, newDevice(m)) })))
+  announceRaw(rm, [sneaky, huge, big].map((core) => ({ key: core.key!, length: core.length, start: 0, proof: proofForCore(rm, core, newDevice(m)) })))
 
   await until(() => ra.stats.quota.oversized === 2)
   for (const core of [sneaky, huge]) {

@@ -3,7 +3,7 @@
 // proofs for cores of its own identity, and writes junk cores into its own store.
 import c from 'compact-encoding'
 import type Corestore from 'corestore'
-import type Hypercore from 'hypercore'
+import Hypercore from 'hypercore'
 import { keyPairFromSeed, randomBytes, seal, type KeyPair, type RoomKeys } from '../../lib/crypto.js'
 import { certifyDevice, type DeviceCertificate } from '../../lib/identity/device.js'
 import { announcement, MAX_ANNOUNCED_WRITERS, type WriterAnnouncement, type WriterProof } from '../../lib/messages.js'
@@ -37,9 +37,30 @@ export function newDevice(node: Backspace): { keyPair: KeyPair; certificate: Dev
   return { keyPair, certificate }
 }
 
-/** A valid proof, by `device` of the room's member, that it made `coreKey`. */
-export function proofFor(room: Room, coreKey: Buffer, device: { keyPair: KeyPair; certificate: DeviceCertificate }): WriterProof {
-  return makeProof((room as unknown as { keys: RoomKeys }).keys, coreKey, device)
+/**
+ * A proof, by `device` of the room's member, that it made `coreKey`: valid with the key pair
+ * that signs the core (`writer`); without one, the device's claim alone (as builds before
+ * version 2 claims made), which members refuse from the network.
+ */
+export function proofFor(
+  room: Room,
+  coreKey: Buffer,
+  device: { keyPair: KeyPair; certificate: DeviceCertificate },
+  writer: KeyPair | null = null
+): WriterProof {
+  return makeProof((room as unknown as { keys: RoomKeys }).keys, coreKey, device, writer)
+}
+
+/** A new core key (never opened) and a valid proof that `device` made it. */
+export function claimedCore(room: Room, device: { keyPair: KeyPair; certificate: DeviceCertificate }): { key: Buffer; proof: WriterProof } {
+  const writer = keyPairFromSeed(randomBytes(32))
+  const key = Hypercore.key(writer.publicKey)
+  return { key, proof: proofFor(room, key, device, writer) }
+}
+
+/** A valid proof that `device` made `core`, a core of the member's own store (`junkCore`). */
+export function proofForCore(room: Room, core: Hypercore, device: { keyPair: KeyPair; certificate: DeviceCertificate }): WriterProof {
+  return proofFor(room, core.key!, device, (core as unknown as { keyPair: KeyPair }).keyPair)
 }
 
 /** The corestore a node keeps its cores in. */
