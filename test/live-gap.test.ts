@@ -71,6 +71,15 @@ async function pair(t: Test, page: number): Promise<{ ra: Room; rb: Room }> {
   await ra.send('hello')
   await hello
   await ra.flush()
+  // Shown from its live frame, perhaps before the reader replicated the core: settled once
+  // Hypercore's copy is there too.
+  const key = (ra as unknown as { outbox: { own: { key: Buffer } } }).outbox.own.key.toString('hex')
+  const writers = (rb as unknown as { writers: { get(hex: string): { core: { length: number }; unconfirmed: Map<number, unknown> } | undefined } }).writers
+  for (;;) {
+    const feed = writers.get(key)
+    if (feed !== undefined && feed.core.length >= 1 && feed.unconfirmed.size === 0) break
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
   return { ra, rb }
 }
 

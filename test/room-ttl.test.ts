@@ -8,7 +8,7 @@ import { until } from './helpers/governance.js'
 import { scan, scanAfterErase } from './helpers/scan.js'
 
 type CoreView = { length: number; has(i: number): Promise<boolean>; get(i: number, o: object): Promise<Buffer | null> }
-type FeedView = { key: Buffer; local: boolean; core: CoreView }
+type FeedView = { key: Buffer; local: boolean; core: CoreView; seen?: number }
 const HOUR = 60 * 60 * 1000
 
 const feedsOf = (room: Room | RelayedRoom): FeedView[] => [...(room as unknown as { writers: { values(): Iterable<FeedView> } }).writers.values()]
@@ -33,7 +33,12 @@ async function storedEverywhere(rooms: Array<Room | RelayedRoom>, key: Buffer, i
     await poll(async () => {
       const feed = feedOf(room, key)
       if (!feed) return false
-      for (const i of indexes) if (!(await feed.core.has(i))) return false
+      for (const i of indexes) {
+        if (!(await feed.core.has(i))) return false
+        // A member clears what it has read up to (Feed.seen): a block stored from its live copy
+        // ahead of blocks it has yet to read waits for them, then for the next prune.
+        if (feed.seen !== undefined && feed.seen <= i) return false
+      }
       return true
     })
   }

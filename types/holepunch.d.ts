@@ -131,6 +131,8 @@ declare module 'hypercore' {
     }
     interface Peer {
       remotePublicKey: Buffer
+      /** The length the peer last said its copy has. */
+      remoteLength: number
     }
     /** A block encryption: `padding()` clear bytes before each block, then ciphertext. */
     interface EncryptionProvider {

@@ -1,3 +1,4 @@
+import b4a from 'b4a'
 import { BackspaceError } from '../errors.js'
 import type Hypercore from 'hypercore'
 import { decodeMessageBlock, MAX_HOLES, type BlockBody, type FeedState, type LengthMark } from '../messages.js'
@@ -59,8 +60,9 @@ export class Feed {
   pumping: Promise<void> | null
   pumpAgain: boolean
   /**
-   * The identity that signs this core's blocks, learned from a block Hypercore verified as
-   * this core's. Only blocks by this author are accepted when sent directly on the channel.
+   * The device that signs this core's blocks: the one the core's own key pair named in its
+   * proof (Admission.bound), or else learned from a block Hypercore verified as this core's.
+   * Only its blocks are accepted, live or stored; the live path shows them from the first.
    */
   owner: Buffer | null
   /** Blocks shown from the channel that Hypercore has not delivered yet: index → messages. */
@@ -136,7 +138,7 @@ export class Feed {
     this.fresh = !local && (state === null || state.seen === 0)
     this.pumping = null
     this.pumpAgain = false
-    this.owner = null
+    this.owner = boundDevice(local, admission)
     this.liveTo = 0
     this.grewAt = Date.now()
     this.catchUp = null
@@ -273,4 +275,9 @@ export function decodeBodyOrNull(block: Buffer): BlockBody | null {
   } catch {
     return null
   }
+}
+
+/** The device a core's proof binds it to (see `Feed.owner`), or null. */
+export function boundDevice(local: boolean, admission: Admission | null): Buffer | null {
+  return !local && admission?.bound && admission.device !== null ? b4a.from(admission.device, 'hex') : null
 }

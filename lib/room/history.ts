@@ -504,14 +504,18 @@ export class History {
       // Blocks shown live are stored from their copies: only those that came with none are
       // fetched (a frame lost on the way, say), and then the rest are stored around them. At
       // 80 members, one missing frame made a member download every block after it again.
+      // Blocks delivered here are not delivered again below: one refused (junk a member wrote
+      // before a message shown live) would be counted twice.
+      let delivered: Set<number> | null = null
       if (feed.unconfirmed.size > 0) {
-        if (!(await this.fetchUncopied(feed, Math.max(start, feed.seen), end))) return false
+        delivered = new Set()
+        if (!(await this.fetchUncopied(feed, Math.max(start, feed.seen), end, delivered))) return false
         if (feed.seen < end) await this.live.store(feed)
         if (this.room.closing) return false
         if (feed.seen >= end) continue
         start = Math.max(start, feed.seen)
       }
-      const had = await this.deliver(feed, start, end)
+      const had = delivered === null || delivered.size === 0 ? await this.deliver(feed, start, end) : await this.deliverOthers(feed, start, end, delivered)
       if (this.room.closing) return false
       if (had < end) {
         // The request was cancelled (its session closed): tried again later, from here.
@@ -525,7 +529,8 @@ export class History {
 
   // Fetches and delivers the blocks in [from, to) with no live copy waiting and not delivered
   // yet; false if one could not be had (tried again later, as any read).
-  private async fetchUncopied(feed: Feed, from: number, to: number): Promise<boolean> {
+  // The indexes it delivered are added to `delivered`.
+  private async fetchUncopied(feed: Feed, from: number, to: number, delivered: Set<number>): Promise<boolean> {
     for (let i = from; i < to; ) {
       if (feed.unconfirmed.has(i) || feed.loaded.has(i)) {
         i++
@@ -534,9 +539,26 @@ export class History {
       let end = i + 1
       while (end < to && !feed.unconfirmed.has(end) && !feed.loaded.has(end)) end++
       if ((await this.deliver(feed, i, end)) < end || this.room.closing) return false
+      for (let j = i; j < end; j++) delivered.add(j)
       i = end
     }
     return true
+  }
+
+  // Delivers [start, end) but the indexes in `skip`: the first index not had, or `end`.
+  private async deliverOthers(feed: Feed, start: number, end: number, skip: Set<number>): Promise<number> {
+    for (let i = start; i < end; ) {
+      if (skip.has(i)) {
+        i++
+        continue
+      }
+      let to = i + 1
+      while (to < end && !skip.has(to)) to++
+      const had = await this.deliver(feed, i, to)
+      if (had < to) return had
+      i = to
+    }
+    return end
   }
 
   // Fetches blocks [start, end) and delivers them in order, stepping over cleared ones (their

@@ -114,6 +114,11 @@ export class LivePath {
   // Blocks stored from their live copies, and blocks Hypercore still had to download after
   // they were shown live (tests count both: one delivery per message per member).
   readonly counts: { storedLive: number; fetchedAfterLive: number; forwarded: number; received: number }
+  /**
+   * Called once, with the length the core will have, before this node's next live frames go
+   * out (then cleared): the room announces its core's first blocks ahead of them (Room._open).
+   */
+  beforeSend: ((length: number) => void) | null = null
 
   constructor(
     roomId: Buffer,
@@ -148,6 +153,27 @@ export class LivePath {
   close(): void {
     if (this.timer !== null) clearTimeout(this.timer)
     this.timer = null
+  }
+
+  /**
+   * Before the room closes: stores what this node showed from live frames and Hypercore has
+   * not delivered, so that it is on disk when the room opens again. Blocks the core's verified
+   * length covers are stored at once; for the rest, while members are connected, this waits up
+   * to `ms` for the length (the writer appends what it sent live within about a second, see
+   * APPEND_WINDOW in outbox.ts). What is still beyond it then is fetched again next time, like
+   * any block not yet stored.
+   */
+  async storeShown(ms: number): Promise<void> {
+    const deadline = Date.now() + ms
+    const feeds = [...this.pending].filter((feed) => !feed.dropped && feed.unconfirmed.size > 0)
+    await Promise.all(
+      feeds.map(async (feed) => {
+        let last = 0
+        for (const index of feed.unconfirmed.keys()) if (index > last) last = index
+        if (feed.core.length <= last && this.channels.size > 0) await grown(feed.core, last + 1, deadline - Date.now())
+        if (feed.core.length > feed.seen) await this.store(feed)
+      })
+    )
   }
 
   // The other members a block this node is about to show is passed on to, and the frame they
@@ -204,6 +230,11 @@ export class LivePath {
    */
   send(key: Buffer, index: number, blocks: Buffer[], records: number[], paddings: Buffer[] | null = null): boolean {
     if (!this.wants(blocks.length, records)) return false
+    if (this.beforeSend !== null) {
+      const before = this.beforeSend
+      this.beforeSend = null
+      before(index + blocks.length)
+    }
     for (let i = 0; i < blocks.length; i++) {
       const frame: LiveBlock = { key, index: index + i, block: blocks[i]! }
       if (paddings) frame.padding = paddings[i]!
@@ -226,8 +257,8 @@ export class LivePath {
       feed = this.feeds.get(live.key.toString('hex')) ?? null
       this.lastFeed = feed
     }
-    // Only for a writer whose owner Hypercore has confirmed, and only what is not yet seen:
-    // a member cannot slip a block into someone else's core or ahead of its real one.
+    // Only for a writer whose device is known (Feed.owner), and only what is not yet seen: a
+    // member cannot slip a block into someone else's core or ahead of its real one.
     if (!feed || feed.local || feed.owner === null || live.index < feed.start) return
     if (live.index < feed.seen || feed.unconfirmed.has(live.index)) return
     // Only just past what Hypercore verified: a block far ahead would never be confirmed.
@@ -424,4 +455,21 @@ export class LivePath {
     }
     if (next !== Infinity) this.schedule(next - now)
   }
+}
+
+// Resolves once `core` is at least `length` long, or after `ms`.
+function grown(core: Hypercore, length: number, ms: number): Promise<void> {
+  if (core.length >= length || ms <= 0) return Promise.resolve()
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer)
+      core.off('append', check)
+      resolve()
+    }
+    const check = (): void => {
+      if (core.length >= length) done()
+    }
+    const timer = setTimeout(done, ms)
+    core.on('append', check)
+  })
 }

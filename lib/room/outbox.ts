@@ -131,6 +131,11 @@ export class Outbox {
   // The timer is the next loop iteration's, after a live send (see appendSoon).
   private appendSoonQueued = false
   private lastAppendAt = 0
+
+  /** When this node last appended to its core (Date.now()), 0 if not this session. */
+  get appendedAt(): number {
+    return this.lastAppendAt
+  }
   private lastFlushAt = 0
 
   constructor(

@@ -25,7 +25,7 @@ import { RoomChannels, type Stream } from './channel.js'
 import type { RoomContext, TopicLookup } from './context.js'
 import { Expiry } from './expiry.js'
 import { stampedEncryption } from './expiry-stamp.js'
-import { decodeBodyOrNull, Feed, parseMessageId } from './feed.js'
+import { boundDevice, decodeBodyOrNull, Feed, parseMessageId } from './feed.js'
 import { History } from './history.js'
 import { Ingest, Rejections } from './ingest.js'
 import { LivePath } from './live.js'
@@ -47,6 +47,10 @@ import { Epochs } from './epochs.js'
 
 // Blocks of a core on trial (no proof yet) fetched to see whether one verifies.
 const TRIAL_BLOCKS = 4
+// How long closing a room waits, at most, for its copies of blocks it showed live (LivePath.storeShown).
+const STORE_ON_CLOSE_MS = 1000
+// Closing waits for peers to take this node's core only if it appended this recently (ms).
+const RECENT_APPEND_MS = 2000
 
 export const MAX_PAGE = 1000
 
@@ -212,7 +216,11 @@ export class Room extends Resource<RoomEvents>() {
           this.history.pump(feed)
         },
         added: (feeds) => {
-          for (const feed of feeds) this.emit('writer-add', feed.key)
+          for (const feed of feeds) {
+            // A core on trial whose proof came later, naming its device both ways.
+            if (feed.owner === null && (feed.owner = boundDevice(false, feed.admission)) !== null) this.topology.soon({ feed })
+            this.emit('writer-add', feed.key)
+          }
           ctx.changed()
           this.epochs?.onDevice()
         },
@@ -425,13 +433,20 @@ export class Room extends Resource<RoomEvents>() {
     }
     const own = this.addFeed(ownKey, ownCore, true, ownState, ownAdmission)
     if (ownCore.length === 0) {
-      // Members hold a core announced empty without opening it: its first blocks are announced.
-      const first = (): void => {
-        if (ownCore.length === 0) return
-        ownCore.off('append', first)
-        if (!this.closing) this.channels.announce(this.writers.announcements([own]))
+      // Members hold a core announced empty without opening it (WriterSet's dormant cores): its
+      // first blocks are announced, ahead of their live frames, which would otherwise find it
+      // closed at every member and wait for Hypercore; or once appended, if none went live.
+      let announced = false
+      const first = (length: number): void => {
+        if (announced || length === 0 || this.closing) return
+        announced = true
+        ownCore.off('append', appended)
+        this.live.beforeSend = null
+        this.channels.announce([{ ...this.writers.announcements([own])[0]!, length }])
       }
-      ownCore.on('append', first)
+      const appended = (): void => first(ownCore.length)
+      ownCore.on('append', appended)
+      this.live.beforeSend = first
     }
     own.seen = ownCore.length
     own.indexedFrom = ownCore.length
@@ -503,11 +518,21 @@ export class Room extends Resource<RoomEvents>() {
     if (this.aloneTimer) clearTimeout(this.aloneTimer)
     this.aloneTimer = null
     const appended = this.outbox.close()
+    // While the room's connections are still open: this node's last appends reach its peers
+    // (their copies of messages they showed live get stored), and what it showed live of
+    // theirs is stored here, each within a bound.
+    // (Only after a recent append: peers that never take this core's length, relays and
+    // idle sessions among them, would otherwise hold every close for the whole bound.)
+    const own = this.outbox.own
+    const recent = (): boolean => Date.now() - this.outbox.appendedAt < RECENT_APPEND_MS
+    await Promise.all([
+      appended.then(() => (own && recent() ? peersHaveAll(own.core, STORE_ON_CLOSE_MS) : undefined)),
+      this.live.storeShown(STORE_ON_CLOSE_MS)
+    ])
     this.history.close()
     this.live.close()
     this.topology.close()
     this.channels.close()
-    await appended
     // Everything sent is stored now; leaving removes the journal's file too.
     this.outbox.journal?.close(this.forget)
     await this.expiry.close()
@@ -953,4 +978,12 @@ function checkEmoji(emoji: unknown): asserts emoji is string {
 function roomTtl(nodeTtl: number, governance: { readonly ttl: number } | undefined): number {
   const own = governance?.ttl ?? 0
   return own > 0 && own < nodeTtl ? own : nodeTtl
+}
+
+// Resolves once every peer replicating `core` says its copy is as long, or after `ms`.
+async function peersHaveAll(core: Hypercore, ms: number): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!core.closing && core.peers.some((p) => p.remoteLength < core.length) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
 }

@@ -1,7 +1,7 @@
 import test from 'brittle'
 import b4a from 'b4a'
 import { randomBytes } from 'crypto'
-import { create, createLocalTestnet, once, receive, waitForPeers } from '../helpers/index.js'
+import { create, createLocalTestnet, once, receive, until, waitForPeers } from '../helpers/index.js'
 import { encodeBlockBody, encodeMessageBlock, MessageType } from '../../lib/messages.js'
 import { messageSignable } from '../../lib/crypto.js'
 import type { Room, RejectEvent } from '../../lib/index.js'
@@ -63,9 +63,13 @@ test('forged and malformed blocks are rejected while the peer keeps working', as
     b4a.alloc(2), // too short to hold a signature
     b4a.concat([b4a.from([9]), randomBytes(100)]) // a version from the future
   ])
+  // Listened for before the send: the message may be shown live before the send resolves.
+  const stillAlive = once<[{ text: string }]>(rh, 'message', (m) => m.text === 'still alive')
   await rx.send('still alive')
-  const [alive] = await once<[{ text: string }]>(rh, 'message', (m) => m.text === 'still alive')
+  const [alive] = await stillAlive
   t.ok(alive, 'a valid message after the hostile blocks still arrives')
+  // Shown from its live frame, perhaps before the blocks ahead of it were read.
+  await until(rh, 'reject', () => rejects.length >= 5)
 
   t.is(rh.stats.rejected['invalid-signature'], 2, 'forged and replayed blocks fail verification')
   t.is(rh.stats.rejected.malformed, 2)
@@ -207,6 +211,8 @@ test('an unsigned live block cannot withdraw messages already shown', async (t) 
   while (rx.stats.peers < 2) await once(rx, 'peer-add')
 
   // Claims the victim's next index, names the victim's shown messages, and is not signed.
+  // (Sends resolve once shown and sent live; the append that gives their index follows.)
+  await rv.flush()
   const v = internals(rv).outbox
   const index = v.own.core.length
   const now = Date.now()

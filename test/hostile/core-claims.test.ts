@@ -1,8 +1,10 @@
 // Writer claims bind both ways: the device signs the core's key, and the core's own key pair
-// signs the device. Before, any member device could claim any core: the room then counted the
-// core against that device, opened it on that device's connection (lib/room/topology.ts) and
-// listed that device as the core's for key epochs (lib/room/epochs.ts). Members refuse claims
-// without the core's side from the network.
+// signs the device. A member shows a new writer's first live blocks as soon as it admits the
+// core, before Hypercore delivered a block, from the device the proof names. Before, any
+// member device could claim any core, and could have filled that core's live window with
+// blocks of its own; the room also counted the core against that device, opened it on that
+// device's connection (lib/room/topology.ts) and listed that device for key epochs. Members
+// refuse claims without the core's side from the network.
 import test from 'brittle'
 import c from 'compact-encoding'
 import Hypercore from 'hypercore'
@@ -67,7 +69,7 @@ test('a claim binds the core and the device both ways; one without the core\'s s
   t.is(proofs.check(coreKey, elsewhere), null, 'a core signature for another room: refused')
 })
 
-test('a member who claims another member\'s empty core is refused, cannot wake it, and cannot show blocks in it', async (t) => {
+test('a member who claims another member\'s empty core is refused, cannot wake it, and cannot show blocks in it; the real writer\'s first message is shown live', async (t) => {
   const testnet = await createLocalTestnet(t)
   const reader = await create(t, testnet)
   const victim = await create(t, testnet)
@@ -111,11 +113,19 @@ test('a member who claims another member\'s empty core is refused, cannot wake i
   }
   sendForged()
 
-  // The victim writes its first message: its core wakes at the reader on the victim's own
-  // proof, which names the victim's device both ways.
+  // The victim writes its first message: announced ahead of its live frame, so the reader
+  // opens the core, owned by the victim's device as its proof says both ways, and shows the
+  // frame before Hypercore has delivered a block of it.
+  let shownLive: boolean | null = null
+  rr.once('message', () => {
+    // Had Hypercore delivered it, the block would be stored by now.
+    const feed = writersOf(rr).get(victimHex)
+    shownLive = feed !== undefined && feed.core.contiguousLength === 0
+  })
   const first = receive(rr, ['victim first'])
   await rv.send('victim first')
   await first
+  t.is(shownLive, true, 'the victim\'s first message was shown from its live frame')
   const admission = (writersOf(rr).get(victimHex) as unknown as { admission: { device: string; bound: boolean } }).admission
   t.is(admission.device, victim.deviceKeys.certificate.device.toString('hex'), 'the core is admitted as the victim device\'s')
   t.is(admission.bound, true, 'bound by the core\'s own signature')

@@ -68,7 +68,8 @@ test('phantom live blocks far ahead of the core or stuffed with records are neve
   t.is(shown, 0, 'no phantom record was shown')
   t.ok(rr.stats.messages <= 2, `the reader holds only the real messages (${rr.stats.messages})`)
   const feed = (rr as unknown as { writers: { get(hex: string): FeedView } }).writers.get(internals(rx).outbox.own.key.toString('hex'))
-  t.ok(feed.unconfirmed.size <= 1, 'nothing of them waits for confirmation')
+  // (The real messages may: the member's proof names its device, so they are shown live.)
+  t.ok([...feed.unconfirmed.values()].every((u) => u.seq < 1e6), 'none of them waits for confirmation')
   t.alike((await rr.messages()).map((m) => m.text), ['x hello', 'x marker'])
 
   const honest = receive(rx, ['reader still talks'])

@@ -22,8 +22,9 @@ test('a member that announces a writer far longer than it is makes no reader swe
   const ra = await a.createRoom({ name: 'told' })
   const rb = await b.join(ra.invite)
   const rm = await m.join(ra.invite)
+  const seen = receive(rb, ['before'])
   await ra.send('before')
-  await receive(rb, ['before'])
+  await seen
   await waitForPeers(rm)
 
   const own = reads(ra).outbox.own
