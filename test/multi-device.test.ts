@@ -45,6 +45,12 @@ test('two devices of one identity and a third member: everyone sees every messag
   t.ok(pages[1]!.filter((m) => m.text.startsWith('from laptop')).every((m) => m.self), "the laptop's lines are the phone's own too")
 
   const before = pages[0]!.map((m) => m.id)
+  // Shown live, and stored once Hypercore confirms them: all three close together, and a
+  // close waits only a bounded time for that (LivePath.storeShown), which a loaded machine
+  // may need more of. This test is about order across restarts, so it lets them settle.
+  type Pending = { writers: { values(): Iterable<{ unconfirmed: Map<number, unknown> }> } }
+  const settled = (r: Room) => [...(r as unknown as Pending).writers.values()].every((f) => f.unconfirmed.size === 0)
+  while (!rooms.every(settled)) await new Promise((resolve) => setTimeout(resolve, 20))
   await Promise.all(nodes.map((n) => n.close()))
 
   // Everyone comes back: nothing lost, same order, and both devices go on writing.
