@@ -525,7 +525,8 @@ export class Room extends Resource<RoomEvents>() {
     // idle sessions among them, would otherwise hold every close for the whole bound.)
     const own = this.outbox.own
     const recent = (): boolean => Date.now() - this.outbox.appendedAt < RECENT_APPEND_MS
-    await Promise.all([
+    // Settled, not all: a failed append is thrown below, once the parts are closed.
+    await Promise.allSettled([
       appended.then(() => (own && recent() ? peersHaveAll(own.core, STORE_ON_CLOSE_MS) : undefined)),
       this.live.storeShown(STORE_ON_CLOSE_MS)
     ])
@@ -533,6 +534,7 @@ export class Room extends Resource<RoomEvents>() {
     this.live.close()
     this.topology.close()
     this.channels.close()
+    await appended
     // Everything sent is stored now; leaving removes the journal's file too.
     this.outbox.journal?.close(this.forget)
     await this.expiry.close()
