@@ -506,16 +506,17 @@ export class History {
       // 80 members, one missing frame made a member download every block after it again.
       // Blocks delivered here are not delivered again below: one refused (junk a member wrote
       // before a message shown live) would be counted twice.
-      let delivered: Set<number> | null = null
+      const delivered = new Set<number>()
       if (feed.unconfirmed.size > 0) {
-        delivered = new Set()
-        if (!(await this.fetchUncopied(feed, Math.max(start, feed.seen), end, delivered))) return false
+        // Those that came with no live copy and were not delivered yet.
+        const uncopied = (i: number): boolean => !feed.unconfirmed.has(i) && !feed.loaded.has(i)
+        if ((await this.deliverWhere(feed, Math.max(start, feed.seen), end, uncopied, delivered)) < end) return false
         if (feed.seen < end) await this.live.store(feed)
         if (this.room.closing) return false
         if (feed.seen >= end) continue
         start = Math.max(start, feed.seen)
       }
-      const had = delivered === null || delivered.size === 0 ? await this.deliver(feed, start, end) : await this.deliverOthers(feed, start, end, delivered)
+      const had = await this.deliverWhere(feed, start, end, (i) => !delivered.has(i))
       if (this.room.closing) return false
       if (had < end) {
         // The request was cancelled (its session closed): tried again later, from here.
@@ -527,35 +528,25 @@ export class History {
     return true
   }
 
-  // Fetches and delivers the blocks in [from, to) with no live copy waiting and not delivered
-  // yet; false if one could not be had (tried again later, as any read).
-  // The indexes it delivered are added to `delivered`.
-  private async fetchUncopied(feed: Feed, from: number, to: number, delivered: Set<number>): Promise<boolean> {
-    for (let i = from; i < to; ) {
-      if (feed.unconfirmed.has(i) || feed.loaded.has(i)) {
-        i++
-        continue
-      }
-      let end = i + 1
-      while (end < to && !feed.unconfirmed.has(end) && !feed.loaded.has(end)) end++
-      if ((await this.deliver(feed, i, end)) < end || this.room.closing) return false
-      for (let j = i; j < end; j++) delivered.add(j)
-      i = end
-    }
-    return true
-  }
-
-  // Delivers [start, end) but the indexes in `skip`: the first index not had, or `end`.
-  private async deliverOthers(feed: Feed, start: number, end: number, skip: Set<number>): Promise<number> {
+  // Fetches and delivers the runs of blocks in [start, end) that `wanted` picks, adding their
+  // indexes to `delivered`: the index of the first that could not be had, or `end`.
+  private async deliverWhere(
+    feed: Feed,
+    start: number,
+    end: number,
+    wanted: (index: number) => boolean,
+    delivered: Set<number> | null = null
+  ): Promise<number> {
     for (let i = start; i < end; ) {
-      if (skip.has(i)) {
+      if (!wanted(i)) {
         i++
         continue
       }
       let to = i + 1
-      while (to < end && !skip.has(to)) to++
+      while (to < end && wanted(to)) to++
       const had = await this.deliver(feed, i, to)
       if (had < to) return had
+      if (delivered !== null) for (let j = i; j < to; j++) delivered.add(j)
       i = to
     }
     return end
