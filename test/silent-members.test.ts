@@ -1,8 +1,11 @@
 // Issue 11: cores of members who never wrote cost nothing. A core announced with no blocks is
 // counted and passed on, but not opened nor replicated, until someone announces a block of it.
+// In a created room a member writes nothing until it says something: its ack of the owner goes
+// with its first record, and a lock or a member limit counts it by the clock instead.
 import test from 'brittle'
 import type { Room } from '../lib/index.js'
 import { create, createLocalTestnet, receive, waitForPeers } from './helpers/index.js'
+import { expectCode } from './helpers/expect.js'
 
 interface Internals {
   writers: { size: number; dormantSize: number }
@@ -41,4 +44,62 @@ test('members who never wrote: counted, not opened, until they write', async (t)
   t.is(internals(writer).writers.size, 2, 'the writer opened the speaker\'s core')
   for (const r of silent.slice(1)) t.is(internals(r).writers.size, 3)
   t.ok(rooms.every((r) => r.stats.writers === SILENT + 1), 'the count of writers did not change')
+})
+
+interface Own {
+  outbox: { own: { core: { length: number } } }
+}
+const ownLength = (room: Room) => (room as unknown as Own).outbox.own.core.length
+
+test('a created room: members who only read write nothing, and a lock, a member limit and a new key still count them', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const [a, b, c] = await Promise.all([create(t, testnet), create(t, testnet), create(t, testnet)])
+  const ra = await a.createRoom({ name: 'readers' })
+  const rb = await b.join(ra.invite)
+  const rc = await c.join(ra.invite)
+  await Promise.all([rb, rc].map((r) => waitForPeers(r, 2)))
+  const hello = [rb, rc].map((r) => receive(r, ['hello']))
+  await ra.send('hello')
+  await Promise.all(hello)
+  await until(() => [ra, rb, rc].every((r) => r.stats.writers === 3))
+  // Before issue 11's change a member acknowledged the owner as it joined: a block every member
+  // had to open, replicate and read, for each member (O(members²) as a room filled up).
+  t.is(ownLength(rb) + ownLength(rc), 0, 'a member who only reads has written no block')
+  t.is(internals(ra).writers.size, 1, "the owner opens no reader's core")
+  t.is(internals(ra).writers.dormantSize, 2, 'it only notes them')
+
+  // A lock names the readers' cores in its clock: they were in the room before it, and are
+  // given its new key. A newcomer after it is not.
+  await ra.moderate.lock()
+  await until(() => [rb, rc].every((r) => r.settings.locked && r.keyEpochs!.current !== null && r.heldEpochKeys().has(r.keyEpochs!.current!)))
+  const d = await create(t, testnet)
+  const rd = await d.join(ra.invite)
+  await waitForPeers(rd, 3)
+  await until(() => rd.settings.locked && ra.stats.writers === 4)
+  await expectCode(t, rd.send('let me in'), 'NOT_ALLOWED')
+  t.absent(rd.heldEpochKeys().has(ra.keyEpochs!.current!), 'the newcomer after the lock gets no key')
+  const spoken = [ra, rc].map((r) => receive(r, ['b was here all along']))
+  await rb.send('b was here all along')
+  await Promise.all(spoken)
+  t.pass('a reader from before the lock writes after it, and every member shows it')
+  t.is(ownLength(rc), 0, 'the other reader still has written nothing')
+  await ra.moderate.unlock()
+  await until(() => [rb, rc, rd].every((r) => !r.settings.locked))
+
+  // A member limit of two, set while b has written and c and d have not: a limit keeps no one
+  // out who was in before it (its clock names them), and a newcomer after it is past it.
+  await ra.moderate.set({ maxUsers: 2 })
+  await until(() => [rb, rc, rd].every((r) => r.settings.maxUsers === 2))
+  const fromC = [ra, rb].map((r) => receive(r, ['c speaks at last']))
+  await rc.send('c speaks at last')
+  await Promise.all(fromC)
+  const fromD = [ra, rb].map((r) => receive(r, ['d joined before the limit']))
+  await rd.send('d joined before the limit')
+  await Promise.all(fromD)
+  t.pass('readers from before the limit write under it')
+  const e = await create(t, testnet)
+  const re = await e.join(ra.invite)
+  await waitForPeers(re, 4)
+  await until(() => re.settings.maxUsers === 2)
+  await expectCode(t, re.send('room for one more?'), 'NOT_ALLOWED')
 })

@@ -15,12 +15,13 @@ import {
   encodeGovOperation,
   GovAction,
   GovSetting,
+  MAX_CLOCK_ENTRIES,
   MAX_GOV_TEXT_BYTES,
   type GovActionValue,
   type GovOperation,
   type GovSettingValue
 } from './codec.js'
-import { bannedAt, wipedAt, defaultSettings, minRole, RANK, resolve, settingProblem, type GovRecord, type Resolved } from './resolve.js'
+import { bannedAt, wipedAt, defaultSettings, minRole, RANK, resolve, settingProblem, type CoreOwners, type GovRecord, type Resolved } from './resolve.js'
 import type { AccessEvent, GovernanceActionName, GovernanceEvent, Moderation, Role, RoomSettings } from './types.js'
 
 /** Operations a room holds; beyond it, new ones are refused and counted (see SECURITY.md). */
@@ -39,6 +40,13 @@ export interface GovernanceHost {
   readonly roomId: Buffer
   /** The room's writer cores, for the clock of a new operation. */
   feeds(): Iterable<Feed>
+  /**
+   * Admitted writer cores with no block yet (members who never wrote): a new operation's
+   * clock names them too, so that a lock or a member limit counts them as in the room.
+   */
+  quiet?(): Iterable<Buffer>
+  /** The identity (hex) whose admitted writer core starts with `core` (16 bytes, hex). */
+  coreOwner?(core: string): string | undefined
   /**
    * Appends a record to this node's core; resolves once it is stored and loaded. `follow` is
    * given the record's seq and may return a record to append right after it, in the same block.
@@ -136,6 +144,8 @@ export class Governance {
   private readonly counted: Set<string>
   // An ack of the current owner is being written.
   private acking: string | null
+  // Who owns the cores a lock's or a limit's clock names (see resolve.ts, `knownTo`).
+  private readonly owners: CoreOwners
   // Per writer core, the latest message (in log order) that slow mode let through.
   private readonly lastStamp: Map<string, { seq: number; stamp: number }>
   readonly moderate: Moderation
@@ -151,6 +161,7 @@ export class Governance {
     this.told = new Set()
     this.counted = new Set()
     this.acking = null
+    this.owners = (core) => this.host.coreOwner?.(core)
     this.lastStamp = new Map()
     this.moderate = this.makeModeration()
   }
@@ -328,7 +339,7 @@ export class Governance {
 
   private recompute(): void {
     const was = this.state
-    this.state = resolve([...this.records.values()], this.fixedOwner)
+    this.state = resolve([...this.records.values()], this.fixedOwner, this.owners)
     for (const id of this.state.refused) {
       if (this.counted.has(id)) continue
       this.counted.add(id)
@@ -377,7 +388,10 @@ export class Governance {
     if (this.state.banHistory.size > 0 || this.state.deletions.size > 0) {
       this.host.withdraw((m) => this.refusesShown(m))
     }
-    this.ackOwner()
+    // Where claims settle the owner, every member's ack is a vote: written as soon as it knows
+    // one. Where the room fixes its owner, an ack only places its writer among the members,
+    // and goes with the member's first record (see `firstRecord`).
+    if (this.fixedOwner === null) this.ackOwner()
     this.host.settled?.()
   }
 
@@ -419,9 +433,26 @@ export class Governance {
     })
   }
 
-  /** Acknowledges the owner now if it is known and not acknowledged yet (a member joining). */
-  acknowledge(): void {
-    this.ackOwner()
+  /**
+   * The record to write ahead of this member's first one in a room whose owner is fixed: its
+   * ack of the owner, which places it among the members for a later member limit. Null when
+   * there is none to write. A member who only reads writes nothing: its core stays empty and
+   * nobody opens it (issue 11); a lock or a limit still counts it, by the clock.
+   */
+  firstRecord(): Omit<MessageRecord, 'timestamp'> | null {
+    const owner = this.state.owner
+    if (this.fixedOwner === null || owner === null || owner === this.me || this.acking === owner) return null
+    for (const r of this.records.values()) if (r.author === this.me && r.op.action === GovAction.ACK) return null
+    this.acking = owner
+    return this.record({ ...blank(GovAction.ACK), target: b4a.from(owner, 'hex') })
+  }
+
+  /**
+   * The room admitted a member's core, or learnt whose one is: a lock's or a limit's clock may
+   * name it, which lets its identity in.
+   */
+  membersChanged(): void {
+    if (this.state.lock !== null || this.state.settings.maxUsers > 0) this.recompute()
   }
 
   // Each member acknowledges the owner it sees: what settles concurrent claims of a named room
@@ -436,23 +467,36 @@ export class Governance {
     this.write({ ...blank(GovAction.ACK), target: b4a.from(owner, 'hex') }).catch((err) => this.host.error(err))
   }
 
-  // The clock of a new operation: every writer core's length as this node sees it.
-  private clock(): GovOperation['clock'] {
+  // The clock of a new operation: every writer core's length as this node sees it. A lock's or
+  // a member limit's also names the admitted cores with no block yet, at length 0 (members who
+  // never wrote), while entries are left: the cores with blocks first, since they order the
+  // room's operations.
+  private clock(members: boolean): GovOperation['clock'] {
     const clock: GovOperation['clock'] = []
+    const empty: Buffer[] = []
     for (const feed of this.host.feeds()) {
       if (feed.local) continue
       const length = seenLength(feed)
       if (length > 0) clock.push({ core: feed.key.subarray(0, 16), length })
+      else if (members) empty.push(feed.key)
     }
-    return clock
+    if (members) for (const key of this.host.quiet?.() ?? []) empty.push(key)
+    for (const key of empty) clock.push({ core: key.subarray(0, 16), length: 0 })
+    return clock.slice(0, MAX_CLOCK_ENTRIES)
+  }
+
+  private record(op: GovOperation): Omit<MessageRecord, 'timestamp'> {
+    const members = op.action === GovAction.SET && (op.setting === GovSetting.MAX_USERS || (op.setting === GovSetting.LOCKED && op.value === 1))
+    op.clock = this.clock(members)
+    return { type: MessageType.GOVERN, text: '', payload: encodeGovOperation(op) }
   }
 
   private async write(op: GovOperation): Promise<void> {
-    op.clock = this.clock()
+    const record = this.record(op)
     const locks = op.action === GovAction.SET && op.setting === GovSetting.LOCKED && op.value === 1
     const removes = op.action === GovAction.KICK || op.action === GovAction.BAN
     const follow = (removes || locks) && this.host.rotation ? (seq: number) => this.host.rotation!(seq, removes ? op.target : null) : undefined
-    await this.host.append({ type: MessageType.GOVERN, text: '', payload: encodeGovOperation(op) }, follow)
+    await this.host.append(record, follow)
   }
 
   // Throws NOT_ALLOWED unless this identity may do `op` now.

@@ -25,6 +25,15 @@ export interface GovRecord {
   hash: string
 }
 
+/**
+ * The identity whose admitted writer core starts with `core` (16 bytes, hex), or undefined.
+ * A lock's or a member limit's clock names the cores its author knew of, those with no block
+ * yet too: their identities were in the room before it (see `lockedInUnder`).
+ */
+export type CoreOwners = (core: string) => string | undefined
+
+const NO_OWNERS: CoreOwners = () => undefined
+
 export const RANK: Readonly<Record<Role, number>> = { banned: -1, member: 0, op: 1, admin: 2, owner: 3 }
 
 /** The least role for each action (claims and acks have rules of their own). */
@@ -211,7 +220,7 @@ const DOWN = new Set<number>([GovAction.KICK, GovAction.BAN, GovAction.DEOP, Gov
 const UP = new Set<number>([GovAction.UNBAN, GovAction.OP, GovAction.ADMIN])
 
 /** Evaluates every operation against the state before it, in the room's order. */
-function evaluate(order: GovRecord[], owner: string | null, voided: Set<string>): Resolved {
+function evaluate(order: GovRecord[], owner: string | null, voided: Set<string>, owners: CoreOwners): Resolved {
   const roles = new Map<string, Role>()
   const settings = defaultSettings()
   const applied: GovRecord[] = []
@@ -312,21 +321,23 @@ function evaluate(order: GovRecord[], owner: string | null, voided: Set<string>)
     }
   }
   const wipes = applied.filter((r) => r.op.action === GovAction.WIPE)
-  const lockedIn = lock === null ? null : lockedInUnder(order, lock, owner, roles, access)
+  const lockedIn = lock === null ? null : lockedInUnder(order, lock, owner, roles, access, owners)
   return { owner, roles, settings, applied, refused, banHistory, deletions, admitted: null, wipes, lock, lockedIn }
 }
 
 /**
  * Who may write under a member limit, by the room's order and never by the clock: every
  * member who had acknowledged the owner before the limit was set (its setter had seen the
- * ack), then the next ones in the room's order of their first acknowledgement while places
- * are left. A member's first ack is written as it joins; one that names no state sorts
- * among the newcomers, so back-dating it cannot win a place held by an earlier member.
+ * ack) or whose core the limit's clock names (its setter knew the member was in), then the
+ * next ones in the room's order of their first acknowledgement while places are left. A
+ * member's first ack is written with its first record; one that names no state sorts among
+ * the newcomers, so back-dating it cannot win a place held by an earlier member.
  */
-function admittedUnder(order: GovRecord[], applied: GovRecord[], max: number): Set<string> {
+function admittedUnder(order: GovRecord[], applied: GovRecord[], max: number, owners: CoreOwners): Set<string> {
   let limit: GovRecord | null = null
   for (const r of applied) if (r.op.action === GovAction.SET && r.op.setting === GovSetting.MAX_USERS) limit = r
   const admitted = new Set<string>()
+  if (limit !== null) knownTo(limit, owners, admitted)
   const first = new Map<string, GovRecord>()
   for (const r of order) if (r.op.action === GovAction.ACK && !first.has(r.author)) first.set(r.author, r)
   const newcomers: GovRecord[] = []
@@ -344,15 +355,32 @@ function admittedUnder(order: GovRecord[], applied: GovRecord[], max: number): S
 /**
  * Who is in while `lock` holds, by the room's order and never by the clock: the owner, admins
  * and ops, the lock's author, every member who had acknowledged the owner before the lock
- * (its author had seen the ack), and every newcomer who proved the lock's password since.
+ * (its author had seen the ack), every member whose core the lock's clock names (its author
+ * knew of it, written to or not), and every newcomer who proved the lock's password since.
  */
-function lockedInUnder(order: GovRecord[], lock: GovRecord, owner: string | null, roles: Map<string, Role>, access: Set<string>): Set<string> {
+function lockedInUnder(
+  order: GovRecord[],
+  lock: GovRecord,
+  owner: string | null,
+  roles: Map<string, Role>,
+  access: Set<string>,
+  owners: CoreOwners
+): Set<string> {
   const inside = new Set<string>(access)
+  knownTo(lock, owners, inside)
   inside.add(lock.author)
   if (owner !== null) inside.add(owner)
   for (const [who, role] of roles) if (RANK[role] >= RANK.op) inside.add(who)
   for (const r of order) if (r.op.action === GovAction.ACK && before(r, lock)) inside.add(r.author)
   return inside
+}
+
+// The identities of the cores `r`'s clock names, added to `out`: members its author knew of.
+function knownTo(r: GovRecord, owners: CoreOwners, out: Set<string>): void {
+  for (const core of r.clock.keys()) {
+    const who = owners(core)
+    if (who !== undefined) out.add(who)
+  }
 }
 
 function applySetting(settings: RoomSettings, setting: number, value: number): void {
@@ -391,18 +419,18 @@ function applySetting(settings: RoomSettings, setting: number, value: number): v
  * that is itself void voids nothing. A cycle (only concurrent removals of removers make one)
  * ends after a bounded number of rounds, with the same result on every peer.
  */
-export function resolve(records: GovRecord[], fixedOwner: string | null): Resolved {
+export function resolve(records: GovRecord[], fixedOwner: string | null, owners: CoreOwners = NO_OWNERS): Resolved {
   const order = linearise(records)
   const { owner, refused: claims } = ownerOf(order, fixedOwner)
   let voided = new Set<string>()
   const seen = new Set<string>()
   for (let round = 0; ; round++) {
-    const result = evaluate(order, owner, voided)
+    const result = evaluate(order, owner, voided, owners)
     const next = voidsOf(order, result.applied)
     const key = [...next].sort().join(',')
     if (sameSet(next, voided) || seen.has(key) || round > order.length + 1) {
       for (const id of claims) result.refused.add(id)
-      if (result.settings.maxUsers > 0) result.admitted = admittedUnder(order, result.applied, result.settings.maxUsers)
+      if (result.settings.maxUsers > 0) result.admitted = admittedUnder(order, result.applied, result.settings.maxUsers, owners)
       return result
     }
     seen.add(key)

@@ -93,6 +93,8 @@ export class Room extends Resource<RoomEvents>() {
   // Which connections each core replicates on.
   private readonly topology: Topology
   private readonly writers: WriterSet<Feed>
+  // Admitted cores' identities by the cores' first 16 bytes (hex); rebuilt when writers change.
+  private coreOwners: Map<string, string> | null = null
   private readonly signers: Signers
   // The members this node knows of; `members()` is the public view of it.
   private readonly roster: Members
@@ -216,6 +218,7 @@ export class Room extends Resource<RoomEvents>() {
           this.history.pump(feed)
         },
         added: (feeds) => {
+          this.membersChanged()
           for (const feed of feeds) {
             // A core on trial whose proof came later, naming its device both ways.
             if (feed.owner === null && (feed.owner = boundDevice(false, feed.admission)) !== null) this.topology.soon({ feed })
@@ -224,9 +227,15 @@ export class Room extends Resource<RoomEvents>() {
           ctx.changed()
           this.epochs?.onDevice()
         },
-        removed: (feed) => this.discard(feed),
+        removed: (feed) => {
+          this.coreOwners = null
+          this.discard(feed)
+        },
         heard: (keys) => {
+          // A member who has written nothing yet: known and counted, and given the room's key.
+          this.membersChanged()
           for (const key of keys) this.emit('writer-add', key)
+          this.epochs?.onDevice()
         },
         woke: (feeds) => {
           // Known to be empty until now: all its blocks are new, not history to page through.
@@ -259,6 +268,8 @@ export class Room extends Resource<RoomEvents>() {
       fixedOwner: this.ownerRecord?.identity ?? null,
       roomId: this.keys.id,
       feeds: () => this.writers.values(),
+      quiet: () => [...this.writers.sleepers()].map((d) => d.key),
+      coreOwner: (core) => this.ownersOfCores().get(core),
       append: (record, follow) => this.appendRecord(record, follow),
       withdraw: (drop) => this.records.withdraw(drop),
       reject: (feed, index, err) => this.rejections.block('governance', err, feed, index),
@@ -375,15 +386,37 @@ export class Room extends Resource<RoomEvents>() {
     return this.epochs?.heldKeys() ?? new Map()
   }
 
-  // The member devices admitted here, as their proofs or verified blocks named them.
+  // The member devices admitted here, as their proofs or verified blocks named them: those
+  // who have written nothing yet too.
   private memberDevices(): Array<{ identity: string; device: Buffer }> {
     const out: Array<{ identity: string; device: Buffer }> = []
-    for (const feed of this.writers.values()) {
-      const a = feed.admission
-      if (feed.local || feed.dropped || !a || a.owner === null || a.device === null) continue
-      out.push({ identity: a.owner, device: b4a.from(a.device, 'hex') })
+    const add = (a: Admission | null) => {
+      if (a && a.owner !== null && a.device !== null) out.push({ identity: a.owner, device: b4a.from(a.device, 'hex') })
     }
+    for (const feed of this.writers.values()) if (!feed.local && !feed.dropped) add(feed.admission)
+    for (const d of this.writers.sleepers()) add(d.admission)
     return out
+  }
+
+  // Which identity each admitted core is: what a lock's or a member limit's clock names.
+  private ownersOfCores(): Map<string, string> {
+    if (this.coreOwners !== null) return this.coreOwners
+    const owners = new Map<string, string>()
+    const add = (key: Buffer, a: Admission | null) => {
+      if (a && a.device !== null && a.owner !== null) owners.set(key.toString('hex', 0, 16), a.owner)
+    }
+    for (const feed of this.writers.values()) {
+      if (feed.local) owners.set(feed.key.toString('hex', 0, 16), this.ctx.identity.publicKey.toString('hex'))
+      else if (!feed.dropped) add(feed.key, feed.admission)
+    }
+    for (const d of this.writers.sleepers()) add(d.key, d.admission)
+    return (this.coreOwners = owners)
+  }
+
+  // The room admitted cores, or learnt whose they are: a lock or a limit may now let them in.
+  private membersChanged(): void {
+    this.coreOwners = null
+    this.governance?.membersChanged()
   }
 
   /** An invite string that `Backspace.join` accepts. Anyone holding it can read the room. */
@@ -473,9 +506,6 @@ export class Room extends Resource<RoomEvents>() {
     await this.expiry.prune()
     await this.history.load(this.ctx.historyPage, null, true)
     this.carryRevocations()
-    // A member of a created room acknowledges its owner as it joins: its first block, which a
-    // later lock counts as having been in the room before it (lib/governance/resolve.ts).
-    if (this.ownerRecord && own.core.length === 0) this.governance.acknowledge()
 
     this.lookup = this.ctx.joinRoom(this.topic)
     for (const stream of this.ctx.streams()) this.attach(stream)
@@ -618,6 +648,12 @@ export class Room extends Resource<RoomEvents>() {
 
   // Every record this node appends passes here: held to the rate limit readers apply.
   private enqueue(record: MessageRecord): Promise<Message | null> {
+    // A member's first record goes with its ack of the owner, where the room fixes one: the
+    // ack places it among the members for a later member limit (lib/governance/resolve.ts).
+    if (this.outbox.next === 0) {
+      const ack = this.governance.firstRecord()
+      if (ack !== null) this.enqueue({ ...ack, timestamp: record.timestamp }).catch((err) => backgroundError(this, err))
+    }
     const own = this.outbox.own
     if (own) {
       const seq = this.outbox.next

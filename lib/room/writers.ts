@@ -145,6 +145,11 @@ export class WriterSet<F extends WriterFeed> {
     return this.feeds.values()
   }
 
+  /** Admitted writers with no blocks yet (dormant): their keys and admissions. */
+  sleepers(): IterableIterator<{ key: Buffer; admission: Admission }> {
+    return this.dormant.values()
+  }
+
   /** The cores to save: this node's own and the admitted ones. */
   admitted(): F[] {
     return [...this.feeds.values()].filter((f) => f.local || f.admission !== null)
