@@ -177,7 +177,16 @@ export interface FanoutResult {
    * How the warm-up spread: ms from its first send until each member showed all three
    * (members that did: p50, p90, the last), and where the members that did not stood.
    */
-  warmup?: { shownBy: number; of: number; p50Ms: number | null; p90Ms: number | null; lastMs: number | null; short: Shortfall }
+  warmup?: {
+    shownBy: number
+    of: number
+    p50Ms: number | null
+    p90Ms: number | null
+    lastMs: number | null
+    short: Shortfall
+    /** How long the sender took over its three sends (ms): the spacing is 400 of it. */
+    sendMs?: number
+  }
   /**
    * From the warm-up's end until no member's connection count changed (the mesh stopped
    * forming; see `meshSettled`), ms; null if it still changed after MESH_SETTLE_MAX_MS.
@@ -334,7 +343,7 @@ async function meshSettled(ws: Mesh[], cfg: MeshConfig): Promise<number | null> 
  */
 const WARMUP_MS = 90_000
 async function warm(sender: Mesh, receivers: Mesh[], cfg: MeshConfig): Promise<{ warmed: boolean; warmup: NonNullable<FanoutResult['warmup']> }> {
-  const { got } = await deliver(receivers, 'w', 3, WARMUP_MS, async () => {
+  const { sent, got } = await deliver(receivers, 'w', 3, WARMUP_MS, async () => {
     order(sender, { type: 'sequence', tag: 'w', count: 3, intervalMs: 200, textBytes: cfg.textBytes })
     return sender.next('sent', STEP)
   })
@@ -345,7 +354,15 @@ async function warm(sender: Mesh, receivers: Mesh[], cfg: MeshConfig): Promise<{
   const at = (q: number) => (done.length === 0 ? null : done[Math.min(done.length - 1, Math.floor((q * done.length) / 100))]!)
   return {
     warmed: got.every((g) => g.complete),
-    warmup: { shownBy: done.length, of: nodes.length, p50Ms: at(50), p90Ms: at(90), lastMs: done.length ? done[done.length - 1]! : null, short: shortfallOf(nodes, 3) }
+    warmup: {
+      shownBy: done.length,
+      of: nodes.length,
+      p50Ms: at(50),
+      p90Ms: at(90),
+      lastMs: done.length ? done[done.length - 1]! : null,
+      short: shortfallOf(nodes, 3),
+      sendMs: Number(BigInt(sent.lastNs) - BigInt(sent.firstNs)) / 1e6
+    }
   }
 }
 

@@ -165,7 +165,9 @@ test('governance: the wipe deletes every earlier message on every peer, from mem
   type FeedView = { idPrefix: string; local: boolean; holes: Set<number>; core: { length: number; has(i: number): Promise<boolean>; get(i: number, o: object): Promise<Buffer | null> } }
   const feedsOf = (room: Room): FeedView[] => [...(room as unknown as { writers: { values(): Iterable<FeedView> } }).writers.values()]
   const own = (room: Room) => feedsOf(room).find((f) => f.local)!
-  // The ciphertext of C's message blocks as they lie on disk, once every peer stored them.
+  // The ciphertext of C's message blocks as they lie on disk, once every peer stored them
+  // (a send resolves before its block is appended: flushed first).
+  await rc.flush()
   const cFeed = own(rc)
   const indexes: number[] = []
   for (let i = 0; i < cFeed.core.length; i++) {
