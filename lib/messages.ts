@@ -796,6 +796,11 @@ export interface FeedState {
   admitted?: boolean
   /** A relay: the blocks a member's wipe notice named (lib/room/wipe-notice.ts). */
   wipe?: { length: number; keep: number[] }
+  /**
+   * Admitted with no block, and held unopened (a member who has written nothing): restored
+   * so, without opening the core. Older files: absent.
+   */
+  dormant?: boolean
 }
 
 /** Cleared blocks remembered per writer; older ones are simply fetched and dropped again. */

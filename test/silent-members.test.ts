@@ -103,3 +103,35 @@ test('a created room: members who only read write nothing, and a lock, a member 
   await until(() => re.settings.maxUsers === 2)
   await expectCode(t, re.send('room for one more?'), 'NOT_ALLOWED')
 })
+
+test('a created room: the owner keeps its readers across a restart, and a lock right after it lets them in', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const dirs = [await t.tmp(), await t.tmp(), await t.tmp()]
+  const [a, b, c] = await Promise.all(dirs.map((storage) => create(t, testnet, { storage })))
+  const ra = await a!.createRoom({ name: 'kept readers' })
+  const rb = await b!.join(ra.invite)
+  const rc = await c!.join(ra.invite)
+  await until(() => ra.stats.writers === 3 && internals(ra).writers.dormantSize === 2)
+  const id = ra.id
+  await Promise.all([a!.close(), b!.close(), c!.close()])
+
+  // The owner comes back alone: nobody can tell it of the readers, so what it knows of them
+  // it kept, without opening their cores.
+  const a2 = await create(t, testnet, { storage: dirs[0] })
+  const ra2 = a2.rooms.find((r) => r.id === id)!
+  await ra2.ready()
+  t.is(internals(ra2).writers.dormantSize, 2, 'both readers are restored, unopened')
+  t.is(ra2.stats.writers, 3)
+  await ra2.moderate.lock()
+
+  // A reader comes back after the lock: it was in before it, so it writes.
+  const b2 = await create(t, testnet, { storage: dirs[1] })
+  const rb2 = b2.rooms.find((r) => r.id === id)!
+  await until(() => rb2.settings.locked && rb2.keyEpochs!.current !== null && rb2.heldEpochKeys().has(rb2.keyEpochs!.current!))
+  const got = receive(ra2, ['back, and still in'])
+  await rb2.send('back, and still in')
+  await got
+  t.pass('the reader the owner knew of before its restart is in after a lock made right after it')
+  void rb
+  void rc
+})

@@ -54,10 +54,12 @@ async function openState(
 
 test('state codecs: versions first, newer trailing fields skipped, bad bytes a coded error', async (t) => {
   const room = roomState('x', [
-    { key: randomBytes(32), start: 1, storedFrom: 2, seen: 3, marks: [{ time: 5, length: 3 }] }
+    { key: randomBytes(32), start: 1, storedFrom: 2, seen: 3, marks: [{ time: 5, length: 3 }] },
+    // A member who has written nothing, held unopened (issue 11).
+    { key: randomBytes(32), start: 0, storedFrom: 0, seen: 0, admitted: true, dormant: true }
   ])
   const bytes = c.encode(roomEntry, room)
-  t.alike(decodeEntry(roomEntry, bytes, 'room'), room, 'a room round-trips, length marks included')
+  t.alike(decodeEntry(roomEntry, bytes, 'room'), room, 'a room round-trips, length marks and dormant cores included')
   const newer = Buffer.concat([bytes, Buffer.from([1, 2, 3])])
   t.alike(decodeEntry(roomEntry, newer, 'room'), room, 'fields a newer build appends are skipped')
   const read = {

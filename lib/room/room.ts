@@ -232,8 +232,10 @@ export class Room extends Resource<RoomEvents>() {
           this.discard(feed)
         },
         heard: (keys) => {
-          // A member who has written nothing yet: known and counted, and given the room's key.
+          // A member who has written nothing yet: known and counted (and saved), and given the
+          // room's key.
           this.membersChanged()
+          ctx.changed()
           for (const key of keys) this.emit('writer-add', key)
           this.epochs?.onDevice()
         },
@@ -398,6 +400,14 @@ export class Room extends Resource<RoomEvents>() {
     return out
   }
 
+  private savedFeeds(): FeedState[] {
+    const out = this.writers.admitted().map((f) => f.state())
+    for (const d of this.writers.sleepers()) {
+      if (d.admission.proof) out.push({ key: d.key, start: 0, storedFrom: 0, seen: 0, admitted: true, proof: d.admission.proof, dormant: true })
+    }
+    return out
+  }
+
   // Which identity each admitted core is: what a lock's or a member limit's clock names.
   private ownersOfCores(): Map<string, string> {
     if (this.coreOwners !== null) return this.coreOwners
@@ -496,6 +506,8 @@ export class Room extends Resource<RoomEvents>() {
         discardCore(this.ctx.store.get({ key: state.key })).catch((err) => backgroundError(this, err))
         continue
       }
+      // A member who had written nothing stays unopened, as it was.
+      if (state.dormant && admission?.proof && this.writers.sleep(state.key, admission)) continue
       this.openRemoteFeed(state.key, state, admission)
     }
     this.restore = []
@@ -825,8 +837,9 @@ export class Room extends Resource<RoomEvents>() {
       name: this.name,
       joinedAt: this.joinedAt,
       ttl: this.nodeTtl,
-      // Cores only heard of are not saved: a flood of them is gone after a restart.
-      feeds: this.restore.length > 0 ? this.restore : this.writers.admitted().map((f) => f.state()),
+      // Cores only heard of are not saved: a flood of them is gone after a restart. Admitted
+      // cores with no blocks are, unopened: a lock or a limit written after a restart names them.
+      feeds: this.restore.length > 0 ? this.restore : this.savedFeeds(),
       ...(this.locked ? { password: true } : {}),
       ...(this.ownerRecord ? { owner: this.ownerRecord } : {}),
       ...(this.epochs ? { epochs: this.epochs.saved() } : {})

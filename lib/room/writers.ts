@@ -155,6 +155,19 @@ export class WriterSet<F extends WriterFeed> {
     return [...this.feeds.values()].filter((f) => f.local || f.admission !== null)
   }
 
+  /**
+   * Holds an admitted core with no blocks unopened (dormant), as an announcement of it empty
+   * would: a restored one. False if it is known already, banned, or over a limit.
+   */
+  sleep(key: Buffer, admission: Admission): boolean {
+    const hex = key.toString('hex')
+    if (this.known(hex) || this.banned.has(hex) || !this.withinLimits(admission) || !this.makeRoom()) return false
+    this.dormant.set(hex, { key, admission })
+    this.count(admission, 1)
+    this.updateStats()
+    return true
+  }
+
   /** Adds a feed its owner opened: its own, restored, or announced (through `hooks.open`). */
   add(feed: F): F {
     const hex = feed.key.toString('hex')
@@ -441,3 +454,4 @@ export async function discardCore(core: Hypercore): Promise<void> {
   if (clearing.length > 0) await clearing.clear(0, clearing.length)
   setTimeout(() => void clearing.close().catch(() => {}), DISCARD_GRACE).unref()
 }
+

@@ -66,6 +66,8 @@ const FEED_FLAG_PROOF = 4
 const FEED_FLAG_ADMITTED = 8
 // A relay's wipe cut: every block below `length` was wiped but those in `keep`.
 const FEED_FLAG_WIPE = 16
+// Admitted with no block and held unopened (a member who has written nothing): no payload.
+const FEED_FLAG_DORMANT = 32
 const holeList = boundedArray(c.uint, MAX_HOLES)
 
 const lengthMarks = boundedArray<LengthMark>({
@@ -88,13 +90,14 @@ function feedFlags(f: FeedState): number {
     ((f.holes ?? []).length > 0 ? FEED_FLAG_HOLES : 0) |
     (f.proof ? FEED_FLAG_PROOF : 0) |
     (f.admitted ? FEED_FLAG_ADMITTED : 0) |
-    (f.wipe ? FEED_FLAG_WIPE : 0)
+    (f.wipe ? FEED_FLAG_WIPE : 0) |
+    (f.dormant ? FEED_FLAG_DORMANT : 0)
   )
 }
 
 /**
  * A writer core's progress: flags (bit 0: length marks, bit 1: holes, bit 2: proof, bit 3:
- * admitted, bit 4: a relay's wipe cut), key, start, storedFrom, seen, then the marks, the holes
+ * admitted, bit 4: a relay's wipe cut, bit 5: dormant), key, start, storedFrom, seen, then the marks, the holes
  * (blocks cleared because their messages were deleted), the admission proof and the wipe cut
  * (length, kept blocks) when flagged.
  */
@@ -149,6 +152,7 @@ const feedRecord: Encoding<FeedState> = framed({
     if (flags & FEED_FLAG_PROOF) f.proof = writerProof.decode(state)
     if (flags & FEED_FLAG_ADMITTED) f.admitted = true
     if (flags & FEED_FLAG_WIPE) f.wipe = { length: c.uint.decode(state), keep: holeList.decode(state) }
+    if (flags & FEED_FLAG_DORMANT) f.dormant = true
     return f
   }
 })
