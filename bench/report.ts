@@ -108,10 +108,12 @@ export function headline(r: Results): { ratios: string[]; targets: Target[] } {
   const hi = fs.at(-1)
   if (lo && hi && hi.members > lo.members) {
     const x = (hi.rssPerMember - lo.rssPerMember) / (hi.members - lo.members) / 2 ** 20
+    // A member's RSS swings by megabytes between runs: a slope below zero says the run could
+    // not resolve the cost per member, not that the target is met.
     targets.push({
       name: `memory per member online ≤ 0.1 MiB (a member's RSS, ${lo.members} → ${hi.members} members)`,
-      measured: `${x.toFixed(2)} MiB`,
-      pass: pass(x <= 0.1, x)
+      measured: x < 0 ? `${x.toFixed(2)} MiB (RSS fell as members were added: noise larger than the cost)` : `${x.toFixed(2)} MiB`,
+      pass: x < 0 ? null : pass(x <= 0.1, x)
     })
     const live = (hi.liveHeapPerMember - lo.liveHeapPerMember) / (hi.members - lo.members) / 2 ** 20
     const afterGc =
