@@ -135,3 +135,30 @@ test('a created room: the owner keeps its readers across a restart, and a lock r
   void rb
   void rc
 })
+
+interface Placing {
+  topology: { counts: { opened: number } }
+}
+const opened = (room: Room) => (room as unknown as Placing).topology.counts.opened
+
+test('members who never wrote: an idle room opens no replication sessions, and a first message still reaches everyone', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const nodes = await Promise.all(Array.from({ length: 4 }, () => create(t, testnet)))
+  const ra = await nodes[0]!.createRoom({ name: 'quiet room' })
+  const rooms = [ra, ...(await Promise.all(nodes.slice(1).map((n) => n.join(ra.invite))))]
+  await Promise.all(rooms.map((r) => waitForPeers(r, 3)))
+  await until(() => rooms.every((r) => r.stats.writers === 4))
+  // Every core is empty and held unopened by the others: a session of one would be refused.
+  // Before, each node opened its own empty core on every channel again once a second.
+  await new Promise((resolve) => setTimeout(resolve, 1500))
+  const before = rooms.map(opened)
+  await new Promise((resolve) => setTimeout(resolve, 3000))
+  t.alike(rooms.map(opened), before, 'no session opened over 3 s of quiet')
+  const got = rooms.slice(1).map((r) => receive(r, ['first words in a quiet room']))
+  await ra.send('first words in a quiet room')
+  await Promise.all(got)
+  const back = [ra, ...rooms.slice(2)].map((r) => receive(r, ['and a reply']))
+  await rooms[1]!.send('and a reply')
+  await Promise.all(back)
+  t.pass('the first messages of two writers reach every member')
+})

@@ -133,6 +133,8 @@ declare module 'hypercore' {
       remotePublicKey: Buffer
       /** The length the peer last said its copy has. */
       remoteLength: number
+      /** The connection the session runs on (the stream given to `replicate`). */
+      stream: object
     }
     /** A block encryption: `padding()` clear bytes before each block, then ciphertext. */
     interface EncryptionProvider {

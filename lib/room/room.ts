@@ -490,6 +490,8 @@ export class Room extends Resource<RoomEvents>() {
       const appended = (): void => first(ownCore.length)
       ownCore.on('append', appended)
       this.live.beforeSend = first
+      // Not placed on member channels while empty (Topology.needed): placed once it has a block.
+      ownCore.once('append', () => this.topology.soon({ feed: own }))
     }
     own.seen = ownCore.length
     own.indexedFrom = ownCore.length
@@ -551,6 +553,13 @@ export class Room extends Resource<RoomEvents>() {
     this.lookup.dialled(dialled)
   }
 
+  // The connections with a member's channel open on them.
+  private memberStreams(): object[] {
+    const out: object[] = []
+    for (const channel of this.channels) if (channel.member && channel.opened) out.push(channel.stream)
+    return out
+  }
+
   /** Anyone other than this identity: online now, or an author in what this node holds. */
   private seenOthers(): boolean {
     return this.stats.peers > 0 || this.roster.list().some((m) => !m.self)
@@ -569,7 +578,7 @@ export class Room extends Resource<RoomEvents>() {
     const recent = (): boolean => Date.now() - this.outbox.appendedAt < RECENT_APPEND_MS
     // Settled, not all: a failed append is thrown below, once the parts are closed.
     await Promise.allSettled([
-      appended.then(() => (own && recent() ? peersHaveAll(own.core, STORE_ON_CLOSE_MS) : undefined)),
+      appended.then(() => (own && recent() ? peersHaveAll(own.core, () => this.memberStreams(), STORE_ON_CLOSE_MS) : undefined)),
       this.live.storeShown(STORE_ON_CLOSE_MS)
     ])
     this.history.close()
@@ -1032,9 +1041,17 @@ function roomTtl(nodeTtl: number, governance: { readonly ttl: number } | undefin
 }
 
 // Resolves once every peer replicating `core` says its copy is as long, or after `ms`.
-async function peersHaveAll(core: Hypercore, ms: number): Promise<void> {
+// Waits, within `ms`, until a session of `core` is open on each of `streams` and every peer
+// has taken its length. A writer places its core on member channels only once it has a block
+// (Topology.needed), so its first block's session may still be opening.
+async function peersHaveAll(core: Hypercore, streams: () => object[], ms: number): Promise<void> {
   const deadline = Date.now() + ms
-  while (!core.closing && core.peers.some((p) => p.remoteLength < core.length) && Date.now() < deadline) {
+  const behind = (): boolean => {
+    if (core.peers.some((p) => p.remoteLength < core.length)) return true
+    const open = new Set(core.peers.map((p) => p.stream))
+    return streams().some((s) => !open.has(s))
+  }
+  while (!core.closing && behind() && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
 }

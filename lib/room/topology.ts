@@ -454,7 +454,11 @@ export class Topology {
    * gives the core's picks for the same channels, and whether it is idle.
    */
   private needed(feed: Feed, channel: RoomChannel, online: Online, pass: FeedPass): boolean {
-    if (!channel.member || feed.local) return true
+    if (!channel.member) return true
+    // This node's own core, while it has no block, is held unopened by its members (WriterSet's
+    // dormant cores): a session of it would be refused, and opened again a second later, on
+    // every channel for as long as the room is open. It is placed once it has a block.
+    if (feed.local) return feed.core.length > 0
     const device = channel.deviceHex
     if (feed.owner === null) {
       // No block verified yet: the device that claimed the core when it was announced, a few
