@@ -1040,7 +1040,6 @@ function roomTtl(nodeTtl: number, governance: { readonly ttl: number } | undefin
   return own > 0 && own < nodeTtl ? own : nodeTtl
 }
 
-// Resolves once every peer replicating `core` says its copy is as long, or after `ms`.
 // Waits, within `ms`, until a session of `core` is open on each of `streams` and every peer
 // has taken its length. A writer places its core on member channels only once it has a block
 // (Topology.needed), so its first block's session may still be opening.

@@ -454,4 +454,3 @@ export async function discardCore(core: Hypercore): Promise<void> {
   if (clearing.length > 0) await clearing.clear(0, clearing.length)
   setTimeout(() => void clearing.close().catch(() => {}), DISCARD_GRACE).unref()
 }
-
