@@ -933,6 +933,12 @@ export class Room extends Resource<RoomEvents>() {
     })
     core.on('download', (index: number, byteLength: number) => {
       if (isOversizedBlock(byteLength)) return this.dropOversized(feed)
+      // A download asked for before a prune can land after it, below the expired floor, which
+      // no later prune goes back to: cleared as it lands, as discardCore does.
+      if (index < feed.start) {
+        core.clear(index, index + 1).catch((err: unknown) => backgroundError(this, err))
+        return
+      }
       this.countStored(feed, byteLength)
     })
     if (this.opened) this.history.pump(feed)
