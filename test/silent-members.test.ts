@@ -6,6 +6,8 @@ import test from 'brittle'
 import type { Room } from '../lib/index.js'
 import { create, createLocalTestnet, receive, waitForPeers } from './helpers/index.js'
 import { expectCode } from './helpers/expect.js'
+import { inject } from './helpers/governance.js'
+import { GovAction, GovSetting } from '../lib/governance/codec.js'
 
 interface Internals {
   writers: { size: number; dormantSize: number }
@@ -161,4 +163,35 @@ test('members who never wrote: an idle room opens no replication sessions, and a
   await rooms[1]!.send('and a reply')
   await Promise.all(back)
   t.pass('the first messages of two writers reach every member')
+})
+
+test('hostile: a newcomer after a lock cannot write itself into it, by a back-dated ack or a lock of its own', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const [a, b, d] = await Promise.all([create(t, testnet), create(t, testnet), create(t, testnet)])
+  const ra = await a.createRoom({ name: 'no way in' })
+  const rb = await b.join(ra.invite)
+  await waitForPeers(rb)
+  await until(() => ra.stats.writers === 2)
+  await ra.moderate.lock()
+  await until(() => rb.settings.locked && rb.heldEpochKeys().has(rb.keyEpochs!.current!))
+  const epoch = ra.keyEpochs!.current!
+
+  const rd = await d.join(ra.invite)
+  await waitForPeers(rd, 2)
+  await until(() => rd.settings.locked && ra.stats.writers === 3 && rb.stats.writers === 3)
+  const own = (rd as unknown as { outbox: { own: { key: Buffer } } }).outbox.own.key.subarray(0, 16)
+  const refused = () => [ra, rb].map((r) => r.stats.rejected.governance)
+  const before = refused()
+  // A modified client: an ack naming no state (back-dated before the lock), and a lock of its
+  // own whose clock names its core, as an admin's lock names the members it knew of.
+  await inject(rd, GovAction.ACK, { target: a.identity.publicKey }, [])
+  await inject(rd, GovAction.SET, { setting: GovSetting.LOCKED, value: 1 }, [{ core: own, length: 0 }])
+  await until(() => refused().every((n, i) => n > before[i]!))
+  t.pass('the lock it wrote itself is refused and counted by every member')
+  // Members grant the lock's key only to those it lets in, and it is not one of them.
+  const grants = (ra as unknown as { epochs: { granted: Set<string> } }).epochs.granted
+  await new Promise((resolve) => setTimeout(resolve, 1000))
+  t.absent([...grants].some((g) => g.endsWith(d.device.key.toString('hex'))), 'no member grants it the key')
+  t.absent(rd.heldEpochKeys().has(epoch), 'it holds no key of the lock')
+  await expectCode(t, rd.send('let me in'), 'NOT_ALLOWED')
 })

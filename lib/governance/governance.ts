@@ -441,8 +441,7 @@ export class Governance {
    */
   firstRecord(): Omit<MessageRecord, 'timestamp'> | null {
     const owner = this.state.owner
-    if (this.fixedOwner === null || owner === null || owner === this.me || this.acking === owner) return null
-    for (const r of this.records.values()) if (r.author === this.me && r.op.action === GovAction.ACK) return null
+    if (this.fixedOwner === null || owner === null || owner === this.me || this.acking === owner || this.acked()) return null
     this.acking = owner
     return this.record({ ...blank(GovAction.ACK), target: b4a.from(owner, 'hex') })
   }
@@ -459,12 +458,15 @@ export class Governance {
   // for members who join later (see resolve.ts).
   private ackOwner(): void {
     const owner = this.state.owner
-    if (owner === null || owner === this.me || this.acking === owner) return
-    for (const r of this.records.values()) {
-      if (r.author === this.me && r.op.action === GovAction.ACK) return
-    }
+    if (owner === null || owner === this.me || this.acking === owner || this.acked()) return
     this.acking = owner
     this.write({ ...blank(GovAction.ACK), target: b4a.from(owner, 'hex') }).catch((err) => this.host.error(err))
+  }
+
+  // Whether this identity has an ack among the operations.
+  private acked(): boolean {
+    for (const r of this.records.values()) if (r.author === this.me && r.op.action === GovAction.ACK) return true
+    return false
   }
 
   // The clock of a new operation: every writer core's length as this node sees it. A lock's or

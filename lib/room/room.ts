@@ -392,12 +392,21 @@ export class Room extends Resource<RoomEvents>() {
   // who have written nothing yet too.
   private memberDevices(): Array<{ identity: string; device: Buffer }> {
     const out: Array<{ identity: string; device: Buffer }> = []
-    const add = (a: Admission | null) => {
-      if (a && a.owner !== null && a.device !== null) out.push({ identity: a.owner, device: b4a.from(a.device, 'hex') })
-    }
-    for (const feed of this.writers.values()) if (!feed.local && !feed.dropped) add(feed.admission)
-    for (const d of this.writers.sleepers()) add(d.admission)
+    for (const m of this.memberCores()) out.push({ identity: m.identity, device: b4a.from(m.device, 'hex') })
     return out
+  }
+
+  // Other members' admitted cores, opened or dormant, whose claims named a device and identity.
+  private *memberCores(): Generator<{ key: Buffer; identity: string; device: string }> {
+    const of = (key: Buffer, a: Admission | null) => (a && a.owner !== null && a.device !== null ? { key, identity: a.owner, device: a.device } : null)
+    for (const feed of this.writers.values()) {
+      const m = feed.local || feed.dropped ? null : of(feed.key, feed.admission)
+      if (m) yield m
+    }
+    for (const d of this.writers.sleepers()) {
+      const m = of(d.key, d.admission)
+      if (m) yield m
+    }
   }
 
   private savedFeeds(): FeedState[] {
@@ -412,14 +421,9 @@ export class Room extends Resource<RoomEvents>() {
   private ownersOfCores(): Map<string, string> {
     if (this.coreOwners !== null) return this.coreOwners
     const owners = new Map<string, string>()
-    const add = (key: Buffer, a: Admission | null) => {
-      if (a && a.device !== null && a.owner !== null) owners.set(key.toString('hex', 0, 16), a.owner)
-    }
-    for (const feed of this.writers.values()) {
-      if (feed.local) owners.set(feed.key.toString('hex', 0, 16), this.ctx.identity.publicKey.toString('hex'))
-      else if (!feed.dropped) add(feed.key, feed.admission)
-    }
-    for (const d of this.writers.sleepers()) add(d.key, d.admission)
+    const own = this.outbox.own
+    if (own) owners.set(own.key.toString('hex', 0, 16), this.ctx.identity.publicKey.toString('hex'))
+    for (const m of this.memberCores()) owners.set(m.key.toString('hex', 0, 16), m.identity)
     return (this.coreOwners = owners)
   }
 
