@@ -143,14 +143,47 @@ export async function storeLive(
     const block = { index: i, value, nodes: siblings }
     proofs.push({ index: i, size: value.byteLength - 8, proof: { fork, block, hash: null, seek: null, upgrade: null, manifest: null } })
   }
-  // Verified together: Hypercore writes concurrent verifications in one storage batch.
-  const results = await Promise.all(proofs.map(({ proof }) => inner.verify(proof, null).catch(() => false)))
+  // Verified together: Hypercore writes concurrent verifications in one storage batch. Each
+  // verification reads the stored node its proof ends at, one read batch apiece (most of a
+  // member's reads per message); those nodes were read above, so they are answered from there.
+  const results = await Promise.all(withReads(inner.state, onDisk, storedSiblings, () => proofs.map(({ proof }) => inner.verify(proof, null).catch(() => false))))
   for (let k = 0; k < proofs.length; k++) {
     if (!results[k]) continue
     stored.indexes.push(proofs[k]!.index)
     stored.bytes += proofs[k]!.size
   }
   return stored
+}
+
+// Runs `verify`, whose verifications each read the stored node their proof ends at as they
+// start (Hypercore's MerkleTree.verify: `storage.read()`, one `getTreeNode`, `tryFlush()`, all
+// before its first await), with those reads answered from `known`: nodes read from this core's
+// storage in this call, at this fork (a proof at any other fork is refused before it reads), and
+// a node at a given index and fork never changes. Any other read goes to the storage, in one
+// batch flushed as the verifications have started.
+function withReads<T>(state: { storage?: { read(): TreeReads } }, onDisk: Map<number, TreeNode>, siblings: Map<number, TreeNode>, verify: () => T): T {
+  const storage = state.storage
+  if (!storage) return verify()
+  const hadOwn = Object.prototype.hasOwnProperty.call(storage, 'read')
+  const read = storage.read
+  let rx: TreeReads | null = null
+  const shared: TreeReads = {
+    getTreeNode(index: number): Promise<TreeNode | null> {
+      const node = onDisk.get(index) ?? siblings.get(index)
+      if (node) return Promise.resolve(node)
+      rx ??= read.call(storage)
+      return rx.getTreeNode(index)
+    },
+    tryFlush(): void {}
+  }
+  storage.read = () => shared
+  try {
+    return verify()
+  } finally {
+    if (hadOwn) storage.read = read
+    else delete (storage as { read?: unknown }).read
+    ;(rx as TreeReads | null)?.tryFlush()
+  }
 }
 
 // The stored tree nodes among `indexes`, read in one batch; null if the storage cannot be read.
