@@ -170,6 +170,12 @@ export interface FanoutResult {
   liveHeapPerMember: number
   /** The same processes' RSS right after that collection (÷ nodes per process), bytes: without the garbage of the run. */
   rssAfterGcPerMember?: number
+  /**
+   * How far `rssPerMember` may be off: the standard error of the mean over the receiving
+   * processes (their RSS ÷ nodes, sample standard deviation ÷ √processes), bytes. Null with
+   * one receiving process.
+   */
+  rssPerMemberError?: number | null
   senderRss: number
   /** Every member showed the 3 warm-up messages within 90 s before the measured run. */
   warmed: boolean
@@ -277,6 +283,14 @@ async function closeAll(ws: Mesh[]): Promise<void> {
 /** When the last of these receipts' nodes showed its last payload (hrtime ns; 0n if none did). */
 function lastShown(nodes: NodeReceipt[]): bigint {
   return nodes.reduce((m, r) => (r.lastNs && BigInt(r.lastNs) > m ? BigInt(r.lastNs) : m), 0n)
+}
+
+/** The standard error of the mean of `xs` (sample deviation ÷ √n); null for fewer than two. */
+function standardError(xs: number[]): number | null {
+  if (xs.length < 2) return null
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length
+  const variance = xs.reduce((s, x) => s + (x - mean) ** 2, 0) / (xs.length - 1)
+  return Math.sqrt(variance / xs.length)
 }
 
 /** Every listed process counts `count` payloads of `tag` while `send` runs. */
@@ -494,6 +508,7 @@ export async function fanout(n: number, net: Net, cfg: MeshConfig): Promise<Fano
       timedOut: heaps.reduce((sum, h) => sum + h.timedOut, 0),
       timedOutPaced: after.reduce((sum, h) => sum + h.timedOut, 0) - before.reduce((sum, h) => sum + h.timedOut, 0),
       rssPerMember: receiverRss / receiversCount,
+      rssPerMemberError: standardError(after.slice(1).map((a, i) => a.rss / counts[i]!)),
       liveHeapPerMember: heaps.slice(1).reduce((sum, h) => sum + h.liveHeap, 0) / receiversCount,
       rssAfterGcPerMember: heaps.slice(1).reduce((sum, h) => sum + h.rss, 0) / receiversCount,
       senderRss: after[0]!.rss,
