@@ -157,10 +157,10 @@ export async function storeLive(
 
 // Runs `verify`, whose verifications each read the stored node their proof ends at as they
 // start (Hypercore's MerkleTree.verify: `storage.read()`, one `getTreeNode`, `tryFlush()`, all
-// before its first await), with those reads answered from `known`: nodes read from this core's
-// storage in this call, at this fork (a proof at any other fork is refused before it reads), and
-// a node at a given index and fork never changes. Any other read goes to the storage, in one
-// batch flushed as the verifications have started.
+// before its first await), with those reads answered from `onDisk` and `siblings`: nodes read
+// from this core's storage in this call, at this fork (a proof at any other fork is refused
+// before it reads), and a node at a given index and fork never changes. Any other read goes to
+// the storage, in one batch flushed once the verifications have started.
 function withReads<T>(state: { storage?: { read(): TreeReads } }, onDisk: Map<number, TreeNode>, siblings: Map<number, TreeNode>, verify: () => T): T {
   const storage = state.storage
   if (!storage) return verify()
