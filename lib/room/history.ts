@@ -9,6 +9,7 @@ import { decodeMessageBlock, type DecodedBlock } from '../messages.js'
 import { decodeBodyOrNull, type Feed } from './feed.js'
 import type { Ingest } from './ingest.js'
 import type { LivePath } from './live.js'
+import { every, type Tick } from './ticker.js'
 
 // Live blocks are requested this many at a time per writer.
 const FETCH_WINDOW = 512
@@ -63,7 +64,7 @@ export class History {
   stalls: number
   /** The latest few of those, for diagnostics: where the core stood and how its last read ended. */
   readonly stalled: string[]
-  private sweep: NodeJS.Timeout | null
+  private sweep: Tick | null
   // Since when (the room's clock) this node has been connected to someone in the room without
   // a break; null while it is not. Blocks stamped since then were written while it was here.
   private onlineSince: number | null
@@ -103,13 +104,13 @@ export class History {
     }
     this.onlineSince ??= this.ctx.now()
     if (this.sweep === null && !this.room.closing) {
-      this.sweep = setInterval(() => this.sweepStalls(), SWEEP_EVERY)
-      this.sweep.unref()
+      // On the period's shared tick: one wakeup for every room's sweep (lib/room/ticker.ts).
+      this.sweep = every(SWEEP_EVERY, () => this.sweepStalls())
     }
   }
 
   private stopSweep(): void {
-    if (this.sweep !== null) clearInterval(this.sweep)
+    this.sweep?.stop()
     this.sweep = null
   }
 

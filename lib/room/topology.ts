@@ -43,6 +43,7 @@ import type Hypercore from 'hypercore'
 import Protomux from 'protomux'
 import { replicateOn, type RoomChannel } from './channel.js'
 import type { Feed } from './feed.js'
+import { every, type Tick } from './ticker.js'
 
 // How often, in ms, every core is checked against every connection (a safety net; changes
 // such as a writer's connection opening or closing are acted on at once).
@@ -147,7 +148,7 @@ export class Topology {
   private readonly addedAt = new WeakMap<Feed, number>()
   // Per connection and core, what this node did there (see `Placement`).
   private readonly placed = new WeakMap<object, Map<Hypercore, Placement>>()
-  private timer: NodeJS.Timeout | null = null
+  private timer: Tick | null = null
   private queued: NodeJS.Timeout | null = null
   // What the queued check looks at: everything, or the channels and cores a change touched.
   private dirtyAll = false
@@ -192,7 +193,7 @@ export class Topology {
 
   close(): void {
     this.closed = true
-    if (this.timer !== null) clearInterval(this.timer)
+    this.timer?.stop()
     if (this.queued !== null) clearTimeout(this.queued)
     if (this.waiting !== null) clearTimeout(this.waiting)
     this.waiting = null
@@ -205,8 +206,8 @@ export class Topology {
     if (this.closed) return
     this.openedAt.set(channel, Date.now())
     if (this.timer === null) {
-      this.timer = setInterval(() => this.check(), CHECK_INTERVAL)
-      this.timer.unref?.()
+      // On the period's shared tick: one wakeup for every room's check (lib/room/ticker.ts).
+      this.timer = every(CHECK_INTERVAL, () => this.check())
     }
     const online = this.online()
     for (const feed of this.feeds()) this.place(feed, channel, online, this.pass(feed))
