@@ -114,3 +114,39 @@ test('room ttl: messages expire after the room TTL on every member and at the re
   const cNeedles = new Map([...needles].filter(([k]) => k.startsWith('C')))
   t.alike(await scan(storages[3]!, cNeedles), [], 'none of C\'s on the relay disk')
 })
+
+test('room ttl: an expired block downloaded after the prune that cleared it is cleared as it lands', async (t) => {
+  const testnet = await createLocalTestnet(t)
+  const clock = manualClock()
+  const a = await create(t, testnet, { now: clock.now })
+  const b = await create(t, testnet, { now: clock.now })
+  const ra = await a.createRoom({ name: 'late download' })
+  const rb = await b.join(ra.invite)
+  await waitForPeers(rb, 1)
+  const texts = ['MARKER-late-1', 'MARKER-late-2', 'MARKER-late-3']
+  const got = receive(rb, texts)
+  for (const text of texts) await ra.send(text)
+  await ra.flush()
+  await got
+  const own = feedsOf(ra).find((f) => f.local)!
+  const blocks = await blocksOf(own, texts)
+  t.is(blocks.size, 3)
+  await storedEverywhere([rb], own.key, blocks.keys())
+
+  // Past the default TTL: b prunes and clears them, and a, which has not pruned yet, still
+  // holds them.
+  clock.advance(8 * 24 * HOUR)
+  await b.prune()
+  const feed = feedOf(rb, own.key)! as FeedView & { start: number }
+  const first = Math.min(...blocks.keys())
+  t.ok(feed.start > first, `b's floor moved past them (${feed.start})`)
+  t.absent(await feed.core.has(first), 'cleared on b')
+  t.ok(await own.core.has(first), 'still on a')
+
+  // A read asked for before the prune (paging back, say) lands after it: Hypercore downloads
+  // the block from a, below the floor no later prune goes back to. It must not stay.
+  await feed.core.get(first, {})
+  const deadline = Date.now() + 5000
+  while ((await feed.core.has(first)) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 25))
+  t.absent(await feed.core.has(first), 'the late download is cleared as it lands')
+})
