@@ -125,9 +125,18 @@ export async function clearExpired<F extends WriterFeed>(
     if (closing()) return null
     const boundary = await boundaryOf(feed)
     if (boundary <= feed.start) continue
-    await clearBlocks(feed.core, feed.start, boundary)
     const from = feed.start
+    // Moved before the clear: a block that lands while it runs (a download asked for earlier,
+    // a live copy being stored) is then below the start, and leaves as it lands (Room's
+    // 'download' handler, LivePath.storeNow); no later prune goes back below it. If the clear
+    // fails, the start goes back, so that the next prune tries again.
     feed.start = boundary
+    try {
+      await clearBlocks(feed.core, from, boundary)
+    } catch (err) {
+      if (feed.start === boundary) feed.start = from
+      throw err
+    }
     cleared(feed, from)
     moved = true
   }

@@ -42,6 +42,8 @@ export interface LiveCopy {
 /** What `storeLive` did: the blocks it stored, and their stored sizes (as 'download' counts them). */
 export interface Stored {
   indexes: number[]
+  /** Each stored block's size, in the order of `indexes`. */
+  sizes: number[]
   bytes: number
 }
 
@@ -59,7 +61,7 @@ export async function storeLive(
   to: number,
   copyOf: (index: number) => LiveCopy | null
 ): Promise<Stored> {
-  const stored: Stored = { indexes: [], bytes: 0 }
+  const stored: Stored = { indexes: [], sizes: [], bytes: 0 }
   const internals = core as unknown as CoreInternals
   const inner = internals.core
   if (!inner || typeof inner.verify !== 'function' || to > core.length) return stored
@@ -150,6 +152,7 @@ export async function storeLive(
   for (let k = 0; k < proofs.length; k++) {
     if (!results[k]) continue
     stored.indexes.push(proofs[k]!.index)
+    stored.sizes.push(proofs[k]!.size)
     stored.bytes += proofs[k]!.size
   }
   return stored

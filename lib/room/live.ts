@@ -14,6 +14,7 @@ import Hypercore from 'hypercore'
 import type { Feed } from './feed.js'
 import { verifyBlock, type Rejections } from './ingest.js'
 import { storeLive } from './live-store.js'
+import { clearBlocks } from './clear-blocks.js'
 import { replicatesOn } from './topology.js'
 import type { Records } from './records.js'
 import type { Signers } from './signers.js'
@@ -402,7 +403,17 @@ export class LivePath {
     // Hypercore verified each against the signed tree: byte for byte the writer's block.
     for (const i of stored.indexes) if (feed.unconfirmed.has(i)) this.settle(feed, i)
     this.counts.storedLive += stored.indexes.length
-    this.onstored(feed, stored.bytes)
+    // A prune that moved the writer's start while these were being stored has cleared below
+    // it already, and none goes back there: what landed below it leaves again at once, as a
+    // late download does (Room), uncounted.
+    let bytes = stored.bytes
+    for (let k = 0; k < stored.indexes.length; k++) {
+      const index = stored.indexes[k]!
+      if (index >= feed.start) continue
+      bytes -= stored.sizes[k]!
+      await clearBlocks(feed.core, index, index + 1)
+    }
+    this.onstored(feed, bytes)
     const seen = await this.stepOver(feed, feed.seen, to, new Set(stored.indexes))
     if (seen > feed.seen) feed.seen = seen
     return feed.seen >= to

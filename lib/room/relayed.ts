@@ -328,8 +328,9 @@ export class RelayedRoom extends Resource<{ close: []; error: [Error]; quota: [Q
     core.on('download', (index: number, byteLength: number) => {
       // Stored already, as Hypercore stores before it tells: the core goes, with its data.
       if (isOversizedBlock(byteLength)) return this.dropOversized(feed)
-      // A wiped block asked for before the notice came: it leaves again at once.
-      if (isWiped(feed.cut, index)) {
+      // A wiped block asked for before the notice came, or a block asked for before a prune
+      // or an eviction moved the start past it (none goes back below it): it leaves again at once.
+      if (isWiped(feed.cut, index) || index < feed.start) {
         clearBlocks(core, index, index + 1).then(
           () => this.ctx.erased(),
           (err: unknown) => backgroundError(this, err)

@@ -940,7 +940,7 @@ export class Room extends Resource<RoomEvents>() {
       // A download asked for before a prune can land after it, below the expired floor, which
       // no later prune goes back to: cleared as it lands, as discardCore does.
       if (index < feed.start) {
-        core.clear(index, index + 1).catch((err: unknown) => backgroundError(this, err))
+        clearBlocks(core, index, index + 1).catch((err: unknown) => backgroundError(this, err))
         return
       }
       this.countStored(feed, byteLength)
