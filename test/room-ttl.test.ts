@@ -1,6 +1,6 @@
 // Issue 12: a room's own message TTL (`moderate.set({ ttl })`, at most 7 days) is enforced by
 // every reader's prune, and by relays through the expiry stamps its writers put on their blocks.
-import test from 'brittle'
+import test, { type Test } from 'brittle'
 import type { RelayedRoom, Room } from '../lib/index.js'
 import { create, createLocalTestnet, manualClock, receive, waitForPeers } from './helpers/index.js'
 import { expectCode } from './helpers/expect.js'
@@ -115,14 +115,20 @@ test('room ttl: messages expire after the room TTL on every member and at the re
   t.alike(await scan(storages[3]!, cNeedles), [], 'none of C\'s on the relay disk')
 })
 
-test('room ttl: an expired block downloaded after the prune that cleared it is cleared as it lands', async (t) => {
+// A created room of two members, a its owner, on a clock the test moves.
+async function pairOnClock(t: Test, name: string) {
   const testnet = await createLocalTestnet(t)
   const clock = manualClock()
   const a = await create(t, testnet, { now: clock.now })
   const b = await create(t, testnet, { now: clock.now })
-  const ra = await a.createRoom({ name: 'late download' })
+  const ra = await a.createRoom({ name })
   const rb = await b.join(ra.invite)
   await waitForPeers(rb, 1)
+  return { clock, b, ra, rb }
+}
+
+test('room ttl: an expired block downloaded after the prune that cleared it is cleared as it lands', async (t) => {
+  const { clock, b, ra, rb } = await pairOnClock(t, 'late download')
   const texts = ['MARKER-late-1', 'MARKER-late-2', 'MARKER-late-3']
   const got = receive(rb, texts)
   for (const text of texts) await ra.send(text)
@@ -163,13 +169,7 @@ async function gone(core: CoreView, indexes: number[]): Promise<boolean> {
 }
 
 test('room ttl: live copies whose store lands after a prune moved past them leave the disk at once', async (t) => {
-  const testnet = await createLocalTestnet(t)
-  const clock = manualClock()
-  const a = await create(t, testnet, { now: clock.now })
-  const b = await create(t, testnet, { now: clock.now })
-  const ra = await a.createRoom({ name: 'late store' })
-  const rb = await b.join(ra.invite)
-  await waitForPeers(rb, 1)
+  const { clock, b, ra, rb } = await pairOnClock(t, 'late store')
   const live = (rb as unknown as { live: { counts: { storedLive: number } } }).live
 
   // A first message, so that b holds a's core open (an empty one it only notes).
