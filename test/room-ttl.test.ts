@@ -119,12 +119,13 @@ test('room ttl: messages expire after the room TTL on every member and at the re
 async function pairOnClock(t: Test, name: string) {
   const testnet = await createLocalTestnet(t)
   const clock = manualClock()
+  const bStorage = await t.tmp()
   const a = await create(t, testnet, { now: clock.now })
-  const b = await create(t, testnet, { now: clock.now })
+  const b = await create(t, testnet, { storage: bStorage, now: clock.now })
   const ra = await a.createRoom({ name })
   const rb = await b.join(ra.invite)
   await waitForPeers(rb, 1)
-  return { clock, b, ra, rb }
+  return { clock, b, bStorage, ra, rb }
 }
 
 test('room ttl: an expired block downloaded after the prune that cleared it is cleared as it lands', async (t) => {
@@ -169,7 +170,7 @@ async function gone(core: CoreView, indexes: number[]): Promise<boolean> {
 }
 
 test('room ttl: live copies whose store lands after a prune moved past them leave the disk at once', async (t) => {
-  const { clock, b, ra, rb } = await pairOnClock(t, 'late store')
+  const { clock, b, bStorage, ra, rb } = await pairOnClock(t, 'late store')
   const live = (rb as unknown as { live: { counts: { storedLive: number } } }).live
 
   // A first message, so that b holds a's core open (an empty one it only notes).
@@ -206,7 +207,8 @@ test('room ttl: live copies whose store lands after a prune moved past them leav
   for (const text of texts) await ra.send(text)
   await ra.flush()
   await got
-  const blocks = [...(await blocksOf(own, texts)).keys()]
+  const raw = await blocksOf(own, texts)
+  const blocks = [...raw.keys()]
   await poll(async () => waiting >= blocks.length)
   t.absent(await feed.core.has(blocks[0]!), 'not stored yet: the store waits')
 
@@ -218,4 +220,7 @@ test('room ttl: live copies whose store lands after a prune moved past them leav
   await poll(async () => live.counts.storedLive > before)
   t.pass('the store went ahead, and stored them below the floor')
   t.ok(await gone(feed.core, blocks), 'and they left again at once')
+  await b.eraseNow()
+  const needles = new Map([...raw].map(([i, bytes]) => [`block ${i}`, bytes]))
+  t.alike(await scanAfterErase(bStorage, needles), [], 'none of their ciphertext on b\'s disk')
 })

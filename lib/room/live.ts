@@ -109,6 +109,9 @@ export class LivePath {
   private readonly blockKeys: WeakMap<Feed, Buffer>
   // Called with blocks stored from live copies: what a download would have counted.
   private readonly onstored: (feed: Feed, bytes: number) => void
+  // Called when blocks stored from live copies were cleared again (below a prune's floor): the
+  // node compacts its storage, so their ciphertext leaves the disk.
+  private readonly onerased: () => void
   // Whether this node opened a core on a channel itself (Topology.openedHere): where a core
   // replicates and this node did not open it, the peer takes it from here.
   private readonly openedHere: (feed: Feed, channel: RoomChannel) => boolean
@@ -130,7 +133,8 @@ export class LivePath {
     rejections: Rejections,
     encryptionKey: Buffer,
     onstored: (feed: Feed, bytes: number) => void,
-    openedHere: (feed: Feed, channel: RoomChannel) => boolean
+    openedHere: (feed: Feed, channel: RoomChannel) => boolean,
+    onerased: () => void = () => {}
   ) {
     this.roomId = roomId
     this.channels = channels
@@ -146,6 +150,7 @@ export class LivePath {
     this.encryptionKey = encryptionKey
     this.blockKeys = new WeakMap()
     this.onstored = onstored
+    this.onerased = onerased
     this.openedHere = openedHere
     this.counts = { storedLive: 0, fetchedAfterLive: 0, forwarded: 0, received: 0 }
   }
@@ -407,12 +412,15 @@ export class LivePath {
     // it already, and none goes back there: what landed below it leaves again at once, as a
     // late download does (Room), uncounted.
     let bytes = stored.bytes
+    let erased = false
     for (let k = 0; k < stored.indexes.length; k++) {
       const index = stored.indexes[k]!
       if (index >= feed.start) continue
       bytes -= stored.sizes[k]!
       await clearBlocks(feed.core, index, index + 1)
+      erased = true
     }
+    if (erased) this.onerased()
     this.onstored(feed, bytes)
     const seen = await this.stepOver(feed, feed.seen, to, new Set(stored.indexes))
     if (seen > feed.seen) feed.seen = seen

@@ -321,7 +321,8 @@ export class Room extends Resource<RoomEvents>() {
       this.rejections,
       keys.encryptionKey,
       (feed, bytes) => this.countStored(feed, bytes),
-      (feed, channel) => this.topology.openedHere(feed, channel)
+      (feed, channel) => this.topology.openedHere(feed, channel),
+      () => this.ctx.erased()
     )
     this.ingest = new Ingest(this, ctx, keys.id, this.apply, this.signers, this.records, this.live, this.rejections, {
       verified: (feed, author, device) => this.writers.admitVerified(feed, author, device),
@@ -940,7 +941,10 @@ export class Room extends Resource<RoomEvents>() {
       // A download asked for before a prune can land after it, below the expired floor, which
       // no later prune goes back to: cleared as it lands, as discardCore does.
       if (index < feed.start) {
-        clearBlocks(core, index, index + 1).catch((err: unknown) => backgroundError(this, err))
+        clearBlocks(core, index, index + 1).then(
+          () => this.ctx.erased(),
+          (err: unknown) => backgroundError(this, err)
+        )
         return
       }
       this.countStored(feed, byteLength)
