@@ -411,16 +411,21 @@ export class LivePath {
     // A prune that moved the writer's start while these were being stored has cleared below
     // it already, and none goes back there: what landed below it leaves again at once, as a
     // late download does (Room), uncounted.
+    // One clear from the lowest to the highest of them: all of that is below the start.
     let bytes = stored.bytes
-    let erased = false
+    let lowest = Infinity
+    let highest = -1
     for (let k = 0; k < stored.indexes.length; k++) {
       const index = stored.indexes[k]!
       if (index >= feed.start) continue
       bytes -= stored.sizes[k]!
-      await clearBlocks(feed.core, index, index + 1)
-      erased = true
+      lowest = Math.min(lowest, index)
+      highest = Math.max(highest, index)
     }
-    if (erased) this.onerased()
+    if (highest >= 0) {
+      await clearBlocks(feed.core, lowest, highest + 1)
+      this.onerased()
+    }
     this.onstored(feed, bytes)
     const seen = await this.stepOver(feed, feed.seen, to, new Set(stored.indexes))
     if (seen > feed.seen) feed.seen = seen
