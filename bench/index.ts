@@ -73,7 +73,7 @@ import {
   Worker
 } from './harness.js'
 import type { InitMessage, JoinResult, Kind, Role } from './protocol.js'
-import type { Config, LatencyFigure, LiveFloor, Results, ThroughputRun } from './results.js'
+import type { Config, LatencyFigure, LiveFloor, ReceiverCpuFigure, Results, ThroughputRun } from './results.js'
 import { measureRelayAtRest } from './relay-rest.js'
 import { measureStartup } from './startup.js'
 import { report } from './report.js'
@@ -152,6 +152,9 @@ export const config: Config = {
 
 /** How long the parent waits for a Backspace reader to confirm what it already showed. */
 const CONFIRM_WAIT_MS = 10_000
+// Before each paced run the reader reads its own idle CPU this long, so that its CPU per
+// message can be told net of idle, like the fan-out's receivers.
+const PACED_IDLE_MS = SMOKE === null ? 1500 : 200
 
 /** The whole run is stopped past this, whatever happens. */
 const RUN_TIMEOUT = (SMOKE ? 4 : FULL ? 90 : 40) * 60_000 + (config.writersBudgetSeconds ?? 0) * 2000
@@ -258,6 +261,8 @@ interface SequenceRun {
   confirmed: number[] | null
   /** Payloads never confirmed within the sequence (Backspace). */
   unconfirmed: number
+  /** The paced run: the reader's CPU per message (PACED_IDLE_MS). */
+  receiverCpu: ReceiverCpuFigure | null
 }
 
 interface PairRun {
@@ -302,8 +307,8 @@ async function pairRun(kind: Kind, net: Net, blockBytes: number): Promise<PairRu
     await Promise.all([writer.next('connected'), reader.next('connected')])
 
     const sequence = async (tag: 'w' | 'l' | 'p', count: number, intervalMs: number): Promise<SequenceRun> => {
-      reader.send({ type: 'expect', tag, count })
-      await reader.next('expecting')
+      reader.send({ type: 'expect', tag, count, idleMs: tag === 'p' ? PACED_IDLE_MS : undefined })
+      await reader.next('expecting', PACED_IDLE_MS + 30_000)
       writer.send({ type: 'sequence', tag, count, intervalMs })
       const timeout = 60_000 + count * intervalMs
       const [sent, received] = await Promise.all([writer.next('sent', timeout), reader.next('received', timeout)])
@@ -318,10 +323,14 @@ async function pairRun(kind: Kind, net: Net, blockBytes: number): Promise<PairRu
           stored = [...stored, ...more.stored]
         }
       }
+      const cpu = received.cpu
       return {
         latencies: received.latencies,
         stored: sent.stored,
-        ...confirmedLatencies(sent.stamps, sent.blocks, stored)
+        ...confirmedLatencies(sent.stamps, sent.blocks, stored),
+        receiverCpu: cpu
+          ? { perMsgMs: cpu.us / 1000 / count, netPerMsgMs: (cpu.us - (cpu.idleUsPerS * cpu.ms) / 1000) / 1000 / count }
+          : null
       }
     }
 
@@ -372,13 +381,15 @@ async function latencyAndThroughput(results: Results, net: Net, blockBytes: numb
     const figure = (pick: (r: PairRun) => SequenceRun): LatencyFigure => {
       const stats = runs.map((r) => summarize(pick(r).latencies))
       const confirmed = runs.map((r) => pick(r).confirmed).filter((c): c is number[] => c !== null)
+      const cpus = runs.map((r) => pick(r).receiverCpu).filter((c): c is ReceiverCpuFigure => c !== null)
       return {
         runs: stats,
         median: medianOf(stats),
         cdf: cdfPoints(runs.flatMap((r) => pick(r).latencies)),
         sendResolved: medianOf(runs.map((r) => summarize(pick(r).stored))),
         confirmed: confirmed.length > 0 ? medianOf(confirmed.map((c) => summarize(c))) : null,
-        unconfirmed: runs.reduce((s, r) => s + pick(r).unconfirmed, 0)
+        unconfirmed: runs.reduce((s, r) => s + pick(r).unconfirmed, 0),
+        receiverCpu: cpus.length > 0 ? medianOf(cpus) : null
       }
     }
     results.latency.backToBack[kind] = figure((r) => r.backToBack)
@@ -482,6 +493,8 @@ function liveFloor(results: Results, blockBytes: number): void {
     pacedP99: socket ? socket.p99 + cryptoUs.total / 1000 : NaN,
     backToBackP50: b2b ? b2b.p50 + cryptoUs.total / 1000 : NaN
   }
+  const cpu = results.latency.paced.swarm?.receiverCpu
+  if (cpu) results.liveFloor.receiverCpuPerMsgMs = cpu.netPerMsgMs + (cryptoUs.unseal + cryptoUs.verify) / 1000
 }
 
 // ---------------------------------------------------------------------------

@@ -88,6 +88,11 @@ export interface ExpectMessage {
   count: number
   /** Post a `got` for each payload as it arrives (the writers workload waits on them). */
   report?: boolean
+  /**
+   * Read this process's idle CPU for this long before answering `expecting`, then report the
+   * CPU the run cost (`received.cpu`): what receiving a message costs, net of idle.
+   */
+  idleMs?: number
 }
 
 /** Parent → joiner: start with empty storage and show the latest `page` of `total` messages. */
@@ -138,6 +143,8 @@ export type WorkerMessage =
       lastNs: string
       latencies: number[]
       stored: Array<[string, number]> | null
+      /** With `idleMs`: CPU µs from `expecting` to the last payload, that span, and idle µs per s. */
+      cpu?: ReceiverCpu
     }
   /**
    * Writer: every payload was handed over, and stored locally (for Hypercore, Backspace
@@ -196,3 +203,13 @@ export function parseHeader(text: string): Header | null {
  */
 // The bench measures throughput, not the rate limit (15 messages in 10 s by default).
 export const LOOPBACK_LIMITS = { maxPeers: 4096, maxPeersPerIp: 4096, rateLimit: false } as const
+
+/** A reader's CPU over one run (ExpectMessage.idleMs). */
+export interface ReceiverCpu {
+  /** process.cpuUsage() µs, user + system, from `expecting` to the last payload. */
+  us: number
+  /** That span, ms. */
+  ms: number
+  /** The same process's CPU µs per second over `idleMs` just before. */
+  idleUsPerS: number
+}

@@ -58,6 +58,17 @@ export interface LatencyFigure extends Figure<LatencyStats> {
   confirmed: LatencyStats | null
   /** Messages not confirmed within 10 s of the last one shown, over all repetitions. */
   unconfirmed: number
+  /**
+   * The paced run only: the reader's CPU per message, gross and net of its idle CPU just
+   * before, median of repetitions. Absent from results written before it was measured.
+   */
+  receiverCpu?: ReceiverCpuFigure | null
+}
+
+/** What receiving one message cost a reader's process, ms of CPU. */
+export interface ReceiverCpuFigure {
+  perMsgMs: number
+  netPerMsgMs: number
 }
 
 /** The live floor: a raw socket one way plus the crypto a live message costs. */
@@ -68,6 +79,11 @@ export interface LiveFloor {
   pacedP50: number
   pacedP99: number
   backToBackP50: number
+  /**
+   * A raw socket's reader at the paced rate: its CPU per message (net of idle) plus the
+   * unseal and verify a live message costs, ms. Absent from older results.
+   */
+  receiverCpuPerMsgMs?: number
 }
 
 export interface ThroughputRun {

@@ -33,6 +33,7 @@ import {
   type JoinMessage,
   type JoinResult,
   type ParentMessage,
+  type ReceiverCpu,
   type SequenceMessage,
   type WorkerMessage
 } from './protocol.js'
@@ -506,6 +507,24 @@ let latencies: number[] = []
 const seen = new Set<number>()
 // With BENCH_TRACE: the seq of each latency, in the same order.
 const shownSeqs: number[] = []
+// With ExpectMessage.idleMs: this process's CPU over the run, and its idle rate before it.
+let runCpu: { end: () => ReceiverCpu } | null = null
+
+const cpuUs = (): number => {
+  const u = process.cpuUsage()
+  return u.user + u.system
+}
+
+/** This process's idle CPU over `idleMs`, then a meter started now. */
+async function meterAfterIdle(idleMs: number): Promise<{ end: () => ReceiverCpu }> {
+  const idleFrom = cpuUs()
+  const idleStart = process.hrtime.bigint()
+  await new Promise((r) => setTimeout(r, idleMs))
+  const idleUsPerS = (cpuUs() - idleFrom) / (Number(process.hrtime.bigint() - idleStart) / 1e9)
+  const from = cpuUs()
+  const start = process.hrtime.bigint()
+  return { end: () => ({ us: cpuUs() - from, ms: Number(process.hrtime.bigint() - start) / 1e6, idleUsPerS }) }
+}
 
 function deliver(text: string, arrivedNs: bigint): void {
   const head = parseHeader(text)
@@ -520,9 +539,11 @@ function deliver(text: string, arrivedNs: bigint): void {
   if (got === expecting.count) {
     const done = expecting
     expecting = null
+    const cpu = runCpu ? runCpu.end() : undefined
+    runCpu = null
     const stored = transport?.takeStored?.() ?? null
     tail?.write(`shown-${done.tag}`, { latencies, seqs: shownSeqs.splice(0) }).catch(fail)
-    post({ type: 'received', tag: done.tag, count: got, lastNs: String(arrivedNs), latencies, stored })
+    post({ type: 'received', tag: done.tag, count: got, lastNs: String(arrivedNs), latencies, stored, cpu })
   }
 }
 
@@ -651,13 +672,19 @@ process.on('message', (msg: ParentMessage) => {
     case 'init':
       start(msg).catch(fail)
       break
-    case 'expect':
-      expecting = msg
-      got = 0
-      latencies = []
-      seen.clear()
-      post({ type: 'expecting' })
+    case 'expect': {
+      const begin = (meter: { end: () => ReceiverCpu } | null) => {
+        runCpu = meter
+        expecting = msg
+        got = 0
+        latencies = []
+        seen.clear()
+        post({ type: 'expecting' })
+      }
+      if (msg.idleMs) meterAfterIdle(msg.idleMs).then(begin, fail)
+      else begin(null)
       break
+    }
     case 'sequence':
       sequence(msg).catch(fail)
       break

@@ -2,7 +2,7 @@
 // pass or a miss only when the runs can tell, never from noise. No bench runs here.
 import test from 'brittle'
 import type { FanoutResult } from '../bench/mesh.js'
-import { memoryPerMember, slope, slopeError } from '../bench/report.js'
+import { headline, memoryPerMember, slope, slopeError } from '../bench/report.js'
 
 const MiB = 2 ** 20
 
@@ -53,4 +53,22 @@ test('memory per member: small rooms and shared processes are left out of the sl
   t.is(old.target?.pass, null)
   t.ok(old.target?.measured.includes('too few members apart'))
   t.ok(memoryPerMember([room(10, 1, null)]).target === null, 'one room: no slope at all')
+})
+
+test("the receiver's CPU target is shown beside a raw socket's reader, and judged on its own figure", (t) => {
+  const fanout = { receiverCpuPerMsgMs: 2.4, receiverNetCpuPerMsgMs: 2.0, senderCpuPerMsgMs: 5 }
+  const results = (floor: number | undefined) =>
+    ({
+      latency: { backToBack: {}, paced: {} },
+      throughput: {},
+      join: {},
+      writers: {},
+      liveFloor: { cryptoUs: {}, pacedP50: 0.7, pacedP99: 2.3, backToBackP50: 2, receiverCpuPerMsgMs: floor },
+      mesh: { fanout: { 10: fanout } }
+    }) as unknown as Parameters<typeof headline>[0]
+  const row = (floor: number | undefined) => headline(results(floor)).targets.find((x) => x.name.includes('receiver CPU/msg ≤ 1 ms'))!
+  const withFloor = row(0.53)
+  t.ok(withFloor.measured.includes("a raw socket's reader, net, with unseal and verify: 0.53"), withFloor.measured)
+  t.is(withFloor.pass, false, 'the floor is context, not an excuse')
+  t.absent(row(undefined).measured.includes('raw socket'), 'older results: no floor')
 })

@@ -81,6 +81,10 @@ test('bench harness: a smoke run writes results JSON and an SVG chart', async (t
       t.ok(['p50', 'p90', 'p99'].every((p) => isNumber(f.median[p])), `${kind} ${mode} percentiles`)
       t.is(f.cdf.length, 101)
     }
+    // The reader's CPU per message is read over the paced run only, gross and net of idle.
+    const cpu = r.latency.paced[kind].receiverCpu
+    t.ok(cpu && isNumber(cpu.perMsgMs) && cpu.perMsgMs > 0 && isNumber(cpu.netPerMsgMs), `${kind} paced: the reader's CPU per message`)
+    t.is(r.latency.backToBack[kind].receiverCpu, null, `${kind} back to back: not read`)
     t.ok(r.throughput[kind].median.msgsPerSec > 0, `${kind} throughput`)
     const joins = Object.values(r.join[kind] ?? {}) as Array<{ median: { ms: number; shown: number } }>
     t.is(joins.length, 1, `${kind} join`)
