@@ -82,6 +82,7 @@ import { contendersInstalled } from './contenders.js'
 import { measureMesh } from './mesh.js'
 import { isCabal } from './protocol.js'
 import { seal, sign, unseal, verify, keyPairFromSeed, randomBytes as sodiumRandom } from '../lib/crypto.js'
+import { decodeMessageBlock, encodeBlockBody, encodeMessageBlock, MessageType } from '../lib/messages.js'
 
 /** A chat-sized message text. */
 const TEXT_BYTES = 100
@@ -483,7 +484,39 @@ function cryptoCost(blockBytes: number): LiveFloor['cryptoUs'] {
   return c
 }
 
-function liveFloor(results: Results, blockBytes: number): void {
+/**
+ * What this machine charges a step that runs right after the process slept, as every step of
+ * a message at a paced rate does: the same step timed back to back, and once every 5 ms,
+ * median µs. A native step (verifying a signature) and a JavaScript one (decoding a block).
+ */
+async function wakeupCost(): Promise<NonNullable<LiveFloor['wakeupUs']>> {
+  const keys = keyPairFromSeed(sodiumRandom(32))
+  const text = { type: MessageType.TEXT, timestamp: Date.now(), text: 'x'.repeat(TEXT_BYTES) }
+  const body = encodeBlockBody({ author: keys.publicKey, seq: 1, records: [text] })
+  const signature = sign(body, keys.secretKey)
+  const block = encodeMessageBlock(body, signature)
+  const once = (fn: () => unknown) => {
+    const t = process.hrtime.bigint()
+    fn()
+    return Number(process.hrtime.bigint() - t) / 1000
+  }
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1]!
+  const measure = async (fn: () => unknown) => {
+    for (let i = 0; i < 500; i++) fn()
+    const hot = Array.from({ length: 1000 }, () => once(fn))
+    const paced: number[] = []
+    for (let i = 0; i < 200; i++) {
+      await new Promise((r) => setTimeout(r, 5))
+      paced.push(once(fn))
+    }
+    return { hot: median(hot), paced: median(paced) }
+  }
+  const v = await measure(() => verify(signature, body, keys.publicKey))
+  const d = await measure(() => decodeMessageBlock(block))
+  return { verifyHot: v.hot, verifyPaced: v.paced, decodeHot: d.hot, decodePaced: d.paced }
+}
+
+async function liveFloor(results: Results, blockBytes: number): Promise<void> {
   const socket = results.latency.paced.swarm?.median
   const b2b = results.latency.backToBack.swarm?.median
   const cryptoUs = cryptoCost(blockBytes)
@@ -495,6 +528,7 @@ function liveFloor(results: Results, blockBytes: number): void {
   }
   const cpu = results.latency.paced.swarm?.receiverCpu
   if (cpu) results.liveFloor.receiverCpuPerMsgMs = cpu.netPerMsgMs + (cryptoUs.unseal + cryptoUs.verify) / 1000
+  results.liveFloor.wakeupUs = await wakeupCost()
 }
 
 // ---------------------------------------------------------------------------
@@ -542,7 +576,7 @@ async function main(): Promise<void> {
   try {
     if (WORKLOADS.includes('latency') || WORKLOADS.includes('throughput')) {
       await latencyAndThroughput(results, net, blockBytes)
-      liveFloor(results, blockBytes)
+      await liveFloor(results, blockBytes)
     }
     if (WORKLOADS.includes('join')) await join(results, net, blockBytes)
     if (WORKLOADS.includes('writers')) {

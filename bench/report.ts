@@ -383,6 +383,11 @@ export function report(r: Results): string {
         `Paced p50 ${ms(f.pacedP50)} ms, p99 ${ms(f.pacedP99)} ms; back to back p50 ${ms(f.backToBackP50)} ms.` +
         (f.receiverCpuPerMsgMs !== undefined
           ? ` Its reader's CPU per paced message, net of idle, plus unseal and verify: ${ms(f.receiverCpuPerMsgMs)} ms.`
+          : '') +
+        (f.wakeupUs
+          ? ` Each step of a paced message runs after the process slept, which this machine charges: verifying a ` +
+            `signature ${us(f.wakeupUs.verifyHot)} µs back to back, ${us(f.wakeupUs.verifyPaced)} µs once every 5 ms; ` +
+            `decoding a block ${us(f.wakeupUs.decodeHot)} → ${us(f.wakeupUs.decodePaced)} µs.`
           : '')
     )
   }

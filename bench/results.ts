@@ -84,6 +84,11 @@ export interface LiveFloor {
    * unseal and verify a live message costs, ms. Absent from older results.
    */
   receiverCpuPerMsgMs?: number
+  /**
+   * The same step back to back (hot) and once every 5 ms (paced), median µs: what waking from
+   * idle costs on this machine. Absent from older results.
+   */
+  wakeupUs?: { verifyHot: number; verifyPaced: number; decodeHot: number; decodePaced: number }
 }
 
 export interface ThroughputRun {

@@ -91,6 +91,10 @@ test('bench harness: a smoke run writes results JSON and an SVG chart', async (t
     t.ok(isNumber(joins[0]!.median.ms) && joins[0]!.median.shown === 50, `${kind} showed the latest page`)
   }
 
+  // What waking from idle costs this machine, beside the live floor: a step hot and paced.
+  const wake = r.liveFloor?.wakeupUs
+  t.ok(wake && ['verifyHot', 'verifyPaced', 'decodeHot', 'decodePaced'].every((k) => isNumber(wake[k]) && wake[k] > 0), 'wakeup cost measured')
+
   // Backspace's delivery is told apart: shown (live), then confirmed (stored and verified).
   for (const mode of ['backToBack', 'paced']) {
     const f = r.latency[mode].backspace
