@@ -2,19 +2,12 @@
 // that claim to be first-hand, and junk. A member passes on only blocks it verified and showed,
 // each once, to at most FORWARD_MAX others: nothing a member sends makes it send more.
 import test from 'brittle'
-import b4a from 'b4a'
-import sodium from 'sodium-universal'
 import { FORWARD_MAX } from '../../lib/room/live.js'
 import type { Room } from '../../lib/index.js'
+import { randomBytes } from '../../lib/crypto.js'
+import type { LiveBlock as LiveFrame } from '../../lib/messages.js'
 import { create, createLocalTestnet, receive, waitForPeers } from '../helpers/index.js'
 
-interface LiveFrame {
-  key: Buffer
-  index: number
-  block: Buffer
-  padding?: Buffer
-  hops?: number
-}
 interface Internals {
   outbox: { own: { key: Buffer; core: { length: number } } }
   channels: Iterable<{ sendLive(l: LiveFrame): void }>
@@ -22,12 +15,6 @@ interface Internals {
   writers: { get(hex: string): { seen: number; unconfirmed: Map<number, unknown> } | undefined }
 }
 const internals = (room: Room) => room as unknown as Internals
-
-function randomBytes(n: number): Buffer {
-  const b = b4a.alloc(n)
-  sodium.randombytes_buf(b)
-  return b
-}
 
 async function settled(reader: Room, writer: Room): Promise<void> {
   const key = internals(writer).outbox.own.key.toString('hex')

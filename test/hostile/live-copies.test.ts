@@ -5,18 +5,11 @@
 // signature holds), but must never store anything but the writer's block, byte for byte; it
 // downloads that instead. Over real Hyperswarm connections on a local testnet.
 import test from 'brittle'
-import b4a from 'b4a'
-import sodium from 'sodium-universal'
 import type { Room } from '../../lib/index.js'
+import { randomBytes } from '../../lib/crypto.js'
+import type { LiveBlock as LiveFrame } from '../../lib/messages.js'
 import { create, createLocalTestnet, receive, waitForPeers } from '../helpers/index.js'
 
-interface LiveFrame {
-  key: Buffer
-  index: number
-  block: Buffer
-  padding?: Buffer
-  hops?: number
-}
 interface Channel {
   device: Buffer | null
   sendLive(l: LiveFrame): void
@@ -38,12 +31,6 @@ interface RawCore {
   get(i: number, o: object): Promise<Buffer | null>
 }
 const internals = (room: Room) => room as unknown as Internals
-
-function randomBytes(n: number): Buffer {
-  const b = b4a.alloc(n)
-  sodium.randombytes_buf(b)
-  return b
-}
 
 test('a member that changes the clear bytes of live frames it passes on makes the victim download, never store its copy', async (t) => {
   const testnet = await createLocalTestnet(t)
