@@ -66,6 +66,7 @@ import {
   elapsedSeconds,
   here,
   killChildren,
+  median,
   medianOf,
   progress,
   setQuiet,
@@ -500,7 +501,6 @@ async function wakeupCost(): Promise<NonNullable<LiveFloor['wakeupUs']>> {
     fn()
     return Number(process.hrtime.bigint() - t) / 1000
   }
-  const median = (xs: number[]) => xs.sort((a, b) => a - b)[xs.length >> 1]!
   const measure = async (fn: () => unknown) => {
     for (let i = 0; i < 500; i++) fn()
     const hot = Array.from({ length: 1000 }, () => once(fn))
